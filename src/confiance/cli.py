@@ -1,0 +1,173 @@
+"""Command line: one sub-command per verb; each parses options and calls one library function."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.table import Table
+
+from confiance.errors import ConfianceError
+from confiance.workspace import Workspace, default_root
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="confiance: influence and trust intelligence workbench.")
+err = Console(stderr=True)
+_state: dict[str, Path] = {}
+
+
+@app.callback()
+def _global(
+    workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", help="Workspace folder (default $CONFIANCE_WORKSPACE, else ./confiance-workspace)."),
+) -> None:
+    _state["root"] = workspace or default_root()
+
+
+def _ws() -> Workspace:
+    return Workspace.open(_state["root"])
+
+
+def _emit_json(value: Any) -> None:
+    sys.stdout.buffer.write(orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str) + b"\n")
+    sys.stdout.flush()
+
+
+def _emit_csv(rows: list[dict[str, Any]]) -> None:
+    from confiance.export import safe_cell
+
+    if not rows:
+        return
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0].keys()))
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: safe_cell(v) for k, v in row.items()})
+
+
+def _emit_table(title: str, rows: list[dict[str, Any]]) -> None:
+    console = Console()
+    table = Table(title=title)
+    if not rows:
+        console.print(f"{title}: nothing yet")
+        return
+    for key in rows[0]:
+        table.add_column(str(key))
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row.values()))
+    console.print(table)
+
+
+def _listing(title: str, rows: list[dict[str, Any]], as_json: bool, as_csv: bool) -> None:
+    if as_json:
+        _emit_json(rows)
+    elif as_csv:
+        _emit_csv(rows)
+    else:
+        _emit_table(title, rows)
+
+
+# ------------------------------------------------------------------------------------------------
+@app.command()
+def init() -> None:
+    """Create the workspace (store, raw archive, snapshots, reports, audit log)."""
+    ws = Workspace.init(_state["root"])
+    err.print(f"workspace ready: {ws.root}")
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the store's schema to this version of confiance."""
+    applied = Workspace.open(_state["root"]).migrate()
+    err.print(f"applied schema versions: {applied}" if applied else "schema already current")
+
+
+@app.command()
+def formats(as_json: bool = typer.Option(False, "--json")) -> None:
+    """List the input formats ingest understands."""
+    from confiance.ingest import formats as all_formats
+
+    rows = [{"name": f.name, "containers": ",".join(f.containers), "description": f.description} for f in all_formats().values()]
+    _listing("formats", rows, as_json, False)
+
+
+@app.command()
+def ingest(
+    paths: list[Path] = typer.Argument(..., help="Files or folders to ingest."),
+    format_name: Optional[str] = typer.Option(None, "--format", help="Skip detection: use this format for every file."),
+    mapping: Optional[Path] = typer.Option(None, "--mapping", help="Column mapping YAML (generic CSV)."),
+    platform: Optional[str] = typer.Option(None, "--platform", help="Platform for edge lists and generic CSV."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Ingest platform files: one transaction per file; rejects are kept with file, line and reason."""
+    from confiance.ingest import ingest_paths
+
+    options: dict[str, Any] = {}
+    if mapping:
+        options["mapping"] = str(mapping)
+    if platform:
+        options["platform"] = platform
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                  TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
+        def start(path: Path, size: int):
+            task = bar.add_task(path.name[:40], total=size)
+            return lambda n: bar.advance(task, n)
+
+        def done(result) -> None:
+            tag = " (already ingested)" if result.already_ingested else ""
+            err.print(f"{result.path}: {result.format}: read {result.records_read} = stored {result.stored} "
+                      f"+ duplicates {result.duplicates} + rejected {result.rejected}{tag}")
+
+        def skip(path: Path, reason: str) -> None:
+            err.print(f"{path}: skipped ({reason.split(';')[0]})")
+
+        results = ingest_paths(_ws(), paths, format_name=format_name, options=options, on_file_start=start,
+                               on_file_done=done, on_skip=skip)
+    if as_json:
+        _emit_json([r.as_json() for r in results])
+
+
+@app.command()
+def status(as_json: bool = typer.Option(False, "--json"), as_csv: bool = typer.Option(False, "--csv")) -> None:
+    """Counts per table, per source, and rejects."""
+    from confiance.overview import workspace_status
+
+    ws = _ws()
+    with ws.reader() as con:
+        info = workspace_status(con)
+    if as_json:
+        _emit_json(info)
+        return
+    if as_csv:
+        _emit_csv(info["sources"])
+        return
+    _emit_table("tables", [{"table": k, "rows": v} for k, v in info["tables"].items()])
+    _emit_table("sources", info["sources"])
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except ConfianceError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(1)
+    except typer.Abort:
+        sys.exit(1)
+    except (typer.BadParameter, typer.Exit) as exc:  # pragma: no cover - handled by click
+        raise exc
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.exceptions.UsageError):
+            exc.show()
+            sys.exit(2)
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

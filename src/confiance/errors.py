@@ -1,0 +1,45 @@
+"""One error hierarchy: every user-facing failure derives from ``ConfianceError``."""
+
+from __future__ import annotations
+
+
+class ConfianceError(Exception):
+    """Base class: the CLI prints the message on one line and exits with 1."""
+
+
+class WorkspaceError(ConfianceError):
+    """The workspace is missing, unreadable or at the wrong schema version."""
+
+
+class WorkspaceLocked(WorkspaceError):
+    """Another process holds the writer lock."""
+
+    def __init__(self, lock_path: str, holder_pid: int | None):
+        self.lock_path = lock_path
+        self.holder_pid = holder_pid
+        who = f"process {holder_pid}" if holder_pid else "another process"
+        super().__init__(f"workspace is locked by {who} ({lock_path}); wait for it to finish")
+
+
+class IngestError(ConfianceError):
+    """A whole file cannot be ingested (unknown format, unreadable, bad mapping file)."""
+
+    def __init__(self, file: str, line: int | None, reason: str):
+        self.file = file
+        self.line = line
+        self.reason = reason
+        where = f"{file}:{line}" if line else file
+        super().__init__(f"{where}: {reason}")
+
+
+class RecordError(ConfianceError):
+    """One record cannot be mapped; it goes to ``rejects`` and the file goes on."""
+
+
+class BriefError(ConfianceError):
+    """A campaign brief field is invalid."""
+
+    def __init__(self, field: str, reason: str):
+        self.field = field
+        self.reason = reason
+        super().__init__(f"brief field {field!r}: {reason}")

@@ -1,0 +1,141 @@
+"""Ingest: detect each file's format, stream its records, map them to canonical rows, and store
+them in one transaction per file. One module per format; each defines ``FORMAT``.
+
+Public surface::
+
+    formats()                       -> {name: Format}
+    detect(path)                    -> Format name (IngestError when unknown or ambiguous)
+    ingest_paths(ws, paths, ...)    -> list[IngestResult]
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from confiance.errors import IngestError
+from confiance.ingest._engine import IngestResult, ingest_file
+from confiance.ingest._format import Context, Format, Sample
+from confiance.ingest._readers import DEFAULT_LIMITS, Limits, csv_header, first_item, guess_container, sniff_encoding
+from confiance.workspace import Workspace
+
+__all__ = ["Format", "Sample", "Context", "IngestResult", "formats", "detect", "ingest_paths", "expand_paths"]
+
+
+@lru_cache(maxsize=1)
+def formats() -> dict[str, Format]:
+    """Every format module in this package (modules whose name starts with '_' are the engine)."""
+    found: dict[str, Format] = {}
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        fmt = getattr(module, "FORMAT", None)
+        if isinstance(fmt, Format):
+            found[fmt.name] = fmt
+    return dict(sorted(found.items()))
+
+
+def _sample(path: Path) -> tuple[Sample, Any, str]:
+    opened = sniff_encoding(path)
+    container = guess_container(opened)
+    try:
+        first = first_item(opened, container) if container in ("jsonl", "json", "yaml", "csv") else None
+    except Exception:  # detection must not crash on a broken file; ingest will report it
+        first = None
+    header = csv_header(opened) if container == "csv" else []
+    return Sample(path, container, opened.head_text()[:65536], first, header), opened, container
+
+
+def detect(path: Path | str) -> str:
+    sample, _, _ = _sample(Path(path))
+    return _pick(sample)
+
+
+def _pick(sample: Sample) -> str:
+    scores = []
+    for name, fmt in formats().items():
+        if sample.container not in fmt.containers:
+            continue
+        try:
+            score = fmt.sniff(sample)
+        except Exception:
+            score = 0
+        if score > 0:
+            scores.append((score, name))
+    if not scores:
+        raise IngestError(str(sample.path), None, f"unrecognised format ({sample.container}); pass --format NAME "
+                          f"(see `confiance formats`)")
+    scores.sort(reverse=True)
+    if len(scores) > 1 and scores[0][0] == scores[1][0]:
+        raise IngestError(str(sample.path), None, f"ambiguous format ({scores[0][1]} or {scores[1][1]}); pass --format")
+    return scores[0][1]
+
+
+def expand_paths(paths: Iterable[Path | str]) -> list[tuple[Path, bool]]:
+    """(file, named explicitly): folders expand to the files inside them (sorted, hidden skipped)."""
+    out: list[tuple[Path, bool]] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(
+                (f, False)
+                for f in sorted(p.rglob("*"))
+                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
+            )
+        elif p.exists():
+            out.append((p, True))
+        else:
+            raise IngestError(str(p), None, "no such file")
+    return out
+
+
+def ingest_paths(
+    ws: Workspace,
+    paths: Iterable[Path | str],
+    *,
+    format_name: str | None = None,
+    options: dict[str, Any] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    on_file_start: Callable[[Path, int], Callable[[int], None]] | None = None,
+    on_file_done: Callable[[IngestResult], None] | None = None,
+    on_skip: Callable[[Path, str], None] | None = None,
+) -> list[IngestResult]:
+    """Ingest files (or folders) one transaction each, under the workspace's writer lock.
+
+    A file named explicitly must be readable in a known format; a file found inside a folder
+    whose format is unknown (a README, say) is skipped and reported through ``on_skip``."""
+    files = expand_paths(paths)
+    known = formats()
+    if format_name and format_name not in known:
+        raise IngestError(format_name, None, f"unknown format; known: {', '.join(known)}")
+    results = []
+    with ws.writer() as con:
+        for stale in ws.raw_dir.glob(".incoming-*"):  # left by a killed ingest; we hold the lock
+            stale.unlink(missing_ok=True)
+        for path, explicit in files:
+            sample, opened, container = _sample(path)
+            try:
+                name = format_name or _pick(sample)
+            except IngestError as exc:
+                if explicit:
+                    raise
+                if on_skip:
+                    on_skip(path, exc.reason)
+                continue
+            fmt = known[name]
+            if fmt.needs_mapping and not (options or {}).get("mapping"):
+                raise IngestError(str(path), None, f"format {name} needs --mapping MAPPING.yaml")
+            if container not in fmt.containers:
+                container = fmt.containers[0]
+            progress = on_file_start(path, path.stat().st_size) if on_file_start else (lambda n: None)
+            result = ingest_file(ws, con, path, fmt, opened, container, options, limits, progress)
+            ws.audit("ingest", sha256=result.sha256, format=result.format, records_read=result.records_read,
+                     stored=result.stored, duplicates=result.duplicates, rejected=result.rejected,
+                     already_ingested=result.already_ingested)
+            if on_file_done:
+                on_file_done(result)
+            results.append(result)
+    return results

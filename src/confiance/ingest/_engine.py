@@ -1,0 +1,390 @@
+"""Ingest one file: read → map → stage → merge, in one transaction with its ``sources`` row.
+
+Accounting: each record has one primary row (see ``_sink``). A record is *stored* when its primary
+key was new to the store and first in the file, a *duplicate* otherwise, and *rejected* when it could
+not be read or mapped. ``records_read = stored + duplicates + rejected`` is checked before commit.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import threading
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import duckdb
+
+from confiance import store
+from confiance.errors import ConfianceError, IngestError, RecordError
+from confiance.ingest._format import Context, Format
+from confiance.ingest._readers import DEFAULT_LIMITS, READERS, BadItem, Limits, Opened
+from confiance.ingest._sink import ENGINE_COLUMNS, Sink, kind_of
+from confiance.workspace import Workspace
+
+#: How an account is named in the suppression list: sha256(lower(platform:account_id)), or of its handle.
+_ACCOUNT_KEY = "platform || ':' || {}"
+STAGED_TABLES = ("accounts", "posts", "interactions", "observations", "kpis", "surveys", "audience_reports")
+BATCH_ROWS = 250_000
+
+
+@dataclass
+class IngestResult:
+    path: str
+    format: str
+    records_read: int
+    stored: int
+    duplicates: int
+    rejected: int
+    sha256: str
+    encoding: str
+    already_ingested: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        keys = ("path", "format", "records_read", "stored", "duplicates", "rejected")
+        return {k: asdict(self)[k] for k in keys}
+
+
+def _column_specs(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
+    rows = con.execute(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = 'main' AND table_name IN (SELECT unnest(?)) ORDER BY table_name, ordinal_position",
+        [list(STAGED_TABLES) + ["rejects"]],
+    ).fetchall()
+    specs: dict[str, list[tuple[str, str]]] = {}
+    for table, column, dtype in rows:
+        if column in ENGINE_COLUMNS:
+            continue
+        specs.setdefault(table, []).append((column, kind_of(dtype)))
+    specs["accounts"].append(("observed_at", "ts"))
+    return specs
+
+
+def _required(table: str) -> tuple[str, ...]:
+    keys = store.TABLE_KEYS[table]
+    return tuple(k for k in keys if not (table == "interactions" and k == "post_id") and k not in ENGINE_COLUMNS)
+
+
+class _Archiver(threading.Thread):
+    """Hashes and compresses the input in the background while the main thread maps it."""
+
+    def __init__(self, path: Path, tmp_target: Path):
+        super().__init__(daemon=True)
+        self.path = path
+        self.tmp_target = tmp_target
+        self.sha256 = ""
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            digest = hashlib.sha256()
+            with open(self.path, "rb") as src, gzip.open(self.tmp_target, "wb", compresslevel=1) as dst:
+                while chunk := src.read(4 << 20):
+                    digest.update(chunk)
+                    dst.write(chunk)
+            self.sha256 = digest.hexdigest()
+        except BaseException as exc:  # reported by the main thread
+            self.error = exc
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(4 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _stage_name(table: str) -> str:
+    return f"stage_{table}"
+
+
+class _Run:
+    def __init__(self, ws: Workspace, con: duckdb.DuckDBPyConnection, path: Path, fmt: Format, opened: Opened,
+                 options: dict[str, Any], limits: Limits, progress: Callable[[int], None]):
+        self.ws, self.con, self.path, self.fmt, self.opened = ws, con, path, fmt, opened
+        self.limits, self.progress = limits, progress
+        self.specs = _column_specs(con)
+        collected = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).isoformat()
+        self.ctx = Context(path=path, collected_at=collected, options=options)
+        self.sink = Sink(self.specs, {t: _required(t) for t in STAGED_TABLES}, collected)
+        self.records = 0
+        self.rejected = 0
+        self.staged: set[str] = set()
+
+    def reject(self, line_no: int, item: int, reason: str, raw: str | None = None) -> None:
+        self.rejected += 1
+        self.sink.emit("rejects", False, line_no=line_no, item=item, reason=reason[:500], raw=raw)
+
+    def read_and_stage(self) -> None:
+        reader = self.fmt.read or READERS[self.opened_container()]
+        for unit in reader(self.opened, self.limits, self.progress):
+            if isinstance(unit, BadItem):
+                self.records += 1
+                self.reject(unit.line_no, 0, unit.reason, unit.raw)
+                continue
+            try:
+                records = list(self.fmt.records(unit.value, self.ctx))
+            except Exception as exc:  # malformed container unit: one rejected record
+                self.records += 1
+                self.reject(unit.line_no, 0, _reason(exc), _raw(unit.value, self.limits))
+                continue
+            for item_no, record in enumerate(records):
+                self.records += 1
+                self.sink.begin(self.records, unit.line_no, item_no)
+                try:
+                    self.fmt.map(record, self.sink, self.ctx)
+                    if self.sink.primaries_in_record() != 1:
+                        raise RecordError(f"record yielded {self.sink.primaries_in_record()} primary rows, expected 1")
+                except Exception as exc:  # one bad record never stops the file
+                    self.sink.rollback_record()
+                    self.reject(unit.line_no, item_no, _reason(exc), _raw(record, self.limits))
+            if self.sink.rows() >= BATCH_ROWS:
+                self.flush()
+        self.flush()
+
+    def opened_container(self) -> str:
+        return self.ctx.options.get("_container", "jsonl")
+
+    def flush(self) -> None:
+        for table, arrow in self.sink.drain():
+            stage = _stage_name(table)
+            self.con.register("_batch", arrow)
+            try:
+                if table not in self.staged:
+                    self.con.execute(f"CREATE TEMP TABLE {stage} AS SELECT * FROM _batch")
+                    self.staged.add(table)
+                else:
+                    self.con.execute(f"INSERT INTO {stage} SELECT * FROM _batch")
+            finally:
+                self.con.unregister("_batch")
+
+    def drop_stages(self) -> None:
+        for table in list(self.staged):
+            self.con.execute(f"DROP TABLE IF EXISTS {_stage_name(table)}")
+        self.staged.clear()
+
+    # -- merge ------------------------------------------------------------------------------------
+    def apply_suppressions(self) -> None:
+        """Drop rows of forgotten people before they land; their records count as rejected."""
+        n = self.con.execute("SELECT count(*) FROM suppressions").fetchone()[0]
+        if not n:
+            return
+        supp = "(SELECT key_hash FROM suppressions)"
+
+        def hidden(expr: str) -> str:
+            return f"sha256(lower({expr})) IN {supp}"
+
+        conditions = {
+            "accounts": f"{hidden(_ACCOUNT_KEY.format('account_id'))} OR {hidden('handle')}",
+            "posts": hidden(_ACCOUNT_KEY.format("account_id")),
+            "interactions": f"{hidden(_ACCOUNT_KEY.format('src'))} OR {hidden(_ACCOUNT_KEY.format('dst'))}",
+            "audience_reports": hidden(_ACCOUNT_KEY.format("account_id")),
+        }
+        for table, condition in conditions.items():
+            if table not in self.staged:
+                continue
+            stage = _stage_name(table)
+            dropped = self.con.execute(
+                f"SELECT _line, _item FROM {stage} WHERE _primary AND ({condition})"
+            ).fetchall()
+            for line_no, item in dropped:
+                self.reject(line_no, item, "suppressed: a forgotten person", None)
+            self.con.execute(f"DELETE FROM {stage} WHERE {condition}")
+        if "posts" in self.staged:
+            self.con.execute(
+                f"UPDATE {_stage_name('posts')} SET mentions = list_filter(mentions, m -> NOT {hidden('m')})"
+            )
+            if "observations" in self.staged:
+                self.con.execute(
+                    f"DELETE FROM {_stage_name('observations')} o WHERE NOT EXISTS "
+                    f"(SELECT 1 FROM {_stage_name('posts')} p WHERE p.platform = o.platform AND p.post_id = o.post_id) "
+                    f"AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.platform = o.platform AND p.post_id = o.post_id)"
+                )
+        self.flush()  # the reject rows just added
+
+    def count_stored(self) -> int:
+        stored = 0
+        for table in STAGED_TABLES:
+            if table not in self.staged:
+                continue
+            keys = store.TABLE_KEYS[table]
+            stage = _stage_name(table)
+            key_list = ", ".join(keys)
+            join = " AND ".join(f"t.{k} IS NOT DISTINCT FROM k.{k}" for k in keys)
+            select = ", ".join(_cast(table, k, self.specs) + f" AS {k}" for k in keys)
+            stored += self.con.execute(
+                f"SELECT count(*) FROM (SELECT DISTINCT {select} FROM {stage} WHERE _primary) k "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {join})"
+            ).fetchone()[0]
+        return stored
+
+    def merge(self, sha256: str) -> None:
+        for table in STAGED_TABLES:
+            if table not in self.staged:
+                continue
+            if table == "accounts":
+                self._merge_accounts()
+                continue
+            keys = store.TABLE_KEYS[table]
+            stage = _stage_name(table)
+            target_cols = [c for c, _ in self.specs[table]]
+            has_sha = table != "interactions"
+            cols = target_cols + (["source_sha256"] if has_sha else [])
+            values = [_cast(table, c, self.specs) + f" AS {c}" for c in target_cols]
+            if has_sha:
+                values.append("? AS source_sha256")
+            partition = ", ".join(keys)
+            not_null = " AND ".join(f"{k} IS NOT NULL" for k in keys)
+            join = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+            self.con.execute(
+                f"INSERT INTO {table} ({', '.join(cols)}) "
+                f"SELECT {', '.join(cols)} FROM ("
+                f"  SELECT *, row_number() OVER (PARTITION BY {partition} ORDER BY _primary DESC, _seq) AS _rn"
+                f"  FROM (SELECT {', '.join(values)}, _primary, _seq FROM {stage})"
+                f") s WHERE _rn = 1 AND {not_null} AND NOT EXISTS (SELECT 1 FROM {table} t WHERE {join})",
+                [sha256] if has_sha else [],
+            )
+        if "rejects" in self.staged:
+            self.con.execute(
+                "INSERT INTO rejects SELECT ? AS source_sha256, line_no, item, reason, raw FROM stage_rejects",
+                [sha256],
+            )
+
+    def _merge_accounts(self) -> None:
+        profile = [c for c, _ in self.specs["accounts"] if c not in ("platform", "account_id", "observed_at")]
+        latest = ", ".join(f"arg_max({_cast('accounts', c, self.specs)}, _ord) AS {c}" for c in profile)
+        self.con.execute(
+            "CREATE TEMP TABLE acc_new AS "
+            f"SELECT platform, account_id, {latest}, min(_obs) AS first_seen, max(_obs) AS last_seen FROM ("
+            "  SELECT *, TRY_CAST(observed_at AS TIMESTAMPTZ) AS _obs,"
+            "         row_number() OVER (PARTITION BY platform, account_id ORDER BY TRY_CAST(observed_at AS TIMESTAMPTZ) NULLS FIRST, _seq) AS _ord"
+            "  FROM stage_accounts) GROUP BY platform, account_id"
+        )
+        newer = "(o.account_id IS NULL OR n.last_seen IS NULL OR o.last_seen IS NULL OR n.last_seen >= o.last_seen)"
+        merged = ", ".join(
+            f"CASE WHEN {newer} THEN coalesce(n.{c}, o.{c}) ELSE coalesce(o.{c}, n.{c}) END AS {c}" for c in profile
+        )
+        self.con.execute(
+            f"CREATE TEMP TABLE acc_merged AS SELECT n.platform, n.account_id, {merged}, "
+            "least(n.first_seen, o.first_seen) AS first_seen, greatest(n.last_seen, o.last_seen) AS last_seen "
+            "FROM acc_new n LEFT JOIN accounts o ON o.platform = n.platform AND o.account_id = n.account_id"
+        )
+        self.con.execute(
+            "DELETE FROM accounts a WHERE EXISTS "
+            "(SELECT 1 FROM acc_new n WHERE n.platform = a.platform AND n.account_id = a.account_id)"
+        )
+        cols = ["platform", "account_id", *profile, "first_seen", "last_seen"]
+        self.con.execute(f"INSERT INTO accounts ({', '.join(cols)}) SELECT {', '.join(cols)} FROM acc_merged")
+        self.con.execute("DROP TABLE acc_new")
+        self.con.execute("DROP TABLE acc_merged")
+
+
+def _cast(table: str, column: str, specs: dict[str, list[tuple[str, str]]]) -> str:
+    kind = dict(specs[table]).get(column, "str")
+    if kind == "ts":
+        return f"TRY_CAST({column} AS TIMESTAMPTZ)"
+    if kind == "json":
+        return f"CAST({column} AS JSON)"
+    return column
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ConfianceError):
+        return str(exc)
+    return f"unexpected record structure ({type(exc).__name__}: {exc})"[:500]
+
+
+def _raw(value: Any, limits: Limits) -> str | None:
+    import orjson
+
+    try:
+        text = orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        text = repr(value)
+    return text[: limits.max_raw_chars]
+
+
+def ingest_file(
+    ws: Workspace,
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    fmt: Format,
+    opened: Opened,
+    container: str,
+    options: dict[str, Any] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    progress: Callable[[int], None] = lambda n: None,
+) -> IngestResult:
+    """Ingest one file in one transaction. See the module docstring for the accounting."""
+    size = path.stat().st_size
+    display = str(path)
+    if con.execute("SELECT count(*) FROM sources WHERE size_bytes = ?", [size]).fetchone()[0]:
+        sha = file_sha256(path)
+        known = con.execute(
+            "SELECT records_read, rejected FROM sources WHERE sha256 = ?", [sha]
+        ).fetchone()
+        if known:
+            progress(size)
+            records_read, rejected = known
+            return IngestResult(display, fmt.name, records_read, 0, records_read - rejected, rejected, sha,
+                                opened.encoding, already_ingested=True)
+
+    options = dict(options or {})
+    options["_container"] = container
+    run = _Run(ws, con, path, fmt, opened, options, limits, progress)
+    ws.raw_dir.mkdir(exist_ok=True)
+    tmp_archive = ws.raw_dir / f".incoming-{os.getpid()}-{threading.get_ident()}.gz"
+    archiver = _Archiver(path, tmp_archive)
+    archiver.start()
+    con.execute("BEGIN TRANSACTION")
+    try:
+        run.read_and_stage()
+        archiver.join()
+        if archiver.error:
+            raise IngestError(display, None, f"cannot read file: {archiver.error}")
+        sha = archiver.sha256
+        if con.execute("SELECT count(*) FROM sources WHERE sha256 = ?", [sha]).fetchone()[0]:
+            raise _AlreadyIngested(sha)
+        run.apply_suppressions()
+        stored = run.count_stored()
+        ok = run.records - run.rejected
+        duplicates = ok - stored
+        if duplicates < 0:
+            raise IngestError(display, None, f"accounting error: {stored} stored of {ok} readable records")
+        target = ws.archive_path(sha)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp_archive, target)  # before commit: a committed source always has its archive
+        run.merge(sha)
+        con.execute(
+            "INSERT INTO sources (sha256, path, format, encoding, size_bytes, records_read, stored, duplicates, rejected, "
+            "ingested_at, archive_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [sha, display, fmt.name, opened.encoding, size, run.records, stored, duplicates, run.rejected,
+             datetime.now(timezone.utc), str(target.relative_to(ws.root))],
+        )
+        assert run.records == stored + duplicates + run.rejected
+        run.drop_stages()
+        con.execute("COMMIT")
+    except _AlreadyIngested as already:
+        con.execute("ROLLBACK")
+        run.staged.clear()
+        tmp_archive.unlink(missing_ok=True)
+        records_read, rejected = con.execute(
+            "SELECT records_read, rejected FROM sources WHERE sha256 = ?", [already.sha]).fetchone()
+        return IngestResult(display, fmt.name, records_read, 0, records_read - rejected, rejected, already.sha,
+                            opened.encoding, already_ingested=True)
+    except BaseException:
+        con.execute("ROLLBACK")
+        run.staged.clear()
+        archiver.join()
+        tmp_archive.unlink(missing_ok=True)
+        raise
+    return IngestResult(display, fmt.name, run.records, stored, duplicates, run.rejected, sha, opened.encoding)
+
+
+class _AlreadyIngested(Exception):
+    def __init__(self, sha: str):
+        self.sha = sha

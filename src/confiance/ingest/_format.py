@@ -1,0 +1,210 @@
+"""What a format module provides, and helpers that several mappers share.
+
+A format module in ``confiance.ingest`` defines ``FORMAT = Format(...)``; the registry finds it.
+``sniff`` scores a sample (0: not this format; higher: more specific), ``records`` splits one
+container unit (a JSONL line, a JSON document, a CSV row) into records, and ``map`` turns one record
+into canonical rows through the :class:`~confiance.ingest._sink.Sink`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+from urllib.parse import urlsplit
+
+from confiance.errors import RecordError
+from confiance.ingest._readers import BadItem, Item, Limits, Opened, Progress
+from confiance.ingest._sink import Sink
+
+
+@dataclass(frozen=True)
+class Sample:
+    """What detection looks at: bounded, parsed once, shared by every format's ``sniff``."""
+
+    path: Path
+    container: str  # jsonl | json | csv | yaml | xml | gml
+    head_text: str
+    first: Any  # first parsed unit (JSON value, CSV row dict, YAML document) or None
+    header: list[str] = field(default_factory=list)  # CSV columns
+
+
+@dataclass
+class Context:
+    """Per-file facts a mapper may need."""
+
+    path: Path
+    collected_at: str  # ISO time the data was collected (file metadata, else file mtime)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def _single(unit: Any, ctx: Context) -> Iterator[Any]:
+    yield unit
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    description: str
+    containers: tuple[str, ...]
+    sniff: Callable[[Sample], int]
+    map: Callable[[Any, Sink, Context], None]
+    records: Callable[[Any, Context], Iterator[Any]] = _single
+    #: custom container reader (XML, GML…); default: the reader for the detected container
+    read: Callable[[Opened, Limits, Progress], Iterator[Item | BadItem]] | None = None
+    #: True when the format needs ``--mapping`` (generic CSV)
+    needs_mapping: bool = False
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers shared by mappers
+# ---------------------------------------------------------------------------------------------
+
+_HASHTAG = re.compile(r"(?:^|[^\w&])#(\w{1,139})", re.UNICODE)
+_MENTION = re.compile(r"(?:^|[^\w@])@([A-Za-z0-9_](?:[A-Za-z0-9_.\-]{0,62}[A-Za-z0-9_])?)")
+_URL = re.compile(r"https?://[^\s<>\"'\u00a0]+", re.IGNORECASE)
+
+
+def hashtags_in(text: str | None) -> list[str]:
+    """Hashtags in plain text, lower-cased, in order, unique."""
+    if not text:
+        return []
+    return list(dict.fromkeys(t.lower() for t in _HASHTAG.findall(text)))
+
+
+def mentions_in(text: str | None) -> list[str]:
+    """@handles in plain text, lower-cased, unique (handles may contain dots, as on Bluesky)."""
+    if not text:
+        return []
+    return list(dict.fromkeys(m.lower() for m in _MENTION.findall(text)))
+
+
+def urls_in(text: str | None) -> list[str]:
+    if not text:
+        return []
+    return list(dict.fromkeys(u.rstrip(".,;:!?)]}") for u in _URL.findall(text)))
+
+
+def domain_of(url: str | None) -> str | None:
+    """Registrable-looking host of an http(s) URL, lower-case, without 'www.'."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url if "://" in url else "http://" + url)
+    except ValueError:
+        return None
+    host = (parts.hostname or "").lower().rstrip(".")
+    if host.startswith("www."):
+        host = host[4:]
+    return host or None
+
+
+def domains_of(urls: list[str] | None) -> list[str]:
+    return list(dict.fromkeys(d for d in (domain_of(u) for u in urls or ()) if d))
+
+
+def epoch_to_iso(value: Any) -> str | None:
+    """Epoch seconds (int, float or numeric text) to ISO-8601 UTC."""
+    if value is None or value == "":
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise RecordError(f"not an epoch timestamp: {str(value)[:40]!r}") from None
+    if abs(seconds) > 1e11:
+        seconds /= 1000
+    try:
+        return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat()
+    except (OverflowError, OSError, ValueError):
+        raise RecordError(f"epoch timestamp out of range: {value!r}") from None
+
+
+_TWITTER_CLASSIC = "%a %b %d %H:%M:%S %z %Y"
+
+
+def parse_timestamp(value: Any, *, required: bool = False) -> str | None:
+    """Normalise the timestamp shapes platforms use to ISO-8601 UTC text.
+
+    Accepts ISO-8601 (with Z, offsets or none = UTC), 'YYYY-MM-DD HH:MM:SS TZ', the classic
+    Twitter form 'Wed Oct 10 20:19:24 +0000 2018', epoch seconds/milliseconds, and dates.
+    """
+    if value is None or value == "":
+        if required:
+            raise RecordError("timestamp is missing")
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return epoch_to_iso(value)
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+    if not isinstance(value, str):
+        raise RecordError(f"expected a timestamp, got {type(value).__name__}")
+    s = value.strip()
+    if s.replace(".", "", 1).isdigit():
+        return epoch_to_iso(s)
+    try:
+        dt = datetime.fromisoformat(s.replace(" UTC", "+00:00").replace(" GMT", "+00:00"))
+    except ValueError:
+        try:
+            dt = datetime.strptime(s, _TWITTER_CLASSIC)
+        except ValueError:
+            for fmt in ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M:%S %Z", "%m/%d/%Y", "%d/%m/%Y"):
+                try:
+                    dt = datetime.strptime(s, fmt)
+                    break
+                except ValueError:
+                    continue
+            else:
+                raise RecordError(f"unrecognised timestamp {s[:40]!r}") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc).isoformat()
+
+
+def html_to_text(fragment: str | None) -> str:
+    """Plain text of an HTML fragment (Mastodon content, YouTube textDisplay): paragraphs and
+    <br> become line breaks, entities are decoded, tags dropped."""
+    if not fragment:
+        return ""
+    from selectolax.parser import HTMLParser
+
+    marked = re.sub(r"(?i)<br\s*/?>", "\n", fragment)
+    marked = re.sub(r"(?i)</p>\s*<p[^>]*>", "\n\n", marked)
+    text = HTMLParser(f"<div>{marked}</div>").text(separator="")
+    return html.unescape(text).strip()
+
+
+def parse_count(value: Any) -> int | None:
+    """Counts as exports write them: 1234, "1,234", "1 234", "1.234" (fr/de), "1.2K", "3M"."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value == value else None
+    s = str(value).strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+    if not s or s.lower() in ("nan", "null", "none", "-"):
+        return None
+    multiplier = 1
+    suffix = s[-1].lower()
+    if suffix in ("k", "m", "b"):
+        multiplier = {"k": 1_000, "m": 1_000_000, "b": 1_000_000_000}[suffix]
+        s = s[:-1].replace(",", ".")
+        try:
+            return int(round(float(s) * multiplier))
+        except ValueError:
+            raise RecordError(f"not a count: {value!r}") from None
+    if re.fullmatch(r"-?\d{1,3}([.,]\d{3})+", s):
+        s = s.replace(",", "").replace(".", "")
+    try:
+        return int(s)
+    except ValueError:
+        try:
+            f = float(s.replace(",", "."))
+        except ValueError:
+            raise RecordError(f"not a count: {str(value)[:40]!r}") from None
+        return int(f)

@@ -1,0 +1,384 @@
+"""Bounded, streaming readers for the containers that platform files come in.
+
+Each reader yields :class:`Item` (a parsed unit with its line number) or :class:`BadItem`
+(a unit that could not be parsed: it becomes a reject, and reading goes on).
+Limits: line length, CSV field size, JSON nesting depth, whole-document size.
+Encodings: BOMs (UTF-8, UTF-16, UTF-32), BOM-less UTF-16, UTF-8, else cp1252/Latin-1.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, Callable, Iterator
+
+import ijson
+import orjson
+import yaml
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_line_bytes: int = 64 << 20  # one twarc2 page is ~0.4 MB; 64 MB leaves room
+    max_field_chars: int = 16 << 20
+    max_depth: int = 256  # deeper JSON is not a social-media record
+    max_document_bytes: int = 1 << 30  # a single JSON object/YAML document read whole
+    max_raw_chars: int = 4096  # how much of a rejected unit is kept in `rejects.raw`
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass
+class Item:
+    line_no: int
+    value: Any
+
+
+@dataclass
+class BadItem:
+    line_no: int
+    reason: str
+    raw: str | None = None
+
+
+Progress = Callable[[int], None]
+
+
+def _noop(_: int) -> None:
+    pass
+
+
+@dataclass
+class Opened:
+    """What detection learnt about a file: encoding and container."""
+
+    path: Path
+    encoding: str  # a Python codec name
+    bom: bytes = b""
+    head: bytes = field(default=b"", repr=False)
+
+    @property
+    def is_utf8(self) -> bool:
+        return self.encoding in ("utf-8", "utf-8-sig")
+
+    def head_text(self) -> str:
+        return self.head[len(self.bom):].decode(self.encoding, errors="replace")
+
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def sniff_encoding(path: Path, head_bytes: int = 1 << 20) -> Opened:
+    with open(path, "rb") as fh:
+        head = fh.read(head_bytes)
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            return Opened(path, name, bom, head)
+    if len(head) >= 4 and head[1] == 0 and head[3] == 0 and head[0] != 0:
+        return Opened(path, "utf-16-le", b"", head)
+    if len(head) >= 4 and head[0] == 0 and head[2] == 0 and head[1] != 0:
+        return Opened(path, "utf-16-be", b"", head)
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < head_bytes)
+        return Opened(path, "utf-8", b"", head)
+    except UnicodeDecodeError:
+        pass
+    try:
+        head.decode("cp1252")
+        return Opened(path, "cp1252", b"", head)
+    except UnicodeDecodeError:
+        return Opened(path, "latin-1", b"", head)
+
+
+def _clip(raw: bytes | str | None, limits: Limits) -> str | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bytes):
+        raw = raw[: limits.max_raw_chars * 4].decode("utf-8", errors="replace")
+    return raw[: limits.max_raw_chars]
+
+
+def depth_exceeds(value: Any, max_depth: int) -> bool:
+    """Iterative nesting check, so a hostile document cannot exhaust the stack."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth:
+            return True
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node if isinstance(v, (dict, list)))
+    return False
+
+
+class _Utf8Recoder(io.RawIOBase):
+    """Present a file in any encoding as a UTF-8 byte stream (for orjson / ijson)."""
+
+    def __init__(self, path: Path, encoding: str, skip: int):
+        self._raw = open(path, "rb")
+        self._raw.seek(skip)
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        self._buffer = b""
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def tell_source(self) -> int:
+        return self._raw.tell()
+
+    def readinto(self, target) -> int:  # type: ignore[override]
+        while not self._buffer and not self._eof:
+            chunk = self._raw.read(1 << 20)
+            if not chunk:
+                self._eof = True
+                self._buffer = self._decoder.decode(b"", final=True).encode("utf-8")
+            else:
+                self._buffer = self._decoder.decode(chunk).encode("utf-8")
+        n = min(len(target), len(self._buffer))
+        target[:n] = self._buffer[:n]
+        self._buffer = self._buffer[n:]
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class _Source:
+    """Binary UTF-8 view of a file plus the byte position in the original (for progress bars)."""
+
+    def __init__(self, opened: Opened):
+        if opened.is_utf8:
+            self._fh: BinaryIO = open(opened.path, "rb")
+            self._fh.seek(len(opened.bom))
+            self.position = self._fh.tell
+            self.stream: BinaryIO = self._fh
+        else:
+            recoder = _Utf8Recoder(opened.path, opened.encoding, len(opened.bom))
+            self._fh = recoder  # type: ignore[assignment]
+            self.position = recoder.tell_source
+            self.stream = io.BufferedReader(recoder, 1 << 20)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def read_jsonl(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progress = _noop) -> Iterator[Item | BadItem]:
+    src = _Source(opened)
+    try:
+        stream = src.stream
+        line_no = 0
+        last_report = 0
+        while True:
+            line = stream.readline(limits.max_line_bytes + 1)
+            if not line:
+                break
+            line_no += 1
+            if len(line) > limits.max_line_bytes and not line.endswith(b"\n"):
+                while True:  # skip the rest of the oversized line
+                    rest = stream.readline(1 << 20)
+                    if not rest or rest.endswith(b"\n"):
+                        break
+                yield BadItem(line_no, f"line longer than {limits.max_line_bytes} bytes", _clip(line, limits))
+                continue
+            stripped = line.strip()
+            if not stripped:
+                continue
+            try:
+                value = orjson.loads(stripped)
+            except orjson.JSONDecodeError as exc:
+                yield BadItem(line_no, f"invalid JSON: {exc}", _clip(stripped, limits))
+                continue
+            if isinstance(value, (dict, list)) and len(stripped) > 4096 and depth_exceeds(value, limits.max_depth):
+                yield BadItem(line_no, f"JSON nested deeper than {limits.max_depth}", _clip(stripped, limits))
+                continue
+            yield Item(line_no, value)
+            pos = src.position()
+            if pos - last_report > (4 << 20):
+                progress(pos - last_report)
+                last_report = pos
+        progress(src.position() - last_report)
+    finally:
+        src.close()
+
+
+def read_json(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progress = _noop) -> Iterator[Item | BadItem]:
+    """A JSON document: a top-level array streams item by item (line_no = item number, 1-based);
+    a top-level object is one item (line 1)."""
+    first = opened.head_text().lstrip()[:1]
+    src = _Source(opened)
+    try:
+        if first == "[":
+            n = 0
+            try:
+                for n, value in enumerate(ijson.items(src.stream, "item", use_float=True), start=1):
+                    if isinstance(value, (dict, list)) and depth_exceeds(value, limits.max_depth):
+                        yield BadItem(n, f"JSON nested deeper than {limits.max_depth}")
+                        continue
+                    yield Item(n, value)
+            except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as exc:
+                yield BadItem(n + 1, f"invalid JSON after item {n}: {exc}")
+        else:
+            data = src.stream.read(limits.max_document_bytes + 1)
+            if len(data) > limits.max_document_bytes:
+                yield BadItem(1, f"JSON document larger than {limits.max_document_bytes} bytes")
+                return
+            try:
+                value = orjson.loads(data)
+            except orjson.JSONDecodeError as exc:
+                yield BadItem(1, f"invalid JSON: {exc}", _clip(data, limits))
+                return
+            if isinstance(value, (dict, list)) and depth_exceeds(value, limits.max_depth):
+                yield BadItem(1, f"JSON nested deeper than {limits.max_depth}")
+                return
+            yield Item(1, value)
+        progress(src.position())
+    finally:
+        src.close()
+
+
+def sniff_delimiter(header_line: str) -> str:
+    counts = {d: header_line.count(d) for d in (",", ";", "\t", "|")}
+    return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+
+
+def read_csv(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progress = _noop) -> Iterator[Item | BadItem]:
+    """RFC-4180 CSV with a header row; each row is a dict (line_no = the row's first physical line)."""
+    csv.field_size_limit(limits.max_field_chars)
+    with open(opened.path, "r", encoding=opened.encoding, errors="replace", newline="") as fh:
+        first_line = fh.readline()
+        if first_line.startswith("\ufeff"):
+            first_line = first_line[1:]
+        delimiter = sniff_delimiter(first_line)
+        header = next(csv.reader([first_line], delimiter=delimiter), [])
+        header = [h.strip() for h in header]
+        if not header or not any(header):
+            yield BadItem(1, "missing CSV header row")
+            return
+        reader = csv.reader(fh, delimiter=delimiter)
+        start = 2
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                yield BadItem(start, f"CSV error: {exc}")
+                start = reader.line_num + 2
+                continue
+            line_no = start
+            start = reader.line_num + 2
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            if len(row) != len(header):
+                yield BadItem(line_no, f"expected {len(header)} fields, found {len(row)}", _clip(",".join(row), limits))
+                continue
+            yield Item(line_no, dict(zip(header, row)))
+        progress(opened.path.stat().st_size)
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """Safe YAML without anchors/aliases: no billion-laughs expansion."""
+
+    def compose_node(self, parent, index):  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.constructor.ConstructorError(None, None, "YAML aliases are not accepted", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def read_yaml(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progress = _noop) -> Iterator[Item | BadItem]:
+    size = opened.path.stat().st_size
+    if size > limits.max_document_bytes:
+        yield BadItem(1, f"YAML document larger than {limits.max_document_bytes} bytes")
+        return
+    with open(opened.path, "r", encoding=opened.encoding, errors="replace") as fh:
+        try:
+            for n, doc in enumerate(yaml.load_all(fh, Loader=_NoAliasLoader), start=1):
+                if doc is None:
+                    continue
+                if isinstance(doc, (dict, list)) and depth_exceeds(doc, limits.max_depth):
+                    yield BadItem(n, f"YAML nested deeper than {limits.max_depth}")
+                    continue
+                yield Item(n, doc)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            yield BadItem((mark.line + 1) if mark else 1, f"invalid YAML: {exc}".splitlines()[0])
+    progress(size)
+
+
+READERS = {"jsonl": read_jsonl, "json": read_json, "csv": read_csv, "yaml": read_yaml}
+
+
+def guess_container(opened: Opened) -> str:
+    """Container from content first, file suffix second."""
+    suffix = opened.path.suffix.lower()
+    text = opened.head_text().lstrip()
+    if suffix in (".yaml", ".yml"):
+        return "yaml"
+    if suffix in (".graphml", ".gexf", ".xml") or text.startswith("<"):
+        return "xml"
+    if suffix == ".gml":
+        return "gml"
+    if text.startswith("{"):
+        first_line = text.split("\n", 1)[0].strip()
+        try:
+            orjson.loads(first_line)
+            return "jsonl"
+        except orjson.JSONDecodeError:
+            return "json"
+    if text.startswith("["):
+        return "json"
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    if suffix == ".json":
+        return "json"
+    return "csv"
+
+
+def first_item(opened: Opened, container: str) -> Any:
+    """The first parsable unit, for format detection (bounded work)."""
+    if container == "jsonl":
+        for line in opened.head_text().split("\n")[:50]:
+            line = line.strip()
+            if line:
+                try:
+                    return orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    continue
+        return None
+    if container == "json":
+        if opened.head_text().lstrip().startswith("["):
+            for item in read_json(opened):
+                return item.value if isinstance(item, Item) else None
+            return None
+        if opened.path.stat().st_size <= 64 << 20:
+            for item in read_json(opened):
+                return item.value if isinstance(item, Item) else None
+        return None
+    if container == "yaml":
+        for item in read_yaml(opened):
+            return item.value if isinstance(item, Item) else None
+        return None
+    if container == "csv":
+        for item in read_csv(opened):
+            return item.value if isinstance(item, Item) else None
+        return None
+    return None
+
+
+def csv_header(opened: Opened) -> list[str]:
+    first_line = opened.head_text().split("\n", 1)[0].lstrip("\ufeff").rstrip("\r")
+    return [h.strip() for h in next(csv.reader([first_line], delimiter=sniff_delimiter(first_line)), [])]
