@@ -8,9 +8,12 @@ Encodings: BOMs (UTF-8, UTF-16, UTF-32), BOM-less UTF-16, UTF-8, else cp1252/Lat
 
 from __future__ import annotations
 
+import bz2
 import codecs
 import csv
+import gzip
 import io
+import lzma
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator
@@ -52,6 +55,42 @@ def _noop(_: int) -> None:
     pass
 
 
+_MAGIC = ((b"\x1f\x8b", "gzip"), (b"\xfd7zXZ\x00", "xz"), (b"BZh", "bz2"))
+
+
+def compression_of(path: Path) -> str | None:
+    with open(path, "rb") as fh:
+        magic = fh.read(6)
+    return next((name for prefix, name in _MAGIC if magic.startswith(prefix)), None)
+
+
+def open_binary(path: Path) -> tuple[BinaryIO, Callable[[], int]]:
+    """Open a file for binary reading, decompressing gzip / xz / bz2 transparently.
+    Returns the stream and a function giving the position in the file on disk."""
+    raw = open(path, "rb")
+    kind = compression_of(path)
+    if kind is None:
+        return raw, raw.tell
+    opener = {"gzip": gzip.GzipFile, "xz": lzma.LZMAFile, "bz2": bz2.BZ2File}[kind]
+    stream = opener(fileobj=raw) if kind == "gzip" else opener(raw)
+    original_close = stream.close
+
+    def close() -> None:
+        original_close()
+        raw.close()
+
+    stream.close = close  # type: ignore[method-assign]
+    return stream, raw.tell  # type: ignore[return-value]
+
+
+def logical_suffix(path: Path) -> str:
+    """'.csv' for 'x.csv.xz': the suffix that names the container, under any compression suffix."""
+    suffixes = [s.lower() for s in path.suffixes]
+    while suffixes and suffixes[-1] in (".gz", ".xz", ".bz2", ".gzip"):
+        suffixes.pop()
+    return suffixes[-1] if suffixes else ""
+
+
 @dataclass
 class Opened:
     """What detection learnt about a file: encoding and container."""
@@ -79,8 +118,13 @@ _BOMS = (
 
 
 def sniff_encoding(path: Path, head_bytes: int = 1 << 20) -> Opened:
-    with open(path, "rb") as fh:
+    fh, _ = open_binary(path)
+    try:
         head = fh.read(head_bytes)
+    except (OSError, EOFError, lzma.LZMAError):
+        head = b""
+    finally:
+        fh.close()
     for bom, name in _BOMS:
         if head.startswith(bom):
             return Opened(path, name, bom, head)
@@ -126,17 +170,14 @@ class _Utf8Recoder(io.RawIOBase):
     """Present a file in any encoding as a UTF-8 byte stream (for orjson / ijson)."""
 
     def __init__(self, path: Path, encoding: str, skip: int):
-        self._raw = open(path, "rb")
-        self._raw.seek(skip)
+        self._raw, self.tell_source = open_binary(path)
+        self._raw.read(skip)
         self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
         self._buffer = b""
         self._eof = False
 
     def readable(self) -> bool:
         return True
-
-    def tell_source(self) -> int:
-        return self._raw.tell()
 
     def readinto(self, target) -> int:  # type: ignore[override]
         while not self._buffer and not self._eof:
@@ -161,9 +202,8 @@ class _Source:
 
     def __init__(self, opened: Opened):
         if opened.is_utf8:
-            self._fh: BinaryIO = open(opened.path, "rb")
-            self._fh.seek(len(opened.bom))
-            self.position = self._fh.tell
+            self._fh, self.position = open_binary(opened.path)
+            self._fh.read(len(opened.bom))
             self.stream: BinaryIO = self._fh
         else:
             recoder = _Utf8Recoder(opened.path, opened.encoding, len(opened.bom))
@@ -257,7 +297,8 @@ def sniff_delimiter(header_line: str) -> str:
 def read_csv(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progress = _noop) -> Iterator[Item | BadItem]:
     """RFC-4180 CSV with a header row; each row is a dict (line_no = the row's first physical line)."""
     csv.field_size_limit(limits.max_field_chars)
-    with open(opened.path, "r", encoding=opened.encoding, errors="replace", newline="") as fh:
+    binary, position = open_binary(opened.path)
+    with io.TextIOWrapper(binary, encoding=opened.encoding, errors="replace", newline="") as fh:  # type: ignore[arg-type]
         first_line = fh.readline()
         if first_line.startswith("\ufeff"):
             first_line = first_line[1:]
@@ -286,7 +327,7 @@ def read_csv(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progress
                 yield BadItem(line_no, f"expected {len(header)} fields, found {len(row)}", _clip(",".join(row), limits))
                 continue
             yield Item(line_no, dict(zip(header, row)))
-        progress(opened.path.stat().st_size)
+        progress(position())
 
 
 class _NoAliasLoader(yaml.SafeLoader):
@@ -304,7 +345,8 @@ def read_yaml(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progres
     if size > limits.max_document_bytes:
         yield BadItem(1, f"YAML document larger than {limits.max_document_bytes} bytes")
         return
-    with open(opened.path, "r", encoding=opened.encoding, errors="replace") as fh:
+    binary, _ = open_binary(opened.path)
+    with io.TextIOWrapper(binary, encoding=opened.encoding, errors="replace") as fh:  # type: ignore[arg-type]
         try:
             for n, doc in enumerate(yaml.load_all(fh, Loader=_NoAliasLoader), start=1):
                 if doc is None:
@@ -324,7 +366,7 @@ READERS = {"jsonl": read_jsonl, "json": read_json, "csv": read_csv, "yaml": read
 
 def guess_container(opened: Opened) -> str:
     """Container from content first, file suffix second."""
-    suffix = opened.path.suffix.lower()
+    suffix = logical_suffix(opened.path)
     text = opened.head_text().lstrip()
     if suffix in (".yaml", ".yml"):
         return "yaml"
