@@ -76,7 +76,7 @@ class Workspace:
         ws.root.mkdir(parents=True, exist_ok=True)
         for sub in (ws.raw_dir, ws.snapshots_dir, ws.reports_dir, ws.exports_dir):
             sub.mkdir(exist_ok=True)
-        with ws._lock():
+        with ws.lock():
             con = store.connect(ws.db_path)
             try:
                 applied = store.migrate(con)
@@ -93,7 +93,7 @@ class Workspace:
         return ws
 
     def migrate(self) -> list[int]:
-        with self._lock():
+        with self.lock():
             con = store.connect(self.db_path)
             try:
                 applied = store.migrate(con)
@@ -106,7 +106,7 @@ class Workspace:
     @contextlib.contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """The single writer: holds the lock file for as long as the connection lives."""
-        with self._lock():
+        with self.lock():
             con = store.connect(self.db_path)
             try:
                 store.require_current(con)
@@ -129,7 +129,7 @@ class Workspace:
             con.close()
 
     @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
+    def lock(self) -> Iterator[None]:
         self.root.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:

@@ -1,0 +1,135 @@
+"""Exports of the store: CSV (spreadsheet-safe) and Parquet, optionally pseudonymised.
+
+CSV cells that start with = + - @ tab or CR are prefixed with an apostrophe so that a spreadsheet
+shows them as text instead of running them as formulas (OWASP "CSV injection").
+Ids stay strings end to end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from confiance.errors import ConfianceError
+from confiance.store import TABLE_KEYS
+
+_FORMULA_START = r"^[=+\-@\t\r]"
+EXPORT_FORMATS = ("csv", "parquet")
+
+#: Columns that name or describe a person; pseudonymised exports hash ids/handles and drop the rest.
+_ID_COLUMNS = {"account_id", "parent_account_id", "src", "dst", "respondent"}
+_HANDLE_COLUMNS = {"handle"}
+_DROPPED_COLUMNS = {"display_name", "bio", "location", "url", "attributes", "raw", "path"}
+
+
+def safe_cell(value: Any) -> Any:
+    """One value, made safe for a spreadsheet (used by the CLI's --csv listings)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def neutralise_formulas(table: pa.Table) -> pa.Table:
+    """Vectorised :func:`safe_cell` over every text column; lists and JSON become text first."""
+    columns = []
+    for field, column in zip(table.schema, table.columns):
+        if pa.types.is_list(field.type) or pa.types.is_large_list(field.type):
+            column = pc.binary_join_element_wise("[", pc.binary_join(column, "|"), "]", "")
+        elif not (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
+            columns.append(column)
+            continue
+        risky = pc.match_substring_regex(column, _FORMULA_START)
+        column = pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
+
+
+class Pseudonymiser:
+    """Stable keyed pseudonyms (HMAC-SHA256 with a per-workspace secret): the same person gets the
+    same pseudonym in every export of one workspace, and nobody without the key can reverse it."""
+
+    def __init__(self, key: bytes):
+        self.key = key
+
+    @classmethod
+    def for_workspace(cls, key_path: Path) -> "Pseudonymiser":
+        if not key_path.exists():
+            key_path.write_bytes(secrets.token_bytes(32))
+            key_path.chmod(0o600)
+        return cls(key_path.read_bytes())
+
+    def name(self, value: str) -> str:
+        return "p_" + hmac.new(self.key, value.lower().encode(), hashlib.sha256).hexdigest()[:16]
+
+    def table(self, table: pa.Table) -> pa.Table:
+        columns, names = [], []
+        for name, column in zip(table.column_names, table.columns):
+            if name in _DROPPED_COLUMNS:
+                continue
+            if name in _ID_COLUMNS or name in _HANDLE_COLUMNS:
+                column = pa.array([None if v is None or v == "" else self.name(v) for v in column.to_pylist()], pa.string())
+            elif name == "mentions":
+                column = pa.array([None if v is None else [self.name(m) for m in v] for v in column.to_pylist()],
+                                  pa.list_(pa.string()))
+            columns.append(column)
+            names.append(name)
+        return pa.table(columns, names=names)
+
+
+def export_tables(
+    con: duckdb.DuckDBPyConnection,
+    fmt: str,
+    outdir: Path,
+    *,
+    pseudonymiser: Pseudonymiser | None = None,
+    tables: list[str] | None = None,
+) -> list[Path]:
+    """Write each canonical table (and derived tables when present) to OUTDIR/<table>.<fmt>."""
+    if fmt not in EXPORT_FORMATS:
+        raise ConfianceError(f"unknown export format {fmt!r}; choose from {', '.join(EXPORT_FORMATS)}")
+    outdir.mkdir(parents=True, exist_ok=True)
+    names = tables or [t for t in TABLE_KEYS if t != "rejects" or pseudonymiser is None] + _derived_tables(con)
+    written = []
+    for name in names:
+        table = con.sql(f'SELECT * FROM "{name}"').to_arrow_table()
+        if pseudonymiser is not None:
+            table = pseudonymiser.table(table)
+        target = outdir / f"{name}.{fmt}"
+        if fmt == "csv":
+            pacsv.write_csv(neutralise_formulas(_json_as_text(table)), target)
+        else:
+            pq.write_table(table, target)
+        written.append(target)
+    return written
+
+
+def _json_as_text(table: pa.Table) -> pa.Table:
+    """DuckDB JSON and timestamp columns become plain text for CSV."""
+    columns = []
+    for field, column in zip(table.schema, table.columns):
+        if pa.types.is_timestamp(field.type):
+            column = pc.strftime(column.cast(pa.timestamp("s", tz="UTC"), safe=False), format="%Y-%m-%dT%H:%M:%SZ")
+        elif isinstance(field.type, pa.ExtensionType):
+            column = column.cast(field.type.storage_type)
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
+
+
+_BOOKKEEPING = {"schema_migrations", "suppressions", "analysis_runs"}
+
+
+def _derived_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Tables written by analyses: everything that is neither canonical nor bookkeeping."""
+    rows = con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY 1"
+    ).fetchall()
+    return [r[0] for r in rows if r[0] not in TABLE_KEYS and r[0] not in _BOOKKEEPING]
