@@ -148,6 +148,75 @@ def status(as_json: bool = typer.Option(False, "--json"), as_csv: bool = typer.O
     _emit_table("sources", info["sources"])
 
 
+@app.command()
+def simulate(
+    outdir: Path = typer.Argument(..., help="Folder to write the world into."),
+    seed: int = typer.Option(0, "--seed"),
+    accounts: int = typer.Option(2000, "--accounts"),
+    posts: int = typer.Option(20000, "--posts"),
+    platforms: str = typer.Option("x,bluesky,mastodon", "--platforms", help="Comma-separated subset of x,bluesky,mastodon."),
+) -> None:
+    """Write a synthetic world with planted truth (platform files + truth.json)."""
+    from confiance.simulate import simulate_world
+
+    chosen = tuple(p.strip() for p in platforms.split(",") if p.strip())
+    with Progress(TextColumn("simulate"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} posts"),
+                  TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("simulate", total=posts)
+        summary = simulate_world(outdir, seed=seed, accounts=accounts, posts=posts, platforms=chosen,
+                                 progress=lambda n: bar.advance(task, n))
+    counts = ", ".join(f"{k} {v}" for k, v in summary.items() if isinstance(v, int))
+    err.print(f"world written to {outdir}" + (f" ({counts})" if counts else ""))
+
+
+@app.command()
+def analyze(only: Optional[str] = typer.Option(None, "--only", help="Comma-separated steps (and what they need).")) -> None:
+    """Run every analysis in dependency order (or only the named steps)."""
+    from confiance.pipeline import analyze as run_analyses
+
+    steps = [s.strip() for s in only.split(",")] if only else None
+    run_analyses(_ws(), steps, on_step=lambda step, result: err.print(f"{step.name}: done {result if result else ''}"))
+
+
+@app.command()
+def report(output: Optional[Path] = typer.Option(None, "-o", "--output", help="HTML file to write.")) -> None:
+    """Write the self-contained HTML report."""
+    from confiance.report import build_report
+
+    path = build_report(_ws(), output)
+    typer.echo(str(path))
+
+
+@app.command()
+def export(
+    fmt: str = typer.Argument(..., metavar="FORMAT", help="csv or parquet."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Folder to write (default WORKSPACE/exports/FORMAT)."),
+    pseudonymise: bool = typer.Option(False, "--pseudonymise", help="Replace ids and handles by keyed pseudonyms; drop names, bios, locations."),
+) -> None:
+    """Export the tables (CSV cells that could run as spreadsheet formulas are neutralised)."""
+    from confiance.export import Pseudonymiser, export_tables
+
+    ws = _ws()
+    target = output or ws.exports_dir / fmt
+    pseudonymiser = Pseudonymiser.for_workspace(ws.root / "pseudonym.key") if pseudonymise else None
+    with ws.reader() as con:
+        written = export_tables(con, fmt, target, pseudonymiser=pseudonymiser)
+    ws.audit("export", format=fmt, files=len(written), pseudonymised=pseudonymise)
+    for path in written:
+        typer.echo(str(path))
+
+
+@app.command()
+def forget(who: str = typer.Argument(..., metavar="ACCOUNT_OR_HANDLE", help="Account id, @handle or platform:account_id.")) -> None:
+    """Remove a person from every table, the raw archive, snapshots and exports; suppress them in later ingests."""
+    from confiance.privacy import forget as forget_person
+
+    result = forget_person(_ws(), who)
+    rows = sum(result.rows_deleted.values())
+    err.print(f"forgotten: {rows} rows deleted, {result.archives_redacted} archived files redacted, "
+              f"{result.files_deleted} output files deleted; database file rewritten")
+
+
 def main() -> None:
     try:
         app(standalone_mode=False)

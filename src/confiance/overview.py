@@ -26,3 +26,51 @@ def workspace_status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         ).fetchall()
     ]
     return {"tables": tables, "posts_per_platform": per_platform, "sources": sources, "reject_reasons": reject_reasons}
+
+
+def corpus_overview(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
+    """Descriptive statistics every report starts with; written as ``overview_*`` tables.
+
+    - ``overview_volume``: posts per day, platform and language;
+    - ``overview_accounts``: per account, simple reach (followers, unique engagers) and engagement
+      (likes + reposts + replies + quotes received, per post and per follower);
+    - ``overview_hashtags`` / ``overview_domains``: posts and distinct accounts per tag / domain.
+    """
+    con.execute(
+        "CREATE OR REPLACE TABLE overview_volume AS "
+        "SELECT ? AS run_id, CAST(date_trunc('day', created_at) AS DATE) AS day, platform, "
+        "coalesce(lang, 'und') AS lang, count(*) AS posts "
+        "FROM posts WHERE created_at IS NOT NULL GROUP BY ALL ORDER BY day",
+        [run_id],
+    )
+    con.execute(
+        "CREATE OR REPLACE TABLE overview_accounts AS "
+        "WITH authored AS ("
+        "  SELECT platform, account_id, count(*) AS posts,"
+        "         sum(coalesce(likes, 0) + coalesce(reposts, 0) + coalesce(replies, 0) + coalesce(quotes, 0)) AS engagement"
+        "  FROM posts WHERE account_id IS NOT NULL AND kind <> 'repost' GROUP BY ALL),"
+        " engagers AS ("
+        "  SELECT platform, dst AS account_id, count(DISTINCT src) AS unique_engagers"
+        "  FROM interactions WHERE kind IN ('repost', 'quote', 'reply', 'mention', 'like') AND src <> dst GROUP BY ALL)"
+        "SELECT ? AS run_id, a.platform, a.account_id, a.handle, a.display_name, a.followers,"
+        "       coalesce(p.posts, 0) AS posts, coalesce(p.engagement, 0) AS engagement,"
+        "       coalesce(e.unique_engagers, 0) AS unique_engagers,"
+        "       CASE WHEN coalesce(p.posts, 0) > 0 THEN p.engagement / p.posts END AS engagement_per_post,"
+        "       CASE WHEN a.followers > 0 AND p.posts > 0 THEN p.engagement / p.posts / a.followers END AS engagement_rate "
+        "FROM accounts a "
+        "LEFT JOIN authored p ON p.platform = a.platform AND p.account_id = a.account_id "
+        "LEFT JOIN engagers e ON e.platform = a.platform AND e.account_id = a.account_id",
+        [run_id],
+    )
+    for name, column in (("hashtags", "hashtag"), ("domains", "domain")):
+        con.execute(
+            f"CREATE OR REPLACE TABLE overview_{name} AS "
+            f"SELECT ? AS run_id, item AS {column}, count(*) AS posts, count(DISTINCT platform || ':' || account_id) AS accounts "
+            f"FROM (SELECT platform, account_id, unnest({name}) AS item FROM posts WHERE kind <> 'repost') "
+            f"GROUP BY item ORDER BY posts DESC",
+            [run_id],
+        )
+    return {
+        table: con.execute(f"SELECT count(*) FROM overview_{table}").fetchone()[0]
+        for table in ("volume", "accounts", "hashtags", "domains")
+    }

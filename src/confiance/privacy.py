@@ -125,11 +125,11 @@ def _delete_from_store(con: duckdb.DuckDBPyConnection, person: Person) -> dict[s
     # other people's posts: drop the handle from mentions and text, and the link to the person
     con.execute("UPDATE posts SET mentions = list_filter(mentions, lambda m: NOT list_contains(?, m)) "
                 "WHERE len(list_intersect(mentions, ?)) > 0", [sorted(person.handles)] * 2)
+    for text in person.post_texts:
+        con.execute("UPDATE posts SET text = replace(text, ?, ?) WHERE contains(text, ?)", [text, FORGOTTEN, text])
     for handle in person.handles:
         con.execute("UPDATE posts SET text = regexp_replace(text, ?, ?, 'gi') WHERE contains(lower(text), ?)",
                     [re.escape(handle), FORGOTTEN, handle])
-    for text in person.post_texts:
-        con.execute("UPDATE posts SET text = replace(text, ?, ?) WHERE contains(text, ?)", [text, FORGOTTEN, text])
     con.execute("UPDATE posts t SET parent_account_id = NULL WHERE " + owned.format(col="parent_account_id"))
     needles = sorted(person.ids | person.handles | person.names)
     for needle in needles:

@@ -30,6 +30,7 @@ from confiance.errors import RecordError
 from confiance.ingest._format import Context, parse_timestamp
 from confiance.ingest._readers import BadItem, Item, Limits, Opened, Progress, open_binary
 from confiance.ingest._sink import Sink
+from confiance.ingest._tables import decimal
 
 DEFAULT_PLATFORM = "graph"
 DEFAULT_KIND = "follow"
@@ -77,17 +78,7 @@ def number(value: Any, what: str) -> float | None:
     """A number from a file: int/float, or text with '.' or ',' as decimal mark; '' is None."""
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    text = str(value).strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
-    if not text:
-        return None
-    if "," in text and "." not in text:
-        text = text.replace(",", ".")
-    try:
-        return float(text)
-    except ValueError:
-        raise RecordError(f"{what}: not a number: {str(value)[:40]!r}") from None
+    return decimal(value, what)[0]
 
 
 def platform_of(ctx: Context, given: Any = None) -> str:
@@ -267,6 +258,7 @@ def read_xml_graph(opened: Opened, limits: Limits, progress: Progress, handler: 
     parser = make_parser()
     parser.setFeature(xml.sax.handler.feature_namespaces, False)
     parser.setContentHandler(handler)
+    handler.setDocumentLocator(parser)  # feed() never announces a locator; the parser is one
     stream, position = open_binary(opened.path)
     fed = 0
     try:

@@ -164,48 +164,54 @@ _CONVERT = {
 }
 
 
+_FAST_TYPE = {"str": str, "ts": str, "json": str, "int": int, "float": float, "bool": bool, "strlist": list}
+
+
 class _TableBuffer:
+    """Rows of one table as dicts of converted values; Arrow builds the columns at flush time."""
+
     def __init__(self, table: str, spec: list[tuple[str, str]], required: tuple[str, ...] = ()):
         self.table = table
         self.spec = spec
         self.required = required
-        self.names = {name for name, _ in spec}
-        self.columns: dict[str, list] = {name: [] for name, _ in spec}
-        for meta in META_COLUMNS:
-            self.columns[meta] = []
-        self.convert = [(name, _CONVERT[kind]) for name, kind in spec]
+        self.columns = {name: (_FAST_TYPE[kind], _CONVERT[kind]) for name, kind in spec}
+        self.rows: list[dict[str, Any]] = []
+        self.schema = pa.schema(
+            [(name, _ARROW[kind]) for name, kind in spec]
+            + [("_seq", pa.int64()), ("_line", pa.int64()), ("_item", pa.int32()), ("_primary", pa.bool_())]
+        )
 
     def __len__(self) -> int:
-        return len(self.columns["_seq"])
+        return len(self.rows)
 
     def append(self, fields: dict[str, Any], meta: tuple[int, int, int, bool]) -> None:
-        unknown = fields.keys() - self.names
-        if unknown:
-            raise TypeError(f"{self.table}: unknown field(s) {sorted(unknown)}")
-        values = [(name, conv(name, fields.get(name))) for name, conv in self.convert]
+        row: dict[str, Any] = {}
+        columns = self.columns
+        for name, value in fields.items():
+            if value is None:
+                continue
+            try:
+                fast, convert = columns[name]
+            except KeyError:
+                raise TypeError(f"{self.table}: unknown field {name!r}") from None
+            if type(value) is fast and fast is not list and fast is not float:
+                row[name] = value
+            else:
+                row[name] = convert(name, value)
         for name in self.required:
-            if not fields.get(name) and fields.get(name) != 0:
+            if row.get(name) in (None, ""):
                 raise RecordError(f"{self.table}.{name} is missing")
-        for name, value in values:  # append only once every value converted
-            self.columns[name].append(value)
-        for meta_name, value in zip(META_COLUMNS, meta):
-            self.columns[meta_name].append(value)
+        row["_seq"], row["_line"], row["_item"], row["_primary"] = meta
+        self.rows.append(row)
 
     def truncate(self, n: int) -> None:
-        for col in self.columns.values():
-            del col[n:]
+        del self.rows[n:]
 
     def to_arrow(self) -> pa.Table:
-        arrays = {name: pa.array(self.columns[name], type=_ARROW[kind]) for name, kind in self.spec}
-        arrays["_seq"] = pa.array(self.columns["_seq"], type=pa.int64())
-        arrays["_line"] = pa.array(self.columns["_line"], type=pa.int64())
-        arrays["_item"] = pa.array(self.columns["_item"], type=pa.int32())
-        arrays["_primary"] = pa.array(self.columns["_primary"], type=pa.bool_())
-        return pa.table(arrays)
+        return pa.Table.from_pylist(self.rows, schema=self.schema)
 
     def clear(self) -> None:
-        for col in self.columns.values():
-            col.clear()
+        self.rows = []
 
 
 class Sink:

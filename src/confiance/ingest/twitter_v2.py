@@ -44,13 +44,19 @@ def _collected_at(unit: dict, ctx: Context) -> str:
 class _Page:
     """Lookup tables of one response page, shared by the records of that page."""
 
-    __slots__ = ("users", "tweets", "collected_at")
+    __slots__ = ("users", "tweets", "collected_at", "_by_handle")
 
     def __init__(self, includes: dict | None, collected_at: str):
+        self._by_handle: dict[str, str] | None = None
         includes = includes if isinstance(includes, dict) else {}
         self.users = {str(u["id"]): u for u in includes.get("users") or () if isinstance(u, dict) and "id" in u}
         self.tweets = {str(t["id"]): t for t in includes.get("tweets") or () if isinstance(t, dict) and "id" in t}
         self.collected_at = collected_at
+
+    def user_by_handle(self, handle: str) -> str | None:
+        if self._by_handle is None:
+            self._by_handle = {str(u.get("username", "")).lower(): uid for uid, u in self.users.items()}
+        return self._by_handle.get(handle.lower())
 
 
 def records(unit: Any, ctx: Context) -> Iterator[Any]:
@@ -200,9 +206,8 @@ def _emit_tweet(tweet: dict, page: _Page, sink: Sink, *, primary: bool) -> None:
     if kind == "reply" and parent_author and parent_author not in targets:
         sink.interaction(platform=PLATFORM, src=author, dst=parent_author, kind="reply", post_id=tweet_id, created_at=created)
         _account(sink, parent_author, page)
-    by_handle = {str(u.get("username", "")).lower(): uid for uid, u in page.users.items()}
     for mention in mentions:
-        target = mention.get("id") or by_handle.get(str(mention.get("username", "")).lower())
+        target = mention.get("id") or page.user_by_handle(str(mention.get("username", "")))
         if target is None:
             continue
         target = str(target)

@@ -1,0 +1,103 @@
+"""``confiance analyze``: run every analysis step in dependency order.
+
+A step reads tables, computes, and writes its derived tables in one transaction; each run is
+recorded in ``analysis_runs`` with its parameters and the package version. Later capabilities
+register their steps with :func:`register_step` (their module is listed in ``STEP_MODULES``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import duckdb
+import orjson
+
+from confiance import __version__, store
+from confiance.errors import ConfianceError
+from confiance.workspace import Workspace
+
+StepFunction = Callable[[duckdb.DuckDBPyConnection, str], Any]
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    run: StepFunction
+    after: tuple[str, ...] = ()
+    description: str = ""
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+_STEPS: dict[str, Step] = {}
+#: Modules whose import registers steps (kept explicit so the order of imports never matters).
+STEP_MODULES: tuple[str, ...] = ()
+
+
+def register_step(step: Step) -> Step:
+    _STEPS[step.name] = step
+    return step
+
+
+def steps() -> dict[str, Step]:
+    for module in STEP_MODULES:
+        importlib.import_module(module)
+    return dict(_STEPS)
+
+
+def _order(selected: list[str], known: dict[str, Step]) -> list[Step]:
+    ordered: list[Step] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name not in known:
+            raise ConfianceError(f"unknown analysis step {name!r}; known: {', '.join(sorted(known))}")
+        if any(s.name == name for s in ordered):
+            return
+        if name in visiting:
+            raise ConfianceError(f"analysis steps depend on each other in a cycle at {name!r}")
+        visiting.add(name)
+        for dep in known[name].after:
+            visit(dep)
+        visiting.discard(name)
+        ordered.append(known[name])
+
+    for name in selected:
+        visit(name)
+    return ordered
+
+
+def analyze(ws: Workspace, only: list[str] | None = None,
+            on_step: Callable[[Step, Any], None] | None = None) -> dict[str, Any]:
+    """Run the selected steps (default: all) and the steps they depend on."""
+    known = steps()
+    plan = _order(only or sorted(known), known)
+    results: dict[str, Any] = {}
+    with ws.writer() as con:
+        for step in plan:
+            run_id = uuid.uuid4().hex[:12]
+            started = datetime.now(timezone.utc)
+            with store.transaction(con):
+                result = step.run(con, run_id)
+                con.execute(
+                    "INSERT INTO analysis_runs VALUES (?, ?, ?, ?, ?, ?)",
+                    [run_id, step.name, orjson.dumps(step.parameters).decode(), __version__, started,
+                     datetime.now(timezone.utc)],
+                )
+            results[step.name] = result
+            ws.audit("analyze", step=step.name, run_id=run_id)
+            if on_step:
+                on_step(step, result)
+    return results
+
+
+def _overview(con: duckdb.DuckDBPyConnection, run_id: str) -> Any:
+    from confiance.overview import corpus_overview
+
+    return corpus_overview(con, run_id)
+
+
+register_step(Step("overview", _overview, description="volumes, simple reach and engagement, hashtags, domains"))

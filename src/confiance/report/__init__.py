@@ -1,0 +1,69 @@
+"""The HTML report: one self-contained file (inline CSS and SVG, no script, no remote load).
+
+Every value is autoescaped by Jinja2; links are rendered only for http(s) URLs, showing their host.
+Sections come from :mod:`confiance.report.sections` (the extension point).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from confiance import __version__
+from confiance.report.sections import all_sections
+from confiance.workspace import Workspace
+
+__all__ = ["build_report", "environment", "http_url"]
+
+
+def http_url(value: object) -> str | None:
+    """The URL when it is http(s) with a host, else None (javascript:, data:, relative… are dropped)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        return None
+    return value.strip() if parts.scheme in ("http", "https") and parts.hostname else None
+
+
+def url_host(value: object) -> str:
+    url = http_url(value)
+    return (urlsplit(url).hostname or "") if url else ""
+
+
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("confiance.report", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["http_url"] = http_url
+    env.filters["url_host"] = url_host
+    env.filters["num"] = lambda v, digits=0: "" if v is None else (f"{v:,.{digits}f}" if isinstance(v, (int, float)) else str(v))
+    return env
+
+
+def build_report(ws: Workspace, output: Path | None = None) -> Path:
+    """Render every registered section into one HTML file (default: WORKSPACE/reports/report.html)."""
+    output = output or ws.reports_dir / "report.html"
+    rendered = []
+    with ws.reader() as con:
+        for section in all_sections():
+            context = section.collect(con)
+            rendered.append({"section": section, "data": context})
+    html = environment().get_template("report.html").render(
+        sections=rendered,
+        generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        version=__version__,
+    )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_suffix(output.suffix + ".partial")
+    partial.write_text(html, encoding="utf-8")
+    partial.replace(output)
+    ws.audit("report", sections=[s["section"].key for s in rendered])
+    return output

@@ -1,0 +1,84 @@
+"""Inline SVG chart geometry: the report stays one self-contained file with no script.
+
+Functions return plain numbers and strings; the Jinja templates draw them (and escape the labels).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Sequence
+
+PALETTE = ("#3b6ea8", "#d1603d", "#4f9a5b", "#8e5ea2", "#c9a227", "#2f8f9d", "#b5485d", "#6b6b6b")
+
+
+@dataclass
+class LineSeries:
+    label: str
+    color: str
+    points: str  # SVG polyline "x,y x,y …"
+
+
+@dataclass
+class LineChart:
+    width: int
+    height: int
+    series: list[LineSeries]
+    x_ticks: list[tuple[float, str]]
+    y_ticks: list[tuple[float, str]]
+
+
+def _nice_max(value: float) -> float:
+    if value <= 0:
+        return 1.0
+    magnitude = 10 ** (len(str(int(value))) - 1)
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * magnitude:
+            return step * magnitude
+    return 10 * magnitude
+
+
+def line_chart(days: Sequence[date], series: dict[str, Sequence[float]], width: int = 860, height: int = 240) -> LineChart:
+    """Several daily series over the same days (missing days are zero)."""
+    left, right, top, bottom = 48, 12, 10, 28
+    plot_w, plot_h = width - left - right, height - top - bottom
+    n = max(len(days), 1)
+    y_max = _nice_max(max((max(v) for v in series.values() if len(v)), default=1))
+
+    def x(i: int) -> float:
+        return left + (plot_w * i / (n - 1) if n > 1 else plot_w / 2)
+
+    def y(v: float) -> float:
+        return top + plot_h - plot_h * v / y_max
+
+    lines = [
+        LineSeries(label, PALETTE[k % len(PALETTE)], " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values)))
+        for k, (label, values) in enumerate(series.items())
+    ]
+    step = max(1, n // 6)
+    x_ticks = [(x(i), days[i].isoformat()) for i in range(0, n, step)] if days else []
+    y_ticks = [(y(y_max * f), f"{y_max * f:,.0f}") for f in (0, 0.25, 0.5, 0.75, 1)]
+    return LineChart(width, height, lines, x_ticks, y_ticks)
+
+
+@dataclass
+class Bar:
+    label: str
+    value: float
+    width: float  # in px
+    y: float
+
+
+@dataclass
+class BarChart:
+    width: int
+    height: int
+    label_width: int
+    bars: list[Bar]
+
+
+def bar_chart(rows: Sequence[tuple[str, float]], width: int = 420, bar_height: int = 18, label_width: int = 150) -> BarChart:
+    top = max((v for _, v in rows), default=1) or 1
+    usable = width - label_width - 60
+    bars = [Bar(str(label), float(v), usable * float(v) / top, i * (bar_height + 4)) for i, (label, v) in enumerate(rows)]
+    return BarChart(width, len(rows) * (bar_height + 4) + 4, label_width, bars)

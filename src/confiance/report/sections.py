@@ -1,0 +1,122 @@
+"""Report sections and their extension point.
+
+A section is a title, an order, a Jinja template under ``templates/sections/`` and a ``collect``
+function that reads the store (read-only) and returns the template's context. Later capabilities
+add theirs with :func:`register_section`; the report lists them by ``order``::
+
+    from confiance.report.sections import Section, register_section
+
+    register_section(Section(key="communities", title="Communities", order=30,
+                             template="communities.html", collect=collect_communities))
+
+``collect`` returns ``None`` when its data is absent (the section then says which command makes it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Callable
+
+import duckdb
+
+from confiance.overview import workspace_status
+from confiance.report.charts import bar_chart, line_chart
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    order: int
+    template: str
+    collect: Callable[[duckdb.DuckDBPyConnection], dict[str, Any] | None]
+    missing_hint: str = "run `confiance analyze`"
+
+
+_SECTIONS: dict[str, Section] = {}
+
+
+def register_section(section: Section) -> Section:
+    _SECTIONS[section.key] = section
+    return section
+
+
+def all_sections() -> list[Section]:
+    return sorted(_SECTIONS.values(), key=lambda s: (s.order, s.key))
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?", [name]
+    ).fetchone()[0])
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict[str, Any]]:
+    cursor = con.execute(sql, params or [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+# -- built-in sections ----------------------------------------------------------------------------
+def collect_sources(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    status = workspace_status(con)
+    return {
+        "tables": status["tables"],
+        "sources": status["sources"],
+        "reject_reasons": status["reject_reasons"],
+        "posts_per_platform": status["posts_per_platform"],
+    }
+
+
+def _daily(con: duckdb.DuckDBPyConnection, dimension: str, top: int = 6) -> Any:
+    rows = con.execute(
+        f"SELECT day, {dimension}, sum(posts) FROM overview_volume GROUP BY ALL ORDER BY day"
+    ).fetchall()
+    if not rows:
+        return None
+    totals: dict[str, int] = {}
+    for _, key, n in rows:
+        totals[key] = totals.get(key, 0) + n
+    keep = sorted(totals, key=lambda k: -totals[k])[:top]
+    first, last = rows[0][0], rows[-1][0]
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    index = {d: i for i, d in enumerate(days)}
+    series = {k: [0.0] * len(days) for k in keep}
+    for day, key, n in rows:
+        if key in series:
+            series[key][index[day]] += n
+    return line_chart(days, series)
+
+
+def collect_volume(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    if not _has_table(con, "overview_volume"):
+        return None
+    return {"by_platform": _daily(con, "platform"), "by_language": _daily(con, "lang")}
+
+
+def collect_accounts(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    if not _has_table(con, "overview_accounts"):
+        return None
+    columns = ("platform, account_id, handle, display_name, followers, posts, engagement, unique_engagers, "
+               "engagement_per_post, engagement_rate")
+    by_reach = _rows(con, f"SELECT {columns} FROM overview_accounts ORDER BY followers DESC NULLS LAST, unique_engagers DESC LIMIT 25")
+    by_engagement = _rows(con, f"SELECT {columns} FROM overview_accounts ORDER BY engagement DESC, unique_engagers DESC LIMIT 25")
+    return {"by_reach": by_reach, "by_engagement": by_engagement}
+
+
+def collect_tags_domains(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    if not _has_table(con, "overview_hashtags"):
+        return None
+    hashtags = con.execute("SELECT hashtag, posts FROM overview_hashtags ORDER BY posts DESC, hashtag LIMIT 20").fetchall()
+    domains = con.execute("SELECT domain, posts FROM overview_domains ORDER BY posts DESC, domain LIMIT 20").fetchall()
+    return {
+        "hashtags": bar_chart([("#" + h, n) for h, n in hashtags]),
+        "domains": bar_chart(domains),
+    }
+
+
+register_section(Section("sources", "Sources and data quality", 10, "sources.html", collect_sources))
+register_section(Section("volume", "Volumes over time", 20, "volume.html", collect_volume))
+register_section(Section("accounts", "Top accounts: reach and engagement", 40, "accounts.html", collect_accounts))
+register_section(Section("tags", "Top hashtags and domains", 50, "tags.html", collect_tags_domains))
