@@ -128,6 +128,8 @@ class _Run:
                 continue
             try:
                 records = list(self.fmt.records(unit.value, self.ctx))
+            except IngestError:
+                raise  # a file-level problem (a bad --mapping): the whole file fails, naming it
             except Exception as exc:  # malformed container unit: one rejected record
                 self.records += 1
                 self.reject(unit.line_no, 0, _reason(exc), _raw(unit.value, self.limits))
@@ -139,6 +141,8 @@ class _Run:
                     self.fmt.map(record, self.sink, self.ctx)
                     if self.sink.primaries_in_record() != 1:
                         raise RecordError(f"record yielded {self.sink.primaries_in_record()} primary rows, expected 1")
+                except IngestError:
+                    raise
                 except Exception as exc:  # one bad record never stops the file
                     self.sink.rollback_record()
                     self.reject(unit.line_no, item_no, _reason(exc), _raw(record, self.limits))

@@ -165,15 +165,16 @@ def parse_timestamp(value: Any, *, required: bool = False) -> str | None:
 
 def html_to_text(fragment: str | None) -> str:
     """Plain text of an HTML fragment (Mastodon content, YouTube textDisplay): paragraphs and
-    <br> become line breaks, entities are decoded, tags dropped."""
+    <br> become line breaks, entities are decoded once, tags dropped."""
     if not fragment:
         return ""
-    from selectolax.parser import HTMLParser
+    from selectolax.lexbor import LexborHTMLParser
 
+    if "<" not in fragment:
+        return html.unescape(fragment).strip()
     marked = re.sub(r"(?i)<br\s*/?>", "\n", fragment)
     marked = re.sub(r"(?i)</p>\s*<p[^>]*>", "\n\n", marked)
-    text = HTMLParser(f"<div>{marked}</div>").text(separator="")
-    return html.unescape(text).strip()
+    return (LexborHTMLParser(f"<div>{marked}</div>").text(separator="") or "").strip()
 
 
 def parse_count(value: Any) -> int | None:

@@ -168,50 +168,77 @@ _FAST_TYPE = {"str": str, "ts": str, "json": str, "int": int, "float": float, "b
 
 
 class _TableBuffer:
-    """Rows of one table as dicts of converted values; Arrow builds the columns at flush time."""
+    """Column lists of one table. A row touches only the columns it sets; the others are padded
+    with NULL lazily, so a sparse row costs what it sets, not the table's width."""
 
     def __init__(self, table: str, spec: list[tuple[str, str]], required: tuple[str, ...] = ()):
         self.table = table
         self.spec = spec
         self.required = required
-        self.columns = {name: (_FAST_TYPE[kind], _CONVERT[kind]) for name, kind in spec}
-        self.rows: list[dict[str, Any]] = []
-        self.schema = pa.schema(
-            [(name, _ARROW[kind]) for name, kind in spec]
-            + [("_seq", pa.int64()), ("_line", pa.int64()), ("_item", pa.int32()), ("_primary", pa.bool_())]
-        )
+        self.converters = {name: (_FAST_TYPE[kind], _CONVERT[kind]) for name, kind in spec}
+        self.columns: dict[str, list] = {name: [] for name, _ in spec}
+        for meta in META_COLUMNS:
+            self.columns[meta] = []
+        self.n = 0
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return self.n
 
     def append(self, fields: dict[str, Any], meta: tuple[int, int, int, bool]) -> None:
-        row: dict[str, Any] = {}
-        columns = self.columns
+        converted = []
+        converters = self.converters
         for name, value in fields.items():
             if value is None:
                 continue
             try:
-                fast, convert = columns[name]
+                fast, convert = converters[name]
             except KeyError:
                 raise TypeError(f"{self.table}: unknown field {name!r}") from None
-            if type(value) is fast and fast is not list and fast is not float:
-                row[name] = value
-            else:
-                row[name] = convert(name, value)
+            if type(value) is not fast or fast is list or fast is float:
+                value = convert(name, value)
+                if value is None:
+                    continue
+            converted.append((name, value))
         for name in self.required:
-            if row.get(name) in (None, ""):
+            value = fields.get(name)
+            if value is None or value == "":
                 raise RecordError(f"{self.table}.{name} is missing")
-        row["_seq"], row["_line"], row["_item"], row["_primary"] = meta
-        self.rows.append(row)
+        n = self.n
+        columns = self.columns
+        for name, value in converted:
+            column = columns[name]
+            if len(column) < n:
+                column.extend([None] * (n - len(column)))
+            column.append(value)
+        seq, line_no, item, primary = meta
+        columns["_seq"].append(seq)
+        columns["_line"].append(line_no)
+        columns["_item"].append(item)
+        columns["_primary"].append(primary)
+        self.n = n + 1
 
     def truncate(self, n: int) -> None:
-        del self.rows[n:]
+        for column in self.columns.values():
+            del column[n:]
+        self.n = min(self.n, n)
 
     def to_arrow(self) -> pa.Table:
-        return pa.Table.from_pylist(self.rows, schema=self.schema)
+        n = self.n
+        arrays = {}
+        for name, kind in self.spec:
+            column = self.columns[name]
+            if len(column) < n:
+                column.extend([None] * (n - len(column)))
+            arrays[name] = pa.array(column, type=_ARROW[kind])
+        arrays["_seq"] = pa.array(self.columns["_seq"], type=pa.int64())
+        arrays["_line"] = pa.array(self.columns["_line"], type=pa.int64())
+        arrays["_item"] = pa.array(self.columns["_item"], type=pa.int32())
+        arrays["_primary"] = pa.array(self.columns["_primary"], type=pa.bool_())
+        return pa.table(arrays)
 
     def clear(self) -> None:
-        self.rows = []
+        self.columns = {name: [] for name in self.columns}
+        self.n = 0
 
 
 class Sink:
@@ -223,17 +250,21 @@ class Sink:
         self._meta = (0, 0, 0)
         self._marks: dict[str, int] = {}
         self._primaries = 0
-        self.primary_table: str | None = None
+        self._accounts_seen: set[tuple] = set()
+        self._accounts_added: list[tuple] = []
 
     # -- record framing (engine) ---------------------------------------------------------------
     def begin(self, seq: int, line_no: int, item: int) -> None:
         self._meta = (seq, line_no, item)
         self._marks = {t: len(b) for t, b in self.buffers.items()}
         self._primaries = 0
+        self._accounts_added = []
 
     def rollback_record(self) -> None:
         for table, mark in self._marks.items():
             self.buffers[table].truncate(mark)
+        self._accounts_seen.difference_update(self._accounts_added)
+        self._accounts_added = []
 
     def primaries_in_record(self) -> int:
         return self._primaries
@@ -242,6 +273,7 @@ class Sink:
         return sum(len(b) for b in self.buffers.values())
 
     def drain(self) -> Iterable[tuple[str, pa.Table]]:
+        self._accounts_seen = set()
         for table, buf in self.buffers.items():
             if len(buf):
                 yield table, buf.to_arrow()
@@ -255,7 +287,15 @@ class Sink:
             self._primaries += 1
 
     def account(self, *, primary: bool = False, **fields: Any) -> None:
-        """An account as seen at ``observed_at`` (ISO text, datetime or epoch)."""
+        """An account as seen at ``observed_at`` (ISO text, datetime or epoch).
+
+        The same snapshot repeated in one batch (an author of many posts in a page) is kept once."""
+        if not primary:
+            key = (fields.get("platform"), fields.get("account_id"), fields.get("observed_at"), len(fields))
+            if key in self._accounts_seen:
+                return
+            self._accounts_seen.add(key)
+            self._accounts_added.append(key)
         self.emit("accounts", primary, **fields)
 
     def post(self, *, primary: bool = False, **fields: Any) -> None:

@@ -111,7 +111,9 @@ def map_edge_line(record: Any, sink: Sink, ctx: Context) -> None:
 
 def sniff(sample: Sample) -> int:
     """Every data line in the sample has 2-4 fields; ids are integers in two-column files, and the
-    third column is a number (so 'id label' files such as bot-label TSVs do not match)."""
+    third column is a number (so 'id label' files such as bot-label TSVs do not match). Two integer
+    columns where every first value is new and second values repeat a lot are more likely
+    'node class' labels: a low score, so a labels format wins if one claims the file."""
     lines = sample.head_text.split("\n")
     if len(sample.head_text) >= 65536 and len(lines) > 1:
         lines = lines[:-1]  # the sample may end mid-line
@@ -127,6 +129,9 @@ def sniff(sample: Sample) -> int:
     if 3 <= width <= 4 and all(_NUMBER.fullmatch(f[2]) for f in body):
         return 50 if all(_INT.fullmatch(x) for f in body for x in f[:2]) else 35
     if width == 2 and all(_INT.fullmatch(x) for f in body for x in f):
+        sources = {f[0] for f in body}
+        if len(body) >= 8 and len(sources) == len(body) and len({f[1] for f in body}) * 4 <= len(body):
+            return 10  # 'node label' files (bot labels, department labels) look the same: yield to any claim
         return 50
     return 0
 

@@ -48,7 +48,6 @@ Accounts in a followers/following list recorded in a cassette also give ``follow
 from __future__ import annotations
 
 import base64
-import html
 import re
 import zlib
 from typing import Any, Iterator
@@ -83,31 +82,6 @@ _MASTODON_PATHS = ("/api/v1/statuses", "/api/v1/timelines", "/api/v1/accounts", 
 # ---------------------------------------------------------------------------------------------
 # HTML
 # ---------------------------------------------------------------------------------------------
-
-def _lexbor_html_to_text(fragment: str | None) -> str:
-    """``_format.html_to_text`` with selectolax's lexbor backend (same rules)."""
-    if not fragment:
-        return ""
-    from selectolax.lexbor import LexborHTMLParser
-
-    marked = re.sub(r"(?i)<br\s*/?>", "\n", fragment)
-    marked = re.sub(r"(?i)</p>\s*<p[^>]*>", "\n\n", marked)
-    node = LexborHTMLParser(f"<div>{marked}</div>").css_first("div")
-    return html.unescape(node.text(separator="") if node else "").strip()
-
-
-def _pick_html_to_text():
-    # _format.html_to_text imports selectolax.parser (the Modest backend), which selectolax >= 1.0
-    # refuses to import; until the framework switches to lexbor, use the same rules here.
-    try:
-        html_to_text("<p>probe</p>")
-        return html_to_text
-    except ImportError:
-        return _lexbor_html_to_text
-
-
-_html_text = _pick_html_to_text()
-
 
 def _content_links(content: str) -> list[str]:
     """Link targets in status HTML, without mention / hashtag links and the quote-inline link."""
@@ -393,7 +367,7 @@ def _emit_account(account: dict, sink: Sink, collected_at: str, *, primary: bool
         account_id=address,
         handle=address,
         display_name=account.get("display_name") or None,
-        bio=_html_text(note) or None if isinstance(note, str) else None,
+        bio=html_to_text(note) or None if isinstance(note, str) else None,
         url=account.get("url"),
         created_at=parse_timestamp(account.get("created_at")),
         followers=account.get("followers_count"),
@@ -493,7 +467,7 @@ def _emit_status(status: dict, rec: _Record, sink: Sink, collected_at: str, *, p
     content = status.get("content")
     if isinstance(content, str) and content:
         shown = _QUOTE_INLINE.sub("", content) if (quoted_post or status.get("quote")) else content
-        text = _html_text(shown)
+        text = html_to_text(shown)
         urls = _content_links(content)
     else:
         text = status.get("text") if isinstance(status.get("text"), str) else ""

@@ -15,7 +15,8 @@ Shape and quirks handled here:
 * A retweet of a quote tweet repeats the quoted tweet at top level (``quoted_status``); the quote
   belongs to the retweeted tweet, so the retweet itself carries only the repost.
 * Retweeted and quoted tweets are stored as context posts (with their authors), so the retweet
-  graph and the text of the originals survive. ``retweet_count``/``favorite_count`` are stored as the
+  graph and the text of the originals survive. A quoted tweet nested in a retweet may come without
+  its ``user`` (2016 search API): it is stored without account, and no quote edge can be drawn. ``retweet_count``/``favorite_count`` are stored as the
   API gives them; on a retweet the API reports the *original's* retweet count.
 * Streaming control messages (``delete``, ``limit``, ``scrub_geo``…) are not tweets and are skipped.
 
@@ -167,6 +168,8 @@ def emit_tweet(tweet: dict, sink: Sink, *, primary: bool, collected_at: str) -> 
     reply_to = id_of(tweet, "in_reply_to_status_id")
     reply_user = id_of(tweet, "in_reply_to_user_id")
     quoted_id = None if retweeted else (id_of(quoted, "id") if quoted else id_of(tweet, "quoted_status_id"))
+    quoted_user = _user(quoted) if quoted else None
+    quoted_author = id_of(quoted_user, "id") if quoted_user else None
 
     kind, parent_id, parent_author = "post", None, None
     if retweeted:
@@ -176,8 +179,7 @@ def emit_tweet(tweet: dict, sink: Sink, *, primary: bool, collected_at: str) -> 
     elif reply_to:
         kind, parent_id, parent_author = "reply", reply_to, reply_user
     elif quoted_id:
-        kind, parent_id = "quote", quoted_id
-        parent_author = id_of(_user(quoted), "id") if quoted and _user(quoted) else None
+        kind, parent_id, parent_author = "quote", quoted_id, quoted_author
 
     text = full_text(tweet)
     entity_sets = [_entities(tweet)]
@@ -250,8 +252,8 @@ def emit_tweet(tweet: dict, sink: Sink, *, primary: bool, collected_at: str) -> 
         act(reply_user, "reply")
         sink.account(platform=PLATFORM, account_id=reply_user, observed_at=collected_at,
                      handle=(tweet.get("in_reply_to_screen_name") or "").lower() or None)
-    if quoted and _user(quoted):
-        act(id_of(_user(quoted), "id"), "quote")  # type: ignore[arg-type]
+    if quoted_author:
+        act(quoted_author, "quote")
     seen: set[str] = set()
     for mention in mentions:
         target = id_of(mention, "id")

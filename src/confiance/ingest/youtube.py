@@ -145,19 +145,6 @@ def _link_targets(display: str, video_id: str | None) -> list[str]:
     return out
 
 
-def _plain_text(display: str) -> str:
-    """``html_to_text``; on selectolax >= 1.0, whose Modest ``selectolax.parser`` raises ImportError,
-    the same steps on the lexbor backend (until the shared helper moves to lexbor)."""
-    try:
-        return html_to_text(display)
-    except ImportError:
-        from selectolax.lexbor import LexborHTMLParser
-
-        marked = re.sub(r"(?i)<br\s*/?>", "\n", display)
-        marked = re.sub(r"(?i)</p>\s*<p[^>]*>", "\n\n", marked)
-        return html.unescape(LexborHTMLParser(f"<div>{marked}</div>").text(separator="")).strip()
-
-
 def _handle(display_name: str | None) -> str | None:
     name = (display_name or "").strip()
     if name.startswith("@"):
@@ -187,7 +174,7 @@ def map_record(record: Any, sink: Sink, ctx: Context) -> None:
 
     display = snippet.get("textDisplay") or ""
     original = snippet.get("textOriginal")
-    text = original if original is not None else _plain_text(display)
+    text = original if original is not None else html_to_text(display)
     urls = list(dict.fromkeys(_link_targets(display, video_id) + urls_in(text)))
     likes = snippet.get("likeCount")
     replies = None if is_reply else thread.reply_count

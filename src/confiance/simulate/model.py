@@ -315,7 +315,10 @@ def schedule(rng: np.random.Generator, acc: Accounts, groups: Groups, n_posts: i
         n_ev = total
     n_rest = n_posts - n_ev
     p = acc.activity / acc.activity.sum()
-    authors = rng.choice(acc.n, n_rest, p=p).astype(np.int32)
+    # every account posts at least once when there are posts enough (a collection holds the
+    # accounts that posted); the rest go by activity
+    everyone = np.arange(acc.n) if n_rest >= 2 * acc.n else np.zeros(0, np.int64)
+    authors = np.concatenate([everyone, rng.choice(acc.n, n_rest - len(everyone), p=p)]).astype(np.int32)
     # humans: diurnal random times; bots: one post every period, with 2% jitter
     hour_w = np.array([1, .6, .4, .3, .3, .5, 1, 2, 3, 3, 3, 3, 3.5, 3, 3, 3, 3, 3.5, 4, 4.5, 4.5, 4, 3, 2])
     day = rng.integers(0, DAYS, n_rest)
@@ -379,6 +382,10 @@ class PostStream:
         self.authors, self.times, self.events = schedule(rng, acc, groups, n_posts)
         self.pools = [_Pool(2048) for _ in communities]
         self.event_target: dict[int, np.void | None] = {}
+        # (post, account) pairs already reposted / liked: a platform keeps one repost or like per pair
+        self.reposted: set[int] = set()
+        self.liked: set[int] = set()
+        self.followed: set[int] = set()
         self.mix = np.stack([c.topic_mix for c in communities])
         self.intervention_ms = BASE_MS + INTERVENTION_DAY * DAY_MS
 
@@ -449,6 +456,14 @@ class PostStream:
                 kind[i] = POST
             else:
                 parents[i] = target
+        n_acc = acc.n
+        for i in np.flatnonzero(kind == REPOST).tolist():
+            key = int(parents["idx"][i]) * n_acc + int(a[i])
+            if key in self.reposted:
+                kind[i] = POST
+            else:
+                self.reposted.add(key)
+        self._prune(self.reposted)
         rows["kind"] = kind
         has_parent = kind != POST
         rows["parent"] = np.where(has_parent, parents["idx"], -1)
@@ -561,6 +576,15 @@ class PostStream:
             self.pools[c].add(keep[kc == c])
         return rows, parents
 
+    def _prune(self, pairs: set[int]) -> None:
+        """Forget pairs whose post has left every pool (it can no longer be picked)."""
+        if len(pairs) < 100_000:
+            return
+        oldest = min((int(p.rows["idx"][: p.n].min()) for p in self.pools if p.n), default=0)
+        n_acc = self.acc.n
+        stale = [k for k in pairs if k // n_acc < oldest]
+        pairs.difference_update(stale)
+
     def pool_sample(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Rows of ``n`` recent posts (likes' subjects) and the liking accounts, with homophily."""
         rng, acc = self.rng, self.acc
@@ -572,6 +596,12 @@ class PostStream:
         rows = np.zeros(n, ROW)
         for i in np.flatnonzero(ok).tolist():
             rows[i] = self.pools[int(comm[i])].rows[picks[i]]
+            key = int(rows["idx"][i]) * self.acc.n + int(who[i])
+            if key in self.liked:
+                ok[i] = False
+            else:
+                self.liked.add(key)
+        self._prune(self.liked)
         return rows[ok], who[ok]
 
     def follow_sample(self, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -587,4 +617,10 @@ class PostStream:
             cum = acc.community_cum[c]
             dst[sel] = acc.by_community[c][np.minimum(np.searchsorted(cum, u[sel] * cum[-1], side="right"), len(cum) - 1)]
         ok = src != dst
+        for i in np.flatnonzero(ok).tolist():
+            key = int(src[i]) * self.acc.n + int(dst[i])
+            if key in self.followed:
+                ok[i] = False
+            else:
+                self.followed.add(key)
         return src[ok], dst[ok]

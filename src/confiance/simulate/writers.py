@@ -250,7 +250,7 @@ class XWriter:
 
 
 def _tco(url: str) -> str:
-    digest = hashlib.blake2b(url.encode(), digest_size=8).digest()
+    digest = hashlib.blake2b(url.encode(), digest_size=10).digest()
     return "".join("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"[b % 62] for b in digest)[:10]
 
 
