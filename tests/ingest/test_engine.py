@@ -159,3 +159,23 @@ def test_utf16_detection_without_bom(tmp_path):
     f = tmp_path / "nobom.jsonl"
     f.write_bytes(codecs.encode(json.dumps(_page([_tweet(1)])) + "\n", "utf-16-le"))
     assert detect(f) == "twitter-v2"
+
+
+def test_parallel_mapping_gives_the_same_store_as_serial(tmp_path, monkeypatch):
+    from confiance.ingest import _engine, _parallel
+    from confiance.workspace import Workspace
+
+    f = x_v2_pages(tmp_path / "big.jsonl", tweets=3000, seed=3)
+    with open(f, "a") as fh:
+        fh.write("{broken\n")
+    serial = Workspace.init(tmp_path / "serial")
+    [a] = ingest(serial, f)
+    monkeypatch.setattr(_engine, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(_engine, "parallel_workers", lambda: 2)
+    monkeypatch.setattr(_parallel, "CHUNK_BYTES", 50_000)  # many chunks, so order across workers matters
+    parallel = Workspace.init(tmp_path / "parallel")
+    [b] = ingest(parallel, f)
+    assert (a.records_read, a.stored, a.duplicates, a.rejected) == (b.records_read, b.stored, b.duplicates, b.rejected)
+    for table in ("posts", "accounts", "interactions", "observations", "rejects"):
+        sql = f"SELECT * FROM {table} ORDER BY ALL"
+        assert query(serial, sql) == query(parallel, sql), table

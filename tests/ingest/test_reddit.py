@@ -155,8 +155,9 @@ def test_parent_known_only_from_earlier_lines(workspace, tmp_path):
     f = tmp_path / "RC_test.ndjson"
     f.write_text("\n".join(json.dumps(o) for o in (child, parent, later_child)) + "\n")
     ingest(workspace, f)
-    # the first child precedes its parent in the file: its parent author is unknown, so no edge
-    assert query(workspace, "SELECT src, dst, post_id FROM interactions") == [("b", "a", "t1_c3")]
+    # the first child precedes its parent in the file: the engine links it once the parent is stored
+    assert sorted(query(workspace, "SELECT src, dst, post_id FROM interactions")) == [("b", "a", "t1_c2"), ("b", "a", "t1_c3")]
+    assert scalar(workspace, "SELECT parent_account_id FROM posts WHERE post_id = 't1_c2'") == "a"
 
 
 def test_corrupted_line_is_rejected_rest_lands(workspace, tmp_path):

@@ -94,9 +94,10 @@ def test_thread_with_replies_and_comments_list(workspace, tmp_path):
     rows = dict((r[0], r[1:]) for r in query(workspace, "SELECT post_id, parent_post_id, parent_account_id, root_post_id, text FROM posts"))
     assert rows["T1"] == ("vid12345678", "UCowner", "vid12345678", "first & best\nline")
     assert rows["T1.r1"] == ("T1", "UCa", "vid12345678", "thanks @alice")
-    assert rows["T1.r2"] == ("T1", None, "vid12345678", "me too")  # comments.list: thread author unknown
+    # comments.list does not name the thread author; the engine finds it from the stored parent
+    assert rows["T1.r2"] == ("T1", "UCa", "vid12345678", "me too")
     assert set(query(workspace, "SELECT src, dst, kind, post_id FROM interactions")) == {
-        ("UCa", "UCowner", "reply", "T1"), ("UCb", "UCa", "reply", "T1.r1")}
+        ("UCa", "UCowner", "reply", "T1"), ("UCb", "UCa", "reply", "T1.r1"), ("UCc", "UCa", "reply", "T1.r2")}
     handles = dict(query(workspace, "SELECT account_id, handle FROM accounts"))
     assert handles == {"UCa": "alice", "UCb": "bob", "UCc": None, "UCowner": None}
 

@@ -356,7 +356,8 @@ def test_campaign_truth_and_tables(world, truth):
     sums = defaultdict(float)
     for r in audience:
         sums[(r["platform"], r["account_id"], r["dimension"])] += float(r["share"])
-    assert 40 <= len({k[:2] for k in sums}) <= 50
+    influencers = sum(a["is_influencer"] for a in truth["accounts"])
+    assert len({k[:2] for k in sums}) == min(50, influencers) > 10
     assert all(abs(v - 1) < 1e-9 for v in sums.values())
     shifted = [e["stance_after"] - e["stance_before"] for e in camp["exposed_accounts"]]
     assert shifted and all(abs(s - camp["stance_shift"]) < 1e-3 for s in shifted)
@@ -364,8 +365,8 @@ def test_campaign_truth_and_tables(world, truth):
 
 def test_progress_reports_every_post(tmp_path):
     seen = []
-    simulate_world(tmp_path / "p", seed=2, accounts=200, posts=1200, progress=seen.append)
-    assert sum(seen) == 1200 and len(seen) > 3
+    simulate_world(tmp_path / "p", seed=2, accounts=300, posts=1500, progress=seen.append)
+    assert sum(seen) == 1500 and len(seen) > 3
 
 
 # ---------------------------------------------------------------------------- import round trips
@@ -414,7 +415,6 @@ def test_bluesky_files_import_without_rejects(world, bsky_files, tmp_path):
     stored = {pid for (pid,) in _query(ws, "SELECT post_id FROM posts WHERE platform = 'bluesky'")}
     assert stored == {v["uri"] for v in views}
     kinds = dict(_query(ws, "SELECT kind, count(*) FROM interactions WHERE kind IN ('repost', 'like', 'follow') GROUP BY kind"))
-    assert kinds == summary["bluesky_events"] | {}
     assert kinds == {"repost": summary["bluesky_events"]["reposts"], "like": summary["bluesky_events"]["likes"],
                      "follow": summary["bluesky_events"]["follows"]}
 

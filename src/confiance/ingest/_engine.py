@@ -14,14 +14,14 @@ import threading
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import duckdb
 
 from confiance import store
 from confiance.errors import ConfianceError, IngestError, RecordError
 from confiance.ingest._format import Context, Format
-from confiance.ingest._readers import DEFAULT_LIMITS, READERS, BadItem, Limits, Opened
+from confiance.ingest._readers import DEFAULT_LIMITS, READERS, BadItem, Item, Limits, Opened, jsonl_lines
 from confiance.ingest._sink import ENGINE_COLUMNS, Sink, kind_of
 from confiance.workspace import Workspace
 
@@ -29,6 +29,12 @@ from confiance.workspace import Workspace
 _ACCOUNT_KEY = "platform || ':' || {}"
 STAGED_TABLES = ("accounts", "posts", "interactions", "observations", "kpis", "surveys", "audience_reports")
 BATCH_ROWS = 250_000
+#: JSON-lines files at least this large are mapped by worker processes (below it, start-up costs more).
+PARALLEL_MIN_BYTES = 32 << 20
+
+
+def parallel_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
 
 
 @dataclass
@@ -117,54 +123,61 @@ class _Run:
 
     def reject(self, line_no: int, item: int, reason: str, raw: str | None = None) -> None:
         self.rejected += 1
-        self.sink.emit("rejects", False, line_no=line_no, item=item, reason=reason[:500], raw=raw)
+        _emit_reject(self.sink, line_no, item, reason, raw)
 
     def read_and_stage(self) -> None:
-        reader = self.fmt.read or READERS[self.opened_container()]
+        container = self.opened_container()
+        if (self.fmt.read is None and container == "jsonl" and parallel_workers() > 1
+                and self.path.stat().st_size >= PARALLEL_MIN_BYTES):
+            self._read_and_stage_parallel()
+            return
+        reader = self.fmt.read or READERS[container]
+        group: list[Item | BadItem] = []
         for unit in reader(self.opened, self.limits, self.progress):
-            if isinstance(unit, BadItem):
-                self.records += 1
-                self.reject(unit.line_no, 0, unit.reason, unit.raw)
-                continue
-            try:
-                records = list(self.fmt.records(unit.value, self.ctx))
-            except IngestError:
-                raise  # a file-level problem (a bad --mapping): the whole file fails, naming it
-            except Exception as exc:  # malformed container unit: one rejected record
-                self.records += 1
-                self.reject(unit.line_no, 0, _reason(exc), _raw(unit.value, self.limits))
-                continue
-            for item_no, record in enumerate(records):
-                self.records += 1
-                self.sink.begin(self.records, unit.line_no, item_no)
-                try:
-                    self.fmt.map(record, self.sink, self.ctx)
-                    if self.sink.primaries_in_record() != 1:
-                        raise RecordError(f"record yielded {self.sink.primaries_in_record()} primary rows, expected 1")
-                except IngestError:
-                    raise
-                except Exception as exc:  # one bad record never stops the file
-                    self.sink.rollback_record()
-                    self.reject(unit.line_no, item_no, _reason(exc), _raw(record, self.limits))
-            if self.sink.rows() >= BATCH_ROWS:
-                self.flush()
+            group.append(unit)
+            if len(group) >= 256:
+                self._map_group(group)
+                group = []
+        self._map_group(group)
         self.flush()
+
+    def _map_group(self, group: list[Item | BadItem]) -> None:
+        records, rejected = map_units(group, self.fmt, self.sink, self.ctx, self.limits, self.records)
+        self.records += records
+        self.rejected += rejected
+        if self.sink.rows() >= BATCH_ROWS:
+            self.flush()
+
+    def _read_and_stage_parallel(self) -> None:
+        """Workers parse and map chunks of lines; this process reads lines and stages the batches.
+        Sequence numbers are (chunk << 32 | record), so 'first in the file wins' still holds."""
+        from confiance.ingest import _parallel
+
+        for records, rejected, tables in _parallel.map_file(self.fmt.name, self.specs, self.ctx, self.limits,
+                                                            jsonl_lines(self.opened, self.limits, self.progress)):
+            self.records += records
+            self.rejected += rejected
+            for table, arrow in tables:
+                self._stage(table, arrow)
 
     def opened_container(self) -> str:
         return self.ctx.options.get("_container", "jsonl")
 
     def flush(self) -> None:
         for table, arrow in self.sink.drain():
-            stage = _stage_name(table)
-            self.con.register("_batch", arrow)
-            try:
-                if table not in self.staged:
-                    self.con.execute(f"CREATE TEMP TABLE {stage} AS SELECT * FROM _batch")
-                    self.staged.add(table)
-                else:
-                    self.con.execute(f"INSERT INTO {stage} SELECT * FROM _batch")
-            finally:
-                self.con.unregister("_batch")
+            self._stage(table, arrow)
+
+    def _stage(self, table: str, arrow: Any) -> None:
+        stage = _stage_name(table)
+        self.con.register("_batch", arrow)
+        try:
+            if table not in self.staged:
+                self.con.execute(f"CREATE TEMP TABLE {stage} AS SELECT * FROM _batch")
+                self.staged.add(table)
+            else:
+                self.con.execute(f"INSERT INTO {stage} SELECT * FROM _batch")
+        finally:
+            self.con.unregister("_batch")
 
     def drop_stages(self) -> None:
         for table in list(self.staged):
@@ -259,9 +272,33 @@ class _Run:
                 "INSERT INTO rejects SELECT ? AS source_sha256, line_no, item, reason, raw FROM stage_rejects",
                 [sha256],
             )
+        if "posts" in self.staged:
+            self._link_parents(sha256)
+
+    def _link_parents(self, sha256: str) -> None:
+        """Replies, quotes and reposts whose parent's author the record did not name get it from the
+        parent post when the store has it, in this file or an earlier one (either order), with the
+        matching interaction. So threads split across files or chunks still connect."""
+        self.con.execute(
+            "UPDATE posts p SET parent_account_id = q.account_id FROM posts q "
+            "WHERE p.parent_account_id IS NULL AND p.parent_post_id IS NOT NULL AND p.kind IN ('reply', 'quote', 'repost') "
+            "AND q.platform = p.platform AND q.post_id = p.parent_post_id AND q.account_id IS NOT NULL "
+            "AND (p.source_sha256 = ? OR q.source_sha256 = ?)",
+            [sha256, sha256],
+        )
+        self.con.execute(
+            "INSERT INTO interactions (platform, src, dst, kind, post_id, created_at) "
+            "SELECT p.platform, p.account_id, p.parent_account_id, p.kind, p.post_id, p.created_at FROM posts p "
+            "WHERE p.kind IN ('reply', 'quote', 'repost') AND p.account_id IS NOT NULL AND p.parent_account_id IS NOT NULL "
+            "AND (p.source_sha256 = ? OR p.parent_post_id IN (SELECT post_id FROM posts WHERE source_sha256 = ?)) "
+            "AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.platform = p.platform AND i.src = p.account_id "
+            "AND i.dst = p.parent_account_id AND i.kind = p.kind AND i.post_id = p.post_id)",
+            [sha256, sha256],
+        )
 
     def _merge_accounts(self) -> None:
         profile = [c for c, _ in self.specs["accounts"] if c not in ("platform", "account_id", "observed_at")]
+        # per column, the value of the latest snapshot that has one; among equal times, the last in the file
         latest = ", ".join(f"arg_max({_cast('accounts', c, self.specs)}, _ord) AS {c}" for c in profile)
         self.con.execute(
             "CREATE TEMP TABLE acc_new AS "
@@ -287,6 +324,49 @@ class _Run:
         self.con.execute(f"INSERT INTO accounts ({', '.join(cols)}) SELECT {', '.join(cols)} FROM acc_merged")
         self.con.execute("DROP TABLE acc_new")
         self.con.execute("DROP TABLE acc_merged")
+
+
+def _emit_reject(sink: Sink, line_no: int, item: int, reason: str, raw: str | None) -> None:
+    sink.emit("rejects", False, line_no=line_no, item=item, reason=reason[:500], raw=raw)
+
+
+def map_units(units: Iterable[Item | BadItem], fmt: Format, sink: Sink, ctx: Context, limits: Limits,
+              seq_base: int = 0) -> tuple[int, int]:
+    """Map container units to rows through the sink. Returns (records read, records rejected).
+
+    A unit that cannot be read or split, and a record whose mapping raises, become rejects; an
+    ``IngestError`` (a file-level problem such as a bad mapping file) propagates.
+    """
+    records = rejected = 0
+    for unit in units:
+        if isinstance(unit, BadItem):
+            records += 1
+            rejected += 1
+            _emit_reject(sink, unit.line_no, 0, unit.reason, unit.raw)
+            continue
+        try:
+            split = list(fmt.records(unit.value, ctx))
+        except IngestError:
+            raise
+        except Exception as exc:  # malformed container unit: one rejected record
+            records += 1
+            rejected += 1
+            _emit_reject(sink, unit.line_no, 0, _reason(exc), _raw(unit.value, limits))
+            continue
+        for item_no, record in enumerate(split):
+            records += 1
+            sink.begin(seq_base + records, unit.line_no, item_no)
+            try:
+                fmt.map(record, sink, ctx)
+                if sink.primaries_in_record() != 1:
+                    raise RecordError(f"record yielded {sink.primaries_in_record()} primary rows, expected 1")
+            except IngestError:
+                raise
+            except Exception as exc:  # one bad record never stops the file
+                sink.rollback_record()
+                rejected += 1
+                _emit_reject(sink, unit.line_no, item_no, _reason(exc), _raw(record, limits))
+    return records, rejected
 
 
 def _cast(table: str, column: str, specs: dict[str, list[tuple[str, str]]]) -> str:

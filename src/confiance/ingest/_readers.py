@@ -215,7 +215,8 @@ class _Source:
         self._fh.close()
 
 
-def read_jsonl(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progress = _noop) -> Iterator[Item | BadItem]:
+def jsonl_lines(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progress = _noop) -> Iterator[tuple[int, bytes] | BadItem]:
+    """Non-empty lines with their numbers, unparsed; an oversized line is skipped as a BadItem."""
     src = _Source(opened)
     try:
         stream = src.stream
@@ -234,14 +235,8 @@ def read_jsonl(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progre
                 yield BadItem(line_no, f"line longer than {limits.max_line_bytes} bytes", _clip(line, limits))
                 continue
             stripped = line.strip()
-            if not stripped:
-                continue
-            try:
-                value = orjson.loads(stripped)  # refuses nesting deeper than 1024
-            except orjson.JSONDecodeError as exc:
-                yield BadItem(line_no, f"invalid JSON: {exc}", _clip(stripped, limits))
-                continue
-            yield Item(line_no, value)
+            if stripped:
+                yield line_no, stripped
             pos = src.position()
             if pos - last_report > (4 << 20):
                 progress(pos - last_report)
@@ -249,6 +244,18 @@ def read_jsonl(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progre
         progress(src.position() - last_report)
     finally:
         src.close()
+
+
+def parse_json_line(line_no: int, line: bytes, limits: Limits = DEFAULT_LIMITS) -> Item | BadItem:
+    try:
+        return Item(line_no, orjson.loads(line))  # orjson refuses nesting deeper than 1024
+    except orjson.JSONDecodeError as exc:
+        return BadItem(line_no, f"invalid JSON: {exc}", _clip(line, limits))
+
+
+def read_jsonl(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progress = _noop) -> Iterator[Item | BadItem]:
+    for entry in jsonl_lines(opened, limits, progress):
+        yield entry if isinstance(entry, BadItem) else parse_json_line(entry[0], entry[1], limits)
 
 
 def read_json(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progress = _noop) -> Iterator[Item | BadItem]:

@@ -289,9 +289,10 @@ class Sink:
     def account(self, *, primary: bool = False, **fields: Any) -> None:
         """An account as seen at ``observed_at`` (ISO text, datetime or epoch).
 
-        The same snapshot repeated in one batch (an author of many posts in a page) is kept once."""
+        The same snapshot repeated in one batch (an author of many posts in a page) is kept once;
+        snapshots are compared on their scalar fields."""
         if not primary:
-            key = (fields.get("platform"), fields.get("account_id"), fields.get("observed_at"), len(fields))
+            key = tuple(v for v in fields.values() if not isinstance(v, (dict, list)))
             if key in self._accounts_seen:
                 return
             self._accounts_seen.add(key)

@@ -67,7 +67,7 @@ from confiance.simulate.model import (BASE_MS, CO_REPOST_WINDOW_S, COMMUNITIES, 
                                       PostStream, make_accounts, make_communities, make_groups, split_total)
 from confiance.simulate.survey import write_survey
 from confiance.simulate.truth import TruthRecorder
-from confiance.simulate.writers import WRITERS, iso_ms
+from confiance.simulate.writers import WRITERS, iso_ms, parent_records, records
 
 __all__ = ["simulate_world", "PLATFORMS"]
 
@@ -158,8 +158,9 @@ def simulate_world(outdir: Path, *, seed: int = 0, accounts: int = 2000, posts: 
                     when = np.maximum(prng.integers(lo, hi, len(subjects)), subjects["time_ms"] + 1000)
                     src, dst = stream.follow_sample(round(0.15 * len(rows)))
                     extra = {"likes": (subjects, likers, when), "follows": (src, dst, prng.integers(lo, hi, len(src)))}
-                post_ids = writer.write(rows, parents, **extra)
-                truth.record(platform, writer, acc, groups, rows, parents, post_ids)
+                recs, precs = records(rows), parent_records(rows, parents)
+                post_ids = writer.write(recs, precs, **extra)
+                truth.record(platform, writer, groups, recs, precs, post_ids)
                 if progress is not None:
                     progress(len(rows))
             written = writer.close()

@@ -1,9 +1,11 @@
 """The world model: communities, accounts, coordinated groups, the campaign, and the stream of
 posts, generated in time order, one chunk at a time, with numpy.
 
-Memory is bounded by the number of accounts plus two arrays over posts (author and time, 12
-bytes a post, used to order the stream): a reply, repost or quote picks its parent among the
-recent posts kept in one fixed-size pool per community, so no post is ever held beyond its pool.
+Memory is bounded by the number of accounts plus three arrays over posts (author, time and
+coordination event: 16 bytes a post, used to order the stream): a reply, repost or quote picks its
+parent among the recent posts kept in one fixed-size pool per community, so no post is held
+beyond its pool. The (post, account) pairs already reposted or liked are remembered until the post
+leaves every pool, so that an account reposts or likes a post at most once, as platforms enforce.
 """
 
 from __future__ import annotations
@@ -366,11 +368,6 @@ class _Pool:
         self.n = min(cap, self.n + k)
 
 
-@dataclass
-class Campaign:
-    intervention_ms: int = BASE_MS + INTERVENTION_DAY * DAY_MS
-
-
 class PostStream:
     """Generates one platform's posts in time order, chunk by chunk, as ``ROW`` arrays."""
 
@@ -464,6 +461,13 @@ class PostStream:
             else:
                 self.reposted.add(key)
         self._prune(self.reposted)
+        if is_ev.any():  # an event post that could not take its planned form is an ordinary post
+            planned = np.where(self.groups.event_kind[np.maximum(ev, 0)] == CO_REPOST, REPOST, POST)
+            lost = is_ev & (kind != planned)
+            rows["event"][lost] = -1
+            rows["group"][lost] = -1
+            ev = rows["event"]
+            is_ev = ev >= 0
         rows["kind"] = kind
         has_parent = kind != POST
         rows["parent"] = np.where(has_parent, parents["idx"], -1)

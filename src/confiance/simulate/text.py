@@ -9,15 +9,13 @@ reblogs, Bluesky quote views) without being kept in memory.
 
 from __future__ import annotations
 
-import numpy as np
-
 from confiance.simulate import vocabulary as V
 from confiance.simulate.model import BRAND_SITE, STANCE_NONE
 
 _SLUGS = tuple(t[0] for t in V.TOPICS)
 
 
-def sponsor_of(row: np.void) -> tuple[str, str, str, str] | None:
+def sponsor_of(row: dict) -> tuple[str, str, str, str] | None:
     """(brand, category, status, promo code) of a sponsored post, else None."""
     s = int(row["sponsor"])
     if s < 0:
@@ -27,32 +25,32 @@ def sponsor_of(row: np.void) -> tuple[str, str, str, str] | None:
     return V.SPONSORS[s - 1]
 
 
-def label_of(row: np.void) -> str | None:
+def label_of(row: dict) -> str | None:
     """The disclosure wording of a labelled sponsored post."""
     if int(row["sponsor"]) < 0 or not row["labelled"]:
         return None
     return V.LABELS[int(row["lang"])][int(row["w"][7]) % 3]
 
 
-def url_of(row: np.void) -> str | None:
+def url_of(row: dict) -> str | None:
     d = int(row["domain"])
     if d < 0:
         return None
     w = row["w"]
     if d == BRAND_SITE:
-        return f"{V.CAMPAIGN_URL}?utm_source=influence&utm_content={int(w[10])}"
-    return f"https://{V.DOMAINS[d]}/{_SLUGS[int(w[9]) % len(_SLUGS)]}/{int(w[10]):05d}-{int(w[11]):04x}"
+        return f"{V.CAMPAIGN_URL}?utm_source=influence&utm_content={w[10]}"
+    return f"https://{V.DOMAINS[d]}/{_SLUGS[row['topic']]}/{w[10]:05d}-{w[11]:04x}"
 
 
-def domain_of_row(row: np.void) -> str | None:
+def domain_of_row(row: dict) -> str | None:
     d = int(row["domain"])
     if d < 0:
         return None
     return "solvane.example" if d == BRAND_SITE else V.DOMAINS[d]
 
 
-def segments(row: np.void) -> list[tuple[str, object]]:
-    w = [int(x) for x in row["w"]]
+def segments(row: dict) -> list[tuple[str, object]]:
+    w = row["w"]
     lang = int(row["lang"])
     topic = int(row["topic"])
     kws = V.TOPICS[topic][2 + lang]

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import orjson
 
 from confiance.simulate import vocabulary as V
-from confiance.simulate.model import (CO_REPOST, KIND_NAMES, POST, REPOST, STANCE_NONE, Accounts, Groups)
-from confiance.simulate.text import label_of, sponsor_of, url_of
+from confiance.simulate.model import CO_REPOST, KIND_NAMES, REPOST, STANCE_NONE, Groups
+from confiance.simulate.text import domain_of_row, label_of, sponsor_of, url_of
 from confiance.simulate.writers import iso_ms
 
 SENTIMENTS = ("negative", "neutral", "positive")
@@ -28,55 +27,49 @@ class TruthRecorder:
         self.events: dict[tuple[str, int], dict] = {}
         self.campaign_posts: list[dict] = []
 
-    def record(self, platform: str, writer, acc: Accounts, groups: Groups, rows: np.ndarray, parents: np.ndarray,
+    def record(self, platform: str, writer, groups: Groups, rows: list[dict], parents: list[dict | None],
                post_ids: list[str]) -> None:
         account_ids = writer.account_ids
-        cols = {name: rows[name].tolist() for name in ("author", "kind", "topic", "stance", "sentiment", "sponsor",
-                                                       "group", "event", "domain", "lang", "time_ms")}
         lines = []
-        for i, pid in enumerate(post_ids):
-            group = cols["group"][i]
-            domain = cols["domain"][i]
-            stance = cols["stance"][i]
-            kind = cols["kind"][i]
-            author = account_ids[cols["author"][i]]
+        for row, parent, pid in zip(rows, parents, post_ids):
+            group, domain, stance, kind = row["group"], row["domain"], row["stance"], row["kind"]
+            author = account_ids[row["author"]]
             lines.append(orjson.dumps({"truth_post": {
                 "platform": platform, "post_id": pid, "account_id": author, "kind": KIND_NAMES[kind],
-                "topic": _TOPIC_IDS[cols["topic"][i]], "language": V.LANG_CODES[cols["lang"][i]],
-                "sentiment": SENTIMENTS[cols["sentiment"][i] + 1],
+                "topic": _TOPIC_IDS[row["topic"]], "language": V.LANG_CODES[row["lang"]],
+                "sentiment": SENTIMENTS[row["sentiment"] + 1],
                 "stance": None if stance == STANCE_NONE else STANCES[stance],
-                "sponsored": cols["sponsor"][i] >= 0,
+                "sponsored": row["sponsor"] >= 0,
                 "coordinated_group": groups.ids[group] if group >= 0 else None,
-                "domain": None if domain < 0 else ("solvane.example" if domain >= len(V.DOMAINS) else V.DOMAINS[domain]),
+                "domain": domain_of_row(row),
             }}))
             if kind != REPOST:
-                if cols["sponsor"][i] >= 0:
-                    row = rows[i]
+                if row["sponsor"] >= 0:
                     brand, category, status, code = sponsor_of(row)
                     label = label_of(row)
-                    entry = {"platform": platform, "post_id": pid, "account_id": author, "brand": brand,
-                             "category": category, "category_status": status, "labelled": label is not None,
-                             "label": label, "promo_code": code, "campaign": cols["sponsor"][i] == 0,
-                             "created_at": iso_ms(cols["time_ms"][i])}
-                    self.sponsored.append(entry)
+                    self.sponsored.append({
+                        "platform": platform, "post_id": pid, "account_id": author, "brand": brand,
+                        "category": category, "category_status": status, "labelled": label is not None,
+                        "label": label, "promo_code": code, "campaign": row["sponsor"] == 0,
+                        "created_at": iso_ms(row["time_ms"])})
                 if 0 <= domain < _N_LOW:
                     self.low_credibility[V.DOMAINS[domain]].append(pid)
-            e = cols["event"][i]
-            if e >= 0 and (kind == REPOST or kind == POST):
+            e = row["event"]
+            if e >= 0:
                 key = (platform, e)
                 ev = self.events.get(key)
                 if ev is None:
-                    is_co = groups.event_kind[e] == CO_REPOST and kind == REPOST
+                    is_co = groups.event_kind[e] == CO_REPOST
                     ev = self.events[key] = {
                         "platform": platform, "group": groups.ids[group],
                         "kind": "co_repost" if is_co else "shared_link_near_duplicate_text",
-                        "target_post_id": (writer.post_id(int(parents[i]["author"]), int(parents[i]["time_ms"]),
-                                                          int(parents[i]["idx"])) if is_co else None),
-                        "url": None if is_co else url_of(rows[i]),
-                        "posts": [], "accounts": [], "first": cols["time_ms"][i], "last": cols["time_ms"][i]}
+                        "target_post_id": (writer.post_id(parent["author"], parent["time_ms"], parent["idx"])
+                                           if is_co else None),
+                        "url": None if is_co else url_of(row),
+                        "posts": [], "accounts": [], "first": row["time_ms"], "last": row["time_ms"]}
                 ev["posts"].append(pid)
                 ev["accounts"].append(author)
-                ev["last"] = max(ev["last"], cols["time_ms"][i])
+                ev["last"] = max(ev["last"], row["time_ms"])
         self.posts_file.write(b"\n".join(lines) + b"\n")
 
     def coordination_events(self) -> list[dict]:

@@ -171,7 +171,6 @@ MASTODON_INSTANCES = ("toot.example", "piaille.example", "agora.example", "fedi.
 #: Stakeholder segments of the campaign brief (survey segments).
 SEGMENTS = ("urban_commuters", "students", "families", "seniors")
 
-BOT_BIOS = ("",)
 HUMAN_BIOS = (
     ("Passionné·e de {t}. Avis perso.", "Ici pour parler de {t} et du reste.", "Curieux de tout, surtout de {t}.",
      "Journaliste amateur, {t}.", "Parent, cycliste, fan de {t}."),

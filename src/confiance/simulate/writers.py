@@ -29,10 +29,37 @@ from confiance.simulate.text import segments
 COLLECTED_MS = BASE_MS + (DAYS + 1) * DAY_MS
 
 
+_DAYS: dict[int, str] = {}
+
+
 def iso_ms(ms: int) -> str:
     """``2025-01-06T10:00:00.123Z``"""
-    dt = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    day, rest = divmod(ms, DAY_MS)
+    prefix = _DAYS.get(day)
+    if prefix is None:
+        prefix = _DAYS[day] = datetime.fromtimestamp(day * 86_400, tz=timezone.utc).strftime("%Y-%m-%dT")
+    seconds, millis = divmod(rest, 1000)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    return f"{prefix}{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}Z"
+
+
+def records(rows: np.ndarray) -> list[dict]:
+    """Rows as plain dicts of Python values (field access on numpy records is slow)."""
+    names = rows.dtype.names
+    out = []
+    for values, w in zip(rows.tolist(), rows["w"].tolist()):
+        d = dict(zip(names, values))
+        d["w"] = w
+        out.append(d)
+    return out
+
+
+def parent_records(rows: np.ndarray, parents: np.ndarray) -> list[dict | None]:
+    """The parent of every row as a dict, None for rows without one."""
+    has = rows["kind"] != 0
+    found = iter(records(parents[has]))
+    return [next(found) if h else None for h in has.tolist()]
 
 
 class _Rotating:
@@ -84,6 +111,8 @@ class XWriter:
         self.tweets: dict[str, dict] = {}
         self.pages = 0
         self.written = 0
+        self._user_cache: dict[int, dict] = {}
+        self._tweet_cache: dict[int, tuple[dict, list[int]]] = {}
 
     def tweet_id(self, ms: int, idx: int) -> str:
         return str(ids.snowflake(ms, idx))
@@ -91,7 +120,7 @@ class XWriter:
     def post_id(self, author: int, ms: int, idx: int) -> str:
         return self.tweet_id(ms, idx)
 
-    def _assemble(self, row: np.void) -> tuple[str, dict, list[int]]:
+    def _assemble(self, row: dict) -> tuple[str, dict, list[int]]:
         """(text, entities, account indexes mentioned) of an original, reply or quote."""
         parts: list[str] = []
         pos = 0
@@ -132,7 +161,7 @@ class XWriter:
             entities["urls"] = urls
         return "".join(parts), entities, mentioned
 
-    def _tweet(self, row: np.void, parent: np.void | None) -> tuple[dict, list[int]]:
+    def _tweet(self, row: dict, parent: dict | None) -> tuple[dict, list[int]]:
         idx, ms = int(row["idx"]), int(row["time_ms"])
         tid = self.tweet_id(ms, idx)
         author = int(row["author"])
@@ -190,6 +219,14 @@ class XWriter:
         return tweet, users
 
     def _user(self, i: int) -> dict:
+        user = self._user_cache.get(i)
+        if user is None:
+            if len(self._user_cache) >= 50_000:
+                self._user_cache.clear()
+            user = self._user_cache[i] = self._make_user(i)
+        return user
+
+    def _make_user(self, i: int) -> dict:
         acc = self.acc
         bot = bool(acc.bot[i])
         avatar = ("https://abs.twimg.com/sticky/default_profile_images/default_profile_normal.png" if bot
@@ -203,19 +240,25 @@ class XWriter:
                                "tweet_count": int(acc.statuses[i]), "listed_count": int(acc.followers[i] // 200)},
         }
 
-    def write(self, rows: np.ndarray, parents: np.ndarray) -> list[str]:
+    def write(self, rows: list[dict], parents: list[dict | None]) -> list[str]:
         out = []
         for row, parent in zip(rows, parents):
-            has_parent = row["kind"] != 0
+            has_parent = parent is not None
             tweet, users = self._tweet(row, parent if has_parent else None)
             self.data.append(tweet)
             out.append(tweet["id"])
             for u in users:
                 self.users[u] = None
             if has_parent:
-                included, more = self._tweet(parent, None)
-                if parent["kind"] == REPLY:
-                    more.append(int(parent["parent_author"]))
+                cached = self._tweet_cache.get(parent["idx"])
+                if cached is None:
+                    if len(self._tweet_cache) >= 20_000:
+                        self._tweet_cache.clear()
+                    included, more = self._tweet(parent, None)
+                    if parent["kind"] == REPLY:
+                        more.append(int(parent["parent_author"]))
+                    cached = self._tweet_cache[parent["idx"]] = (included, more)
+                included, more = cached
                 self.tweets[included["id"]] = included
                 for u in more:
                     self.users[u] = None
@@ -287,7 +330,7 @@ class BlueskyWriter:
     def post_cid(self, idx: int) -> str:
         return ids.cid(self.seed, "post", idx)
 
-    def _record(self, row: np.void) -> tuple[dict, list[dict]]:
+    def _record(self, row: dict) -> tuple[dict, list[dict]]:
         parts, facets = [], []
         pos = 0  # UTF-8 bytes
         for kind, value in segments(row):
@@ -323,7 +366,7 @@ class BlueskyWriter:
         view["createdAt"] = iso_ms(int(acc.created_ms[i]))
         return view
 
-    def _view(self, row: np.void, parent: np.void | None) -> dict:
+    def _view(self, row: dict, parent: dict | None) -> dict:
         idx, ms, author = int(row["idx"]), int(row["time_ms"]), int(row["author"])
         record, _ = self._record(row)
         view = {"uri": self.post_uri(author, ms, idx), "cid": self.post_cid(idx), "author": self._author(author)}
@@ -369,7 +412,7 @@ class BlueskyWriter:
                             "cid": ids.cid(self.seed, collection, self.event_counter)}}
         return time_us, orjson.dumps(event), f"at://{did}/{collection}/{rkey}"
 
-    def write(self, rows: np.ndarray, parents: np.ndarray, likes=None, follows=None) -> list[str]:
+    def write(self, rows: list[dict], parents: list[dict | None], likes=None, follows=None) -> list[str]:
         out: list[str] = []
         events: list[tuple[int, bytes, str]] = []
         for row, parent in zip(rows, parents):
@@ -389,7 +432,7 @@ class BlueskyWriter:
                 self.written["posts"] += 1
         if likes is not None:
             subjects, who, times = likes
-            for s, w, t in zip(subjects, who.tolist(), times.tolist()):
+            for s, w, t in zip(records(subjects), who.tolist(), times.tolist()):
                 subject = {"uri": self.post_uri(int(s["author"]), int(s["time_ms"]), int(s["idx"])),
                            "cid": self.post_cid(int(s["idx"]))}
                 events.append(self._event(self.dids[w], t * 1000, "app.bsky.feed.like",
@@ -463,7 +506,7 @@ class MastodonWriter:
             "statuses_count": int(acc.statuses[i]), "last_status_at": None, "emojis": [], "fields": [],
         }
 
-    def _status(self, row: np.void) -> dict:
+    def _status(self, row: dict) -> dict:
         idx, ms, author = int(row["idx"]), int(row["time_ms"]), int(row["author"])
         sid = self.status_id(ms, idx)
         host = self.hosts[author]
@@ -515,7 +558,7 @@ class MastodonWriter:
             status["in_reply_to_account_id"] = self.numeric_ids[int(row["parent_author"])]
         return status
 
-    def write(self, rows: np.ndarray, parents: np.ndarray) -> list[str]:
+    def write(self, rows: list[dict], parents: list[dict | None]) -> list[str]:
         out = []
         for row, parent in zip(rows, parents):
             if row["kind"] == REPOST:
