@@ -212,6 +212,10 @@ class _Run:
                 self.reject(line_no, item, "suppressed: a forgotten person", None)
             self.con.execute(f"DELETE FROM {stage} WHERE {condition}")
         if "posts" in self.staged:
+            self.con.execute(
+                f"UPDATE {_stage_name('posts')} SET parent_account_id = NULL "
+                f"WHERE {hidden(_ACCOUNT_KEY.format('parent_account_id'))}"
+            )
             hashes = [h for (h,) in self.con.execute("SELECT key_hash FROM suppressions").fetchall()]
             self.con.execute(
                 f"UPDATE {_stage_name('posts')} SET mentions = list_filter(mentions, lambda m: NOT list_contains(?, sha256(lower(m))))",
