@@ -47,7 +47,7 @@ def main() -> None:
     print(f"input: {len(files)} files, {size / 2**20:,.0f} MiB")
 
     started = time.perf_counter()
-    pages = duckdb.sql(
+    pages = duckdb.connect().execute(
         f"SELECT count(*) FROM read_json({[str(f) for f in files]}, format='newline_delimited')"
     ).fetchone()[0]
     floor = time.perf_counter() - started

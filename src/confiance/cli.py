@@ -17,7 +17,7 @@ from confiance.errors import ConfianceError
 from confiance.workspace import Workspace, default_root
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="confiance: influence and trust intelligence workbench.")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 _state: dict[str, Path] = {}
 
 
@@ -218,24 +218,12 @@ def forget(who: str = typer.Argument(..., metavar="ACCOUNT_OR_HANDLE", help="Acc
 
 
 def main() -> None:
+    """Entry point: usage errors exit 2 (click), confiance errors exit 1 with one line on stderr."""
     try:
-        app(standalone_mode=False)
+        app()
     except ConfianceError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
+        sys.stderr.write(f"error: {' '.join(str(exc).split())}\n")
         sys.exit(1)
-    except typer.Abort:
-        sys.exit(1)
-    except (typer.BadParameter, typer.Exit) as exc:  # pragma: no cover - handled by click
-        raise exc
-    except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.UsageError):
-            exc.show()
-            sys.exit(2)
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        raise
 
 
 if __name__ == "__main__":

@@ -65,7 +65,9 @@ def _column_specs(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, s
         if column in ENGINE_COLUMNS:
             continue
         specs.setdefault(table, []).append((column, kind_of(dtype)))
+    # staging-only: when an account snapshot, or a post's metrics, were observed
     specs["accounts"].append(("observed_at", "ts"))
+    specs["posts"].append(("observed_at", "ts"))
     return specs
 
 
@@ -153,8 +155,9 @@ class _Run:
         Sequence numbers are (chunk << 32 | record), so 'first in the file wins' still holds."""
         from confiance.ingest import _parallel
 
+        lines = jsonl_lines(self.opened, self.limits, self.progress)
         for records, rejected, tables in _parallel.map_file(self.fmt.name, self.specs, self.ctx, self.limits,
-                                                            jsonl_lines(self.opened, self.limits, self.progress)):
+                                                            lines, parallel_workers()):
             self.records += records
             self.rejected += rejected
             for table, arrow in tables:
@@ -229,6 +232,21 @@ class _Run:
                 )
         self.flush()  # the reject rows just added
 
+    def derive_observations(self) -> None:
+        """Posts emitted with ``observed_at`` carry their metrics as seen then: one observation each."""
+        if "posts" not in self.staged:
+            return
+        metrics = "likes, reposts, replies, quotes, views"
+        rows = (f"SELECT platform, post_id, observed_at AS collected_at, {metrics}, _seq, _line, _item, false AS _primary "
+                f"FROM {_stage_name('posts')} WHERE observed_at IS NOT NULL "
+                "AND coalesce(likes, reposts, replies, quotes, views) IS NOT NULL")
+        if "observations" in self.staged:
+            columns = f"platform, post_id, collected_at, {metrics}, _seq, _line, _item, _primary"
+            self.con.execute(f"INSERT INTO {_stage_name('observations')} ({columns}) {rows}")
+        else:
+            self.con.execute(f"CREATE TEMP TABLE {_stage_name('observations')} AS {rows}")
+            self.staged.add("observations")
+
     def count_stored(self) -> int:
         stored = 0
         for table in STAGED_TABLES:
@@ -254,7 +272,7 @@ class _Run:
                 continue
             keys = store.TABLE_KEYS[table]
             stage = _stage_name(table)
-            target_cols = [c for c, _ in self.specs[table]]
+            target_cols = [c for c, _ in self.specs[table] if c != "observed_at"]
             has_sha = table != "interactions"
             cols = target_cols + (["source_sha256"] if has_sha else [])
             values = [_cast(table, c, self.specs) + f" AS {c}" for c in target_cols]
@@ -439,6 +457,7 @@ def ingest_file(
         sha = archiver.sha256
         if con.execute("SELECT count(*) FROM sources WHERE sha256 = ?", [sha]).fetchone()[0]:
             raise _AlreadyIngested(sha)
+        run.derive_observations()
         run.apply_suppressions()
         stored = run.count_stored()
         ok = run.records - run.rejected

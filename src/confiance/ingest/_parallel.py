@@ -1,16 +1,19 @@
-"""Map a large JSON-lines file in worker processes.
+"""Map large JSON-lines files in worker processes.
 
 The parent reads lines (cheap) and stages Arrow batches into DuckDB; workers parse JSON and run
-the format's mapper (the costly, pure-Python part), one chunk of lines at a time, in order.
-Workers are spawned, not forked: the parent holds DuckDB and Arrow thread pools.
+the format's mapper (the costly, pure-Python part), one chunk of lines at a time, in file order.
+Workers are spawned, not forked (the parent holds DuckDB and Arrow thread pools), once per process
+and reused for every file of an ingest.
 """
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Iterable, Iterator
 
 import pyarrow as pa
 
@@ -18,25 +21,29 @@ from confiance.ingest._format import Context
 from confiance.ingest._readers import BadItem, Item, Limits, parse_json_line
 
 CHUNK_BYTES = 4 << 20
-_worker: dict[str, Any] = {}
+_pool: ProcessPoolExecutor | None = None
+_pool_size = 0
 
 
-def _init(format_name: str, specs: dict, required: dict, ctx: Context, limits: Limits) -> None:
+@dataclass(frozen=True)
+class _Job:
+    format_name: str
+    specs: dict
+    required: dict
+    ctx: Context
+    limits: Limits
+
+
+def _map_chunk(job: _Job, seq_base: int, lines: list) -> tuple[int, int, list[tuple[str, pa.Table]]]:
     from confiance.ingest import formats
+    from confiance.ingest._engine import map_units
     from confiance.ingest._sink import Sink
 
-    _worker.update(fmt=formats()[format_name], specs=specs, required=required, ctx=ctx, limits=limits, Sink=Sink)
-
-
-def _map_chunk(seq_base: int, lines: list[tuple[int, bytes] | BadItem]) -> tuple[int, int, list[tuple[str, pa.Table]]]:
-    from confiance.ingest._engine import map_units
-
-    limits: Limits = _worker["limits"]
     units: list[Item | BadItem] = [
-        entry if isinstance(entry, BadItem) else parse_json_line(entry[0], entry[1], limits) for entry in lines
+        entry if isinstance(entry, BadItem) else parse_json_line(entry[0], entry[1], job.limits) for entry in lines
     ]
-    sink = _worker["Sink"](_worker["specs"], _worker["required"], _worker["ctx"].collected_at)
-    records, rejected = map_units(units, _worker["fmt"], sink, _worker["ctx"], limits, seq_base)
+    sink = Sink(job.specs, job.required, job.ctx.collected_at)
+    records, rejected = map_units(units, formats()[job.format_name], sink, job.ctx, job.limits, seq_base)
     return records, rejected, list(sink.drain())
 
 
@@ -53,20 +60,38 @@ def _chunks(lines: Iterable[tuple[int, bytes] | BadItem]) -> Iterator[list[tuple
         yield chunk
 
 
-def map_file(format_name: str, specs: dict, ctx: Context, limits: Limits,
-             lines: Iterable[tuple[int, bytes] | BadItem], workers: int | None = None) -> Iterator[tuple[int, int, list[tuple[str, pa.Table]]]]:
-    """Yield (records, rejected, [(table, batch)]) per chunk, in file order."""
-    from confiance.ingest._engine import STAGED_TABLES, _required, parallel_workers
+def _workers(size: int) -> ProcessPoolExecutor:
+    global _pool, _pool_size
+    if _pool is None or _pool_size != size:
+        shutdown()
+        _pool = ProcessPoolExecutor(max_workers=size, mp_context=multiprocessing.get_context("spawn"))
+        _pool_size = size
+    return _pool
 
-    workers = workers or parallel_workers()
-    required = {t: _required(t) for t in STAGED_TABLES}
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init,
-                             initargs=(format_name, specs, required, ctx, limits)) as pool:
-        pending: deque[Future] = deque()
+
+@atexit.register
+def shutdown() -> None:
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(cancel_futures=True)
+        _pool = None
+
+
+def map_file(format_name: str, specs: dict, ctx: Context, limits: Limits,
+             lines: Iterable[tuple[int, bytes] | BadItem], workers: int) -> Iterator[tuple[int, int, list[tuple[str, pa.Table]]]]:
+    """Yield (records, rejected, [(table, batch)]) per chunk, in file order."""
+    from confiance.ingest._engine import STAGED_TABLES, _required
+
+    job = _Job(format_name, specs, {t: _required(t) for t in STAGED_TABLES}, ctx, limits)
+    pool = _workers(workers)
+    pending: deque[Future] = deque()
+    try:
         for index, chunk in enumerate(_chunks(lines)):
-            pending.append(pool.submit(_map_chunk, index << 32, chunk))
+            pending.append(pool.submit(_map_chunk, job, index << 32, chunk))
             while len(pending) > 2 * workers:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()

@@ -10,7 +10,7 @@ record, never a batch. Each record emits exactly one ``primary=True`` row: the t
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Any, Hashable, Iterable
 
 import orjson
 import pyarrow as pa
@@ -164,7 +164,11 @@ _CONVERT = {
 }
 
 
-_FAST_TYPE = {"str": str, "ts": str, "json": str, "int": int, "float": float, "bool": bool, "strlist": list}
+class _AlwaysConvert:
+    """A type no value has: floats (NaN) and lists (their items) are always checked."""
+
+
+_FAST_TYPE = {"str": str, "ts": str, "json": str, "int": int, "float": _AlwaysConvert, "bool": bool, "strlist": _AlwaysConvert}
 
 
 class _TableBuffer:
@@ -185,31 +189,34 @@ class _TableBuffer:
         return self.n
 
     def append(self, fields: dict[str, Any], meta: tuple[int, int, int, bool]) -> None:
-        converted = []
-        converters = self.converters
-        for name, value in fields.items():
-            if value is None:
-                continue
-            try:
-                fast, convert = converters[name]
-            except KeyError:
-                raise TypeError(f"{self.table}: unknown field {name!r}") from None
-            if type(value) is not fast or fast is list or fast is float:
-                value = convert(name, value)
-                if value is None:
-                    continue
-            converted.append((name, value))
-        for name in self.required:
-            value = fields.get(name)
-            if value is None or value == "":
-                raise RecordError(f"{self.table}.{name} is missing")
         n = self.n
         columns = self.columns
-        for name, value in converted:
-            column = columns[name]
-            if len(column) < n:
-                column.extend([None] * (n - len(column)))
-            column.append(value)
+        converters = self.converters
+        try:
+            for name, value in fields.items():
+                if value is None:
+                    continue
+                try:
+                    fast, convert = converters[name]
+                except KeyError:
+                    raise TypeError(f"{self.table}: unknown field {name!r}") from None
+                if type(value) is not fast:
+                    value = convert(name, value)
+                    if value is None:
+                        continue
+                column = columns[name]
+                if len(column) != n:
+                    column.extend([None] * (n - len(column)))
+                column.append(value)
+            for name in self.required:
+                value = fields.get(name)
+                if value is None or value == "":
+                    raise RecordError(f"{self.table}.{name} is missing")
+        except BaseException:
+            for column in columns.values():  # undo this row's values
+                if len(column) > n:
+                    del column[n:]
+            raise
         seq, line_no, item, primary = meta
         columns["_seq"].append(seq)
         columns["_line"].append(line_no)
@@ -250,21 +257,21 @@ class Sink:
         self._meta = (0, 0, 0)
         self._marks: dict[str, int] = {}
         self._primaries = 0
-        self._accounts_seen: set[tuple] = set()
-        self._accounts_added: list[tuple] = []
+        self._seen: set[Hashable] = set()
+        self._seen_in_record: list[Hashable] = []
 
     # -- record framing (engine) ---------------------------------------------------------------
     def begin(self, seq: int, line_no: int, item: int) -> None:
         self._meta = (seq, line_no, item)
         self._marks = {t: len(b) for t, b in self.buffers.items()}
         self._primaries = 0
-        self._accounts_added = []
+        self._seen_in_record = []
 
     def rollback_record(self) -> None:
         for table, mark in self._marks.items():
             self.buffers[table].truncate(mark)
-        self._accounts_seen.difference_update(self._accounts_added)
-        self._accounts_added = []
+        self._seen.difference_update(self._seen_in_record)
+        self._seen_in_record = []
 
     def primaries_in_record(self) -> int:
         return self._primaries
@@ -273,7 +280,7 @@ class Sink:
         return sum(len(b) for b in self.buffers.values())
 
     def drain(self) -> Iterable[tuple[str, pa.Table]]:
-        self._accounts_seen = set()
+        self._seen = set()
         for table, buf in self.buffers.items():
             if len(buf):
                 yield table, buf.to_arrow()
@@ -287,19 +294,21 @@ class Sink:
             self._primaries += 1
 
     def account(self, *, primary: bool = False, **fields: Any) -> None:
-        """An account as seen at ``observed_at`` (ISO text, datetime or epoch).
-
-        The same snapshot repeated in one batch (an author of many posts in a page) is kept once;
-        snapshots are compared on their scalar fields."""
-        if not primary:
-            key = tuple(v for v in fields.values() if not isinstance(v, (dict, list)))
-            if key in self._accounts_seen:
-                return
-            self._accounts_seen.add(key)
-            self._accounts_added.append(key)
+        """An account as seen at ``observed_at`` (ISO text, datetime or epoch)."""
         self.emit("accounts", primary, **fields)
 
+    def once(self, key: Hashable) -> bool:
+        """True the first time ``key`` is seen in this batch. Mappers use it to skip rows that repeat
+        the same source object (a page's user emitted for each of its posts); a rejected record
+        forgets the keys it added."""
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        self._seen_in_record.append(key)
+        return True
+
     def post(self, *, primary: bool = False, **fields: Any) -> None:
+        """A post. With ``observed_at``, its metrics also become an observation at that time."""
         if not fields.get("kind"):
             fields["kind"] = "post"
         self.emit("posts", primary, **fields)

@@ -8,6 +8,7 @@ are stored too, as context posts, with their authors.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Iterator
 
 from confiance.errors import RecordError
@@ -41,12 +42,16 @@ def _collected_at(unit: dict, ctx: Context) -> str:
     return ctx.collected_at
 
 
+_page_serials = itertools.count()
+
+
 class _Page:
     """Lookup tables of one response page, shared by the records of that page."""
 
-    __slots__ = ("users", "tweets", "collected_at", "_by_handle")
+    __slots__ = ("users", "tweets", "collected_at", "serial", "_by_handle")
 
     def __init__(self, includes: dict | None, collected_at: str):
+        self.serial = next(_page_serials)
         self._by_handle: dict[str, str] | None = None
         includes = includes if isinstance(includes, dict) else {}
         self.users = {str(u["id"]): u for u in includes.get("users") or () if isinstance(u, dict) and "id" in u}
@@ -85,6 +90,8 @@ def records(unit: Any, ctx: Context) -> Iterator[Any]:
 
 
 def _account(sink: Sink, user_id: str, page: _Page) -> None:
+    if not sink.once((page.serial, user_id)):
+        return  # this page's user object is already emitted
     user = page.users.get(user_id)
     if user is None:
         sink.account(platform=PLATFORM, account_id=user_id, observed_at=page.collected_at)
@@ -179,14 +186,8 @@ def _emit_tweet(tweet: dict, page: _Page, sink: Sink, *, primary: bool) -> None:
         quotes=metrics.get("quote_count"),
         views=metrics.get("impression_count"),
         attributes={k: tweet[k] for k in ("source", "possibly_sensitive", "reply_settings", "edit_history_tweet_ids") if k in tweet} or None,
+        observed_at=page.collected_at,
     )
-    if metrics:
-        sink.observation(
-            platform=PLATFORM, post_id=tweet_id, collected_at=page.collected_at,
-            likes=metrics.get("like_count"), reposts=metrics.get("retweet_count"),
-            replies=metrics.get("reply_count"), quotes=metrics.get("quote_count"),
-            views=metrics.get("impression_count"),
-        )
     if author is None:
         return
     _account(sink, author, page)
