@@ -100,4 +100,11 @@ def _overview(con: duckdb.DuckDBPyConnection, run_id: str) -> Any:
     return corpus_overview(con, run_id)
 
 
+def _graph(con: duckdb.DuckDBPyConnection, run_id: str) -> Any:
+    from confiance.graph.build import build_edges
+
+    return build_edges(con, run_id)
+
+
 register_step(Step("overview", _overview, description="volumes, simple reach and engagement, hashtags, domains"))
+register_step(Step("graph", _graph, description="weighted account graph per interaction kind (graph_edges)"))

@@ -1,0 +1,1 @@
+"""Account graphs: building them from interactions (``build``), communities, polarisation."""
