@@ -112,8 +112,8 @@ def _stage_name(table: str) -> str:
 
 class _Run:
     def __init__(self, ws: Workspace, con: duckdb.DuckDBPyConnection, path: Path, fmt: Format, opened: Opened,
-                 options: dict[str, Any], limits: Limits, progress: Callable[[int], None]):
-        self.ws, self.con, self.path, self.fmt, self.opened = ws, con, path, fmt, opened
+                 container: str, options: dict[str, Any], limits: Limits, progress: Callable[[int], None]):
+        self.ws, self.con, self.path, self.fmt, self.opened, self.container = ws, con, path, fmt, opened, container
         self.limits, self.progress = limits, progress
         self.specs = _column_specs(con)
         collected = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).isoformat()
@@ -128,7 +128,7 @@ class _Run:
         _emit_reject(self.sink, line_no, item, reason, raw)
 
     def read_and_stage(self) -> None:
-        container = self.opened_container()
+        container = self.container
         if (self.fmt.read is None and container == "jsonl" and parallel_workers() > 1
                 and self.path.stat().st_size >= PARALLEL_MIN_BYTES):
             self._read_and_stage_parallel()
@@ -162,9 +162,6 @@ class _Run:
             self.rejected += rejected
             for table, arrow in tables:
                 self._stage(table, arrow)
-
-    def opened_container(self) -> str:
-        return self.ctx.options.get("_container", "jsonl")
 
     def flush(self) -> None:
         for table, arrow in self.sink.drain():
@@ -441,9 +438,7 @@ def ingest_file(
             return IngestResult(display, fmt.name, records_read, 0, records_read - rejected, rejected, sha,
                                 opened.encoding, already_ingested=True)
 
-    options = dict(options or {})
-    options["_container"] = container
-    run = _Run(ws, con, path, fmt, opened, options, limits, progress)
+    run = _Run(ws, con, path, fmt, opened, container, dict(options or {}), limits, progress)
     ws.raw_dir.mkdir(exist_ok=True)
     tmp_archive = ws.raw_dir / f".incoming-{os.getpid()}-{threading.get_ident()}.gz"
     archiver = _Archiver(path, tmp_archive)
