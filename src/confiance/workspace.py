@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import gzip
 import os
-import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -153,18 +151,6 @@ class Workspace:
     # -- raw archive --------------------------------------------------------------------------
     def archive_path(self, sha256: str) -> Path:
         return self.raw_dir / sha256[:2] / f"{sha256}.gz"
-
-    def archive(self, path: Path, sha256: str) -> Path:
-        """Store a compressed copy of an input file under its content hash (idempotent)."""
-        target = self.archive_path(sha256)
-        if target.exists():
-            return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(".partial")
-        with open(path, "rb") as src, gzip.open(partial, "wb", compresslevel=3) as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-        os.replace(partial, target)
-        return target
 
     # -- audit log ------------------------------------------------------------------------------
     def audit(self, action: str, **details: object) -> None:

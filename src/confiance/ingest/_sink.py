@@ -179,11 +179,7 @@ class _TableBuffer:
         self.table = table
         self.spec = spec
         self.required = required
-        self.converters = {name: (_FAST_TYPE[kind], _CONVERT[kind]) for name, kind in spec}
-        self.columns: dict[str, list] = {name: [] for name, _ in spec}
-        for meta in META_COLUMNS:
-            self.columns[meta] = []
-        self.n = 0
+        self.clear()
 
     def __len__(self) -> int:
         return self.n
@@ -191,20 +187,19 @@ class _TableBuffer:
     def append(self, fields: dict[str, Any], meta: tuple[int, int, int, bool]) -> None:
         n = self.n
         columns = self.columns
-        converters = self.converters
+        slots = self.slots
         try:
             for name, value in fields.items():
                 if value is None:
                     continue
                 try:
-                    fast, convert = converters[name]
+                    fast, convert, column = slots[name]
                 except KeyError:
                     raise TypeError(f"{self.table}: unknown field {name!r}") from None
                 if type(value) is not fast:
                     value = convert(name, value)
                     if value is None:
                         continue
-                column = columns[name]
                 if len(column) != n:
                     column.extend([None] * (n - len(column)))
                 column.append(value)
@@ -244,7 +239,11 @@ class _TableBuffer:
         return pa.table(arrays)
 
     def clear(self) -> None:
-        self.columns = {name: [] for name in self.columns}
+        self.columns: dict[str, list] = {name: [] for name, _ in self.spec}
+        for meta in META_COLUMNS:
+            self.columns[meta] = []
+        # per field: the type that needs no conversion, the converter, and the column list
+        self.slots = {name: (_FAST_TYPE[kind], _CONVERT[kind], self.columns[name]) for name, kind in self.spec}
         self.n = 0
 
 
