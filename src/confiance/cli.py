@@ -145,7 +145,13 @@ def status(as_json: bool = typer.Option(False, "--json"), as_csv: bool = typer.O
         _emit_csv(info["sources"])
         return
     _emit_table("tables", [{"table": k, "rows": v} for k, v in info["tables"].items()])
-    _emit_table("sources", info["sources"])
+    _emit_table("sources", [
+        {"file": Path(s["path"]).name, "format": s["format"], "read": s["records_read"], "stored": s["stored"],
+         "duplicates": s["duplicates"], "rejected": s["rejected"], "sha256": s["sha256"][:12]}
+        for s in info["sources"]
+    ])
+    if info["reject_reasons"]:
+        _emit_table("why records were rejected", info["reject_reasons"])
 
 
 @app.command()
