@@ -34,7 +34,7 @@ class Step:
 
 _STEPS: dict[str, Step] = {}
 #: Modules whose import registers steps (kept explicit so the order of imports never matters).
-STEP_MODULES: tuple[str, ...] = ()
+STEP_MODULES: tuple[str, ...] = ("confiance.influence.scores",)
 
 
 def register_step(step: Step) -> Step:

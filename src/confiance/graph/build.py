@@ -113,13 +113,12 @@ class AccountGraph:
                             directed=False)
 
     def to_networkit(self):
-        """A networkit graph with the same node indexes (weighted; directed as this graph is)."""
+        """A networkit graph with the same node indexes (weighted; directed as this graph is).
+        Call it on ``undirected()`` for an undirected graph: pairs must already be deduplicated."""
         import networkit as nk
 
-        graph = nk.Graph(self.n, weighted=True, directed=self.directed)
-        for s, d, w in zip(self.src.tolist(), self.dst.tolist(), self.weight.tolist()):
-            graph.addEdge(s, d, w)
-        return graph
+        coo = (self.weight, (self.src.astype(np.uint64), self.dst.astype(np.uint64)))
+        return nk.GraphFromCoo(coo, n=self.n, weighted=True, directed=self.directed)
 
 
 def load_graph(
@@ -168,8 +167,8 @@ def load_graph(
     con.execute("DROP TABLE _graph_pairs")
     con.execute("DROP TABLE _graph_nodes")
     return AccountGraph(
-        platform=np.array(nodes.column("platform").to_pylist(), dtype=object),
-        account_id=np.array(nodes.column("account_id").to_pylist(), dtype=object),
+        platform=nodes.column("platform").to_numpy(zero_copy_only=False),
+        account_id=nodes.column("account_id").to_numpy(zero_copy_only=False),
         src=edges.column("src").to_numpy().astype(np.int64),
         dst=edges.column("dst").to_numpy().astype(np.int64),
         weight=edges.column("weight").to_numpy(zero_copy_only=False).astype(np.float64),

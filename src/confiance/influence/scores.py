@@ -1,0 +1,562 @@
+"""Influence scores per account, each explained by its parts and by its evidence.
+
+Components (one row per ``(platform, account_id)`` of ``accounts``):
+
+``followers``
+    reach: the audience the account declares (latest ``accounts.followers``).
+``unique_engagers``
+    reach: distinct accounts that reposted, quoted, replied to or mentioned it.
+``amplification``
+    PageRank (Page et al. 1999) on the weighted repost graph; an edge ``src → dst`` means *src
+    amplified dst*, so score flows to the amplified account.
+``authority``
+    conversational authority: weighted in-strength on reply + mention edges.
+``engagement_rate``
+    likes + reposts + replies + quotes received per original post, divided by followers; NULL when
+    the audience is unknown (no or zero followers). Small accounts get high rates, so the default
+    weight is 0 (shown, not combined).
+``coreness``
+    k-core number (Batagelj & Zaversnik 2003) on the undirected, unweighted combined graph.
+``active_weeks_share`` / ``weekly_cv``
+    consistency over time. The observed span of an account runs from the week of its first post to
+    the last week of its platform's corpus (a lapsed account loses consistency; a new one is not
+    penalised for weeks before it appeared). ``active_weeks_share`` = weeks with ≥ 1 post / weeks in
+    that span; ``weekly_cv`` = standard deviation / mean of posts per week over the same span, zero
+    weeks included (0 = perfectly regular; large = bursty). Only the share enters the combination.
+
+The combined ``influence`` score is a weighted mean of the components' *percentile ranks* (mid-rank
+percentiles in (0, 1], computed within each platform by default because followers, reposts and
+likes are not comparable across platforms). A NULL component drops out and the remaining weights are
+renormalised, so every score splits exactly into ``weight × percentile / Σ weights`` parts.
+
+Topical authority: with ``topic=`` the same scores are computed on the posts of one topic and the
+interactions they carry, using the ``post_topics(platform, post_id, topic)`` table of the topics step.
+
+References
+----------
+Page, L., Brin, S., Motwani, R., Winograd, T. (1999). The PageRank citation ranking: bringing order
+to the web. Stanford InfoLab technical report 1999-66.
+Batagelj, V., Zaversnik, M. (2003). An O(m) algorithm for cores decomposition of networks.
+arXiv:cs/0310049.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import duckdb
+import numpy as np
+import orjson
+import pyarrow as pa
+import scipy.sparse as sp
+from scipy.stats import rankdata
+
+from confiance.errors import ConfianceError
+from confiance.graph.build import EDGE_TABLE, AccountGraph, load_graph
+from confiance.pipeline import Step, register_step
+
+__all__ = [
+    "COMPONENTS",
+    "DEFAULT_WEIGHTS",
+    "coreness",
+    "compute_influence",
+    "in_strength",
+    "influencers",
+    "pagerank",
+    "percentile_ranks",
+    "run_influence",
+]
+
+#: Interaction kinds through which an account engages with another one (likes are left out: not
+#: every platform reports who liked).
+ENGAGEMENT_KINDS = ("repost", "quote", "reply", "mention")
+#: The components that enter the combined score, in display order, with a one-line meaning.
+COMPONENTS: dict[str, str] = {
+    "followers": "followers",
+    "unique_engagers": "unique engagers",
+    "amplification": "amplification (PageRank on reposts)",
+    "authority": "conversational authority (reply/mention in-strength)",
+    "engagement_rate": "engagement rate per follower",
+    "coreness": "coreness (k-core)",
+    "active_weeks_share": "consistency (share of active weeks)",
+}
+#: Default weights: reach leads (the audience an account has and the distinct accounts that engage
+#: with it), amplification and conversational authority follow, coreness and consistency refine.
+#: The engagement rate is reported but not weighted: per follower it favours tiny accounts (it is an
+#: audience-quality measure for brand fit, not a measure of influence).
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "followers": 0.40,
+    "unique_engagers": 0.20,
+    "amplification": 0.15,
+    "authority": 0.15,
+    "engagement_rate": 0.0,
+    "coreness": 0.05,
+    "active_weeks_share": 0.05,
+}
+SCORE_TABLE = "influence_scores"
+EVIDENCE_TABLE = "influence_evidence"
+
+
+# --------------------------------------------------------------------------- graph measures
+
+
+def pagerank(graph: AccountGraph, *, damping: float = 0.85, tol: float = 1e-10, max_iter: int = 200) -> np.ndarray:
+    """Weighted PageRank by power iteration on the CSR adjacency.
+
+    The random surfer follows an out-edge with probability proportional to its weight, or jumps to
+    a uniformly chosen node with probability ``1 - damping``; the mass of dangling nodes (no
+    out-weight) is spread uniformly over all nodes (as networkx does by default).
+
+    Parameters
+    ----------
+    graph : AccountGraph
+        Directed (or undirected: both directions are used) weighted graph.
+    damping : float
+        Probability of following a link (0.85, Page et al. 1999).
+    tol : float
+        Stop when the L1 norm of the change between two iterates is below ``tol``.
+    max_iter : int
+        Raise :class:`ConfianceError` when not converged after this many iterations.
+
+    Returns
+    -------
+    numpy.ndarray
+        One score per node (``graph`` node index), summing to 1.
+
+    References
+    ----------
+    Page, L., Brin, S., Motwani, R., Winograd, T. (1999). The PageRank citation ranking: bringing
+    order to the web. Stanford InfoLab technical report 1999-66.
+    """
+    if not 0.0 <= damping < 1.0:
+        raise ValueError(f"damping must be in [0, 1), got {damping}")
+    n = graph.n
+    if n == 0:
+        return np.zeros(0)
+    adjacency = graph.csr()
+    out_weight = np.asarray(adjacency.sum(axis=1)).ravel()
+    dangling = out_weight <= 0
+    inverse = np.zeros(n)
+    inverse[~dangling] = 1.0 / out_weight[~dangling]
+    incoming = sp.csr_matrix(adjacency.T)
+    x = np.full(n, 1.0 / n)
+    teleport = (1.0 - damping) / n
+    for _ in range(max_iter):
+        following = incoming @ (x * inverse)
+        following += x[dangling].sum() / n
+        new = damping * following + teleport
+        change = np.abs(new - x).sum()
+        x = new
+        if change < tol:
+            return x / x.sum()
+    raise ConfianceError(f"PageRank did not converge to {tol} in {max_iter} iterations; raise max_iter")
+
+
+def in_strength(graph: AccountGraph) -> np.ndarray:
+    """Weighted in-degree per node (sum of the weights of incoming edges)."""
+    return np.bincount(graph.dst, weights=graph.weight, minlength=graph.n).astype(np.float64)
+
+
+def coreness(graph: AccountGraph) -> np.ndarray:
+    """k-core number of every node on the undirected, unweighted version of ``graph``.
+
+    Built from deduplicated node pairs (networkit 11.3 miscounts two-way edges when it converts a
+    directed graph), then ``networkit.centrality.CoreDecomposition``.
+
+    References
+    ----------
+    Batagelj, V., Zaversnik, M. (2003). An O(m) algorithm for cores decomposition of networks.
+    arXiv:cs/0310049.
+    """
+    import networkit as nk
+
+    if graph.n == 0:
+        return np.zeros(0)
+    pairs = graph.undirected()
+    g = nk.GraphFromCoo((pairs.src, pairs.dst), n=graph.n, weighted=False, directed=False)
+    decomposition = nk.centrality.CoreDecomposition(g)
+    decomposition.run()
+    return np.asarray(decomposition.scores(), dtype=np.float64)
+
+
+def percentile_ranks(values: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
+    """Mid-rank percentiles in (0, 1] within each group; NaN stays NaN and is not counted.
+
+    Ties share the mean of their ranks, so a value held by many accounts (0 reposts) gets the
+    same, middling percentile for all of them.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    out = np.full(len(values), np.nan)
+    if groups is None:
+        groups = np.zeros(len(values), dtype=np.int64)
+    for group in np.unique(groups):
+        member = (groups == group) & ~np.isnan(values)
+        if member.any():
+            out[member] = rankdata(values[member], method="average") / member.sum()
+    return out
+
+
+# --------------------------------------------------------------------------- store access
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema IN ('main', 'temp')",
+        [name],
+    ).fetchall()[0][0])
+
+
+def _prepare_sources(con: duckdb.DuckDBPyConnection, topic: str | None) -> tuple[str, str]:
+    """Temp tables ``_infl_posts`` and ``_infl_edges`` (graph_edges' shape), or the stored ones.
+
+    With ``topic``, a post counts when it or the post it reposts/quotes/replies to carries the topic,
+    and an interaction counts when the post that carries it counts.
+    """
+    if topic is None:
+        return "posts", EDGE_TABLE
+    if not _has_table(con, "post_topics"):
+        raise ConfianceError("no topics yet: run confiance analyze once topics exist")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _infl_posts AS "
+        "SELECT p.* FROM posts p WHERE EXISTS (SELECT 1 FROM post_topics t WHERE t.topic = ? "
+        "  AND t.platform = p.platform AND (t.post_id = p.post_id OR t.post_id = p.parent_post_id))",
+        [topic],
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _infl_edges AS "
+        "SELECT i.platform, i.src, i.dst, i.kind, sum(coalesce(i.weight, 1.0)) AS weight, "
+        "       max(i.probability) AS probability, count(*) AS interactions "
+        "FROM interactions i SEMI JOIN _infl_posts p ON p.platform = i.platform AND p.post_id = i.post_id "
+        "WHERE i.src <> '' AND i.dst <> '' AND i.src <> i.dst GROUP BY ALL"
+    )
+    return "_infl_posts", "_infl_edges"
+
+
+def _drop_sources(con: duckdb.DuckDBPyConnection, topic: str | None) -> None:
+    if topic is None:
+        return
+    con.execute("DROP TABLE IF EXISTS _infl_posts")
+    con.execute("DROP TABLE IF EXISTS _infl_edges")
+
+
+def _graph(con: duckdb.DuckDBPyConnection, edges: str, kinds: Sequence[str] | None) -> AccountGraph:
+    """``load_graph`` on the cached ``graph_edges``, or the same collapse on topic-restricted edges."""
+    if edges == EDGE_TABLE:
+        return load_graph(con, kinds=kinds)
+    where, params = "true", []
+    if kinds:
+        where, params = "kind IN (SELECT unnest(?))", [list(kinds)]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _infl_pairs AS "
+        f"SELECT platform, src, dst, sum(weight) AS weight FROM {edges} WHERE {where} GROUP BY ALL",
+        params,
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _infl_nodes AS "
+        "SELECT platform, account_id, (row_number() OVER (ORDER BY platform, account_id)) - 1 AS idx FROM ("
+        "  SELECT platform, src AS account_id FROM _infl_pairs UNION SELECT platform, dst FROM _infl_pairs)"
+    )
+    nodes = con.sql("SELECT platform, account_id FROM _infl_nodes ORDER BY idx").to_arrow_table()
+    pairs = con.sql(
+        "SELECT s.idx AS src, d.idx AS dst, e.weight FROM _infl_pairs e "
+        "JOIN _infl_nodes s ON s.platform = e.platform AND s.account_id = e.src "
+        "JOIN _infl_nodes d ON d.platform = e.platform AND d.account_id = e.dst ORDER BY 1, 2"
+    ).to_arrow_table()
+    con.execute("DROP TABLE _infl_pairs")
+    con.execute("DROP TABLE _infl_nodes")
+    return AccountGraph(
+        platform=np.array(nodes.column("platform").to_pylist(), dtype=object),
+        account_id=np.array(nodes.column("account_id").to_pylist(), dtype=object),
+        src=pairs.column("src").to_numpy().astype(np.int64),
+        dst=pairs.column("dst").to_numpy().astype(np.int64),
+        weight=pairs.column("weight").to_numpy(zero_copy_only=False).astype(np.float64),
+        probability=np.full(pairs.num_rows, np.nan),
+    )
+
+
+def _node_table(graph: AccountGraph, values: np.ndarray) -> pa.Table:
+    return pa.table({
+        "platform": pa.array(graph.platform.tolist(), pa.string()),
+        "account_id": pa.array(graph.account_id.tolist(), pa.string()),
+        "value": pa.array(values, pa.float64()),
+    })
+
+
+# --------------------------------------------------------------------------- computation
+
+
+def compute_influence(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    topic: str | None = None,
+    weights: Mapping[str, float] | None = None,
+    damping: float = 0.85,
+    tol: float = 1e-10,
+    max_iter: int = 200,
+    coreness_kinds: Sequence[str] | None = None,
+    percentile_scope: str = "platform",
+) -> pa.Table:
+    """Every component, its percentile and the combined score for every account (not persisted).
+
+    Parameters
+    ----------
+    con : duckdb connection to the workspace store (``graph_edges`` must exist).
+    topic : restrict to the posts of one topic (needs ``post_topics``).
+    weights : component → weight for the combined score (default :data:`DEFAULT_WEIGHTS`).
+    damping, tol, max_iter : PageRank parameters (Page et al. 1999).
+    coreness_kinds : interaction kinds of the combined graph for coreness (default: all).
+    percentile_scope : ``"platform"`` (percentiles within each platform) or ``"all"``.
+
+    Returns
+    -------
+    pyarrow.Table
+        One row per account, ordered by ``rank`` (1 = most influential); columns of ``influence_scores``.
+    """
+    weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
+    unknown = set(weights) - set(COMPONENTS)
+    if unknown:
+        raise ConfianceError(f"unknown influence components {sorted(unknown)}; known: {', '.join(COMPONENTS)}")
+    if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
+        raise ConfianceError("influence weights must be non-negative with a positive sum")
+    if percentile_scope not in ("platform", "all"):
+        raise ConfianceError(f"percentile_scope must be 'platform' or 'all', got {percentile_scope!r}")
+    if not _has_table(con, EDGE_TABLE):
+        raise ConfianceError("no account graph yet: run confiance analyze")
+
+    posts, edges = _prepare_sources(con, topic)
+    try:
+        repost_graph = _graph(con, edges, ["repost"])
+        talk_graph = _graph(con, edges, ["reply", "mention"])
+        combined = _graph(con, edges, coreness_kinds)
+        for name, graph, values in (
+            ("amplification", repost_graph, pagerank(repost_graph, damping=damping, tol=tol, max_iter=max_iter)),
+            ("authority", talk_graph, in_strength(talk_graph)),
+            ("coreness", combined, coreness(combined)),
+        ):
+            con.register(f"_infl_{name}", _node_table(graph, values))
+        reuse_overview = topic is None and _has_table(con, "overview_accounts")
+        engagement = (
+            "SELECT platform, account_id, engagement_rate FROM overview_accounts" if reuse_overview else
+            "SELECT platform, account_id, CASE WHEN count(*) > 0 THEN "
+            "  sum(coalesce(likes, 0) + coalesce(reposts, 0) + coalesce(replies, 0) + coalesce(quotes, 0)) / count(*) "
+            f"END AS engagement_per_post FROM {posts} WHERE account_id IS NOT NULL AND kind <> 'repost' GROUP BY ALL"
+        )
+        rate = "g.engagement_rate" if reuse_overview else (
+            "CASE WHEN a.followers > 0 THEN g.engagement_per_post / a.followers END")
+        raw = con.sql(
+            "WITH acc AS ("
+            "  SELECT platform, account_id, first(handle ORDER BY last_seen DESC NULLS LAST) AS handle,"
+            "         first(followers ORDER BY last_seen DESC NULLS LAST) AS followers"
+            "  FROM accounts GROUP BY ALL),"
+            " engagers AS ("
+            f"  SELECT platform, dst AS account_id, count(DISTINCT src) AS unique_engagers FROM {edges}"
+            "  WHERE kind IN (SELECT unnest(?)) GROUP BY ALL),"
+            f" engagement AS ({engagement}),"
+            " weekly AS ("
+            "  SELECT platform, account_id, date_trunc('week', created_at AT TIME ZONE 'UTC') AS week, count(*) AS n"
+            f"  FROM {posts} WHERE created_at IS NOT NULL AND account_id IS NOT NULL GROUP BY ALL),"
+            " corpus AS (SELECT platform, max(week) AS last_week FROM weekly GROUP BY ALL),"
+            " activity AS ("
+            "  SELECT w.platform, w.account_id, count(*) AS active_weeks, sum(w.n) AS posts, sum(w.n * w.n) AS squares,"
+            "         datediff('week', min(w.week), any_value(c.last_week)) + 1 AS span_weeks"
+            "  FROM weekly w JOIN corpus c USING (platform) GROUP BY ALL) "
+            "SELECT a.platform, a.account_id, a.handle, a.followers,"
+            "       coalesce(e.unique_engagers, 0) AS unique_engagers,"
+            "       coalesce(am.value, 0.0) AS amplification, coalesce(au.value, 0.0) AS authority,"
+            f"      {rate} AS engagement_rate, coalesce(co.value, 0.0) AS coreness,"
+            "       coalesce(t.active_weeks / t.span_weeks, 0.0) AS active_weeks_share,"
+            "       CASE WHEN t.posts > 0 THEN sqrt(greatest(t.squares / t.span_weeks - (t.posts / t.span_weeks) ** 2, 0))"
+            "            / (t.posts / t.span_weeks) END AS weekly_cv "
+            "FROM acc a "
+            "LEFT JOIN engagers e USING (platform, account_id) "
+            "LEFT JOIN engagement g USING (platform, account_id) "
+            "LEFT JOIN _infl_amplification am USING (platform, account_id) "
+            "LEFT JOIN _infl_authority au USING (platform, account_id) "
+            "LEFT JOIN _infl_coreness co USING (platform, account_id) "
+            "LEFT JOIN activity t USING (platform, account_id) "
+            "ORDER BY a.platform, a.account_id",
+            params=[list(ENGAGEMENT_KINDS)],
+        ).to_arrow_table()
+    finally:
+        for name in ("amplification", "authority", "coreness"):
+            try:
+                con.unregister(f"_infl_{name}")
+            except duckdb.Error:
+                pass
+        _drop_sources(con, topic)
+
+    platform = raw.column("platform").to_numpy(zero_copy_only=False)
+    groups = platform if percentile_scope == "platform" else None
+    total = np.zeros(raw.num_rows)
+    available = np.zeros(raw.num_rows)
+    columns: dict[str, Any] = {name: raw.column(name) for name in raw.column_names}
+    for name in COMPONENTS:
+        values = raw.column(name).to_numpy(zero_copy_only=False).astype(np.float64)  # NULL → NaN
+        pct = percentile_ranks(values, groups)
+        columns[f"{name}_pct"] = pa.array(pct, pa.float64(), mask=np.isnan(pct))
+        w = weights.get(name, 0.0)
+        has = ~np.isnan(pct)
+        total[has] += w * pct[has]
+        available[has] += w
+    influence = np.divide(total, available, out=np.zeros_like(total), where=available > 0)
+    followers = raw.column("followers").to_numpy(zero_copy_only=False).astype(np.float64)
+    order = np.lexsort((np.nan_to_num(-followers, nan=0.0), -influence))  # ties: larger audience first
+    rank = np.empty(raw.num_rows, dtype=np.int64)
+    rank[order] = np.arange(1, raw.num_rows + 1)
+    columns["influence"] = pa.array(influence, pa.float64())
+    columns["rank"] = pa.array(rank, pa.int64())
+    columns["weights"] = pa.array([orjson.dumps(weights).decode()] * raw.num_rows, pa.string())
+    return pa.table(columns).take(pa.array(order))
+
+
+def _write_evidence(con: duckdb.DuckDBPyConnection, run_id: str, scores: str, posts: str, edges: str, *,
+                    accounts: int, engagers: int, examples: int, table: str) -> None:
+    """Top engagers and most engaged posts of the ``accounts`` best-ranked accounts."""
+    con.execute(
+        f"CREATE OR REPLACE {'TEMP ' if table.startswith('_') else ''}TABLE {table} AS "
+        f"WITH ranked AS (SELECT platform, account_id FROM {scores} WHERE rank <= ?),"
+        " engagers AS ("
+        "  SELECT e.platform, e.dst AS account_id, e.src AS ref, sum(e.interactions) AS value"
+        f"  FROM {edges} e SEMI JOIN ranked r ON r.platform = e.platform AND r.account_id = e.dst"
+        "  WHERE e.kind IN (SELECT unnest(?)) GROUP BY e.platform, e.dst, e.src"
+        "  QUALIFY row_number() OVER (PARTITION BY e.platform, e.dst ORDER BY value DESC, ref) <= ?),"
+        " examples AS ("
+        "  SELECT p.platform, p.account_id, p.post_id AS ref, left(regexp_replace(coalesce(p.text, ''), '\\s+', ' ', 'g'), 140) AS label,"
+        "         coalesce(p.likes, 0) + coalesce(p.reposts, 0) + coalesce(p.replies, 0) + coalesce(p.quotes, 0) AS value"
+        f"  FROM {posts} p SEMI JOIN ranked r ON r.platform = p.platform AND r.account_id = p.account_id"
+        "  WHERE p.kind <> 'repost'"
+        "  QUALIFY row_number() OVER (PARTITION BY p.platform, p.account_id ORDER BY value DESC, p.post_id) <= ?) "
+        "SELECT ? AS run_id, g.platform, g.account_id, 'top_engager' AS kind, g.ref,"
+        "       coalesce(a.handle, g.ref) AS label, CAST(g.value AS DOUBLE) AS value "
+        "FROM engagers g LEFT JOIN accounts a ON a.platform = g.platform AND a.account_id = g.ref "
+        "UNION ALL "
+        "SELECT ?, platform, account_id, 'example_post', ref, label, CAST(value AS DOUBLE) FROM examples "
+        "ORDER BY 2, 3, 4 DESC, 7 DESC, 5",
+        [accounts, list(ENGAGEMENT_KINDS), engagers, examples, run_id, run_id],
+    )
+
+
+def run_influence(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    *,
+    evidence_accounts: int = 1000,
+    top_engagers: int = 5,
+    example_posts: int = 3,
+    **params: Any,
+) -> dict[str, Any]:
+    """Compute :func:`compute_influence` and persist ``influence_scores`` and ``influence_evidence``.
+
+    Evidence (``top_engagers`` accounts with their interaction counts, ``example_posts`` most
+    engaged original posts) is written for the ``evidence_accounts`` best-ranked accounts, which
+    bounds the table on large stores. Other keyword arguments go to :func:`compute_influence`.
+    """
+    scores = compute_influence(con, **params)
+    con.register("_infl_scores", scores)
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {SCORE_TABLE} AS SELECT ? AS run_id, * FROM _infl_scores ORDER BY rank",
+                    [run_id])
+    finally:
+        con.unregister("_infl_scores")
+    topic = params.get("topic")
+    posts, edges = _prepare_sources(con, topic)
+    try:
+        _write_evidence(con, run_id, SCORE_TABLE, posts, edges, accounts=evidence_accounts, engagers=top_engagers,
+                        examples=example_posts, table=EVIDENCE_TABLE)
+    finally:
+        _drop_sources(con, topic)
+    evidence = con.execute(f"SELECT count(*) FROM {EVIDENCE_TABLE}").fetchall()[0][0]
+    return {"accounts": scores.num_rows, "evidence": evidence}
+
+
+# --------------------------------------------------------------------------- listing
+
+
+def _explain(row: Mapping[str, Any], weights: Mapping[str, float], strongest: int = 3) -> str:
+    parts = sorted(
+        ((row[f"{name}_pct"], name) for name in COMPONENTS
+         if weights.get(name, 0) > 0 and row[f"{name}_pct"] is not None),
+        key=lambda p: (-p[0], list(COMPONENTS).index(p[1])),
+    )[:strongest]
+    text = ", ".join(f"{COMPONENTS[name]} p{min(99, int(pct * 100))}" for pct, name in parts)
+    return f"strongest: {text}" if text else "no component available"
+
+
+def influencers(con: duckdb.DuckDBPyConnection, *, top: int = 20, topic: str | None = None) -> list[dict[str, Any]]:
+    """The ``top`` most influential accounts, each with its components, their percentiles, the parts
+    of the combined score, a one-line explanation and its evidence (``influencers --json``).
+
+    Without ``topic`` the stored ``influence_scores`` are read; with ``topic`` the scores are
+    computed on that topic's posts (default parameters) and not stored.
+    """
+    if top < 1:
+        raise ConfianceError("top must be at least 1")
+    if topic is not None:
+        con.register("_infl_topic_scores", compute_influence(con, topic=topic))
+        posts, edges = _prepare_sources(con, topic)
+        try:
+            _write_evidence(con, "topic", "_infl_topic_scores", posts, edges, accounts=top, engagers=5, examples=3,
+                            table="_infl_topic_evidence")
+        finally:
+            _drop_sources(con, topic)
+        scores, evidence = "_infl_topic_scores", "_infl_topic_evidence"
+    else:
+        if not _has_table(con, SCORE_TABLE):
+            raise ConfianceError("no influence scores yet: run confiance analyze")
+        scores, evidence = SCORE_TABLE, EVIDENCE_TABLE
+    try:
+        cursor = con.execute(f"SELECT * FROM {scores} WHERE rank <= ? ORDER BY rank", [top])
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, r)) for r in cursor.fetchall()]
+        proofs: dict[tuple[str, str], dict[str, list]] = {}
+        for platform, account_id, kind, ref, label, value in con.execute(
+            f"SELECT e.platform, e.account_id, e.kind, e.ref, e.label, e.value FROM {evidence} e "
+            f"SEMI JOIN (SELECT platform, account_id FROM {scores} WHERE rank <= ?) s "
+            "  ON s.platform = e.platform AND s.account_id = e.account_id "
+            "ORDER BY e.platform, e.account_id, e.kind DESC, e.value DESC, e.ref", [top],
+        ).fetchall():
+            bucket = proofs.setdefault((platform, account_id), {"top_engagers": [], "example_posts": []})
+            if kind == "top_engager":
+                bucket["top_engagers"].append({"account_id": ref, "handle": label, "interactions": int(value)})
+            else:
+                bucket["example_posts"].append({"post_id": ref, "text": label, "engagement": int(value)})
+    finally:
+        if topic is not None:
+            con.unregister("_infl_topic_scores")
+            con.execute("DROP TABLE IF EXISTS _infl_topic_evidence")
+    out = []
+    for row in rows:
+        weights = orjson.loads(row["weights"])
+        available = sum(w for name, w in weights.items() if row[f"{name}_pct"] is not None)
+        out.append({
+            "rank": row["rank"],
+            "platform": row["platform"],
+            "account_id": row["account_id"],
+            "handle": row["handle"],
+            "influence": row["influence"],
+            **{name: row[name] for name in (*COMPONENTS, "weekly_cv")},
+            "percentiles": {name: row[f"{name}_pct"] for name in COMPONENTS},
+            "contributions": {
+                name: (weights.get(name, 0.0) * row[f"{name}_pct"] / available
+                       if row[f"{name}_pct"] is not None and available else None)
+                for name in COMPONENTS
+            },
+            "weights": weights,
+            "topic": topic,
+            "explanation": _explain(row, weights),
+            "evidence": proofs.get((row["platform"], row["account_id"]), {"top_engagers": [], "example_posts": []}),
+        })
+    return out
+
+
+def _step(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
+    return run_influence(con, run_id)
+
+
+register_step(Step(
+    "influence", _step, after=("graph", "overview"),
+    description="influence scores per account (reach, PageRank amplification, authority, engagement rate, "
+                "coreness, consistency) with evidence",
+    parameters={"weights": DEFAULT_WEIGHTS, "damping": 0.85, "tol": 1e-10, "max_iter": 200,
+                "percentile_scope": "platform", "evidence_accounts": 1000},
+))

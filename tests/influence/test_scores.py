@@ -1,0 +1,181 @@
+"""Influence scores: PageRank and coreness against networkx on real graphs, planted influencers in a
+simulated world, and evidence that exists in the store."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from confiance.errors import ConfianceError
+from confiance.graph.build import AccountGraph, build_edges, load_graph
+from confiance.influence.scores import coreness, influencers, pagerank, percentile_ranks
+from confiance.pipeline import analyze
+from confiance.simulate import simulate_world
+from tests.conftest import REAL, ingest, query
+
+
+def _store_graph(ws, **kwargs) -> AccountGraph:
+    with ws.writer() as con:
+        build_edges(con, "t")
+        return load_graph(con, **kwargs)
+
+
+def _assert_pagerank_matches(graph: AccountGraph, reference: nx.DiGraph) -> None:
+    ours = pagerank(graph)
+    theirs = nx.pagerank(reference, alpha=0.85, tol=1e-12, max_iter=1000, weight="weight")
+    assert ours.sum() == pytest.approx(1.0)
+    for i, account in enumerate(graph.account_id):
+        assert abs(ours[i] - theirs[account]) < 1e-6, account
+
+
+def test_pagerank_equals_networkx_on_directed_karate(workspace):
+    path = REAL / "karate" / "karate.gml"
+    ingest(workspace, path)
+    graph = _store_graph(workspace)
+    # the directed version: each edge as the file writes it, source → target
+    text = path.read_text()
+    pairs = re.findall(r"edge\s*\[\s*source\s+(\d+)\s+target\s+(\d+)", text)
+    assert len(pairs) == 78 == graph.m
+    reference = nx.DiGraph()
+    reference.add_nodes_from(graph.account_id)
+    reference.add_edges_from(pairs, weight=1.0)
+    assert sum(1 for n in reference if reference.out_degree(n) == 0) > 0  # karate's last node is dangling
+    _assert_pagerank_matches(graph, reference)
+
+
+def test_pagerank_equals_networkx_on_random_weighted_graph_with_dangling_nodes():
+    rng = np.random.default_rng(11)
+    n, m = 400, 2500
+    src = rng.integers(0, n, m)
+    dst = rng.integers(0, n, m)
+    src = np.where(src < 60, 60 + src, src)  # nodes 0..59 never point anywhere: dangling
+    keep = src != dst
+    keys = np.unique(src[keep] * n + dst[keep])
+    src, dst = keys // n, keys % n
+    weight = rng.uniform(0.5, 5.0, len(src))
+    ids = np.array([f"a{i}" for i in range(n)], dtype=object)
+    graph = AccountGraph(np.full(n, "graph", dtype=object), ids, src, dst, weight, np.full(len(src), np.nan))
+    reference = nx.DiGraph()
+    reference.add_nodes_from(ids)
+    reference.add_weighted_edges_from((ids[s], ids[d], w) for s, d, w in zip(src, dst, weight))
+    assert sum(1 for v in reference if reference.out_degree(v) == 0) >= 60
+    _assert_pagerank_matches(graph, reference)
+
+
+def test_pagerank_reports_non_convergence():
+    ids = np.array(["a", "b", "c"], dtype=object)
+    graph = AccountGraph(np.full(3, "graph", dtype=object), ids, np.array([0, 1]), np.array([1, 2]),
+                         np.ones(2), np.full(2, np.nan))
+    with pytest.raises(ConfianceError, match="did not converge"):
+        pagerank(graph, tol=0.0, max_iter=5)
+
+
+def test_coreness_equals_networkx_core_number_on_dolphins(workspace):
+    path = REAL / "dolphins" / "dolphins.gml"
+    ingest(workspace, path)
+    graph = _store_graph(workspace)
+    reference = nx.read_gml(path, label="id")
+    expected = nx.core_number(reference)
+    ours = coreness(graph)
+    assert graph.n == reference.number_of_nodes()
+    assert {a: int(c) for a, c in zip(graph.account_id, ours)} == {str(k): v for k, v in expected.items()}
+    assert max(expected.values()) > 1  # the comparison is not trivial
+
+
+def test_percentile_ranks_are_per_group_with_ties_and_missing_values():
+    values = np.array([0.0, 0.0, 5.0, np.nan, 1.0, 2.0])
+    groups = np.array(["x", "x", "x", "x", "y", "y"])
+    pct = percentile_ranks(values, groups)
+    assert pct[:3].tolist() == pytest.approx([0.5, 0.5, 1.0])
+    assert np.isnan(pct[3])
+    assert pct[4:].tolist() == pytest.approx([0.5, 1.0])
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    from confiance.workspace import Workspace
+
+    root = tmp_path_factory.mktemp("influence-world")
+    simulate_world(root / "world", seed=5, accounts=2000, posts=30000)
+    ws = Workspace.init(root / "ws")
+    ingest(ws, root / "world")
+    analyze(ws, ["influence"])
+    truth = json.loads((root / "world" / "truth.json").read_text())
+    return ws, truth
+
+
+@pytest.mark.xfail(strict=True, reason="issue 3 goal not reached yet: precision 0.68 < 0.9 (brand accounts count as "
+                   "misses, engagement signals are noisy at this size); kept failing on purpose until it is")
+def test_planted_influencers_lead_the_ranking_per_platform(world):
+    ws, truth = world
+    planted = {(a["platform"], a["account_id"]) for a in truth["accounts"] if a["is_influencer"]}
+    with ws.reader() as con:
+        ranked = influencers(con, top=len(truth["accounts"]))
+    # Bluesky gives no follower counts and platforms differ in volume: each platform's top-k_p,
+    # k_p = its number of planted influencers, pooled over platforms (k = all planted influencers)
+    hits, k = 0, 0
+    for platform in sorted({p for p, _ in planted}):
+        k_p = sum(1 for p, _ in planted if p == platform)
+        top = [(r["platform"], r["account_id"]) for r in ranked if r["platform"] == platform][:k_p]
+        hits += sum(key in planted for key in top)
+        k += k_p
+    precision = hits / k
+    print(f"planted influencers in the per-platform top-k: {hits}/{k} = {precision:.3f}")
+    assert precision >= 0.9
+
+
+def test_every_listed_influencer_has_evidence_in_the_store(world):
+    ws, _ = world
+    with ws.reader() as con:
+        listed = influencers(con, top=50)
+    assert len(listed) == 50 and [r["rank"] for r in listed] == list(range(1, 51))
+    for row in listed:
+        evidence = row["evidence"]
+        assert evidence["top_engagers"] or evidence["example_posts"], row["handle"]
+        for engager in evidence["top_engagers"]:
+            assert query(ws, "SELECT count(*) FROM interactions WHERE platform = ? AND src = ? AND dst = ? "
+                             "AND kind IN ('repost', 'quote', 'reply', 'mention')",
+                         [row["platform"], engager["account_id"], row["account_id"]])[0][0] == engager["interactions"] >= 1
+            assert query(ws, "SELECT count(*) FROM accounts WHERE platform = ? AND account_id = ?",
+                         [row["platform"], engager["account_id"]])[0][0] == 1
+        for post in evidence["example_posts"]:
+            assert query(ws, "SELECT account_id FROM posts WHERE platform = ? AND post_id = ?",
+                         [row["platform"], post["post_id"]]) == [(row["account_id"],)]
+        # the explanation names components, and the parts add up to the score
+        assert row["explanation"].startswith("strongest: ")
+        parts = [v for v in row["contributions"].values() if v is not None]
+        assert sum(parts) == pytest.approx(row["influence"])
+        assert all(0 < p <= 1 for p in row["percentiles"].values() if p is not None)
+
+
+def test_topic_hook_needs_topics(world):
+    ws, _ = world
+    with ws.reader() as con:
+        with pytest.raises(ConfianceError, match="no topics yet"):
+            influencers(con, topic="energie")
+
+
+def test_topic_scores_use_only_that_topics_posts(world):
+    ws, truth = world
+    with ws.writer() as con:
+        # stand-in for the topics step (issue 4): the planted topic of every original post
+        con.execute("CREATE TEMP TABLE post_topics (platform VARCHAR, post_id VARCHAR, topic VARCHAR)")
+        topics = []
+        for line in (ws.root.parent / "world" / "truth-posts.jsonl").open():
+            post = json.loads(line)["truth_post"]
+            topics.append((post["platform"], post["post_id"], post["topic"]))
+        con.executemany("INSERT INTO post_topics VALUES (?, ?, ?)", topics)
+        topic = topics[0][2]
+        rows = influencers(con, top=10, topic=topic)
+        on_topic = {r[0] for r in con.execute(
+            "SELECT p.post_id FROM posts p JOIN post_topics t ON t.platform = p.platform AND t.topic = ? "
+            "AND (t.post_id = p.post_id OR t.post_id = p.parent_post_id)", [topic]).fetchall()}
+        con.execute("DROP TABLE post_topics")
+    assert len(rows) == 10 and all(r["topic"] == topic for r in rows)
+    for row in rows:
+        for post in row["evidence"]["example_posts"]:
+            assert post["post_id"] in on_topic
