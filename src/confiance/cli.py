@@ -185,6 +185,100 @@ def analyze(only: Optional[str] = typer.Option(None, "--only", help="Comma-separ
 
 
 @app.command()
+def communities(
+    resolution: Optional[float] = typer.Option(None, "--resolution", help="Leiden resolution; recomputes when it differs from the stored run."),
+    as_json: bool = typer.Option(False, "--json"),
+    as_csv: bool = typer.Option(False, "--csv"),
+) -> None:
+    """Community of every account (Leiden); the table view lists the communities' profiles."""
+    from confiance.graph.communities import communities_listing, run_communities
+
+    ws = _ws()
+    with ws.reader() as con:
+        stored = _stored_parameters(con, "communities", "communities")
+    if stored is None:
+        raise ConfianceError("no communities yet: run `confiance analyze`")
+    if resolution is not None and float(stored.get("resolution", 1.0)) != resolution:
+        _rerun(ws, "communities", {**stored, "resolution": resolution},
+               lambda con, run_id: run_communities(con, run_id, resolution=resolution,
+                                                   quality=stored.get("quality", "modularity"),
+                                                   seed=int(stored.get("seed", 0))))
+    with ws.reader() as con:
+        if as_json or as_csv:
+            _listing("communities", communities_listing(con), as_json, as_csv)
+            return
+        rows = con.execute(
+            "SELECT community, size, array_to_string(top_accounts[1:5], ', ') AS top_accounts, "
+            "array_to_string(top_hashtags[1:5], ', ') AS top_hashtags FROM community_profiles "
+            "ORDER BY size DESC, community LIMIT 40").fetchall()
+    _emit_table("communities", [dict(zip(("community", "size", "top accounts", "top hashtags"), r)) for r in rows])
+
+
+def _stored_parameters(con: Any, table: str, step: str) -> dict[str, Any] | None:
+    """The parameters of the run that wrote ``table`` (None when the table is absent)."""
+    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?",
+                         [table]).fetchone()[0]
+    if not exists:
+        return None
+    row = con.execute(f"SELECT r.parameters FROM analysis_runs r WHERE r.step = ? AND r.run_id IN "
+                      f"(SELECT run_id FROM {table}) ORDER BY r.finished_at DESC LIMIT 1", [step]).fetchone()
+    return orjson.loads(row[0]) if row and row[0] else {}
+
+
+def _rerun(ws: Workspace, step: str, parameters: dict[str, Any], run: Any) -> None:
+    """Run one step with other parameters under the writer lock, recorded in ``analysis_runs``."""
+    import uuid
+    from datetime import datetime, timezone
+
+    from confiance import __version__, store
+
+    run_id = uuid.uuid4().hex[:12]
+    started = datetime.now(timezone.utc)
+    with ws.writer() as con, store.transaction(con):
+        run(con, run_id)
+        con.execute("INSERT INTO analysis_runs VALUES (?, ?, ?, ?, ?, ?)",
+                    [run_id, step, orjson.dumps(parameters).decode(), __version__, started, datetime.now(timezone.utc)])
+    ws.audit("analyze", step=step, run_id=run_id)
+
+
+@app.command()
+def polarization(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Random-walk controversy, modularity and E-I index of the two-way split; sides and bridging accounts."""
+    from confiance.graph.polarization import polarization_summary
+
+    with _ws().reader() as con:
+        if _stored_parameters(con, "polarization", "polarization") is None:
+            raise ConfianceError("no polarisation yet: run `confiance analyze`")
+        summary = polarization_summary(con)
+    if as_json:
+        _emit_json(summary)
+        return
+    _emit_table("polarisation", [{k: v for k, v in summary.items() if not isinstance(v, (list, dict))}])
+    for key, value in summary.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            _emit_table(key, [{k: v for k, v in row.items()} for row in value])
+
+
+@app.command()
+def influencers(
+    top: int = typer.Option(20, "--top", help="How many accounts."),
+    topic: Optional[str] = typer.Option(None, "--topic", help="Scores restricted to one topic's posts."),
+    as_json: bool = typer.Option(False, "--json"),
+    as_csv: bool = typer.Option(False, "--csv"),
+) -> None:
+    """Accounts ranked by influence, each rank explained by its components and evidence."""
+    from confiance.influence.scores import influencers as ranked
+
+    with _ws().reader() as con:
+        rows = ranked(con, top=top, topic=topic)
+    if as_json:
+        _emit_json(rows)
+        return
+    flat = [{k: v for k, v in row.items() if not isinstance(v, (dict, list))} for row in rows]
+    _listing("influencers", flat, False, as_csv)
+
+
+@app.command()
 def report(output: Optional[Path] = typer.Option(None, "-o", "--output", help="HTML file to write.")) -> None:
     """Write the self-contained HTML report."""
     from confiance.report import build_report
@@ -195,15 +289,15 @@ def report(output: Optional[Path] = typer.Option(None, "-o", "--output", help="H
 
 @app.command()
 def export(
-    fmt: str = typer.Argument(..., metavar="FORMAT", help="csv or parquet."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Folder to write (default WORKSPACE/exports/FORMAT)."),
+    fmt: str = typer.Argument(..., metavar="FORMAT", help="csv, parquet, gexf or graphml."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Folder to write (default WORKSPACE/exports/FORMAT); for gexf/graphml, the file (default WORKSPACE/exports/graph.FORMAT)."),
     pseudonymise: bool = typer.Option(False, "--pseudonymise", help="Replace ids and handles by keyed pseudonyms; drop names, bios, locations."),
 ) -> None:
     """Export the tables (CSV cells that could run as spreadsheet formulas are neutralised)."""
     from confiance.export import Pseudonymiser, export_tables
 
     ws = _ws()
-    target = output or ws.exports_dir / fmt
+    target = output or ws.exports_dir / (f"graph.{fmt}" if fmt in ("gexf", "graphml") else fmt)
     pseudonymiser = Pseudonymiser.for_workspace(ws.root / "pseudonym.key") if pseudonymise else None
     with ws.reader() as con:
         written = export_tables(con, fmt, target, pseudonymiser=pseudonymiser)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -23,7 +24,7 @@ from confiance.errors import ConfianceError
 from confiance.store import TABLE_KEYS
 
 _FORMULA_START = r"^[=+\-@\t\r]"
-EXPORT_FORMATS = ("csv", "parquet")
+EXPORT_FORMATS = ("csv", "parquet", "gexf", "graphml")
 
 #: Columns that name or describe a person; pseudonymised exports hash ids/handles and drop the rest.
 _ID_COLUMNS = {"account_id", "parent_account_id", "src", "dst", "respondent"}
@@ -42,8 +43,13 @@ def neutralise_formulas(table: pa.Table) -> pa.Table:
     """Vectorised :func:`safe_cell` over every text column; lists and JSON become text first."""
     columns = []
     for field, column in zip(table.schema, table.columns):
-        if pa.types.is_list(field.type) or pa.types.is_large_list(field.type):
+        nested = pa.types.is_list(field.type) or pa.types.is_large_list(field.type)
+        if nested and (pa.types.is_string(field.type.value_type) or pa.types.is_large_string(field.type.value_type)):
             column = pc.binary_join_element_wise("[", pc.binary_join(column, "|"), "]", "")
+        elif nested or pa.types.is_struct(field.type) or pa.types.is_map(field.type):
+            # lists of numbers or records (community profiles' languages, activity…) become JSON text
+            column = pa.array([None if v is None else orjson.dumps(v, default=str).decode() for v in column.to_pylist()],
+                              pa.string())
         elif not (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
             columns.append(column)
             continue
@@ -96,6 +102,15 @@ def export_tables(
     """Write each canonical table (and derived tables when present) to OUTDIR/<table>.<fmt>."""
     if fmt not in EXPORT_FORMATS:
         raise ConfianceError(f"unknown export format {fmt!r}; choose from {', '.join(EXPORT_FORMATS)}")
+    if fmt in ("gexf", "graphml"):
+        # one graph file: OUTDIR when it is named *.gexf / *.graphml, else OUTDIR/graph.FORMAT
+        from confiance.graph.export import export_graph
+
+        if pseudonymiser is not None:
+            raise ConfianceError(f"--pseudonymise is not available for {fmt} yet; export csv or parquet instead")
+        target = outdir if outdir.suffix.lower() == f".{fmt}" else outdir / f"graph.{fmt}"
+        export_graph(con, fmt, target)
+        return [target]
     outdir.mkdir(parents=True, exist_ok=True)
     names = tables or [t for t in TABLE_KEYS if t != "rejects" or pseudonymiser is None] + _derived_tables(con)
     written = []

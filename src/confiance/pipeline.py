@@ -34,7 +34,12 @@ class Step:
 
 _STEPS: dict[str, Step] = {}
 #: Modules whose import registers steps (kept explicit so the order of imports never matters).
-STEP_MODULES: tuple[str, ...] = ("confiance.influence.scores",)
+STEP_MODULES: tuple[str, ...] = (
+    "confiance.graph.communities",
+    "confiance.graph.polarization",
+    "confiance.influence.scores",
+    "confiance.graph.layout",
+)
 
 
 def register_step(step: Step) -> Step:

@@ -143,17 +143,42 @@ def _delete_from_store(con: duckdb.DuckDBPyConnection, person: Person) -> dict[s
         columns = {c for (c,) in con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
         conditions = [f"CAST({c} AS VARCHAR) IN (SELECT account_id FROM forget_keys)"
-                      for c in ("account_id", "src", "dst", "a", "b") if c in columns]
+                      for c in ("account_id", "src", "dst", "a", "b", "ref") if c in columns]
         if "handle" in columns:
             conditions.append("lower(handle) IN (SELECT handle FROM forget_handles)")
         if conditions:
             delete(table, " OR ".join(conditions))
+        _scrub_text_columns(con, table, person)
     now = datetime.now(timezone.utc)
     con.executemany("INSERT INTO suppressions SELECT ?, ? WHERE ? NOT IN (SELECT key_hash FROM suppressions)",
                     [[h, now, h] for h in sorted(person.hashes())])
     con.execute("DROP TABLE forget_keys")
     con.execute("DROP TABLE forget_handles")
     return deleted
+
+
+def _scrub_text_columns(con: duckdb.DuckDBPyConnection, table: str, person: Person) -> None:
+    """Names inside other rows (a community's top accounts, an evidence label) become [forgotten]."""
+    # handles and names, and ids long enough not to occur by chance inside other values
+    needles = sorted({x for x in person.handles | person.names if len(x) >= 3} | {i for i in person.ids if len(i) >= 6},
+                     key=len, reverse=True)
+    if not needles:
+        return
+    pattern = "|".join(re.escape(n) for n in needles)
+    for column, dtype in con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?", [table]
+    ).fetchall():
+        if dtype in ("VARCHAR", "JSON"):
+            con.execute(
+                f'UPDATE "{table}" SET "{column}" = CAST(regexp_replace(CAST("{column}" AS VARCHAR), ?, ?, \'gi\') AS {dtype}) '
+                f'WHERE regexp_matches(CAST("{column}" AS VARCHAR), ?, \'i\')',
+                [pattern, FORGOTTEN, pattern],
+            )
+        elif dtype == "VARCHAR[]":
+            con.execute(
+                f'UPDATE "{table}" SET "{column}" = list_transform("{column}", lambda v: regexp_replace(v, ?, ?, \'gi\'))',
+                [pattern, FORGOTTEN],
+            )
 
 
 # -- raw archive -------------------------------------------------------------------------------------

@@ -1,0 +1,444 @@
+"""Polarisation of the account graph: two sides, random-walk controversy, and who bridges them.
+
+The pipeline follows Garimella et al. (2018): (i) the conversation graph (here the cached account
+graph, made undirected from deduplicated pairs, its largest connected component), (ii) a 2-way
+partition into sides, (iii) controversy measured on that partition.
+
+Sides (:func:`two_sides`). Garimella et al. partition with METIS, a balanced min-cut bisection.
+METIS is not a dependency here; we use its spectral counterpart: the Fiedler vector of the normalised
+Laplacian (Shi & Malik 2000; the spectral relaxation of the balanced normalised cut), split at its
+median, so both sides have (almost) the same number of accounts as a METIS bisection does. A
+balanced split matters: on a graph without two camps the cut still has to go through the middle and
+many walks cross it, so RWC stays low.
+
+Measures:
+
+- :func:`random_walk_controversy` (RWC), the paper's variant: absorbing vertices are the ``k``
+  highest-degree vertices of each side; a walk starts at a uniformly random vertex of a side and stops
+  at the first absorbing vertex; ``RWC = P_XX P_YY - P_XY P_YX`` with ``P_AB = Pr[start in A | end in
+  B]`` (each side starts half of the walks). Computed exactly by a sparse linear solve of the
+  absorption probabilities, not by sampling.
+- :func:`split_modularity` (Newman 2006) and :func:`ei_index` (Krackhardt & Stern 1988) of the split;
+- :func:`bridging_scores`: per account, how balanced its interactions with the two sides are
+  (``1 - |share_X - share_Y|``), in the spirit of bridging-based ranking (Ovadya & Thorburn 2023),
+  which rewards what is endorsed across a divide rather than within one camp;
+- :func:`participation_coefficients` (Guimerà & Amaral 2005): brokers spread their ties over many
+  communities.
+
+References
+----------
+K. Garimella, G. De Francisci Morales, A. Gionis, M. Mathioudakis, "Quantifying controversy on social
+media", ACM Transactions on Social Computing 1(1), 3 (2018); WSDM 2016 "Quantifying controversy in
+social media".
+J. Shi, J. Malik, "Normalized cuts and image segmentation", IEEE TPAMI 22(8), 888-905 (2000).
+M. E. J. Newman, "Modularity and community structure in networks", PNAS 103, 8577-8582 (2006).
+D. Krackhardt, R. N. Stern, "Informal networks and organizational crises: an experimental
+simulation", Social Psychology Quarterly 51(2), 123-140 (1988).
+A. Ovadya, L. Thorburn, "Bridging systems: open problems for countering destructive divisiveness
+across ranking, recommenders, and governance", arXiv:2301.09976 (2023).
+R. Guimerà, L. A. N. Amaral, "Functional cartography of complex metabolic networks", Nature 433,
+895-900 (2005).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import duckdb
+import numpy as np
+import orjson
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+from scipy.sparse.linalg import eigsh, spsolve
+
+from confiance.graph.build import AccountGraph, load_graph
+from confiance.graph.communities import partition_modularity
+from confiance.pipeline import Step, register_step
+
+#: Absorbing vertices per side: Garimella et al. take the 10 highest-degree vertices of each side.
+RWC_K = 10
+#: Accounts listed per side in the ``polarization`` row.
+SIDE_TOP = 10
+
+
+def largest_component(graph: AccountGraph) -> np.ndarray:
+    """Boolean mask of the nodes in the largest connected component of the undirected graph."""
+    if graph.n == 0:
+        return np.zeros(0, dtype=bool)
+    _, component = connected_components(graph.undirected().csr(), directed=False)
+    return component == np.bincount(component).argmax()
+
+
+def two_sides(graph: AccountGraph) -> np.ndarray:
+    """A balanced 2-way partition of the largest connected component (spectral bisection).
+
+    The Fiedler vector of the normalised Laplacian ``I - D^-1/2 A D^-1/2`` of the undirected weighted
+    graph (its largest component), split at the median: the balanced spectral relaxation of the
+    normalised cut (Shi & Malik 2000), standing in for the METIS bisection of Garimella et al. (2018).
+
+    Parameters
+    ----------
+    graph : the account graph.
+
+    Returns
+    -------
+    np.ndarray of int8 per node: 0 or 1 for the two sides (side 0 holds the highest-degree vertex),
+    -1 for nodes outside the largest component.
+
+    References
+    ----------
+    Shi & Malik, IEEE TPAMI 22(8) (2000); Garimella et al., ACM TSC 1(1) (2018).
+    """
+    sides = np.full(graph.n, -1, dtype=np.int8)
+    mask = largest_component(graph)
+    nodes = np.flatnonzero(mask)
+    if len(nodes) < 2:
+        sides[nodes] = 0
+        return sides
+    adjacency = graph.undirected().csr()[nodes][:, nodes].tocsr()
+    degree = np.asarray(adjacency.sum(axis=1)).ravel()
+    scale = 1.0 / np.sqrt(degree)
+    normalised = sp.diags(scale) @ adjacency @ sp.diags(scale)
+    fiedler = _fiedler(normalised, np.sqrt(degree)) * scale
+    side = (fiedler > np.median(fiedler)).astype(np.int8)
+    if side.all() or not side.any():  # all values equal: split by index, still balanced
+        side = (np.arange(len(nodes)) >= len(nodes) // 2).astype(np.int8)
+    if side[np.argmax(degree)] == 1:
+        side = 1 - side
+    sides[nodes] = side
+    return sides
+
+
+def _fiedler(normalised: sp.spmatrix, top: np.ndarray) -> np.ndarray:
+    """Second eigenvector of the normalised adjacency (largest eigenvalue 1, eigenvector sqrt(degree))."""
+    n = normalised.shape[0]
+    if n <= 3:
+        values, vectors = np.linalg.eigh(normalised.toarray())
+        return vectors[:, -2]
+    top = top / np.linalg.norm(top)
+    # deflate the known top eigenvector and shift so the wanted one is the largest in magnitude
+    deflated = sp.linalg.LinearOperator(
+        (n, n), matvec=lambda x: normalised @ x - top * (top @ x) + x, dtype=np.float64)
+    start = np.cos(np.arange(n, dtype=np.float64))  # deterministic start vector
+    values, vectors = eigsh(deflated, k=1, which="LA", v0=start, tol=1e-8, maxiter=max(5000, 20 * n))
+    vector = vectors[:, 0]
+    return vector * (1 if vector[np.argmax(np.abs(vector))] > 0 else -1)
+
+
+def _walk_graph(graph: AccountGraph, weighted: bool) -> sp.csr_matrix:
+    undirected = graph.undirected()
+    weights = undirected.weight if weighted else np.ones(undirected.m)
+    return AccountGraph(undirected.platform, undirected.account_id, undirected.src, undirected.dst,
+                        weights, undirected.probability, directed=False).csr()
+
+
+def absorbing_vertices(graph: AccountGraph, sides: np.ndarray, *, k: int = RWC_K) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` highest-degree vertices of each side (degree = number of distinct neighbours; ties by index)."""
+    undirected = graph.undirected()
+    degree = np.bincount(undirected.src, minlength=graph.n) + np.bincount(undirected.dst, minlength=graph.n)
+    chosen = []
+    for side in (0, 1):
+        members = np.flatnonzero(sides == side)
+        order = np.lexsort((members, -degree[members]))
+        chosen.append(members[order[:k]])
+    return chosen[0], chosen[1]
+
+
+def random_walk_controversy(
+    graph: AccountGraph,
+    sides: np.ndarray,
+    *,
+    k: int = RWC_K,
+    weighted: bool = False,
+) -> dict[str, float]:
+    """Random-walk controversy (RWC) of a 2-way split, computed exactly.
+
+    A walk starts at a uniformly random vertex of side X (or Y, each half of the time), moves to a
+    uniformly random neighbour at each step (weighted by edge weight if ``weighted``), and stops at the
+    first absorbing vertex it reaches after at least one step; the absorbing vertices are the ``k``
+    highest-degree vertices of each side. With ``P_AB = Pr[start in A | end in B]``,
+    ``RWC = P_XX P_YY - P_XY P_YX``: close to 1 when walks stay on their side (controversy), close to 0
+    when they cross freely.
+
+    The absorption probabilities ``h`` solve ``(D_T - A_TT) h = A_TX 1`` on the transient vertices
+    ``T`` (a grounded Laplacian, symmetric positive definite on a connected graph), so no sampling
+    noise enters the score.
+
+    Parameters
+    ----------
+    graph : the account graph; walked undirected (Garimella et al. walk the undirected retweet graph,
+        and their code picks neighbours uniformly, ignoring retweet counts: ``weighted=False``).
+    sides : per node 0 / 1, or -1 for nodes outside the walk (e.g. outside the largest component).
+    k : absorbing vertices per side; Garimella et al. use the 10 highest-degree vertices per side.
+    weighted : choose the next vertex proportionally to edge weight instead of uniformly.
+
+    Returns
+    -------
+    dict with ``rwc``, the four conditional probabilities ``p_xx``, ``p_xy``, ``p_yx``, ``p_yy``
+    (``p_ab = Pr[start in a | end in b]``), and ``end_x_from_x`` / ``end_x_from_y`` (``Pr[end in X |
+    start in X]`` and ``| start in Y``), the quantities the score is built from.
+
+    References
+    ----------
+    Garimella, De Francisci Morales, Gionis, Mathioudakis, ACM TSC 1(1) (2018), section 4.2.
+    """
+    sides = np.asarray(sides)
+    if k < 1:
+        raise ValueError(f"k must be >= 1, not {k}")
+    if not ((sides == 0).any() and (sides == 1).any()):
+        raise ValueError("random_walk_controversy needs two non-empty sides")
+    nodes = np.flatnonzero(sides >= 0)
+    adjacency = _walk_graph(graph, weighted)[nodes][:, nodes].tocsr()
+    side = sides[nodes]
+    local = np.full(graph.n, -1)
+    local[nodes] = np.arange(len(nodes))
+    absorb_x, absorb_y = (local[a] for a in absorbing_vertices(graph, sides, k=k))
+    degree = np.asarray(adjacency.sum(axis=1)).ravel()
+    if (degree == 0).any():
+        raise ValueError("random_walk_controversy needs a graph without isolated vertices among the sides")
+    absorbing = np.zeros(len(nodes), dtype=bool)
+    absorbing[absorb_x] = absorbing[absorb_y] = True
+    transient = np.flatnonzero(~absorbing)
+    # h: probability of ending in X, 1 on X's absorbing vertices, 0 on Y's, solved on the rest
+    h = np.zeros(len(nodes))
+    h[absorb_x] = 1.0
+    if len(transient):
+        a_tt = adjacency[transient][:, transient]
+        system = (sp.diags(degree[transient]) - a_tt).tocsc()
+        rhs = adjacency[transient][:, absorb_x] @ np.ones(len(absorb_x))
+        h[transient] = np.atleast_1d(spsolve(system, rhs))
+    # the walk takes a first step before it may stop, from any start vertex (absorbing ones included)
+    start = (adjacency @ h) / degree
+    end_x_from_x = float(start[side == 0].mean())
+    end_x_from_y = float(start[side == 1].mean())
+    end_y_from_x, end_y_from_y = 1.0 - end_x_from_x, 1.0 - end_x_from_y
+    ends_x = end_x_from_x + end_x_from_y
+    ends_y = end_y_from_x + end_y_from_y
+    p_xx = end_x_from_x / ends_x if ends_x > 0 else 0.0
+    p_yx = end_x_from_y / ends_x if ends_x > 0 else 0.0
+    p_yy = end_y_from_y / ends_y if ends_y > 0 else 0.0
+    p_xy = end_y_from_x / ends_y if ends_y > 0 else 0.0
+    return {"rwc": p_xx * p_yy - p_xy * p_yx, "p_xx": p_xx, "p_xy": p_xy, "p_yx": p_yx, "p_yy": p_yy,
+            "end_x_from_x": end_x_from_x, "end_x_from_y": end_x_from_y}
+
+
+def split_modularity(graph: AccountGraph, sides: np.ndarray) -> float:
+    """Newman's modularity of the 2-way split on the undirected weighted graph of the sided nodes."""
+    nodes = np.flatnonzero(np.asarray(sides) >= 0)
+    return partition_modularity(_subgraph(graph.undirected(), nodes), np.asarray(sides)[nodes].astype(np.int64))
+
+
+def ei_index(graph: AccountGraph, sides: np.ndarray, *, weighted: bool = True) -> float:
+    """Krackhardt & Stern's E-I index ``(E - I) / (E + I)`` of the split.
+
+    ``E`` is the weight of ties between the two sides, ``I`` the weight of ties within a side, on the
+    undirected graph (counts of ties if not ``weighted``, as in the original paper). -1: all ties stay
+    inside their side; +1: all cross.
+
+    References
+    ----------
+    Krackhardt & Stern, Social Psychology Quarterly 51(2), 123-140 (1988).
+    """
+    sides = np.asarray(sides)
+    undirected = graph.undirected()
+    a, b = sides[undirected.src], sides[undirected.dst]
+    keep = (a >= 0) & (b >= 0)
+    weight = undirected.weight[keep] if weighted else np.ones(int(keep.sum()))
+    external = float(weight[a[keep] != b[keep]].sum())
+    internal = float(weight[a[keep] == b[keep]].sum())
+    return (external - internal) / (external + internal) if external + internal > 0 else 0.0
+
+
+def side_exposure(graph: AccountGraph, sides: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per node, the interaction weight (both directions) with accounts of side 0 and of side 1."""
+    sides = np.asarray(sides)
+    undirected = graph.undirected()
+    exposure = []
+    for side in (0, 1):
+        to_side = np.bincount(undirected.src, weights=undirected.weight * (sides[undirected.dst] == side),
+                              minlength=graph.n)
+        from_side = np.bincount(undirected.dst, weights=undirected.weight * (sides[undirected.src] == side),
+                                minlength=graph.n)
+        exposure.append(to_side + from_side)
+    return exposure[0], exposure[1]
+
+
+def bridging_scores(graph: AccountGraph, sides: np.ndarray) -> np.ndarray:
+    """Per account, how evenly its interactions reach both sides: ``1 - |w_0 - w_1| / (w_0 + w_1)``.
+
+    ``w_s`` is the weight of the account's interactions (given or received) with accounts of side
+    ``s``. 1 means its interactions are split evenly between the two sides, 0 that they all involve one
+    side (or that it has none with sided accounts). Bridging-based ranking (Ovadya & Thorburn 2023)
+    favours what is endorsed across a divide; this is its account-level, structural counterpart, and
+    ``w_0``, ``w_1`` (:func:`side_exposure`) are its evidence.
+
+    References
+    ----------
+    Ovadya & Thorburn, arXiv:2301.09976 (2023).
+    """
+    w0, w1 = side_exposure(graph, sides)
+    total = w0 + w1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.where(total > 0, 1.0 - np.abs(w0 - w1) / total, 0.0)
+    return score
+
+
+def participation_coefficients(graph: AccountGraph, communities: np.ndarray) -> np.ndarray:
+    """Guimerà & Amaral's participation coefficient ``P_i = 1 - sum_s (k_is / k_i)^2``.
+
+    ``k_is`` is node i's interaction weight with community s, ``k_i`` its weighted degree, on the
+    undirected graph. 0: all its ties are inside one community; close to 1: spread over many (brokers).
+    Nodes without edges get 0.
+
+    References
+    ----------
+    Guimerà & Amaral, Nature 433, 895-900 (2005).
+    """
+    communities = np.asarray(communities, dtype=np.int64)
+    undirected = graph.undirected()
+    if undirected.m == 0:
+        return np.zeros(graph.n)
+    k = int(communities.max()) + 1
+    rows = np.concatenate([undirected.src, undirected.dst])
+    cols = communities[np.concatenate([undirected.dst, undirected.src])]
+    weights = np.concatenate([undirected.weight, undirected.weight])
+    per_community = sp.csr_matrix((weights, (rows, cols)), shape=(graph.n, k))
+    degree = np.asarray(per_community.sum(axis=1)).ravel()
+    squares = np.asarray(per_community.multiply(per_community).sum(axis=1)).ravel()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(degree > 0, 1.0 - squares / degree**2, 0.0)
+
+
+def _subgraph(graph: AccountGraph, nodes: np.ndarray) -> AccountGraph:
+    local = np.full(graph.n, -1)
+    local[nodes] = np.arange(len(nodes))
+    keep = (local[graph.src] >= 0) & (local[graph.dst] >= 0)
+    return AccountGraph(graph.platform[nodes], graph.account_id[nodes], local[graph.src[keep]], local[graph.dst[keep]],
+                        graph.weight[keep], graph.probability[keep], directed=graph.directed)
+
+
+def polarization_of(graph: AccountGraph, *, k: int = RWC_K) -> dict[str, Any]:
+    """Sides, RWC, split modularity, E-I index and bridging scores of one graph (no store involved)."""
+    sides = two_sides(graph)
+    measures: dict[str, Any] = {"sides": sides, "rwc": None, "modularity": None, "ei_index": None}
+    if (sides == 0).any() and (sides == 1).any():
+        measures.update(
+            rwc=random_walk_controversy(graph, sides, k=k)["rwc"],
+            modularity=split_modularity(graph, sides),
+            ei_index=ei_index(graph, sides),
+        )
+    measures["bridging"] = bridging_scores(graph, sides)
+    return measures
+
+
+def run_polarization(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    *,
+    k: int = RWC_K,
+    kinds: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Two sides, RWC, modularity and E-I of the split; bridging and participation per account.
+
+    Writes ``polarization`` (one row: run_id, rwc, modularity, ei_index, k, nodes (largest component),
+    sides JSON ``[{"side", "size", "top_accounts"}]``) and ``account_bridging`` (run_id, platform,
+    account_id, side (NULL outside the largest component), bridging, participation, exposure_side0,
+    exposure_side1 (the evidence of ``bridging``)). Participation uses the ``communities`` table when
+    the ``communities`` step has run, else every account counts as its own community (participation 0
+    is then meaningless, so the step depends on ``communities``).
+
+    Parameters
+    ----------
+    con : a writable store connection with ``graph_edges`` (and ``communities``) built.
+    run_id : the analysis run the rows belong to.
+    k : absorbing vertices per side for RWC (Garimella et al.: 10).
+    kinds : interaction kinds of the graph (default all; Garimella et al. use retweets).
+
+    Returns
+    -------
+    dict: ``rwc``, ``modularity``, ``ei_index``, ``sides`` (as in the table), ``accounts``.
+
+    References
+    ----------
+    Garimella et al., ACM TSC 1(1) (2018); Guimerà & Amaral, Nature 433 (2005).
+    """
+    graph = load_graph(con, kinds=kinds)
+    result = polarization_of(graph, k=k)
+    sides = result["sides"]
+    communities = _stored_communities(con, graph)
+    participation = participation_coefficients(graph, communities)
+    w0, w1 = side_exposure(graph, sides)
+    undirected = graph.undirected()
+    degree = np.bincount(undirected.src, minlength=graph.n) + np.bincount(undirected.dst, minlength=graph.n)
+    handles = dict(con.execute("SELECT platform || ':' || account_id, handle FROM accounts").fetchall())
+    side_rows = []
+    for side in (0, 1):
+        members = np.flatnonzero(sides == side)
+        top = members[np.lexsort((members, -degree[members]))][:SIDE_TOP]
+        side_rows.append({
+            "side": side, "size": int(len(members)),
+            "top_accounts": [handles.get(f"{graph.platform[i]}:{graph.account_id[i]}") or graph.account_id[i]
+                             for i in top],
+        })
+    con.execute(
+        "CREATE OR REPLACE TABLE polarization AS SELECT ? AS run_id, CAST(? AS DOUBLE) AS rwc, "
+        "CAST(? AS DOUBLE) AS modularity, CAST(? AS DOUBLE) AS ei_index, CAST(? AS INTEGER) AS k, "
+        "CAST(? AS BIGINT) AS nodes, CAST(? AS JSON) AS sides",
+        [run_id, result["rwc"], result["modularity"], result["ei_index"], k, int((sides >= 0).sum()),
+         orjson.dumps(side_rows).decode()],
+    )
+    import pyarrow as pa
+
+    table = pa.table({
+        "platform": pa.array(graph.platform.tolist(), pa.string()),
+        "account_id": pa.array(graph.account_id.tolist(), pa.string()),
+        "side": pa.array([int(s) if s >= 0 else None for s in sides.tolist()], pa.int8()),
+        "bridging": pa.array(result["bridging"]),
+        "participation": pa.array(participation),
+        "exposure_side0": pa.array(w0),
+        "exposure_side1": pa.array(w1),
+    })
+    con.register("_account_bridging", table)
+    try:
+        con.execute(
+            "CREATE OR REPLACE TABLE account_bridging AS SELECT ? AS run_id, * FROM _account_bridging "
+            "ORDER BY bridging DESC, platform, account_id",
+            [run_id],
+        )
+    finally:
+        con.unregister("_account_bridging")
+    return {"rwc": result["rwc"], "modularity": result["modularity"], "ei_index": result["ei_index"],
+            "sides": side_rows, "accounts": int(graph.n)}
+
+
+def _stored_communities(con: duckdb.DuckDBPyConnection, graph: AccountGraph) -> np.ndarray:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'communities'").fetchone()[0]
+    labels = np.arange(graph.n, dtype=np.int64)
+    if not exists:
+        return labels
+    stored = {(p, a): c for p, a, c in con.execute("SELECT platform, account_id, community FROM communities").fetchall()}
+    offset = max(stored.values(), default=-1) + 1
+    for i, key in enumerate(zip(graph.platform, graph.account_id)):
+        labels[i] = stored.get(key, offset + i)
+    return labels
+
+
+def polarization_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """``confiance polarization --json``: ``{"rwc", "modularity", "ei_index", "sides": [...]}`` (DESIGN §6)."""
+    row = con.execute("SELECT rwc, modularity, ei_index, sides FROM polarization").fetchone()
+    if row is None:
+        return {"rwc": None, "modularity": None, "ei_index": None, "sides": []}
+    rwc, modularity, ei, sides = row
+    return {"rwc": rwc, "modularity": modularity, "ei_index": ei, "sides": orjson.loads(sides)}
+
+
+def _step(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
+    return run_polarization(con, run_id)
+
+
+register_step(Step(
+    "polarization", _step, after=("graph", "communities"),
+    description="two sides (spectral bisection), random-walk controversy, E-I, bridging and participation",
+    parameters={"k": RWC_K, "kinds": None, "sides": "spectral-median", "walk": "unweighted"},
+))

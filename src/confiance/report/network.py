@@ -1,0 +1,215 @@
+"""Report sections of the network analyses: community map, communities, influencers, polarisation.
+
+Each ``collect`` reads the derived tables (read-only) and returns None when its table is missing, so
+the report says which command makes it. The map is an inline SVG computed here from the stored
+force layout (``graph_layout``): no script, no remote load.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import duckdb
+import orjson
+
+from confiance.report.charts import PALETTE
+from confiance.report.sections import Section, _has_table, _rows, register_section
+
+MAP_WIDTH, MAP_HEIGHT, MAP_PADDING = 1100, 720, 16
+MAP_MAX_NODES = 3000
+MAP_MAX_EDGES = 4000
+MAP_LABELS = 12
+LEGEND_COMMUNITIES = len(PALETTE)
+OTHER_COLOUR = "#bcc6ce"
+_MIN_RADIUS, _MAX_RADIUS = 1.2, 6.0
+
+
+def _community_colours(con: duckdb.DuckDBPyConnection) -> tuple[dict[Any, str], list[dict[str, Any]]]:
+    """Colours of the largest communities (the legend) by size; the rest share a grey."""
+    if not _has_table(con, "communities"):
+        return {}, []
+    if _has_table(con, "community_profiles"):
+        rows = _rows(con, "SELECT community, size, top_hashtags, top_accounts FROM community_profiles "
+                          "WHERE size > 1 ORDER BY size DESC, community LIMIT ?", [LEGEND_COMMUNITIES])
+    else:
+        rows = _rows(con, "SELECT community, count(*) AS size, [] AS top_hashtags, [] AS top_accounts FROM communities "
+                          "GROUP BY community HAVING count(*) > 1 ORDER BY size DESC, community LIMIT ?",
+                     [LEGEND_COMMUNITIES])
+    colours = {row["community"]: PALETTE[i] for i, row in enumerate(rows)}
+    legend = [{"community": r["community"], "size": r["size"], "colour": colours[r["community"]],
+               "hashtags": list(r["top_hashtags"] or [])[:3], "accounts": list(r["top_accounts"] or [])[:2]}
+              for r in rows]
+    return colours, legend
+
+
+def collect_community_map(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    """Nodes placed by the stored layout, coloured by community, sized by influence (1–6 px).
+
+    At most ``MAP_MAX_NODES`` nodes (the most influential, else those of highest degree) and a
+    repeatable sample of ``MAP_MAX_EDGES`` edges among them, drawn faint under the nodes.
+    """
+    if not _has_table(con, "graph_layout"):
+        return None
+    has_communities = _has_table(con, "communities")
+    has_influence = _has_table(con, "influence_scores")
+    community = ("c.community" if has_communities else "NULL")
+    influence = ("i.influence" if has_influence else "NULL")
+    handle = ("coalesce(i.handle, a.handle, l.account_id)" if has_influence else "coalesce(a.handle, l.account_id)")
+    joins = ["LEFT JOIN accounts a ON a.platform = l.platform AND a.account_id = l.account_id"]
+    if has_communities:
+        joins.append("LEFT JOIN communities c ON c.platform = l.platform AND c.account_id = l.account_id")
+    if has_influence:
+        joins.append("LEFT JOIN influence_scores i ON i.platform = l.platform AND i.account_id = l.account_id")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _map_nodes AS "
+        "WITH degree AS (SELECT platform, account_id, sum(weight) AS strength FROM ("
+        "  SELECT platform, src AS account_id, weight FROM graph_edges UNION ALL"
+        "  SELECT platform, dst, weight FROM graph_edges) GROUP BY ALL) "
+        f"SELECT l.platform, l.account_id, l.x, l.y, {community} AS community, {influence} AS influence, "
+        f"       {handle} AS handle, coalesce(d.strength, 0) AS strength "
+        f"FROM graph_layout l {' '.join(joins)} "
+        "LEFT JOIN degree d ON d.platform = l.platform AND d.account_id = l.account_id "
+        "WHERE isfinite(l.x) AND isfinite(l.y) "
+        "ORDER BY influence DESC NULLS LAST, strength DESC, l.platform, l.account_id LIMIT ?",
+        [MAP_MAX_NODES],
+    )
+    try:
+        nodes = _rows(con, "SELECT * FROM _map_nodes")
+        edges = con.execute(
+            "WITH pairs AS (SELECT e.platform, least(e.src, e.dst) AS a, greatest(e.src, e.dst) AS b "
+            "  FROM graph_edges e SEMI JOIN _map_nodes s ON s.platform = e.platform AND s.account_id = e.src "
+            "  SEMI JOIN _map_nodes t ON t.platform = e.platform AND t.account_id = e.dst GROUP BY ALL) "
+            "SELECT s.x, s.y, t.x, t.y FROM pairs p "
+            "JOIN _map_nodes s ON s.platform = p.platform AND s.account_id = p.a "
+            "JOIN _map_nodes t ON t.platform = p.platform AND t.account_id = p.b "
+            "ORDER BY hash(p.platform, p.a, p.b), p.platform, p.a, p.b LIMIT ?",
+            [MAP_MAX_EDGES],
+        ).fetchall()
+        total_nodes = con.execute("SELECT count(*) FROM graph_layout").fetchone()[0]
+        total_pairs = con.execute(
+            "SELECT count(*) FROM (SELECT DISTINCT platform, least(src, dst), greatest(src, dst) FROM graph_edges)"
+        ).fetchone()[0]
+    finally:
+        con.execute("DROP TABLE IF EXISTS _map_nodes")
+    if not nodes:
+        return None
+    colours, legend = _community_colours(con)
+
+    xs = [n["x"] for n in nodes]
+    ys = [n["y"] for n in nodes]
+    span = max(max(xs) - min(xs), max(ys) - min(ys)) or 1.0
+    scale = min(MAP_WIDTH - 2 * MAP_PADDING, MAP_HEIGHT - 2 * MAP_PADDING) / span
+    # keep the aspect ratio; centre the drawing in the frame
+    x0 = MAP_WIDTH / 2 - scale * (max(xs) + min(xs)) / 2
+    y0 = MAP_HEIGHT / 2 + scale * (max(ys) + min(ys)) / 2
+
+    def px(x: float, y: float) -> tuple[float, float]:
+        return round(x0 + scale * x, 1), round(y0 - scale * y, 1)
+
+    top = max((n["influence"] for n in nodes if n["influence"] is not None), default=None)
+    top_strength = max(n["strength"] for n in nodes) or 1.0
+    drawn = []
+    for n in nodes:
+        share = (n["influence"] / top if top and n["influence"] is not None else
+                 (n["strength"] / top_strength if top is None else 0.0))
+        radius = _MIN_RADIUS + (_MAX_RADIUS - _MIN_RADIUS) * math.sqrt(max(share, 0.0))
+        x, y = px(n["x"], n["y"])
+        drawn.append({"x": x, "y": y, "r": round(radius, 1), "colour": colours.get(n["community"], OTHER_COLOUR),
+                      "title": f"@{n['handle']}" + (f" · community {n['community']}" if n["community"] is not None else "")})
+    labels = [{"x": d["x"], "y": round(d["y"] - d["r"] - 2, 1), "text": "@" + str(n["handle"])}
+              for d, n in zip(drawn[:MAP_LABELS], nodes[:MAP_LABELS])]
+    lines = [(*px(a, b), *px(c, d)) for a, b, c, d in edges]
+    return {
+        "width": MAP_WIDTH, "height": MAP_HEIGHT,
+        "nodes": sorted(drawn, key=lambda d: d["r"]),  # the largest are drawn last, on top
+        "edges": lines, "labels": labels, "legend": legend,
+        "shown_nodes": len(nodes), "total_nodes": total_nodes,
+        "shown_edges": len(lines), "total_edges": total_pairs,
+        "sized_by": "influence" if top is not None else "weighted degree",
+    }
+
+
+def collect_communities(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    if not _has_table(con, "community_profiles"):
+        return None
+    colours, _ = _community_colours(con)
+    totals = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE size = 1), coalesce(sum(size), 0) FROM community_profiles"
+    ).fetchone()
+    rows = _rows(con, "SELECT community, size, top_accounts, top_hashtags, top_domains, top_terms, languages, "
+                      "first_post, last_post FROM community_profiles WHERE size > 1 "
+                      "ORDER BY size DESC, community LIMIT 25")
+    for row in rows:
+        row["colour"] = colours.get(row["community"])
+        row["languages"] = [
+            f"{item['lang']} {round(100 * item['share'])} %" for item in (row["languages"] or [])[:3]
+            if isinstance(item, dict) and item.get("share") is not None
+        ]
+        for key in ("top_accounts", "top_hashtags", "top_domains", "top_terms"):
+            row[key] = list(row[key] or [])[:6]
+    return {"communities": totals[0], "singletons": totals[1], "accounts": totals[2], "rows": rows}
+
+
+def collect_influencers(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    if not _has_table(con, "influence_scores"):
+        return None
+    from confiance.influence.scores import COMPONENTS, influencers
+
+    rows = influencers(con, top=20)
+    for row in rows:
+        posts = row["evidence"]["example_posts"]
+        row["excerpt"] = posts[0]["text"] if posts else ""
+        row["engagers"] = [e["handle"] for e in row["evidence"]["top_engagers"][:3]]
+        row["values"] = {name: _short_number(row.get(name)) for name in COMPONENTS}
+        strongest = sorted(((pct, name) for name, pct in row["percentiles"].items() if pct is not None),
+                           key=lambda p: -p[0])[:3]
+        row["why"] = ", ".join(f"{name.replace('_', ' ')} p{min(99, int(pct * 100))}" for pct, name in strongest)
+    return {"rows": rows, "components": COMPONENTS}
+
+
+def _short_number(value: Any) -> str:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        return ""
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:.3f}" if abs(value) < 100 else f"{value:,.0f}"
+
+
+def collect_polarization(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    if not _has_table(con, "polarization"):
+        return None
+    summary = _rows(con, "SELECT * FROM polarization LIMIT 1")
+    if not summary:
+        return None
+    row = summary[0]
+    stored_sides = row.get("sides")
+    if isinstance(stored_sides, str):
+        stored_sides = orjson.loads(stored_sides)
+    has_influence = _has_table(con, "influence_scores")
+    sides, bridges = [], []
+    if _has_table(con, "account_bridging"):
+        order = "i.influence DESC NULLS LAST, " if has_influence else ""
+        join = ("LEFT JOIN influence_scores i ON i.platform = b.platform AND i.account_id = b.account_id "
+                if has_influence else "")
+        sides = _rows(con,
+                      "SELECT b.side, count(*) AS size, "
+                      f"  list(coalesce(a.handle, b.account_id) ORDER BY {order}b.bridging ASC NULLS LAST, b.account_id)[1:6] "
+                      "  AS top_accounts "
+                      "FROM account_bridging b LEFT JOIN accounts a ON a.platform = b.platform AND a.account_id = b.account_id "
+                      f"{join}WHERE b.side IS NOT NULL GROUP BY b.side ORDER BY size DESC, b.side")
+        bridges = _rows(con,
+                        "SELECT b.platform, b.account_id, coalesce(a.handle, b.account_id) AS handle, b.side, "
+                        "       b.bridging, b.participation "
+                        "FROM account_bridging b LEFT JOIN accounts a ON a.platform = b.platform AND a.account_id = b.account_id "
+                        "WHERE b.bridging IS NOT NULL ORDER BY b.bridging DESC, b.platform, b.account_id LIMIT 15")
+    if isinstance(stored_sides, list) and stored_sides and all(isinstance(s, dict) and "size" in s for s in stored_sides):
+        sides = stored_sides  # as the analysis wrote them (leading accounts by degree)
+    return {"rwc": row.get("rwc"), "modularity": row.get("modularity"), "ei_index": row.get("ei_index"),
+            "sides": sides, "bridges": bridges}
+
+
+register_section(Section("community-map", "Community map", 60, "community_map.html", collect_community_map))
+register_section(Section("communities", "Communities", 61, "communities.html", collect_communities))
+register_section(Section("influencers", "Influencers", 62, "influencers.html", collect_influencers))
+register_section(Section("polarization", "Polarisation and bridging", 63, "polarization.html", collect_polarization))

