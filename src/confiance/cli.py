@@ -217,11 +217,11 @@ def communities(
 def _stored_parameters(con: Any, table: str, step: str) -> dict[str, Any] | None:
     """The parameters of the run that wrote ``table`` (None when the table is absent)."""
     exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?",
-                         [table]).fetchone()[0]
+                         [table]).fetchall()[0][0]
     if not exists:
         return None
-    row = con.execute(f"SELECT r.parameters FROM analysis_runs r WHERE r.step = ? AND r.run_id IN "
-                      f"(SELECT run_id FROM {table}) ORDER BY r.finished_at DESC LIMIT 1", [step]).fetchone()
+    row = next(iter(con.execute(f"SELECT r.parameters FROM analysis_runs r WHERE r.step = ? AND r.run_id IN "
+                      f"(SELECT run_id FROM {table}) ORDER BY r.finished_at DESC LIMIT 1", [step]).fetchall()), None)
     return orjson.loads(row[0]) if row and row[0] else {}
 
 

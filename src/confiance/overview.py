@@ -10,7 +10,7 @@ from confiance.store import TABLE_KEYS
 
 
 def workspace_status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    tables = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLE_KEYS}
+    tables = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in TABLE_KEYS}
     cols = ["sha256", "path", "format", "encoding", "records_read", "stored", "duplicates", "rejected", "ingested_at"]
     sources = [
         dict(zip(cols, row))
@@ -71,6 +71,6 @@ def corpus_overview(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, in
             [run_id],
         )
     return {
-        table: con.execute(f"SELECT count(*) FROM overview_{table}").fetchone()[0]
+        table: con.execute(f"SELECT count(*) FROM overview_{table}").fetchall()[0][0]
         for table in ("volume", "accounts", "hashtags", "domains")
     }

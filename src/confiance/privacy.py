@@ -113,7 +113,7 @@ def _delete_from_store(con: duckdb.DuckDBPyConnection, person: Person) -> dict[s
     owned = "EXISTS (SELECT 1 FROM forget_keys k WHERE k.platform = t.platform AND k.account_id = t.{col})"
 
     def delete(table: str, condition: str) -> None:
-        n = con.execute(f"DELETE FROM {table} t WHERE {condition}").fetchone()[0]
+        n = con.execute(f"DELETE FROM {table} t WHERE {condition}").fetchall()[0][0]
         deleted[table] = deleted.get(table, 0) + n
 
     delete("observations", "EXISTS (SELECT 1 FROM posts p JOIN forget_keys k ON k.platform = p.platform "
@@ -313,7 +313,7 @@ def _rewrite_database(ws: Workspace) -> None:
     try:
         con.execute("CHECKPOINT")
         con.execute(f"ATTACH '{fresh}' AS fresh")
-        current = con.execute("SELECT current_database()").fetchone()[0]
+        current = con.execute("SELECT current_database()").fetchall()[0][0]
         con.execute(f'COPY FROM DATABASE "{current}" TO fresh')
         con.execute("DETACH fresh")
     finally:

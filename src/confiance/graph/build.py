@@ -22,6 +22,8 @@ from typing import Sequence
 
 import duckdb
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import scipy.sparse as sp
 
 EDGE_TABLE = "graph_edges"
@@ -58,8 +60,8 @@ def build_edges(
     )
     self_loops = con.execute(
         f"SELECT count(*) FROM interactions WHERE {condition} AND src = dst", params[1:]
-    ).fetchone()[0]
-    edges = con.execute(f"SELECT count(*) FROM {EDGE_TABLE}").fetchone()[0]
+    ).fetchall()[0][0]
+    edges = con.execute(f"SELECT count(*) FROM {EDGE_TABLE}").fetchall()[0][0]
     return {"edges": edges, "self_loops_dropped": self_loops}
 
 
@@ -121,6 +123,10 @@ class AccountGraph:
         return nk.GraphFromCoo(coo, n=self.n, weighted=True, directed=self.directed)
 
 
+def _arrow(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> pa.Table:
+    return con.sql(sql, params=params or None).to_arrow_table()
+
+
 def load_graph(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -140,32 +146,29 @@ def load_graph(
         where.append("platform IN (SELECT unnest(?))")
         params.append(list(platforms))
     condition = " AND ".join(where)
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _graph_pairs AS "
-        "SELECT platform, src, dst, sum(weight) AS weight, max(probability) AS probability "
-        f"FROM {EDGE_TABLE} WHERE {condition} GROUP BY ALL",
-        params,
-    )
-    isolates, isolate_params = "", []
+    # node indexing happens in Arrow, not in a SQL join: inside an analysis transaction DuckDB
+    # planned the join of two fresh temp tables badly (minutes and tens of GB on 200k edges)
+    pairs = _arrow(con, "SELECT platform, src, dst, sum(weight) AS weight, max(probability) AS probability "
+                   f"FROM {EDGE_TABLE} WHERE {condition} GROUP BY ALL ORDER BY platform, src, dst", params)
+    src_keys = pc.binary_join_element_wise(pairs.column("platform"), pairs.column("src"), "\x1f")
+    dst_keys = pc.binary_join_element_wise(pairs.column("platform"), pairs.column("dst"), "\x1f")
+    keys = [src_keys, dst_keys]
     if include_isolates:
-        isolates = "UNION SELECT platform, account_id FROM accounts"
+        isolate_where, isolate_params = "", []
         if platforms:
-            isolates += " WHERE platform IN (SELECT unnest(?))"
-            isolate_params.append(list(platforms))
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _graph_nodes AS "
-        "SELECT platform, account_id, (row_number() OVER (ORDER BY platform, account_id)) - 1 AS idx FROM ("
-        f"  SELECT platform, src AS account_id FROM _graph_pairs UNION SELECT platform, dst FROM _graph_pairs {isolates})",
-        isolate_params,
-    )
-    nodes = con.sql("SELECT platform, account_id FROM _graph_nodes ORDER BY idx").to_arrow_table()
-    edges = con.sql(
-        "SELECT s.idx AS src, d.idx AS dst, e.weight, e.probability FROM _graph_pairs e "
-        "JOIN _graph_nodes s ON s.platform = e.platform AND s.account_id = e.src "
-        "JOIN _graph_nodes d ON d.platform = e.platform AND d.account_id = e.dst ORDER BY 1, 2"
-    ).to_arrow_table()
-    con.execute("DROP TABLE _graph_pairs")
-    con.execute("DROP TABLE _graph_nodes")
+            isolate_where, isolate_params = "WHERE platform IN (SELECT unnest(?))", [list(platforms)]
+        accounts = _arrow(con, f"SELECT platform, account_id FROM accounts {isolate_where}", isolate_params)
+        keys.append(pc.binary_join_element_wise(accounts.column("platform"), accounts.column("account_id"), "\x1f"))
+    node_keys = pc.unique(pa.chunked_array([k for key in keys for k in key.chunks], type=pa.string()))
+    node_keys = pc.take(node_keys, pc.sort_indices(node_keys))
+    split = pc.split_pattern(node_keys, "\x1f", max_splits=1)
+    nodes = pa.table({"platform": pc.list_element(split, 0), "account_id": pc.list_element(split, 1)})
+    edges = pa.table({
+        "src": pc.index_in(src_keys, value_set=node_keys),
+        "dst": pc.index_in(dst_keys, value_set=node_keys),
+        "weight": pairs.column("weight"),
+        "probability": pairs.column("probability"),
+    })
     return AccountGraph(
         platform=nodes.column("platform").to_numpy(zero_copy_only=False),
         account_id=nodes.column("account_id").to_numpy(zero_copy_only=False),

@@ -413,7 +413,7 @@ def run_polarization(
 
 def _stored_communities(con: duckdb.DuckDBPyConnection, graph: AccountGraph) -> np.ndarray:
     exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'communities'").fetchone()[0]
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'communities'").fetchall()[0][0]
     labels = np.arange(graph.n, dtype=np.int64)
     if not exists:
         return labels
@@ -426,7 +426,7 @@ def _stored_communities(con: duckdb.DuckDBPyConnection, graph: AccountGraph) -> 
 
 def polarization_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """``confiance polarization --json``: ``{"rwc", "modularity", "ei_index", "sides": [...]}`` (DESIGN §6)."""
-    row = con.execute("SELECT rwc, modularity, ei_index, sides FROM polarization").fetchone()
+    row = next(iter(con.execute("SELECT rwc, modularity, ei_index, sides FROM polarization").fetchall()), None)
     if row is None:
         return {"rwc": None, "modularity": None, "ei_index": None, "sides": []}
     rwc, modularity, ei, sides = row

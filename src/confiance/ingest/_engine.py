@@ -187,7 +187,7 @@ class _Run:
     # -- merge ------------------------------------------------------------------------------------
     def apply_suppressions(self) -> None:
         """Drop rows of forgotten people before they land; their records count as rejected."""
-        n = self.con.execute("SELECT count(*) FROM suppressions").fetchone()[0]
+        n = self.con.execute("SELECT count(*) FROM suppressions").fetchall()[0][0]
         if not n:
             return
         supp = "(SELECT key_hash FROM suppressions)"
@@ -257,7 +257,7 @@ class _Run:
             stored += self.con.execute(
                 f"SELECT count(*) FROM (SELECT DISTINCT {select} FROM {stage} WHERE _primary) k "
                 f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {join})"
-            ).fetchone()[0]
+            ).fetchall()[0][0]
         return stored
 
     def merge(self, sha256: str) -> None:
@@ -427,11 +427,11 @@ def ingest_file(
     """Ingest one file in one transaction. See the module docstring for the accounting."""
     size = path.stat().st_size
     display = str(path)
-    if con.execute("SELECT count(*) FROM sources WHERE size_bytes = ?", [size]).fetchone()[0]:
+    if con.execute("SELECT count(*) FROM sources WHERE size_bytes = ?", [size]).fetchall()[0][0]:
         sha = file_sha256(path)
-        known = con.execute(
+        known = next(iter(con.execute(
             "SELECT records_read, rejected FROM sources WHERE sha256 = ?", [sha]
-        ).fetchone()
+        ).fetchall()), None)
         if known:
             progress(size)
             records_read, rejected = known
@@ -450,7 +450,7 @@ def ingest_file(
         if archiver.error:
             raise IngestError(display, None, f"cannot read file: {archiver.error}")
         sha = archiver.sha256
-        if con.execute("SELECT count(*) FROM sources WHERE sha256 = ?", [sha]).fetchone()[0]:
+        if con.execute("SELECT count(*) FROM sources WHERE sha256 = ?", [sha]).fetchall()[0][0]:
             raise _AlreadyIngested(sha)
         run.derive_observations()
         run.apply_suppressions()
@@ -476,8 +476,8 @@ def ingest_file(
         con.execute("ROLLBACK")
         run.staged.clear()
         tmp_archive.unlink(missing_ok=True)
-        records_read, rejected = con.execute(
-            "SELECT records_read, rejected FROM sources WHERE sha256 = ?", [already.sha]).fetchone()
+        records_read, rejected = next(iter(con.execute(
+            "SELECT records_read, rejected FROM sources WHERE sha256 = ?", [already.sha]).fetchall()), None)
         return IngestResult(display, fmt.name, records_read, 0, records_read - rejected, rejected, already.sha,
                             opened.encoding, already_ingested=True)
     except BaseException:

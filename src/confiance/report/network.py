@@ -86,10 +86,10 @@ def collect_community_map(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | No
             "ORDER BY hash(p.platform, p.a, p.b), p.platform, p.a, p.b LIMIT ?",
             [MAP_MAX_EDGES],
         ).fetchall()
-        total_nodes = con.execute("SELECT count(*) FROM graph_layout").fetchone()[0]
+        total_nodes = con.execute("SELECT count(*) FROM graph_layout").fetchall()[0][0]
         total_pairs = con.execute(
             "SELECT count(*) FROM (SELECT DISTINCT platform, least(src, dst), greatest(src, dst) FROM graph_edges)"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     finally:
         con.execute("DROP TABLE IF EXISTS _map_nodes")
     if not nodes:
@@ -134,9 +134,9 @@ def collect_communities(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None
     if not _has_table(con, "community_profiles"):
         return None
     colours, _ = _community_colours(con)
-    totals = con.execute(
+    totals = next(iter(con.execute(
         "SELECT count(*), count(*) FILTER (WHERE size = 1), coalesce(sum(size), 0) FROM community_profiles"
-    ).fetchone()
+    ).fetchall()), None)
     rows = _rows(con, "SELECT community, size, top_accounts, top_hashtags, top_domains, top_terms, languages, "
                       "first_post, last_post FROM community_profiles WHERE size > 1 "
                       "ORDER BY size DESC, community LIMIT 25")
