@@ -181,7 +181,12 @@ def analyze(only: Optional[str] = typer.Option(None, "--only", help="Comma-separ
     from confiance.pipeline import analyze as run_analyses
 
     steps = [s.strip() for s in only.split(",")] if only else None
-    run_analyses(_ws(), steps, on_step=lambda step, result: err.print(f"{step.name}: done {result if result else ''}"))
+    def done(step, result) -> None:
+        figures = ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+                            for k, v in (result or {}).items() if isinstance(v, (int, float)))
+        err.print(f"{step.name}: done" + (f" ({figures})" if figures else ""))
+
+    run_analyses(_ws(), steps, on_step=done)
 
 
 @app.command()
