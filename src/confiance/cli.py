@@ -197,14 +197,15 @@ def communities(
 ) -> None:
     """Community of every account (Leiden); the table view lists the communities' profiles."""
     from confiance.graph.communities import communities_listing, run_communities
+    from confiance.pipeline import rerun, stored_parameters
 
     ws = _ws()
     with ws.reader() as con:
-        stored = _stored_parameters(con, "communities", "communities")
+        stored = stored_parameters(con, "communities", "communities")
     if stored is None:
         raise ConfianceError("no communities yet: run `confiance analyze`")
     if resolution is not None and float(stored.get("resolution", 1.0)) != resolution:
-        _rerun(ws, "communities", {**stored, "resolution": resolution},
+        rerun(ws, "communities", {**stored, "resolution": resolution},
                lambda con, run_id: run_communities(con, run_id, resolution=resolution,
                                                    quality=stored.get("quality", "modularity"),
                                                    seed=int(stored.get("seed", 0))))
@@ -219,40 +220,14 @@ def communities(
     _emit_table("communities", [dict(zip(("community", "size", "top accounts", "top hashtags"), r)) for r in rows])
 
 
-def _stored_parameters(con: Any, table: str, step: str) -> dict[str, Any] | None:
-    """The parameters of the run that wrote ``table`` (None when the table is absent)."""
-    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?",
-                         [table]).fetchall()[0][0]
-    if not exists:
-        return None
-    row = next(iter(con.execute(f"SELECT r.parameters FROM analysis_runs r WHERE r.step = ? AND r.run_id IN "
-                      f"(SELECT run_id FROM {table}) ORDER BY r.finished_at DESC LIMIT 1", [step]).fetchall()), None)
-    return orjson.loads(row[0]) if row and row[0] else {}
-
-
-def _rerun(ws: Workspace, step: str, parameters: dict[str, Any], run: Any) -> None:
-    """Run one step with other parameters under the writer lock, recorded in ``analysis_runs``."""
-    import uuid
-    from datetime import datetime, timezone
-
-    from confiance import __version__, store
-
-    run_id = uuid.uuid4().hex[:12]
-    started = datetime.now(timezone.utc)
-    with ws.writer() as con, store.transaction(con):
-        run(con, run_id)
-        con.execute("INSERT INTO analysis_runs VALUES (?, ?, ?, ?, ?, ?)",
-                    [run_id, step, orjson.dumps(parameters).decode(), __version__, started, datetime.now(timezone.utc)])
-    ws.audit("analyze", step=step, run_id=run_id)
-
-
 @app.command()
 def polarization(as_json: bool = typer.Option(False, "--json")) -> None:
     """Random-walk controversy, modularity and E-I index of the two-way split; sides and bridging accounts."""
     from confiance.graph.polarization import polarization_summary
+    from confiance.pipeline import stored_parameters
 
     with _ws().reader() as con:
-        if _stored_parameters(con, "polarization", "polarization") is None:
+        if stored_parameters(con, "polarization", "polarization") is None:
             raise ConfianceError("no polarisation yet: run `confiance analyze`")
         summary = polarization_summary(con)
     if as_json:

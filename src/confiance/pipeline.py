@@ -83,20 +83,44 @@ def analyze(ws: Workspace, only: list[str] | None = None,
     results: dict[str, Any] = {}
     with ws.writer() as con:
         for step in plan:
-            run_id = uuid.uuid4().hex[:12]
-            started = datetime.now(timezone.utc)
-            with store.transaction(con):
-                result = step.run(con, run_id)
-                con.execute(
-                    "INSERT INTO analysis_runs VALUES (?, ?, ?, ?, ?, ?)",
-                    [run_id, step.name, orjson.dumps(step.parameters).decode(), __version__, started,
-                     datetime.now(timezone.utc)],
-                )
-            results[step.name] = result
-            ws.audit("analyze", step=step.name, run_id=run_id)
+            results[step.name] = _run_recorded(ws, con, step.name, step.parameters, step.run)
             if on_step:
-                on_step(step, result)
+                on_step(step, results[step.name])
     return results
+
+
+def _run_recorded(ws: Workspace, con: duckdb.DuckDBPyConnection, name: str, parameters: dict[str, Any],
+                  run: StepFunction) -> Any:
+    """One step in one transaction, recorded in ``analysis_runs`` and the audit log."""
+    run_id = uuid.uuid4().hex[:12]
+    started = datetime.now(timezone.utc)
+    with store.transaction(con):
+        result = run(con, run_id)
+        con.execute(
+            "INSERT INTO analysis_runs VALUES (?, ?, ?, ?, ?, ?)",
+            [run_id, name, orjson.dumps(parameters).decode(), __version__, started, datetime.now(timezone.utc)],
+        )
+    ws.audit("analyze", step=name, run_id=run_id)
+    return result
+
+
+def rerun(ws: Workspace, name: str, parameters: dict[str, Any], run: StepFunction) -> Any:
+    """Run one step again with other parameters (a CLI option), recorded like ``analyze``."""
+    with ws.writer() as con:
+        return _run_recorded(ws, con, name, parameters, run)
+
+
+def stored_parameters(con: duckdb.DuckDBPyConnection, table: str, step: str) -> dict[str, Any] | None:
+    """The parameters of the run that wrote ``table`` (None when the table is absent)."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?", [table]
+    ).fetchall()[0][0]
+    if not exists:
+        return None
+    row = next(iter(con.execute(
+        f"SELECT r.parameters FROM analysis_runs r WHERE r.step = ? AND r.run_id IN (SELECT run_id FROM {table}) "
+        "ORDER BY r.finished_at DESC LIMIT 1", [step]).fetchall()), None)
+    return orjson.loads(row[0]) if row and row[0] else {}
 
 
 def _overview(con: duckdb.DuckDBPyConnection, run_id: str) -> Any:
