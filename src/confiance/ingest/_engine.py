@@ -21,7 +21,7 @@ import duckdb
 from confiance import store
 from confiance.errors import ConfianceError, IngestError, RecordError
 from confiance.ingest._format import Context, Format
-from confiance.ingest._readers import DEFAULT_LIMITS, READERS, BadItem, Item, Limits, Opened, jsonl_lines
+from confiance.ingest._readers import DEFAULT_LIMITS, READERS, BadItem, Item, Limits, Opened, bounded_lines
 from confiance.ingest._sink import ENGINE_COLUMNS, Sink, kind_of
 from confiance.workspace import Workspace
 
@@ -155,7 +155,7 @@ class _Run:
         Sequence numbers are (chunk << 32 | record), so 'first in the file wins' still holds."""
         from confiance.ingest import _parallel
 
-        lines = jsonl_lines(self.opened, self.limits, self.progress)
+        lines = bounded_lines(self.opened, self.limits, self.progress)
         for records, rejected, tables in _parallel.map_file(self.fmt.name, self.specs, self.ctx, self.limits,
                                                             lines, parallel_workers()):
             self.records += records

@@ -215,8 +215,8 @@ class _Source:
         self._fh.close()
 
 
-def jsonl_lines(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progress = _noop) -> Iterator[tuple[int, bytes] | BadItem]:
-    """Non-empty lines with their numbers, unparsed; an oversized line is skipped as a BadItem."""
+def bounded_lines(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progress = _noop) -> Iterator[tuple[int, bytes] | BadItem]:
+    """Non-empty lines (UTF-8 bytes, stripped) with their numbers; an oversized line is skipped as a BadItem."""
     src = _Source(opened)
     try:
         stream = src.stream
@@ -254,7 +254,7 @@ def parse_json_line(line_no: int, line: bytes, limits: Limits = DEFAULT_LIMITS) 
 
 
 def read_jsonl(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progress = _noop) -> Iterator[Item | BadItem]:
-    for entry in jsonl_lines(opened, limits, progress):
+    for entry in bounded_lines(opened, limits, progress):
         yield entry if isinstance(entry, BadItem) else parse_json_line(entry[0], entry[1], limits)
 
 

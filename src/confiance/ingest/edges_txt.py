@@ -20,14 +20,13 @@ Quirks handled:
 
 from __future__ import annotations
 
-import io
 import re
 from typing import Any, Iterator
 
 from confiance.errors import RecordError
 from confiance.ingest._format import Context, Format, Sample
 from confiance.ingest._graphs import emit_edge
-from confiance.ingest._readers import BadItem, Item, Limits, Opened, Progress, open_binary
+from confiance.ingest._readers import BadItem, Item, Limits, Opened, Progress, bounded_lines
 from confiance.ingest._sink import Sink
 
 _GUESS_LINES = 1000
@@ -53,45 +52,36 @@ def _guess_third(lines: list[list[str]]) -> str:
 
 
 def read_edge_lines(opened: Opened, limits: Limits, progress: Progress) -> Iterator[Item | BadItem]:
-    binary, position = open_binary(opened.path)
-    with io.TextIOWrapper(binary, encoding=opened.encoding, errors="replace", newline="") as fh:  # type: ignore[arg-type]
-        held_header: tuple[int, list[str]] | None = None
-        pending: list[tuple[int, list[str]]] = []  # buffered until the third column is guessed
-        third: str | None = None
-        edges = 0
-        line_no = 0
-        while True:
-            line = fh.readline(limits.max_line_bytes + 1)
-            if not line:
-                break
-            line_no += 1
-            if len(line) > limits.max_line_bytes and not line.endswith("\n"):
-                while (rest := fh.readline(1 << 20)) and not rest.endswith("\n"):
-                    pass
-                yield BadItem(line_no, f"line longer than {limits.max_line_bytes} bytes", line[: limits.max_raw_chars])
-                continue
-            text = line.strip().lstrip("\ufeff")
-            if not text or text[0] in "#%":
-                continue
-            fields = _fields(text)
-            if held_header is None and edges == 0 and not pending and len(fields) == 2 and all(_INT.fullmatch(f) for f in fields):
-                held_header = (line_no, fields)
-                continue
-            edges += 1
-            if third is None:
-                pending.append((line_no, fields))
-                if len(pending) >= _GUESS_LINES:
-                    third = _guess_third([f for _, f in pending])
-                    yield from (Item(n, {"fields": f, "third": third}) for n, f in pending)
-                    pending.clear()
-            else:
-                yield Item(line_no, {"fields": fields, "third": third})
+    held_header: tuple[int, list[str]] | None = None
+    pending: list[tuple[int, list[str]]] = []  # buffered until the third column is guessed
+    third: str | None = None
+    edges = 0
+    for entry in bounded_lines(opened, limits, progress):
+        if isinstance(entry, BadItem):
+            yield entry
+            continue
+        line_no, raw = entry
+        text = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
+        if not text or text[0] in "#%":
+            continue
+        fields = _fields(text)
+        if held_header is None and edges == 0 and not pending and len(fields) == 2 and all(_INT.fullmatch(f) for f in fields):
+            held_header = (line_no, fields)
+            continue
+        edges += 1
         if third is None:
-            third = _guess_third([f for _, f in pending])
-            yield from (Item(n, {"fields": f, "third": third}) for n, f in pending)
-        if held_header is not None and int(held_header[1][1]) != edges:
-            yield Item(held_header[0], {"fields": held_header[1], "third": third})
-        progress(position())
+            pending.append((line_no, fields))
+            if len(pending) >= _GUESS_LINES:
+                third = _guess_third([f for _, f in pending])
+                yield from (Item(n, {"fields": f, "third": third}) for n, f in pending)
+                pending.clear()
+        else:
+            yield Item(line_no, {"fields": fields, "third": third})
+    if third is None:
+        third = _guess_third([f for _, f in pending])
+        yield from (Item(n, {"fields": f, "third": third}) for n, f in pending)
+    if held_header is not None and int(held_header[1][1]) != edges:
+        yield Item(held_header[0], {"fields": held_header[1], "third": third})
 
 
 def map_edge_line(record: Any, sink: Sink, ctx: Context) -> None:
