@@ -250,24 +250,8 @@ def _map_crowdtangle(row: dict, sink: Sink, ctx: Context) -> None:
     if (score := _decimal(_cell(row, "Overperforming Score"))) is not None:
         attributes["overperforming_score"] = score
 
-    sink.post(
-        primary=True,
-        platform=platform,
-        post_id=post_id,
-        account_id=account_id,
-        created_at=created,
-        text=text,
-        kind="post",
-        url=url,
-        urls=urls,
-        domains=domains_of(urls),
-        hashtags=hashtags_in(text),
-        mentions=mentions_in(text),
-        attributes=attributes or None,
-        **metrics,
-    )
-    if any(v is not None for v in metrics.values()):
-        sink.observation(platform=platform, post_id=post_id, collected_at=_collected_at(ctx), **metrics)
+    _emit_post(sink, platform, post_id, account_id, created, text, None, url, urls, attributes, metrics,
+               _collected_at(ctx))
     if account_id is None:
         return
     page_created, _ = parse_local_time(_cell(row, "Page Created"), zone)
@@ -317,6 +301,17 @@ def _map_mcl(row: dict, sink: Sink, ctx: Context) -> None:
                    views=_count(row, "statistics.views"))
     attributes = {k: v.strip() for k, v in row.items()
                   if k not in _MCL_CANONICAL and v is not None and v.strip().lower() not in _NONE}
+    _emit_post(sink, platform, post_id, account_id, created, text, _cell(row, "lang"), url, urls, attributes, metrics,
+               ctx.collected_at)
+    if account_id is not None:
+        sink.account(platform=platform, account_id=account_id, handle=username.lstrip("@").lower() if username else None,
+                     display_name=_cell(row, "post_owner.name"), observed_at=ctx.collected_at)
+
+
+def _emit_post(sink: Sink, platform: str, post_id: str, account_id: str | None, created: str | None, text: str,
+               lang: str | None, url: str | None, urls: list[str], attributes: dict, metrics: dict,
+               collected_at: str) -> None:
+    """The post row both export shapes share; its metrics become an observation at ``collected_at``."""
     sink.post(
         primary=True,
         platform=platform,
@@ -324,7 +319,7 @@ def _map_mcl(row: dict, sink: Sink, ctx: Context) -> None:
         account_id=account_id,
         created_at=created,
         text=text,
-        lang=_cell(row, "lang"),
+        lang=lang,
         kind="post",
         url=url,
         urls=urls,
@@ -332,13 +327,9 @@ def _map_mcl(row: dict, sink: Sink, ctx: Context) -> None:
         hashtags=hashtags_in(text),
         mentions=mentions_in(text),
         attributes=attributes or None,
+        observed_at=collected_at,
         **metrics,
     )
-    if any(v is not None for v in metrics.values()):
-        sink.observation(platform=platform, post_id=post_id, collected_at=ctx.collected_at, **metrics)
-    if account_id is not None:
-        sink.account(platform=platform, account_id=account_id, handle=username.lstrip("@").lower() if username else None,
-                     display_name=_cell(row, "post_owner.name"), observed_at=ctx.collected_at)
 
 
 def map_record(row: Any, sink: Sink, ctx: Context) -> None:
