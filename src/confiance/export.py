@@ -21,7 +21,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from confiance.errors import ConfianceError
-from confiance.store import TABLE_KEYS
+from confiance.store import TABLE_KEYS, derived_tables
 
 _FORMULA_START = r"^[=+\-@\t\r]"
 EXPORT_FORMATS = ("csv", "parquet", "gexf", "graphml")
@@ -112,7 +112,7 @@ def export_tables(
         export_graph(con, fmt, target)
         return [target]
     outdir.mkdir(parents=True, exist_ok=True)
-    names = tables or [t for t in TABLE_KEYS if t != "rejects" or pseudonymiser is None] + _derived_tables(con)
+    names = tables or [t for t in TABLE_KEYS if t != "rejects" or pseudonymiser is None] + derived_tables(con)
     written = []
     for name in names:
         table = con.sql(f'SELECT * FROM "{name}"').to_arrow_table()
@@ -138,13 +138,3 @@ def _json_as_text(table: pa.Table) -> pa.Table:
         columns.append(column)
     return pa.table(columns, names=table.column_names)
 
-
-_BOOKKEEPING = {"schema_migrations", "suppressions", "analysis_runs"}
-
-
-def _derived_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Tables written by analyses: everything that is neither canonical nor bookkeeping."""
-    rows = con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY 1"
-    ).fetchall()
-    return [r[0] for r in rows if r[0] not in TABLE_KEYS and r[0] not in _BOOKKEEPING]

@@ -112,10 +112,7 @@ def rerun(ws: Workspace, name: str, parameters: dict[str, Any], run: StepFunctio
 
 def stored_parameters(con: duckdb.DuckDBPyConnection, table: str, step: str) -> dict[str, Any] | None:
     """The parameters of the run that wrote ``table`` (None when the table is absent)."""
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?", [table]
-    ).fetchall()[0][0]
-    if not exists:
+    if not store.has_table(con, table):
         return None
     row = next(iter(con.execute(
         f"SELECT r.parameters FROM analysis_runs r WHERE r.step = ? AND r.run_id IN (SELECT run_id FROM {table}) "

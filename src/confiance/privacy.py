@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import lzma
-import bz2
 import os
 import re
 import shutil
@@ -27,7 +25,7 @@ import yaml
 
 from confiance import store
 from confiance.errors import ConfianceError
-from confiance.store import TABLE_KEYS
+from confiance.ingest._readers import decompress
 from confiance.workspace import DB_NAME, Workspace
 
 FORGOTTEN = "[forgotten]"
@@ -135,11 +133,7 @@ def _delete_from_store(con: duckdb.DuckDBPyConnection, person: Person) -> dict[s
     for needle in needles:
         con.execute("UPDATE rejects SET raw = NULL WHERE contains(lower(raw), lower(?))", [needle])
     # derived tables written by analyses: drop rows that name the person
-    for (table,) in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND table_type = 'BASE TABLE'"
-    ).fetchall():
-        if table in TABLE_KEYS or table in ("schema_migrations", "suppressions", "analysis_runs"):
-            continue
+    for table in store.derived_tables(con):
         columns = {c for (c,) in con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
         conditions = [f"CAST({c} AS VARCHAR) IN (SELECT account_id FROM forget_keys)"
@@ -240,16 +234,6 @@ def _wipe(node: Any) -> Any:
     return node
 
 
-def _decompress(data: bytes) -> bytes:
-    if data.startswith(b"\x1f\x8b"):
-        return gzip.decompress(data)
-    if data.startswith(b"\xfd7zXZ\x00"):
-        return lzma.decompress(data)
-    if data.startswith(b"BZh"):
-        return bz2.decompress(data)
-    return data
-
-
 def _redact_bytes(data: bytes, redactor: _Redactor) -> bytes:
     text = data.decode("utf-8", errors="replace")
     stripped = text.lstrip("\ufeff \r\n\t")
@@ -291,7 +275,7 @@ def _redact_archive(ws: Workspace, con: duckdb.DuckDBPyConnection, person: Perso
     needles = [x.lower().encode() for x in person.ids | person.handles | person.names | person.post_texts if x]
     count = 0
     for archive in sorted(ws.raw_dir.glob("*/*.gz")):
-        data = _decompress(gzip.decompress(archive.read_bytes()))
+        data = decompress(gzip.decompress(archive.read_bytes()))
         if not _contains_any(data, needles):
             continue
         redacted = _redact_bytes(data, redactor)

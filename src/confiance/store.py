@@ -99,6 +99,25 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     con.execute("COMMIT")
 
 
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether a table (persistent or temporary) exists: analyses and outputs test for their inputs."""
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema IN ('main', 'temp')",
+        [name],
+    ).fetchall()[0][0])
+
+
+def derived_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Tables written by analyses: every stored table that is neither canonical nor bookkeeping."""
+    rows = con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY 1"
+    ).fetchall()
+    return [r[0] for r in rows if r[0] not in TABLE_KEYS and r[0] not in BOOKKEEPING_TABLES]
+
+
+#: Tables that record how the store is kept rather than what it holds.
+BOOKKEEPING_TABLES = frozenset({"schema_migrations", "suppressions", "analysis_runs"})
+
 #: Canonical tables with their natural keys, in the order exports and counts list them.
 TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "sources": ("sha256",),

@@ -54,6 +54,7 @@ from scipy.sparse.linalg import eigsh, spsolve
 from confiance.graph.build import AccountGraph, load_graph
 from confiance.graph.communities import partition_modularity
 from confiance.pipeline import Step, register_step
+from confiance.store import has_table
 
 #: Absorbing vertices per side: Garimella et al. take the 10 highest-degree vertices of each side.
 RWC_K = 10
@@ -412,10 +413,8 @@ def run_polarization(
 
 
 def _stored_communities(con: duckdb.DuckDBPyConnection, graph: AccountGraph) -> np.ndarray:
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'communities'").fetchall()[0][0]
     labels = np.arange(graph.n, dtype=np.int64)
-    if not exists:
+    if not has_table(con, "communities"):
         return labels
     stored = {(p, a): c for p, a, c in con.execute("SELECT platform, account_id, community FROM communities").fetchall()}
     offset = max(stored.values(), default=-1) + 1

@@ -54,6 +54,7 @@ from scipy.stats import rankdata
 from confiance.errors import ConfianceError
 from confiance.graph.build import EDGE_TABLE, AccountGraph, load_graph
 from confiance.pipeline import Step, register_step
+from confiance.store import has_table
 
 __all__ = [
     "COMPONENTS",
@@ -199,13 +200,6 @@ def percentile_ranks(values: np.ndarray, groups: np.ndarray | None = None) -> np
 # --------------------------------------------------------------------------- store access
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema IN ('main', 'temp')",
-        [name],
-    ).fetchall()[0][0])
-
-
 def _prepare_sources(con: duckdb.DuckDBPyConnection, topic: str | None) -> tuple[str, str]:
     """Temp tables ``_infl_posts`` and ``_infl_edges`` (graph_edges' shape), or the stored ones.
 
@@ -214,7 +208,7 @@ def _prepare_sources(con: duckdb.DuckDBPyConnection, topic: str | None) -> tuple
     """
     if topic is None:
         return "posts", EDGE_TABLE
-    if not _has_table(con, "post_topics"):
+    if not has_table(con, "post_topics"):
         raise ConfianceError("no topics yet: run confiance analyze once topics exist")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _infl_posts AS "
@@ -320,7 +314,7 @@ def compute_influence(
         raise ConfianceError("influence weights must be non-negative with a positive sum")
     if percentile_scope not in ("platform", "all"):
         raise ConfianceError(f"percentile_scope must be 'platform' or 'all', got {percentile_scope!r}")
-    if not _has_table(con, EDGE_TABLE):
+    if not has_table(con, EDGE_TABLE):
         raise ConfianceError("no account graph yet: run confiance analyze")
 
     posts, edges = _prepare_sources(con, topic)
@@ -334,7 +328,7 @@ def compute_influence(
             ("coreness", combined, coreness(combined)),
         ):
             con.register(f"_infl_{name}", _node_table(graph, values))
-        reuse_overview = topic is None and _has_table(con, "overview_accounts")
+        reuse_overview = topic is None and has_table(con, "overview_accounts")
         engagement = (
             "SELECT platform, account_id, engagement_rate FROM overview_accounts" if reuse_overview else
             "SELECT platform, account_id, CASE WHEN count(*) > 0 THEN "
@@ -501,7 +495,7 @@ def influencers(con: duckdb.DuckDBPyConnection, *, top: int = 20, topic: str | N
             _drop_sources(con, topic)
         scores, evidence = "_infl_topic_scores", "_infl_topic_evidence"
     else:
-        if not _has_table(con, SCORE_TABLE):
+        if not has_table(con, SCORE_TABLE):
             raise ConfianceError("no influence scores yet: run confiance analyze")
         scores, evidence = SCORE_TABLE, EVIDENCE_TABLE
     try:

@@ -14,7 +14,7 @@ import threading
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import duckdb
 
@@ -89,8 +89,8 @@ class _Archiver(threading.Thread):
     def run(self) -> None:
         try:
             digest = hashlib.sha256()
-            with open(self.path, "rb") as src, gzip.open(self.tmp_target, "wb", compresslevel=1) as dst:
-                while chunk := src.read(4 << 20):
+            with gzip.open(self.tmp_target, "wb", compresslevel=1) as dst:
+                for chunk in _chunks_of(self.path):
                     digest.update(chunk)
                     dst.write(chunk)
             self.sha256 = digest.hexdigest()
@@ -98,11 +98,16 @@ class _Archiver(threading.Thread):
             self.error = exc
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+def _chunks_of(path: Path) -> Iterator[bytes]:
     with open(path, "rb") as fh:
         while chunk := fh.read(4 << 20):
-            digest.update(chunk)
+            yield chunk
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    for chunk in _chunks_of(path):
+        digest.update(chunk)
     return digest.hexdigest()
 
 
@@ -427,16 +432,21 @@ def ingest_file(
     """Ingest one file in one transaction. See the module docstring for the accounting."""
     size = path.stat().st_size
     display = str(path)
+
+    def already_ingested(sha: str) -> IngestResult | None:
+        """The earlier result of the same bytes: nothing stored again, readable records are duplicates."""
+        known = con.execute("SELECT records_read, rejected FROM sources WHERE sha256 = ?", [sha]).fetchall()
+        if not known:
+            return None
+        records_read, rejected = known[0]
+        return IngestResult(display, fmt.name, records_read, 0, records_read - rejected, rejected, sha,
+                            opened.encoding, already_ingested=True)
+
     if con.execute("SELECT count(*) FROM sources WHERE size_bytes = ?", [size]).fetchall()[0][0]:
-        sha = file_sha256(path)
-        known = next(iter(con.execute(
-            "SELECT records_read, rejected FROM sources WHERE sha256 = ?", [sha]
-        ).fetchall()), None)
-        if known:
+        earlier = already_ingested(file_sha256(path))
+        if earlier is not None:
             progress(size)
-            records_read, rejected = known
-            return IngestResult(display, fmt.name, records_read, 0, records_read - rejected, rejected, sha,
-                                opened.encoding, already_ingested=True)
+            return earlier
 
     run = _Run(ws, con, path, fmt, opened, container, dict(options or {}), limits, progress)
     ws.raw_dir.mkdir(exist_ok=True)
@@ -476,10 +486,7 @@ def ingest_file(
         con.execute("ROLLBACK")
         run.staged.clear()
         tmp_archive.unlink(missing_ok=True)
-        records_read, rejected = next(iter(con.execute(
-            "SELECT records_read, rejected FROM sources WHERE sha256 = ?", [already.sha]).fetchall()), None)
-        return IngestResult(display, fmt.name, records_read, 0, records_read - rejected, rejected, already.sha,
-                            opened.encoding, already_ingested=True)
+        return already_ingested(already.sha)
     except BaseException:
         con.execute("ROLLBACK")
         run.staged.clear()

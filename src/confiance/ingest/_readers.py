@@ -61,7 +61,19 @@ _MAGIC = ((b"\x1f\x8b", "gzip"), (b"\xfd7zXZ\x00", "xz"), (b"BZh", "bz2"))
 def compression_of(path: Path) -> str | None:
     with open(path, "rb") as fh:
         magic = fh.read(6)
-    return next((name for prefix, name in _MAGIC if magic.startswith(prefix)), None)
+    return _compression_kind(magic)
+
+
+def _compression_kind(head: bytes) -> str | None:
+    return next((name for prefix, name in _MAGIC if head.startswith(prefix)), None)
+
+
+def decompress(data: bytes) -> bytes:
+    """Bytes as stored, decompressed when they start with a gzip / xz / bz2 signature."""
+    kind = _compression_kind(data)
+    if kind is None:
+        return data
+    return {"gzip": gzip.decompress, "xz": lzma.decompress, "bz2": bz2.decompress}[kind](data)
 
 
 def open_binary(path: Path) -> tuple[BinaryIO, Callable[[], int]]:

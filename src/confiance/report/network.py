@@ -14,7 +14,8 @@ import duckdb
 import orjson
 
 from confiance.report.charts import PALETTE
-from confiance.report.sections import Section, _has_table, _rows, register_section
+from confiance.report.sections import Section, _rows, register_section
+from confiance.store import has_table
 
 MAP_WIDTH, MAP_HEIGHT, MAP_PADDING = 1100, 720, 16
 MAP_MAX_NODES = 3000
@@ -27,9 +28,9 @@ _MIN_RADIUS, _MAX_RADIUS = 1.2, 6.0
 
 def _community_colours(con: duckdb.DuckDBPyConnection) -> tuple[dict[Any, str], list[dict[str, Any]]]:
     """Colours of the largest communities (the legend) by size; the rest share a grey."""
-    if not _has_table(con, "communities"):
+    if not has_table(con, "communities"):
         return {}, []
-    if _has_table(con, "community_profiles"):
+    if has_table(con, "community_profiles"):
         rows = _rows(con, "SELECT community, size, top_hashtags, top_accounts FROM community_profiles "
                           "WHERE size > 1 ORDER BY size DESC, community LIMIT ?", [LEGEND_COMMUNITIES])
     else:
@@ -49,10 +50,10 @@ def collect_community_map(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | No
     At most ``MAP_MAX_NODES`` nodes (the most influential, else those of highest degree) and a
     repeatable sample of ``MAP_MAX_EDGES`` edges among them, drawn faint under the nodes.
     """
-    if not _has_table(con, "graph_layout"):
+    if not has_table(con, "graph_layout"):
         return None
-    has_communities = _has_table(con, "communities")
-    has_influence = _has_table(con, "influence_scores")
+    has_communities = has_table(con, "communities")
+    has_influence = has_table(con, "influence_scores")
     community = ("c.community" if has_communities else "NULL")
     influence = ("i.influence" if has_influence else "NULL")
     handle = ("coalesce(i.handle, a.handle, l.account_id)" if has_influence else "coalesce(a.handle, l.account_id)")
@@ -131,7 +132,7 @@ def collect_community_map(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | No
 
 
 def collect_communities(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
-    if not _has_table(con, "community_profiles"):
+    if not has_table(con, "community_profiles"):
         return None
     colours, _ = _community_colours(con)
     totals = next(iter(con.execute(
@@ -152,7 +153,7 @@ def collect_communities(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None
 
 
 def collect_influencers(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
-    if not _has_table(con, "influence_scores"):
+    if not has_table(con, "influence_scores"):
         return None
     from confiance.influence.scores import COMPONENTS, influencers
 
@@ -177,7 +178,7 @@ def _short_number(value: Any) -> str:
 
 
 def collect_polarization(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
-    if not _has_table(con, "polarization"):
+    if not has_table(con, "polarization"):
         return None
     summary = _rows(con, "SELECT * FROM polarization LIMIT 1")
     if not summary:
@@ -186,9 +187,9 @@ def collect_polarization(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | Non
     stored_sides = row.get("sides")
     if isinstance(stored_sides, str):
         stored_sides = orjson.loads(stored_sides)
-    has_influence = _has_table(con, "influence_scores")
+    has_influence = has_table(con, "influence_scores")
     sides, bridges = [], []
-    if _has_table(con, "account_bridging"):
+    if has_table(con, "account_bridging"):
         order = "i.influence DESC NULLS LAST, " if has_influence else ""
         join = ("LEFT JOIN influence_scores i ON i.platform = b.platform AND i.account_id = b.account_id "
                 if has_influence else "")

@@ -22,6 +22,7 @@ import duckdb
 
 from confiance.overview import workspace_status
 from confiance.report.charts import bar_chart, line_chart
+from confiance.store import has_table
 
 
 @dataclass(frozen=True)
@@ -44,12 +45,6 @@ def register_section(section: Section) -> Section:
 
 def all_sections() -> list[Section]:
     return sorted(_SECTIONS.values(), key=lambda s: (s.order, s.key))
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?", [name]
-    ).fetchall()[0][0])
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict[str, Any]]:
@@ -90,13 +85,13 @@ def _daily(con: duckdb.DuckDBPyConnection, dimension: str, top: int = 6) -> Any:
 
 
 def collect_volume(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
-    if not _has_table(con, "overview_volume"):
+    if not has_table(con, "overview_volume"):
         return None
     return {"by_platform": _daily(con, "platform"), "by_language": _daily(con, "lang")}
 
 
 def collect_accounts(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
-    if not _has_table(con, "overview_accounts"):
+    if not has_table(con, "overview_accounts"):
         return None
     columns = ("platform, account_id, handle, display_name, followers, posts, engagement, unique_engagers, "
                "engagement_per_post, engagement_rate")
@@ -106,7 +101,7 @@ def collect_accounts(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
 
 
 def collect_tags_domains(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
-    if not _has_table(con, "overview_hashtags"):
+    if not has_table(con, "overview_hashtags"):
         return None
     hashtags = con.execute("SELECT hashtag, posts FROM overview_hashtags ORDER BY posts DESC, hashtag LIMIT 20").fetchall()
     domains = con.execute("SELECT domain, posts FROM overview_domains ORDER BY posts DESC, domain LIMIT 20").fetchall()
