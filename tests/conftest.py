@@ -31,3 +31,35 @@ def query(ws: Workspace, sql: str, params: list | None = None) -> list[tuple]:
 
 def scalar(ws: Workspace, sql: str, params: list | None = None) -> Any:
     return query(ws, sql, params)[0][0]
+
+
+#: The shared simulated world: big enough for planted-truth figures, small enough for CI.
+SIM_WORLD = {"seed": 3, "accounts": 2000, "posts": 30000}
+
+
+@pytest.fixture(scope="session")
+def sim_world_base(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Simulate and ingest the shared world once per test session: (world folder, workspace folder)."""
+    from confiance.simulate import simulate_world
+
+    root = tmp_path_factory.mktemp("sim-world")
+    world = root / "world"
+    simulate_world(world, **SIM_WORLD)
+    ws = Workspace.init(root / "ws")
+    ingest(ws, world / "x", world / "bluesky", world / "mastodon")
+    return world, ws.root
+
+
+@pytest.fixture
+def sim_world(sim_world_base: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Workspace, dict]:
+    """A private copy of the ingested shared world: (world folder, workspace, truth.json).
+
+    Each test gets its own copy of the workspace, so analyses it writes never leak into another test.
+    """
+    import json
+    import shutil
+
+    world, base = sim_world_base
+    copy = tmp_path / "ws"
+    shutil.copytree(base, copy, ignore=shutil.ignore_patterns("*.lock"))
+    return world, Workspace.open(copy), json.loads((world / "truth.json").read_text())
