@@ -1,0 +1,1 @@
+"""Conversation understanding: language, embeddings, topics, trends, sentiment, stance, style."""
