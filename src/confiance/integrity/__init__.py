@@ -1,0 +1,1 @@
+"""Trust and integrity: bots, coordinated behaviour, source credibility, commercial disclosure."""
