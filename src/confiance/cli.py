@@ -90,7 +90,8 @@ def formats(as_json: bool = typer.Option(False, "--json")) -> None:
     """List the input formats ingest understands."""
     from confiance.ingest import formats as all_formats
 
-    rows = [{"name": f.name, "containers": ",".join(f.containers), "description": f.description} for f in all_formats().values()]
+    rows = [{"name": f.name, "aliases": ",".join(f.aliases), "containers": ",".join(f.containers), "description": f.description}
+            for f in all_formats().values()]
     _listing("formats", rows, as_json, False)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from confiance.errors import IngestError
 from confiance.ingest import detect
 from tests.conftest import REAL, ingest, query, scalar
 
@@ -275,3 +276,13 @@ def test_xml_entities_are_refused(workspace, tmp_path):
     [result] = ingest(workspace, path)
     assert (result.records_read, result.rejected, result.stored) == (1, 1, 0)
     assert "EntitiesForbidden" in scalar(workspace, "SELECT reason FROM rejects")
+
+
+def test_edgelist_is_an_alias_recorded_under_the_canonical_name(workspace, tmp_path):
+    path = tmp_path / "edges.txt"
+    path.write_text("1 2 0.5\n2 3 0.25\n")
+    [result] = ingest(workspace, path, format_name="edgelist")
+    assert (result.format, result.stored) == ("edges-txt", 2)
+    assert scalar(workspace, "SELECT format FROM sources") == "edges-txt"
+    with pytest.raises(IngestError, match="unknown format"):
+        ingest(workspace, path, format_name="edge-list-of-mine")

@@ -39,6 +39,17 @@ def formats() -> dict[str, Format]:
     return dict(sorted(found.items()))
 
 
+def canonical_format_name(name: str) -> str:
+    """The format called ``name`` or one of its aliases (``edgelist`` is ``edges-txt``)."""
+    known = formats()
+    if name in known:
+        return name
+    for fmt in known.values():
+        if name in fmt.aliases:
+            return fmt.name
+    raise IngestError(name, None, f"unknown format; known: {', '.join(known)}")
+
+
 def _sample(path: Path) -> tuple[Sample, Any, str]:
     opened = sniff_encoding(path)
     container = guess_container(opened)
@@ -109,8 +120,7 @@ def ingest_paths(
     whose format is unknown (a README, say) is skipped and reported through ``on_skip``."""
     files = expand_paths(paths)
     known = formats()
-    if format_name and format_name not in known:
-        raise IngestError(format_name, None, f"unknown format; known: {', '.join(known)}")
+    format_name = canonical_format_name(format_name) if format_name else None
     results = []
     with ws.writer() as con:
         for stale in ws.raw_dir.glob(".incoming-*"):  # left by a killed ingest; we hold the lock

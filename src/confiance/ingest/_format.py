@@ -57,6 +57,8 @@ class Format:
     read: Callable[[Opened, Limits, Progress], Iterator[Item | BadItem]] | None = None
     #: True when the format needs ``--mapping`` (generic CSV)
     needs_mapping: bool = False
+    #: other names ``--format`` accepts (the names other tools and papers use)
+    aliases: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------------

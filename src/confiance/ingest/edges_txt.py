@@ -133,4 +133,5 @@ FORMAT = Format(
     sniff=sniff,
     map=map_edge_line,
     read=read_edge_lines,
+    aliases=("edgelist",),
 )
