@@ -269,6 +269,46 @@ def report(output: Optional[Path] = typer.Option(None, "-o", "--output", help="H
 
 
 @app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; anything but loopback needs --auth."),
+    port: int = typer.Option(8765, "--port", min=1, max=65535),
+    auth: bool = typer.Option(False, "--auth", help="Require the one-time login token printed at start."),
+    pseudonymise: bool = typer.Option(False, "--pseudonymise", help="Show stable pseudonyms instead of handles (screen sharing)."),
+    allow_host: list[str] = typer.Option([], "--allow-host", help="Another Host name to answer to (a reverse proxy's)."),
+) -> None:
+    """Serve the local dashboard and JSON API over a published snapshot of the store."""
+    from confiance.web.security import is_loopback
+
+    if not is_loopback(host) and not auth:
+        raise typer.BadParameter(f"binding {host} would show personal data to the network; add --auth "
+                                 "(a one-time login token) or bind 127.0.0.1", param_hint="--host")
+    import uvicorn
+
+    from confiance.errors import WorkspaceLocked
+    from confiance.export import Pseudonymiser
+    from confiance.web.app import Settings, create_app
+
+    ws = _ws()
+    try:
+        snapshot = ws.publish_snapshot()
+    except WorkspaceLocked:
+        snapshot = ws.latest_snapshot()
+        if snapshot is None:
+            raise ConfianceError("the store is being written and no snapshot is published yet: retry when it is done")
+        err.print(f"the store is being written: serving the last snapshot, {snapshot.name}")
+    key = Pseudonymiser.for_workspace(ws.root / "pseudonym.key").key if pseudonymise else None
+    app_ = create_app(Settings(snapshot=snapshot, host=host, port=port, auth=auth, pseudonymise=pseudonymise,
+                               pseudonym_key=key, extra_hosts=tuple(allow_host)))
+    shown = f"[{host}]" if ":" in host else host
+    if auth:
+        typer.echo(f"log in at http://{shown}:{port}/login with the one-time token: {app_.state.sessions.token}")
+    else:
+        typer.echo(f"dashboard at http://{shown}:{port}/")
+    ws.audit("serve", host=host, port=port, auth=auth, pseudonymised=pseudonymise)
+    uvicorn.run(app_, host=host, port=port, log_level="warning", access_log=False)
+
+
+@app.command()
 def export(
     fmt: str = typer.Argument(..., metavar="FORMAT", help="csv, parquet, gexf or graphml."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Folder to write (default WORKSPACE/exports/FORMAT); for gexf/graphml, the file (default WORKSPACE/exports/graph.FORMAT)."),

@@ -40,6 +40,8 @@ def connect(db_path: Path, *, read_only: bool = False, memory_limit: str | None 
     if read_only:
         config["access_mode"] = "READ_ONLY"
     con = duckdb.connect(str(db_path), config=config)
+    if _configuration_locked(con):
+        return con  # this process already holds the file open, and only this function locks it: hardened
     con.execute("SET TimeZone = 'UTC'")
     if memory_limit:
         con.execute(f"SET memory_limit = '{memory_limit}'")
@@ -47,6 +49,11 @@ def connect(db_path: Path, *, read_only: bool = False, memory_limit: str | None 
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con
+
+
+def _configuration_locked(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when the database instance (shared by connections to one file in one process) is locked."""
+    return bool(con.execute("SELECT current_setting('lock_configuration')").fetchall()[0][0])
 
 
 def current_version(con: duckdb.DuckDBPyConnection) -> int:

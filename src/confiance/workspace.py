@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -147,6 +148,38 @@ class Workspace:
             return int(self.lock_path.read_text().strip() or 0) or None
         except (OSError, ValueError):
             return None
+
+    # -- snapshots ------------------------------------------------------------------------------
+    def publish_snapshot(self, keep: int = 2) -> Path:
+        """Copy the store, consistent, to ``snapshots/`` for readers that must not block the writer.
+
+        Taken under the writer lock after a checkpoint, so the copy never sees half a transaction;
+        written to a temporary name and renamed, so a reader never opens half a file."""
+        with self.lock():
+            con = store.connect(self.db_path)
+            try:
+                store.require_current(con)
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+            self.snapshots_dir.mkdir(exist_ok=True)
+            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+            target = self.snapshots_dir / f"store-{stamp}.duckdb"
+            partial = target.with_suffix(".partial")
+            shutil.copyfile(self.db_path, partial)
+            os.replace(partial, target)
+        for old in self.snapshots()[:-keep]:
+            old.unlink(missing_ok=True)
+        self.audit("publish_snapshot", snapshot=target.name)
+        return target
+
+    def snapshots(self) -> list[Path]:
+        """Published snapshots, oldest first (their names sort by time)."""
+        return sorted(self.snapshots_dir.glob("store-*.duckdb"))
+
+    def latest_snapshot(self) -> Path | None:
+        found = self.snapshots()
+        return found[-1] if found else None
 
     # -- raw archive --------------------------------------------------------------------------
     def archive_path(self, sha256: str) -> Path:

@@ -1,0 +1,350 @@
+"""The local dashboard and its JSON API (``confiance serve``).
+
+It reads a published snapshot of the store (``Workspace.publish_snapshot``), never the live file,
+so ingest and analyses can run meanwhile; the snapshot's time is on every page. Pages are Jinja2
+with autoescape; data reaches the page's scripts only as JSON (``/api/...``) and is written with
+``textContent``. Every table is one :class:`~confiance.web.views.TableView`: its HTML page, JSON
+route and CSV download share one query. Report sections are shown too, so each analysis that has a
+report section has a dashboard page. Guards (bind, Host, Origin, login, headers) are in
+:mod:`confiance.web.security`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import duckdb
+from fastapi import FastAPI, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
+
+from confiance import __version__, store
+from confiance.export import Pseudonymiser, safe_cell
+from confiance.overview import workspace_status
+from confiance.report import http_url, url_host
+from confiance.report.sections import all_sections
+from confiance.web import views as V
+from confiance.web.security import SESSION_COOKIE, Guard, Sessions, allowed_host_names
+
+_ACCOUNT_COLUMNS = ("handle", "account_id")
+
+
+@dataclass
+class Settings:
+    snapshot: Path
+    host: str = "127.0.0.1"
+    port: int = 8765
+    auth: bool = False
+    pseudonymise: bool = False
+    pseudonym_key: bytes | None = None
+    extra_hosts: tuple[str, ...] = ()
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=ChoiceLoader([PackageLoader("confiance.web", "templates"), PackageLoader("confiance.report", "templates")]),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["http_url"] = http_url
+    env.filters["url_host"] = url_host
+    env.filters["num"] = lambda v, digits=0: "" if v is None else (
+        f"{v:,.{digits}f}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v))
+    return env
+
+
+class Snapshot:
+    """One read-only connection to the snapshot; a cursor per request (DuckDB cursors are thread-safe)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._con = store.connect(path, read_only=True)
+        self._lock = threading.Lock()
+        self.published_at = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            return self._con.cursor()
+
+    def close(self) -> None:
+        self._con.close()
+
+
+class Masker:
+    """Pseudonymised mode: stable pseudonyms for handles and ids; personal free text hidden."""
+
+    def __init__(self, key: bytes | None):
+        self.pseudonymiser = Pseudonymiser(key) if key else None
+        self._reverse: dict[tuple[str, str], str] | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.pseudonymiser is not None
+
+    def account(self, platform: str, account_id: str, handle: str | None) -> dict[str, str]:
+        if not self.pseudonymiser:
+            return {"platform": platform, "account_id": account_id, "label": handle or account_id, "ref": account_id}
+        pseudonym = self.pseudonymiser.name(account_id)  # the same pseudonym as `export --pseudonymise`
+        return {"platform": platform, "account_id": pseudonym, "label": pseudonym, "ref": pseudonym}
+
+    def resolve(self, con: duckdb.DuckDBPyConnection, platform: str, ref: str) -> str | None:
+        """The real account id behind a page's reference (its pseudonym in pseudonymised mode)."""
+        if not self.pseudonymiser:
+            return ref
+        if self._reverse is None:
+            rows = con.execute("SELECT platform, account_id FROM accounts").fetchall()
+            self._reverse = {(p, self.pseudonymiser.name(a)): a for p, a in rows}
+        return self._reverse.get((platform, ref))
+
+    def row(self, view: V.TableView, row: dict[str, Any]) -> dict[str, Any]:
+        out = {}
+        for column in view.columns:
+            value = row.get(column.name)
+            if self.active and column.personal:
+                continue
+            if column.kind == "account":
+                value = self.account(row.get("platform") or "", str(row.get("account_id") or ""), value)
+            out[column.name] = value
+        return out
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_value(v) for k, v in value.items()}
+    return value
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict) and "label" in value:
+        return value["label"]
+    if isinstance(value, (list, tuple)):
+        return " | ".join(_cell_text(v) for v in value)
+    return str(value)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    snapshot = Snapshot(settings.snapshot)
+    masker = Masker(settings.pseudonym_key if settings.pseudonymise else None)
+    sessions = Sessions() if settings.auth else None
+    env = _environment()
+    app = FastAPI(title="confiance dashboard API", version=__version__, docs_url=None, redoc_url=None,
+                  openapi_url="/api/openapi.json")
+    app.state.sessions = sessions
+    app.state.snapshot = snapshot
+    app.mount("/static", StaticFiles(packages=[("confiance.web", "static")]), name="static")
+
+    def render(name: str, request: Request, **context: Any) -> HTMLResponse:
+        con = snapshot.cursor()
+        try:
+            with_views = [v for v in V.all_views() if v.available(con)]
+        finally:
+            con.close()
+        html = env.get_template(name).render(
+            request_path=request.url.path, snapshot_time=snapshot.published_at.strftime("%Y-%m-%d %H:%M UTC"),
+            version=__version__, views=with_views, sections=all_sections(), pseudonymised=masker.active, **context)
+        return HTMLResponse(html)
+
+    def table_view(key: str) -> V.TableView:
+        view = V.view_named(key)
+        if view is None:
+            raise HTTPException(404, "no such table")
+        return view
+
+    def fetch_page(key: str, sort: str | None, desc: bool | None, q: str, offset: int, limit: int):
+        view = table_view(key)
+        con = snapshot.cursor()
+        try:
+            if not view.available(con):
+                raise HTTPException(404, f"{view.title} not computed yet: run `confiance analyze`")
+            found = V.page(con, view, sort=sort, descending=desc, query=q, offset=offset, limit=limit,
+                           hide_personal=masker.active)
+        finally:
+            con.close()
+        rows = [masker.row(view, r) for r in found.rows]
+        return view, found, rows
+
+    # -- pages ----------------------------------------------------------------------------------
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def overview(request: Request) -> HTMLResponse:
+        con = snapshot.cursor()
+        try:
+            status = workspace_status(con)
+        finally:
+            con.close()
+        return render("overview.html", request, status=status)
+
+    # the CSV route first: /tables/{key} would otherwise take 'accounts.csv' as a key
+    @app.get("/tables/{key}.csv", include_in_schema=False)
+    def table_csv(key: str, sort: str | None = None, q: str = "") -> StreamingResponse:
+        view = table_view(key)
+        columns = [c for c in view.columns if not (masker.active and c.personal)]
+
+        def lines() -> Iterator[str]:
+            con = snapshot.cursor()
+            try:
+                if not view.available(con):
+                    return
+                buffer = io.StringIO()
+                writer = csv.writer(buffer)
+                writer.writerow([c.name for c in columns])
+                for row in V.all_rows(con, view, sort=sort, query=q, hide_personal=masker.active):
+                    masked = masker.row(view, row)
+                    writer.writerow([safe_cell(_cell_text(masked.get(c.name))) for c in columns])
+                    if buffer.tell() > 65536:
+                        yield buffer.getvalue()
+                        buffer.seek(0)
+                        buffer.truncate()
+                yield buffer.getvalue()
+            finally:
+                con.close()
+
+        return StreamingResponse(lines(), media_type="text/csv; charset=utf-8",
+                                 headers={"content-disposition": f'attachment; filename="{view.key}.csv"'})
+
+    @app.get("/tables/{key}", response_class=HTMLResponse, include_in_schema=False)
+    def table_page(request: Request, key: str, sort: str | None = None, desc: bool | None = None, q: str = "",
+                   offset: int = Query(0, ge=0), limit: int = Query(V.DEFAULT_PAGE, ge=1, le=V.MAX_PAGE)) -> HTMLResponse:
+        view, found, rows = fetch_page(key, sort, desc, q, offset, limit)
+        columns = [c for c in view.columns if not (masker.active and c.personal)]
+        return render("table.html", request, view=view, page=found, rows=rows, columns=columns)
+
+    @app.get("/sections/{key}", response_class=HTMLResponse, include_in_schema=False)
+    def section_page(request: Request, key: str) -> HTMLResponse:
+        section = next((s for s in all_sections() if s.key == key), None)
+        if section is None:
+            raise HTTPException(404, "no such section")
+        con = snapshot.cursor()
+        try:
+            data = section.collect(con)
+        finally:
+            con.close()
+        if masker.active and data is not None:
+            data = None  # report sections name accounts; in pseudonymised mode only the tables are shown
+            hint = "hidden in pseudonymised mode: use the tables, which show pseudonyms"
+        else:
+            hint = section.missing_hint
+        return render("section.html", request, section=section, data=data, hint=hint)
+
+    @app.get("/accounts/{platform}/{ref}", response_class=HTMLResponse, include_in_schema=False)
+    def account_page(request: Request, platform: str, ref: str) -> HTMLResponse:
+        return render("account.html", request, account=_account(platform, ref))
+
+    @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
+    def login_form(request: Request) -> HTMLResponse:
+        return HTMLResponse(env.get_template("login.html").render(version=__version__))
+
+    @app.post("/login", include_in_schema=False)
+    def login(token: str = Form(...)) -> Response:
+        if sessions is None:
+            return RedirectResponse("/", status_code=303)
+        session = sessions.exchange(token)
+        if session is None:
+            raise HTTPException(403, "wrong or already used token")
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="strict", path="/")
+        return response
+
+    # -- JSON API -------------------------------------------------------------------------------
+    @app.get("/api/overview")
+    def api_overview() -> dict[str, Any]:
+        """Row counts per table, rejects and the snapshot's time."""
+        con = snapshot.cursor()
+        try:
+            status = workspace_status(con)
+        finally:
+            con.close()
+        return {"snapshot": snapshot.published_at.isoformat(), "tables": status["tables"],
+                "sources": status.get("sources"), "rejects": status.get("rejects")}
+
+    @app.get("/api/tables")
+    def api_tables() -> list[dict[str, Any]]:
+        """Every table the dashboard knows, and whether this snapshot has it."""
+        con = snapshot.cursor()
+        try:
+            return [{"key": v.key, "title": v.title, "available": v.available(con), "description": v.description,
+                     "columns": [c.name for c in v.columns if not (masker.active and c.personal)]}
+                    for v in V.all_views()]
+        finally:
+            con.close()
+
+    @app.get("/api/tables/{key}")
+    def api_table(key: str, sort: str | None = None, desc: bool | None = None, q: str = Query("", max_length=200),
+                  offset: int = Query(0, ge=0, le=10_000_000),
+                  limit: int = Query(V.DEFAULT_PAGE, ge=1, le=V.MAX_PAGE)) -> dict[str, Any]:
+        """One bounded page of a table, sorted and filtered like its HTML page."""
+        view, found, rows = fetch_page(key, sort, desc, q, offset, limit)
+        return {"table": view.key, "total": found.total, "offset": found.offset, "limit": found.limit,
+                "sort": found.sort, "descending": found.descending, "rows": _json_value(rows)}
+
+    @app.get("/api/accounts/{platform}/{ref}")
+    def api_account(platform: str, ref: str) -> dict[str, Any]:
+        """One account: profile, every per-account score that exists, and recent posts."""
+        return _json_value(_account(platform, ref))
+
+    def _account(platform: str, ref: str) -> dict[str, Any]:
+        con = snapshot.cursor()
+        try:
+            account_id = masker.resolve(con, platform, ref)
+            rows = con.execute("SELECT * FROM accounts WHERE platform = ? AND account_id = ?",
+                               [platform, account_id]).fetchall() if account_id else []
+            if not rows:
+                raise HTTPException(404, "no such account")
+            names = [d[0] for d in con.description]
+            profile = dict(zip(names, rows[0]))
+            scores = _account_scores(con, platform, account_id, numbers_only=masker.active)
+            posts = con.execute(
+                "SELECT post_id, created_at, kind, text, likes, reposts, replies, urls FROM posts "
+                "WHERE platform = ? AND account_id = ? ORDER BY created_at DESC LIMIT 20", [platform, account_id]).fetchall()
+        finally:
+            con.close()
+        shown = masker.account(platform, account_id, profile.get("handle"))
+        keep = ("platform", "followers", "following", "posts_count", "verified", "created_at", "lang")
+        personal = ("display_name", "bio", "location", "url")
+        details = {k: profile.get(k) for k in keep + (() if masker.active else personal)}
+        return {"account": shown, "profile": details, "scores": scores,
+                "posts": [] if masker.active else [
+                    {"post_id": p[0], "created_at": p[1], "kind": p[2], "text": p[3], "likes": p[4], "reposts": p[5],
+                     "replies": p[6], "urls": [u for u in (p[7] or []) if http_url(u)]} for p in posts]}
+
+    app.add_middleware(Guard, allowed_hosts=allowed_host_names(settings.host, settings.port, settings.extra_hosts),
+                       sessions=sessions)
+    return app
+
+
+def _account_scores(con: duckdb.DuckDBPyConnection, platform: str, account_id: str, *,
+                    numbers_only: bool) -> dict[str, list[dict[str, Any]]]:
+    """Every derived table keyed by (platform, account_id): this account's rows (at most 20 each).
+
+    Evidence rows name other people; in pseudonymised mode only numbers and flags are kept."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for table in store.derived_tables(con):
+        columns = [r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+            [table]).fetchall()]
+        if not {"platform", "account_id"} <= set(columns):
+            continue
+        cursor = con.execute(f'SELECT * FROM "{table}" WHERE platform = ? AND account_id = ? LIMIT 20', [platform, account_id])
+        names = [d[0] for d in cursor.description]
+        rows = []
+        for row in cursor.fetchall():
+            kept = {k: v for k, v in zip(names, row) if k not in ("run_id", "platform", "account_id", "handle")}
+            if numbers_only:
+                kept = {k: v for k, v in kept.items() if isinstance(v, (int, float, bool)) or v is None}
+            rows.append(kept)
+        if rows:
+            out[table] = rows
+    return out

@@ -1,0 +1,181 @@
+"""The dashboard's tables: one registered :class:`TableView` per analysis output.
+
+A view is a SQL query over the store plus typed columns. The same view serves the HTML table, its
+JSON API route and its CSV download, so the three always agree. Sorting and filtering run in DuckDB
+on whitelisted column names with bound parameters; pages are bounded. Later analyses add theirs with
+:func:`register_view`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+import duckdb
+
+from confiance.store import has_table
+
+MAX_PAGE = 500
+DEFAULT_PAGE = 50
+#: Column kinds: how a cell renders (text is always escaped; links only for http(s) URLs).
+KINDS = ("text", "number", "account", "list", "url", "time")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    label: str
+    kind: str = "text"
+    #: personal data hidden in pseudonymised mode (display names, bios, free text)
+    personal: bool = False
+
+
+@dataclass(frozen=True)
+class TableView:
+    key: str
+    title: str
+    requires: str
+    #: the query, or a function of the connection for views that join what this snapshot has
+    sql: str | Callable[[duckdb.DuckDBPyConnection], str]
+    columns: tuple[Column, ...]
+    default_sort: str
+    description: str = ""
+    descending: bool = True
+
+    def available(self, con: duckdb.DuckDBPyConnection) -> bool:
+        return has_table(con, self.requires)
+
+    def query(self, con: duckdb.DuckDBPyConnection) -> str:
+        return self.sql(con) if callable(self.sql) else self.sql
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+_VIEWS: dict[str, TableView] = {}
+
+
+def register_view(view: TableView) -> TableView:
+    unknown = [c.kind for c in view.columns if c.kind not in KINDS]
+    if unknown:
+        raise ValueError(f"view {view.key}: unknown column kinds {unknown}")
+    _VIEWS[view.key] = view
+    return view
+
+
+def all_views() -> list[TableView]:
+    return list(_VIEWS.values())
+
+
+def view_named(key: str) -> TableView | None:
+    return _VIEWS.get(key)
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict[str, Any]]
+    total: int
+    offset: int
+    limit: int
+    sort: str
+    descending: bool
+    query: str
+
+
+def _filtered(con: duckdb.DuckDBPyConnection, view: TableView, query: str, hide_personal: bool) -> tuple[str, list[Any]]:
+    sql = f"SELECT * FROM ({view.query(con)}) v"
+    if not query:
+        return sql, []
+    searchable = [c.name for c in view.columns if c.kind in ("text", "account", "list") and not (hide_personal and c.personal)]
+    if not searchable:
+        return sql, []
+    clause = " OR ".join(f"CAST(v.\"{name}\" AS VARCHAR) ILIKE ?" for name in searchable)
+    return f"{sql} WHERE {clause}", [f"%{query}%"] * len(searchable)
+
+
+def page(con: duckdb.DuckDBPyConnection, view: TableView, *, sort: str | None = None, descending: bool | None = None,
+         query: str = "", offset: int = 0, limit: int = DEFAULT_PAGE, hide_personal: bool = False) -> Page:
+    """One bounded, sorted, filtered page of ``view`` (unknown sort columns fall back to the default)."""
+    sort = sort if sort and view.column(sort) else view.default_sort
+    descending = view.descending if descending is None else descending
+    limit = max(1, min(int(limit), MAX_PAGE))
+    offset = max(0, int(offset))
+    sql, params = _filtered(con, view, query, hide_personal)
+    total = con.execute(f"SELECT count(*) FROM ({sql})", params).fetchall()[0][0]
+    order = f"\"{sort}\" {'DESC' if descending else 'ASC'} NULLS LAST"
+    cursor = con.execute(f"{sql} ORDER BY {order} LIMIT {limit} OFFSET {offset}", params)
+    names = [d[0] for d in cursor.description]
+    rows = [dict(zip(names, r)) for r in cursor.fetchall()]
+    return Page(rows, total, offset, limit, sort, descending, query)
+
+
+def all_rows(con: duckdb.DuckDBPyConnection, view: TableView, *, sort: str | None = None, query: str = "",
+             hide_personal: bool = False, batch: int = 10_000) -> Iterator[dict[str, Any]]:
+    """Every row of the filtered view, streamed in batches (the CSV download)."""
+    sort = sort if sort and view.column(sort) else view.default_sort
+    sql, params = _filtered(con, view, query, hide_personal)
+    cursor = con.execute(f"{sql} ORDER BY \"{sort}\" {'DESC' if view.descending else 'ASC'} NULLS LAST", params)
+    names = [d[0] for d in cursor.description]
+    while chunk := cursor.fetchmany(batch):
+        for row in chunk:
+            yield dict(zip(names, row))
+
+
+# -- built-in views ---------------------------------------------------------------------------------
+def _accounts_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """Accounts joined with the analyses this snapshot has (absent ones read as NULL)."""
+    select = ["a.platform", "a.account_id", "a.handle", "a.display_name", "a.followers", "a.posts_count"]
+    joins = []
+    for table, alias, columns in (("overview_accounts", "o", ("posts AS posts_seen", "unique_engagers")),
+                                  ("communities", "c", ("community",)),
+                                  ("influence_scores", "i", ("influence",))):
+        if has_table(con, table):
+            joins.append(f"LEFT JOIN {table} {alias} USING (platform, account_id)")
+            select += [f"{alias}.{c}" for c in columns]
+        else:
+            select += [f"NULL AS {c.split(' AS ')[-1]}" for c in columns]
+    return f"SELECT {', '.join(select)} FROM accounts a {' '.join(joins)}"
+
+
+register_view(TableView(
+    key="accounts", title="Accounts", requires="accounts",
+    description="Every account, with its community and influence when the analyses have run.",
+    sql=_accounts_sql,
+    columns=(Column("platform", "Platform"), Column("handle", "Account", "account"),
+             Column("display_name", "Name", personal=True), Column("followers", "Followers", "number"),
+             Column("posts_seen", "Posts", "number"), Column("unique_engagers", "Engagers", "number"),
+             Column("community", "Community", "number"), Column("influence", "Influence", "number")),
+    default_sort="followers",
+))
+register_view(TableView(
+    key="influencers", title="Influencers", requires="influence_scores",
+    description="Influence: percentile blend of reach, amplification, authority, engagement, coreness and regularity.",
+    sql="""SELECT platform, account_id, handle, rank, influence, followers, unique_engagers, amplification, authority,
+                  engagement_rate, coreness FROM influence_scores""",
+    columns=(Column("rank", "Rank", "number"), Column("platform", "Platform"), Column("handle", "Account", "account"),
+             Column("influence", "Influence", "number"), Column("followers", "Followers", "number"),
+             Column("unique_engagers", "Engagers", "number"), Column("amplification", "Amplification", "number"),
+             Column("authority", "Authority", "number"), Column("engagement_rate", "Engagement rate", "number"),
+             Column("coreness", "Coreness", "number")),
+    default_sort="rank", descending=False,
+))
+register_view(TableView(
+    key="communities", title="Communities", requires="community_profiles",
+    description="Communities found by Leiden, with what characterises each.",
+    sql="""SELECT community, size, top_hashtags, top_domains, top_terms, first_post, last_post FROM community_profiles""",
+    columns=(Column("community", "Community", "number"), Column("size", "Accounts", "number"),
+             Column("top_hashtags", "Hashtags", "list"), Column("top_domains", "Domains", "list"),
+             Column("top_terms", "Terms", "list", personal=True), Column("first_post", "First post", "time"),
+             Column("last_post", "Last post", "time")),
+    default_sort="size",
+))
+register_view(TableView(
+    key="sources", title="Sources", requires="sources",
+    description="Ingested files: the per-file invariant records_read = stored + duplicates + rejected.",
+    sql="SELECT format, records_read, stored, duplicates, rejected, ingested_at, sha256 FROM sources",
+    columns=(Column("format", "Format"), Column("records_read", "Read", "number"), Column("stored", "Stored", "number"),
+             Column("duplicates", "Duplicates", "number"), Column("rejected", "Rejected", "number"),
+             Column("ingested_at", "Ingested", "time"), Column("sha256", "SHA-256")),
+    default_sort="ingested_at",
+))
+

@@ -1,0 +1,169 @@
+"""The dashboard over a hostile world: guards, tables, CSV, API, pseudonymised mode (no browser)."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+import subprocess
+import sys
+
+import pytest
+from fastapi.testclient import TestClient
+
+from confiance.export import Pseudonymiser
+from confiance.web.app import Settings, create_app
+from confiance.web.security import CONTENT_SECURITY_POLICY, SESSION_COOKIE
+from confiance.web.views import MAX_PAGE, all_views
+from tests.web.hostile import PAYLOADS, hostile_world
+
+BASE = "http://127.0.0.1:8765"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    ws = hostile_world(tmp_path_factory.mktemp("hostile"))
+    return ws, ws.publish_snapshot()
+
+
+@pytest.fixture(scope="module")
+def client(world):
+    _, snapshot = world
+    return TestClient(create_app(Settings(snapshot=snapshot)), base_url=BASE)
+
+
+def _routes(client: TestClient) -> list[str]:
+    """Every page and API route the dashboard has for this world."""
+    accounts = client.get("/api/tables/accounts?limit=5").json()["rows"]
+    refs = [f"/accounts/{a['handle']['platform']}/{a['handle']['ref']}" for a in accounts]
+    views = [f"/tables/{v['key']}" for v in client.get("/api/tables").json() if v["available"]]
+    sections = re.findall(r'href="(/sections/[^"]+)"', client.get("/").text)
+    api = [f"/api/tables/{v.split('/')[-1]}" for v in views] + ["/api/overview", "/api/tables", "/api/openapi.json"]
+    return ["/", *views, *[v + ".csv" for v in views], *sections, *refs, *["/api" + r for r in refs], *api]
+
+
+def test_every_route_answers_and_carries_the_security_headers(client):
+    routes = _routes(client)
+    assert len(routes) > 15
+    for route in routes:
+        response = client.get(route)
+        assert response.status_code == 200, route
+        assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_unknown_host_is_refused_on_every_route(client):
+    for route in [*_routes(client), "/static/app.css", "/login", "/nowhere"]:
+        assert client.get(route, headers={"host": "evil.example"}).status_code == 400, route
+        assert client.get(route, headers={"host": "127.0.0.1.evil.example:8765"}).status_code == 400, route
+
+
+def test_cross_origin_post_is_refused(client):
+    for origin in ("http://evil.example", "null", "http://127.0.0.1:8765.evil.example"):
+        assert client.post("/login", data={"token": "x"}, headers={"origin": origin}).status_code == 403
+    assert client.post("/login", data={"token": "x"}).status_code == 403  # no Origin, no Referer
+
+
+def test_hostile_data_is_escaped_everywhere(client):
+    for route in _routes(client):
+        if route.startswith("/api") or route.endswith(".csv"):
+            continue
+        page = client.get(route).text
+        scripts = re.findall(r"<script\b[^>]*>", page, re.I)
+        assert scripts == [], route  # the dashboard itself ships no inline or data script
+        assert not re.search(r"""<(img|svg|iframe|body|details|input|video|object|embed|meta|base|link|math|style)\b[^>]*\bon\w+\s*=""", page, re.I), route
+        hrefs = re.findall(r'(?:href|src|action|formaction)\s*=\s*"([^"]*)"', page, re.I)
+        for href in hrefs:
+            target = html.unescape(href).strip().lower()
+            assert not target.startswith(("javascript:", "data:", "vbscript:")), (route, href)
+    # the payloads are shown, as text
+    page = client.get("/tables/accounts?sort=followers&limit=100").text
+    assert html.escape(PAYLOADS[0], quote=False) in page or html.escape(PAYLOADS[0]) in page
+
+
+def test_table_sort_filter_and_bounds(client):
+    rows = client.get("/api/tables/accounts?sort=followers&desc=true&limit=500").json()["rows"]
+    followers = [r["followers"] for r in rows if r["followers"] is not None]
+    assert followers == sorted(followers, reverse=True) and len(followers) >= 40
+    ascending = client.get("/api/tables/accounts?sort=followers&desc=false&limit=500").json()["rows"]
+    assert [r["followers"] for r in ascending if r["followers"] is not None] == sorted(followers)
+    hit = client.get("/api/tables/accounts", params={"q": "u1"}).json()
+    assert hit["total"] >= 1 and all("u1" in r["handle"]["label"] or "u1" in (r.get("display_name") or "") for r in hit["rows"])
+    assert client.get(f"/api/tables/accounts?limit={MAX_PAGE + 1}").status_code == 422
+    assert client.get("/api/tables/accounts?sort=followers;DROP TABLE accounts").status_code == 200  # falls back
+    assert client.get("/api/tables/nope").status_code == 404
+    page = client.get("/api/tables/accounts?limit=3&offset=3").json()
+    assert (page["offset"], page["limit"], len(page["rows"])) == (3, 3, 3)
+
+
+def test_ids_are_strings_in_the_api(client):
+    rows = client.get("/api/tables/accounts?limit=50").json()["rows"]
+    assert all(isinstance(r["handle"]["account_id"], str) for r in rows)
+
+
+def test_csv_download_is_formula_safe_and_complete(client, world):
+    ws, _ = world
+    response = client.get("/tables/accounts.csv")
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    with ws.reader() as con:
+        assert len(rows) == con.execute("SELECT count(*) FROM accounts").fetchall()[0][0]
+    for row in rows:
+        for value in row.values():
+            assert not value.startswith(("=", "+", "-", "@")), value
+    names = {r["display_name"] for r in rows}
+    assert "'=HYPERLINK(\"http://evil.example\",\"click\")" in names
+
+
+def test_auth_token_is_exchanged_once_for_a_strict_cookie(world):
+    _, snapshot = world
+    app = create_app(Settings(snapshot=snapshot, auth=True))
+    client = TestClient(app, base_url=BASE)
+    assert client.get("/").status_code == 403
+    assert client.get("/api/overview").status_code == 403
+    assert client.get("/login").status_code == 200
+    assert client.post("/login", data={"token": "wrong"}, headers={"origin": BASE}).status_code == 403
+    token = app.state.sessions.token
+    response = client.post("/login", data={"token": token}, headers={"origin": BASE}, follow_redirects=False)
+    assert response.status_code == 303
+    cookie = response.headers["set-cookie"]
+    assert SESSION_COOKIE in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+    assert client.get("/").status_code == 200
+    other = TestClient(app, base_url=BASE)
+    assert other.post("/login", data={"token": token}, headers={"origin": BASE}).status_code == 403  # one time only
+    other.cookies.set(SESSION_COOKIE, "forged")
+    assert other.get("/").status_code == 403
+
+
+def test_pseudonymised_mode_shows_no_handle_or_name(world):
+    ws, snapshot = world
+    key = Pseudonymiser.for_workspace(ws.root / "pseudonym.key").key
+    client = TestClient(create_app(Settings(snapshot=snapshot, pseudonymise=True, pseudonym_key=key)), base_url=BASE)
+    with ws.reader() as con:
+        handles = [h for (h,) in con.execute("SELECT handle FROM accounts WHERE handle IS NOT NULL").fetchall()]
+        first_id = con.execute("SELECT account_id FROM accounts ORDER BY followers DESC LIMIT 1").fetchall()[0][0]
+    pages = [client.get(route).text for route in _routes(client)]
+    for handle in handles:
+        assert all(f">{html.escape(handle)}<" not in page for page in pages), handle
+    assert all("bio " not in page for page in pages)
+    expected = Pseudonymiser(key).name(first_id)
+    assert client.get(f"/api/accounts/x/{expected}").json()["account"]["label"] == expected
+
+
+def test_all_views_declare_known_columns(world):
+    ws, _ = world
+    with ws.reader() as con:
+        for view in all_views():
+            if view.available(con):
+                names = [d[0] for d in con.execute(f"SELECT * FROM ({view.query(con)}) LIMIT 0").description]
+                assert {c.name for c in view.columns} <= set(names), view.key
+
+
+def test_serve_refuses_a_public_address_without_auth(world, tmp_path):
+    ws, _ = world
+    done = subprocess.run([sys.executable, "-m", "confiance.cli", "--workspace", str(ws.root), "serve", "--host", "0.0.0.0"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "--auth" in done.stderr
