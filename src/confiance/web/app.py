@@ -27,10 +27,12 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 
 from confiance import __version__, store
 from confiance.export import Pseudonymiser, safe_cell
+from confiance.graph.layout import LAYOUT_TABLE
 from confiance.overview import workspace_status
 from confiance.report import http_url, url_host
 from confiance.report.sections import all_sections
 from confiance.web import views as V
+from confiance.web.map import map_data
 from confiance.web.security import SESSION_COOKIE, Guard, Sessions, allowed_host_names
 
 _ACCOUNT_COLUMNS = ("handle", "account_id")
@@ -243,6 +245,10 @@ def create_app(settings: Settings) -> FastAPI:
     def account_page(request: Request, platform: str, ref: str) -> HTMLResponse:
         return render("account.html", request, account=_account(platform, ref))
 
+    @app.get("/map", response_class=HTMLResponse, include_in_schema=False)
+    def map_page(request: Request) -> HTMLResponse:
+        return render("map.html", request)
+
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
     def login_form(request: Request) -> HTMLResponse:
         return HTMLResponse(env.get_template("login.html").render(version=__version__))
@@ -289,6 +295,31 @@ def create_app(settings: Settings) -> FastAPI:
         view, found, rows = fetch_page(key, sort, desc, q, offset, limit)
         return {"table": view.key, "total": found.total, "offset": found.offset, "limit": found.limit,
                 "sort": found.sort, "descending": found.descending, "rows": _json_value(rows)}
+
+    @app.get("/api/map")
+    def api_map(community: int | None = None, platform: str | None = Query(None, max_length=40),
+                kind: str | None = Query(None, max_length=40)) -> dict[str, Any]:
+        """The laid-out account graph: nodes with position, size and colour; edges among them."""
+        con = snapshot.cursor()
+        try:
+            if not store.has_table(con, LAYOUT_TABLE):
+                raise HTTPException(404, "no layout yet: run `confiance analyze`")
+            data = map_data(con, community=community, platform=platform, kind=kind)
+        finally:
+            con.close()
+        keys: dict[tuple[str, str], str] = {}
+        nodes = []
+        for node in data["nodes"]:
+            shown = masker.account(node["platform"], node["account_id"], node["handle"])
+            key = f"{shown['platform']}:{shown['ref']}"
+            keys[(node["platform"], node["account_id"])] = key
+            nodes.append({"key": key, "platform": shown["platform"], "ref": shown["ref"], "label": shown["label"],
+                          "x": node["x"], "y": node["y"], "size": node["size"], "color": node["color"],
+                          "community": node["community"]})
+        data["nodes"] = nodes
+        data["edges"] = [{"source": keys[(p, a)], "target": keys[(p, b)]} for p, a, b in data["edges"]
+                         if (p, a) in keys and (p, b) in keys]
+        return data
 
     @app.get("/api/accounts/{platform}/{ref}")
     def api_account(platform: str, ref: str) -> dict[str, Any]:
