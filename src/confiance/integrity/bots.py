@@ -367,14 +367,15 @@ def score_features(values: np.ndarray, model: BotModel, *, threshold: float = DE
 # --------------------------------------------------------------------------- step
 
 
-def _batches(con: duckdb.DuckDBPyConnection, sql: str, size: int) -> Iterator[pa.RecordBatch]:
-    reader = con.execute(sql).fetch_record_batch(size)
-    for batch in reader:
-        if batch.num_rows:
-            yield batch
+def _batches(con: duckdb.DuckDBPyConnection, columns: str, table: str, size: int) -> Iterator[pa.Table]:
+    """Keyset batches of ``table`` by its ``_row`` number (the connection stays free for the inserts)."""
+    total = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    for start in range(0, total, size):
+        yield con.sql(f"SELECT {columns} FROM {table} WHERE _row >= {start} AND _row < {start + size} "
+                      "ORDER BY _row").to_arrow_table()
 
 
-def _matrix(batch: pa.RecordBatch, names: tuple[str, ...]) -> np.ndarray:
+def _matrix(batch: pa.Table, names: tuple[str, ...]) -> np.ndarray:
     if not names:
         return np.zeros((batch.num_rows, 0))
     return np.column_stack([batch.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
@@ -406,7 +407,9 @@ def run_bots(con: duckdb.DuckDBPyConnection, run_id: str, *, model: BotModel | N
                     "score DOUBLE, label BOOLEAN, evidence JSON)")
         columns = ", ".join(dict.fromkeys((*model.features, *SHOWN_FEATURES)))
         rows = 0
-        for batch in _batches(con, f"SELECT platform, account_id, {columns} FROM _bot_features", batch_accounts):
+        con.execute("CREATE OR REPLACE TEMP TABLE _bot_rows AS "
+                    "SELECT row_number() OVER (ORDER BY platform, account_id) - 1 AS _row, * FROM _bot_features")
+        for batch in _batches(con, f"platform, account_id, {columns}", "_bot_rows", batch_accounts):
             score, label, evidence = score_features(
                 _matrix(batch, model.features), model, threshold=threshold, evidence_features=evidence_features,
                 feature_names=SHOWN_FEATURES, shown=_matrix(batch, SHOWN_FEATURES))
@@ -424,6 +427,7 @@ def run_bots(con: duckdb.DuckDBPyConnection, run_id: str, *, model: BotModel | N
             rows += batch.num_rows
     finally:
         con.execute("DROP TABLE IF EXISTS _bot_features")
+        con.execute("DROP TABLE IF EXISTS _bot_rows")
     likely = con.execute(f"SELECT count(*) FROM {SCORE_TABLE} WHERE label").fetchall()[0][0]
     return {"accounts": rows, "likely_bots": likely}
 
