@@ -145,6 +145,7 @@ def test_features_on_a_hand_made_corpus(workspace):
     assert set(rows) == {("x", "1"), ("bluesky", "did:b"), ("bluesky", "did:c")}
     x = rows[("x", "1")]
     assert x["activity"] == 6 and math.isclose(x["repost_ratio"], 1 / 6)
+    assert x["quote_ratio"] is None  # no quote on this platform in the corpus: unknown, not 0
     assert math.isclose(x["hashtags_per_post"], 4 / 6) and math.isclose(x["urls_per_post"], 1.0)
     assert math.isclose(x["posts_count_log"], math.log(1000))
     assert math.isclose(x["following_follower_ratio_log"], math.log(1 + 1000))

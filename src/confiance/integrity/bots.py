@@ -13,7 +13,7 @@ calibrated by isotonic regression on out-of-fold predictions (Zadrozny & Elkan 2
 by ``scripts/train_bots.py``.
 
 Missing values are handled explicitly: a model feature the platform does not report (Bluesky has
-no follower counts; posts without metrics) is imputed with the training mean, so its standardised
+no follower counts, Mastodon no lists and no quotes; posts without metrics) is imputed with the training mean, so its standardised
 value is 0 and it contributes nothing; the evidence marks it ``"missing": true``.
 
 Features that the labelled data lacks (default avatar, bio, digits in the handle, account age,
@@ -73,7 +73,7 @@ FEATURES: dict[str, str] = {
     # mapped onto the labelled data (the model's inputs)
     "posts_count_log": "log(1 + posts the account declares; else the posts seen)",
     "repost_ratio": "reposts / activity",
-    "quote_ratio": "quotes / activity",
+    "quote_ratio": "quotes / activity (missing on a platform with no quote in the corpus)",
     "hashtags_per_post": "hashtags per post (activity)",
     "mentions_per_post": "mentions per post (activity)",
     "urls_per_post": "links per post (activity)",
@@ -137,10 +137,13 @@ activity AS (
     UNION ALL
     SELECT platform, account_id, 'repost', created_at, 0, 0, 0, NULL, NULL, NULL FROM reposts_only
 ),
+quoting AS (  -- platforms with quotes at all (Mastodon has none: its quote ratio is unknown, not 0)
+    SELECT DISTINCT platform FROM posts WHERE kind = 'quote'
+),
 counts AS (
     SELECT platform, account_id, count(*) AS activity,
            avg((kind = 'repost')::DOUBLE) AS repost_ratio,
-           avg((kind = 'quote')::DOUBLE) AS quote_ratio,
+           avg((kind = 'quote')::DOUBLE) AS quote_share,
            avg((kind = 'reply')::DOUBLE) AS reply_ratio,
            avg(n_hashtags) AS hashtags_per_post, avg(n_mentions) AS mentions_per_post,
            avg(n_urls) AS urls_per_post,
@@ -194,7 +197,7 @@ everyone AS (
 )
 SELECT e.platform, e.account_id, pr.handle,
        ln(1 + coalesce(pr.posts_count, c.activity)) AS posts_count_log,
-       c.repost_ratio, c.quote_ratio, c.hashtags_per_post, c.mentions_per_post, c.urls_per_post,
+       c.repost_ratio, CASE WHEN q.platform IS NOT NULL THEN c.quote_share END AS quote_ratio, c.hashtags_per_post, c.mentions_per_post, c.urls_per_post,
        ln(1 + c.likes_per_post) AS likes_per_post_log,
        ln(1 + c.reposts_per_post) AS reposts_per_post_log,
        CASE WHEN pr.following IS NOT NULL AND pr.followers IS NOT NULL
@@ -221,6 +224,7 @@ LEFT JOIN (SELECT *, handle IS NOT NULL OR bio IS NOT NULL AS profile_known,
                   regexp_extract(coalesce(handle, ''), '^@?([^.@]*)', 1) AS short_handle FROM profiles) pr
        USING (platform, account_id)
 LEFT JOIN counts c USING (platform, account_id)
+LEFT JOIN quoting q ON q.platform = e.platform
 LEFT JOIN rhythm r USING (platform, account_id)
 LEFT JOIN entropy h USING (platform, account_id)
 LEFT JOIN duplicates d USING (platform, account_id)
