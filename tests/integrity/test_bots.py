@@ -86,6 +86,8 @@ def test_contributions_split_the_log_odds_and_missing_values_contribute_nothing(
     contributions = model.contributions(values)
     assert np.allclose(model.intercept + contributions.sum(axis=1), model.log_odds(values))
     assert np.all(contributions[::7, 3] == 0)
+    beyond = model.high + 100 * model.scale  # linear models must not extrapolate without bound
+    assert np.allclose(model.contributions(beyond[None, :]), model.contributions(model.high[None, :]))
     score, label, evidence = bots.score_features(values, model, evidence_features=4)
     assert np.array_equal(label, score >= 0.5)
     for row, items in zip(contributions, evidence):

@@ -28,7 +28,8 @@ Left out, because our canonical tables do not carry them: ``geo_enabled``, ``pro
 ``profile_uses_background_image``, ``favourites_count`` (likes *given* by the account). The
 features of our tables that the labelled data lacks are not trained (see :mod:`confiance.integrity.bots`).
 
-Model: logistic regression (L2, ``C``) on standardised features with balanced class weights; the
+Model: logistic regression (L2, ``C``) on standardised features with balanced class weights (values
+clipped at run time to the training range, ``low``/``high``); the
 probability is calibrated by isotonic regression fitted on out-of-fold log-odds (stratified
 ``folds``-fold cross-validation), then the regression is refitted on all rows. Same data and seed,
 same bytes (:func:`model_bytes`).
@@ -159,7 +160,7 @@ def fit_model(values: np.ndarray, is_bot: np.ndarray, features: tuple[str, ...] 
     f1 = [2 * (y & (calibrated >= t)).sum() / max(y.sum() + (calibrated >= t).sum(), 1) for t in candidates]
     f1_threshold = float(candidates[int(np.argmax(f1))])
     return BotModel(
-        features=tuple(features), mean=mean, scale=scale, coef=final.coef_[0].astype(np.float64),
+        features=tuple(features), mean=mean, scale=scale, low=values.min(axis=0), high=values.max(axis=0), coef=final.coef_[0].astype(np.float64),
         intercept=float(final.intercept_[0]),
         calibration_x=np.asarray(isotonic.X_thresholds_, np.float64),
         calibration_y=np.asarray(isotonic.y_thresholds_, np.float64),

@@ -262,13 +262,17 @@ def account_features(con: duckdb.DuckDBPyConnection, *, table: str | None = None
 class BotModel:
     """A standardised logistic regression and its isotonic calibration, as plain arrays.
 
-    ``probability(x) = interp(intercept + Σ coef · (x − mean) / scale, calibration_x, calibration_y)``;
-    a missing value is replaced by ``mean`` (contribution 0).
+    ``probability(x) = interp(intercept + Σ coef · (clip(x, low, high) − mean) / scale, calibration_x,
+    calibration_y)``; a missing value is replaced by ``mean`` (contribution 0). Values are clipped to
+    the range seen in training (``low``, ``high``) because a linear model extrapolates without bound
+    (a Bluesky post can carry 100 links; no labelled account has more than 2 per post).
     """
 
     features: tuple[str, ...]
     mean: np.ndarray
     scale: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
     coef: np.ndarray
     intercept: float
     calibration_x: np.ndarray
@@ -278,10 +282,10 @@ class BotModel:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "BotModel":
         features = tuple(data["features"])
-        arrays = {k: np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "coef", "calibration_x",
-                                                                       "calibration_y")}
-        if any(len(arrays[k]) != len(features) for k in ("mean", "scale", "coef")):
-            raise ConfianceError("bot model: mean, scale and coef must have one value per feature")
+        arrays = {k: np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "low", "high", "coef",
+                                                                       "calibration_x", "calibration_y")}
+        if any(len(arrays[k]) != len(features) for k in ("mean", "scale", "low", "high", "coef")):
+            raise ConfianceError("bot model: mean, scale, low, high and coef must have one value per feature")
         if len(arrays["calibration_x"]) != len(arrays["calibration_y"]) or len(arrays["calibration_x"]) < 2:
             raise ConfianceError("bot model: calibration needs matching x and y arrays of at least 2 points")
         unknown = set(features) - set(FEATURES)
@@ -293,7 +297,8 @@ class BotModel:
     def to_json(self) -> dict[str, Any]:
         return {
             "features": list(self.features),
-            "mean": self.mean.tolist(), "scale": self.scale.tolist(), "coef": self.coef.tolist(),
+            "mean": self.mean.tolist(), "scale": self.scale.tolist(), "low": self.low.tolist(),
+            "high": self.high.tolist(), "coef": self.coef.tolist(),
             "intercept": self.intercept,
             "calibration_x": self.calibration_x.tolist(), "calibration_y": self.calibration_y.tolist(),
             "metadata": self.metadata,
@@ -301,7 +306,7 @@ class BotModel:
 
     def contributions(self, values: np.ndarray) -> np.ndarray:
         """``coef × standardised value`` per account and feature (0 where the value is missing)."""
-        values = np.asarray(values, dtype=np.float64)
+        values = np.clip(np.asarray(values, dtype=np.float64), self.low, self.high)  # NaN stays NaN
         standard = (values - self.mean) / self.scale
         return np.where(np.isnan(standard), 0.0, standard) * self.coef
 
