@@ -338,6 +338,54 @@ def forget(who: str = typer.Argument(..., metavar="ACCOUNT_OR_HANDLE", help="Acc
               f"{result.files_deleted} output files deleted; database file rewritten")
 
 
+# -- integrity: bots --
+bots_app = typer.Typer(help="Bot likelihood per account (calibrated probability) and the features behind it.")
+app.add_typer(bots_app, name="bots")
+
+
+def _bot_rows_flat(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**{k: v for k, v in row.items() if k != "evidence"},
+             "evidence": "; ".join(f"{e['feature']}={e['value']} ({e['contribution']:+.2f})" for e in row["evidence"]
+                                   if e["contribution"] != 0)}
+            for row in rows]
+
+
+@bots_app.callback(invoke_without_command=True)
+def bots(
+    ctx: typer.Context,
+    top: int = typer.Option(50, "--top", help="How many accounts (most likely bots first)."),
+    as_json: bool = typer.Option(False, "--json"),
+    as_csv: bool = typer.Option(False, "--csv"),
+) -> None:
+    """Accounts by bot likelihood, with the features behind each score (`bots score FILE` scores a feature table)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from confiance.integrity.bots import bot_listing
+
+    with _ws().reader() as con:
+        rows = bot_listing(con, top=top)
+    if as_json:
+        _emit_json(rows)
+        return
+    _listing("bot likelihood", _bot_rows_flat(rows), False, as_csv)
+
+
+@bots_app.command("score")
+def bots_score(
+    features: Path = typer.Argument(..., metavar="FEATURES.csv", help="account_id, optional platform, and the model's feature columns."),
+    as_json: bool = typer.Option(False, "--json"),
+    as_csv: bool = typer.Option(False, "--csv"),
+) -> None:
+    """Score a table of precomputed account features with the shipped model."""
+    from confiance.integrity.bots import score_feature_csv
+
+    rows = score_feature_csv(features)
+    if as_json:
+        _emit_json(rows)
+        return
+    _listing("bot likelihood", _bot_rows_flat(rows), False, as_csv)
+
+
 def main() -> None:
     """Entry point: usage errors exit 2 (click), confiance errors exit 1 with one line on stderr."""
     try:
