@@ -68,12 +68,17 @@ def test_report_has_the_four_network_sections(world, tmp_path):
     assert 0 < svg.count("<line ") <= 4000
     legend = html[html.index('<div class="legend">', start):]
     assert f"community {largest[0]} · {largest[1]} accounts" in legend
-    communities = html[html.index('id="communities"'):html.index('id="influencers"')]
+    communities = _section(html, "communities")
     assert communities.count("<tr>") >= 9
-    influencers = html[html.index('<section id="influencers"'):html.index('<section id="polarization"')]
+    influencers = _section(html, "influencers")
     assert influencers.count("<tr>") == 21 and "engaged by @" in influencers
-    polarisation = html[html.index('<section id="polarization"'):]
+    polarisation = _section(html, "polarization")
     assert "random-walk controversy" in polarisation and "Bridging accounts" in polarisation
+
+
+def _section(html: str, key: str) -> str:
+    start = html.index(f'<section id="{key}"')
+    return html[start:html.index("</section>", start)]
 
 
 def test_sections_say_what_to_run_before_analyze(workspace, tmp_path):

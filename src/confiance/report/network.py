@@ -210,7 +210,7 @@ def collect_polarization(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | Non
             "sides": sides, "bridges": bridges}
 
 
-register_section(Section("community-map", "Community map", 60, "community_map.html", collect_community_map))
-register_section(Section("communities", "Communities", 61, "communities.html", collect_communities))
-register_section(Section("influencers", "Influencers", 62, "influencers.html", collect_influencers))
-register_section(Section("polarization", "Polarisation and bridging", 63, "polarization.html", collect_polarization))
+register_section(Section("community-map", "Community map", 50, "community_map.html", collect_community_map))
+register_section(Section("communities", "Communities", 51, "communities.html", collect_communities))
+register_section(Section("influencers", "Influencers", 52, "influencers.html", collect_influencers))
+register_section(Section("polarization", "Polarisation and bridging", 53, "polarization.html", collect_polarization))

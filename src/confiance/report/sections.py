@@ -6,7 +6,7 @@ add theirs with :func:`register_section`; the report lists them by ``order``::
 
     from confiance.report.sections import Section, register_section
 
-    register_section(Section(key="communities", title="Communities", order=30,
+    register_section(Section(key="communities", title="Communities", order=51,
                              template="communities.html", collect=collect_communities))
 
 ``collect`` returns ``None`` when its data is absent (the section then says which command makes it).
@@ -113,5 +113,5 @@ def collect_tags_domains(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | Non
 
 register_section(Section("sources", "Sources and data quality", 10, "sources.html", collect_sources))
 register_section(Section("volume", "Volumes over time", 20, "volume.html", collect_volume))
-register_section(Section("accounts", "Top accounts: reach and engagement", 40, "accounts.html", collect_accounts))
-register_section(Section("tags", "Top hashtags and domains", 50, "tags.html", collect_tags_domains))
+register_section(Section("accounts", "Top accounts: reach and engagement", 30, "accounts.html", collect_accounts))
+register_section(Section("tags", "Top hashtags and domains", 35, "tags.html", collect_tags_domains))
