@@ -250,8 +250,8 @@ def test_cli_and_report_on_the_simulated_world(sim_world, tmp_path: Path):
     assert "<mark>" in section and "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
-def test_cli_bad_rules_file_exits_1_with_one_line(sim_world, tmp_path: Path):
-    _, ws, _ = sim_world
+def test_cli_bad_rules_file_exits_1_with_one_line(workspace, tmp_path: Path):
+    ws = workspace
     bad = tmp_path / "bad.yaml"
     bad.write_text("rules:\n  - id: signal.promo_code\n    severity: fatal\n", encoding="utf-8")
     proc = subprocess.run([sys.executable, "-c", "from confiance.cli import main; main()", "--workspace", str(ws.root),
