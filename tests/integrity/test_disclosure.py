@@ -16,7 +16,7 @@ from confiance.cli import app
 from confiance.integrity.disclosure import (
     KINDS, RuleSetError, audit_post, default_rules_text, disclosure_listing, load_rules, run_disclosure,
 )
-from confiance.pipeline import rerun
+from confiance.pipeline import analyze, rerun
 from confiance.report import build_report
 from tests.conftest import FORMATS, ingest
 from tests.integrity.disclosure_labelled import labelled_posts, score, simulated_world_figures, user_brands
@@ -204,7 +204,7 @@ def test_tiktok_is_ad_flag_from_zeeschuimer(workspace, tmp_path: Path):
 # -- the simulated world ----------------------------------------------------------------------------
 def test_simulated_world_planted_sponsored_posts(sim_world):
     _, ws, truth = sim_world
-    result = rerun(ws, "disclosure", {}, run_disclosure)
+    summary = analyze(ws, only=["disclosure"])["disclosure"]  # the step `confiance analyze` runs
     with ws.reader() as con:
         figures = simulated_world_figures(con, truth)
         accounts = {(r[0], r[1]): r[2:] for r in con.execute(
@@ -212,7 +212,9 @@ def test_simulated_world_planted_sponsored_posts(sim_world):
         reposts_audited = con.execute("SELECT count(*) FROM disclosure_posts d JOIN posts p USING (platform, post_id) "
                                       "WHERE p.kind = 'repost'").fetchall()[0][0]
     print("\n" + json.dumps(figures, indent=1, ensure_ascii=False))
-    assert result.posts > 0 and figures["planted_undisclosed"] >= 20
+    assert summary["posts"] > 0 and summary["commercial"] == sum(v for k, v in summary.items()
+                                                               if k not in ("posts", "commercial", "not_commercial"))
+    assert figures["planted_undisclosed"] >= 20
     assert reposts_audited == 0  # a repost carries someone else's words
     assert figures["undisclosed_recall"] >= MIN_UNDISCLOSED_RECALL
     assert figures["undisclosed_precision"] >= MIN_UNDISCLOSED_PRECISION

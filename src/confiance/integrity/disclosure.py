@@ -579,8 +579,10 @@ def disclosure_listing(con: duckdb.DuckDBPyConnection, accounts: bool = False,
     return rows
 
 
-def _step(con: duckdb.DuckDBPyConnection, run_id: str) -> DisclosureResult:
-    return run_disclosure(con, run_id)
+def _step(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
+    """The step's summary for ``confiance analyze``: audited and commercial posts, posts per verdict."""
+    result = run_disclosure(con, run_id)
+    return {"posts": result.posts, "commercial": result.commercial, **result.verdicts}
 
 
 register_step(Step("disclosure", _step, description="commercial posts and their disclosure under French law "
