@@ -384,6 +384,41 @@ def bots_score(
         _emit_json(rows)
         return
     _listing("bot likelihood", _bot_rows_flat(rows), False, as_csv)
+# -- commercial disclosure (French law) --
+@app.command()
+def disclosure(
+    rules: Optional[list[Path]] = typer.Option(None, "--rules", help="Extra rule set YAML (repeatable); merged by rule id."),
+    brands: Optional[Path] = typer.Option(None, "--brands", help="Brand list, one name a line (added to the rule set's)."),
+    accounts: bool = typer.Option(False, "--accounts", help="Per-account summary instead of posts."),
+    all_posts: bool = typer.Option(False, "--all", help="List non-commercial posts too."),
+    as_json: bool = typer.Option(False, "--json"),
+    as_csv: bool = typer.Option(False, "--csv"),
+) -> None:
+    """Commercial posts and their disclosure under French law (loi n° 2023-451): verdict, rule, text span."""
+    from confiance.integrity.disclosure import disclosure_listing, load_rules, run_disclosure
+    from confiance.pipeline import rerun, stored_parameters
+
+    ws = _ws()
+    with ws.reader() as con:
+        stored = stored_parameters(con, "disclosure_posts", "disclosure")
+    if stored is None or rules or brands:
+        try:
+            names = brands.read_text(encoding="utf-8").splitlines() if brands else []
+        except OSError as exc:
+            raise ConfianceError(f"{brands}: cannot read the brand list ({exc.strerror or exc})") from None
+        rule_set = load_rules(rules or (), names)
+        parameters = {"rules": list(rule_set.files), "brands": str(brands) if brands else None}
+        rerun(ws, "disclosure", parameters, lambda con, run_id: run_disclosure(con, run_id, rule_set))
+    with ws.reader() as con:
+        rows = disclosure_listing(con, accounts=accounts, include_not_commercial=all_posts)
+    if as_json:
+        _emit_json(rows)
+        return
+    if not accounts:
+        rows = [{**{k: v for k, v in row.items() if k != "findings"},
+                 "rules": ", ".join(sorted({f["rule"] for f in row["findings"] if f["severity"] != "info"}))}
+                for row in rows]
+    _listing("disclosure accounts" if accounts else "disclosure", rows, False, as_csv)
 
 
 def main() -> None:

@@ -40,6 +40,7 @@ STEP_MODULES: tuple[str, ...] = (
     "confiance.influence.scores",
     "confiance.graph.layout",
     "confiance.integrity.bots",
+    "confiance.integrity.disclosure",
 )
 
 

@@ -1,0 +1,589 @@
+"""Commercial disclosure audit under French influencer law (loi n° 2023-451, as amended by
+ordonnance n° 2024-978).
+
+For each post (reposts excepted: they are someone else's words) the audit decides whether it is
+commercial, from signals of a versioned YAML rule set: promo codes, affiliate and UTM links,
+"lien en bio", gifted or partnership wording, brand mentions and the platforms' paid-partnership
+flags found in ``posts.attributes``. A commercial post is then checked for the disclosure (the
+mention « Publicité » or « Collaboration commerciale », placed clearly), the image notices
+(« Images retouchées » / « Images virtuelles ») and banned or restricted categories. Every finding
+names its rule and the text span (or the URL, attribute or account) it rests on.
+
+The rules live in ``rules/fr-influence.yaml`` (package data), which documents the legal reading,
+the operational proxies and the points still to verify. Users extend it with their own YAML
+files (:func:`load_rules`): a rule with a known id updates that rule, a new id adds one.
+
+Verdicts, most severe first: ``banned_category``, ``advertiser_content`` (the brand's own account:
+the intention follows from the context), ``missing_disclosure``, ``unclear_disclosure`` (only an
+equivalent mention, or the statutory one buried), ``restricted_category``, ``missing_image_notice``,
+``compliant``; ``not_commercial`` otherwise.
+
+References
+----------
+Loi n° 2023-451 du 9 juin 2023 visant à encadrer l'influence commerciale et à lutter contre les
+dérives des influenceurs sur les réseaux sociaux, art. 1er, 4, 5 and 5-2, as amended by ordonnance
+n° 2024-978 du 6 novembre 2024 (JORF n° 0264 du 7 novembre 2024).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import duckdb
+import orjson
+import pyarrow as pa
+import yaml
+
+from confiance.errors import ConfianceError
+from confiance.pipeline import Step, register_step
+from confiance.store import has_table
+
+__all__ = [
+    "VERDICTS", "Finding", "PostAudit", "Rule", "RuleSet", "RuleSetError", "audit_post",
+    "default_rules_text", "disclosure_listing", "load_rules", "run_disclosure",
+]
+
+DEFAULT_RULES = "fr-influence.yaml"
+KINDS = frozenset({"signal", "link", "attribute", "brand", "statutory_mention", "equivalent_mention",
+                   "image_marker", "image_notice", "category", "derived"})
+SEVERITIES = ("info", "low", "medium", "high")
+STRENGTHS = ("strong", "weak")
+STATUSES = ("banned", "restricted")
+#: The rules the engine itself emits; a rule set must define them (for their legal reference).
+DERIVED = ("disclosure.missing", "disclosure.placement", "context.advertiser_account", "image.notice_missing")
+RULE_FIELDS = frozenset({"id", "kind", "description", "legal_reference", "severity", "strength", "status",
+                         "patterns", "url_patterns", "attributes", "enabled"})
+TOP_FIELDS = frozenset({"name", "version", "jurisdiction", "law", "description", "notes", "parameters",
+                        "sources", "brands", "rules"})
+PARAMETERS = {"lead_chars": 100, "short_post_chars": 200, "buried_after_tags": 3}
+VERDICTS = ("not_commercial", "compliant", "missing_image_notice", "restricted_category", "unclear_disclosure",
+            "missing_disclosure", "advertiser_content", "banned_category")
+#: Posts read per batch: bounded memory on corpora of millions of posts.
+BATCH_POSTS = 20_000
+_FOLD = {"a": "aàâäáã", "e": "eéèêë", "i": "iîïíì", "o": "oôöóòõ", "u": "uùûüú", "c": "cç", "n": "nñ", "y": "yÿ"}
+_TAG = re.compile(r"[#@][\w\-]+")
+_TRAILING_TAGS = re.compile(r"(?:\s*[#@][\w\-]+)+\s*$")
+
+
+class RuleSetError(ConfianceError):
+    """A rule set file is invalid: the message names the file and the field."""
+
+    def __init__(self, file: str, field_path: str, reason: str):
+        self.file = file
+        self.field = field_path
+        super().__init__(f"{file}: {field_path}: {reason}")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    kind: str
+    description: str
+    legal_reference: str
+    severity: str
+    strength: str | None = None
+    status: str | None = None
+    patterns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    url_patterns: tuple[str, ...] = ()
+    attributes: tuple[str, ...] = ()
+    enabled: bool = True
+
+    def compiled(self) -> re.Pattern | None:
+        """All the rule's text patterns as one alternation: one scan of the text per rule."""
+        patterns = [p for lang in sorted(self.patterns) for p in self.patterns[lang]]
+        return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) if patterns else None
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    name: str
+    version: str
+    rules: dict[str, Rule]
+    brands: tuple[str, ...]
+    parameters: dict[str, int]
+    files: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: str
+    text: str
+    span: tuple[int, int] | None = None
+    field: str = "text"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "severity": self.severity, "field": self.field,
+                "span": list(self.span) if self.span else None, "text": self.text}
+
+
+@dataclass(frozen=True)
+class PostAudit:
+    commercial: bool
+    verdict: str
+    #: statutory | buried | equivalent | none (None when the post is not commercial)
+    disclosure: str | None
+    findings: tuple[Finding, ...]
+
+    def rules(self) -> set[str]:
+        return {f.rule for f in self.findings}
+
+
+# -- rule sets --------------------------------------------------------------------------------------
+def default_rules_text() -> str:
+    """The shipped rule set (YAML text)."""
+    return resources.files("confiance.integrity").joinpath("rules", DEFAULT_RULES).read_text(encoding="utf-8")
+
+
+def _str_list(value: Any, file: str, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise RuleSetError(file, where, "expected a list of non-empty strings")
+    return tuple(value)
+
+
+def _check_regexes(values: Iterable[str], file: str, where: str) -> None:
+    for j, pattern in enumerate(values):
+        try:
+            re.compile(pattern, re.IGNORECASE)
+        except re.error as exc:
+            raise RuleSetError(file, f"{where}[{j}]", f"invalid regular expression {pattern!r}: {exc}") from None
+
+
+def _rule_fields(raw: Mapping[str, Any], file: str, where: str) -> dict[str, Any]:
+    """The validated fields a rule entry names (not yet merged with an existing rule)."""
+    unknown = set(raw) - RULE_FIELDS
+    if unknown:
+        raise RuleSetError(file, f"{where}.{sorted(unknown)[0]}", f"unknown field; known: {', '.join(sorted(RULE_FIELDS))}")
+    out: dict[str, Any] = {}
+    for key in ("description", "legal_reference"):
+        if key in raw:
+            if not isinstance(raw[key], str) or not raw[key].strip():
+                raise RuleSetError(file, f"{where}.{key}", "expected a non-empty string")
+            out[key] = raw[key].strip()
+    for key, allowed in (("kind", KINDS), ("severity", SEVERITIES), ("strength", STRENGTHS), ("status", STATUSES)):
+        if key in raw:
+            if raw[key] not in allowed:
+                raise RuleSetError(file, f"{where}.{key}", f"{raw[key]!r} is not one of {', '.join(sorted(allowed))}")
+            out[key] = raw[key]
+    if "enabled" in raw:
+        if not isinstance(raw["enabled"], bool):
+            raise RuleSetError(file, f"{where}.enabled", "expected true or false")
+        out["enabled"] = raw["enabled"]
+    if "patterns" in raw:
+        patterns = raw["patterns"]
+        if not isinstance(patterns, dict) or not patterns:
+            raise RuleSetError(file, f"{where}.patterns", "expected a mapping of language to a list of regexes")
+        out["patterns"] = {}
+        for lang, values in patterns.items():
+            values = _str_list(values, file, f"{where}.patterns.{lang}")
+            _check_regexes(values, file, f"{where}.patterns.{lang}")
+            out["patterns"][str(lang)] = values
+    if "url_patterns" in raw:
+        out["url_patterns"] = _str_list(raw["url_patterns"], file, f"{where}.url_patterns")
+        _check_regexes(out["url_patterns"], file, f"{where}.url_patterns")
+    if "attributes" in raw:
+        out["attributes"] = _str_list(raw["attributes"], file, f"{where}.attributes")
+    return out
+
+
+def _merge(rules: dict[str, Rule], raw_rules: Any, file: str) -> None:
+    if not isinstance(raw_rules, list):
+        raise RuleSetError(file, "rules", "expected a list of rules")
+    for i, raw in enumerate(raw_rules):
+        if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not raw["id"].strip():
+            raise RuleSetError(file, f"rules[{i}].id", "each rule needs an id (a non-empty string)")
+        where = f"rules[{i}] (id={raw['id']})"
+        fields = _rule_fields(raw, file, where)
+        old = rules.get(raw["id"])
+        if old is None:
+            missing = [k for k in ("kind", "description", "legal_reference", "severity") if k not in fields]
+            if missing:
+                raise RuleSetError(file, f"{where}.{missing[0]}", "required for a new rule")
+            rule = Rule(id=raw["id"], **{k: v for k, v in fields.items()})
+        else:
+            merged = dict(old.__dict__)
+            for key, value in fields.items():
+                if key == "patterns":  # a user's patterns add to the rule's, language by language
+                    merged["patterns"] = {**old.patterns, **{lang: old.patterns.get(lang, ()) + v for lang, v in value.items()}}
+                elif key in ("url_patterns", "attributes"):
+                    merged[key] = getattr(old, key) + value
+                else:
+                    merged[key] = value
+            rule = Rule(**merged)
+        _check_rule(rule, file, where)
+        rules[rule.id] = rule
+
+
+def _check_rule(rule: Rule, file: str, where: str) -> None:
+    if rule.kind in ("signal", "link", "attribute", "brand") and rule.strength is None:
+        raise RuleSetError(file, f"{where}.strength", "a signal rule needs strength: strong or weak")
+    if rule.kind == "category" and rule.status is None:
+        raise RuleSetError(file, f"{where}.status", "a category rule needs status: banned or restricted")
+    if rule.kind == "link" and not (rule.url_patterns or rule.patterns):
+        raise RuleSetError(file, f"{where}.url_patterns", "a link rule needs url_patterns or patterns")
+    if rule.kind == "attribute" and not rule.attributes:
+        raise RuleSetError(file, f"{where}.attributes", "an attribute rule needs attribute names")
+    if rule.kind in ("signal", "statutory_mention", "equivalent_mention", "image_marker", "image_notice",
+                     "category") and not rule.patterns:
+        raise RuleSetError(file, f"{where}.patterns", f"a {rule.kind} rule needs patterns")
+
+
+def _read_yaml(text: str, file: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "YAML"
+        raise RuleSetError(file, where, f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(data, dict):
+        raise RuleSetError(file, "(top)", "expected a mapping with a `rules` list")
+    unknown = set(data) - TOP_FIELDS
+    if unknown:
+        raise RuleSetError(file, sorted(unknown)[0], f"unknown field; known: {', '.join(sorted(TOP_FIELDS))}")
+    return data
+
+
+def load_rules(extra: Sequence[str | Path] = (), brands: Sequence[str] = ()) -> RuleSet:
+    """The shipped rule set, extended by the user's YAML files (in order) and brand names.
+
+    A user file has the shipped file's shape; every key is optional. ``rules`` entries with a known
+    id update that rule (their patterns add to the rule's; other fields replace), new ids add rules
+    (then kind, description, legal_reference and severity are required); ``enabled: false`` switches
+    a rule off; ``brands`` add to the list; ``parameters`` replace the named ones.
+
+    Raises
+    ------
+    RuleSetError
+        naming the file and the offending field (``rules[3] (id=…).patterns.fr[1]``…).
+    """
+    rules: dict[str, Rule] = {}
+    parameters = dict(PARAMETERS)
+    all_brands: list[str] = []
+    name, version = "", ""
+    files: list[str] = []
+    sources = [(f"{DEFAULT_RULES} (package)", default_rules_text())]
+    for path in extra:
+        try:
+            sources.append((str(path), Path(path).read_text(encoding="utf-8")))
+        except OSError as exc:
+            raise RuleSetError(str(path), "(file)", f"cannot read: {exc.strerror or exc}") from None
+    for file, text in sources:
+        data = _read_yaml(text, file)
+        files.append(f"{file}@{data.get('version', '?')}")
+        name = name or str(data.get("name", ""))
+        version = version or str(data.get("version", ""))
+        if "parameters" in data:
+            if not isinstance(data["parameters"], dict):
+                raise RuleSetError(file, "parameters", "expected a mapping")
+            for key, value in data["parameters"].items():
+                if key not in PARAMETERS:
+                    raise RuleSetError(file, f"parameters.{key}", f"unknown parameter; known: {', '.join(PARAMETERS)}")
+                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                    raise RuleSetError(file, f"parameters.{key}", "expected a non-negative integer")
+                parameters[key] = value
+        if "brands" in data:
+            all_brands.extend(_str_list(data["brands"], file, "brands"))
+        if "rules" in data:
+            _merge(rules, data["rules"], file)
+    for rule_id in DERIVED:
+        if rule_id not in rules:
+            raise RuleSetError(sources[-1][0], "rules", f"the rule set must define {rule_id!r}")
+    all_brands.extend(b.strip() for b in brands if b and b.strip())
+    return RuleSet(name, version, rules, tuple(dict.fromkeys(all_brands)), parameters, tuple(files))
+
+
+# -- matching ---------------------------------------------------------------------------------------
+def _fold(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"[\W_]+", "", _fold(text))
+
+
+def _brand_regex(brand: str) -> str:
+    """A brand spelt with or without accents, spaces, hyphens or apostrophes (so also as a handle)."""
+    parts = []
+    for char in _fold(brand):
+        if char.isspace() or char in "-'’._":
+            parts.append(r"[\s\-'’._]*")
+        elif char in _FOLD:
+            parts.append(f"[{_FOLD[char]}]")
+        else:
+            parts.append(re.escape(char))
+    return "".join(parts)
+
+
+#: Rule kinds that decide whether a post is commercial; the others are only checked on commercial posts.
+_FIRST_PASS = frozenset({"signal", "link", "attribute", "brand", "statutory_mention", "equivalent_mention"})
+
+
+@dataclass
+class _Compiled:
+    """A rule set's regexes, compiled once per audit, split by the pass that needs them."""
+
+    rules: RuleSet
+    first_pass: list[tuple[Rule, re.Pattern]]
+    second_pass: list[tuple[Rule, re.Pattern]]
+    url_rules: list[tuple[Rule, list[re.Pattern]]]
+    kinds: dict[str, list[Rule]]
+    brand: re.Pattern | None
+    brand_rule: Rule | None
+
+    @classmethod
+    def of(cls, rules: RuleSet) -> "_Compiled":
+        enabled = [r for r in rules.rules.values() if r.enabled]
+        text_rules = [(r, r.compiled()) for r in enabled if r.patterns]
+        kinds = {kind: [r for r in enabled if r.kind == kind] for kind in KINDS}
+        brand = None
+        if kinds["brand"] and rules.brands:
+            names = sorted(rules.brands, key=len, reverse=True)
+            brand = re.compile(r"(?<!\w)(?:" + "|".join(_brand_regex(b) for b in names) + r")(?!\w)", re.IGNORECASE)
+        return cls(rules,
+                   [(r, p) for r, p in text_rules if r.kind in _FIRST_PASS],
+                   [(r, p) for r, p in text_rules if r.kind not in _FIRST_PASS],
+                   [(r, [re.compile(p, re.IGNORECASE) for p in r.url_patterns]) for r in enabled if r.url_patterns],
+                   kinds, brand, kinds["brand"][0] if kinds["brand"] else None)
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "0", "false", "no", "none", "null", "n/a", "-")
+    return bool(value)
+
+
+def _is_clear(start: int, text: str, parameters: Mapping[str, int]) -> bool:
+    """The operational proxy for a clear mention (documented in the rule set's notes)."""
+    if start < parameters["lead_chars"]:
+        return True
+    if len(text) > parameters["short_post_chars"]:
+        return False
+    trailing = _TRAILING_TAGS.search(text)
+    if trailing and start >= trailing.start():
+        return len(_TAG.findall(trailing.group(0))) < parameters["buried_after_tags"]
+    return True
+
+
+def _audit(compiled: _Compiled, text: str, urls: Sequence[str], attributes: Mapping[str, Any] | None,
+           account_names: Sequence[str]) -> PostAudit:
+    rules, params = compiled.rules, compiled.rules.parameters
+    text = text or ""
+    hits: dict[str, list[Finding]] = {}
+
+    def add(rule: Rule, finding_text: str, span: tuple[int, int] | None, where: str = "text") -> None:
+        hits.setdefault(rule.id, []).append(Finding(rule.id, rule.severity, finding_text, span, where))
+
+    for rule, pattern in compiled.first_pass:
+        for m in pattern.finditer(text):
+            if m.group(0).strip():
+                add(rule, m.group(0).strip(), (m.start(), m.end()))
+    for rule, patterns in compiled.url_rules:
+        for i, url in enumerate(urls or ()):
+            if isinstance(url, str) and any(p.search(url) for p in patterns):
+                add(rule, url, None, f"urls[{i}]")
+    for rule in compiled.kinds["attribute"]:
+        for key in rule.attributes:
+            if attributes and key in attributes and _truthy(attributes[key]):
+                add(rule, f"{key}={attributes[key]}", None, "attributes")
+    brands_here: set[str] = set()
+    if compiled.brand is not None and compiled.brand_rule is not None:
+        for m in compiled.brand.finditer(text):
+            add(compiled.brand_rule, m.group(0), (m.start(), m.end()))
+            brands_here.add(_compact(m.group(0)))
+
+    kinds = compiled.kinds
+    signals = kinds["signal"] + kinds["link"] + kinds["attribute"] + kinds["brand"]
+    strong = any(r.id in hits for r in signals if r.strength == "strong")
+    weak = sum(1 for r in signals if r.strength == "weak" and r.id in hits)
+    mentions = [f for r in kinds["statutory_mention"] for f in hits.get(r.id, [])]
+    equivalents = [f for r in kinds["equivalent_mention"] for f in hits.get(r.id, [])]
+    flagged = any(r.id in hits for r in kinds["attribute"])
+    commercial = strong or weak >= 2 or bool(mentions) or bool(equivalents)
+
+    findings: list[Finding] = [f for r in signals for f in hits.get(r.id, [])]
+    if not commercial:
+        return PostAudit(False, "not_commercial", None, tuple(findings))
+    for rule, pattern in compiled.second_pass:
+        for m in pattern.finditer(text):
+            if m.group(0).strip():
+                add(rule, m.group(0).strip(), (m.start(), m.end()))
+
+    # the advertiser's own account: its handle is the brand, or its display name names it
+    advertiser = next((n for n in account_names if _compact(n) in brands_here or (
+        compiled.brand is not None and any(_compact(m.group(0)) in brands_here for m in compiled.brand.finditer(n)))),
+        None)
+    clear = [f for f in mentions if f.span and _is_clear(f.span[0], text, params)]
+    if advertiser is not None:
+        disclosure = "statutory" if clear else "context"
+        findings.append(Finding("context.advertiser_account", rules.rules["context.advertiser_account"].severity,
+                                advertiser, None, "account"))
+    elif clear:
+        disclosure = "statutory"
+        findings.extend(clear)
+    elif mentions:
+        disclosure = "buried"
+        rule = rules.rules["disclosure.placement"]
+        findings.extend(Finding(rule.id, rule.severity, f.text, f.span) for f in mentions)
+    elif equivalents or flagged:
+        disclosure = "equivalent"
+        rule_id = next(r.id for r in kinds["equivalent_mention"]) if kinds["equivalent_mention"] else None
+        findings.extend(equivalents)
+        if flagged and not equivalents and rule_id:
+            flag = next(f for r in kinds["attribute"] for f in hits.get(r.id, []))
+            findings.append(Finding(rule_id, rules.rules[rule_id].severity, flag.text, None, "attributes"))
+    else:
+        disclosure = "none"
+        rule = rules.rules["disclosure.missing"]
+        findings.append(Finding(rule.id, rule.severity, "no « Publicité » / « Collaboration commerciale » mention", None))
+
+    markers = [f for r in kinds["image_marker"] for f in hits.get(r.id, [])]
+    notices = [f for r in kinds["image_notice"] for f in hits.get(r.id, [])]
+    if notices:
+        findings.extend(notices)
+    elif markers:
+        rule = rules.rules["image.notice_missing"]
+        findings.extend(Finding(rule.id, rule.severity, f.text, f.span) for f in markers)
+    categories = [(r, f) for r in kinds["category"] for f in hits.get(r.id, [])]
+    findings.extend(f for _, f in categories)
+    statuses = {r.status for r, _ in categories}
+
+    if "banned" in statuses:
+        verdict = "banned_category"
+    elif advertiser is not None:
+        verdict = "advertiser_content"
+    elif disclosure == "none":
+        verdict = "missing_disclosure"
+    elif disclosure in ("buried", "equivalent"):
+        verdict = "unclear_disclosure"
+    elif "restricted" in statuses:
+        verdict = "restricted_category"
+    elif markers and not notices:
+        verdict = "missing_image_notice"
+    else:
+        verdict = "compliant"
+    return PostAudit(True, verdict, disclosure, tuple(findings))
+
+
+def audit_post(text: str, urls: Sequence[str] = (), attributes: Mapping[str, Any] | None = None,
+               account_names: Sequence[str] = (), rules: RuleSet | None = None) -> PostAudit:
+    """Audit one post: is it commercial, which verdict, and the findings with their spans.
+
+    ``account_names`` are the author's handle and display name (they reveal the advertiser's own
+    account). For many posts, :func:`run_disclosure` compiles the rule set once.
+    """
+    return _audit(_Compiled.of(rules or load_rules()), text, urls, attributes, account_names)
+
+
+# -- the step ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DisclosureResult:
+    posts: int
+    commercial: int
+    verdicts: dict[str, int]
+    rule_set: str
+
+
+_POSTS_SCHEMA = pa.schema([("platform", pa.string()), ("post_id", pa.string()), ("account_id", pa.string()),
+                           ("commercial", pa.bool_()), ("verdict", pa.string()), ("disclosure", pa.string()),
+                           ("findings", pa.string())])
+
+
+def _batches(con: duckdb.DuckDBPyConnection, size: int) -> Iterable[list[tuple]]:
+    """Audited posts in keyset batches (reposts carry someone else's words and are skipped)."""
+    has_accounts = has_table(con, "accounts")
+    names = ("a.handle, a.display_name" if has_accounts else "NULL, NULL")
+    join = ("LEFT JOIN accounts a ON a.platform = p.platform AND a.account_id = p.account_id" if has_accounts else "")
+    last: tuple[str, str] | None = None
+    while True:
+        where = "" if last is None else "AND (p.platform > ? OR (p.platform = ? AND p.post_id > ?))"
+        params = [] if last is None else [last[0], last[0], last[1]]
+        rows = con.execute(
+            f"SELECT p.platform, p.post_id, p.account_id, p.text, p.urls, CAST(p.attributes AS VARCHAR), {names} "
+            f"FROM posts p {join} WHERE coalesce(p.kind, 'post') <> 'repost' {where} "
+            f"ORDER BY p.platform, p.post_id LIMIT {int(size)}", params).fetchall()
+        if not rows:
+            return
+        yield rows
+        last = (rows[-1][0], rows[-1][1])
+
+
+def run_disclosure(con: duckdb.DuckDBPyConnection, run_id: str, rules: RuleSet | None = None,
+                   batch_size: int = BATCH_POSTS) -> DisclosureResult:
+    """Audit every post and write ``disclosure_posts`` and ``disclosure_accounts``.
+
+    ``disclosure_accounts``: per account, audited posts, commercial posts, undisclosed posts (no
+    mention at all), unclear and banned-category posts, ``paid_share`` = commercial / posts and
+    ``undisclosed_share`` = undisclosed / commercial (NULL without commercial posts).
+    """
+    rules = rules or load_rules()
+    compiled = _Compiled.of(rules)
+    con.execute("CREATE OR REPLACE TABLE disclosure_posts (run_id VARCHAR, platform VARCHAR, post_id VARCHAR, "
+                "account_id VARCHAR, commercial BOOLEAN, verdict VARCHAR, disclosure VARCHAR, findings JSON)")
+    verdicts: dict[str, int] = {}
+    total = commercial = 0
+    for rows in _batches(con, batch_size):
+        columns: dict[str, list] = {name: [] for name in _POSTS_SCHEMA.names}
+        for platform, post_id, account_id, text, urls, attributes, handle, display_name in rows:
+            attrs = orjson.loads(attributes) if attributes else None
+            result = _audit(compiled, text or "", urls or (), attrs if isinstance(attrs, dict) else None,
+                            [n for n in (handle, display_name) if n])
+            for name, value in zip(_POSTS_SCHEMA.names, (
+                    platform, post_id, account_id, result.commercial, result.verdict, result.disclosure,
+                    orjson.dumps([f.as_dict() for f in result.findings]).decode())):
+                columns[name].append(value)
+            verdicts[result.verdict] = verdicts.get(result.verdict, 0) + 1
+            commercial += result.commercial
+        total += len(rows)
+        con.register("_disclosure_batch", pa.table(columns, schema=_POSTS_SCHEMA))
+        con.execute("INSERT INTO disclosure_posts SELECT ?, platform, post_id, account_id, commercial, verdict, "
+                    "disclosure, findings::JSON FROM _disclosure_batch", [run_id])
+        con.unregister("_disclosure_batch")
+    con.execute(
+        "CREATE OR REPLACE TABLE disclosure_accounts AS SELECT ? AS run_id, platform, account_id, "
+        "count(*) AS posts, count(*) FILTER (WHERE commercial) AS commercial_posts, "
+        "count(*) FILTER (WHERE commercial AND disclosure = 'none') AS undisclosed_posts, "
+        "count(*) FILTER (WHERE verdict = 'unclear_disclosure') AS unclear_posts, "
+        "count(*) FILTER (WHERE verdict = 'banned_category') AS banned_posts, "
+        "count(*) FILTER (WHERE commercial)::DOUBLE / count(*) AS paid_share, "
+        "CASE WHEN count(*) FILTER (WHERE commercial) > 0 THEN count(*) FILTER (WHERE commercial AND disclosure = 'none')"
+        "::DOUBLE / count(*) FILTER (WHERE commercial) END AS undisclosed_share "
+        "FROM disclosure_posts WHERE account_id IS NOT NULL GROUP BY platform, account_id", [run_id])
+    return DisclosureResult(total, commercial, dict(sorted(verdicts.items())), ", ".join(rules.files))
+
+
+def disclosure_listing(con: duckdb.DuckDBPyConnection, accounts: bool = False,
+                       include_not_commercial: bool = False) -> list[dict[str, Any]]:
+    """Rows of ``disclosure_posts`` (commercial posts unless asked) or ``disclosure_accounts``."""
+    table = "disclosure_accounts" if accounts else "disclosure_posts"
+    if not has_table(con, table):
+        raise ConfianceError("no disclosure audit yet: run `confiance analyze --only disclosure`")
+    if accounts:
+        sql = ("SELECT platform, account_id, posts, commercial_posts, undisclosed_posts, unclear_posts, banned_posts, "
+               "paid_share, undisclosed_share FROM disclosure_accounts WHERE commercial_posts > 0 "
+               "ORDER BY undisclosed_posts DESC, commercial_posts DESC, platform, account_id")
+    else:
+        where = "" if include_not_commercial else "WHERE commercial"
+        sql = (f"SELECT platform, post_id, account_id, commercial, verdict, disclosure, CAST(findings AS VARCHAR) AS findings "
+               f"FROM disclosure_posts {where} ORDER BY platform, post_id")
+    cursor = con.execute(sql)
+    names = [d[0] for d in cursor.description]
+    rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+    for row in rows:
+        if "findings" in row:
+            row["findings"] = orjson.loads(row["findings"]) if row["findings"] else []
+    return rows
+
+
+def _step(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
+    """The step's summary for ``confiance analyze``: audited and commercial posts, posts per verdict."""
+    result = run_disclosure(con, run_id)
+    return {"posts": result.posts, "commercial": result.commercial, **result.verdicts}
+
+
+register_step(Step("disclosure", _step, description="commercial posts and their disclosure under French law "
+                   "(disclosure_posts, disclosure_accounts)", parameters={"rules": DEFAULT_RULES}))

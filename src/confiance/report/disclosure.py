@@ -1,0 +1,83 @@
+"""Report section of the commercial disclosure audit (French law): verdict counts, accounts, evidence.
+
+Reads ``disclosure_posts`` and ``disclosure_accounts`` (read-only); the evidence table shows each
+finding's text span in its sentence, the span marked by the template (every part autoescaped).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import orjson
+
+from confiance.integrity.disclosure import VERDICTS, load_rules
+from confiance.report.sections import Section, _rows, register_section
+from confiance.store import has_table
+
+ACCOUNT_ROWS = 25
+EVIDENCE_ROWS = 40
+#: Characters of context shown on each side of a span.
+CONTEXT_CHARS = 45
+#: Verdicts whose findings the evidence table shows (the most severe first).
+EVIDENCE_VERDICTS = ("banned_category", "missing_disclosure", "unclear_disclosure", "restricted_category",
+                     "missing_image_notice")
+_REPORTED_SEVERITIES = ("medium", "high")
+
+
+def _excerpt(text: str, span: list[int] | None) -> dict[str, str]:
+    """The span with some context on each side: {before, match, after} (plain strings)."""
+    if not span or not text:
+        return {"before": "", "match": "", "after": (text or "")[: 2 * CONTEXT_CHARS]}
+    start, end = span
+    before = text[max(0, start - CONTEXT_CHARS):start]
+    after = text[end:end + CONTEXT_CHARS]
+    return {"before": ("…" if start > CONTEXT_CHARS else "") + before, "match": text[start:end],
+            "after": after + ("…" if end + CONTEXT_CHARS < len(text) else "")}
+
+
+def collect_disclosure(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    if not has_table(con, "disclosure_posts"):
+        return None
+    counts = dict(con.execute("SELECT verdict, count(*) FROM disclosure_posts GROUP BY verdict").fetchall())
+    verdicts = [{"verdict": v, "posts": counts.get(v, 0)} for v in reversed(VERDICTS) if counts.get(v)]
+    handle = "a.handle" if has_table(con, "accounts") else "NULL"
+    join = ("LEFT JOIN accounts a ON a.platform = d.platform AND a.account_id = d.account_id"
+            if has_table(con, "accounts") else "")
+    accounts = []
+    if has_table(con, "disclosure_accounts"):
+        accounts = _rows(con, f"SELECT d.platform, d.account_id, {handle} AS handle, d.posts, d.commercial_posts, "
+                              f"d.undisclosed_posts, d.unclear_posts, d.banned_posts, d.paid_share, d.undisclosed_share "
+                              f"FROM disclosure_accounts d {join} WHERE d.commercial_posts > 0 "
+                              f"ORDER BY d.undisclosed_posts DESC, d.commercial_posts DESC, d.platform, d.account_id "
+                              f"LIMIT ?", [ACCOUNT_ROWS])
+    order = " ".join(f"WHEN '{v}' THEN {i}" for i, v in enumerate(EVIDENCE_VERDICTS))
+    posts = _rows(con, f"SELECT d.platform, d.post_id, {handle} AS handle, d.account_id, d.verdict, "
+                       f"CAST(d.findings AS VARCHAR) AS findings, p.text FROM disclosure_posts d "
+                       f"JOIN posts p ON p.platform = d.platform AND p.post_id = d.post_id "
+                       f"{join} "
+                       f"WHERE d.verdict IN ({', '.join(repr(v) for v in EVIDENCE_VERDICTS)}) "
+                       f"ORDER BY CASE d.verdict {order} END, d.platform, d.post_id LIMIT ?", [EVIDENCE_ROWS])
+    rule_set = load_rules()
+    evidence = []
+    for post in posts:
+        for finding in orjson.loads(post["findings"] or "[]"):
+            if finding["severity"] not in _REPORTED_SEVERITIES:
+                continue
+            rule = rule_set.rules.get(finding["rule"])
+            evidence.append({
+                "platform": post["platform"], "post_id": post["post_id"], "handle": post["handle"],
+                "account_id": post["account_id"], "verdict": post["verdict"], "rule": finding["rule"],
+                "legal_reference": rule.legal_reference if rule else "",
+                "field": finding["field"], "found": finding["text"],
+                **(_excerpt(post["text"], finding["span"]) if finding["field"] == "text" else
+                   {"before": "", "match": "", "after": ""}),
+            })
+    total = sum(counts.values())
+    commercial = sum(n for v, n in counts.items() if v != "not_commercial")
+    return {"verdicts": verdicts, "posts": total, "commercial": commercial, "accounts": accounts,
+            "evidence": evidence, "rule_set": f"{rule_set.name} {rule_set.version}"}
+
+
+register_section(Section("disclosure", "Commercial disclosure (French law)", 63, "disclosure.html", collect_disclosure,
+                         missing_hint="run `confiance analyze --only disclosure`"))
