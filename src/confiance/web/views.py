@@ -179,3 +179,39 @@ register_view(TableView(
     default_sort="ingested_at",
 ))
 
+
+
+# -- integrity --------------------------------------------------------------------------------------
+register_view(TableView(
+    key="bots", title="Bot likelihood", requires="bot_scores",
+    description="Calibrated bot probability per account (read it as a ranking); evidence: each feature's contribution.",
+    sql="""SELECT b.platform, b.account_id, a.handle, b.score, b.label, CAST(b.evidence AS VARCHAR) AS evidence
+           FROM bot_scores b LEFT JOIN accounts a USING (platform, account_id)""",
+    columns=(Column("platform", "Platform"), Column("handle", "Account", "account"), Column("score", "Bot probability", "number"),
+             Column("label", "Flagged"), Column("evidence", "Evidence")),
+    default_sort="score",
+))
+register_view(TableView(
+    key="disclosure-accounts", title="Disclosure by account", requires="disclosure_accounts",
+    description="French influencer law: paid share and undisclosed share of each account's posts.",
+    sql="""SELECT d.platform, d.account_id, a.handle, d.posts, d.commercial_posts, d.undisclosed_posts, d.unclear_posts,
+                  d.banned_posts, d.paid_share, d.undisclosed_share
+           FROM disclosure_accounts d LEFT JOIN accounts a USING (platform, account_id)""",
+    columns=(Column("platform", "Platform"), Column("handle", "Account", "account"), Column("posts", "Posts", "number"),
+             Column("commercial_posts", "Commercial", "number"), Column("undisclosed_posts", "Undisclosed", "number"),
+             Column("unclear_posts", "Unclear", "number"), Column("banned_posts", "Banned category", "number"),
+             Column("paid_share", "Paid share", "number"), Column("undisclosed_share", "Undisclosed share", "number")),
+    default_sort="undisclosed_posts",
+))
+register_view(TableView(
+    key="disclosure-posts", title="Disclosure audit", requires="disclosure_posts",
+    description="Commercial posts with their verdict, the rule and the text span behind it.",
+    sql="""SELECT d.platform, d.account_id, a.handle, d.post_id, d.verdict, d.disclosure, p.text,
+                  CAST(d.findings AS VARCHAR) AS findings
+           FROM disclosure_posts d LEFT JOIN accounts a USING (platform, account_id)
+           LEFT JOIN posts p USING (platform, post_id) WHERE d.commercial""",
+    columns=(Column("platform", "Platform"), Column("handle", "Account", "account"), Column("post_id", "Post"),
+             Column("verdict", "Verdict"), Column("disclosure", "Mention"), Column("text", "Text", personal=True),
+             Column("findings", "Evidence", personal=True)),
+    default_sort="verdict", descending=False,
+))
