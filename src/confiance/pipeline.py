@@ -39,6 +39,9 @@ STEP_MODULES: tuple[str, ...] = (
     "confiance.graph.polarization",
     "confiance.influence.scores",
     "confiance.graph.layout",
+    "confiance.integrity.sources",
+    "confiance.influence.accounts",
+    "confiance.integrity.harm",
 )
 
 

@@ -8,6 +8,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from confiance.errors import ConfianceError
@@ -120,16 +121,16 @@ def test_simulated_world_against_planted_bots_and_groups(sim_world):
     members = {(g["platform"], a): g["id"] for g in truth["coordinated_groups"] for a in g["accounts"]}
     with ws.writer() as con:
         run_sources(con, "src", credibility=read_credibility(SIM_LIST))
-        rows = [(p, a, 0.9 if (p, a) in bots else 0.1) for p, a in con.execute(
-            "SELECT DISTINCT platform, account_id FROM accounts").fetchall()]
-        con.execute("CREATE TABLE bot_scores (run_id VARCHAR, platform VARCHAR, account_id VARCHAR, score DOUBLE, "
-                    "label BOOLEAN, evidence JSON)")
-        con.executemany("INSERT INTO bot_scores VALUES ('t', ?, ?, ?, ? >= 0.5, '[]')", [[p, a, s, s] for p, a, s in rows])
-        con.execute("CREATE TABLE coordination_groups (run_id VARCHAR, group_id VARCHAR, platform VARCHAR, "
-                    "account_id VARCHAR, kinds VARCHAR[])")
-        con.executemany("INSERT INTO coordination_groups VALUES ('t', ?, ?, ?, ['co_repost'])",
-                        [[g, p, a] for (p, a), g in members.items()])
-    analyze(ws, only=["harm"])
+        accounts = con.execute("SELECT DISTINCT platform, account_id FROM accounts").fetchall()
+        con.register("_bots", pa.table({"platform": [p for p, _ in accounts], "account_id": [a for _, a in accounts],
+                                        "score": [0.9 if k in bots else 0.1 for k in accounts]}))
+        con.execute("CREATE TABLE bot_scores AS SELECT 't' AS run_id, platform, account_id, score, score >= 0.5 AS label, "
+                    "CAST('[]' AS JSON) AS evidence FROM _bots")
+        con.register("_groups", pa.table({"group_id": list(members.values()), "platform": [p for p, _ in members],
+                                          "account_id": [a for _, a in members]}))
+        con.execute("CREATE TABLE coordination_groups AS SELECT 't' AS run_id, group_id, platform, account_id, "
+                    "['co_repost'] AS kinds FROM _groups")
+        run_harm(con, "h")
     received, from_bots = defaultdict(int), defaultdict(int)
     engagers = defaultdict(set)
     for platform, src, dst, kind in query(ws, "SELECT platform, src, dst, kind FROM interactions WHERE src <> dst"):
