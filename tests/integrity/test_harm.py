@@ -162,3 +162,28 @@ def test_simulated_world_against_planted_bots_and_groups(sim_world):
     assert out.returncode == 0, out.stderr
     listing = json.loads(out.stdout)
     assert len(listing) == 5 and all(isinstance(r["evidence"]["bot_amplification"], dict) for r in listing)
+
+
+def test_report_sections_show_profiles_sources_and_types(workspace, tmp_path):
+    from confiance.influence.accounts import run_account_types
+    from confiance.report import build_report
+
+    empty = build_report(workspace, tmp_path / "empty.html").read_text()
+    for title in ("Source credibility and URL cascades", "Account types", "Harmful-influence profiles of the top influencers"):
+        section = empty[empty.index(f">{title}</h2>"):]
+        assert "Nothing to show yet" in section[:400]
+    _fixture(workspace, with_inputs=True)
+    with workspace.writer() as con:
+        con.execute("UPDATE accounts SET handle = '<script>x</script>', bio = 'Compte officiel de la Mairie de Lyon' "
+                    "WHERE account_id = 'lone'")
+        run_account_types(con, "t")
+        run_harm(con, "h")
+    html = build_report(workspace, tmp_path / "r.html").read_text()
+    sources = html[html.index('<section id="source-credibility"'):html.index("</section>", html.index('id="source-credibility"'))]
+    assert "verite-cachee.info" in sources and "https://verite-cachee.info/a" in sources
+    types = html[html.index('<section id="account-types"'):html.index("</section>", html.index('id="account-types"'))]
+    assert "institution" in types and "public body “Mairie”" in types
+    harm = html[html.index('<section id="harm-profiles"'):html.index("</section>", html.index('id="harm-profiles"'))]
+    assert "@star" in harm and "50.0 %" in harm and "60.0 % of 5" in harm and "bot engagers: b1, b2" in harm
+    assert "not computed" not in harm
+    assert "<script>x</script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html

@@ -70,7 +70,8 @@ def test_report_has_the_four_network_sections(world, tmp_path):
     assert f"community {largest[0]} · {largest[1]} accounts" in legend
     communities = html[html.index('id="communities"'):html.index('id="influencers"')]
     assert communities.count("<tr>") >= 9
-    influencers = html[html.index('<section id="influencers"'):html.index('<section id="polarization"')]
+    start = html.index('<section id="influencers"')
+    influencers = html[start:html.index("<section", start + 1)]  # other sections may share its order
     assert influencers.count("<tr>") == 21 and "engaged by @" in influencers
     polarisation = html[html.index('<section id="polarization"'):]
     assert "random-walk controversy" in polarisation and "Bridging accounts" in polarisation
