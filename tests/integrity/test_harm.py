@@ -95,6 +95,13 @@ def test_profile_combines_every_signal_with_its_evidence(workspace):
     assert (a["followers_observed"], a["suspicious_followers"]) == (3, 2)
     assert a["suspicious_follower_share"] == pytest.approx(2 / 3)
     assert audience["lone"]["suspicious_engagers"] == 0 and a["status"] == "computed"
+    with workspace.writer() as con:  # bots without coordination: the audience counts bots only, and says so
+        con.execute("DROP TABLE coordination_groups")
+        run_harm(con, "h2")
+    status, suspicious = query(workspace, "SELECT status, suspicious_engagers FROM audience_credibility "
+                                          "WHERE account_id = 'star'")[0]
+    assert status.startswith("computed from bot scores only") and suspicious == 2
+    assert _profile(workspace, "c1")["evidence"]["coordination"].startswith("not computed")
 
 
 def test_missing_inputs_give_nulls_and_say_not_computed(workspace):

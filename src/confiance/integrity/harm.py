@@ -249,9 +249,19 @@ def _write_audience(con: duckdb.DuckDBPyConnection, run_id: str, have: dict[str,
         " USING (platform, account_id) LEFT JOIN handles h USING (platform, account_id) "
         "ORDER BY suspicious_share DESC NULLS LAST, engagers DESC, c.platform, c.account_id",
         ranked_params + [list(ENGAGER_KINDS), run_id, listed, listed,
-                         "computed" if known else "not computed: no bot scores or coordinated groups (steps bots, coordination)"],
+                         _audience_status(have)],
     )
     return con.execute("SELECT count(*) FROM audience_credibility").fetchall()[0][0]
+
+
+def _audience_status(have: dict[str, bool]) -> str:
+    if have["bot_scores"] and have["coordination_groups"]:
+        return "computed"
+    if have["bot_scores"]:
+        return "computed from bot scores only: no coordinated groups (step coordination)"
+    if have["coordination_groups"]:
+        return "computed from coordinated groups only: no bot scores (step bots)"
+    return "not computed: no bot scores or coordinated groups (steps bots, coordination)"
 
 
 def run_harm(
