@@ -37,6 +37,7 @@ import duckdb
 import orjson
 import pyarrow as pa
 
+from confiance.errors import ConfianceError
 from confiance.integrity.urls import domain_of_url
 from confiance.pipeline import Step, register_step
 from confiance.store import has_table
@@ -421,8 +422,6 @@ def run_account_types(con: duckdb.DuckDBPyConnection, run_id: str, *, evidence_p
 def account_types_listing(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """``confiance account-types --json``: every typed account with its confidence and evidence."""
     if not has_table(con, "account_types"):
-        from confiance.errors import ConfianceError
-
         raise ConfianceError("no account types yet: run `confiance analyze`")
     rows = con.execute("SELECT platform, account_id, handle, type, confidence, scores, evidence FROM account_types "
                        "ORDER BY type, confidence DESC, platform, account_id").fetchall()

@@ -47,7 +47,6 @@ kernel learning. ACL 2017.
 from __future__ import annotations
 
 import csv
-import io
 import re
 from collections import Counter
 from dataclasses import dataclass
