@@ -419,6 +419,60 @@ def disclosure(
                  "rules": ", ".join(sorted({f["rule"] for f in row["findings"] if f["severity"] != "info"}))}
                 for row in rows]
     _listing("disclosure accounts" if accounts else "disclosure", rows, False, as_csv)
+# -- integrity: sources, account types, harmful influence --
+@app.command()
+def sources(
+    credibility: Optional[Path] = typer.Option(None, "--credibility", help="CSV domain,rating[,source]; replaces the stored user list and reruns the step."),
+    top: int = typer.Option(20, "--top", help="How many domains, cascades and accounts."),
+    as_json: bool = typer.Option(False, "--json"),
+    as_csv: bool = typer.Option(False, "--csv"),
+) -> None:
+    """Linked domains by share with their credibility, low-credibility domains, URL cascades, accounts."""
+    from confiance.integrity.sources import read_credibility, run_sources, sources_summary
+    from confiance.pipeline import rerun
+
+    ws = _ws()
+    if credibility is not None:
+        rows = read_credibility(credibility)
+        rerun(ws, "sources", {"credibility": credibility.name, "user_domains": len(rows)},
+              lambda con, run_id: run_sources(con, run_id, credibility=rows))
+    with ws.reader() as con:
+        summary = sources_summary(con, top=top)
+    if as_json:
+        _emit_json(summary)
+        return
+    _listing("domains by share", summary["domains"], False, as_csv)
+    if not as_csv:
+        _emit_table("low-credibility domains", summary["low_credibility_domains"])
+        _emit_table("cascades", [{k: v for k, v in c.items() if k != "evidence"} for c in summary["cascades"]])
+
+
+@app.command("account-types")
+def account_types(as_json: bool = typer.Option(False, "--json"), as_csv: bool = typer.Option(False, "--csv")) -> None:
+    """Type of every account (expert, creator, media, brand, institution, other) with confidence and cues."""
+    from confiance.influence.accounts import account_types_listing
+
+    with _ws().reader() as con:
+        rows = account_types_listing(con)
+    _listing("account types", rows, as_json, as_csv)
+
+
+@app.command()
+def harm(
+    top: int = typer.Option(20, "--top", help="How many accounts (most influential first)."),
+    as_json: bool = typer.Option(False, "--json"),
+    as_csv: bool = typer.Option(False, "--csv"),
+) -> None:
+    """Harmful-influence profile and audience credibility of the most influential accounts, with evidence."""
+    from confiance.integrity.harm import harm_listing
+
+    with _ws().reader() as con:
+        rows = harm_listing(con, top=top)
+    if as_json:
+        _emit_json(rows)
+        return
+    _listing("harmful-influence profiles", [{k: v for k, v in r.items() if not isinstance(v, (dict, list))} for r in rows],
+             False, as_csv)
 
 
 def main() -> None:

@@ -41,6 +41,9 @@ STEP_MODULES: tuple[str, ...] = (
     "confiance.graph.layout",
     "confiance.integrity.bots",
     "confiance.integrity.disclosure",
+    "confiance.integrity.sources",
+    "confiance.influence.accounts",
+    "confiance.integrity.harm",
 )
 
 

@@ -3,11 +3,14 @@
 Lower-cases scheme and host (``http`` and ``https`` count as one), drops ``www.``, default ports, fragments, tracking parameters (``utm_*``,
 click ids, share markers) and a trailing slash, and sorts what query parameters remain. Shortened
 links are not fetched (no network at run time): importers already store the expanded URL whenever
-the platform provides it.
+the platform provides it, and :func:`expansion_pairs` reads the other short → expanded pairs a post
+carries (the short link in its text or link field, the expanded one beside it), so one post that
+carries both expands every other post that carries only the short link.
 """
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 TRACKING_PARAMETERS = frozenset({
@@ -15,6 +18,14 @@ TRACKING_PARAMETERS = frozenset({
     "s", "si", "feature", "share", "smid", "cmpid", "xtor", "at_medium", "at_campaign", "_hsenc", "_hsmi",
 })
 DEFAULT_PORTS = {"http": 80, "https": 443}
+#: Hosts that only redirect to another URL (platform wrappers and public link shorteners).
+SHORTENER_HOSTS = frozenset({
+    "t.co", "bit.ly", "bitly.com", "ow.ly", "buff.ly", "tinyurl.com", "dlvr.it", "goo.gl", "fb.me", "lnkd.in",
+    "is.gd", "v.gd", "t.ly", "tiny.cc", "rebrand.ly", "shorturl.at", "cutt.ly", "rb.gy", "trib.al", "ift.tt",
+    "amzn.to", "youtu.be", "wp.me", "flip.it", "shar.es", "j.mp", "s.id", "bl.ink", "soo.gd", "qr.ae",
+    "po.st", "ln.is", "mf.tt", "dld.bz", "twib.in", "urlz.fr", "frama.link", "huit.re",
+})
+_URL_IN_TEXT = re.compile(r"https?://[^\s<>\"'«»]+", re.IGNORECASE)
 
 
 def is_tracking(name: str) -> bool:
@@ -50,3 +61,33 @@ def domain_of_url(url: str) -> str:
         return ""
     host = host.lower().rstrip(".")
     return host[4:] if host.startswith("www.") else host
+
+
+def is_shortened(url: str) -> bool:
+    """True when ``url`` is on a known shortener host (its target is elsewhere)."""
+    return domain_of_url(url) in SHORTENER_HOSTS
+
+
+def urls_in_text(text: str | None) -> list[str]:
+    """http(s) links written in ``text``, in order, trailing punctuation dropped."""
+    return [m.group(0).rstrip(".,;:!?)]}…") for m in _URL_IN_TEXT.finditer(text or "")]
+
+
+def expansion_pairs(text: str | None, urls: list[str] | None) -> list[tuple[str, str]]:
+    """Short → expanded pairs that one post carries, without any network access.
+
+    The short links are the shortener links of the post (in its text, then in ``urls``), in order;
+    the expanded ones are the other entries of ``urls`` that do not appear in the text (an
+    importer put them there from the platform's entities or a "final link" field). When both
+    lists have the same length the post pairs them in order, as X entities and CrowdTangle's
+    Link / Final Link columns do; otherwise the post says nothing reliable and gives no pair.
+    Both sides are normalised with :func:`normalise_url`.
+    """
+    written = urls_in_text(text)
+    short = list(dict.fromkeys(normalise_url(u) for u in [*written, *(urls or ())] if is_shortened(u)))
+    in_text = {normalise_url(u) for u in written}
+    expanded = list(dict.fromkeys(n for n in (normalise_url(u) for u in urls or ())
+                                  if not is_shortened(n) and n not in in_text))
+    if not short or len(short) != len(expanded):
+        return []
+    return list(zip(short, expanded))

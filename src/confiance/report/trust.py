@@ -1,0 +1,92 @@
+"""Report sections of source credibility, account types and harmful-influence profiles.
+
+Each ``collect`` reads the derived tables (read-only) and returns None when its table is missing, so
+the report says which command makes it. Inputs of the harm profile that other steps compute (bots,
+coordination, disclosure) show as "not computed" when those steps have not run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import orjson
+
+from confiance.report.charts import bar_chart
+from confiance.report.sections import Section, _rows, register_section
+from confiance.store import has_table
+
+TOP_DOMAINS = 12
+TOP_CASCADES = 10
+TOP_PROFILES = 15
+
+
+def collect_source_credibility(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    if not has_table(con, "url_cascades"):
+        return None
+    from confiance.integrity.sources import domain_shares
+
+    totals = _rows(con, "SELECT count(*) AS shares, count(DISTINCT url) AS urls, count(DISTINCT domain) AS domains, "
+                        "count(*) FILTER (WHERE rating = 'low') AS low, count(*) FILTER (WHERE rating IS NOT NULL) AS rated, "
+                        "count(*) FILTER (WHERE shortened AND NOT expanded) AS unexpanded FROM url_shares")[0]
+    origins = {r["origin"]: r["n"] for r in _rows(con, "SELECT origin, count(*) AS n FROM domain_credibility GROUP BY origin")}
+    domains = domain_shares(con, top=TOP_DOMAINS)
+    low = domain_shares(con, top=TOP_DOMAINS, rating="low")
+    cascades = _rows(con, "SELECT platform, url, domain, rating, first_handle, first_account_id, first_at, accounts, posts, "
+                          "reposts, followers_reach, depth, max_breadth, structural_virality, evidence[1:3] AS evidence "
+                          "FROM url_cascades ORDER BY accounts DESC, size DESC, url LIMIT ?", [TOP_CASCADES])
+    low_cascades = _rows(con, "SELECT platform, url, domain, first_handle, first_account_id, first_at, accounts, reposts, "
+                              "depth, structural_virality, evidence[1:3] AS evidence FROM url_cascades WHERE rating = 'low' "
+                              "ORDER BY accounts DESC, size DESC, url LIMIT ?", [TOP_CASCADES])
+    return {"totals": totals, "origins": origins,
+            "domains": domains, "domain_chart": bar_chart([(d["domain"] or "?", d["shares"]) for d in domains]),
+            "low": low, "cascades": cascades, "low_cascades": low_cascades}
+
+
+def collect_account_types(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    if not has_table(con, "account_types"):
+        return None
+    from confiance.influence.accounts import TYPE_LABELS
+
+    counts = _rows(con, "SELECT type, count(*) AS accounts, avg(confidence) AS confidence FROM account_types "
+                        "GROUP BY type ORDER BY accounts DESC, type")
+    join, order = (("LEFT JOIN influence_scores i USING (platform, account_id) ", "i.rank NULLS LAST, t.confidence DESC")
+                   if has_table(con, "influence_scores") else ("", "t.confidence DESC"))
+    examples = _rows(con, f"SELECT t.platform, t.account_id, t.handle, t.type, t.confidence, t.evidence FROM account_types t "
+                          f"{join}WHERE t.type <> 'other' ORDER BY {order}, t.platform, t.account_id LIMIT 20")
+    for row in examples:
+        cues = orjson.loads(row.pop("evidence"))
+        row["cues"] = [c["cue"] + (f" “{c['span']}”" if "span" in c else f" ({c['value']})" if "value" in c else "")
+                       for c in cues][:4]
+        row["label"] = TYPE_LABELS[row["type"]]
+    return {"counts": [{**c, "label": TYPE_LABELS.get(c["type"], c["type"])} for c in counts],
+            "chart": bar_chart([(TYPE_LABELS.get(c["type"], c["type"]), c["accounts"]) for c in counts]),
+            "examples": examples}
+
+
+def collect_harm_profiles(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    if not has_table(con, "harm_profiles"):
+        return None
+    from confiance.integrity.harm import harm_listing
+
+    rows = harm_listing(con, top=TOP_PROFILES)
+    missing = set()
+    for row in rows:
+        evidence = row["evidence"]
+        for key, value in evidence.items():
+            if isinstance(value, str):
+                missing.add(value)
+        bots = evidence["bot_amplification"]
+        row["bot_engagers"] = [e["account_id"] for e in bots["top_bot_engagers"][:3]] if isinstance(bots, dict) else []
+        low = evidence["low_credibility"]
+        row["low_domains"] = list(low["domains"])[:3] if isinstance(low, dict) else []
+        row["low_posts"] = list(low["posts"])[:2] if isinstance(low, dict) else []
+        row["suspicious"] = [s.get("handle") or s["account_id"] for s in (row.pop("suspicious_accounts") or [])[:3]]
+    return {"rows": rows, "missing": sorted(missing)}
+
+
+register_section(Section("source-credibility", "Source credibility and URL cascades", 62, "source_credibility.html",
+                         collect_source_credibility))
+register_section(Section("account-types", "Account types", 64, "account_types.html", collect_account_types))
+register_section(Section("harm-profiles", "Harmful-influence profiles of the top influencers", 65, "harm_profiles.html",
+                         collect_harm_profiles))
