@@ -39,6 +39,9 @@ STEP_MODULES: tuple[str, ...] = (
     "confiance.graph.polarization",
     "confiance.influence.scores",
     "confiance.graph.layout",
+    "confiance.text.sentiment",
+    "confiance.text.style",
+    "confiance.text.trends",
 )
 
 
