@@ -148,7 +148,7 @@ def mattr(tokens: Sequence[str], window: int = MATTR_WINDOW) -> float | None:
         if counts[old] == 0:
             del counts[old]
         total += len(counts)
-    return total / (len(tokens) - window + 1)
+    return total / (window * (len(tokens) - window + 1))
 
 
 def burstiness(times: Sequence[datetime]) -> float | None:

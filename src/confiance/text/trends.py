@@ -3,18 +3,19 @@
 Bursts
 ------
 Daily post counts per hashtag, linked domain and topic (``post_topics`` when present) are tested
-day by day with a **trailing-window overdispersed z-score**: for day ``t``, the expected count ``μ``
-is the mean of the ``window`` previous days and the variance is ``max(s², μ, 1)`` (the sample
-variance of those days, never below the Poisson variance ``μ`` nor below 1, so a quiet series
-does not turn one post into a burst). The score is ``z = (x_t - μ) / sqrt(variance)``; day ``t``
-bursts when ``z >= threshold`` (default 3, the usual three-sigma rule), ``x_t >= min_count`` and the
-series has at least ``min_history`` days of history. This is the moving-baseline detector of
-public-health syndromic surveillance (the CDC EARS C-family, Hutwagner et al. 2003) with the
-variance floored for count data. A series that bursts is an **emerging narrative**; the most
-recent ones are listed first.
+day by day against a **trailing-window negative-binomial baseline**: for day ``t``, the mean ``μ``
+and variance ``s²`` of the previous ``window`` days (28: four weekly cycles) give a negative
+binomial by the method of moments (a Poisson when ``s² <= μ``). The tail probability
+``P(X >= x_t)`` is turned into a normal-equivalent score ``z = Φ⁻¹(1 - P)``, so the threshold reads
+as a z-score (3, the three-sigma rule, is ``P <= 0.00135``) while the skew and overdispersion of
+counts are respected. Day ``t`` bursts when ``z >= threshold``, ``x_t >= min_count`` and at least
+``min_history`` baseline days exist. Days already found bursting are left out of later baselines
+(``passes`` re-estimations), so one burst does not hide the next: the exclusion of past outbreaks
+of Farrington et al. (1996) and Noufaily et al. (2013). A series that bursts is an **emerging
+narrative**; the most recent ones are listed first.
 
 The ``trends`` step writes ``trend_bursts(series_kind, series, day, count, expected, score, method,
-run_id)``, one row per bursting day.
+run_id)``, one row per bursting day (``expected`` is the baseline mean ``μ``).
 
 Query language (share of voice)
 -------------------------------
@@ -43,8 +44,10 @@ in that period (a post matching two queries counts for both).
 
 References
 ----------
-L. C. Hutwagner, W. W. Thompson, G. M. Seeman, T. Treadwell, "The bioterrorism preparedness and
-response Early Aberration Reporting System (EARS)", Journal of Urban Health 80 (2003).
+C. P. Farrington, N. J. Andrews, A. D. Beale, M. A. Catchpole, "A statistical algorithm for the early
+detection of outbreaks of infectious disease", JRSS A 159(3) (1996).
+A. Noufaily et al., "An improved algorithm for outbreak detection in multiple surveillance systems",
+Statistics in Medicine 32(7) (2013).
 J. Kleinberg, "Bursty and hierarchical structure in streams", KDD 2002 (the burst notion).
 """
 
@@ -63,13 +66,15 @@ from confiance.errors import ConfianceError
 from confiance.pipeline import Step, register_step
 from confiance.store import has_table
 
-METHOD = "trailing-window overdispersed z-score"
-#: Days of trailing baseline (two weeks: covers weekly cycles twice).
-WINDOW = 14
+METHOD = "trailing-window negative-binomial tail z-score"
+#: Days of trailing baseline (four weekly cycles).
+WINDOW = 28
 #: Three-sigma rule.
 THRESHOLD = 3.0
 MIN_COUNT = 5
 MIN_HISTORY = 7
+#: Baseline re-estimations, each leaving out the days the previous one found bursting.
+PASSES = 3
 #: Series tested per kind (the most used), so the step stays bounded on any corpus.
 MAX_SERIES = 1000
 #: A series needs this many posts in all to be tested.
@@ -89,28 +94,45 @@ class BurstTest:
 
 
 def detect_bursts(counts: Sequence[float], *, window: int = WINDOW, threshold: float = THRESHOLD,
-                  min_count: int = MIN_COUNT, min_history: int = MIN_HISTORY) -> BurstTest:
-    """Trailing-window overdispersed z-score of each day of a daily count series (see module docstring)."""
-    if window < 2 or min_history < 2 or min_history > window:
-        raise ValueError("need 2 <= min_history <= window")
+                  min_count: int = MIN_COUNT, min_history: int = MIN_HISTORY, passes: int = PASSES) -> BurstTest:
+    """Negative-binomial tail z-score of each day of a daily count series against its trailing baseline.
+
+    See the module docstring. ``expected`` is the baseline mean; ``score`` is NaN where the baseline
+    has fewer than ``min_history`` days.
+    """
+    if window < 2 or min_history < 2 or min_history > window or passes < 1:
+        raise ValueError("need 2 <= min_history <= window and passes >= 1")
     x = np.asarray(counts, dtype=np.float64)
-    n = len(x)
-    expected = np.full(n, np.nan)
-    score = np.full(n, np.nan)
-    if n > min_history:
-        cumulative = np.concatenate([[0.0], np.cumsum(x)])
-        squares = np.concatenate([[0.0], np.cumsum(x * x)])
-        t = np.arange(min_history, n)
-        start = np.maximum(t - window, 0)
-        k = t - start
-        mean = (cumulative[t] - cumulative[start]) / k
-        variance = (squares[t] - squares[start] - k * mean * mean) / (k - 1)
-        variance = np.maximum(np.maximum(variance, mean), 1.0)
-        expected[t] = mean
-        score[t] = (x[t] - mean) / np.sqrt(variance)
-    burst = np.nan_to_num(score, nan=-np.inf) >= threshold
-    burst &= x >= min_count
+    keep = np.ones(len(x), dtype=bool)
+    for _ in range(passes):
+        expected, score = _baseline_scores(x, keep, window, min_history)
+        burst = (np.nan_to_num(score, nan=-np.inf) >= threshold) & (x >= min_count)
+        keep = ~burst
     return BurstTest(expected, score, burst)
+
+
+def _baseline_scores(x: np.ndarray, keep: np.ndarray, window: int, min_history: int) -> tuple[np.ndarray, np.ndarray]:
+    from scipy import stats
+
+    n = len(x)
+    kept = np.where(keep, x, 0.0)
+    days = np.concatenate([[0], np.cumsum(keep)])
+    total = np.concatenate([[0.0], np.cumsum(kept)])
+    squares = np.concatenate([[0.0], np.cumsum(kept * kept)])
+    t = np.arange(n)
+    start = np.maximum(t - window, 0)
+    k = (days[t] - days[start]).astype(np.float64)
+    enough = k >= min_history
+    safe_k = np.where(enough, k, 2.0)
+    mean = np.where(enough, (total[t] - total[start]) / safe_k, np.nan)
+    variance = (squares[t] - squares[start] - safe_k * np.nan_to_num(mean) ** 2) / (safe_k - 1)
+    # a mean of zero has no tail: half a post a day keeps a first appearance testable
+    mu = np.maximum(np.nan_to_num(mean), 0.5)
+    overdispersed = variance > mu * (1 + 1e-6)
+    size = np.where(overdispersed, mu * mu / np.where(overdispersed, variance - mu, 1.0), 1.0)
+    tail = np.where(overdispersed, stats.nbinom.sf(x - 1, size, size / (size + mu)), stats.poisson.sf(x - 1, mu))
+    score = np.where(enough, stats.norm.isf(np.clip(tail, 1e-300, 1.0)), np.nan)
+    return mean, score
 
 
 _SERIES_SQL = {
@@ -147,13 +169,14 @@ def daily_series(con: duckdb.DuckDBPyConnection, kind: SeriesKind, *, max_series
 
 def find_bursts(con: duckdb.DuckDBPyConnection, *, kinds: Sequence[SeriesKind] = ("topic", "hashtag", "domain"),
                 window: int = WINDOW, threshold: float = THRESHOLD, min_count: int = MIN_COUNT,
-                min_history: int = MIN_HISTORY) -> list[dict[str, Any]]:
+                min_history: int = MIN_HISTORY, passes: int = PASSES) -> list[dict[str, Any]]:
     """Every bursting day of every tested series, most recent and strongest first."""
     out = []
     for kind in kinds:
         days, series = daily_series(con, kind)
         for name, counts in series.items():
-            test = detect_bursts(counts, window=window, threshold=threshold, min_count=min_count, min_history=min_history)
+            test = detect_bursts(counts, window=window, threshold=threshold, min_count=min_count,
+                                 min_history=min_history, passes=passes)
             for i in np.flatnonzero(test.burst):
                 out.append({"series_kind": kind, "series": name, "day": days[i], "count": int(counts[i]),
                             "expected": float(test.expected[i]), "score": float(test.score[i]), "method": METHOD})
@@ -177,9 +200,10 @@ def emerging_narratives(bursts: Sequence[dict[str, Any]], *, top: int = 20) -> l
 
 
 def run_trends(con: duckdb.DuckDBPyConnection, run_id: str, *, window: int = WINDOW, threshold: float = THRESHOLD,
-               min_count: int = MIN_COUNT, min_history: int = MIN_HISTORY) -> dict[str, Any]:
+               min_count: int = MIN_COUNT, min_history: int = MIN_HISTORY, passes: int = PASSES) -> dict[str, Any]:
     """The ``trends`` step: ``trend_bursts``."""
-    bursts = find_bursts(con, window=window, threshold=threshold, min_count=min_count, min_history=min_history)
+    bursts = find_bursts(con, window=window, threshold=threshold, min_count=min_count, min_history=min_history,
+                         passes=passes)
     table = pa.Table.from_pylist(bursts, schema=pa.schema([
         ("series_kind", pa.string()), ("series", pa.string()), ("day", pa.date32()), ("count", pa.int64()),
         ("expected", pa.float64()), ("score", pa.float64()), ("method", pa.string())]))
@@ -192,7 +216,7 @@ def run_trends(con: duckdb.DuckDBPyConnection, run_id: str, *, window: int = WIN
 register_step(Step(
     "trends", run_trends, description=f"bursts of topics, hashtags and domains ({METHOD})",
     parameters={"method": METHOD, "window": WINDOW, "threshold": THRESHOLD, "min_count": MIN_COUNT,
-                "min_history": MIN_HISTORY},
+                "min_history": MIN_HISTORY, "passes": PASSES},
 ))
 
 
