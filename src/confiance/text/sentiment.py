@@ -100,7 +100,9 @@ def _french_analyzer():
             words.setdefault(fold_accents(word.strip().lower()), []).append(float(value))
     # accents folded: "déçu" and "decu" share an entry; when folding merges words, average their valence
     valence = {word: float(np.mean(values)) for word, values in words.items()}
-    single = {w: v for w, v in valence.items() if " " not in w}
+    # a booster or negation that is also a lexicon word would be neither (VADER skips lexicon words as modifiers)
+    modifiers = set(FRENCH_BOOSTERS) | set(FRENCH_NEGATIONS)
+    single = {w: v for w, v in valence.items() if " " not in w and w not in modifiers}
     multiword = {w: v for w, v in valence.items() if " " in w and len(w.split()) <= 4}
     emoji = {}
     for line in _package_lines("vaderSentiment_fr", "emojis_fr.txt"):
