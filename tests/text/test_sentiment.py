@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from confiance.pipeline import analyze
+from confiance.report import build_report
 from confiance.text.sentiment import (LABELS, default_model, evaluate_sentiment, fold_accents, lexicon_features,
                                       training_examples)
 
@@ -80,7 +81,7 @@ def test_sentiment_step_on_simulated_world(sim_world):
     world, ws, truth = sim_world
     with ws.writer() as con:
         con.execute("DELETE FROM posts WHERE hash(post_id) % ? <> 0", [SAMPLE_EVERY])
-    results = analyze(ws, ["sentiment"])
+    results = analyze(ws, ["sentiment", "trends"])
     planted = {}
     with open(world / "truth-posts.jsonl", "rb") as fh:
         for line in fh:
@@ -113,3 +114,10 @@ def test_sentiment_step_on_simulated_world(sim_world):
     print(json.dumps(results["sentiment"]))
     assert min(accuracy.values()) >= 0.5 and min(accuracy.values()) > majority + 0.05
     assert rho >= 0.8
+
+    html = build_report(ws, ws.root / "report.html").read_text(encoding="utf-8")
+    for title in ("Trends and emerging narratives", "Share of voice", "Sentiment by community"):
+        section = html[html.index(f">{title}</h2>"):]
+        section = section[:section.index("</section>")]
+        assert "Nothing to show yet" not in section and "<svg" in section, title
+    assert "&#34;Solvane&#34; OR #solvane" in html  # the campaign brand's share of voice (escaped quotes)
