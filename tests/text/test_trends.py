@@ -170,3 +170,29 @@ def test_trends_step_finds_coordinated_link_bursts(sim_world):
     burst_domains = {r[1] for r in rows if r[0] == "domain"}
     print(f"\nbursting domains: {sorted(burst_domains)}")
     assert burst_domains and burst_domains <= low
+
+
+def test_cli_sov_and_trends(sim_world):
+    from typer.testing import CliRunner
+
+    from confiance.cli import app
+
+    _, ws, _ = sim_world
+    runner = CliRunner()
+    root = ["--workspace", str(ws.root)]
+    out = runner.invoke(app, root + ["trends", "--json"])
+    assert out.exit_code == 1 and "no trends yet" in str(out.exception)
+    out = runner.invoke(app, root + ["sov", "#solvane", "lang:fr", "--by", "week", "--json"])
+    assert out.exit_code == 0, out.output
+    data = orjson.loads(out.stdout)
+    assert [t["query"] for t in data["totals"]] == ["#solvane", "lang:fr"] and data["by"] == "week"
+    with ws.reader() as con:
+        stored = con.execute("SELECT count(DISTINCT query), sum(posts) FROM share_of_voice").fetchall()[0]
+    assert stored == (2, sum(t["posts"] for t in data["totals"]))
+    out = runner.invoke(app, root + ["sov", "(#solvane"])
+    assert out.exit_code == 1 and isinstance(out.exception, QueryError) and out.exception.column == 1
+    assert runner.invoke(app, root + ["sov", "x", "--by", "month"]).exit_code == 2
+    out = runner.invoke(app, root + ["analyze", "--only", "trends"])
+    assert out.exit_code == 0, out.output
+    out = runner.invoke(app, root + ["trends", "--json"])
+    assert out.exit_code == 0 and orjson.loads(out.stdout)

@@ -22,7 +22,8 @@ A post's label is the class of highest probability; its score is ``P(positive) -
 ≤ -0.05 negative). :func:`evaluate_sentiment` scores the three variants (lexicon, classifier,
 combined) on any labelled set; ``tests/data/sentiment/`` holds a separate one.
 
-The ``sentiment`` step writes ``post_sentiment(platform, post_id, lang, label, score, run_id)`` for
+The ``sentiment`` step writes ``post_sentiment(platform, post_id, account_id, lang, label, score,
+run_id)`` (the author's id, so ``forget`` removes a person's rows) for
 every post, reply and quote with text, and ``sentiment_aggregates(dimension, key, posts, mean_score,
 negative, neutral, positive, run_id)`` per day, language, community and topic (the last two when
 ``communities`` / ``post_topics`` exist).
@@ -229,7 +230,8 @@ def evaluate_sentiment(texts: Sequence[str], langs: Sequence[str], labels: Seque
 
 
 # -- the step ---------------------------------------------------------------------------------------
-_POST_SCHEMA = pa.schema([("platform", pa.string()), ("post_id", pa.string()), ("lang", pa.string()),
+_POST_SCHEMA = pa.schema([("platform", pa.string()), ("post_id", pa.string()), ("account_id", pa.string()),
+                          ("lang", pa.string()),
                           ("label", pa.string()), ("score", pa.float64())])
 
 
@@ -241,7 +243,7 @@ def score_posts(con: duckdb.DuckDBPyConnection, *, batch_size: int = 2000):
     for batch in post_batches(con, batch_size=batch_size):
         prediction = model.predict(batch.text, batch.lang, post_vectors(con, batch))
         yield pa.Table.from_arrays([pa.array(batch.platform, pa.string()), pa.array(batch.post_id, pa.string()),
-                                    pa.array(batch.lang, pa.string()), pa.array(prediction.labels, pa.string()),
+                                    pa.array(batch.account_id, pa.string()), pa.array(batch.lang, pa.string()), pa.array(prediction.labels, pa.string()),
                                     pa.array(prediction.scores.astype(np.float64))], schema=_POST_SCHEMA)
 
 
@@ -278,7 +280,7 @@ def sentiment_breakdown(con: duckdb.DuckDBPyConnection, dimension: str) -> list[
 
 def run_sentiment(con: duckdb.DuckDBPyConnection, run_id: str, *, batch_size: int = 2000) -> dict[str, Any]:
     """The ``sentiment`` step: ``post_sentiment`` for every post with text, then ``sentiment_aggregates``."""
-    con.execute("CREATE OR REPLACE TABLE post_sentiment (platform VARCHAR, post_id VARCHAR, lang VARCHAR, "
+    con.execute("CREATE OR REPLACE TABLE post_sentiment (platform VARCHAR, post_id VARCHAR, account_id VARCHAR, lang VARCHAR, "
                 "label VARCHAR, score DOUBLE, run_id VARCHAR)")
     posts = 0
     for table in score_posts(con, batch_size=batch_size):

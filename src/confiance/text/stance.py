@@ -37,8 +37,8 @@ French examples also find English posts and the reverse.
    post gives a wide interval; ``n_posts`` is reported beside it.
 
 Tables (one target's rows are replaced, other targets are kept):
-``post_stance(platform, post_id, target, label, probability, relevance, stance, passage_start,
-passage_end, run_id)`` for the relevant posts (the passage as character offsets into ``posts.text``), and ``account_stance(platform, account_id, target, period, stance, n_posts, lower,
+``post_stance(platform, post_id, account_id, target, label, probability, relevance, stance,
+passage_start, passage_end, run_id)`` for the relevant posts (the passage as character offsets into ``posts.text``), and ``account_stance(platform, account_id, target, period, stance, n_posts, lower,
 upper, run_id)``.
 
 References
@@ -271,7 +271,7 @@ def run_stance(con: duckdb.DuckDBPyConnection, run_id: str, target: StanceTarget
     if by not in ("all", "week"):
         raise ValueError(f"by must be 'all' or 'week', not {by!r}")
     classifier = fit_target(target, threshold=threshold)
-    con.execute("CREATE TABLE IF NOT EXISTS post_stance (platform VARCHAR, post_id VARCHAR, target VARCHAR, "
+    con.execute("CREATE TABLE IF NOT EXISTS post_stance (platform VARCHAR, post_id VARCHAR, account_id VARCHAR, target VARCHAR, "
                 "label VARCHAR, probability DOUBLE, relevance DOUBLE, stance DOUBLE, passage_start INTEGER, "
                 "passage_end INTEGER, run_id VARCHAR)")
     con.execute("CREATE TABLE IF NOT EXISTS account_stance (platform VARCHAR, account_id VARCHAR, target VARCHAR, "
@@ -288,11 +288,12 @@ def run_stance(con: duckdb.DuckDBPyConnection, run_id: str, target: StanceTarget
             continue
         table = pa.table({
             "platform": [batch.platform[i] for i in keep], "post_id": [batch.post_id[i] for i in keep],
+            "account_id": [batch.account_id[i] for i in keep],
             "label": [result.labels[i] for i in keep], "probability": result.probability[keep].astype(np.float64),
             "relevance": result.relevance[keep].astype(np.float64), "stance": result.stance[keep].astype(np.float64),
             "passage_start": [result.passages[i][0] for i in keep], "passage_end": [result.passages[i][1] for i in keep]})
         con.register("_stance_batch", table)
-        con.execute("INSERT INTO post_stance SELECT platform, post_id, ?, label, probability, relevance, stance, "
+        con.execute("INSERT INTO post_stance SELECT platform, post_id, account_id, ?, label, probability, relevance, stance, "
                     "passage_start, passage_end, ? "
                     "FROM _stance_batch", [target.target, run_id])
         con.unregister("_stance_batch")
