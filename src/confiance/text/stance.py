@@ -317,7 +317,7 @@ def run_stance(con: duckdb.DuckDBPyConnection, run_id: str, target: StanceTarget
                                 [target.target]).fetchall())
     return {"target": target.target, "threshold": classifier.threshold, "posts_scored": scored,
             "relevant_posts": sum(relevant.values()), **{label: relevant.get(label, 0) for label in STANCES},
-            "accounts": len({(k[0], k[1]) for k in sums})}
+            "accounts_with_stance": len({(k[0], k[1]) for k in sums})}
 
 
 def stance_summary(con: duckdb.DuckDBPyConnection, target: str, *, top: int = 50) -> dict[str, Any]:
