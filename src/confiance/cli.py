@@ -473,6 +473,82 @@ def harm(
         return
     _listing("harmful-influence profiles", [{k: v for k, v in r.items() if not isinstance(v, (dict, list))} for r in rows],
              False, as_csv)
+# -- conversation signals: stance, trends, share of voice --
+@app.command()
+def stance(
+    target_file: Path = typer.Argument(..., metavar="TARGET.yaml", help="Target: description + labelled example posts."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="Relevance threshold (cosine); default from the file, else automatic."),
+    split_date: Optional[str] = typer.Option(None, "--split-date", help="YYYY-MM-DD: account stance before / after this date."),
+    by: str = typer.Option("all", "--by", help="Account stance period when no --split-date: all or week."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Stance of posts and accounts toward a target (relevance filter, then a few-shot classifier)."""
+    from datetime import date
+
+    from confiance.pipeline import rerun
+    from confiance.text.stance import load_target, run_stance, stance_summary
+
+    if by not in ("all", "week"):
+        raise typer.BadParameter("must be all or week", param_hint="--by")
+    try:
+        split = date.fromisoformat(split_date) if split_date else None
+    except ValueError:
+        raise typer.BadParameter(f"not a YYYY-MM-DD date: {split_date!r}", param_hint="--split-date") from None
+    target = load_target(target_file)
+    ws = _ws()
+    parameters = {"target": target.target, "threshold": threshold, "split_date": split_date, "by": by}
+    result = rerun(ws, "stance", parameters, lambda con, run_id: run_stance(
+        con, run_id, target, threshold=threshold, split_date=split, by=by))
+    with ws.reader() as con:
+        summary = stance_summary(con, target.target)
+    if as_json:
+        _emit_json({**result, **summary})
+        return
+    _emit_table(f"stance toward {target.target}", [result])
+    _emit_table("per period", summary["periods"])
+    _emit_table("accounts with the most relevant posts", summary["accounts"][:20])
+
+
+@app.command()
+def trends(
+    top: int = typer.Option(20, "--top", help="How many emerging narratives."),
+    as_json: bool = typer.Option(False, "--json"),
+    as_csv: bool = typer.Option(False, "--csv"),
+) -> None:
+    """Emerging narratives: topics, hashtags and domains whose daily volume bursts (see `trend_bursts`)."""
+    from confiance.pipeline import stored_parameters
+    from confiance.text.trends import emerging_narratives
+
+    with _ws().reader() as con:
+        if stored_parameters(con, "trend_bursts", "trends") is None:
+            raise ConfianceError("no trends yet: run `confiance analyze --only trends`")
+        rows = con.execute("SELECT series_kind, series, day, count, expected, score, method FROM trend_bursts").fetchall()
+    bursts = [dict(zip(("series_kind", "series", "day", "count", "expected", "score", "method"), r)) for r in rows]
+    _listing("emerging narratives", emerging_narratives(bursts, top=top), as_json, as_csv)
+
+
+@app.command()
+def sov(
+    queries: list[str] = typer.Argument(..., metavar="QUERY...", help='Queries, e.g. \'"Solvane" OR #solvane\' \'#velo AND lang:fr\'.'),
+    by: str = typer.Option("day", "--by", help="day or week."),
+    as_json: bool = typer.Option(False, "--json"),
+    as_csv: bool = typer.Option(False, "--csv"),
+) -> None:
+    """Share of voice of brand and competitor queries per day or week (query language: docs/queries.md)."""
+    from confiance.pipeline import rerun
+    from confiance.text.trends import run_share_of_voice
+
+    if by not in ("day", "week"):
+        raise typer.BadParameter("must be day or week", param_hint="--by")
+    result = rerun(_ws(), "share_of_voice", {"queries": queries, "by": by},
+                   lambda con, run_id: run_share_of_voice(con, run_id, queries, by=by))
+    if as_json:
+        _emit_json(result)
+        return
+    if as_csv:
+        _emit_csv(result["series"])
+        return
+    _emit_table("share of voice", result["totals"])
 
 
 def main() -> None:

@@ -44,6 +44,9 @@ STEP_MODULES: tuple[str, ...] = (
     "confiance.integrity.sources",
     "confiance.influence.accounts",
     "confiance.integrity.harm",
+    "confiance.text.sentiment",
+    "confiance.text.style",
+    "confiance.text.trends",
 )
 
 

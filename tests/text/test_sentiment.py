@@ -1,0 +1,123 @@
+"""Sentiment: the VADER rules in French, the held-out labelled set (FR + EN), and the simulated world."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pytest
+
+from confiance.pipeline import analyze
+from confiance.report import build_report
+from confiance.text.sentiment import (LABELS, default_model, evaluate_sentiment, fold_accents, lexicon_features,
+                                      training_examples)
+
+TEST_SET = Path(__file__).resolve().parents[1] / "data" / "sentiment"
+SAMPLE_EVERY = 8
+
+
+def held_out(lang: str) -> list[dict[str, str]]:
+    with open(TEST_SET / f"{lang}.csv", encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_french_lexicon_rules():
+    compound = lexicon_features(["C'est génial", "C'est genial", "Ce n'est pas génial", "C'est vraiment génial",
+                                 "Quelle déception", "Encore en retard 😢"], ["fr"] * 6)[:, 0]
+    assert compound[0] > 0 and compound[0] == compound[1]       # accents folded
+    assert compound[2] < compound[0]                             # "pas" negates
+    assert compound[3] > compound[0]                             # "vraiment" boosts
+    assert compound[4] < 0 and compound[5] < 0                  # French emoji descriptions are scored
+    assert fold_accents("Éléphant déçu") == "Elephant decu"
+
+
+def test_english_lexicon_is_vader():
+    compound = lexicon_features(["This is great", "This is not great", "The train leaves at 8"], ["en"] * 3)[:, 0]
+    assert compound[0] > 0 > compound[1] and compound[2] == 0
+
+
+def test_training_and_test_sets_are_separate_and_balanced():
+    train = training_examples()
+    assert {r["label"] for r in train} == set(LABELS) and {r["lang"] for r in train} == {"fr", "en"}
+    for lang in ("fr", "en"):
+        for label in LABELS:
+            assert sum(r["lang"] == lang and r["label"] == label for r in train) >= 30
+    train_texts = {r["text"].strip().lower() for r in train}
+    for lang in ("fr", "en"):
+        rows = held_out(lang)
+        assert len(rows) >= 150 and {r["label"] for r in rows} == set(LABELS)
+        assert not train_texts & {r["text"].strip().lower() for r in rows}
+
+
+def test_accuracy_on_held_out_set():
+    figures = {}
+    for lang in ("fr", "en"):
+        rows = held_out(lang)
+        figures[lang] = evaluate_sentiment([r["text"] for r in rows], [lang] * len(rows), [r["label"] for r in rows])
+    print("\nsentiment on tests/data/sentiment (accuracy / macro-F1):")
+    for lang, methods in figures.items():
+        print("  " + lang + ": " + ", ".join(f"{m} {v['accuracy']:.3f} / {v['macro_f1']:.3f}" for m, v in methods.items()))
+    for lang, methods in figures.items():
+        assert methods["combined"]["accuracy"] >= 0.8, (lang, methods)
+        assert methods["combined"]["macro_f1"] >= methods["lexicon"]["macro_f1"], (lang, methods)
+        assert methods["combined"]["macro_f1"] >= methods["classifier"]["macro_f1"] - 0.02, (lang, methods)
+
+
+def test_model_probabilities_and_scores():
+    prediction = default_model().predict(["J'adore ce film", "I hate waiting"], ["fr", "en"])
+    assert prediction.labels == ["positive", "negative"]
+    assert np.allclose(prediction.probabilities.sum(axis=1), 1)
+    assert prediction.scores[0] > 0 > prediction.scores[1] and np.all(np.abs(prediction.scores) <= 1)
+    with pytest.raises(ValueError, match="method"):
+        default_model().predict(["x"], ["en"], method="magic")
+
+
+def test_sentiment_step_on_simulated_world(sim_world):
+    """Planted per-post sentiment: accuracy on a sample; per planted community, the mean measured score
+    follows the planted mean sentiment."""
+    world, ws, truth = sim_world
+    with ws.writer() as con:
+        con.execute("DELETE FROM posts WHERE hash(post_id) % ? <> 0", [SAMPLE_EVERY])
+    results = analyze(ws, ["sentiment", "trends"])
+    planted = {}
+    with open(world / "truth-posts.jsonl", "rb") as fh:
+        for line in fh:
+            post = orjson.loads(line)["truth_post"]
+            planted[(post["platform"], post["post_id"])] = post
+    with ws.reader() as con:
+        rows = con.execute("SELECT platform, post_id, lang, label, score FROM post_sentiment").fetchall()
+        dimensions = dict(con.execute("SELECT dimension, count(*) FROM sentiment_aggregates GROUP BY 1").fetchall())
+        kinds = con.execute("SELECT count(*) FROM post_sentiment JOIN posts USING (platform, post_id) "
+                            "WHERE kind = 'repost'").fetchall()[0][0]
+    assert results["sentiment"]["posts"] == len(rows) > 1000 and kinds == 0
+    assert {"day", "language", "community"} <= set(dimensions)
+    gold = [planted[(p, i)]["sentiment"] for p, i, *_ in rows]
+    accuracy = {lang: np.mean([g == r[3] for g, r in zip(gold, rows) if planted[(r[0], r[1])]["language"] == lang])
+                for lang in ("fr", "en")}
+    majority = max(np.mean([g == label for g in gold]) for label in LABELS)
+    community_of = {(a["platform"], a["account_id"]): a["community"] for a in truth["accounts"]}
+    value = {"negative": -1, "neutral": 0, "positive": 1}
+    planted_mean, measured_mean = {}, {}
+    for (platform, post_id, _, _, score), g in zip(rows, gold):
+        c = community_of[(platform, planted[(platform, post_id)]["account_id"])]
+        planted_mean.setdefault(c, []).append(value[g])
+        measured_mean.setdefault(c, []).append(score)
+    communities = sorted(planted_mean)
+    from scipy.stats import spearmanr
+
+    rho = spearmanr([np.mean(planted_mean[c]) for c in communities], [np.mean(measured_mean[c]) for c in communities])[0]
+    print(f"\nsimulated world (seed 3, 1 post in {SAMPLE_EVERY}): accuracy fr {accuracy['fr']:.3f}, en {accuracy['en']:.3f} "
+          f"(majority class {majority:.3f}); Spearman rho over {len(communities)} planted communities {rho:.3f}")
+    print(json.dumps(results["sentiment"]))
+    assert min(accuracy.values()) >= 0.5 and min(accuracy.values()) > majority + 0.05
+    assert rho >= 0.8
+
+    html = build_report(ws, ws.root / "report.html").read_text(encoding="utf-8")
+    for title in ("Trends and emerging narratives", "Share of voice", "Sentiment by community"):
+        section = html[html.index(f">{title}</h2>"):]
+        section = section[:section.index("</section>")]
+        assert "Nothing to show yet" not in section and "<svg" in section, title
+    assert "&#34;Solvane&#34; OR #solvane" in html  # the campaign brand's share of voice (escaped quotes)
