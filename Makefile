@@ -29,6 +29,7 @@ demo: $(STAMP)
 	$(BIN)/confiance --workspace $(DEMO)/workspace init
 	$(BIN)/confiance --workspace $(DEMO)/workspace ingest $(DEMO)/world
 	$(BIN)/confiance --workspace $(DEMO)/workspace analyze
+	$(BIN)/confiance --workspace $(DEMO)/workspace sov --by week '"Solvane" OR #solvane' '#velo' '#retraites' > /dev/null
 	$(BIN)/confiance --workspace $(DEMO)/workspace report -o $(DEMO)/report.html
 
 bench: $(STAMP)

@@ -58,18 +58,12 @@ def _label(kind: str, series: str) -> str:
     return {"hashtag": "#", "topic": "topic "}.get(kind, "") + series
 
 
-def default_queries(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The simulated world's campaign brand against the most used hashtags, else the top hashtags."""
-    from confiance.simulate.vocabulary import CAMPAIGN_BRAND, CAMPAIGN_HASHTAG
-
-    top = [r[0] for r in con.execute(
-        "SELECT tag FROM (SELECT unnest(hashtags) AS tag FROM posts) WHERE tag <> ? GROUP BY tag "
-        "ORDER BY count(*) DESC, tag LIMIT 5", [CAMPAIGN_HASHTAG.lower()]).fetchall()]
-    brand = con.execute("SELECT count(*) FROM posts WHERE list_contains(hashtags, ?)",
-                        [CAMPAIGN_HASHTAG.lower()]).fetchall()[0][0]
-    if brand:
-        return [f'"{CAMPAIGN_BRAND}" OR #{CAMPAIGN_HASHTAG.lower()}'] + [f"#{t}" for t in top[:4]]
-    return [f"#{t}" for t in top]
+def default_queries(con: duckdb.DuckDBPyConnection, how_many: int = 5) -> list[str]:
+    """The most used hashtags that a query can name as they are (``#word``), one query each."""
+    rows = con.execute(
+        "SELECT tag FROM (SELECT unnest(hashtags) AS tag FROM posts) WHERE regexp_full_match(tag, '[\\pL\\pN_]+') "
+        "GROUP BY tag ORDER BY count(*) DESC, tag LIMIT ?", [how_many]).fetchall()
+    return [f"#{tag}" for (tag,) in rows]
 
 
 def collect_share_of_voice(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
@@ -91,7 +85,7 @@ def collect_share_of_voice(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | N
         result = share_of_voice(con, queries, by="week")
         by, series_rows = result["by"], result["series"]
         totals_by_query = {r["query"]: r["posts"] for r in result["totals"]}
-        source = "default queries (run `confiance sov QUERY...` to choose them)"
+        source = "the most used hashtags (run `confiance sov QUERY...` to compare your own queries)"
     periods = sorted({r["period"] for r in series_rows})
     index = {p: i for i, p in enumerate(periods)}
     shares = {q: [0.0] * len(periods) for q in queries}
