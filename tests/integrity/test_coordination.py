@@ -126,3 +126,20 @@ def test_empty_workspace_gives_no_groups(workspace):
     with workspace.writer() as con:
         result = detect_coordination(con)
     assert result.edges.num_rows == 0 and result.groups.num_rows == 0
+
+
+def test_report_draws_the_groups_and_escapes_labels(sim_world):
+    from confiance.report import build_report
+
+    _, ws, _ = sim_world
+    analyze(ws, only=["coordination"])
+    with ws.writer() as con:
+        platform, account = con.execute("SELECT platform, a FROM coordination_edges ORDER BY weight DESC, a LIMIT 1").fetchall()[0]
+        con.execute("UPDATE accounts SET handle = '<script>alert(1)</script>' WHERE platform = ? AND account_id = ?",
+                    [platform, account])
+        evidence = con.execute("SELECT evidence[1] FROM coordination_edges ORDER BY weight DESC, a LIMIT 1").fetchall()[0][0]
+    html = build_report(ws, ws.root / "report.html").read_text()
+    section = html[html.index("Coordinated behaviour"):]
+    assert 'aria-label="Coordinated groups"' in section and "<line" in section
+    assert evidence in section
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in section
