@@ -301,71 +301,117 @@ def detect_coordination(
             pairs = _kind_pairs(_text_actions(con, text_window), text_window)
         else:
             pairs = _kind_pairs(_sorted_actions(con, _ACTIONS[kind]), window)
-        parts.append(pa.table({"kind": pa.array(np.full(len(pairs["a"]), kind, object), pa.string()),
-                               **{k: pa.array(v) for k, v in pairs.items()}}))
-    pairs_table = pa.concat_tables(parts) if parts else pa.table({
-        "kind": pa.array([], pa.string()), **{k: pa.array([], pa.int64()) for k in ("a", "b", "pid_a", "pid_b", "obj")}})
-    con.register("_coord_pairs_arrow", pairs_table)
+        parts.append({"kind": np.full(len(pairs["a"]), KINDS.index(kind), np.int64), **pairs})
     try:
-        edges = _edges(con, int(min_participation), percentile)
+        kept = _kept_edges(con, {k: np.concatenate([part[k] for part in parts]) if parts else np.zeros(0, np.int64)
+                                 for k in ("kind", "a", "b", "pid_a", "pid_b", "obj")},
+                           int(min_participation), percentile)
+        con.register("_coord_kept", kept)
+        _group_members(con)
+        edges = con.sql(
+            "SELECT ca.platform, ca.account_id AS a, cb.account_id AS b, list_extract($kinds, k.kind + 1) AS kind,"
+            "       k.weight, k.posts_a, k.posts_b, k.evidence "
+            "FROM _coord_kept k JOIN _coord_accounts ca ON ca.aid = k.a JOIN _coord_accounts cb ON cb.aid = k.b "
+            "ORDER BY ca.platform, a, b, kind", params={"kinds": list(KINDS)}).to_arrow_table()
+        groups = con.sql(
+            "WITH kinds AS (SELECT g.group_id, list(DISTINCT list_extract($kinds, k.kind + 1) ORDER BY"
+            "  list_extract($kinds, k.kind + 1)) AS kinds FROM _coord_kept k JOIN _coord_members g ON g.aid = k.a"
+            "  GROUP BY g.group_id) "
+            "SELECT g.group_id, c.platform, c.account_id, kinds.kinds FROM _coord_members g"
+            " JOIN _coord_accounts c USING (aid) JOIN kinds USING (group_id) ORDER BY g.group_id, c.platform, c.account_id",
+            params={"kinds": list(KINDS)}).to_arrow_table()
     finally:
-        con.unregister("_coord_pairs_arrow")
-        for table in ("_coord_accounts", "_coord_urls"):
+        con.unregister("_coord_kept")
+        for table in ("_coord_accounts", "_coord_urls", "_coord_members"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
-    return CoordinationResult(edges, _groups(edges), parameters)
+    return CoordinationResult(edges, groups, parameters)
 
 
-def _edges(con: duckdb.DuckDBPyConnection, min_participation: int, percentile: float) -> pa.Table:
-    return con.sql(
-        "WITH weights AS ("
-        " SELECT kind, a, b, count(DISTINCT obj) AS weight, count(DISTINCT pid_a) AS posts_a,"
-        "        count(DISTINCT pid_b) AS posts_b FROM _coord_pairs_arrow GROUP BY kind, a, b),"
-        " thresholds AS (SELECT kind, quantile_disc(weight, ?) AS q FROM weights GROUP BY kind),"
-        " kept AS (SELECT w.* FROM weights w JOIN thresholds USING (kind)"
-        "          WHERE w.weight >= ? AND w.weight >= thresholds.q),"
-        " evidence AS ("
-        "  SELECT p.kind, p.a, p.b, list(DISTINCT x.post_id ORDER BY x.post_id) AS evidence FROM ("
-        "   SELECT kind, a, b, pid_a AS pid FROM _coord_pairs_arrow UNION SELECT kind, a, b, pid_b FROM _coord_pairs_arrow"
-        "  ) p SEMI JOIN kept k ON k.kind = p.kind AND k.a = p.a AND k.b = p.b"
-        "  JOIN (SELECT rowid AS pid, post_id FROM posts) x ON x.pid = p.pid GROUP BY p.kind, p.a, p.b) "
-        "SELECT ca.platform, ca.account_id AS a, cb.account_id AS b, k.kind, k.weight, k.posts_a, k.posts_b,"
-        "       e.evidence "
-        "FROM kept k JOIN evidence e USING (kind, a, b)"
-        " JOIN _coord_accounts ca ON ca.aid = k.a JOIN _coord_accounts cb ON cb.aid = k.b "
-        "ORDER BY ca.platform, a, b, k.kind",
-        params=[percentile, min_participation],
-    ).to_arrow_table()
+def _runs(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of a sorted array and how many times each occurs."""
+    if not len(sorted_keys):
+        return sorted_keys, np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+    return sorted_keys[starts], np.diff(np.r_[starts, len(sorted_keys)])
 
 
-def _groups(edges: pa.Table) -> pa.Table:
-    platform = edges.column("platform").to_pylist()
-    a = edges.column("a").to_pylist()
-    b = edges.column("b").to_pylist()
-    kinds = edges.column("kind").to_pylist()
-    nodes = sorted({(p, x) for p, x in zip(platform, a)} | {(p, x) for p, x in zip(platform, b)})
-    index = {node: k for k, node in enumerate(nodes)}
-    n = len(nodes)
-    src = np.array([index[(p, x)] for p, x in zip(platform, a)], np.int64)
-    dst = np.array([index[(p, x)] for p, x in zip(platform, b)], np.int64)
-    _, labels = connected_components(sp.coo_matrix((np.ones(len(src)), (src, dst)), shape=(n, n)), directed=False) \
-        if n else (0, np.zeros(0, np.int64))
-    # largest group first, ties by the group's first account
-    sizes = np.bincount(labels) if n else np.zeros(0, np.int64)
-    first_member = np.full(len(sizes), n, np.int64)
-    np.minimum.at(first_member, labels, np.arange(n))
-    rank = np.empty(len(sizes), np.int64)
-    rank[np.lexsort((first_member, -sizes))] = np.arange(len(sizes))
-    group = rank[labels] if n else labels
-    group_kinds: dict[int, set[str]] = {}
-    for s, kind in zip(src.tolist(), kinds):
-        group_kinds.setdefault(int(group[s]), set()).add(kind)
-    order = np.lexsort((np.arange(n), group)) if n else np.zeros(0, np.int64)
+def _distinct_pairs(key: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (key, value) rows, sorted by key then value."""
+    order = np.lexsort((value, key))
+    key, value = key[order], value[order]
+    new = np.r_[True, (key[1:] != key[:-1]) | (value[1:] != value[:-1])] if len(key) else np.zeros(0, bool)
+    return key[new], value[new]
+
+
+def _kept_edges(con: duckdb.DuckDBPyConnection, pairs: dict[str, np.ndarray], min_participation: int,
+                percentile: float) -> pa.Table:
+    """The edges that pass both filters: kind, a, b (account codes), weight, posts_a, posts_b, evidence.
+
+    Counted in numpy on one int64 key per edge (kind, a, b): DuckDB's list aggregates are slow with
+    millions of groups, and sorting integer keys is not.
+    """
+    if len(pairs["a"]) and max(int(pairs["a"].max()), int(pairs["b"].max())) >= 1 << 29:
+        raise ValueError("more than 2**29 accounts: coordination keys would overflow")
+    key = (pairs["kind"] << 58) | (pairs["a"] << 29) | pairs["b"]
+    edge, weight = _runs(_distinct_pairs(key, pairs["obj"])[0])
+    posts_a = _runs(_distinct_pairs(key, pairs["pid_a"])[0])[1]
+    posts_b = _runs(_distinct_pairs(key, pairs["pid_b"])[0])[1]
+    kind = edge >> 58
+    keep = weight >= min_participation
+    for k in np.unique(kind):
+        mine = kind == k
+        keep[mine] &= weight[mine] >= np.quantile(weight[mine], percentile, method="inverted_cdf")
+    edge, weight, posts_a, posts_b = edge[keep], weight[keep], posts_a[keep], posts_b[keep]
+    # evidence: the distinct posts of either side that tie the pair, in post order
+    tied_key = np.concatenate([key, key])
+    tied_pid = np.concatenate([pairs["pid_a"], pairs["pid_b"]])
+    slot = np.minimum(np.searchsorted(edge, tied_key), max(len(edge) - 1, 0))
+    inside = edge[slot] == tied_key if len(edge) else np.zeros(len(tied_key), bool)
+    tied_key, tied_pid = _distinct_pairs(tied_key[inside], tied_pid[inside])
+    offsets = np.r_[0, np.cumsum(_runs(tied_key)[1])].astype(np.int64)
+    post_ids = _post_ids(con, tied_pid)
     return pa.table({
-        "group_id": pa.array([int(group[k]) for k in order], pa.int32()),
-        "platform": pa.array([nodes[k][0] for k in order], pa.string()),
-        "account_id": pa.array([nodes[k][1] for k in order], pa.string()),
-        "kinds": pa.array([sorted(group_kinds[int(group[k])]) for k in order], pa.list_(pa.string())),
+        "kind": edge >> 58, "a": (edge >> 29) & ((1 << 29) - 1), "b": edge & ((1 << 29) - 1),
+        "weight": weight, "posts_a": posts_a, "posts_b": posts_b,
+        "evidence": pa.LargeListArray.from_arrays(pa.array(offsets), post_ids),
     })
+
+
+def _post_ids(con: duckdb.DuckDBPyConnection, pids: np.ndarray) -> pa.Array:
+    """``posts.post_id`` of each row id, in the order given."""
+    unique, back = np.unique(pids, return_inverse=True)
+    con.register("_coord_pids", pa.table({"pid": unique}))
+    try:
+        ids = con.sql("SELECT p.post_id FROM _coord_pids x JOIN (SELECT rowid AS pid, post_id FROM posts) p "
+                      "USING (pid) ORDER BY pid").to_arrow_table().column("post_id").combine_chunks()
+    finally:
+        con.unregister("_coord_pids")
+    return ids.take(pa.array(back))
+
+
+def _group_members(con: duckdb.DuckDBPyConnection) -> None:
+    """``_coord_members(aid, group_id)``: connected components of the kept edges, largest first
+    (ties: the group holding the smaller account code first)."""
+    ends = con.sql("SELECT a, b FROM _coord_kept").to_arrow_table()
+    a, b = ends.column("a").to_numpy(), ends.column("b").to_numpy()
+    nodes, index = np.unique(np.concatenate([a, b]), return_inverse=True)
+    n = len(nodes)
+    if n:
+        graph = sp.coo_matrix((np.ones(len(a)), (index[:len(a)], index[len(a):])), shape=(n, n))
+        _, labels = connected_components(graph, directed=False)
+        sizes = np.bincount(labels)
+        first_member = np.full(len(sizes), n, np.int64)
+        np.minimum.at(first_member, labels, np.arange(n))
+        rank = np.empty(len(sizes), np.int64)
+        rank[np.lexsort((first_member, -sizes))] = np.arange(len(sizes))
+        group = rank[labels].astype(np.int32)
+    else:
+        group = np.zeros(0, np.int32)
+    con.register("_coord_members_arrow", pa.table({"aid": nodes.astype(np.int64), "group_id": group}))
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE _coord_members AS SELECT * FROM _coord_members_arrow")
+    finally:
+        con.unregister("_coord_members_arrow")
 
 
 def run_coordination(con: duckdb.DuckDBPyConnection, run_id: str, **parameters: Any) -> dict[str, Any]:
