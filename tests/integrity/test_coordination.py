@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections import Counter, defaultdict
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from confiance.integrity.coordination import co_action_pairs, coordination_listing, detect_coordination
+from confiance.integrity.coordination import (ALREADY_NORMAL, co_action_pairs, coordination_listing,
+                                              detect_coordination)
+from confiance.integrity.urls import normalise_url
 from confiance.pipeline import analyze
 from tests.conftest import REAL, ingest, query
 
@@ -143,3 +148,16 @@ def test_report_draws_the_groups_and_escapes_labels(sim_world):
     assert 'aria-label="Coordinated groups"' in section and "<line" in section
     assert evidence in section
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in section
+
+
+@given(st.from_regex(ALREADY_NORMAL, fullmatch=True).filter(lambda u: not u.startswith("https://www.")))
+@settings(max_examples=300, deadline=None)
+def test_urls_skipped_by_the_fast_path_are_already_normal(url):
+    assert normalise_url(url) == url
+
+
+@pytest.mark.parametrize("url", ["https://www.example.org/a", "http://example.org/a", "https://Example.org/a",
+                                 "https://example.org/a/", "https://example.org/a?utm_source=x", "https://example.org:8443/a",
+                                 "https://u@example.org/a"])
+def test_urls_that_need_normalising_miss_the_fast_path(url):
+    assert url.startswith("https://www.") or not re.fullmatch(ALREADY_NORMAL, url)
