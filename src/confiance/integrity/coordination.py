@@ -275,7 +275,7 @@ def detect_coordination(
     ----------
     con : a store connection (temporary tables are created and dropped).
     window : seconds within which two actions on the same object co-act (CooRTweet: 10 s).
-    text_window : the same for near-duplicate texts (Pacheco et al. 2021: 30 minutes), at most a day.
+    text_window : the same for near-duplicate texts (Pacheco et al. 2021: 30 minutes).
     min_participation : distinct objects a pair must have co-acted on (CooRTweet: 2).
     percentile : quantile in [0, 1] of the edge weights of a kind an edge must reach (CooRTweet's
         ``edge_weight``: 0.5); 0 disables it.
