@@ -298,6 +298,21 @@ def forget(who: str = typer.Argument(..., metavar="ACCOUNT_OR_HANDLE", help="Acc
 
 
 # -- coordination --
+def _stdout_on_stderr(work: Any) -> Any:
+    """Run ``work()`` with file descriptor 1 on stderr: DuckDB draws its progress bar there for
+    queries over 2 s, which would break ``--json``."""
+    import os
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        return work()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 @app.command()
 def coordination(
     window: Optional[float] = typer.Option(None, "--window", help="Seconds within which two accounts co-act (default 10, CooRTweet)."),
@@ -320,11 +335,12 @@ def coordination(
     wanted = {**DEFAULTS, **(stored or {}), **{k: v for k, v in asked.items() if v is not None}}
     if stored is None or wanted != {**DEFAULTS, **stored}:
         try:
-            rerun(ws, "coordination", wanted, lambda con, run_id: run_coordination(con, run_id, **wanted))
+            _stdout_on_stderr(lambda: rerun(ws, "coordination", wanted,
+                                            lambda con, run_id: run_coordination(con, run_id, **wanted)))
         except ValueError as exc:
             raise ConfianceError(str(exc)) from exc
     with ws.reader() as con:
-        listing = coordination_listing(con)
+        listing = _stdout_on_stderr(lambda: coordination_listing(con))
     if as_json:
         _emit_json(listing)
         return

@@ -161,3 +161,25 @@ def test_urls_skipped_by_the_fast_path_are_already_normal(url):
                                  "https://u@example.org/a"])
 def test_urls_that_need_normalising_miss_the_fast_path(url):
     assert url.startswith("https://www.") or not re.fullmatch(ALREADY_NORMAL, url)
+
+
+def test_cli_prints_json_and_rejects_bad_options(sim_world):
+    import json
+    import subprocess
+    import sys
+
+    _, ws, truth = sim_world
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "confiance.cli", "--workspace", str(ws.root), "coordination", *args],
+                              capture_output=True, text=True)
+
+    done = cli("--window", "20", "--kinds", "co_repost,near_duplicate_text", "--json")
+    assert done.returncode == 0, done.stderr
+    listing = json.loads(done.stdout)
+    assert {k for g in listing["groups"] for k in g["kinds"]} <= {"co_repost", "near_duplicate_text"}
+    planted = {a for g in truth["coordinated_groups"] for a in g["accounts"]}
+    assert {a["account_id"] for g in listing["groups"] for a in g["accounts"]} <= planted
+    bad = cli("--kinds", "co_like", "--json")
+    assert bad.returncode == 1 and bad.stdout == "" and "co_like" in bad.stderr
+    assert cli("--window", "soon").returncode == 2
