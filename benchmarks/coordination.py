@@ -256,6 +256,8 @@ def _figures(name: str, ours: dict, toolkit: dict) -> None:
     print(f"  {name}: confiance load {ours['load_s']:.2f} s + compute {o_compute:.2f} s, peak {ours['peak_mib']:.0f} MiB")
     print(f"  {name}: speed ratio (load + compute) {t_total / o_total:.1f}x; compute only {t_compute / o_compute:.1f}x; "
           f"memory ratio {toolkit['peak_mib'] / ours['peak_mib']:.1f}x")
+    if name == "simulated":
+        print(f"  goal >= 10x (load + compute): {'reached' if t_total / o_total >= 10 else 'NOT reached'}")
 
 
 def main() -> None:
