@@ -384,6 +384,8 @@ def bots_score(
         _emit_json(rows)
         return
     _listing("bot likelihood", _bot_rows_flat(rows), False, as_csv)
+
+
 # -- commercial disclosure (French law) --
 @app.command()
 def disclosure(
@@ -419,6 +421,8 @@ def disclosure(
                  "rules": ", ".join(sorted({f["rule"] for f in row["findings"] if f["severity"] != "info"}))}
                 for row in rows]
     _listing("disclosure accounts" if accounts else "disclosure", rows, False, as_csv)
+
+
 # -- integrity: sources, account types, harmful influence --
 @app.command()
 def sources(
@@ -473,6 +477,8 @@ def harm(
         return
     _listing("harmful-influence profiles", [{k: v for k, v in r.items() if not isinstance(v, (dict, list))} for r in rows],
              False, as_csv)
+
+
 # -- conversation signals: stance, trends, share of voice --
 @app.command()
 def stance(
@@ -549,6 +555,48 @@ def sov(
         _emit_csv(result["series"])
         return
     _emit_table("share of voice", result["totals"])
+
+
+# -- coordination --
+@app.command()
+def coordination(
+    window: Optional[float] = typer.Option(None, "--window", help="Seconds within which two accounts co-act (default 10, CooRTweet)."),
+    text_window: Optional[float] = typer.Option(None, "--text-window", help="Seconds for near-duplicate texts (default 1800)."),
+    min_participation: Optional[int] = typer.Option(None, "--min-participation", help="Distinct objects a pair must co-act on (default 2)."),
+    percentile: Optional[float] = typer.Option(None, "--percentile", help="Edge-weight quantile an edge must reach, 0-1 (default 0.5)."),
+    kinds: Optional[str] = typer.Option(None, "--kinds", help="Comma-separated: co_repost,co_link,co_hashtag,co_reply,near_duplicate_text."),
+    as_json: bool = typer.Option(False, "--json"),
+    as_csv: bool = typer.Option(False, "--csv"),
+) -> None:
+    """Coordinated groups: accounts that repeatedly act on the same object within seconds; edges name their posts."""
+    from confiance.integrity.coordination import DEFAULTS, coordination_listing, run_coordination
+    from confiance.pipeline import rerun, stored_parameters
+
+    ws = _ws()
+    with ws.reader() as con:
+        stored = stored_parameters(con, "coordination_edges", "coordination")
+    asked = {"window": window, "text_window": text_window, "min_participation": min_participation,
+             "percentile": percentile, "kinds": [k.strip() for k in kinds.split(",") if k.strip()] if kinds else None}
+    wanted = {**DEFAULTS, **(stored or {}), **{k: v for k, v in asked.items() if v is not None}}
+    if stored is None or wanted != {**DEFAULTS, **stored}:
+        try:
+            rerun(ws, "coordination", wanted, lambda con, run_id: run_coordination(con, run_id, **wanted))
+        except ValueError as exc:
+            raise ConfianceError(str(exc)) from exc
+    with ws.reader() as con:
+        listing = coordination_listing(con)
+    if as_json:
+        _emit_json(listing)
+        return
+    rows = [{"platform": e["platform"], "a": e["a"], "b": e["b"], "kind": e["kind"], "weight": e["weight"],
+             "evidence": " ".join(e["evidence"][:5])} for e in listing["edges"]]
+    if as_csv:
+        _emit_csv(rows)
+        return
+    _emit_table("coordinated groups", [{"group": g["id"], "accounts": len(g["accounts"]), "kinds": ", ".join(g["kinds"]),
+                                        "members": ", ".join(a["account_id"] for a in g["accounts"][:6])}
+                                       for g in listing["groups"]])
+    _emit_table("coordination edges", rows[:40])
 
 
 def main() -> None:

@@ -47,6 +47,7 @@ STEP_MODULES: tuple[str, ...] = (
     "confiance.text.sentiment",
     "confiance.text.style",
     "confiance.text.trends",
+    "confiance.integrity.coordination",
 )
 
 

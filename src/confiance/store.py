@@ -36,6 +36,8 @@ def connect(db_path: Path, *, read_only: bool = False, memory_limit: str | None 
         "autoload_known_extensions": False,
         "autoinstall_known_extensions": False,
         "temp_directory": str(tmp),
+        # DuckDB draws a progress bar on stdout for long queries: it would break `--json` output
+        "enable_progress_bar": False,
     }
     if read_only:
         config["access_mode"] = "READ_ONLY"
