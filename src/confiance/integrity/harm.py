@@ -348,7 +348,7 @@ def _step(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
 
 
 register_step(Step(
-    "harm", _step, after=("sources", "polarization", "influence", "bots", "disclosure"),
+    "harm", _step, after=("sources", "polarization", "influence", "bots", "disclosure", "coordination"),
     description="harmful-influence profile per account and audience credibility per influencer (reads optional inputs)",
     parameters={"bot_threshold": BOT_THRESHOLD, "influencers": INFLUENCERS, "listed": LISTED,
                 "amplification_kinds": list(AMPLIFICATION_KINDS), "engager_kinds": list(ENGAGER_KINDS)},
