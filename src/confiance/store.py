@@ -36,8 +36,6 @@ def connect(db_path: Path, *, read_only: bool = False, memory_limit: str | None 
         "autoload_known_extensions": False,
         "autoinstall_known_extensions": False,
         "temp_directory": str(tmp),
-        # DuckDB draws a progress bar on stdout for long queries: it would break `--json` output
-        "enable_progress_bar": False,
     }
     if read_only:
         config["access_mode"] = "READ_ONLY"
@@ -45,6 +43,7 @@ def connect(db_path: Path, *, read_only: bool = False, memory_limit: str | None 
     if _configuration_locked(con):
         return con  # this process already holds the file open, and only this function locks it: hardened
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")  # it draws on stdout, which `--json` output owns
     if memory_limit:
         con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute("SET allowed_directories = [?]", [str(root) + "/"])
