@@ -215,3 +215,44 @@ register_view(TableView(
              Column("findings", "Evidence", personal=True)),
     default_sort="verdict", descending=False,
 ))
+register_view(TableView(
+    key="coordination", title="Coordinated behaviour", requires="coordination_edges",
+    description="Pairs of accounts that repeatedly acted on the same object within the window; evidence: the posts.",
+    sql="""SELECT e.platform, e.a AS account_id, a.handle, e.b, b.handle AS b_handle, e.kind, e.weight,
+                  array_to_string(e.evidence[1:10], ' ') AS evidence
+           FROM coordination_edges e LEFT JOIN accounts a ON a.platform = e.platform AND a.account_id = e.a
+           LEFT JOIN accounts b ON b.platform = e.platform AND b.account_id = e.b""",
+    columns=(Column("platform", "Platform"), Column("handle", "Account", "account"), Column("b_handle", "With", personal=True),
+             Column("kind", "Kind"), Column("weight", "Shared objects", "number"), Column("evidence", "Evidence posts")),
+    default_sort="weight",
+))
+register_view(TableView(
+    key="harm", title="Harmful-influence profiles", requires="harm_profiles",
+    description="Bot amplification of the audience, coordinated group, low-credibility links, polarisation, undisclosed ads.",
+    sql="""SELECT platform, account_id, handle, engagements, bot_amplification_share, coordinated_group,
+                  low_credibility_share, polarization_position, undisclosed_share FROM harm_profiles""",
+    columns=(Column("platform", "Platform"), Column("handle", "Account", "account"),
+             Column("engagements", "Engagements", "number"), Column("bot_amplification_share", "Bot amplification", "number"),
+             Column("coordinated_group", "Coordinated group"), Column("low_credibility_share", "Low-credibility links", "number"),
+             Column("polarization_position", "Polarisation", "number"), Column("undisclosed_share", "Undisclosed ads", "number")),
+    default_sort="engagements",
+))
+register_view(TableView(
+    key="account-types", title="Account types", requires="account_types",
+    description="Individual expert, professional creator, media, brand, institution or other, with the cues that fired.",
+    sql="""SELECT platform, account_id, handle, type, confidence, CAST(evidence AS VARCHAR) AS evidence FROM account_types""",
+    columns=(Column("platform", "Platform"), Column("handle", "Account", "account"), Column("type", "Type"),
+             Column("confidence", "Confidence", "number"), Column("evidence", "Evidence", personal=True)),
+    default_sort="confidence",
+))
+register_view(TableView(
+    key="url-cascades", title="Link cascades", requires="url_cascades",
+    description="Each shared URL: credibility of its domain, who shared it first, reach and the shape of its repost trees.",
+    sql="""SELECT platform, url, domain, rating, first_account_id AS account_id, first_handle, accounts, posts, reposts,
+                  followers_reach, depth, structural_virality FROM url_cascades""",
+    columns=(Column("domain", "Domain"), Column("url", "URL", "url"), Column("rating", "Credibility"),
+             Column("first_handle", "First sharer", "account"), Column("accounts", "Accounts", "number"),
+             Column("reposts", "Reposts", "number"), Column("followers_reach", "Follower reach", "number"),
+             Column("depth", "Depth", "number"), Column("structural_virality", "Structural virality", "number")),
+    default_sort="accounts",
+))
