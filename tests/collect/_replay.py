@@ -37,8 +37,8 @@ def jetstream_events() -> list[dict]:
 
 
 def mastodon_statuses() -> list[dict]:
-    """The public timeline of test_public_tl.yaml (8 statuses, newest first) followed by the
-    statuses posted in test_status_reply_with_quote.yaml (a reply that quotes), newest first."""
+    """The public timeline of test_public_tl.yaml (8 statuses) and the statuses posted in
+    test_status_reply_with_quote.yaml (a reply that quotes), newest first as a timeline serves them."""
     timeline: list[dict] = []
     posted: list[dict] = []
     for name in ("test_public_tl.yaml", "test_status_reply_with_quote.yaml"):
@@ -49,13 +49,13 @@ def mastodon_statuses() -> list[dict]:
             if not body:
                 continue
             value = json.loads(body)
-            if request["method"] == "GET" and "/timelines/public" in request["uri"] and "local" not in request["uri"]:
+            if request["method"] == "GET" and "/timelines/public" in request["uri"] and "local=" not in request["uri"]:
                 timeline = value
             elif request["method"] == "POST" and request["uri"].endswith("/api/v1/statuses"):
                 posted.append(value)
     seen = {s["id"] for s in timeline}
-    extra = [s for s in reversed(posted) if s["id"] not in seen]
-    return timeline + extra
+    merged = timeline + [s for s in posted if s["id"] not in seen]
+    return sorted(merged, key=lambda s: (len(s["id"]), s["id"]), reverse=True)
 
 
 def pages_of(items: list, size: int) -> list[list]:

@@ -240,7 +240,7 @@ def _bluesky(check: _Checker, data: dict) -> dict[str, Any]:
 
 
 def _hashtag(check: _Checker, text: str, where: str) -> str:
-    tag = text.lstrip("#")
+    tag = text.lstrip("#").lower()  # hashtags are case-insensitive on Mastodon
     if not _HASHTAG.fullmatch(tag):
         raise check.fail(where, f"invalid hashtag {text[:60]!r}")
     return tag

@@ -9,10 +9,13 @@ Tasks, per instance:
 
 Paging: newest first, older pages through the ``Link`` header's ``rel="next"`` (``max_id``) until
 the end, ``limits.since`` or the page limit. A task that ran to its end collects, on the next run,
-what is newer than the newest status it saw: ``min_id`` and ``rel="prev"`` links. Raw file: one
-page (the JSON array of statuses, as returned) per line; the page is the unit the mastodon
-importer reads, so replies within a page resolve and the serving host is known from its local
-accounts.
+what is newer than the newest status it saw: ``min_id`` and ``rel="prev"`` links.
+
+Raw file: one page per line, the statuses as returned inside the ``/api/v2/search`` envelope
+(``{"accounts": [], "statuses": [...], "hashtags": []}``). That envelope is the one page-level
+object the mastodon importer reads (a JSONL line holding a bare array is not; a ``.json`` array is
+read status by status): with the page as one unit, replies within it resolve and the serving host
+is known from its local accounts for every status, remote authors' included.
 """
 
 from __future__ import annotations
@@ -94,7 +97,7 @@ class TimelineTask:
             if link and httpx.URL(link).host != self.host:
                 raise CollectError(f"{what}: the Link header points to another host")
             done = not statuses or not link or len(kept) < len(statuses)
-            data = orjson.dumps(kept) + b"\n" if kept else b""
+            data = orjson.dumps({"accounts": [], "statuses": kept, "hashtags": []}) + b"\n" if kept else b""
             state = {**extra, "done": True, "newest_id": newest} if done else {**extra, "mode": mode, "next": link,
                                                                                "newest_id": newest}
             yield Page("mastodon", data, len(kept), state)
