@@ -4,7 +4,7 @@ cassettes (test_public_tl.yaml, test_status_reply_with_quote.yaml), paged with L
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import orjson
@@ -162,4 +162,4 @@ def test_link_to_another_host_is_refused(workspace: Workspace) -> None:
         server.routes[TAG] = lambda q, s: Reply(body=STATUSES[:2], headers={"Link": '<https://elsewhere.example/x?max_id=1>; rel="next"'})
         with pytest.raises(CollectError, match="another host"):
             collect(workspace, parse_config(_config(server.url, hashtags=["python"]), "m.yaml"), clock=clock)
-    assert datetime.now(timezone.utc) - timedelta(days=1) < datetime.now(timezone.utc)
+    assert len(server.calls(TAG)) == 1
