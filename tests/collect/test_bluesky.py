@@ -101,22 +101,35 @@ def _raw_lines(ws: Workspace, suffix: str = ".jsonl") -> list[bytes]:
     return lines
 
 
+def _shown(profile: dict) -> bool:
+    """Not opted out of logged-out visibility (such authors are left out by default)."""
+    return "!no-unauthenticated" not in {label["val"] for label in profile.get("labels", [])}
+
+
 def _served_lines() -> list[bytes]:
-    """What a correct run writes: each served page once (search pages, then author feed pages)."""
+    """What a correct run writes: each served page once (search pages, then author feed pages),
+    without the posts of authors who opted out."""
     lines = []
     for index, page in enumerate(SEARCH_PAGES):
-        body = {"posts": page, **({"cursor": f"p{index + 1}"} if index + 1 < len(SEARCH_PAGES) else {})}
+        body = {"posts": [p for p in page if _shown(p["author"])],
+                **({"cursor": f"p{index + 1}"} if index + 1 < len(SEARCH_PAGES) else {})}
         lines.append(orjson.dumps(json.loads(json.dumps(body))))
     for index, page in enumerate(FEED_PAGES):
-        body = {"feed": page, **({"cursor": f"p{index + 1}"} if index + 1 < len(FEED_PAGES) else {})}
+        body = {"feed": [i for i in page if _shown(i["post"]["author"])],
+                **({"cursor": f"p{index + 1}"} if index + 1 < len(FEED_PAGES) else {})}
         lines.append(orjson.dumps(json.loads(json.dumps(body))))
     return lines
 
 
 def _served_edges() -> list[bytes]:
-    rows = [f"{p['did']},{SUBJECT['did']},follow,bluesky" for p in OTHERS]
-    rows += [f"{SUBJECT['did']},{p['did']},follow,bluesky" for p in OTHERS[:30]]
+    rows = [f"{p['did']},{SUBJECT['did']},follow,bluesky" for p in OTHERS if _shown(p)]
+    rows += [f"{SUBJECT['did']},{p['did']},follow,bluesky" for p in OTHERS[:30] if _shown(p)]
     return [r.encode() for r in rows]
+
+
+def _served_posts() -> int:
+    return (sum(_shown(v["author"]) for v in bluesky_post_views())
+            + sum(_shown(i["post"]["author"]) for i in _feed_items()))
 
 
 def test_collects_every_page_once_and_ingests_like_the_served_responses(workspace: Workspace, tmp_path: Path) -> None:
@@ -130,7 +143,8 @@ def test_collects_every_page_once_and_ingests_like_the_served_responses(workspac
     assert all("confiance/" in h["User-Agent"] and "research@example.org" in h["User-Agent"] for h in server.headers_seen)
     assert _raw_lines(workspace) == _served_lines()
     assert _raw_lines(workspace, ".csv") == _served_edges()
-    assert result.items == len(bluesky_post_views()) + len(_feed_items()) + len(_served_edges())
+    assert result.items == _served_posts() + len(_served_edges())
+    assert _served_posts() < len(bluesky_post_views()) + len(_feed_items())  # the recording has opted-out authors
     assert result.pending_files > 0
 
     # ingest: same store as ingesting the served responses written out by the test itself
@@ -147,7 +161,7 @@ def test_collects_every_page_once_and_ingests_like_the_served_responses(workspac
                 "SELECT count(*) FROM interactions WHERE kind = 'follow'", "SELECT count(*) FROM interactions"):
         assert scalar(workspace, sql) == scalar(reference, sql), sql
     assert scalar(workspace, "SELECT count(*) FROM rejects") == 0
-    served_uris = {v["uri"] for v in bluesky_post_views()}
+    served_uris = {v["uri"] for v in bluesky_post_views() if _shown(v["author"])}
     assert scalar(workspace, "SELECT count(DISTINCT post_id) FROM posts WHERE list_contains(?, post_id)",
                   [sorted(served_uris)]) == len(served_uris)
     assert scalar(workspace, "SELECT count(*) FROM interactions WHERE kind = 'follow'") == len(_served_edges())
@@ -289,3 +303,14 @@ def test_killed_process_resumes_with_zero_duplicates(workspace: Workspace, tmp_p
     for sql in ("SELECT count(*) FROM posts", "SELECT count(DISTINCT post_id) FROM observations", "SELECT count(*) FROM interactions",
                 "SELECT sum(records_read) FROM sources", "SELECT sum(duplicates) FROM sources"):
         assert scalar(workspace, sql) == scalar(reference, sql), sql
+
+
+def test_opted_out_authors_are_kept_only_when_asked(workspace: Workspace) -> None:
+    clock = FakeClock()
+    with Replay(clock) as server:
+        text = json.loads(_config(server.url, queries=["climat"]))
+        text["respect_opt_outs"] = False
+        collect(workspace, parse_config(json.dumps(text), "b.yaml"), clock=clock, ingest=False)
+    posts = [p for line in _raw_lines(workspace) for p in orjson.loads(line)["posts"]]
+    assert len(posts) == len(bluesky_post_views())
+    assert sum(not _shown(p["author"]) for p in posts) > 0

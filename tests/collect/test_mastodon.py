@@ -163,3 +163,22 @@ def test_link_to_another_host_is_refused(workspace: Workspace) -> None:
         with pytest.raises(CollectError, match="another host"):
             collect(workspace, parse_config(_config(server.url, hashtags=["python"]), "m.yaml"), clock=clock)
     assert len(server.calls(TAG)) == 1
+
+
+@pytest.mark.parametrize("respect", [True, False])
+def test_authors_who_set_noindex_are_left_out_unless_asked(workspace: Workspace, respect: bool) -> None:
+    import copy
+
+    statuses = copy.deepcopy(STATUSES)
+    for status in statuses:
+        if status["account"]["acct"] == "mastodonpy_test_2":
+            status["account"]["noindex"] = True
+    clock = FakeClock()
+    with Instance(clock, statuses) as server:
+        text = json.loads(_config(server.url, hashtags=["python"]))
+        text["respect_opt_outs"] = respect
+        collect(workspace, parse_config(json.dumps(text), "m.yaml"), clock=clock, ingest=False)
+    kept = [s["id"] for page in _raw_pages(workspace) for s in page]
+    hidden = [s["id"] for s in statuses if s["account"]["acct"] == "mastodonpy_test_2"]
+    assert hidden
+    assert kept == [s["id"] for s in statuses if not respect or s["id"] not in hidden]

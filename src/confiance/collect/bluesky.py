@@ -10,6 +10,9 @@ Tasks, one per configured item:
   profile lists, so these become an edge CSV (``source,target,kind,platform``: follower DID,
   followed DID, ``follow``, ``bluesky``) that the ``edges-csv`` importer reads. Only the two DIDs
   are kept (minimisation): handles and profiles of followers are not stored.
+- With ``respect_opt_outs`` (the default), posts, feed items and follow edges of accounts labelled
+  ``!no-unauthenticated`` (they asked apps not to show them to logged-out visitors) are left out
+  of what is written. Jetstream events carry no labels: the filter cannot apply there.
 - Jetstream (``/subscribe?wantedCollections=app.bsky.feed.post``): post-create events whose text
   or tags contain a keyword (whole words, case-insensitive), for ``duration_s`` seconds. Raw: one
   event per line, as received. The cursor is the last seen ``time_us``; a reconnect or a new run
@@ -38,6 +41,7 @@ from confiance.collect.config import CollectConfig, CollectError, Jetstream, Lim
 REMAINING_HEADER = "ratelimit-remaining"
 RESET_HEADER = "ratelimit-reset"
 POST_COLLECTION = "app.bsky.feed.post"
+NO_UNAUTHENTICATED = "!no-unauthenticated"
 
 
 def _line(body: Any) -> bytes:
@@ -46,6 +50,12 @@ def _line(body: Any) -> bytes:
 
 def _later(a: str | None, b: str | None) -> str | None:
     return max((x for x in (a, b) if x), default=None)
+
+
+def opted_out(profile: Any) -> bool:
+    """The account asked Bluesky apps not to show it to logged-out visitors (``!no-unauthenticated``)."""
+    labels = profile.get("labels") if isinstance(profile, dict) else None
+    return any(isinstance(label, dict) and label.get("val") == NO_UNAUTHENTICATED for label in labels or ())
 
 
 def _list_of(body: Any, key: str, what: str) -> list:
@@ -60,8 +70,8 @@ class SearchTask:
 
     paged = True
 
-    def __init__(self, api: PoliteClient, query: SearchQuery, index: int, limits: Limits):
-        self.api, self.query, self.limits = api, query, limits
+    def __init__(self, api: PoliteClient, query: SearchQuery, index: int, limits: Limits, respect_opt_outs: bool):
+        self.api, self.query, self.limits, self.respect_opt_outs = api, query, limits, respect_opt_outs
         self.key = f"search:{query.q}|{query.lang or ''}|{query.sort}"
         self.label = f"search #{index + 1}"
 
@@ -79,12 +89,13 @@ class SearchTask:
             for post in posts:
                 if isinstance(post, dict) and isinstance(post.get("indexedAt"), str):
                     pass_newest = _later(pass_newest, post["indexedAt"])
+            kept = [p for p in posts if not (self.respect_opt_outs and opted_out(p.get("author") if isinstance(p, dict) else None))]
+            data = _line({**body, "posts": kept}) if kept else b""
             cursor = body.get("cursor") or None
             if not posts or not cursor:
-                yield Page("bluesky", _line(body) if posts else b"", len(posts),
-                           {"done": True, "newest": _later(newest, pass_newest)})
+                yield Page("bluesky", data, len(kept), {"done": True, "newest": _later(newest, pass_newest)})
                 return
-            yield Page("bluesky", _line(body), len(posts),
+            yield Page("bluesky", data, len(kept),
                        {"cursor": cursor, "since": since, "pass_newest": pass_newest, "newest": newest})
 
 
@@ -99,13 +110,18 @@ def _sort_at(item: Any) -> str:
     return post.get("indexedAt", "") if isinstance(post, dict) and isinstance(post.get("indexedAt"), str) else ""
 
 
+def _author_of(item: Any) -> Any:
+    post = item.get("post") if isinstance(item, dict) else None
+    return post.get("author") if isinstance(post, dict) else None
+
+
 class AuthorFeedTask:
     """``app.bsky.feed.getAuthorFeed`` for one actor."""
 
     paged = True
 
-    def __init__(self, api: PoliteClient, actor: str, index: int, limits: Limits):
-        self.api, self.actor, self.limits = api, actor, limits
+    def __init__(self, api: PoliteClient, actor: str, index: int, limits: Limits, respect_opt_outs: bool):
+        self.api, self.actor, self.limits, self.respect_opt_outs = api, actor, limits, respect_opt_outs
         self.key = f"author:{actor}"
         self.label = f"author feed #{index + 1}"
 
@@ -119,12 +135,13 @@ class AuthorFeedTask:
             body, _ = self.api.get_json("/xrpc/app.bsky.feed.getAuthorFeed",
                                         {k: v for k, v in params.items() if v is not None}, what="getAuthorFeed")
             feed = _list_of(body, "feed", "getAuthorFeed")
-            kept = [item for item in feed if not floor or _sort_at(item) > floor]
-            for item in kept:
+            recent = [item for item in feed if not floor or _sort_at(item) > floor]
+            for item in recent:
                 pass_newest = _later(pass_newest, _sort_at(item) or None)
+            kept = [item for item in recent if not (self.respect_opt_outs and opted_out(_author_of(item)))]
             cursor = body.get("cursor") or None
             data = _line({**body, "feed": kept}) if kept else b""
-            if not feed or not cursor or len(kept) < len(feed):  # the end, or older than wanted
+            if not feed or not cursor or len(recent) < len(feed):  # the end, or older than wanted
                 yield Page("bluesky", data, len(kept), {"done": True, "newest": _later(newest, pass_newest)})
                 return
             yield Page("bluesky", data, len(kept), {"cursor": cursor, "floor": floor, "pass_newest": pass_newest,
@@ -136,8 +153,10 @@ class FollowGraphTask:
 
     paged = True
 
-    def __init__(self, api: PoliteClient, actor: str, direction: str, index: int, limits: Limits):
+    def __init__(self, api: PoliteClient, actor: str, direction: str, index: int, limits: Limits,
+                 respect_opt_outs: bool):
         self.api, self.actor, self.direction, self.limits = api, actor, direction, limits
+        self.respect_opt_outs = respect_opt_outs
         self.key = f"{direction}:{actor}"
         self.label = f"{direction} #{index + 1}"
 
@@ -160,6 +179,8 @@ class FollowGraphTask:
             rows = 0
             for profile in profiles:
                 did = profile.get("did") if isinstance(profile, dict) else None
+                if self.respect_opt_outs and (opted_out(profile) or opted_out(subject)):
+                    continue
                 if isinstance(did, str) and did.startswith("did:"):
                     src, dst = (did, subject_did) if self.direction == "followers" else (subject_did, did)
                     writer.writerow((src, dst, "follow", "bluesky"))
@@ -286,10 +307,11 @@ def build_tasks(config: CollectConfig, *, clock: Clock | None = None, transport:
                           timeout=limits.timeout_s, transport=transport)
     api = PoliteClient(client, remaining_header=REMAINING_HEADER, reset_header=RESET_HEADER, limits=limits,
                        clock=clock, seed=seed)
-    tasks: list = [SearchTask(api, q, i, limits) for i, q in enumerate(config.queries)]
-    tasks += [AuthorFeedTask(api, actor, i, limits) for i, actor in enumerate(config.actors)]
-    tasks += [FollowGraphTask(api, actor, "followers", i, limits) for i, actor in enumerate(config.followers_of)]
-    tasks += [FollowGraphTask(api, actor, "follows", i, limits) for i, actor in enumerate(config.follows_of)]
+    respect = config.respect_opt_outs
+    tasks: list = [SearchTask(api, q, i, limits, respect) for i, q in enumerate(config.queries)]
+    tasks += [AuthorFeedTask(api, actor, i, limits, respect) for i, actor in enumerate(config.actors)]
+    tasks += [FollowGraphTask(api, actor, "followers", i, limits, respect) for i, actor in enumerate(config.followers_of)]
+    tasks += [FollowGraphTask(api, actor, "follows", i, limits, respect) for i, actor in enumerate(config.follows_of)]
     if config.jetstream is not None:
         tasks.append(JetstreamTask(config.jetstream, limits, agent, clock, seed, connect))
     return tasks, [api]

@@ -87,6 +87,7 @@ class CollectConfig:
     name: str
     contact: str
     limits: Limits = field(default_factory=Limits)
+    respect_opt_outs: bool = True  # leave out authors who opted out (Bluesky !no-unauthenticated, Mastodon noindex)
     # bluesky
     appview: str = "https://public.api.bsky.app"
     queries: tuple[SearchQuery, ...] = ()
@@ -102,7 +103,7 @@ class CollectConfig:
         return _to_datetime(self.limits.since) if self.limits.since else None
 
 
-_COMMON = {"platform", "name", "contact", "limits"}
+_COMMON = {"platform", "name", "contact", "limits", "respect_opt_outs"}
 _FIELDS = {
     "bluesky": _COMMON | {"appview", "queries", "actors", "followers_of", "follows_of", "jetstream"},
     "mastodon": _COMMON | {"instances"},
@@ -306,8 +307,12 @@ def parse_config(text: str, file: str, platform: str | None = None) -> CollectCo
     if any(c in contact for c in "\r\n()"):
         raise check.fail("contact", "must be one line without parentheses")
     limits = _limits(check, data.get("limits"), declared)
+    respect = data.get("respect_opt_outs", True)
+    if not isinstance(respect, bool):
+        raise check.fail("respect_opt_outs", "expected true or false")
     specific = _bluesky(check, data) if declared == "bluesky" else _mastodon(check, data)
-    return CollectConfig(path=file, platform=declared, name=name, contact=contact, limits=limits, **specific)
+    return CollectConfig(path=file, platform=declared, name=name, contact=contact, limits=limits,
+                         respect_opt_outs=respect, **specific)
 
 
 def load_config(path: str | Path, platform: str | None = None) -> CollectConfig:

@@ -9,7 +9,9 @@ Tasks, per instance:
 
 Paging: newest first, older pages through the ``Link`` header's ``rel="next"`` (``max_id``) until
 the end, ``limits.since`` or the page limit. A task that ran to its end collects, on the next run,
-what is newer than the newest status it saw: ``min_id`` and ``rel="prev"`` links.
+what is newer than the newest status it saw: ``min_id`` and ``rel="prev"`` links. With
+``respect_opt_outs`` (the default), statuses whose author (or boosted author) set ``noindex``
+(opted out of search engine indexing) are left out.
 
 Raw file: one page per line, the statuses as returned inside the ``/api/v2/search`` envelope
 (``{"accounts": [], "statuses": [...], "hashtags": []}``). That envelope is the one page-level
@@ -57,15 +59,22 @@ def _created(status: dict) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
+def _opted_out(status: dict) -> bool:
+    """The author (or, for a boost, the boosted author) opted out of search engine indexing."""
+    authors = [status.get("account"), (status.get("reblog") or {}).get("account") if isinstance(status.get("reblog"), dict) else None]
+    return any(isinstance(a, dict) and a.get("noindex") is True for a in authors)
+
+
 class TimelineTask:
     """One paged list of statuses on one instance."""
 
     paged = True
 
     def __init__(self, api: PoliteClient, host: str, path: str, params: dict[str, Any], key: str, label: str,
-                 limits: Limits, since: datetime | None):
+                 limits: Limits, since: datetime | None, respect_opt_outs: bool):
         self.api, self.host, self.path, self.params = api, host, path, params
         self.key, self.label, self.limits, self.since = key, label, limits, since
+        self.respect_opt_outs = respect_opt_outs
 
     def _path(self, state: dict) -> tuple[str, dict]:
         return self.path, {}
@@ -90,13 +99,14 @@ class TimelineTask:
                 raise CollectError(f"{what}: expected a list of statuses")
             statuses = [s for s in body if isinstance(s, dict)]
             newest = _newest(newest, statuses)
-            kept = statuses
+            recent = statuses
             if self.since is not None and mode == "backfill":
-                kept = [s for s in statuses if (_created(s) or self.since) >= self.since]
+                recent = [s for s in statuses if (_created(s) or self.since) >= self.since]
+            kept = [s for s in recent if not (self.respect_opt_outs and _opted_out(s))]
             link = response.links.get("next" if mode == "backfill" else "prev", {}).get("url")
             if link and httpx.URL(link).host != self.host:
                 raise CollectError(f"{what}: the Link header points to another host")
-            done = not statuses or not link or len(kept) < len(statuses)
+            done = not statuses or not link or len(recent) < len(statuses)
             data = orjson.dumps({"accounts": [], "statuses": kept, "hashtags": []}) + b"\n" if kept else b""
             state = {**extra, "done": True, "newest_id": newest} if done else {**extra, "mode": mode, "next": link,
                                                                                "newest_id": newest}
@@ -110,8 +120,8 @@ class AccountTask(TimelineTask):
     """Statuses of one account: its id is looked up once on the instance and kept in the state."""
 
     def __init__(self, api: PoliteClient, host: str, acct: str, key: str, label: str, limits: Limits,
-                 since: datetime | None):
-        super().__init__(api, host, "", {}, key, label, limits, since)
+                 since: datetime | None, respect_opt_outs: bool):
+        super().__init__(api, host, "", {}, key, label, limits, since, respect_opt_outs)
         self.acct = acct
 
     def _path(self, state: dict) -> tuple[str, dict]:
@@ -131,6 +141,7 @@ def build_tasks(config: CollectConfig, *, clock: Clock | None = None, transport:
     agent = user_agent(config.contact)
     limits = config.limits
     since = config.since_dt
+    respect = config.respect_opt_outs
     tasks: list = []
     apis = []
     counts = {"hashtag": 0, "local timeline": 0, "federated timeline": 0, "account": 0}
@@ -145,14 +156,14 @@ def build_tasks(config: CollectConfig, *, clock: Clock | None = None, transport:
         host = httpx.URL(instance.url).host
         for tag in instance.hashtags:
             tasks.append(TimelineTask(api, host, f"/api/v1/timelines/tag/{quote(tag, safe='')}", {},
-                                      f"{instance.url}|tag:{tag.lower()}", label("hashtag"), limits, since))
+                                      f"{instance.url}|tag:{tag.lower()}", label("hashtag"), limits, since, respect))
         for timeline in instance.timelines:
             params = {"local": "true"} if timeline == "local" else {}
             tasks.append(TimelineTask(api, host, "/api/v1/timelines/public", params, f"{instance.url}|{timeline}",
-                                      label(f"{timeline} timeline"), limits, since))
+                                      label(f"{timeline} timeline"), limits, since, respect))
         for acct in instance.accounts:
             tasks.append(AccountTask(api, host, acct, f"{instance.url}|account:{acct.lower()}", label("account"),
-                                     limits, since))
+                                     limits, since, respect))
     return tasks, apis
 
 
