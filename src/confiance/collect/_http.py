@@ -234,15 +234,15 @@ class PoliteClient:
 
 
 def _error_message(response: httpx.Response) -> str:
-    """The API's error name (XRPC ``error``, Mastodon ``error``), short; never the request."""
+    """The API's short error name (XRPC ``error`` such as ``AuthMissing``; Mastodon's ``error``).
+
+    The longer XRPC ``message`` is left out: it may quote the actor asked for."""
     try:
         body = response.json()
     except ValueError:
         return ""
-    if isinstance(body, dict):
-        text = " ".join(str(body.get(k)) for k in ("error", "message") if body.get(k))
-        return f"({text[:200]})" if text else ""
-    return ""
+    error = body.get("error") if isinstance(body, dict) else None
+    return f"({str(error)[:80]})" if error else ""
 
 
 def user_agent(contact: str) -> str:
