@@ -97,8 +97,13 @@ class Journal:
             os.close(fd)
             raise CollectError(f"collection {self.name!r} is already running ({self.lock_path})") from None
         self._lock_fd = fd
-        self.state = self._load()
-        self._recover()
+        try:
+            self.state = self._load()
+            self._recover()
+        except BaseException:
+            os.close(fd)
+            self._lock_fd = None
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
