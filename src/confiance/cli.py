@@ -599,6 +599,53 @@ def coordination(
     _emit_table("coordination edges", rows[:40])
 
 
+# -- collect --
+@app.command()
+def collect(
+    platform: str = typer.Argument(..., metavar="bluesky|mastodon", help="The platform the configuration is for."),
+    config_path: Path = typer.Argument(..., metavar="CONFIG.yaml", help="Queries, accounts, instances and limits."),
+    ingest_after: bool = typer.Option(True, "--ingest/--no-ingest", help="Ingest what was collected (default) or only write raw files."),
+    max_pages: Optional[int] = typer.Option(None, "--max-pages", min=1, help="Override limits.max_pages (pages per task and run)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Collect from a public API into raw files, resumably (see docs/collecting.md), then ingest them."""
+    import dataclasses
+
+    from rich.progress import SpinnerColumn
+
+    from confiance.collect import collect as run_collect, load_config
+
+    if platform not in ("bluesky", "mastodon"):
+        raise typer.BadParameter("expected bluesky or mastodon", param_hint="PLATFORM")
+    config = load_config(config_path, platform)
+    if max_pages is not None:
+        config = dataclasses.replace(config, limits=dataclasses.replace(config.limits, max_pages=max_pages))
+    ws = _ws()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.fields[pages]} pages"),
+                  TextColumn("{task.fields[items]} items"), console=err, transient=True,
+                  disable=not err.is_terminal) as bar:
+        tasks: dict[str, Any] = {}
+
+        def page(label: str, pages: int, items: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=None, pages=0, items=0)
+            bar.update(tasks[label], pages=pages, items=items)
+
+        def ingested(result) -> None:
+            err.print(f"{Path(result.path).name}: {result.format}: read {result.records_read} = stored {result.stored} "
+                      f"+ duplicates {result.duplicates} + rejected {result.rejected}")
+
+        result = run_collect(ws, config, ingest=ingest_after, on_page=page, on_ingested=ingested)
+    for task in result.tasks:
+        err.print(f"{task.label}: {task.pages} pages, {task.items} items ({task.stopped})")
+    err.print(f"{result.requests} requests, {result.retries} retries, {result.rate_limited} rate limited, "
+              f"{result.waited_s:.1f} s waited")
+    if result.pending_files:
+        err.print(f"{result.pending_files} raw files not ingested yet: run again with --ingest")
+    if as_json:
+        _emit_json(result.as_json())
+
+
 def main() -> None:
     """Entry point: usage errors exit 2 (click), confiance errors exit 1 with one line on stderr."""
     try:
