@@ -94,6 +94,9 @@ def test_forget_leaves_no_canary_anywhere_in_the_workspace(workspace, tmp_path):
     build_report(workspace)
     with workspace.reader() as con:
         export_tables(con, "csv", workspace.exports_dir / "csv")
+    pending = workspace.root / "collect" / "watch" / "page-0001.jsonl"  # collected, not yet ingested
+    pending.parent.mkdir(parents=True)
+    pending.write_text(f.read_text())
     assert _grep_workspace(workspace, CANARY)  # it was there
     others_before = scalar(workspace, "SELECT count(*) FROM posts WHERE account_id <> ?", [CANARY_ID])
 

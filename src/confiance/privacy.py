@@ -307,14 +307,16 @@ def _rewrite_database(ws: Workspace) -> None:
 
 
 def _delete_outputs(ws: Workspace, person: Person) -> int:
-    """Snapshots go entirely (they are re-published); reports and exports only when they name the person."""
+    """Snapshots go entirely (they are re-published); reports, exports and collected pages waiting for ingest
+    only when they name the person."""
     needles = [x.lower().encode() for x in person.ids | person.handles | person.names if x]
     deleted = 0
     for snapshot in ws.snapshots_dir.glob("*"):
         if snapshot.is_file():
             snapshot.unlink()
             deleted += 1
-    for folder in (ws.reports_dir, ws.exports_dir):
+    # reports, exports, and collected pages not yet ingested (`collect --no-ingest`)
+    for folder in (ws.reports_dir, ws.exports_dir, ws.root / "collect"):
         for f in folder.rglob("*"):
             if f.is_file() and _contains_any(f.read_bytes(), needles):
                 f.unlink()
