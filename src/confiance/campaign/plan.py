@@ -172,8 +172,8 @@ def diffusion_graph(graph: AccountGraph, model: str = "wc", *, direction: str = 
     prob = np.clip(prob, 0.0, 1.0)
     # sum duplicates (an undirected graph may give both orientations): 1 - Π(1 - p) keeps IC semantics
     keep = prob > 0
-    log_miss = sp.csr_matrix((np.log1p(-np.minimum(prob[keep], 1 - 1e-15)), (src[keep], dst[keep])),
-                             shape=(graph.n, graph.n))
+    with np.errstate(divide="ignore"):  # log(0) = -inf for certain arcs: they stay certain after merging
+        log_miss = sp.csr_matrix((np.log1p(-prob[keep]), (src[keep], dst[keep])), shape=(graph.n, graph.n))
     log_miss.sum_duplicates()
     coo = log_miss.tocoo()
     merged = -np.expm1(coo.data)
@@ -349,7 +349,7 @@ class IMMResult:
 
 
 def imm(dg: DiffusionGraph, node_weight: np.ndarray, *, k: int, candidates: np.ndarray | None = None,
-        cost: np.ndarray | None = None, budget: float | None = None, epsilon: float = 0.5, ell: float = 1.0,
+        cost: np.ndarray | None = None, budget: float | None = None, epsilon: float = 0.2, ell: float = 1.0,
         rng: np.random.Generator | None = None, max_rr_entries: int = MAX_RR_ENTRIES) -> IMMResult:
     """IMM seed selection for the weighted spread ``Σ_v w(v) P(v active)``, optionally budgeted.
 
@@ -677,7 +677,7 @@ def _candidates(con: duckdb.DuckDBPyConnection, dg: DiffusionGraph, brief: Brief
 
 
 def plan(con: duckdb.DuckDBPyConnection, brief: Brief | None = None, *, k: int | None = None,
-         budget: float | None = None, model: str = "wc", epsilon: float = 0.5, ell: float = 1.0, seed: int = 0,
+         budget: float | None = None, model: str = "wc", epsilon: float = 0.2, ell: float = 1.0, seed: int = 0,
          mc_runs: int = 1000, direction: str = "actor", default_probability: float = DEFAULT_PROBABILITY,
          kinds: Sequence[str] | None = None, max_rr_entries: int = MAX_RR_ENTRIES) -> PlanResult:
     """Choose seed accounts that maximise expected reach weighted across the brief's segments.
@@ -690,7 +690,8 @@ def plan(con: duckdb.DuckDBPyConnection, brief: Brief | None = None, *, k: int |
     budget : total budget; overrides the brief's ``budget.total``. Costs come from the brief's cost
         model (default 1 per influencer).
     model : ``wc`` (weighted cascade) or ``ic`` (independent cascade); see the module docstring.
-    epsilon, ell : IMM's ε (0.5 as in Tang et al. 2015's experiments) and ℓ (1).
+    epsilon, ell : IMM's ε and ℓ (1). ε = 0.2, not the 0.5 of Tang et al. (2015)'s experiments: at 0.5
+        the greedy over-fits its ~60k RR sets on NetHEPT (spread 945 against 961 at 0.2, k = 50).
     seed : random seed: the same seed gives the same plan and the same figures.
     mc_runs : Monte-Carlo runs for the reach estimates and their intervals.
     direction : ``actor`` (influence flows from the account acted upon to the actor) or ``source``
