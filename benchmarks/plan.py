@@ -78,7 +78,8 @@ def spread_per_run(graph, seeds, runs: int, seed: int) -> np.ndarray:
         frontier = seeds
         count = seeds.size
         while frontier.size:
-            arcs = np.concatenate([np.arange(indptr[u], indptr[u + 1]) for u in frontier])
+            degree = indptr[frontier + 1] - indptr[frontier]
+            arcs = np.repeat(indptr[frontier] - np.cumsum(degree) + degree, degree) + np.arange(degree.sum())
             hit = targets[arcs[rng.random(arcs.size) < prob[arcs]]]
             hit = np.unique(hit[~active[hit]])
             active[hit] = True
@@ -150,6 +151,10 @@ def celf(graph, k: int, runs: int, seed: int) -> tuple[list[int], list[float], i
 # --------------------------------------------------------------------------- benchmark
 
 
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--k", type=int, default=50)
@@ -163,7 +168,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ws = Workspace.init(Path(tmp) / "ws")
         [result] = ingest_paths(ws, [NETHEPT / "NetHEPT.txt"], format_name="edges-txt")
-        print(f"ingest: {result.stored} edges stored, {result.rejected} rejected")
+        log(f"ingest: {result.stored} edges stored, {result.rejected} rejected")
         analyze(ws, ["graph"])
         with ws.reader() as con:
             started = time.perf_counter()
@@ -188,11 +193,13 @@ def main() -> None:
         runs = spread_per_run(own, seeds, args.eval_runs, seed=12345)
         return float(runs.mean()), float(runs.std(ddof=1) / np.sqrt(runs.size))
 
+    log(f"IMM selection {imm_seconds:.2f} s; evaluating with {args.eval_runs} runs")
     rows = [("IMM (confiance plan)", imm_seconds, evaluate(imm_seeds))]
     rows.append(("degree top-k", None, evaluate(top_degree)))
     rows.append(("NetHEPT_seeds.txt", None, evaluate(shipped)))
     celf_row = None
     if not args.skip_celf:
+        log(f"IMM spread {rows[0][2][0]:.1f}; running CELF with {args.celf_runs} runs per estimate")
         started = time.perf_counter()
         celf_seeds, _, evaluations = celf(own, args.k, args.celf_runs, seed=args.seed)
         celf_seconds = time.perf_counter() - started

@@ -113,7 +113,7 @@ DIRECTIONS = ("actor", "source")
 RESULT_TABLE = "plan_results"
 DEFAULT_PROBABILITY = 0.01  # uniform IC probability (Kempe et al. 2003; Chen et al. 2009)
 DEFAULT_K = 10
-MAX_RR_ENTRIES = 30_000_000  # node entries kept in RR sets: about 240 MB with the inverted index
+MAX_RR_ENTRIES = 20_000_000  # RR-set node entries; selection peaks near 20 bytes an entry (~400 MB)
 _BATCH_ENTRIES = 4_000_000  # target (group, node) pairs per vectorised cascade batch
 _Z95 = 1.959963984540054
 
@@ -286,12 +286,16 @@ class _Selection:
 
 def _select(rr: _RRSets, n: int, candidates: np.ndarray, cost: np.ndarray | None, k: int,
             budget: float | None) -> _Selection:
-    """Greedy maximum coverage of RR sets, budgeted when ``cost`` is given (Khuller et al. 1999)."""
+    """Greedy maximum coverage of RR sets, budgeted when ``cost`` is given (Khuller et al. 1999).
+
+    Stops early when no allowed node covers a further RR set (more seeds would add nothing).
+    """
     counts = np.bincount(rr.node, minlength=n).astype(np.float64)
     order = np.argsort(rr.node, kind="stable")
     node_ptr = np.zeros(n + 1, np.int64)
     np.cumsum(counts.astype(np.int64), out=node_ptr[1:])
-    set_of = np.repeat(np.arange(rr.count, dtype=np.int64), np.diff(rr.ptr))[order]
+    set_of = np.repeat(np.arange(rr.count, dtype=np.int32), np.diff(rr.ptr))[order]
+    del order
     covered = np.zeros(rr.count, bool)
     allowed = candidates.copy()
     single_best = -1
@@ -399,7 +403,11 @@ def imm(dg: DiffusionGraph, node_weight: np.ndarray, *, k: int, candidates: np.n
     eps_prime = math.sqrt(2) * epsilon
     lambda_prime = ((2 + 2 / 3 * eps_prime) * (log_choose + ell * log_n + math.log(max(math.log2(max(n, 2)), 1.0)))
                     * total_weight / eps_prime ** 2)
-    floor = float(weight[candidates].max()) if budgeted else float(np.sort(weight[candidates])[-k:].sum())
+    # OPT is at least what the best affordable seed(s) weigh themselves
+    feasible = candidates & (cost <= (budget if budget is not None else np.inf)) if budgeted else candidates
+    if not feasible.any():
+        return IMMResult([], np.zeros(0), 0.0, 0, 0, 0.0, False, "cost-effective greedy", 0.0)
+    floor = float(weight[feasible].max()) if budgeted else float(np.sort(weight[feasible])[-k:].sum())
     floor = max(floor, total_weight * 1e-12)
     lower_bound = floor
     capped = False
