@@ -259,3 +259,28 @@ def test_cli_plan_json_contract_and_errors(sim_world, tmp_path):
             plan(con, parse_brief("brand: t\nsegments:\n  - {name: s, audience: {communities: [1]}}\n"), k=1)
         with pytest.raises(ConfianceError, match="unknown diffusion model"):
             plan(con, k=1, model="lt")
+
+
+def test_demographic_segments_use_the_audience_reports_of_engaged_accounts(workspace, tmp_path):
+    edges = tmp_path / "edges.csv"
+    edges.write_text("source,target\na,star1\nb,star1\nc,star2\na,c\n")
+    ingest(workspace, edges, format_name="edges-csv")
+    analyze(workspace, ["graph"])
+    brief = parse_brief("brand: t\nsegments:\n  - {name: young, audience: {age: [18-24]}}\n")
+    with workspace.reader() as con:
+        dg = diffusion_graph(load_graph(con), "wc")
+        _, _, _, notes = segment_membership(con, dg, brief)
+        assert notes == ["segment 'young': age ignored (no audience reports)"]
+    reports = tmp_path / "audience.csv"
+    reports.write_text("platform,account_id,dimension,category,share,source\n"
+                       "graph,star1,age,18-24,0.8,platform\ngraph,star1,age,25-34,0.2,platform\n"
+                       "graph,star2,age,18-24,0.1,platform\ngraph,star2,age,25-34,0.9,platform\n")
+    ingest(workspace, reports, format_name="audience-csv")
+    with workspace.reader() as con:
+        names, membership, weights, notes = segment_membership(con, dg, brief)
+        share = dict(zip(dg.account_id, membership[:, 0]))
+    assert not notes and names == ["young"] and weights.tolist() == [1.0]
+    # a engaged with star1 (0.8) and c (no report): only reported audiences count; c engaged with star2
+    assert share["a"] == pytest.approx(0.8) and share["b"] == pytest.approx(0.8)
+    assert share["c"] == pytest.approx(0.1)
+    assert share["star1"] == pytest.approx(0.45) and share["star2"] == pytest.approx(0.45)  # the mean report
