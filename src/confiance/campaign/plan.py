@@ -35,7 +35,7 @@ independent):
   audience, so it gets the interaction-weighted mean of their reported shares in the listed
   categories; others get the mean over all reports. Without any report these criteria are ignored
   and a note says so;
-- ``interests``: 1 when v used one of the interests as a hashtag, or posted in a topic (``topics``,
+- ``interests``: 1 when v used one of the interests as a hashtag (case and accents ignored), or posted in a topic (``topics``,
   ``post_topics``) whose label or terms contain it; else 0.
 
 The objective is ``Σ_s W_s · E[members of s reached] / |s|`` with weights normalised to sum 1 and
@@ -89,6 +89,7 @@ from __future__ import annotations
 
 import math
 import time
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
@@ -534,10 +535,16 @@ def _demographic_share(con: duckdb.DuckDBPyConnection, n: int, dimension: str, c
     return out
 
 
+def _plain(text: str) -> str:
+    """Lower case without accents: #vélo and #velo are the same interest."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+
+
 def _interest_match(con: duckdb.DuckDBPyConnection, n: int, interests: tuple[str, ...]) -> np.ndarray:
-    tags = sorted({i.lstrip("#").replace(" ", "").lower() for i in interests} | {i.lstrip("#").lower() for i in interests})
+    tags = sorted({_plain(i).lstrip("#").replace(" ", "") for i in interests} | {_plain(i).lstrip("#") for i in interests})
     matched = _per_node(con, "SELECT DISTINCT n.idx, 1.0 FROM posts p JOIN _plan_nodes n USING (platform, account_id) "
-                             "WHERE len(list_intersect(p.hashtags, ?)) > 0", n, [tags])
+                             "WHERE len(list_intersect(list_transform(p.hashtags, lambda h: strip_accents(lower(h))), ?)) > 0",
+                        n, [tags])
     if has_table(con, "topics") and has_table(con, "post_topics"):
         topics = [row[0] for row in con.execute(
             "SELECT topic FROM topics WHERE exists(SELECT 1 FROM (SELECT unnest(?) AS i) WHERE "
