@@ -90,8 +90,9 @@ from __future__ import annotations
 import math
 import time
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import duckdb
 import numpy as np
@@ -105,7 +106,7 @@ from confiance.graph.build import EDGE_TABLE, AccountGraph, load_graph
 from confiance.store import has_table
 
 __all__ = [
-    "DiffusionGraph", "PlanResult", "diffusion_graph", "imm", "simulate_spread", "segment_membership",
+    "DiffusionGraph", "IMMResult", "PlanResult", "diffusion_graph", "imm", "simulate_spread", "segment_membership",
     "plan", "run_plan", "latest_plan", "MODELS", "DIRECTIONS", "RESULT_TABLE",
 ]
 
@@ -486,6 +487,18 @@ def _node_table(dg: DiffusionGraph) -> pa.Table:
                      "idx": pa.array(np.arange(dg.n, dtype=np.int64))})
 
 
+@contextmanager
+def _nodes_registered(con: duckdb.DuckDBPyConnection, dg: DiffusionGraph) -> Iterator[None]:
+    """Temp table ``_plan_nodes(platform, account_id, idx)`` for joins with the node indexes."""
+    con.register("_plan_nodes_arrow", _node_table(dg))
+    con.execute("CREATE OR REPLACE TEMP TABLE _plan_nodes AS SELECT * FROM _plan_nodes_arrow")
+    con.unregister("_plan_nodes_arrow")
+    try:
+        yield
+    finally:
+        con.execute("DROP TABLE IF EXISTS _plan_nodes")
+
+
 def _per_node(con: duckdb.DuckDBPyConnection, sql: str, n: int, params: list | None = None) -> np.ndarray:
     """``sql`` returns (idx, value) rows (``_plan_nodes`` is registered); a dense array, 0 elsewhere."""
     out = np.zeros(n)
@@ -564,14 +577,11 @@ def segment_membership(con: duckdb.DuckDBPyConnection, dg: DiffusionGraph, brief
     segments = list(brief.segments) if brief is not None else []
     if not segments:
         return ["all accounts"], np.ones((dg.n, 1)), np.ones(1), []
-    con.register("_plan_nodes_arrow", _node_table(dg))
-    con.execute("CREATE OR REPLACE TEMP TABLE _plan_nodes AS SELECT * FROM _plan_nodes_arrow")
-    con.unregister("_plan_nodes_arrow")
     notes: list[str] = []
     has_reports = has_table(con, "audience_reports") and bool(
         con.execute("SELECT count(*) FROM audience_reports").fetchall()[0][0])
     membership = np.ones((dg.n, len(segments)))
-    try:
+    with _nodes_registered(con, dg):
         for j, segment in enumerate(segments):
             audience = segment.audience
             if audience.communities:
@@ -595,8 +605,6 @@ def segment_membership(con: duckdb.DuckDBPyConnection, dg: DiffusionGraph, brief
                 membership[:, j] *= _interest_match(con, dg.n, audience.interests)
             if membership[:, j].sum() <= 0:
                 notes.append(f"segment {segment.name!r} matches no account of the graph")
-    finally:
-        con.execute("DROP TABLE IF EXISTS _plan_nodes")
     weights = np.array([s.weight for s in segments], np.float64)
     return [s.name for s in segments], membership, weights / weights.sum(), notes
 
@@ -637,13 +645,9 @@ def _resolve(con: duckdb.DuckDBPyConnection, dg: DiffusionGraph, refs: Sequence[
 
 def _account_facts(con: duckdb.DuckDBPyConnection, dg: DiffusionGraph) -> tuple[np.ndarray, np.ndarray]:
     """(followers as float with NaN when unknown, handles) per node."""
-    table = _node_table(dg)
-    con.register("_plan_facts_nodes", table)
-    try:
-        rows = con.execute("SELECT n.idx, a.followers, a.handle FROM _plan_facts_nodes n JOIN accounts a "
+    with _nodes_registered(con, dg):
+        rows = con.execute("SELECT n.idx, a.followers, a.handle FROM _plan_nodes n JOIN accounts a "
                            "ON a.platform = n.platform AND a.account_id = n.account_id").fetchall()
-    finally:
-        con.unregister("_plan_facts_nodes")
     followers = np.full(dg.n, np.nan)
     handles = np.full(dg.n, None, dtype=object)
     for idx, count, handle in rows:
@@ -678,15 +682,10 @@ def _candidates(con: duckdb.DuckDBPyConnection, dg: DiffusionGraph, brief: Brief
         allowed &= np.array([(p, a) not in bots for p, a in zip(dg.platform, dg.account_id)], bool)
     if brief.languages:
         # an influencer writes mostly in the brief's languages (accounts of unknown language stay)
-        con.register("_plan_nodes_arrow", _node_table(dg))
-        con.execute("CREATE OR REPLACE TEMP TABLE _plan_nodes AS SELECT * FROM _plan_nodes_arrow")
-        con.unregister("_plan_nodes_arrow")
-        try:
+        with _nodes_registered(con, dg):
             share = _language_share(con, dg.n, brief.languages)
             known = _per_node(con, "SELECT DISTINCT n.idx, 1.0 FROM posts p JOIN _plan_nodes n USING (platform, account_id) "
                                    "WHERE p.lang IS NOT NULL AND p.lang NOT IN ('', 'und')", dg.n)
-        finally:
-            con.execute("DROP TABLE IF EXISTS _plan_nodes")
         allowed &= (known == 0) | (share >= 0.5)
     return allowed
 
