@@ -15,6 +15,9 @@ estimate from ``--celf-runs`` fresh simulations. PEERS.md: with 200 simulations 
 the degree heuristic (noise); 1,000 (the default here) is the usual figure in the literature
 (Kempe et al. 2003 used 10,000, which does not fit this 2-core machine).
 
+Times are wall-clock and CPU seconds of the selection alone (graph already in memory) for both; on a
+shared machine the CPU figure is the steadier one.
+
 Usage::
 
     PYTHONPATH=src nice -n 10 .venv/bin/python benchmarks/plan.py [--celf-runs 1000] [--epsilon 0.2]
