@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from enum import Enum
 import sys
 from pathlib import Path
 from typing import Any, Optional
@@ -644,6 +645,59 @@ def collect(
         err.print(f"{result.pending_files} raw files not ingested yet: run again with --ingest")
     if as_json:
         _emit_json(result.as_json())
+
+
+# -- campaign plan --
+
+
+class _DiffusionModel(str, Enum):
+    wc = "wc"
+    ic = "ic"
+
+
+class _EdgeDirection(str, Enum):
+    actor = "actor"
+    source = "source"
+
+
+@app.command()
+def plan(
+    brief: Optional[Path] = typer.Argument(None, metavar="[BRIEF.yaml]", help="Campaign brief (segments, costs, budget, exclusions)."),
+    k: Optional[int] = typer.Option(None, "--k", min=1, help="At most this many accounts (default 10 without a budget)."),
+    budget: Optional[float] = typer.Option(None, "--budget", help="Total budget (overrides the brief's)."),
+    model: _DiffusionModel = typer.Option(_DiffusionModel.wc, "--model", help="Weighted cascade or independent cascade."),
+    epsilon: float = typer.Option(0.2, "--epsilon", help="IMM accuracy ε (smaller: more RR sets, closer to optimal)."),
+    ell: float = typer.Option(1.0, "--ell", help="IMM confidence: the guarantee holds with probability 1 - 1/n^ℓ."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same plan)."),
+    mc_runs: int = typer.Option(1000, "--mc-runs", min=2, help="Monte-Carlo runs for the reach estimates."),
+    direction: _EdgeDirection = typer.Option(_EdgeDirection.actor, "--direction",
+                                             help="actor: influence flows from the account acted upon to the actor; source: edge files written source → target."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Portfolio of accounts that maximises expected reach across the brief's segments (IMM), stored for the report."""
+    from confiance.campaign.brief import load_brief
+    from confiance.campaign.plan import run_plan
+    from confiance.pipeline import rerun
+
+    parsed = load_brief(brief) if brief is not None else None
+    options = {"k": k, "budget": budget, "model": model.value, "epsilon": epsilon, "ell": ell, "seed": seed,
+               "mc_runs": mc_runs, "direction": direction.value}
+    result = rerun(_ws(), "plan", {"brief": str(brief) if brief else None, **options},
+                   lambda con, run_id: run_plan(con, run_id, parsed, **options))
+    if as_json:
+        _emit_json(result.to_json())
+        return
+    reach = result.expected_reach
+    err.print(f"expected reach {reach['mean']:.1f} accounts (95% interval {reach['lower']:.1f}-{reach['upper']:.1f})")
+    _emit_table("plan", [{"pick": s["rank"], "platform": s["platform"], "account": s["handle"] or s["account_id"],
+                          "cost": s["cost"], "marginal share": f"{s['marginal_share']:.1%}", "fit": s["fit"]}
+                         for s in result.seeds])
+    _emit_table("segments", [{"segment": name, "weight": f"{v['weight']:.2f}", "expected reached": f"{v['mean']:.1f}",
+                              "95% interval": f"{v['lower']:.1f}-{v['upper']:.1f}",
+                              "share": "" if v["share"] is None else f"{v['share']:.1%}"}
+                             for name, v in result.segments.items()])
+    for note in result.notes:
+        err.print(f"note: {note}")
 
 
 def main() -> None:
