@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import csv
-from enum import Enum
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Any, Optional
 
