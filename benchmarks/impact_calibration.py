@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from confiance.campaign.impact import causal_impact
+from confiance.campaign.impact import CAUSALIMPACT_LEVEL_PRIOR, ImpactModel, causal_impact
 
 LENGTH, INTERVENTION = 100, 70
 
@@ -52,13 +52,14 @@ def lifts(runs: int, rng: np.random.Generator) -> np.ndarray:
     return np.where(np.arange(runs) % 3 == 0, 0.0, size)
 
 
-def calibrate(runs: int, seed: int = 0, draws: int = 1000) -> dict:
+def calibrate(runs: int, seed: int = 0, draws: int = 1000, model: ImpactModel = ImpactModel()) -> dict:
     rng = np.random.default_rng(seed)
     truth = lifts(runs, rng)
     covered, false_positive, placebos, widths = 0, 0, 0, []
     for i, lift in enumerate(truth):
         response, controls = simulated_kpi(rng, float(lift))
-        result = causal_impact(response, INTERVENTION, controls, draws=draws, seed=seed * 100_000 + i)
+        result = causal_impact(response, INTERVENTION, controls, draws=draws, seed=seed * 100_000 + i,
+                               model=model)
         covered += result.average.lower <= lift <= result.average.upper
         widths.append(result.average.upper - result.average.lower)
         if lift == 0:
@@ -73,11 +74,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--autoregressive", action="store_true", help="add an AR(1) component to the model")
+    parser.add_argument("--level-prior", choices=("causalimpact", "flat"), default="causalimpact",
+                        help="prior on the level's standard deviation")
     args = parser.parse_args()
+    model = ImpactModel(autoregressive=args.autoregressive,
+                        level_prior=CAUSALIMPACT_LEVEL_PRIOR if args.level_prior == "causalimpact" else None)
     start = time.perf_counter()
-    figures = calibrate(args.runs, args.seed, args.draws)
+    figures = calibrate(args.runs, args.seed, args.draws, model)
     elapsed = time.perf_counter() - start
-    print(f"runs {figures['runs']}  draws {args.draws}  seed {args.seed}  ({elapsed:.0f} s)")
+    print(f"model {model.describe()}, level prior {args.level_prior}  runs {figures['runs']}  draws {args.draws}  seed {args.seed}  ({elapsed:.0f} s)")
     print(f"coverage of the 95% interval of the average effect: {figures['coverage']:.3f}  (goal 0.92-0.98)")
     print(f"false-positive rate on {figures['placebos']} placebos: {figures['false_positive_rate']:.3f}  "
           f"(goal <= 0.06)")

@@ -39,6 +39,8 @@ STEP_MODULES: tuple[str, ...] = (
     "confiance.graph.polarization",
     "confiance.influence.scores",
     "confiance.graph.layout",
+    "confiance.campaign.surveys",
+    "confiance.campaign.attribution",
 )
 
 

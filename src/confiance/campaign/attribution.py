@@ -26,7 +26,8 @@ import duckdb
 import orjson
 import pandas as pd
 
-__all__ = ["UTM_KEYS", "codes_in_text", "utm_in_url", "attribution_keys", "attribute"]
+from confiance.pipeline import Step, register_step
+__all__ = ["UTM_KEYS", "codes_in_text", "utm_in_url", "attribution_keys", "attribute", "run_attribution"]
 
 UTM_KEYS = ("utm_campaign", "utm_content", "utm_source", "utm_medium")
 _CODE = re.compile(r"(?i)\b(?:code(?:\s+promo)?|promo(?:\s+code)?|coupon)\s*[:«\"'“]?\s*([A-Za-z0-9][A-Za-z0-9_-]{3,19})\b")
@@ -145,3 +146,14 @@ def run_attribution(con: duckdb.DuckDBPyConnection, run_id: str, codes: Iterable
     finally:
         con.unregister("_attribution_rows")
     return {"keys": len(table), "joined": int(sum(1 for s in table["kpi_series"] if len(s)))}
+
+
+def _step(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
+    return run_attribution(con, run_id)
+
+
+register_step(Step(
+    "attribution", _step,
+    description="posts, engagement and KPI totals per UTM value and promo code found in posts",
+    parameters={"utm_keys": list(UTM_KEYS), "codes": "after code/promo/coupon words", "kpi_join": "series ending in :KEY"},
+))

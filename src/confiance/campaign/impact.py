@@ -13,10 +13,10 @@ How the uncertainty is carried (what makes the 95% intervals honest):
   (Gaussian, Kalman smoother) and is drawn with the Durbin-Koopman simulation smoother over the
   whole series with the post-period response set missing;
 - the variance parameters (irregular, level, …) are not fixed at their maximum-likelihood values:
-  each draw first draws them from a Laplace approximation of their posterior (a normal on
-  statsmodels' unconstrained scale, square roots of the variances, flat prior, covariance the inverse
-  of the numerical Hessian of the log-likelihood there). Fixing them at the MLE, as a plain
-  ``get_forecast`` does, gives intervals that are too narrow when the pre-period is short;
+  each draw first draws them from their posterior by random-walk Metropolis on the standard
+  deviations (CausalImpact's inverse-gamma prior on the level's, flat on the others). Fixing them at
+  the MLE, as a plain ``get_forecast`` does, gives intervals that are too narrow when the
+  pre-period is short;
 - the observation noise is added to every simulated point, so the intervals are predictive.
 
 References
@@ -30,20 +30,40 @@ series analysis. *Biometrika* 89(3), 603-616.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+import warnings
+from typing import Any, Sequence
+
+import duckdb
+import orjson
 
 import numpy as np
+import pyarrow as pa
 from statsmodels.tools.numdiff import approx_hess
+from statsmodels.tools.sm_exceptions import ConvergenceWarning
 from statsmodels.tsa.statespace.structural import UnobservedComponents
 
 from confiance.errors import ConfianceError
 
-__all__ = ["ImpactModel", "ImpactSummary", "RelativeEffect", "ImpactResult", "causal_impact"]
+__all__ = ["ImpactModel", "ImpactSummary", "RelativeEffect", "ImpactResult", "causal_impact", "store_impact",
+           "ASSUMPTIONS"]
+
+#: The assumptions the counterfactual rests on, in plain words (the report and the CLI show them).
+ASSUMPTIONS = (
+    "The control series were not affected by the campaign (no spillover onto them).",
+    "The relationship between the KPI and the controls seen before the campaign would have held after it.",
+    "Nothing else that moves the KPI but not the controls happened at the same time as the campaign.",
+    "The pre-period is long enough to learn that relationship (the model is fitted on it only).",
+)
 
 #: Draws of the counterfactual path; CausalImpact's default number of MCMC samples is 1000.
 DEFAULT_DRAWS = 1000
 #: The smallest pre-period we accept: below this the variance parameters are not identified.
 MIN_PRE_PERIOD = 8
+#: Metropolis steps discarded before the draws of the variance parameters are kept.
+BURN_IN = 300
+#: CausalImpact's default prior on the local level's standard deviation (prior.level.sd = 0.01 of
+#: the standardised response, worth 32 observations; Brodersen et al. 2015, R package defaults).
+CAUSALIMPACT_LEVEL_PRIOR = (0.01, 32.0)
 
 
 @dataclass(frozen=True)
@@ -52,12 +72,17 @@ class ImpactModel:
 
     ``level`` is the local level (random walk) of CausalImpact's default model; ``trend`` adds a
     local linear trend; ``seasonal`` is the season length (7 for a weekly cycle in daily data, None
-    for none); ``autoregressive`` adds an AR(1) component for short-lived shocks.
+    for none); ``autoregressive`` adds an AR(1) component for short-lived shocks. ``level_prior``
+    is (guess of the level's sd in units of the standardised response, weight in observations):
+    CausalImpact's default (0.01, 32) keeps the level nearly still, right when the controls explain
+    the KPI, too confident when the KPI drifts away from them; None is a flat prior on the sd (wider
+    intervals, for drifting KPIs).
     """
 
     trend: bool = False
     seasonal: int | None = None
     autoregressive: bool = False
+    level_prior: tuple[float, float] | None = CAUSALIMPACT_LEVEL_PRIOR
 
     def describe(self) -> str:
         parts = ["local linear trend" if self.trend else "local level"]
@@ -65,7 +90,9 @@ class ImpactModel:
             parts.append(f"seasonal ({self.seasonal} periods)")
         if self.autoregressive:
             parts.append("AR(1)")
-        return " + ".join(parts)
+        prior = "flat prior on the level sd" if self.level_prior is None else (
+            f"level sd prior {self.level_prior[0]:g} (weight {self.level_prior[1]:g})")
+        return " + ".join(parts) + f", {prior}"
 
 
 @dataclass(frozen=True)
@@ -136,6 +163,8 @@ class ImpactResult:
     seed: int
     parameters: dict[str, float] = field(default_factory=dict)
     coefficients: dict[str, float] = field(default_factory=dict)
+    converged: bool = True
+    acceptance_rate: float = float("nan")
 
     @property
     def significant(self) -> bool:
@@ -151,7 +180,8 @@ class ImpactResult:
                 "average": self.average.as_dict(), "cumulative": self.cumulative.as_dict(),
                 "relative": self.relative.as_dict(), "p": self.p, "significant": self.significant,
                 "draws": self.draws, "seed": self.seed, "parameters": self.parameters,
-                "coefficients": self.coefficients}
+                "coefficients": self.coefficients, "converged": self.converged,
+                "acceptance_rate": self.acceptance_rate}
 
 
 def _standardise(values: np.ndarray, pre: int) -> tuple[np.ndarray, float, float]:
@@ -187,19 +217,73 @@ def _validate(y: np.ndarray, controls: np.ndarray | None, names: list[str], inte
             raise ConfianceError(f"control {name!r} is constant over the pre-period; it cannot explain the response")
 
 
-def _posterior_draws(model: UnobservedComponents, mle: np.ndarray, draws: int,
-                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Predictive draws of the standardised response (draws × n) and the variance draws."""
-    unconstrained = model.untransform_params(mle)
-    hessian = approx_hess(unconstrained, lambda u: model.loglike(model.transform_params(u)))
+def _log_prior(model: UnobservedComponents, unconstrained: np.ndarray, level_prior: tuple[float, float] | None) -> float:
+    """Flat on the standard deviations, except CausalImpact's inverse-gamma prior on the level's."""
+    if level_prior is None:
+        return 0.0
+    guess, sample_size = level_prior
+    sd = abs(unconstrained[model.param_names.index("sigma2.level")])
+    if sd == 0:
+        return -np.inf
+    shape, rate = sample_size / 2, sample_size * guess ** 2 / 2
+    # σ² ~ InvGamma(shape, rate), written for σ (Jacobian 2σ)
+    return float(-(2 * shape + 1) * np.log(sd) - rate / sd ** 2)
+
+
+def _variance_posterior(model: UnobservedComponents, mle: np.ndarray, draws: int, rng: np.random.Generator,
+                        level_prior: tuple[float, float] | None) -> tuple[np.ndarray, float]:
+    """Draws of the variance parameters from their posterior by random-walk Metropolis.
+
+    The chain runs on statsmodels' unconstrained parameters (the standard deviations, sign free),
+    from the maximum-likelihood point, with a normal proposal of covariance 2.38²/d times the
+    inverse Hessian of the log-posterior there (Gelman, Roberts & Gilks 1996), after ``BURN_IN``
+    steps. The prior is flat on the standard deviations (Gelman 2006) unless ``level_prior`` gives
+    CausalImpact's inverse-gamma prior on the level variance. A Laplace (normal) approximation
+    would be too tight when a variance's estimate sits near zero, as the level's often does
+    (Shephard & Harvey 1990), and the intervals would under-cover. Returns the draws (absolute
+    values) and the acceptance rate.
+    """
+    def log_posterior(u: np.ndarray) -> float:
+        prior = _log_prior(model, u, level_prior)
+        if not np.isfinite(prior):
+            return -np.inf
+        value = model.loglike(model.transform_params(u)) + prior
+        return float(value) if np.isfinite(value) else -np.inf
+
+    current = model.untransform_params(mle)
+    if level_prior is not None:  # start inside the prior's support
+        at = model.param_names.index("sigma2.level")
+        current[at] = max(abs(current[at]), level_prior[0])
+    hessian = approx_hess(current, log_posterior)
+    k = len(current)
     try:
         cov = np.linalg.inv(-hessian)
         cov = (cov + cov.T) / 2
         np.linalg.cholesky(cov)
     except np.linalg.LinAlgError:
-        # a flat likelihood direction: fall back to the diagonal, which keeps each variance uncertain
+        # a flat direction: fall back to the diagonal, which keeps each variance free to move
         cov = np.diag(1.0 / np.maximum(np.abs(np.diag(hessian)), 1e-8))
-    theta = rng.multivariate_normal(unconstrained, cov, size=draws)
+    chol = np.linalg.cholesky(cov * 2.38 ** 2 / k)
+    level = log_posterior(current)
+    out = np.empty((draws, k))
+    accepted = 0
+    steps = rng.standard_normal((BURN_IN + draws, k)) @ chol.T
+    uniforms = np.log(rng.random(BURN_IN + draws))
+    for step in range(BURN_IN + draws):
+        proposal = current + steps[step]
+        proposed = log_posterior(proposal)
+        if uniforms[step] < proposed - level:
+            current, level = proposal, proposed
+            accepted += step >= BURN_IN
+        if step >= BURN_IN:
+            out[step - BURN_IN] = current
+    return np.abs(out), accepted / draws
+
+
+def _posterior_draws(model: UnobservedComponents, mle: np.ndarray, draws: int, rng: np.random.Generator,
+                     level_prior: tuple[float, float] | None) -> tuple[np.ndarray, float]:
+    """Predictive draws of the standardised response (draws × n) and the Metropolis acceptance rate."""
+    theta, ess = _variance_posterior(model, mle, draws, rng, level_prior)
     irregular = model.param_names.index("sigma2.irregular")
     n = model.nobs
     out = np.empty((draws, n))
@@ -213,7 +297,7 @@ def _posterior_draws(model: UnobservedComponents, mle: np.ndarray, draws: int,
         design = model["design"]
         signal = (np.einsum("ikt,kt->t", design, state) if design.ndim == 3 else (design @ state)[0])
         out[d] = signal + rng.normal(0.0, np.sqrt(params[irregular]), n)
-    return out, theta
+    return out, ess
 
 
 def causal_impact(y: Sequence[float], intervention: int, controls: np.ndarray | None = None, *,
@@ -274,9 +358,9 @@ def causal_impact(y: Sequence[float], intervention: int, controls: np.ndarray | 
     ucm = UnobservedComponents(masked, level="lltrend" if model.trend else "llevel", exog=exog,
                                mle_regression=False, seasonal=model.seasonal,
                                autoregressive=1 if model.autoregressive else None)
-    fitted = ucm.fit(disp=False, maxiter=500)
+    fitted = _fit(ucm)
     rng = np.random.default_rng(seed)
-    scaled_draws, _ = _posterior_draws(ucm, np.asarray(fitted.params), draws, rng)
+    scaled_draws, ess = _posterior_draws(ucm, np.asarray(fitted.params), draws, rng, model.level_prior)
     paths = scaled_draws * scale + centre
 
     post = slice(intervention, n)
@@ -311,7 +395,19 @@ def causal_impact(y: Sequence[float], intervention: int, controls: np.ndarray | 
         average=average, cumulative=cumulative, relative=relative, p=float(p), draws=draws, seed=seed,
         parameters={name: float(v * scale ** 2) if name.startswith("sigma2") else float(v)
                     for name, v in zip(ucm.param_names, fitted.params)},
-        coefficients=coefficients)
+        coefficients=coefficients, converged=bool(fitted.mle_retvals.get("converged", True)),
+        acceptance_rate=ess)
+
+
+def _fit(ucm: UnobservedComponents):
+    """Maximum likelihood; when L-BFGS stops short, Nelder-Mead from its point, then L-BFGS again."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted = ucm.fit(disp=False, maxiter=500)
+        if not fitted.mle_retvals.get("converged", True):
+            rough = ucm.fit(start_params=fitted.params, method="nm", maxiter=4000, disp=False)
+            fitted = ucm.fit(start_params=rough.params, disp=False, maxiter=500)
+    return fitted
 
 
 def _summary(actual: float, predicted_draws: np.ndarray) -> ImpactSummary:
@@ -321,3 +417,37 @@ def _summary(actual: float, predicted_draws: np.ndarray) -> ImpactSummary:
     return ImpactSummary(actual=float(actual), predicted=predicted, predicted_lower=float(lo),
                          predicted_upper=float(hi), effect=float(actual - predicted),
                          lower=float(actual - hi), upper=float(actual - lo))
+
+
+def store_impact(con: duckdb.DuckDBPyConnection, run_id: str, result: ImpactResult) -> dict[str, Any]:
+    """Persist a result: one row in ``impact_results`` and its points in ``impact_points`` (replacing
+    any earlier result for the same series)."""
+    con.execute("CREATE TABLE IF NOT EXISTS impact_results (run_id VARCHAR, series VARCHAR, controls VARCHAR[], "
+                "model VARCHAR, intervention_index INTEGER, intervention VARCHAR, average_actual DOUBLE, "
+                "average_predicted DOUBLE, average_effect DOUBLE, average_lower DOUBLE, average_upper DOUBLE, "
+                "cumulative_actual DOUBLE, cumulative_predicted DOUBLE, cumulative_effect DOUBLE, "
+                "cumulative_lower DOUBLE, cumulative_upper DOUBLE, relative_effect DOUBLE, relative_lower DOUBLE, "
+                "relative_upper DOUBLE, p DOUBLE, draws INTEGER, seed BIGINT, summary JSON)")
+    con.execute("CREATE TABLE IF NOT EXISTS impact_points (run_id VARCHAR, series VARCHAR, idx INTEGER, ts VARCHAR, "
+                "actual DOUBLE, predicted DOUBLE, predicted_lower DOUBLE, predicted_upper DOUBLE, "
+                "point_effect DOUBLE, point_lower DOUBLE, point_upper DOUBLE, cumulative_effect DOUBLE, "
+                "cumulative_lower DOUBLE, cumulative_upper DOUBLE)")
+    for table in ("impact_results", "impact_points"):
+        con.execute(f"DELETE FROM {table} WHERE series = ?", [result.response])
+    a, c, r = result.average, result.cumulative, result.relative
+    con.execute("INSERT INTO impact_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [run_id, result.response, result.controls, result.model.describe(), result.intervention,
+                 result.times[result.intervention], a.actual, a.predicted, a.effect, a.lower, a.upper, c.actual,
+                 c.predicted, c.effect, c.lower, c.upper, r.effect, r.lower, r.upper, result.p, result.draws,
+                 result.seed, orjson.dumps(result.summary()).decode()])
+    points = pa.table({
+        "idx": np.arange(len(result.times), dtype=np.int32), "ts": result.times,
+        **{name: np.asarray(getattr(result, name), dtype=float) for name in (
+            "actual", "predicted", "predicted_lower", "predicted_upper", "point_effect", "point_lower",
+            "point_upper", "cumulative_effect", "cumulative_lower", "cumulative_upper")}})
+    con.register("_impact_points", points)
+    try:
+        con.execute("INSERT INTO impact_points SELECT ?, ?, * FROM _impact_points", [run_id, result.response])
+    finally:
+        con.unregister("_impact_points")
+    return {"series": result.response, "points": len(result.times)}

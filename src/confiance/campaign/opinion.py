@@ -37,15 +37,20 @@ J. D. Angrist, J.-S. Pischke (2009). *Mostly Harmless Econometrics*. Princeton U
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Iterable
 
+import duckdb
 import numpy as np
+import orjson
 import pandas as pd
 import statsmodels.api as sm
 
+from confiance.campaign.exposure import CampaignMarkers, campaign_exposure
 from confiance.errors import ConfianceError
+from confiance.store import has_table
 
-__all__ = ["DidResult", "account_stance_periods", "stance_did"]
+__all__ = ["DidResult", "account_stance_periods", "stance_did", "run_opinion"]
 
 STANCE_SCORE = {"favour": 1.0, "favor": 1.0, "neutral": 0.0, "against": -1.0}
 #: Fewer accounts than this on either arm and the cluster-robust interval is not trustworthy.
@@ -110,9 +115,17 @@ def _sides(panel: pd.DataFrame, intervention: Any) -> pd.DataFrame:
     if set(periods.astype(str).unique()) <= {"pre", "post"}:
         frame["post"] = (periods.astype(str) == "post").astype(int)
     else:
-        frame["post"] = (pd.to_datetime(periods, utc=True) >= pd.Timestamp(intervention, tz="UTC")
-                         if not isinstance(intervention, pd.Timestamp) or intervention.tzinfo is None
-                         else pd.to_datetime(periods, utc=True) >= intervention).astype(int)
+        if intervention is None:
+            raise ConfianceError("the stance periods are times: give the intervention time")
+        cut = pd.Timestamp(intervention)
+        cut = cut.tz_localize("UTC") if cut.tzinfo is None else cut
+        try:
+            when = pd.to_datetime(periods, utc=True)
+        except (ValueError, TypeError):
+            raise ConfianceError(f"stance periods such as {str(periods.iloc[0])!r} are neither 'pre'/'post' "
+                                 "nor times") from None
+        # a period that starts before the intervention but contains it is pre: it is mostly unexposed
+        frame["post"] = (when >= cut).astype(int)
     frame["weighted"] = frame["stance"] * frame["n_posts"]
     sides = (frame.groupby(["platform", "account_id", "post"]).agg(weighted=("weighted", "sum"), n=("n_posts", "sum"))
              .reset_index())
@@ -237,3 +250,47 @@ def stance_did(panel: pd.DataFrame, exposed: Iterable[tuple[str, str]], interven
                      exposed_accounts=len(matched_treated), control_accounts=len(controls),
                      candidate_controls=len(pool), means=means, balance=balance, matched_on=features,
                      exact=list(exact), matches=matches)
+
+
+def run_opinion(con: duckdb.DuckDBPyConnection, run_id: str, markers: CampaignMarkers, intervention: datetime, *,
+                target: str | None = None, neighbours: int = 3) -> dict[str, Any]:
+    """Exposure from the graph, then :func:`stance_did` on the ``account_stance`` table; persists
+    ``campaign_exposure`` (exposed accounts with the campaign posts they saw), ``opinion_results``
+    (one row) and ``opinion_matches`` (each exposed account's controls). Matching is exact on the
+    platform, and on the community when the ``communities`` table exists."""
+    if not has_table(con, "account_stance"):
+        raise ConfianceError("no account_stance table: run `confiance analyze` (stance step) first")
+    targets = [r[0] for r in con.execute("SELECT DISTINCT target FROM account_stance ORDER BY 1").fetchall()]
+    if target is None:
+        if len(targets) != 1:
+            raise ConfianceError(f"account_stance has targets {targets}; choose one with --target")
+        target = targets[0]
+    elif target not in targets:
+        raise ConfianceError(f"no stance toward {target!r}; targets: {', '.join(map(str, targets)) or 'none'}")
+    panel = con.execute("SELECT platform, account_id, period, stance, n_posts FROM account_stance WHERE target = ?",
+                        [target]).df()
+    exposure = campaign_exposure(con, markers, since=intervention)
+    covariates, exact = None, ("platform",)
+    if has_table(con, "communities"):
+        covariates = con.execute("SELECT platform, account_id, community FROM communities").df()
+        exact = ("platform", "community")
+    result = stance_did(panel, zip(exposure["platform"], exposure["account_id"]), intervention,
+                        neighbours=neighbours, exact=exact, covariates=covariates)
+    summary = {"target": target, "intervention": str(intervention), "exposed_by_graph": len(exposure),
+               **result.summary()}
+    con.register("_exposure_rows", exposure)
+    con.register("_match_rows", result.matches)
+    try:
+        con.execute("CREATE OR REPLACE TABLE campaign_exposure AS SELECT ?::VARCHAR AS run_id, platform, account_id, "
+                    "first_exposed_at, channels::VARCHAR[] AS channels, evidence_post_ids::VARCHAR[] AS evidence_post_ids, "
+                    "exposures FROM _exposure_rows", [run_id])
+        con.execute("CREATE OR REPLACE TABLE opinion_matches AS SELECT ?::VARCHAR AS run_id, * FROM _match_rows", [run_id])
+        con.execute("CREATE OR REPLACE TABLE opinion_results AS SELECT ?::VARCHAR AS run_id, ?::VARCHAR AS target, "
+                    "?::DOUBLE AS effect, ?::DOUBLE AS lower, ?::DOUBLE AS upper, ?::DOUBLE AS p, "
+                    "?::INTEGER AS exposed_accounts, ?::INTEGER AS control_accounts, ?::JSON AS summary",
+                    [run_id, target, result.effect, result.lower, result.upper, result.p_value,
+                     result.exposed_accounts, result.control_accounts, orjson.dumps(summary, default=str).decode()])
+    finally:
+        con.unregister("_exposure_rows")
+        con.unregister("_match_rows")
+    return summary
