@@ -25,6 +25,12 @@ K. H. Brodersen, F. Gallusser, J. Koehler, N. Remy, S. L. Scott (2015). Inferrin
 Bayesian structural time-series models. *Annals of Applied Statistics* 9(1), 247-274.
 J. Durbin, S. J. Koopman (2002). A simple and efficient simulation smoother for state space time
 series analysis. *Biometrika* 89(3), 603-616.
+A. Gelman, G. O. Roberts, W. R. Gilks (1996). Efficient Metropolis jumping rules. *Bayesian
+Statistics* 5, 599-607.
+A. Gelman (2006). Prior distributions for variance parameters in hierarchical models. *Bayesian
+Analysis* 1(3), 515-534.
+N. Shephard, A. C. Harvey (1990). On the probability of estimating a deterministic component in the
+local level model. *Journal of Time Series Analysis* 11(4), 339-347.
 """
 
 from __future__ import annotations
@@ -283,7 +289,7 @@ def _variance_posterior(model: UnobservedComponents, mle: np.ndarray, draws: int
 def _posterior_draws(model: UnobservedComponents, mle: np.ndarray, draws: int, rng: np.random.Generator,
                      level_prior: tuple[float, float] | None) -> tuple[np.ndarray, float]:
     """Predictive draws of the standardised response (draws × n) and the Metropolis acceptance rate."""
-    theta, ess = _variance_posterior(model, mle, draws, rng, level_prior)
+    theta, acceptance = _variance_posterior(model, mle, draws, rng, level_prior)
     irregular = model.param_names.index("sigma2.irregular")
     n = model.nobs
     out = np.empty((draws, n))
@@ -297,7 +303,7 @@ def _posterior_draws(model: UnobservedComponents, mle: np.ndarray, draws: int, r
         design = model["design"]
         signal = (np.einsum("ikt,kt->t", design, state) if design.ndim == 3 else (design @ state)[0])
         out[d] = signal + rng.normal(0.0, np.sqrt(params[irregular]), n)
-    return out, ess
+    return out, acceptance
 
 
 def causal_impact(y: Sequence[float], intervention: int, controls: np.ndarray | None = None, *,
@@ -360,7 +366,7 @@ def causal_impact(y: Sequence[float], intervention: int, controls: np.ndarray | 
                                autoregressive=1 if model.autoregressive else None)
     fitted = _fit(ucm)
     rng = np.random.default_rng(seed)
-    scaled_draws, ess = _posterior_draws(ucm, np.asarray(fitted.params), draws, rng, model.level_prior)
+    scaled_draws, acceptance = _posterior_draws(ucm, np.asarray(fitted.params), draws, rng, model.level_prior)
     paths = scaled_draws * scale + centre
 
     post = slice(intervention, n)
@@ -396,7 +402,7 @@ def causal_impact(y: Sequence[float], intervention: int, controls: np.ndarray | 
         parameters={name: float(v * scale ** 2) if name.startswith("sigma2") else float(v)
                     for name, v in zip(ucm.param_names, fitted.params)},
         coefficients=coefficients, converged=bool(fitted.mle_retvals.get("converged", True)),
-        acceptance_rate=ess)
+        acceptance_rate=acceptance)
 
 
 def _fit(ucm: UnobservedComponents):

@@ -128,7 +128,6 @@ def _difference(a: WeightedEstimate, b: WeightedEstimate) -> tuple[float, float,
 
 def _adjusted(post: pd.DataFrame) -> tuple[float, float, float] | None:
     """Within-segment exposed - unexposed differences, averaged with the exposed weights per segment."""
-    total, estimate, variance = 0.0, 0.0, 0.0
     parts = []
     for _, seg in post.groupby("segment", sort=True):
         exposed, unexposed = seg[seg["exposed"].astype(bool)], seg[~seg["exposed"].astype(bool)]
