@@ -11,7 +11,12 @@ a false-positive rate (interval excluding 0) ≤ 6%.
 There is no peer library to run here (CausalImpact is R / TensorFlow Probability); the published
 figures it is compared with are those of the ARMA example, in ``tests/campaign/test_impact.py``.
 
-    nice -n 10 python benchmarks/impact_calibration.py --runs 200
+    nice -n 10 python benchmarks/impact_calibration.py --runs 200 [--level-prior causalimpact]
+
+Measured when written (200 runs, seed 0, 1000 draws): default flat prior on the level sd, coverage
+0.965 and placebo false-positive rate 0.030; with CausalImpact's level prior (sd 0.01, weight 32)
+on the first 60 runs, coverage 0.80 and 4 false positives among 20 placebos (it trusts the controls
+too much when the KPI drifts away from them).
 """
 
 from __future__ import annotations
@@ -75,7 +80,7 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--autoregressive", action="store_true", help="add an AR(1) component to the model")
-    parser.add_argument("--level-prior", choices=("causalimpact", "flat"), default="causalimpact",
+    parser.add_argument("--level-prior", choices=("causalimpact", "flat"), default="flat",
                         help="prior on the level's standard deviation")
     args = parser.parse_args()
     model = ImpactModel(autoregressive=args.autoregressive,

@@ -311,7 +311,7 @@ def impact(
     trend: bool = typer.Option(False, "--trend", help="Local linear trend instead of a local level."),
     seasonal: Optional[int] = typer.Option(None, "--seasonal", help="Season length (7 for weekly cycles in daily data)."),
     autoregressive: bool = typer.Option(False, "--ar", help="Add an AR(1) component."),
-    level_prior: str = typer.Option("causalimpact", "--level-prior", help="causalimpact (sd 0.01, weight 32) or flat."),
+    level_prior: str = typer.Option("flat", "--level-prior", help="flat (calibrated on drifting KPIs) or causalimpact (the R package's sd 0.01, weight 32)."),
     draws: int = typer.Option(1000, "--draws", help="Counterfactual draws."),
     seed: int = typer.Option(0, "--seed"),
     as_json: bool = typer.Option(False, "--json"),

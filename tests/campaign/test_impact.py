@@ -11,7 +11,7 @@ import numpy as np
 import orjson
 import pytest
 
-from confiance.campaign.impact import causal_impact
+from confiance.campaign.impact import CAUSALIMPACT_LEVEL_PRIOR, ImpactModel, causal_impact
 from confiance.campaign.kpi_file import pick_series, read_kpi_csv, resolve_intervention
 from confiance.errors import ConfianceError, IngestError
 from tests.conftest import REAL
@@ -31,12 +31,27 @@ def _arma_with_effect(tmp_path: Path) -> Path:
     return path
 
 
-def test_arma_effect_interval_contains_the_injected_five(tmp_path: Path) -> None:
+def _arma_result(tmp_path: Path, model: ImpactModel):
     table = read_kpi_csv(_arma_with_effect(tmp_path))
     response, controls = pick_series(table, None, None)
     assert (response, controls) == ("y", ["X"])
-    result = causal_impact(table.series("y"), resolve_intervention(table, "70"), table.series("X"),
-                           response="y", control_names=["X"])
+    return causal_impact(table.series("y"), resolve_intervention(table, "70"), table.series("X"),
+                         response="y", control_names=["X"], model=model)
+
+
+@pytest.mark.xfail(strict=True, reason="default flat prior on the level sd: measured 4.56 [2.92, 5.84], contains 5 "
+                                       "but the lower bound is below 3.5 (the price of calibrated intervals on "
+                                       "drifting KPIs; CausalImpact's level prior passes, next test)")
+def test_arma_interval_with_the_default_prior(tmp_path: Path) -> None:
+    a = _arma_result(tmp_path, ImpactModel()).average
+    print(f"\nARMA, flat level prior: {a.effect:.2f} [{a.lower:.2f}, {a.upper:.2f}]")
+    assert a.lower < 5 < a.upper
+    assert 3.5 <= a.lower and a.upper <= 6.5
+
+
+def test_arma_effect_interval_contains_the_injected_five(tmp_path: Path) -> None:
+    """With the R package's level prior (``--level-prior causalimpact``), as in the published run."""
+    result = _arma_result(tmp_path, ImpactModel(level_prior=CAUSALIMPACT_LEVEL_PRIOR))
     a = result.average
     print(f"\nARMA average effect: confiance {a.effect:.2f} [{a.lower:.2f}, {a.upper:.2f}]  "
           f"published {PUBLISHED['effect']} [{PUBLISHED['lower']}, {PUBLISHED['upper']}]  (true 5)")
@@ -52,7 +67,7 @@ def test_arma_effect_interval_contains_the_injected_five(tmp_path: Path) -> None
 def test_cli_impact_json_contract(tmp_path: Path) -> None:
     path = _arma_with_effect(tmp_path)
     done = subprocess.run([sys.executable, "-m", "confiance.cli", "impact", str(path), "--intervention", "70",
-                           "--draws", "300", "--json"], capture_output=True, text=True)
+                           "--level-prior", "causalimpact", "--draws", "300", "--json"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     doc = orjson.loads(done.stdout)
     for part in ("average", "cumulative"):
@@ -60,7 +75,8 @@ def test_cli_impact_json_contract(tmp_path: Path) -> None:
     assert {"effect", "lower", "upper"} <= set(doc["relative"])
     assert 0 <= doc["p"] <= 1
     assert doc["intervention"] == {"index": 70, "time": "2000-03-11"}  # the importer's index dates
-    assert doc["assumptions"]
+    assert doc["assumptions"] and doc["model"].endswith("level sd prior 0.01 (weight 32)")
+    assert doc["average"]["lower"] < 5 < doc["average"]["upper"]
 
 
 def test_simulated_world_kpi_effects_recovered(sim_world) -> None:
@@ -82,9 +98,6 @@ def test_simulated_world_kpi_effects_recovered(sim_world) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="measured coverage 0.75 on these 40 runs with CausalImpact's level prior "
-                                       "(sd 0.01, weight 32): too confident when a KPI drifts away from its controls; "
-                                       "a flat prior covers 0.98 but widens the ARMA interval to [2.9, 5.8]")
 def test_calibration_small_run() -> None:
     """40 simulated series (the benchmark's generator): coverage and placebo false positives within
     binomial tolerance of the 95% goal (P(≤ 35 of 40 | p = 0.95) ≈ 0.05; ≥ 4 false positives among
