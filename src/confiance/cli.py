@@ -700,6 +700,138 @@ def plan(
         err.print(f"note: {note}")
 
 
+# -- campaign impact --
+def _split(values: Optional[str]) -> Optional[list[str]]:
+    return None if values is None else [v.strip() for v in values.split(",") if v.strip()]
+
+
+@app.command()
+def impact(
+    kpi_file: Optional[Path] = typer.Argument(None, metavar="[KPI.csv]", help="Wide or long KPI CSV; omit to use the workspace's kpis table."),
+    intervention: str = typer.Option(..., "--intervention", help="First post-period point: an index or a date."),
+    controls: Optional[str] = typer.Option(None, "--controls", help="Control series, comma-separated (default: every other column of the file; none from the workspace)."),
+    series: Optional[str] = typer.Option(None, "--series", help="The response series (default: a column named y, else the first)."),
+    trend: bool = typer.Option(False, "--trend", help="Local linear trend instead of a local level."),
+    seasonal: Optional[int] = typer.Option(None, "--seasonal", help="Season length (7 for weekly cycles in daily data)."),
+    autoregressive: bool = typer.Option(False, "--ar", help="Add an AR(1) component."),
+    level_prior: str = typer.Option("flat", "--level-prior", help="flat (calibrated on drifting KPIs) or causalimpact (the R package's sd 0.01, weight 32)."),
+    draws: int = typer.Option(1000, "--draws", help="Counterfactual draws."),
+    seed: int = typer.Option(0, "--seed"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Causal impact of a campaign on a KPI: Bayesian structural time-series counterfactual."""
+    import numpy as np
+
+    from confiance.campaign.impact import ASSUMPTIONS, CAUSALIMPACT_LEVEL_PRIOR, ImpactModel, causal_impact, store_impact
+    from confiance.campaign.kpi_file import kpi_table, pick_series, read_kpi_csv, resolve_intervention
+
+    if level_prior not in ("causalimpact", "flat"):
+        raise typer.BadParameter("choose causalimpact or flat", param_hint="--level-prior")
+    wanted = _split(controls)
+    if kpi_file is not None:
+        table = read_kpi_csv(kpi_file)
+    else:
+        if series is None:
+            raise typer.BadParameter("name the KPI with --series when no file is given", param_hint="--series")
+        with _ws().reader() as con:
+            table = kpi_table(con, [series, *(wanted or [])])
+        wanted = wanted or []
+    response, chosen = pick_series(table, series, wanted)
+    index = resolve_intervention(table, intervention)
+    model = ImpactModel(trend=trend, seasonal=seasonal, autoregressive=autoregressive,
+                        level_prior=CAUSALIMPACT_LEVEL_PRIOR if level_prior == "causalimpact" else None)
+    x = np.column_stack([table.series(c) for c in chosen]) if chosen else None
+    result = causal_impact(table.series(response), index, x, times=table.times, response=response,
+                           control_names=chosen, model=model, draws=draws, seed=seed)
+    if kpi_file is None:
+        from confiance.pipeline import rerun
+
+        rerun(_ws(), "impact", {"series": response, "controls": chosen, "intervention": intervention,
+                                "model": model.describe(), "draws": draws, "seed": seed},
+              lambda con, run_id: store_impact(con, run_id, result))
+    summary = {**result.summary(), "assumptions": list(ASSUMPTIONS)}
+    if as_json:
+        _emit_json(summary)
+        return
+    rows = [{"": name, **{k: f"{v:,.4g}" for k, v in summary[name].items()}} for name in ("average", "cumulative", "relative")]
+    _emit_table(f"impact on {response} from {result.times[index]} (p = {result.p:.3g})", rows)
+
+
+@app.command()
+def opinion(
+    intervention: str = typer.Option(..., "--intervention", help="Campaign start (date)."),
+    hashtag: list[str] = typer.Option([], "--hashtag", help="Campaign hashtag (repeatable)."),
+    domain: list[str] = typer.Option([], "--domain", help="Campaign link domain (repeatable)."),
+    url_prefix: list[str] = typer.Option([], "--url-prefix", help="Campaign URL prefix (repeatable)."),
+    code: list[str] = typer.Option([], "--code", help="Promo code (repeatable)."),
+    seed_account: list[str] = typer.Option([], "--seed-account", help="PLATFORM:ACCOUNT_ID of a campaign author (repeatable)."),
+    target: Optional[str] = typer.Option(None, "--target", help="Stance target (default: the only one)."),
+    neighbours: int = typer.Option(3, "--neighbours", help="Matched controls per exposed account."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Opinion shift: difference-in-differences of stance, graph-exposed vs matched unexposed accounts."""
+    from confiance.campaign.exposure import CampaignMarkers
+    from confiance.campaign.opinion import run_opinion
+    from confiance.ingest._format import parse_timestamp
+    from datetime import datetime
+
+    from confiance.pipeline import rerun
+
+    seeds = []
+    for item in seed_account:
+        platform, sep, account = item.partition(":")
+        if not sep or not platform or not account:
+            raise typer.BadParameter(f"{item!r} is not PLATFORM:ACCOUNT_ID", param_hint="--seed-account")
+        seeds.append((platform, account))
+    try:
+        when = datetime.fromisoformat(parse_timestamp(intervention, required=True))
+    except Exception:
+        raise typer.BadParameter(f"{intervention!r} is not a date", param_hint="--intervention") from None
+    markers = CampaignMarkers(tuple(hashtag), tuple(domain), tuple(url_prefix), tuple(code), tuple(seeds))
+    summary = rerun(_ws(), "opinion", {"markers": markers.normalised(), "intervention": intervention,
+                                       "neighbours": neighbours, "target": target},
+                    lambda con, run_id: run_opinion(con, run_id, markers, when, target=target, neighbours=neighbours))
+    if as_json:
+        _emit_json(summary)
+        return
+    _emit_table("opinion shift (difference-in-differences)",
+                [{k: v for k, v in summary.items() if not isinstance(v, (dict, list))}])
+
+
+@app.command()
+def surveys(as_json: bool = typer.Option(False, "--json"), as_csv: bool = typer.Option(False, "--csv")) -> None:
+    """Survey waves: pre/post change and exposed vs unexposed, weighted, with 95% intervals."""
+    from confiance.campaign.surveys import survey_changes
+
+    with _ws().reader() as con:
+        frame = con.execute("SELECT wave, respondent, question, answer, segment, weight, exposed FROM surveys").df()
+    if frame.empty:
+        raise ConfianceError("no survey rows: ingest a survey CSV first")
+    rows = survey_changes(frame).to_dict(orient="records")
+    _listing("survey changes", rows, as_json, as_csv)
+
+
+@app.command()
+def attribution(
+    code: list[str] = typer.Option([], "--code", help="A promo code to look for besides those after 'code'/'promo' (repeatable)."),
+    as_json: bool = typer.Option(False, "--json"),
+    as_csv: bool = typer.Option(False, "--csv"),
+) -> None:
+    """Posts, engagement and KPI totals per UTM value and promo code found in posts."""
+    from confiance.campaign.attribution import run_attribution
+    from confiance.pipeline import rerun
+
+    ws = _ws()
+    rerun(ws, "attribution", {"codes": list(code)}, lambda con, run_id: run_attribution(con, run_id, code))
+    with ws.reader() as con:
+        rows = con.execute("SELECT kind, key, posts, accounts, engagements, views, first_post_at, kpi_totals, "
+                           "evidence_post_ids FROM attribution ORDER BY posts DESC, kind, key").df().to_dict("records")
+    if as_json:
+        _emit_json(rows)
+        return
+    _listing("attribution", [{k: v for k, v in r.items() if k != "evidence_post_ids"} for r in rows], False, as_csv)
+
+
 def main() -> None:
     """Entry point: usage errors exit 2 (click), confiance errors exit 1 with one line on stderr."""
     try:

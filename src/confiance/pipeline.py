@@ -48,6 +48,8 @@ STEP_MODULES: tuple[str, ...] = (
     "confiance.text.style",
     "confiance.text.trends",
     "confiance.integrity.coordination",
+    "confiance.campaign.surveys",
+    "confiance.campaign.attribution",
 )
 
 

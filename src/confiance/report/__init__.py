@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from confiance import __version__
 from confiance.report import bots as _bots  # noqa: F401  (registers the bot-likelihood section)
+from confiance.report import campaign as _campaign  # noqa: F401  (registers the campaign impact sections)
 from confiance.report import campaign_plan as _campaign_plan  # noqa: F401  (registers the plan section)
 from confiance.report import coordination as _coordination  # noqa: F401  (registers the coordination section)
 from confiance.report import disclosure as _disclosure  # noqa: F401  (registers the disclosure section)

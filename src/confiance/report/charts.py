@@ -82,3 +82,49 @@ def bar_chart(rows: Sequence[tuple[str, float]], width: int = 420, bar_height: i
     usable = width - label_width - 60
     bars = [Bar(str(label), float(v), usable * float(v) / top, i * (bar_height + 4)) for i, (label, v) in enumerate(rows)]
     return BarChart(width, len(rows) * (bar_height + 4) + 4, label_width, bars)
+
+
+@dataclass
+class BandChart:
+    """A series against a prediction with its interval band, and a vertical marker (an intervention)."""
+
+    width: int
+    height: int
+    actual: str  # SVG polyline points
+    predicted: str  # SVG polyline points (dashed)
+    band: str  # SVG polygon points: upper edge left to right, lower edge back
+    marker_x: float | None
+    zero_y: float | None  # a horizontal zero line when the range crosses zero (effect charts)
+    x_ticks: list[tuple[float, str]]
+    y_ticks: list[tuple[float, str]]
+
+
+def band_chart(labels: Sequence[str], actual: Sequence[float], predicted: Sequence[float], lower: Sequence[float],
+               upper: Sequence[float], marker: int | None = None, width: int = 860, height: int = 220) -> BandChart:
+    """Actual vs predicted with the predicted interval shaded (the causal-impact plot)."""
+    left, right, top, bottom = 56, 12, 10, 28
+    plot_w, plot_h = width - left - right, height - top - bottom
+    n = max(len(labels), 1)
+    values = [v for seq in (actual, predicted, lower, upper) for v in seq if v == v]
+    lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
+    if hi <= lo:
+        hi = lo + 1.0
+    pad = (hi - lo) * 0.05
+    lo, hi = lo - pad, hi + pad
+
+    def x(i: int) -> float:
+        return left + (plot_w * i / (n - 1) if n > 1 else plot_w / 2)
+
+    def y(v: float) -> float:
+        return top + plot_h - plot_h * (v - lo) / (hi - lo)
+
+    def points(seq: Sequence[float]) -> str:
+        return " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(seq) if v == v)
+
+    band = " ".join([f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(upper)]
+                    + [f"{x(i):.1f},{y(v):.1f}" for i, v in reversed(list(enumerate(lower)))])
+    step = max(1, n // 6)
+    x_ticks = [(x(i), str(labels[i])) for i in range(0, n, step)]
+    y_ticks = [(y(lo + (hi - lo) * f), f"{lo + (hi - lo) * f:,.4g}") for f in (0, 0.25, 0.5, 0.75, 1)]
+    return BandChart(width, height, points(actual), points(predicted), band,
+                     x(marker) if marker is not None else None, y(0.0) if lo < 0 < hi else None, x_ticks, y_ticks)

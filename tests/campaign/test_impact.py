@@ -1,0 +1,151 @@
+"""The causal-impact counterfactual on the published ARMA example, the simulated world's KPIs, a
+small calibration run, and bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pytest
+
+from confiance.campaign.impact import CAUSALIMPACT_LEVEL_PRIOR, ImpactModel, causal_impact
+from confiance.campaign.kpi_file import pick_series, read_kpi_csv, resolve_intervention
+from confiance.errors import ConfianceError, IngestError
+from tests.conftest import REAL
+
+ARMA = REAL / "causalimpact-arma" / "arma_data.csv"
+PUBLISHED = {"effect": 4.89, "lower": 4.26, "upper": 5.47}  # tfcausalimpact README (SOURCE.md)
+
+
+def _arma_with_effect(tmp_path: Path) -> Path:
+    lines = ARMA.read_text().splitlines()
+    out = [lines[0]]
+    for i, line in enumerate(lines[1:]):
+        x, y = line.split(",")
+        out.append(f"{x},{float(y) + 5 if i >= 70 else float(y)!r}")
+    path = tmp_path / "arma_plus5.csv"
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
+def _arma_result(tmp_path: Path, model: ImpactModel):
+    table = read_kpi_csv(_arma_with_effect(tmp_path))
+    response, controls = pick_series(table, None, None)
+    assert (response, controls) == ("y", ["X"])
+    return causal_impact(table.series("y"), resolve_intervention(table, "70"), table.series("X"),
+                         response="y", control_names=["X"], model=model)
+
+
+@pytest.mark.xfail(strict=True, reason="default flat prior on the level sd: measured 4.56 [2.92, 5.84], contains 5 "
+                                       "but the lower bound is below 3.5 (the price of calibrated intervals on "
+                                       "drifting KPIs; CausalImpact's level prior passes, next test)")
+def test_arma_interval_with_the_default_prior(tmp_path: Path) -> None:
+    a = _arma_result(tmp_path, ImpactModel()).average
+    print(f"\nARMA, flat level prior: {a.effect:.2f} [{a.lower:.2f}, {a.upper:.2f}]")
+    assert a.lower < 5 < a.upper
+    assert 3.5 <= a.lower and a.upper <= 6.5
+
+
+def test_arma_effect_interval_contains_the_injected_five(tmp_path: Path) -> None:
+    """With the R package's level prior (``--level-prior causalimpact``), as in the published run."""
+    result = _arma_result(tmp_path, ImpactModel(level_prior=CAUSALIMPACT_LEVEL_PRIOR))
+    a = result.average
+    print(f"\nARMA average effect: confiance {a.effect:.2f} [{a.lower:.2f}, {a.upper:.2f}]  "
+          f"published {PUBLISHED['effect']} [{PUBLISHED['lower']}, {PUBLISHED['upper']}]  (true 5)")
+    assert a.lower < 5 < a.upper
+    assert 3.5 <= a.lower and a.upper <= 6.5
+    assert a.actual == pytest.approx(125.2288, abs=1e-3)  # the published "Actual"
+    assert result.cumulative.actual == pytest.approx(3756.86, abs=0.01)
+    assert result.relative.lower < 5 / (a.actual - 5) < result.relative.upper
+    assert result.p < 0.01 and result.significant
+    assert result.coefficients["X"] == pytest.approx(1.2, abs=0.15)  # y = 1.2 X + noise in the example
+
+
+def test_cli_impact_json_contract(tmp_path: Path) -> None:
+    path = _arma_with_effect(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "confiance.cli", "impact", str(path), "--intervention", "70",
+                           "--level-prior", "causalimpact", "--draws", "300", "--json"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    doc = orjson.loads(done.stdout)
+    for part in ("average", "cumulative"):
+        assert {"actual", "predicted", "effect", "lower", "upper"} <= set(doc[part])
+    assert {"effect", "lower", "upper"} <= set(doc["relative"])
+    assert 0 <= doc["p"] <= 1
+    assert doc["intervention"] == {"index": 70, "time": "2000-03-11"}  # the importer's index dates
+    assert doc["assumptions"] and doc["model"].endswith("level sd prior 0.01 (weight 32)")
+    assert doc["average"]["lower"] < 5 < doc["average"]["upper"]
+
+
+def test_simulated_world_kpi_effects_recovered(sim_world) -> None:
+    world, _, truth = sim_world
+    campaign = truth["campaign"]
+    table = read_kpi_csv(world / "kpis.csv")  # long shape: series,ts,value,unit
+    index = resolve_intervention(table, campaign["intervention_date"])
+    assert index == campaign["intervention_index"]
+    controls = campaign["kpi"]["controls"]
+    for name in campaign["kpi"]["series"]:
+        result = causal_impact(table.series(name), index, np.column_stack([table.series(c) for c in controls]),
+                               response=name, control_names=controls, draws=500)
+        true = campaign["kpi"]["effects"][name]
+        print(f"\n{name}: effect {result.average.effect:.1f} [{result.average.lower:.1f}, {result.average.upper:.1f}]"
+              f" true {true['effect_per_day']}")
+        assert result.average.lower <= true["effect_per_day"] <= result.average.upper
+        assert result.cumulative.lower <= true["cumulative"] <= result.cumulative.upper
+        assert result.relative.lower <= true["relative"] <= result.relative.upper
+
+
+@pytest.mark.slow
+def test_calibration_small_run() -> None:
+    """40 simulated series (the benchmark's generator): coverage and placebo false positives within
+    binomial tolerance of the 95% goal (P(≤ 35 of 40 | p = 0.95) ≈ 0.05; ≥ 4 false positives among
+    ~13 placebos has probability ≈ 0.01 at a 5% rate)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import impact_calibration as bench
+
+    figures = bench.calibrate(40, seed=1, draws=300)
+    print(f"\ncoverage {figures['coverage']:.3f}, false positives {figures['false_positive_rate']:.3f} "
+          f"of {figures['placebos']} placebos")
+    assert figures["coverage"] >= 36 / 40
+    assert figures["false_positive_rate"] * figures["placebos"] <= 3
+
+
+def test_no_effect_gives_an_interval_around_zero() -> None:
+    rng = np.random.default_rng(5)
+    x = 50 + np.cumsum(rng.normal(0, 1, 120))
+    y = 10 + 0.8 * x + rng.normal(0, 1, 120)
+    result = causal_impact(y, 90, x[:, None], draws=300)
+    assert result.average.lower < 0 < result.average.upper
+    assert not result.significant and result.p > 0.025
+    assert result.point_effect.shape == (120,) and np.all(result.cumulative_effect[:90] == 0)
+
+
+def test_bad_input_is_named(tmp_path: Path) -> None:
+    bad = tmp_path / "kpi.csv"
+    bad.write_text("date,sales,visits\n2025-01-01,10,100\n2025-01-02,abc,110\n")
+    with pytest.raises(IngestError, match=r"kpi\.csv:3: column 'sales': not a number: 'abc'"):
+        read_kpi_csv(bad)
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("date,sales\n2025-01-01,10,4\n")
+    with pytest.raises(IngestError, match=r"ragged\.csv:2: 3 cells"):
+        read_kpi_csv(ragged)
+    good = tmp_path / "good.csv"
+    good.write_text("date,sales,visits\n" + "".join(f"2025-01-{d:02d},{10 + d},{100 + d}\n" for d in range(1, 21)))
+    table = read_kpi_csv(good)
+    with pytest.raises(ConfianceError, match="outside"):
+        resolve_intervention(table, "25")
+    with pytest.raises(ConfianceError, match="no pre-period"):
+        resolve_intervention(table, "2024-12-01")
+    with pytest.raises(ConfianceError, match="no series 'clicks'"):
+        pick_series(table, "clicks", None)
+    y = table.series("sales")
+    with pytest.raises(ConfianceError, match="control 'flat' is constant"):
+        causal_impact(y, 15, np.ones((20, 1)), control_names=["flat"])
+    with pytest.raises(ConfianceError, match="pre-period has 3"):
+        causal_impact(y, 3)
+    done = subprocess.run([sys.executable, "-m", "confiance.cli", "impact", str(bad), "--intervention", "1", "--json"],
+                          capture_output=True, text=True)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip().count("\n") == 0 and "kpi.csv:3" in done.stderr
