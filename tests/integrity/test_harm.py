@@ -106,7 +106,9 @@ def test_profile_combines_every_signal_with_its_evidence(workspace):
 
 def test_missing_inputs_give_nulls_and_say_not_computed(workspace):
     _fixture(workspace, with_inputs=False)
-    analyze(workspace, only=["harm"])  # the step runs on a store where bots, coordination and disclosure never ran
+    analyze(workspace, only=["sources", "polarization", "influence"])
+    with workspace.writer() as con:  # harm on a store where bots, coordination and disclosure never ran
+        run_harm(con, "h")
     star = _profile(workspace, "star")
     assert star["bot_amplification_share"] is None and star["undisclosed_share"] is None
     assert star["evidence"]["bot_amplification"].startswith("not computed")
