@@ -115,6 +115,10 @@ def test_sentiment_step_on_simulated_world(sim_world):
     assert min(accuracy.values()) >= 0.5 and min(accuracy.values()) > majority + 0.05
     assert rho >= 0.8
 
+    from confiance.text.trends import run_share_of_voice
+
+    with ws.writer() as con:  # what `confiance sov` stores; the report shows the latest
+        run_share_of_voice(con, "sov", ['"Solvane" OR #solvane', "#velo"], by="week")
     html = build_report(ws, ws.root / "report.html").read_text(encoding="utf-8")
     for title in ("Trends and emerging narratives", "Share of voice", "Sentiment by community"):
         section = html[html.index(f">{title}</h2>"):]

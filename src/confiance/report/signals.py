@@ -70,7 +70,7 @@ def collect_share_of_voice(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | N
     from confiance.text.trends import share_of_voice
 
     if has_table(con, "share_of_voice"):
-        rows = con.execute("SELECT by, period, query, posts, share FROM share_of_voice ORDER BY period, query").fetchall()
+        rows = con.execute("SELECT \"by\", period, query, posts, share FROM share_of_voice ORDER BY period, query").fetchall()
         by = rows[0][0] if rows else "week"
         series_rows = [dict(zip(("by", "period", "query", "posts", "share"), r)) for r in rows]
         queries = list(dict.fromkeys(r["query"] for r in series_rows))
