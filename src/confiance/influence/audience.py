@@ -89,7 +89,8 @@ def wilson_interval(k: float, n: float, z: float = Z95) -> tuple[float, float]:
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # rounding can push a bound past p at p = 0 or 1: the interval always contains the estimate
+    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
 
 
 # --------------------------------------------------------------------------- locations
