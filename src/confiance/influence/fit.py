@@ -12,7 +12,8 @@ brand hires; brands, media, institutions and ordinary accounts are left out). Ea
     space), as are the brief's texts (brand description, each value, each topic to embrace). A post's
     *relevance* is its largest cosine with a brief text; the raw similarity is the mean relevance.
     When the topic model has run (``post_topics``, ``topics``), the *topic overlap* is the share of
-    the influencer's posts in topics whose label or terms name a topic the brief embraces, and the
+    the influencer's posts in topics whose label contains, or whose terms include, a topic the brief
+    embraces (an entry listing several words, ``"vélo, cycling"``, counts word by word), and the
     raw similarity is the mean of the two. The part is the raw similarity's percentile among the
     candidates (so the scale does not depend on the encoder's cosine range), times ``1 - hit share``
     where the *avoided-topic hits* are posts that name an avoided topic or one of its words (case and
@@ -175,10 +176,11 @@ def _topic_overlap(con: duckdb.DuckDBPyConnection, embrace: Sequence[str]) -> di
     """Share of each candidate's posts in topics naming an embraced topic (only when topics exist)."""
     if not embrace or not (has_table(con, "topics") and has_table(con, "post_topics")):
         return {}
-    wanted = [_fold(t) for t in embrace]
+    # an embraced entry may list several words ("vélo, cycling"): each piece is looked up on its own
+    wanted = {piece.strip() for t in embrace for piece in re.split(r"[,;/]", _fold(t)) if piece.strip()}
     matched = [int(topic) for topic, label, terms in con.execute("SELECT topic, label, terms FROM topics").fetchall()
                if topic is not None and topic >= 0
-               and any(w in _fold(" ".join([str(label or "")] + [str(t) for t in (terms or [])])) for w in wanted)]
+               and any(w in _fold(str(label or "")) or w in {_fold(str(t)) for t in (terms or [])} for w in wanted)]
     rows = con.execute(
         "SELECT p.platform, p.account_id, count(*) FILTER (WHERE t.topic IN (SELECT unnest(?))), count(*) "
         "FROM post_topics t JOIN posts p USING (platform, post_id) SEMI JOIN _fit_keys k USING (platform, account_id) "
