@@ -168,14 +168,12 @@ def test_topic_tables_are_used_when_present(world):
                                            "post_id": [p["post_id"] for p in planted],
                                            "topic": [ids.index(p["topic"]) if p["topic"] in ids else -1 for p in planted]}))
         con.execute("CREATE TABLE post_topics AS SELECT platform, post_id, topic, 1.0 AS similarity FROM _planted")
-        words = {t["id"]: t for t in truth["topics"]}[topic]["keywords"][lang][:3]
         result = match(con, parse_brief(_brief_text(truth, topic, lang)), candidates=20, posts=POSTS)
     assert not any("topic overlap not used" in n for n in result.notes)
     overlaps = {(r["platform"], r["account_id"]): r["evidence"]["editorial"]["topic_overlap"] for r in result.rows}
     inside = [v for k, v in overlaps.items() if k in fitting]
     outside = [v for k, v in overlaps.items() if k not in fitting]
     assert inside and outside and min(inside) > 0 and sum(inside) / len(inside) > sum(outside) / len(outside)
-    assert words  # the brief named the topic only through its words
 
 
 def test_weights_from_brief_or_parameters_and_bad_input(world, ranked, tmp_path):
