@@ -832,6 +832,35 @@ def attribution(
     _listing("attribution", [{k: v for k, v in r.items() if k != "evidence_post_ids"} for r in rows], False, as_csv)
 
 
+# -- brand fit --
+@app.command("match")
+def match_cmd(
+    brief: Path = typer.Argument(..., metavar="BRIEF.yaml", help="Campaign brief (description, topics, reference accounts, segments)."),
+    top: int = typer.Option(20, "--top", min=1, help="Show this many influencers (all candidates are stored)."),
+    candidates: int = typer.Option(100, "--candidates", min=1, help="Score this many of the most influential accounts."),
+    posts: int = typer.Option(50, "--posts", min=1, help="Recent own posts per candidate compared with the brief."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Rank influencers by fit with a brief: editorial line, style, audience and trust, each with its evidence."""
+    from confiance.campaign.brief import load_brief
+    from confiance.influence.fit import run_fit
+    from confiance.pipeline import rerun
+
+    parsed = load_brief(brief)
+    result = rerun(_ws(), "fit", {"brief": str(brief), "candidates": candidates, "posts": posts},
+                   lambda con, run_id: run_fit(con, run_id, parsed, candidates=candidates, posts=posts))
+    shown = result.rows[:top]
+    if as_json:
+        _emit_json({**result.to_json(), "influencers": shown})
+        return
+    _emit_table("brand fit", [{"rank": r["rank"], "platform": r["platform"], "account": r["handle"] or r["account_id"],
+                               "fit": f"{r['fit']:.2f}", **{p: "" if r[p] is None else f"{r[p]:.2f}"
+                                                            for p in ("editorial", "style", "audience", "trust")},
+                               "why": r["explanation"]} for r in shown])
+    for note in result.notes:
+        err.print(f"note: {note}")
+
+
 def main() -> None:
     """Entry point: usage errors exit 2 (click), confiance errors exit 1 with one line on stderr."""
     try:

@@ -50,6 +50,7 @@ STEP_MODULES: tuple[str, ...] = (
     "confiance.integrity.coordination",
     "confiance.campaign.surveys",
     "confiance.campaign.attribution",
+    "confiance.influence.audience",
 )
 
 

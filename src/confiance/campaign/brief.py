@@ -142,6 +142,7 @@ class Brief:
     budget: Budget = field(default_factory=Budget)
     exclusions: Exclusions = field(default_factory=Exclusions)
     stance: Stance | None = None
+    fit_weights: tuple[tuple[str, float], ...] = ()  # ``fit.weights``: overrides of the brand-fit part weights
     source: str = "<brief>"
 
 
@@ -403,6 +404,15 @@ def _stance(r: _Reader, node: yaml.Node) -> Stance:
     return Stance(target=r.text(f["target"], "stance.target"), desired=desired)
 
 
+FIT_PARTS = ("editorial", "style", "audience", "trust")
+
+
+def _fit(r: _Reader, node: yaml.Node) -> tuple[tuple[str, float], ...]:
+    f = r.mapping(node, "fit", ("weights",), ("weights",))
+    weights = r.mapping(f["weights"], "fit.weights", FIT_PARTS)
+    return tuple((part, r.number(value, f"fit.weights.{part}")) for part, value in weights.items())
+
+
 _CORE_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp"))
 
 
@@ -420,7 +430,7 @@ def _refuse_tags(reader: _Reader, node: yaml.Node, path: str) -> None:
             _refuse_tags(reader, item, f"{path}[{i}]")
 
 
-_TOP = ("brand", "topics", "reference_accounts", "languages", "markets", "segments", "budget", "exclusions", "stance")
+_TOP = ("brand", "topics", "reference_accounts", "languages", "markets", "segments", "budget", "exclusions", "stance", "fit")
 
 
 def parse_brief(text: str, source: str = "<brief>") -> Brief:
@@ -451,6 +461,7 @@ def parse_brief(text: str, source: str = "<brief>") -> Brief:
         budget=_budget(reader, f["budget"]) if "budget" in f else Budget(),
         exclusions=_exclusions(reader, f["exclusions"]) if "exclusions" in f else Exclusions(),
         stance=_stance(reader, f["stance"]) if "stance" in f else None,
+        fit_weights=_fit(reader, f["fit"]) if "fit" in f else (),
         source=source,
     )
 

@@ -1,0 +1,29 @@
+"""Report section of the brand-fit shortlist (``confiance match``): the ranked candidates, their four
+parts and a short explanation each; nothing until a match was made."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from confiance.influence.fit import PARTS, fit_listing
+from confiance.report.sections import Section, register_section
+
+SHORTLIST = 20
+
+
+def collect_fit(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    rows = fit_listing(con, top=SHORTLIST)
+    if not rows:
+        return None
+    for row in rows:
+        editorial = row["evidence"].get("editorial") or {}
+        row["posts"] = [p["post_id"] for p in editorial.get("best_posts", [])]
+        row["avoided"] = [h["post_id"] for h in editorial.get("avoided_hits", [])][:5]
+        row["missing"] = row["evidence"].get("missing", [])
+    return {"rows": rows, "parts": PARTS, "brand": rows[0].get("brand")}
+
+
+register_section(Section("fit", "Brand fit shortlist", 72, "fit.html", collect_fit,
+                         missing_hint="run `confiance match BRIEF.yaml`"))
