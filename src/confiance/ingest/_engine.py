@@ -21,7 +21,8 @@ import duckdb
 from confiance import store
 from confiance.errors import ConfianceError, IngestError, RecordError
 from confiance.ingest._format import Context, Format
-from confiance.ingest._readers import DEFAULT_LIMITS, READERS, BadItem, Item, Limits, Opened, bounded_lines
+from confiance.ingest._readers import (DEFAULT_LIMITS, READERS, BadItem, Item, Limits, Opened, bounded_lines,
+                                       parse_json_line)
 from confiance.ingest._sink import ENGINE_COLUMNS, Sink, kind_of
 from confiance.workspace import Workspace
 
@@ -134,6 +135,10 @@ class _Run:
 
     def read_and_stage(self) -> None:
         container = self.container
+        if self.fmt.native is not None and container == "jsonl" and self.ctx.options.get("native", True):
+            self.fmt.native(self)
+            self.flush()
+            return
         if (self.fmt.read is None and container == "jsonl" and parallel_workers() > 1
                 and self.path.stat().st_size >= PARALLEL_MIN_BYTES):
             self._read_and_stage_parallel()
@@ -154,6 +159,18 @@ class _Run:
         self.rejected += rejected
         if self.sink.rows() >= BATCH_ROWS:
             self.flush()
+
+    def map_line(self, entry: tuple[int, bytes] | BadItem) -> None:
+        """Map one JSON line with the format's Python mapper (for native paths' fallback lines);
+        its records take the next sequence numbers, as in a serial read."""
+        unit = entry if isinstance(entry, BadItem) else parse_json_line(entry[0], entry[1], self.limits)
+        self._map_group([unit])
+
+    def ensure_stage(self, table: str) -> str:
+        """The staging table of ``table``, created empty (same columns as a sink batch) if needed."""
+        if table not in self.staged:
+            self._stage(table, self.sink.buffers[table].to_arrow())
+        return _stage_name(table)
 
     def _read_and_stage_parallel(self) -> None:
         """Workers parse and map chunks of lines; this process reads lines and stages the batches.

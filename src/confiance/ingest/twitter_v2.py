@@ -12,6 +12,7 @@ import itertools
 from typing import Any, Iterator
 
 from confiance.errors import RecordError
+from confiance.ingest import _native_x_v2
 from confiance.ingest._format import Context, Format, Sample, domains_of, parse_timestamp
 from confiance.ingest._sink import Sink
 
@@ -246,4 +247,5 @@ FORMAT = Format(
     sniff=sniff,
     records=records,
     map=map_record,
+    native=_native_x_v2.stage,
 )
