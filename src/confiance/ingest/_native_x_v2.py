@@ -136,30 +136,34 @@ _USER_ATTRIBUTES = (("protected", _B), ("verified_type", _S), ("pinned_tweet_id"
 _INT64 = "BETWEEN -9223372036854775808 AND 9223372036854775807"
 
 
-def _suspect_lines_sql() -> str:
-    """Per parsed line: true when the mapper may behave differently from the SQL (see module doc)."""
-    all_tweets = "list_concat(p.data, coalesce(p.includes.tweets, []))"
-    users = "coalesce(p.includes.users, [])"
-    inc_tweets = "coalesce(p.includes.tweets, [])"
-    metric_checks = " AND ".join(f"coalesce(t.public_metrics.{m} {_INT64}, true)" for m in _METRICS)
-    user_metric_checks = " AND ".join(f"coalesce(u.public_metrics.{m} {_INT64}, true)" for m in _USER_METRICS)
-    tweet_ok = (
-        "coalesce(t.id, '') <> '' AND coalesce(t.author_id, 'x') <> '' AND coalesce(t.in_reply_to_user_id, 'x') <> '' "
-        "AND list_bool_and(list_transform(coalesce(t.referenced_tweets, []), lambda r: coalesce(r.id, '') <> '' AND r.type IS NOT NULL)) IS NOT false "
-        "AND list_bool_and(list_transform(coalesce(t.entities.mentions, []), lambda m: coalesce(m.id, '') <> '')) IS NOT false "
-        f"AND {metric_checks}"
-    )
+def _raw_suspect_sql() -> str:
+    """Per line, from its text: explicit nulls (the mapper tells a null key from a missing one),
+    trailing commas (DuckDB accepts them, orjson does not), escaped control characters (orjson and
+    DuckDB escape them differently in ``attributes``). Each test is cheap; false alarms only cost
+    the Python mapper."""
     return (
-        f"NOT coalesce(list_bool_and(list_transform({all_tweets}, lambda t: {tweet_ok})), true) "
-        f"OR NOT coalesce(list_bool_and(list_transform({users}, lambda u: coalesce(u.id, 'None') NOT IN ('', 'None') AND {user_metric_checks})), true) "
-        f"OR len(list_distinct(list_transform({users}, lambda u: u.id))) <> len({users}) "
-        f"OR len(list_distinct(list_transform({inc_tweets}, lambda t: t.id))) <> len({inc_tweets}) "
-        # the mapper's handle lookups are not needed (mentions carry ids), but ids must be unique
-        "OR (contains(line, 'null') AND regexp_matches(line, '[\\[:,]\\s*null'))"
-        " OR ((contains(line, ',]') OR contains(line, ',}') OR contains(line, ', ') OR contains(line, e',\\t') OR contains(line, e',\\r'))"
-        "    AND regexp_matches(line, ',\\s*[\\]}]'))"
+        "(contains(line, 'null') AND regexp_matches(line, '[\\[:,]\\s*null'))"
+        " OR ((contains(line, ',]') OR contains(line, ',}') OR contains(line, ', ') OR contains(line, e',\\t') "
+        "     OR contains(line, e',\\r')) AND regexp_matches(line, ',\\s*[\\]}]'))"
         " OR contains(line, '\\u000') OR contains(line, '\\u001')"
     )
+
+
+def _bad_tweet_sql(t: str) -> str:
+    """A tweet the SQL would not map as the mapper does: no or empty id, empty author, reference
+    without id or type, mention without id (the mapper then looks the handle up), count beyond BIGINT."""
+    metrics = " AND ".join(f"coalesce({t}.public_metrics.{m} {_INT64}, true)" for m in _METRICS)
+    return (
+        f"NOT (coalesce({t}.id, '') <> '' AND coalesce({t}.author_id, 'x') <> '' AND coalesce({t}.in_reply_to_user_id, 'x') <> '' "
+        f"AND coalesce(list_bool_and(list_transform({t}.referenced_tweets, lambda r: coalesce(r.id, '') <> '' AND r.type IS NOT NULL)), true) "
+        f"AND coalesce(list_bool_and(list_transform({t}.entities.mentions, lambda m: coalesce(m.id, '') <> '')), true) "
+        f"AND {metrics})"
+    )
+
+
+def _bad_user_sql(u: str) -> str:
+    metrics = " AND ".join(f"coalesce({u}.public_metrics.{m} {_INT64}, true)" for m in _USER_METRICS)
+    return f"NOT (coalesce({u}.id, 'None') NOT IN ('', 'None') AND {metrics})"
 
 
 def _chunks(lines: Iterator[tuple[int, bytes] | BadItem]) -> Iterator[list[tuple[int, bytes] | BadItem]]:
@@ -175,21 +179,23 @@ def _chunks(lines: Iterator[tuple[int, bytes] | BadItem]) -> Iterator[list[tuple
         yield chunk
 
 
-def _utf8_column(texts: list[bytes]) -> tuple[pa.Array, list[bool]]:
-    """The lines as an Arrow string column, and which of them are valid UTF-8 (others: NULL)."""
+def _utf8_column(texts: list[bytes]) -> pa.Array:
+    """The lines as an Arrow string column; a line that is not valid UTF-8 is NULL (the mapper
+    rejects it with orjson's reason)."""
     column = pa.array(texts, pa.string())
     try:
         column.validate(full=True)
-        return column, [True] * len(texts)
+        return column
     except pa.ArrowInvalid:
-        valid = []
-        for text in texts:
-            try:
-                text.decode("utf-8")
-                valid.append(True)
-            except UnicodeDecodeError:
-                valid.append(False)
-        return pa.array([t if ok else None for t, ok in zip(texts, valid)], pa.string()), valid
+        return pa.array([t if _is_utf8(t) else None for t in texts], pa.string())
+
+
+def _is_utf8(text: bytes) -> bool:
+    try:
+        text.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
 
 
 def stage(run: Any) -> None:
@@ -202,28 +208,45 @@ def stage(run: Any) -> None:
 
 def _stage_chunk(run: Any, con: Any, chunk: list[tuple[int, bytes] | BadItem]) -> None:
     good = [entry for entry in chunk if not isinstance(entry, BadItem)]
-    column, valid = _utf8_column([text for _, text in good])
-    lines = pa.table({"line_no": pa.array([n for n, _ in good], pa.int64()), "line": column})
+    lines = pa.table({"line_no": pa.array([n for n, _ in good], pa.int64()),
+                      "line": _utf8_column([text for _, text in good])})
     con.register("_xv2_lines", lines)
     try:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _xv2_parsed AS "
-            "SELECT line_no, line, shape, CASE WHEN starts_with(shape, '{') "
-            f"THEN from_json(line, '{orjson.dumps(PAGE).decode()}') END AS p "
+            f"SELECT line_no, shape, ({_raw_suspect_sql()}) AS raw_suspect, CASE WHEN starts_with(shape, '{{') "
+            f"  THEN from_json(line, '{orjson.dumps(PAGE).decode()}') END AS p "
             "FROM (SELECT line_no, line, try(json_structure(line)) AS shape FROM _xv2_lines WHERE line IS NOT NULL)"
         )
     finally:
         con.unregister("_xv2_lines")
-    facts = {line_no: (shape, retrieved_at, n, suspect) for line_no, shape, retrieved_at, n, suspect in
-             con.execute(f"SELECT line_no, shape, p.__twarc.retrieved_at, len(p.data), ({_suspect_lines_sql()}) "
-                         "FROM _xv2_parsed").fetchall()}
+    for sql in (
+        # the records and `includes` of every parsed page, flat (users and tweets by id)
+        "CREATE OR REPLACE TEMP TABLE _xv2_data AS SELECT line_no, generate_subscripts(p.data, 1) AS i, unnest(p.data) AS t "
+        "FROM _xv2_parsed WHERE p IS NOT NULL",
+        "CREATE OR REPLACE TEMP TABLE _xv2_user AS SELECT line_no, u.id AS id, u FROM "
+        "(SELECT line_no, unnest(p.includes.users) AS u FROM _xv2_parsed WHERE p IS NOT NULL)",
+        "CREATE OR REPLACE TEMP TABLE _xv2_inc AS SELECT line_no, t.id AS id, t FROM "
+        "(SELECT line_no, unnest(p.includes.tweets) AS t FROM _xv2_parsed WHERE p IS NOT NULL)",
+    ):
+        con.execute(sql)
+    suspects = (
+        f"SELECT line_no FROM _xv2_data WHERE {_bad_tweet_sql('t')} "
+        f"UNION SELECT line_no FROM _xv2_inc GROUP BY line_no HAVING bool_or({_bad_tweet_sql('t')}) OR count(DISTINCT id) <> count(*) "
+        f"UNION SELECT line_no FROM _xv2_user GROUP BY line_no HAVING bool_or({_bad_user_sql('u')}) OR count(DISTINCT id) <> count(*)"
+    )
+    rows = con.execute(
+        f"WITH s AS ({suspects}) SELECT line_no, shape, p.__twarc.retrieved_at, len(p.data), "
+        "raw_suspect OR line_no IN (SELECT line_no FROM s) FROM _xv2_parsed"
+    ).fetchall()
+    facts = {line_no: (shape, retrieved_at, n, suspect) for line_no, shape, retrieved_at, n, suspect in rows}
     conforming: dict[str, bool] = {}
     collected: dict[str | None, str | None] = {None: run.ctx.collected_at, "": run.ctx.collected_at}
     fast_lines, fast_seq, fast_observed = [], [], []
     for entry in chunk:
         fact = None if isinstance(entry, BadItem) else facts.get(entry[0])
         fast = False
-        if fact is not None and fact[0] is not None and not fact[3] and fact[2] is not None:
+        if fact is not None and fact[0] is not None and fact[3] is False and fact[2] is not None:
             shape, retrieved_at = fact[0], fact[1]
             if shape not in conforming:
                 conforming[shape] = _page_conforms(shape)
@@ -248,94 +271,95 @@ def _stage_chunk(run: Any, con: Any, chunk: list[tuple[int, bytes] | BadItem]) -
             _map_pages(run, con)
         finally:
             con.unregister("_xv2_fast_rows")
-    con.execute("DROP TABLE IF EXISTS _xv2_parsed")
+    for table in ("_xv2_parsed", "_xv2_data", "_xv2_user", "_xv2_inc"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _map_pages(run: Any, con: Any) -> None:
     posts, accounts, interactions = (run.ensure_stage(t) for t in ("posts", "accounts", "interactions"))
     statements = [
-        # fast pages, their includes (users and tweets by id: unique on fast lines)
-        "CREATE OR REPLACE TEMP TABLE _xv2_page AS SELECT f.line_no, f.seq_base, f.observed_at, p.p.data AS data, "
-        "p.p.includes.users AS users, p.p.includes.tweets AS tweets FROM _xv2_parsed p JOIN _xv2_fast_rows f USING (line_no)",
-        "CREATE OR REPLACE TEMP TABLE _xv2_user AS SELECT line_no, u.id AS id, u FROM "
-        "(SELECT line_no, unnest(users) AS u FROM _xv2_page)",
-        "CREATE OR REPLACE TEMP TABLE _xv2_inc AS SELECT line_no, t.id AS id, t FROM "
-        "(SELECT line_no, unnest(tweets) AS t FROM _xv2_page)",
-        # records: one per tweet in `data`, numbered as a serial read numbers them
+        # records of fast pages, numbered as a serial read numbers them
         "CREATE OR REPLACE TEMP TABLE _xv2_record AS SELECT line_no, observed_at, seq_base + i AS seq, i - 1 AS item, t "
-        "FROM (SELECT line_no, observed_at, seq_base, generate_subscripts(data, 1) AS i, unnest(data) AS t FROM _xv2_page)",
+        "FROM _xv2_data JOIN _xv2_fast_rows USING (line_no)",
         # context tweets: those `includes` holds within three references of the record's tweet
         "CREATE OR REPLACE TEMP TABLE _xv2_context AS "
-        "WITH RECURSIVE hop(line_no, seq, item, root, id, depth) AS ("
-        "  SELECT r.line_no, r.seq, r.item, r.t.id, i.id, 1 FROM "
-        "    (SELECT line_no, seq, item, t, unnest(t.referenced_tweets).id AS ref FROM _xv2_record) r "
+        "WITH RECURSIVE hop(line_no, seq, root, id, depth) AS ("
+        "  SELECT r.line_no, r.seq, r.root, i.id, 1 FROM "
+        "    (SELECT line_no, seq, t.id AS root, unnest(t.referenced_tweets).id AS ref FROM _xv2_record) r "
         "    JOIN _xv2_inc i ON i.line_no = r.line_no AND i.id = r.ref "
         "  UNION "
-        "  SELECT h.line_no, h.seq, h.item, h.root, i.id, h.depth + 1 FROM "
+        "  SELECT h.line_no, h.seq, h.root, i.id, h.depth + 1 FROM "
         "    (SELECT h.*, unnest(c.t.referenced_tweets).id AS ref FROM hop h JOIN _xv2_inc c ON c.line_no = h.line_no AND c.id = h.id "
         "     WHERE h.depth < 3 AND h.id <> h.root) h JOIN _xv2_inc i ON i.line_no = h.line_no AND i.id = h.ref"
-        ") SELECT DISTINCT line_no, seq, item, id FROM hop WHERE id <> root",
-        # every tweet emitted: the record's own (primary) and its context tweets
-        "CREATE OR REPLACE TEMP TABLE _xv2_emit AS "
-        "SELECT *, CASE kind WHEN 'repost' THEN list_filter(refs, lambda r: r.type = 'retweeted')[1].id "
-        "  WHEN 'reply' THEN list_filter(refs, lambda r: r.type = 'replied_to')[1].id "
-        "  WHEN 'quote' THEN list_filter(refs, lambda r: r.type = 'quoted')[1].id END AS parent_id FROM ("
-        "  SELECT *, CASE WHEN list_contains(types, 'retweeted') THEN 'repost' WHEN list_contains(types, 'replied_to') THEN 'reply' "
-        "    WHEN list_contains(types, 'quoted') THEN 'quote' ELSE 'post' END AS kind FROM ("
-        "    SELECT *, list_transform(refs, lambda r: r.type) AS types FROM ("
-        "      SELECT line_no, seq, item, is_primary, observed_at, t, list_filter(coalesce(t.referenced_tweets, []), "
-        "        lambda r: r.type IN ('retweeted', 'replied_to', 'quoted')) AS refs FROM ("
-        "        SELECT line_no, seq, item, true AS is_primary, observed_at, t FROM _xv2_record "
-        "        UNION ALL SELECT c.line_no, c.seq, c.item, false, r.observed_at, i.t FROM _xv2_context c "
-        "        JOIN _xv2_record r ON r.line_no = c.line_no AND r.seq = c.seq "
-        "        JOIN _xv2_inc i ON i.line_no = c.line_no AND i.id = c.id))))",
-        "CREATE OR REPLACE TEMP TABLE _xv2_emit2 AS "
-        "SELECT e.*, CASE WHEN e.kind = 'reply' AND e.t.in_reply_to_user_id IS NOT NULL THEN e.t.in_reply_to_user_id "
-        "  ELSE par.t.author_id END AS parent_author, par.t AS parent, pu.u.username AS parent_handle FROM _xv2_emit e "
-        "  LEFT JOIN _xv2_inc par ON par.line_no = e.line_no AND par.id = e.parent_id "
-        "  LEFT JOIN _xv2_user pu ON pu.line_no = e.line_no AND pu.id = par.t.author_id",
+        ") SELECT DISTINCT line_no, seq, id FROM hop WHERE id <> root",
     ]
     for sql in statements:
         con.execute(sql)
+    # every tweet emitted, the record's own (primary) and its context tweets, as flat columns
+    emitted = ("SELECT line_no, seq, item, true AS is_primary, observed_at, t FROM _xv2_record "
+               "UNION ALL SELECT c.line_no, c.seq, r.item, false, r.observed_at, i.t FROM _xv2_context c "
+               "JOIN _xv2_record r ON r.line_no = c.line_no AND r.seq = c.seq "
+               "JOIN _xv2_inc i ON i.line_no = c.line_no AND i.id = c.id")
+    refs = "list_filter(coalesce(t.referenced_tweets, []), lambda r: r.type IN ('retweeted', 'replied_to', 'quoted'))"
+    kind = ("CASE WHEN list_contains(types, 'retweeted') THEN 'repost' WHEN list_contains(types, 'replied_to') THEN 'reply' "
+            "WHEN list_contains(types, 'quoted') THEN 'quote' ELSE 'post' END")
+    parent_id = ("CASE kind WHEN 'repost' THEN list_filter(refs, lambda r: r.type = 'retweeted')[1].id "
+                 "WHEN 'reply' THEN list_filter(refs, lambda r: r.type = 'replied_to')[1].id "
+                 "WHEN 'quote' THEN list_filter(refs, lambda r: r.type = 'quoted')[1].id END")
     urls = ("list_filter(list_transform(coalesce(t.entities.urls, []), lambda u: coalesce(nullif(u.unwound_url, ''), "
             "nullif(u.expanded_url, ''), nullif(u.url, ''))), lambda u: u IS NOT NULL)")
     hashtags = ("list_transform(list_filter(coalesce(t.entities.hashtags, []), lambda h: coalesce(h.tag, '') <> ''), "
                 f"lambda h: {_LOWER.format('h.tag')})")
     mentions = ("list_transform(list_filter(coalesce(t.entities.mentions, []), lambda m: coalesce(m.username, '') <> ''), "
                 f"lambda m: {_LOWER.format('m.username')})")
-    text = (f"CASE WHEN kind = 'repost' AND parent IS NOT NULL THEN "
-            f"CASE WHEN coalesce(parent_handle, '') <> '' THEN 'RT @' || parent_handle || ': ' || {_full_text('parent')} "
-            f"ELSE {_full_text('parent')} END ELSE {_full_text('t')} END")
+    parent_handle = "pu.u.username"
+    text = (f"CASE WHEN kind = 'repost' AND par.id IS NOT NULL THEN "
+            f"CASE WHEN coalesce({parent_handle}, '') <> '' THEN 'RT @' || {parent_handle} || ': ' || {_full_text('par.t')} "
+            f"ELSE {_full_text('par.t')} END ELSE {_full_text('e.t')} END")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _xv2_emit AS "
+        "SELECT e.line_no, e.seq, e.item, e.is_primary, e.observed_at, e.t.id AS post_id, e.t.author_id AS author, "
+        "nullif(e.t.created_at, '') AS created_at, e.kind, e.parent_id, "
+        "CASE WHEN e.kind = 'reply' AND e.t.in_reply_to_user_id IS NOT NULL THEN e.t.in_reply_to_user_id ELSE par.t.author_id END "
+        f"AS parent_author, {text} AS text, e.t.lang AS lang, e.t.conversation_id AS root_post_id, e.urls, e.hashtags, e.mentions, "
+        "coalesce(len(e.t.attachments.media_keys), 0) AS media_count, e.t.public_metrics AS metrics, "
+        f"{_attributes('e.t', _TWEET_ATTRIBUTES)} AS attributes, e.t.in_reply_to_user_id AS reply_to, e.refs, "
+        "e.t.entities.mentions AS mentioned FROM ("
+        f"  SELECT *, {parent_id} AS parent_id FROM (SELECT *, {kind} AS kind FROM ("
+        f"    SELECT *, list_transform(refs, lambda r: r.type) AS types FROM ("
+        f"      SELECT *, {refs} AS refs, {urls} AS urls, {hashtags} AS hashtags, {mentions} AS mentions FROM ({emitted}))))) e "
+        "LEFT JOIN _xv2_inc par ON par.line_no = e.line_no AND par.id = e.parent_id "
+        "LEFT JOIN _xv2_user pu ON pu.line_no = e.line_no AND pu.id = par.t.author_id"
+    )
     con.execute(
         f"INSERT INTO {posts} (platform, post_id, account_id, created_at, text, lang, kind, parent_post_id, parent_account_id, "
         "root_post_id, url, urls, domains, hashtags, mentions, media_count, likes, reposts, replies, quotes, views, attributes, "
         "observed_at, _seq, _line, _item, _primary) "
-        f"SELECT 'x', t.id, t.author_id, nullif(t.created_at, ''), {text}, t.lang, kind, parent_id, parent_author, "
-        f"t.conversation_id, 'https://x.com/i/status/' || t.id, urls, {_dedup('domains')}, {_dedup('hashtags')}, "
-        f"{_dedup('mentions')}, coalesce(len(t.attachments.media_keys), 0), "
-        "t.public_metrics.like_count, t.public_metrics.retweet_count, t.public_metrics.reply_count, "
-        "t.public_metrics.quote_count, t.public_metrics.impression_count, "
-        f"{_attributes('t', _TWEET_ATTRIBUTES)}, observed_at, seq, line_no, item, is_primary FROM ("
+        "SELECT 'x', post_id, author, created_at, text, lang, kind, parent_id, parent_author, root_post_id, "
+        f"'https://x.com/i/status/' || post_id, urls, {_dedup('domains')}, {_dedup('hashtags')}, {_dedup('mentions')}, media_count, "
+        "metrics.like_count, metrics.retweet_count, metrics.reply_count, metrics.quote_count, metrics.impression_count, "
+        "attributes, observed_at, seq, line_no, item, is_primary FROM ("
         f"  SELECT *, list_filter(list_transform(urls, lambda u: {_DOMAIN.format('u')}), lambda d: d IS NOT NULL) AS domains "
-        f"  FROM (SELECT *, {urls} AS urls, {hashtags} AS hashtags, {mentions} AS mentions FROM _xv2_emit2))"
+        "  FROM _xv2_emit)"
     )
     # interactions: references (reply targets named by in_reply_to_user_id), then mentions
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _xv2_edge AS "
-        "SELECT r.line_no, r.seq, r.item, r.src, coalesce(CASE WHEN r.ref.type = 'replied_to' THEN r.reply_to END, i.t.author_id) AS dst, "
+        "SELECT r.line_no, r.seq, r.item, r.author AS src, "
+        "  coalesce(CASE WHEN r.ref.type = 'replied_to' THEN r.reply_to END, i.t.author_id) AS dst, "
         "  CASE r.ref.type WHEN 'retweeted' THEN 'repost' WHEN 'quoted' THEN 'quote' ELSE 'reply' END AS kind, r.post_id, r.created_at "
-        "FROM (SELECT line_no, seq, item, t.author_id AS src, t.in_reply_to_user_id AS reply_to, t.id AS post_id, "
-        "      t.created_at, unnest(refs) AS ref FROM _xv2_emit2 WHERE t.author_id IS NOT NULL) r "
+        "FROM (SELECT line_no, seq, item, author, reply_to, post_id, created_at, unnest(refs) AS ref "
+        "      FROM _xv2_emit WHERE author IS NOT NULL) r "
         "LEFT JOIN _xv2_inc i ON i.line_no = r.line_no AND i.id = r.ref.id "
         "UNION ALL "
-        "SELECT line_no, seq, item, src, m.id, 'mention', post_id, created_at FROM ("
-        "  SELECT line_no, seq, item, t.author_id AS src, t.id AS post_id, t.created_at, kind, parent_author, "
-        "  unnest(t.entities.mentions) AS m FROM _xv2_emit2 WHERE t.author_id IS NOT NULL) "
+        "SELECT line_no, seq, item, author, m.id, 'mention', post_id, created_at FROM ("
+        "  SELECT line_no, seq, item, author, post_id, created_at, kind, parent_author, unnest(mentioned) AS m "
+        "  FROM _xv2_emit WHERE author IS NOT NULL) "
         "WHERE NOT (kind = 'repost' AND m.id IS NOT DISTINCT FROM parent_author)"
     )
     con.execute(
         f"INSERT INTO {interactions} (platform, src, dst, kind, post_id, created_at, _seq, _line, _item, _primary) "
-        "SELECT 'x', src, dst, kind, post_id, nullif(created_at, ''), seq, line_no, item, false FROM _xv2_edge WHERE dst IS NOT NULL"
+        "SELECT 'x', src, dst, kind, post_id, created_at, seq, line_no, item, false FROM _xv2_edge WHERE dst IS NOT NULL"
     )
     # accounts: each user a page's records name (authors, reference targets, mentions), once per page
     avatar = "nullif(u.profile_image_url, '')"
@@ -346,12 +370,12 @@ def _map_pages(run: Any, con: Any) -> None:
         "coalesce(nullif(u.entities.url.urls[1].expanded_url, ''), nullif(u.url, '')), u.location, nullif(u.created_at, ''), "
         "u.public_metrics.followers_count, u.public_metrics.following_count, u.public_metrics.tweet_count, "
         f"u.public_metrics.listed_count, u.verified, CASE WHEN {avatar} IS NOT NULL THEN contains({avatar}, 'default_profile_images') END, "
-        f"{_attributes('u', _USER_ATTRIBUTES)}, p.observed_at, a.seq, a.line_no, a.item, false "
-        "FROM (SELECT line_no, id, arg_min(seq, seq) AS seq, arg_min(item, seq) AS item FROM ("
-        "  SELECT line_no, seq, item, t.author_id AS id FROM _xv2_emit2 WHERE t.author_id IS NOT NULL "
+        f"{_attributes('u', _USER_ATTRIBUTES)}, f.observed_at, a.seq, a.line_no, a.item, false "
+        "FROM (SELECT line_no, id, min(seq) AS seq, arg_min(item, seq) AS item FROM ("
+        "  SELECT line_no, seq, item, author AS id FROM _xv2_emit WHERE author IS NOT NULL "
         "  UNION ALL SELECT line_no, seq, item, dst FROM _xv2_edge WHERE dst IS NOT NULL) GROUP BY line_no, id) a "
-        "JOIN _xv2_page p ON p.line_no = a.line_no "
+        "JOIN _xv2_fast_rows f ON f.line_no = a.line_no "
         "LEFT JOIN (SELECT line_no AS u_line, id AS u_id, u FROM _xv2_user) ON u_line = a.line_no AND u_id = a.id"
     )
-    for table in ("_xv2_page", "_xv2_user", "_xv2_inc", "_xv2_record", "_xv2_context", "_xv2_emit", "_xv2_emit2", "_xv2_edge"):
+    for table in ("_xv2_record", "_xv2_context", "_xv2_emit", "_xv2_edge"):
         con.execute(f"DROP TABLE IF EXISTS {table}")

@@ -59,6 +59,9 @@ class _Page:
         self.tweets = {str(t["id"]): t for t in includes.get("tweets") or () if isinstance(t, dict) and "id" in t}
         self.collected_at = collected_at
 
+    def __str__(self) -> str:  # how a rejected record's page shows in `rejects.raw` (no memory address)
+        return "<page includes>"
+
     def user_by_handle(self, handle: str) -> str | None:
         if self._by_handle is None:
             self._by_handle = {str(u.get("username", "")).lower(): uid for uid, u in self.users.items()}
