@@ -298,14 +298,14 @@ class _Run:
             if has_sha:
                 values.append("? AS source_sha256")
             partition = ", ".join(keys)
-            not_null = " AND ".join(f"{k} IS NOT NULL" for k in keys)
             join = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+            # rows whose key the store has are dropped before ranking, by an explicit anti-join
+            # (NOT EXISTS plans as a mark join that hashes the whole table, per file)
             self.con.execute(
                 f"INSERT INTO {table} ({', '.join(cols)}) "
-                f"SELECT {', '.join(cols)} FROM ("
-                f"  SELECT *, row_number() OVER (PARTITION BY {partition} ORDER BY _primary DESC, _seq) AS _rn"
-                f"  FROM (SELECT {', '.join(values)}, _primary, _seq FROM {stage})"
-                f") s WHERE _rn = 1 AND {not_null} AND NOT EXISTS (SELECT 1 FROM {table} t WHERE {join})",
+                f"SELECT {', '.join(cols)} FROM (SELECT {', '.join(values)}, _primary, _seq FROM {stage}) s "
+                f"ANTI JOIN {table} t ON {join} WHERE {' AND '.join(f's.{k} IS NOT NULL' for k in keys)} "
+                f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY _primary DESC, _seq) = 1",
                 [sha256] if has_sha else [],
             )
         if "rejects" in self.staged:
@@ -327,13 +327,18 @@ class _Run:
             "AND (p.source_sha256 = ? OR q.source_sha256 = ?)",
             [sha256, sha256],
         )
+        # the posts of this file, and the posts whose parent is one of them (two selective scans
+        # instead of one OR that reads the whole table twice)
+        linkable = ("p.kind IN ('reply', 'quote', 'repost') AND p.account_id IS NOT NULL "
+                    "AND p.parent_account_id IS NOT NULL")
+        columns = "p.platform, p.account_id AS src, p.parent_account_id AS dst, p.kind, p.post_id, p.created_at"
         self.con.execute(
             "INSERT INTO interactions (platform, src, dst, kind, post_id, created_at) "
-            "SELECT p.platform, p.account_id, p.parent_account_id, p.kind, p.post_id, p.created_at FROM posts p "
-            "WHERE p.kind IN ('reply', 'quote', 'repost') AND p.account_id IS NOT NULL AND p.parent_account_id IS NOT NULL "
-            "AND (p.source_sha256 = ? OR p.parent_post_id IN (SELECT post_id FROM posts WHERE source_sha256 = ?)) "
-            "AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.platform = p.platform AND i.src = p.account_id "
-            "AND i.dst = p.parent_account_id AND i.kind = p.kind AND i.post_id = p.post_id)",
+            f"SELECT * FROM (SELECT {columns} FROM posts p WHERE p.source_sha256 = ? AND {linkable} "
+            f"  UNION SELECT {columns} FROM posts p SEMI JOIN (SELECT post_id FROM posts WHERE source_sha256 = ?) q "
+            f"  ON p.parent_post_id = q.post_id WHERE {linkable}) l "
+            "ANTI JOIN interactions i ON i.platform = l.platform AND i.src = l.src "
+            "AND i.dst = l.dst AND i.kind = l.kind AND i.post_id = l.post_id",
             [sha256, sha256],
         )
 
