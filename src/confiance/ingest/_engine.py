@@ -3,6 +3,11 @@
 Accounting: each record has one primary row (see ``_sink``). A record is *stored* when its primary
 key was new to the store and first in the file, a *duplicate* otherwise, and *rejected* when it could
 not be read or mapped. ``records_read = stored + duplicates + rejected`` is checked before commit.
+
+Reading and mapping fill staging tables: through the format's Python mapper (in worker processes for
+large JSON-lines files), or, for formats with a ``native`` path (X v2 pages), with SQL that stages
+the same rows and hands the lines it cannot map exactly to the Python mapper. Everything after
+staging (suppressions, accounting, merge, archive) is one code path.
 """
 
 from __future__ import annotations
