@@ -124,14 +124,14 @@ def _full_text(t: str) -> str:
     return f"coalesce(nullif({t}.note_tweet.text, ''), {t}.text, '')"
 
 
-def _attributes(t: str, keys: tuple[tuple[str, str], ...]) -> str:
+def _attributes(t: str, keys: tuple[str, ...]) -> str:
     """orjson.dumps({k: record[k] for k in keys if k in record}) or NULL (no explicit nulls reach here)."""
-    parts = ", ".join(f"CASE WHEN {t}.{k} IS NOT NULL THEN '\"{k}\":' || to_json({t}.{k}) END" for k, _ in keys)
+    parts = ", ".join(f"CASE WHEN {t}.{k} IS NOT NULL THEN '\"{k}\":' || to_json({t}.{k}) END" for k in keys)
     return f"nullif('{{' || concat_ws(',', {parts}) || '}}', '{{}}')"
 
 
-_TWEET_ATTRIBUTES = (("source", _S), ("possibly_sensitive", _B), ("reply_settings", _S), ("edit_history_tweet_ids", _S))
-_USER_ATTRIBUTES = (("protected", _B), ("verified_type", _S), ("pinned_tweet_id", _S))
+_TWEET_ATTRIBUTES = ("source", "possibly_sensitive", "reply_settings", "edit_history_tweet_ids")
+_USER_ATTRIBUTES = ("protected", "verified_type", "pinned_tweet_id")
 
 _INT64 = "BETWEEN -9223372036854775808 AND 9223372036854775807"
 
