@@ -3,6 +3,11 @@
 Accounting: each record has one primary row (see ``_sink``). A record is *stored* when its primary
 key was new to the store and first in the file, a *duplicate* otherwise, and *rejected* when it could
 not be read or mapped. ``records_read = stored + duplicates + rejected`` is checked before commit.
+
+Reading and mapping fill staging tables: through the format's Python mapper (in worker processes for
+large JSON-lines files), or, for formats with a ``native`` path (X v2 pages), with SQL that stages
+the same rows and hands the lines it cannot map exactly to the Python mapper. Everything after
+staging (suppressions, accounting, merge, archive) is one code path.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ import duckdb
 from confiance import store
 from confiance.errors import ConfianceError, IngestError, RecordError
 from confiance.ingest._format import Context, Format
-from confiance.ingest._readers import DEFAULT_LIMITS, READERS, BadItem, Item, Limits, Opened, bounded_lines
+from confiance.ingest._readers import (DEFAULT_LIMITS, READERS, BadItem, Item, Limits, Opened, bounded_lines,
+                                       parse_json_line)
 from confiance.ingest._sink import ENGINE_COLUMNS, Sink, kind_of
 from confiance.workspace import Workspace
 
@@ -134,6 +140,10 @@ class _Run:
 
     def read_and_stage(self) -> None:
         container = self.container
+        if self.fmt.native is not None and container == "jsonl" and self.ctx.options.get("native", True):
+            self.fmt.native(self)
+            self.flush()
+            return
         if (self.fmt.read is None and container == "jsonl" and parallel_workers() > 1
                 and self.path.stat().st_size >= PARALLEL_MIN_BYTES):
             self._read_and_stage_parallel()
@@ -154,6 +164,18 @@ class _Run:
         self.rejected += rejected
         if self.sink.rows() >= BATCH_ROWS:
             self.flush()
+
+    def map_line(self, entry: tuple[int, bytes] | BadItem) -> None:
+        """Map one JSON line with the format's Python mapper (for native paths' fallback lines);
+        its records take the next sequence numbers, as in a serial read."""
+        unit = entry if isinstance(entry, BadItem) else parse_json_line(entry[0], entry[1], self.limits)
+        self._map_group([unit])
+
+    def ensure_stage(self, table: str) -> str:
+        """The staging table of ``table``, created empty (same columns as a sink batch) if needed."""
+        if table not in self.staged:
+            self._stage(table, self.sink.buffers[table].to_arrow())
+        return _stage_name(table)
 
     def _read_and_stage_parallel(self) -> None:
         """Workers parse and map chunks of lines; this process reads lines and stages the batches.
@@ -281,14 +303,14 @@ class _Run:
             if has_sha:
                 values.append("? AS source_sha256")
             partition = ", ".join(keys)
-            not_null = " AND ".join(f"{k} IS NOT NULL" for k in keys)
             join = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+            # rows whose key the store has are dropped before ranking, by an explicit anti-join
+            # (NOT EXISTS plans as a mark join that hashes the whole table, per file)
             self.con.execute(
                 f"INSERT INTO {table} ({', '.join(cols)}) "
-                f"SELECT {', '.join(cols)} FROM ("
-                f"  SELECT *, row_number() OVER (PARTITION BY {partition} ORDER BY _primary DESC, _seq) AS _rn"
-                f"  FROM (SELECT {', '.join(values)}, _primary, _seq FROM {stage})"
-                f") s WHERE _rn = 1 AND {not_null} AND NOT EXISTS (SELECT 1 FROM {table} t WHERE {join})",
+                f"SELECT {', '.join(cols)} FROM (SELECT {', '.join(values)}, _primary, _seq FROM {stage}) s "
+                f"ANTI JOIN {table} t ON {join} WHERE {' AND '.join(f's.{k} IS NOT NULL' for k in keys)} "
+                f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY _primary DESC, _seq) = 1",
                 [sha256] if has_sha else [],
             )
         if "rejects" in self.staged:
@@ -310,13 +332,18 @@ class _Run:
             "AND (p.source_sha256 = ? OR q.source_sha256 = ?)",
             [sha256, sha256],
         )
+        # the posts of this file, and the posts whose parent is one of them (two selective scans
+        # instead of one OR that reads the whole table twice)
+        linkable = ("p.kind IN ('reply', 'quote', 'repost') AND p.account_id IS NOT NULL "
+                    "AND p.parent_account_id IS NOT NULL")
+        columns = "p.platform, p.account_id AS src, p.parent_account_id AS dst, p.kind, p.post_id, p.created_at"
         self.con.execute(
             "INSERT INTO interactions (platform, src, dst, kind, post_id, created_at) "
-            "SELECT p.platform, p.account_id, p.parent_account_id, p.kind, p.post_id, p.created_at FROM posts p "
-            "WHERE p.kind IN ('reply', 'quote', 'repost') AND p.account_id IS NOT NULL AND p.parent_account_id IS NOT NULL "
-            "AND (p.source_sha256 = ? OR p.parent_post_id IN (SELECT post_id FROM posts WHERE source_sha256 = ?)) "
-            "AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.platform = p.platform AND i.src = p.account_id "
-            "AND i.dst = p.parent_account_id AND i.kind = p.kind AND i.post_id = p.post_id)",
+            f"SELECT * FROM (SELECT {columns} FROM posts p WHERE p.source_sha256 = ? AND {linkable} "
+            f"  UNION SELECT {columns} FROM posts p SEMI JOIN (SELECT post_id FROM posts WHERE source_sha256 = ?) q "
+            f"  ON p.parent_post_id = q.post_id WHERE {linkable}) l "
+            "ANTI JOIN interactions i ON i.platform = l.platform AND i.src = l.src "
+            "AND i.dst = l.dst AND i.kind = l.kind AND i.post_id = l.post_id",
             [sha256, sha256],
         )
 

@@ -59,6 +59,9 @@ class Format:
     needs_mapping: bool = False
     #: other names ``--format`` accepts (the names other tools and papers use)
     aliases: tuple[str, ...] = ()
+    #: optional fast path for JSON-lines files: stages the file's rows with SQL and hands the lines
+    #: it cannot map exactly to ``map`` (see ``_native_x_v2``); the option ``native=False`` turns it off
+    native: Callable[[Any], None] | None = None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import itertools
 from typing import Any, Iterator
 
 from confiance.errors import RecordError
+from confiance.ingest import _native_x_v2
 from confiance.ingest._format import Context, Format, Sample, domains_of, parse_timestamp
 from confiance.ingest._sink import Sink
 
@@ -57,6 +58,9 @@ class _Page:
         self.users = {str(u["id"]): u for u in includes.get("users") or () if isinstance(u, dict) and "id" in u}
         self.tweets = {str(t["id"]): t for t in includes.get("tweets") or () if isinstance(t, dict) and "id" in t}
         self.collected_at = collected_at
+
+    def __str__(self) -> str:  # how a rejected record's page shows in `rejects.raw` (no memory address)
+        return "<page includes>"
 
     def user_by_handle(self, handle: str) -> str | None:
         if self._by_handle is None:
@@ -246,4 +250,5 @@ FORMAT = Format(
     sniff=sniff,
     records=records,
     map=map_record,
+    native=_native_x_v2.stage,
 )
