@@ -39,6 +39,7 @@ STEP_MODULES: tuple[str, ...] = (
     "confiance.graph.polarization",
     "confiance.influence.scores",
     "confiance.graph.layout",
+    "confiance.text.topics",
 )
 
 
