@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from confiance import __version__
 from confiance.report import network as _network  # noqa: F401  (registers the network sections)
+from confiance.report import topics as _topics  # noqa: F401  (registers the topics section)
 from confiance.report.sections import all_sections
 from confiance.workspace import Workspace
 

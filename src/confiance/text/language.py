@@ -31,8 +31,10 @@ import pyarrow as pa
 from confiance.pipeline import Step, register_step
 
 #: The languages a post is identified among by default: the two languages every confiance analysis
-#: serves, plus the languages most often met beside them on French and English social media.
-DEFAULT_LANGUAGES: tuple[str, ...] = ("fr", "en", "de", "es", "it", "pt", "nl", "ar")
+#: serves, plus the languages most often met beside them on French and English social media (a
+#: language missing here would be forced onto its nearest neighbour, Turkish onto German for instance).
+DEFAULT_LANGUAGES: tuple[str, ...] = ("fr", "en", "de", "es", "it", "pt", "nl", "ar", "tr", "ru", "uk", "pl",
+                                      "ja", "zh", "ko")
 UNKNOWN = "und"
 #: Letters a cleaned text needs before it is identified (langid.py is unreliable below ~10-15 characters).
 MIN_CHARS = 12
@@ -41,7 +43,7 @@ MIN_CONFIDENCE = 0.5
 #: Posts per batch of the ``language`` step.
 BATCH_SIZE = 20_000
 
-_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_URL = re.compile(r"(?:https?://|www\.)\S+|\b(?:[a-z0-9-]+\.)+[a-z]{2,}/\S*", re.IGNORECASE)
 # @user, and Mastodon's @user@host
 _MENTION = re.compile(r"(?<![\w@])@[\w.\-]+(?:@[\w.\-]+)?")
 _RETWEET = re.compile(r"^\s*RT\s*:?\s*", re.IGNORECASE)
@@ -126,9 +128,9 @@ def pending_posts(con: duckdb.DuckDBPyConnection, table: str, columns: str,
     while True:
         after = "AND (p.platform > ? OR (p.platform = ? AND p.post_id > ?))" if last else ""
         params = [last[0], last[0], last[1]] if last else []
-        batch = con.execute(
+        batch = con.sql(
             f"SELECT {columns} FROM posts p ANTI JOIN {table} d ON d.platform = p.platform AND d.post_id = p.post_id "
-            f"WHERE TRUE {after} ORDER BY p.platform, p.post_id LIMIT {int(batch_size)}", params).to_arrow_table()
+            f"WHERE TRUE {after} ORDER BY p.platform, p.post_id LIMIT {int(batch_size)}", params=params).to_arrow_table()
         if batch.num_rows == 0:
             return
         yield batch
@@ -181,6 +183,6 @@ def _step(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
 
 register_step(Step(
     "language", _step,
-    description="language of each new post (py3langid over fr, en, de, es, it, pt, nl, ar; 'und' when short)",
+    description="language of each new post (py3langid over 15 languages, fr and en first; 'und' when short)",
     parameters={"languages": list(DEFAULT_LANGUAGES), "min_chars": MIN_CHARS, "min_confidence": MIN_CONFIDENCE},
 ))

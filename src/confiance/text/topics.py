@@ -60,6 +60,7 @@ import pyarrow as pa
 import scipy.sparse as sp
 
 from confiance import store
+from confiance.errors import ConfianceError
 from confiance.pipeline import Step, register_step
 from confiance.text.embed import DIMENSIONS, _to_matrix, _vector_array, encode
 from confiance.text.language import clean_text
@@ -443,13 +444,13 @@ def run_topics(con: duckdb.DuckDBPyConnection, run_id: str, *, refit: bool = Fal
     (over all posts with a topic row) and, when fitted, the fit figures.
     """
     if not store.has_table(con, "post_embeddings"):
-        raise ValueError("topics need post embeddings: run the `embeddings` step first")
+        raise ConfianceError("topics need post embeddings: run the `embeddings` step first")
     model = None if refit else load_topic_model(con)
     figures: dict[str, Any] = {}
     if model is None:
         cleaned, vectors, weights = _fit_sample(con, max_fit_texts, seed)
         if len(cleaned) < 2:
-            raise ValueError(f"topics need at least 2 distinct post texts; the store has {len(cleaned)}")
+            raise ConfianceError(f"topics need at least 2 distinct post texts; the store has {len(cleaned)}")
         model, figures = fit_topic_model(cleaned, vectors, weights, seed=seed, k=k, term_weight=term_weight,
                                          min_similarity=min_similarity, threads=threads)
         del cleaned, vectors, weights
