@@ -64,7 +64,7 @@ def test_outliers_and_number_of_topics(topic_world):
     share = query(ws, "SELECT avg(CAST(topic = -1 AS DOUBLE)) FROM post_topics")[0][0]
     assert share < 0.15, f"outliers {share:.3f}"
     k = query(ws, "SELECT count(*) FROM topics WHERE topic >= 0")[0][0]
-    assert 4 <= k <= 40
+    assert 4 <= k <= 32
 
 
 def _twin_rows(n: int, seed: int) -> list[dict]:

@@ -166,7 +166,7 @@ def post_vectors(con: duckdb.DuckDBPyConnection, keys: Sequence[tuple[str, str]]
     out = np.full((keys.num_rows, DIMENSIONS), np.nan, dtype=np.float32)
     con.register("_vector_keys", keys)
     try:
-        found = con.execute(
+        found = con.sql(
             "SELECT k.ordinal, t.vector FROM _vector_keys k "
             "JOIN post_embeddings e ON e.platform = k.platform AND e.post_id = k.post_id "
             "JOIN text_embeddings t ON t.text_key = e.text_key").to_arrow_table()
@@ -184,8 +184,8 @@ def text_batches(con: duckdb.DuckDBPyConnection, batch_size: int = 50_000) -> It
     last: int | None = None
     while True:
         where = "WHERE text_key > ?" if last is not None else ""
-        batch = con.execute(f"SELECT text_key, vector FROM text_embeddings {where} ORDER BY text_key "
-                            f"LIMIT {int(batch_size)}", [last] if last is not None else []).to_arrow_table()
+        batch = con.sql(f"SELECT text_key, vector FROM text_embeddings {where} ORDER BY text_key "
+                        f"LIMIT {int(batch_size)}", params=[last] if last is not None else []).to_arrow_table()
         if batch.num_rows == 0:
             return
         vectors = np.empty((batch.num_rows, DIMENSIONS), dtype=np.float32)
