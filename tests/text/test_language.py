@@ -56,14 +56,14 @@ def _score(rows: list[tuple[str, str, str, str]]) -> tuple[float, float, int, in
     return correct / len(answered), len(answered) / len(scored), correct, len(answered)
 
 
+@pytest.mark.xfail(strict=True, reason="measured 0.966 (457/473 answered, coverage 0.917) vs goal 0.97 against raw "
+                   "platform tags; 14 of the 16 misses are client-declared Bluesky/Mastodon tags on text in another "
+                   "language (tests/data/language_tag_reviews.csv)")
 def test_language_accuracy_against_platform_tags(tagged_posts):
     rows = [(_primary(tag), ours) for _, _, tag, ours in tagged_posts]
     accuracy, coverage, correct, answered = _score(rows)
     assert answered >= 300, f"only {answered} tagged posts answered"
     figure = f"accuracy {accuracy:.3f} ({correct}/{answered}) at coverage {coverage:.3f} vs goal {GOAL}"
-    print(figure)
-    if accuracy < GOAL:
-        pytest.xfail(f"below goal against raw platform tags: {figure}")
     assert accuracy >= GOAL, figure
 
 

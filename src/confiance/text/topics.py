@@ -49,6 +49,7 @@ arXiv:2203.05794 (2022).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -84,6 +85,8 @@ SILHOUETTE_TOLERANCE = 0.10
 #: Texts per assignment batch.
 BATCH_SIZE = 20_000
 TOP_TERMS = 10
+#: Words of two letters or more; digits and '_' excluded, apostrophes split (l'école → école).
+TOKEN_PATTERN = r"(?u)\b[^\W\d_]{2,}\b"
 EXAMPLES = 5
 
 
@@ -94,14 +97,16 @@ def stop_words() -> frozenset[str]:
 
     text = resources.files("confiance.text").joinpath("stopwords_fr.txt").read_text(encoding="utf-8")
     french = {line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")}
-    return frozenset(ENGLISH_STOP_WORDS) | frozenset(french)
+    words = frozenset(ENGLISH_STOP_WORDS) | frozenset(french)
+    # "aujourd'hui", "quelqu'un": their pieces too, as the tokenizer splits at the apostrophe
+    return words | frozenset(piece for word in words for piece in re.findall(TOKEN_PATTERN, word))
 
 
 def _analyzer():
     from sklearn.feature_extraction.text import CountVectorizer
 
-    # letters only, two or more; apostrophes split (l'école → école), stop words dropped before bigrams
-    return CountVectorizer(token_pattern=r"(?u)\b[^\W\d_]{2,}\b", stop_words=sorted(stop_words()),
+    # stop words dropped before bigrams are formed
+    return CountVectorizer(token_pattern=TOKEN_PATTERN, stop_words=sorted(stop_words()),
                            ngram_range=(1, 2)).build_analyzer()
 
 
@@ -262,7 +267,7 @@ def class_tfidf_terms(cleaned: Sequence[str], topic: np.ndarray, weights: np.nda
     inside = topic >= 0
     if not inside.any():
         return [[] for _ in range(k)]
-    vectorizer = CountVectorizer(token_pattern=r"(?u)\b[^\W\d_]{2,}\b", stop_words=sorted(stop_words()),
+    vectorizer = CountVectorizer(token_pattern=TOKEN_PATTERN, stop_words=sorted(stop_words()),
                                  ngram_range=(1, 2), min_df=2 if inside.sum() > 50 else 1)
     try:
         counts = vectorizer.fit_transform([c for c, keep in zip(cleaned, inside) if keep])
