@@ -163,3 +163,36 @@ def test_topics_need_embeddings(workspace):
 
     with workspace.writer() as con, pytest.raises(ConfianceError, match="embeddings"):
         run_topics(con, "r1")
+
+
+def test_cli_topics_json_csv_and_report(topic_world, tmp_path):
+    import csv
+    import io
+    import subprocess
+    import sys
+
+    from confiance.report import build_report
+
+    _, ws = topic_world
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "confiance.cli", "--workspace", str(ws.root), "topics", *args],
+                              capture_output=True, text=True)
+    listed = cli("--json")
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert {"topic", "label", "terms", "size", "languages", "examples"} <= set(rows[0])
+    assert sum(r["size"] for r in rows) == query(ws, "SELECT count(*) FROM post_topics")[0][0]
+    table = list(csv.DictReader(io.StringIO(cli("--csv").stdout)))
+    assert [int(r["topic"]) for r in table] == [r["topic"] for r in rows]
+    html = build_report(ws, tmp_path / "r.html").read_text()
+    assert "Topics and narratives" in html and rows[0]["label"].split(",")[0] in html
+
+
+def test_cli_topics_without_analysis(workspace):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "confiance.cli", "--workspace", str(workspace.root), "topics", "--json"],
+                          capture_output=True, text=True)
+    assert done.returncode == 1 and "no topics yet" in done.stderr and done.stdout == ""

@@ -7,7 +7,7 @@ and polite on shared machines.
 
 Storage
 -------
-The ``embeddings`` step embeds each post's *words* (:func:`confiance.text.language.clean_text`: links,
+The ``embeddings`` step embeds each post's *words* (a repost stored without text, its parent's) (:func:`confiance.text.language.clean_text`: links,
 @mentions, '#' and emoji removed) and keeps them in the store, in two tables:
 
 ``text_embeddings(run_id, text_key BIGINT, vector FLOAT[512])``
@@ -43,7 +43,7 @@ import numpy as np
 import pyarrow as pa
 
 from confiance.pipeline import Step, register_step
-from confiance.text.language import clean_text, pending_posts
+from confiance.text.language import POST_TEXT, clean_text, pending_posts
 
 DIMENSIONS = 512
 #: Posts read per batch by the ``embeddings`` step (its memory: these texts and their new vectors).
@@ -98,7 +98,7 @@ def run_embeddings(con: duckdb.DuckDBPyConnection, run_id: str, *, batch_size: i
     con.execute("CREATE TABLE IF NOT EXISTS post_embeddings (run_id VARCHAR, platform VARCHAR, post_id VARCHAR, "
                 "text_key BIGINT)")
     posts = encoded = without_text = 0
-    for batch in pending_posts(con, "post_embeddings", "p.platform, p.post_id, p.text", batch_size):
+    for batch in pending_posts(con, "post_embeddings", f"p.platform, p.post_id, {POST_TEXT} AS text", batch_size):
         cleaned = [clean_text(t) for t in batch.column("text").to_pylist()]
         keys = [text_key(c) if c else None for c in cleaned]
         first: dict[int, str] = {}

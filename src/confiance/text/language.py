@@ -43,6 +43,11 @@ MIN_CONFIDENCE = 0.5
 #: Posts per batch of the ``language`` step.
 BATCH_SIZE = 20_000
 
+#: A post's text for text analyses (over ``posts p``): a repost stored without text (a Mastodon boost
+#: event, for one) reads its parent's.
+POST_TEXT = ("coalesce(nullif(p.text, ''), (SELECT parent.text FROM posts parent WHERE parent.platform = p.platform "
+             "AND parent.post_id = p.parent_post_id AND p.kind = 'repost'))")
+
 _URL = re.compile(r"(?:https?://|www\.)\S+|\b(?:[a-z0-9-]+\.)+[a-z]{2,}/\S*", re.IGNORECASE)
 # @user, and Mastodon's @user@host
 _MENTION = re.compile(r"(?<![\w@])@[\w.\-]+(?:@[\w.\-]+)?")
@@ -154,7 +159,7 @@ def run_language(con: duckdb.DuckDBPyConnection, run_id: str, *, languages: Sequ
         "CREATE TABLE IF NOT EXISTS post_language (run_id VARCHAR, platform VARCHAR, post_id VARCHAR, "
         "lang VARCHAR, probability DOUBLE)")
     counts: dict[str, int] = {}
-    for batch in pending_posts(con, "post_language", "p.platform, p.post_id, p.text", batch_size):
+    for batch in pending_posts(con, "post_language", f"p.platform, p.post_id, {POST_TEXT} AS text", batch_size):
         found = identify(batch.column("text").to_pylist(), languages=languages, min_chars=min_chars,
                          min_confidence=min_confidence)
         for lang, _ in found:

@@ -64,7 +64,7 @@ from confiance import store
 from confiance.errors import ConfianceError
 from confiance.pipeline import Step, register_step
 from confiance.text.embed import DIMENSIONS, _to_matrix, _vector_array, encode
-from confiance.text.language import clean_text
+from confiance.text.language import POST_TEXT, clean_text
 
 #: Candidate numbers of topics (bounded: a reader can go through 40 topics, not 400).
 K_CANDIDATES: tuple[int, ...] = (4, 6, 8, 10, 12, 16, 20, 24, 32)
@@ -292,7 +292,7 @@ def class_tfidf_terms(cleaned: Sequence[str], topic: np.ndarray, weights: np.nda
 def _fit_sample(con: duckdb.DuckDBPyConnection, limit: int, seed: int) -> tuple[list[str], np.ndarray, np.ndarray]:
     """A seeded sample of distinct texts: (cleaned texts, vectors, posts per text)."""
     table = con.sql(
-        "WITH texts AS (SELECT e.text_key, count(*) AS posts, min(p.text) AS text FROM post_embeddings e "
+        f"WITH texts AS (SELECT e.text_key, count(*) AS posts, min({POST_TEXT}) AS text FROM post_embeddings e "
         "  JOIN posts p ON p.platform = e.platform AND p.post_id = e.post_id WHERE e.text_key IS NOT NULL "
         "  GROUP BY e.text_key ORDER BY hash(e.text_key, ?) LIMIT ?) "
         "SELECT x.text_key, x.posts, x.text, t.vector FROM texts x JOIN text_embeddings t USING (text_key) "
@@ -352,7 +352,7 @@ def _pending_texts(con: duckdb.DuckDBPyConnection, only_new: bool, batch_size: i
         "CREATE OR REPLACE TEMP TABLE _topic_pending AS SELECT e.platform, e.post_id, e.text_key FROM post_embeddings e "
         f"{pending}")
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _topic_texts AS SELECT q.text_key, min(p.text) AS text FROM _topic_pending q "
+        f"CREATE OR REPLACE TEMP TABLE _topic_texts AS SELECT q.text_key, min({POST_TEXT}) AS text FROM _topic_pending q "
         "JOIN posts p ON p.platform = q.platform AND p.post_id = q.post_id WHERE q.text_key IS NOT NULL GROUP BY q.text_key")
     last: int | None = None
     while True:
