@@ -44,7 +44,7 @@ MIN_CONFIDENCE = 0.5
 BATCH_SIZE = 20_000
 
 #: A post's text for text analyses (over ``posts p``): a repost stored without text (a Mastodon boost
-#: event, for one) reads its parent's.
+#: has an empty one) reads its parent's.
 POST_TEXT = ("coalesce(nullif(p.text, ''), (SELECT parent.text FROM posts parent WHERE parent.platform = p.platform "
              "AND parent.post_id = p.parent_post_id AND p.kind = 'repost'))")
 
