@@ -9,8 +9,8 @@ Representation
     the corpus's background). The terms are embedded by the same multilingual model, so "piste
     cyclable" and "bike lane" point the same way and topics span languages. The clustered vector is
     ``[sentence, term_weight * key_terms]``, normalised. Measured on the simulated world (seed 3,
-    30k posts), NMI against planted topics: sentence embeddings alone 0.42 (fr) / 0.57 (en) at k=8;
-    with key terms (weight 2) 0.86 / 0.88 (``benchmarks/topics.py`` prints the figures).
+    30k posts, k=8), NMI against planted topics: sentence embeddings alone 0.42 (fr) / 0.57 (en);
+    with key terms (weight 2) 0.86 / 0.88 (``benchmarks/topics.py`` prints the figures at 100k posts).
 Clustering
     k-means (Lloyd's algorithm, k-means++ seeding: Arthur & Vassilvitskii 2007) on unit vectors
     (spherical k-means, Dhillon & Modha 2001), seeded; the number of topics is chosen among ``k_candidates`` by silhouette (Rousseeuw 1987) on a
