@@ -861,6 +861,35 @@ def match_cmd(
         err.print(f"note: {note}")
 
 
+# -- topics --
+@app.command()
+def topics(
+    refit: bool = typer.Option(False, "--refit", help="Fit the topics again (else new posts join the stored topics)."),
+    as_json: bool = typer.Option(False, "--json"),
+    as_csv: bool = typer.Option(False, "--csv"),
+) -> None:
+    """Topics and narratives: label, size, top terms, languages and representative posts."""
+    from confiance.pipeline import rerun, stored_parameters
+    from confiance.text.topics import run_topics, topics_listing
+
+    ws = _ws()
+    with ws.reader() as con:
+        stored = stored_parameters(con, "topics", "topics")
+    if refit:
+        parameters = {**(stored or {}), "refit": True}
+        rerun(ws, "topics", parameters, lambda con, run_id: run_topics(con, run_id, refit=True))
+    elif stored is None:
+        raise ConfianceError("no topics yet: run `confiance analyze` (or `confiance topics --refit`)")
+    with ws.reader() as con:
+        rows = topics_listing(con)
+    if as_json:
+        _emit_json(rows)
+        return
+    flat = [{"topic": r["topic"], "label": r["label"], "size": r["size"], "terms": ", ".join(r["terms"][:6]),
+             "languages": ", ".join(f"{x['lang']} {x['share']:.0%}" for x in r["languages"][:3])} for r in rows]
+    _listing("topics", flat, False, as_csv)
+
+
 def main() -> None:
     """Entry point: usage errors exit 2 (click), confiance errors exit 1 with one line on stderr."""
     try:

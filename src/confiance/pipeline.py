@@ -51,6 +51,7 @@ STEP_MODULES: tuple[str, ...] = (
     "confiance.campaign.surveys",
     "confiance.campaign.attribution",
     "confiance.influence.audience",
+    "confiance.text.topics",
 )
 
 

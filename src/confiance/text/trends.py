@@ -214,7 +214,7 @@ def run_trends(con: duckdb.DuckDBPyConnection, run_id: str, *, window: int = WIN
 
 
 register_step(Step(
-    "trends", run_trends, description=f"bursts of topics, hashtags and domains ({METHOD})",
+    "trends", run_trends, after=("topics",), description=f"bursts of topics, hashtags and domains ({METHOD})",
     parameters={"method": METHOD, "window": WINDOW, "threshold": THRESHOLD, "min_count": MIN_COUNT,
                 "min_history": MIN_HISTORY, "passes": PASSES},
 ))
