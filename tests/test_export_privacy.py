@@ -99,8 +99,19 @@ def test_forget_leaves_no_canary_anywhere_in_the_workspace(workspace, tmp_path):
     pending.write_text(f.read_text())
     assert _grep_workspace(workspace, CANARY)  # it was there
     others_before = scalar(workspace, "SELECT count(*) FROM posts WHERE account_id <> ?", [CANARY_ID])
+    own_posts = [p for (p,) in query(workspace, "SELECT post_id FROM posts WHERE account_id = ?", [CANARY_ID])]
+    assert own_posts and scalar(workspace, "SELECT count(*) FROM post_embeddings WHERE post_id = '9002'") == 1
 
     result = forget(workspace, f"@{CANARY.upper()}")
+
+    # analyses keyed by post forget the person's posts, and the rewritten post of someone else is recomputed
+    for table in ("post_embeddings", "post_language", "post_topics", "post_sentiment"):
+        assert scalar(workspace, f"SELECT count(*) FROM {table} WHERE post_id IN (SELECT unnest(?)) OR post_id = '9002'",
+                      [own_posts]) == 0, table
+    assert scalar(workspace, "SELECT count(*) FROM text_embeddings WHERE text_key NOT IN "
+                             "(SELECT text_key FROM post_embeddings)") == 0
+    analyze(workspace, only=["embeddings"])
+    assert scalar(workspace, "SELECT count(*) FROM post_embeddings WHERE post_id = '9002'") == 1
 
     assert _grep_workspace(workspace, CANARY) == []
     assert _grep_workspace(workspace, CANARY_ID) == []

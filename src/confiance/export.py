@@ -43,7 +43,7 @@ def neutralise_formulas(table: pa.Table) -> pa.Table:
     """Vectorised :func:`safe_cell` over every text column; lists and JSON become text first."""
     columns = []
     for field, column in zip(table.schema, table.columns):
-        nested = pa.types.is_list(field.type) or pa.types.is_large_list(field.type)
+        nested = pa.types.is_list(field.type) or pa.types.is_large_list(field.type) or pa.types.is_fixed_size_list(field.type)
         if nested and (pa.types.is_string(field.type.value_type) or pa.types.is_large_string(field.type.value_type)):
             column = pc.binary_join_element_wise("[", pc.binary_join(column, "|"), "]", "")
         elif nested or pa.types.is_struct(field.type) or pa.types.is_map(field.type):

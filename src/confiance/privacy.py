@@ -114,8 +114,15 @@ def _delete_from_store(con: duckdb.DuckDBPyConnection, person: Person) -> dict[s
         n = con.execute(f"DELETE FROM {table} t WHERE {condition}").fetchall()[0][0]
         deleted[table] = deleted.get(table, 0) + n
 
-    delete("observations", "EXISTS (SELECT 1 FROM posts p JOIN forget_keys k ON k.platform = p.platform "
-                           "AND k.account_id = p.account_id WHERE p.platform = t.platform AND p.post_id = t.post_id)")
+    # the person's posts, and other posts whose text is about to lose the person's words: analyses keyed by
+    # post (language, embeddings, topics…) drop their rows and recompute them on the rewritten text
+    con.execute("CREATE TEMP TABLE forget_posts AS SELECT platform, post_id FROM posts t WHERE "
+                + owned.format(col="account_id"))
+    words = sorted({*person.post_texts, *person.handles})
+    con.execute("CREATE TEMP TABLE forget_touched AS SELECT platform, post_id FROM posts "
+                "WHERE len(list_intersect(mentions, ?)) > 0 OR len(list_filter(?, lambda w: contains(lower(text), lower(w)))) > 0 "
+                "UNION SELECT platform, post_id FROM forget_posts", [sorted(person.handles), words])
+    delete("observations", "EXISTS (SELECT 1 FROM forget_posts f WHERE f.platform = t.platform AND f.post_id = t.post_id)")
     delete("posts", owned.format(col="account_id"))
     delete("interactions", f"{owned.format(col='src')} OR {owned.format(col='dst')}")
     delete("audience_reports", owned.format(col="account_id"))
@@ -132,7 +139,7 @@ def _delete_from_store(con: duckdb.DuckDBPyConnection, person: Person) -> dict[s
     needles = sorted(person.ids | person.handles | person.names)
     for needle in needles:
         con.execute("UPDATE rejects SET raw = NULL WHERE contains(lower(raw), lower(?))", [needle])
-    # derived tables written by analyses: drop rows that name the person
+    # derived tables written by analyses: drop rows that name the person or hold their posts
     for table in store.derived_tables(con):
         columns = {c for (c,) in con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
@@ -140,14 +147,19 @@ def _delete_from_store(con: duckdb.DuckDBPyConnection, person: Person) -> dict[s
                       for c in ("account_id", "src", "dst", "a", "b", "ref") if c in columns]
         if "handle" in columns:
             conditions.append("lower(handle) IN (SELECT handle FROM forget_handles)")
+        if {"platform", "post_id"} <= columns:
+            conditions.append("EXISTS (SELECT 1 FROM forget_touched f WHERE f.platform = t.platform AND f.post_id = t.post_id)")
         if conditions:
             delete(table, " OR ".join(conditions))
         _scrub_text_columns(con, table, person)
+    if store.has_table(con, "text_embeddings") and store.has_table(con, "post_embeddings"):
+        # a text's vector stays only while some remaining post still has that text
+        delete("text_embeddings", "NOT EXISTS (SELECT 1 FROM post_embeddings e WHERE e.text_key = t.text_key)")
     now = datetime.now(timezone.utc)
     con.executemany("INSERT INTO suppressions SELECT ?, ? WHERE ? NOT IN (SELECT key_hash FROM suppressions)",
                     [[h, now, h] for h in sorted(person.hashes())])
-    con.execute("DROP TABLE forget_keys")
-    con.execute("DROP TABLE forget_handles")
+    for temp in ("forget_keys", "forget_handles", "forget_posts", "forget_touched"):
+        con.execute(f"DROP TABLE {temp}")
     return deleted
 
 
