@@ -168,3 +168,19 @@ def test_serve_refuses_a_public_address_without_auth(world, tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "--auth" in done.stderr
+
+
+def test_sensitive_labels_never_reach_one_persons_page(client, world):
+    ws, _ = world
+    with ws.reader() as con:
+        sided = con.execute("SELECT platform, account_id FROM account_bridging WHERE side IS NOT NULL LIMIT 5").fetchall()
+    assert sided
+    for platform, account_id in sided:
+        scores = client.get(f"/api/accounts/{platform}/{account_id}").json()["scores"]
+        assert "account_bridging" in scores
+        text = str(scores)
+        assert "'side'" not in text and "polarization_position" not in text and '"polarization"' not in text
+        page = client.get(f"/accounts/{platform}/{account_id}").text
+        assert "<dt>side</dt>" not in page and "polarization_side" not in page
+    section = client.get("/sections/polarization").text
+    assert "leading accounts" in section and "@" not in section.split("leading accounts")[1].split("</table>")[0]

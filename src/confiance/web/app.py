@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import duckdb
+import orjson
 from fastapi import FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
@@ -35,7 +36,30 @@ from confiance.web import views as V
 from confiance.web.map import map_data
 from confiance.web.security import SESSION_COOKIE, Guard, Sessions, allowed_host_names
 
-_ACCOUNT_COLUMNS = ("handle", "account_id")
+#: Inferred labels that can reveal an opinion (a polarised graph's sides are often political camps): the
+#: dashboard shows them only in aggregate, never on one person's page or row.
+SENSITIVE_COLUMNS = frozenset({"side", "polarization_side", "polarization_position", "exposure_side0", "exposure_side1"})
+
+
+def _without_sensitive(value: Any) -> Any:
+    """Evidence JSON keeps everything but the sensitive labels (the polarisation part of a harm profile)."""
+    if isinstance(value, str) and value.startswith("{") and ("side" in value or "polarization" in value):
+        try:
+            parsed = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+        if isinstance(parsed, dict):
+            parsed = {k: v for k, v in parsed.items() if k != "polarization" and k not in SENSITIVE_COLUMNS}
+            return orjson.dumps(parsed).decode()
+    return value
+
+
+def _aggregate_only(key: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A report section as the dashboard shows it: per-person sensitive labels removed."""
+    if key == "polarization":
+        data = {**data, "sides": [{**s, "top_accounts": []} for s in data.get("sides") or []],
+                "bridges": [{**b, "side": ""} for b in data.get("bridges") or []]}
+    return data
 
 
 @dataclass
@@ -239,6 +263,7 @@ def create_app(settings: Settings) -> FastAPI:
             hint = "hidden in pseudonymised mode: use the tables, which show pseudonyms"
         else:
             hint = section.missing_hint
+            data = _aggregate_only(key, data) if data is not None else None
         return render("section.html", request, section=section, data=data, hint=hint)
 
     @app.get("/accounts/{platform}/{ref}", response_class=HTMLResponse, include_in_schema=False)
@@ -372,7 +397,8 @@ def _account_scores(con: duckdb.DuckDBPyConnection, platform: str, account_id: s
         names = [d[0] for d in cursor.description]
         rows = []
         for row in cursor.fetchall():
-            kept = {k: v for k, v in zip(names, row) if k not in ("run_id", "platform", "account_id", "handle")}
+            kept = {k: _without_sensitive(v) for k, v in zip(names, row)
+                    if k not in ("run_id", "platform", "account_id", "handle") and k not in SENSITIVE_COLUMNS}
             if numbers_only:
                 kept = {k: v for k, v in kept.items() if isinstance(v, (int, float, bool)) or v is None}
             rows.append(kept)

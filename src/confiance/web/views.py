@@ -228,13 +228,14 @@ register_view(TableView(
 ))
 register_view(TableView(
     key="harm", title="Harmful-influence profiles", requires="harm_profiles",
-    description="Bot amplification of the audience, coordinated group, low-credibility links, polarisation, undisclosed ads.",
+    description="Bot amplification of the audience, coordinated group, low-credibility links, undisclosed ads "
+                "(polarisation positions are shown only in aggregate).",
     sql="""SELECT platform, account_id, handle, engagements, bot_amplification_share, coordinated_group,
-                  low_credibility_share, polarization_position, undisclosed_share FROM harm_profiles""",
+                  low_credibility_share, undisclosed_share FROM harm_profiles""",
     columns=(Column("platform", "Platform"), Column("handle", "Account", "account"),
              Column("engagements", "Engagements", "number"), Column("bot_amplification_share", "Bot amplification", "number"),
              Column("coordinated_group", "Coordinated group"), Column("low_credibility_share", "Low-credibility links", "number"),
-             Column("polarization_position", "Polarisation", "number"), Column("undisclosed_share", "Undisclosed ads", "number")),
+             Column("undisclosed_share", "Undisclosed ads", "number")),
     default_sort="engagements",
 ))
 register_view(TableView(
