@@ -484,7 +484,15 @@ def topics_listing(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
              "examples": list(examples)} for t, label, terms, size, languages, examples in rows]
 
 
+#: Below this many distinct texts, `analyze` leaves topics out (a graph file or a handful of posts).
+MIN_STEP_TEXTS = 20
+
+
 def _step(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
+    if load_topic_model(con) is None:
+        texts = con.execute("SELECT count(DISTINCT text_key) FROM post_embeddings").fetchall()[0][0]
+        if texts < MIN_STEP_TEXTS:
+            return {"fitted": False, "skipped": f"{texts} distinct post texts: too few to find topics"}
     return run_topics(con, run_id)
 
 
