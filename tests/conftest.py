@@ -50,6 +50,14 @@ def sim_world_base(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
     return world, ws.root
 
 
+def copy_workspace(base: Path, target: Path) -> Workspace:
+    """A private copy of a workspace folder (without its lock file)."""
+    import shutil
+
+    shutil.copytree(base, target, ignore=shutil.ignore_patterns("*.lock"))
+    return Workspace.open(target)
+
+
 @pytest.fixture
 def sim_world(sim_world_base: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Workspace, dict]:
     """A private copy of the ingested shared world: (world folder, workspace, truth.json).
@@ -57,9 +65,6 @@ def sim_world(sim_world_base: tuple[Path, Path], tmp_path: Path) -> tuple[Path, 
     Each test gets its own copy of the workspace, so analyses it writes never leak into another test.
     """
     import json
-    import shutil
 
     world, base = sim_world_base
-    copy = tmp_path / "ws"
-    shutil.copytree(base, copy, ignore=shutil.ignore_patterns("*.lock"))
-    return world, Workspace.open(copy), json.loads((world / "truth.json").read_text())
+    return world, copy_workspace(base, tmp_path / "ws"), json.loads((world / "truth.json").read_text())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections import defaultdict
 
 import pytest
@@ -11,8 +10,7 @@ from confiance.errors import ConfianceError
 from confiance.influence.audience import (ENGAGER_KINDS, audience_of, country_of_location, estimated_audiences,
                                           supplied_audiences, wilson_interval)
 from confiance.pipeline import analyze
-from confiance.workspace import Workspace
-from tests.conftest import ingest
+from tests.conftest import copy_workspace, ingest
 
 
 @pytest.fixture(scope="module")
@@ -21,9 +19,7 @@ def world_with_audience(sim_world_base, tmp_path_factory):
     import json
 
     world, base = sim_world_base
-    copy = tmp_path_factory.mktemp("audience") / "ws"
-    shutil.copytree(base, copy, ignore=shutil.ignore_patterns("*.lock"))
-    ws = Workspace.open(copy)
+    ws = copy_workspace(base, tmp_path_factory.mktemp("audience") / "ws")
     ingest(ws, world / "audience.csv")
     analyze(ws, ["audience"])
     return world, ws, json.loads((world / "truth.json").read_text())
@@ -114,9 +110,7 @@ def test_estimated_country_and_language_against_supplied_reports(world_with_audi
 
 def test_community_dimension_is_skipped_without_communities_and_bad_kinds_are_refused(world_with_audience):
     _, ws, _ = world_with_audience
-    copy = ws.root.parent / "no-communities"
-    shutil.copytree(ws.root, copy, ignore=shutil.ignore_patterns("*.lock"))
-    other = Workspace.open(copy)
+    other = copy_workspace(ws.root, ws.root.parent / "no-communities")
     with other.writer() as con:
         con.execute("DROP TABLE communities")
         keys = [tuple(r) for r in con.execute("SELECT platform, account_id FROM influence_scores ORDER BY rank LIMIT 5").fetchall()]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections import Counter
 
 import pyarrow as pa
@@ -33,7 +32,7 @@ from confiance.errors import ConfianceError
 from confiance.influence.fit import DEFAULT_WEIGHTS, PARTS, _fold, fit_listing, match, run_fit
 from confiance.pipeline import analyze
 from confiance.report import build_report
-from confiance.workspace import Workspace
+from tests.conftest import copy_workspace
 
 CANDIDATES, POSTS = 50, 30
 STEPS = ["communities", "influence", "bots", "disclosure", "harm", "style", "account_types", "audience"]
@@ -42,9 +41,7 @@ STEPS = ["communities", "influence", "bots", "disclosure", "harm", "style", "acc
 @pytest.fixture(scope="module")
 def world(sim_world_base, tmp_path_factory):
     world_dir, base = sim_world_base
-    copy = tmp_path_factory.mktemp("fit") / "ws"
-    shutil.copytree(base, copy, ignore=shutil.ignore_patterns("*.lock"))
-    ws = Workspace.open(copy)
+    ws = copy_workspace(base, tmp_path_factory.mktemp("fit") / "ws")
     analyze(ws, STEPS)
     return world_dir, ws, json.loads((world_dir / "truth.json").read_text())
 
@@ -155,9 +152,7 @@ def test_topic_tables_are_used_when_present(world):
     """With a topic model (here the planted topics written as ``topics``/``post_topics``), topic overlap enters."""
     world_dir, ws, truth = world
     topic, lang, fitting = _planted(truth)
-    copy = ws.root.parent / "with-topics"
-    shutil.copytree(ws.root, copy, ignore=shutil.ignore_patterns("*.lock"))
-    other = Workspace.open(copy)
+    other = copy_workspace(ws.root, ws.root.parent / "with-topics")
     ids = [t["id"] for t in truth["topics"]]
     with other.writer() as con:
         con.execute("CREATE TABLE topics AS SELECT * FROM (VALUES " + ", ".join(

@@ -19,6 +19,7 @@ import pytest
 
 from confiance.pipeline import analyze
 from confiance.web.app import Settings, create_app
+from tests.conftest import copy_workspace
 from tests.web.hostile import hostile_world
 
 pytestmark = pytest.mark.browser
@@ -80,11 +81,7 @@ def browser():
 @pytest.fixture(scope="module")
 def world_server(sim_world_base, tmp_path_factory):
     _, base = sim_world_base
-    root = tmp_path_factory.mktemp("browser-world") / "ws"
-    shutil.copytree(base, root, ignore=shutil.ignore_patterns("*.lock"))
-    from confiance.workspace import Workspace
-
-    ws = Workspace.open(root)
+    ws = copy_workspace(base, tmp_path_factory.mktemp("browser-world") / "ws")
     analyze(ws)
     with Server(Settings(snapshot=ws.publish_snapshot(), port=_free_port())) as server:
         yield server
