@@ -34,7 +34,7 @@ import orjson
 import pyarrow as pa
 
 from confiance.ingest._format import domain_of, parse_timestamp
-from confiance.ingest._readers import BadItem, bounded_lines
+from confiance.ingest._readers import BadItem, bounded_lines, line_chunks
 
 #: lines per SQL pass are gathered up to this many bytes (bounds memory on any file size)
 CHUNK_BYTES = 64 << 20
@@ -166,19 +166,6 @@ def _bad_user_sql(u: str) -> str:
     return f"NOT (coalesce({u}.id, 'None') NOT IN ('', 'None') AND {metrics})"
 
 
-def _chunks(lines: Iterator[tuple[int, bytes] | BadItem]) -> Iterator[list[tuple[int, bytes] | BadItem]]:
-    chunk: list[tuple[int, bytes] | BadItem] = []
-    size = 0
-    for entry in lines:
-        chunk.append(entry)
-        size += 256 if isinstance(entry, BadItem) else len(entry[1])
-        if size >= CHUNK_BYTES:
-            yield chunk
-            chunk, size = [], 0
-    if chunk:
-        yield chunk
-
-
 def _utf8_column(texts: list[bytes]) -> pa.Array:
     """The lines as an Arrow string column; a line that is not valid UTF-8 is NULL (the mapper
     rejects it with orjson's reason)."""
@@ -202,7 +189,7 @@ def stage(run: Any) -> None:
     """Stage a twarc2 / API v2 JSON-lines file into ``run``'s staging tables (see the module doc)."""
     con = run.con
     _register_functions(con)
-    for chunk in _chunks(bounded_lines(run.opened, run.limits, run.progress)):
+    for chunk in line_chunks(bounded_lines(run.opened, run.limits, run.progress), CHUNK_BYTES):
         _stage_chunk(run, con, chunk)
 
 

@@ -18,7 +18,7 @@ from typing import Iterable, Iterator
 import pyarrow as pa
 
 from confiance.ingest._format import Context
-from confiance.ingest._readers import BadItem, Item, Limits, parse_json_line
+from confiance.ingest._readers import BadItem, Item, Limits, line_chunks, parse_json_line
 
 CHUNK_BYTES = 4 << 20
 _pool: ProcessPoolExecutor | None = None
@@ -47,19 +47,6 @@ def _map_chunk(job: _Job, seq_base: int, lines: list) -> tuple[int, int, list[tu
     return records, rejected, list(sink.drain())
 
 
-def _chunks(lines: Iterable[tuple[int, bytes] | BadItem]) -> Iterator[list[tuple[int, bytes] | BadItem]]:
-    chunk: list[tuple[int, bytes] | BadItem] = []
-    size = 0
-    for entry in lines:
-        chunk.append(entry)
-        size += 256 if isinstance(entry, BadItem) else len(entry[1])
-        if size >= CHUNK_BYTES:
-            yield chunk
-            chunk, size = [], 0
-    if chunk:
-        yield chunk
-
-
 def _workers(size: int) -> ProcessPoolExecutor:
     global _pool, _pool_size
     if _pool is None or _pool_size != size:
@@ -86,7 +73,7 @@ def map_file(format_name: str, specs: dict, ctx: Context, limits: Limits,
     pool = _workers(workers)
     pending: deque[Future] = deque()
     try:
-        for index, chunk in enumerate(_chunks(lines)):
+        for index, chunk in enumerate(line_chunks(lines, CHUNK_BYTES)):
             pending.append(pool.submit(_map_chunk, job, index << 32, chunk))
             while len(pending) > 2 * workers:
                 yield pending.popleft().result()

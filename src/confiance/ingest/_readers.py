@@ -16,7 +16,7 @@ import io
 import lzma
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
 import ijson
 import orjson
@@ -256,6 +256,21 @@ def bounded_lines(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Pro
         progress(src.position() - last_report)
     finally:
         src.close()
+
+
+
+def line_chunks(lines: Iterable[tuple[int, bytes] | BadItem], max_bytes: int) -> Iterator[list[tuple[int, bytes] | BadItem]]:
+    """Consecutive lines grouped into chunks of about ``max_bytes`` (a bad line counts 256 bytes)."""
+    chunk: list[tuple[int, bytes] | BadItem] = []
+    size = 0
+    for entry in lines:
+        chunk.append(entry)
+        size += 256 if isinstance(entry, BadItem) else len(entry[1])
+        if size >= max_bytes:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
 
 
 def parse_json_line(line_no: int, line: bytes, limits: Limits = DEFAULT_LIMITS) -> Item | BadItem:
