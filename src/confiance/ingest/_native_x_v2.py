@@ -28,7 +28,7 @@ last in orjson (RFC 8259 leaves it undefined); such input is not detected.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
 
 import orjson
 import pyarrow as pa
