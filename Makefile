@@ -13,7 +13,7 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,spark]"
 	# French VADER lexicon (MIT): only its data file is read, so skip its GPL dependencies.
 	$(BIN)/python -m pip install --quiet --no-deps vaderSentiment-fr==1.3.4
 	touch $(STAMP)
