@@ -12,7 +12,7 @@ import pytest
 
 from confiance.errors import ConfianceError
 from confiance.graph.build import AccountGraph, build_edges, load_graph
-from confiance.influence.scores import coreness, influencers, pagerank, percentile_ranks
+from confiance.influence.scores import coreness, influencers, log_scaled, pagerank, percentile_ranks
 from confiance.pipeline import analyze
 from confiance.simulate import simulate_world
 from tests.conftest import REAL, ingest, query
@@ -86,6 +86,15 @@ def test_coreness_equals_networkx_core_number_on_dolphins(workspace):
     assert max(expected.values()) > 1  # the comparison is not trivial
 
 
+def test_log_scaled_is_relative_to_each_groups_top_on_a_log_scale():
+    values = np.array([0.0, 9.0, 99.0, np.nan, 3.0, -1.0, 0.0])
+    groups = np.array(["x", "x", "x", "x", "y", "y", "z"])
+    scaled = log_scaled(values, groups)
+    assert scaled[:3].tolist() == pytest.approx([0.0, 0.5, 1.0])  # log10(10) / log10(100)
+    assert np.isnan(scaled[3])
+    assert scaled[4:].tolist() == pytest.approx([1.0, 0.0, 0.0])  # negative counts as 0, an all-zero group is 0
+
+
 def test_percentile_ranks_are_per_group_with_ties_and_missing_values():
     values = np.array([0.0, 0.0, 5.0, np.nan, 1.0, 2.0])
     groups = np.array(["x", "x", "x", "x", "y", "y"])
@@ -108,8 +117,10 @@ def world(tmp_path_factory):
     return ws, truth
 
 
-@pytest.mark.xfail(strict=True, reason="issue 3 goal not reached yet: precision 0.68 < 0.9 (brand accounts count as "
-                   "misses, engagement signals are noisy at this size); kept failing on purpose until it is")
+@pytest.mark.xfail(strict=True, reason="issue 3 goal not reached yet: measured 36/44 = 0.818 < 0.9 (was 0.68 with "
+                   "percentile combination); the brand account counts as a miss on each platform, and at 300-1200 "
+                   "accounts per platform the planted cut (top 2 % by followers + each community's top account) "
+                   "falls between accounts whose followers differ by a few percent; kept failing until it is")
 def test_planted_influencers_lead_the_ranking_per_platform(world):
     ws, truth = world
     planted = {(a["platform"], a["account_id"]) for a in truth["accounts"] if a["is_influencer"]}

@@ -5,7 +5,13 @@ Components (one row per ``(platform, account_id)`` of ``accounts``):
 ``followers``
     reach: the audience the account declares (latest ``accounts.followers``).
 ``unique_engagers``
-    reach: distinct accounts that reposted, quoted, replied to or mentioned it.
+    reach: distinct accounts that reposted, quoted, replied to or mentioned it (distinct accounts, not
+    interactions, so a handful of accounts reposting in bursts does not inflate it).
+``engagement_per_post``
+    reach: the median public engagement (likes + reposts + replies + quotes) of the account's original
+    posts, the audience a typical post actually reaches. The median, not the mean, so one viral post
+    (or one burst of coordinated engagement) does not make an account; it also measures reach where a
+    platform reports no follower counts.
 ``amplification``
     PageRank (Page et al. 1999) on the weighted repost graph; an edge ``src → dst`` means *src
     amplified dst*, so score flows to the amplified account.
@@ -22,12 +28,19 @@ Components (one row per ``(platform, account_id)`` of ``accounts``):
     the last week of its platform's corpus (a lapsed account loses consistency; a new one is not
     penalised for weeks before it appeared). ``active_weeks_share`` = weeks with ≥ 1 post / weeks in
     that span; ``weekly_cv`` = standard deviation / mean of posts per week over the same span, zero
-    weeks included (0 = perfectly regular; large = bursty). Only the share enters the combination.
+    weeks included (0 = perfectly regular; large = bursty). Shown, not combined by default: the most
+    regular posters are automated accounts.
 
-The combined ``influence`` score is a weighted mean of the components' *percentile ranks* (mid-rank
-percentiles in (0, 1], computed within each platform by default because followers, reposts and
-likes are not comparable across platforms). A NULL component drops out and the remaining weights are
-renormalised, so every score splits exactly into ``weight × percentile / Σ weights`` parts.
+The combined ``influence`` score is a weighted mean of the components on a *log scale relative to the
+platform's top account*: ``scaled = log(1 + x) / log(1 + max x)`` in [0, 1], computed within each
+platform by default because followers, reposts and likes are not comparable across platforms
+(PageRank is first multiplied by the number of nodes, so 1 means "as much as a uniform share").
+Reach and engagement counts are heavy-tailed (roughly log-normal or power-law), so their logarithm
+is the scale on which "twice the audience" is one step, wherever the account sits. Percentile ranks
+(``*_pct``, still reported) are a poor scale for combining them: in the top 2 % every heavy-tailed
+component is at p98-p100, and the ranking of the accounts that matter was then decided by the bounded
+components (coreness, consistency) rather than by reach. A NULL component drops out and the remaining
+weights are renormalised, so every score splits exactly into ``weight × scaled / Σ weights`` parts.
 
 Topical authority: with ``topic=`` the same scores are computed on the posts of one topic and the
 interactions they carry, using the ``post_topics(platform, post_id, topic)`` table of the topics step.
@@ -64,6 +77,7 @@ __all__ = [
     "in_strength",
     "influencers",
     "pagerank",
+    "log_scaled",
     "percentile_ranks",
     "run_influence",
 ]
@@ -75,24 +89,28 @@ ENGAGEMENT_KINDS = ("repost", "quote", "reply", "mention")
 COMPONENTS: dict[str, str] = {
     "followers": "followers",
     "unique_engagers": "unique engagers",
+    "engagement_per_post": "median engagement per post",
     "amplification": "amplification (PageRank on reposts)",
     "authority": "conversational authority (reply/mention in-strength)",
     "engagement_rate": "engagement rate per follower",
     "coreness": "coreness (k-core)",
     "active_weeks_share": "consistency (share of active weeks)",
 }
-#: Default weights: reach leads (the audience an account has and the distinct accounts that engage
-#: with it), amplification and conversational authority follow, coreness and consistency refine.
-#: The engagement rate is reported but not weighted: per follower it favours tiny accounts (it is an
-#: audience-quality measure for brand fit, not a measure of influence).
+#: Default weights: reach leads (the audience an account declares, the engagement its typical post
+#: gets, the distinct accounts that engage with it); amplification and conversational authority refine.
+#: Reported but not weighted: the engagement rate (per follower it favours tiny accounts: an
+#: audience-quality measure for brand fit, not influence), coreness (on an interaction graph most
+#: active accounts share the top cores, so it hardly separates the top accounts) and consistency (the
+#: most regular posters are automated accounts).
 DEFAULT_WEIGHTS: dict[str, float] = {
     "followers": 0.40,
     "unique_engagers": 0.20,
-    "amplification": 0.15,
-    "authority": 0.15,
+    "engagement_per_post": 0.30,
+    "amplification": 0.05,
+    "authority": 0.05,
     "engagement_rate": 0.0,
-    "coreness": 0.05,
-    "active_weeks_share": 0.05,
+    "coreness": 0.0,
+    "active_weeks_share": 0.0,
 }
 SCORE_TABLE = "influence_scores"
 EVIDENCE_TABLE = "influence_evidence"
@@ -268,6 +286,24 @@ def _graph(con: duckdb.DuckDBPyConnection, edges: str, kinds: Sequence[str] | No
     )
 
 
+def log_scaled(values: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
+    """``log(1 + x) / log(1 + max x)`` within each group, in [0, 1]; NaN stays NaN.
+
+    Negative values count as 0; a group whose maximum is 0 gets 0 everywhere.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    out = np.full(len(values), np.nan)
+    if groups is None:
+        groups = np.zeros(len(values), dtype=np.int64)
+    for group in np.unique(groups):
+        member = (groups == group) & ~np.isnan(values)
+        if member.any():
+            logs = np.log1p(np.maximum(values[member], 0.0))
+            top = logs.max()
+            out[member] = logs / top if top > 0 else 0.0
+    return out
+
+
 def _node_table(graph: AccountGraph, values: np.ndarray) -> pa.Table:
     return pa.table({
         "platform": pa.array(graph.platform.tolist(), pa.string()),
@@ -329,14 +365,14 @@ def compute_influence(
         ):
             con.register(f"_infl_{name}", _node_table(graph, values))
         reuse_overview = topic is None and has_table(con, "overview_accounts")
+        received = "coalesce(likes, 0) + coalesce(reposts, 0) + coalesce(replies, 0) + coalesce(quotes, 0)"
         engagement = (
-            "SELECT platform, account_id, engagement_rate FROM overview_accounts" if reuse_overview else
-            "SELECT platform, account_id, CASE WHEN count(*) > 0 THEN "
-            "  sum(coalesce(likes, 0) + coalesce(reposts, 0) + coalesce(replies, 0) + coalesce(quotes, 0)) / count(*) "
-            f"END AS engagement_per_post FROM {posts} WHERE account_id IS NOT NULL AND kind <> 'repost' GROUP BY ALL"
+            f"SELECT platform, account_id, sum({received}) / count(*) AS mean_engagement,"
+            f" median({received}) AS engagement_per_post "
+            f"FROM {posts} WHERE account_id IS NOT NULL AND kind <> 'repost' GROUP BY ALL"
         )
-        rate = "g.engagement_rate" if reuse_overview else (
-            "CASE WHEN a.followers > 0 THEN g.engagement_per_post / a.followers END")
+        rate = "o.engagement_rate" if reuse_overview else (
+            "CASE WHEN a.followers > 0 THEN g.mean_engagement / a.followers END")
         raw = con.sql(
             "WITH acc AS ("
             "  SELECT platform, account_id, first(handle ORDER BY last_seen DESC NULLS LAST) AS handle,"
@@ -356,6 +392,7 @@ def compute_influence(
             "  FROM weekly w JOIN corpus c USING (platform) GROUP BY ALL) "
             "SELECT a.platform, a.account_id, a.handle, a.followers,"
             "       coalesce(e.unique_engagers, 0) AS unique_engagers,"
+            "       CAST(g.engagement_per_post AS DOUBLE) AS engagement_per_post,"
             "       coalesce(am.value, 0.0) AS amplification, coalesce(au.value, 0.0) AS authority,"
             f"      {rate} AS engagement_rate, coalesce(co.value, 0.0) AS coreness,"
             "       coalesce(t.active_weeks / t.span_weeks, 0.0) AS active_weeks_share,"
@@ -364,6 +401,7 @@ def compute_influence(
             "FROM acc a "
             "LEFT JOIN engagers e USING (platform, account_id) "
             "LEFT JOIN engagement g USING (platform, account_id) "
+            + ("LEFT JOIN overview_accounts o USING (platform, account_id) " if reuse_overview else "") +
             "LEFT JOIN _infl_amplification am USING (platform, account_id) "
             "LEFT JOIN _infl_authority au USING (platform, account_id) "
             "LEFT JOIN _infl_coreness co USING (platform, account_id) "
@@ -384,13 +422,19 @@ def compute_influence(
     total = np.zeros(raw.num_rows)
     available = np.zeros(raw.num_rows)
     columns: dict[str, Any] = {name: raw.column(name) for name in raw.column_names}
+    nodes = np.unique(platform if groups is not None else np.zeros(len(platform)), return_inverse=True,
+                      return_counts=True)
+    group_size = nodes[2][nodes[1]].astype(np.float64)
     for name in COMPONENTS:
         values = raw.column(name).to_numpy(zero_copy_only=False).astype(np.float64)  # NULL → NaN
         pct = percentile_ranks(values, groups)
         columns[f"{name}_pct"] = pa.array(pct, pa.float64(), mask=np.isnan(pct))
+        # PageRank sums to 1 over the graph: relative to a uniform share it is a count-like quantity
+        scaled = log_scaled(values * group_size if name == "amplification" else values, groups)
+        columns[f"{name}_scaled"] = pa.array(scaled, pa.float64(), mask=np.isnan(scaled))
         w = weights.get(name, 0.0)
-        has = ~np.isnan(pct)
-        total[has] += w * pct[has]
+        has = ~np.isnan(scaled)
+        total[has] += w * scaled[has]
         available[has] += w
     influence = np.divide(total, available, out=np.zeros_like(total), where=available > 0)
     followers = raw.column("followers").to_numpy(zero_copy_only=False).astype(np.float64)
@@ -521,7 +565,7 @@ def influencers(con: duckdb.DuckDBPyConnection, *, top: int = 20, topic: str | N
     out = []
     for row in rows:
         weights = orjson.loads(row["weights"])
-        available = sum(w for name, w in weights.items() if row[f"{name}_pct"] is not None)
+        available = sum(w for name, w in weights.items() if row[f"{name}_scaled"] is not None)
         out.append({
             "rank": row["rank"],
             "platform": row["platform"],
@@ -530,9 +574,10 @@ def influencers(con: duckdb.DuckDBPyConnection, *, top: int = 20, topic: str | N
             "influence": row["influence"],
             **{name: row[name] for name in (*COMPONENTS, "weekly_cv")},
             "percentiles": {name: row[f"{name}_pct"] for name in COMPONENTS},
+            "scaled": {name: row[f"{name}_scaled"] for name in COMPONENTS},
             "contributions": {
-                name: (weights.get(name, 0.0) * row[f"{name}_pct"] / available
-                       if row[f"{name}_pct"] is not None and available else None)
+                name: (weights.get(name, 0.0) * row[f"{name}_scaled"] / available
+                       if row[f"{name}_scaled"] is not None and available else None)
                 for name in COMPONENTS
             },
             "weights": weights,
