@@ -18,12 +18,33 @@ Measures:
   at the first absorbing vertex; ``RWC = P_XX P_YY - P_XY P_YX`` with ``P_AB = Pr[start in A | end in
   B]`` (each side starts half of the walks). Computed exactly by a sparse linear solve of the
   absorption probabilities, not by sampling.
+  This is the paper's definition (section 4.2 of the TSC version). The authors' public script
+  (gvrkiran/controversy-detection, ``code/randomwalk/computePolarizationScoreRandomwalk.py``) runs a
+  different variant: the graph is read undirected and unweighted (``networkx.read_weighted_edgelist``
+  builds a ``Graph``, and the walk picks neighbours uniformly), but the absorbing vertices are a random
+  sample of a share of each side (a command-line percentage), walks start only at the sampled
+  vertices (ending at any *other* sampled vertex), 1000 samples are pooled, and ``P_AB`` comes from
+  the pooled counts, so each side weighs by its size rather than one half. Its top-k-degree
+  function is present but commented out. The published retweet graphs carry no direction (each
+  pair appears once, in either order), so an in-degree variant cannot be reproduced from them.
 - :func:`split_modularity` (Newman 2006) and :func:`ei_index` (Krackhardt & Stern 1988) of the split;
 - :func:`bridging_scores`: per account, how balanced its interactions with the two sides are
   (``1 - |share_X - share_Y|``), in the spirit of bridging-based ranking (Ovadya & Thorburn 2023),
   which rewards what is endorsed across a divide rather than within one camp;
 - :func:`participation_coefficients` (Guimerà & Amaral 2005): brokers spread their ties over many
   communities.
+
+Measured on the 19 published labelled retweet graphs (``*_threshold_largest_CC``; AUC of the score
+for separating the 10 controversial topics from the 9 others; ``benchmarks/polarization.py``): RWC
+with the paper's variant (k = 10) gives 0.52 with our spectral sides and 0.61 with the authors' own
+METIS sides, 0.58 with k = 100 (``--k 100 --reference-sides``). Outside the benchmark (one-off
+computations with the same exact solver): k as 0.1-30 % of each side gives 0.31-0.46 and the authors'
+sampled variant (10 %) 0.47 on the METIS sides. The paper's separation does not reproduce on these
+graphs with any variant: thresholding at two retweets leaves the non-controversial topics as loosely joined stars
+around celebrities and brands, which any balanced cut separates as well as two camps (``ff`` 0.94,
+``wcw`` 0.98 on METIS sides, against 0.57-0.94 for the controversial topics). Subtracting the RWC of
+configuration-model rewirings, each split again (Salloum et al. 2022's normalisation; spectral sides,
+two rewirings per topic), did not help either (AUC 0.33).
 
 References
 ----------
@@ -38,6 +59,9 @@ A. Ovadya, L. Thorburn, "Bridging systems: open problems for countering destruct
 across ranking, recommenders, and governance", arXiv:2301.09976 (2023).
 R. Guimerà, L. A. N. Amaral, "Functional cartography of complex metabolic networks", Nature 433,
 895-900 (2005).
+A. Salloum, T. H. Y. Chen, M. Kivelä, "Separating polarization from noise: comparison and
+normalization of structural polarization measures", Proc. ACM Hum.-Comput. Interact. 6 (CSCW1), 115
+(2022).
 """
 
 from __future__ import annotations
