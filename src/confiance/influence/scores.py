@@ -34,7 +34,8 @@ Components (one row per ``(platform, account_id)`` of ``accounts``):
 The combined ``influence`` score is a weighted mean of the components on a *log scale relative to the
 platform's top account*: ``scaled = log(1 + x) / log(1 + max x)`` in [0, 1], computed within each
 platform by default because followers, reposts and likes are not comparable across platforms
-(PageRank is first multiplied by the number of nodes, so 1 means "as much as a uniform share").
+(PageRank is first multiplied by the platform's number of accounts, so 1 means about "a uniform
+share").
 Reach and engagement counts are heavy-tailed (roughly log-normal or power-law), so their logarithm
 is the scale on which "twice the audience" is one step, wherever the account sits. Percentile ranks
 (``*_pct``, still reported) are a poor scale for combining them: in the top 2 % every heavy-tailed
@@ -76,8 +77,8 @@ __all__ = [
     "compute_influence",
     "in_strength",
     "influencers",
-    "pagerank",
     "log_scaled",
+    "pagerank",
     "percentile_ranks",
     "run_influence",
 ]
