@@ -30,7 +30,7 @@ import duckdb
 from confiance import store
 from confiance.errors import ConfianceError, IngestError, RecordError
 from confiance.ingest._format import Context, Format
-from confiance.ingest._readers import (DEFAULT_LIMITS, READERS, BadItem, Item, Limits, Opened, bounded_lines,
+from confiance.ingest._readers import (READERS, BadItem, Item, Limits, Opened, bounded_lines,
                                        parse_json_line)
 from confiance.ingest._sink import ENGINE_COLUMNS, Sink, kind_of
 from confiance.workspace import Workspace
@@ -279,7 +279,6 @@ class _Run:
                 continue
             keys = store.TABLE_KEYS[table]
             stage = _stage_name(table)
-            key_list = ", ".join(keys)
             join = " AND ".join(f"t.{k} IS NOT DISTINCT FROM k.{k}" for k in keys)
             select = ", ".join(_cast(table, k, self.specs) + f" AS {k}" for k in keys)
             stored += self.con.execute(
@@ -543,21 +542,6 @@ class Staged:
             self.abandon()
         return IngestResult(display, self.fmt.name, run.records, stored, duplicates, run.rejected, sha,
                             self.opened.encoding)
-
-
-def ingest_file(
-    ws: Workspace,
-    con: duckdb.DuckDBPyConnection,
-    path: Path,
-    fmt: Format,
-    opened: Opened,
-    container: str,
-    options: dict[str, Any] | None = None,
-    limits: Limits = DEFAULT_LIMITS,
-    progress: Callable[[int], None] = lambda n: None,
-) -> IngestResult:
-    """Ingest one file in one transaction. See the module docstring for the accounting."""
-    return Staged(ws, con, path, fmt, opened, container, options, limits, progress).commit()
 
 
 class _AlreadyIngested(Exception):
