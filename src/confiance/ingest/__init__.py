@@ -14,10 +14,11 @@ import importlib
 import pkgutil
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Iterable, Iterator
 
 from confiance.errors import IngestError
-from confiance.ingest._engine import IngestResult, ingest_file
+from confiance.ingest._engine import IngestResult, Staged
 from confiance.ingest._format import Context, Format, Sample
 from confiance.ingest._readers import DEFAULT_LIMITS, Limits, csv_header, first_item, guess_container, sniff_encoding
 from confiance.workspace import Workspace
@@ -121,10 +122,8 @@ def ingest_paths(
     files = expand_paths(paths)
     known = formats()
     format_name = canonical_format_name(format_name) if format_name else None
-    results = []
-    with ws.writer() as con:
-        for stale in ws.raw_dir.glob(".incoming-*"):  # left by a killed ingest; we hold the lock
-            stale.unlink(missing_ok=True)
+
+    def planned() -> Iterator[tuple[Path, Format, Any, str]]:
         for path, explicit in files:
             sample, opened, container = _sample(path)
             try:
@@ -138,14 +137,55 @@ def ingest_paths(
             fmt = known[name]
             if fmt.needs_mapping and not (options or {}).get("mapping"):
                 raise IngestError(str(path), None, f"format {name} needs --mapping MAPPING.yaml")
-            if container not in fmt.containers:
-                container = fmt.containers[0]
-            progress = on_file_start(path, path.stat().st_size) if on_file_start else (lambda n: None)
-            result = ingest_file(ws, con, path, fmt, opened, container, options, limits, progress)
-            ws.audit("ingest", sha256=result.sha256, format=result.format, records_read=result.records_read,
-                     stored=result.stored, duplicates=result.duplicates, rejected=result.rejected,
-                     already_ingested=result.already_ingested)
-            if on_file_done:
-                on_file_done(result)
-            results.append(result)
+            yield path, fmt, opened, container if container in fmt.containers else fmt.containers[0]
+
+    results: list[IngestResult] = []
+
+    def finish(staging: Future) -> None:
+        result = staging.result().commit()
+        ws.audit("ingest", sha256=result.sha256, format=result.format, records_read=result.records_read,
+                 stored=result.stored, duplicates=result.duplicates, rejected=result.rejected,
+                 already_ingested=result.already_ingested)
+        if on_file_done:
+            on_file_done(result)
+        results.append(result)
+
+    with ws.writer() as con, ThreadPoolExecutor(1, thread_name_prefix="confiance-stage") as stager:
+        for stale in ws.raw_dir.glob(".incoming-*"):  # left by a killed ingest; we hold the lock
+            stale.unlink(missing_ok=True)
+        # file i+1 is staged (read, mapped, in temporary tables) while file i merges and commits
+        pending: Future | None = None
+        plans = planned()
+        try:
+            while True:
+                try:
+                    plan = next(plans, None)
+                except BaseException:
+                    if pending is not None:  # the files before a bad one land, as in a serial ingest
+                        previous, pending = pending, None
+                        finish(previous)
+                    raise
+                if plan is None:
+                    break
+                path, fmt, opened, container = plan
+                progress = on_file_start(path, path.stat().st_size) if on_file_start else (lambda n: None)
+                staging = stager.submit(Staged, ws, con, path, fmt, opened, container, options, limits, progress)
+                previous, pending = pending, staging
+                if previous is not None:
+                    finish(previous)
+            if pending is not None:
+                previous, pending = pending, None
+                finish(previous)
+        except BaseException:
+            if pending is not None:
+                _abandon(pending)
+            raise
     return results
+
+
+def _abandon(staging: Future) -> None:
+    """Wait for a file being staged and drop it (an earlier file failed)."""
+    try:
+        staging.result().abandon()
+    except BaseException:  # the earlier failure is the one to report
+        pass

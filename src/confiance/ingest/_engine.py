@@ -8,12 +8,16 @@ Reading and mapping fill staging tables: through the format's Python mapper (in 
 large JSON-lines files), or, for formats with a ``native`` path (X v2 pages), with SQL that stages
 the same rows and hands the lines it cannot map exactly to the Python mapper. Everything after
 staging (suppressions, accounting, merge, archive) is one code path.
+
+Staging runs outside the file's transaction, on a cursor of its own (:class:`Staged`), so that
+``ingest_paths`` stages the next file while this one merges: both cores stay busy.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import itertools
 import os
 import threading
 from dataclasses import asdict, dataclass
@@ -26,7 +30,7 @@ import duckdb
 from confiance import store
 from confiance.errors import ConfianceError, IngestError, RecordError
 from confiance.ingest._format import Context, Format
-from confiance.ingest._readers import (DEFAULT_LIMITS, READERS, BadItem, Item, Limits, Opened, bounded_lines,
+from confiance.ingest._readers import (READERS, BadItem, Item, Limits, Opened, bounded_lines,
                                        parse_json_line)
 from confiance.ingest._sink import ENGINE_COLUMNS, Sink, kind_of
 from confiance.workspace import Workspace
@@ -35,6 +39,8 @@ from confiance.workspace import Workspace
 _ACCOUNT_KEY = "platform || ':' || {}"
 STAGED_TABLES = ("accounts", "posts", "interactions", "observations", "kpis", "surveys", "audience_reports")
 BATCH_ROWS = 250_000
+#: numbers the temporary archives of the files being staged and merged at the same time
+_INCOMING = itertools.count()
 #: JSON-lines files at least this large are mapped by worker processes (below it, start-up costs more).
 PARALLEL_MIN_BYTES = 32 << 20
 
@@ -206,11 +212,6 @@ class _Run:
         finally:
             self.con.unregister("_batch")
 
-    def drop_stages(self) -> None:
-        for table in list(self.staged):
-            self.con.execute(f"DROP TABLE IF EXISTS {_stage_name(table)}")
-        self.staged.clear()
-
     # -- merge ------------------------------------------------------------------------------------
     def apply_suppressions(self) -> None:
         """Drop rows of forgotten people before they land; their records count as rejected."""
@@ -278,7 +279,6 @@ class _Run:
                 continue
             keys = store.TABLE_KEYS[table]
             stage = _stage_name(table)
-            key_list = ", ".join(keys)
             join = " AND ".join(f"t.{k} IS NOT DISTINCT FROM k.{k}" for k in keys)
             select = ", ".join(_cast(table, k, self.specs) + f" AS {k}" for k in keys)
             stored += self.con.execute(
@@ -445,82 +445,103 @@ def _raw(value: Any, limits: Limits) -> str | None:
     return text[: limits.max_raw_chars]
 
 
-def ingest_file(
-    ws: Workspace,
-    con: duckdb.DuckDBPyConnection,
-    path: Path,
-    fmt: Format,
-    opened: Opened,
-    container: str,
-    options: dict[str, Any] | None = None,
-    limits: Limits = DEFAULT_LIMITS,
-    progress: Callable[[int], None] = lambda n: None,
-) -> IngestResult:
-    """Ingest one file in one transaction. See the module docstring for the accounting."""
-    size = path.stat().st_size
-    display = str(path)
+class Staged:
+    """A file read, mapped and staged on a cursor of its own, outside any transaction.
 
-    def already_ingested(sha: str) -> IngestResult | None:
+    Staging touches only the cursor's temporary tables, so the next file can be staged while the
+    previous one merges and commits: the store changes only in :meth:`commit`, one transaction
+    with the file's ``sources`` row. A crash before then leaves nothing behind but a temporary
+    archive file, which the next ingest removes."""
+
+    def __init__(self, ws: Workspace, con: duckdb.DuckDBPyConnection, path: Path, fmt: Format, opened: Opened,
+                 container: str, options: dict[str, Any] | None, limits: Limits, progress: Callable[[int], None]):
+        self.display = str(path)
+        self.fmt, self.opened, self.ws = fmt, opened, ws
+        self.size = path.stat().st_size
+        self.cursor = con.cursor()
+        self.result: IngestResult | None = None
+        self.run: _Run | None = None
+        self.archiver: _Archiver | None = None
+        try:
+            if self.cursor.execute("SELECT count(*) FROM sources WHERE size_bytes = ?", [self.size]).fetchall()[0][0]:
+                self.result = self._already_ingested(file_sha256(path))
+                if self.result is not None:
+                    progress(self.size)
+                    self.cursor.close()
+                    return
+            self.run = _Run(ws, self.cursor, path, fmt, opened, container, dict(options or {}), limits, progress)
+            ws.raw_dir.mkdir(exist_ok=True)
+            self.tmp_archive = ws.raw_dir / f".incoming-{os.getpid()}-{next(_INCOMING)}.gz"
+            self.archiver = _Archiver(path, self.tmp_archive)
+            self.archiver.start()
+            self.run.read_and_stage()
+            self.archiver.join()
+        except BaseException:
+            self.abandon()
+            raise
+
+    def _already_ingested(self, sha: str) -> IngestResult | None:
         """The earlier result of the same bytes: nothing stored again, readable records are duplicates."""
-        known = con.execute("SELECT records_read, rejected FROM sources WHERE sha256 = ?", [sha]).fetchall()
+        known = self.cursor.execute("SELECT records_read, rejected FROM sources WHERE sha256 = ?", [sha]).fetchall()
         if not known:
             return None
         records_read, rejected = known[0]
-        return IngestResult(display, fmt.name, records_read, 0, records_read - rejected, rejected, sha,
-                            opened.encoding, already_ingested=True)
+        return IngestResult(self.display, self.fmt.name, records_read, 0, records_read - rejected, rejected, sha,
+                            self.opened.encoding, already_ingested=True)
 
-    if con.execute("SELECT count(*) FROM sources WHERE size_bytes = ?", [size]).fetchall()[0][0]:
-        earlier = already_ingested(file_sha256(path))
-        if earlier is not None:
-            progress(size)
-            return earlier
+    def abandon(self) -> None:
+        """Drop what was staged (the store was never touched)."""
+        if self.archiver is not None:
+            self.archiver.join()
+            self.tmp_archive.unlink(missing_ok=True)
+        self.cursor.close()  # its temporary tables go with it
 
-    run = _Run(ws, con, path, fmt, opened, container, dict(options or {}), limits, progress)
-    ws.raw_dir.mkdir(exist_ok=True)
-    tmp_archive = ws.raw_dir / f".incoming-{os.getpid()}-{threading.get_ident()}.gz"
-    archiver = _Archiver(path, tmp_archive)
-    archiver.start()
-    con.execute("BEGIN TRANSACTION")
-    try:
-        run.read_and_stage()
-        archiver.join()
-        if archiver.error:
-            raise IngestError(display, None, f"cannot read file: {archiver.error}")
-        sha = archiver.sha256
-        if con.execute("SELECT count(*) FROM sources WHERE sha256 = ?", [sha]).fetchall()[0][0]:
-            raise _AlreadyIngested(sha)
-        run.derive_observations()
-        run.apply_suppressions()
-        stored = run.count_stored()
-        ok = run.records - run.rejected
-        duplicates = ok - stored
-        if duplicates < 0:
-            raise IngestError(display, None, f"accounting error: {stored} stored of {ok} readable records")
-        target = ws.archive_path(sha)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp_archive, target)  # before commit: a committed source always has its archive
-        run.merge(sha)
-        con.execute(
-            "INSERT INTO sources (sha256, path, format, encoding, size_bytes, records_read, stored, duplicates, rejected, "
-            "ingested_at, archive_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [sha, display, fmt.name, opened.encoding, size, run.records, stored, duplicates, run.rejected,
-             datetime.now(timezone.utc), str(target.relative_to(ws.root))],
-        )
-        assert run.records == stored + duplicates + run.rejected
-        run.drop_stages()
-        con.execute("COMMIT")
-    except _AlreadyIngested as already:
-        con.execute("ROLLBACK")
-        run.staged.clear()
-        tmp_archive.unlink(missing_ok=True)
-        return already_ingested(already.sha)
-    except BaseException:
-        con.execute("ROLLBACK")
-        run.staged.clear()
-        archiver.join()
-        tmp_archive.unlink(missing_ok=True)
-        raise
-    return IngestResult(display, fmt.name, run.records, stored, duplicates, run.rejected, sha, opened.encoding)
+    def commit(self) -> IngestResult:
+        """Merge the staged rows and the ``sources`` row in one transaction. See the module docstring."""
+        if self.result is not None:
+            return self.result
+        run, archiver, con, display = self.run, self.archiver, self.cursor, self.display
+        assert run is not None and archiver is not None
+        try:
+            if archiver.error:
+                raise IngestError(display, None, f"cannot read file: {archiver.error}")
+            sha = archiver.sha256
+            con.execute("BEGIN TRANSACTION")
+            try:
+                if con.execute("SELECT count(*) FROM sources WHERE sha256 = ?", [sha]).fetchall()[0][0]:
+                    raise _AlreadyIngested(sha)
+                run.derive_observations()
+                run.apply_suppressions()
+                stored = run.count_stored()
+                ok = run.records - run.rejected
+                duplicates = ok - stored
+                if duplicates < 0:
+                    raise IngestError(display, None, f"accounting error: {stored} stored of {ok} readable records")
+                target = self.ws.archive_path(sha)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(self.tmp_archive, target)  # before commit: a committed source always has its archive
+                run.merge(sha)
+                con.execute(
+                    "INSERT INTO sources (sha256, path, format, encoding, size_bytes, records_read, stored, duplicates, "
+                    "rejected, ingested_at, archive_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [sha, display, self.fmt.name, self.opened.encoding, self.size, run.records, stored, duplicates,
+                     run.rejected, datetime.now(timezone.utc), str(target.relative_to(self.ws.root))],
+                )
+                assert run.records == stored + duplicates + run.rejected
+                con.execute("COMMIT")
+            except _AlreadyIngested:
+                con.execute("ROLLBACK")
+                self.tmp_archive.unlink(missing_ok=True)
+                result = self._already_ingested(sha)
+                assert result is not None
+                return result
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        finally:
+            self.abandon()
+        return IngestResult(display, self.fmt.name, run.records, stored, duplicates, run.rejected, sha,
+                            self.opened.encoding)
 
 
 class _AlreadyIngested(Exception):
