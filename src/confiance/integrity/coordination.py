@@ -423,16 +423,23 @@ def _edge_table(con: duckdb.DuckDBPyConnection, accounts: pa.Table,
     order = np.argsort((a << 31) | b, kind="stable")
     position = np.empty(len(order), np.int64)
     position[order] = np.arange(len(order))
-    # evidence lists move with their edge; within an edge they stay in post order
+    # evidence lists move with their edge; within an edge they stay in post order (kind by kind,
+    # so that no evidence-sized array is concatenated)
     first = np.cumsum([0] + [len(edges.a) for _, edges in per_kind])
-    evidence_edge = np.concatenate([np.zeros(0, np.int64)] + [offset + edges.evidence_edge
-                                                               for offset, (_, edges) in zip(first, per_kind)])
-    count = np.bincount(evidence_edge, minlength=len(order))
+    count = np.concatenate([np.zeros(0, np.int64)] + [np.bincount(edges.evidence_edge, minlength=len(edges.a))
+                                                       for _, edges in per_kind])
     start = np.cumsum(count) - count  # where each edge's evidence starts, in input order
     offsets = np.r_[0, np.cumsum(count[order])]
-    destination = offsets[position[evidence_edge]] + np.arange(len(evidence_edge)) - start[evidence_edge]
-    pids = np.empty(len(evidence_edge), np.int64)
-    pids[destination] = _joined(per_kind, "evidence_pid")
+    pids = np.empty(int(offsets[-1]), np.int64)
+    for offset, (_, edges) in zip(first, per_kind):
+        if not len(edges.evidence_edge):
+            continue
+        edge = offset + edges.evidence_edge
+        destination = np.arange(start[offset], start[offset] + len(edge), dtype=np.int64)
+        destination -= start[edge]
+        destination += offsets[position[edge]]
+        pids[destination] = edges.evidence_pid
+        del edge, destination
     a_codes, b_codes = pa.array(a[order]), pa.array(b[order])
     return pa.table({
         "platform": accounts.column("platform").take(a_codes),
