@@ -19,7 +19,9 @@ No all-pairs loop over accounts: actions are sorted by (object, time) and each a
 only with the following actions on the same object inside the window (a sorted sweep whose work
 is proportional to the actions plus the pairs found), in numpy, one kind at a time. Objects are
 compared by a 64-bit hash of (platform, object): two objects would merge only on a hash collision
-(odds about 3 in 10^8 for a million objects).
+(odds about 3 in 10^8 for a million objects). The pairs of a kind are counted into edges by sorting
+packed int64 keys (edge, object) and (edge, post), and only the kept edges survive the kind; names
+are looked up once, for the kept edges, by integer code.
 
 An edge ``(a, b, kind)`` has a ``weight``: the number of distinct objects on which ``a`` and ``b``
 co-acted (CooRTweet's edge weight), ``posts_a`` / ``posts_b``: how many posts of each side have a
@@ -184,18 +186,6 @@ def _sorted_actions(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, np.nd
     return {name: table.column(name).to_numpy() for name in ("pid", "aid", "obj", "t")}
 
 
-def _kind_pairs(actions: dict[str, np.ndarray], window_s: float) -> dict[str, np.ndarray]:
-    i, j = co_action_pairs(actions["obj"], actions["t"], actions["aid"], window_s * 1000.0)
-    a_i, a_j = actions["aid"][i], actions["aid"][j]
-    swap = a_i > a_j
-    pid_i, pid_j = actions["pid"][i], actions["pid"][j]
-    return {
-        "a": np.where(swap, a_j, a_i), "b": np.where(swap, a_i, a_j),
-        "pid_a": np.where(swap, pid_j, pid_i), "pid_b": np.where(swap, pid_i, pid_j),
-        "obj": actions["obj"][i].view(np.int64),
-    }
-
-
 def _minhash_parameters(seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     perms = BANDS * ROWS
@@ -260,6 +250,79 @@ def _text_actions(con: duckdb.DuckDBPyConnection, window_s: float) -> dict[str, 
     return {"pid": pid[order], "aid": aid[order], "obj": copypasta[order].astype(np.int64), "t": t[order]}
 
 
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (``np.unique`` hashes first in numpy 2, several times slower on
+    millions of int64 than a sort)."""
+    values = np.sort(values)
+    return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
+
+
+def _object_codes(objects: np.ndarray) -> np.ndarray:
+    """Dense codes 0, 1, 2… of a sorted array of object hashes (equal hashes, equal codes)."""
+    if not len(objects):
+        return np.zeros(0, np.int64)
+    return np.cumsum(np.r_[False, objects[1:] != objects[:-1]], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class _KindEdges:
+    """The kept edges of one kind (account codes ``a < b``) and their evidence as (edge, row id) pairs."""
+
+    a: np.ndarray
+    b: np.ndarray
+    weight: np.ndarray
+    posts_a: np.ndarray
+    posts_b: np.ndarray
+    evidence_edge: np.ndarray  # index into the arrays above, ascending
+    evidence_pid: np.ndarray  # posts.rowid, ascending within an edge
+
+
+def _kind_edges(actions: dict[str, np.ndarray], window_s: float, min_participation: int,
+                percentile: float) -> _KindEdges:
+    """Co-action pairs of one kind counted into edges, filtered by weight, with their evidence.
+
+    Every count is a distinct count over one sorted int64 key (edge index × range + value): one
+    argsort of the pairs by edge, then plain sorts of packed integers. Pairs are never turned
+    into Python objects, and no table of pairs is materialised in DuckDB.
+    """
+    i, j = co_action_pairs(actions["obj"], actions["t"], actions["aid"], window_s * 1000.0)
+    aid, pid = actions["aid"], actions["pid"]
+    if len(aid) and int(aid.max()) >= 1 << 31:
+        raise ValueError("more than 2**31 accounts: coordination keys would overflow")
+    swap = aid[i] > aid[j]
+    key = (np.where(swap, aid[j], aid[i]) << 31) | np.where(swap, aid[i], aid[j])
+    pid_a, pid_b = np.where(swap, pid[j], pid[i]), np.where(swap, pid[i], pid[j])
+    obj = _object_codes(actions["obj"])[i]
+    del i, j, swap
+    order = np.argsort(key)
+    sorted_key = key[order]
+    new = np.r_[True, sorted_key[1:] != sorted_key[:-1]] if len(key) else np.zeros(0, bool)
+    edge_of_pair = np.empty(len(key), np.int64)
+    edge_of_pair[order] = np.cumsum(new) - 1
+    edges = sorted_key[new]
+    del key, order, sorted_key, new
+    n_edges = len(edges)
+    obj_range = int(obj.max()) + 1 if len(obj) else 1
+    post_range = int(pid.max()) + 1 if len(pid) else 1
+    if n_edges * max(obj_range, post_range) >= 1 << 62:
+        raise ValueError("too many edges and posts: coordination keys would overflow")
+    weight = np.bincount(_distinct(edge_of_pair * obj_range + obj) // obj_range, minlength=n_edges)
+    tied_a = _distinct(edge_of_pair * post_range + pid_a)
+    tied_b = _distinct(edge_of_pair * post_range + pid_b)
+    posts_a = np.bincount(tied_a // post_range, minlength=n_edges)
+    posts_b = np.bincount(tied_b // post_range, minlength=n_edges)
+    keep = weight >= min_participation
+    if n_edges and percentile > 0:
+        keep &= weight >= np.quantile(weight, percentile, method="inverted_cdf")
+    # evidence: the distinct posts of either side that tie a kept pair, in post order
+    tied = np.concatenate([tied_a[keep[tied_a // post_range]], tied_b[keep[tied_b // post_range]]])
+    tied = _distinct(tied)
+    renumber = np.cumsum(keep) - 1
+    kept = edges[keep]
+    return _KindEdges(a=kept >> 31, b=kept & ((1 << 31) - 1), weight=weight[keep], posts_a=posts_a[keep],
+                      posts_b=posts_b[keep], evidence_edge=renumber[tied // post_range], evidence_pid=tied % post_range)
+
+
 def detect_coordination(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -302,125 +365,125 @@ def detect_coordination(
     parameters = {"window": window, "text_window": text_window, "min_participation": int(min_participation),
                   "percentile": percentile, "kinds": list(kinds)}
     _account_codes(con)
-    if "co_link" in kinds:
-        _url_map(con)
-    parts = []
-    for kind in kinds:
-        if kind == "near_duplicate_text":
-            pairs = _kind_pairs(_text_actions(con, text_window), text_window)
-        else:
-            pairs = _kind_pairs(_sorted_actions(con, _ACTIONS[kind]), window)
-        parts.append({"kind": np.full(len(pairs["a"]), KINDS.index(kind), np.int64), **pairs})
     try:
-        kept = _kept_edges(con, {k: np.concatenate([part[k] for part in parts]) if parts else np.zeros(0, np.int64)
-                                 for k in ("kind", "a", "b", "pid_a", "pid_b", "obj")},
-                           int(min_participation), percentile)
-        con.register("_coord_kept", kept)
-        _group_members(con)
-        edges = con.sql(
-            "SELECT ca.platform, ca.account_id AS a, cb.account_id AS b, list_extract($kinds, k.kind + 1) AS kind,"
-            "       k.weight, k.posts_a, k.posts_b, k.evidence "
-            "FROM _coord_kept k JOIN _coord_accounts ca ON ca.aid = k.a JOIN _coord_accounts cb ON cb.aid = k.b "
-            "ORDER BY ca.platform, a, b, kind", params={"kinds": list(KINDS)}).to_arrow_table()
-        groups = con.sql(
-            "WITH kinds AS (SELECT g.group_id, list(DISTINCT list_extract($kinds, k.kind + 1) ORDER BY"
-            "  list_extract($kinds, k.kind + 1)) AS kinds FROM _coord_kept k JOIN _coord_members g ON g.aid = k.a"
-            "  GROUP BY g.group_id) "
-            "SELECT g.group_id, c.platform, c.account_id, kinds.kinds FROM _coord_members g"
-            " JOIN _coord_accounts c USING (aid) JOIN kinds USING (group_id) ORDER BY g.group_id, c.platform, c.account_id",
-            params={"kinds": list(KINDS)}).to_arrow_table()
+        if "co_link" in kinds:
+            _url_map(con)
+        per_kind = []
+        for kind in kinds:
+            if kind == "near_duplicate_text":
+                actions, kind_window = _text_actions(con, text_window), text_window
+            else:
+                actions, kind_window = _sorted_actions(con, _ACTIONS[kind]), window
+            per_kind.append((kind, _kind_edges(actions, kind_window, int(min_participation), percentile)))
+            del actions
+        per_kind.sort(key=lambda item: item[0])
+        accounts = con.sql("SELECT platform, account_id FROM _coord_accounts ORDER BY aid").to_arrow_table()
+        edges = _edge_table(con, accounts, per_kind)
+        groups = _group_table(accounts, per_kind)
     finally:
-        con.unregister("_coord_kept")
-        for table in ("_coord_accounts", "_coord_urls", "_coord_members"):
+        for table in ("_coord_accounts", "_coord_urls"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
     return CoordinationResult(edges, groups, parameters)
 
 
-def _runs(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct values of a sorted array and how many times each occurs."""
-    if not len(sorted_keys):
-        return sorted_keys, np.zeros(0, np.int64)
-    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
-    return sorted_keys[starts], np.diff(np.r_[starts, len(sorted_keys)])
+def _post_ids(con: duckdb.DuckDBPyConnection, pids: np.ndarray) -> pa.Array:
+    """``posts.post_id`` of each row id, in the order given (direct-indexed by row id: no sort, no search)."""
+    slot = np.zeros(int(pids.max()) + 1 if len(pids) else 0, np.int64)
+    slot[pids] = 1
+    con.register("_coord_pids", pa.table({"pid": np.flatnonzero(slot)}))
+    try:
+        found = con.sql("SELECT rowid AS pid, post_id FROM posts "
+                        "WHERE rowid IN (SELECT pid FROM _coord_pids)").to_arrow_table()
+    finally:
+        con.unregister("_coord_pids")
+    slot[found.column("pid").to_numpy()] = np.arange(found.num_rows)
+    return found.column("post_id").combine_chunks().take(pa.array(slot[pids]))
 
 
-def _distinct_pairs(key: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct (key, value) rows, sorted by key then value."""
-    order = np.lexsort((value, key))
-    key, value = key[order], value[order]
-    new = np.r_[True, (key[1:] != key[:-1]) | (value[1:] != value[:-1])] if len(key) else np.zeros(0, bool)
-    return key[new], value[new]
+#: Kind names in the order edges and group kinds are listed (alphabetical, as ``ORDER BY kind``).
+_KIND_NAMES = sorted(KINDS)
 
 
-def _kept_edges(con: duckdb.DuckDBPyConnection, pairs: dict[str, np.ndarray], min_participation: int,
-                percentile: float) -> pa.Table:
-    """The edges that pass both filters: kind, a, b (account codes), weight, posts_a, posts_b, evidence.
+def _joined(per_kind: list[tuple[str, _KindEdges]], field: str) -> np.ndarray:
+    return np.concatenate([np.zeros(0, np.int64)] + [getattr(edges, field) for _, edges in per_kind])
 
-    Counted in numpy on one int64 key per edge (kind, a, b): DuckDB's list aggregates are slow with
-    millions of groups, and sorting integer keys is not.
+
+def _kind_ranks(per_kind: list[tuple[str, _KindEdges]]) -> np.ndarray:
+    return np.concatenate([np.zeros(0, np.int64)] + [np.full(len(edges.a), _KIND_NAMES.index(kind), np.int64)
+                                                      for kind, edges in per_kind])
+
+
+def _edge_table(con: duckdb.DuckDBPyConnection, accounts: pa.Table,
+                per_kind: list[tuple[str, _KindEdges]]) -> pa.Table:
+    """Kept edges of every kind ordered by (platform, a, b, kind), with their evidence post ids.
+
+    Account codes follow (platform, account_id) order, so sorting codes sorts the names.
     """
-    if len(pairs["a"]) and max(int(pairs["a"].max()), int(pairs["b"].max())) >= 1 << 29:
-        raise ValueError("more than 2**29 accounts: coordination keys would overflow")
-    key = (pairs["kind"] << 58) | (pairs["a"] << 29) | pairs["b"]
-    edge, weight = _runs(_distinct_pairs(key, pairs["obj"])[0])
-    posts_a = _runs(_distinct_pairs(key, pairs["pid_a"])[0])[1]
-    posts_b = _runs(_distinct_pairs(key, pairs["pid_b"])[0])[1]
-    kind = edge >> 58
-    keep = weight >= min_participation
-    for k in np.unique(kind):
-        mine = kind == k
-        keep[mine] &= weight[mine] >= np.quantile(weight[mine], percentile, method="inverted_cdf")
-    edge, weight, posts_a, posts_b = edge[keep], weight[keep], posts_a[keep], posts_b[keep]
-    # evidence: the distinct posts of either side that tie the pair, in post order
-    tied_key = np.concatenate([key, key])
-    tied_pid = np.concatenate([pairs["pid_a"], pairs["pid_b"]])
-    slot = np.minimum(np.searchsorted(edge, tied_key), max(len(edge) - 1, 0))
-    inside = edge[slot] == tied_key if len(edge) else np.zeros(len(tied_key), bool)
-    tied_key, tied_pid = _distinct_pairs(tied_key[inside], tied_pid[inside])
-    offsets = np.r_[0, np.cumsum(_runs(tied_key)[1])].astype(np.int64)
-    post_ids = _post_ids(con, tied_pid)
+    a, b, rank = _joined(per_kind, "a"), _joined(per_kind, "b"), _kind_ranks(per_kind)
+    # per_kind comes in kind-name order and each kind's edges in (a, b) order: a stable sort of
+    # the (a, b) keys leaves equal pairs in kind order, and merges the sorted runs quickly
+    order = np.argsort((a << 31) | b, kind="stable")
+    position = np.empty(len(order), np.int64)
+    position[order] = np.arange(len(order))
+    # evidence lists move with their edge; within an edge they stay in post order (kind by kind,
+    # so that no evidence-sized array is concatenated)
+    first = np.cumsum([0] + [len(edges.a) for _, edges in per_kind])
+    count = np.concatenate([np.zeros(0, np.int64)] + [np.bincount(edges.evidence_edge, minlength=len(edges.a))
+                                                       for _, edges in per_kind])
+    start = np.cumsum(count) - count  # where each edge's evidence starts, in input order
+    offsets = np.r_[0, np.cumsum(count[order])]
+    pids = np.empty(int(offsets[-1]), np.int64)
+    for offset, (_, edges) in zip(first, per_kind):
+        if not len(edges.evidence_edge):
+            continue
+        edge = offset + edges.evidence_edge
+        destination = np.arange(start[offset], start[offset] + len(edge), dtype=np.int64)
+        destination -= start[edge]
+        destination += offsets[position[edge]]
+        pids[destination] = edges.evidence_pid
+        del edge, destination
+    a_codes, b_codes = pa.array(a[order]), pa.array(b[order])
     return pa.table({
-        "kind": edge >> 58, "a": (edge >> 29) & ((1 << 29) - 1), "b": edge & ((1 << 29) - 1),
-        "weight": weight, "posts_a": posts_a, "posts_b": posts_b,
-        "evidence": pa.LargeListArray.from_arrays(pa.array(offsets), post_ids),
+        "platform": accounts.column("platform").take(a_codes),
+        "a": accounts.column("account_id").take(a_codes), "b": accounts.column("account_id").take(b_codes),
+        "kind": pa.array(_KIND_NAMES, pa.string()).take(pa.array(rank[order])),
+        "weight": _joined(per_kind, "weight")[order],
+        "posts_a": _joined(per_kind, "posts_a")[order], "posts_b": _joined(per_kind, "posts_b")[order],
+        "evidence": pa.LargeListArray.from_arrays(pa.array(offsets.astype(np.int64)), _post_ids(con, pids)),
     })
 
 
-def _post_ids(con: duckdb.DuckDBPyConnection, pids: np.ndarray) -> pa.Array:
-    """``posts.post_id`` of each row id, in the order given."""
-    unique, back = np.unique(pids, return_inverse=True)
-    con.register("_coord_pids", pa.table({"pid": unique}))
-    try:
-        ids = con.sql("SELECT p.post_id FROM _coord_pids x JOIN (SELECT rowid AS pid, post_id FROM posts) p "
-                      "USING (pid) ORDER BY pid").to_arrow_table().column("post_id").combine_chunks()
-    finally:
-        con.unregister("_coord_pids")
-    return ids.take(pa.array(back))
-
-
-def _group_members(con: duckdb.DuckDBPyConnection) -> None:
-    """``_coord_members(aid, group_id)``: connected components of the kept edges, largest first
-    (ties: the group holding the smaller account code first)."""
-    ends = con.sql("SELECT a, b FROM _coord_kept").to_arrow_table()
-    a, b = ends.column("a").to_numpy(), ends.column("b").to_numpy()
-    nodes, index = np.unique(np.concatenate([a, b]), return_inverse=True)
+def _group_table(accounts: pa.Table, per_kind: list[tuple[str, _KindEdges]]) -> pa.Table:
+    """Groups: connected components of the kept edges, largest first (ties: the group holding the
+    smaller account code first); members in (platform, account_id) order, each with its group's kinds."""
+    a, b, rank = _joined(per_kind, "a"), _joined(per_kind, "b"), _kind_ranks(per_kind)
+    ends = np.concatenate([a, b])
+    nodes = _distinct(ends)
+    slot = np.zeros(int(nodes[-1]) + 1 if len(nodes) else 0, np.int64)
+    slot[nodes] = np.arange(len(nodes))
+    index = slot[ends]
     n = len(nodes)
-    if n:
-        graph = sp.coo_matrix((np.ones(len(a)), (index[:len(a)], index[len(a):])), shape=(n, n))
-        _, labels = connected_components(graph, directed=False)
-        sizes = np.bincount(labels)
-        first_member = np.full(len(sizes), n, np.int64)
-        np.minimum.at(first_member, labels, np.arange(n))
-        rank = np.empty(len(sizes), np.int64)
-        rank[np.lexsort((first_member, -sizes))] = np.arange(len(sizes))
-        group = rank[labels].astype(np.int32)
-    else:
-        group = np.zeros(0, np.int32)
-    con.register("_coord_members_arrow", pa.table({"aid": nodes.astype(np.int64), "group_id": group}))
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE _coord_members AS SELECT * FROM _coord_members_arrow")
-    finally:
-        con.unregister("_coord_members_arrow")
+    graph = sp.coo_matrix((np.ones(len(a)), (index[:len(a)], index[len(a):])), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    sizes = np.bincount(labels)
+    first_member = np.full(len(sizes), n, np.int64)
+    np.minimum.at(first_member, labels, np.arange(n))
+    group_rank = np.empty(len(sizes), np.int64)
+    group_rank[np.lexsort((first_member, -sizes))] = np.arange(len(sizes))
+    group = group_rank[labels]
+    # a group's kinds: those of its edges, by name
+    group_kind = _distinct(group[index[:len(a)]] * len(_KIND_NAMES) + rank)
+    kinds = pa.LargeListArray.from_arrays(
+        pa.array(np.r_[0, np.cumsum(np.bincount(group_kind // len(_KIND_NAMES), minlength=len(sizes)))]),
+        pa.array(_KIND_NAMES, pa.string()).take(pa.array(group_kind % len(_KIND_NAMES))))
+    members = np.lexsort((nodes, group))
+    codes = pa.array(nodes[members])
+    return pa.table({
+        "group_id": pa.array(group[members].astype(np.int32)),
+        "platform": accounts.column("platform").take(codes),
+        "account_id": accounts.column("account_id").take(codes),
+        "kinds": kinds.take(pa.array(group[members])),
+    })
 
 
 def run_coordination(con: duckdb.DuckDBPyConnection, run_id: str, **parameters: Any) -> dict[str, Any]:
