@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from confiance.campaign.impact import CAUSALIMPACT_LEVEL_PRIOR, ImpactModel, causal_impact
+from confiance.campaign.impact import CAUSALIMPACT_LEVEL_PRIOR, HOLDOUT, ImpactModel, causal_impact
 
 LENGTH, INTERVENTION = 100, 70
 
@@ -60,18 +60,22 @@ def lifts(runs: int, rng: np.random.Generator) -> np.ndarray:
 def calibrate(runs: int, seed: int = 0, draws: int = 1000, model: ImpactModel = ImpactModel()) -> dict:
     rng = np.random.default_rng(seed)
     truth = lifts(runs, rng)
-    covered, false_positive, placebos, widths = 0, 0, 0, []
+    covered, false_positive, placebos, widths, chosen = 0, 0, 0, [], {}
     for i, lift in enumerate(truth):
         response, controls = simulated_kpi(rng, float(lift))
         result = causal_impact(response, INTERVENTION, controls, draws=draws, seed=seed * 100_000 + i,
                                model=model)
         covered += result.average.lower <= lift <= result.average.upper
+        if result.prior_selection is not None:
+            name = result.prior_selection.as_dict()["chosen"]
+            chosen[name] = chosen.get(name, 0) + 1
         widths.append(result.average.upper - result.average.lower)
         if lift == 0:
             placebos += 1
             false_positive += result.significant
     return {"runs": runs, "coverage": covered / runs, "placebos": placebos,
-            "false_positive_rate": false_positive / placebos, "median_interval_width": float(np.median(widths))}
+            "false_positive_rate": false_positive / placebos, "median_interval_width": float(np.median(widths)),
+            "level_prior_chosen": chosen}
 
 
 def main() -> None:
@@ -80,11 +84,12 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--autoregressive", action="store_true", help="add an AR(1) component to the model")
-    parser.add_argument("--level-prior", choices=("causalimpact", "flat"), default="flat",
-                        help="prior on the level's standard deviation")
+    parser.add_argument("--level-prior", choices=("holdout", "causalimpact", "flat"), default="holdout",
+                        help="prior on the level's standard deviation (default: chosen per series on the "
+                             "pre-period holdout)")
     args = parser.parse_args()
-    model = ImpactModel(autoregressive=args.autoregressive,
-                        level_prior=CAUSALIMPACT_LEVEL_PRIOR if args.level_prior == "causalimpact" else None)
+    priors = {"holdout": HOLDOUT, "flat": None, "causalimpact": CAUSALIMPACT_LEVEL_PRIOR}
+    model = ImpactModel(autoregressive=args.autoregressive, level_prior=priors[args.level_prior])
     start = time.perf_counter()
     figures = calibrate(args.runs, args.seed, args.draws, model)
     elapsed = time.perf_counter() - start
@@ -93,6 +98,8 @@ def main() -> None:
     print(f"false-positive rate on {figures['placebos']} placebos: {figures['false_positive_rate']:.3f}  "
           f"(goal <= 0.06)")
     print(f"median interval width: {figures['median_interval_width']:.2f} (noise sd 1)")
+    if figures["level_prior_chosen"]:
+        print(f"level prior chosen by the holdout: {figures['level_prior_chosen']}")
 
 
 if __name__ == "__main__":

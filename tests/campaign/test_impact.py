@@ -48,7 +48,7 @@ def test_arma_interval_with_the_default_prior(tmp_path: Path) -> None:
           f"holdout scores {result.prior_selection.scores}")
     assert a.lower < 5 < a.upper
     assert 3.5 <= a.lower and a.upper <= 6.5
-    assert result.prior_selection.holdout_points == 23 and result.prior_selection.fitted_points == 47
+    assert result.prior_selection.holdout_points == 30 and result.prior_selection.fitted_points == 40
 
 
 def test_arma_flat_prior_is_wider_but_honest(tmp_path: Path) -> None:

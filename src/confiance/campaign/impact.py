@@ -25,10 +25,11 @@ the controls. CausalImpact's default (sd 0.01 of the standardised response) keep
 still: right when the KPI follows its controls, over-confident when it drifts away from them. A flat
 prior is safe on drifting KPIs but, with a short pre-period, cannot rule out a slowly wandering level
 even when there is none, and widens every interval. By default (``level_prior="holdout"``) the prior
-is chosen per series by its posterior predictive score on the held-out last third of the
-pre-period, as bsts users compare models on one-step prediction errors (Scott & Varian 2014): each
-candidate (CausalImpact's prior, then the flat one) is fitted by the same Metropolis sampler on the
-first two thirds, and scored by ``log mean_d p(holdout | first part, θ_d)``, the Kalman filter's
+is chosen per series by its posterior predictive score on the held-out end of the pre-period, as
+bsts users compare models on one-step prediction errors (Scott & Varian 2014). The held-out part is
+as long as the post-period (capped at half the pre-period), so the candidates are judged on
+forecasting as far ahead as the effect is measured. Each candidate (CausalImpact's prior, then the
+flat one) is fitted by the same Metropolis sampler on the rest of the pre-period, and scored by ``log mean_d p(holdout | first part, θ_d)``, the Kalman filter's
 exact Gaussian predictive density of the held-out points averaged over the posterior draws θ_d.
 That score is the log of a partial Bayes factor (O'Hagan 1995; Berger & Pericchi 1996): the first
 part of the pre-period turns the improper flat prior into a proper one, so the two priors can be
@@ -98,11 +99,9 @@ CAUSALIMPACT_LEVEL_PRIOR = (0.01, 32.0)
 HOLDOUT = "holdout"
 #: The priors the holdout compares, tightest first (a tie keeps the first): CausalImpact's, then flat.
 LEVEL_PRIOR_CANDIDATES: tuple[tuple[float, float] | None, ...] = (CAUSALIMPACT_LEVEL_PRIOR, None)
-#: Share of the pre-period held out to score the candidates (its last third).
-HOLDOUT_FRACTION = 1 / 3
 #: Below this many observed pre-period points the holdout is not attempted and the flat prior is used:
-#: the first two thirds must leave twice ``MIN_PRE_PERIOD`` points to fit the candidates on.
-MIN_SELECTION_PRE_PERIOD = 3 * MIN_PRE_PERIOD
+#: the part the candidates are fitted on (at least half) must hold twice ``MIN_PRE_PERIOD`` points.
+MIN_SELECTION_PRE_PERIOD = 4 * MIN_PRE_PERIOD
 #: Posterior draws of the variance parameters per candidate when scoring the holdout.
 SELECTION_DRAWS = 300
 
@@ -117,7 +116,7 @@ class ImpactModel:
     is the prior on the level's sd:
 
     - ``HOLDOUT`` (default): chosen per series between the two below by the posterior predictive
-      score of the last third of the pre-period (module docstring). Calibration benchmark (200
+      score of the end of the pre-period, as long as the post-period (module docstring). Calibration benchmark (200
       runs): see ``benchmarks/impact_calibration.py``; it picks the tight prior on the published
       ARMA example, whose level does not move;
     - ``None``: flat on the sd. Calibrated on drifting KPIs (coverage 0.965, placebo false
@@ -448,7 +447,7 @@ def causal_impact(y: Sequence[float], intervention: int, controls: np.ndarray | 
     selection = None
     if model.level_prior == HOLDOUT:
         selection = _select_level_prior(scaled[:intervention], None if exog is None else exog[:intervention],
-                                        model, rng)
+                                        model, n - intervention, rng)
         model = replace(model, level_prior=selection.chosen)
     ucm = _structural(masked, exog, model)
     fitted = _fit(ucm)
@@ -497,20 +496,20 @@ def _structural(values: np.ndarray, exog: np.ndarray | None, model: ImpactModel)
                                 autoregressive=1 if model.autoregressive else None)
 
 
-def _select_level_prior(pre: np.ndarray, exog: np.ndarray | None, model: ImpactModel,
+def _select_level_prior(pre: np.ndarray, exog: np.ndarray | None, model: ImpactModel, horizon: int,
                         rng: np.random.Generator) -> PriorSelection:
     """Choose the level prior among ``LEVEL_PRIOR_CANDIDATES`` on the held-out end of the pre-period.
 
-    Each candidate's variance parameters are drawn from their posterior given the first two thirds
-    of the (standardised) pre-period; the held-out last third is scored by the log of the average,
+    The last ``horizon`` points (the post-period's length, at most half the pre-period) are held
+    out. Each candidate's variance parameters are drawn from their posterior given the (standardised)
+    points before them; the held-out points are scored by the log of the average,
     over the draws, of its exact predictive density given the first part (the Kalman filter's
     one-step densities over the held-out points, whose product is their joint density). This is
     the log partial Bayes factor of O'Hagan (1995) and Berger & Pericchi (1996) up to a constant
     shared by the candidates; the highest score wins, a tie keeps the earlier (tighter) candidate.
     """
     n = len(pre)
-    held = int(round(n * HOLDOUT_FRACTION))
-    first = n - held
+    first = n - min(horizon, n // 2)
     observed = np.isfinite(pre)
     if observed.sum() < MIN_SELECTION_PRE_PERIOD or observed[:first].sum() < 2 * MIN_PRE_PERIOD \
             or not observed[first:].any():
