@@ -11,7 +11,8 @@ import numpy as np
 import orjson
 import pytest
 
-from confiance.campaign.impact import CAUSALIMPACT_LEVEL_PRIOR, MIN_SELECTION_PRE_PERIOD, ImpactModel, causal_impact
+from confiance.campaign.impact import (CAUSALIMPACT_LEVEL_PRIOR, MIN_SELECTION_PRE_PERIOD, UNIT_LEVEL_PRIOR, ImpactModel,
+                                       causal_impact, prior_name)
 from confiance.campaign.kpi_file import pick_series, read_kpi_csv, resolve_intervention
 from confiance.errors import ConfianceError, IngestError
 from tests.conftest import REAL
@@ -85,7 +86,8 @@ def test_cli_impact_json_contract(tmp_path: Path) -> None:
     assert doc["intervention"] == {"index": 70, "time": "2000-03-11"}  # the importer's index dates
     assert doc["assumptions"] and doc["model"].startswith("local level, level sd prior")
     selection = doc["level_prior_selection"]
-    assert selection["rule"] == "pre-period holdout" and set(selection["scores"]) == {"causalimpact", "flat"}
+    assert selection["rule"] == "pre-period holdout"
+    assert set(selection["scores"]) == {prior_name(UNIT_LEVEL_PRIOR), "flat"}
     assert selection["chosen"] == max(selection["scores"], key=selection["scores"].get)
     assert doc["average"]["lower"] < 5 < doc["average"]["upper"]
     forced = subprocess.run([sys.executable, "-m", "confiance.cli", "impact", str(path), "--intervention", "70",
@@ -105,15 +107,25 @@ def _drifting_and_still(length: int, seed: int) -> tuple[np.ndarray, np.ndarray,
     return x, drifting, still
 
 
-def test_holdout_keeps_the_flat_prior_when_the_level_drifts() -> None:
+def test_default_prior_gives_way_to_a_drift_and_stays_tight_without_one() -> None:
+    """CausalImpact's pinned prior misses the zero effect on a drifting KPI; the default widens
+    like the flat prior there and stays narrow, with the unit prior, on a KPI that follows its control."""
     x, drifting, still = _drifting_and_still(120, 4)
-    wandering = causal_impact(drifting, 90, x[:, None], draws=200)
-    assert wandering.prior_selection.chosen is None
-    assert wandering.prior_selection.scores["flat"] > wandering.prior_selection.scores["causalimpact"]
-    assert wandering.model.describe().endswith("flat prior on the level sd")
-    steady = causal_impact(still, 90, x[:, None], draws=200)
-    assert steady.prior_selection.chosen == CAUSALIMPACT_LEVEL_PRIOR
-    assert steady.average.upper - steady.average.lower < wandering.average.upper - wandering.average.lower
+    average = {}
+    for name, y in (("drifting", drifting), ("still", still)):
+        for prior in (None, CAUSALIMPACT_LEVEL_PRIOR):
+            average[name, prior_name(prior)] = causal_impact(y, 90, x[:, None], draws=200,
+                                                             model=ImpactModel(level_prior=prior)).average
+        result = causal_impact(y, 90, x[:, None], draws=200)
+        average[name, "holdout"] = result.average
+        if name == "still":
+            assert result.prior_selection.chosen == UNIT_LEVEL_PRIOR
+    width = {key: a.upper - a.lower for key, a in average.items()}
+    for key, a in average.items():  # the true effect is zero
+        assert (a.lower < 0 < a.upper) == (key != ("drifting", "causalimpact")), key
+    assert width["drifting", "holdout"] > 0.5 * width["drifting", "flat"]
+    assert width["drifting", "holdout"] > 3 * width["drifting", "causalimpact"]
+    assert width["still", "holdout"] < 0.75 * width["still", "flat"]
 
 
 def test_short_pre_period_uses_the_flat_prior() -> None:

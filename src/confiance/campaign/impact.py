@@ -21,16 +21,20 @@ How the uncertainty is carried (what makes the 95% intervals honest):
   counterfactual paths (the mean of each path), not from per-point intervals.
 
 The prior on the level's standard deviation decides how far the counterfactual may drift away from
-the controls. CausalImpact's default (sd 0.01 of the standardised response) keeps the level nearly
-still: right when the KPI follows its controls, over-confident when it drifts away from them. A flat
-prior is safe on drifting KPIs but, with a short pre-period, cannot rule out a slowly wandering level
-even when there is none, and widens every interval. By default (``level_prior="holdout"``) the prior
+the controls. CausalImpact's default (sd 0.01 of the standardised response, worth 32 observations)
+pins the level nearly still: right when the KPI follows its controls, over-confident when it drifts
+away from them. A flat prior is safe on drifting KPIs but, with a short pre-period, cannot rule out a
+slowly wandering level even when there is none, and widens every interval. The same guess worth one
+observation (``UNIT_LEVEL_PRIOR``, a unit-information prior, Kass & Wasserman 1995) still pulls a
+level the data cannot see towards stillness but gives way to a drift the pre-period shows. By
+default (``level_prior="holdout"``) the prior
 is chosen per series by its posterior predictive score on the held-out end of the pre-period, as
 bsts users compare models on one-step prediction errors (Scott & Varian 2014). The held-out part is
 as long as the post-period (capped at half the pre-period), so the candidates are judged on
-forecasting as far ahead as the effect is measured. Each candidate (CausalImpact's prior, then the
-flat one) is fitted by the same Metropolis sampler on the rest of the pre-period, and scored by ``log mean_d p(holdout | first part, θ_d)``, the Kalman filter's
-exact Gaussian predictive density of the held-out points averaged over the posterior draws θ_d.
+forecasting as far ahead as the effect is measured. Each candidate (``UNIT_LEVEL_PRIOR``, then the
+flat prior) is fitted by the same Metropolis sampler on the rest of the pre-period, and scored by
+``log mean_d p(holdout | first part, θ_d)``, the Kalman filter's exact Gaussian predictive density
+of the held-out points averaged over the posterior draws θ_d.
 That score is the log of a partial Bayes factor (O'Hagan 1995; Berger & Pericchi 1996): the first
 part of the pre-period turns the improper flat prior into a proper one, so the two priors can be
 compared, and the parameter uncertainty of each candidate counts against it. The higher score wins;
@@ -55,6 +59,8 @@ A. O'Hagan (1995). Fractional Bayes factors for model comparison. *Journal of th
 Society B* 57(1), 99-138.
 J. O. Berger, L. R. Pericchi (1996). The intrinsic Bayes factor for model selection and prediction.
 *Journal of the American Statistical Association* 91(433), 109-122.
+R. E. Kass, L. Wasserman (1995). A reference Bayesian test for nested hypotheses and its relationship
+to the Schwarz criterion. *Journal of the American Statistical Association* 90(431), 928-934.
 """
 
 from __future__ import annotations
@@ -76,7 +82,7 @@ from statsmodels.tsa.statespace.structural import UnobservedComponents
 from confiance.errors import ConfianceError
 
 __all__ = ["ImpactModel", "ImpactSummary", "RelativeEffect", "ImpactResult", "PriorSelection", "causal_impact",
-           "store_impact", "prior_name", "ASSUMPTIONS", "CAUSALIMPACT_LEVEL_PRIOR", "HOLDOUT"]
+           "store_impact", "prior_name", "ASSUMPTIONS", "CAUSALIMPACT_LEVEL_PRIOR", "UNIT_LEVEL_PRIOR", "HOLDOUT"]
 
 #: The assumptions the counterfactual rests on, in plain words (the report and the CLI show them).
 ASSUMPTIONS = (
@@ -97,8 +103,12 @@ BURN_IN = 300
 CAUSALIMPACT_LEVEL_PRIOR = (0.01, 32.0)
 #: ``level_prior`` value that chooses the prior per series by the pre-period holdout (the default).
 HOLDOUT = "holdout"
-#: The priors the holdout compares, tightest first (a tie keeps the first): CausalImpact's, then flat.
-LEVEL_PRIOR_CANDIDATES: tuple[tuple[float, float] | None, ...] = (CAUSALIMPACT_LEVEL_PRIOR, None)
+#: CausalImpact's guess of the level's sd worth one observation instead of 32: a unit-information
+#: prior (Kass & Wasserman 1995) that still pulls a level the data cannot see towards stillness,
+#: but lets a drift the pre-period shows widen the interval.
+UNIT_LEVEL_PRIOR = (0.01, 1.0)
+#: The priors the holdout compares, tightest first (a tie keeps the first).
+LEVEL_PRIOR_CANDIDATES: tuple[tuple[float, float] | None, ...] = (UNIT_LEVEL_PRIOR, None)
 #: Below this many observed pre-period points the holdout is not attempted and the flat prior is used:
 #: the part the candidates are fitted on (at least half) must hold twice ``MIN_PRE_PERIOD`` points.
 MIN_SELECTION_PRE_PERIOD = 4 * MIN_PRE_PERIOD
@@ -115,10 +125,10 @@ class ImpactModel:
     for none); ``autoregressive`` adds an AR(1) component for short-lived shocks. ``level_prior``
     is the prior on the level's sd:
 
-    - ``HOLDOUT`` (default): chosen per series between the two below by the posterior predictive
-      score of the end of the pre-period, as long as the post-period (module docstring). Calibration benchmark (200
-      runs): see ``benchmarks/impact_calibration.py``; it picks the tight prior on the published
-      ARMA example, whose level does not move;
+    - ``HOLDOUT`` (default): chosen per series between ``UNIT_LEVEL_PRIOR`` and the flat prior by
+      the posterior predictive score of the end of the pre-period, as long as the post-period
+      (module docstring). It picks ``UNIT_LEVEL_PRIOR`` on the published ARMA example, whose level
+      does not move; calibration figures in ``benchmarks/impact_calibration.py``;
     - ``None``: flat on the sd. Calibrated on drifting KPIs (coverage 0.965, placebo false
       positives 3%) but wide when the controls explain everything (ARMA: 4.56 [2.92, 5.84]);
     - (guess of the level's sd in units of the standardised response, weight in observations), an
@@ -156,7 +166,7 @@ class ImpactModel:
 
 
 def prior_name(prior: tuple[float, float] | None) -> str:
-    """"flat", "causalimpact" or "sd G weight W": how results and the CLI name a level prior."""
+    """How results and the CLI name a level prior: flat, causalimpact or "sd G weight W"."""
     if prior is None:
         return "flat"
     if tuple(prior) == CAUSALIMPACT_LEVEL_PRIOR:
