@@ -11,8 +11,8 @@ import numpy as np
 import orjson
 import pytest
 
-from confiance.campaign.impact import (CAUSALIMPACT_LEVEL_PRIOR, MIN_SELECTION_PRE_PERIOD, UNIT_LEVEL_PRIOR, ImpactModel,
-                                       causal_impact, prior_name)
+from confiance.campaign.impact import (CAUSALIMPACT_LEVEL_PRIOR, MIN_SELECTION_PRE_PERIOD, UNIT_LEVEL_PRIOR,
+                                       ImpactModel, causal_impact, prior_name)
 from confiance.campaign.kpi_file import pick_series, read_kpi_csv, resolve_intervention
 from confiance.errors import ConfianceError, IngestError
 from tests.conftest import REAL
