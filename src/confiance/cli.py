@@ -714,7 +714,7 @@ def impact(
     trend: bool = typer.Option(False, "--trend", help="Local linear trend instead of a local level."),
     seasonal: Optional[int] = typer.Option(None, "--seasonal", help="Season length (7 for weekly cycles in daily data)."),
     autoregressive: bool = typer.Option(False, "--ar", help="Add an AR(1) component."),
-    level_prior: str = typer.Option("flat", "--level-prior", help="flat (calibrated on drifting KPIs) or causalimpact (the R package's sd 0.01, weight 32)."),
+    level_prior: str = typer.Option("holdout", "--level-prior", help="holdout (chosen per series on the end of the pre-period), flat (calibrated on drifting KPIs) or causalimpact (the R package's sd 0.01, weight 32)."),
     draws: int = typer.Option(1000, "--draws", help="Counterfactual draws."),
     seed: int = typer.Option(0, "--seed"),
     as_json: bool = typer.Option(False, "--json"),
@@ -722,11 +722,12 @@ def impact(
     """Causal impact of a campaign on a KPI: Bayesian structural time-series counterfactual."""
     import numpy as np
 
-    from confiance.campaign.impact import ASSUMPTIONS, CAUSALIMPACT_LEVEL_PRIOR, ImpactModel, causal_impact, store_impact
+    from confiance.campaign.impact import ASSUMPTIONS, CAUSALIMPACT_LEVEL_PRIOR, HOLDOUT, ImpactModel, causal_impact, store_impact
     from confiance.campaign.kpi_file import kpi_table, pick_series, read_kpi_csv, resolve_intervention
 
-    if level_prior not in ("causalimpact", "flat"):
-        raise typer.BadParameter("choose causalimpact or flat", param_hint="--level-prior")
+    priors = {"holdout": HOLDOUT, "flat": None, "causalimpact": CAUSALIMPACT_LEVEL_PRIOR}
+    if level_prior not in priors:
+        raise typer.BadParameter("choose holdout, flat or causalimpact", param_hint="--level-prior")
     wanted = _split(controls)
     if kpi_file is not None:
         table = read_kpi_csv(kpi_file)
@@ -739,7 +740,7 @@ def impact(
     response, chosen = pick_series(table, series, wanted)
     index = resolve_intervention(table, intervention)
     model = ImpactModel(trend=trend, seasonal=seasonal, autoregressive=autoregressive,
-                        level_prior=CAUSALIMPACT_LEVEL_PRIOR if level_prior == "causalimpact" else None)
+                        level_prior=priors[level_prior])
     x = np.column_stack([table.series(c) for c in chosen]) if chosen else None
     result = causal_impact(table.series(response), index, x, times=table.times, response=response,
                            control_names=chosen, model=model, draws=draws, seed=seed)
