@@ -191,14 +191,14 @@ def replicate(source: Path, factor: int, target: Path) -> None:
         con.execute("CREATE TEMP TABLE copies AS SELECT range AS k FROM range(1, ?)", [factor])
         # a new text key per copy: the key with the copy number in its bits 40-43 flipped
         key = "xor(text_key, CAST(k AS BIGINT) * 1099511627776)"
-        con.execute("INSERT INTO posts SELECT * REPLACE (post_id || '~' || k AS post_id, "
+        con.execute("INSERT INTO posts SELECT x.* REPLACE (post_id || '~' || k AS post_id, "
                     "CASE WHEN nullif(text, '') IS NULL THEN text ELSE text || ' ' || k END AS text, "
-                    "parent_post_id || '~' || k AS parent_post_id) FROM posts, copies")
-        con.execute("INSERT INTO post_language SELECT * REPLACE (post_id || '~' || k AS post_id) "
-                    "FROM post_language, copies")
-        con.execute(f"INSERT INTO post_embeddings SELECT * REPLACE (post_id || '~' || k AS post_id, "
-                    f"{key} AS text_key) FROM post_embeddings, copies")
-        con.execute(f"INSERT INTO text_embeddings SELECT * REPLACE ({key} AS text_key) FROM text_embeddings, copies")
+                    "parent_post_id || '~' || k AS parent_post_id) FROM posts x, copies")
+        con.execute("INSERT INTO post_language SELECT x.* REPLACE (post_id || '~' || k AS post_id) "
+                    "FROM post_language x, copies")
+        con.execute(f"INSERT INTO post_embeddings SELECT x.* REPLACE (post_id || '~' || k AS post_id, "
+                    f"{key} AS text_key) FROM post_embeddings x, copies")
+        con.execute(f"INSERT INTO text_embeddings SELECT x.* REPLACE ({key} AS text_key) FROM text_embeddings x, copies")
         con.execute("CHECKPOINT")
     print(f"replicated {source.name} x{factor}: {time.perf_counter() - start:.0f} s", flush=True)
 
