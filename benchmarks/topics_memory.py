@@ -35,6 +35,7 @@ store has K times the posts, distinct texts and vectors of a simulated world, an
 step runs on it unchanged. The topics are duplicates, so only the memory figure means anything.
 
     nice -n 10 python benchmarks/topics_memory.py --encoder hashing --posts 100000 --replicate 10
+    nice -n 10 python benchmarks/topics_memory.py --encoder hashing --posts 100000 --replicate 10 --replicate-only
 
 Worlds and workspaces are kept under ``--workdir`` (default: a new temporary folder) and reused.
 """
@@ -219,6 +220,8 @@ def main() -> None:
                         help="sentence encoder of the embeddings step (hashing: a fast stand-in, see above)")
     parser.add_argument("--replicate", type=int, default=0,
                         help="also measure the topics step on a store this many times the largest size (see above)")
+    parser.add_argument("--replicate-only", action="store_true",
+                        help="skip the measurements at --posts (their store must exist), only the replicated one")
     parser.add_argument("--child", nargs="+", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -226,23 +229,24 @@ def main() -> None:
         return
     work = args.workdir or Path(tempfile.mkdtemp(prefix="confiance-topics-memory-"))
     work.mkdir(parents=True, exist_ok=True)
-    rows = [measure(n, max(n // args.posts_per_account, 500), args.seed, work, args.encoder) for n in sorted(args.posts)]
-    print("\nposts      texts     embed s  embed peak  topics s  topics peak")
-    for r in rows:
-        print(f"{r['posts']:>9,} {r['texts']:>9,} {r['embed_seconds']:>8.0f} {r['embed_peak'] / GIB:>8.2f} GiB "
-              f"{r['topics_seconds']:>8.0f} {r['topics_peak'] / GIB:>8.2f} GiB")
     goal = f"goal < 6 GB = {6e9 / GIB:.2f} GiB"
-    if len(rows) >= 2 and rows[-1]["posts"] < args.extrapolate:
-        n = args.extrapolate
-        print(f"extrapolated linearly from {rows[0]['posts']:,} and {rows[-1]['posts']:,} to {n:,} posts "
-              f"(not measured): topics peak {_extrapolate(rows, 'topics_peak', n) / GIB:.2f} GiB ({goal}), "
-              f"embeddings peak {_extrapolate(rows, 'embed_peak', n) / GIB:.2f} GiB, "
-              f"embedding time {_extrapolate(rows, 'embed_seconds', n) / 3600:.1f} h, "
-              f"topics time {_extrapolate(rows, 'topics_seconds', n) / 60:.0f} min")
-    elif rows[-1]["posts"] >= args.extrapolate:
-        peak = rows[-1]["topics_peak"]
-        print(f"measured at {rows[-1]['posts']:,} posts: topics peak {peak / GIB:.2f} GiB "
-              f"({'below' if peak < 6e9 else 'ABOVE'} the 6 GB goal)")
+    if not args.replicate_only:
+        rows = [measure(n, max(n // args.posts_per_account, 500), args.seed, work, args.encoder) for n in sorted(args.posts)]
+        print("\nposts      texts     embed s  embed peak  topics s  topics peak")
+        for r in rows:
+            print(f"{r['posts']:>9,} {r['texts']:>9,} {r['embed_seconds']:>8.0f} {r['embed_peak'] / GIB:>8.2f} GiB "
+                  f"{r['topics_seconds']:>8.0f} {r['topics_peak'] / GIB:>8.2f} GiB")
+        if len(rows) >= 2 and rows[-1]["posts"] < args.extrapolate:
+            n = args.extrapolate
+            print(f"extrapolated linearly from {rows[0]['posts']:,} and {rows[-1]['posts']:,} to {n:,} posts "
+                  f"(not measured): topics peak {_extrapolate(rows, 'topics_peak', n) / GIB:.2f} GiB ({goal}), "
+                  f"embeddings peak {_extrapolate(rows, 'embed_peak', n) / GIB:.2f} GiB, "
+                  f"embedding time {_extrapolate(rows, 'embed_seconds', n) / 3600:.1f} h, "
+                  f"topics time {_extrapolate(rows, 'topics_seconds', n) / 60:.0f} min")
+        elif rows[-1]["posts"] >= args.extrapolate:
+            peak = rows[-1]["topics_peak"]
+            print(f"measured at {rows[-1]['posts']:,} posts: topics peak {peak / GIB:.2f} GiB "
+                  f"({'below' if peak < 6e9 else 'ABOVE'} the 6 GB goal)")
     if args.replicate > 1:
         from confiance.workspace import Workspace
 
@@ -256,6 +260,7 @@ def main() -> None:
         print(f"replicated store ({largest:,} x {args.replicate}): {posts:,} posts, {texts:,} distinct texts; "
               f"topics step {topics['seconds']:.0f} s, peak RSS {topics['peak_rss'] / GIB:.2f} GiB "
               f"(sampled max at {topics['peak_at']:.0f} s; {goal}: {'met' if topics['peak_rss'] < 6e9 else 'NOT met'})")
+
 
 if __name__ == "__main__":
     main()

@@ -174,8 +174,8 @@ def identify_with_prior(text: str, prior: dict[str, int], *, languages: Sequence
     ``(n_l + 1) / (N + L)``, renormalised (see the module docstring); ``"und"`` when the text has no
     letters or the winner stays under ``min_confidence``.
 
-    >>> identify_with_prior("Merci bcp", {"fr": 12, "en": 1})  # doctest: +SKIP
-    ('fr', 0.93)
+    >>> identify_with_prior("Merci bcp", {"fr": 12, "en": 1})  # doctest: +ELLIPSIS
+    ('fr', 0.566...)
     """
     view = language_view(clean_text(text))
     if letter_bytes(view) == 0:
