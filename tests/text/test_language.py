@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from confiance.pipeline import analyze
-from confiance.text.language import DEFAULT_LANGUAGES, UNKNOWN, clean_text, identify
+from confiance.text.language import (DEFAULT_LANGUAGES, UNKNOWN, clean_text, identify, identify_with_prior,
+                                     language_view, run_language)
 from tests.conftest import FORMATS, ingest, query
 
 REVIEWS = Path(__file__).resolve().parents[1] / "data" / "language_tag_reviews.csv"
@@ -56,9 +57,11 @@ def _score(rows: list[tuple[str, str, str, str]]) -> tuple[float, float, int, in
     return correct / len(answered), len(answered) / len(scored), correct, len(answered)
 
 
-@pytest.mark.xfail(strict=True, reason="measured 0.966 (457/473 answered, coverage 0.917) vs goal 0.97 against raw "
-                   "platform tags; 14 of the 16 misses are client-declared Bluesky/Mastodon tags on text in another "
-                   "language (tests/data/language_tag_reviews.csv)")
+@pytest.mark.xfail(strict=True, reason="measured 0.967 (467/483 answered, coverage 0.936) vs goal 0.97 against raw "
+                   "platform tags; 15 of the 16 misses are client-declared Bluesky/Mastodon tags on text in another "
+                   "language (tests/data/language_tag_reviews.csv), the 16th an English tweet followed by its Dutch "
+                   "translation, tagged nl. Even with all 33 undetermined posts answered right it would be 500/516 = "
+                   "0.969: the goal needs agreeing with wrong tags")
 def test_language_accuracy_against_platform_tags(tagged_posts):
     rows = [(_primary(tag), ours) for _, _, tag, ours in tagged_posts]
     accuracy, coverage, correct, answered = _score(rows)
@@ -80,6 +83,19 @@ def test_language_accuracy_against_reviewed_tags(tagged_posts):
     accuracy, coverage, correct, answered = _score(rows)
     assert accuracy >= GOAL, f"accuracy {accuracy:.3f} ({correct}/{answered}) at coverage {coverage:.3f} vs {GOAL}"
     assert coverage >= 0.85, f"coverage {coverage:.3f}"
+
+
+def test_language_view_undoes_social_media_spelling():
+    assert language_view("THIS IS SO GOOD sooooo StarWars 2016") == "this is so good soo Star Wars"
+    # mixed case words are left alone (German nouns, names), one-letter capitals too
+    assert language_view("Ich bin A Fan von McLaren") == "Ich bin A Fan von Mc Laren"
+    assert language_view("") == ""
+
+
+def test_shouted_and_non_latin_short_posts_are_identified():
+    # capitals: langid's byte n-grams are case-sensitive; fewer than 12 letters, but 15 bytes of kana and kanji
+    out = identify(["I CANNOT BELIEVE WHAT THEY SAID ABOUT THE MATCH TONIGHT", "今日は晴れ", "Hi there"])
+    assert [lang for lang, _ in out] == ["en", "ja", UNKNOWN]
 
 
 def test_clean_text_strips_what_is_no_language():
@@ -104,6 +120,49 @@ def test_language_set_is_configurable_and_checked():
         identify([text], languages=("fr", "xx"))
     with pytest.raises(ValueError, match="at least one"):
         identify([text], languages=())
+
+
+def test_account_prior_decides_short_posts_only_when_the_account_has_a_habit():
+    assert identify_with_prior("Merci bcp", {"fr": 12, "en": 1})[0] == "fr"
+    assert identify_with_prior("Merci bcp", {"en": 12})[0] != "fr"
+    assert identify_with_prior("👍 12", {"fr": 12}) == (UNKNOWN, 0.0)
+
+
+def _posts(ws, rows):
+    with ws.writer() as con:
+        con.executemany("INSERT INTO posts (platform, post_id, account_id, text, kind) VALUES ('x', ?, ?, ?, 'post')", rows)
+
+
+def test_language_step_smooths_undetermined_posts_by_account(workspace):
+    french = ["Je trouve que la nouvelle piste cyclable du quartier est une excellente idée",
+              "Les élus ont voté le budget de la ville hier soir après un long débat",
+              "Nous irons au marché samedi matin pour acheter des légumes de saison"]
+    _posts(workspace, [(f"f{i}", "marie", text) for i, text in enumerate(french)]
+           + [("f-short", "marie", "Bravo à tous"), ("a-short", "anon", "Bravo à tous"),
+              ("f-emoji", "marie", "👏👏")])
+    with workspace.writer() as con:
+        result = run_language(con, "r1")
+        rows = dict((post_id, (lang, basis)) for post_id, lang, basis in con.execute(
+            "SELECT post_id, lang, basis FROM post_language").fetchall())
+    assert {rows[f"f{i}"] for i in range(3)} == {("fr", "text")}
+    assert rows["f-short"] == ("fr", "text+account")  # 11 letters: undetermined alone, French with its account
+    assert rows["a-short"] == (UNKNOWN, "text")  # same words, an account without history
+    assert rows["f-emoji"] == (UNKNOWN, "text")  # no letters: no prior makes a language of nothing
+    assert result["by_account"] == 1 and result["undetermined"] == 2
+    with workspace.writer() as con:
+        plain = run_language(con, "r2", account_smoothing=False)
+    assert plain["identified"] == 0
+
+
+def test_language_step_upgrades_a_store_without_basis(workspace):
+    _posts(workspace, [("p1", "a", "Je trouve que la nouvelle piste cyclable est une excellente idée")])
+    with workspace.writer() as con:
+        con.execute("CREATE TABLE post_language (run_id VARCHAR, platform VARCHAR, post_id VARCHAR, lang VARCHAR, "
+                    "probability DOUBLE)")
+        con.execute("INSERT INTO post_language VALUES ('old', 'x', 'p0', 'en', 1.0)")
+        run_language(con, "new")
+        rows = con.execute("SELECT run_id, post_id, lang, basis FROM post_language ORDER BY post_id").fetchall()
+    assert rows == [("new", "p1", "fr", "text")]  # p0 has no post any more (forgotten): dropped
 
 
 def test_language_step_is_incremental(workspace):
