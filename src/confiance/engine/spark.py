@@ -15,10 +15,11 @@ by overwriting the folder Spark is reading from.
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from typing import TYPE_CHECKING
 
-from confiance.engine.tables import column_names, spark_schema, spark_type
+from confiance.engine.tables import CANONICAL_TABLES, column_names, spark_schema, spark_type
 from confiance.errors import ConfianceError
 
 if TYPE_CHECKING:
@@ -41,7 +42,9 @@ def session(master: str | None = None, *, app_name: str = "confiance", shuffle_p
             config: dict[str, str] | None = None) -> "SparkSession":
     """A SparkSession (the active one if it exists) in UTC, quiet, with Arrow transfers on.
 
-    Local masters bind to 127.0.0.1 unless ``SPARK_LOCAL_IP`` says otherwise. ``spark.jars.packages``
+    Local masters bind to 127.0.0.1 unless ``SPARK_LOCAL_IP`` says otherwise, and run this Python
+    interpreter unless ``PYSPARK_PYTHON`` says otherwise; on a cluster, the workers' Python must have
+    confiance installed. ``spark.jars.packages``
     or ``spark.jars`` in ``config`` add GraphFrames when a cluster provides it.
     """
     try:
@@ -51,6 +54,8 @@ def session(master: str | None = None, *, app_name: str = "confiance", shuffle_p
     url = master_url(master)
     if url.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        # the Python workers must be this interpreter (with this environment's packages)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     cores = url[len("local["):-1] if url.startswith("local[") else ""
     partitions = shuffle_partitions or (2 * int(cores) if cores.isdigit() else 200)
     builder = (SparkSession.builder.master(url).appName(app_name)
@@ -105,11 +110,19 @@ class Lake:
         frame = self.spark.read.option("basePath", self.path(table)).parquet(self.path(table))
         return frame.select(*[frame[c].cast(spark_type(table, c)).alias(c) for c in column_names(table)])
 
+    def read_derived(self, table: str) -> "DataFrame":
+        """A derived table (``graph_edges``, ``account_graph_metrics``) as written."""
+        if not self.exists(table):
+            raise ConfianceError(f"the lake at {self.location} has no {table} yet")
+        return self.spark.read.option("basePath", self.path(table)).parquet(self.path(table))
+
     def _partitioned(self, table: str, frame: "DataFrame") -> tuple["DataFrame", list[str]]:
         from pyspark.sql import functions as F
 
-        frame = frame.select(*column_names(table))
         by: list[str] = []
+        if table not in CANONICAL_TABLES:  # a derived table (graph_edges…): its own columns, by platform
+            return frame, ["platform"] if "platform" in frame.columns else []
+        frame = frame.select(*column_names(table))
         if table in PLATFORM_TABLES:
             by.append("platform")
         if table in DAY_COLUMN:
@@ -142,3 +155,8 @@ class Lake:
     def scratch(self, name: str) -> str:
         """A fresh folder for intermediate tables (one per use; :meth:`remove` it after)."""
         return f"{self.location}/.scratch/{name}-{uuid.uuid4().hex}"
+
+
+def lake_location(workspace_root, option: str | None = None) -> str:
+    """The option, else ``$CONFIANCE_LAKE``, else ``WORKSPACE/lake`` (a cluster needs a shared URL)."""
+    return option or os.environ.get(LAKE_VARIABLE) or str(workspace_root / "lake")
