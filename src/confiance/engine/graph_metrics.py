@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from confiance.graph.build import AccountGraph
 
 METRICS_TABLE = "account_graph_metrics"
+#: On Spark, PageRank's convergence test (a job of its own) runs every this many iterations.
+SPARK_CHECK_EVERY = 4
 COLUMNS = ("platform", "account_id", "out_degree", "in_degree", "out_strength", "in_strength", "pagerank", "component")
 
 
@@ -86,8 +88,12 @@ def spark_graph_metrics(spark: "SparkSession", lake: "Lake", run_id: str, *, kin
             where = "local"
         else:
             rank = runner.materialise(algorithms.pagerank(runner, pair_table, damping=damping, tol=tol,
-                                                          max_iter=max_iter), "pagerank")
-            components = algorithms.connected_components(runner, pair_table)
+                                                          max_iter=max_iter, check_every=SPARK_CHECK_EVERY), "pagerank")
+            if algorithms.graphframes_available(spark):
+                components = runner.view(algorithms.graphframes_components(spark, lake, runner.frame(pair_table)),
+                                         "components")
+            else:
+                components = algorithms.connected_components(runner, pair_table)
             scores = runner.materialise(rank.join(components, ["platform", "account_id"]), "scores")
             where = "spark"
         joined = degrees.join(scores, ["platform", "account_id"])
