@@ -6,7 +6,8 @@ the caller's transaction; on Spark (:mod:`confiance.engine.spark`) the same expr
 the Parquet lake. There is no second, hand-written implementation of these aggregations.
 
 - :func:`interaction_edges`: the weighted account edges per kind (``graph_edges``);
-- :func:`account_metrics`: per-account activity and reception counts.
+- :func:`authored_metrics`, :func:`received_metrics`, :func:`account_metrics`: per-account activity
+  and reception counts (the account-typing features use :func:`authored_metrics`).
 """
 
 from __future__ import annotations
@@ -63,37 +64,43 @@ def interaction_edges(
              probability="probability", interactions="interactions", first_at="first_at", last_at="last_at")
 
 
-def account_metrics(posts: ir.Table, interactions: ir.Table) -> ir.Table:
-    """Per (platform, account_id): what the account published and how others engaged with it.
-
-    Columns: ``posts`` (original posts), ``replies``, ``quotes``, ``reposts_made``, ``link_posts``
-    (non-reposts carrying a URL), ``active_days`` (distinct days with a non-repost), ``reposts_received``,
-    ``replies_received``, ``quotes_received``, ``mentions_received``, ``engagements_received`` (all
-    engagement kinds, self-engagement excluded) and ``unique_engagers`` (distinct accounts engaging).
-    Accounts appear when they published or received at least one engagement.
-    """
+def authored_metrics(posts: ir.Table) -> ir.Table:
+    """Per (platform, account_id) with an authored post: ``posts`` (kind post), ``replies``,
+    ``quotes``, ``reposts_made``, ``link_posts`` (non-reposts carrying a URL) and ``active_days``
+    (distinct UTC days with a non-repost)."""
     p = posts.filter(posts.account_id.notnull())
-    authored = p.group_by(["platform", "account_id"]).aggregate(
-        posts=(p.kind == "post").sum(),
-        replies=(p.kind == "reply").sum(),
-        quotes=(p.kind == "quote").sum(),
-        reposts_made=(p.kind == "repost").sum(),
-        link_posts=((p.kind != "repost") & (p.urls.fill_null([]).length() > 0)).sum(),
-        active_days=p.created_at.date().nunique(where=p.kind != "repost"),
+    return p.group_by(["platform", "account_id"]).aggregate(
+        posts=(p.kind == "post").sum().cast("int64"),
+        replies=(p.kind == "reply").sum().cast("int64"),
+        quotes=(p.kind == "quote").sum().cast("int64"),
+        reposts_made=(p.kind == "repost").sum().cast("int64"),
+        link_posts=((p.kind != "repost") & (p.urls.fill_null([]).length() > 0)).sum().cast("int64"),
+        active_days=p.created_at.date().nunique(where=p.kind != "repost").cast("int64"),
     )
+
+
+def received_metrics(interactions: ir.Table) -> ir.Table:
+    """Per (platform, account_id) engaged with: ``reposts_received``, ``replies_received``,
+    ``quotes_received``, ``mentions_received``, ``engagements_received`` (every engagement kind,
+    self-engagement excluded) and ``unique_engagers`` (distinct accounts engaging)."""
     i = interactions.filter(interactions.kind.isin(list(ENGAGEMENT_KINDS)) & (interactions.src != interactions.dst)
                             & (interactions.src != ""))
-    received = i.group_by([i.platform, i.dst.name("account_id")]).aggregate(
-        reposts_received=(i.kind == "repost").sum(),
-        replies_received=(i.kind == "reply").sum(),
-        quotes_received=(i.kind == "quote").sum(),
-        mentions_received=(i.kind == "mention").sum(),
+    return i.group_by([i.platform, i.dst.name("account_id")]).aggregate(
+        reposts_received=(i.kind == "repost").sum().cast("int64"),
+        replies_received=(i.kind == "reply").sum().cast("int64"),
+        quotes_received=(i.kind == "quote").sum().cast("int64"),
+        mentions_received=(i.kind == "mention").sum().cast("int64"),
         engagements_received=i.count(),
         unique_engagers=i.src.nunique(),
     )
+
+
+def account_metrics(posts: ir.Table, interactions: ir.Table) -> ir.Table:
+    """:func:`authored_metrics` and :func:`received_metrics` side by side (0 where an account has
+    none), for every account that published or was engaged with."""
+    authored, received = authored_metrics(posts), received_metrics(interactions)
     joined = authored.outer_join(received, ["platform", "account_id"])
-    counts = ("posts", "replies", "quotes", "reposts_made", "link_posts", "active_days", "reposts_received",
-              "replies_received", "quotes_received", "mentions_received", "engagements_received", "unique_engagers")
+    counts = [c for c in (*authored.columns, *received.columns) if c not in ("platform", "account_id")]
     return joined.select(
         platform=ibis.coalesce(joined.platform, joined.platform_right),
         account_id=ibis.coalesce(joined.account_id, joined.account_id_right),
