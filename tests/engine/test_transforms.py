@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 import numpy as np
+import orjson
 import pytest
 
 from confiance import store
@@ -96,3 +97,26 @@ def test_account_metrics_count_what_each_account_did_and_received(con):
         ("x", "ana", 2, 1, 0, 0, 1, 2, 1, 1, 0, 0, 3, 2),
         ("x", "bob", 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0),
     ]
+
+
+def test_graph_metrics_verb_on_the_store(workspace):
+    from typer.testing import CliRunner
+
+    from confiance.cli import app
+    from confiance.engine.graph_metrics import COLUMNS
+
+    runner = CliRunner()
+    root = str(workspace.root)
+    missing = runner.invoke(app, ["--workspace", root, "graph-metrics", "--json"])
+    assert missing.exit_code == 1 and "analyze --only graph" in str(missing.exception)
+    with workspace.writer() as con:
+        _random_interactions(con)
+    assert runner.invoke(app, ["--workspace", root, "analyze", "--only", "graph"]).exit_code == 0
+    out = runner.invoke(app, ["--workspace", root, "graph-metrics", "--json", "--top", "5"])
+    assert out.exit_code == 0, out.output
+    rows = orjson.loads(out.stdout)
+    assert len(rows) == 5 and list(rows[0]) == list(COLUMNS)
+    assert [r["pagerank"] for r in rows] == sorted((r["pagerank"] for r in rows), reverse=True)
+    with workspace.reader() as con:
+        graph = load_graph(con)
+    assert rows[0]["pagerank"] == pytest.approx(csr_pagerank(graph).max(), abs=1e-12)

@@ -63,7 +63,7 @@ def duckdb_graph_metrics(con: "duckdb.DuckDBPyConnection", *, kinds: Sequence[st
 
     graph = load_graph(con, kinds=kinds)
     scores = local_scores(graph, damping=damping, tol=tol, max_iter=max_iter)
-    degrees = con.execute(duckdb_sql(algorithms.degree(algorithms.pairs(edges_table(), _kinds(kinds))))).to_arrow_table()
+    degrees = con.sql(duckdb_sql(algorithms.degree(algorithms.pairs(edges_table(), _kinds(kinds))))).to_arrow_table()
     return _joined(degrees, scores)
 
 

@@ -163,12 +163,9 @@ class _FileRun:
             pending.append((index, pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)))
             if len(pending) >= CHUNKS_PER_BATCH:
                 flush()
-        if pending or not self.scratch_has_data(location):
+        if pending or not self.lake.exists(location):  # an empty file still gets its (empty) table
             flush()
         return location
-
-    def scratch_has_data(self, location: str) -> bool:
-        return self.lake.exists(location)
 
     # -- 2. map -------------------------------------------------------------------------------------
     def map(self, chunks: str) -> dict[str, "DataFrame"]:
