@@ -106,7 +106,10 @@ class SparkRunner:
         return tuple(self.frame(expression).collect()[0])
 
     def table(self, name: str) -> ir.Table:
-        return self.view(self.lake.read(name), name)
+        from confiance.engine.tables import CANONICAL_TABLES
+
+        frame = self.lake.read(name) if name in CANONICAL_TABLES else self.lake.read_derived(name)
+        return self.view(frame, name)
 
     def close(self) -> None:
         for location in self.written:

@@ -60,6 +60,8 @@ def session(master: str | None = None, *, app_name: str = "confiance", shuffle_p
     partitions = shuffle_partitions or (2 * int(cores) if cores.isdigit() else 200)
     builder = (SparkSession.builder.master(url).appName(app_name)
                .config("spark.sql.session.timeZone", "UTC")
+               # UTC-adjusted INT64 timestamps (not Spark's legacy INT96): DuckDB reads them as TIMESTAMPTZ
+               .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
                .config("spark.sql.shuffle.partitions", str(partitions))
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
