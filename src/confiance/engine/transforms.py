@@ -70,12 +70,12 @@ def authored_metrics(posts: ir.Table) -> ir.Table:
     (distinct UTC days with a non-repost)."""
     p = posts.filter(posts.account_id.notnull())
     return p.group_by(["platform", "account_id"]).aggregate(
-        posts=(p.kind == "post").sum().cast("int64"),
-        replies=(p.kind == "reply").sum().cast("int64"),
-        quotes=(p.kind == "quote").sum().cast("int64"),
-        reposts_made=(p.kind == "repost").sum().cast("int64"),
-        link_posts=((p.kind != "repost") & (p.urls.fill_null([]).length() > 0)).sum().cast("int64"),
-        active_days=p.created_at.date().nunique(where=p.kind != "repost").cast("int64"),
+        posts=p.count(where=p.kind == "post"),
+        replies=p.count(where=p.kind == "reply"),
+        quotes=p.count(where=p.kind == "quote"),
+        reposts_made=p.count(where=p.kind == "repost"),
+        link_posts=p.count(where=(p.kind != "repost") & (p.urls.fill_null([]).length() > 0)),
+        active_days=p.created_at.date().nunique(where=p.kind != "repost"),
     )
 
 
@@ -86,10 +86,10 @@ def received_metrics(interactions: ir.Table) -> ir.Table:
     i = interactions.filter(interactions.kind.isin(list(ENGAGEMENT_KINDS)) & (interactions.src != interactions.dst)
                             & (interactions.src != ""))
     return i.group_by([i.platform, i.dst.name("account_id")]).aggregate(
-        reposts_received=(i.kind == "repost").sum().cast("int64"),
-        replies_received=(i.kind == "reply").sum().cast("int64"),
-        quotes_received=(i.kind == "quote").sum().cast("int64"),
-        mentions_received=(i.kind == "mention").sum().cast("int64"),
+        reposts_received=i.count(where=i.kind == "repost"),
+        replies_received=i.count(where=i.kind == "reply"),
+        quotes_received=i.count(where=i.kind == "quote"),
+        mentions_received=i.count(where=i.kind == "mention"),
         engagements_received=i.count(),
         unique_engagers=i.src.nunique(),
     )
