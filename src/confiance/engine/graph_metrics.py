@@ -99,7 +99,7 @@ def spark_graph_metrics(spark: "SparkSession", lake: "Lake", run_id: str, *, kin
         joined = degrees.join(scores, ["platform", "account_id"])
         result = runner.frame(joined.select(*COLUMNS).mutate(run_id=ibis.literal(run_id)))
         lake.replace(METRICS_TABLE, result)
-        return {"edges": int(lake.read("graph_edges").count()), "pairs": int(m), "pagerank_on": where,
+        return {"edges": int(lake.read_derived("graph_edges").count()), "pairs": int(m), "pagerank_on": where,
                 "graphframes": algorithms.graphframes_available(spark)}
     finally:
         runner.close()
