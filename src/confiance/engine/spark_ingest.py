@@ -116,9 +116,9 @@ def _decode(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
 class _FileRun:
     """One file through Spark. Scratch tables live under the lake's ``.scratch`` and are removed."""
 
-    def __init__(self, spark: "SparkSession", lake: Lake, ws: Workspace, path: Path, fmt, opened, container: str,
+    def __init__(self, spark: "SparkSession", lake: Lake, path: Path, fmt, opened, container: str,
                  options: dict[str, Any], limits: Limits, specs: dict, hashes: list[str]):
-        self.spark, self.lake, self.ws, self.path, self.fmt = spark, lake, ws, path, fmt
+        self.spark, self.lake, self.path, self.fmt = spark, lake, path, fmt
         self.opened, self.container, self.limits, self.specs, self.hashes = opened, container, limits, specs, hashes
         collected = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).isoformat()
         self.ctx = Context(path=path, collected_at=collected, options=options)
@@ -467,7 +467,7 @@ def ingest_paths_spark(
                 result = IngestResult(str(path), name, records, 0, records - rejected, rejected, sha, opened.encoding,
                                       already_ingested=True)
             else:
-                run = _FileRun(spark, lake, ws, path, fmt, opened, container, dict(options or {}), limits, specs, hashes)
+                run = _FileRun(spark, lake, path, fmt, opened, container, dict(options or {}), limits, specs, hashes)
                 try:
                     stored, duplicates = run.run(sha)
                     target = _archive(ws, path, sha)
