@@ -103,6 +103,8 @@ def ingest(
     mapping: Optional[Path] = typer.Option(None, "--mapping", help="Column mapping YAML (generic CSV)."),
     platform: Optional[str] = typer.Option(None, "--platform", help="Platform for edge lists and generic CSV."),
     as_json: bool = typer.Option(False, "--json"),
+    engine: str = typer.Option("duckdb", "--engine", help="duckdb (the store) or spark (the Parquet lake, see docs/scaling-out.md)."),
+    spark_master: Optional[str] = typer.Option(None, "--spark-master", help="Spark master URL (default $CONFIANCE_SPARK_MASTER, else local[N])."),
 ) -> None:
     """Ingest platform files: one transaction per file; rejects are kept with file, line and reason."""
     from confiance.ingest import ingest_paths
@@ -112,6 +114,9 @@ def ingest(
         options["mapping"] = str(mapping)
     if platform:
         options["platform"] = platform
+    _check_engine(engine)
+    if engine == "spark":
+        return _ingest_on_spark(paths, format_name, options, spark_master, None, as_json)
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                   TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
         def start(path: Path, size: int):
@@ -889,6 +894,76 @@ def topics(
     flat = [{"topic": r["topic"], "label": r["label"], "size": r["size"], "terms": ", ".join(r["terms"][:6]),
              "languages": ", ".join(f"{x['lang']} {x['share']:.0%}" for x in r["languages"][:3])} for r in rows]
     _listing("topics", flat, False, as_csv)
+
+
+# -- engines --
+ENGINES = ("duckdb", "spark")
+
+
+def _check_engine(engine: str) -> None:
+    if engine not in ENGINES:
+        raise typer.BadParameter(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+
+
+def _spark_lake(ws: Workspace, spark_master: Optional[str], lake: Optional[str]):
+    from confiance.engine.spark import Lake, lake_location, session
+
+    spark = session(spark_master)
+    return spark, Lake(spark, lake_location(ws.root, lake))
+
+
+def _ingest_on_spark(paths: list[Path], format_name: Optional[str], options: dict[str, Any], spark_master: Optional[str],
+                     lake: Optional[str], as_json: bool) -> None:
+    from confiance.engine.spark_ingest import ingest_paths_spark
+
+    ws = _ws()
+    spark, lake_ = _spark_lake(ws, spark_master, lake)
+
+    def done(result) -> None:
+        tag = " (already ingested)" if result.already_ingested else ""
+        err.print(f"{result.path}: {result.format}: read {result.records_read} = stored {result.stored} "
+                  f"+ duplicates {result.duplicates} + rejected {result.rejected}{tag}")
+
+    results = ingest_paths_spark(ws, paths, spark, lake_, format_name=format_name, options=options, on_file_done=done,
+                                 on_skip=lambda path, reason: err.print(f"{path}: skipped ({reason.split(';')[0]})"))
+    if as_json:
+        _emit_json([r.as_json() for r in results])
+
+
+@app.command("graph-metrics")
+def graph_metrics(
+    engine: str = typer.Option("duckdb", "--engine", help="duckdb (the store) or spark (the Parquet lake)."),
+    spark_master: Optional[str] = typer.Option(None, "--spark-master", help="Spark master URL (default $CONFIANCE_SPARK_MASTER, else local[N])."),
+    lake: Optional[str] = typer.Option(None, "--lake", help="Lake location for --engine spark (default $CONFIANCE_LAKE, else WORKSPACE/lake)."),
+    kinds: Optional[str] = typer.Option(None, "--kinds", help="Comma-separated interaction kinds (default all)."),
+    top: int = typer.Option(20, "--top", min=1, help="Accounts to list, by PageRank."),
+    local_max_edges: Optional[int] = typer.Option(None, "--local-max-edges", min=0, help="Largest graph (collapsed edges) run on one node; above it PageRank and components run on Spark."),
+    as_json: bool = typer.Option(False, "--json"),
+    as_csv: bool = typer.Option(False, "--csv"),
+) -> None:
+    """Degree, PageRank and weakly connected component per account, on the store or on Spark."""
+    import uuid
+
+    from confiance import store
+    from confiance.engine import graph_algorithms, graph_metrics as metrics
+
+    _check_engine(engine)
+    chosen = _split(kinds)
+    ws = _ws()
+    if engine == "duckdb":
+        with ws.reader() as con:
+            if not store.has_table(con, "graph_edges"):
+                raise ConfianceError("no graph yet: run `confiance analyze --only graph` first")
+            table = metrics.duckdb_graph_metrics(con, kinds=chosen)
+    else:
+        spark, lake_ = _spark_lake(ws, spark_master, lake)
+        limit = graph_algorithms.LOCAL_MAX_EDGES if local_max_edges is None else local_max_edges
+        summary = metrics.spark_graph_metrics(spark, lake_, uuid.uuid4().hex[:12], kinds=chosen, local_max_edges=limit)
+        err.print(f"{summary['pairs']} account pairs; PageRank and components ran on {summary['pagerank_on']}; "
+                  f"written to {lake_.path(metrics.METRICS_TABLE)}")
+        table = lake_.read_derived(metrics.METRICS_TABLE).orderBy("pagerank", ascending=False).limit(top).toArrow()
+    rows = table.select(list(metrics.COLUMNS)).slice(0, top).to_pylist()
+    _listing("graph metrics", rows, as_json, as_csv)
 
 
 def main() -> None:

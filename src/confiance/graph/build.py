@@ -38,31 +38,21 @@ def build_edges(
     until: datetime | None = None,
     platforms: Sequence[str] | None = None,
 ) -> dict[str, int]:
-    """(Re)build ``graph_edges`` from ``interactions`` within a time window and platform filter."""
-    where, params = ["src <> '' AND dst <> ''"], [run_id]
-    if since is not None:
-        where.append("(created_at IS NULL OR created_at >= ?)")
-        params.append(since)
-    if until is not None:
-        where.append("(created_at IS NULL OR created_at < ?)")
-        params.append(until)
-    if platforms:
-        where.append("platform IN (SELECT unnest(?))")
-        params.append(list(platforms))
-    condition = " AND ".join(where)
-    con.execute(
-        f"CREATE OR REPLACE TABLE {EDGE_TABLE} AS "
-        "SELECT ? AS run_id, platform, src, dst, kind, "
-        "       sum(coalesce(weight, 1.0)) AS weight, max(probability) AS probability, count(*) AS interactions, "
-        "       min(created_at) AS first_at, max(created_at) AS last_at "
-        f"FROM interactions WHERE {condition} AND src <> dst GROUP BY ALL",
-        params,
-    )
-    self_loops = con.execute(
-        f"SELECT count(*) FROM interactions WHERE {condition} AND src = dst", params[1:]
-    ).fetchall()[0][0]
-    edges = con.execute(f"SELECT count(*) FROM {EDGE_TABLE}").fetchall()[0][0]
-    return {"edges": edges, "self_loops_dropped": self_loops}
+    """(Re)build ``graph_edges`` from ``interactions`` within a time window and platform filter.
+
+    The aggregation is :func:`confiance.engine.transforms.interaction_edges`, the Ibis expression
+    that Spark runs too; here it compiles to DuckDB SQL run on ``con`` (inside its transaction)."""
+    from confiance.engine.tables import ibis_table
+    from confiance.engine.transforms import duckdb_sql, interaction_edges
+
+    interactions = ibis_table("interactions")
+    window = {"since": since, "until": until, "platforms": platforms}
+    edges = interaction_edges(interactions, run_id, **window)
+    con.execute(f"CREATE OR REPLACE TABLE {EDGE_TABLE} AS {duckdb_sql(edges)}")
+    loops = interaction_edges(interactions, run_id, self_loops=True, **window)
+    self_loops = con.execute(f"SELECT coalesce(sum(interactions), 0) FROM ({duckdb_sql(loops)})").fetchall()[0][0]
+    edges_count = con.execute(f"SELECT count(*) FROM {EDGE_TABLE}").fetchall()[0][0]
+    return {"edges": edges_count, "self_loops_dropped": int(self_loops)}
 
 
 @dataclass(frozen=True)

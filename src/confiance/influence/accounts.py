@@ -319,6 +319,9 @@ def type_account(features: AccountFeatures) -> TypedAccount:
 
 def _features(con: duckdb.DuckDBPyConnection, sample: int) -> Iterable[AccountFeatures]:
     """Features of every account, streamed; ``sample`` post ids kept per commercial cue."""
+    from confiance.engine.tables import ibis_table
+    from confiance.engine.transforms import authored_metrics, duckdb_sql
+
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _acct_commercial AS "
         "SELECT platform, post_id, account_id, created_at, mentions FROM posts WHERE kind <> 'repost' "
@@ -343,10 +346,8 @@ def _features(con: duckdb.DuckDBPyConnection, sample: int) -> Iterable[AccountFe
         "   first(following ORDER BY last_seen DESC NULLS LAST) AS following, bool_or(verified) AS verified"
         "  FROM accounts GROUP BY ALL),"
         " activity AS ("
-        "  SELECT platform, account_id, count(*) AS posts, count(*) FILTER (WHERE kind = 'reply') AS replies,"
-        "   count(*) FILTER (WHERE len(coalesce(urls, [])) > 0) AS link_posts,"
-        "   count(DISTINCT CAST(created_at AS DATE)) AS active_days"
-        "  FROM posts WHERE kind <> 'repost' AND account_id IS NOT NULL GROUP BY ALL),"
+        "  SELECT platform, account_id, posts + replies + quotes AS posts, replies, link_posts, active_days"
+        f"  FROM ({duckdb_sql(authored_metrics(ibis_table('posts')))})),"
         " own_commercial AS ("
         "  SELECT platform, account_id, count(*) AS n, list(post_id ORDER BY created_at, post_id)[1:?] AS ids"
         "  FROM _acct_commercial GROUP BY ALL),"
