@@ -3,7 +3,8 @@
 ``forget`` removes the person's accounts, posts, interactions, observations and audience reports,
 scrubs their handle from other people's posts, redacts them from the raw archive, deletes snapshots
 and any report or export that names them, then **rewrites the database file** (DuckDB DELETE leaves
-the old bytes on disk) and adds hashes of their ids and handles to a suppression list that later
+the old bytes on disk). A workspace ingested on Spark has the same tables in its Parquet lake: they
+get the same deletions and are rewritten too (``confiance.engine.lake_files``) and adds hashes of their ids and handles to a suppression list that later
 ingests honour. The audit log records only those hashes.
 """
 
@@ -282,10 +283,11 @@ def _contains_any(data: bytes, needles: list[bytes]) -> bool:
     return any(n in lowered for n in needles)
 
 
-def _redact_archive(ws: Workspace, con: duckdb.DuckDBPyConnection, person: Person) -> int:
+def _redact_archive(ws: Workspace, person: Person) -> list[str]:
+    """Rewrite the archived raw files that name the person; returns their hashes."""
     redactor = _Redactor(person)
     needles = [x.lower().encode() for x in person.ids | person.handles | person.names | person.post_texts if x]
-    count = 0
+    redacted = []
     for archive in sorted(ws.raw_dir.glob("*/*.gz")):
         data = decompress(gzip.decompress(archive.read_bytes()))
         if not _contains_any(data, needles):
@@ -295,9 +297,8 @@ def _redact_archive(ws: Workspace, con: duckdb.DuckDBPyConnection, person: Perso
         with gzip.open(partial, "wb") as fh:
             fh.write(redacted)
         os.replace(partial, archive)
-        con.execute("UPDATE sources SET redacted = true WHERE sha256 = ?", [archive.name.removesuffix(".gz")])
-        count += 1
-    return count
+        redacted.append(archive.name.removesuffix(".gz"))
+    return redacted
 
 
 def _rewrite_database(ws: Workspace) -> None:
@@ -339,19 +340,57 @@ def _delete_outputs(ws: Workspace, person: Person) -> int:
 
 def forget(ws: Workspace, who: str) -> ForgetResult:
     """Remove one person from the whole workspace (see the module docstring)."""
+    from confiance.engine import lake_files
+
     with ws.lock():
+        lake = lake_files.local_lake(ws.root)
+        lake_con, lake_tables = lake_files.load(lake) if lake else (None, [])
         con = store.connect(ws.db_path)
         try:
             store.require_current(con)
-            person = find_person(con, who)
+            person = _find_anywhere(who, [c for c in (con, lake_con) if c is not None])
             with store.transaction(con):
                 deleted = _delete_from_store(con, person)
-                redacted = _redact_archive(ws, con, person)
+                redacted = _redact_archive(ws, person)
+                _mark_redacted(con, redacted)
             con.execute("CHECKPOINT")
+            if lake_con is not None:
+                # the lake has no transaction: each table is swapped in whole, after the store committed
+                in_lake = _delete_from_store(lake_con, person)
+                _mark_redacted(lake_con, redacted)
+                lake_files.write_back(lake_con, lake, lake_tables)
+                lake_files.remove_scratch(lake)
+                deleted.update({f"lake/{table}": n for table, n in in_lake.items() if table in lake_tables})
         finally:
             con.close()
+            if lake_con is not None:
+                lake_con.close()
         _rewrite_database(ws)
         files = _delete_outputs(ws, person)
     hashes = sorted(person.hashes())
-    ws.audit("forget", key_hashes=hashes, rows_deleted=deleted, archives_redacted=redacted, files_deleted=files)
-    return ForgetResult(hashes, deleted, redacted, files)
+    ws.audit("forget", key_hashes=hashes, rows_deleted=deleted, archives_redacted=len(redacted), files_deleted=files)
+    return ForgetResult(hashes, deleted, len(redacted), files)
+
+
+def _find_anywhere(who: str, cons: list[duckdb.DuckDBPyConnection]) -> Person:
+    """The person as the store and the lake know them (a workspace ingested on Spark keeps its rows in the lake)."""
+    found = []
+    for con in cons:
+        try:
+            found.append(find_person(con, who))
+        except ConfianceError:
+            continue
+    if not found:
+        raise ConfianceError(f"no account matches {who!r}")
+    person = Person()
+    for part in found:
+        person.keys.extend(k for k in part.keys if k not in person.keys)
+        person.handles |= part.handles
+        person.names |= part.names
+        person.post_ids |= part.post_ids
+        person.post_texts |= part.post_texts
+    return person
+
+
+def _mark_redacted(con: duckdb.DuckDBPyConnection, hashes: list[str]) -> None:
+    con.executemany("UPDATE sources SET redacted = true WHERE sha256 = ?", [[h] for h in hashes])

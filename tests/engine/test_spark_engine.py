@@ -176,3 +176,34 @@ def test_bad_engine_is_a_usage_error(tmp_path):
     runner.invoke(app, ["--workspace", str(tmp_path / "w"), "init"])
     out = runner.invoke(app, ["--workspace", str(tmp_path / "w"), "ingest", "--engine", "flink", str(tmp_path)])
     assert out.exit_code == 2 and "flink" in out.output
+
+
+def test_forget_reaches_the_lake(engines, spark, tmp_path):
+    """GDPR: a person ingested on Spark leaves the lake too, which Spark then still reads."""
+    from confiance.privacy import forget
+
+    _, ws_spark, _, _, _ = engines
+    copy = tmp_path / "workspace"
+    shutil.copytree(ws_spark.root, copy)
+    lake = Lake(spark, str(copy / "lake"))
+    # the most mentioned X account whose id and handle cannot occur by chance in other values
+    mentioned = [r for r in _lake_rows(lake, "interactions", ["platform", "dst", "kind"]) if r[2] == "mention"]
+    handles = {(p, a): h for p, a, h in _lake_rows(lake, "accounts", ["platform", "account_id", "handle"]) if h}
+    counts: dict[tuple, int] = {}
+    for platform, dst, _ in mentioned:
+        if platform == "x" and len(dst) >= 6 and len(handles.get((platform, dst), "")) >= 6:
+            counts[(platform, dst)] = counts.get((platform, dst), 0) + 1
+    platform, account_id = max(counts, key=counts.get)
+    handle = handles[(platform, account_id)].lower()
+    assert any(r[1] == account_id for r in _lake_rows(lake, "posts", ["platform", "account_id"]))
+
+    result = forget(Workspace.open(copy), f"{platform}:{account_id}")
+
+    assert result.rows_deleted["lake/posts"] > 0 and result.rows_deleted["lake/accounts"] >= 1
+    for table in ("accounts", "posts", "interactions", "observations", "rejects", "sources"):
+        rows = _lake_rows(lake, table, column_names(table))
+        text = repr(rows).lower()
+        assert account_id not in text and handle not in text, table
+    assert not [p for p in (copy / "lake").iterdir() if p.name.startswith(".")]
+    for table in ("posts", "accounts", "interactions"):
+        assert lake.read(table).count() == len(_lake_rows(lake, table, ["platform"])) > 0

@@ -435,7 +435,6 @@ def ingest_paths_spark(
 ) -> list[IngestResult]:
     """Ingest files (or folders) into the lake, one file after the other, as ``ingest_paths`` does into
     the store: same detection, same skips, same results. The workspace lock is held throughout."""
-    from pyspark.sql import functions as F
 
     files = expand_paths(paths)
     known = formats()
