@@ -272,7 +272,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/map", response_class=HTMLResponse, include_in_schema=False)
     def map_page(request: Request) -> HTMLResponse:
-        return render("map.html", request)
+        return render("map.html", request, max_map_nodes=MAX_MAP_NODES)
 
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
     def login_form(request: Request) -> HTMLResponse:
