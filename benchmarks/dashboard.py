@@ -38,7 +38,8 @@ from pathlib import Path
 import numpy as np
 
 #: In-page driver: one synthetic input event per animation frame (the rate a browser delivers real
-#: mouse moves), every frame's timestamp recorded. Returns the frame times in milliseconds.
+#: mouse moves), every frame's timestamp recorded. Returns the frame times in milliseconds while the
+#: camera moves, and, for reference, of 60 idle frames just before (the browser's own floor here).
 SCRIPTED_PAN_ZOOM = """async () => {
   const target = document.querySelector("#map canvas.sigma-mouse") || document.querySelector("#map canvas:last-of-type");
   const box = target.getBoundingClientRect();
@@ -48,6 +49,8 @@ SCRIPTED_PAN_ZOOM = """async () => {
     new MouseEvent(type, { clientX: x, clientY: y, bubbles: true, cancelable: true, button: 0, buttons: 1 }));
   const wheel = (deltaY) => target.dispatchEvent(
     new WheelEvent("wheel", { clientX: cx, clientY: cy, deltaY, deltaMode: 0, bubbles: true, cancelable: true }));
+  const idle = [await frame()];
+  for (let k = 0; k < 60; k++) idle.push(await frame());
   const stamps = [await frame()];
   mouse("mousedown", cx, cy);
   for (let k = 1; k <= 120; k++) {
@@ -60,7 +63,8 @@ SCRIPTED_PAN_ZOOM = """async () => {
     wheel(k < 60 ? -120 : 120);
     stamps.push(await frame());
   }
-  return stamps.slice(1).map((t, k) => t - stamps[k]);
+  const deltas = (times) => times.slice(1).map((t, k) => t - times[k]);
+  return { idle: deltas(idle), moving: deltas(stamps) };
 }"""
 
 #: Loading phases from navigation start: the /api/map exchange and the marks map.js sets.
@@ -138,7 +142,8 @@ def measure(browser, base: str, max_nodes: int) -> dict[str, float]:
     phases = page.evaluate(PHASES)
     shown = int(page.evaluate("document.body.dataset.mapReady"))
     status = page.text_content("#map-status")
-    frames = np.asarray(page.evaluate(SCRIPTED_PAN_ZOOM), dtype=np.float64)
+    timed = page.evaluate(SCRIPTED_PAN_ZOOM)
+    frames, idle = np.asarray(timed["moving"], dtype=np.float64), np.asarray(timed["idle"], dtype=np.float64)
     page.evaluate("new Promise(resolve => setTimeout(resolve, 500))")  # let the zoom settle
     label = page.eval_on_selector("#map-accounts option", "o => o.value")
     t1 = time.perf_counter()
@@ -150,7 +155,8 @@ def measure(browser, base: str, max_nodes: int) -> dict[str, float]:
     page.close()
     return {"shown": shown, "status": status, "first_frame_s": first_frame, "focus_s": focus, "phases": phases,
             "frame_median_ms": float(np.median(frames)), "frame_p95_ms": float(np.percentile(frames, 95)),
-            "fps": float(1000.0 * len(frames) / frames.sum()), "frames": len(frames)}
+            "fps": float(1000.0 * len(frames) / frames.sum()), "frames": len(frames),
+            "idle_frame_median_ms": float(np.median(idle))}
 
 
 def _ms(value: float | None) -> str:
@@ -209,7 +215,8 @@ def main() -> None:
                         ("JSON.parse", "parsed"), ("graphology", "graph"), ("sigma first render", "drawn"))))
                 print(f"  first interactive frame {figures['first_frame_s']:.2f} s; focus an account {figures['focus_s']:.2f} s")
                 print(f"  pan/zoom ({figures['frames']} frames): median frame {figures['frame_median_ms']:.1f} ms, "
-                      f"p95 {figures['frame_p95_ms']:.1f} ms, {figures['fps']:.1f} fps")
+                      f"p95 {figures['frame_p95_ms']:.1f} ms, {figures['fps']:.1f} fps; idle page: median frame "
+                      f"{figures['idle_frame_median_ms']:.1f} ms")
             browser.close()
         server.should_exit = True
         print("(Chromium, software WebGL (SwiftShader), 2 shared cores: a floor, not a laptop's GPU)")

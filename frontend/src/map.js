@@ -158,7 +158,10 @@ async function load(keepFilters) {
   document.body.dataset.mapReady = String(data.count);
 }
 
-form.addEventListener("change", () => load(true));
+form.addEventListener("change", (event) => {
+  // typing in the search box is not a filter: only the selects reload the map
+  if (event.target instanceof HTMLSelectElement) load(true);
+});
 form.addEventListener("submit", (event) => {
   event.preventDefault();
   const wanted = search.value.trim().toLowerCase();
