@@ -1,7 +1,14 @@
 // The dashboard's network map. Data arrives only as JSON from /api/map and reaches the page only
 // through textContent, attributes set with setAttribute, or sigma's canvas: never innerHTML.
+//
+// Built for 50,000 nodes and 200,000 links: the payload is columnar (one array per attribute, links
+// as flat node-index pairs), nodes are keyed by their index and carry only what sigma draws, links
+// carry no attributes (sigma's defaults colour them), and big graphs use sigma's cheap programs and
+// hide links and labels while the camera moves. performance.mark() names each loading phase for
+// benchmarks/dashboard.py.
 import Graph from "graphology";
 import Sigma from "sigma";
+import { EdgeLineProgram } from "sigma/rendering";
 
 const root = document.getElementById("map");
 const status = document.getElementById("map-status");
@@ -10,8 +17,18 @@ const search = document.getElementById("map-search");
 const choices = document.getElementById("map-accounts");
 const focused = document.getElementById("map-focus");
 
+// Above this many links, links are drawn as 1-pixel lines and hidden while the camera moves.
+const BIG_GRAPH_LINKS = 20000;
+const LINK_COLOUR = "#cfd8e3";
+const FADED_COLOUR = "#e4e7eb";
+const FOCUS_COLOUR = "#3b6ea8";
+// Accounts offered as search suggestions (the most connected first).
+const SUGGESTIONS = 2000;
+
 let renderer = null;
 let graph = null;
+let nodes = null; // the payload's node columns: ref, label, platform, community by node index
+let platforms = [];
 let highlighted = null;
 
 function say(text) {
@@ -24,6 +41,9 @@ function query() {
     const value = form.elements[name].value;
     if (value) params.set(name, value);
   }
+  // /map?max_nodes=N draws fewer nodes (a slower machine); the server bounds it
+  const wanted = new URLSearchParams(window.location.search).get("max_nodes");
+  if (wanted && /^[0-9]{1,7}$/.test(wanted)) params.set("max_nodes", wanted);
   return params;
 }
 
@@ -45,81 +65,111 @@ function focusNode(key) {
   const position = renderer.getNodeDisplayData(key);
   renderer.getCamera().animate({ x: position.x, y: position.y, ratio: 0.15 }, { duration: 300 });
   renderer.refresh();
-  const attributes = graph.getNodeAttributes(key);
+  const i = Number(key);
   focused.textContent = "";
   const link = document.createElement("a");
-  link.setAttribute("href", "/accounts/" + encodeURIComponent(attributes.platform) + "/" + encodeURIComponent(attributes.ref));
-  link.textContent = attributes.label;
+  link.setAttribute("href", "/accounts/" + encodeURIComponent(platforms[nodes.platform[i]]) + "/" + encodeURIComponent(nodes.ref[i]));
+  link.textContent = nodes.label[i];
   focused.appendChild(link);
-  focused.appendChild(document.createTextNode(" · community " + attributes.community + " · " + graph.degree(key) + " links shown"));
+  focused.appendChild(document.createTextNode(" · community " + (nodes.community[i] ?? "none") + " · " + graph.degree(key) + " links shown"));
   document.body.dataset.focused = key;
   return true;
 }
 
+function buildGraph(data) {
+  const columns = data.nodes;
+  const next = new Graph({ type: "undirected", multi: false, allowSelfLoops: false });
+  // the least connected first, so that sigma draws the hubs on top
+  for (let i = data.count - 1; i >= 0; i--) {
+    next.addNode(i, { x: columns.x[i], y: columns.y[i], size: columns.size[i], color: data.colours[columns.colour[i]],
+      label: columns.label[i] });
+  }
+  const edges = data.edges;
+  for (let k = 0; k < edges.length; k += 2) next.addUndirectedEdgeWithKey(k >> 1, edges[k], edges[k + 1]);
+  return next;
+}
+
+function settings(big) {
+  return {
+    renderEdgeLabels: false,
+    enableEdgeEvents: false,
+    zIndex: false,
+    labelRenderedSizeThreshold: 6,
+    hideEdgesOnMove: big,
+    hideLabelsOnMove: big,
+    defaultEdgeColor: LINK_COLOUR,
+    // 1-pixel GL lines instead of sigma's default quads (two triangles a link)
+    edgeProgramClasses: big ? { line: EdgeLineProgram } : {},
+    nodeReducer: (key, attributes) => {
+      if (highlighted === null) return attributes;
+      if (key === highlighted) return { ...attributes, highlighted: true };
+      if (graph.areNeighbors(key, highlighted)) return attributes;
+      return { ...attributes, color: FADED_COLOUR, label: "" };
+    },
+    edgeReducer: (key, attributes) => {
+      if (highlighted === null) return attributes;
+      return graph.hasExtremity(key, highlighted) ? { ...attributes, color: FOCUS_COLOUR, size: 1 } : { ...attributes, hidden: true };
+    },
+  };
+}
+
 async function load(keepFilters) {
   say("loading…");
+  performance.mark("map:request");
   const response = await fetch("/api/map?" + query().toString(), { credentials: "same-origin" });
   if (!response.ok) {
     say("no map: " + response.status + " " + (await response.text()));
     return;
   }
   const data = await response.json();
-  graph = new Graph({ multi: false, type: "directed" });
-  for (const node of data.nodes) {
-    graph.addNode(node.key, { x: node.x, y: node.y, size: node.size, color: node.color, label: node.label,
-      platform: node.platform, ref: node.ref, community: node.community });
-  }
-  for (const edge of data.edges) {
-    if (graph.hasNode(edge.source) && graph.hasNode(edge.target) && !graph.hasEdge(edge.source, edge.target)) {
-      graph.addEdge(edge.source, edge.target, { size: 0.5, color: "#cfd8e3" });
-    }
-  }
+  performance.mark("map:parsed");
+  if (renderer) renderer.kill();
+  renderer = null;
+  highlighted = null;
+  delete document.body.dataset.focused;
+  focused.textContent = "";
+  graph = buildGraph(data);
+  nodes = data.nodes;
+  platforms = data.platforms;
+  performance.mark("map:graph");
   fillOptions(form.elements.community, data.filters.communities, keepFilters);
   fillOptions(form.elements.platform, data.filters.platforms, keepFilters);
   fillOptions(form.elements.kind, data.filters.kinds, keepFilters);
   while (choices.firstChild) choices.removeChild(choices.firstChild);
-  for (const node of data.nodes.slice(0, 2000)) {
+  for (const label of nodes.label.slice(0, SUGGESTIONS)) {
     const option = document.createElement("option");
-    option.value = node.label;
+    option.value = label;
     choices.appendChild(option);
   }
-  if (renderer) renderer.kill();
-  highlighted = null;
-  renderer = new Sigma(graph, root, {
-    renderEdgeLabels: false,
-    labelRenderedSizeThreshold: 6,
-    zIndex: true,
-    nodeReducer: (key, attributes) => {
-      if (!highlighted) return attributes;
-      if (key === highlighted) return { ...attributes, highlighted: true, zIndex: 2 };
-      if (graph.areNeighbors(key, highlighted)) return { ...attributes, zIndex: 1 };
-      return { ...attributes, color: "#e4e7eb", label: "", zIndex: 0 };
-    },
-    edgeReducer: (key, attributes) => {
-      if (!highlighted) return attributes;
-      return graph.hasExtremity(key, highlighted) ? { ...attributes, color: "#3b6ea8", size: 1 } : { ...attributes, hidden: true };
-    },
-  });
+  renderer = new Sigma(graph, root, settings(graph.size > BIG_GRAPH_LINKS));
   renderer.on("clickNode", ({ node }) => focusNode(node));
   renderer.on("clickStage", () => {
     highlighted = null;
     focused.textContent = "";
+    delete document.body.dataset.focused;
     renderer.refresh();
   });
-  const shown = data.nodes.length.toLocaleString();
-  const total = data.total_nodes.toLocaleString();
-  say(data.sampled ? `${shown} of ${total} accounts shown (${data.sampling})` : `${shown} accounts, ${graph.size.toLocaleString()} links`);
-  document.body.dataset.mapReady = String(data.nodes.length);
+  performance.mark("map:drawn");
+  const shown = data.count.toLocaleString("en");
+  const links = graph.size.toLocaleString("en");
+  say(data.sampled
+    ? `showing ${shown} of ${data.total_nodes.toLocaleString("en")} accounts, ${links} links (sampled: ${data.sampling})`
+    : `${shown} accounts, ${links} links`);
+  document.body.dataset.mapReady = String(data.count);
 }
 
-form.addEventListener("change", () => load(true));
+form.addEventListener("change", (event) => {
+  // typing in the search box is not a filter: only the selects reload the map
+  if (event.target instanceof HTMLSelectElement) load(true);
+});
 form.addEventListener("submit", (event) => {
   event.preventDefault();
   const wanted = search.value.trim().toLowerCase();
   if (!wanted || !graph) return;
-  const key = graph.findNode((_, attributes) => attributes.label.toLowerCase() === wanted)
-    || graph.findNode((_, attributes) => attributes.label.toLowerCase().includes(wanted));
-  if (!key || !focusNode(key)) say("no account matches in this map");
+  const labels = nodes.label.map((label) => label.toLowerCase());
+  let index = labels.indexOf(wanted);
+  if (index < 0) index = labels.findIndex((label) => label.includes(wanted));
+  if (index < 0 || !focusNode(String(index))) say("no account matches in this map");
 });
 
 load(false);

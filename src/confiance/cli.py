@@ -966,6 +966,33 @@ def graph_metrics(
     _listing("graph metrics", rows, as_json, as_csv)
 
 
+# -- network map layout --
+@app.command()
+def layout(
+    max_nodes: Optional[int] = typer.Option(None, "--max-nodes", min=1, help="Lay out this many accounts (those with the most interactions); reruns the layout step when it differs."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Server-side layout of the account graph (the dashboard's map): how many accounts it places, of how many."""
+    from confiance.graph.layout import LAYOUT_TABLE, layout_summary, run_layout
+    from confiance.pipeline import rerun, stored_parameters
+
+    ws = _ws()
+    with ws.reader() as con:
+        stored = stored_parameters(con, LAYOUT_TABLE, "layout")
+    if stored is None:
+        raise ConfianceError("no layout yet: run `confiance analyze`")
+    if max_nodes is not None and stored.get("max_nodes") != max_nodes:
+        seed = int(stored.get("seed", 0))
+        rerun(ws, "layout", {**stored, "max_nodes": max_nodes},
+              lambda con, run_id: run_layout(con, run_id, seed=seed, max_nodes=max_nodes))
+    with ws.reader() as con:
+        summary = layout_summary(con)
+    if as_json:
+        _emit_json(summary)
+        return
+    _emit_table("layout", [summary])
+
+
 def main() -> None:
     """Entry point: usage errors exit 2 (click), confiance errors exit 1 with one line on stderr."""
     try:

@@ -40,7 +40,7 @@ LAYOUT_TABLE = "graph_layout"
 DEFAULT_MAX_NODES = 5000
 DEFAULT_ITERATIONS = 150
 
-__all__ = ["layout", "run_layout", "LAYOUT_TABLE"]
+__all__ = ["layout", "run_layout", "layout_summary", "LAYOUT_TABLE"]
 
 
 def layout(
@@ -190,6 +190,15 @@ def run_layout(con: duckdb.DuckDBPyConnection, run_id: str, *, seed: int = 0,
     finally:
         con.unregister("_layout_rows")
     return {"nodes": len(nodes), "of": graph.n}
+
+
+def layout_summary(con: duckdb.DuckDBPyConnection) -> dict[str, int | bool]:
+    """How many accounts the stored layout places (``laid_out``) of the graph's ``accounts``."""
+    laid_out = con.execute(f"SELECT count(*) FROM {LAYOUT_TABLE}").fetchall()[0][0]
+    accounts = con.execute(
+        "SELECT count(*) FROM (SELECT platform, src FROM graph_edges UNION SELECT platform, dst FROM graph_edges)"
+    ).fetchall()[0][0]
+    return {"laid_out": int(laid_out), "accounts": int(accounts), "sampled": laid_out < accounts}
 
 
 def _register() -> None:

@@ -33,7 +33,7 @@ from confiance.overview import workspace_status
 from confiance.report import http_url, url_host
 from confiance.report.sections import all_sections
 from confiance.web import views as V
-from confiance.web.map import map_data
+from confiance.web.map import MAX_MAP_NODES, map_data, map_json
 from confiance.web.security import SESSION_COOKIE, Guard, Sessions, allowed_host_names
 
 #: Inferred labels that can reveal an opinion (a polarised graph's sides are often political camps): the
@@ -272,7 +272,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/map", response_class=HTMLResponse, include_in_schema=False)
     def map_page(request: Request) -> HTMLResponse:
-        return render("map.html", request)
+        return render("map.html", request, max_map_nodes=MAX_MAP_NODES)
 
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
     def login_form(request: Request) -> HTMLResponse:
@@ -321,30 +321,19 @@ def create_app(settings: Settings) -> FastAPI:
         return {"table": view.key, "total": found.total, "offset": found.offset, "limit": found.limit,
                 "sort": found.sort, "descending": found.descending, "rows": _json_value(rows)}
 
-    @app.get("/api/map")
+    @app.get("/api/map", response_class=Response, responses={200: {"content": {"application/json": {}}}})
     def api_map(community: int | None = None, platform: str | None = Query(None, max_length=40),
-                kind: str | None = Query(None, max_length=40)) -> dict[str, Any]:
-        """The laid-out account graph: nodes with position, size and colour; edges among them."""
+                kind: str | None = Query(None, max_length=40),
+                max_nodes: int = Query(MAX_MAP_NODES, ge=1, le=MAX_MAP_NODES)) -> Response:
+        """The laid-out account graph, columnar: node positions, sizes and colours; links as node index pairs."""
         con = snapshot.cursor()
         try:
             if not store.has_table(con, LAYOUT_TABLE):
                 raise HTTPException(404, "no layout yet: run `confiance analyze`")
-            data = map_data(con, community=community, platform=platform, kind=kind)
+            data = map_data(con, community=community, platform=platform, kind=kind, max_nodes=max_nodes)
         finally:
             con.close()
-        keys: dict[tuple[str, str], str] = {}
-        nodes = []
-        for node in data["nodes"]:
-            shown = masker.account(node["platform"], node["account_id"], node["handle"])
-            key = f"{shown['platform']}:{shown['ref']}"
-            keys[(node["platform"], node["account_id"])] = key
-            nodes.append({"key": key, "platform": shown["platform"], "ref": shown["ref"], "label": shown["label"],
-                          "x": node["x"], "y": node["y"], "size": node["size"], "color": node["color"],
-                          "community": node["community"]})
-        data["nodes"] = nodes
-        data["edges"] = [{"source": keys[(p, a)], "target": keys[(p, b)]} for p, a, b in data["edges"]
-                         if (p, a) in keys and (p, b) in keys]
-        return data
+        return Response(map_json(data, masker.account), media_type="application/json")
 
     @app.get("/api/accounts/{platform}/{ref}")
     def api_account(platform: str, ref: str) -> dict[str, Any]:
