@@ -287,7 +287,7 @@ def _redact_archive(ws: Workspace, person: Person) -> list[str]:
     """Rewrite the archived raw files that name the person; returns their hashes."""
     redactor = _Redactor(person)
     needles = [x.lower().encode() for x in person.ids | person.handles | person.names | person.post_texts if x]
-    redacted = []
+    rewritten = []
     for archive in sorted(ws.raw_dir.glob("*/*.gz")):
         data = decompress(gzip.decompress(archive.read_bytes()))
         if not _contains_any(data, needles):
@@ -297,8 +297,8 @@ def _redact_archive(ws: Workspace, person: Person) -> list[str]:
         with gzip.open(partial, "wb") as fh:
             fh.write(redacted)
         os.replace(partial, archive)
-        redacted.append(archive.name.removesuffix(".gz"))
-    return redacted
+        rewritten.append(archive.name.removesuffix(".gz"))
+    return rewritten
 
 
 def _rewrite_database(ws: Workspace) -> None:
