@@ -47,13 +47,14 @@ arguments, same bytes), streaming posts in time order so that memory stays bound
       accounts with such posts before and after it: the scale and the estimand of a
       difference-in-differences of account stance) and
       ``exposed_accounts`` [{platform, account_id, stance_before, stance_after, exposed_at}];
-      exposure happens through the graph: an exposed account replied to or reposted a seed's
-      campaign post (or another campaign post: a seed's or the brand's, from the intervention on)
+      exposure happens through the graph: an exposed account replied to, reposted or quoted a
+      campaign post (a seed's or the brand's, from the intervention on; on Mastodon, boosted one)
       at ``exposed_at``, its stance shifts by ``stance_shift`` from then on, and no other account
       replied to, reposted, quoted or liked a campaign post, followed a seed or the brand, or was
       mentioned by a campaign post (the brand aside) — so the exposure that
       :func:`confiance.campaign.exposure.campaign_exposure` derives from the data since the
-      intervention is exactly ``exposed``;
+      intervention is exactly ``exposed`` (plus the brand, as ``addressed``, on a platform where it
+      posted no campaign post itself: the seeds' campaign posts tag it);
     - ``audience_reports``: the influencers in ``audience.csv`` and the source of each report.
 
 Ids are those an importer stores: X tweet and user ids; Bluesky AT-URIs (post views, and

@@ -7,11 +7,12 @@ parent among the recent posts kept in one fixed-size pool per community, so no p
 beyond its pool. The (post, account) pairs already reposted or liked are remembered until the post
 leaves every pool, so that an account reposts or likes a post at most once, as platforms enforce.
 
-Exposure to the campaign happens through the graph. The campaign *targets* some accounts (drawn by
-community); a targeted account is exposed at its first post after a seed's campaign post exists
-(that post becomes a reply to, or a repost of, a seed's campaign post) or at its first own
-interaction with a campaign post, whichever comes first, and its stance shifts from then on. No
-other account interacts with the campaign: their replies, reposts and quotes of a campaign post (or
+Exposure to the campaign happens through the graph. The campaign opens with a seed's first own post
+after the intervention, and *targets* some accounts (drawn by community); a targeted account is
+exposed at its first post after a seed's campaign post exists (that post becomes a reply to, or a
+repost of, a seed's campaign post; on Mastodon only a repost, see ``PostStream.exposing``) or at its
+first own interaction with a campaign post, whichever comes first, and its stance shifts from then
+on. No other account interacts with the campaign: their replies, reposts and quotes of a campaign post (or
 inside its thread), their likes of it, their follows of a campaign author and the campaign posts'
 mentions of them are redirected or left out. These choices draw from a generator of their own, so
 that every other draw of the world stays as it was; and they never turn a repost into another kind
