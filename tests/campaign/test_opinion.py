@@ -32,15 +32,18 @@ def _markers(truth: dict) -> CampaignMarkers:
     return CampaignMarkers(hashtags=(c["hashtag"],), url_prefixes=(c["url"],), codes=(c["promo_code"],))
 
 
-def test_planted_stance_shift_recovered_within_interval(sim_world) -> None:
+def test_planted_stance_effect_recovered_within_interval(sim_world) -> None:
+    """With the planted exposure list: the interval holds the planted effect on the stance score
+    (truth ``stance_effect``: the latent ``stance_shift`` seen through the favour/neutral/against
+    labels, after each account's exposure)."""
     world, ws, truth = sim_world
     panel = _planted_panel(world, ws)
     exposed = [(a["platform"], a["account_id"]) for a in truth["campaign"]["exposed_accounts"]]
     result = stance_did(panel, exposed, truth["campaign"]["intervention_date"])
-    shift = truth["campaign"]["stance_shift"]
-    print(f"\nstance DiD: {result.effect:.3f} [{result.lower:.3f}, {result.upper:.3f}] planted {shift} "
+    effect = truth["campaign"]["stance_effect"]
+    print(f"\nstance DiD: {result.effect:.3f} [{result.lower:.3f}, {result.upper:.3f}] planted effect {effect} "
           f"({result.exposed_accounts} exposed, {result.control_accounts} matched controls)")
-    assert result.lower <= shift <= result.upper
+    assert result.lower <= effect <= result.upper
     assert result.lower > 0
     assert abs(result.balance["activity"]["after"]) < 0.1  # matching balanced pre-period activity
     # each exposed account has its controls named, all unexposed
@@ -60,10 +63,14 @@ def test_placebo_exposure_gives_no_shift(sim_world) -> None:
     assert result.lower <= 0 <= result.upper
 
 
+def _intervention(truth: dict) -> datetime:
+    return datetime.fromisoformat(truth["campaign"]["intervention_date"]).replace(tzinfo=timezone.utc)
+
+
 def test_graph_exposure_names_campaign_posts_and_is_enriched(sim_world) -> None:
     _, ws, truth = sim_world
     markers = _markers(truth)
-    since = datetime.fromisoformat(truth["campaign"]["intervention_date"]).replace(tzinfo=timezone.utc)
+    since = _intervention(truth)
     with ws.reader() as con:
         posts = campaign_posts(con, markers)
         exposure = campaign_exposure(con, markers)
@@ -77,9 +84,57 @@ def test_graph_exposure_names_campaign_posts_and_is_enriched(sim_world) -> None:
     found = set(zip(exposure["platform"], exposure["account_id"]))
     precision = len(found & truly) / len(found)
     base_rate = len(truly) / len(truth["accounts"])
-    print(f"\ngraph exposure: {len(found)} accounts, precision {precision:.2f} vs base rate {base_rate:.2f}, "
-          f"recall {len(found & truly) / len(truly):.2f}")
-    assert precision > 2 * base_rate
+    print(f"\ngraph exposure (brand posts before the campaign included): {len(found)} accounts, precision "
+          f"{precision:.2f} vs base rate {base_rate:.2f}, recall {len(found & truly) / len(truly):.2f}")
+    assert found >= truly and precision > 2 * base_rate
+
+
+def test_graph_exposure_since_the_intervention_is_the_planted_exposure(sim_world) -> None:
+    """From the intervention on, the graph shows exactly the planted exposed accounts, each first seen
+    when the world exposed it (the brand aside: the seeds' campaign posts tag it)."""
+    _, ws, truth = sim_world
+    with ws.reader() as con:
+        exposure = campaign_exposure(con, _markers(truth), since=_intervention(truth))
+    brand = {(a["platform"], a["account_id"]) for a in truth["accounts"] if a["is_brand"]}
+    planted = {(a["platform"], a["account_id"]): a["exposed_at"] for a in truth["campaign"]["exposed_accounts"]}
+    found = {(p, a): t for p, a, t in zip(exposure["platform"], exposure["account_id"], exposure["first_exposed_at"])}
+    assert len(planted) > 200
+    assert set(found) - brand == set(planted)
+    # an account may have been reached earlier by a follow or a like than by the post the world planted
+    assert all(found[k] == pd.Timestamp(at) for k, at in planted.items())
+    assert all(channels == ["addressed"] for p, a, channels in zip(exposure["platform"], exposure["account_id"],
+                                                                  exposure["channels"]) if (p, a) in brand)
+
+
+def _graph_did(world, ws, truth) -> dict:
+    panel = _planted_panel(world, ws)
+    with ws.writer() as con:
+        con.register("_panel", panel.assign(target="Solvane"))
+        con.execute("CREATE TABLE account_stance AS SELECT 'test' AS run_id, platform, account_id, target, period, "
+                    "stance, n_posts, NULL::DOUBLE AS lower, NULL::DOUBLE AS upper FROM _panel")
+        summary = run_opinion(con, "r1", _markers(truth), _intervention(truth))
+    print(f"\nstance DiD, graph exposure: {summary['effect']:.3f} [{summary['lower']:.3f}, {summary['upper']:.3f}] "
+          f"planted effect {truth['campaign']['stance_effect']}, latent shift {truth['campaign']['stance_shift']} "
+          f"({summary['exposed_accounts']} exposed of {summary['exposed_by_graph']} found, "
+          f"{summary['control_accounts']} matched controls)")
+    return summary
+
+
+def test_graph_exposure_recovers_the_planted_stance_effect(sim_world) -> None:
+    """Acceptance (issue 6, Impact): the DiD on graph-derived exposure recovers the planted effect
+    on the stance score it measures, and the interval excludes 0."""
+    world, ws, truth = sim_world
+    summary = _graph_did(world, ws, truth)
+    assert summary["lower"] <= truth["campaign"]["stance_effect"] <= summary["upper"]
+    assert summary["lower"] > 0
+
+
+@pytest.mark.xfail(strict=True, reason="0.430 [0.296, 0.565] on the stance score vs the latent shift 0.6: "
+                   "the favour/neutral/against labels damp the latent shift (expected 0.408, truth stance_effect)")
+def test_graph_exposure_recovers_the_latent_stance_shift(sim_world) -> None:
+    world, ws, truth = sim_world
+    summary = _graph_did(world, ws, truth)
+    assert summary["lower"] <= truth["campaign"]["stance_shift"] <= summary["upper"]
 
 
 def test_run_opinion_persists_with_evidence(sim_world) -> None:

@@ -457,3 +457,39 @@ def test_a_200k_post_world_writes_correctly(tmp_path):
         assert sum(1 for _ in f) == 200_000
     truth = json.loads((out / "truth.json").read_text())
     assert len(truth["accounts"]) == 20_000 and len(truth["coordination_events"]) > 50
+
+
+def test_exposure_happens_through_the_graph(truth, x_files):
+    """On X: each exposed account replied to, retweeted or quoted a campaign tweet (from the
+    intervention on) at the time the truth names, and no other account touched one: no reply inside
+    a campaign thread, no retweet, no quote, no mention by a campaign tweet (the brand aside)."""
+    tweets, _, _ = x_files
+    camp = truth["campaign"]
+    start = _ts(camp["intervention_date"] + "T00:00:00Z")
+
+    def is_campaign(t):
+        tags = {h["tag"].lower() for h in t.get("entities", {}).get("hashtags", [])}
+        urls = [u["expanded_url"] for u in t.get("entities", {}).get("urls", [])]
+        return (_ts(t["created_at"]) >= start and not t["text"].startswith("RT @")
+                and (camp["hashtag"].lower() in tags or any(u.startswith(camp["url"]) for u in urls)))
+
+    campaign = {i for i, t in tweets.items() if is_campaign(t)}
+    authors = {tweets[i]["author_id"] for i in campaign}
+    seeds = {s["account_id"] for s in camp["seed_influencers"] if s["platform"] == "x"}
+    assert campaign and authors & seeds
+    brand = {a["account_id"] for a in truth["accounts"] if a["is_brand"] and a["platform"] == "x"}
+    first_seen: dict[str, float] = {}
+    for t in tweets.values():
+        refs = {r["id"] for r in t.get("referenced_tweets", [])} | {t.get("conversation_id")}
+        if refs & campaign and t["author_id"] not in authors:
+            first_seen[t["author_id"]] = min(first_seen.get(t["author_id"], np.inf), _ts(t["created_at"]))
+    for i in campaign:
+        for m in tweets[i].get("entities", {}).get("mentions", []):
+            if m["id"] not in brand | authors:
+                first_seen[m["id"]] = min(first_seen.get(m["id"], np.inf), _ts(tweets[i]["created_at"]))
+    planted = {e["account_id"]: _ts(e["exposed_at"]) for e in camp["exposed_accounts"] if e["platform"] == "x"}
+    assert len(planted) > 20 and first_seen == planted
+    flagged = {a["account_id"] for a in truth["accounts"] if a["platform"] == "x" and a["exposed"]}
+    assert flagged == set(planted)
+    # the effect on the stance score that a DiD estimates is smaller than the latent shift, and positive
+    assert 0.2 < camp["stance_effect"] < camp["stance_shift"]

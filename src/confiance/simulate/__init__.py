@@ -41,8 +41,20 @@ arguments, same bytes), streaming posts in time order so that memory stays bound
       that link it]}] and ``reputable`` [domains];
     - ``campaign``: ``brand, topic, intervention_date, intervention_index`` (into the KPI days),
       ``seed_influencers``, ``kpi`` (true absolute effect per day and cumulative per treated series,
-      control series), ``survey`` (true effect on the exposed), ``stance_shift`` and
-      ``exposed_accounts`` [{platform, account_id, stance_before, stance_after}];
+      control series), ``survey`` (true effect on the exposed), ``stance_shift`` (of the latent
+      stance), ``stance_effect`` (its expected effect on the stance score, favour +1 / neutral 0 /
+      against -1, of the exposed accounts' posts after the intervention, averaged over the exposed
+      accounts with such posts before and after it: the scale and the estimand of a
+      difference-in-differences of account stance) and
+      ``exposed_accounts`` [{platform, account_id, stance_before, stance_after, exposed_at}];
+      exposure happens through the graph: an exposed account replied to, reposted or quoted a
+      campaign post (a seed's or the brand's, from the intervention on; on Mastodon, boosted one)
+      at ``exposed_at``, its stance shifts by ``stance_shift`` from then on, and no other account
+      replied to, reposted, quoted or liked a campaign post, followed a seed or the brand, or was
+      mentioned by a campaign post (the brand aside) — so the exposure that
+      :func:`confiance.campaign.exposure.campaign_exposure` derives from the data since the
+      intervention is exactly ``exposed`` (plus the brand, as ``addressed``, on a platform where it
+      posted no campaign post itself: the seeds' campaign posts tag it);
     - ``audience_reports``: the influencers in ``audience.csv`` and the source of each report.
 
 Ids are those an importer stores: X tweet and user ids; Bluesky AT-URIs (post views, and
@@ -63,7 +75,7 @@ from confiance.simulate import vocabulary as V
 from confiance.simulate.audience import write_audience
 from confiance.simulate.kpis import write_kpis
 from confiance.simulate.model import (BASE_MS, CO_REPOST_WINDOW_S, COMMUNITIES, COPYPASTA_WINDOW_S, DAY_MS, DAYS,
-                                      HOMOPHILY, INTERVENTION_DAY, PLATFORM_KEYS, PLATFORM_SHARES, STANCE_SHIFT,
+                                      HOMOPHILY, INTERVENTION_DAY, NEVER, PLATFORM_KEYS, PLATFORM_SHARES, STANCE_SHIFT,
                                       PostStream, make_accounts, make_communities, make_groups, split_total)
 from confiance.simulate.survey import write_survey
 from confiance.simulate.truth import TruthRecorder
@@ -73,6 +85,8 @@ __all__ = ["simulate_world", "PLATFORMS"]
 
 PLATFORMS = ("x", "bluesky", "mastodon")
 SEEDS_PER_PLATFORM = {"x": 4, "bluesky": 2, "mastodon": 2}
+#: Offset of the exposure generator's key: its draws leave every other draw of the world unchanged.
+EXPOSURE_KEY = 100
 MIN_ACCOUNTS_PER_PLATFORM = 40
 
 
@@ -88,10 +102,12 @@ def _choose_seeds_and_exposure(rng: np.random.Generator, acc, platform: str) -> 
                 seeds.append(lst.pop(0))
     acc.seeds = seeds
     p = np.select([np.isin(acc.community, (0, 4)), np.isin(acc.community, (1, 5))], [0.6, 0.2], 0.0)
-    exposed = rng.random(acc.n) < p
-    exposed[seeds] = False
-    exposed[acc.brand] = False
-    acc.exposed = exposed
+    targeted = rng.random(acc.n) < p
+    targeted[seeds] = False
+    targeted[acc.brand] = False
+    acc.targeted = targeted  # exposure itself happens in the stream, through the graph (model.PostStream)
+    acc.exposed = np.zeros(acc.n, bool)
+    acc.exposed_ms = np.full(acc.n, NEVER, np.int64)
 
 
 def simulate_world(outdir: Path, *, seed: int = 0, accounts: int = 2000, posts: int = 20000,
@@ -140,6 +156,7 @@ def simulate_world(outdir: Path, *, seed: int = 0, accounts: int = 2000, posts: 
     truth = TruthRecorder(outdir)
     summary: dict = {"outdir": str(outdir), "seed": seed, "accounts": acc_split, "posts": post_split, "files": []}
     truth_accounts, bots, groups_out, seeds_out, exposed_out, influencers = [], [], [], [], [], []
+    stance_effects = []
     community_sizes: dict[int, dict[str, int]] = {c: {} for c in range(len(communities))}
     try:
         for platform in chosen:
@@ -147,7 +164,8 @@ def simulate_world(outdir: Path, *, seed: int = 0, accounts: int = 2000, posts: 
             acc = make_accounts(prng, platform, acc_split[platform], communities)
             _choose_seeds_and_exposure(prng, acc, platform)
             groups = make_groups(prng, acc, post_split[platform], platform)
-            stream = PostStream(prng, acc, groups, communities, post_split[platform], platform)
+            exposure_rng = np.random.default_rng([seed, EXPOSURE_KEY + PLATFORM_KEYS[platform]])
+            stream = PostStream(prng, acc, groups, communities, post_split[platform], platform, exposure_rng)
             writer = WRITERS[platform](outdir, acc, seed)
             chunk = int(min(5000, max(100, post_split[platform] // 50)))
             for rows, parents in stream.chunks(chunk):
@@ -157,13 +175,15 @@ def simulate_world(outdir: Path, *, seed: int = 0, accounts: int = 2000, posts: 
                     subjects, likers = stream.pool_sample(round(0.6 * len(rows)))
                     when = np.maximum(prng.integers(lo, hi, len(subjects)), subjects["time_ms"] + 1000)
                     src, dst = stream.follow_sample(round(0.15 * len(rows)))
-                    extra = {"likes": (subjects, likers, when), "follows": (src, dst, prng.integers(lo, hi, len(src)))}
+                    extra = {"likes": stream.visible_likes(subjects, likers, when),
+                             "follows": stream.visible_follows(src, dst, prng.integers(lo, hi, len(src)))}
                 recs, precs = records(rows), parent_records(rows, parents)
                 post_ids = writer.write(recs, precs, **extra)
                 truth.record(platform, writer, groups, recs, precs, post_ids)
                 if progress is not None:
                     progress(len(rows))
             written = writer.close()
+            stance_effects.append(stream.stance_effect())
             summary["files"] += [str(Path(f).relative_to(outdir)) for f in written.pop("files")]
             if platform == "bluesky":
                 summary["bluesky_events"] = {k: written[k] for k in ("reposts", "likes", "follows")}
@@ -207,7 +227,8 @@ def simulate_world(outdir: Path, *, seed: int = 0, accounts: int = 2000, posts: 
                                                         tz=timezone.utc).strftime("%Y-%m-%d"),
             "intervention_index": INTERVENTION_DAY,
             "seed_influencers": seeds_out, "kpi": kpi_truth, "survey": survey_truth,
-            "stance_shift": STANCE_SHIFT, "exposed_accounts": exposed_out,
+            "stance_shift": STANCE_SHIFT, "stance_effect": round(float(np.concatenate(stance_effects).mean()), 4),
+            "exposed_accounts": exposed_out,
         },
         "audience_reports": reported,
     }
@@ -243,7 +264,8 @@ def _account_truth(platform, acc, groups, writer, out, bots, groups_out, seeds_o
         if cols["exposed"][i]:
             before = round(cols["stance"][i], 4)
             exposed_out.append({"platform": platform, "account_id": ids[i], "stance_before": before,
-                                "stance_after": round(before + STANCE_SHIFT, 4)})
+                                "stance_after": round(before + STANCE_SHIFT, 4),
+                                "exposed_at": iso_ms(int(acc.exposed_ms[i]))})
     for g, gid in enumerate(groups.ids):
         groups_out.append({"id": gid, "platform": platform, "accounts": [ids[i] for i in groups.members[g].tolist()],
                            "kinds": list(groups.kinds[g])})

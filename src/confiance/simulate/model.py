@@ -6,6 +6,17 @@ coordination event: 16 bytes a post, used to order the stream): a reply, repost 
 parent among the recent posts kept in one fixed-size pool per community, so no post is held
 beyond its pool. The (post, account) pairs already reposted or liked are remembered until the post
 leaves every pool, so that an account reposts or likes a post at most once, as platforms enforce.
+
+Exposure to the campaign happens through the graph. The campaign opens with a seed's first own post
+after the intervention, and *targets* some accounts (drawn by community); a targeted account is
+exposed at its first post after a seed's campaign post exists (that post becomes a reply to, or a
+repost of, a seed's campaign post; on Mastodon only a repost, see ``PostStream.exposing``) or at its
+first own interaction with a campaign post, whichever comes first, and its stance shifts from then
+on. No other account interacts with the campaign: their replies, reposts and quotes of a campaign post (or
+inside its thread), their likes of it, their follows of a campaign author and the campaign posts'
+mentions of them are redirected or left out. These choices draw from a generator of their own, so
+that every other draw of the world stays as it was; and they never turn a repost into another kind
+(or back), so that the pools, and hence every later pick, stay the same.
 """
 
 from __future__ import annotations
@@ -14,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 import numpy as np
+from scipy.special import ndtr
 
 from confiance.simulate import vocabulary as V
 
@@ -32,6 +44,9 @@ CO_REPOST_WINDOW_S = 30
 COPYPASTA_WINDOW_S = 900
 HOMOPHILY = 0.9
 STANCE_SHIFT = 0.6
+STANCE_NOISE = 0.5  # sd of a post's latent stance around its author's
+STANCE_CUT = 0.25  # |latent| above this: favour (+1) or against (-1), else neutral (0)
+NEVER = np.iinfo(np.int64).max
 
 PLATFORM_SHARES = {"x": 0.60, "bluesky": 0.25, "mastodon": 0.15}
 PLATFORM_KEYS = {"x": 1, "bluesky": 2, "mastodon": 3}
@@ -105,7 +120,7 @@ class Accounts:
     activity: np.ndarray
     attract: np.ndarray
     stance: np.ndarray
-    exposed: np.ndarray
+    exposed: np.ndarray  # exposed so far (through the graph); all exposed accounts once the stream is over
     instance: np.ndarray
     declared_bot: np.ndarray
     handles: list[str]
@@ -113,6 +128,8 @@ class Accounts:
     bios: list[str]
     audience: dict[int, dict[str, dict[str, float]]] = field(default_factory=dict)
     seeds: list[int] = field(default_factory=list)
+    targeted: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # whom the campaign aims to reach
+    exposed_ms: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # first exposure, NEVER if none
     by_community: list[np.ndarray] = field(default_factory=list)
     community_cum: list[np.ndarray] = field(default_factory=list)
 
@@ -345,6 +362,12 @@ def schedule(rng: np.random.Generator, acc: Accounts, groups: Groups, n_posts: i
     return all_authors[order], all_times[order], all_events[order]
 
 
+def expected_score(mean: np.ndarray) -> np.ndarray:
+    """Expected stance score (+1 favour, 0 neutral, -1 against) of a post whose latent stance is
+    normal around ``mean`` with sd ``STANCE_NOISE``."""
+    return ndtr((mean - STANCE_CUT) / STANCE_NOISE) - ndtr((-STANCE_CUT - mean) / STANCE_NOISE)
+
+
 class _Pool:
     """The most recent ``capacity`` non-repost posts of one community (ring buffer of rows)."""
 
@@ -372,8 +395,9 @@ class PostStream:
     """Generates one platform's posts in time order, chunk by chunk, as ``ROW`` arrays."""
 
     def __init__(self, rng: np.random.Generator, acc: Accounts, groups: Groups, communities: list[Community],
-                 n_posts: int, platform: str):
+                 n_posts: int, platform: str, exposure_rng: np.random.Generator):
         self.rng, self.acc, self.groups, self.communities = rng, acc, groups, communities
+        self.exposure_rng = exposure_rng
         self.platform = platform
         self.n_posts = n_posts
         self.authors, self.times, self.events = schedule(rng, acc, groups, n_posts)
@@ -385,6 +409,20 @@ class PostStream:
         self.followed: set[int] = set()
         self.mix = np.stack([c.topic_mix for c in communities])
         self.intervention_ms = BASE_MS + INTERVENTION_DAY * DAY_MS
+        # the campaign's posts (seeds' and the brand's, from the intervention on) and the seeds' rows
+        self.campaign_idx: set[int] = set()
+        self.seed_campaign: list[np.void] = []
+        self.campaign_authors = np.array(sorted(set(acc.seeds) | set(np.flatnonzero(acc.brand).tolist())), np.int64)
+        self.kickoff = -1  # the row that opens the campaign: a seed's first own post after the intervention
+        # (post, account) repost pairs set by the exposure routing, kept apart from ``reposted`` so that
+        # the main stream's duplicate checks (and so its kinds) stay as they were
+        self.rerouted: set[int] = set()
+        # the interactions that show exposure in the data: a Mastodon reply names its parent by the
+        # serving instance's numeric id, which an importer cannot tie to the parent's URI, so on
+        # Mastodon only a boost shows that its author saw the post
+        self.exposing = {REPOST} if platform == "mastodon" else {REPLY, REPOST, QUOTE}
+        self.stance_posts = np.zeros((acc.n, 2), np.int64)  # posts with a stance, before / after the intervention
+        self.stance_gain = np.zeros(acc.n)
 
     def chunks(self, size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for start in range(0, self.n_posts, size):
@@ -448,6 +486,10 @@ class PostStream:
                 gc = int(acc.community[self.groups.members[self.groups.event_group[e]][0]])
                 k = int(self._pick(np.array([gc]), rng.random(1))[0])
                 self.event_target[e] = self.pools[gc].rows[k].copy() if k >= 0 else None
+                target = self.event_target[e]
+                if target is not None and self._in_campaign(target):
+                    members = self.groups.members[self.groups.event_group[e]]
+                    self.event_target[e] = self._alternative(gc, members)
             target = self.event_target[e]
             if target is None:
                 kind[i] = POST
@@ -468,6 +510,7 @@ class PostStream:
             rows["group"][lost] = -1
             ev = rows["event"]
             is_ev = ev >= 0
+        self._route_exposure(rows, parents, kind)
         rows["kind"] = kind
         has_parent = kind != POST
         rows["parent"] = np.where(has_parent, parents["idx"], -1)
@@ -483,20 +526,22 @@ class PostStream:
         # topic, language
         cum_mix = np.cumsum(self.mix[comm], axis=1)
         topic = (rng.random(n)[:, None] > cum_mix).sum(axis=1).clip(0, len(V.TOPICS) - 1)
-        exposed_now = acc.exposed[a] & after
+        exposed_now = acc.exposed_ms[a] <= rows["time_ms"]
         topic = np.where(exposed_now & (rng.random(n) < 0.25), 0, topic)
         topic = np.where((kind == REPLY) | (kind == QUOTE), np.where(rng.random(n) < 0.75, parents["topic"], topic), topic)
         seed = np.isin(a, acc.seeds) & after & (kind == POST)
-        campaign = seed & (rng.random(n) < 0.4)
+        campaign = (seed & (rng.random(n) < 0.4)) | (rows["idx"] == self.kickoff)
         brand_post = acc.brand[a] & (kind == POST)
+        opened = (campaign | brand_post) & after
         topic = np.where(campaign | brand_post, 0, topic)
         lang = np.where(acc.bilingual[a], rng.random(n) < 0.5, acc.lang[a]).astype(np.int8)
 
         # stance toward the campaign brand (topic 0 only) and sentiment
-        latent = acc.stance[a] + np.where(exposed_now, STANCE_SHIFT, 0.0) + rng.normal(0, 0.5, n)
-        stance = np.where(latent > 0.25, 1, np.where(latent < -0.25, -1, 0))
+        latent = acc.stance[a] + np.where(exposed_now, STANCE_SHIFT, 0.0) + rng.normal(0, STANCE_NOISE, n)
+        stance = np.where(latent > STANCE_CUT, 1, np.where(latent < -STANCE_CUT, -1, 0))
         stance = np.where(campaign | brand_post, 1, stance)
         stance = np.where(topic == 0, stance, STANCE_NONE)
+        drawn = (topic == 0) & ~(campaign | brand_post)  # stance drawn from the latent (copypasta aside, below)
         mood = rng.choice(3, n, p=[0.3, 0.4, 0.3]) - 1
         agree = rng.random(n) < 0.75
         sentiment = np.where((stance != STANCE_NONE) & (stance != 0) & agree, stance, mood)
@@ -518,6 +563,9 @@ class PostStream:
         m[m == a[:, None]] = -1
         brand_idx = int(np.flatnonzero(acc.brand)[0])
         m[:, 0] = np.where(campaign, brand_idx, m[:, 0])
+        # a campaign post addresses only accounts it has already reached (and the brand, its author)
+        unreached = (m >= 0) & (m != brand_idx) & (acc.exposed_ms[np.maximum(m, 0)] > rows["time_ms"][:, None])
+        m[opened[:, None] & unreached] = -1
         rows["m1"], rows["m2"] = m[:, 0], m[:, 1]
         rows["n_tags"] = np.where(acc.bot[a], 2 + rng.poisson(1.5, n),
                                   rng.poisson(np.where(acc.influencer[a], 0.8, 0.4), n)).clip(0, 4)
@@ -549,6 +597,7 @@ class PostStream:
             labelled[copy] = False
             topic[copy] = self.groups.event_w[e][:, 9] % len(V.TOPICS)
             stance[copy] = np.where(topic[copy] == 0, -1, STANCE_NONE)
+            drawn[copy] = False
             sentiment[copy] = -1
             rows["n_tags"][copy] = 2
 
@@ -574,11 +623,123 @@ class PostStream:
         for name in ("likes", "reposts", "replies", "quotes", "views"):
             rows[name][rep] = 0
 
+        self._tally_stance(a, after, (kind != REPOST) & (stance != STANCE_NONE), drawn & exposed_now)
         keep = rows[kind != REPOST]
         kc = acc.community[keep["author"]]
         for c in np.unique(kc):
             self.pools[c].add(keep[kc == c])
+        self.campaign_idx.update(rows["idx"][opened].tolist())
+        self.seed_campaign.extend(rows[campaign].copy())
         return rows, parents
+
+    def _tally_stance(self, a: np.ndarray, after: np.ndarray, scored: np.ndarray, shifted: np.ndarray) -> None:
+        """Per account: posts with a stance before / after the intervention, and the expected gain in
+        their stance score (+1 / 0 / -1) that exposure caused, E[score | shifted] - E[score | not]."""
+        np.add.at(self.stance_posts, (a[scored], after[scored].astype(np.int64)), 1)
+        gain = shifted & scored & after
+        s = self.acc.stance[a[gain]].astype(np.float64)
+        np.add.at(self.stance_gain, a[gain], expected_score(s + STANCE_SHIFT) - expected_score(s))
+
+    def stance_effect(self) -> np.ndarray:
+        """Per exposed account with stance posts on both sides of the intervention, the expected effect
+        of exposure on its mean stance score after the intervention: what a difference-in-differences
+        of account stance estimates, on that scale (the latent shift is ``STANCE_SHIFT``)."""
+        both = self.acc.exposed & (self.stance_posts > 0).all(axis=1)
+        return self.stance_gain[both] / self.stance_posts[both, 1]
+
+    def _in_campaign(self, row: np.void) -> bool:
+        """Is this pool row a campaign post, or a reply inside a campaign post's thread?"""
+        return int(row["idx"]) in self.campaign_idx or int(row["root"]) in self.campaign_idx
+
+    def _fresh(self, post_idx: np.ndarray, account: int) -> np.ndarray:
+        """Which of these posts the account has not reposted yet."""
+        keys = (post_idx.astype(np.int64) * self.acc.n + account).tolist()
+        return np.fromiter((k not in self.reposted and k not in self.rerouted for k in keys), bool, len(keys))
+
+    def _alternative(self, c: int, reposters: np.ndarray | None = None) -> np.void | None:
+        """Another parent from community ``c``'s pool, outside the campaign, by attractiveness (drawn
+        from the exposure generator); ``reposters`` must all be able to repost it."""
+        pool = self.pools[c]
+        cand = pool.rows[: pool.n]
+        reached = np.fromiter((int(i) in self.campaign_idx or int(r) in self.campaign_idx
+                               for i, r in zip(cand["idx"].tolist(), cand["root"].tolist())), bool, len(cand))
+        ok = ~reached
+        for r in ([] if reposters is None else reposters.tolist()):
+            ok &= self._fresh(cand["idx"], int(r))
+        w = np.where(ok, self.acc.attract[cand["author"]], 0.0)
+        if w.sum() <= 0:
+            return None
+        return cand[int(self.exposure_rng.choice(len(cand), p=w / w.sum()))].copy()
+
+    def _route_exposure(self, rows: np.ndarray, parents: np.ndarray, kind: np.ndarray) -> None:
+        """Exposure through the graph (see the module docstring): edits ``kind`` and ``parents`` in place.
+
+        A targeted account not yet exposed is exposed by its first interaction with a campaign post,
+        or else at its first free post (not a coordinated one) once a seed's campaign post exists:
+        that post becomes a reply to one of the seeds' recent campaign posts (a repost of one when
+        it was a repost; on Mastodon only reposts show exposure, see ``exposing``). Any other
+        interaction with the campaign is redirected to another post.
+        """
+        acc = self.acc
+        a, t = rows["author"], rows["time_ms"]
+        after = t >= self.intervention_ms
+        free = rows["event"] < 0
+        if self.kickoff < 0:  # the campaign opens with a seed's first own post after the intervention
+            first = np.flatnonzero(np.isin(a, acc.seeds) & after & free & (kind != REPOST))
+            if len(first):
+                self.kickoff = int(rows["idx"][first[0]])
+                kind[first[0]] = POST
+        waiting = acc.targeted[a] & (acc.exposed_ms[a] == NEVER) & free
+        for i in np.flatnonzero(after & ((kind != POST) | waiting)).tolist():
+            ai, ti, k = int(a[i]), int(t[i]), int(kind[i])
+            touches = k != POST and (int(parents["idx"][i]) in self.campaign_idx
+                                     or (k == REPLY and int(parents["root"][i]) in self.campaign_idx))
+            if acc.exposed_ms[ai] <= ti:
+                if k == REPOST and int(parents["idx"][i]) * acc.n + ai in self.rerouted:
+                    self._redirect(i, ai, k, parents, kind)
+                continue
+            convertible = k == REPOST or REPLY in self.exposing
+            if acc.targeted[ai] and free[i] and not touches and self.seed_campaign and convertible:
+                recent = self.seed_campaign[-20:]
+                if k == REPOST:
+                    fresh = self._fresh(np.array([r["idx"] for r in recent]), ai)
+                    recent = [r for r, f in zip(recent, fresh) if f]
+                if recent:
+                    target = recent[int(self.exposure_rng.integers(len(recent)))]
+                    parents[i] = target
+                    if k == REPOST:
+                        self.rerouted.add(int(target["idx"]) * acc.n + ai)
+                    else:
+                        kind[i] = REPLY
+                    touches = True
+            if touches and acc.targeted[ai] and free[i] and int(kind[i]) in self.exposing:
+                acc.exposed_ms[ai] = ti
+                acc.exposed[ai] = True
+            elif touches or (k == REPOST and int(parents["idx"][i]) * acc.n + ai in self.rerouted):
+                self._redirect(i, ai, k, parents, kind)
+
+    def _redirect(self, i: int, account: int, k: int, parents: np.ndarray, kind: np.ndarray) -> None:
+        c = int(self.acc.community[int(parents["author"][i])])
+        alt = self._alternative(c, np.array([account]) if k == REPOST else None)
+        if alt is None:  # nothing else to interact with (a tiny world): an own post instead
+            kind[i] = POST
+            return
+        parents[i] = alt
+        if k == REPOST:
+            self.rerouted.add(int(alt["idx"]) * self.acc.n + account)
+
+    def visible_likes(self, subjects: np.ndarray, likers: np.ndarray, when: np.ndarray):
+        """The likes that keep exposure through the graph: a campaign post is liked only by accounts
+        it has already reached."""
+        reached = np.fromiter((int(i) in self.campaign_idx for i in subjects["idx"].tolist()), bool, len(subjects))
+        keep = ~reached | (self.acc.exposed_ms[likers] <= when)
+        return subjects[keep], likers[keep], when[keep]
+
+    def visible_follows(self, src: np.ndarray, dst: np.ndarray, when: np.ndarray):
+        """The follows that keep exposure through the graph: only an account already reached follows a
+        seed or the brand (their followers see the campaign posts)."""
+        keep = ~np.isin(dst, self.campaign_authors) | (self.acc.exposed_ms[src] <= when)
+        return src[keep], dst[keep], when[keep]
 
     def _prune(self, pairs: set[int]) -> None:
         """Forget pairs whose post has left every pool (it can no longer be picked)."""
