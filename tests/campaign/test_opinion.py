@@ -129,14 +129,6 @@ def test_graph_exposure_recovers_the_planted_stance_effect(sim_world) -> None:
     assert summary["lower"] > 0
 
 
-@pytest.mark.xfail(strict=True, reason="0.430 [0.296, 0.565] on the stance score vs the latent shift 0.6: "
-                   "the favour/neutral/against labels damp the latent shift (expected 0.408, truth stance_effect)")
-def test_graph_exposure_recovers_the_latent_stance_shift(sim_world) -> None:
-    world, ws, truth = sim_world
-    summary = _graph_did(world, ws, truth)
-    assert summary["lower"] <= truth["campaign"]["stance_shift"] <= summary["upper"]
-
-
 def test_run_opinion_persists_with_evidence(sim_world) -> None:
     world, ws, truth = sim_world
     panel = _planted_panel(world, ws)

@@ -105,8 +105,8 @@ def stance_world(sim_world_base, tmp_path_factory):
 
 
 #: Floors: regressions fail here. Measured on the test world (seed 3, 1 post in 8): precision 1.000,
-#: recall 0.988, accuracy 0.844, macro-F1 0.816; on the development world (seed 7, all posts): 1.00,
-#: 0.98, 0.93, 0.90.
+#: recall 0.988, accuracy 0.844 (0.849 since the simulated exposure runs through the graph), macro-F1
+#: 0.816; on the development world (seed 7, all posts): 1.00, 0.98, 0.93, 0.90.
 FLOORS = {"relevance_precision": 0.9, "relevance_recall": 0.9, "stance_accuracy": 0.8, "stance_macro_f1": 0.75}
 
 
@@ -124,7 +124,7 @@ def test_stance_on_simulated_world(stance_world):
         assert scores[name] >= floor, f"{name} {scores[name]:.3f} < {floor}"
 
 
-@pytest.mark.xfail(strict=True, reason="stance accuracy 0.844 on the test world vs goal 0.85 (development world: 0.93)")
+@pytest.mark.xfail(strict=True, reason="stance accuracy 0.849 on the test world vs goal 0.85 (development world: 0.93)")
 def test_stance_accuracy_goal(stance_world):
     assert stance_world["scores"]["stance_accuracy"] >= 0.85
 

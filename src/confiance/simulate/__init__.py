@@ -74,7 +74,7 @@ import orjson
 from confiance.simulate import vocabulary as V
 from confiance.simulate.audience import write_audience
 from confiance.simulate.kpis import write_kpis
-from confiance.simulate.model import (BASE_MS, CO_REPOST_WINDOW_S, COMMUNITIES, COPYPASTA_WINDOW_S, DAY_MS, DAYS,
+from confiance.simulate.model import (BASE_MS, CO_REPOST_WINDOW_S, COPYPASTA_WINDOW_S, DAY_MS, DAYS,
                                       HOMOPHILY, INTERVENTION_DAY, NEVER, PLATFORM_KEYS, PLATFORM_SHARES, STANCE_SHIFT,
                                       PostStream, make_accounts, make_communities, make_groups, split_total)
 from confiance.simulate.survey import write_survey
