@@ -245,7 +245,7 @@ def test_crash_then_resume_keeps_every_page_once(workspace: Workspace, stage: st
             collect(workspace, config, clock=clock, checkpoint_hook=crash)
         first = [q.get("cursor") for q in server.calls(SEARCH)]
         state = json.loads((workspace.root / "collect" / "test-bsky.state.json").read_text())
-        saved = state["tasks"][f"search:climat||latest"]["cursor"]
+        saved = state["tasks"]["search:climat||latest"]["cursor"]
         collect(workspace, config, clock=clock, ingest=False)
         second = [q.get("cursor") for q in server.calls(SEARCH)][len(first):]
         assert _raw_lines(workspace) == _served_lines()

@@ -22,7 +22,6 @@ def test_karate_undirected_edge_count(workspace):
     text = (REAL / "karate" / "karate.gml").read_text()
     assert graph.n == len(re.findall(r"\bnode\s*\[", text)) == 34
     assert graph.undirected().m == len(re.findall(r"\bedge\s*\[", text)) == 78
-    import networkit as nk
 
     g = graph.undirected().to_networkit()
     assert (g.numberOfNodes(), g.numberOfEdges()) == (34, 78)

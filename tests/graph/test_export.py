@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 import networkx as nx
 import numpy as np
 import pytest
 from defusedxml import ElementTree as SafeET
 
-from confiance.graph.build import AccountGraph, build_edges, load_graph
+from confiance.graph.build import AccountGraph, build_edges
 from confiance.graph.export import write_gexf, write_graphml
 from confiance.graph.layout import layout, run_layout
 from tests.conftest import REAL, ingest

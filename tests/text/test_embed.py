@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from confiance.pipeline import analyze
 from confiance.text.embed import DIMENSIONS, encode, post_vectors, text_batches, text_key

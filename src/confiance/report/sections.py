@@ -15,7 +15,7 @@ add theirs with :func:`register_section`; the report lists them by ``order``::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any, Callable
 
 import duckdb
