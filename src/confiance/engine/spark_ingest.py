@@ -37,12 +37,12 @@ from confiance import store
 from confiance.engine.spark import Lake
 from confiance.engine.tables import spark_type
 from confiance.errors import IngestError
-from confiance.ingest import canonical_format_name, detect, expand_paths, formats
+from confiance.ingest import formats, plan_files
 from confiance.ingest._engine import STAGED_TABLES, IngestResult, _column_specs, _required, file_sha256, map_units
 from confiance.ingest._format import Context
 from confiance.ingest._parallel import CHUNK_BYTES
-from confiance.ingest._readers import (DEFAULT_LIMITS, READERS, BadItem, Limits, bounded_lines, guess_container,
-                                       line_chunks, parse_json_line, sniff_encoding)
+from confiance.ingest._readers import (DEFAULT_LIMITS, READERS, BadItem, Limits, bounded_lines, line_chunks,
+                                       parse_json_line)
 from confiance.ingest._sink import Sink
 from confiance.workspace import Workspace
 
@@ -436,29 +436,12 @@ def ingest_paths_spark(
     """Ingest files (or folders) into the lake, one file after the other, as ``ingest_paths`` does into
     the store: same detection, same skips, same results. The workspace lock is held throughout."""
 
-    files = expand_paths(paths)
-    known = formats()
-    format_name = canonical_format_name(format_name) if format_name else None
     specs = staging_specs()
     hashes = _suppression_hashes(ws)
     results = []
     with ws.lock():
-        for path, explicit in files:
-            try:
-                name = format_name or detect(path)
-            except IngestError as exc:
-                if explicit:
-                    raise
-                if on_skip:
-                    on_skip(path, exc.reason)
-                continue
-            fmt = known[name]
-            if fmt.needs_mapping and not (options or {}).get("mapping"):
-                raise IngestError(str(path), None, f"format {name} needs --mapping MAPPING.yaml")
-            opened = sniff_encoding(path)
-            container = guess_container(opened)
-            if container not in fmt.containers:
-                container = fmt.containers[0]
+        for path, fmt, opened, container in plan_files(paths, format_name, options, on_skip):
+            name = fmt.name
             sha = file_sha256(path)
             earlier = _earlier(lake, sha)
             if earlier is not None:

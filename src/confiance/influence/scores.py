@@ -205,6 +205,11 @@ def percentile_ranks(values: np.ndarray, groups: np.ndarray | None = None) -> np
     Ties share the mean of their ranks, so a value held by many accounts (0 reposts) gets the
     same, middling percentile for all of them.
     """
+    return _within_groups(values, groups, lambda x: rankdata(x, method="average") / len(x))
+
+
+def _within_groups(values: np.ndarray, groups: np.ndarray | None, transform) -> np.ndarray:
+    """``transform`` applied to the non-NaN values of each group apart; NaN stays NaN."""
     values = np.asarray(values, dtype=np.float64)
     out = np.full(len(values), np.nan)
     if groups is None:
@@ -212,7 +217,7 @@ def percentile_ranks(values: np.ndarray, groups: np.ndarray | None = None) -> np
     for group in np.unique(groups):
         member = (groups == group) & ~np.isnan(values)
         if member.any():
-            out[member] = rankdata(values[member], method="average") / member.sum()
+            out[member] = transform(values[member])
     return out
 
 
@@ -292,17 +297,12 @@ def log_scaled(values: np.ndarray, groups: np.ndarray | None = None) -> np.ndarr
 
     Negative values count as 0; a group whose maximum is 0 gets 0 everywhere.
     """
-    values = np.asarray(values, dtype=np.float64)
-    out = np.full(len(values), np.nan)
-    if groups is None:
-        groups = np.zeros(len(values), dtype=np.int64)
-    for group in np.unique(groups):
-        member = (groups == group) & ~np.isnan(values)
-        if member.any():
-            logs = np.log1p(np.maximum(values[member], 0.0))
-            top = logs.max()
-            out[member] = logs / top if top > 0 else 0.0
-    return out
+    def scaled(x: np.ndarray) -> np.ndarray:
+        logs = np.log1p(np.maximum(x, 0.0))
+        top = logs.max()
+        return logs / top if top > 0 else np.zeros_like(logs)
+
+    return _within_groups(values, groups, scaled)
 
 
 def _node_table(graph: AccountGraph, values: np.ndarray) -> pa.Table:

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Iterator
 from confiance.errors import IngestError
 from confiance.ingest._engine import IngestResult, Staged
 from confiance.ingest._format import Context, Format, Sample
-from confiance.ingest._readers import DEFAULT_LIMITS, Limits, csv_header, first_item, guess_container, sniff_encoding
+from confiance.ingest._readers import DEFAULT_LIMITS, Limits, Opened, csv_header, first_item, guess_container, sniff_encoding
 from confiance.workspace import Workspace
 
 __all__ = ["Format", "Sample", "Context", "IngestResult", "formats", "detect", "ingest_paths", "expand_paths"]
@@ -104,6 +104,34 @@ def expand_paths(paths: Iterable[Path | str]) -> list[tuple[Path, bool]]:
     return out
 
 
+def plan_files(
+    paths: Iterable[Path | str],
+    format_name: str | None = None,
+    options: dict[str, Any] | None = None,
+    on_skip: Callable[[Path, str], None] | None = None,
+) -> Iterator[tuple[Path, Format, Opened, str]]:
+    """(file, format, opened file, container) for each file to ingest, lazily, on every engine.
+
+    A file named explicitly must be readable in a known format; a file found inside a folder
+    whose format is unknown (a README, say) is skipped and reported through ``on_skip``."""
+    known = formats()
+    format_name = canonical_format_name(format_name) if format_name else None
+    for path, explicit in expand_paths(paths):
+        sample, opened, container = _sample(path)
+        try:
+            name = format_name or _pick(sample)
+        except IngestError as exc:
+            if explicit:
+                raise
+            if on_skip:
+                on_skip(path, exc.reason)
+            continue
+        fmt = known[name]
+        if fmt.needs_mapping and not (options or {}).get("mapping"):
+            raise IngestError(str(path), None, f"format {name} needs --mapping MAPPING.yaml")
+        yield path, fmt, opened, container if container in fmt.containers else fmt.containers[0]
+
+
 def ingest_paths(
     ws: Workspace,
     paths: Iterable[Path | str],
@@ -115,30 +143,8 @@ def ingest_paths(
     on_file_done: Callable[[IngestResult], None] | None = None,
     on_skip: Callable[[Path, str], None] | None = None,
 ) -> list[IngestResult]:
-    """Ingest files (or folders) one transaction each, under the workspace's writer lock.
-
-    A file named explicitly must be readable in a known format; a file found inside a folder
-    whose format is unknown (a README, say) is skipped and reported through ``on_skip``."""
-    files = expand_paths(paths)
-    known = formats()
-    format_name = canonical_format_name(format_name) if format_name else None
-
-    def planned() -> Iterator[tuple[Path, Format, Any, str]]:
-        for path, explicit in files:
-            sample, opened, container = _sample(path)
-            try:
-                name = format_name or _pick(sample)
-            except IngestError as exc:
-                if explicit:
-                    raise
-                if on_skip:
-                    on_skip(path, exc.reason)
-                continue
-            fmt = known[name]
-            if fmt.needs_mapping and not (options or {}).get("mapping"):
-                raise IngestError(str(path), None, f"format {name} needs --mapping MAPPING.yaml")
-            yield path, fmt, opened, container if container in fmt.containers else fmt.containers[0]
-
+    """Ingest files (or folders) one transaction each, under the workspace's writer lock; the files
+    and their formats are chosen by :func:`plan_files`."""
     results: list[IngestResult] = []
 
     def finish(staging: Future) -> None:
@@ -155,7 +161,7 @@ def ingest_paths(
             stale.unlink(missing_ok=True)
         # file i+1 is staged (read, mapped, in temporary tables) while file i merges and commits
         pending: Future | None = None
-        plans = planned()
+        plans = plan_files(paths, format_name, options, on_skip)
         try:
             while True:
                 try:
