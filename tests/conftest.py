@@ -50,6 +50,22 @@ def sim_world_base(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
     return world, ws.root
 
 
+@pytest.fixture(scope="session")
+def analysed_world_base(sim_world_base: tuple[Path, Path],
+                        tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The shared world with every analysis step run once: (world folder, workspace folder).
+
+    Embedding the 30k posts is most of a full analysis, so the modules that read analysed results
+    (topics, the browser views, the trends CLI) copy this workspace instead of analysing their own.
+    """
+    from confiance.pipeline import analyze
+
+    world, base = sim_world_base
+    ws = copy_workspace(base, tmp_path_factory.mktemp("analysed-world") / "ws")
+    analyze(ws)
+    return world, ws.root
+
+
 def copy_workspace(base: Path, target: Path) -> Workspace:
     """A private copy of a workspace folder (without its lock file)."""
     import shutil

@@ -4,7 +4,6 @@ the same topic, outliers, reproducibility, incremental assignment, labels, table
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,7 @@ from confiance.text.embed import encode
 from confiance.text.language import clean_text
 from confiance.text.topics import class_tfidf_terms, load_topic_model, stop_words
 from confiance.workspace import Workspace
-from tests.conftest import query
+from tests.conftest import copy_workspace, query
 
 NMI_GOAL = 0.8
 TWIN_GOAL = 0.9
@@ -28,14 +27,10 @@ TWINS = 240
 
 
 @pytest.fixture(scope="module")
-def topic_world(sim_world_base, tmp_path_factory) -> tuple[Path, Workspace]:
-    """The shared world with language, embeddings and topics computed once for this module."""
-    world, base = sim_world_base
-    copy = tmp_path_factory.mktemp("topics") / "ws"
-    shutil.copytree(base, copy, ignore=shutil.ignore_patterns("*.lock"))
-    ws = Workspace.open(copy)
-    analyze(ws, only=["topics"])
-    return world, ws
+def topic_world(analysed_world_base, tmp_path_factory) -> tuple[Path, Workspace]:
+    """A copy of the shared analysed world (language, embeddings and topics computed once per session)."""
+    world, base = analysed_world_base
+    return world, copy_workspace(base, tmp_path_factory.mktemp("topics") / "ws")
 
 
 def _planted(world: Path) -> dict[tuple[str, str], tuple[str, str]]:
@@ -119,9 +114,7 @@ def test_labels_examples_timeline_communities(topic_world):
 
 def test_topic_communities_join_when_present(topic_world, tmp_path):
     _, ws = topic_world
-    copy = tmp_path / "ws"
-    shutil.copytree(ws.root, copy, ignore=shutil.ignore_patterns("*.lock"))
-    other = Workspace.open(copy)
+    other = copy_workspace(ws.root, tmp_path / "ws")
     analyze(other, only=["communities", "topics"])
     shares = query(other, "SELECT community, sum(share) FROM topic_communities GROUP BY community")
     assert shares and all(abs(s - 1.0) < 1e-9 for _, s in shares)
@@ -138,9 +131,7 @@ def test_class_tfidf_prefers_distinctive_terms():
 
 def test_incremental_assignment_and_refit_reproducible(topic_world, tmp_path):
     _, ws = topic_world
-    copy = tmp_path / "ws"
-    shutil.copytree(ws.root, copy, ignore=shutil.ignore_patterns("*.lock"))
-    other = Workspace.open(copy)
+    other = copy_workspace(ws.root, tmp_path / "ws")
     before = query(other, "SELECT platform, post_id, topic FROM post_topics ORDER BY 1, 2")
     again = analyze(other, only=["topics"])["topics"]
     assert not again["fitted"] and again["assigned"] == 0

@@ -12,6 +12,7 @@ import pytest
 from confiance.store import transaction
 from confiance.text.trends import (METHOD, QueryError, compile_query, count_matches, detect_bursts, parse_query,
                                    run_trends, share_of_voice)
+from tests.conftest import copy_workspace, scalar
 
 
 def planted_series(seed: int, days: int = 120, bursts: int = 4):
@@ -172,16 +173,18 @@ def test_trends_step_finds_coordinated_link_bursts(sim_world):
     assert burst_domains and burst_domains <= low
 
 
-def test_cli_sov_and_trends(sim_world):
+def test_cli_sov_and_trends(sim_world, analysed_world_base, tmp_path):
     from typer.testing import CliRunner
 
     from confiance.cli import app
 
-    _, ws, _ = sim_world
     runner = CliRunner()
-    root = ["--workspace", str(ws.root)]
-    out = runner.invoke(app, root + ["trends", "--json"])
+    _, fresh, _ = sim_world
+    out = runner.invoke(app, ["--workspace", str(fresh.root), "trends", "--json"])
     assert out.exit_code == 1 and "no trends yet" in str(out.exception)
+    # the rest on an analysed copy, whose stored embeddings `analyze --only trends` reuses
+    ws = copy_workspace(analysed_world_base[1], tmp_path / "analysed")
+    root = ["--workspace", str(ws.root)]
     out = runner.invoke(app, root + ["sov", "#solvane", "lang:fr", "--by", "week", "--json"])
     assert out.exit_code == 0, out.output
     data = orjson.loads(out.stdout)
@@ -192,7 +195,10 @@ def test_cli_sov_and_trends(sim_world):
     out = runner.invoke(app, root + ["sov", "(#solvane"])
     assert out.exit_code == 1 and isinstance(out.exception, QueryError) and out.exception.column == 1
     assert runner.invoke(app, root + ["sov", "x", "--by", "month"]).exit_code == 2
+    trend_runs = "SELECT list(DISTINCT run_id) FROM trend_bursts"
+    before = scalar(ws, trend_runs)
     out = runner.invoke(app, root + ["analyze", "--only", "trends"])
     assert out.exit_code == 0, out.output
+    assert scalar(ws, trend_runs) != before
     out = runner.invoke(app, root + ["trends", "--json"])
     assert out.exit_code == 0 and orjson.loads(out.stdout)

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from confiance.pipeline import analyze
 from confiance.web.app import Settings, create_app
 from tests.conftest import copy_workspace
 from tests.web.hostile import hostile_world
@@ -79,10 +78,9 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def world_server(sim_world_base, tmp_path_factory):
-    _, base = sim_world_base
+def world_server(analysed_world_base, tmp_path_factory):
+    _, base = analysed_world_base
     ws = copy_workspace(base, tmp_path_factory.mktemp("browser-world") / "ws")
-    analyze(ws)
     with Server(Settings(snapshot=ws.publish_snapshot(), port=_free_port())) as server:
         yield server
 
