@@ -8,10 +8,13 @@ Two stages, both deterministic for a seed:
    dropped afterwards (networkit's ``MaxentStress`` gives finer layouts but took 67 s on 3,000 nodes
    here and refuses disconnected graphs).
 2. **ForceAtlas2-style refinement** (Jacomy et al. 2014): linear attraction along edges (weights
-   tempered by ``log1p``), degree-scaled repulsion ``(deg_i + 1)(deg_j + 1) / d`` and a constant
-   gravity towards the centre, with a cooling step. Repulsion is computed between pairs closer than
-   a cut-off found with a k-d tree (the grid variant of Fruchterman & Reingold 1991) instead of
-   Barnes-Hut: vectorised with numpy, a few seconds for 5,000 nodes.
+   tempered by ``log1p``), degree-scaled repulsion ``(deg_i + 1)(deg_j + 1) / d`` between every pair of
+   nodes and a constant gravity towards the centre, with a cooling step. ForceAtlas2 approximates the
+   all-pairs repulsion with Barnes-Hut; here it is a particle-mesh sum (Hockney & Eastwood 1988): masses
+   are spread on a grid (cloud-in-cell), convolved with the repulsion kernel by FFT
+   (``scipy.signal.fftconvolve``) and read back at each node, while the pairs closer than two cells, which
+   the grid blurs, are summed exactly over each node's nearest neighbours (a k-d tree). Each step is
+   linear in the nodes plus one FFT: 50,000 nodes lay out in about half a minute.
 
 Graphs larger than ``max_nodes`` are laid out on their ``max_nodes`` nodes of highest weighted degree
 (the returned ``node_indexes`` say which); the rest gets no position.
@@ -22,23 +25,31 @@ Brandes, U., Pich, C. (2007). Eigensolver methods for progressive multidimension
 data. Graph Drawing 2006, LNCS 4372.
 Jacomy, M., Venturini, T., Heymann, S., Bastian, M. (2014). ForceAtlas2, a continuous graph layout
 algorithm for handy network visualization designed for the Gephi software. PLoS ONE 9(6): e98679.
-Fruchterman, T., Reingold, E. (1991). Graph drawing by force-directed placement. Software: Practice
-and Experience 21(11).
+Hockney, R. W., Eastwood, J. W. (1988). Computer Simulation Using Particles. Adam Hilger (chapters 5-6:
+the particle-mesh method, cloud-in-cell assignment).
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import duckdb
 import numpy as np
 import scipy.sparse as sp
+from scipy.signal import fftconvolve
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from confiance.graph.build import AccountGraph
 
 LAYOUT_TABLE = "graph_layout"
-DEFAULT_MAX_NODES = 5000
+#: As many as the dashboard's map draws (``web.map.MAX_MAP_NODES``).
+DEFAULT_MAX_NODES = 50_000
 DEFAULT_ITERATIONS = 150
+#: Repulsion between nodes closer than this many grid cells is summed exactly, over at most
+#: ``NEAR_NEIGHBOURS`` nearest neighbours (the grid blurs it; a dense clump would make all pairs quadratic).
+NEAR_CELLS = 2.0
+NEAR_NEIGHBOURS = 8
 
 __all__ = ["layout", "run_layout", "layout_summary", "LAYOUT_TABLE"]
 
@@ -130,7 +141,7 @@ def _pivot_mds(n: int, src: np.ndarray, dst: np.ndarray, seed: int, rng: np.rand
 
 def _refine(xy: np.ndarray, src: np.ndarray, dst: np.ndarray, weight: np.ndarray, iterations: int,
             rng: np.random.Generator) -> np.ndarray:
-    """ForceAtlas2-style forces with a cut-off on repulsion and a cooling step size."""
+    """ForceAtlas2-style forces (all-pairs repulsion by particle mesh) with a cooling step size."""
     n = len(xy)
     if n < 2 or iterations <= 0:
         return xy
@@ -141,23 +152,26 @@ def _refine(xy: np.ndarray, src: np.ndarray, dst: np.ndarray, weight: np.ndarray
     xy = xy * np.sqrt(n) / 2.0
     repulsion, gravity = 1.0, 0.05
     step = np.sqrt(n) / 10.0
-    # repulsion reaches as far as the 99th percentile node needs: the largest hub's reach would pair almost
-    # every node in a dense region (quadratic work on heavy-tailed graphs)
-    cutoff = 3.0 + 2.0 * np.sqrt(np.percentile(mass, 99))
+    # about one cell per node spacing, a power of two for the FFT
+    cells = int(np.clip(2 ** np.ceil(np.log2(np.sqrt(n))), 32, 256))
     for it in range(iterations):
         fx, fy = np.zeros(n), np.zeros(n)
         if len(src):
             pull = (xy[dst] - xy[src]) * attraction[:, None]
             fx += np.bincount(src, pull[:, 0], n) - np.bincount(dst, pull[:, 0], n)
             fy += np.bincount(src, pull[:, 1], n) - np.bincount(dst, pull[:, 1], n)
-        pairs = cKDTree(xy).query_pairs(cutoff, output_type="ndarray")
-        if len(pairs):
-            i, j = pairs[:, 0], pairs[:, 1]
-            delta = xy[i] - xy[j]
-            dist2 = np.maximum((delta ** 2).sum(axis=1), 1e-4)
-            push = delta * (repulsion * mass[i] * mass[j] / dist2)[:, None]
-            fx += np.bincount(i, push[:, 0], n) - np.bincount(j, push[:, 0], n)
-            fy += np.bincount(i, push[:, 1], n) - np.bincount(j, push[:, 1], n)
+        field, cell = _mesh_field(xy, mass, cells)
+        fx += repulsion * mass * field[:, 0]
+        fy += repulsion * mass * field[:, 1]
+        distance, neighbour = cKDTree(xy).query(xy, k=NEAR_NEIGHBOURS + 1, distance_upper_bound=NEAR_CELLS * cell)
+        near = np.isfinite(distance[:, 1:])
+        i = np.broadcast_to(np.arange(n)[:, None], near.shape)[near]
+        j = neighbour[:, 1:][near]
+        delta = xy[i] - xy[j]
+        dist2 = np.maximum((delta ** 2).sum(axis=1), 1e-4)
+        push = delta * (repulsion * mass[i] * mass[j] / dist2)[:, None]
+        fx += np.bincount(i, push[:, 0], n)
+        fy += np.bincount(i, push[:, 1], n)
         force = np.stack([fx, fy], axis=1)
         norm = np.linalg.norm(xy, axis=1)
         force -= gravity * mass[:, None] * xy / np.maximum(norm, 1e-9)[:, None]
@@ -165,6 +179,37 @@ def _refine(xy: np.ndarray, src: np.ndarray, dst: np.ndarray, weight: np.ndarray
         limit = step * (1.0 - it / iterations) + 1e-3
         xy = xy + force * (np.minimum(length, limit) / np.maximum(length, 1e-12))[:, None]
     return xy
+
+
+def _mesh_field(xy: np.ndarray, mass: np.ndarray, cells: int) -> tuple[np.ndarray, float]:
+    """The repulsion field ``sum_j m_j (x - x_j) / |x - x_j|^2`` at every node from pairs at least
+    ``NEAR_CELLS`` cells apart, by cloud-in-cell assignment on a ``cells``-square grid spanning the nodes and
+    an FFT convolution; also returns the cell size."""
+    low = xy.min(axis=0)
+    cell = max(float((xy.max(axis=0) - low).max()) / (cells - 1.001), 1e-9)
+    grid = (xy - low) / cell
+    corner = np.minimum(np.floor(grid).astype(np.int64), cells - 2)
+    frac = grid - corner
+    weights = [((1 - frac[:, 0]) * (1 - frac[:, 1]), 0, 0), (frac[:, 0] * (1 - frac[:, 1]), 1, 0),
+               ((1 - frac[:, 0]) * frac[:, 1], 0, 1), (frac[:, 0] * frac[:, 1], 1, 1)]
+    flat = [((corner[:, 0] + a) * cells + corner[:, 1] + b, w) for w, a, b in weights]
+    density = sum(np.bincount(index, w * mass, cells * cells) for index, w in flat).reshape(cells, cells)
+    field = np.zeros((len(xy), 2))
+    for axis, kernel in enumerate(_mesh_kernel(cells)):
+        potential = fftconvolve(density, kernel, mode="full")[cells - 1:2 * cells - 1, cells - 1:2 * cells - 1]
+        values = potential.ravel()
+        field[:, axis] = sum(w * values[index] for index, w in flat)
+    return field / cell, cell
+
+
+@lru_cache(maxsize=4)
+def _mesh_kernel(cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """The x and y components of ``r / |r|^2`` on every grid offset (in cells), zero within ``NEAR_CELLS``."""
+    offset = np.arange(-(cells - 1), cells, dtype=np.float64)
+    dx, dy = np.meshgrid(offset, offset, indexing="ij")
+    r2 = dx * dx + dy * dy
+    inverse = np.where(r2 > NEAR_CELLS ** 2, 1.0 / np.maximum(r2, 1e-12), 0.0)
+    return dx * inverse, dy * inverse
 
 
 def run_layout(con: duckdb.DuckDBPyConnection, run_id: str, *, seed: int = 0,

@@ -8,7 +8,7 @@ node indexes ``[a0, b0, a1, b1, ...]``, and the strings (platforms, colours) onc
 Sampling, in two documented stages, and the map always says how many accounts it shows of how many:
 
 1. the ``layout`` step lays out the accounts of highest weighted degree, at most its ``max_nodes``
-   (5,000 by default; ``confiance layout --max-nodes N`` lays out more);
+   (50,000 by default, about half a minute; ``confiance layout --max-nodes N`` changes it);
 2. the map draws at most ``max_nodes`` of those (``MAX_MAP_NODES``, 50,000, by default; ``/map?max_nodes=N``
    asks for fewer), again those of highest weighted degree. 50,000 is where the map stops being fluid
    in ``benchmarks/dashboard.py`` (frame times during a scripted pan and zoom in Chromium).
