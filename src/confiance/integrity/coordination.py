@@ -281,46 +281,65 @@ def _kind_edges(actions: dict[str, np.ndarray], window_s: float, min_participati
                 percentile: float) -> _KindEdges:
     """Co-action pairs of one kind counted into edges, filtered by weight, with their evidence.
 
-    Every count is a distinct count over one sorted int64 key (edge index × range + value): one
-    argsort of the pairs by edge, then plain sorts of packed integers. Pairs are never turned
-    into Python objects, and no table of pairs is materialised in DuckDB.
+    The pairs are sorted by edge once (one argsort of packed int64 account codes). Most edges rest
+    on a single pair: weight 1, one post on each side, read off directly. Only the pairs of the
+    other edges go through distinct counts (sorts of packed int64 keys, edge × range + value), and
+    the posts are counted only for the edges the filters keep, since the filters need only the
+    weights. Pairs are never turned into Python objects, and no table of pairs goes to DuckDB.
     """
     i, j = co_action_pairs(actions["obj"], actions["t"], actions["aid"], window_s * 1000.0)
     aid, pid = actions["aid"], actions["pid"]
     if len(aid) and int(aid.max()) >= 1 << 31:
         raise ValueError("more than 2**31 accounts: coordination keys would overflow")
+    # i, j become the actions of the smaller and of the larger account code, in edge order
     swap = aid[i] > aid[j]
-    key = (np.where(swap, aid[j], aid[i]) << 31) | np.where(swap, aid[i], aid[j])
-    pid_a, pid_b = np.where(swap, pid[j], pid[i]), np.where(swap, pid[i], pid[j])
-    obj = _object_codes(actions["obj"])[i]
-    del i, j, swap
+    i, j = np.where(swap, j, i), np.where(swap, i, j)
+    del swap
+    key = (aid[i] << 31) | aid[j]
     order = np.argsort(key)
-    sorted_key = key[order]
-    new = np.r_[True, sorted_key[1:] != sorted_key[:-1]] if len(key) else np.zeros(0, bool)
-    edge_of_pair = np.empty(len(key), np.int64)
-    edge_of_pair[order] = np.cumsum(new) - 1
-    edges = sorted_key[new]
-    del key, order, sorted_key, new
+    key, i, j = key[order], i[order], j[order]
+    del order
+    new = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, bool)
+    edges = key[new]
+    del key
     n_edges = len(edges)
-    obj_range = int(obj.max()) + 1 if len(obj) else 1
+    edge_of_pair = np.cumsum(new) - 1
+    several = np.bincount(edge_of_pair, minlength=n_edges)[edge_of_pair] > 1
+    obj = _object_codes(actions["obj"])
+    obj_range = int(obj[-1]) + 1 if len(obj) else 1
     post_range = int(pid.max()) + 1 if len(pid) else 1
     if n_edges * max(obj_range, post_range) >= 1 << 62:
         raise ValueError("too many edges and posts: coordination keys would overflow")
-    weight = np.bincount(_distinct(edge_of_pair * obj_range + obj) // obj_range, minlength=n_edges)
-    tied_a = _distinct(edge_of_pair * post_range + pid_a)
-    tied_b = _distinct(edge_of_pair * post_range + pid_b)
-    posts_a = np.bincount(tied_a // post_range, minlength=n_edges)
-    posts_b = np.bincount(tied_b // post_range, minlength=n_edges)
+    weight = np.ones(n_edges, np.int64)
+    distinct = _distinct(edge_of_pair[several] * obj_range + obj[i[several]]) // obj_range
+    weight[distinct] = np.bincount(distinct, minlength=n_edges)[distinct]
     keep = weight >= min_participation
     if n_edges and percentile > 0:
         keep &= weight >= np.quantile(weight, percentile, method="inverted_cdf")
-    # evidence: the distinct posts of either side that tie a kept pair, in post order
-    tied = np.concatenate([tied_a[keep[tied_a // post_range]], tied_b[keep[tied_b // post_range]]])
-    tied = _distinct(tied)
-    renumber = np.cumsum(keep) - 1
+    # the posts of the kept edges only, edges renumbered 0, 1, 2… in (a, b) order
+    kept_pair = keep[edge_of_pair]
+    edge_of_pair = (np.cumsum(keep) - 1)[edge_of_pair[kept_pair]]
+    several, pid_a, pid_b = several[kept_pair], pid[i[kept_pair]], pid[j[kept_pair]]
+    del i, j, kept_pair
+    n_kept = int(keep.sum())
+    packed = edge_of_pair * post_range
+    tied_a, tied_b = _distinct(packed[several] + pid_a[several]), _distinct(packed[several] + pid_b[several])
+    posts_a, posts_b = np.ones(n_kept, np.int64), np.ones(n_kept, np.int64)
+    edge_a, edge_b = tied_a // post_range, tied_b // post_range
+    posts_a[edge_a] = np.bincount(edge_a, minlength=n_kept)[edge_a]
+    posts_b[edge_b] = np.bincount(edge_b, minlength=n_kept)[edge_b]
+    # evidence: the distinct posts of either side in post order within an edge. A single-pair
+    # edge's two posts (distinct: they belong to different accounts) are already in edge order, so
+    # the two sorted runs are merged by a stable sort, which finds runs (linear time)
+    single = ~several
+    low = packed[single] + np.minimum(pid_a[single], pid_b[single])
+    high = packed[single] + np.maximum(pid_a[single], pid_b[single])
+    del packed, pid_a, pid_b
+    tied = np.sort(np.concatenate([np.stack([low, high], axis=1).ravel(),
+                                   _distinct(np.concatenate([tied_a, tied_b]))]), kind="stable")
     kept = edges[keep]
-    return _KindEdges(a=kept >> 31, b=kept & ((1 << 31) - 1), weight=weight[keep], posts_a=posts_a[keep],
-                      posts_b=posts_b[keep], evidence_edge=renumber[tied // post_range], evidence_pid=tied % post_range)
+    return _KindEdges(a=kept >> 31, b=kept & ((1 << 31) - 1), weight=weight[keep], posts_a=posts_a,
+                      posts_b=posts_b, evidence_edge=tied // post_range, evidence_pid=tied % post_range)
 
 
 def detect_coordination(
