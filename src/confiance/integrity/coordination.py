@@ -94,7 +94,11 @@ _MERSENNE = np.uint64((1 << 61) - 1)
 
 @dataclass(frozen=True)
 class CoordinationResult:
-    """Kept edges (one row per platform, a, b, kind) and group membership, as Arrow tables."""
+    """Kept edges (one row per platform, a, b, kind) and group membership, as Arrow tables.
+
+    The edges' string columns are dictionary-encoded: an account or an evidence post that recurs
+    in many edges is stored once (``to_pylist`` and DuckDB read them as plain strings).
+    """
 
     edges: pa.Table  # platform, a, b, kind, weight, posts_a, posts_b, evidence
     groups: pa.Table  # group_id, platform, account_id, kinds
@@ -169,17 +173,24 @@ _ACTIONS = {
         " SELECT p.rowid AS pid, p.platform, p.account_id, p.created_at, list_sort(list_distinct(p.hashtags)) AS tags "
         " FROM posts p WHERE p.kind <> 'repost') WHERE len(tags) >= 2"),
     "co_link": (
-        "SELECT DISTINCT l.pid, l.platform, l.account_id, l.created_at, coalesce(m.normalised, l.url) AS object FROM ("
+        "SELECT l.pid, l.platform, l.account_id, l.created_at, coalesce(m.normalised, l.url) AS object FROM ("
         " SELECT p.rowid AS pid, p.platform, p.account_id, p.created_at, unnest(p.urls) AS url "
         " FROM posts p WHERE p.kind <> 'repost') l LEFT JOIN _coord_urls m ON m.url = l.url"
         " WHERE l.url <> ''"),
 }
 
 
-def _sorted_actions(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, np.ndarray]:
-    """(pid, aid, object hash, time in ms) sorted by object then time."""
+#: A post that links the same normalised URL twice acts once on it.
+_DEDUPLICATE = {"co_link"}
+
+
+def _sorted_actions(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, np.ndarray]:
+    """(pid, aid, object hash, time in ms) sorted by object then time (deduplicated on these
+    integers, not on the strings they stand for)."""
+    distinct = "DISTINCT" if kind in _DEDUPLICATE else ""
     table = con.sql(
-        f"SELECT x.pid, a.aid, hash(x.platform, x.object) AS obj, epoch_ms(x.created_at) AS t FROM ({sql}) x "
+        f"SELECT {distinct} x.pid, a.aid, hash(x.platform, x.object) AS obj, epoch_ms(x.created_at) AS t "
+        f"FROM ({_ACTIONS[kind]}) x "
         "JOIN _coord_accounts a ON a.platform = x.platform AND a.account_id = x.account_id "
         "WHERE x.created_at IS NOT NULL AND x.object IS NOT NULL ORDER BY obj, t, x.pid"
     ).to_arrow_table()
@@ -392,7 +403,7 @@ def detect_coordination(
             if kind == "near_duplicate_text":
                 actions, kind_window = _text_actions(con, text_window), text_window
             else:
-                actions, kind_window = _sorted_actions(con, _ACTIONS[kind]), window
+                actions, kind_window = _sorted_actions(con, kind), window
             per_kind.append((kind, _kind_edges(actions, kind_window, int(min_participation), percentile)))
             del actions
         per_kind.sort(key=lambda item: item[0])
@@ -405,18 +416,29 @@ def detect_coordination(
     return CoordinationResult(edges, groups, parameters)
 
 
-def _post_ids(con: duckdb.DuckDBPyConnection, pids: np.ndarray) -> pa.Array:
-    """``posts.post_id`` of each row id, in the order given (direct-indexed by row id: no sort, no search)."""
-    slot = np.zeros(int(pids.max()) + 1 if len(pids) else 0, np.int64)
-    slot[pids] = 1
-    con.register("_coord_pids", pa.table({"pid": np.flatnonzero(slot)}))
-    try:
-        found = con.sql("SELECT rowid AS pid, post_id FROM posts "
-                        "WHERE rowid IN (SELECT pid FROM _coord_pids)").to_arrow_table()
-    finally:
-        con.unregister("_coord_pids")
-    slot[found.column("pid").to_numpy()] = np.arange(found.num_rows)
-    return found.column("post_id").combine_chunks().take(pa.array(slot[pids]))
+def _encoded(codes: np.ndarray, values: pa.Array) -> pa.DictionaryArray:
+    """``values[codes]`` as a dictionary array (no string is copied)."""
+    return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32() if len(values) < 1 << 31 else pa.int64()), values)
+
+
+def _post_ids(con: duckdb.DuckDBPyConnection, pids: np.ndarray) -> pa.DictionaryArray:
+    """``posts.post_id`` of each row id, in the order given, encoded over the distinct ones.
+
+    One streamed scan of (rowid, post_id) keeps the wanted rows of each batch (looked up by row
+    id in a boolean mask: no join, no sort), so memory holds the wanted ids, not the table's.
+    """
+    wanted = np.zeros(int(pids.max()) + 1 if len(pids) else 0, bool)
+    wanted[pids] = True
+    found_pid, found_id = [np.zeros(0, np.int64)], [pa.array([], pa.string())]
+    for batch in con.sql("SELECT rowid AS pid, post_id FROM posts").to_arrow_reader(BATCH):
+        pid = batch.column(0).to_numpy()
+        keep = pid < len(wanted)
+        keep[keep] = wanted[pid[keep]]
+        found_pid.append(pid[keep])
+        found_id.append(batch.column(1).filter(pa.array(keep)))
+    slot = np.zeros(len(wanted), np.int64)
+    slot[np.concatenate(found_pid)] = np.arange(sum(len(p) for p in found_pid))
+    return _encoded(slot[pids], pa.concat_arrays(found_id))
 
 
 #: Kind names in the order edges and group kinds are listed (alphabetical, as ``ORDER BY kind``).
@@ -461,11 +483,11 @@ def _edge_table(con: duckdb.DuckDBPyConnection, accounts: pa.Table,
         destination += offsets[position[edge]]
         pids[destination] = edges.evidence_pid
         del edge, destination
-    a_codes, b_codes = pa.array(a[order]), pa.array(b[order])
+    platforms, names = accounts.column("platform").combine_chunks(), accounts.column("account_id").combine_chunks()
     return pa.table({
-        "platform": accounts.column("platform").take(a_codes),
-        "a": accounts.column("account_id").take(a_codes), "b": accounts.column("account_id").take(b_codes),
-        "kind": pa.array(_KIND_NAMES, pa.string()).take(pa.array(rank[order])),
+        "platform": _encoded(a[order], platforms),
+        "a": _encoded(a[order], names), "b": _encoded(b[order], names),
+        "kind": _encoded(rank[order], pa.array(_KIND_NAMES, pa.string())),
         "weight": _joined(per_kind, "weight")[order],
         "posts_a": _joined(per_kind, "posts_a")[order], "posts_b": _joined(per_kind, "posts_b")[order],
         "evidence": pa.LargeListArray.from_arrays(pa.array(offsets.astype(np.int64)), _post_ids(con, pids)),
