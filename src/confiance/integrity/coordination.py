@@ -148,8 +148,10 @@ ALREADY_NORMAL = r"https://[a-z0-9-]+(\.[a-z0-9-]+)*(/[A-Za-z0-9._~!$&'()*+,;=:@
 
 def _url_map(con: duckdb.DuckDBPyConnection) -> None:
     """Normalise each distinct URL once (far fewer than the posts that carry them)."""
+    # distinct first (materialised, so that the filter is not pushed below it): each URL is matched once
     raw = [r[0] for r in con.execute(
-        "SELECT DISTINCT u FROM (SELECT unnest(urls) AS u FROM posts WHERE kind <> 'repost') "
+        "WITH distinct_urls AS MATERIALIZED (SELECT DISTINCT unnest(urls) AS u FROM posts WHERE kind <> 'repost') "
+        "SELECT u FROM distinct_urls "
         "WHERE u <> '' AND (starts_with(u, 'https://www.') OR NOT regexp_full_match(u, ?))", [ALREADY_NORMAL]).fetchall()]
     table = pa.table({"url": pa.array(raw, pa.string()),
                       "normalised": pa.array([normalise_url(u) for u in raw], pa.string())})
@@ -494,13 +496,21 @@ def _edge_table(con: duckdb.DuckDBPyConnection, accounts: pa.Table,
     })
 
 
+def _marked(values: np.ndarray, size: int) -> np.ndarray:
+    """Sorted distinct values of integers in ``range(size)``."""
+    mask = np.zeros(size, bool)
+    mask[values] = True
+    return np.flatnonzero(mask)
+
+
 def _group_table(accounts: pa.Table, per_kind: list[tuple[str, _KindEdges]]) -> pa.Table:
     """Groups: connected components of the kept edges, largest first (ties: the group holding the
     smaller account code first); members in (platform, account_id) order, each with its group's kinds."""
     a, b, rank = _joined(per_kind, "a"), _joined(per_kind, "b"), _kind_ranks(per_kind)
     ends = np.concatenate([a, b])
-    nodes = _distinct(ends)
-    slot = np.zeros(int(nodes[-1]) + 1 if len(nodes) else 0, np.int64)
+    # distinct values by marking a mask over their range (account codes, group × kind): no sort
+    nodes = _marked(ends, accounts.num_rows)
+    slot = np.zeros(accounts.num_rows, np.int64)
     slot[nodes] = np.arange(len(nodes))
     index = slot[ends]
     n = len(nodes)
@@ -513,7 +523,7 @@ def _group_table(accounts: pa.Table, per_kind: list[tuple[str, _KindEdges]]) -> 
     group_rank[np.lexsort((first_member, -sizes))] = np.arange(len(sizes))
     group = group_rank[labels]
     # a group's kinds: those of its edges, by name
-    group_kind = _distinct(group[index[:len(a)]] * len(_KIND_NAMES) + rank)
+    group_kind = _marked(group[index[:len(a)]] * len(_KIND_NAMES) + rank, len(sizes) * len(_KIND_NAMES))
     kinds = pa.LargeListArray.from_arrays(
         pa.array(np.r_[0, np.cumsum(np.bincount(group_kind // len(_KIND_NAMES), minlength=len(sizes)))]),
         pa.array(_KIND_NAMES, pa.string()).take(pa.array(group_kind % len(_KIND_NAMES))))
