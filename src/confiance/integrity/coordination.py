@@ -19,9 +19,11 @@ No all-pairs loop over accounts: actions are sorted by (object, time) and each a
 only with the following actions on the same object inside the window (a sorted sweep whose work
 is proportional to the actions plus the pairs found), in numpy, one kind at a time. Objects are
 compared by a 64-bit hash of (platform, object): two objects would merge only on a hash collision
-(odds about 3 in 10^8 for a million objects). The pairs of a kind are counted into edges by sorting
-packed int64 keys (edge, object) and (edge, post), and only the kept edges survive the kind; names
-are looked up once, for the kept edges, by integer code.
+(odds about 3 in 10^8 for a million objects). The pairs of a kind are sorted by edge once; an edge
+resting on one pair (most of them) is read off directly, the others are counted by sorting packed
+int64 keys (edge, object); the filters are applied to these weights before any post is counted, so
+the posts of dropped edges are never sorted, and only the kept edges survive the kind. Names are
+looked up once, for the kept edges, by integer code, and stored once (dictionary-encoded columns).
 
 An edge ``(a, b, kind)`` has a ``weight``: the number of distinct objects on which ``a`` and ``b``
 co-acted (CooRTweet's edge weight), ``posts_a`` / ``posts_b``: how many posts of each side have a
