@@ -345,7 +345,7 @@ def _kind_edges(actions: dict[str, np.ndarray], window_s: float, min_participati
     posts_b[edge_b] = np.bincount(edge_b, minlength=n_kept)[edge_b]
     # evidence: the distinct posts of either side in post order within an edge. A single-pair
     # edge's two posts (distinct: they belong to different accounts) are already in edge order, so
-    # the two sorted runs are merged by a stable sort, which finds runs (linear time)
+    # there are two sorted runs, which a stable sort (numpy's timsort for int64) merges
     single = ~several
     low = packed[single] + np.minimum(pid_a[single], pid_b[single])
     high = packed[single] + np.maximum(pid_a[single], pid_b[single])
