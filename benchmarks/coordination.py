@@ -32,12 +32,29 @@ What it does, in one run:
 2. **Speed and peak memory at scale**: a simulated corpus of ``--posts`` posts (default 2M: half
    reposts of heavy-tailed popular posts, half posts with one link among heavy-tailed popular URLs,
    over 30 days, plus planted groups that repost and link within seconds), written once as the
-   toolkit's CSV and loaded into confiance's ``posts`` table from that CSV. Each tool runs in its
-   own process (``nice -n 10``); the figures are wall time for loading and for computing co-retweet
-   plus co-link, and the peak resident memory of the largest process (the toolkit computes in a
-   pool of worker processes; its largest worker or its parent, whichever is larger). The goal is a
-   ratio of at least 10. The CPU time of each process (all threads, and the toolkit's workers) is
-   printed too: on a shared machine it depends less on the neighbours than wall time does.
+   toolkit's CSV. The two tools run one after the other, each in its own process under
+   ``nice -n 10``, from the same CSV, with the same window and minimum weight 1, and each produces
+   the whole co-retweet and co-link network. What is timed, on each side:
+
+   - **load**: the toolkit's ``preprocess_csv_files`` (parses the CSV into its SQLite file, with its
+     indexes); confiance parses the CSV with pyarrow, streamed, reading only the five columns the
+     posts need, and inserts them into the workspace's ``posts`` table (DuckDB, on disk), as an
+     ingest does;
+   - **compute**: the toolkit's ``compute_co_retweet_parallel`` + ``compute_co_link_network``
+     (the directed weighted edges, written to its SQLite file); confiance's ``detect_coordination``
+     on a new connection, as ``confiance analyze`` runs after an ingest (undirected edges with both
+     directed counts, the evidence post ids of every edge, and the groups, returned as Arrow
+     tables). Persisting that result into the workspace (``run_coordination``: edges with their
+     evidence, groups, group profiles) is timed apart and printed as a third line, with the ratio
+     it gives, since the toolkit's compute includes writing its (smaller) result.
+
+   For each phase the wall time and the CPU time (all threads; the toolkit's worker processes
+   included) are printed, with the machine's load average before each run: on a shared machine wall
+   time depends on the neighbours, CPU time much less, while the toolkit's SQLite I/O waits count
+   in its wall time only. Peak memory is the peak resident set size of the process, load included
+   (the toolkit: its parent or its largest worker, whichever is larger; confiance: before the
+   persisting, and with it on the persisting line). Interpreter start and
+   imports are outside the phases. The goal is a ratio of at least 10.
 
 Both tools use 2 threads (the toolkit's ``n_threads``; DuckDB's default on this 2-core machine).
 """
@@ -64,15 +81,50 @@ TOOLKIT_NETWORKS = {"co_repost": "co_retweet", "co_link": "co_link"}
 
 
 def _cpu_s() -> float:
-    """CPU seconds of this process and of its finished children (the toolkit's worker pool)."""
+    """CPU seconds of this process and of its finished children (the toolkit's worker pool, reaped
+    at the end of each phase)."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _reap_children() -> None:
+    """End the toolkit's idle workers and manager (its compute functions return without shutting its
+    pool down, and the pool is then reaped by a thread, at any moment), so that their CPU time and
+    peak memory reach RUSAGE_CHILDREN before the phase ends."""
+    import multiprocessing
+
+    for child in multiprocessing.active_children():
+        child.terminate()
+        child.join()
 
 
 def _peak_mib() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return max(own, children) / 1024
+
+
+class _Phases:
+    """Wall and CPU seconds of consecutive phases (work between phases that is not timed is skipped)."""
+
+    def __init__(self) -> None:
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        self.skip()
+
+    def skip(self) -> None:
+        self._wall, self._cpu = time.perf_counter(), _cpu_s()
+
+    def done(self, name: str) -> None:
+        self.wall[name] = time.perf_counter() - self._wall
+        self.cpu[name] = _cpu_s() - self._cpu
+        self.skip()
+
+    def summary(self, compute: list[str], **extra: dict) -> dict:
+        return {"load": [self.wall["load"], self.cpu["load"]],
+                "compute": [sum(self.wall[k] for k in compute), sum(self.cpu[k] for k in compute)],
+                "per_kind": {k: self.wall[k] for k in compute if k in self.wall},
+                **extra, "peak_mib": _peak_mib(), "process_cpu_s": _cpu_s()}
 
 
 # -- toolkit side (runs in the toolkit's venv: standard library + the toolkit only) --------------
@@ -84,24 +136,24 @@ def toolkit_main(csv_path: str, kinds: list[str], window: int, out_dir: str) -> 
     import sqlite3
 
     db = os.path.join(out_dir, "toolkit.db")
-    started = time.perf_counter()
+    phases = _Phases()
     with contextlib.redirect_stdout(io.StringIO()):
         preprocess_csv_files(db, [csv_path])
-    loaded = time.perf_counter()
-    computed = {}
+    phases.done("load")
     for kind in kinds:
-        t0 = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):
             if kind == "co_repost":
                 compute_co_retweet_parallel(db, window, n_threads=THREADS, min_edge_weight=1)
             else:
                 compute_co_link_network(db, window, n_threads=THREADS, min_edge_weight=1)
-        computed[kind] = time.perf_counter() - t0
+        _reap_children()
+        phases.done(kind)
         table = f"{TOOLKIT_NETWORKS[kind]}_network"
         with open(os.path.join(out_dir, f"toolkit-{kind}.tsv"), "w") as out:
             for u1, u2, w in sqlite3.connect(db).execute(f"SELECT user_1, user_2, weight FROM {table}"):
                 out.write(f"{u1}\t{u2}\t{w}\n")
-    print(json.dumps({"load_s": loaded - started, "compute_s": computed, "peak_mib": _peak_mib(), "cpu_s": _cpu_s()}))
+        phases.skip()
+    print(json.dumps(phases.summary(compute=kinds)))
 
 
 # -- confiance side --------------------------------------------------------------------------------
@@ -109,16 +161,17 @@ def ours_main(csv_path: str, kinds: list[str], window: int, out_dir: str) -> Non
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from confiance.integrity.coordination import detect_coordination
+    import confiance.integrity.coordination as coordination
     from confiance.workspace import Workspace
 
-    started = time.perf_counter()
+    phases = _Phases()
     ws = Workspace.init(Path(out_dir) / "ws")
-    # the store reads no file outside its workspace: the CSV is parsed by pyarrow and handed over
-    messages = pacsv.read_csv(csv_path, convert_options=pacsv.ConvertOptions(column_types={
-        "message_id": pa.string(), "user_id": pa.string(), "username": pa.string(), "repost_id": pa.string(),
-        "reply_id": pa.string(), "message": pa.string(), "timestamp": pa.int64(), "urls": pa.string()},
-        strings_can_be_null=False))
+    # the store reads no file outside its workspace: pyarrow parses the CSV (streamed, the columns
+    # the posts need) and hands the batches over
+    columns = {"message_id": pa.string(), "user_id": pa.string(), "repost_id": pa.string(), "timestamp": pa.int64(),
+               "urls": pa.string()}
+    messages = pacsv.open_csv(csv_path, convert_options=pacsv.ConvertOptions(
+        column_types=columns, include_columns=list(columns), strings_can_be_null=False))
     with ws.writer() as con:
         con.register("messages", messages)
         # the toolkit's CSV shape mapped onto the canonical posts table (one platform, ids as text)
@@ -128,19 +181,34 @@ def ours_main(csv_path: str, kinds: list[str], window: int, out_dir: str) -> Non
             " CASE WHEN repost_id <> '' THEN 'repost' ELSE 'post' END, nullif(repost_id, ''),"
             " list_filter(string_split(urls, ' '), lambda u: u <> '') FROM messages")
         con.unregister("messages")
-        del messages
-        loaded = time.perf_counter()
-        # one call for every kind, as `confiance coordination --kinds ...` runs them
-        t0 = time.perf_counter()
-        result = detect_coordination(con, window=window, min_participation=1, percentile=0.0, kinds=kinds)
-        computed = {"all kinds": time.perf_counter() - t0}
-        columns = [result.edges.column(c).to_pylist() for c in ("kind", "a", "b", "posts_a", "posts_b")]
-        for kind in kinds:
-            with open(os.path.join(out_dir, f"ours-{kind}.tsv"), "w") as out:
-                for k, a, b, pa_, pb in zip(*columns):
-                    if k == kind:
-                        out.write(f"{a}\t{b}\t{pa_}\n{b}\t{a}\t{pb}\n")
-    print(json.dumps({"load_s": loaded - started, "compute_s": computed, "peak_mib": _peak_mib(), "cpu_s": _cpu_s()}))
+    del messages
+    phases.done("load")
+    # the analysis on a new connection, as `confiance analyze` after an ingest; the step's
+    # detect_coordination is timed apart from the writing of its tables
+    detect, found, timed = coordination.detect_coordination, [], {}
+
+    def timed_detect(*args, **kwargs):
+        wall, cpu = time.perf_counter(), _cpu_s()
+        found.append(detect(*args, **kwargs))
+        # ru_maxrss only grows: the peak of load and compute, before the tables are written
+        timed["wall"], timed["cpu"], timed["peak"] = time.perf_counter() - wall, _cpu_s() - cpu, _peak_mib()
+        return found[-1]
+
+    coordination.detect_coordination = timed_detect
+    phases.skip()
+    with ws.writer() as con:
+        coordination.run_coordination(con, "benchmark", window=window, min_participation=1, percentile=0.0, kinds=kinds)
+    phases.done("analysis")
+    phases.wall["all kinds"], phases.cpu["all kinds"] = timed["wall"], timed["cpu"]
+    persist = [phases.wall["analysis"] - timed["wall"], phases.cpu["analysis"] - timed["cpu"]]
+    edges = found[0].edges
+    columns = [edges.column(c).to_pylist() for c in ("kind", "a", "b", "posts_a", "posts_b")]
+    for kind in kinds:
+        with open(os.path.join(out_dir, f"ours-{kind}.tsv"), "w") as out:
+            for k, a, b, pa_, pb in zip(*columns):
+                if k == kind:
+                    out.write(f"{a}\t{b}\t{pa_}\n{b}\t{a}\t{pb}\n")
+    print(json.dumps(phases.summary(compute=["all kinds"], persist=persist, peak_compute_mib=timed["peak"])))
 
 
 # -- orchestration ---------------------------------------------------------------------------------
@@ -242,32 +310,47 @@ def _compare(name: str, csv_path: Path, kinds: list[str], window: int, python: s
     ours_dir, toolkit_dir = work / f"{name}-ours", work / f"{name}-toolkit"
     ours_dir.mkdir()
     toolkit_dir.mkdir()
+    loads = [os.getloadavg()[0]]
     ours = _run("ours", sys.executable, csv_path, kinds, window, ours_dir)
+    loads.append(os.getloadavg()[0])
     toolkit = _run("toolkit", python, csv_path, kinds, window, toolkit_dir)
     for kind in kinds:
         mine, theirs = _edges(ours_dir / f"ours-{kind}.tsv"), _edges(toolkit_dir / f"toolkit-{kind}.tsv")
         nodes = {a for a, _, _ in theirs} | {b for _, b, _ in theirs}
         print(f"  {name} {kind}: toolkit {len(theirs):,} directed edges ({len(nodes):,} accounts), "
-              f"confiance {len(mine):,}; toolkit {kind} compute {toolkit['compute_s'][kind]:.2f} s")
+              f"confiance {len(mine):,}; toolkit {kind} compute {toolkit['per_kind'][kind]:.2f} s")
         assert mine == theirs, (f"{name} {kind}: {len(mine - theirs)} edges only in confiance, "
                                 f"{len(theirs - mine)} only in the toolkit")
         print(f"  {name} {kind}: SAME edge set and weights")
-    _figures(name, ours, toolkit)
+    _figures(name, ours, toolkit, loads)
 
 
-def _figures(name: str, ours: dict, toolkit: dict) -> None:
-    t_total = toolkit["load_s"] + sum(toolkit["compute_s"].values())
-    o_total = ours["load_s"] + sum(ours["compute_s"].values())
-    t_compute, o_compute = sum(toolkit["compute_s"].values()), sum(ours["compute_s"].values())
-    print(f"  {name}: toolkit load {toolkit['load_s']:.2f} s + compute {t_compute:.2f} s, peak {toolkit['peak_mib']:.0f} MiB")
-    print(f"  {name}: confiance load {ours['load_s']:.2f} s + compute {o_compute:.2f} s, peak {ours['peak_mib']:.0f} MiB")
-    print(f"  {name}: speed ratio (load + compute) {t_total / o_total:.1f}x; compute only {t_compute / o_compute:.1f}x; "
-          f"memory ratio {toolkit['peak_mib'] / ours['peak_mib']:.1f}x")
-    # on a shared machine wall time depends on the neighbours; CPU time (all threads and workers) does less
-    print(f"  {name}: CPU time toolkit {toolkit['cpu_s']:.1f} s, confiance {ours['cpu_s']:.1f} s "
-          f"(ratio {toolkit['cpu_s'] / ours['cpu_s']:.1f}x; both include interpreter start and imports)")
+def _figures(name: str, ours: dict, toolkit: dict, loads: list[float]) -> None:
+    """One table: wall and CPU seconds of each phase, peak memory, and the toolkit / confiance ratios."""
+    def total(side: dict, measure: int, persist: bool = False) -> float:
+        return side["load"][measure] + side["compute"][measure] + (side["persist"][measure] if persist else 0.0)
+
+    rows = [("", "load", "compute", "load+compute", "peak RSS"),
+            ("toolkit 1.5.2", *(f"{toolkit[p][0]:.1f} s / {toolkit[p][1]:.1f} s" for p in ("load", "compute")),
+             f"{total(toolkit, 0):.1f} s / {total(toolkit, 1):.1f} s", f"{toolkit['peak_mib']:,.0f} MiB"),
+            ("confiance", *(f"{ours[p][0]:.1f} s / {ours[p][1]:.1f} s" for p in ("load", "compute")),
+             f"{total(ours, 0):.1f} s / {total(ours, 1):.1f} s", f"{ours['peak_compute_mib']:,.0f} MiB"),
+            ("ratio", *(f"{toolkit[p][0] / ours[p][0]:.1f}x / {toolkit[p][1] / ours[p][1]:.1f}x" for p in ("load", "compute")),
+             f"{total(toolkit, 0) / total(ours, 0):.1f}x / {total(toolkit, 1) / total(ours, 1):.1f}x",
+             f"{toolkit['peak_mib'] / ours['peak_compute_mib']:.2f}x")]
+    print(f"  {name} (wall / CPU; load average before each run: confiance {loads[0]:.1f}, toolkit {loads[1]:.1f}):")
+    for row in rows:
+        print("    " + row[0].ljust(15) + "".join(cell.rjust(22) for cell in row[1:]))
+    print(f"    confiance persisting its result in the workspace (edges with evidence, groups, profiles): "
+          f"{ours['persist'][0]:.1f} s / {ours['persist'][1]:.1f} s, peak RSS then {ours['peak_mib']:,.0f} MiB; "
+          f"load+compute+persist ratio {total(toolkit, 0) / total(ours, 0, True):.1f}x wall / "
+          f"{total(toolkit, 1) / total(ours, 1, True):.1f}x CPU")
+    print(f"    process CPU incl. interpreter start and imports: toolkit {toolkit['process_cpu_s']:.1f} s, "
+          f"confiance {ours['process_cpu_s']:.1f} s")
     if name == "simulated":
-        print(f"  goal >= 10x (load + compute): {'reached' if t_total / o_total >= 10 else 'NOT reached'}")
+        for label, measure in (("wall", 0), ("CPU", 1)):
+            ratio = total(toolkit, measure) / total(ours, measure)
+            print(f"  goal >= 10x (load + compute, {label}): {ratio:.1f}x, {'reached' if ratio >= 10 else 'NOT reached'}")
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from confiance.integrity.coordination import (ALREADY_NORMAL, co_action_pairs, coordination_listing,
+from confiance.integrity.coordination import (ALREADY_NORMAL, _kind_edges, co_action_pairs, coordination_listing,
                                               detect_coordination)
 from confiance.integrity.urls import normalise_url
 from confiance.pipeline import analyze
@@ -113,6 +113,42 @@ def test_sweep_pairs_match_a_brute_force_count():
     expected = {(x, y) for x in range(n) for y in range(x + 1, n)
                 if objects[x] == objects[y] and abs(times[y] - times[x]) <= 30 and accounts[x] != accounts[y]}
     assert found == expected
+
+
+@pytest.mark.parametrize("min_participation, percentile", [(1, 0.0), (2, 0.0), (1, 0.5), (2, 0.9)])
+def test_edge_counts_and_evidence_match_a_brute_force_count(min_participation, percentile):
+    """Weights, directed post counts and evidence, against a count over every pair of actions. Some
+    posts act on several objects (a post with several links) and some pairs co-act repeatedly on one
+    object, so single-pair edges, repeated pairs and shared posts are all exercised."""
+    rng = np.random.default_rng(1)
+    n_posts, window_ms = 1500, 20_000
+    account = rng.integers(0, 50, n_posts)
+    time_ms = rng.integers(0, 400_000, n_posts)
+    rows = [(int(rng.integers(0, 25)) * 7919 - 50_000, int(time_ms[p]), p, int(account[p]))
+            for p in range(n_posts) for _ in range(int(rng.integers(1, 3)))]
+    rows = sorted(set(rows))  # by (object, time, post), as the action queries sort
+    obj, t, pid, aid = (np.array(column, np.int64) for column in zip(*rows))
+    edges = _kind_edges({"obj": obj, "t": t, "pid": pid, "aid": aid}, window_ms / 1000, min_participation, percentile)
+    objects, posts = defaultdict(set), defaultdict(lambda: (set(), set()))
+    for x in range(len(rows)):
+        for y in range(x + 1, len(rows)):
+            if obj[x] == obj[y] and abs(t[x] - t[y]) <= window_ms and aid[x] != aid[y]:
+                (low, p_low), (high, p_high) = sorted([(aid[x], pid[x]), (aid[y], pid[y])])
+                objects[low, high].add(obj[x])
+                posts[low, high][0].add(p_low)
+                posts[low, high][1].add(p_high)
+    weights = np.array([len(o) for o in objects.values()])
+    threshold = np.quantile(weights, percentile, method="inverted_cdf") if percentile > 0 else 0
+    expected = {edge: (len(o), len(posts[edge][0]), len(posts[edge][1]), sorted(posts[edge][0] | posts[edge][1]))
+                for edge, o in objects.items() if len(o) >= max(min_participation, threshold)}
+    evidence = defaultdict(list)
+    for e, p in zip(edges.evidence_edge.tolist(), edges.evidence_pid.tolist()):
+        evidence[e].append(p)
+    found = {(a, b): (w, pa_, pb, evidence[e]) for e, (a, b, w, pa_, pb) in enumerate(zip(
+        edges.a.tolist(), edges.b.tolist(), edges.weight.tolist(), edges.posts_a.tolist(), edges.posts_b.tolist()))}
+    assert len(expected) >= 20 and any(w > 1 for w, *_ in expected.values())
+    assert found == expected
+    assert list(zip(edges.a.tolist(), edges.b.tolist())) == sorted(found)  # edges in (a, b) order
 
 
 @pytest.mark.parametrize("options, message", [

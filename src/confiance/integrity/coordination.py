@@ -19,9 +19,11 @@ No all-pairs loop over accounts: actions are sorted by (object, time) and each a
 only with the following actions on the same object inside the window (a sorted sweep whose work
 is proportional to the actions plus the pairs found), in numpy, one kind at a time. Objects are
 compared by a 64-bit hash of (platform, object): two objects would merge only on a hash collision
-(odds about 3 in 10^8 for a million objects). The pairs of a kind are counted into edges by sorting
-packed int64 keys (edge, object) and (edge, post), and only the kept edges survive the kind; names
-are looked up once, for the kept edges, by integer code.
+(odds about 3 in 10^8 for a million objects). The pairs of a kind are sorted by edge once; an edge
+resting on one pair (most of them) is read off directly, the others are counted by sorting packed
+int64 keys (edge, object); the filters are applied to these weights before any post is counted, so
+the posts of dropped edges are never sorted, and only the kept edges survive the kind. Names are
+looked up once, for the kept edges, by integer code, and stored once (dictionary-encoded columns).
 
 An edge ``(a, b, kind)`` has a ``weight``: the number of distinct objects on which ``a`` and ``b``
 co-acted (CooRTweet's edge weight), ``posts_a`` / ``posts_b``: how many posts of each side have a
@@ -94,7 +96,11 @@ _MERSENNE = np.uint64((1 << 61) - 1)
 
 @dataclass(frozen=True)
 class CoordinationResult:
-    """Kept edges (one row per platform, a, b, kind) and group membership, as Arrow tables."""
+    """Kept edges (one row per platform, a, b, kind) and group membership, as Arrow tables.
+
+    The edges' string columns are dictionary-encoded: an account or an evidence post that recurs
+    in many edges is stored once (``to_pylist`` and DuckDB read them as plain strings).
+    """
 
     edges: pa.Table  # platform, a, b, kind, weight, posts_a, posts_b, evidence
     groups: pa.Table  # group_id, platform, account_id, kinds
@@ -144,8 +150,10 @@ ALREADY_NORMAL = r"https://[a-z0-9-]+(\.[a-z0-9-]+)*(/[A-Za-z0-9._~!$&'()*+,;=:@
 
 def _url_map(con: duckdb.DuckDBPyConnection) -> None:
     """Normalise each distinct URL once (far fewer than the posts that carry them)."""
+    # distinct first (materialised, so that the filter is not pushed below it): each URL is matched once
     raw = [r[0] for r in con.execute(
-        "SELECT DISTINCT u FROM (SELECT unnest(urls) AS u FROM posts WHERE kind <> 'repost') "
+        "WITH distinct_urls AS MATERIALIZED (SELECT DISTINCT unnest(urls) AS u FROM posts WHERE kind <> 'repost') "
+        "SELECT u FROM distinct_urls "
         "WHERE u <> '' AND (starts_with(u, 'https://www.') OR NOT regexp_full_match(u, ?))", [ALREADY_NORMAL]).fetchall()]
     table = pa.table({"url": pa.array(raw, pa.string()),
                       "normalised": pa.array([normalise_url(u) for u in raw], pa.string())})
@@ -169,17 +177,24 @@ _ACTIONS = {
         " SELECT p.rowid AS pid, p.platform, p.account_id, p.created_at, list_sort(list_distinct(p.hashtags)) AS tags "
         " FROM posts p WHERE p.kind <> 'repost') WHERE len(tags) >= 2"),
     "co_link": (
-        "SELECT DISTINCT l.pid, l.platform, l.account_id, l.created_at, coalesce(m.normalised, l.url) AS object FROM ("
+        "SELECT l.pid, l.platform, l.account_id, l.created_at, coalesce(m.normalised, l.url) AS object FROM ("
         " SELECT p.rowid AS pid, p.platform, p.account_id, p.created_at, unnest(p.urls) AS url "
         " FROM posts p WHERE p.kind <> 'repost') l LEFT JOIN _coord_urls m ON m.url = l.url"
         " WHERE l.url <> ''"),
 }
 
 
-def _sorted_actions(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, np.ndarray]:
-    """(pid, aid, object hash, time in ms) sorted by object then time."""
+#: A post that links the same normalised URL twice acts once on it.
+_DEDUPLICATE = {"co_link"}
+
+
+def _sorted_actions(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, np.ndarray]:
+    """(pid, aid, object hash, time in ms) sorted by object then time (deduplicated on these
+    integers, not on the strings they stand for)."""
+    distinct = "DISTINCT" if kind in _DEDUPLICATE else ""
     table = con.sql(
-        f"SELECT x.pid, a.aid, hash(x.platform, x.object) AS obj, epoch_ms(x.created_at) AS t FROM ({sql}) x "
+        f"SELECT {distinct} x.pid, a.aid, hash(x.platform, x.object) AS obj, epoch_ms(x.created_at) AS t "
+        f"FROM ({_ACTIONS[kind]}) x "
         "JOIN _coord_accounts a ON a.platform = x.platform AND a.account_id = x.account_id "
         "WHERE x.created_at IS NOT NULL AND x.object IS NOT NULL ORDER BY obj, t, x.pid"
     ).to_arrow_table()
@@ -281,46 +296,65 @@ def _kind_edges(actions: dict[str, np.ndarray], window_s: float, min_participati
                 percentile: float) -> _KindEdges:
     """Co-action pairs of one kind counted into edges, filtered by weight, with their evidence.
 
-    Every count is a distinct count over one sorted int64 key (edge index × range + value): one
-    argsort of the pairs by edge, then plain sorts of packed integers. Pairs are never turned
-    into Python objects, and no table of pairs is materialised in DuckDB.
+    The pairs are sorted by edge once (one argsort of packed int64 account codes). Most edges rest
+    on a single pair: weight 1, one post on each side, read off directly. Only the pairs of the
+    other edges go through distinct counts (sorts of packed int64 keys, edge × range + value), and
+    the posts are counted only for the edges the filters keep, since the filters need only the
+    weights. Pairs are never turned into Python objects, and no table of pairs goes to DuckDB.
     """
     i, j = co_action_pairs(actions["obj"], actions["t"], actions["aid"], window_s * 1000.0)
     aid, pid = actions["aid"], actions["pid"]
     if len(aid) and int(aid.max()) >= 1 << 31:
         raise ValueError("more than 2**31 accounts: coordination keys would overflow")
+    # i, j become the actions of the smaller and of the larger account code, in edge order
     swap = aid[i] > aid[j]
-    key = (np.where(swap, aid[j], aid[i]) << 31) | np.where(swap, aid[i], aid[j])
-    pid_a, pid_b = np.where(swap, pid[j], pid[i]), np.where(swap, pid[i], pid[j])
-    obj = _object_codes(actions["obj"])[i]
-    del i, j, swap
+    i, j = np.where(swap, j, i), np.where(swap, i, j)
+    del swap
+    key = (aid[i] << 31) | aid[j]
     order = np.argsort(key)
-    sorted_key = key[order]
-    new = np.r_[True, sorted_key[1:] != sorted_key[:-1]] if len(key) else np.zeros(0, bool)
-    edge_of_pair = np.empty(len(key), np.int64)
-    edge_of_pair[order] = np.cumsum(new) - 1
-    edges = sorted_key[new]
-    del key, order, sorted_key, new
+    key, i, j = key[order], i[order], j[order]
+    del order
+    new = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, bool)
+    edges = key[new]
+    del key
     n_edges = len(edges)
-    obj_range = int(obj.max()) + 1 if len(obj) else 1
+    edge_of_pair = np.cumsum(new) - 1
+    several = np.bincount(edge_of_pair, minlength=n_edges)[edge_of_pair] > 1
+    obj = _object_codes(actions["obj"])
+    obj_range = int(obj[-1]) + 1 if len(obj) else 1
     post_range = int(pid.max()) + 1 if len(pid) else 1
     if n_edges * max(obj_range, post_range) >= 1 << 62:
         raise ValueError("too many edges and posts: coordination keys would overflow")
-    weight = np.bincount(_distinct(edge_of_pair * obj_range + obj) // obj_range, minlength=n_edges)
-    tied_a = _distinct(edge_of_pair * post_range + pid_a)
-    tied_b = _distinct(edge_of_pair * post_range + pid_b)
-    posts_a = np.bincount(tied_a // post_range, minlength=n_edges)
-    posts_b = np.bincount(tied_b // post_range, minlength=n_edges)
+    weight = np.ones(n_edges, np.int64)
+    distinct = _distinct(edge_of_pair[several] * obj_range + obj[i[several]]) // obj_range
+    weight[distinct] = np.bincount(distinct, minlength=n_edges)[distinct]
     keep = weight >= min_participation
     if n_edges and percentile > 0:
         keep &= weight >= np.quantile(weight, percentile, method="inverted_cdf")
-    # evidence: the distinct posts of either side that tie a kept pair, in post order
-    tied = np.concatenate([tied_a[keep[tied_a // post_range]], tied_b[keep[tied_b // post_range]]])
-    tied = _distinct(tied)
-    renumber = np.cumsum(keep) - 1
+    # the posts of the kept edges only, edges renumbered 0, 1, 2… in (a, b) order
+    kept_pair = keep[edge_of_pair]
+    edge_of_pair = (np.cumsum(keep) - 1)[edge_of_pair[kept_pair]]
+    several, pid_a, pid_b = several[kept_pair], pid[i[kept_pair]], pid[j[kept_pair]]
+    del i, j, kept_pair
+    n_kept = int(keep.sum())
+    packed = edge_of_pair * post_range
+    tied_a, tied_b = _distinct(packed[several] + pid_a[several]), _distinct(packed[several] + pid_b[several])
+    posts_a, posts_b = np.ones(n_kept, np.int64), np.ones(n_kept, np.int64)
+    edge_a, edge_b = tied_a // post_range, tied_b // post_range
+    posts_a[edge_a] = np.bincount(edge_a, minlength=n_kept)[edge_a]
+    posts_b[edge_b] = np.bincount(edge_b, minlength=n_kept)[edge_b]
+    # evidence: the distinct posts of either side in post order within an edge. A single-pair
+    # edge's two posts (distinct: they belong to different accounts) are already in edge order, so
+    # there are two sorted runs, which a stable sort (numpy's timsort for int64) merges
+    single = ~several
+    low = packed[single] + np.minimum(pid_a[single], pid_b[single])
+    high = packed[single] + np.maximum(pid_a[single], pid_b[single])
+    del packed, pid_a, pid_b
+    tied = np.sort(np.concatenate([np.stack([low, high], axis=1).ravel(),
+                                   _distinct(np.concatenate([tied_a, tied_b]))]), kind="stable")
     kept = edges[keep]
-    return _KindEdges(a=kept >> 31, b=kept & ((1 << 31) - 1), weight=weight[keep], posts_a=posts_a[keep],
-                      posts_b=posts_b[keep], evidence_edge=renumber[tied // post_range], evidence_pid=tied % post_range)
+    return _KindEdges(a=kept >> 31, b=kept & ((1 << 31) - 1), weight=weight[keep], posts_a=posts_a,
+                      posts_b=posts_b, evidence_edge=tied // post_range, evidence_pid=tied % post_range)
 
 
 def detect_coordination(
@@ -373,7 +407,7 @@ def detect_coordination(
             if kind == "near_duplicate_text":
                 actions, kind_window = _text_actions(con, text_window), text_window
             else:
-                actions, kind_window = _sorted_actions(con, _ACTIONS[kind]), window
+                actions, kind_window = _sorted_actions(con, kind), window
             per_kind.append((kind, _kind_edges(actions, kind_window, int(min_participation), percentile)))
             del actions
         per_kind.sort(key=lambda item: item[0])
@@ -386,18 +420,29 @@ def detect_coordination(
     return CoordinationResult(edges, groups, parameters)
 
 
-def _post_ids(con: duckdb.DuckDBPyConnection, pids: np.ndarray) -> pa.Array:
-    """``posts.post_id`` of each row id, in the order given (direct-indexed by row id: no sort, no search)."""
-    slot = np.zeros(int(pids.max()) + 1 if len(pids) else 0, np.int64)
-    slot[pids] = 1
-    con.register("_coord_pids", pa.table({"pid": np.flatnonzero(slot)}))
-    try:
-        found = con.sql("SELECT rowid AS pid, post_id FROM posts "
-                        "WHERE rowid IN (SELECT pid FROM _coord_pids)").to_arrow_table()
-    finally:
-        con.unregister("_coord_pids")
-    slot[found.column("pid").to_numpy()] = np.arange(found.num_rows)
-    return found.column("post_id").combine_chunks().take(pa.array(slot[pids]))
+def _encoded(codes: np.ndarray, values: pa.Array) -> pa.DictionaryArray:
+    """``values[codes]`` as a dictionary array (no string is copied)."""
+    return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32() if len(values) < 1 << 31 else pa.int64()), values)
+
+
+def _post_ids(con: duckdb.DuckDBPyConnection, pids: np.ndarray) -> pa.DictionaryArray:
+    """``posts.post_id`` of each row id, in the order given, encoded over the distinct ones.
+
+    One streamed scan of (rowid, post_id) keeps the wanted rows of each batch (looked up by row
+    id in a boolean mask: no join, no sort), so memory holds the wanted ids, not the table's.
+    """
+    wanted = np.zeros(int(pids.max()) + 1 if len(pids) else 0, bool)
+    wanted[pids] = True
+    found_pid, found_id = [np.zeros(0, np.int64)], [pa.array([], pa.string())]
+    for batch in con.sql("SELECT rowid AS pid, post_id FROM posts").to_arrow_reader(BATCH):
+        pid = batch.column(0).to_numpy()
+        keep = pid < len(wanted)
+        keep[keep] = wanted[pid[keep]]
+        found_pid.append(pid[keep])
+        found_id.append(batch.column(1).filter(pa.array(keep)))
+    slot = np.zeros(len(wanted), np.int64)
+    slot[np.concatenate(found_pid)] = np.arange(sum(len(p) for p in found_pid))
+    return _encoded(slot[pids], pa.concat_arrays(found_id))
 
 
 #: Kind names in the order edges and group kinds are listed (alphabetical, as ``ORDER BY kind``).
@@ -442,15 +487,22 @@ def _edge_table(con: duckdb.DuckDBPyConnection, accounts: pa.Table,
         destination += offsets[position[edge]]
         pids[destination] = edges.evidence_pid
         del edge, destination
-    a_codes, b_codes = pa.array(a[order]), pa.array(b[order])
+    platforms, names = accounts.column("platform").combine_chunks(), accounts.column("account_id").combine_chunks()
     return pa.table({
-        "platform": accounts.column("platform").take(a_codes),
-        "a": accounts.column("account_id").take(a_codes), "b": accounts.column("account_id").take(b_codes),
-        "kind": pa.array(_KIND_NAMES, pa.string()).take(pa.array(rank[order])),
+        "platform": _encoded(a[order], platforms),
+        "a": _encoded(a[order], names), "b": _encoded(b[order], names),
+        "kind": _encoded(rank[order], pa.array(_KIND_NAMES, pa.string())),
         "weight": _joined(per_kind, "weight")[order],
         "posts_a": _joined(per_kind, "posts_a")[order], "posts_b": _joined(per_kind, "posts_b")[order],
         "evidence": pa.LargeListArray.from_arrays(pa.array(offsets.astype(np.int64)), _post_ids(con, pids)),
     })
+
+
+def _marked(values: np.ndarray, size: int) -> np.ndarray:
+    """Sorted distinct values of integers in ``range(size)``."""
+    mask = np.zeros(size, bool)
+    mask[values] = True
+    return np.flatnonzero(mask)
 
 
 def _group_table(accounts: pa.Table, per_kind: list[tuple[str, _KindEdges]]) -> pa.Table:
@@ -458,8 +510,9 @@ def _group_table(accounts: pa.Table, per_kind: list[tuple[str, _KindEdges]]) -> 
     smaller account code first); members in (platform, account_id) order, each with its group's kinds."""
     a, b, rank = _joined(per_kind, "a"), _joined(per_kind, "b"), _kind_ranks(per_kind)
     ends = np.concatenate([a, b])
-    nodes = _distinct(ends)
-    slot = np.zeros(int(nodes[-1]) + 1 if len(nodes) else 0, np.int64)
+    # distinct values by marking a mask over their range (account codes, group × kind): no sort
+    nodes = _marked(ends, accounts.num_rows)
+    slot = np.zeros(accounts.num_rows, np.int64)
     slot[nodes] = np.arange(len(nodes))
     index = slot[ends]
     n = len(nodes)
@@ -472,7 +525,7 @@ def _group_table(accounts: pa.Table, per_kind: list[tuple[str, _KindEdges]]) -> 
     group_rank[np.lexsort((first_member, -sizes))] = np.arange(len(sizes))
     group = group_rank[labels]
     # a group's kinds: those of its edges, by name
-    group_kind = _distinct(group[index[:len(a)]] * len(_KIND_NAMES) + rank)
+    group_kind = _marked(group[index[:len(a)]] * len(_KIND_NAMES) + rank, len(sizes) * len(_KIND_NAMES))
     kinds = pa.LargeListArray.from_arrays(
         pa.array(np.r_[0, np.cumsum(np.bincount(group_kind // len(_KIND_NAMES), minlength=len(sizes)))]),
         pa.array(_KIND_NAMES, pa.string()).take(pa.array(group_kind % len(_KIND_NAMES))))
