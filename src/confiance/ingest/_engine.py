@@ -302,15 +302,19 @@ class _Run:
             values = [_cast(table, c, self.specs) + f" AS {c}" for c in target_cols]
             if has_sha:
                 values.append("? AS source_sha256")
-            partition = ", ".join(keys)
+            keys_of = ", ".join(_cast(table, k, self.specs) + f" AS {k}" for k in keys)
             join = " AND ".join(f"t.{k} = s.{k}" for k in keys)
-            # rows whose key the store has are dropped before ranking, by an explicit anti-join
-            # (NOT EXISTS plans as a mark join that hashes the whole table, per file)
+            # the winning row of each key the store lacks (primary first, then first in the file),
+            # picked on a narrow projection: ranking the full rows sorts their text along (most of
+            # the merge's time); the anti-join builds its hash table on the file's keys, not the store's
+            winners = (
+                f"SELECT min((NOT _primary, _seq, _row))[3] FROM (SELECT {keys_of}, _primary, _seq, rowid AS _row "
+                f"FROM {stage}) s ANTI JOIN {table} t ON {join} "
+                f"WHERE {' AND '.join(f's.{k} IS NOT NULL' for k in keys)} GROUP BY {', '.join(f's.{k}' for k in keys)}"
+            )
             self.con.execute(
-                f"INSERT INTO {table} ({', '.join(cols)}) "
-                f"SELECT {', '.join(cols)} FROM (SELECT {', '.join(values)}, _primary, _seq FROM {stage}) s "
-                f"ANTI JOIN {table} t ON {join} WHERE {' AND '.join(f's.{k} IS NOT NULL' for k in keys)} "
-                f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY _primary DESC, _seq) = 1",
+                f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(values)} FROM {stage} "
+                f"WHERE rowid IN ({winners})",
                 [sha256] if has_sha else [],
             )
         if "rejects" in self.staged:
