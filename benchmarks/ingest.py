@@ -9,12 +9,12 @@ CPU seconds (all threads) are printed too: on a shared machine they vary less th
 
     python benchmarks/ingest.py [--posts 1000000] [--accounts 100000] [--keep DIR]
 
-Where the time goes (profiled on file 11 of the 1M world, CPU seconds of one 35 MB, 20k-post file,
-about 2.1 in all; read_json needs about 0.5): parsing (json_structure + from_json) 0.42-0.51, the
-page-to-rows SQL (emit, edges, accounts, context) 0.35, staging inserts 0.13, the merge into
-posts/interactions/observations 0.22, the accounts merge 0.14, COMMIT 0.05 (plus a checkpoint every
-second file or so), archive gzip 0.19 (a thread), Python line reading and Arrow 0.1.
-json_structure is about half of the parse: a cheaper exact type check is the next lead.
+Where the time goes (CPU seconds per 35 MB, 20k-post file; read_json needs 0.45-0.68 for the same
+bytes): parsing (json_structure + from_json, materialised) 0.40, the page-to-rows SQL 0.34, staging
+inserts 0.13, archive gzip 0.21 (a thread), the merge 0.23 at 100k posts stored and 0.36-0.39 at
+600k (was 0.51-0.59 before the merge read only the file's post-id range), COMMIT 0.15-0.18.
+json_structure is about 0.17 of the parse, and it is also what keeps lines nested deeper than 128
+levels (orjson stops at 1024) off the fast path: a raw-text type check cannot see depth.
 """
 
 from __future__ import annotations

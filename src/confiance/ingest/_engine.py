@@ -281,11 +281,24 @@ class _Run:
             stage = _stage_name(table)
             join = " AND ".join(f"t.{k} IS NOT DISTINCT FROM k.{k}" for k in keys)
             select = ", ".join(_cast(table, k, self.specs) + f" AS {k}" for k in keys)
+            stored_rows, bounds = self._stored_rows(table, stage)
             stored += self.con.execute(
                 f"SELECT count(*) FROM (SELECT DISTINCT {select} FROM {stage} WHERE _primary) k "
-                f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {join})"
+                f"WHERE NOT EXISTS (SELECT 1 FROM {stored_rows} t WHERE {join})", bounds
             ).fetchall()[0][0]
         return stored
+
+    def _stored_rows(self, table: str, stage: str) -> tuple[str, list[str]]:
+        """(SQL, parameters) of the store's rows that can share a key with the rows of ``stage``:
+        for tables keyed by post, those whose post id lies within the staged range. Post ids
+        (snowflakes) grow with time and collections mostly run in time order, so the scan skips
+        other periods' row groups (zone maps) instead of reading the whole table for each file."""
+        if "post_id" not in store.TABLE_KEYS[table]:
+            return table, []
+        low, high = self.con.execute(f"SELECT min(post_id), max(post_id) FROM {stage}").fetchall()[0]
+        if low is None:
+            return table, []
+        return f"(SELECT * FROM {table} WHERE post_id BETWEEN ? AND ?)", [low, high]
 
     def merge(self, sha256: str) -> None:
         for table in STAGED_TABLES:
@@ -302,16 +315,21 @@ class _Run:
             values = [_cast(table, c, self.specs) + f" AS {c}" for c in target_cols]
             if has_sha:
                 values.append("? AS source_sha256")
-            partition = ", ".join(keys)
+            keys_of = ", ".join(_cast(table, k, self.specs) + f" AS {k}" for k in keys)
             join = " AND ".join(f"t.{k} = s.{k}" for k in keys)
-            # rows whose key the store has are dropped before ranking, by an explicit anti-join
-            # (NOT EXISTS plans as a mark join that hashes the whole table, per file)
+            # the winning row of each key the store lacks (primary first, then first in the file),
+            # picked on a narrow projection: ranking the full rows sorts their text along (most of
+            # the merge's time); the anti-join builds its hash table on the file's keys, not the store's
+            stored_rows, bounds = self._stored_rows(table, stage)
+            winners = (
+                f"SELECT min((NOT _primary, _seq, _row))[3] FROM (SELECT {keys_of}, _primary, _seq, rowid AS _row "
+                f"FROM {stage}) s ANTI JOIN {stored_rows} t ON {join} "
+                f"WHERE {' AND '.join(f's.{k} IS NOT NULL' for k in keys)} GROUP BY {', '.join(f's.{k}' for k in keys)}"
+            )
             self.con.execute(
-                f"INSERT INTO {table} ({', '.join(cols)}) "
-                f"SELECT {', '.join(cols)} FROM (SELECT {', '.join(values)}, _primary, _seq FROM {stage}) s "
-                f"ANTI JOIN {table} t ON {join} WHERE {' AND '.join(f's.{k} IS NOT NULL' for k in keys)} "
-                f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY _primary DESC, _seq) = 1",
-                [sha256] if has_sha else [],
+                f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(values)} FROM {stage} "
+                f"WHERE rowid IN ({winners})",
+                ([sha256] if has_sha else []) + bounds,
             )
         if "rejects" in self.staged:
             self.con.execute(
@@ -338,25 +356,31 @@ class _Run:
                     "AND p.parent_account_id IS NOT NULL")
         columns = "p.platform, p.account_id AS src, p.parent_account_id AS dst, p.kind, p.post_id, p.created_at"
         self.con.execute(
-            "INSERT INTO interactions (platform, src, dst, kind, post_id, created_at) "
-            f"SELECT * FROM (SELECT {columns} FROM posts p WHERE p.source_sha256 = ? AND {linkable} "
+            f"CREATE TEMP TABLE _links AS SELECT {columns} FROM posts p WHERE p.source_sha256 = ? AND {linkable} "
             f"  UNION SELECT {columns} FROM posts p SEMI JOIN (SELECT post_id FROM posts WHERE source_sha256 = ?) q "
-            f"  ON p.parent_post_id = q.post_id WHERE {linkable}) l "
-            "ANTI JOIN interactions i ON i.platform = l.platform AND i.src = l.src "
-            "AND i.dst = l.dst AND i.kind = l.kind AND i.post_id = l.post_id",
+            f"  ON p.parent_post_id = q.post_id WHERE {linkable}",
             [sha256, sha256],
         )
+        stored_rows, bounds = self._stored_rows("interactions", "_links")
+        self.con.execute(
+            "INSERT INTO interactions (platform, src, dst, kind, post_id, created_at) "
+            f"SELECT * FROM _links l ANTI JOIN {stored_rows} i ON i.platform = l.platform AND i.src = l.src "
+            "AND i.dst = l.dst AND i.kind = l.kind AND i.post_id = l.post_id", bounds
+        )
+        self.con.execute("DROP TABLE _links")
 
     def _merge_accounts(self) -> None:
         profile = [c for c, _ in self.specs["accounts"] if c not in ("platform", "account_id", "observed_at")]
-        # per column, the value of the latest snapshot that has one; among equal times, the last in the file
+        # per column, the value of the latest snapshot that has one (no time counts as earliest); among
+        # equal times, the last in the file. The order is one number, (microseconds, _seq) packed in a
+        # HUGEINT (0 <= _seq < 2^63): a window would sort whole rows, a struct key costs more per row.
         latest = ", ".join(f"arg_max({_cast('accounts', c, self.specs)}, _ord) AS {c}" for c in profile)
         self.con.execute(
             "CREATE TEMP TABLE acc_new AS "
             f"SELECT platform, account_id, {latest}, min(_obs) AS first_seen, max(_obs) AS last_seen FROM ("
-            "  SELECT *, TRY_CAST(observed_at AS TIMESTAMPTZ) AS _obs,"
-            "         row_number() OVER (PARTITION BY platform, account_id ORDER BY TRY_CAST(observed_at AS TIMESTAMPTZ) NULLS FIRST, _seq) AS _ord"
-            "  FROM stage_accounts) GROUP BY platform, account_id"
+            "  SELECT *, coalesce(epoch_us(_obs)::HUGEINT, -9223372036854775809) * 9223372036854775808 + _seq AS _ord FROM ("
+            "    SELECT *, TRY_CAST(observed_at AS TIMESTAMPTZ) AS _obs FROM stage_accounts)"
+            ") GROUP BY platform, account_id"
         )
         newer = "(o.account_id IS NULL OR n.last_seen IS NULL OR o.last_seen IS NULL OR n.last_seen >= o.last_seen)"
         merged = ", ".join(
