@@ -1,7 +1,8 @@
 """Communities of accounts: Leiden on the undirected weighted graph, each community connected.
 
 ``detect_communities`` runs networkit's ``ParallelLeiden`` (Traag, Waltman & van Eck 2019) on the
-deduplicated undirected graph (``AccountGraph.undirected()``: networkit 11.3 miscounts edges when it
+deduplicated undirected graph, :data:`LEIDEN_RESTARTS` times from consecutive seeds keeping the
+partition of highest quality (``AccountGraph.undirected()``: networkit 11.3 miscounts edges when it
 converts two-way edges itself), seeded and single-threaded so one seed gives one partition. Two
 qualities:
 
@@ -44,7 +45,7 @@ Karlsruhe Institute of Technology (2021) (networkit's ParallelLeiden).
 
 from __future__ import annotations
 
-from typing import Any, Literal, Sequence
+from typing import Any, Iterator, Literal, Sequence
 
 import duckdb
 import numpy as np
@@ -58,7 +59,15 @@ from confiance.pipeline import Step, register_step
 Quality = Literal["modularity", "cpm"]
 
 #: Leiden passes (move, refine, aggregate until stable) networkit repeats; it stops early when stable.
-LEIDEN_ITERATIONS = 10
+#: networkit's default: on the six labelled graphs 10 passes give the same partitions' NMI (within
+#: 0.001) at three times the cost on graphs without clear structure; restarts are the better use of time.
+LEIDEN_ITERATIONS = 3
+#: Independent Leiden runs per call (seeds ``seed * LEIDEN_RESTARTS + r``); the partition of highest
+#: quality is kept. Leiden is a randomised heuristic and its authors advise several runs, keeping the
+#: best (Traag et al. 2019; leidenalg's documentation). Measured on the six labelled graphs (median NMI
+#: over 10 seeds): email-Eu-core 0.562 with one run, 0.587 with four; karate, polbooks, football unchanged;
+#: dolphins 0.576 -> 0.587; polblogs 0.3673 -> 0.3669.
+LEIDEN_RESTARTS = 4
 #: How many accounts, hashtags, domains and terms a profile lists.
 PROFILE_TOP = 10
 
@@ -83,6 +92,7 @@ def detect_communities(
     quality: Quality = "modularity",
     resolution: float = 1.0,
     seed: int = 0,
+    restarts: int = LEIDEN_RESTARTS,
 ) -> np.ndarray:
     """Leiden communities of the undirected weighted graph, every community connected.
 
@@ -98,6 +108,8 @@ def detect_communities(
         weight per pair of accounts.
     seed : networkit's random seed; networkit runs single-threaded here so the same seed gives
         the same labels.
+    restarts : independent runs (seeds ``seed * restarts + r``); the connected partition of
+        highest quality (the chosen modularity or CPM) is kept.
 
     Returns
     -------
@@ -112,17 +124,26 @@ def detect_communities(
         raise ValueError(f"quality must be 'modularity' or 'cpm', not {quality!r}")
     if not resolution >= 0:
         raise ValueError(f"resolution must be >= 0, not {resolution!r}")
+    if restarts < 1:
+        raise ValueError(f"restarts must be at least 1, not {restarts!r}")
     undirected = graph.undirected()
     n = undirected.n
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     if undirected.m == 0:
         return np.arange(n, dtype=np.int64)
-    raw = _leiden(undirected, quality, resolution, seed)
-    return _connected_labels(undirected, raw)
+    best, best_quality = None, -np.inf
+    for raw in _leiden(undirected, quality, resolution, [seed * restarts + run for run in range(restarts)]):
+        labels = _connected_labels(undirected, raw)
+        value = (partition_modularity(undirected, labels, resolution) if quality == "modularity"
+                 else partition_cpm(undirected, labels, resolution))
+        if value > best_quality:
+            best, best_quality = labels, value
+    return best
 
 
-def _leiden(undirected: AccountGraph, quality: str, resolution: float, seed: int) -> np.ndarray:
+def _leiden(undirected: AccountGraph, quality: str, resolution: float, seeds: Sequence[int]) -> Iterator[np.ndarray]:
+    """One raw partition per seed, all on one networkit graph (built once)."""
     import networkit as nk
 
     n = undirected.n
@@ -139,22 +160,24 @@ def _leiden(undirected: AccountGraph, quality: str, resolution: float, seed: int
         gamma = resolution * n / top
     nk_graph = nk.GraphFromCoo((weight.astype(np.float64), (src.astype(np.int64), dst.astype(np.int64))),
                                n=n, weighted=True, directed=False)
-    threads = nk.getCurrentNumberOfThreads()
-    nk.setNumberOfThreads(1)
-    try:
-        nk.engineering.setSeed(int(seed), False)
-        if quality == "cpm":
-            # networkit 11.3's ParallelLeiden can loop forever on this reduction (when refinement keeps
-            # every node a singleton, the aggregate never shrinks and its loop has no other exit), so
-            # CPM runs networkit's PLM (Louvain with a refinement phase) on the same reduced graph
-            detector = nk.community.PLM(nk_graph, refine=True, gamma=gamma, par="none randomized")
-        else:
-            detector = nk.community.ParallelLeiden(nk_graph, randomize=True, iterations=LEIDEN_ITERATIONS, gamma=gamma)
-        detector.run()
-        labels = np.asarray(detector.getPartition().getVector(), dtype=np.int64)
-    finally:
-        nk.setNumberOfThreads(threads)
-    return labels
+    for seed in seeds:
+        threads = nk.getCurrentNumberOfThreads()
+        nk.setNumberOfThreads(1)
+        try:
+            nk.engineering.setSeed(int(seed), False)
+            if quality == "cpm":
+                # networkit 11.3's ParallelLeiden can loop forever on this reduction (when refinement keeps
+                # every node a singleton, the aggregate never shrinks and its loop has no other exit), so
+                # CPM runs networkit's PLM (Louvain with a refinement phase) on the same reduced graph
+                detector = nk.community.PLM(nk_graph, refine=True, gamma=gamma, par="none randomized")
+            else:
+                detector = nk.community.ParallelLeiden(nk_graph, randomize=True, iterations=LEIDEN_ITERATIONS,
+                                                       gamma=gamma)
+            detector.run()
+            labels = np.asarray(detector.getPartition().getVector(), dtype=np.int64)
+        finally:
+            nk.setNumberOfThreads(threads)
+        yield labels
 
 
 def _connected_labels(undirected: AccountGraph, labels: np.ndarray) -> np.ndarray:
@@ -256,6 +279,18 @@ def partition_modularity(graph: AccountGraph, labels: np.ndarray, resolution: fl
     return float((internal / total - resolution * (volume / (2 * total)) ** 2).sum())
 
 
+def partition_cpm(graph: AccountGraph, labels: np.ndarray, resolution: float) -> float:
+    """Constant Potts Model quality with unit node weights: ``sum_c [ w_c - gamma * n_c (n_c - 1) / 2 ]``
+    (Traag, Van Dooren & Nesterov 2011), ``w_c`` the edge weight inside community c."""
+    undirected = graph.undirected()
+    labels = np.asarray(labels)
+    k = int(labels.max()) + 1 if len(labels) else 0
+    inside = labels[undirected.src] == labels[undirected.dst]
+    internal = np.bincount(labels[undirected.src[inside]], weights=undirected.weight[inside], minlength=k)
+    sizes = np.bincount(labels, minlength=k).astype(np.float64)
+    return float((internal - resolution * sizes * (sizes - 1) / 2).sum())
+
+
 def _write_profiles(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     top = PROFILE_TOP
     con.execute(
@@ -324,6 +359,7 @@ def _step(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
 
 register_step(Step(
     "communities", _step, after=("graph",),
-    description="Leiden communities (modularity, resolution 1.0, seed 0), connected; community profiles",
-    parameters={"quality": "modularity", "resolution": 1.0, "seed": 0, "kinds": None},
+    description=f"Leiden communities (modularity, resolution 1.0, seed 0, best of {LEIDEN_RESTARTS} runs), connected; "
+                "community profiles",
+    parameters={"quality": "modularity", "resolution": 1.0, "seed": 0, "restarts": LEIDEN_RESTARTS, "kinds": None},
 ))

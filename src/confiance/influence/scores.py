@@ -73,6 +73,7 @@ from confiance.store import has_table
 __all__ = [
     "COMPONENTS",
     "DEFAULT_WEIGHTS",
+    "OWNED_TYPES",
     "coreness",
     "compute_influence",
     "in_strength",
@@ -113,6 +114,9 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "coreness": 0.0,
     "active_weeks_share": 0.0,
 }
+#: Account types (``account_types``) that speak for an organisation's own products: listed apart from
+#: the influencers, flagged, since a brand's own account is owned media, not a voice to work with.
+OWNED_TYPES = ("brand",)
 SCORE_TABLE = "influence_scores"
 EVIDENCE_TABLE = "influence_evidence"
 
@@ -521,38 +525,98 @@ def _explain(row: Mapping[str, Any], weights: Mapping[str, float], strongest: in
     return f"strongest: {text}" if text else "no component available"
 
 
-def influencers(con: duckdb.DuckDBPyConnection, *, top: int = 20, topic: str | None = None) -> list[dict[str, Any]]:
+def _flagged_sql(con: duckdb.DuckDBPyConnection, enabled: bool = True) -> str:
+    """Accounts that an influencer ranking lists apart: owned (typed ``brand``) and likely automated.
+
+    One row per flagged account: ``platform, account_id, account_type, type_confidence,
+    type_evidence`` (JSON) and ``bot_score`` (NULL when the bot model did not flag it).
+    """
+    parts = []
+    if enabled and has_table(con, "account_types"):
+        parts.append(
+            "SELECT platform, account_id, type AS account_type, confidence AS type_confidence,"
+            " CAST(evidence AS VARCHAR) AS type_evidence, NULL::DOUBLE AS bot_score FROM account_types"
+            f" WHERE type IN ({', '.join(repr(t) for t in OWNED_TYPES)})")
+    if enabled and has_table(con, "bot_scores"):
+        parts.append(
+            "SELECT platform, account_id, NULL, NULL, NULL, score FROM bot_scores WHERE label")
+    if not parts:
+        return ("SELECT NULL::VARCHAR AS platform, NULL::VARCHAR AS account_id, NULL::VARCHAR AS account_type, "
+                "NULL::DOUBLE AS type_confidence, NULL::VARCHAR AS type_evidence, NULL::DOUBLE AS bot_score WHERE false")
+    return ("SELECT platform, account_id, max(account_type) AS account_type, max(type_confidence) AS type_confidence,"
+            " max(type_evidence) AS type_evidence, max(bot_score) AS bot_score FROM ("
+            + " UNION ALL ".join(parts) + ") GROUP BY ALL")
+
+
+def _exclusion_reason(account_type: str | None, confidence: float | None, evidence: str | None,
+                      bot_score: float | None) -> str | None:
+    """Why an account is listed apart, naming the analysis and the cues behind it (None: ranked)."""
+    reasons = []
+    if account_type is not None:
+        cues = []
+        for cue in orjson.loads(evidence or "[]"):
+            if account_type in cue.get("types", {}):
+                detail = cue.get("span", cue.get("value"))
+                cues.append(f"{cue['cue']} ({detail})" if detail is not None else cue["cue"])
+        reasons.append(f"owned account: typed {account_type} (confidence {confidence:.2f}"
+                       + (f"; {', '.join(cues)}" if cues else "") + ")")
+    if bot_score is not None:
+        reasons.append(f"likely automated: bot score {bot_score:.2f} (bot_scores)")
+    return "; ".join(reasons) or None
+
+
+def influencers(con: duckdb.DuckDBPyConnection, *, top: int = 20, topic: str | None = None,
+                flag_accounts: bool = True) -> list[dict[str, Any]]:
     """The ``top`` most influential accounts, each with its components, their percentiles, the parts
     of the combined score, a one-line explanation and its evidence (``influencers --json``).
 
     Without ``topic`` the stored ``influence_scores`` are read; with ``topic`` the scores are
     computed on that topic's posts (default parameters) and not stored.
+
+    An influencer ranking for brand work lists persons and independent voices: the accounts that
+    the account typing finds to be brands (:data:`OWNED_TYPES`, ``account_types``: profile text,
+    links to its own domain, being named in commercial posts) and those the bot model labels
+    automated (``bot_scores``) are not ranked. With ``flag_accounts`` (default) they stay in the
+    list where their score puts them, with ``excluded`` giving the reason and ``influencer_rank``
+    None; ``top`` counts the ranked accounts. ``rank`` is always the rank of the score among all
+    accounts (``influence_scores.rank``). Without the account-types and bots steps nothing is flagged.
     """
     if top < 1:
         raise ConfianceError("top must be at least 1")
     if topic is not None:
         con.register("_infl_topic_scores", compute_influence(con, topic=topic))
-        posts, edges = _prepare_sources(con, topic)
-        try:
-            _write_evidence(con, "topic", "_infl_topic_scores", posts, edges, accounts=top, engagers=5, examples=3,
-                            table="_infl_topic_evidence")
-        finally:
-            _drop_sources(con, topic)
-        scores, evidence = "_infl_topic_scores", "_infl_topic_evidence"
+        scores = "_infl_topic_scores"
     else:
         if not has_table(con, SCORE_TABLE):
             raise ConfianceError("no influence scores yet: run confiance analyze")
-        scores, evidence = SCORE_TABLE, EVIDENCE_TABLE
+        scores = SCORE_TABLE
+    flagged = _flagged_sql(con, flag_accounts)
     try:
-        cursor = con.execute(f"SELECT * FROM {scores} WHERE rank <= ? ORDER BY rank", [top])
+        cursor = con.execute(
+            f"WITH flagged AS ({flagged}) "
+            "SELECT s.*, f.account_type AS _type, f.type_confidence AS _confidence, f.type_evidence AS _evidence,"
+            "       f.bot_score AS _bot, f.platform IS NOT NULL AS _flagged "
+            f"FROM {scores} s LEFT JOIN flagged f USING (platform, account_id) "
+            "QUALIFY count_if(f.platform IS NULL) OVER (ORDER BY s.rank ROWS UNBOUNDED PRECEDING)"
+            "        - CAST(f.platform IS NULL AS INTEGER) < ? "
+            "ORDER BY s.rank", [top])
         names = [d[0] for d in cursor.description]
         rows = [dict(zip(names, r)) for r in cursor.fetchall()]
+        last = max((row["rank"] for row in rows), default=0)
+        if topic is not None:
+            posts, edges = _prepare_sources(con, topic)
+            try:
+                _write_evidence(con, "topic", scores, posts, edges, accounts=last, engagers=5, examples=3,
+                                table="_infl_topic_evidence")
+            finally:
+                _drop_sources(con, topic)
+        evidence = "_infl_topic_evidence" if topic is not None else EVIDENCE_TABLE
         proofs: dict[tuple[str, str], dict[str, list]] = {}
         for platform, account_id, kind, ref, label, value in con.execute(
             f"SELECT e.platform, e.account_id, e.kind, e.ref, e.label, e.value FROM {evidence} e "
             f"SEMI JOIN (SELECT platform, account_id FROM {scores} WHERE rank <= ?) s "
             "  ON s.platform = e.platform AND s.account_id = e.account_id "
-            "ORDER BY e.platform, e.account_id, e.kind DESC, e.value DESC, e.ref", [top],
+            "ORDER BY e.platform, e.account_id, e.kind DESC, e.value DESC, e.ref", [last],
         ).fetchall():
             bucket = proofs.setdefault((platform, account_id), {"top_engagers": [], "example_posts": []})
             if kind == "top_engager":
@@ -564,15 +628,20 @@ def influencers(con: duckdb.DuckDBPyConnection, *, top: int = 20, topic: str | N
             con.unregister("_infl_topic_scores")
             con.execute("DROP TABLE IF EXISTS _infl_topic_evidence")
     out = []
+    ranked = 0
     for row in rows:
         weights = orjson.loads(row["weights"])
         available = sum(w for name, w in weights.items() if row[f"{name}_scaled"] is not None)
+        excluded = _exclusion_reason(row["_type"], row["_confidence"], row["_evidence"], row["_bot"])
+        ranked += excluded is None
         out.append({
             "rank": row["rank"],
+            "influencer_rank": ranked if excluded is None else None,
             "platform": row["platform"],
             "account_id": row["account_id"],
             "handle": row["handle"],
             "influence": row["influence"],
+            "excluded": excluded,
             **{name: row[name] for name in (*COMPONENTS, "weekly_cv")},
             "percentiles": {name: row[f"{name}_pct"] for name in COMPONENTS},
             "scaled": {name: row[f"{name}_scaled"] for name in COMPONENTS},

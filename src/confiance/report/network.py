@@ -166,6 +166,10 @@ def collect_influencers(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None
         strongest = sorted(((pct, name) for name, pct in row["percentiles"].items() if pct is not None),
                            key=lambda p: -p[0])[:3]
         row["why"] = ", ".join(f"{name.replace('_', ' ')} p{min(99, int(pct * 100))}" for pct, name in strongest)
+        # brand and automated accounts stay visible where their score puts them, with the reason, unranked
+        row["rank"] = row["influencer_rank"] if row["excluded"] is None else "–"
+        if row["excluded"]:
+            row["why"] = f"not ranked as an influencer: {row['excluded']}"
     return {"rows": rows, "components": COMPONENTS}
 
 
