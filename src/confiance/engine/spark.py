@@ -64,6 +64,9 @@ def session(master: str | None = None, *, app_name: str = "confiance", shuffle_p
                .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
                .config("spark.sql.shuffle.partitions", str(partitions))
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+               # adaptive execution: shuffles sized from what they really hold, skewed joins split
+               .config("spark.sql.adaptive.enabled", "true")
+               .config("spark.sql.adaptive.coalescePartitions.enabled", "true")
                .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
                .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
                .config("spark.ui.enabled", "false")
@@ -132,17 +135,24 @@ class Lake:
             by.append("day")
         return frame, by
 
-    def append(self, table: str, frame: "DataFrame") -> None:
+    def _writer(self, table: str, frame: "DataFrame", mode: str):
+        """Rows of one partition folder gathered in one task first: one file per folder and write."""
         frame, by = self._partitioned(table, frame)
-        writer = frame.write.mode("append")
-        (writer.partitionBy(*by) if by else writer).parquet(self.path(table))
+        writer = (frame.repartition(*by) if by else frame).write.mode(mode)
+        return writer.partitionBy(*by) if by else writer
+
+    def append(self, table: str, frame: "DataFrame") -> None:
+        self._writer(table, frame, "append").parquet(self.path(table))
+
+    def overwrite_partitions(self, table: str, frame: "DataFrame") -> None:
+        """Replace only the partition folders ``frame`` has rows for (``frame`` must not read them:
+        materialise it first). Spark writes them aside, then moves each folder in."""
+        self._writer(table, frame, "overwrite").option("partitionOverwriteMode", "dynamic").parquet(self.path(table))
 
     def replace(self, table: str, frame: "DataFrame") -> None:
         """Write ``frame`` (which may read the table itself) as the new table, then swap folders."""
-        frame, by = self._partitioned(table, frame)
         fresh = f"{self.location}/.{table}-{uuid.uuid4().hex}"
-        writer = frame.write.mode("overwrite")
-        (writer.partitionBy(*by) if by else writer).parquet(fresh)
+        self._writer(table, frame, "overwrite").parquet(fresh)
         self.remove(self.path(table))
         fs, fresh_path = self._fs(fresh)
         _, target = self._fs(self.path(table))
