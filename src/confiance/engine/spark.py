@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sys
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from confiance.engine.tables import CANONICAL_TABLES, column_names, spark_schema, spark_type
@@ -144,10 +145,22 @@ class Lake:
     def append(self, table: str, frame: "DataFrame") -> None:
         self._writer(table, frame, "append").parquet(self.path(table))
 
-    def overwrite_partitions(self, table: str, frame: "DataFrame") -> None:
-        """Replace only the partition folders ``frame`` has rows for (``frame`` must not read them:
-        materialise it first). Spark writes them aside, then moves each folder in."""
-        self._writer(table, frame, "overwrite").option("partitionOverwriteMode", "dynamic").parquet(self.path(table))
+    def rewrite_partitions(self, table: str, frame: "DataFrame") -> None:
+        """Replace the partition folders ``frame`` has rows for with its rows (``frame`` must not read
+        them: materialise it first). The new files are written beside the old ones, then the old
+        files are deleted: a run killed in between leaves some rows twice, never none."""
+        shaped, by = self._partitioned(table, frame)
+        folders = ["/".join(f"{c}={'__HIVE_DEFAULT_PARTITION__' if v is None else v}" for c, v in zip(by, row))
+                   for row in shaped.select(*by).distinct().collect()]
+        old = []
+        for folder in folders:
+            fs, path = self._fs(f"{self.path(table)}/{folder}")
+            if fs.exists(path):
+                old += [status.getPath() for status in fs.listStatus(path) if status.isFile()]
+        self.append(table, frame)
+        for path in old:
+            fs, _ = self._fs(path.toString())
+            fs.delete(path, False)
 
     def replace(self, table: str, frame: "DataFrame") -> None:
         """Write ``frame`` (which may read the table itself) as the new table, then swap folders."""
@@ -163,6 +176,13 @@ class Lake:
         fs, hadoop_path = self._fs(path)
         if fs.exists(hadoop_path):
             fs.delete(hadoop_path, True)
+
+    def local_folder(self, path: str) -> "Path | None":
+        """The folder of ``path`` on this machine's disk when the lake is local (no URL scheme, or
+        ``file://``): the driver then writes scratch Parquet itself, without a Spark job."""
+        if "://" in path and not path.startswith("file://"):
+            return None
+        return Path(path.removeprefix("file://").removeprefix("file:"))
 
     def scratch(self, name: str) -> str:
         """A fresh folder for intermediate tables (one per use; :meth:`remove` it after)."""

@@ -35,6 +35,7 @@ import os
 import pickle
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -44,6 +45,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from confiance import store
 from confiance.engine.spark import Lake
@@ -69,7 +71,6 @@ DRIVER_BATCH_BYTES = 32 << 20
 CHUNKS_PER_ARROW_BATCH = 4
 #: Input bytes per shuffle partition (adaptive execution coalesces the small ones).
 BYTES_PER_SHUFFLE_PARTITION = 64 << 20
-_MAPPED_SCHEMA = "file bigint, chunk bigint, records bigint, rejected bigint, tbl string, batch binary, error string"
 _METRICS = ("likes", "reposts", "replies", "quotes", "views")
 _SUPPRESSED = "suppressed: a forgotten person"
 _LINKABLE = "kind IN ('reply', 'quote', 'repost') AND account_id IS NOT NULL AND parent_account_id IS NOT NULL"
@@ -112,20 +113,28 @@ def staging_specs() -> dict[str, list[tuple[str, str]]]:
         con.close()
 
 
-def _ipc(table: pa.Table) -> bytes:
-    out = pa.BufferOutputStream()
-    with pa.ipc.new_stream(out, table.schema) as writer:
-        writer.write_table(table)
-    return out.getvalue().to_pybytes()
+def _mapped_schema(specs: dict, required: dict) -> pa.Schema:
+    """One row type for every table's rows: the counts, then ``<table>__<column>`` for each table's
+    staging columns (null outside its table), so the mapped rows land in one Parquet table that
+    Spark splits by ``tbl`` without another pass through Python."""
+    fields = [pa.field("file", pa.int64()), pa.field("chunk", pa.int64()), pa.field("records", pa.int64()),
+              pa.field("rejected", pa.int64()), pa.field("tbl", pa.string()), pa.field("error", pa.string())]
+    empty = Sink(specs, required, "")
+    for table in sorted(empty.buffers):
+        fields += [pa.field(f"{table}__{f.name}", f.type) for f in empty.buffers[table].to_arrow().schema]
+    return pa.schema(fields)
 
 
 def _map_chunks(jobs: dict[int, _Job], specs: dict, required: dict, limits: Limits
                 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """The executor side: each chunk → one counts row, then one row per table batch (Arrow IPC).
+    """The executor side: each chunk → one counts row, then its rows of every table (see ``_mapped_schema``).
 
     A file-level ``IngestError`` (a bad mapping file) comes back as an ``error`` row, raised on the driver."""
-    schema = pa.schema([("file", pa.int64()), ("chunk", pa.int64()), ("records", pa.int64()),
-                        ("rejected", pa.int64()), ("tbl", pa.string()), ("batch", pa.binary()), ("error", pa.string())])
+    schema = _mapped_schema(specs, required)
+
+    def batch_of(n: int, values: dict[str, Any]) -> pa.RecordBatch:
+        return pa.RecordBatch.from_arrays([values[f.name] if f.name in values else pa.nulls(n, f.type)
+                                           for f in schema], schema=schema)
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         known = formats()
@@ -137,30 +146,24 @@ def _map_chunks(jobs: dict[int, _Job], specs: dict, required: dict, limits: Limi
                 units = [e if isinstance(e, BadItem) or not job.lines else parse_json_line(e[0], e[1], limits)
                          for e in entries]
                 sink = Sink(specs, required, job.ctx.collected_at)
-                rows: dict[str, list] = {name: [] for name in schema.names}
-
-                def add(records: int, rejected: int, table: str | None, data: bytes | None, error: str | None) -> None:
-                    for key, value in zip(schema.names, (file, chunk, records, rejected, table, data, error)):
-                        rows[key].append(value)
-
                 try:
                     records, rejected = map_units(units, known[job.format_name], sink, job.ctx, limits, chunk << 32)
                 except IngestError as exc:
-                    add(0, 0, None, None, pickle.dumps((exc.line, exc.reason)).hex())
-                else:
-                    add(records, rejected, None, None, None)
-                    for table, arrow in sink.drain():
-                        arrow = arrow.append_column("_file", pa.array([file] * arrow.num_rows, pa.int64()))
-                        add(0, 0, table, _ipc(arrow), None)
-                yield pa.RecordBatch.from_pydict(rows, schema=schema)
+                    yield batch_of(1, {"file": pa.array([file], pa.int64()), "chunk": pa.array([chunk], pa.int64()),
+                                       "error": pa.array([pickle.dumps((exc.line, exc.reason)).hex()])})
+                    continue
+                yield batch_of(1, {"file": pa.array([file], pa.int64()), "chunk": pa.array([chunk], pa.int64()),
+                                   "records": pa.array([records], pa.int64()),
+                                   "rejected": pa.array([rejected], pa.int64())})
+                for table, arrow in sink.drain():
+                    n = arrow.num_rows
+                    values = {f"{table}__{name}": column.combine_chunks()
+                              for name, column in zip(arrow.column_names, arrow.columns)}
+                    values.update({"file": pa.array([file] * n, pa.int64()), "chunk": pa.array([chunk] * n, pa.int64()),
+                                   "tbl": pa.array([table] * n, pa.string())})
+                    yield batch_of(n, values)
 
     return run
-
-
-def _decode(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    for batch in batches:
-        for payload in batch.column("batch").to_pylist():
-            yield from pa.ipc.open_stream(payload).read_all().to_batches()
 
 
 class _Run:
@@ -225,10 +228,17 @@ class _Run:
         schema = pa.schema([("file", pa.int64()), ("chunk", pa.int64()), ("payload", pa.binary())])
         pending: list[tuple[int, int, bytes]] = []
         size = 0
+        folder = self.lake.local_folder(location)
+        written = []
 
         def flush() -> None:
             arrow = pa.table({name: [row[i] for row in pending] for i, name in enumerate(schema.names)}, schema=schema)
-            self.spark.createDataFrame(arrow).write.mode("append").parquet(location)
+            if folder is None:  # a remote lake: through Spark
+                self.spark.createDataFrame(arrow).write.mode("append").parquet(location)
+            else:
+                folder.mkdir(parents=True, exist_ok=True)
+                pq.write_table(arrow, folder / f"part-{len(written):05d}.parquet", row_group_size=16)
+            written.append(len(pending))
             pending.clear()
 
         for file in self.files:
@@ -240,7 +250,7 @@ class _Run:
                 if size >= DRIVER_BATCH_BYTES:
                     flush()
                     size = 0
-        if pending or not self.lake.exists(location):  # no chunk at all still gets its (empty) table
+        if pending or not written:  # no chunk at all still gets its (empty) table
             flush()
         return location
 
@@ -254,22 +264,23 @@ class _Run:
         cores = max(1, self.spark.sparkContext.defaultParallelism)
         if frame.rdd.getNumPartitions() < cores:  # a small run: spread its chunks over every core
             frame = frame.repartition(cores, "file", "chunk")
-        mapped = self._materialise(
-            frame.mapInArrow(_map_chunks(jobs, self.specs, self.required, self.limits), _MAPPED_SCHEMA), "mapped")
-        totals = mapped.groupBy("file", "tbl").agg(F.sum("records"), F.sum("rejected"), F.max("error")).collect()
-        for file, _, records, rejected, error in totals:
+        schema = _mapped_schema(self.specs, self.required)
+        mapped = self._materialise(frame.mapInArrow(_map_chunks(jobs, self.specs, self.required, self.limits),
+                                                    from_arrow_schema(schema)), "mapped")
+        totals = mapped.where("tbl IS NULL").groupBy("file").agg(F.sum("records"), F.sum("rejected"),
+                                                                F.max("error")).collect()
+        for file, records, rejected, error in totals:
             if error is not None:
                 line, reason = pickle.loads(bytes.fromhex(error))
                 raise IngestError(str(self.files[file].path), line, reason)
             self.files[file].records += int(records or 0)
             self.files[file].rejected += int(rejected or 0)
-        empty = Sink(self.specs, self.required, "")
         staged = {}
-        for table in sorted({row[1] for row in totals if row[1] is not None}):
-            arrow_schema = empty.buffers[table].to_arrow().schema.append(pa.field("_file", pa.int64()))
-            decoded = mapped.where(F.col("tbl") == table).select("batch").mapInArrow(
-                _decode, from_arrow_schema(arrow_schema))
-            staged[table] = self._materialise(decoded, f"staged-{table}")
+        for (table,) in mapped.where("tbl IS NOT NULL").select("tbl").distinct().collect():
+            prefix = f"{table}__"
+            staged[table] = mapped.where(F.col("tbl") == table).select(
+                *[F.col(f"`{c}`").alias(c[len(prefix):]) for c in schema.names if c.startswith(prefix)],
+                F.col("file").alias("_file"))
         return staged
 
     # -- 3. merge -----------------------------------------------------------------------------------
@@ -466,16 +477,12 @@ class _Run:
         with self.phase("suppressions"):
             self.derive_observations(staged)
             self.apply_suppressions(staged)
-        writes: dict[str, Callable[[], None]] = {}
         first: dict[str, DataFrame] = {}
+        gained = links = None
         with self.phase("dedup posts + parent links"):
-            links = None
             if "posts" in staged:
-                posts, gained, links = self.link_parents(self.first_rows("posts", self.rows("posts", staged["posts"])))
-                if gained is not None:
-                    writes["posts (day partitions that gained a parent)"] = lambda: self.lake.overwrite_partitions(
-                        "posts", self._relinked(gained))
-                first["posts"] = posts
+                first["posts"], gained, links = self.link_parents(
+                    self.first_rows("posts", self.rows("posts", staged["posts"])))
         with self.phase("dedup other tables"):
             if links is not None:
                 linked = self.rows("interactions", links, sub=1)
@@ -491,14 +498,30 @@ class _Run:
             if file.records - file.rejected - file.stored < 0:
                 raise IngestError(str(file.path), None, f"accounting error: {file.stored} stored of "
                                                         f"{file.records - file.rejected} readable records")
-        for table, frame in first.items():
-            frame = frame.withColumn("source_sha256", self._sha()) if table != "interactions" else frame
-            writes[table] = (lambda t, f: lambda: self.lake.append(
-                t, f.drop("_primary", "_seq", "_file", "_sub", "_link_file")))(table, frame)
+        return self._writes(staged, first, gained)
+
+    def _writes(self, staged: dict[str, "DataFrame"], first: dict[str, "DataFrame"],
+                gained: "DataFrame | None") -> dict[str, Callable[[], None]]:
+        """The writes in the order that lets a re-run repair a killed one: everything derived from
+        the run's new posts (links, accounts, relinked parents) before the posts themselves, which
+        stop being new once written; rejects deduplicated against the lake; ``sources`` after all."""
+        def append(table: str, frame: "DataFrame") -> Callable[[], None]:
+            if table != "interactions":
+                frame = frame.withColumn("source_sha256", self._sha())
+            return lambda: self.lake.append(table, frame.drop("_primary", "_seq", "_file", "_sub", "_link_file"))
+
+        writes = {table: append(table, frame) for table, frame in first.items() if table != "posts"}
         if "accounts" in staged:
             writes["accounts"] = lambda: self.lake.replace("accounts", self.merge_accounts(staged["accounts"]))
+        if gained is not None:
+            writes["posts (day partitions that gained a parent)"] = lambda: self.lake.rewrite_partitions(
+                "posts", self._relinked(gained))
+        if "posts" in first:
+            writes["posts"] = append("posts", first["posts"])
         if "rejects" in staged:
+            keys = list(store.TABLE_KEYS["rejects"])
             rejects = staged["rejects"].select(self._sha().alias("source_sha256"), "line_no", "item", "reason", "raw")
+            rejects = rejects.join(self.lake.read("rejects").select(*keys), keys, "left_anti")
             writes["rejects"] = lambda: self.lake.append("rejects", rejects)
         return writes
 
@@ -514,7 +537,8 @@ class _Run:
         fills = gained.select("platform", "post_id", F.col("parent_account_id").alias("_gained"))
         rows = rows.join(fills, ["platform", "post_id"], "left").withColumn(
             "parent_account_id", F.coalesce(F.col("_gained"), F.col("parent_account_id"))).drop("_gained", "_day")
-        return self._materialise(rows, "posts-relinked")
+        # one row per post, should a killed rewrite have left a post twice
+        return self._materialise(rows.dropDuplicates(["platform", "post_id"]), "posts-relinked")
 def _suppression_hashes(ws: Workspace) -> list[str]:
     with ws.reader() as con:
         return [h for (h,) in con.execute("SELECT key_hash FROM suppressions ORDER BY key_hash").fetchall()]
@@ -580,14 +604,17 @@ def ingest_paths_spark(
         timings["plan and hash (driver)"] = time.perf_counter() - start
         if files:
             run = _Run(spark, lake, files, limits, specs, hashes, timings)
+            # the driver compresses the archive copies while the executors work
+            archiver = ThreadPoolExecutor(1, thread_name_prefix="confiance-archive")
+            archives = {f.index: archiver.submit(_archive, ws, f.path, f.sha) for f in files}
             spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(CHUNKS_PER_ARROW_BATCH))
             try:
                 writes = run.run()
                 for name, write in writes.items():
                     with run.phase(f"write {name}"):
                         write()
-                with run.phase("archive (driver) + sources"):
-                    archived = {f.index: _archive(ws, f.path, f.sha) for f in files}
+                with run.phase("archive (driver, waited for) + sources"):
+                    archived = {index: future.result() for index, future in archives.items()}
                     now = datetime.now(timezone.utc)
                     lake.append("sources", spark.createDataFrame([(
                         f.sha, str(f.path), f.fmt.name, f.opened.encoding, f.path.stat().st_size, f.records, f.stored,
@@ -597,6 +624,7 @@ def ingest_paths_spark(
                         "records_read bigint, stored bigint, duplicates bigint, rejected bigint, "
                         "ingested_at timestamp, archive_path string, redacted boolean"))
             finally:
+                archiver.shutdown(cancel_futures=True)
                 run.cleanup()
                 spark.conf.set("spark.sql.shuffle.partitions", shuffle_partitions)
                 spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", arrow_batch)
