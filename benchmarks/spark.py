@@ -55,6 +55,14 @@ def _timed(label: str, fn):
     return value, seconds
 
 
+class _Phases(dict):
+    """The Spark ingest's phase timings, printed as each phase ends (a long run shows its progress)."""
+
+    def __setitem__(self, phase: str, seconds: float) -> None:
+        super().__setitem__(phase, seconds)
+        print(f"    {phase:<46} {seconds:8.1f} s", flush=True)
+
+
 def duckdb_engine(world: Path, root: Path) -> dict[str, float]:
     from confiance import store
     from confiance.engine.graph_metrics import duckdb_graph_metrics
@@ -85,11 +93,8 @@ def spark_engine(world: Path, root: Path, spark) -> tuple[dict[str, float], obje
     ws = Workspace.init(root / "spark")
     lake = Lake(spark, str(ws.root / "lake"))
     print(f"Spark engine ({spark.sparkContext.master})", flush=True)
-    phases: dict[str, float] = {}
     _, ingest = _timed("ingest", lambda: ingest_paths_spark(
-        ws, [world / p for p in ("x", "bluesky", "mastodon")], spark, lake, timings=phases))
-    for phase, seconds in phases.items():
-        print(f"    {phase:<46} {seconds:8.1f} s", flush=True)
+        ws, [world / p for p in ("x", "bluesky", "mastodon")], spark, lake, timings=_Phases()))
     _, metrics = _timed("graph_edges + degree/PageRank/components",
                         lambda: spark_graph_metrics(spark, lake, "bench"))
     return {"ingest": ingest, "graph": metrics}, lake
