@@ -67,6 +67,8 @@ if TYPE_CHECKING:
 UNITS_PER_CHUNK = 2048
 #: Bytes of chunks the driver hands Spark per write (bounds the driver's memory; one scratch file each).
 DRIVER_BATCH_BYTES = 32 << 20
+#: Compressed chunk bytes per map task (about one driver batch).
+MAP_TASK_BYTES = 8 << 20
 #: Chunks per Arrow batch in the Python workers (a chunk is up to CHUNK_BYTES: bounds their memory).
 CHUNKS_PER_ARROW_BATCH = 4
 #: Input bytes per shuffle partition (adaptive execution coalesces the small ones).
@@ -260,13 +262,20 @@ class _Run:
         from pyspark.sql.pandas.types import from_arrow_schema
 
         jobs = {f.index: _Job(f.fmt.name, f.lines, f.ctx) for f in self.files}
-        frame = self.spark.read.parquet(chunks)
-        cores = max(1, self.spark.sparkContext.defaultParallelism)
-        if frame.rdd.getNumPartitions() < cores:  # a small run: spread its chunks over every core
-            frame = frame.repartition(cores, "file", "chunk")
         schema = _mapped_schema(self.specs, self.required)
-        mapped = self._materialise(frame.mapInArrow(_map_chunks(jobs, self.specs, self.required, self.limits),
-                                                    from_arrow_schema(schema)), "mapped")
+        # a map task per driver batch, not per 128 MB of compressed chunks: the tasks are CPU-bound,
+        # so many small ones keep every core (of a cluster too) busy until the end
+        split = self.spark.conf.get("spark.sql.files.maxPartitionBytes")
+        self.spark.conf.set("spark.sql.files.maxPartitionBytes", str(MAP_TASK_BYTES))
+        try:
+            frame = self.spark.read.parquet(chunks)
+            cores = max(1, self.spark.sparkContext.defaultParallelism)
+            if frame.rdd.getNumPartitions() < cores:  # a small run: spread its chunks over every core
+                frame = frame.repartition(cores, "file", "chunk")
+            mapped = self._materialise(frame.mapInArrow(_map_chunks(jobs, self.specs, self.required, self.limits),
+                                                        from_arrow_schema(schema)), "mapped")
+        finally:
+            self.spark.conf.set("spark.sql.files.maxPartitionBytes", split)
         totals = mapped.where("tbl IS NULL").groupBy("file").agg(F.sum("records"), F.sum("rejected"),
                                                                 F.max("error")).collect()
         for file, records, rejected, error in totals:
