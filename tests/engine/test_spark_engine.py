@@ -1,6 +1,7 @@
 """Acceptance of the Spark engine (issue 8): one simulated world through ``--engine duckdb`` and
 ``--engine spark`` (local mode) gives identical canonical tables, identical interaction edge weights
-and PageRank agreeing to 1e-6; rejects agree on a file with bad lines; a re-ingest stores nothing."""
+and PageRank agreeing to 1e-6; rejects agree on a file with bad lines; a re-ingest stores nothing.
+Each engine ingests in two runs, so that links, duplicates and account snapshots also cross runs."""
 
 from __future__ import annotations
 
@@ -59,16 +60,23 @@ def engines(tmp_path_factory, spark):
     world = root / "world"
     simulate_world(world, seed=3, accounts=300, posts=2000)
     bad = _bad_lines_file(world, root / "bad-tweets.jsonl")
+    # a first run with the later half of the X pages: the second run's posts are their parents (links
+    # made in a later run, posts rewritten) and repeat them (duplicates across runs, account merges)
+    pages = (world / "x" / "tweets-0001.jsonl").read_bytes().splitlines()
+    late = root / "x-late.jsonl"
+    late.write_bytes(b"\n".join(pages[len(pages) // 2:]) + b"\n")
     inputs = [world / "x", world / "bluesky", world / "mastodon", bad]
     runner = CliRunner()
     results = {}
     for engine in ("duckdb", "spark"):
         ws_root = root / engine
         assert runner.invoke(app, ["--workspace", str(ws_root), "init"]).exit_code == 0
-        out = runner.invoke(app, ["--workspace", str(ws_root), "ingest", "--engine", engine, "--json",
-                                  *map(str, inputs)])
-        assert out.exit_code == 0, out.output
-        results[engine] = orjson.loads(out.stdout)
+        results[engine] = []
+        for run in ([late], inputs):
+            out = runner.invoke(app, ["--workspace", str(ws_root), "ingest", "--engine", engine, "--json",
+                                      *map(str, run)])
+            assert out.exit_code == 0, out.output
+            results[engine] += orjson.loads(out.stdout)
     ws_duck, ws_spark = Workspace.open(root / "duckdb"), Workspace.open(root / "spark")
     return ws_duck, ws_spark, Lake(spark, str(ws_spark.root / "lake")), inputs, results
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sys
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from confiance.engine.tables import CANONICAL_TABLES, column_names, spark_schema, spark_type
@@ -64,6 +65,9 @@ def session(master: str | None = None, *, app_name: str = "confiance", shuffle_p
                .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
                .config("spark.sql.shuffle.partitions", str(partitions))
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+               # adaptive execution: shuffles sized from what they really hold, skewed joins split
+               .config("spark.sql.adaptive.enabled", "true")
+               .config("spark.sql.adaptive.coalescePartitions.enabled", "true")
                .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
                .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
                .config("spark.ui.enabled", "false")
@@ -132,17 +136,36 @@ class Lake:
             by.append("day")
         return frame, by
 
-    def append(self, table: str, frame: "DataFrame") -> None:
+    def _writer(self, table: str, frame: "DataFrame", mode: str):
+        """Rows of one partition folder gathered in one task first: one file per folder and write."""
         frame, by = self._partitioned(table, frame)
-        writer = frame.write.mode("append")
-        (writer.partitionBy(*by) if by else writer).parquet(self.path(table))
+        writer = (frame.repartition(*by) if by else frame).write.mode(mode)
+        return writer.partitionBy(*by) if by else writer
+
+    def append(self, table: str, frame: "DataFrame") -> None:
+        self._writer(table, frame, "append").parquet(self.path(table))
+
+    def rewrite_partitions(self, table: str, frame: "DataFrame") -> None:
+        """Replace the partition folders ``frame`` has rows for with its rows (``frame`` must not read
+        them: materialise it first). The new files are written beside the old ones, then the old
+        files are deleted: a run killed in between leaves some rows twice, never none."""
+        shaped, by = self._partitioned(table, frame)
+        folders = ["/".join(f"{c}={'__HIVE_DEFAULT_PARTITION__' if v is None else v}" for c, v in zip(by, row))
+                   for row in shaped.select(*by).distinct().collect()]
+        old = []
+        for folder in folders:
+            fs, path = self._fs(f"{self.path(table)}/{folder}")
+            if fs.exists(path):
+                old += [status.getPath() for status in fs.listStatus(path) if status.isFile()]
+        self.append(table, frame)
+        for path in old:
+            fs, _ = self._fs(path.toString())
+            fs.delete(path, False)
 
     def replace(self, table: str, frame: "DataFrame") -> None:
         """Write ``frame`` (which may read the table itself) as the new table, then swap folders."""
-        frame, by = self._partitioned(table, frame)
         fresh = f"{self.location}/.{table}-{uuid.uuid4().hex}"
-        writer = frame.write.mode("overwrite")
-        (writer.partitionBy(*by) if by else writer).parquet(fresh)
+        self._writer(table, frame, "overwrite").parquet(fresh)
         self.remove(self.path(table))
         fs, fresh_path = self._fs(fresh)
         _, target = self._fs(self.path(table))
@@ -153,6 +176,13 @@ class Lake:
         fs, hadoop_path = self._fs(path)
         if fs.exists(hadoop_path):
             fs.delete(hadoop_path, True)
+
+    def local_folder(self, path: str) -> "Path | None":
+        """The folder of ``path`` on this machine's disk when the lake is local (no URL scheme, or
+        ``file://``): the driver then writes scratch Parquet itself, without a Spark job."""
+        if "://" in path and not path.startswith("file://"):
+            return None
+        return Path(path.removeprefix("file://").removeprefix("file:"))
 
     def scratch(self, name: str) -> str:
         """A fresh folder for intermediate tables (one per use; :meth:`remove` it after)."""

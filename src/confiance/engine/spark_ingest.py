@@ -1,22 +1,31 @@
-"""Ingest on Spark: the same format mappers, run per partition, merged into the Parquet lake.
+"""Ingest on Spark: the same format mappers, run over every input file in one distributed job, merged
+into the Parquet lake once per run.
 
-Per file, as the DuckDB engine does (``confiance.ingest._engine``), with the same accounting
-(``records_read = stored + duplicates + rejected``, checked before the ``sources`` row is written):
+The results are those of the DuckDB engine (``confiance.ingest._engine``), which ingests one file
+after the other: per file ``records_read = stored + duplicates + rejected``, its rejects with line
+and reason, one ``sources`` row. A run here does the same work in a fixed number of Spark jobs,
+however many files it holds:
 
-1. the driver hashes the file (a file whose bytes the lake already has stores nothing) and cuts it
-   into chunks of units, the only serial part: lines for JSON lines (``bounded_lines``, as the
-   parallel mapper does), parsed items from the format's reader otherwise; the chunks are written
-   as a Parquet table;
-2. executors map each chunk with ``mapInArrow``: the format's own mapper through a ``Sink``,
-   sequence numbers ``chunk << 32 | record`` so "first in the file wins" holds as in a serial read;
-   the rows come back as Arrow batches per canonical table, written once, then decoded per table;
-3. Spark merges: observations derived from posts, suppressions (forgotten people), the stored count,
-   deduplication on the natural keys (primary rows first, then file order) against the lake,
-   per-column latest account snapshots, rejects, parent linking (replies, quotes and reposts get the
-   parent's author and their interaction), and the ``sources`` row last.
+1. the driver hashes each file (a file whose bytes the lake already has, or that this run already
+   holds, stores nothing) and cuts it into chunks of units, the only serial part: lines for JSON
+   lines (``bounded_lines``), parsed items from the format's reader otherwise; the chunks of all
+   files are written as one scratch Parquet table of (file, chunk, payload);
+2. one ``mapInArrow`` job maps every chunk with the format's own mapper through a ``Sink``
+   (sequence numbers ``chunk << 32 | record``, so "first in the file wins" holds as in a serial
+   read); the rows come back as Arrow batches per canonical table, tagged with their file;
+3. per table, once: observations derived from posts, suppressions (forgotten people), then one
+   ranking on the natural keys over the whole run against the lake, ordered by (file, primary rows
+   first, position in the file): the first row of a key is the one a file-after-file ingest keeps,
+   and a file stored a key exactly when that first row is one of its primary rows. Parent linking
+   (replies, quotes and reposts get the parent's author and their interaction) is computed once
+   too, each link tagged with the file after which the serial ingest would have made it;
+4. writes, each table once: new rows appended (repartitioned by platform and day, so a day is one
+   file per write), only the ``posts`` day partitions whose rows gained a parent's author
+   rewritten, ``accounts`` (the latest-snapshot merge, folded file by file over the run) replaced
+   by a swap, then the ``sources`` rows last.
 
-The lake has no multi-table transaction: a run killed mid-file leaves rows without their
-``sources`` row; ingesting the file again completes it (rows already there count as duplicates).
+The lake has no multi-table transaction: a run killed before its ``sources`` rows leaves rows
+without them; ingesting the files again completes it (rows already there count as duplicates).
 """
 
 from __future__ import annotations
@@ -25,13 +34,18 @@ import gzip
 import os
 import pickle
 import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import reduce
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from confiance import store
 from confiance.engine.spark import Lake
@@ -47,25 +61,47 @@ from confiance.ingest._sink import Sink
 from confiance.workspace import Workspace
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 #: Parsed units per chunk for containers that are not JSON lines (CSV rows, JSON documents).
 UNITS_PER_CHUNK = 2048
-#: Chunks handed to Spark per driver batch (bounds the driver's memory to about this × CHUNK_BYTES).
-CHUNKS_PER_BATCH = 16
-_MAPPED_SCHEMA = "chunk bigint, records bigint, rejected bigint, tbl string, batch binary"
+#: Bytes of chunks the driver hands Spark per write (bounds the driver's memory; one scratch file each).
+DRIVER_BATCH_BYTES = 32 << 20
+#: Compressed chunk bytes per map task (about one driver batch).
+MAP_TASK_BYTES = 8 << 20
+#: Chunks per Arrow batch in the Python workers (a chunk is up to CHUNK_BYTES: bounds their memory).
+CHUNKS_PER_ARROW_BATCH = 4
+#: Input bytes per shuffle partition (adaptive execution coalesces the small ones).
+BYTES_PER_SHUFFLE_PARTITION = 64 << 20
 _METRICS = ("likes", "reposts", "replies", "quotes", "views")
 _SUPPRESSED = "suppressed: a forgotten person"
+_LINKABLE = "kind IN ('reply', 'quote', 'repost') AND account_id IS NOT NULL AND parent_account_id IS NOT NULL"
 
 
 @dataclass(frozen=True)
 class _Job:
+    """What an executor needs to map one file's chunks."""
     format_name: str
     lines: bool  # chunks hold raw JSON lines (parsed on the executor) rather than parsed items
-    specs: dict
-    required: dict
     ctx: Context
-    limits: Limits
+
+
+@dataclass
+class _File:
+    index: int
+    path: Path
+    fmt: Any
+    opened: Any
+    container: str
+    sha: str
+    ctx: Context
+    records: int = 0
+    rejected: int = 0
+    stored: int = 0
+
+    @property
+    def lines(self) -> bool:
+        return self.fmt.read is None and self.container == "jsonl"
 
 
 def staging_specs() -> dict[str, list[tuple[str, str]]]:
@@ -79,51 +115,80 @@ def staging_specs() -> dict[str, list[tuple[str, str]]]:
         con.close()
 
 
-def _map_chunks(job: _Job) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """The executor side: each chunk → one counts row, then one row per table batch (Arrow IPC)."""
+def _mapped_schema(specs: dict, required: dict) -> pa.Schema:
+    """One row type for every table's rows: the counts, then ``<table>__<column>`` for each table's
+    staging columns (null outside its table), so the mapped rows land in one Parquet table that
+    Spark splits by ``tbl`` without another pass through Python."""
+    fields = [pa.field("file", pa.int64()), pa.field("chunk", pa.int64()), pa.field("records", pa.int64()),
+              pa.field("rejected", pa.int64()), pa.field("tbl", pa.string()), pa.field("error", pa.string())]
+    empty = Sink(specs, required, "")
+    for table in sorted(empty.buffers):
+        fields += [pa.field(f"{table}__{f.name}", f.type) for f in empty.buffers[table].to_arrow().schema]
+    return pa.schema(fields)
+
+
+def _map_chunks(jobs: dict[int, _Job], specs: dict, required: dict, limits: Limits
+                ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """The executor side: each chunk → one counts row, then its rows of every table (see ``_mapped_schema``).
+
+    A file-level ``IngestError`` (a bad mapping file) comes back as an ``error`` row, raised on the driver."""
+    schema = _mapped_schema(specs, required)
+
+    def batch_of(n: int, values: dict[str, Any]) -> pa.RecordBatch:
+        return pa.RecordBatch.from_arrays([values[f.name] if f.name in values else pa.nulls(n, f.type)
+                                           for f in schema], schema=schema)
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        fmt = formats()[job.format_name]
+        known = formats()
         for batch in batches:
-            for chunk, payload in zip(batch.column("chunk").to_pylist(), batch.column("payload").to_pylist()):
+            for file, chunk, payload in zip(batch.column("file").to_pylist(), batch.column("chunk").to_pylist(),
+                                            batch.column("payload").to_pylist()):
+                job = jobs[file]
                 entries = pickle.loads(payload)
-                units = [e if isinstance(e, BadItem) or not job.lines else parse_json_line(e[0], e[1], job.limits)
+                units = [e if isinstance(e, BadItem) or not job.lines else parse_json_line(e[0], e[1], limits)
                          for e in entries]
-                sink = Sink(job.specs, job.required, job.ctx.collected_at)
-                records, rejected = map_units(units, fmt, sink, job.ctx, job.limits, chunk << 32)
-                rows: dict[str, list] = {"chunk": [chunk], "records": [records], "rejected": [rejected],
-                                         "tbl": [None], "batch": [None]}
+                sink = Sink(specs, required, job.ctx.collected_at)
+                try:
+                    records, rejected = map_units(units, known[job.format_name], sink, job.ctx, limits, chunk << 32)
+                except IngestError as exc:
+                    yield batch_of(1, {"file": pa.array([file], pa.int64()), "chunk": pa.array([chunk], pa.int64()),
+                                       "error": pa.array([pickle.dumps((exc.line, exc.reason)).hex()])})
+                    continue
+                yield batch_of(1, {"file": pa.array([file], pa.int64()), "chunk": pa.array([chunk], pa.int64()),
+                                   "records": pa.array([records], pa.int64()),
+                                   "rejected": pa.array([rejected], pa.int64())})
                 for table, arrow in sink.drain():
-                    sink_ipc = pa.BufferOutputStream()
-                    with pa.ipc.new_stream(sink_ipc, arrow.schema) as writer:
-                        writer.write_table(arrow)
-                    for key, value in (("chunk", chunk), ("records", 0), ("rejected", 0), ("tbl", table),
-                                       ("batch", sink_ipc.getvalue().to_pybytes())):
-                        rows[key].append(value)
-                yield pa.RecordBatch.from_pydict(rows, schema=pa.schema([
-                    ("chunk", pa.int64()), ("records", pa.int64()), ("rejected", pa.int64()), ("tbl", pa.string()),
-                    ("batch", pa.binary())]))
+                    n = arrow.num_rows
+                    values = {f"{table}__{name}": column.combine_chunks()
+                              for name, column in zip(arrow.column_names, arrow.columns)}
+                    values.update({"file": pa.array([file] * n, pa.int64()), "chunk": pa.array([chunk] * n, pa.int64()),
+                                   "tbl": pa.array([table] * n, pa.string())})
+                    yield batch_of(n, values)
 
     return run
 
 
-def _decode(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    for batch in batches:
-        for payload in batch.column("batch").to_pylist():
-            yield from pa.ipc.open_stream(payload).read_all().to_batches()
+class _Run:
+    """The files of one ingest through Spark. Scratch tables live under the lake's ``.scratch``."""
 
-
-class _FileRun:
-    """One file through Spark. Scratch tables live under the lake's ``.scratch`` and are removed."""
-
-    def __init__(self, spark: "SparkSession", lake: Lake, path: Path, fmt, opened, container: str,
-                 options: dict[str, Any], limits: Limits, specs: dict, hashes: list[str]):
-        self.spark, self.lake, self.path, self.fmt = spark, lake, path, fmt
-        self.opened, self.container, self.limits, self.specs, self.hashes = opened, container, limits, specs, hashes
-        collected = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).isoformat()
-        self.ctx = Context(path=path, collected_at=collected, options=options)
+    def __init__(self, spark: "SparkSession", lake: Lake, files: list[_File], limits: Limits, specs: dict,
+                 hashes: list[str], timings: dict[str, float]):
+        self.spark, self.lake, self.files, self.limits = spark, lake, files, limits
+        self.specs, self.hashes, self.timings = specs, hashes, timings
+        self.required = {t: _required(t) for t in STAGED_TABLES}
         self.scratch: list[str] = []
-        self.records = self.rejected = 0
+        self.chunk_bytes = 0
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Time a phase and name its Spark jobs (visible in the Spark UI and event logs)."""
+        self.spark.sparkContext.setJobDescription(f"confiance ingest: {name}")
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+            self.spark.sparkContext.setJobDescription(None)
 
     def _scratch(self, name: str) -> str:
         location = self.lake.scratch(name)
@@ -134,14 +199,25 @@ class _FileRun:
         for location in self.scratch:
             self.lake.remove(location)
 
+    def _materialise(self, frame: "DataFrame", name: str) -> "DataFrame":
+        location = self._scratch(name)
+        frame.write.parquet(location)
+        return self.spark.read.parquet(location)
+
+    def _sha(self) -> "Column":
+        """The ``source_sha256`` of a row's file."""
+        from pyspark.sql import functions as F
+
+        return F.element_at(F.array(*[F.lit(f.sha) for f in self.files]), F.col("_file").cast("int") + 1)
+
     # -- 1. chunks ----------------------------------------------------------------------------------
-    def _chunks(self) -> Iterator[list]:
-        if self.fmt.read is None and self.container == "jsonl":
-            yield from line_chunks(bounded_lines(self.opened, self.limits), CHUNK_BYTES)
+    def _chunks(self, file: _File) -> Iterator[list]:
+        if file.lines:
+            yield from line_chunks(bounded_lines(file.opened, self.limits), CHUNK_BYTES)
             return
-        reader = self.fmt.read or READERS[self.container]
+        reader = file.fmt.read or READERS[file.container]
         chunk: list = []
-        for unit in reader(self.opened, self.limits, lambda n: None):
+        for unit in reader(file.opened, self.limits, lambda n: None):
             chunk.append(unit)
             if len(chunk) >= UNITS_PER_CHUNK:
                 yield chunk
@@ -151,19 +227,32 @@ class _FileRun:
 
     def write_chunks(self) -> str:
         location = self._scratch("chunks")
-        schema = pa.schema([("chunk", pa.int64()), ("payload", pa.binary())])
-        pending: list[tuple[int, bytes]] = []
+        schema = pa.schema([("file", pa.int64()), ("chunk", pa.int64()), ("payload", pa.binary())])
+        pending: list[tuple[int, int, bytes]] = []
+        size = 0
+        folder = self.lake.local_folder(location)
+        written = []
 
         def flush() -> None:
-            arrow = pa.table({"chunk": [c for c, _ in pending], "payload": [p for _, p in pending]}, schema=schema)
-            self.spark.createDataFrame(arrow).write.mode("append").parquet(location)
+            arrow = pa.table({name: [row[i] for row in pending] for i, name in enumerate(schema.names)}, schema=schema)
+            if folder is None:  # a remote lake: through Spark
+                self.spark.createDataFrame(arrow).write.mode("append").parquet(location)
+            else:
+                folder.mkdir(parents=True, exist_ok=True)
+                pq.write_table(arrow, folder / f"part-{len(written):05d}.parquet", row_group_size=16)
+            written.append(len(pending))
             pending.clear()
 
-        for index, chunk in enumerate(self._chunks()):
-            pending.append((index, pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)))
-            if len(pending) >= CHUNKS_PER_BATCH:
-                flush()
-        if pending or not self.lake.exists(location):  # an empty file still gets its (empty) table
+        for file in self.files:
+            for index, chunk in enumerate(self._chunks(file)):
+                payload = pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)
+                pending.append((file.index, index, payload))
+                size += len(payload)
+                self.chunk_bytes += len(payload)
+                if size >= DRIVER_BATCH_BYTES:
+                    flush()
+                    size = 0
+        if pending or not written:  # no chunk at all still gets its (empty) table
             flush()
         return location
 
@@ -172,22 +261,35 @@ class _FileRun:
         from pyspark.sql import functions as F
         from pyspark.sql.pandas.types import from_arrow_schema
 
-        lines = self.fmt.read is None and self.container == "jsonl"
-        job = _Job(self.fmt.name, lines, self.specs, {t: _required(t) for t in STAGED_TABLES}, self.ctx, self.limits)
-        mapped = self._scratch("mapped")
-        frame = self.spark.read.parquet(chunks)
-        frame = frame.repartition(max(1, self.spark.sparkContext.defaultParallelism), "chunk")
-        frame.mapInArrow(_map_chunks(job), _MAPPED_SCHEMA).write.parquet(mapped)
-        mapped_frame = self.spark.read.parquet(mapped)
-        totals = mapped_frame.groupBy("tbl").agg(F.sum("records"), F.sum("rejected")).collect()
-        self.records = sum(int(row[1] or 0) for row in totals)
-        self.rejected = sum(int(row[2] or 0) for row in totals)
-        present = [row[0] for row in totals if row[0] is not None]
-        empty = Sink(self.specs, job.required, self.ctx.collected_at)
+        jobs = {f.index: _Job(f.fmt.name, f.lines, f.ctx) for f in self.files}
+        schema = _mapped_schema(self.specs, self.required)
+        # a map task per driver batch, not per 128 MB of compressed chunks: the tasks are CPU-bound,
+        # so many small ones keep every core (of a cluster too) busy until the end
+        split = self.spark.conf.get("spark.sql.files.maxPartitionBytes")
+        self.spark.conf.set("spark.sql.files.maxPartitionBytes", str(MAP_TASK_BYTES))
+        try:
+            frame = self.spark.read.parquet(chunks)
+            cores = max(1, self.spark.sparkContext.defaultParallelism)
+            if frame.rdd.getNumPartitions() < cores:  # a small run: spread its chunks over every core
+                frame = frame.repartition(cores, "file", "chunk")
+            mapped = self._materialise(frame.mapInArrow(_map_chunks(jobs, self.specs, self.required, self.limits),
+                                                        from_arrow_schema(schema)), "mapped")
+        finally:
+            self.spark.conf.set("spark.sql.files.maxPartitionBytes", split)
+        totals = mapped.where("tbl IS NULL").groupBy("file").agg(F.sum("records"), F.sum("rejected"),
+                                                                F.max("error")).collect()
+        for file, records, rejected, error in totals:
+            if error is not None:
+                line, reason = pickle.loads(bytes.fromhex(error))
+                raise IngestError(str(self.files[file].path), line, reason)
+            self.files[file].records += int(records or 0)
+            self.files[file].rejected += int(rejected or 0)
         staged = {}
-        for table in present:
-            schema = from_arrow_schema(empty.buffers[table].to_arrow().schema)
-            staged[table] = mapped_frame.where(F.col("tbl") == table).select("batch").mapInArrow(_decode, schema)
+        for (table,) in mapped.where("tbl IS NOT NULL").select("tbl").distinct().collect():
+            prefix = f"{table}__"
+            staged[table] = mapped.where(F.col("tbl") == table).select(
+                *[F.col(f"`{c}`").alias(c[len(prefix):]) for c in schema.names if c.startswith(prefix)],
+                F.col("file").alias("_file"))
         return staged
 
     # -- 3. merge -----------------------------------------------------------------------------------
@@ -196,10 +298,10 @@ class _FileRun:
 
         if "posts" not in staged:
             return
-        posts = staged["posts"]
-        derived = posts.where(F.col("observed_at").isNotNull() & F.coalesce(*[F.col(m) for m in _METRICS]).isNotNull()) \
-            .select("platform", "post_id", F.col("observed_at").alias("collected_at"), *_METRICS,
-                    "_seq", "_line", "_item", F.lit(False).alias("_primary"))
+        derived = staged["posts"].where(
+            F.col("observed_at").isNotNull() & F.coalesce(*[F.col(m) for m in _METRICS]).isNotNull()
+        ).select("platform", "post_id", F.col("observed_at").alias("collected_at"), *_METRICS,
+                 "_seq", "_line", "_item", F.lit(False).alias("_primary"), "_file")
         staged["observations"] = staged["observations"].unionByName(derived, allowMissingColumns=True) \
             if "observations" in staged else derived
 
@@ -225,34 +327,30 @@ class _FileRun:
         for table, condition in conditions.items():
             if table not in staged:
                 continue
-            dropped = staged[table].where(F.col("_primary") & condition).select(
-                F.col("_line").alias("line_no"), F.col("_item").alias("item"))
-            dropped = self._materialise(dropped, f"suppressed-{table}")
-            count = dropped.count()
-            if count:
-                self.rejected += count
+            dropped = self._materialise(staged[table].where(F.col("_primary") & condition).select(
+                F.col("_line").alias("line_no"), F.col("_item").alias("item"), "_file"), f"suppressed-{table}")
+            counts = dropped.groupBy("_file").count().collect()
+            if counts:
+                for file, count in counts:
+                    self.files[file].rejected += count
                 rejects = dropped.select("line_no", "item", F.lit(_SUPPRESSED).alias("reason"),
-                                         F.lit(None).cast("string").alias("raw"))
-                staged["rejects"] = staged["rejects"].select("line_no", "item", "reason", "raw").unionByName(rejects) \
-                    if "rejects" in staged else rejects
+                                         F.lit(None).cast("string").alias("raw"), "_file")
+                staged["rejects"] = staged["rejects"].select("line_no", "item", "reason", "raw", "_file") \
+                    .unionByName(rejects) if "rejects" in staged else rejects
             staged[table] = staged[table].where(~condition)
         if "posts" in staged:
             posts = staged["posts"]
-            parent_hidden = account("parent_account_id")
-            posts = posts.withColumn("parent_account_id", F.when(parent_hidden, F.lit(None).cast("string"))
+            posts = posts.withColumn("parent_account_id", F.when(account("parent_account_id"), F.lit(None).cast("string"))
                                      .otherwise(F.col("parent_account_id")))
             staged["posts"] = posts.withColumn("mentions", F.filter(
                 "mentions", lambda m: ~F.coalesce(F.array_contains(listed, F.sha2(F.lower(m), 256)), F.lit(False))))
             if "observations" in staged:
-                known = staged["posts"].select("platform", "post_id").unionByName(
-                    self.lake.read("posts").select("platform", "post_id"))
-                staged["observations"] = staged["observations"].join(known.distinct(), ["platform", "post_id"],
-                                                                     "left_semi")
-
-    def _materialise(self, frame: "DataFrame", name: str) -> "DataFrame":
-        location = self._scratch(name)
-        frame.write.parquet(location)
-        return self.spark.read.parquet(location)
+                # an observation needs its post: in the lake, or in this file or an earlier one of the run
+                known = staged["posts"].select("platform", "post_id", F.col("_file").alias("_post_file")).unionByName(
+                    self.lake.read("posts").select("platform", "post_id", F.lit(-1).cast("bigint").alias("_post_file")))
+                known = known.groupBy("platform", "post_id").agg(F.min("_post_file").alias("_post_file"))
+                observations = staged["observations"].join(known, ["platform", "post_id"], "left")
+                staged["observations"] = observations.where(F.col("_post_file") <= F.col("_file")).drop("_post_file")
 
     def _typed(self, table: str, frame: "DataFrame", columns: list[str]) -> list:
         from pyspark.sql import functions as F
@@ -260,42 +358,88 @@ class _FileRun:
         return [F.expr(f"try_cast(`{c}` AS {spark_type(table, c)})").alias(c) for c in columns if c in frame.columns] \
             + [F.lit(None).cast(spark_type(table, c)).alias(c) for c in columns if c not in frame.columns]
 
-    def count_stored(self, staged: dict[str, "DataFrame"]) -> int:
-        """Distinct primary keys the lake lacks, over every staged table, in one Spark job."""
-        from functools import reduce
-
+    def rows(self, table: str, frame: "DataFrame", columns: list[str] | None = None, sub: int = 0) -> "DataFrame":
+        """Typed rows with their order in the run: file, then ``sub`` (a file's staged rows 0, the links
+        made after it 1), then primary rows first, then position in the file."""
         from pyspark.sql import functions as F
 
-        counts = []
-        for table in STAGED_TABLES:
-            if table not in staged:
-                continue
-            keys = list(store.TABLE_KEYS[table])
-            primary = staged[table].where("_primary").select(*self._typed(table, staged[table], keys)).distinct()
-            existing = self.lake.read(table).select(*keys)
-            match = reduce(lambda a, b: a & b, [primary[k].eqNullSafe(existing[k]) for k in keys])
-            counts.append(primary.join(existing, match, "left_anti").agg(F.count(F.lit(1)).alias("n")))
-        if not counts:
-            return 0
-        return int(reduce(lambda a, b: a.unionByName(b), counts).agg(F.sum("n")).collect()[0][0] or 0)
+        columns = columns or [c for c, _ in self.specs[table] if c != "observed_at"]
+        return frame.select(*self._typed(table, frame, columns), "_primary", "_seq", "_file", F.lit(sub).alias("_sub"))
 
-    def merged_rows(self, table: str, frame: "DataFrame", sha: str) -> "DataFrame":
-        """The staged rows whose key the lake lacks, one per key: primary rows first, then file order."""
+    def first_rows(self, table: str, rows: "DataFrame") -> "DataFrame":
+        """One row per key the lake lacks, the one a file-after-file ingest keeps; counts the stored keys.
+
+        A file stored a key exactly when the key's first row in the run is one of its primary rows
+        (the serial ingest counts a file's primary keys that neither the lake nor an earlier file had)."""
         from pyspark.sql import Window
         from pyspark.sql import functions as F
 
         keys = list(store.TABLE_KEYS[table])
-        columns = [c for c, _ in self.specs[table] if c != "observed_at"]
-        rows = frame.select(*self._typed(table, frame, columns), "_primary", "_seq")
-        rows = rows.where(" AND ".join(f"`{k}` IS NOT NULL" for k in keys))
-        rows = rows.join(self.lake.read(table).select(*keys), keys, "left_anti")
-        order = Window.partitionBy(*keys).orderBy(F.col("_primary").desc(), F.col("_seq"))
-        rows = rows.withColumn("_rank", F.row_number().over(order)).where("_rank = 1")
-        if table != "interactions":
-            rows = rows.withColumn("source_sha256", F.lit(sha))
-        return rows.drop("_rank", "_primary", "_seq")
+        present = rows.where(" AND ".join(f"`{k}` IS NOT NULL" for k in keys))
+        fresh = present.join(self.lake.read(table).select(*keys), keys, "left_anti")
+        order = Window.partitionBy(*keys).orderBy("_file", "_sub", F.col("_primary").desc(), "_seq")
+        first = self._materialise(fresh.withColumn("_rank", F.row_number().over(order)).where("_rank = 1")
+                                  .drop("_rank"), f"first-{table}")
+        counts = first.where(F.col("_primary") & (F.col("_sub") == 0)).groupBy("_file").count()
+        if table == "interactions":  # a key with a null part is never stored, yet the serial ingest counts it
+            nulls = rows.where("_primary AND NOT (" + " AND ".join(f"`{k}` IS NOT NULL" for k in keys) + ")") \
+                .select("_file", *keys).distinct().groupBy("_file").count()
+            counts = counts.unionByName(nulls)
+        for file, count in counts.collect():
+            self.files[file].stored += count
+        return first
 
-    def merge_accounts(self, frame: "DataFrame") -> None:
+    def link_parents(self, new_posts: "DataFrame") -> tuple["DataFrame", "DataFrame | None", "DataFrame"]:
+        """As the DuckDB engine: a reply, quote or repost whose parent's author the record did not name
+        gets it from the parent post (this file's or an earlier one's, either order), and the matching
+        interaction. Returns (the new posts, the lake's posts that gained an author, the links), each
+        link tagged with the file after which the serial ingest made it."""
+        from pyspark.sql import functions as F
+
+        needs = (F.col("parent_account_id").isNull() & F.col("parent_post_id").isNotNull()
+                 & F.col("kind").isin("reply", "quote", "repost"))
+        old = self.lake.read("posts")
+        # parents named apart (``_pplatform``): a join of the run's posts with themselves must not
+        # mistake one side's columns for the other's
+        run_authors = new_posts.where("account_id IS NOT NULL").select(
+            F.col("platform").alias("_pplatform"), F.col("post_id").alias("_parent"),
+            F.col("account_id").alias("_author"), F.col("_file").alias("_parent_file"))
+        authors = run_authors.unionByName(old.where("account_id IS NOT NULL").select(
+            F.col("platform").alias("_pplatform"), F.col("post_id").alias("_parent"),
+            F.col("account_id").alias("_author"), F.lit(-1).cast("bigint").alias("_parent_file")))
+        parent = (F.col("platform") == F.col("_pplatform")) & (F.col("parent_post_id") == F.col("_parent"))
+        joined = new_posts.join(authors, parent, "left")
+        fill = needs & F.col("_author").isNotNull()
+        # linked once both are in: after the later of the two files (a parent in the lake: file -1)
+        linked = joined.withColumn("_link_file", F.when(fill, F.greatest("_file", "_parent_file"))
+                                   .otherwise(F.col("_file"))) \
+            .withColumn("parent_account_id", F.when(fill, F.col("_author")).otherwise(F.col("parent_account_id"))) \
+            .drop("_pplatform", "_parent", "_author", "_parent_file")
+        new_posts = self._materialise(linked, "posts-linked")
+
+        # the lake's posts whose parent arrives in this run: they gain its author
+        gained = old.where(needs).join(run_authors, parent)
+        gained = self._materialise(gained.withColumn("parent_account_id", F.col("_author"))
+                                   .withColumn("_link_file", F.col("_parent_file"))
+                                   .drop("_pplatform", "_parent", "_author", "_parent_file"), "posts-gained")
+        if not gained.limit(1).count():
+            gained = None
+        # the lake's posts whose parent id is a post of this run (as the serial ingest, on the id alone)
+        run_ids = new_posts.groupBy(F.col("post_id").alias("_pid")).agg(F.min("_file").alias("_link_file"))
+        children = old.join(run_ids, F.col("parent_post_id") == F.col("_pid")).drop("_pid")
+        if gained is not None:
+            children = children.join(gained.select("platform", "post_id"), ["platform", "post_id"], "left_anti")
+        columns = ["platform", F.col("account_id").alias("src"), F.col("parent_account_id").alias("dst"), "kind",
+                   "post_id", "created_at", F.col("_link_file").alias("_file")]
+        sources = [new_posts, children] + ([gained] if gained is not None else [])
+        links = reduce(lambda a, b: a.unionByName(b), [s.where(_LINKABLE).select(*columns) for s in sources])
+        links = links.withColumn("_primary", F.lit(False)).withColumn("_seq", F.lit(0).cast("bigint"))
+        return new_posts, gained, links
+
+    def merge_accounts(self, frame: "DataFrame") -> "DataFrame":
+        """The accounts table after the run: per file, per column, the latest snapshot that has a
+        value (nulls never win, as ``arg_max``); then folded into the lake's row file after file with
+        the DuckDB engine's rule (the newer file's value unless its snapshots are older)."""
         from pyspark.sql import Window
         from pyspark.sql import functions as F
 
@@ -303,111 +447,116 @@ class _FileRun:
         keys = ["platform", "account_id"]
         snapshots = frame.withColumn("_obs", F.expr("try_cast(observed_at AS timestamp)"))
         snapshots = snapshots.withColumn("_ord", F.row_number().over(
-            Window.partitionBy(*keys).orderBy(F.col("_obs").asc_nulls_first(), F.col("_seq"))))
+            Window.partitionBy(*keys, "_file").orderBy(F.col("_obs").asc_nulls_first(), F.col("_seq"))))
         typed = dict(zip(profile, self._typed("accounts", snapshots, profile)))
-        # per column, the value of the latest snapshot that has one (nulls never win, as arg_max)
         latest = [F.max_by(typed[c], F.when(typed[c].isNotNull(), F.col("_ord"))).alias(c) for c in profile]
-        new = snapshots.groupBy(*keys).agg(*latest, F.min("_obs").alias("first_seen"), F.max("_obs").alias("last_seen"))
+        per_file = snapshots.groupBy(*keys, "_file").agg(*latest, F.min("_obs").alias("first_seen"),
+                                                         F.max("_obs").alias("last_seen"))
+        state = [*profile, "first_seen", "last_seen"]
+        runs = per_file.groupBy(*keys).agg(F.sort_array(F.collect_list(F.struct("_file", *state))).alias("_files"))
         old = self.lake.read("accounts")
-        n, o = new.alias("n"), old.alias("o")
-        joined = n.join(o, (F.col("n.platform") == F.col("o.platform")) & (F.col("n.account_id") == F.col("o.account_id")),
-                        "left")
-        newer = (F.col("o.account_id").isNull() | F.col("n.last_seen").isNull() | F.col("o.last_seen").isNull()
-                 | (F.col("n.last_seen") >= F.col("o.last_seen")))
-        merged = joined.select(
-            F.col("n.platform").alias("platform"), F.col("n.account_id").alias("account_id"),
-            *[F.when(newer, F.coalesce(F.col(f"n.{c}"), F.col(f"o.{c}")))
-              .otherwise(F.coalesce(F.col(f"o.{c}"), F.col(f"n.{c}"))).alias(c) for c in profile],
-            F.least(F.col("n.first_seen"), F.col("o.first_seen")).alias("first_seen"),
-            F.greatest(F.col("n.last_seen"), F.col("o.last_seen")).alias("last_seen"),
-        )
-        kept = old.join(new.select(*keys), keys, "left_anti")
-        result = self._materialise(kept.unionByName(merged), "accounts-merged")
-        self.lake.replace("accounts", result)
+        joined = runs.join(old.withColumn("_old", F.lit(True)), keys, "left")
+        start = F.struct(F.coalesce(F.col("_old"), F.lit(False)).alias("_old"), *[F.col(c) for c in state])
 
-    def link_parents(self, new_posts: "DataFrame", sha: str) -> None:
-        """As the DuckDB engine: a reply, quote or repost whose parent's author the record did not name
-        gets it from the parent post (this file's or an earlier one's, either order), and the
-        matching interaction."""
+        def step(acc: "Column", new: "Column") -> "Column":
+            newer = (~acc["_old"]) | new["last_seen"].isNull() | acc["last_seen"].isNull() \
+                | (new["last_seen"] >= acc["last_seen"])
+            return F.struct(F.lit(True).alias("_old"), *[
+                F.when(newer, F.coalesce(new[c], acc[c])).otherwise(F.coalesce(acc[c], new[c])).alias(c)
+                for c in profile],
+                F.least(new["first_seen"], acc["first_seen"]).alias("first_seen"),
+                F.greatest(new["last_seen"], acc["last_seen"]).alias("last_seen"))
+
+        merged = joined.select(*keys, F.aggregate("_files", start, step).alias("_m")).select(
+            *keys, *[F.col(f"_m.{c}").alias(c) for c in state])
+        kept = old.join(runs.select(*keys), keys, "left_anti")
+        return kept.unionByName(merged)
+
+    def run(self) -> dict[str, Callable[[], None]]:
+        """Map and merge; fills each file's counts and returns the writes, in the order to run them."""
         from pyspark.sql import functions as F
 
-        old = self.lake.read("posts")
-        authors = old.select("platform", "post_id", "account_id", "source_sha256").unionByName(
-            new_posts.select("platform", "post_id", "account_id", "source_sha256"))
-        authors = authors.where("account_id IS NOT NULL").select(
-            "platform", F.col("post_id").alias("_parent"), F.col("account_id").alias("_author"),
-            F.col("source_sha256").alias("_parent_sha"))
-        needs = (F.col("parent_account_id").isNull() & F.col("parent_post_id").isNotNull()
-                 & F.col("kind").isin("reply", "quote", "repost"))
+        with self.phase("chunks (driver)"):
+            chunks = self.write_chunks()
+        partitions = max(int(self.spark.conf.get("spark.sql.shuffle.partitions")),
+                         -(-self.chunk_bytes // BYTES_PER_SHUFFLE_PARTITION))
+        self.spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
+        with self.phase("map (mapInArrow)"):
+            staged = self.map(chunks)
+        with self.phase("suppressions"):
+            self.derive_observations(staged)
+            self.apply_suppressions(staged)
+        first: dict[str, DataFrame] = {}
+        gained = links = None
+        with self.phase("dedup posts + parent links"):
+            if "posts" in staged:
+                first["posts"], gained, links = self.link_parents(
+                    self.first_rows("posts", self.rows("posts", staged["posts"])))
+        with self.phase("dedup other tables"):
+            if links is not None:
+                linked = self.rows("interactions", links, sub=1)
+                staged_rows = self.rows("interactions", staged["interactions"]) if "interactions" in staged else None
+                first["interactions"] = self.first_rows(
+                    "interactions", linked if staged_rows is None else staged_rows.unionByName(linked))
+            for table in STAGED_TABLES:
+                if table in staged and table not in first and table not in ("accounts", "posts"):
+                    first[table] = self.first_rows(table, self.rows(table, staged[table]))
+            if "accounts" in staged:
+                self.first_rows("accounts", self.rows("accounts", staged["accounts"], ["platform", "account_id"]))
+        for file in self.files:
+            if file.records - file.rejected - file.stored < 0:
+                raise IngestError(str(file.path), None, f"accounting error: {file.stored} stored of "
+                                                        f"{file.records - file.rejected} readable records")
+        return self._writes(staged, first, gained)
 
-        def filled(posts: "DataFrame", only_new_parents: bool) -> "DataFrame":
-            joined = posts.join(authors, (posts["platform"] == authors["platform"])
-                                & (posts["parent_post_id"] == authors["_parent"]), "left").drop(authors["platform"])
-            fill = needs & F.col("_author").isNotNull()
-            if only_new_parents:
-                fill &= F.col("_parent_sha") == sha
-            return joined.withColumn("parent_account_id", F.when(fill, F.col("_author"))
-                                     .otherwise(F.col("parent_account_id"))).drop("_parent", "_author", "_parent_sha")
+    def _writes(self, staged: dict[str, "DataFrame"], first: dict[str, "DataFrame"],
+                gained: "DataFrame | None") -> dict[str, Callable[[], None]]:
+        """The writes in the order that lets a re-run repair a killed one: everything derived from
+        the run's new posts (links, accounts, relinked parents) before the posts themselves, which
+        stop being new once written; rejects deduplicated against the lake; ``sources`` after all."""
+        def append(table: str, frame: "DataFrame") -> Callable[[], None]:
+            if table != "interactions":
+                frame = frame.withColumn("source_sha256", self._sha())
+            return lambda: self.lake.append(table, frame.drop("_primary", "_seq", "_file", "_sub", "_link_file"))
 
-        new_posts = self._materialise(filled(new_posts, False), "posts-linked")
-        this_ids = new_posts.select("post_id").distinct()
-        stale = old.where(needs).join(this_ids.withColumnRenamed("post_id", "parent_post_id"), "parent_post_id",
-                                      "left_semi")
-        if stale.limit(1).count():
-            self.lake.replace("posts", self._materialise(filled(old, True), "posts-relinked").unionByName(new_posts))
-        else:
-            self.lake.append("posts", new_posts)
-        posts = self.lake.read("posts")
-        linkable = "kind IN ('reply', 'quote', 'repost') AND account_id IS NOT NULL AND parent_account_id IS NOT NULL"
-        columns = ["platform", F.col("account_id").alias("src"), F.col("parent_account_id").alias("dst"), "kind",
-                   "post_id", "created_at"]
-        own = posts.where(F.col("source_sha256") == sha).where(linkable).select(*columns)
-        children = posts.join(this_ids.withColumnRenamed("post_id", "parent_post_id"), "parent_post_id", "left_semi") \
-            .where(linkable).select(*columns)
-        links = own.unionByName(children).distinct()
-        keys = list(store.TABLE_KEYS["interactions"])
-        links = links.join(self.lake.read("interactions").select(*keys), keys, "left_anti")
-        links = links.withColumn("weight", F.lit(None).cast("double")).withColumn("probability", F.lit(None).cast("double"))
-        self.lake.append("interactions", links)
-
-    def run(self, sha: str) -> tuple[int, int]:
-        """Map and merge; returns (stored, duplicates). The caller writes the ``sources`` row."""
-        from pyspark.sql import functions as F
-
-        staged = self.map(self.write_chunks())
-        self.derive_observations(staged)
-        self.apply_suppressions(staged)
-        stored = self.count_stored(staged)
-        duplicates = self.records - self.rejected - stored
-        if duplicates < 0:
-            raise IngestError(str(self.path), None,
-                              f"accounting error: {stored} stored of {self.records - self.rejected} readable records")
-        new_posts = None
-        for table in STAGED_TABLES:
-            if table not in staged:
-                continue
-            if table == "accounts":
-                self.merge_accounts(staged[table])
-            elif table == "posts":
-                new_posts = self.merged_rows(table, staged[table], sha)
-            else:
-                self.lake.append(table, self.merged_rows(table, staged[table], sha))
+        writes = {table: append(table, frame) for table, frame in first.items() if table != "posts"}
+        if "accounts" in staged:
+            writes["accounts"] = lambda: self.lake.replace("accounts", self.merge_accounts(staged["accounts"]))
+        if gained is not None:
+            writes["posts (day partitions that gained a parent)"] = lambda: self.lake.rewrite_partitions(
+                "posts", self._relinked(gained))
+        if "posts" in first:
+            writes["posts"] = append("posts", first["posts"])
         if "rejects" in staged:
-            rejects = staged["rejects"].select(F.lit(sha).alias("source_sha256"), "line_no", "item", "reason", "raw")
-            self.lake.append("rejects", rejects)
-        if new_posts is not None:
-            self.link_parents(new_posts, sha)
-        return stored, duplicates
+            keys = list(store.TABLE_KEYS["rejects"])
+            rejects = staged["rejects"].select(self._sha().alias("source_sha256"), "line_no", "item", "reason", "raw")
+            rejects = rejects.join(self.lake.read("rejects").select(*keys), keys, "left_anti")
+            writes["rejects"] = lambda: self.lake.append("rejects", rejects)
+        return writes
 
+    def _relinked(self, gained: "DataFrame") -> "DataFrame":
+        """The lake's posts of every (platform, day) partition holding a post that gained an author."""
+        from pyspark.sql import functions as F
 
+        day = F.date_format(F.col("created_at"), "yyyy-MM-dd")
+        old = self.lake.read("posts").withColumn("_day", day)
+        days = gained.select(F.col("platform").alias("_dplatform"), day.alias("_dday")).distinct()
+        rows = old.join(days, (F.col("platform") == F.col("_dplatform")) & F.col("_day").eqNullSafe(F.col("_dday")),
+                        "left_semi")
+        fills = gained.select("platform", "post_id", F.col("parent_account_id").alias("_gained"))
+        rows = rows.join(fills, ["platform", "post_id"], "left").withColumn(
+            "parent_account_id", F.coalesce(F.col("_gained"), F.col("parent_account_id"))).drop("_gained", "_day")
+        # one row per post, should a killed rewrite have left a post twice
+        return self._materialise(rows.dropDuplicates(["platform", "post_id"]), "posts-relinked")
 def _suppression_hashes(ws: Workspace) -> list[str]:
     with ws.reader() as con:
         return [h for (h,) in con.execute("SELECT key_hash FROM suppressions ORDER BY key_hash").fetchall()]
 
 
-def _earlier(lake: Lake, sha: str) -> tuple[int, int] | None:
-    rows = lake.read("sources").where(f"sha256 = '{sha}'").select("records_read", "rejected").collect()
-    return (int(rows[0][0]), int(rows[0][1])) if rows else None
+def _earlier(lake: Lake) -> dict[str, tuple[int, int]]:
+    """(records read, rejected) per file the lake holds, by its sha256."""
+    return {sha: (int(records), int(rejected))
+            for sha, records, rejected in lake.read("sources").select("sha256", "records_read", "rejected").collect()}
 
 
 def _archive(ws: Workspace, path: Path, sha: str) -> Path:
@@ -421,6 +570,7 @@ def _archive(ws: Workspace, path: Path, sha: str) -> Path:
     return target
 
 
+
 def ingest_paths_spark(
     ws: Workspace,
     paths: Iterable[Path | str],
@@ -432,39 +582,69 @@ def ingest_paths_spark(
     limits: Limits = DEFAULT_LIMITS,
     on_file_done: Callable[[IngestResult], None] | None = None,
     on_skip: Callable[[Path, str], None] | None = None,
+    timings: dict[str, float] | None = None,
 ) -> list[IngestResult]:
-    """Ingest files (or folders) into the lake, one file after the other, as ``ingest_paths`` does into
-    the store: same detection, same skips, same results. The workspace lock is held throughout."""
+    """Ingest files (or folders) into the lake in one run, with the results ``ingest_paths`` gives
+    file after file into the store: same detection, same skips, same counts. The workspace lock is
+    held throughout. ``timings``, when given, receives the seconds spent per phase.
+
+    A file-level error (a bad mapping file) stops the run before anything is written to the lake."""
 
     specs = staging_specs()
     hashes = _suppression_hashes(ws)
-    results = []
+    timings = {} if timings is None else timings
+    shuffle_partitions = spark.conf.get("spark.sql.shuffle.partitions")
+    arrow_batch = spark.conf.get("spark.sql.execution.arrow.maxRecordsPerBatch")
+    results: list[IngestResult] = []
     with ws.lock():
+        start = time.perf_counter()
+        earlier = _earlier(lake)
+        files: list[_File] = []
+        order: list[tuple[Path, str, str, str, _File | None]] = []  # path, format, encoding, sha, file to map
         for path, fmt, opened, container in plan_files(paths, format_name, options, on_skip):
-            name = fmt.name
             sha = file_sha256(path)
-            earlier = _earlier(lake, sha)
-            if earlier is not None:
-                records, rejected = earlier
-                result = IngestResult(str(path), name, records, 0, records - rejected, rejected, sha, opened.encoding,
-                                      already_ingested=True)
-            else:
-                run = _FileRun(spark, lake, path, fmt, opened, container, dict(options or {}), limits, specs, hashes)
-                try:
-                    stored, duplicates = run.run(sha)
-                    target = _archive(ws, path, sha)
-                    assert run.records == stored + duplicates + run.rejected
-                    source = spark.createDataFrame([(
-                        sha, str(path), name, opened.encoding, path.stat().st_size, run.records, stored, duplicates,
-                        run.rejected, datetime.now(timezone.utc), str(target.relative_to(ws.root)), False,
-                    )], "sha256 string, path string, format string, encoding string, size_bytes bigint, "
+            file = None
+            if sha not in earlier and all(f.sha != sha for f in files):
+                collected = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).isoformat()
+                file = _File(len(files), path, fmt, opened, container, sha,
+                             Context(path=path, collected_at=collected, options=dict(options or {})))
+                files.append(file)
+            order.append((path, fmt.name, opened.encoding, sha, file))
+        timings["plan and hash (driver)"] = time.perf_counter() - start
+        if files:
+            run = _Run(spark, lake, files, limits, specs, hashes, timings)
+            # the driver compresses the archive copies while the executors work
+            archiver = ThreadPoolExecutor(1, thread_name_prefix="confiance-archive")
+            archives = {f.index: archiver.submit(_archive, ws, f.path, f.sha) for f in files}
+            spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(CHUNKS_PER_ARROW_BATCH))
+            try:
+                writes = run.run()
+                for name, write in writes.items():
+                    with run.phase(f"write {name}"):
+                        write()
+                with run.phase("archive (driver, waited for) + sources"):
+                    archived = {index: future.result() for index, future in archives.items()}
+                    now = datetime.now(timezone.utc)
+                    lake.append("sources", spark.createDataFrame([(
+                        f.sha, str(f.path), f.fmt.name, f.opened.encoding, f.path.stat().st_size, f.records, f.stored,
+                        f.records - f.rejected - f.stored, f.rejected, now, str(archived[f.index].relative_to(ws.root)),
+                        False) for f in files],
+                        "sha256 string, path string, format string, encoding string, size_bytes bigint, "
                         "records_read bigint, stored bigint, duplicates bigint, rejected bigint, "
-                        "ingested_at timestamp, archive_path string, redacted boolean")
-                    lake.append("sources", source)
-                finally:
-                    run.cleanup()
-                result = IngestResult(str(path), name, run.records, stored, duplicates, run.rejected, sha,
-                                      opened.encoding)
+                        "ingested_at timestamp, archive_path string, redacted boolean"))
+            finally:
+                archiver.shutdown(cancel_futures=True)
+                run.cleanup()
+                spark.conf.set("spark.sql.shuffle.partitions", shuffle_partitions)
+                spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", arrow_batch)
+        for path, name, encoding, sha, file in order:
+            if file is not None:
+                result = IngestResult(str(path), name, file.records, file.stored, file.records - file.rejected - file.stored,
+                                      file.rejected, sha, encoding)
+            else:  # in the lake already, or an earlier file of this run with the same bytes
+                records, rejected = earlier.get(sha) or next((f.records, f.rejected) for f in files if f.sha == sha)
+                result = IngestResult(str(path), name, records, 0, records - rejected, rejected, sha, encoding,
+                                      already_ingested=True)
             ws.audit("ingest", sha256=result.sha256, format=result.format, records_read=result.records_read,
                      stored=result.stored, duplicates=result.duplicates, rejected=result.rejected,
                      already_ingested=result.already_ingested, engine="spark")
