@@ -474,8 +474,6 @@ class _Run:
 
     def run(self) -> dict[str, Callable[[], None]]:
         """Map and merge; fills each file's counts and returns the writes, in the order to run them."""
-        from pyspark.sql import functions as F
-
         with self.phase("chunks (driver)"):
             chunks = self.write_chunks()
         partitions = max(int(self.spark.conf.get("spark.sql.shuffle.partitions")),
