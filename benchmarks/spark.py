@@ -145,6 +145,8 @@ def main() -> None:
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--partitions", default="1,2,4,8,16")
     parser.add_argument("--driver-memory", default="3g")
+    parser.add_argument("--skip-duckdb", action="store_true",
+                        help="time the Spark engine and the sweep only (the DuckDB figures come from another run)")
     parser.add_argument("--world", type=Path, default=None,
                         help="simulate the world into this folder, or reuse the one there (same seed and sizes)")
     args = parser.parse_args()
@@ -161,13 +163,15 @@ def main() -> None:
         else:
             _timed(f"simulate {args.posts} posts, {accounts} accounts",
                    lambda: simulate_world(world, seed=args.seed, accounts=accounts, posts=args.posts))
-        duck = duckdb_engine(world, root)
+        duck = None if args.skip_duckdb else duckdb_engine(world, root)
         spark = session(args.master, config={"spark.driver.memory": args.driver_memory})
         try:
             sparks, lake = spark_engine(world, root, spark)
-            print(f"\nwall time, Spark / DuckDB: ingest {sparks['ingest'] / duck['ingest']:.1f}x, "
-                  f"graph {sparks['graph'] / duck['graph']:.1f}x (local Spark on {cores or '?'} cores is slower: "
-                  "JVM, Python workers, Arrow hops and Parquet writes between steps buy nothing on one small node)\n")
+            if duck:
+                print(f"\nwall time, Spark / DuckDB: ingest {sparks['ingest'] / duck['ingest']:.1f}x, "
+                      f"graph {sparks['graph'] / duck['graph']:.1f}x (local Spark on {cores or '?'} cores is slower: "
+                      "JVM, Python workers, Arrow hops and Parquet writes between steps buy nothing on one small "
+                      "node)\n")
             timings = sweep(spark, lake, [int(x) for x in args.partitions.split(",") if x.strip()])
         finally:
             spark.stop()
