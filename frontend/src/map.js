@@ -10,7 +10,7 @@
 // sigma's defaults draw every node and link as an instance of a small quad, which costs a GPU next to
 // nothing but costs software WebGL (SwiftShader, what a machine without a usable GPU gets) 15 to 40 µs
 // an instance (nodes are drawn twice: the picking pass): drawing 20,000 nodes took 0.8 s, as points
-// 0.04 s (benchmarks/dashboard.py --profile). Points are still antialiased discs (gl_PointCoord).
+// 0.04 s (each draw timed to a WebGL read-back in Chromium). Points are still antialiased discs (gl_PointCoord).
 import Graph from "graphology";
 import Sigma from "sigma";
 import { EdgeLineProgram, NodePointProgram } from "sigma/rendering";
