@@ -14,12 +14,18 @@ with the most interactions). Measured, and printed with the node count:
 - focusing an account through the search box;
 - "fluid": a scripted pan (a drag along a circle, one mouse move per frame) then a zoom in and out
   (one wheel event per frame), 240 frames, timed with ``requestAnimationFrame`` in the page:
-  median and 95th-percentile frame time, and frames per second.
+  median and 95th-percentile frame time, and frames per second;
+- with ``--profile``, where a moving frame's time goes: the same pan and zoom again under Chromium's
+  tracing, each thread's busy time per frame: the page's main thread (JavaScript, style, layout), and
+  of it the time blocked on the GPU process (a WebGL read-back: sigma's picking, the compositor's copy
+  of each WebGL canvas); the GPU process running the WebGL commands (SwiftShader's rasteriser here);
+  the compositor.
 
 Software WebGL (SwiftShader) on a loaded 2-core machine is a floor: a laptop's GPU draws much faster.
 
     .venv/bin/python benchmarks/dashboard.py [--nodes 50000] [--edges 200000] [--draw 20000,50000]
     .venv/bin/python benchmarks/dashboard.py --workspace DIR   # reuse an analysed, laid-out workspace
+    .venv/bin/python benchmarks/dashboard.py --profile         # also split a moving frame by thread
 """
 
 from __future__ import annotations
@@ -76,6 +82,33 @@ PHASES = """() => {
            api_request: r ? r.requestStart : null, api_first_byte: r ? r.responseStart : null, api_end: r ? r.responseEnd : null };
 }"""
 
+#: Trace events that split a moving frame: every task a thread runs, the page's waits on the GPU
+#: process, and the GPU process's execution of WebGL commands.
+TRACE_CATEGORIES = ["toplevel", "gpu", "devtools.timeline"]
+TASK_EVENTS = {"ThreadControllerImpl::RunTask", "RunTask"}
+FRAME_SPLIT = (
+    ("page main thread", "CrRendererMain", TASK_EVENTS),
+    ("  of it blocked on the GPU process", "CrRendererMain", {"CommandBufferProxyImpl::WaitForGetOffset"}),
+    ("GPU process, running WebGL", "CrGpuMain", {"WebGL"}),
+    ("GPU process, all", "CrGpuMain", TASK_EVENTS),
+    ("compositor (viz)", "VizCompositorThread", TASK_EVENTS),
+)
+
+
+def frame_split(trace: dict, frames: int) -> dict[str, float]:
+    """Milliseconds per moving frame that each part of ``FRAME_SPLIT`` spent, from a Chrome trace."""
+    threads = {(e["pid"], e["tid"]): e["args"]["name"] for e in trace["traceEvents"]
+               if e.get("ph") == "M" and e.get("name") == "thread_name"}
+    split = dict.fromkeys((label for label, _, _ in FRAME_SPLIT), 0.0)
+    for e in trace["traceEvents"]:
+        if e.get("ph") != "X" or "dur" not in e:
+            continue
+        thread = threads.get((e["pid"], e["tid"]))
+        for label, name, events in FRAME_SPLIT:
+            if thread == name and e["name"] in events:
+                split[label] += e["dur"] / 1000.0 / frames
+    return split
+
 
 def write_edges(path: Path, nodes: int, edges: int, communities: int, seed: int) -> None:
     """Planted-partition edges: 85% inside a community, heavy-tailed activity."""
@@ -131,7 +164,7 @@ def server_side(app, max_nodes: int) -> dict[str, float]:
     return {"read_s": t1 - t0, "encode_s": t2 - t1, "bytes": len(payload), "edges": len(data.edges) // 2}
 
 
-def measure(browser, base: str, max_nodes: int) -> dict[str, float]:
+def measure(browser, base: str, max_nodes: int, profile: bool = False) -> dict[str, float]:
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     t0 = time.perf_counter()
     page.goto(f"{base}/map?max_nodes={max_nodes}")
@@ -145,6 +178,13 @@ def measure(browser, base: str, max_nodes: int) -> dict[str, float]:
     timed = page.evaluate(SCRIPTED_PAN_ZOOM)
     frames, idle = np.asarray(timed["moving"], dtype=np.float64), np.asarray(timed["idle"], dtype=np.float64)
     page.evaluate("new Promise(resolve => setTimeout(resolve, 500))")  # let the zoom settle
+    split = None
+    if profile:
+        browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
+        traced = page.evaluate(SCRIPTED_PAN_ZOOM)
+        split = frame_split(json.loads(browser.stop_tracing()), len(traced["moving"]))
+        split["frame (traced)"] = float(np.mean(traced["moving"]))
+        page.evaluate("new Promise(resolve => setTimeout(resolve, 500))")
     label = page.eval_on_selector("#map-accounts option", "o => o.value")
     t1 = time.perf_counter()
     page.fill("#map-search", label)
@@ -156,7 +196,7 @@ def measure(browser, base: str, max_nodes: int) -> dict[str, float]:
     return {"shown": shown, "status": status, "first_frame_s": first_frame, "focus_s": focus, "phases": phases,
             "frame_median_ms": float(np.median(frames)), "frame_p95_ms": float(np.percentile(frames, 95)),
             "fps": float(1000.0 * len(frames) / frames.sum()), "frames": len(frames),
-            "idle_frame_median_ms": float(np.median(idle))}
+            "idle_frame_median_ms": float(np.median(idle)), "frame_split_ms": split}
 
 
 def _ms(value: float | None) -> str:
@@ -171,6 +211,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workspace", type=Path, help="an analysed, laid-out workspace to reuse instead of building one")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--profile", action="store_true", help="also trace the pan and zoom and split a moving frame by thread")
     parser.add_argument("--chromium", default=shutil.which("chromium"))
     args = parser.parse_args()
 
@@ -203,7 +244,7 @@ def main() -> None:
                     size = len(response.read())
                 http_s = time.perf_counter() - t
                 figures = {"max_nodes": max_nodes, **server_figures, "http_s": http_s, "http_bytes": size,
-                           **measure(browser, base, max_nodes)}
+                           **measure(browser, base, max_nodes, args.profile)}
                 results.append(figures)
                 ph = figures["phases"]
                 print(f"map: {figures['shown']:,} nodes, {figures['edges']:,} links drawn ({figures['status']})")
@@ -217,6 +258,9 @@ def main() -> None:
                 print(f"  pan/zoom ({figures['frames']} frames): median frame {figures['frame_median_ms']:.1f} ms, "
                       f"p95 {figures['frame_p95_ms']:.1f} ms, {figures['fps']:.1f} fps; idle page: median frame "
                       f"{figures['idle_frame_median_ms']:.1f} ms")
+                if figures["frame_split_ms"]:
+                    print("  moving frame, ms per frame under tracing: " + ", ".join(
+                        f"{label.strip()} {value:.0f}" for label, value in figures["frame_split_ms"].items()))
             browser.close()
         server.should_exit = True
         print("(Chromium, software WebGL (SwiftShader), 2 shared cores: a floor, not a laptop's GPU)")

@@ -158,6 +158,34 @@ def test_map_draws_and_focuses_an_account(browser, world_server):
     assert errors == []
 
 
+def test_map_click_picks_the_node_under_the_pointer(browser, world_server):
+    """Sigma's picking pass finds the node drawn under a click (focus) and none on the empty stage (clear)."""
+    errors: list[str] = []
+    page = _page(browser, errors)
+    page.goto(world_server.base + "/map")
+    _wait(page, "Number(document.body.dataset.mapReady) > 100")
+    label = page.eval_on_selector("#map-accounts option", "o => o.value")
+    page.fill("#map-search", label)
+    page.click("#map-filters button[type=submit]")
+    _wait(page, "document.body.dataset.focused !== undefined")
+    key = page.evaluate("document.body.dataset.focused")
+    page.wait_for_timeout(800)  # the camera's 300 ms move centres the focused account
+    box = page.locator("#map").bounding_box()
+    corners = [(box["x"] + dx, box["y"] + dy) for dx in (5, box["width"] - 5) for dy in (5, box["height"] - 5)]
+    for x, y in corners:  # zoomed in on one account, some corner of the stage is empty
+        page.mouse.click(x, y)
+        page.wait_for_timeout(300)
+        if page.evaluate("document.body.dataset.focused") is None:
+            break
+    assert page.evaluate("document.body.dataset.focused") is None
+    assert page.text_content("#map-focus") == ""
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    _wait(page, "document.body.dataset.focused !== undefined")
+    assert page.evaluate("document.body.dataset.focused") == key
+    assert label in page.text_content("#map-focus")
+    assert errors == []
+
+
 def test_table_sort_filter_and_csv_download(browser, world_server, tmp_path):
     errors: list[str] = []
     page = _page(browser, errors)
