@@ -188,6 +188,7 @@ def analyze(only: Optional[str] = typer.Option(None, "--only", help="Comma-separ
     from confiance.pipeline import analyze as run_analyses
 
     steps = [s.strip() for s in only.split(",")] if only else None
+
     def done(step, result) -> None:
         figures = ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
                             for k, v in (result or {}).items() if isinstance(v, (int, float)))

@@ -48,6 +48,7 @@ def test_embeddings_step_is_incremental_and_shares_texts(workspace):
     assert np.isnan(vectors[5]).all()
     assert {text_key(clean_text(t)) for _, _, t in rows} <= keyed
 
+
 def test_post_vectors_accepts_arrow_and_empty(workspace):
     import pyarrow as pa
 

@@ -34,6 +34,7 @@ LAKE_VARIABLE = "CONFIANCE_LAKE"
 DAY_COLUMN = {"posts": "created_at", "interactions": "created_at", "observations": "collected_at"}
 PLATFORM_TABLES = ("accounts", "posts", "interactions", "observations", "audience_reports")
 
+
 def master_url(master: str | None = None) -> str:
     """The option, else ``$CONFIANCE_SPARK_MASTER``, else ``local[N]``."""
     return master or os.environ.get(MASTER_VARIABLE) or DEFAULT_MASTER

@@ -546,6 +546,8 @@ class _Run:
             "parent_account_id", F.coalesce(F.col("_gained"), F.col("parent_account_id"))).drop("_gained", "_day")
         # one row per post, should a killed rewrite have left a post twice
         return self._materialise(rows.dropDuplicates(["platform", "post_id"]), "posts-relinked")
+
+
 def _suppression_hashes(ws: Workspace) -> list[str]:
     with ws.reader() as con:
         return [h for (h,) in con.execute("SELECT key_hash FROM suppressions ORDER BY key_hash").fetchall()]
@@ -566,7 +568,6 @@ def _archive(ws: Workspace, path: Path, sha: str) -> Path:
             shutil.copyfileobj(src, dst, 4 << 20)
         os.replace(partial, target)
     return target
-
 
 
 def ingest_paths_spark(
