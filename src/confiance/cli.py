@@ -764,6 +764,17 @@ def impact(
     _emit_table(f"impact on {response} from {result.times[index]} (p = {result.p:.3g})", rows)
 
 
+def _account_refs(items: list[str], option: str) -> tuple[tuple[str, str], ...]:
+    """PLATFORM:ACCOUNT_ID values of a repeatable option, as (platform, account_id) pairs."""
+    refs = []
+    for item in items:
+        platform, sep, account = item.partition(":")
+        if not sep or not platform or not account:
+            raise typer.BadParameter(f"{item!r} is not PLATFORM:ACCOUNT_ID", param_hint=option)
+        refs.append((platform, account))
+    return tuple(refs)
+
+
 @app.command()
 def opinion(
     intervention: str = typer.Option(..., "--intervention", help="Campaign start (date)."),
@@ -772,6 +783,8 @@ def opinion(
     url_prefix: list[str] = typer.Option([], "--url-prefix", help="Campaign URL prefix (repeatable)."),
     code: list[str] = typer.Option([], "--code", help="Promo code (repeatable)."),
     seed_account: list[str] = typer.Option([], "--seed-account", help="PLATFORM:ACCOUNT_ID of a campaign author (repeatable)."),
+    owner_account: list[str] = typer.Option([], "--owner-account", help="PLATFORM:ACCOUNT_ID of an account the brand runs: "
+                                            "neither exposed nor a control (repeatable)."),
     target: Optional[str] = typer.Option(None, "--target", help="Stance target (default: the only one)."),
     neighbours: int = typer.Option(3, "--neighbours", help="Matched controls per exposed account."),
     as_json: bool = typer.Option(False, "--json"),
@@ -784,18 +797,15 @@ def opinion(
 
     from confiance.pipeline import rerun
 
-    seeds = []
-    for item in seed_account:
-        platform, sep, account = item.partition(":")
-        if not sep or not platform or not account:
-            raise typer.BadParameter(f"{item!r} is not PLATFORM:ACCOUNT_ID", param_hint="--seed-account")
-        seeds.append((platform, account))
+    seeds = _account_refs(seed_account, "--seed-account")
+    owners = _account_refs(owner_account, "--owner-account")
     try:
         when = datetime.fromisoformat(parse_timestamp(intervention, required=True))
     except Exception:
         raise typer.BadParameter(f"{intervention!r} is not a date", param_hint="--intervention") from None
-    markers = CampaignMarkers(tuple(hashtag), tuple(domain), tuple(url_prefix), tuple(code), tuple(seeds))
-    summary = rerun(_ws(), "opinion", {"markers": markers.normalised(), "intervention": intervention,
+    markers = CampaignMarkers(tuple(hashtag), tuple(domain), tuple(url_prefix), tuple(code), seeds, owners)
+    summary = rerun(_ws(), "opinion", {"markers": markers.normalised(), "seeds": seeds, "owners": owners,
+                                       "intervention": intervention,
                                        "neighbours": neighbours, "target": target},
                     lambda con, run_id: run_opinion(con, run_id, markers, when, target=target, neighbours=neighbours))
     if as_json:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
+import orjson
 import pandas as pd
 import pytest
 
-from confiance.campaign.exposure import CampaignMarkers, campaign_exposure, campaign_posts
+from confiance.campaign.exposure import CampaignMarkers, campaign_exposure, campaign_posts, campaign_side
 from confiance.campaign.opinion import account_stance_periods, run_opinion, stance_did
 from confiance.errors import ConfianceError
 
@@ -155,3 +156,76 @@ def test_bad_stance_tables_are_named() -> None:
                                              "stance": ["pro"]}))
     with pytest.raises(ConfianceError, match="at least one marker"):
         CampaignMarkers()
+
+
+def test_owners_are_never_exposed_and_the_campaign_side_is_listed(sim_world) -> None:
+    """With the brand named as owner, graph exposure since the intervention is exactly the planted one,
+    and the campaign side is the brand (owner) plus the seeds that posted (authors)."""
+    _, ws, truth = sim_world
+    brand = {(a["platform"], a["account_id"]) for a in truth["accounts"] if a["is_brand"]}
+    seeds = {(s["platform"], s["account_id"]) for s in truth["campaign"]["seed_influencers"]}
+    c = truth["campaign"]
+    markers = CampaignMarkers(hashtags=(c["hashtag"],), url_prefixes=(c["url"],), codes=(c["promo_code"],),
+                              owners=tuple(sorted(brand)))
+    with ws.reader() as con:
+        exposure = campaign_exposure(con, markers, since=_intervention(truth))
+        side = campaign_side(con, markers, since=_intervention(truth))
+    planted = {(a["platform"], a["account_id"]) for a in truth["campaign"]["exposed_accounts"]}
+    assert brand and set(zip(exposure["platform"], exposure["account_id"])) == planted
+    roles = dict(zip(zip(side["platform"], side["account_id"]), side["role"]))
+    assert {k for k, r in roles.items() if r == "owner"} == brand
+    authors = {k for k, r in roles.items() if r == "author"}
+    assert authors and authors <= seeds and not authors & brand
+
+
+def test_graph_did_leaves_the_campaign_side_out_of_both_arms(sim_world) -> None:
+    world, ws, truth = sim_world
+    brand = tuple(sorted((a["platform"], a["account_id"]) for a in truth["accounts"] if a["is_brand"]))
+    c = truth["campaign"]
+    markers = CampaignMarkers(hashtags=(c["hashtag"],), url_prefixes=(c["url"],), codes=(c["promo_code"],), owners=brand)
+    panel = _planted_panel(world, ws)
+    with ws.writer() as con:
+        con.register("_panel", panel.assign(target="Solvane"))
+        con.execute("CREATE TABLE account_stance AS SELECT 'test' AS run_id, platform, account_id, target, period, "
+                    "stance, n_posts, NULL::DOUBLE AS lower, NULL::DOUBLE AS upper FROM _panel")
+        summary = run_opinion(con, "r1", markers, _intervention(truth))
+        side = set(campaign_side(con, markers, since=_intervention(truth)).itertuples(index=False, name=None))
+        arms = set(con.execute("SELECT platform, account_id FROM opinion_matches UNION "
+                               "SELECT control_platform, control_account_id FROM opinion_matches").fetchall())
+    side = {(p, a) for p, a, _ in side}
+    in_panel = side & set(zip(panel["platform"], panel["account_id"]))
+    assert in_panel and summary["campaign_accounts_left_out"] == len(in_panel)
+    assert not arms & side
+    print(f"\nstance DiD without the campaign side ({len(in_panel)} accounts left out): {summary['effect']:.3f} "
+          f"[{summary['lower']:.3f}, {summary['upper']:.3f}], planted {truth['campaign']['stance_effect']}")
+    assert summary["lower"] <= truth["campaign"]["stance_effect"] <= summary["upper"] and summary["lower"] > 0
+
+
+def test_cli_opinion_names_owners_and_rejects_bad_references(sim_world) -> None:
+    """`opinion` from the command line: the brand named with --owner-account is on neither arm and is
+    recorded with the run; a malformed reference is a usage error naming the option."""
+    from typer.testing import CliRunner
+
+    from confiance.cli import app
+
+    world, ws, truth = sim_world
+    c = truth["campaign"]
+    (brand,) = [a for a in truth["accounts"] if a["is_brand"] and a["platform"] == "x"]
+    panel = _planted_panel(world, ws)
+    with ws.writer() as con:
+        con.register("_panel", panel.assign(target="Solvane"))
+        con.execute("CREATE TABLE account_stance AS SELECT 'test' AS run_id, platform, account_id, target, period, "
+                    "stance, n_posts, NULL::DOUBLE AS lower, NULL::DOUBLE AS upper FROM _panel")
+    args = ["--workspace", str(ws.root), "opinion", "--intervention", c["intervention_date"], "--hashtag", c["hashtag"]]
+    runner = CliRunner()
+    out = runner.invoke(app, args + ["--owner-account", "x-without-colon"])
+    assert out.exit_code == 2 and "--owner-account" in out.output
+    out = runner.invoke(app, args + ["--owner-account", f"x:{brand['account_id']}", "--json"])
+    assert out.exit_code == 0, out.output
+    summary = orjson.loads(out.stdout)
+    assert summary["campaign_accounts_left_out"] >= 1 and summary["lower"] <= summary["effect"] <= summary["upper"]
+    with ws.reader() as con:
+        arms = con.execute("SELECT count(*) FROM opinion_matches WHERE ? IN (account_id, control_account_id)",
+                           [brand["account_id"]]).fetchall()[0][0]
+        params = con.execute("SELECT parameters FROM analysis_runs WHERE step = 'opinion'").fetchall()
+    assert arms == 0 and brand["account_id"] in str(params)

@@ -29,7 +29,7 @@ import pandas as pd
 
 from confiance.errors import ConfianceError
 
-__all__ = ["CampaignMarkers", "CHANNELS", "campaign_posts", "campaign_exposure"]
+__all__ = ["CampaignMarkers", "CHANNELS", "campaign_posts", "campaign_exposure", "campaign_side"]
 
 CHANNELS = ("follow", "repost", "quote", "reply", "like", "addressed")
 
@@ -37,13 +37,15 @@ CHANNELS = ("follow", "repost", "quote", "reply", "like", "addressed")
 @dataclass(frozen=True)
 class CampaignMarkers:
     """What identifies a campaign's posts (case-insensitive): hashtags without '#', link domains,
-    URL prefixes, promo codes, and optionally the seed accounts as ``(platform, account_id)``."""
+    URL prefixes, promo codes, and optionally the seed accounts as ``(platform, account_id)`` (only
+    their posts count) and the owners (the brand's own accounts: never exposed, never controls)."""
 
     hashtags: tuple[str, ...] = ()
     domains: tuple[str, ...] = ()
     url_prefixes: tuple[str, ...] = ()
     codes: tuple[str, ...] = ()
     seeds: tuple[tuple[str, str], ...] = field(default=())
+    owners: tuple[tuple[str, str], ...] = field(default=())
 
     def __post_init__(self) -> None:
         if not (self.hashtags or self.domains or self.url_prefixes or self.codes):
@@ -82,15 +84,32 @@ def campaign_posts(con: duckdb.DuckDBPyConnection, markers: CampaignMarkers,
     return con.execute(sql + " ORDER BY platform, created_at, post_id", params).df()
 
 
+def campaign_side(con: duckdb.DuckDBPyConnection, markers: CampaignMarkers,
+                  since: datetime | None = None) -> pd.DataFrame:
+    """The campaign's own accounts: authors of its posts (from ``since`` on) and its owners, with
+    ``role`` 'author' or 'owner' (an owner who also posted is listed once, as owner)."""
+    sql, params = _campaign_post_sql(markers, since)
+    owners = [{"p": p, "a": a} for p, a in markers.owners]
+    return con.execute(
+        "WITH owners AS (SELECT DISTINCT p AS platform, a AS account_id "
+        "FROM (SELECT unnest(?::STRUCT(p VARCHAR, a VARCHAR)[], recursive := true))), "
+        f"authors AS (SELECT DISTINCT platform, account_id FROM ({sql})) "
+        "SELECT platform, account_id, 'owner' AS role FROM owners UNION ALL "
+        "SELECT platform, account_id, 'author' FROM authors WHERE (platform, account_id) NOT IN (FROM owners) "
+        "ORDER BY 1, 2", [owners, *params]).df()
+
+
 def campaign_exposure(con: duckdb.DuckDBPyConnection, markers: CampaignMarkers, since: datetime | None = None,
                       channels: tuple[str, ...] = CHANNELS) -> pd.DataFrame:
     """Exposed accounts: platform, account_id, first_exposed_at, channels (list), evidence_post_ids
-    (up to 10 campaign posts seen), exposures (count). Campaign authors are not counted as exposed."""
+    (up to 10 campaign posts seen), exposures (count). Campaign authors and owners are not counted as
+    exposed."""
     unknown = sorted(set(channels) - set(CHANNELS))
     if unknown:
         raise ConfianceError(f"unknown exposure channel(s) {unknown}; choose among {', '.join(CHANNELS)}")
     sql, params = _campaign_post_sql(markers, since)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _campaign_posts AS {sql}", params)
+    owners = [{"p": p, "a": a} for p, a in markers.owners]
     try:
         parts = {
             "follow": "SELECT i.platform, i.src AS account_id, 'follow' AS channel, c.post_id, c.created_at AS at "
@@ -117,6 +136,7 @@ def campaign_exposure(con: duckdb.DuckDBPyConnection, markers: CampaignMarkers, 
             "AS channels, list(DISTINCT s.post_id ORDER BY s.post_id)[1:10] AS evidence_post_ids, count(*) AS exposures "
             "FROM seen s WHERE list_contains(?::VARCHAR[], s.channel) AND s.account_id IS NOT NULL "
             "AND (s.platform, s.account_id) NOT IN (SELECT platform, account_id FROM _campaign_posts) "
-            "GROUP BY s.platform, s.account_id ORDER BY s.platform, s.account_id", [list(channels)]).df()
+            "AND (s.platform, s.account_id) NOT IN (SELECT unnest(?::STRUCT(p VARCHAR, a VARCHAR)[], recursive := true)) "
+            "GROUP BY s.platform, s.account_id ORDER BY s.platform, s.account_id", [list(channels), owners]).df()
     finally:
         con.execute("DROP TABLE IF EXISTS _campaign_posts")

@@ -19,6 +19,10 @@ Estimator:
    by account (Bertrand, Duflo & Mullainathan 2004): the coefficient of post×exposed is the effect
    on the exposed, with its 95% interval.
 
+The campaign's own accounts (its authors since the intervention and the owners named in the
+markers: :func:`confiance.campaign.exposure.campaign_side`) are on neither arm: they are not exposed
+to the campaign but run it, and as controls their own shift toward the brand would cancel the effect.
+
 The identifying assumption, said plainly in the report: without the campaign, exposed and matched
 unexposed accounts would have changed their stance by the same amount (parallel trends), and the
 campaign did not reach the controls (no spillover).
@@ -46,7 +50,7 @@ import orjson
 import pandas as pd
 import statsmodels.api as sm
 
-from confiance.campaign.exposure import CampaignMarkers, campaign_exposure
+from confiance.campaign.exposure import CampaignMarkers, campaign_exposure, campaign_side
 from confiance.errors import ConfianceError
 from confiance.store import has_table
 
@@ -257,7 +261,8 @@ def run_opinion(con: duckdb.DuckDBPyConnection, run_id: str, markers: CampaignMa
     """Exposure from the graph, then :func:`stance_did` on the ``account_stance`` table; persists
     ``campaign_exposure`` (exposed accounts with the campaign posts they saw), ``opinion_results``
     (one row) and ``opinion_matches`` (each exposed account's controls). Matching is exact on the
-    platform, and on the community when the ``communities`` table exists."""
+    platform, and on the community when the ``communities`` table exists. The campaign's own accounts
+    (:func:`campaign_side`) are left out of both arms."""
     if not has_table(con, "account_stance"):
         raise ConfianceError("no account_stance table: run `confiance analyze` (stance step) first")
     targets = [r[0] for r in con.execute("SELECT DISTINCT target FROM account_stance ORDER BY 1").fetchall()]
@@ -270,6 +275,10 @@ def run_opinion(con: duckdb.DuckDBPyConnection, run_id: str, markers: CampaignMa
     panel = con.execute("SELECT platform, account_id, period, stance, n_posts FROM account_stance WHERE target = ?",
                         [target]).df()
     exposure = campaign_exposure(con, markers, since=intervention)
+    side = set(campaign_side(con, markers, since=intervention)[["platform", "account_id"]].itertuples(index=False, name=None))
+    on_side = np.array([(p, a) in side for p, a in zip(panel["platform"], panel["account_id"])], dtype=bool)
+    left_out = int(panel.loc[on_side, ["platform", "account_id"]].drop_duplicates().shape[0])
+    panel = panel[~on_side]
     covariates, exact = None, ("platform",)
     if has_table(con, "communities"):
         covariates = con.execute("SELECT platform, account_id, community FROM communities").df()
@@ -277,7 +286,7 @@ def run_opinion(con: duckdb.DuckDBPyConnection, run_id: str, markers: CampaignMa
     result = stance_did(panel, zip(exposure["platform"], exposure["account_id"]), intervention,
                         neighbours=neighbours, exact=exact, covariates=covariates)
     summary = {"target": target, "intervention": str(intervention), "exposed_by_graph": len(exposure),
-               **result.summary()}
+               "campaign_accounts_left_out": left_out, **result.summary()}
     con.register("_exposure_rows", exposure)
     con.register("_match_rows", result.matches)
     try:

@@ -180,7 +180,6 @@ register_view(TableView(
 ))
 
 
-
 # -- integrity --------------------------------------------------------------------------------------
 register_view(TableView(
     key="bots", title="Bot likelihood", requires="bot_scores",
