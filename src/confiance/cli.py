@@ -345,6 +345,37 @@ def forget(who: str = typer.Argument(..., metavar="ACCOUNT_OR_HANDLE", help="Acc
               f"{result.files_deleted} output files deleted; database file rewritten")
 
 
+@app.command()
+def retention(
+    period: str = typer.Argument(..., metavar="PERIOD", help="Keep this much: 365d, 26w, 18m (months) or 2y."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count what would go; change nothing."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Delete every record older than PERIOD from the store, the raw archive and the outputs (GDPR storage limitation)."""
+    from confiance.privacy import expire, retention_cutoff
+
+    try:
+        cutoff = retention_cutoff(period)
+    except ConfianceError as exc:
+        raise typer.BadParameter(str(exc), param_hint="PERIOD") from None
+    result = expire(_ws(), cutoff, dry_run=dry_run)
+    summary = {"cutoff": result.cutoff.isoformat(), "dry_run": result.dry_run, "rows_deleted": result.rows_deleted,
+               "undated_rows_kept": result.undated_rows_kept, "archives_deleted": result.archives_deleted,
+               "archives_kept": result.archives_kept, "analysis_tables_dropped": result.analysis_tables_dropped,
+               "files_deleted": result.files_deleted}
+    if as_json:
+        _emit_json(summary)
+        return
+    verb = "would delete" if dry_run else "deleted"
+    err.print(f"retention before {summary['cutoff']}: {verb} {sum(result.rows_deleted.values())} rows "
+              f"({', '.join(f'{t} {n}' for t, n in result.rows_deleted.items()) or 'none'}), "
+              f"{result.archives_deleted} archived files ({result.archives_kept} kept) and {result.files_deleted} output files")
+    if result.undated_rows_kept:
+        err.print("kept, having no date: " + ", ".join(f"{t} {n}" for t, n in result.undated_rows_kept.items()))
+    if result.analysis_tables_dropped and not dry_run:
+        err.print(f"{len(result.analysis_tables_dropped)} analysis tables dropped: run `confiance analyze` to rebuild them")
+
+
 # -- integrity: bots --
 bots_app = typer.Typer(help="Bot likelihood per account (calibrated probability) and the features behind it.")
 app.add_typer(bots_app, name="bots")

@@ -1,4 +1,4 @@
-"""GDPR tools: forget a person everywhere in a workspace.
+"""GDPR tools: forget a person everywhere in a workspace, and expire what is past its retention period.
 
 ``forget`` removes the person's accounts, posts, interactions, observations and audience reports,
 scrubs their handle from other people's posts, redacts them from the raw archive, deletes snapshots
@@ -6,17 +6,33 @@ and any report or export that names them, then **rewrites the database file** (D
 the old bytes on disk). A workspace ingested on Spark has the same tables in its Parquet lake: they
 get the same deletions and are rewritten too (``confiance.engine.lake_files``) and adds hashes of their ids and handles to a suppression list that later
 ingests honour. The audit log records only those hashes.
+
+``expire`` applies a retention period (GDPR art. 5(1)(e), storage limitation; CNIL guidance asks for a
+fixed period per purpose). A record expires when its own date is before the cutoff: a post's
+``created_at``, an interaction's ``created_at`` (and every interaction a expired post carries), an
+observation's ``collected_at``. Records without a date of their own expire with their file's ingest
+date: survey answers, audience reports, rejected raw lines, and posts without a time. An account
+expires when it was last seen before the cutoff and nothing left in the store refers to it (no post,
+interaction or audience report). Rows without any date (an edge file's undated accounts and edges)
+are kept and counted. KPI series are business aggregates, not personal data, and are kept.
+A raw archived file is deleted once nothing it brought is left in the store and it was ingested
+before the cutoff or lost rows in this run; a file that still holds records within the period is
+kept whole until they expire too (the archive is kept per input file). Analysis tables are derived
+from the expired rows: the per-post caches (languages, embeddings) lose the expired posts' rows and
+every other analysis table is dropped, for ``analyze`` to rebuild; snapshots, reports and exports
+built before the run are deleted; the database file is rewritten, as for ``forget``.
 """
 
 from __future__ import annotations
 
+import calendar
 import gzip
 import hashlib
 import os
 import re
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import duckdb
@@ -393,3 +409,187 @@ def _find_anywhere(who: str, cons: list[duckdb.DuckDBPyConnection]) -> Person:
 
 def _mark_redacted(con: duckdb.DuckDBPyConnection, hashes: list[str]) -> None:
     con.executemany("UPDATE sources SET redacted = true WHERE sha256 = ?", [[h] for h in hashes])
+
+
+# -- retention ----------------------------------------------------------------------------------------
+#: Derived tables that cache one row per post or text: pruned of expired posts instead of dropped.
+_PER_POST_CACHES = ("post_language", "post_embeddings", "text_embeddings")
+#: Tables that carry their file's hash, so a raw archive stays while any of them still holds its rows.
+_SOURCED_TABLES = ("posts", "observations", "kpis", "surveys", "audience_reports")
+_PERIOD = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$", re.IGNORECASE)
+
+
+@dataclass
+class RetentionResult:
+    cutoff: datetime
+    rows_deleted: dict[str, int]
+    undated_rows_kept: dict[str, int]
+    archives_deleted: int
+    archives_kept: int
+    analysis_tables_dropped: list[str]
+    files_deleted: int
+    dry_run: bool
+
+
+def retention_cutoff(period: str, now: datetime | None = None) -> datetime:
+    """The cutoff for a period such as ``365d``, ``26w``, ``18m`` (calendar months) or ``2y``, before ``now``."""
+    match = _PERIOD.match(period)
+    if not match or int(match.group(1)) == 0:
+        raise ConfianceError(f"retention period {period!r} is not a positive number of days, weeks, months or "
+                             "years such as 365d, 26w, 18m or 2y")
+    n, unit = int(match.group(1)), match.group(2).lower()
+    now = now or datetime.now(timezone.utc)
+    if unit in "dw":
+        return now - timedelta(days=n * (7 if unit == "w" else 1))
+    months = n * (12 if unit == "y" else 1)
+    year, month = divmod(now.year * 12 + now.month - 1 - months, 12)
+    day = min(now.day, calendar.monthrange(year, month + 1)[1])
+    return now.replace(year=year, month=month + 1, day=day)
+
+
+def _expire_rows(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> tuple[dict[str, int], dict[str, int]]:
+    """Delete the expired canonical rows (see the module docstring); returns (deleted, undated kept) counts."""
+    deleted: dict[str, int] = {}
+
+    def delete(table: str, condition: str, params: list | None = None) -> None:
+        if store.has_table(con, table):
+            n = con.execute(f"DELETE FROM {table} t WHERE {condition}", params or []).fetchall()[0][0]
+            deleted[table] = deleted.get(table, 0) + n
+
+    ingested = "(SELECT s.ingested_at FROM sources s WHERE s.sha256 = t.source_sha256)"
+    con.execute("CREATE OR REPLACE TEMP TABLE expired_posts AS SELECT platform, post_id FROM posts t "
+                f"WHERE coalesce(created_at, {ingested}) < ?", [cutoff])
+    con.execute("CREATE OR REPLACE TEMP TABLE expired_accounts (platform VARCHAR, account_id VARCHAR)")
+    in_expired = "EXISTS (SELECT 1 FROM expired_posts e WHERE e.platform = t.platform AND e.post_id = t.post_id)"
+    delete("observations", f"collected_at < ? OR {in_expired}", [cutoff])
+    delete("interactions", f"created_at < ? OR (post_id <> '' AND {in_expired})", [cutoff])
+    delete("posts", in_expired)
+    for table in ("surveys", "audience_reports"):
+        delete(table, f"{ingested} < ?", [cutoff])
+    delete("rejects", f"{ingested} < ?", [cutoff])
+    con.execute(
+        "INSERT INTO expired_accounts SELECT platform, account_id FROM accounts a WHERE last_seen < ? "
+        "AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.platform = a.platform AND p.account_id = a.account_id) "
+        "AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.platform = a.platform AND a.account_id IN (i.src, i.dst)) "
+        "AND NOT EXISTS (SELECT 1 FROM audience_reports r WHERE r.platform = a.platform AND r.account_id = a.account_id)",
+        [cutoff])
+    delete("accounts", "EXISTS (SELECT 1 FROM expired_accounts e WHERE e.platform = t.platform "
+                       "AND e.account_id = t.account_id)")
+    undated = {
+        "accounts": con.execute("SELECT count(*) FROM accounts WHERE last_seen IS NULL").fetchall()[0][0],
+        "interactions": con.execute("SELECT count(*) FROM interactions WHERE created_at IS NULL AND post_id = ''"
+                                    ).fetchall()[0][0],
+    }
+    return {k: v for k, v in deleted.items() if v}, {k: v for k, v in undated.items() if v}
+
+
+def _prune_analyses(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], list[str]]:
+    """Per-post caches lose the expired posts; every other analysis table is dropped (``analyze`` rebuilds it)."""
+    pruned: dict[str, int] = {}
+    dropped = []
+    for table in store.derived_tables(con):
+        if table not in _PER_POST_CACHES:
+            con.execute(f'DROP TABLE "{table}"')
+            dropped.append(table)
+        elif table != "text_embeddings":
+            pruned[table] = con.execute(
+                f'DELETE FROM "{table}" t WHERE EXISTS (SELECT 1 FROM expired_posts e '
+                "WHERE e.platform = t.platform AND e.post_id = t.post_id)").fetchall()[0][0]
+    if store.has_table(con, "text_embeddings") and store.has_table(con, "post_embeddings"):
+        pruned["text_embeddings"] = con.execute(
+            "DELETE FROM text_embeddings t WHERE NOT EXISTS (SELECT 1 FROM post_embeddings e "
+            "WHERE e.text_key = t.text_key)").fetchall()[0][0]
+    return {k: v for k, v in pruned.items() if v}, dropped
+
+
+def _expired_archives(cons: list[duckdb.DuckDBPyConnection], cutoff: datetime,
+                      emptied: set[str]) -> tuple[list[tuple[str, str]], int]:
+    """(sha256, archive path) of the archived files to delete, and how many archived files stay: a file
+    goes once nothing it brought is left and it was ingested before the cutoff or emptied by this run."""
+    referenced = _referenced_sources(cons)
+    rows = cons[0].execute("SELECT sha256, archive_path, ingested_at FROM sources WHERE archive_path IS NOT NULL "
+                       "ORDER BY sha256").fetchall()
+    gone = [(sha, path) for sha, path, at in rows if sha not in referenced and (at < cutoff or sha in emptied)]
+    return gone, len(rows) - len(gone)
+
+
+def _referenced_sources(cons: list[duckdb.DuckDBPyConnection]) -> set[str]:
+    referenced: set[str] = set()
+    for con in cons:
+        for table in _SOURCED_TABLES:
+            if store.has_table(con, table):
+                referenced |= {r[0] for r in con.execute(
+                    f"SELECT DISTINCT source_sha256 FROM {table} WHERE source_sha256 IS NOT NULL").fetchall()}
+    return referenced
+
+
+def _delete_all_outputs(ws: Workspace, dry_run: bool) -> int:
+    """Snapshots, reports and exports were built from rows that have just expired: they all go."""
+    deleted = 0
+    for folder in (ws.snapshots_dir, ws.reports_dir, ws.exports_dir):
+        for f in folder.rglob("*"):
+            if f.is_file():
+                if not dry_run:
+                    f.unlink()
+                deleted += 1
+    if not dry_run:
+        shutil.rmtree(ws.root / "tmp", ignore_errors=True)
+    return deleted
+
+
+def expire(ws: Workspace, cutoff: datetime, *, dry_run: bool = False) -> RetentionResult:
+    """Delete every record past its retention period, i.e. dated before ``cutoff`` (see the module
+    docstring), from the store, a local Spark lake, the raw archive and the outputs. With ``dry_run``
+    the same deletions run inside a transaction that is rolled back, and no file is touched."""
+    from confiance.engine import lake_files
+
+    if cutoff.tzinfo is None:
+        raise ConfianceError("the retention cutoff needs a time zone")
+    with ws.lock():
+        lake = lake_files.local_lake(ws.root)
+        lake_con, lake_tables = lake_files.load(lake) if lake else (None, [])
+        con = store.connect(ws.db_path)
+        try:
+            store.require_current(con)
+            cons = [c for c in (con, lake_con) if c is not None]
+            before = _referenced_sources(cons)
+            for c in cons:
+                c.execute("BEGIN TRANSACTION")
+            deleted, undated = _expire_rows(con, cutoff)
+            if lake_con is not None:
+                in_lake, undated_lake = _expire_rows(lake_con, cutoff)
+                deleted.update({f"lake/{t}": n for t, n in in_lake.items() if t in lake_tables})
+                undated.update({f"lake/{t}": n for t, n in undated_lake.items()})
+            pruned, dropped = _prune_analyses(con) if deleted else ({}, [])
+            deleted.update(pruned)
+            gone, kept = _expired_archives(cons, cutoff, before - _referenced_sources(cons))
+            if dry_run:
+                for c in cons:
+                    c.execute("ROLLBACK")
+            else:
+                con.execute("UPDATE sources SET archive_path = NULL, redacted = true WHERE list_contains(?, sha256)",
+                            [[sha for sha, _ in gone]])
+                for _, path in gone:
+                    (ws.root / path).unlink(missing_ok=True)
+                con.execute("COMMIT")
+                con.execute("CHECKPOINT")
+                if lake_con is not None:
+                    lake_con.execute("COMMIT")
+                    if any(t.startswith("lake/") for t in deleted):
+                        lake_files.write_back(lake_con, lake, lake_tables)
+                        lake_files.remove_scratch(lake)
+        finally:
+            con.close()
+            if lake_con is not None:
+                lake_con.close()
+        files = 0
+        if deleted or gone:
+            if not dry_run:
+                _rewrite_database(ws)
+            files = _delete_all_outputs(ws, dry_run)
+    result = RetentionResult(cutoff, deleted, undated, len(gone), kept, dropped, files, dry_run)
+    if not dry_run:
+        ws.audit("retention", cutoff=cutoff.isoformat(), rows_deleted=deleted, undated_rows_kept=undated,
+                 archives_deleted=len(gone), archives_kept=kept, analysis_tables_dropped=len(dropped),
+                 files_deleted=files)
+    return result
