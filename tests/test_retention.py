@@ -126,16 +126,24 @@ def test_cli_retention(workspace, tmp_path):
 
 
 def test_expire_reaches_a_local_lake(workspace, tmp_path):
-    """A workspace ingested on Spark keeps rows in its Parquet lake: they expire too."""
+    """A workspace ingested on Spark keeps its rows and ``sources`` in a Parquet lake: they expire there,
+    and the archived files the lake's sources name go as in the store."""
     ingest(workspace, *_files(tmp_path))
     lake = workspace.root / "lake"
-    with workspace.reader() as con:
-        for table in ("posts", "interactions", "observations", "accounts"):
+    moved = ("posts", "interactions", "observations", "accounts", "sources")
+    with workspace.writer() as con:
+        for table in moved:
             (lake / table).mkdir(parents=True)
             pq.write_table(con.sql(f"FROM {table}").to_arrow_table(), lake / table / "part.parquet")
+            con.execute(f"DELETE FROM {table}")
+    archives = sorted(p.name for p in workspace.raw_dir.rglob("*") if p.is_file())
     result = expire(workspace, CUTOFF)
-    assert result.rows_deleted["lake/posts"] == result.rows_deleted["posts"] == 3
-    assert result.rows_deleted["lake/accounts"] == 1
+    assert result.rows_deleted["lake/posts"] == 3 and result.rows_deleted["lake/accounts"] == 1
+    assert "posts" not in result.rows_deleted and result.archives_deleted == 1 and result.archives_kept == 2
     posts = duckdb.sql(f"SELECT post_id FROM read_parquet('{lake}/posts/**/*.parquet') ORDER BY 1").fetchall()
     assert posts == [("9202",), ("9301",)]
-    assert _grep_workspace(workspace, CANARY) == []
+    sources = duckdb.sql(f"SELECT path LIKE '%old.jsonl', archive_path IS NULL FROM read_parquet('{lake}/sources/**/*.parquet') "
+                         "ORDER BY 1 DESC").fetchall()
+    assert sources == [(True, True), (False, False), (False, False)]
+    assert len(sorted(p.name for p in workspace.raw_dir.rglob("*") if p.is_file())) == len(archives) - 1
+    assert _grep_workspace(workspace, "lighthouses") == []

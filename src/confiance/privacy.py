@@ -31,9 +31,11 @@ import hashlib
 import os
 import re
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterator
 
 import duckdb
 import orjson
@@ -353,16 +355,30 @@ def _delete_outputs(ws: Workspace, person: Person) -> int:
     return deleted
 
 
+@contextmanager
+def _store_and_lake(ws: Workspace) -> Iterator[tuple[duckdb.DuckDBPyConnection, Any, Path | None, list[str]]]:
+    """The store (current schema) and, when the workspace has a local Spark lake, an in-memory copy of
+    its tables: (store, lake connection or None, lake folder, lake tables). Both closed on exit."""
+    from confiance.engine import lake_files
+
+    lake = lake_files.local_lake(ws.root)
+    lake_con, lake_tables = lake_files.load(lake) if lake else (None, [])
+    con = store.connect(ws.db_path)
+    try:
+        store.require_current(con)
+        yield con, lake_con, lake, lake_tables
+    finally:
+        con.close()
+        if lake_con is not None:
+            lake_con.close()
+
+
 def forget(ws: Workspace, who: str) -> ForgetResult:
     """Remove one person from the whole workspace (see the module docstring)."""
     from confiance.engine import lake_files
 
     with ws.lock():
-        lake = lake_files.local_lake(ws.root)
-        lake_con, lake_tables = lake_files.load(lake) if lake else (None, [])
-        con = store.connect(ws.db_path)
-        try:
-            store.require_current(con)
+        with _store_and_lake(ws) as (con, lake_con, lake, lake_tables):
             person = _find_anywhere(who, [c for c in (con, lake_con) if c is not None])
             with store.transaction(con):
                 deleted = _delete_from_store(con, person)
@@ -376,10 +392,6 @@ def forget(ws: Workspace, who: str) -> ForgetResult:
                 lake_files.write_back(lake_con, lake, lake_tables)
                 lake_files.remove_scratch(lake)
                 deleted.update({f"lake/{table}": n for table, n in in_lake.items() if table in lake_tables})
-        finally:
-            con.close()
-            if lake_con is not None:
-                lake_con.close()
         _rewrite_database(ws)
         files = _delete_outputs(ws, person)
     hashes = sorted(person.hashes())
@@ -503,13 +515,14 @@ def _prune_analyses(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], lis
 
 
 def _expired_archives(cons: list[duckdb.DuckDBPyConnection], cutoff: datetime,
-                      emptied: set[str]) -> tuple[list[tuple[str, str]], int]:
-    """(sha256, archive path) of the archived files to delete, and how many archived files stay: a file
-    goes once nothing it brought is left and it was ingested before the cutoff or emptied by this run."""
+                      emptied: set[str]) -> tuple[list[str], int]:
+    """Hashes of the archived files to delete, and how many archived files stay: a file goes once nothing
+    it brought is left and it was ingested before the cutoff or emptied by this run. The ``sources`` rows
+    are in the store, or in the lake for files ingested on Spark."""
     referenced = _referenced_sources(cons)
-    rows = cons[0].execute("SELECT sha256, archive_path, ingested_at FROM sources WHERE archive_path IS NOT NULL "
-                       "ORDER BY sha256").fetchall()
-    gone = [(sha, path) for sha, path, at in rows if sha not in referenced and (at < cutoff or sha in emptied)]
+    rows = [r for con in cons for r in con.execute(
+        "SELECT sha256, ingested_at FROM sources WHERE archive_path IS NOT NULL").fetchall()]
+    gone = sorted(sha for sha, at in rows if sha not in referenced and (at < cutoff or sha in emptied))
     return gone, len(rows) - len(gone)
 
 
@@ -521,6 +534,16 @@ def _referenced_sources(cons: list[duckdb.DuckDBPyConnection]) -> set[str]:
                 referenced |= {r[0] for r in con.execute(
                     f"SELECT DISTINCT source_sha256 FROM {table} WHERE source_sha256 IS NOT NULL").fetchall()}
     return referenced
+
+
+def _remove_released_archives(ws: Workspace, cons: list[duckdb.DuckDBPyConnection]) -> None:
+    """Delete the archived files whose source no longer has an archive: after the commit, so that a kill
+    in between leaves a file to delete again on the next run, never a store pointing at a missing file."""
+    released = {r[0] for con in cons for r in con.execute(
+        "SELECT sha256 FROM sources WHERE archive_path IS NULL AND redacted").fetchall()}
+    for archive in ws.raw_dir.glob("*/*"):
+        if archive.is_file() and archive.name.split(".", 1)[0] in released:
+            archive.unlink()
 
 
 def _delete_all_outputs(ws: Workspace, dry_run: bool) -> int:
@@ -546,11 +569,7 @@ def expire(ws: Workspace, cutoff: datetime, *, dry_run: bool = False) -> Retenti
     if cutoff.tzinfo is None:
         raise ConfianceError("the retention cutoff needs a time zone")
     with ws.lock():
-        lake = lake_files.local_lake(ws.root)
-        lake_con, lake_tables = lake_files.load(lake) if lake else (None, [])
-        con = store.connect(ws.db_path)
-        try:
-            store.require_current(con)
+        with _store_and_lake(ws) as (con, lake_con, lake, lake_tables):
             cons = [c for c in (con, lake_con) if c is not None]
             before = _referenced_sources(cons)
             for c in cons:
@@ -567,21 +586,17 @@ def expire(ws: Workspace, cutoff: datetime, *, dry_run: bool = False) -> Retenti
                 for c in cons:
                     c.execute("ROLLBACK")
             else:
-                con.execute("UPDATE sources SET archive_path = NULL, redacted = true WHERE list_contains(?, sha256)",
-                            [[sha for sha, _ in gone]])
-                for _, path in gone:
-                    (ws.root / path).unlink(missing_ok=True)
-                con.execute("COMMIT")
+                released = {}
+                for c in cons:
+                    released[id(c)] = c.execute(
+                        "UPDATE sources SET archive_path = NULL, redacted = true WHERE list_contains(?, sha256)",
+                        [gone]).fetchall()[0][0]
+                    c.execute("COMMIT")
                 con.execute("CHECKPOINT")
-                if lake_con is not None:
-                    lake_con.execute("COMMIT")
-                    if any(t.startswith("lake/") for t in deleted):
-                        lake_files.write_back(lake_con, lake, lake_tables)
-                        lake_files.remove_scratch(lake)
-        finally:
-            con.close()
-            if lake_con is not None:
-                lake_con.close()
+                if lake_con is not None and (released[id(lake_con)] or any(t.startswith("lake/") for t in deleted)):
+                    lake_files.write_back(lake_con, lake, lake_tables)
+                    lake_files.remove_scratch(lake)
+                _remove_released_archives(ws, cons)
         files = 0
         if deleted or gone:
             if not dry_run:
