@@ -158,8 +158,8 @@ def _leiden(undirected: AccountGraph, quality: str, resolution: float, seeds: Se
         dst = np.concatenate([dst, has_loop])
         weight = np.concatenate([weight, loops[has_loop]])
         gamma = resolution * n / top
-    nk_graph = nk.GraphFromCoo((weight.astype(np.float64), (src.astype(np.int64), dst.astype(np.int64))),
-                               n=n, weighted=True, directed=False)
+    nk_graph = AccountGraph(undirected.platform, undirected.account_id, src, dst, weight,
+                            np.full(len(src), np.nan), directed=False).to_networkit()
     for seed in seeds:
         threads = nk.getCurrentNumberOfThreads()
         nk.setNumberOfThreads(1)
