@@ -92,17 +92,9 @@ class AccountGraph:
         networkit 11.3 miscounts edges when it converts a graph with two-way edges."""
         if not self.directed:
             return self
-        low = np.minimum(self.src, self.dst)
-        high = np.maximum(self.src, self.dst)
-        keys = low * self.n + high
-        unique, inverse = np.unique(keys, return_inverse=True)
-        weight = np.bincount(inverse, weights=self.weight, minlength=len(unique))
-        probability = np.full(len(unique), np.nan)
-        has = ~np.isnan(self.probability)
-        if has.any():
-            np.fmax.at(probability, inverse[has], self.probability[has])
-        return AccountGraph(self.platform, self.account_id, unique // self.n, unique % self.n, weight, probability,
-                            directed=False)
+        src, dst, weight, probability = _collapse_pairs(np.minimum(self.src, self.dst), np.maximum(self.src, self.dst),
+                                                        self.weight, self.probability, self.n)
+        return AccountGraph(self.platform, self.account_id, src, dst, weight, probability, directed=False)
 
     def to_networkit(self, *, weighted: bool = True):
         """A networkit graph with the same node indexes (weighted unless asked; directed as this graph is).
