@@ -174,11 +174,11 @@ def load_graph(
         [c for column in node_platforms for c in column.chunks], type=pa.string()))
     id_rank, id_names = _sorted_codes(pa.chunked_array([c for column in node_ids for c in column.chunks],
                                                        type=pa.string()))
-    # an endpoint's platform is its edge's; isolates (after the 2m endpoints) bring their own
-    endpoint_platform = np.concatenate([platform_rank[:m], platform_rank[:m], platform_rank[m:]])
     if len(platform_names) <= 1:  # one platform: the id ranks already are the node indexes
         node_index, node_platform, node_id = id_rank, np.zeros(len(id_names), dtype=np.int64), np.arange(len(id_names))
     else:
+        # an endpoint's platform is its edge's; isolates (after the 2m endpoints) bring their own
+        endpoint_platform = np.concatenate([platform_rank[:m], platform_rank[:m], platform_rank[m:]])
         node_keys, node_index = np.unique(endpoint_platform * len(id_names) + id_rank, return_inverse=True)
         node_platform, node_id = node_keys // len(id_names), node_keys % len(id_names)
     src, dst, weight, probability = _collapse_pairs(
