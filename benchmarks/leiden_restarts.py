@@ -126,7 +126,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="labelled graphs, the simulated world, LFR 1k and 10k")
     args = parser.parse_args()
-    print(f"{RUNS} single Leiden runs per graph; best of {GROUP} = the run of highest modularity in each group of {GROUP} seeds")
+    print(f"{RUNS} single Leiden runs per graph; best of {GROUP}: the run of highest modularity in each "
+          f"group of {GROUP} seeds")
     print(f"{'graph':<18} {'nodes':>9} {'edges':>11} {'Q mean':>8} {'Q sd':>8} {'gain Q':>8} {'NMI 1':>7} {'NMI 4':>7}")
     with tempfile.TemporaryDirectory() as tmp:
         for name, graph, labels in labelled_graphs(Path(tmp)):

@@ -151,7 +151,8 @@ def test_default_restarts_spend_an_edge_budget(labelled, monkeypatch):
     assert [restarts_for(m) for m in (0, 78, 16_705, 250_000, 250_001, 333_334, 500_001, 1_000_000, 10**7)] == \
         [LEIDEN_RESTARTS] * 4 + [3, 2, 1, 1, 1]
     graph, _ = labelled["email-Eu-core"]
-    assert np.array_equal(detect_communities(graph, seed=2), detect_communities(graph, seed=2, restarts=LEIDEN_RESTARTS))
+    assert np.array_equal(detect_communities(graph, seed=2),
+                          detect_communities(graph, seed=2, restarts=LEIDEN_RESTARTS))
     monkeypatch.setattr(communities, "RESTART_EDGE_BUDGET", 20_000)  # email-Eu-core has 16,064 edges
     assert np.array_equal(detect_communities(graph, seed=2), detect_communities(graph, seed=2, restarts=1))
 
