@@ -23,7 +23,8 @@ is the one measured on the subsample (said in the output). Goal: ratio ≥ 30×.
 
 Measured at 200k nodes / 2M interactions on 2 shared cores (load 4-8), CPU seconds ours / networkx:
 build 3.91 / 15.38 (3.9x), PageRank 0.19 / 9.74 (52x), communities 2.84 / 75.45 (27x, one Leiden run:
-``restarts_for`` 1.7M edges), k-core 0.34 / 68.49 (200x); total 23.2x CPU, 27.5x wall (goal 30x).
+``restarts_for`` 1.7M edges), k-core 0.34 / 68.49 (200x); total 23.2x CPU, 27.5x wall (goal 30x);
+a second run at load 10-14: build 3.71 / 14.89, communities 3.10 / 72.84, total 20.4x CPU, 23.0x wall.
 Before the build and conversion work and the restart budget: build 4.25, communities 9.54 (four runs),
 k-core 0.99; total 9.6x CPU. The build is now mostly DuckDB aggregating and writing ``graph_edges``
 (~2 s CPU, half of it compressing the persistent table) and the communities phase one Leiden run.
