@@ -10,7 +10,9 @@ import pytest
 from scipy.sparse.csgraph import connected_components
 
 from confiance.graph.build import AccountGraph, build_edges, load_graph
-from confiance.graph.communities import communities_listing, detect_communities, partition_modularity, run_communities
+from confiance.graph import communities
+from confiance.graph.communities import (LEIDEN_RESTARTS, communities_listing, detect_communities, partition_modularity,
+                                          restarts_for, run_communities)
 from confiance.workspace import Workspace
 from tests.conftest import REAL, ingest
 
@@ -143,6 +145,16 @@ def test_restarts_keep_the_best_modularity_of_their_runs(labelled):
     assert len({round(partition_modularity(graph, labels), 9) for labels in runs}) > 1  # the runs differ
     with pytest.raises(ValueError, match="restarts"):
         detect_communities(graph, restarts=0)
+
+
+def test_default_restarts_spend_an_edge_budget(labelled, monkeypatch):
+    assert [restarts_for(m) for m in (0, 78, 16_705, 250_000, 250_001, 333_334, 500_001, 1_000_000, 10**7)] == \
+        [LEIDEN_RESTARTS] * 4 + [3, 2, 1, 1, 1]
+    graph, _ = labelled["email-Eu-core"]
+    assert np.array_equal(detect_communities(graph, seed=2),
+                          detect_communities(graph, seed=2, restarts=LEIDEN_RESTARTS))
+    monkeypatch.setattr(communities, "RESTART_EDGE_BUDGET", 20_000)  # email-Eu-core has 16,064 edges
+    assert np.array_equal(detect_communities(graph, seed=2), detect_communities(graph, seed=2, restarts=1))
 
 
 def _ring_of_cliques(cliques: int, size: int, isolates: int = 0) -> AccountGraph:

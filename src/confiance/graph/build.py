@@ -92,29 +92,46 @@ class AccountGraph:
         networkit 11.3 miscounts edges when it converts a graph with two-way edges."""
         if not self.directed:
             return self
-        low = np.minimum(self.src, self.dst)
-        high = np.maximum(self.src, self.dst)
-        keys = low * self.n + high
-        unique, inverse = np.unique(keys, return_inverse=True)
-        weight = np.bincount(inverse, weights=self.weight, minlength=len(unique))
-        probability = np.full(len(unique), np.nan)
-        has = ~np.isnan(self.probability)
-        if has.any():
-            np.fmax.at(probability, inverse[has], self.probability[has])
-        return AccountGraph(self.platform, self.account_id, unique // self.n, unique % self.n, weight, probability,
-                            directed=False)
+        src, dst, weight, probability = _collapse_pairs(np.minimum(self.src, self.dst), np.maximum(self.src, self.dst),
+                                                        self.weight, self.probability, self.n)
+        return AccountGraph(self.platform, self.account_id, src, dst, weight, probability, directed=False)
 
-    def to_networkit(self):
-        """A networkit graph with the same node indexes (weighted; directed as this graph is).
-        Call it on ``undirected()`` for an undirected graph: pairs must already be deduplicated."""
+    def to_networkit(self, *, weighted: bool = True):
+        """A networkit graph with the same node indexes (weighted unless asked; directed as this graph is).
+        Call it on ``undirected()`` for an undirected graph: pairs must already be deduplicated.
+
+        Built from CSR arrays in one C++ call (``GraphFromCsr``); ``GraphFromCoo`` inserts edge by edge
+        from a Python loop, ten times slower. The build runs on one thread so each node's neighbours
+        come in a fixed order (edges by source, then input order; an undirected edge is listed at both
+        ends), which seeded algorithms such as Leiden depend on: for ``undirected()`` pairs it is the
+        order ``GraphFromCoo`` gave."""
         import networkit as nk
 
-        coo = (self.weight, (self.src.astype(np.uint64), self.dst.astype(np.uint64)))
-        return nk.GraphFromCoo(coo, n=self.n, weighted=True, directed=self.directed)
+        order = np.argsort(self.src, kind="stable")
+        indptr = np.zeros(self.n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self.src, minlength=self.n), out=indptr[1:])
+        csr = sp.csr_matrix((self.weight[order].astype(np.float64), self.dst[order].astype(np.int64), indptr),
+                            shape=(self.n, self.n))
+        threads = nk.getCurrentNumberOfThreads()
+        nk.setNumberOfThreads(1)
+        try:
+            return nk.GraphFromCsr(csr, directed=self.directed, weighted=weighted)
+        finally:
+            nk.setNumberOfThreads(threads)
 
 
 def _arrow(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> pa.Table:
     return con.sql(sql, params=params or None).to_arrow_table()
+
+
+def _sorted_codes(values: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """Each value's rank among the distinct values in byte order, and those distinct values sorted:
+    one hash pass (dictionary encoding) over the strings, then a sort of the distinct ones only."""
+    encoded = values.combine_chunks().dictionary_encode()
+    order = pc.sort_indices(encoded.dictionary).to_numpy()
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[encoded.indices.to_numpy(zero_copy_only=False)], pc.take(encoded.dictionary, order)
 
 
 def load_graph(
@@ -124,7 +141,14 @@ def load_graph(
     platforms: Sequence[str] | None = None,
     include_isolates: bool = False,
 ) -> AccountGraph:
-    """The cached edges of the chosen kinds (default all) collapsed to one weighted edge per pair."""
+    """The cached edges of the chosen kinds (default all) collapsed to one weighted edge per pair.
+
+    Nodes are indexed in (platform, account_id) byte order and edges come sorted by (src, dst)
+    index. DuckDB only filters and streams the cached rows; the string ids are encoded once into
+    integers (one dictionary encoding in Arrow) and the per-kind rows of a pair are collapsed with
+    integer keys in numpy: a string GROUP BY with ORDER BY, or a SQL join against a node table,
+    cost several times more (and, inside an analysis transaction, DuckDB planned that join badly).
+    """
     where, params = ["true"], []
     if kinds:
         unknown = set(kinds) - set(KINDS)
@@ -135,35 +159,47 @@ def load_graph(
     if platforms:
         where.append("platform IN (SELECT unnest(?))")
         params.append(list(platforms))
-    condition = " AND ".join(where)
-    # node indexing happens in Arrow, not in a SQL join: inside an analysis transaction DuckDB
-    # planned the join of two fresh temp tables badly (minutes and tens of GB on 200k edges)
-    pairs = _arrow(con, "SELECT platform, src, dst, sum(weight) AS weight, max(probability) AS probability "
-                   f"FROM {EDGE_TABLE} WHERE {condition} GROUP BY ALL ORDER BY platform, src, dst", params)
-    src_keys = pc.binary_join_element_wise(pairs.column("platform"), pairs.column("src"), "\x1f")
-    dst_keys = pc.binary_join_element_wise(pairs.column("platform"), pairs.column("dst"), "\x1f")
-    keys = [src_keys, dst_keys]
+    rows = _arrow(con, f"SELECT platform, src, dst, weight, probability FROM {EDGE_TABLE} WHERE {' AND '.join(where)}",
+                  params)
+    m = rows.num_rows
+    node_platforms, node_ids = [rows.column("platform")], [rows.column("src"), rows.column("dst")]
     if include_isolates:
         isolate_where, isolate_params = "", []
         if platforms:
             isolate_where, isolate_params = "WHERE platform IN (SELECT unnest(?))", [list(platforms)]
         accounts = _arrow(con, f"SELECT platform, account_id FROM accounts {isolate_where}", isolate_params)
-        keys.append(pc.binary_join_element_wise(accounts.column("platform"), accounts.column("account_id"), "\x1f"))
-    node_keys = pc.unique(pa.chunked_array([k for key in keys for k in key.chunks], type=pa.string()))
-    node_keys = pc.take(node_keys, pc.sort_indices(node_keys))
-    split = pc.split_pattern(node_keys, "\x1f", max_splits=1)
-    nodes = pa.table({"platform": pc.list_element(split, 0), "account_id": pc.list_element(split, 1)})
-    edges = pa.table({
-        "src": pc.index_in(src_keys, value_set=node_keys),
-        "dst": pc.index_in(dst_keys, value_set=node_keys),
-        "weight": pairs.column("weight"),
-        "probability": pairs.column("probability"),
-    })
+        node_platforms.append(accounts.column("platform"))
+        node_ids.append(accounts.column("account_id"))
+    platform_rank, platform_names = _sorted_codes(pa.chunked_array(
+        [c for column in node_platforms for c in column.chunks], type=pa.string()))
+    id_rank, id_names = _sorted_codes(pa.chunked_array([c for column in node_ids for c in column.chunks],
+                                                       type=pa.string()))
+    if len(platform_names) <= 1:  # one platform: the id ranks already are the node indexes
+        node_index, node_platform, node_id = id_rank, np.zeros(len(id_names), dtype=np.int64), np.arange(len(id_names))
+    else:
+        # an endpoint's platform is its edge's; isolates (after the 2m endpoints) bring their own
+        endpoint_platform = np.concatenate([platform_rank[:m], platform_rank[:m], platform_rank[m:]])
+        node_keys, node_index = np.unique(endpoint_platform * len(id_names) + id_rank, return_inverse=True)
+        node_platform, node_id = node_keys // len(id_names), node_keys % len(id_names)
+    src, dst, weight, probability = _collapse_pairs(
+        node_index[:m], node_index[m:2 * m], rows.column("weight").to_numpy(zero_copy_only=False),
+        rows.column("probability").to_numpy(zero_copy_only=False), len(node_id))
     return AccountGraph(
-        platform=nodes.column("platform").to_numpy(zero_copy_only=False),
-        account_id=nodes.column("account_id").to_numpy(zero_copy_only=False),
-        src=edges.column("src").to_numpy().astype(np.int64),
-        dst=edges.column("dst").to_numpy().astype(np.int64),
-        weight=edges.column("weight").to_numpy(zero_copy_only=False).astype(np.float64),
-        probability=edges.column("probability").to_numpy(zero_copy_only=False).astype(np.float64),
+        platform=pc.take(platform_names, node_platform).to_numpy(zero_copy_only=False),
+        account_id=pc.take(id_names, node_id).to_numpy(zero_copy_only=False),
+        src=src, dst=dst, weight=weight, probability=probability,
     )
+
+
+def _collapse_pairs(src: np.ndarray, dst: np.ndarray, weight: np.ndarray, probability: np.ndarray,
+                    n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One edge per (src, dst) pair, sorted by pair: weights summed, the largest probability kept
+    (NaN where none was given, as SQL's max ignores NULL)."""
+    if len(src) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)
+    pair = src.astype(np.int64) * n + dst
+    order = np.argsort(pair, kind="stable")
+    pair = pair[order]
+    starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+    return (pair[starts] // n, pair[starts] % n, np.add.reduceat(weight.astype(np.float64)[order], starts),
+            np.fmax.reduceat(probability.astype(np.float64)[order], starts))

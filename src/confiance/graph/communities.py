@@ -1,7 +1,8 @@
 """Communities of accounts: Leiden on the undirected weighted graph, each community connected.
 
 ``detect_communities`` runs networkit's ``ParallelLeiden`` (Traag, Waltman & van Eck 2019) on the
-deduplicated undirected graph, :data:`LEIDEN_RESTARTS` times from consecutive seeds keeping the
+deduplicated undirected graph, :data:`LEIDEN_RESTARTS` times from consecutive seeds (fewer on
+graphs over 250k edges: :func:`restarts_for`, measured at :data:`RESTART_EDGE_BUDGET`) keeping the
 partition of highest quality (``AccountGraph.undirected()``: networkit 11.3 miscounts edges when it
 converts two-way edges itself), seeded and single-threaded so one seed gives one partition. Two
 qualities:
@@ -62,12 +63,21 @@ Quality = Literal["modularity", "cpm"]
 #: networkit's default: on the six labelled graphs 10 passes give the same partitions' NMI (within
 #: 0.001) at three times the cost on graphs without clear structure; restarts are the better use of time.
 LEIDEN_ITERATIONS = 3
-#: Independent Leiden runs per call (seeds ``seed * LEIDEN_RESTARTS + r``); the partition of highest
-#: quality is kept. Leiden is a randomised heuristic and its authors advise several runs, keeping the
-#: best (Traag et al. 2019; leidenalg's documentation). Measured on the six labelled graphs (median NMI
-#: over 10 seeds): email-Eu-core 0.562 with one run, 0.587 with four; karate, polbooks, football unchanged;
-#: dolphins 0.576 -> 0.587; polblogs 0.3673 -> 0.3669.
+#: Independent Leiden runs per call on small graphs (seeds ``seed * restarts + r``); the partition of
+#: highest quality is kept. Leiden is a randomised heuristic and its authors advise several runs,
+#: keeping the best (Traag et al. 2019; leidenalg's documentation). Measured on the six labelled graphs
+#: (median NMI over 10 seeds): email-Eu-core 0.562 with one run, 0.587 with four; karate, polbooks,
+#: football unchanged; dolphins 0.576 -> 0.587; polblogs 0.3673 -> 0.3669.
 LEIDEN_RESTARTS = 4
+#: Undirected edges the restarts of one call may cover together: ``restarts_for`` runs
+#: ``LEIDEN_RESTARTS`` times up to 250k edges, fewer above, once from 1M edges. What restarts buy
+#: shrinks as graphs grow (``benchmarks/leiden_restarts.py``, 12 seeds, best of 4 vs single run): the
+#: across-seed spread (sd) of modularity is 0.0004 on email-Eu-core (16k edges), 0.0094 on an LFR graph
+#: of 10k nodes (97k edges, mixing 0.5), 0.0004 on LFR 100k nodes (976k edges) and 0.0006 on the
+#: power-law graph of ``benchmarks/graph.py`` (1.7M edges); the NMI against the planted communities
+#: gains 0.028 from four runs at 97k edges (0.929 -> 0.957) but 0.005 at 976k (0.931 -> 0.936), while
+#: each run costs seconds per million edges, the bulk of the ``communities`` step.
+RESTART_EDGE_BUDGET = 1_000_000
 #: How many accounts, hashtags, domains and terms a profile lists.
 PROFILE_TOP = 10
 
@@ -92,7 +102,7 @@ def detect_communities(
     quality: Quality = "modularity",
     resolution: float = 1.0,
     seed: int = 0,
-    restarts: int = LEIDEN_RESTARTS,
+    restarts: int | None = None,
 ) -> np.ndarray:
     """Leiden communities of the undirected weighted graph, every community connected.
 
@@ -109,7 +119,8 @@ def detect_communities(
     seed : networkit's random seed; networkit runs single-threaded here so the same seed gives
         the same labels.
     restarts : independent runs (seeds ``seed * restarts + r``); the connected partition of
-        highest quality (the chosen modularity or CPM) is kept.
+        highest quality (the chosen modularity or CPM) is kept. Default: :func:`restarts_for` the
+        graph's undirected edge count (``LEIDEN_RESTARTS`` up to 250k edges, one from 1M).
 
     Returns
     -------
@@ -124,9 +135,11 @@ def detect_communities(
         raise ValueError(f"quality must be 'modularity' or 'cpm', not {quality!r}")
     if not resolution >= 0:
         raise ValueError(f"resolution must be >= 0, not {resolution!r}")
+    undirected = graph.undirected()
+    if restarts is None:
+        restarts = restarts_for(undirected.m)
     if restarts < 1:
         raise ValueError(f"restarts must be at least 1, not {restarts!r}")
-    undirected = graph.undirected()
     n = undirected.n
     if n == 0:
         return np.zeros(0, dtype=np.int64)
@@ -140,6 +153,12 @@ def detect_communities(
         if value > best_quality:
             best, best_quality = labels, value
     return best
+
+
+def restarts_for(edges: int) -> int:
+    """Leiden runs for a graph of ``edges`` undirected edges: ``LEIDEN_RESTARTS`` while their total stays
+    within ``RESTART_EDGE_BUDGET`` edges, never fewer than one (the measurement is at the constants)."""
+    return max(1, min(LEIDEN_RESTARTS, RESTART_EDGE_BUDGET // max(edges, 1)))
 
 
 def _leiden(undirected: AccountGraph, quality: str, resolution: float, seeds: Sequence[int]) -> Iterator[np.ndarray]:
@@ -158,8 +177,8 @@ def _leiden(undirected: AccountGraph, quality: str, resolution: float, seeds: Se
         dst = np.concatenate([dst, has_loop])
         weight = np.concatenate([weight, loops[has_loop]])
         gamma = resolution * n / top
-    nk_graph = nk.GraphFromCoo((weight.astype(np.float64), (src.astype(np.int64), dst.astype(np.int64))),
-                               n=n, weighted=True, directed=False)
+    nk_graph = AccountGraph(undirected.platform, undirected.account_id, src, dst, weight,
+                            np.full(len(src), np.nan), directed=False).to_networkit()
     for seed in seeds:
         threads = nk.getCurrentNumberOfThreads()
         nk.setNumberOfThreads(1)
@@ -359,7 +378,8 @@ def _step(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
 
 register_step(Step(
     "communities", _step, after=("graph",),
-    description=f"Leiden communities (modularity, resolution 1.0, seed 0, best of {LEIDEN_RESTARTS} runs), connected; "
-                "community profiles",
-    parameters={"quality": "modularity", "resolution": 1.0, "seed": 0, "restarts": LEIDEN_RESTARTS, "kinds": None},
+    description=f"Leiden communities (modularity, resolution 1.0, seed 0, best of {LEIDEN_RESTARTS} runs up to "
+                f"{RESTART_EDGE_BUDGET // LEIDEN_RESTARTS:,} edges, fewer above), connected; community profiles",
+    parameters={"quality": "modularity", "resolution": 1.0, "seed": 0,
+                "restarts": f"{LEIDEN_RESTARTS} within {RESTART_EDGE_BUDGET:,} edges in all", "kinds": None},
 ))

@@ -196,9 +196,7 @@ def coreness(graph: AccountGraph) -> np.ndarray:
 
     if graph.n == 0:
         return np.zeros(0)
-    pairs = graph.undirected()
-    g = nk.GraphFromCoo((pairs.src, pairs.dst), n=graph.n, weighted=False, directed=False)
-    decomposition = nk.centrality.CoreDecomposition(g)
+    decomposition = nk.centrality.CoreDecomposition(graph.undirected().to_networkit(weighted=False))
     decomposition.run()
     return np.asarray(decomposition.scores(), dtype=np.float64)
 
