@@ -5,8 +5,8 @@ writing ``interactions`` directly from numpy arrays, then times:
 
 - confiance, the calls the analysis steps make: graph build (``build_edges`` + ``load_graph``),
   PageRank (scipy power iteration), communities (``detect_communities``: networkit's Leiden, best
-  of ``restarts_for(edges)`` single-threaded runs, as the step runs it: 4 up to 250k edges, one from
-  1M; connected split), k-core (networkit);
+  of ``restarts_for(edges)`` single-threaded runs, as the step runs it: 4 up to 250k edges, one above
+  500k; connected split), k-core (networkit);
 - networkx 3.x on the same edges: graph construction, ``pagerank``, ``louvain_communities``,
   ``core_number``.
 

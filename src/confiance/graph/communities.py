@@ -70,7 +70,7 @@ LEIDEN_ITERATIONS = 3
 #: football unchanged; dolphins 0.576 -> 0.587; polblogs 0.3673 -> 0.3669.
 LEIDEN_RESTARTS = 4
 #: Undirected edges the restarts of one call may cover together: ``restarts_for`` runs
-#: ``LEIDEN_RESTARTS`` times up to 250k edges, fewer above, once from 1M edges. What restarts buy
+#: ``LEIDEN_RESTARTS`` times up to 250k edges, three, two, then one run above 500k edges. What restarts buy
 #: shrinks as graphs grow (``benchmarks/leiden_restarts.py``, 12 seeds, best of 4 vs single run): the
 #: across-seed spread (sd) of modularity is 0.0004 on email-Eu-core (16k edges), 0.0094 on an LFR graph
 #: of 10k nodes (97k edges, mixing 0.5), 0.0004 on LFR 100k nodes (976k edges) and 0.0006 on the
@@ -120,7 +120,7 @@ def detect_communities(
         the same labels.
     restarts : independent runs (seeds ``seed * restarts + r``); the connected partition of
         highest quality (the chosen modularity or CPM) is kept. Default: :func:`restarts_for` the
-        graph's undirected edge count (``LEIDEN_RESTARTS`` up to 250k edges, one from 1M).
+        graph's undirected edge count (``LEIDEN_RESTARTS`` up to 250k edges, one above 500k).
 
     Returns
     -------
