@@ -104,6 +104,7 @@ class CoordinationResult:
 
     edges: pa.Table  # platform, a, b, kind, weight, posts_a, posts_b, evidence
     groups: pa.Table  # group_id, platform, account_id, kinds
+    profiles: pa.Table  # group_id, platform, size, kinds, edges, total_weight, evidence_posts, first_at, last_at
     parameters: dict[str, Any]
 
 
@@ -188,17 +189,52 @@ _ACTIONS = {
 _DEDUPLICATE = {"co_link"}
 
 
+def _by_object_and_time(pid: np.ndarray, aid: np.ndarray, obj: np.ndarray, t: np.ndarray,
+                        deduplicate: bool = False) -> dict[str, np.ndarray]:
+    """Actions sorted by (object, time, post), objects renumbered 0, 1, 2… in the order of their keys.
+
+    Sorted in numpy rather than by an ``ORDER BY`` in DuckDB, which costs more on a million
+    actions: a stable sort by object key gives dense object codes, a stable sort of the packed
+    int64 (object code, time), already in object order, merges runs, and only the actions that tie
+    on both (few: the same object at the same millisecond) are sorted by post. Stable sorts
+    because numpy's quicksort slows down on the many equal keys of popular objects. ``deduplicate`` drops repeated
+    (post, object) actions, adjacent in that order.
+    """
+    if not len(pid):
+        return {"pid": pid, "aid": aid, "obj": np.zeros(0, np.int64), "t": t}
+    order = np.argsort(obj, kind="stable")
+    code = _object_codes(obj[order])
+    t = t[order]
+    t_min = int(t.min())
+    span = int(t.max()) - t_min + 1
+    if (int(code[-1]) + 1) * span < 1 << 63:
+        within = np.argsort(code * span + (t - t_min), kind="stable")
+    else:  # a span in ms too long to pack with the object codes
+        within = np.lexsort((t, code))
+    order, code, t = order[within], code[within], t[within]
+    pid, aid = pid[order], aid[order]
+    del order, within
+    tie = np.flatnonzero((code[1:] == code[:-1]) & (t[1:] == t[:-1]))
+    if len(tie):
+        rows = np.union1d(tie, tie + 1)  # a run of equal (object, time) keeps its rows: reorder them by post
+        by_post = rows[np.lexsort((pid[rows], t[rows], code[rows]))]
+        pid[rows], aid[rows] = pid[by_post], aid[by_post]
+    if deduplicate:
+        first = np.r_[True, (code[1:] != code[:-1]) | (t[1:] != t[:-1]) | (pid[1:] != pid[:-1])]
+        pid, aid, code, t = pid[first], aid[first], code[first], t[first]
+    return {"pid": pid, "aid": aid, "obj": code, "t": t}
+
+
 def _sorted_actions(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, np.ndarray]:
-    """(pid, aid, object hash, time in ms) sorted by object then time (deduplicated on these
-    integers, not on the strings they stand for)."""
-    distinct = "DISTINCT" if kind in _DEDUPLICATE else ""
+    """(pid, aid, object code, time in ms) of one kind's actions, sorted by object then time."""
     table = con.sql(
-        f"SELECT {distinct} x.pid, a.aid, hash(x.platform, x.object) AS obj, epoch_ms(x.created_at) AS t "
+        "SELECT x.pid, a.aid, hash(x.platform, x.object) AS obj, epoch_ms(x.created_at) AS t "
         f"FROM ({_ACTIONS[kind]}) x "
         "JOIN _coord_accounts a ON a.platform = x.platform AND a.account_id = x.account_id "
-        "WHERE x.created_at IS NOT NULL AND x.object IS NOT NULL ORDER BY obj, t, x.pid"
+        "WHERE x.created_at IS NOT NULL AND x.object IS NOT NULL"
     ).to_arrow_table()
-    return {name: table.column(name).to_numpy() for name in ("pid", "aid", "obj", "t")}
+    return _by_object_and_time(*(table.column(name).to_numpy() for name in ("pid", "aid", "obj", "t")),
+                               deduplicate=kind in _DEDUPLICATE)
 
 
 def _minhash_parameters(seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -261,8 +297,7 @@ def _text_actions(con: duckdb.DuckDBPyConnection, window_s: float) -> dict[str, 
     graph = sp.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
     _, copypasta = connected_components(graph, directed=False)
     keep = np.unique(pairs.ravel())
-    order = keep[np.lexsort((pid[keep], t[keep], copypasta[keep]))]
-    return {"pid": pid[order], "aid": aid[order], "obj": copypasta[order].astype(np.int64), "t": t[order]}
+    return _by_object_and_time(pid[keep], aid[keep], copypasta[keep].astype(np.int64), t[keep])
 
 
 def _distinct(values: np.ndarray) -> np.ndarray:
@@ -380,8 +415,8 @@ def detect_coordination(
 
     Returns
     -------
-    CoordinationResult with the kept edges (evidence: post ids) and the groups (connected
-    components of the kept edges, largest first).
+    CoordinationResult with the kept edges (evidence: post ids), the groups (connected
+    components of the kept edges, largest first) and a profile of each group.
 
     References
     ----------
@@ -412,12 +447,13 @@ def detect_coordination(
             del actions
         per_kind.sort(key=lambda item: item[0])
         accounts = con.sql("SELECT platform, account_id FROM _coord_accounts ORDER BY aid").to_arrow_table()
-        edges = _edge_table(con, accounts, per_kind)
-        groups = _group_table(accounts, per_kind)
     finally:
         for table in ("_coord_accounts", "_coord_urls"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
-    return CoordinationResult(edges, groups, parameters)
+    evidence = _evidence_posts(con, per_kind)
+    groups = _groups(accounts.num_rows, per_kind)
+    return CoordinationResult(_edge_table(accounts, per_kind, evidence), _group_table(accounts, groups),
+                              _profile_table(accounts, per_kind, groups, evidence), parameters)
 
 
 def _encoded(codes: np.ndarray, values: pa.Array) -> pa.DictionaryArray:
@@ -425,24 +461,44 @@ def _encoded(codes: np.ndarray, values: pa.Array) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32() if len(values) < 1 << 31 else pa.int64()), values)
 
 
-def _post_ids(con: duckdb.DuckDBPyConnection, pids: np.ndarray) -> pa.DictionaryArray:
-    """``posts.post_id`` of each row id, in the order given, encoded over the distinct ones.
+@dataclass(frozen=True)
+class _EvidencePosts:
+    """The distinct posts cited as evidence, in no particular order: row id, ``post_id``, ``created_at``."""
 
-    One streamed scan of (rowid, post_id) keeps the wanted rows of each batch (looked up by row
-    id in a boolean mask: no join, no sort), so memory holds the wanted ids, not the table's.
+    pid: np.ndarray
+    post_id: pa.Array
+    created_us: np.ndarray  # microseconds since the epoch (evidence posts all have a time)
+    slot: np.ndarray  # slot[row id] = index into the arrays above
+
+    def index(self, pids: np.ndarray) -> np.ndarray:
+        return self.slot[pids]
+
+
+def _evidence_posts(con: duckdb.DuckDBPyConnection, per_kind: list[tuple[str, _KindEdges]]) -> _EvidencePosts:
+    """``post_id`` and ``created_at`` of every row id cited as evidence.
+
+    One streamed scan of (rowid, post_id, created_at) keeps the wanted rows of each batch (looked
+    up by row id in a boolean mask: no join, no sort), so memory holds the wanted posts, not the table.
+    Posts are keyed by (platform, post_id), so a row id stands for one post.
     """
-    wanted = np.zeros(int(pids.max()) + 1 if len(pids) else 0, bool)
-    wanted[pids] = True
-    found_pid, found_id = [np.zeros(0, np.int64)], [pa.array([], pa.string())]
-    for batch in con.sql("SELECT rowid AS pid, post_id FROM posts").to_arrow_reader(BATCH):
+    size = max([int(edges.evidence_pid.max()) + 1 for _, edges in per_kind if len(edges.evidence_pid)], default=0)
+    wanted = np.zeros(size, bool)
+    for _, edges in per_kind:
+        wanted[edges.evidence_pid] = True
+    found_pid, found_id, found_us = [np.zeros(0, np.int64)], [pa.array([], pa.string())], [np.zeros(0, np.int64)]
+    for batch in con.sql("SELECT rowid AS pid, post_id, epoch_us(created_at) AS us FROM posts").to_arrow_reader(BATCH):
         pid = batch.column(0).to_numpy()
-        keep = pid < len(wanted)
+        keep = pid < size
         keep[keep] = wanted[pid[keep]]
+        mask = pa.array(keep)
         found_pid.append(pid[keep])
-        found_id.append(batch.column(1).filter(pa.array(keep)))
-    slot = np.zeros(len(wanted), np.int64)
-    slot[np.concatenate(found_pid)] = np.arange(sum(len(p) for p in found_pid))
-    return _encoded(slot[pids], pa.concat_arrays(found_id))
+        found_id.append(batch.column(1).filter(mask))
+        found_us.append(batch.column(2).filter(mask).to_numpy())
+    del wanted
+    pid = np.concatenate(found_pid)
+    slot = np.zeros(size, np.int32 if len(pid) < 1 << 31 else np.int64)
+    slot[pid] = np.arange(len(pid))
+    return _EvidencePosts(pid, pa.concat_arrays(found_id), np.concatenate(found_us), slot)
 
 
 #: Kind names in the order edges and group kinds are listed (alphabetical, as ``ORDER BY kind``).
@@ -458,8 +514,7 @@ def _kind_ranks(per_kind: list[tuple[str, _KindEdges]]) -> np.ndarray:
                                                       for kind, edges in per_kind])
 
 
-def _edge_table(con: duckdb.DuckDBPyConnection, accounts: pa.Table,
-                per_kind: list[tuple[str, _KindEdges]]) -> pa.Table:
+def _edge_table(accounts: pa.Table, per_kind: list[tuple[str, _KindEdges]], evidence: _EvidencePosts) -> pa.Table:
     """Kept edges of every kind ordered by (platform, a, b, kind), with their evidence post ids.
 
     Account codes follow (platform, account_id) order, so sorting codes sorts the names.
@@ -494,7 +549,8 @@ def _edge_table(con: duckdb.DuckDBPyConnection, accounts: pa.Table,
         "kind": _encoded(rank[order], pa.array(_KIND_NAMES, pa.string())),
         "weight": _joined(per_kind, "weight")[order],
         "posts_a": _joined(per_kind, "posts_a")[order], "posts_b": _joined(per_kind, "posts_b")[order],
-        "evidence": pa.LargeListArray.from_arrays(pa.array(offsets.astype(np.int64)), _post_ids(con, pids)),
+        "evidence": pa.LargeListArray.from_arrays(pa.array(offsets.astype(np.int64)),
+                                                  _encoded(evidence.index(pids), evidence.post_id)),
     })
 
 
@@ -505,14 +561,30 @@ def _marked(values: np.ndarray, size: int) -> np.ndarray:
     return np.flatnonzero(mask)
 
 
-def _group_table(accounts: pa.Table, per_kind: list[tuple[str, _KindEdges]]) -> pa.Table:
+@dataclass(frozen=True)
+class _Groups:
+    """Connected components of the kept edges: the account codes in an edge, ascending, and the
+    group of each (0 = the largest), with each group's kinds."""
+
+    nodes: np.ndarray
+    group: np.ndarray
+    kinds: pa.LargeListArray
+
+    def of_accounts(self, n_accounts: int) -> np.ndarray:
+        """Group of each account code (-1: in no group)."""
+        group_of = np.full(n_accounts, -1, np.int64)
+        group_of[self.nodes] = self.group
+        return group_of
+
+
+def _groups(n_accounts: int, per_kind: list[tuple[str, _KindEdges]]) -> _Groups:
     """Groups: connected components of the kept edges, largest first (ties: the group holding the
-    smaller account code first); members in (platform, account_id) order, each with its group's kinds."""
+    smaller account code first), each with the kinds of its edges, by name."""
     a, b, rank = _joined(per_kind, "a"), _joined(per_kind, "b"), _kind_ranks(per_kind)
     ends = np.concatenate([a, b])
     # distinct values by marking a mask over their range (account codes, group × kind): no sort
-    nodes = _marked(ends, accounts.num_rows)
-    slot = np.zeros(accounts.num_rows, np.int64)
+    nodes = _marked(ends, n_accounts)
+    slot = np.zeros(n_accounts, np.int64)
     slot[nodes] = np.arange(len(nodes))
     index = slot[ends]
     n = len(nodes)
@@ -524,18 +596,60 @@ def _group_table(accounts: pa.Table, per_kind: list[tuple[str, _KindEdges]]) -> 
     group_rank = np.empty(len(sizes), np.int64)
     group_rank[np.lexsort((first_member, -sizes))] = np.arange(len(sizes))
     group = group_rank[labels]
-    # a group's kinds: those of its edges, by name
     group_kind = _marked(group[index[:len(a)]] * len(_KIND_NAMES) + rank, len(sizes) * len(_KIND_NAMES))
     kinds = pa.LargeListArray.from_arrays(
         pa.array(np.r_[0, np.cumsum(np.bincount(group_kind // len(_KIND_NAMES), minlength=len(sizes)))]),
         pa.array(_KIND_NAMES, pa.string()).take(pa.array(group_kind % len(_KIND_NAMES))))
-    members = np.lexsort((nodes, group))
-    codes = pa.array(nodes[members])
+    return _Groups(nodes, group, kinds)
+
+
+def _group_table(accounts: pa.Table, groups: _Groups) -> pa.Table:
+    """One row per grouped account, by group then (platform, account_id), with its group's kinds."""
+    members = np.lexsort((groups.nodes, groups.group))
+    codes = pa.array(groups.nodes[members])
     return pa.table({
-        "group_id": pa.array(group[members].astype(np.int32)),
+        "group_id": pa.array(groups.group[members].astype(np.int32)),
         "platform": accounts.column("platform").take(codes),
         "account_id": accounts.column("account_id").take(codes),
-        "kinds": kinds.take(pa.array(group[members])),
+        "kinds": groups.kinds.take(pa.array(groups.group[members])),
+    })
+
+
+def _profile_table(accounts: pa.Table, per_kind: list[tuple[str, _KindEdges]], groups: _Groups,
+                   evidence: _EvidencePosts) -> pa.Table:
+    """One row per group: platform, size, kinds, edges, total weight, distinct evidence posts, and
+    the times of the first and last of them.
+
+    Counted in numpy from the arrays the edges were built from: an edge lies inside one group (its
+    two accounts), and so does each of its evidence posts (a post of one of them), so every count
+    is a ``bincount`` by group and no table is joined.
+    """
+    n_groups = len(groups.kinds)
+    group_of = groups.of_accounts(accounts.num_rows)
+    first_member = np.full(n_groups, accounts.num_rows, np.int64)
+    np.minimum.at(first_member, groups.group, groups.nodes)
+    edges, total_weight = np.zeros(n_groups, np.int64), np.zeros(n_groups, np.int64)
+    group_of_post = np.full(len(evidence.pid), -1, np.int64)
+    for _, kind_edges in per_kind:
+        group = group_of[kind_edges.a]
+        edges += np.bincount(group, minlength=n_groups)
+        np.add.at(total_weight, group, kind_edges.weight)
+        group_of_post[evidence.index(kind_edges.evidence_pid)] = group[kind_edges.evidence_edge]
+    first_us = np.full(n_groups, np.iinfo(np.int64).max, np.int64)
+    last_us = np.full(n_groups, np.iinfo(np.int64).min, np.int64)
+    np.minimum.at(first_us, group_of_post, evidence.created_us)
+    np.maximum.at(last_us, group_of_post, evidence.created_us)
+    moment = pa.timestamp("us", tz="UTC")
+    return pa.table({
+        "group_id": pa.array(np.arange(n_groups, dtype=np.int32)),
+        "platform": accounts.column("platform").take(pa.array(first_member)),
+        "size": np.bincount(groups.group, minlength=n_groups),
+        "kinds": groups.kinds,
+        "edges": edges,
+        "total_weight": total_weight,
+        "evidence_posts": np.bincount(group_of_post, minlength=n_groups),
+        "first_at": pa.array(first_us).cast(moment),
+        "last_at": pa.array(last_us).cast(moment),
     })
 
 
@@ -543,8 +657,8 @@ def run_coordination(con: duckdb.DuckDBPyConnection, run_id: str, **parameters: 
     """Detect coordination and write ``coordination_edges``, ``coordination_groups`` and
     ``coordination_group_profiles`` (size, kinds, edges, total weight, first and last tie, evidence posts)."""
     result = detect_coordination(con, **parameters)
-    con.register("_coord_edges_arrow", result.edges)
-    con.register("_coord_groups_arrow", result.groups)
+    for name, table in (("edges", result.edges), ("groups", result.groups), ("profiles", result.profiles)):
+        con.register(f"_coord_{name}_arrow", table)
     try:
         con.execute("CREATE OR REPLACE TABLE coordination_edges AS SELECT ? AS run_id, * FROM _coord_edges_arrow",
                     [run_id])
@@ -552,27 +666,12 @@ def run_coordination(con: duckdb.DuckDBPyConnection, run_id: str, **parameters: 
                     [run_id])
         con.execute(
             "CREATE OR REPLACE TABLE coordination_group_profiles AS "
-            "WITH e AS (SELECT g.group_id, c.* FROM coordination_edges c JOIN coordination_groups g"
-            "  ON g.platform = c.platform AND g.account_id = c.a),"
-            " posts_of AS (SELECT e.group_id, unnest(e.evidence) AS post_id, e.platform FROM e),"
-            " times AS (SELECT x.group_id, min(p.created_at) AS first_at, max(p.created_at) AS last_at,"
-            "  count(DISTINCT x.post_id) AS evidence_posts"
-            "  FROM posts_of x JOIN posts p ON p.platform = x.platform AND p.post_id = x.post_id GROUP BY x.group_id),"
-            " sizes AS (SELECT group_id, any_value(platform) AS platform, count(*) AS size, any_value(kinds) AS kinds"
-            "  FROM coordination_groups GROUP BY group_id),"
-            " weights AS (SELECT group_id, count(*) AS edges, sum(weight) AS total_weight,"
-            "  list({'kind': kind, 'edges': n} ORDER BY kind) AS per_kind FROM ("
-            "   SELECT group_id, kind, weight, count(*) OVER (PARTITION BY group_id, kind) AS n FROM e)"
-            "  GROUP BY group_id) "
-            "SELECT ? AS run_id, s.group_id, s.platform, s.size, s.kinds, w.edges, w.total_weight,"
-            "       t.evidence_posts, t.first_at, t.last_at "
-            "FROM sizes s JOIN weights w USING (group_id) JOIN times t USING (group_id) ORDER BY s.group_id",
-            [run_id])
+            "SELECT ? AS run_id, group_id, platform, size, kinds, edges, total_weight::HUGEINT AS total_weight,"
+            " evidence_posts, first_at, last_at FROM _coord_profiles_arrow", [run_id])
     finally:
-        con.unregister("_coord_edges_arrow")
-        con.unregister("_coord_groups_arrow")
-    return {"edges": result.edges.num_rows, "accounts": result.groups.num_rows,
-            "groups": len(set(result.groups.column("group_id").to_pylist()))}
+        for name in ("edges", "groups", "profiles"):
+            con.unregister(f"_coord_{name}_arrow")
+    return {"edges": result.edges.num_rows, "accounts": result.groups.num_rows, "groups": result.profiles.num_rows}
 
 
 def coordination_listing(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict[str, Any]]]:
