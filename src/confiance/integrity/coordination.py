@@ -135,12 +135,26 @@ def co_action_pairs(objects: np.ndarray, times: np.ndarray, accounts: np.ndarray
     return np.concatenate(first), np.concatenate(second)
 
 
-def _account_codes(con: duckdb.DuckDBPyConnection) -> None:
+def _account_codes(con: duckdb.DuckDBPyConnection) -> np.ndarray:
+    """Number the accounts in (platform, account_id) order (``_coord_accounts``) and return the
+    account code of each ``posts`` row id (-1: no account).
+
+    One join over the posts, instead of one per kind: each kind's actions then look their
+    accounts up by row id, in numpy.
+    """
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _coord_accounts AS "
         "SELECT row_number() OVER (ORDER BY platform, account_id) - 1 AS aid, platform, account_id "
         "FROM (SELECT DISTINCT platform, account_id FROM posts WHERE account_id IS NOT NULL)"
     )
+    rows = con.sql("SELECT p.rowid AS pid, a.aid FROM posts p "
+                   "JOIN _coord_accounts a ON a.platform = p.platform AND a.account_id = p.account_id").to_arrow_table()
+    pid, aid = rows.column("pid").to_numpy(), rows.column("aid").to_numpy()
+    if len(aid) and int(aid.max()) >= 1 << 31:
+        raise ValueError("more than 2**31 accounts: coordination keys would overflow")
+    account_of = np.full(int(pid.max()) + 1 if len(pid) else 0, -1, np.int64)
+    account_of[pid] = aid
+    return account_of
 
 
 #: URLs that :func:`normalise_url` returns unchanged when they also do not start with ``https://www.``:
@@ -225,15 +239,15 @@ def _by_object_and_time(pid: np.ndarray, aid: np.ndarray, obj: np.ndarray, t: np
     return {"pid": pid, "aid": aid, "obj": code, "t": t}
 
 
-def _sorted_actions(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, np.ndarray]:
+def _sorted_actions(con: duckdb.DuckDBPyConnection, kind: str, account_of: np.ndarray) -> dict[str, np.ndarray]:
     """(pid, aid, object code, time in ms) of one kind's actions, sorted by object then time."""
     table = con.sql(
-        "SELECT x.pid, a.aid, hash(x.platform, x.object) AS obj, epoch_ms(x.created_at) AS t "
+        "SELECT x.pid, hash(x.platform, x.object) AS obj, epoch_ms(x.created_at) AS t "
         f"FROM ({_ACTIONS[kind]}) x "
-        "JOIN _coord_accounts a ON a.platform = x.platform AND a.account_id = x.account_id "
-        "WHERE x.created_at IS NOT NULL AND x.object IS NOT NULL"
+        "WHERE x.account_id IS NOT NULL AND x.created_at IS NOT NULL AND x.object IS NOT NULL"
     ).to_arrow_table()
-    return _by_object_and_time(*(table.column(name).to_numpy() for name in ("pid", "aid", "obj", "t")),
+    pid = table.column("pid").to_numpy()
+    return _by_object_and_time(pid, account_of[pid], table.column("obj").to_numpy(), table.column("t").to_numpy(),
                                deduplicate=kind in _DEDUPLICATE)
 
 
@@ -245,7 +259,7 @@ def _minhash_parameters(seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def _text_actions(con: duckdb.DuckDBPyConnection, window_s: float) -> dict[str, np.ndarray]:
+def _text_actions(con: duckdb.DuckDBPyConnection, window_s: float, account_of: np.ndarray) -> dict[str, np.ndarray]:
     """Near-duplicate texts as actions on a copypasta: a connected set of near-duplicate posts.
 
     Shingles are hashed by DuckDB and streamed in batches; each batch updates the running minimum
@@ -254,14 +268,15 @@ def _text_actions(con: duckdb.DuckDBPyConnection, window_s: float) -> dict[str, 
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _coord_texts AS "
         "SELECT row_number() OVER (ORDER BY pid) - 1 AS k, * FROM ("
-        " SELECT p.rowid AS pid, a.aid, hash(p.platform) AS plat, epoch_ms(p.created_at) AS t,"
+        " SELECT p.rowid AS pid, hash(p.platform) AS plat, epoch_ms(p.created_at) AS t,"
         "  trim(regexp_replace(regexp_replace(lower(p.text), '(https?://\\S+|[#@]\\S+)', ' ', 'g'),"
         "       '[^\\p{L}\\p{N}]+', ' ', 'g')) AS txt"
-        " FROM posts p JOIN _coord_accounts a ON a.platform = p.platform AND a.account_id = p.account_id"
-        " WHERE p.kind <> 'repost' AND p.text IS NOT NULL AND p.created_at IS NOT NULL)"
+        " FROM posts p WHERE p.kind <> 'repost' AND p.account_id IS NOT NULL AND p.text IS NOT NULL"
+        " AND p.created_at IS NOT NULL)"
         " WHERE length(txt) >= ?", [MIN_TEXT_CHARS])
-    meta = con.sql("SELECT pid, aid, plat, t FROM _coord_texts ORDER BY k").to_arrow_table()
-    pid, aid, t = (meta.column(c).to_numpy() for c in ("pid", "aid", "t"))
+    meta = con.sql("SELECT pid, plat, t FROM _coord_texts ORDER BY k").to_arrow_table()
+    pid, t = meta.column("pid").to_numpy(), meta.column("t").to_numpy()
+    aid = account_of[pid]
     plat = meta.column("plat").to_numpy().view(np.int64)
     n = len(pid)
     a, b = _minhash_parameters()
@@ -327,42 +342,58 @@ class _KindEdges:
     evidence_pid: np.ndarray  # posts.rowid, ascending within an edge
 
 
+def _bits(values_range: int) -> int:
+    """Bits that hold the integers ``0 .. values_range - 1``."""
+    return max(values_range - 1, 1).bit_length()
+
+
 def _kind_edges(actions: dict[str, np.ndarray], window_s: float, min_participation: int,
                 percentile: float) -> _KindEdges:
     """Co-action pairs of one kind counted into edges, filtered by weight, with their evidence.
 
-    The pairs are sorted by edge once (one argsort of packed int64 account codes). Most edges rest
-    on a single pair: weight 1, one post on each side, read off directly. Only the pairs of the
-    other edges go through distinct counts (sorts of packed int64 keys, edge × range + value), and
-    the posts are counted only for the edges the filters keep, since the filters need only the
-    weights. Pairs are never turned into Python objects, and no table of pairs goes to DuckDB.
+    The pairs are sorted by edge once: the edge key (the two account codes) and the pair's index
+    are packed into one int64 whose plain sort is cheaper than an argsort followed by gathers.
+    Most edges rest on a single pair: weight 1, one post on each side, read off directly. Only the
+    pairs of the other edges go through distinct counts (sorts of int64 keys packed with shifts,
+    edge then value), and the posts are counted only for the edges the filters keep, since the
+    filters need only the weights. Pairs are never turned into Python objects, and no table of
+    pairs goes to DuckDB.
     """
     i, j = co_action_pairs(actions["obj"], actions["t"], actions["aid"], window_s * 1000.0)
     aid, pid = actions["aid"], actions["pid"]
-    if len(aid) and int(aid.max()) >= 1 << 31:
-        raise ValueError("more than 2**31 accounts: coordination keys would overflow")
     # i, j become the actions of the smaller and of the larger account code, in edge order
     swap = aid[i] > aid[j]
     i, j = np.where(swap, j, i), np.where(swap, i, j)
     del swap
-    key = (aid[i] << 31) | aid[j]
-    order = np.argsort(key)
-    key, i, j = key[order], i[order], j[order]
+    account_bits = _bits(int(aid.max()) + 1 if len(aid) else 1)
+    key = (aid[i] << account_bits) | aid[j]
+    pair_bits = _bits(len(key))
+    if 2 * account_bits + pair_bits <= 63:
+        key = (key << pair_bits) | np.arange(len(key), dtype=np.int64)
+        key.sort()
+        order = key & ((1 << pair_bits) - 1)
+        key >>= pair_bits
+    else:  # too many accounts and pairs for one word
+        order = np.argsort(key)
+        key = key[order]
+    i, j = i[order], j[order]
     del order
     new = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, bool)
     edges = key[new]
     del key
     n_edges = len(edges)
     edge_of_pair = np.cumsum(new) - 1
+    del new
     several = np.bincount(edge_of_pair, minlength=n_edges)[edge_of_pair] > 1
     obj = _object_codes(actions["obj"])
-    obj_range = int(obj[-1]) + 1 if len(obj) else 1
-    post_range = int(pid.max()) + 1 if len(pid) else 1
-    if n_edges * max(obj_range, post_range) >= 1 << 62:
+    obj_bits = _bits(int(obj[-1]) + 1 if len(obj) else 1)
+    post_bits = _bits(int(pid.max()) + 1 if len(pid) else 1)
+    if _bits(n_edges) + max(obj_bits, post_bits) > 62:
         raise ValueError("too many edges and posts: coordination keys would overflow")
     weight = np.ones(n_edges, np.int64)
-    distinct = _distinct(edge_of_pair[several] * obj_range + obj[i[several]]) // obj_range
+    distinct = _distinct((edge_of_pair[several] << obj_bits) | obj[i[several]]) >> obj_bits
     weight[distinct] = np.bincount(distinct, minlength=n_edges)[distinct]
+    del obj, distinct
     keep = weight >= min_participation
     if n_edges and percentile > 0:
         keep &= weight >= np.quantile(weight, percentile, method="inverted_cdf")
@@ -372,24 +403,28 @@ def _kind_edges(actions: dict[str, np.ndarray], window_s: float, min_participati
     several, pid_a, pid_b = several[kept_pair], pid[i[kept_pair]], pid[j[kept_pair]]
     del i, j, kept_pair
     n_kept = int(keep.sum())
-    packed = edge_of_pair * post_range
-    tied_a, tied_b = _distinct(packed[several] + pid_a[several]), _distinct(packed[several] + pid_b[several])
+    packed = edge_of_pair << post_bits
+    del edge_of_pair
+    tied_a, tied_b = _distinct(packed[several] | pid_a[several]), _distinct(packed[several] | pid_b[several])
     posts_a, posts_b = np.ones(n_kept, np.int64), np.ones(n_kept, np.int64)
-    edge_a, edge_b = tied_a // post_range, tied_b // post_range
+    edge_a, edge_b = tied_a >> post_bits, tied_b >> post_bits
     posts_a[edge_a] = np.bincount(edge_a, minlength=n_kept)[edge_a]
     posts_b[edge_b] = np.bincount(edge_b, minlength=n_kept)[edge_b]
+    del edge_a, edge_b
     # evidence: the distinct posts of either side in post order within an edge. A single-pair
     # edge's two posts (distinct: they belong to different accounts) are already in edge order, so
     # there are two sorted runs, which a stable sort (numpy's timsort for int64) merges
     single = ~several
-    low = packed[single] + np.minimum(pid_a[single], pid_b[single])
-    high = packed[single] + np.maximum(pid_a[single], pid_b[single])
-    del packed, pid_a, pid_b
+    low = packed[single] | np.minimum(pid_a[single], pid_b[single])
+    high = packed[single] | np.maximum(pid_a[single], pid_b[single])
+    del packed, pid_a, pid_b, single
     tied = np.sort(np.concatenate([np.stack([low, high], axis=1).ravel(),
                                    _distinct(np.concatenate([tied_a, tied_b]))]), kind="stable")
+    del low, high, tied_a, tied_b
     kept = edges[keep]
-    return _KindEdges(a=kept >> 31, b=kept & ((1 << 31) - 1), weight=weight[keep], posts_a=posts_a,
-                      posts_b=posts_b, evidence_edge=tied // post_range, evidence_pid=tied % post_range)
+    return _KindEdges(a=kept >> account_bits, b=kept & ((1 << account_bits) - 1), weight=weight[keep],
+                      posts_a=posts_a, posts_b=posts_b, evidence_edge=tied >> post_bits,
+                      evidence_pid=tied & ((1 << post_bits) - 1))
 
 
 def detect_coordination(
@@ -433,16 +468,16 @@ def detect_coordination(
         raise ValueError(f"percentile must be in [0, 1], not {percentile!r}")
     parameters = {"window": window, "text_window": text_window, "min_participation": int(min_participation),
                   "percentile": percentile, "kinds": list(kinds)}
-    _account_codes(con)
+    account_of = _account_codes(con)
     try:
         if "co_link" in kinds:
             _url_map(con)
         per_kind = []
         for kind in kinds:
             if kind == "near_duplicate_text":
-                actions, kind_window = _text_actions(con, text_window), text_window
+                actions, kind_window = _text_actions(con, text_window, account_of), text_window
             else:
-                actions, kind_window = _sorted_actions(con, kind), window
+                actions, kind_window = _sorted_actions(con, kind, account_of), window
             per_kind.append((kind, _kind_edges(actions, kind_window, int(min_participation), percentile)))
             del actions
         per_kind.sort(key=lambda item: item[0])
@@ -451,14 +486,15 @@ def detect_coordination(
         for table in ("_coord_accounts", "_coord_urls"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
     evidence = _evidence_posts(con, per_kind)
-    groups = _groups(accounts.num_rows, per_kind)
-    return CoordinationResult(_edge_table(accounts, per_kind, evidence), _group_table(accounts, groups),
+    merged = _merged(per_kind)
+    groups = _groups(accounts.num_rows, merged)
+    return CoordinationResult(_edge_table(accounts, per_kind, merged, evidence), _group_table(accounts, groups),
                               _profile_table(accounts, per_kind, groups, evidence), parameters)
 
 
 def _encoded(codes: np.ndarray, values: pa.Array) -> pa.DictionaryArray:
-    """``values[codes]`` as a dictionary array (no string is copied)."""
-    return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32() if len(values) < 1 << 31 else pa.int64()), values)
+    """``values[codes]`` as a dictionary array (no string is copied; int32 codes are not either)."""
+    return pa.DictionaryArray.from_arrays(pa.array(codes), values)
 
 
 @dataclass(frozen=True)
@@ -514,25 +550,48 @@ def _kind_ranks(per_kind: list[tuple[str, _KindEdges]]) -> np.ndarray:
                                                       for kind, edges in per_kind])
 
 
-def _edge_table(accounts: pa.Table, per_kind: list[tuple[str, _KindEdges]], evidence: _EvidencePosts) -> pa.Table:
-    """Kept edges of every kind ordered by (platform, a, b, kind), with their evidence post ids.
+@dataclass(frozen=True)
+class _Merged:
+    """The kept edges of all kinds in (a, b, kind) order; ``order`` indexes the kinds' edges
+    concatenated in kind-name order."""
 
-    Account codes follow (platform, account_id) order, so sorting codes sorts the names.
-    """
+    order: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    rank: np.ndarray
+
+
+def _merged(per_kind: list[tuple[str, _KindEdges]]) -> _Merged:
     a, b, rank = _joined(per_kind, "a"), _joined(per_kind, "b"), _kind_ranks(per_kind)
     # per_kind comes in kind-name order and each kind's edges in (a, b) order: a stable sort of
     # the (a, b) keys leaves equal pairs in kind order, and merges the sorted runs quickly
     order = np.argsort((a << 31) | b, kind="stable")
+    return _Merged(order, a[order], b[order], rank[order])
+
+
+def _int32_if_fits(values: np.ndarray) -> np.ndarray:
+    return values.astype(np.int32) if not len(values) or int(values.max()) < 1 << 31 else values
+
+
+def _edge_table(accounts: pa.Table, per_kind: list[tuple[str, _KindEdges]], merged: _Merged,
+                evidence: _EvidencePosts) -> pa.Table:
+    """Kept edges of every kind ordered by (platform, a, b, kind), with their evidence post ids.
+
+    Account codes follow (platform, account_id) order, so sorting codes sorts the names.
+    """
+    order = merged.order
     position = np.empty(len(order), np.int64)
     position[order] = np.arange(len(order))
     # evidence lists move with their edge; within an edge they stay in post order (kind by kind,
-    # so that no evidence-sized array is concatenated)
+    # so that no evidence-sized array is concatenated). What moves is each post's slot among the
+    # distinct evidence posts, the code of its id in the dictionary-encoded column.
     first = np.cumsum([0] + [len(edges.a) for _, edges in per_kind])
     count = np.concatenate([np.zeros(0, np.int64)] + [np.bincount(edges.evidence_edge, minlength=len(edges.a))
                                                        for _, edges in per_kind])
     start = np.cumsum(count) - count  # where each edge's evidence starts, in input order
     offsets = np.r_[0, np.cumsum(count[order])]
-    pids = np.empty(int(offsets[-1]), np.int64)
+    del count
+    slots = np.empty(int(offsets[-1]), evidence.slot.dtype)
     for offset, (_, edges) in zip(first, per_kind):
         if not len(edges.evidence_edge):
             continue
@@ -540,17 +599,18 @@ def _edge_table(accounts: pa.Table, per_kind: list[tuple[str, _KindEdges]], evid
         destination = np.arange(start[offset], start[offset] + len(edge), dtype=np.int64)
         destination -= start[edge]
         destination += offsets[position[edge]]
-        pids[destination] = edges.evidence_pid
+        slots[destination] = evidence.index(edges.evidence_pid)
         del edge, destination
+    del position, start
     platforms, names = accounts.column("platform").combine_chunks(), accounts.column("account_id").combine_chunks()
+    a, b = _int32_if_fits(merged.a), _int32_if_fits(merged.b)
     return pa.table({
-        "platform": _encoded(a[order], platforms),
-        "a": _encoded(a[order], names), "b": _encoded(b[order], names),
-        "kind": _encoded(rank[order], pa.array(_KIND_NAMES, pa.string())),
+        "platform": _encoded(a, platforms),
+        "a": _encoded(a, names), "b": _encoded(b, names),
+        "kind": _encoded(merged.rank.astype(np.int32), pa.array(_KIND_NAMES, pa.string())),
         "weight": _joined(per_kind, "weight")[order],
         "posts_a": _joined(per_kind, "posts_a")[order], "posts_b": _joined(per_kind, "posts_b")[order],
-        "evidence": pa.LargeListArray.from_arrays(pa.array(offsets.astype(np.int64)),
-                                                  _encoded(evidence.index(pids), evidence.post_id)),
+        "evidence": pa.LargeListArray.from_arrays(pa.array(offsets), _encoded(slots, evidence.post_id)),
     })
 
 
@@ -570,33 +630,42 @@ class _Groups:
     group: np.ndarray
     kinds: pa.LargeListArray
 
-    def of_accounts(self, n_accounts: int) -> np.ndarray:
-        """Group of each account code (-1: in no group)."""
-        group_of = np.full(n_accounts, -1, np.int64)
-        group_of[self.nodes] = self.group
-        return group_of
+
+def _group_of_accounts(nodes: np.ndarray, group: np.ndarray, n_accounts: int) -> np.ndarray:
+    """Group of each account code (-1: in no group)."""
+    group_of = np.full(n_accounts, -1, np.int64)
+    group_of[nodes] = group
+    return group_of
 
 
-def _groups(n_accounts: int, per_kind: list[tuple[str, _KindEdges]]) -> _Groups:
+def _groups(n_accounts: int, merged: _Merged) -> _Groups:
     """Groups: connected components of the kept edges, largest first (ties: the group holding the
-    smaller account code first), each with the kinds of its edges, by name."""
-    a, b, rank = _joined(per_kind, "a"), _joined(per_kind, "b"), _kind_ranks(per_kind)
-    ends = np.concatenate([a, b])
-    # distinct values by marking a mask over their range (account codes, group × kind): no sort
-    nodes = _marked(ends, n_accounts)
-    slot = np.zeros(n_accounts, np.int64)
-    slot[nodes] = np.arange(len(nodes))
-    index = slot[ends]
-    n = len(nodes)
-    graph = sp.coo_matrix((np.ones(len(a)), (index[:len(a)], index[len(a):])), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
+    smaller account code first), each with the kinds of its edges, by name.
+
+    The edges, sorted by (a, b), are the graph's compressed rows as they stand (no COO conversion).
+    """
+    index = np.int32 if max(n_accounts, len(merged.a)) < 1 << 31 else np.int64
+    indptr = np.r_[0, np.cumsum(np.bincount(merged.a, minlength=n_accounts))].astype(index)
+    graph = sp.csr_matrix((np.ones(len(merged.a)), merged.b.astype(index), indptr), shape=(n_accounts, n_accounts))
+    _, component = connected_components(graph, directed=False)
+    del graph, indptr
+    # distinct values by marking a mask over their range (account codes, components, group × kind): no sort
+    in_edge = np.zeros(n_accounts, bool)
+    in_edge[merged.a] = True
+    in_edge[merged.b] = True
+    nodes = np.flatnonzero(in_edge)
+    used = _marked(component[nodes], n_accounts)
+    dense = np.zeros(n_accounts, np.int64)
+    dense[used] = np.arange(len(used))
+    labels = dense[component[nodes]]
     sizes = np.bincount(labels)
-    first_member = np.full(len(sizes), n, np.int64)
-    np.minimum.at(first_member, labels, np.arange(n))
+    first_member = np.full(len(sizes), len(nodes), np.int64)
+    np.minimum.at(first_member, labels, np.arange(len(nodes)))
     group_rank = np.empty(len(sizes), np.int64)
     group_rank[np.lexsort((first_member, -sizes))] = np.arange(len(sizes))
     group = group_rank[labels]
-    group_kind = _marked(group[index[:len(a)]] * len(_KIND_NAMES) + rank, len(sizes) * len(_KIND_NAMES))
+    group_kind = _marked(_group_of_accounts(nodes, group, n_accounts)[merged.a] * len(_KIND_NAMES) + merged.rank,
+                         len(sizes) * len(_KIND_NAMES))
     kinds = pa.LargeListArray.from_arrays(
         pa.array(np.r_[0, np.cumsum(np.bincount(group_kind // len(_KIND_NAMES), minlength=len(sizes)))]),
         pa.array(_KIND_NAMES, pa.string()).take(pa.array(group_kind % len(_KIND_NAMES))))
@@ -625,7 +694,7 @@ def _profile_table(accounts: pa.Table, per_kind: list[tuple[str, _KindEdges]], g
     is a ``bincount`` by group and no table is joined.
     """
     n_groups = len(groups.kinds)
-    group_of = groups.of_accounts(accounts.num_rows)
+    group_of = _group_of_accounts(groups.nodes, groups.group, accounts.num_rows)
     first_member = np.full(n_groups, accounts.num_rows, np.int64)
     np.minimum.at(first_member, groups.group, groups.nodes)
     edges, total_weight = np.zeros(n_groups, np.int64), np.zeros(n_groups, np.int64)
