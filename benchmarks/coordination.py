@@ -164,6 +164,8 @@ def ours_main(csv_path: str, kinds: list[str], window: int, out_dir: str) -> Non
     import confiance.integrity.coordination as coordination
     from confiance.workspace import Workspace
 
+    # pyarrow imports pandas on its first array: an import, kept outside the phases like the others
+    pa.array([0])
     phases = _Phases()
     ws = Workspace.init(Path(out_dir) / "ws")
     # the store reads no file outside its workspace: pyarrow parses the CSV (streamed, the columns

@@ -181,6 +181,21 @@ def test_edge_counts_and_evidence_match_a_brute_force_count(min_participation, p
     assert list(zip(edges.a.tolist(), edges.b.tolist())) == sorted(found)  # edges in (a, b) order
 
 
+
+def test_accounts_sharing_a_hash_are_matched_by_name(sim_world, monkeypatch):
+    """Accounts are joined on a 64-bit hash of their key unless two share one: with a hash that
+    every account shares, the join on the names must give the same edges and groups."""
+    import confiance.integrity.coordination as coordination
+
+    _, ws, _ = sim_world
+    options = {"kinds": ["co_repost", "co_hashtag"], "min_participation": 1, "percentile": 0.0}
+    with ws.writer() as con:
+        hashed = detect_coordination(con, **options)
+        monkeypatch.setattr(coordination, "_ACCOUNT_HASH", "hash({0}platform)")
+        named = detect_coordination(con, **options)
+    assert hashed.edges.num_rows >= 100
+    assert hashed.edges.to_pylist() == named.edges.to_pylist() and hashed.groups.equals(named.groups)
+
 @pytest.mark.parametrize("options, message", [
     ({"kinds": ["co_like"]}, "unknown coordination kind 'co_like'"),
     ({"window": -1}, "windows must be >= 0"),
