@@ -115,11 +115,13 @@ def co_action_pairs(objects: np.ndarray, times: np.ndarray, accounts: np.ndarray
     The arrays must be sorted by (object, time). Action ``i`` is compared with ``i + 1``, ``i + 2``…
     while they share its object and fall inside the window, so the work is proportional to the
     number of actions plus the number of pairs, never to the square of an object's actions.
+    Indices are int32 when the actions allow (pairs can outnumber actions many times).
     """
     n = len(objects)
+    index = np.int32 if n < 1 << 31 else np.int64
     first: list[np.ndarray] = []
     second: list[np.ndarray] = []
-    active = np.arange(n, dtype=np.int64)
+    active = np.arange(n, dtype=index)
     step = 1
     while len(active):
         active = active[active + step < n]
@@ -131,7 +133,7 @@ def co_action_pairs(objects: np.ndarray, times: np.ndarray, accounts: np.ndarray
         second.append(partner[other])
         step += 1
     if not first:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.zeros(0, index), np.zeros(0, index)
     return np.concatenate(first), np.concatenate(second)
 
 
@@ -429,9 +431,12 @@ def _kind_edges(actions: dict[str, np.ndarray], window_s: float, min_participati
                                    _distinct(np.concatenate([tied_a, tied_b]))]), kind="stable")
     del low, high, tied_a, tied_b
     kept = edges[keep]
-    return _KindEdges(a=kept >> account_bits, b=kept & ((1 << account_bits) - 1), weight=weight[keep],
-                      posts_a=posts_a, posts_b=posts_b, evidence_edge=tied >> post_bits,
-                      evidence_pid=tied & ((1 << post_bits) - 1))
+    # int32 where the values fit (account codes always do): the edges are kept until the tables are built
+    narrow = np.int32 if post_bits < 32 and _bits(n_kept) < 32 else np.int64
+    return _KindEdges(a=(kept >> account_bits).astype(np.int32), b=(kept & ((1 << account_bits) - 1)).astype(np.int32),
+                      weight=weight[keep], posts_a=posts_a, posts_b=posts_b,
+                      evidence_edge=(tied >> post_bits).astype(narrow),
+                      evidence_pid=(tied & ((1 << post_bits) - 1)).astype(narrow))
 
 
 def detect_coordination(
@@ -548,12 +553,12 @@ def _evidence_posts(con: duckdb.DuckDBPyConnection, per_kind: list[tuple[str, _K
 _KIND_NAMES = sorted(KINDS)
 
 
-def _joined(per_kind: list[tuple[str, _KindEdges]], field: str) -> np.ndarray:
-    return np.concatenate([np.zeros(0, np.int64)] + [getattr(edges, field) for _, edges in per_kind])
+def _joined(per_kind: list[tuple[str, _KindEdges]], field: str, dtype: type = np.int64) -> np.ndarray:
+    return np.concatenate([np.zeros(0, dtype)] + [getattr(edges, field) for _, edges in per_kind])
 
 
 def _kind_ranks(per_kind: list[tuple[str, _KindEdges]]) -> np.ndarray:
-    return np.concatenate([np.zeros(0, np.int64)] + [np.full(len(edges.a), _KIND_NAMES.index(kind), np.int64)
+    return np.concatenate([np.zeros(0, np.int32)] + [np.full(len(edges.a), _KIND_NAMES.index(kind), np.int32)
                                                       for kind, edges in per_kind])
 
 
@@ -569,15 +574,11 @@ class _Merged:
 
 
 def _merged(per_kind: list[tuple[str, _KindEdges]]) -> _Merged:
-    a, b, rank = _joined(per_kind, "a"), _joined(per_kind, "b"), _kind_ranks(per_kind)
+    a, b, rank = _joined(per_kind, "a", np.int32), _joined(per_kind, "b", np.int32), _kind_ranks(per_kind)
     # per_kind comes in kind-name order and each kind's edges in (a, b) order: a stable sort of
     # the (a, b) keys leaves equal pairs in kind order, and merges the sorted runs quickly
-    order = np.argsort((a << 31) | b, kind="stable")
+    order = np.argsort((a.astype(np.int64) << 31) | b, kind="stable")
     return _Merged(order, a[order], b[order], rank[order])
-
-
-def _int32_if_fits(values: np.ndarray) -> np.ndarray:
-    return values.astype(np.int32) if not len(values) or int(values.max()) < 1 << 31 else values
 
 
 def _edge_table(accounts: pa.Table, per_kind: list[tuple[str, _KindEdges]], merged: _Merged,
@@ -610,11 +611,10 @@ def _edge_table(accounts: pa.Table, per_kind: list[tuple[str, _KindEdges]], merg
         del edge, destination
     del position, start
     platforms, names = accounts.column("platform").combine_chunks(), accounts.column("account_id").combine_chunks()
-    a, b = _int32_if_fits(merged.a), _int32_if_fits(merged.b)
     return pa.table({
-        "platform": _encoded(a, platforms),
-        "a": _encoded(a, names), "b": _encoded(b, names),
-        "kind": _encoded(merged.rank.astype(np.int32), pa.array(_KIND_NAMES, pa.string())),
+        "platform": _encoded(merged.a, platforms),
+        "a": _encoded(merged.a, names), "b": _encoded(merged.b, names),
+        "kind": _encoded(merged.rank, pa.array(_KIND_NAMES, pa.string())),
         "weight": _joined(per_kind, "weight")[order],
         "posts_a": _joined(per_kind, "posts_a")[order], "posts_b": _joined(per_kind, "posts_b")[order],
         "evidence": pa.LargeListArray.from_arrays(pa.array(offsets), _encoded(slots, evidence.post_id)),
