@@ -159,7 +159,8 @@ def _account_codes(con: duckdb.DuckDBPyConnection) -> np.ndarray:
         " platform, account_id FROM (SELECT DISTINCT platform, account_id FROM posts WHERE account_id IS NOT NULL)"
     )
     [(unique,)] = con.execute("SELECT count(DISTINCT h) = count(*) FROM _coord_accounts").fetchall()
-    match = f"a.h = {_ACCOUNT_HASH.format('p.')}" if unique else "a.platform = p.platform AND a.account_id = p.account_id"
+    match = (f"a.h = {_ACCOUNT_HASH.format('p.')}" if unique
+             else "a.platform = p.platform AND a.account_id = p.account_id")
     rows = con.sql(f"SELECT p.rowid AS pid, a.aid FROM posts p JOIN _coord_accounts a ON {match}").to_arrow_table()
     pid, aid = rows.column("pid").to_numpy(), rows.column("aid").to_numpy()
     if len(aid) and int(aid.max()) >= 1 << 31:
@@ -223,8 +224,8 @@ def _by_object_and_time(pid: np.ndarray, aid: np.ndarray, obj: np.ndarray, t: np
     actions: a stable sort by object key gives dense object codes, a stable sort of the packed
     int64 (object code, time), already in object order, merges runs, and only the actions that tie
     on both (few: the same object at the same millisecond) are sorted by post. Stable sorts
-    because numpy's quicksort slows down on the many equal keys of popular objects. ``deduplicate`` drops repeated
-    (post, object) actions, adjacent in that order.
+    because numpy's quicksort slows down on the many equal keys of popular objects.
+    ``deduplicate`` drops repeated (post, object) actions, adjacent in that order.
     """
     if not len(pid):
         return {"pid": pid, "aid": aid, "obj": np.zeros(0, np.int64), "t": t}
