@@ -77,6 +77,36 @@ def test_listing_follows_the_cli_contract(sim_world):
     assert {"a", "b", "kind", "weight", "evidence"} <= set(edge) and edge["weight"] >= 2 and edge["evidence"]
 
 
+#: The group profiles by their definition, in SQL over the written tables (the step counts them in numpy).
+PROFILES_BY_DEFINITION = """
+    WITH e AS (SELECT g.group_id, c.* FROM coordination_edges c JOIN coordination_groups g
+               ON g.platform = c.platform AND g.account_id = c.a),
+         posts_of AS (SELECT e.group_id, unnest(e.evidence) AS post_id, e.platform FROM e),
+         times AS (SELECT x.group_id, min(p.created_at) AS first_at, max(p.created_at) AS last_at,
+                          count(DISTINCT x.post_id) AS evidence_posts
+                   FROM posts_of x JOIN posts p ON p.platform = x.platform AND p.post_id = x.post_id GROUP BY x.group_id),
+         sizes AS (SELECT group_id, any_value(platform) AS platform, count(*) AS size, any_value(kinds) AS kinds
+                   FROM coordination_groups GROUP BY group_id),
+         weights AS (SELECT group_id, count(*) AS edges, sum(weight) AS total_weight FROM e GROUP BY group_id)
+    SELECT s.group_id, s.platform, s.size, s.kinds, w.edges, w.total_weight, t.evidence_posts, t.first_at, t.last_at
+    FROM sizes s JOIN weights w USING (group_id) JOIN times t USING (group_id) ORDER BY s.group_id"""
+
+
+def test_group_profiles_match_their_definition(sim_world):
+    _, ws, _ = sim_world
+    analyze(ws, only=["coordination"])
+    columns = "group_id, platform, size, kinds, edges, total_weight, evidence_posts, first_at, last_at"
+    with ws.reader() as con:
+        written = con.execute(f"SELECT {columns} FROM coordination_group_profiles ORDER BY group_id").fetchall()
+        expected = con.execute(PROFILES_BY_DEFINITION).fetchall()
+        types = dict(con.execute("SELECT column_name, data_type FROM duckdb_columns() "
+                                 "WHERE table_name = 'coordination_group_profiles'").fetchall())
+    assert len(written) >= 3 and written == expected
+    assert types == {"run_id": "VARCHAR", "group_id": "INTEGER", "platform": "VARCHAR", "size": "BIGINT",
+                     "kinds": "VARCHAR[]", "edges": "BIGINT", "total_weight": "HUGEINT", "evidence_posts": "BIGINT",
+                     "first_at": "TIMESTAMP WITH TIME ZONE", "last_at": "TIMESTAMP WITH TIME ZONE"}
+
+
 def test_ira_troll_groups_are_each_one_account_category(workspace):
     """The IRA accounts have no organic controls, so precision cannot be measured; what can be is
     whether the groups found match Linvill & Warren's categories, which were assigned by hand from
@@ -150,6 +180,21 @@ def test_edge_counts_and_evidence_match_a_brute_force_count(min_participation, p
     assert found == expected
     assert list(zip(edges.a.tolist(), edges.b.tolist())) == sorted(found)  # edges in (a, b) order
 
+
+
+def test_accounts_sharing_a_hash_are_matched_by_name(sim_world, monkeypatch):
+    """Accounts are joined on a 64-bit hash of their key unless two share one: with a hash that
+    every account shares, the join on the names must give the same edges and groups."""
+    import confiance.integrity.coordination as coordination
+
+    _, ws, _ = sim_world
+    options = {"kinds": ["co_repost", "co_hashtag"], "min_participation": 1, "percentile": 0.0}
+    with ws.writer() as con:
+        hashed = detect_coordination(con, **options)
+        monkeypatch.setattr(coordination, "_ACCOUNT_HASH", "hash({0}platform)")
+        named = detect_coordination(con, **options)
+    assert hashed.edges.num_rows >= 100
+    assert hashed.edges.to_pylist() == named.edges.to_pylist() and hashed.groups.equals(named.groups)
 
 @pytest.mark.parametrize("options, message", [
     ({"kinds": ["co_like"]}, "unknown coordination kind 'co_like'"),

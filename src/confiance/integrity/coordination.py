@@ -17,13 +17,16 @@ Two accounts *co-act* when they act on the same object within a time window (Gig
 
 No all-pairs loop over accounts: actions are sorted by (object, time) and each action is paired
 only with the following actions on the same object inside the window (a sorted sweep whose work
-is proportional to the actions plus the pairs found), in numpy, one kind at a time. Objects are
-compared by a 64-bit hash of (platform, object): two objects would merge only on a hash collision
-(odds about 3 in 10^8 for a million objects). The pairs of a kind are sorted by edge once; an edge
-resting on one pair (most of them) is read off directly, the others are counted by sorting packed
-int64 keys (edge, object); the filters are applied to these weights before any post is counted, so
-the posts of dropped edges are never sorted, and only the kept edges survive the kind. Names are
-looked up once, for the kept edges, by integer code, and stored once (dictionary-encoded columns).
+is proportional to the actions plus the pairs found), in numpy, one kind at a time. Accounts are
+numbered once, in name order, and each post row's account code is looked up by row id, so DuckDB
+only scans, filters and hashes; the sorting is done in numpy. Objects are compared by a 64-bit hash
+of (platform, object): two objects would merge only on a hash collision (odds about 3 in 10^8 for
+a million objects). The pairs of a kind are sorted by edge once (one sort of packed int64 keys); an
+edge resting on one pair (most of them) is read off directly, the others are counted by sorting
+packed int64 keys (edge, object); the filters are applied to these weights before any post is
+counted, so the posts of dropped edges are never sorted, and only the kept edges survive the kind,
+in int32 where the values fit. Names are looked up once, for the kept edges, by integer code, and
+stored once (dictionary-encoded columns); the group profiles are counted from the same arrays.
 
 An edge ``(a, b, kind)`` has a ``weight``: the number of distinct objects on which ``a`` and ``b``
 co-acted (CooRTweet's edge weight), ``posts_a`` / ``posts_b``: how many posts of each side have a
@@ -104,6 +107,7 @@ class CoordinationResult:
 
     edges: pa.Table  # platform, a, b, kind, weight, posts_a, posts_b, evidence
     groups: pa.Table  # group_id, platform, account_id, kinds
+    profiles: pa.Table  # group_id, platform, size, kinds, edges, total_weight, evidence_posts, first_at, last_at
     parameters: dict[str, Any]
 
 
@@ -114,11 +118,13 @@ def co_action_pairs(objects: np.ndarray, times: np.ndarray, accounts: np.ndarray
     The arrays must be sorted by (object, time). Action ``i`` is compared with ``i + 1``, ``i + 2``…
     while they share its object and fall inside the window, so the work is proportional to the
     number of actions plus the number of pairs, never to the square of an object's actions.
+    Indices are int32 when the actions allow (pairs can outnumber actions many times).
     """
     n = len(objects)
+    index = np.int32 if n < 1 << 31 else np.int64
     first: list[np.ndarray] = []
     second: list[np.ndarray] = []
-    active = np.arange(n, dtype=np.int64)
+    active = np.arange(n, dtype=index)
     step = 1
     while len(active):
         active = active[active + step < n]
@@ -130,16 +136,38 @@ def co_action_pairs(objects: np.ndarray, times: np.ndarray, accounts: np.ndarray
         second.append(partner[other])
         step += 1
     if not first:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.zeros(0, index), np.zeros(0, index)
     return np.concatenate(first), np.concatenate(second)
 
 
-def _account_codes(con: duckdb.DuckDBPyConnection) -> None:
+#: The 64-bit hash accounts are matched on when no two share it ({0}: the table's prefix).
+_ACCOUNT_HASH = "hash({0}platform, {0}account_id)"
+
+
+def _account_codes(con: duckdb.DuckDBPyConnection) -> np.ndarray:
+    """Number the accounts in (platform, account_id) order (``_coord_accounts``) and return the
+    account code of each ``posts`` row id (-1: no account).
+
+    One join over the posts, instead of one per kind: each kind's actions then look their
+    accounts up by row id, in numpy. The join is on a 64-bit hash of (platform, account_id), an
+    integer key cheaper to match than two strings, when no two accounts share a hash (checked;
+    otherwise on the strings).
+    """
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _coord_accounts AS "
-        "SELECT row_number() OVER (ORDER BY platform, account_id) - 1 AS aid, platform, account_id "
-        "FROM (SELECT DISTINCT platform, account_id FROM posts WHERE account_id IS NOT NULL)"
+        f"SELECT row_number() OVER (ORDER BY platform, account_id) - 1 AS aid, {_ACCOUNT_HASH.format('')} AS h,"
+        " platform, account_id FROM (SELECT DISTINCT platform, account_id FROM posts WHERE account_id IS NOT NULL)"
     )
+    [(unique,)] = con.execute("SELECT count(DISTINCT h) = count(*) FROM _coord_accounts").fetchall()
+    match = (f"a.h = {_ACCOUNT_HASH.format('p.')}" if unique
+             else "a.platform = p.platform AND a.account_id = p.account_id")
+    rows = con.sql(f"SELECT p.rowid AS pid, a.aid FROM posts p JOIN _coord_accounts a ON {match}").to_arrow_table()
+    pid, aid = rows.column("pid").to_numpy(), rows.column("aid").to_numpy()
+    if len(aid) and int(aid.max()) >= 1 << 31:
+        raise ValueError("more than 2**31 accounts: coordination keys would overflow")
+    account_of = np.full(int(pid.max()) + 1 if len(pid) else 0, -1, np.int64)
+    account_of[pid] = aid
+    return account_of
 
 
 #: URLs that :func:`normalise_url` returns unchanged when they also do not start with ``https://www.``:
@@ -188,17 +216,52 @@ _ACTIONS = {
 _DEDUPLICATE = {"co_link"}
 
 
-def _sorted_actions(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, np.ndarray]:
-    """(pid, aid, object hash, time in ms) sorted by object then time (deduplicated on these
-    integers, not on the strings they stand for)."""
-    distinct = "DISTINCT" if kind in _DEDUPLICATE else ""
+def _by_object_and_time(pid: np.ndarray, aid: np.ndarray, obj: np.ndarray, t: np.ndarray,
+                        deduplicate: bool = False) -> dict[str, np.ndarray]:
+    """Actions sorted by (object, time, post), objects renumbered 0, 1, 2… in the order of their keys.
+
+    Sorted in numpy rather than by an ``ORDER BY`` in DuckDB, which costs more on a million
+    actions: a stable sort by object key gives dense object codes, a stable sort of the packed
+    int64 (object code, time), already in object order, merges runs, and only the actions that tie
+    on both (few: the same object at the same millisecond) are sorted by post. Stable sorts
+    because numpy's quicksort slows down on the many equal keys of popular objects.
+    ``deduplicate`` drops repeated (post, object) actions, adjacent in that order.
+    """
+    if not len(pid):
+        return {"pid": pid, "aid": aid, "obj": np.zeros(0, np.int64), "t": t}
+    order = np.argsort(obj, kind="stable")
+    code = _object_codes(obj[order])
+    t = t[order]
+    t_min = int(t.min())
+    span = int(t.max()) - t_min + 1
+    if (int(code[-1]) + 1) * span < 1 << 63:
+        within = np.argsort(code * span + (t - t_min), kind="stable")
+    else:  # a span in ms too long to pack with the object codes
+        within = np.lexsort((t, code))
+    order, code, t = order[within], code[within], t[within]
+    pid, aid = pid[order], aid[order]
+    del order, within
+    tie = np.flatnonzero((code[1:] == code[:-1]) & (t[1:] == t[:-1]))
+    if len(tie):
+        rows = np.union1d(tie, tie + 1)  # a run of equal (object, time) keeps its rows: reorder them by post
+        by_post = rows[np.lexsort((pid[rows], t[rows], code[rows]))]
+        pid[rows], aid[rows] = pid[by_post], aid[by_post]
+    if deduplicate:
+        first = np.r_[True, (code[1:] != code[:-1]) | (t[1:] != t[:-1]) | (pid[1:] != pid[:-1])]
+        pid, aid, code, t = pid[first], aid[first], code[first], t[first]
+    return {"pid": pid, "aid": aid, "obj": code, "t": t}
+
+
+def _sorted_actions(con: duckdb.DuckDBPyConnection, kind: str, account_of: np.ndarray) -> dict[str, np.ndarray]:
+    """(pid, aid, object code, time in ms) of one kind's actions, sorted by object then time."""
     table = con.sql(
-        f"SELECT {distinct} x.pid, a.aid, hash(x.platform, x.object) AS obj, epoch_ms(x.created_at) AS t "
+        "SELECT x.pid, hash(x.platform, x.object) AS obj, epoch_ms(x.created_at) AS t "
         f"FROM ({_ACTIONS[kind]}) x "
-        "JOIN _coord_accounts a ON a.platform = x.platform AND a.account_id = x.account_id "
-        "WHERE x.created_at IS NOT NULL AND x.object IS NOT NULL ORDER BY obj, t, x.pid"
+        "WHERE x.account_id IS NOT NULL AND x.created_at IS NOT NULL AND x.object IS NOT NULL"
     ).to_arrow_table()
-    return {name: table.column(name).to_numpy() for name in ("pid", "aid", "obj", "t")}
+    pid = table.column("pid").to_numpy()
+    return _by_object_and_time(pid, account_of[pid], table.column("obj").to_numpy(), table.column("t").to_numpy(),
+                               deduplicate=kind in _DEDUPLICATE)
 
 
 def _minhash_parameters(seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -209,7 +272,7 @@ def _minhash_parameters(seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def _text_actions(con: duckdb.DuckDBPyConnection, window_s: float) -> dict[str, np.ndarray]:
+def _text_actions(con: duckdb.DuckDBPyConnection, window_s: float, account_of: np.ndarray) -> dict[str, np.ndarray]:
     """Near-duplicate texts as actions on a copypasta: a connected set of near-duplicate posts.
 
     Shingles are hashed by DuckDB and streamed in batches; each batch updates the running minimum
@@ -218,14 +281,15 @@ def _text_actions(con: duckdb.DuckDBPyConnection, window_s: float) -> dict[str, 
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _coord_texts AS "
         "SELECT row_number() OVER (ORDER BY pid) - 1 AS k, * FROM ("
-        " SELECT p.rowid AS pid, a.aid, hash(p.platform) AS plat, epoch_ms(p.created_at) AS t,"
+        " SELECT p.rowid AS pid, hash(p.platform) AS plat, epoch_ms(p.created_at) AS t,"
         "  trim(regexp_replace(regexp_replace(lower(p.text), '(https?://\\S+|[#@]\\S+)', ' ', 'g'),"
         "       '[^\\p{L}\\p{N}]+', ' ', 'g')) AS txt"
-        " FROM posts p JOIN _coord_accounts a ON a.platform = p.platform AND a.account_id = p.account_id"
-        " WHERE p.kind <> 'repost' AND p.text IS NOT NULL AND p.created_at IS NOT NULL)"
+        " FROM posts p WHERE p.kind <> 'repost' AND p.account_id IS NOT NULL AND p.text IS NOT NULL"
+        " AND p.created_at IS NOT NULL)"
         " WHERE length(txt) >= ?", [MIN_TEXT_CHARS])
-    meta = con.sql("SELECT pid, aid, plat, t FROM _coord_texts ORDER BY k").to_arrow_table()
-    pid, aid, t = (meta.column(c).to_numpy() for c in ("pid", "aid", "t"))
+    meta = con.sql("SELECT pid, plat, t FROM _coord_texts ORDER BY k").to_arrow_table()
+    pid, t = meta.column("pid").to_numpy(), meta.column("t").to_numpy()
+    aid = account_of[pid]
     plat = meta.column("plat").to_numpy().view(np.int64)
     n = len(pid)
     a, b = _minhash_parameters()
@@ -261,8 +325,7 @@ def _text_actions(con: duckdb.DuckDBPyConnection, window_s: float) -> dict[str, 
     graph = sp.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
     _, copypasta = connected_components(graph, directed=False)
     keep = np.unique(pairs.ravel())
-    order = keep[np.lexsort((pid[keep], t[keep], copypasta[keep]))]
-    return {"pid": pid[order], "aid": aid[order], "obj": copypasta[order].astype(np.int64), "t": t[order]}
+    return _by_object_and_time(pid[keep], aid[keep], copypasta[keep].astype(np.int64), t[keep])
 
 
 def _distinct(values: np.ndarray) -> np.ndarray:
@@ -292,42 +355,58 @@ class _KindEdges:
     evidence_pid: np.ndarray  # posts.rowid, ascending within an edge
 
 
+def _bits(values_range: int) -> int:
+    """Bits that hold the integers ``0 .. values_range - 1``."""
+    return max(values_range - 1, 1).bit_length()
+
+
 def _kind_edges(actions: dict[str, np.ndarray], window_s: float, min_participation: int,
                 percentile: float) -> _KindEdges:
     """Co-action pairs of one kind counted into edges, filtered by weight, with their evidence.
 
-    The pairs are sorted by edge once (one argsort of packed int64 account codes). Most edges rest
-    on a single pair: weight 1, one post on each side, read off directly. Only the pairs of the
-    other edges go through distinct counts (sorts of packed int64 keys, edge × range + value), and
-    the posts are counted only for the edges the filters keep, since the filters need only the
-    weights. Pairs are never turned into Python objects, and no table of pairs goes to DuckDB.
+    The pairs are sorted by edge once: the edge key (the two account codes) and the pair's index
+    are packed into one int64 whose plain sort is cheaper than an argsort followed by gathers.
+    Most edges rest on a single pair: weight 1, one post on each side, read off directly. Only the
+    pairs of the other edges go through distinct counts (sorts of int64 keys packed with shifts,
+    edge then value), and the posts are counted only for the edges the filters keep, since the
+    filters need only the weights. Pairs are never turned into Python objects, and no table of
+    pairs goes to DuckDB.
     """
     i, j = co_action_pairs(actions["obj"], actions["t"], actions["aid"], window_s * 1000.0)
     aid, pid = actions["aid"], actions["pid"]
-    if len(aid) and int(aid.max()) >= 1 << 31:
-        raise ValueError("more than 2**31 accounts: coordination keys would overflow")
     # i, j become the actions of the smaller and of the larger account code, in edge order
     swap = aid[i] > aid[j]
     i, j = np.where(swap, j, i), np.where(swap, i, j)
     del swap
-    key = (aid[i] << 31) | aid[j]
-    order = np.argsort(key)
-    key, i, j = key[order], i[order], j[order]
+    account_bits = _bits(int(aid.max()) + 1 if len(aid) else 1)
+    key = (aid[i] << account_bits) | aid[j]
+    pair_bits = _bits(len(key))
+    if 2 * account_bits + pair_bits <= 63:
+        key = (key << pair_bits) | np.arange(len(key), dtype=np.int64)
+        key.sort()
+        order = key & ((1 << pair_bits) - 1)
+        key >>= pair_bits
+    else:  # too many accounts and pairs for one word
+        order = np.argsort(key)
+        key = key[order]
+    i, j = i[order], j[order]
     del order
     new = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, bool)
     edges = key[new]
     del key
     n_edges = len(edges)
     edge_of_pair = np.cumsum(new) - 1
+    del new
     several = np.bincount(edge_of_pair, minlength=n_edges)[edge_of_pair] > 1
     obj = _object_codes(actions["obj"])
-    obj_range = int(obj[-1]) + 1 if len(obj) else 1
-    post_range = int(pid.max()) + 1 if len(pid) else 1
-    if n_edges * max(obj_range, post_range) >= 1 << 62:
+    obj_bits = _bits(int(obj[-1]) + 1 if len(obj) else 1)
+    post_bits = _bits(int(pid.max()) + 1 if len(pid) else 1)
+    if _bits(n_edges) + max(obj_bits, post_bits) > 62:
         raise ValueError("too many edges and posts: coordination keys would overflow")
     weight = np.ones(n_edges, np.int64)
-    distinct = _distinct(edge_of_pair[several] * obj_range + obj[i[several]]) // obj_range
+    distinct = _distinct((edge_of_pair[several] << obj_bits) | obj[i[several]]) >> obj_bits
     weight[distinct] = np.bincount(distinct, minlength=n_edges)[distinct]
+    del obj, distinct
     keep = weight >= min_participation
     if n_edges and percentile > 0:
         keep &= weight >= np.quantile(weight, percentile, method="inverted_cdf")
@@ -337,24 +416,31 @@ def _kind_edges(actions: dict[str, np.ndarray], window_s: float, min_participati
     several, pid_a, pid_b = several[kept_pair], pid[i[kept_pair]], pid[j[kept_pair]]
     del i, j, kept_pair
     n_kept = int(keep.sum())
-    packed = edge_of_pair * post_range
-    tied_a, tied_b = _distinct(packed[several] + pid_a[several]), _distinct(packed[several] + pid_b[several])
+    packed = edge_of_pair << post_bits
+    del edge_of_pair
+    tied_a, tied_b = _distinct(packed[several] | pid_a[several]), _distinct(packed[several] | pid_b[several])
     posts_a, posts_b = np.ones(n_kept, np.int64), np.ones(n_kept, np.int64)
-    edge_a, edge_b = tied_a // post_range, tied_b // post_range
+    edge_a, edge_b = tied_a >> post_bits, tied_b >> post_bits
     posts_a[edge_a] = np.bincount(edge_a, minlength=n_kept)[edge_a]
     posts_b[edge_b] = np.bincount(edge_b, minlength=n_kept)[edge_b]
+    del edge_a, edge_b
     # evidence: the distinct posts of either side in post order within an edge. A single-pair
     # edge's two posts (distinct: they belong to different accounts) are already in edge order, so
     # there are two sorted runs, which a stable sort (numpy's timsort for int64) merges
     single = ~several
-    low = packed[single] + np.minimum(pid_a[single], pid_b[single])
-    high = packed[single] + np.maximum(pid_a[single], pid_b[single])
-    del packed, pid_a, pid_b
+    low = packed[single] | np.minimum(pid_a[single], pid_b[single])
+    high = packed[single] | np.maximum(pid_a[single], pid_b[single])
+    del packed, pid_a, pid_b, single
     tied = np.sort(np.concatenate([np.stack([low, high], axis=1).ravel(),
                                    _distinct(np.concatenate([tied_a, tied_b]))]), kind="stable")
+    del low, high, tied_a, tied_b
     kept = edges[keep]
-    return _KindEdges(a=kept >> 31, b=kept & ((1 << 31) - 1), weight=weight[keep], posts_a=posts_a,
-                      posts_b=posts_b, evidence_edge=tied // post_range, evidence_pid=tied % post_range)
+    # int32 where the values fit (account codes always do): the edges are kept until the tables are built
+    narrow = np.int32 if post_bits < 32 and _bits(n_kept) < 32 else np.int64
+    return _KindEdges(a=(kept >> account_bits).astype(np.int32), b=(kept & ((1 << account_bits) - 1)).astype(np.int32),
+                      weight=weight[keep], posts_a=posts_a, posts_b=posts_b,
+                      evidence_edge=(tied >> post_bits).astype(narrow),
+                      evidence_pid=(tied & ((1 << post_bits) - 1)).astype(narrow))
 
 
 def detect_coordination(
@@ -380,8 +466,8 @@ def detect_coordination(
 
     Returns
     -------
-    CoordinationResult with the kept edges (evidence: post ids) and the groups (connected
-    components of the kept edges, largest first).
+    CoordinationResult with the kept edges (evidence: post ids), the groups (connected
+    components of the kept edges, largest first) and a profile of each group.
 
     References
     ----------
@@ -398,86 +484,126 @@ def detect_coordination(
         raise ValueError(f"percentile must be in [0, 1], not {percentile!r}")
     parameters = {"window": window, "text_window": text_window, "min_participation": int(min_participation),
                   "percentile": percentile, "kinds": list(kinds)}
-    _account_codes(con)
+    account_of = _account_codes(con)
     try:
         if "co_link" in kinds:
             _url_map(con)
         per_kind = []
         for kind in kinds:
             if kind == "near_duplicate_text":
-                actions, kind_window = _text_actions(con, text_window), text_window
+                actions, kind_window = _text_actions(con, text_window, account_of), text_window
             else:
-                actions, kind_window = _sorted_actions(con, kind), window
+                actions, kind_window = _sorted_actions(con, kind, account_of), window
             per_kind.append((kind, _kind_edges(actions, kind_window, int(min_participation), percentile)))
             del actions
         per_kind.sort(key=lambda item: item[0])
         accounts = con.sql("SELECT platform, account_id FROM _coord_accounts ORDER BY aid").to_arrow_table()
-        edges = _edge_table(con, accounts, per_kind)
-        groups = _group_table(accounts, per_kind)
     finally:
         for table in ("_coord_accounts", "_coord_urls"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
-    return CoordinationResult(edges, groups, parameters)
+    evidence = _evidence_posts(con, per_kind)
+    merged = _merged(per_kind)
+    groups = _groups(accounts.num_rows, merged)
+    return CoordinationResult(_edge_table(accounts, per_kind, merged, evidence), _group_table(accounts, groups),
+                              _profile_table(accounts, per_kind, groups, evidence), parameters)
 
 
 def _encoded(codes: np.ndarray, values: pa.Array) -> pa.DictionaryArray:
-    """``values[codes]`` as a dictionary array (no string is copied)."""
-    return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32() if len(values) < 1 << 31 else pa.int64()), values)
+    """``values[codes]`` as a dictionary array (no string is copied; int32 codes are not either)."""
+    return pa.DictionaryArray.from_arrays(pa.array(codes), values)
 
 
-def _post_ids(con: duckdb.DuckDBPyConnection, pids: np.ndarray) -> pa.DictionaryArray:
-    """``posts.post_id`` of each row id, in the order given, encoded over the distinct ones.
+@dataclass(frozen=True)
+class _EvidencePosts:
+    """The distinct posts cited as evidence, in no particular order: row id, ``post_id``, ``created_at``."""
 
-    One streamed scan of (rowid, post_id) keeps the wanted rows of each batch (looked up by row
-    id in a boolean mask: no join, no sort), so memory holds the wanted ids, not the table's.
+    pid: np.ndarray
+    post_id: pa.Array
+    created_us: np.ndarray  # microseconds since the epoch (evidence posts all have a time)
+    slot: np.ndarray  # slot[row id] = index into the arrays above
+
+    def index(self, pids: np.ndarray) -> np.ndarray:
+        return self.slot[pids]
+
+
+def _evidence_posts(con: duckdb.DuckDBPyConnection, per_kind: list[tuple[str, _KindEdges]]) -> _EvidencePosts:
+    """``post_id`` and ``created_at`` of every row id cited as evidence.
+
+    One streamed scan of (rowid, post_id, created_at) keeps the wanted rows of each batch (looked
+    up by row id in a boolean mask: no join, no sort), so memory holds the wanted posts, not the table.
+    Posts are keyed by (platform, post_id), so a row id stands for one post.
     """
-    wanted = np.zeros(int(pids.max()) + 1 if len(pids) else 0, bool)
-    wanted[pids] = True
-    found_pid, found_id = [np.zeros(0, np.int64)], [pa.array([], pa.string())]
-    for batch in con.sql("SELECT rowid AS pid, post_id FROM posts").to_arrow_reader(BATCH):
+    size = max([int(edges.evidence_pid.max()) + 1 for _, edges in per_kind if len(edges.evidence_pid)], default=0)
+    wanted = np.zeros(size, bool)
+    for _, edges in per_kind:
+        wanted[edges.evidence_pid] = True
+    found_pid, found_id, found_us = [np.zeros(0, np.int64)], [pa.array([], pa.string())], [np.zeros(0, np.int64)]
+    for batch in con.sql("SELECT rowid AS pid, post_id, epoch_us(created_at) AS us FROM posts").to_arrow_reader(BATCH):
         pid = batch.column(0).to_numpy()
-        keep = pid < len(wanted)
+        keep = pid < size
         keep[keep] = wanted[pid[keep]]
+        mask = pa.array(keep)
         found_pid.append(pid[keep])
-        found_id.append(batch.column(1).filter(pa.array(keep)))
-    slot = np.zeros(len(wanted), np.int64)
-    slot[np.concatenate(found_pid)] = np.arange(sum(len(p) for p in found_pid))
-    return _encoded(slot[pids], pa.concat_arrays(found_id))
+        found_id.append(batch.column(1).filter(mask))
+        found_us.append(batch.column(2).filter(mask).to_numpy())
+    del wanted
+    pid = np.concatenate(found_pid)
+    slot = np.zeros(size, np.int32 if len(pid) < 1 << 31 else np.int64)
+    slot[pid] = np.arange(len(pid))
+    return _EvidencePosts(pid, pa.concat_arrays(found_id), np.concatenate(found_us), slot)
 
 
 #: Kind names in the order edges and group kinds are listed (alphabetical, as ``ORDER BY kind``).
 _KIND_NAMES = sorted(KINDS)
 
 
-def _joined(per_kind: list[tuple[str, _KindEdges]], field: str) -> np.ndarray:
-    return np.concatenate([np.zeros(0, np.int64)] + [getattr(edges, field) for _, edges in per_kind])
+def _joined(per_kind: list[tuple[str, _KindEdges]], field: str, dtype: type = np.int64) -> np.ndarray:
+    return np.concatenate([np.zeros(0, dtype)] + [getattr(edges, field) for _, edges in per_kind])
 
 
 def _kind_ranks(per_kind: list[tuple[str, _KindEdges]]) -> np.ndarray:
-    return np.concatenate([np.zeros(0, np.int64)] + [np.full(len(edges.a), _KIND_NAMES.index(kind), np.int64)
+    return np.concatenate([np.zeros(0, np.int32)] + [np.full(len(edges.a), _KIND_NAMES.index(kind), np.int32)
                                                       for kind, edges in per_kind])
 
 
-def _edge_table(con: duckdb.DuckDBPyConnection, accounts: pa.Table,
-                per_kind: list[tuple[str, _KindEdges]]) -> pa.Table:
+@dataclass(frozen=True)
+class _Merged:
+    """The kept edges of all kinds in (a, b, kind) order; ``order`` indexes the kinds' edges
+    concatenated in kind-name order."""
+
+    order: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    rank: np.ndarray
+
+
+def _merged(per_kind: list[tuple[str, _KindEdges]]) -> _Merged:
+    a, b, rank = _joined(per_kind, "a", np.int32), _joined(per_kind, "b", np.int32), _kind_ranks(per_kind)
+    # per_kind comes in kind-name order and each kind's edges in (a, b) order: a stable sort of
+    # the (a, b) keys leaves equal pairs in kind order, and merges the sorted runs quickly
+    order = np.argsort((a.astype(np.int64) << 31) | b, kind="stable")
+    return _Merged(order, a[order], b[order], rank[order])
+
+
+def _edge_table(accounts: pa.Table, per_kind: list[tuple[str, _KindEdges]], merged: _Merged,
+                evidence: _EvidencePosts) -> pa.Table:
     """Kept edges of every kind ordered by (platform, a, b, kind), with their evidence post ids.
 
     Account codes follow (platform, account_id) order, so sorting codes sorts the names.
     """
-    a, b, rank = _joined(per_kind, "a"), _joined(per_kind, "b"), _kind_ranks(per_kind)
-    # per_kind comes in kind-name order and each kind's edges in (a, b) order: a stable sort of
-    # the (a, b) keys leaves equal pairs in kind order, and merges the sorted runs quickly
-    order = np.argsort((a << 31) | b, kind="stable")
+    order = merged.order
     position = np.empty(len(order), np.int64)
     position[order] = np.arange(len(order))
     # evidence lists move with their edge; within an edge they stay in post order (kind by kind,
-    # so that no evidence-sized array is concatenated)
+    # so that no evidence-sized array is concatenated). What moves is each post's slot among the
+    # distinct evidence posts, the code of its id in the dictionary-encoded column.
     first = np.cumsum([0] + [len(edges.a) for _, edges in per_kind])
     count = np.concatenate([np.zeros(0, np.int64)] + [np.bincount(edges.evidence_edge, minlength=len(edges.a))
                                                        for _, edges in per_kind])
     start = np.cumsum(count) - count  # where each edge's evidence starts, in input order
     offsets = np.r_[0, np.cumsum(count[order])]
-    pids = np.empty(int(offsets[-1]), np.int64)
+    del count
+    slots = np.empty(int(offsets[-1]), evidence.slot.dtype)
     for offset, (_, edges) in zip(first, per_kind):
         if not len(edges.evidence_edge):
             continue
@@ -485,16 +611,17 @@ def _edge_table(con: duckdb.DuckDBPyConnection, accounts: pa.Table,
         destination = np.arange(start[offset], start[offset] + len(edge), dtype=np.int64)
         destination -= start[edge]
         destination += offsets[position[edge]]
-        pids[destination] = edges.evidence_pid
+        slots[destination] = evidence.index(edges.evidence_pid)
         del edge, destination
+    del position, start
     platforms, names = accounts.column("platform").combine_chunks(), accounts.column("account_id").combine_chunks()
     return pa.table({
-        "platform": _encoded(a[order], platforms),
-        "a": _encoded(a[order], names), "b": _encoded(b[order], names),
-        "kind": _encoded(rank[order], pa.array(_KIND_NAMES, pa.string())),
+        "platform": _encoded(merged.a, platforms),
+        "a": _encoded(merged.a, names), "b": _encoded(merged.b, names),
+        "kind": _encoded(merged.rank, pa.array(_KIND_NAMES, pa.string())),
         "weight": _joined(per_kind, "weight")[order],
         "posts_a": _joined(per_kind, "posts_a")[order], "posts_b": _joined(per_kind, "posts_b")[order],
-        "evidence": pa.LargeListArray.from_arrays(pa.array(offsets.astype(np.int64)), _post_ids(con, pids)),
+        "evidence": pa.LargeListArray.from_arrays(pa.array(offsets), _encoded(slots, evidence.post_id)),
     })
 
 
@@ -505,37 +632,104 @@ def _marked(values: np.ndarray, size: int) -> np.ndarray:
     return np.flatnonzero(mask)
 
 
-def _group_table(accounts: pa.Table, per_kind: list[tuple[str, _KindEdges]]) -> pa.Table:
+@dataclass(frozen=True)
+class _Groups:
+    """Connected components of the kept edges: the account codes in an edge, ascending, and the
+    group of each (0 = the largest), with each group's kinds."""
+
+    nodes: np.ndarray
+    group: np.ndarray
+    kinds: pa.LargeListArray
+
+
+def _group_of_accounts(nodes: np.ndarray, group: np.ndarray, n_accounts: int) -> np.ndarray:
+    """Group of each account code (-1: in no group)."""
+    group_of = np.full(n_accounts, -1, np.int64)
+    group_of[nodes] = group
+    return group_of
+
+
+def _groups(n_accounts: int, merged: _Merged) -> _Groups:
     """Groups: connected components of the kept edges, largest first (ties: the group holding the
-    smaller account code first); members in (platform, account_id) order, each with its group's kinds."""
-    a, b, rank = _joined(per_kind, "a"), _joined(per_kind, "b"), _kind_ranks(per_kind)
-    ends = np.concatenate([a, b])
-    # distinct values by marking a mask over their range (account codes, group × kind): no sort
-    nodes = _marked(ends, accounts.num_rows)
-    slot = np.zeros(accounts.num_rows, np.int64)
-    slot[nodes] = np.arange(len(nodes))
-    index = slot[ends]
-    n = len(nodes)
-    graph = sp.coo_matrix((np.ones(len(a)), (index[:len(a)], index[len(a):])), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
+    smaller account code first), each with the kinds of its edges, by name.
+
+    The edges, sorted by (a, b), are the graph's compressed rows as they stand (no COO conversion).
+    """
+    index = np.int32 if max(n_accounts, len(merged.a)) < 1 << 31 else np.int64
+    indptr = np.r_[0, np.cumsum(np.bincount(merged.a, minlength=n_accounts))].astype(index)
+    graph = sp.csr_matrix((np.ones(len(merged.a)), merged.b.astype(index), indptr), shape=(n_accounts, n_accounts))
+    _, component = connected_components(graph, directed=False)
+    del graph, indptr
+    # distinct values by marking a mask over their range (account codes, components, group × kind): no sort
+    in_edge = np.zeros(n_accounts, bool)
+    in_edge[merged.a] = True
+    in_edge[merged.b] = True
+    nodes = np.flatnonzero(in_edge)
+    used = _marked(component[nodes], n_accounts)
+    dense = np.zeros(n_accounts, np.int64)
+    dense[used] = np.arange(len(used))
+    labels = dense[component[nodes]]
     sizes = np.bincount(labels)
-    first_member = np.full(len(sizes), n, np.int64)
-    np.minimum.at(first_member, labels, np.arange(n))
+    first_member = np.full(len(sizes), len(nodes), np.int64)
+    np.minimum.at(first_member, labels, np.arange(len(nodes)))
     group_rank = np.empty(len(sizes), np.int64)
     group_rank[np.lexsort((first_member, -sizes))] = np.arange(len(sizes))
     group = group_rank[labels]
-    # a group's kinds: those of its edges, by name
-    group_kind = _marked(group[index[:len(a)]] * len(_KIND_NAMES) + rank, len(sizes) * len(_KIND_NAMES))
+    group_kind = _marked(_group_of_accounts(nodes, group, n_accounts)[merged.a] * len(_KIND_NAMES) + merged.rank,
+                         len(sizes) * len(_KIND_NAMES))
     kinds = pa.LargeListArray.from_arrays(
         pa.array(np.r_[0, np.cumsum(np.bincount(group_kind // len(_KIND_NAMES), minlength=len(sizes)))]),
         pa.array(_KIND_NAMES, pa.string()).take(pa.array(group_kind % len(_KIND_NAMES))))
-    members = np.lexsort((nodes, group))
-    codes = pa.array(nodes[members])
+    return _Groups(nodes, group, kinds)
+
+
+def _group_table(accounts: pa.Table, groups: _Groups) -> pa.Table:
+    """One row per grouped account, by group then (platform, account_id), with its group's kinds."""
+    members = np.lexsort((groups.nodes, groups.group))
+    codes = pa.array(groups.nodes[members])
     return pa.table({
-        "group_id": pa.array(group[members].astype(np.int32)),
+        "group_id": pa.array(groups.group[members].astype(np.int32)),
         "platform": accounts.column("platform").take(codes),
         "account_id": accounts.column("account_id").take(codes),
-        "kinds": kinds.take(pa.array(group[members])),
+        "kinds": groups.kinds.take(pa.array(groups.group[members])),
+    })
+
+
+def _profile_table(accounts: pa.Table, per_kind: list[tuple[str, _KindEdges]], groups: _Groups,
+                   evidence: _EvidencePosts) -> pa.Table:
+    """One row per group: platform, size, kinds, edges, total weight, distinct evidence posts, and
+    the times of the first and last of them.
+
+    Counted in numpy from the arrays the edges were built from: an edge lies inside one group (its
+    two accounts), and so does each of its evidence posts (a post of one of them), so every count
+    is a ``bincount`` by group and no table is joined.
+    """
+    n_groups = len(groups.kinds)
+    group_of = _group_of_accounts(groups.nodes, groups.group, accounts.num_rows)
+    first_member = np.full(n_groups, accounts.num_rows, np.int64)
+    np.minimum.at(first_member, groups.group, groups.nodes)
+    edges, total_weight = np.zeros(n_groups, np.int64), np.zeros(n_groups, np.int64)
+    group_of_post = np.full(len(evidence.pid), -1, np.int64)
+    for _, kind_edges in per_kind:
+        group = group_of[kind_edges.a]
+        edges += np.bincount(group, minlength=n_groups)
+        np.add.at(total_weight, group, kind_edges.weight)
+        group_of_post[evidence.index(kind_edges.evidence_pid)] = group[kind_edges.evidence_edge]
+    first_us = np.full(n_groups, np.iinfo(np.int64).max, np.int64)
+    last_us = np.full(n_groups, np.iinfo(np.int64).min, np.int64)
+    np.minimum.at(first_us, group_of_post, evidence.created_us)
+    np.maximum.at(last_us, group_of_post, evidence.created_us)
+    moment = pa.timestamp("us", tz="UTC")
+    return pa.table({
+        "group_id": pa.array(np.arange(n_groups, dtype=np.int32)),
+        "platform": accounts.column("platform").take(pa.array(first_member)),
+        "size": np.bincount(groups.group, minlength=n_groups),
+        "kinds": groups.kinds,
+        "edges": edges,
+        "total_weight": total_weight,
+        "evidence_posts": np.bincount(group_of_post, minlength=n_groups),
+        "first_at": pa.array(first_us).cast(moment),
+        "last_at": pa.array(last_us).cast(moment),
     })
 
 
@@ -543,8 +737,8 @@ def run_coordination(con: duckdb.DuckDBPyConnection, run_id: str, **parameters: 
     """Detect coordination and write ``coordination_edges``, ``coordination_groups`` and
     ``coordination_group_profiles`` (size, kinds, edges, total weight, first and last tie, evidence posts)."""
     result = detect_coordination(con, **parameters)
-    con.register("_coord_edges_arrow", result.edges)
-    con.register("_coord_groups_arrow", result.groups)
+    for name, table in (("edges", result.edges), ("groups", result.groups), ("profiles", result.profiles)):
+        con.register(f"_coord_{name}_arrow", table)
     try:
         con.execute("CREATE OR REPLACE TABLE coordination_edges AS SELECT ? AS run_id, * FROM _coord_edges_arrow",
                     [run_id])
@@ -552,27 +746,12 @@ def run_coordination(con: duckdb.DuckDBPyConnection, run_id: str, **parameters: 
                     [run_id])
         con.execute(
             "CREATE OR REPLACE TABLE coordination_group_profiles AS "
-            "WITH e AS (SELECT g.group_id, c.* FROM coordination_edges c JOIN coordination_groups g"
-            "  ON g.platform = c.platform AND g.account_id = c.a),"
-            " posts_of AS (SELECT e.group_id, unnest(e.evidence) AS post_id, e.platform FROM e),"
-            " times AS (SELECT x.group_id, min(p.created_at) AS first_at, max(p.created_at) AS last_at,"
-            "  count(DISTINCT x.post_id) AS evidence_posts"
-            "  FROM posts_of x JOIN posts p ON p.platform = x.platform AND p.post_id = x.post_id GROUP BY x.group_id),"
-            " sizes AS (SELECT group_id, any_value(platform) AS platform, count(*) AS size, any_value(kinds) AS kinds"
-            "  FROM coordination_groups GROUP BY group_id),"
-            " weights AS (SELECT group_id, count(*) AS edges, sum(weight) AS total_weight,"
-            "  list({'kind': kind, 'edges': n} ORDER BY kind) AS per_kind FROM ("
-            "   SELECT group_id, kind, weight, count(*) OVER (PARTITION BY group_id, kind) AS n FROM e)"
-            "  GROUP BY group_id) "
-            "SELECT ? AS run_id, s.group_id, s.platform, s.size, s.kinds, w.edges, w.total_weight,"
-            "       t.evidence_posts, t.first_at, t.last_at "
-            "FROM sizes s JOIN weights w USING (group_id) JOIN times t USING (group_id) ORDER BY s.group_id",
-            [run_id])
+            "SELECT ? AS run_id, group_id, platform, size, kinds, edges, total_weight::HUGEINT AS total_weight,"
+            " evidence_posts, first_at, last_at FROM _coord_profiles_arrow", [run_id])
     finally:
-        con.unregister("_coord_edges_arrow")
-        con.unregister("_coord_groups_arrow")
-    return {"edges": result.edges.num_rows, "accounts": result.groups.num_rows,
-            "groups": len(set(result.groups.column("group_id").to_pylist()))}
+        for name in ("edges", "groups", "profiles"):
+            con.unregister(f"_coord_{name}_arrow")
+    return {"edges": result.edges.num_rows, "accounts": result.groups.num_rows, "groups": result.profiles.num_rows}
 
 
 def coordination_listing(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict[str, Any]]]:
