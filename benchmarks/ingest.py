@@ -66,7 +66,7 @@ PHASES = (
     (r"INSERT INTO posts", "merge: posts"),
     (r"^UPDATE posts|_links", "merge: link parents"),
     (r"INSERT INTO interactions", "merge: interactions"),
-    (r"acc_new|acc_merged|FROM accounts a|INSERT INTO accounts", "merge: accounts"),
+    (r"TABLE acc_new", "merge: accounts new"), (r"TABLE acc_merged", "merge: accounts merged"), (r"FROM accounts a", "merge: accounts delete"), (r"INSERT INTO accounts", "merge: accounts insert"),
     (r"INTO sources|FROM sources", "sources row"),
     (r"^COMMIT", "COMMIT (checkpoint)"),
 )
