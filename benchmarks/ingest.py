@@ -16,8 +16,8 @@ archive thread's CPU is its own line. ``--duckdb-config`` adds settings to the s
 (e.g. ``checkpoint_threshold=256MB``) to measure them before they go into ``store.connect``.
 Every COMMIT checkpoints (the WAL passes 16 MB at each file). A larger checkpoint_threshold cut
 the profile's COMMIT from 26.0 to 7.9 + 1.4 CPU s at 1M, but `confiance ingest` (staging overlapped)
-with the same setting measured 98.3 against 99.4 CPU s, on a machine loaded 8-9 on 2 cores: the
-profile's per-phase split holds for the serial run, not necessarily for the overlapped one.
+with the same setting measured 98.3 against 99.4 CPU s in one pair of runs and 84.4 against 103.6
+in another, both on a machine loaded 7-15 on 2 cores: confirm on an idle machine.
 
 Where the time goes at 1M posts (50 files, CPU seconds, --profile, on a loaded 2-core machine):
 before this session, 110.6 in all: parse (json_structure + from_json, materialised) 27.7, COMMIT
