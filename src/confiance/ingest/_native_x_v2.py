@@ -214,9 +214,8 @@ def _stage_chunk(run: Any, con: Any, chunk: list[tuple[int, bytes] | BadItem]) -
     finally:
         con.unregister("_xv2_lines")
     for sql in (
-        # the records and `includes` of every parsed page, flat (users and tweets by id)
-        "CREATE OR REPLACE TEMP TABLE _xv2_data AS SELECT line_no, generate_subscripts(p.data, 1) AS i, unnest(p.data) AS t "
-        "FROM _xv2_parsed WHERE p IS NOT NULL",
+        # the `includes` of every parsed page, flat (users and tweets by id); records are unnested
+        # for the fast pages only (a table of every page's records would be one more copy of them)
         "CREATE OR REPLACE TEMP TABLE _xv2_user AS SELECT line_no, u.id AS id, u FROM "
         "(SELECT line_no, unnest(p.includes.users) AS u FROM _xv2_parsed WHERE p IS NOT NULL)",
         "CREATE OR REPLACE TEMP TABLE _xv2_inc AS SELECT line_no, t.id AS id, t FROM "
@@ -224,7 +223,7 @@ def _stage_chunk(run: Any, con: Any, chunk: list[tuple[int, bytes] | BadItem]) -
     ):
         con.execute(sql)
     suspects = (
-        f"SELECT line_no FROM _xv2_data WHERE {_bad_tweet_sql('t')} "
+        f"SELECT line_no FROM _xv2_parsed WHERE list_bool_or(list_transform(p.data, lambda t: {_bad_tweet_sql('t')})) "
         f"UNION SELECT line_no FROM _xv2_inc GROUP BY line_no HAVING bool_or({_bad_tweet_sql('t')}) OR count(DISTINCT id) <> count(*) "
         f"UNION SELECT line_no FROM _xv2_user GROUP BY line_no HAVING bool_or({_bad_user_sql('u')}) OR count(DISTINCT id) <> count(*)"
     )
@@ -265,7 +264,7 @@ def _stage_chunk(run: Any, con: Any, chunk: list[tuple[int, bytes] | BadItem]) -
             _map_pages(run, con)
         finally:
             con.unregister("_xv2_fast_rows")
-    for table in ("_xv2_parsed", "_xv2_data", "_xv2_user", "_xv2_inc"):
+    for table in ("_xv2_parsed", "_xv2_user", "_xv2_inc"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
@@ -273,8 +272,8 @@ def _map_pages(run: Any, con: Any) -> None:
     posts, accounts, interactions = (run.ensure_stage(t) for t in ("posts", "accounts", "interactions"))
     statements = [
         # records of fast pages, numbered as a serial read numbers them
-        "CREATE OR REPLACE TEMP TABLE _xv2_record AS SELECT line_no, observed_at, seq_base + i AS seq, i - 1 AS item, t "
-        "FROM _xv2_data JOIN _xv2_fast_rows USING (line_no)",
+        "CREATE OR REPLACE TEMP TABLE _xv2_record AS SELECT line_no, observed_at, seq_base + i AS seq, i - 1 AS item, t FROM "
+        "(SELECT line_no, generate_subscripts(p.data, 1) AS i, unnest(p.data) AS t FROM _xv2_parsed) JOIN _xv2_fast_rows USING (line_no)",
         # context tweets: those `includes` holds within three references of the record's tweet
         "CREATE OR REPLACE TEMP TABLE _xv2_context AS "
         "WITH RECURSIVE hop(line_no, seq, root, id, depth) AS ("

@@ -20,7 +20,10 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
 import ijson
 import orjson
+import pyarrow as pa
 import yaml
+
+from confiance.errors import IngestError
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ def _noop(_: int) -> None:
     pass
 
 
-_MAGIC = ((b"\x1f\x8b", "gzip"), (b"\xfd7zXZ\x00", "xz"), (b"BZh", "bz2"))
+_MAGIC = ((b"\x1f\x8b", "gzip"), (b"\xfd7zXZ\x00", "xz"), (b"BZh", "bz2"), (b"\x28\xb5\x2f\xfd", "zstd"))
 
 
 def compression_of(path: Path) -> str | None:
@@ -69,22 +72,48 @@ def _compression_kind(head: bytes) -> str | None:
 
 
 def decompress(data: bytes) -> bytes:
-    """Bytes as stored, decompressed when they start with a gzip / xz / bz2 signature."""
+    """Bytes as stored, decompressed when they start with a gzip / xz / bz2 / zstd signature."""
     kind = _compression_kind(data)
     if kind is None:
         return data
+    if kind == "zstd":
+        try:
+            return pa.CompressedInputStream(pa.BufferReader(data), "zstd").read()
+        except (pa.ArrowException, OSError) as exc:
+            raise OSError(f"invalid zstd data ({exc})") from None
     return {"gzip": gzip.decompress, "xz": lzma.decompress, "bz2": bz2.decompress}[kind](data)
 
 
+class _ZstdReader(io.RawIOBase):
+    """A zstd stream (pyarrow's codec: the standard library of Python 3.11 has none) as a raw file."""
+
+    def __init__(self, raw: BinaryIO):
+        self._stream = pa.CompressedInputStream(pa.PythonFile(raw, mode="r"), "zstd")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:  # type: ignore[override]
+        try:
+            data = self._stream.read(len(target))
+        except (pa.ArrowException, OSError) as exc:
+            raise OSError(f"invalid zstd data ({exc})") from None
+        target[: len(data)] = data
+        return len(data)
+
+
 def open_binary(path: Path) -> tuple[BinaryIO, Callable[[], int]]:
-    """Open a file for binary reading, decompressing gzip / xz / bz2 transparently.
+    """Open a file for binary reading, decompressing gzip / xz / bz2 / zstd transparently.
     Returns the stream and a function giving the position in the file on disk."""
     raw = open(path, "rb")
     kind = compression_of(path)
     if kind is None:
         return raw, raw.tell
-    opener = {"gzip": gzip.GzipFile, "xz": lzma.LZMAFile, "bz2": bz2.BZ2File}[kind]
-    stream = opener(fileobj=raw) if kind == "gzip" else opener(raw)
+    if kind == "zstd":
+        stream: Any = io.BufferedReader(_ZstdReader(raw), 1 << 20)
+    else:
+        opener = {"gzip": gzip.GzipFile, "xz": lzma.LZMAFile, "bz2": bz2.BZ2File}[kind]
+        stream = opener(fileobj=raw) if kind == "gzip" else opener(raw)
     original_close = stream.close
 
     def close() -> None:
@@ -98,7 +127,7 @@ def open_binary(path: Path) -> tuple[BinaryIO, Callable[[], int]]:
 def logical_suffix(path: Path) -> str:
     """'.csv' for 'x.csv.xz': the suffix that names the container, under any compression suffix."""
     suffixes = [s.lower() for s in path.suffixes]
-    while suffixes and suffixes[-1] in (".gz", ".xz", ".bz2", ".gzip"):
+    while suffixes and suffixes[-1] in (".gz", ".xz", ".bz2", ".gzip", ".zst", ".zstd"):
         suffixes.pop()
     return suffixes[-1] if suffixes else ""
 
@@ -227,6 +256,14 @@ class _Source:
         self._fh.close()
 
 
+def _read_line(stream: BinaryIO, size: int, path: Path, line_no: int) -> bytes:
+    """One line; a compressed file that is cut short or corrupt is an error naming the file and line."""
+    try:
+        return stream.readline(size)
+    except (OSError, EOFError, lzma.LZMAError) as exc:
+        raise IngestError(str(path), line_no, f"cannot read or decompress ({exc})") from None
+
+
 def bounded_lines(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progress = _noop) -> Iterator[tuple[int, bytes] | BadItem]:
     """Non-empty lines (UTF-8 bytes, stripped) with their numbers; an oversized line is skipped as a BadItem."""
     src = _Source(opened)
@@ -235,13 +272,13 @@ def bounded_lines(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Pro
         line_no = 0
         last_report = 0
         while True:
-            line = stream.readline(limits.max_line_bytes + 1)
+            line = _read_line(stream, limits.max_line_bytes + 1, opened.path, line_no + 1)
             if not line:
                 break
             line_no += 1
             if len(line) > limits.max_line_bytes and not line.endswith(b"\n"):
                 while True:  # skip the rest of the oversized line
-                    rest = stream.readline(1 << 20)
+                    rest = _read_line(stream, 1 << 20, opened.path, line_no)
                     if not rest or rest.endswith(b"\n"):
                         break
                 yield BadItem(line_no, f"line longer than {limits.max_line_bytes} bytes", _clip(line, limits))
