@@ -30,7 +30,6 @@ without them; ingesting the files again completes it (rows already there count a
 
 from __future__ import annotations
 
-import gzip
 import os
 import pickle
 import shutil
@@ -52,7 +51,8 @@ from confiance.engine.spark import Lake
 from confiance.engine.tables import spark_type
 from confiance.errors import IngestError
 from confiance.ingest import formats, plan_files
-from confiance.ingest._engine import STAGED_TABLES, IngestResult, _column_specs, _required, file_sha256, map_units
+from confiance.ingest._engine import (STAGED_TABLES, IngestResult, _column_specs, _required, file_sha256, map_units,
+                                      write_archive)
 from confiance.ingest._format import Context
 from confiance.ingest._parallel import CHUNK_BYTES
 from confiance.ingest._readers import (DEFAULT_LIMITS, READERS, BadItem, Limits, bounded_lines, line_chunks,
@@ -563,8 +563,8 @@ def _archive(ws: Workspace, path: Path, sha: str) -> Path:
     target = ws.archive_path(sha)
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".incoming-{os.getpid()}-{sha}.gz")
-        with open(path, "rb") as src, gzip.open(partial, "wb", compresslevel=1) as dst:
+        partial = target.with_name(f".incoming-{os.getpid()}-{sha}.zst")
+        with open(path, "rb") as src, write_archive(partial) as dst:
             shutil.copyfileobj(src, dst, 4 << 20)
         os.replace(partial, target)
     return target
