@@ -136,10 +136,14 @@ def test_expire_reaches_a_local_lake(workspace, tmp_path):
             (lake / table).mkdir(parents=True)
             pq.write_table(con.sql(f"FROM {table}").to_arrow_table(), lake / table / "part.parquet")
             con.execute(f"DELETE FROM {table}")
+    (lake / "graph_metrics").mkdir()  # an analysis the Spark engine wrote to the lake
+    pq.write_table(duckdb.sql("SELECT 'x' AS platform, '8001' AS account_id, 0.5 AS pagerank").to_arrow_table(),
+                   lake / "graph_metrics" / "part.parquet")
     archives = sorted(p.name for p in workspace.raw_dir.rglob("*") if p.is_file())
     result = expire(workspace, CUTOFF)
     assert result.rows_deleted["lake/posts"] == 3 and result.rows_deleted["lake/accounts"] == 1
     assert "posts" not in result.rows_deleted and result.archives_deleted == 1 and result.archives_kept == 2
+    assert "lake/graph_metrics" in result.analysis_tables_dropped and not (lake / "graph_metrics").exists()
     posts = duckdb.sql(f"SELECT post_id FROM read_parquet('{lake}/posts/**/*.parquet') ORDER BY 1").fetchall()
     assert posts == [("9202",), ("9301",)]
     sources = duckdb.sql(f"SELECT path LIKE '%old.jsonl', archive_path IS NULL FROM read_parquet('{lake}/sources/**/*.parquet') "

@@ -9,7 +9,7 @@ ingests honour. The audit log records only those hashes.
 
 ``expire`` applies a retention period (GDPR art. 5(1)(e), storage limitation; CNIL guidance asks for a
 fixed period per purpose). A record expires when its own date is before the cutoff: a post's
-``created_at``, an interaction's ``created_at`` (and every interaction a expired post carries), an
+``created_at``, an interaction's ``created_at`` (and every interaction an expired post carries), an
 observation's ``collected_at``. Records without a date of their own expire with their file's ingest
 date: survey answers, audience reports, rejected raw lines, and posts without a time. An account
 expires when it was last seen before the cutoff and nothing left in the store refers to it (no post,
@@ -582,6 +582,11 @@ def expire(ws: Workspace, cutoff: datetime, *, dry_run: bool = False) -> Retenti
                 undated.update({f"lake/{t}": n for t, n in undated_lake.items()})
             pruned, dropped = _prune_analyses(con) if deleted else ({}, [])
             deleted.update(pruned)
+            if lake_con is not None and any(t.startswith("lake/") for t in deleted):
+                # analyses the Spark engine wrote to the lake: emptied, so write_back removes their folders
+                for table in set(store.derived_tables(lake_con)) & set(lake_tables):
+                    lake_con.execute(f'DELETE FROM "{table}"')
+                    dropped.append(f"lake/{table}")
             gone, kept = _expired_archives(cons, cutoff, before - _referenced_sources(cons))
             if dry_run:
                 for c in cons:
