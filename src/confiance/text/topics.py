@@ -488,12 +488,12 @@ def topics_listing(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 MIN_STEP_TEXTS = 20
 
 
-def _step(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
+def _step(con: duckdb.DuckDBPyConnection, run_id: str, *, threads: int = 1) -> dict[str, Any]:
     if load_topic_model(con) is None:
         texts = con.execute("SELECT count(DISTINCT text_key) FROM post_embeddings").fetchall()[0][0]
         if texts < MIN_STEP_TEXTS:
             return {"fitted": False, "skipped": f"{texts} distinct post texts: too few to find topics"}
-    return run_topics(con, run_id)
+    return run_topics(con, run_id, threads=threads)
 
 
 register_step(Step(
@@ -502,4 +502,5 @@ register_step(Step(
                 "new posts join the stored topics (`confiance topics --refit` fits again)",
     parameters={"seed": 0, "k": None, "k_candidates": list(K_CANDIDATES), "term_weight": TERM_WEIGHT,
                 "min_df": MIN_DF, "max_df": MAX_DF, "min_similarity": MIN_SIMILARITY, "max_fit_texts": MAX_FIT_TEXTS},
+    options=("threads",),
 ))
