@@ -214,12 +214,19 @@ def training_examples() -> list[dict[str, str]]:
     return list(csv.DictReader(text.splitlines()))
 
 
-@lru_cache(maxsize=1)
+_DEFAULT_MODEL: dict[str, SentimentModel] = {}
+
+
 def default_model(threads: int = 1) -> SentimentModel:
-    """The model trained on the shipped examples (trained once per process, in about a second)."""
-    rows = training_examples()
-    return train_model([r["text"] for r in rows], [r["lang"] for r in rows], [r["label"] for r in rows],
-                       threads=threads)
+    """The model trained on the shipped examples (trained once per process, in about a second).
+
+    ``threads``: encoder threads; the vectors, hence the model, are the same with any count.
+    """
+    if "model" not in _DEFAULT_MODEL:
+        rows = training_examples()
+        _DEFAULT_MODEL["model"] = train_model([r["text"] for r in rows], [r["lang"] for r in rows],
+                                              [r["label"] for r in rows], threads=threads)
+    return _DEFAULT_MODEL["model"]
 
 
 def evaluate_sentiment(texts: Sequence[str], langs: Sequence[str], labels: Sequence[str],
