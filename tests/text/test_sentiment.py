@@ -92,7 +92,8 @@ def test_sentiment_step_on_simulated_world(sim_world):
         dimensions = dict(con.execute("SELECT dimension, count(*) FROM sentiment_aggregates GROUP BY 1").fetchall())
         kinds = con.execute("SELECT count(*) FROM post_sentiment JOIN posts USING (platform, post_id) "
                             "WHERE kind = 'repost'").fetchall()[0][0]
-        days = con.execute("SELECT key, posts FROM sentiment_aggregates WHERE dimension = 'day' ORDER BY key").fetchall()
+        days = con.execute("SELECT key, posts FROM sentiment_aggregates WHERE dimension = 'day' "
+                           "ORDER BY key").fetchall()
         dated = con.execute("SELECT created_at FROM post_sentiment JOIN posts USING (platform, post_id) "
                             "WHERE created_at IS NOT NULL").fetchall()
     # one row per calendar day (DuckDB 2.0's GROUP BY ALL once gave one row per timestamp)

@@ -90,7 +90,7 @@ def _is_symbol(ch: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _symbols() -> re.Pattern:
-    """One character class of every code point :func:`_is_symbol` accepts (a regex, not a Python loop per character)."""
+    """A character class of every code point :func:`_is_symbol` accepts: one regex, not a loop per character."""
     ranges: list[tuple[int, int]] = []
     for point in range(sys.maxunicode + 1):
         if _is_symbol(chr(point)):
