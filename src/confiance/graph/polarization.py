@@ -231,7 +231,9 @@ def random_walk_controversy(
         a_tt = adjacency[transient][:, transient]
         system = (sp.diags(degree[transient]) - a_tt).tocsc()
         rhs = adjacency[transient][:, absorb_x] @ np.ones(len(absorb_x))
-        h[transient] = np.atleast_1d(spsolve(system, rhs))
+        # minimum degree on A+A' suits a symmetric system: on the 200k-post demo graph (11.8k transient
+        # vertices) it solved in 1.7 s of CPU where spsolve's default COLAMD took 18 s (same h to 1e-14)
+        h[transient] = np.atleast_1d(spsolve(system, rhs, permc_spec="MMD_AT_PLUS_A"))
     # the walk takes a first step before it may stop, from any start vertex (absorbing ones included)
     start = (adjacency @ h) / degree
     end_x_from_x = float(start[side == 0].mean())

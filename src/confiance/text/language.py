@@ -38,6 +38,7 @@ of short, unedited and idiomatic text", Language Resources and Evaluation 47 (20
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 from functools import lru_cache
 from typing import Any, Iterator, Sequence
@@ -87,6 +88,19 @@ def _is_symbol(ch: str) -> bool:
     return unicodedata.category(ch) in ("So", "Sk", "Cs", "Co") or ch in "\u200d\ufe0f\ufe0e\u20e3"
 
 
+@lru_cache(maxsize=1)
+def _symbols() -> re.Pattern:
+    """A character class of every code point :func:`_is_symbol` accepts: one regex, not a loop per character."""
+    ranges: list[tuple[int, int]] = []
+    for point in range(sys.maxunicode + 1):
+        if _is_symbol(chr(point)):
+            if ranges and ranges[-1][1] == point - 1:
+                ranges[-1] = (ranges[-1][0], point)
+            else:
+                ranges.append((point, point))
+    return re.compile("[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges) + "]")
+
+
 def clean_text(text: str | None) -> str:
     """The words of a post: links, @mentions, hashtags' '#', emoji and HTML entities removed.
 
@@ -100,7 +114,7 @@ def clean_text(text: str | None) -> str:
     text = _RETWEET.sub("", text)
     text = _ENTITY.sub(" ", text)
     text = text.replace("#", " ")
-    text = "".join(" " if _is_symbol(ch) else ch for ch in text)
+    text = _symbols().sub(" ", text)
     return _SPACES.sub(" ", text).strip()
 
 
@@ -119,7 +133,7 @@ def language_view(cleaned: str) -> str:
 
 def letter_bytes(text: str) -> int:
     """UTF-8 bytes of the letters of ``text`` (the evidence langid.py's byte n-grams see)."""
-    return sum(len(ch.encode("utf-8")) for ch in text if ch.isalpha())
+    return len("".join(filter(str.isalpha, text)).encode("utf-8"))
 
 
 @lru_cache(maxsize=8)
@@ -155,14 +169,19 @@ def identify(texts: Sequence[str], *, languages: Sequence[str] = DEFAULT_LANGUAG
     if not languages:
         raise ValueError("identify needs at least one language")
     identifier = _identifier(tuple(languages))
+    # reposts and campaigns repeat texts: each distinct text is identified once per call
+    found: dict[str, tuple[str, float]] = {}
     out: list[tuple[str, float]] = []
     for text in texts:
-        view = language_view(clean_text(text))
-        if letter_bytes(view) < min_bytes:
-            out.append((UNKNOWN, 0.0))
-            continue
-        language, probability = identifier.classify(view)
-        out.append((language, float(probability)) if probability >= min_confidence else (UNKNOWN, float(probability)))
+        if text not in found:
+            view = language_view(clean_text(text))
+            if letter_bytes(view) < min_bytes:
+                found[text] = (UNKNOWN, 0.0)
+            else:
+                language, probability = identifier.classify(view)
+                found[text] = ((language, float(probability)) if probability >= min_confidence
+                               else (UNKNOWN, float(probability)))
+        out.append(found[text])
     return out
 
 

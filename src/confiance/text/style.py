@@ -53,6 +53,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Iterator, Mapping, Sequence
 
 import duckdb
@@ -113,6 +114,7 @@ def words(text: str, lang: str) -> list[str]:
     return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
 
 
+@lru_cache(maxsize=1 << 16)  # words repeat: the 200k-post demo counts 3.1M words, far fewer distinct ones
 def syllables(word: str, lang: str) -> int:
     """Vowel groups, less a silent final e (see the module docstring); at least 1."""
     count = len(_VOWELS.findall(word))

@@ -16,7 +16,11 @@ Clustering
     (spherical k-means, Dhillon & Modha 2001), seeded; the number of topics is chosen among ``k_candidates`` by silhouette (Rousseeuw 1987) on a
     sample: the largest candidate within 10% of the best silhouette, so it is automatic and bounded. The model is fitted on a sample of at
     most ``max_fit_texts`` distinct texts (weighted by how many posts carry them) and every post is then
-    assigned in streamed batches: memory is bounded by the sample, not the corpus.
+    assigned in streamed batches: memory is bounded by the sample, not the corpus. k-means and the
+    silhouette run on one BLAS / OpenMP thread: multi-threaded sums change the last bits, so topics
+    would depend on the machine's core count; and with OpenBLAS's two threads on a loaded 2-core
+    machine, k-means++ seeding's many small products took 5x the CPU and wall time (30k texts, k=10:
+    29 s against 5.5 s of CPU; the 200k-post demo's topic step, 285 s against 86 s, same topics).
 Outliers
     A post whose cosine similarity to its nearest topic centre is below ``min_similarity`` is an
     outlier (topic -1).
@@ -185,6 +189,7 @@ def _key_terms(cleaned: Sequence[str], min_df: int, max_df: float, max_terms: in
 def choose_k(features: np.ndarray, weights: np.ndarray, candidates: Sequence[int], seed: int) -> tuple[int, dict[int, float]]:
     """The number of topics: the largest candidate within 10% of the best silhouette on a seeded sample."""
     from sklearn.metrics import silhouette_score
+    from threadpoolctl import threadpool_limits
 
     rng = np.random.default_rng(seed)
     n = len(features)
@@ -196,7 +201,8 @@ def choose_k(features: np.ndarray, weights: np.ndarray, candidates: Sequence[int
         labels = _kmeans(features, weights, k, seed).predict(features[sample])
         if len(np.unique(labels)) < 2:
             continue
-        scores[k] = float(silhouette_score(features[sample], labels, metric="euclidean"))
+        with threadpool_limits(1):
+            scores[k] = float(silhouette_score(features[sample], labels, metric="euclidean"))
     if not scores:
         return min(2, n), scores
     best = max(scores.values())
@@ -208,10 +214,13 @@ def choose_k(features: np.ndarray, weights: np.ndarray, candidates: Sequence[int
 
 def _kmeans(features: np.ndarray, weights: np.ndarray, k: int, seed: int):
     from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
 
     # Lloyd's k-means with k-means++ starts: on the simulated world MiniBatch k-means (n_init 3) fell
-    # into merged-topic optima from run to run (NMI fr 0.75-0.96 at k=8-10), Lloyd's did not (0.85-0.95)
-    return KMeans(n_clusters=k, random_state=seed, n_init=N_INIT).fit(features, sample_weight=weights)
+    # into merged-topic optima from run to run (NMI fr 0.75-0.96 at k=8-10), Lloyd's did not (0.85-0.95).
+    # One thread: the same topics on any machine, and faster seeding (module docstring, Clustering).
+    with threadpool_limits(1):
+        return KMeans(n_clusters=k, random_state=seed, n_init=N_INIT).fit(features, sample_weight=weights)
 
 
 def fit_topic_model(cleaned: Sequence[str], sentence_vectors: np.ndarray, weights: np.ndarray, *, seed: int = 0,
@@ -247,10 +256,12 @@ def fit_topic_model(cleaned: Sequence[str], sentence_vectors: np.ndarray, weight
     centroids = kmeans.cluster_centers_.astype(np.float32)
     centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
     # topics numbered by size, largest first, so topic 0 is the main conversation
-    raw = (features @ centroids.T).argmax(axis=1)
+    similarity = features @ centroids.T
+    raw = similarity.argmax(axis=1)
     order = np.argsort(-np.bincount(raw, weights=weights, minlength=len(centroids)), kind="stable")
     model.centroids = centroids[order]
-    topic, _ = model.assign(cleaned, sentence_vectors)
+    # as model.assign, on the features at hand
+    topic = np.where(similarity[np.arange(len(raw)), raw] >= min_similarity, np.argsort(order)[raw], -1)
     model.top_terms = class_tfidf_terms(cleaned, topic, weights, len(order))
     model.labels = [", ".join(t[:3]) if t else f"topic {i}" for i, t in enumerate(model.top_terms)]
     return model, {"k": int(len(order)), "silhouette": scores, "terms": len(terms), "texts": len(cleaned)}
@@ -488,12 +499,12 @@ def topics_listing(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 MIN_STEP_TEXTS = 20
 
 
-def _step(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
+def _step(con: duckdb.DuckDBPyConnection, run_id: str, *, threads: int = 1) -> dict[str, Any]:
     if load_topic_model(con) is None:
         texts = con.execute("SELECT count(DISTINCT text_key) FROM post_embeddings").fetchall()[0][0]
         if texts < MIN_STEP_TEXTS:
             return {"fitted": False, "skipped": f"{texts} distinct post texts: too few to find topics"}
-    return run_topics(con, run_id)
+    return run_topics(con, run_id, threads=threads)
 
 
 register_step(Step(
@@ -502,4 +513,5 @@ register_step(Step(
                 "new posts join the stored topics (`confiance topics --refit` fits again)",
     parameters={"seed": 0, "k": None, "k_candidates": list(K_CANDIDATES), "term_weight": TERM_WEIGHT,
                 "min_df": MIN_DF, "max_df": MAX_DF, "min_similarity": MIN_SIMILARITY, "max_fit_texts": MAX_FIT_TEXTS},
+    options=("threads",),
 ))
