@@ -25,10 +25,10 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	rm -rf $(DEMO)
-	$(BIN)/confiance simulate $(DEMO)/world --seed 7 --accounts 5000 --posts 50000
+	$(BIN)/confiance simulate $(DEMO)/world --seed 7 --accounts 20000 --posts 200000
 	$(BIN)/confiance --workspace $(DEMO)/workspace init
 	$(BIN)/confiance --workspace $(DEMO)/workspace ingest $(DEMO)/world
-	$(BIN)/confiance --workspace $(DEMO)/workspace analyze
+	$(BIN)/confiance --workspace $(DEMO)/workspace analyze --threads 2
 	$(BIN)/confiance --workspace $(DEMO)/workspace sov --by week '"Solvane" OR #solvane' '#velo' '#retraites' > /dev/null
 	$(BIN)/confiance --workspace $(DEMO)/workspace report -o $(DEMO)/report.html
 	@echo "explore it: $(BIN)/confiance --workspace $(DEMO)/workspace serve"
