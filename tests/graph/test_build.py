@@ -95,6 +95,7 @@ def test_load_graph_matches_a_string_keyed_sql_collapse_across_platforms(workspa
     extra = set(zip(with_isolates.platform, with_isolates.account_id)) - set(zip(graph.platform, graph.account_id))
     assert extra == {("x", "lonely"), ("bluesky", "quiet")}
     assert with_isolates.m == graph.m
+
     def named(g):
         return [(g.account_id[s], g.account_id[d]) for s, d in zip(g.src, g.dst)]
 

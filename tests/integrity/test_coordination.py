@@ -181,7 +181,6 @@ def test_edge_counts_and_evidence_match_a_brute_force_count(min_participation, p
     assert list(zip(edges.a.tolist(), edges.b.tolist())) == sorted(found)  # edges in (a, b) order
 
 
-
 def test_accounts_sharing_a_hash_are_matched_by_name(sim_world, monkeypatch):
     """Accounts are joined on a 64-bit hash of their key unless two share one: with a hash that
     every account shares, the join on the names must give the same edges and groups."""
@@ -195,6 +194,7 @@ def test_accounts_sharing_a_hash_are_matched_by_name(sim_world, monkeypatch):
         named = detect_coordination(con, **options)
     assert hashed.edges.num_rows >= 100
     assert hashed.edges.to_pylist() == named.edges.to_pylist() and hashed.groups.equals(named.groups)
+
 
 @pytest.mark.parametrize("options, message", [
     ({"kinds": ["co_like"]}, "unknown coordination kind 'co_like'"),

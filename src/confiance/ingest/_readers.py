@@ -295,7 +295,6 @@ def bounded_lines(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Pro
         src.close()
 
 
-
 def line_chunks(lines: Iterable[tuple[int, bytes] | BadItem], max_bytes: int) -> Iterator[list[tuple[int, bytes] | BadItem]]:
     """Consecutive lines grouped into chunks of about ``max_bytes`` (a bad line counts 256 bytes)."""
     chunk: list[tuple[int, bytes] | BadItem] = []
