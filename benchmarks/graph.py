@@ -25,6 +25,9 @@ Measured at 200k nodes / 2M interactions on 2 shared cores (load 4-8), CPU secon
 build 3.91 / 15.38 (3.9x), PageRank 0.19 / 9.74 (52x), communities 2.84 / 75.45 (27x, one Leiden run:
 ``restarts_for`` 1.7M edges), k-core 0.34 / 68.49 (200x); total 23.2x CPU, 27.5x wall (goal 30x);
 a second run at load 10-14: build 3.71 / 14.89, communities 3.10 / 72.84, total 20.4x CPU, 23.0x wall.
+On an idle machine (load 0.1; networkx's own CPU time grows under load, so the loaded runs flatter the
+ratio): build 2.99 / 11.03, PageRank 0.16 / 6.36, communities 2.15 / 46.53, k-core 0.27 / 31.31;
+total 5.56 / 95.23 CPU s: 17.1x CPU, 19.1x wall.
 Before the build and conversion work and the restart budget: build 4.25, communities 9.54 (four runs),
 k-core 0.99; total 9.6x CPU. The build is now mostly DuckDB aggregating and writing ``graph_edges``
 (~2 s CPU, half of it compressing the persistent table) and the communities phase one Leiden run.
