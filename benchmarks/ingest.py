@@ -14,10 +14,15 @@ CPU seconds (all threads) are printed too: on a shared machine they vary less th
 prints wall and CPU seconds per phase: every SQL statement is timed and named by what it does, the
 archive thread's CPU is its own line. ``--duckdb-config`` adds settings to the store's connection
 (e.g. ``checkpoint_threshold=256MB``) to measure them before they go into ``store.connect``.
-Every COMMIT checkpoints (the WAL passes 16 MB at each file). A larger checkpoint_threshold cut
-the profile's COMMIT from 26.0 to 7.9 + 1.4 CPU s at 1M, but `confiance ingest` (staging overlapped)
-with the same setting measured 98.3 against 99.4 CPU s in one pair of runs and 84.4 against 103.6
-in another, both on a machine loaded 7-15 on 2 cores: confirm on an idle machine.
+At the default 16 MB checkpoint_threshold every COMMIT checkpointed (the WAL passes 16 MB at each
+file); 256 MB cut the profile's COMMIT from 26.0 to 7.9 + 1.4 CPU s at 1M, and `store.connect` now sets
+it for writers. `confiance ingest` with it measured 98.3 against 99.4 CPU s in one pair of runs and 84.4
+against 103.6 in another, both on a machine loaded 7-15 on 2 cores.
+
+Measured on an idle machine (2026-11-30, load 0.1, `--keep` on the 1M world, page cache warmed), with
+the zstd archive and the 256 MB threshold: read_json 9.09 s / 17.69 CPU s; ingest 43.47 s / 68.78 CPU s,
+1,203 MiB peak: ratio 4.78 wall, 3.89 CPU, 23,004 posts/s (the session before: 61.1 s / 103.7 CPU s,
+5.84 / 5.02, 16,371 posts/s).
 
 Where the time goes at 1M posts (50 files, CPU seconds, --profile, on a loaded 2-core machine):
 before this session, 110.6 in all: parse (json_structure + from_json, materialised) 27.7, COMMIT
