@@ -33,34 +33,16 @@ from benchmarks.graph import power_law_edges  # noqa: E402
 from confiance.graph.build import AccountGraph, build_edges, load_graph  # noqa: E402
 from confiance.graph.communities import detect_communities, partition_modularity  # noqa: E402
 from confiance.workspace import Workspace  # noqa: E402
-from tests.conftest import REAL, SIM_WORLD, ingest  # noqa: E402
+from tests.conftest import SIM_WORLD, ingest  # noqa: E402
+from tests.graph.test_communities import LABELLED, load_labelled  # noqa: E402
 
 RUNS = 12
 GROUP = 4
-LABELLED = {
-    "karate": ("karate/karate.gml", "groundTruth"),
-    "dolphins": ("dolphins/dolphins.gml", "groundTruth"),
-    "polbooks": ("polbooks/polbooks.gml", "value"),
-    "football": ("football/football.gml", "value"),
-    "polblogs": ("polblogs/polblogs.gml", "value"),
-    "email-Eu-core": ("email-Eu-core/email-Eu-core.txt", None),
-}
 
 
 def labelled_graphs(tmp: Path):
-    for name, (path, attribute) in LABELLED.items():
-        ws = Workspace.init(tmp / name)
-        ingest(ws, REAL / path)
-        with ws.writer() as con:
-            build_edges(con, "study")
-            graph = load_graph(con, include_isolates=True)
-            if attribute:
-                labels = dict(con.execute(
-                    f"SELECT account_id, json_extract_string(attributes, '$.{attribute}') FROM accounts").fetchall())
-            else:
-                text = (REAL / "email-Eu-core" / "email-Eu-core-department-labels.txt").read_text()
-                labels = dict(line.split() for line in text.splitlines() if line.strip())
-        yield name, graph, np.array([labels[a] for a in graph.account_id])
+    for name in LABELLED:
+        yield name, *load_labelled(name, tmp / name)
 
 
 def simulated_world(tmp: Path):

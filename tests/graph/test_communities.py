@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -42,24 +43,28 @@ def normalized_mutual_info(a, b) -> float:
     return 1.0 if entropy == 0 else max(0.0, 2 * mutual / entropy)
 
 
+def load_labelled(name: str, root: Path) -> tuple[AccountGraph, np.ndarray]:
+    """One labelled graph ingested through the normal ingest into a workspace under ``root``:
+    (AccountGraph with isolates, label per node). ``benchmarks/leiden_restarts.py`` uses it too."""
+    path, attribute = LABELLED[name]
+    ws = Workspace.init(root / "ws")
+    ingest(ws, REAL / path)
+    with ws.writer() as con:
+        build_edges(con, "t")
+        graph = load_graph(con, include_isolates=True)
+        if attribute:
+            labels = dict(con.execute(
+                f"SELECT account_id, json_extract_string(attributes, '$.{attribute}') FROM accounts").fetchall())
+        else:
+            text = (REAL / "email-Eu-core" / "email-Eu-core-department-labels.txt").read_text()
+            labels = dict(line.split() for line in text.splitlines() if line.strip())
+    return graph, np.array([labels[a] for a in graph.account_id])
+
+
 @pytest.fixture(scope="module")
 def labelled(tmp_path_factory):
-    """name -> (AccountGraph with isolates, label per node), each ingested through the normal ingest."""
-    graphs = {}
-    for name, (path, attribute) in LABELLED.items():
-        ws = Workspace.init(tmp_path_factory.mktemp(name) / "ws")
-        ingest(ws, REAL / path)
-        with ws.writer() as con:
-            build_edges(con, "t")
-            graph = load_graph(con, include_isolates=True)
-            if attribute:
-                labels = dict(con.execute(
-                    f"SELECT account_id, json_extract_string(attributes, '$.{attribute}') FROM accounts").fetchall())
-            else:
-                text = (REAL / "email-Eu-core" / "email-Eu-core-department-labels.txt").read_text()
-                labels = dict(line.split() for line in text.splitlines() if line.strip())
-        graphs[name] = (graph, np.array([labels[a] for a in graph.account_id]))
-    return graphs
+    """name -> (AccountGraph with isolates, label per node)."""
+    return {name: load_labelled(name, tmp_path_factory.mktemp(name)) for name in LABELLED}
 
 
 def _louvain(graph: AccountGraph, seed: int) -> np.ndarray:
