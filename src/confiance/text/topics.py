@@ -138,7 +138,11 @@ class TopicModel:
 
     def assign(self, cleaned: Sequence[str], sentence_vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(topic, cosine similarity to its centre) per text; topic -1 below ``min_similarity``."""
-        similarity = self.features(cleaned, sentence_vectors) @ self.centroids.T
+        return self.assign_features(self.features(cleaned, sentence_vectors))
+
+    def assign_features(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`assign` on texts whose :meth:`features` are already computed."""
+        similarity = features @ self.centroids.T
         topic = similarity.argmax(axis=1)
         best = similarity[np.arange(len(topic)), topic]
         return np.where(best >= self.min_similarity, topic, -1), best.astype(np.float64)
@@ -256,12 +260,10 @@ def fit_topic_model(cleaned: Sequence[str], sentence_vectors: np.ndarray, weight
     centroids = kmeans.cluster_centers_.astype(np.float32)
     centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
     # topics numbered by size, largest first, so topic 0 is the main conversation
-    similarity = features @ centroids.T
-    raw = similarity.argmax(axis=1)
+    raw = (features @ centroids.T).argmax(axis=1)
     order = np.argsort(-np.bincount(raw, weights=weights, minlength=len(centroids)), kind="stable")
     model.centroids = centroids[order]
-    # as model.assign, on the features at hand
-    topic = np.where(similarity[np.arange(len(raw)), raw] >= min_similarity, np.argsort(order)[raw], -1)
+    topic, _ = model.assign_features(features)
     model.top_terms = class_tfidf_terms(cleaned, topic, weights, len(order))
     model.labels = [", ".join(t[:3]) if t else f"topic {i}" for i, t in enumerate(model.top_terms)]
     return model, {"k": int(len(order)), "silhouette": scores, "terms": len(terms), "texts": len(cleaned)}
