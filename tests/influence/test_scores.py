@@ -112,15 +112,21 @@ def world(tmp_path_factory):
     simulate_world(root / "world", seed=5, accounts=2000, posts=30000)
     ws = Workspace.init(root / "ws")
     ingest(ws, root / "world")
-    analyze(ws, ["influence", "account_types", "bots"])
+    analyze(ws, ["influence", "account_types", "bots", "communities"])
     truth = json.loads((root / "world" / "truth.json").read_text())
     return ws, truth
 
 
-@pytest.mark.xfail(strict=True, reason="issue 3 goal not reached yet: measured 38/44 = 0.864 < 0.9 (0.818 before "
-                   "brand accounts were flagged, 0.68 with percentile combination); the misses left are planted "
-                   "influencers who post little (4-10 original posts: few engagers) and Mastodon community leaders with "
-                   "300-400 followers, behind accounts of ~900 followers that post 3-8 times more; kept failing until it is")
+@pytest.mark.xfail(strict=True, reason="issue 3 goal not reached: measured 38/44 = 0.864 < 0.9 on this world (seed 5; "
+                   "36/45 = 0.800 on seed 11, same sizes); 0.818 before brand accounts were flagged, 0.68 with "
+                   "percentile combination. 5 of the 6 misses are X accounts planted as the top 2% by followers "
+                   "(cut-off 935; they have 958-1390 followers and 1-10 original posts) behind 4 accounts of 854-918 "
+                   "followers that post 15-35 times, so reach 2-4x more distinct engagers, and one of 453 posting 79 "
+                   "times: near that cut-off only the declared follower count separates them. The 6th is a Mastodon community leader (328 followers) whose planted community "
+                   "the communities step merges with another. Tried, on both seeds (pooled hits of 44 / 45): community "
+                   "standing mixed into the score at w=0.1/0.2/0.3, 37/36/36 and 37/36/34 (38/38/38 and 37/36/35 with "
+                   "per-platform Leiden); distinct engagers per post 29 and 29; median/mean per-post distinct engagers "
+                   "36/39 and 34/35; Chao1 engaged-audience estimate 38 and 36; z-scored logs 39 and 37")
 def test_planted_influencers_lead_the_ranking_per_platform(world):
     ws, truth = world
     planted = {(a["platform"], a["account_id"]) for a in truth["accounts"] if a["is_influencer"]}
@@ -138,6 +144,55 @@ def test_planted_influencers_lead_the_ranking_per_platform(world):
     precision = hits / k
     print(f"planted influencers in the per-platform top-k: {hits}/{k} = {precision:.3f}")
     assert precision >= 0.9
+
+
+def test_community_standing_names_each_communitys_leading_voice(world):
+    ws, truth = world
+    planted = {(a["platform"], a["account_id"]) for a in truth["accounts"] if a["is_influencer"]}
+    with ws.reader() as con:
+        rows = influencers(con, top=len(truth["accounts"]))
+        members = dict(((p, a), c) for p, a, c in con.execute(
+            "SELECT platform, account_id, community FROM communities").fetchall())
+        sizes = dict(((p, c), n) for p, c, n in con.execute(
+            "SELECT platform, community, count(*) FROM communities GROUP BY ALL").fetchall())
+    by_community: dict[tuple, list] = {}
+    for row in rows:
+        key = (row["platform"], row["account_id"])
+        assert row["community"] == members[key]
+        assert row["community_size"] == sizes[(row["platform"], row["community"])]
+        if row["excluded"] is not None:
+            assert row["community_rank"] is None and row["community_leader_share"] is None
+            continue
+        by_community.setdefault((row["platform"], row["community"]), []).append(row)
+    leaders = []
+    for community, ranked in by_community.items():
+        # listed in score order: the community ranks follow it, and the leader's share is 1
+        assert [r["community_rank"] for r in ranked] == list(range(1, len(ranked) + 1))
+        top = ranked[0]
+        assert top["community_leader_share"] == pytest.approx(1.0)
+        for row in ranked[1:]:
+            assert row["community_leader_share"] == pytest.approx(row["influence"] / top["influence"])
+            assert row["community_lead"] is None
+            if row["community_size"] >= 2:
+                assert f"#{row['community_rank']} in community {row['community']} (" in row["explanation"]
+        if len(ranked) > 1:
+            assert top["community_lead"] == pytest.approx(top["influence"] / ranked[1]["influence"]) and top["community_lead"] >= 1
+            assert f"; leads community {top['community']} ({top['community_size']} accounts), " in top["explanation"]
+        if top["community_size"] >= 10:
+            leaders.append((top["platform"], top["account_id"]))
+    # the leading voices of the communities found are planted influencers (the issue's precision bar)
+    assert len(leaders) >= 8
+    assert sum(key in planted for key in leaders) / len(leaders) >= 0.9
+
+
+def test_community_standing_is_absent_without_the_communities_step(workspace):
+    simulate_world(workspace.root.parent / "small", seed=2, accounts=300, posts=3000)
+    ingest(workspace, workspace.root.parent / "small")
+    analyze(workspace, ["influence"])
+    with workspace.reader() as con:
+        rows = influencers(con, top=5)
+    assert all(r["community"] is None and r["community_rank"] is None for r in rows)
+    assert all("community" not in r["explanation"] for r in rows)
 
 
 def test_brand_accounts_are_flagged_not_ranked_as_influencers(world):

@@ -43,6 +43,19 @@ component is at p98-p100, and the ranking of the accounts that matter was then d
 components (coreness, consistency) rather than by reach. A NULL component drops out and the remaining
 weights are renormalised, so every score splits exactly into ``weight × scaled / Σ weights`` parts.
 
+Community standing (listing only, not a component): when the ``communities`` step has run,
+:func:`influencers` gives every account its Leiden community, the community's size, the account's
+rank among the community's ranked accounts (brand and automated accounts take no rank, as in the
+overall ranking) and its score as a share of the community leader's; a leader's explanation says how
+far it leads (its score over the next account's). Agencies look for the leading voices of each
+community, not only the loudest accounts overall: opinion leaders are spread across the groups they
+lead (Katz & Lazarsfeld 1955), so the top of a small community can matter more for a brief than a
+larger account elsewhere. It is shown, not weighted: mixing it into the score (``(1 - w) × score + w × share of
+the leader``, w = 0.1, 0.2, 0.3) moved the planted influencers found in the per-platform top-k of two
+simulated worlds by -2 to +1 (of 44 and 45), so it adds no ranking signal there; a listing-time join
+also keeps the standing consistent with the ``communities`` table the report shows, whichever step
+ran last.
+
 Topical authority: with ``topic=`` the same scores are computed on the posts of one topic and the
 interactions they carry, using the ``post_topics(platform, post_id, topic)`` table of the topics step.
 
@@ -52,6 +65,10 @@ Page, L., Brin, S., Motwani, R., Winograd, T. (1999). The PageRank citation rank
 to the web. Stanford InfoLab technical report 1999-66.
 Batagelj, V., Zaversnik, M. (2003). An O(m) algorithm for cores decomposition of networks.
 arXiv:cs/0310049.
+Katz, E., Lazarsfeld, P. F. (1955). Personal Influence: the part played by people in the flow of mass
+communications. Free Press.
+Traag, V. A., Waltman, L., van Eck, N. J. (2019). From Louvain to Leiden: guaranteeing well-connected
+communities. Scientific Reports 9, 5233.
 """
 
 from __future__ import annotations
@@ -520,7 +537,19 @@ def _explain(row: Mapping[str, Any], weights: Mapping[str, float], strongest: in
         key=lambda p: (-p[0], list(COMPONENTS).index(p[1])),
     )[:strongest]
     text = ", ".join(f"{COMPONENTS[name]} p{min(99, int(pct * 100))}" for pct, name in parts)
-    return f"strongest: {text}" if text else "no component available"
+    return (f"strongest: {text}" if text else "no component available") + _standing(row)
+
+
+def _standing(row: Mapping[str, Any]) -> str:
+    """The account's place among the ranked accounts of its community, for communities of two or more."""
+    rank, size = row.get("_community_rank"), row.get("_community_size")
+    if rank is None or size is None or size < 2:
+        return ""
+    where = f"community {row['_community']} ({size} accounts)"
+    if rank == 1:
+        lead = row.get("_lead")
+        return f"; leads {where}" + (f", {lead:.2f}× the next account's score" if lead is not None else "")
+    return f"; #{rank} in {where}, {row['_leader_share']:.2f} of its leader's score"
 
 
 def _flagged_sql(con: duckdb.DuckDBPyConnection, enabled: bool = True) -> str:
@@ -578,6 +607,12 @@ def influencers(con: duckdb.DuckDBPyConnection, *, top: int = 20, topic: str | N
     list where their score puts them, with ``excluded`` giving the reason and ``influencer_rank``
     None; ``top`` counts the ranked accounts. ``rank`` is always the rank of the score among all
     accounts (``influence_scores.rank``). Without the account-types and bots steps nothing is flagged.
+
+    With the ``communities`` table, each row also gives ``community``, ``community_size``,
+    ``community_rank`` (1 = leads it; None for a flagged account), ``community_leader_share`` (the
+    score over the community leader's) and, for a leader, ``community_lead`` (its score over the
+    next ranked account's, None when it is alone); the explanation ends with that standing for
+    communities of two or more accounts. Without the table these are None.
     """
     if top < 1:
         raise ConfianceError("top must be at least 1")
@@ -589,12 +624,29 @@ def influencers(con: duckdb.DuckDBPyConnection, *, top: int = 20, topic: str | N
             raise ConfianceError("no influence scores yet: run confiance analyze")
         scores = SCORE_TABLE
     flagged = _flagged_sql(con, flag_accounts)
+    members = ("SELECT platform, account_id, community FROM communities" if has_table(con, "communities") else
+               "SELECT NULL::VARCHAR AS platform, NULL::VARCHAR AS account_id, NULL::INTEGER AS community WHERE false")
     try:
         cursor = con.execute(
-            f"WITH flagged AS ({flagged}) "
+            f"WITH flagged AS ({flagged}), members AS ({members}), "
+            # the ranked (not flagged) accounts of a community, best first
+            " standing AS ("
+            "  SELECT s.platform, s.account_id, c.community AS _community,"
+            "         count(*) OVER (PARTITION BY s.platform, c.community) AS _community_size,"
+            "         CASE WHEN f.platform IS NULL THEN row_number() OVER ranked END AS _community_rank,"
+            "         CASE WHEN f.platform IS NULL THEN s.influence / nullif(first_value(s.influence) OVER ranked, 0)"
+            "         END AS _leader_share,"
+            "         CASE WHEN f.platform IS NULL THEN s.influence / nullif(nth_value(s.influence, 2) OVER ranked, 0)"
+            "         END AS _lead"
+            f"  FROM {scores} s JOIN members c USING (platform, account_id)"
+            "  LEFT JOIN flagged f USING (platform, account_id)"
+            "  WINDOW ranked AS (PARTITION BY s.platform, c.community, f.platform IS NULL ORDER BY s.rank"
+            "                    ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) "
             "SELECT s.*, f.account_type AS _type, f.type_confidence AS _confidence, f.type_evidence AS _evidence,"
-            "       f.bot_score AS _bot, f.platform IS NOT NULL AS _flagged "
+            "       f.bot_score AS _bot, f.platform IS NOT NULL AS _flagged, g._community, g._community_size,"
+            "       g._community_rank, g._leader_share, g._lead "
             f"FROM {scores} s LEFT JOIN flagged f USING (platform, account_id) "
+            "LEFT JOIN standing g USING (platform, account_id) "
             "QUALIFY count_if(f.platform IS NULL) OVER (ORDER BY s.rank ROWS UNBOUNDED PRECEDING)"
             "        - CAST(f.platform IS NULL AS INTEGER) < ? "
             "ORDER BY s.rank", [top])
@@ -641,6 +693,11 @@ def influencers(con: duckdb.DuckDBPyConnection, *, top: int = 20, topic: str | N
             "influence": row["influence"],
             "excluded": excluded,
             **{name: row[name] for name in (*COMPONENTS, "weekly_cv")},
+            "community": row["_community"],
+            "community_size": row["_community_size"],
+            "community_rank": row["_community_rank"],
+            "community_leader_share": row["_leader_share"],
+            "community_lead": row["_lead"] if row["_community_rank"] == 1 else None,
             "percentiles": {name: row[f"{name}_pct"] for name in COMPONENTS},
             "scaled": {name: row[f"{name}_scaled"] for name in COMPONENTS},
             "contributions": {

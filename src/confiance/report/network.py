@@ -163,9 +163,7 @@ def collect_influencers(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None
         row["excerpt"] = posts[0]["text"] if posts else ""
         row["engagers"] = [e["handle"] for e in row["evidence"]["top_engagers"][:3]]
         row["values"] = {name: _short_number(row.get(name)) for name in COMPONENTS}
-        strongest = sorted(((pct, name) for name, pct in row["percentiles"].items() if pct is not None),
-                           key=lambda p: -p[0])[:3]
-        row["why"] = ", ".join(f"{name.replace('_', ' ')} p{min(99, int(pct * 100))}" for pct, name in strongest)
+        row["why"] = row["explanation"]  # the weighted components and the community standing, as in --json
         # brand and automated accounts stay visible where their score puts them, with the reason, unranked
         row["rank"] = row["influencer_rank"] if row["excluded"] is None else "–"
         if row["excluded"]:
