@@ -549,7 +549,8 @@ def _standing(row: Mapping[str, Any]) -> str:
     if rank == 1:
         lead = row.get("_lead")
         return f"; leads {where}" + (f", {lead:.2f}× the next account's score" if lead is not None else "")
-    return f"; #{rank} in {where}, {row['_leader_share']:.2f} of its leader's score"
+    share = row.get("_leader_share")  # None when the leader scores 0
+    return f"; #{rank} in {where}" + (f", {share:.2f} of its leader's score" if share is not None else "")
 
 
 def _flagged_sql(con: duckdb.DuckDBPyConnection, enabled: bool = True) -> str:
