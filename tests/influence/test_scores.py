@@ -180,7 +180,8 @@ def test_community_standing_names_each_communitys_leading_voice(world):
             assert f"; leads community {top['community']} ({top['community_size']} accounts), " in top["explanation"]
         if top["community_size"] >= 10:
             leaders.append((top["platform"], top["account_id"]))
-    # the leading voices of the communities found are planted influencers (the precision bar)
+    # the leading voices of the communities found are planted influencers, at the precision bar
+    # (a second world, seed 11 with the same sizes, gives 17/19 = 0.895: this holds near the bar, not far above)
     assert len(leaders) >= 8
     assert sum(key in planted for key in leaders) / len(leaders) >= 0.9
 
