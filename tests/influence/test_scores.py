@@ -15,7 +15,7 @@ from confiance.graph.build import AccountGraph, build_edges, load_graph
 from confiance.influence.scores import coreness, influencers, log_scaled, pagerank, percentile_ranks
 from confiance.pipeline import analyze
 from confiance.simulate import simulate_world
-from tests.conftest import REAL, ingest, query
+from tests.conftest import REAL, ingest
 
 
 def _store_graph(ws, **kwargs) -> AccountGraph:
@@ -221,19 +221,20 @@ def test_every_listed_influencer_has_evidence_in_the_store(world):
     ws, _ = world
     with ws.reader() as con:
         listed = influencers(con, top=50)
-    assert [r["influencer_rank"] for r in listed if r["excluded"] is None] == list(range(1, 51))
-    for row in listed:
-        evidence = row["evidence"]
-        assert evidence["top_engagers"] or evidence["example_posts"], row["handle"]
-        for engager in evidence["top_engagers"]:
-            assert query(ws, "SELECT count(*) FROM interactions WHERE platform = ? AND src = ? AND dst = ? "
-                             "AND kind IN ('repost', 'quote', 'reply', 'mention')",
-                         [row["platform"], engager["account_id"], row["account_id"]])[0][0] == engager["interactions"] >= 1
-            assert query(ws, "SELECT count(*) FROM accounts WHERE platform = ? AND account_id = ?",
-                         [row["platform"], engager["account_id"]])[0][0] == 1
-        for post in evidence["example_posts"]:
-            assert query(ws, "SELECT account_id FROM posts WHERE platform = ? AND post_id = ?",
-                         [row["platform"], post["post_id"]]) == [(row["account_id"],)]
+        assert [r["influencer_rank"] for r in listed if r["excluded"] is None] == list(range(1, 51))
+        for row in listed:
+            evidence = row["evidence"]
+            assert evidence["top_engagers"] or evidence["example_posts"], row["handle"]
+            for engager in evidence["top_engagers"]:
+                assert con.execute("SELECT count(*) FROM interactions WHERE platform = ? AND src = ? AND dst = ? "
+                                   "AND kind IN ('repost', 'quote', 'reply', 'mention')",
+                                   [row["platform"], engager["account_id"], row["account_id"]]
+                                   ).fetchall()[0][0] == engager["interactions"] >= 1
+                assert con.execute("SELECT count(*) FROM accounts WHERE platform = ? AND account_id = ?",
+                                   [row["platform"], engager["account_id"]]).fetchall()[0][0] == 1
+            for post in evidence["example_posts"]:
+                assert con.execute("SELECT account_id FROM posts WHERE platform = ? AND post_id = ?",
+                                   [row["platform"], post["post_id"]]).fetchall() == [(row["account_id"],)]
         # the explanation names components, and the parts add up to the score
         assert row["explanation"].startswith("strongest: ")
         parts = [v for v in row["contributions"].values() if v is not None]
