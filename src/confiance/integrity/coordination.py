@@ -70,6 +70,7 @@ from typing import Any, Sequence
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
@@ -165,7 +166,7 @@ def _account_codes(con: duckdb.DuckDBPyConnection) -> np.ndarray:
     pid, aid = rows.column("pid").to_numpy(), rows.column("aid").to_numpy()
     if len(aid) and int(aid.max()) >= 1 << 31:
         raise ValueError("more than 2**31 accounts: coordination keys would overflow")
-    account_of = np.full(int(pid.max()) + 1 if len(pid) else 0, -1, np.int64)
+    account_of = np.full(int(pid.max()) + 1 if len(pid) else 0, -1, np.int32)
     account_of[pid] = aid
     return account_of
 
@@ -178,11 +179,11 @@ ALREADY_NORMAL = r"https://[a-z0-9-]+(\.[a-z0-9-]+)*(/[A-Za-z0-9._~!$&'()*+,;=:@
 
 def _url_map(con: duckdb.DuckDBPyConnection) -> None:
     """Normalise each distinct URL once (far fewer than the posts that carry them)."""
-    # distinct first (materialised, so that the filter is not pushed below it): each URL is matched once
-    raw = [r[0] for r in con.execute(
-        "WITH distinct_urls AS MATERIALIZED (SELECT DISTINCT unnest(urls) AS u FROM posts WHERE kind <> 'repost') "
-        "SELECT u FROM distinct_urls "
-        "WHERE u <> '' AND (starts_with(u, 'https://www.') OR NOT regexp_full_match(u, ?))", [ALREADY_NORMAL]).fetchall()]
+    # the distinct URLs are fetched before they are matched, so that each is matched once: DuckDB
+    # pushes a filter below a DISTINCT, even a MATERIALIZED one, and matched every post's URLs
+    urls = con.sql("SELECT DISTINCT unnest(urls) AS u FROM posts WHERE kind <> 'repost'").to_arrow_table().column("u")
+    unusual = pc.or_(pc.starts_with(urls, "https://www."), pc.invert(pc.match_substring_regex(urls, f"^(?:{ALREADY_NORMAL})$")))
+    raw = urls.filter(pc.and_(pc.not_equal(urls, ""), unusual)).to_pylist()
     table = pa.table({"url": pa.array(raw, pa.string()),
                       "normalised": pa.array([normalise_url(u) for u in raw], pa.string())})
     con.register("_coord_url_arrow", table)
@@ -375,11 +376,15 @@ def _kind_edges(actions: dict[str, np.ndarray], window_s: float, min_participati
     i, j = co_action_pairs(actions["obj"], actions["t"], actions["aid"], window_s * 1000.0)
     aid, pid = actions["aid"], actions["pid"]
     # i, j become the actions of the smaller and of the larger account code, in edge order
-    swap = aid[i] > aid[j]
+    first, second = aid[i], aid[j]
+    swap = first > second
     i, j = np.where(swap, j, i), np.where(swap, i, j)
     del swap
     account_bits = _bits(int(aid.max()) + 1 if len(aid) else 1)
-    key = (aid[i] << account_bits) | aid[j]
+    key = np.minimum(first, second).astype(np.int64)
+    key <<= account_bits
+    key |= np.maximum(first, second)
+    del first, second
     pair_bits = _bits(len(key))
     if 2 * account_bits + pair_bits <= 63:
         key = (key << pair_bits) | np.arange(len(key), dtype=np.int64)
@@ -607,12 +612,15 @@ def _edge_table(accounts: pa.Table, per_kind: list[tuple[str, _KindEdges]], merg
     for offset, (_, edges) in zip(first, per_kind):
         if not len(edges.evidence_edge):
             continue
-        edge = offset + edges.evidence_edge
-        destination = np.arange(start[offset], start[offset] + len(edge), dtype=np.int64)
-        destination -= start[edge]
-        destination += offsets[position[edge]]
+        # a post's place: where its edge's list starts in the output, plus its rank in the list
+        # (its index in the kind's evidence less where the edge's list starts there)
+        kind = slice(offset, offset + len(edges.a))
+        shift = offsets[position[kind]] - (start[kind] - start[offset])
+        destination = shift[edges.evidence_edge]
+        del shift
+        destination += np.arange(len(destination))
         slots[destination] = evidence.index(edges.evidence_pid)
-        del edge, destination
+        del destination
     del position, start
     platforms, names = accounts.column("platform").combine_chunks(), accounts.column("account_id").combine_chunks()
     return pa.table({
