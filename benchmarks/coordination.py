@@ -39,7 +39,8 @@ What it does, in one run:
    - **load**: the toolkit's ``preprocess_csv_files`` (parses the CSV into its SQLite file, with its
      indexes); confiance parses the CSV with pyarrow, streamed, reading only the five columns the
      posts need, and inserts them into the workspace's ``posts`` table (DuckDB, on disk), as an
-     ingest does;
+     ingest does, in batches of one DuckDB row group (as an ingest's ``INSERT ... SELECT`` from
+     its staging table hands them over; see ``_row_groups``);
    - **compute**: the toolkit's ``compute_co_retweet_parallel`` + ``compute_co_link_network``
      (the directed weighted edges, written to its SQLite file); confiance's ``detect_coordination``
      on a new connection, as ``confiance analyze`` runs after an ingest (undirected edges with both

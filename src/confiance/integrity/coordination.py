@@ -219,29 +219,28 @@ _DEDUPLICATE = {"co_link"}
 
 def _by_object_and_time(pid: np.ndarray, aid: np.ndarray, obj: np.ndarray, t: np.ndarray,
                         deduplicate: bool = False) -> dict[str, np.ndarray]:
-    """Actions sorted by (object, time, post), objects renumbered 0, 1, 2… in the order of their keys.
+    """Actions sorted by (object, time, post); ``obj``: integer object codes in ``range(len(obj))``.
 
     Sorted in numpy rather than by an ``ORDER BY`` in DuckDB, which costs more on a million
-    actions: a stable sort by object key gives dense object codes, a stable sort of the packed
-    int64 (object code, time), already in object order, merges runs, and only the actions that tie
-    on both (few: the same object at the same millisecond) are sorted by post. Stable sorts
-    because numpy's quicksort slows down on the many equal keys of popular objects.
+    actions: one stable sort of the packed int64 (object code, time), and only the actions that tie
+    on both (few: the same object at the same millisecond) are then sorted by post. A stable sort
+    because numpy's quicksort slows down on many equal keys.
     ``deduplicate`` drops repeated (post, object) actions, adjacent in that order.
     """
     if not len(pid):
         return {"pid": pid, "aid": aid, "obj": np.zeros(0, np.int64), "t": t}
-    order = np.argsort(obj, kind="stable")
-    code = _object_codes(obj[order])
-    t = t[order]
     t_min = int(t.min())
     span = int(t.max()) - t_min + 1
-    if (int(code[-1]) + 1) * span < 1 << 63:
-        within = np.argsort(code * span + (t - t_min), kind="stable")
+    if (int(obj.max()) + 1) * span < 1 << 63:
+        key = obj * np.int64(span)
+        key += t
+        key -= t_min
+        order = np.argsort(key, kind="stable")
+        del key
     else:  # a span in ms too long to pack with the object codes
-        within = np.lexsort((t, code))
-    order, code, t = order[within], code[within], t[within]
-    pid, aid = pid[order], aid[order]
-    del order, within
+        order = np.lexsort((t, obj))
+    code, t, pid, aid = obj[order], t[order], pid[order], aid[order]
+    del order
     tie = np.flatnonzero((code[1:] == code[:-1]) & (t[1:] == t[:-1]))
     if len(tie):
         rows = np.union1d(tie, tie + 1)  # a run of equal (object, time) keeps its rows: reorder them by post
@@ -254,11 +253,17 @@ def _by_object_and_time(pid: np.ndarray, aid: np.ndarray, obj: np.ndarray, t: np
 
 
 def _sorted_actions(con: duckdb.DuckDBPyConnection, kind: str, account_of: np.ndarray) -> dict[str, np.ndarray]:
-    """(pid, aid, object code, time in ms) of one kind's actions, sorted by object then time."""
+    """(pid, aid, object code, time in ms) of one kind's actions, sorted by object then time.
+
+    DuckDB numbers the distinct objects (in no particular order: the code only groups), by their
+    64-bit hash, in a hash aggregate, which costs less than sorting the hashes in numpy.
+    """
     table = con.sql(
-        "SELECT x.pid, hash(x.platform, x.object) AS obj, epoch_ms(x.created_at) AS t "
-        f"FROM ({_ACTIONS[kind]}) x "
-        "WHERE x.account_id IS NOT NULL AND x.created_at IS NOT NULL AND x.object IS NOT NULL"
+        "WITH x AS (SELECT x.pid, hash(x.platform, x.object) AS h, epoch_ms(x.created_at) AS t "
+        f" FROM ({_ACTIONS[kind]}) x "
+        " WHERE x.account_id IS NOT NULL AND x.created_at IS NOT NULL AND x.object IS NOT NULL), "
+        "codes AS (SELECT h, row_number() OVER () - 1 AS obj FROM (SELECT DISTINCT h FROM x)) "
+        "SELECT x.pid, codes.obj, x.t FROM x JOIN codes USING (h)"
     ).to_arrow_table()
     pid = table.column("pid").to_numpy()
     return _by_object_and_time(pid, account_of[pid], table.column("obj").to_numpy(), table.column("t").to_numpy(),
