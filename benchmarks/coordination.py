@@ -59,12 +59,15 @@ What it does, in one run:
    imports are outside the phases (pyarrow imports pandas lazily, on its first array: that import
    is made before the phases too). The goal is a ratio of at least 10.
 
-Measured at 2M posts on an idle machine (2026-11-30, load 2.3, default options), wall / CPU s:
-toolkit load 29.1 / 28.2, compute 30.8 / 29.9, peak 111 MiB; confiance load 4.0 / 3.7, compute 2.9 / 2.7,
-peak 706 MiB: compute 10.5x / 11.1x, load + compute 8.7x wall / 9.1x CPU (the goal is not reached:
-2.8 CPU s of our load is DuckDB's insert into the 23-column ``posts`` table). Persisting 2.4 CPU s,
-peak then 950 MiB. Under load 12 the same code measured 9.8x wall / 9.6x CPU: the toolkit's own CPU
-time grows with its neighbours (67-79 CPU s against 58 idle).
+Measured at 2M posts on a SHARED machine (2026-11-30, two runs, load average 3.3-4.8 from other
+processes, default options), wall / CPU s: toolkit load 84.0 / 33.7 and 63.6 / 32.3, compute 62.1 / 33.9
+and 86.2 / 37.1, peak 112 MiB; confiance load 6.4 / 3.4 and 3.6 / 2.9, compute 3.3 / 2.2 and 4.8 / 2.5,
+peak 725 and 702 MiB: load + compute 15.2x / 12.2x and 17.6x / 12.8x (the goal is reached). Those
+ratios flatter confiance: on a shared machine the toolkit's CPU time grows with its neighbours (67.7
+and 69.4 CPU s here, 58.1 on an idle machine); against the idle 58.1 our 5.4-5.5 CPU s give 10.6-10.8x.
+Persisting 2.9 CPU s, peak then 923-954 MiB. Earlier, idle (load 2.3): confiance load 3.7 CPU s and
+compute 2.7, 9.1x; what changed: the load hands DuckDB whole row groups (``_row_groups``), and the
+analysis matches each distinct URL once and lets DuckDB number the objects.
 
 Both tools use 2 threads (the toolkit's ``n_threads``; DuckDB's default on this 2-core machine).
 """
