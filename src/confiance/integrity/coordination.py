@@ -19,9 +19,9 @@ No all-pairs loop over accounts: actions are sorted by (object, time) and each a
 only with the following actions on the same object inside the window (a sorted sweep whose work
 is proportional to the actions plus the pairs found), in numpy, one kind at a time. Accounts are
 numbered once, in name order, and each post row's account code is looked up by row id, so DuckDB
-only scans, filters and hashes; the sorting is done in numpy. Objects are compared by a 64-bit hash
-of (platform, object): two objects would merge only on a hash collision (odds about 3 in 10^8 for
-a million objects). The pairs of a kind are sorted by edge once (one sort of packed int64 keys); an
+only scans, filters, hashes and numbers the distinct objects of a kind (a hash aggregate); the
+sorting is done in numpy. Objects are compared by a 64-bit hash of (platform, object): two objects
+would merge only on a hash collision (odds about 3 in 10^8 for a million objects). The pairs of a kind are sorted by edge once (one sort of packed int64 keys); an
 edge resting on one pair (most of them) is read off directly, the others are counted by sorting
 packed int64 keys (edge, object); the filters are applied to these weights before any post is
 counted, so the posts of dropped edges are never sorted, and only the kept edges survive the kind,
