@@ -39,7 +39,8 @@ What it does, in one run:
    - **load**: the toolkit's ``preprocess_csv_files`` (parses the CSV into its SQLite file, with its
      indexes); confiance parses the CSV with pyarrow, streamed, reading only the five columns the
      posts need, and inserts them into the workspace's ``posts`` table (DuckDB, on disk), as an
-     ingest does;
+     ingest does, in batches of one DuckDB row group (as an ingest's ``INSERT ... SELECT`` from
+     its staging table hands them over; see ``_row_groups``);
    - **compute**: the toolkit's ``compute_co_retweet_parallel`` + ``compute_co_link_network``
      (the directed weighted edges, written to its SQLite file); confiance's ``detect_coordination``
      on a new connection, as ``confiance analyze`` runs after an ingest (undirected edges with both
@@ -58,12 +59,15 @@ What it does, in one run:
    imports are outside the phases (pyarrow imports pandas lazily, on its first array: that import
    is made before the phases too). The goal is a ratio of at least 10.
 
-Measured at 2M posts on an idle machine (2026-11-30, load 2.3, default options), wall / CPU s:
-toolkit load 29.1 / 28.2, compute 30.8 / 29.9, peak 111 MiB; confiance load 4.0 / 3.7, compute 2.9 / 2.7,
-peak 706 MiB: compute 10.5x / 11.1x, load + compute 8.7x wall / 9.1x CPU (the goal is not reached:
-2.8 CPU s of our load is DuckDB's insert into the 23-column ``posts`` table). Persisting 2.4 CPU s,
-peak then 950 MiB. Under load 12 the same code measured 9.8x wall / 9.6x CPU: the toolkit's own CPU
-time grows with its neighbours (67-79 CPU s against 58 idle).
+Measured at 2M posts on a SHARED machine (2026-11-30, two runs, load average 3.3-4.8 from other
+processes, default options), wall / CPU s: toolkit load 84.0 / 33.7 and 63.6 / 32.3, compute 62.1 / 33.9
+and 86.2 / 37.1, peak 112 MiB; confiance load 6.4 / 3.4 and 3.6 / 2.9, compute 3.3 / 2.2 and 4.8 / 2.5,
+peak 725 and 702 MiB: load + compute 15.2x / 12.2x and 17.6x / 12.8x (the goal is reached). Those
+ratios flatter confiance: on a shared machine the toolkit's CPU time grows with its neighbours (67.7
+and 69.4 CPU s here, 58.1 on an idle machine); against the idle 58.1 our 5.4-5.5 CPU s give 10.6-10.8x.
+Persisting 2.9 CPU s, peak then 923-954 MiB. Earlier, idle (load 2.3): confiance load 3.7 CPU s and
+compute 2.7, 9.1x; what changed: the load hands DuckDB whole row groups (``_row_groups``), and the
+analysis matches each distinct URL once and lets DuckDB number the objects.
 
 Both tools use 2 threads (the toolkit's ``n_threads``; DuckDB's default on this 2-core machine).
 """
@@ -166,6 +170,34 @@ def toolkit_main(csv_path: str, kinds: list[str], window: int, out_dir: str) -> 
 
 
 # -- confiance side --------------------------------------------------------------------------------
+#: DuckDB's row group (its default size, rows).
+ROW_GROUP = 122_880
+
+
+def _row_groups(batches, rows: int = ROW_GROUP):
+    """The batches regrouped into batches of one DuckDB row group each (the last one shorter).
+
+    pyarrow's CSV reader yields a batch per 1 MB block (about 20,000 rows here); DuckDB's insert
+    of such small batches into a stored table buffers and merges them into row groups, which cost
+    it 0.4-1 CPU s more over 2M rows (and more system time) than batches of whole row groups: the
+    batches an ingest's ``INSERT ... SELECT`` from its staging table hands it. Memory: one row group.
+    """
+    import pyarrow as pa
+
+    pending, held = [], 0
+    for batch in batches:
+        pending.append(batch)
+        held += batch.num_rows
+        if held >= rows:
+            table = pa.Table.from_batches(pending)
+            while table.num_rows >= rows:
+                yield from table.slice(0, rows).combine_chunks().to_batches()
+                table = table.slice(rows)
+            pending, held = table.to_batches(), table.num_rows
+    if held:
+        yield from pa.Table.from_batches(pending).combine_chunks().to_batches()
+
+
 def ours_main(csv_path: str, kinds: list[str], window: int, out_dir: str) -> None:
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -181,8 +213,9 @@ def ours_main(csv_path: str, kinds: list[str], window: int, out_dir: str) -> Non
     # the posts need) and hands the batches over
     columns = {"message_id": pa.string(), "user_id": pa.string(), "repost_id": pa.string(), "timestamp": pa.int64(),
                "urls": pa.string()}
-    messages = pacsv.open_csv(csv_path, convert_options=pacsv.ConvertOptions(
+    blocks = pacsv.open_csv(csv_path, convert_options=pacsv.ConvertOptions(
         column_types=columns, include_columns=list(columns), strings_can_be_null=False))
+    messages = pa.RecordBatchReader.from_batches(blocks.schema, _row_groups(blocks))
     with ws.writer() as con:
         con.register("messages", messages)
         # the toolkit's CSV shape mapped onto the canonical posts table (one platform, ids as text)
@@ -192,7 +225,7 @@ def ours_main(csv_path: str, kinds: list[str], window: int, out_dir: str) -> Non
             " CASE WHEN repost_id <> '' THEN 'repost' ELSE 'post' END, nullif(repost_id, ''),"
             " list_filter(string_split(urls, ' '), lambda u: u <> '') FROM messages")
         con.unregister("messages")
-    del messages
+    del messages, blocks
     phases.done("load")
     # the analysis on a new connection, as `confiance analyze` after an ingest; the step's
     # detect_coordination is timed apart from the writing of its tables

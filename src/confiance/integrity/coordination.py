@@ -19,9 +19,9 @@ No all-pairs loop over accounts: actions are sorted by (object, time) and each a
 only with the following actions on the same object inside the window (a sorted sweep whose work
 is proportional to the actions plus the pairs found), in numpy, one kind at a time. Accounts are
 numbered once, in name order, and each post row's account code is looked up by row id, so DuckDB
-only scans, filters and hashes; the sorting is done in numpy. Objects are compared by a 64-bit hash
-of (platform, object): two objects would merge only on a hash collision (odds about 3 in 10^8 for
-a million objects). The pairs of a kind are sorted by edge once (one sort of packed int64 keys); an
+only scans, filters, hashes and numbers the distinct objects of a kind (a hash aggregate); the
+sorting is done in numpy. Objects are compared by a 64-bit hash of (platform, object): two objects
+would merge only on a hash collision (odds about 3 in 10^8 for a million objects). The pairs of a kind are sorted by edge once (one sort of packed int64 keys); an
 edge resting on one pair (most of them) is read off directly, the others are counted by sorting
 packed int64 keys (edge, object); the filters are applied to these weights before any post is
 counted, so the posts of dropped edges are never sorted, and only the kept edges survive the kind,
@@ -70,6 +70,7 @@ from typing import Any, Sequence
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
@@ -165,7 +166,7 @@ def _account_codes(con: duckdb.DuckDBPyConnection) -> np.ndarray:
     pid, aid = rows.column("pid").to_numpy(), rows.column("aid").to_numpy()
     if len(aid) and int(aid.max()) >= 1 << 31:
         raise ValueError("more than 2**31 accounts: coordination keys would overflow")
-    account_of = np.full(int(pid.max()) + 1 if len(pid) else 0, -1, np.int64)
+    account_of = np.full(int(pid.max()) + 1 if len(pid) else 0, -1, np.int32)
     account_of[pid] = aid
     return account_of
 
@@ -178,11 +179,11 @@ ALREADY_NORMAL = r"https://[a-z0-9-]+(\.[a-z0-9-]+)*(/[A-Za-z0-9._~!$&'()*+,;=:@
 
 def _url_map(con: duckdb.DuckDBPyConnection) -> None:
     """Normalise each distinct URL once (far fewer than the posts that carry them)."""
-    # distinct first (materialised, so that the filter is not pushed below it): each URL is matched once
-    raw = [r[0] for r in con.execute(
-        "WITH distinct_urls AS MATERIALIZED (SELECT DISTINCT unnest(urls) AS u FROM posts WHERE kind <> 'repost') "
-        "SELECT u FROM distinct_urls "
-        "WHERE u <> '' AND (starts_with(u, 'https://www.') OR NOT regexp_full_match(u, ?))", [ALREADY_NORMAL]).fetchall()]
+    # the distinct URLs are fetched before they are matched, so that each is matched once: DuckDB
+    # pushes a filter below a DISTINCT, even a MATERIALIZED one, and matched every post's URLs
+    urls = con.sql("SELECT DISTINCT unnest(urls) AS u FROM posts WHERE kind <> 'repost'").to_arrow_table().column("u")
+    unusual = pc.or_(pc.starts_with(urls, "https://www."), pc.invert(pc.match_substring_regex(urls, f"^(?:{ALREADY_NORMAL})$")))
+    raw = urls.filter(pc.and_(pc.not_equal(urls, ""), unusual)).to_pylist()
     table = pa.table({"url": pa.array(raw, pa.string()),
                       "normalised": pa.array([normalise_url(u) for u in raw], pa.string())})
     con.register("_coord_url_arrow", table)
@@ -218,29 +219,28 @@ _DEDUPLICATE = {"co_link"}
 
 def _by_object_and_time(pid: np.ndarray, aid: np.ndarray, obj: np.ndarray, t: np.ndarray,
                         deduplicate: bool = False) -> dict[str, np.ndarray]:
-    """Actions sorted by (object, time, post), objects renumbered 0, 1, 2… in the order of their keys.
+    """Actions sorted by (object, time, post); ``obj``: integer object codes in ``range(len(obj))``.
 
     Sorted in numpy rather than by an ``ORDER BY`` in DuckDB, which costs more on a million
-    actions: a stable sort by object key gives dense object codes, a stable sort of the packed
-    int64 (object code, time), already in object order, merges runs, and only the actions that tie
-    on both (few: the same object at the same millisecond) are sorted by post. Stable sorts
-    because numpy's quicksort slows down on the many equal keys of popular objects.
+    actions: one stable sort of the packed int64 (object code, time), and only the actions that tie
+    on both (few: the same object at the same millisecond) are then sorted by post. A stable sort
+    because numpy's quicksort slows down on many equal keys.
     ``deduplicate`` drops repeated (post, object) actions, adjacent in that order.
     """
     if not len(pid):
         return {"pid": pid, "aid": aid, "obj": np.zeros(0, np.int64), "t": t}
-    order = np.argsort(obj, kind="stable")
-    code = _object_codes(obj[order])
-    t = t[order]
     t_min = int(t.min())
     span = int(t.max()) - t_min + 1
-    if (int(code[-1]) + 1) * span < 1 << 63:
-        within = np.argsort(code * span + (t - t_min), kind="stable")
+    if (int(obj.max()) + 1) * span < 1 << 63:
+        key = obj * np.int64(span)
+        key += t
+        key -= t_min
+        order = np.argsort(key, kind="stable")
+        del key
     else:  # a span in ms too long to pack with the object codes
-        within = np.lexsort((t, code))
-    order, code, t = order[within], code[within], t[within]
-    pid, aid = pid[order], aid[order]
-    del order, within
+        order = np.lexsort((t, obj))
+    code, t, pid, aid = obj[order], t[order], pid[order], aid[order]
+    del order
     tie = np.flatnonzero((code[1:] == code[:-1]) & (t[1:] == t[:-1]))
     if len(tie):
         rows = np.union1d(tie, tie + 1)  # a run of equal (object, time) keeps its rows: reorder them by post
@@ -253,11 +253,17 @@ def _by_object_and_time(pid: np.ndarray, aid: np.ndarray, obj: np.ndarray, t: np
 
 
 def _sorted_actions(con: duckdb.DuckDBPyConnection, kind: str, account_of: np.ndarray) -> dict[str, np.ndarray]:
-    """(pid, aid, object code, time in ms) of one kind's actions, sorted by object then time."""
+    """(pid, aid, object code, time in ms) of one kind's actions, sorted by object then time.
+
+    DuckDB numbers the distinct objects (in no particular order: the code only groups), by their
+    64-bit hash, in a hash aggregate, which costs less than sorting the hashes in numpy.
+    """
     table = con.sql(
-        "SELECT x.pid, hash(x.platform, x.object) AS obj, epoch_ms(x.created_at) AS t "
-        f"FROM ({_ACTIONS[kind]}) x "
-        "WHERE x.account_id IS NOT NULL AND x.created_at IS NOT NULL AND x.object IS NOT NULL"
+        "WITH x AS (SELECT x.pid, hash(x.platform, x.object) AS h, epoch_ms(x.created_at) AS t "
+        f" FROM ({_ACTIONS[kind]}) x "
+        " WHERE x.account_id IS NOT NULL AND x.created_at IS NOT NULL AND x.object IS NOT NULL), "
+        "codes AS (SELECT h, row_number() OVER () - 1 AS obj FROM (SELECT DISTINCT h FROM x)) "
+        "SELECT x.pid, codes.obj, x.t FROM x JOIN codes USING (h)"
     ).to_arrow_table()
     pid = table.column("pid").to_numpy()
     return _by_object_and_time(pid, account_of[pid], table.column("obj").to_numpy(), table.column("t").to_numpy(),
@@ -375,11 +381,15 @@ def _kind_edges(actions: dict[str, np.ndarray], window_s: float, min_participati
     i, j = co_action_pairs(actions["obj"], actions["t"], actions["aid"], window_s * 1000.0)
     aid, pid = actions["aid"], actions["pid"]
     # i, j become the actions of the smaller and of the larger account code, in edge order
-    swap = aid[i] > aid[j]
+    first, second = aid[i], aid[j]
+    swap = first > second
     i, j = np.where(swap, j, i), np.where(swap, i, j)
     del swap
     account_bits = _bits(int(aid.max()) + 1 if len(aid) else 1)
-    key = (aid[i] << account_bits) | aid[j]
+    key = np.minimum(first, second).astype(np.int64)
+    key <<= account_bits
+    key |= np.maximum(first, second)
+    del first, second
     pair_bits = _bits(len(key))
     if 2 * account_bits + pair_bits <= 63:
         key = (key << pair_bits) | np.arange(len(key), dtype=np.int64)
@@ -607,12 +617,15 @@ def _edge_table(accounts: pa.Table, per_kind: list[tuple[str, _KindEdges]], merg
     for offset, (_, edges) in zip(first, per_kind):
         if not len(edges.evidence_edge):
             continue
-        edge = offset + edges.evidence_edge
-        destination = np.arange(start[offset], start[offset] + len(edge), dtype=np.int64)
-        destination -= start[edge]
-        destination += offsets[position[edge]]
+        # a post's place: where its edge's list starts in the output, plus its rank in the list
+        # (its index in the kind's evidence less where the edge's list starts there)
+        kind = slice(offset, offset + len(edges.a))
+        shift = offsets[position[kind]] - (start[kind] - start[offset])
+        destination = shift[edges.evidence_edge]
+        del shift
+        destination += np.arange(len(destination))
         slots[destination] = evidence.index(edges.evidence_pid)
-        del edge, destination
+        del destination
     del position, start
     platforms, names = accounts.column("platform").combine_chunks(), accounts.column("account_id").combine_chunks()
     return pa.table({
