@@ -42,11 +42,15 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import networkit  # noqa: F401  (imported before any timing, as networkx is: see time_networkx)
+import networkx as nx
 import numpy as np
 import pyarrow as pa
 
+import confiance.engine.transforms  # noqa: F401  (Ibis and sqlglot, which build_edges compiles with)
 from confiance.graph.build import AccountGraph, build_edges, load_graph
-from confiance.graph.communities import LEIDEN_RESTARTS, detect_communities, restarts_for
+from confiance.graph.communities import (LEIDEN_RESTARTS, detect_communities, partition_modularity, relabel_by_size,
+                                         restarts_for)
 from confiance.influence.scores import coreness, pagerank
 from confiance.workspace import Workspace
 
@@ -100,9 +104,10 @@ class Timer:
         self.cpu[name] = time.process_time() - cpu
 
 
-def time_confiance(ws: Workspace) -> tuple[Timer, AccountGraph]:
+def time_confiance(ws: Workspace) -> tuple[Timer, AccountGraph, np.ndarray]:
     """The product's own calls: the ``graph`` step's build, the ``influence`` step's PageRank and
-    k-core, the ``communities`` step's Leiden (best of ``restarts_for`` runs, connected split)."""
+    k-core, the ``communities`` step's Leiden (best of ``restarts_for`` runs, connected split).
+    Returns the timings, the graph and its communities."""
     timer = Timer()
     with timer.phase("build"):
         with ws.writer() as con:
@@ -111,7 +116,7 @@ def time_confiance(ws: Workspace) -> tuple[Timer, AccountGraph]:
     with timer.phase("pagerank"):
         pagerank(graph)
     with timer.phase("communities"):
-        detect_communities(graph)
+        labels = detect_communities(graph)
     with timer.phase("kcore"):
         coreness(graph)
     restarts = restarts_for(graph.undirected().m)
@@ -120,12 +125,11 @@ def time_confiance(ws: Workspace) -> tuple[Timer, AccountGraph]:
     detect_communities(graph, restarts=other)
     print(f"(for reference, not in the ratio: the communities step ran {restarts} Leiden run(s) on this graph; "
           f"with {other}: {time.process_time() - start:.2f} s CPU)")
-    return timer, graph
+    return timer, graph, labels
 
 
-def time_networkx(src: np.ndarray, dst: np.ndarray, seed: int) -> Timer:
-    import networkx as nx
-
+def time_networkx(src: np.ndarray, dst: np.ndarray, seed: int) -> tuple[Timer, list[set[int]]]:
+    """networkx's calls on the same interactions; returns the timings and Louvain's communities."""
     timer = Timer()
     with timer.phase("build"):
         directed = nx.DiGraph()
@@ -135,10 +139,20 @@ def time_networkx(src: np.ndarray, dst: np.ndarray, seed: int) -> Timer:
     with timer.phase("pagerank"):
         nx.pagerank(directed, alpha=0.85)
     with timer.phase("communities"):
-        nx.community.louvain_communities(undirected, seed=seed)
+        louvain = nx.community.louvain_communities(undirected, seed=seed)
     with timer.phase("kcore"):
         nx.core_number(undirected)
-    return timer
+    return timer, louvain
+
+
+def modularities(graph: AccountGraph, ours: np.ndarray, louvain: list[set[int]]) -> tuple[float, float]:
+    """Newman's modularity of both partitions on confiance's undirected graph (reciprocal weights summed;
+    networkx's ``to_undirected`` keeps one of the two, so Louvain optimised a slightly different graph)."""
+    index = {int(account): i for i, account in enumerate(graph.account_id)}
+    theirs = np.arange(graph.n)  # accounts networkx never saw stay singletons
+    for label, members in enumerate(louvain):
+        theirs[[index[m] for m in members]] = graph.n + label
+    return partition_modularity(graph, ours), partition_modularity(graph, relabel_by_size(theirs))
 
 
 def fmt(timer: Timer) -> str:
@@ -172,7 +186,7 @@ def main() -> None:
         t = time.perf_counter()
         write_interactions(ws, src, dst, args.seed)
         print(f"wrote {args.edges:,} interactions over {args.nodes:,} accounts in {time.perf_counter() - t:.1f} s")
-        full, graph = time_confiance(ws)
+        full, graph, labels = time_confiance(ws)
         print(f"confiance, full graph ({graph.n:,} nodes, {graph.m:,} weighted edges): {fmt(full)}")
 
         if args.edges > args.networkx_max_edges:
@@ -182,14 +196,16 @@ def main() -> None:
                   f"of {int(keep.sum()):,} interactions ({keep.mean():.1%}); the ratio below is measured on it")
             sub_ws = Workspace.init(Path(tmp) / "sample")
             write_interactions(sub_ws, sub_src, sub_dst, args.seed)
-            ours, _ = time_confiance(sub_ws)
+            ours, graph, labels = time_confiance(sub_ws)
             print(f"confiance, subsample: {fmt(ours)}")
         else:
             sub_src, sub_dst, ours = src, dst, full
-        theirs = time_networkx(sub_src, sub_dst, args.seed)
+        theirs, louvain = time_networkx(sub_src, sub_dst, args.seed)
         print(f"networkx: {fmt(theirs)}")
+    leiden_q, louvain_q = modularities(graph, labels, louvain)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print("networkx: Louvain (louvain_communities); confiance: Leiden, the communities step's call")
+    print("networkx: Louvain (louvain_communities); confiance: Leiden, the communities step's call; "
+          f"modularity {leiden_q:.4f} (ours) vs {louvain_q:.4f} (Louvain)")
     print(table(ours, theirs))
     print(f"ratio networkx / confiance, build + PageRank + communities + k-core: "
           f"{sum(theirs.cpu.values()) / sum(ours.cpu.values()):.1f}x in CPU time, "
