@@ -21,16 +21,31 @@ is the one measured on the subsample (said in the output). Goal: ratio ≥ 30×.
 
 (the size to use on a machine with under ~8 GiB to spare: networkx at 2M edges peaks at ~3 GiB)
 
-Measured at 200k nodes / 2M interactions on 2 shared cores (load 4-8), CPU seconds ours / networkx:
-build 3.91 / 15.38 (3.9x), PageRank 0.19 / 9.74 (52x), communities 2.84 / 75.45 (27x, one Leiden run:
-``restarts_for`` 1.7M edges), k-core 0.34 / 68.49 (200x); total 23.2x CPU, 27.5x wall (goal 30x);
-a second run at load 10-14: build 3.71 / 14.89, communities 3.10 / 72.84, total 20.4x CPU, 23.0x wall.
-On an idle machine (load 0.1; networkx's own CPU time grows under load, so the loaded runs flatter the
-ratio): build 2.99 / 11.03, PageRank 0.16 / 6.36, communities 2.15 / 46.53, k-core 0.27 / 31.31;
-total 5.56 / 95.23 CPU s: 17.1x CPU, 19.1x wall.
-Before the build and conversion work and the restart budget: build 4.25, communities 9.54 (four runs),
-k-core 0.99; total 9.6x CPU. The build is now mostly DuckDB aggregating and writing ``graph_edges``
-(~2 s CPU, half of it compressing the persistent table) and the communities phase one Leiden run.
+Libraries are imported before any timing, on both sides: networkx always was; networkit's import
+(0.45 CPU s warm, 1.2 s cold, and it imports networkx too) used to be charged to our communities
+phase and Ibis/sqlglot's (~0.3 s) to our build, until 2026-11-30.
+
+Measured at 200k nodes / 2M interactions, CPU seconds ours / networkx:
+- 2026-11-30, shared machine (2 cores, load 2.2-5.5 during the run; ``nice -n 10``): build 2.60 / 11.45,
+  PageRank 0.16 / 6.93, communities 1.78 / 58.89 (one Leiden run), k-core 0.24 / 36.87;
+  total 4.78 / 114.15: 23.9x CPU, 39.2x wall (goal 30x). Modularity 0.1603 (ours) vs 0.1538 (Louvain).
+  The load inflates networkx's CPU time: against the idle run's networkx (95.23 s) ours is 19.9x.
+- idle machine (load 0.1), before the imports were taken out: build 2.99 / 11.03, PageRank 0.16 / 6.36,
+  communities 2.15 / 46.53, k-core 0.27 / 31.31; total 5.56 / 95.23 CPU s: 17.1x CPU, 19.1x wall.
+- loaded runs (load 4-14) before that: 23.2x and 20.4x CPU; before the build and conversion work and
+  the restart budget: build 4.25, communities 9.54 (four runs), k-core 0.99; total 9.6x CPU.
+
+Where our build goes (2M interactions, CPU s): ``build_edges`` ~1.7, of which the GROUP BY on four
+VARCHAR keys 0.35 alone, 0.8 into a temporary table and 1.6 into the persistent ``graph_edges``: the
+string columns' materialisation and compression (src 0.33, dst 0.36, run_id, platform and kind 0.12
+each). Forcing a compression (``USING COMPRESSION dict_fsst`` or ``zstd``) saves nothing;
+``uncompressed`` saves 0.3 s for a 3.7x larger file. ``load_graph`` 0.6 (was 0.87: platforms are no
+longer hashed per row). An integer layout (a ``graph_nodes`` table and integer edge endpoints) costs as
+much to write (1.71: nodes 0.40, then the aggregate joined to them) and would only speed ``load_graph``
+(~0.3 s) while every reader of ``graph_edges`` (and privacy's per-table erasure) would have to change, so
+``graph_edges`` keeps its strings. Communities: Leiden's three passes ~1.3, ``undirected()`` 0.13,
+``to_networkit`` 0.16 (the 0.8-1.0 s once seen there was networkit's import); fewer passes lose
+modularity (``LEIDEN_ITERATIONS``).
 """
 
 from __future__ import annotations
@@ -42,7 +57,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import networkit  # noqa: F401  (imported before any timing, as networkx is: see time_networkx)
+import networkit  # noqa: F401  (libraries are imported before any timing, on both sides)
 import networkx as nx
 import numpy as np
 import pyarrow as pa
