@@ -26,10 +26,13 @@ Libraries are imported before any timing, on both sides: networkx always was; ne
 phase and Ibis/sqlglot's (~0.3 s) to our build, until 2026-11-30.
 
 Measured at 200k nodes / 2M interactions, CPU seconds ours / networkx:
-- 2026-11-30, shared machine (2 cores, load 2.2-5.5 during the run; ``nice -n 10``): build 2.60 / 11.45,
-  PageRank 0.16 / 6.93, communities 1.78 / 58.89 (one Leiden run), k-core 0.24 / 36.87;
-  total 4.78 / 114.15: 23.9x CPU, 39.2x wall (goal 30x). Modularity 0.1603 (ours) vs 0.1538 (Louvain).
-  The load inflates networkx's CPU time: against the idle run's networkx (95.23 s) ours is 19.9x.
+- 2026-11-30, shared machine (2 cores, load 2.0-5.8 during the run; ``nice -n 10``): build 2.72 / 13.95,
+  PageRank 0.17 / 8.40, communities 2.14 / 58.90 (one Leiden run), k-core 0.27 / 35.76; total
+  5.30 / 117.01: 22.1x CPU, 22.7x wall (goal 30x). Modularity 0.1603 (ours) vs 0.1538 (Louvain).
+  An earlier run that day (load 2.2-5.5, before the CSR collapse) gave 4.78 / 114.15 CPU s, 23.9x:
+  at this load our phases vary by ±15% from run to run, more than the last changes save (``load_graph``
+  0.85 -> 0.5 CPU s, measured apart as the minimum of five interleaved runs). Against the idle run's
+  networkx (95.23 s) ours would be 18-20x.
 - idle machine (load 0.1), before the imports were taken out: build 2.99 / 11.03, PageRank 0.16 / 6.36,
   communities 2.15 / 46.53, k-core 0.27 / 31.31; total 5.56 / 95.23 CPU s: 17.1x CPU, 19.1x wall.
 - loaded runs (load 4-14) before that: 23.2x and 20.4x CPU; before the build and conversion work and
