@@ -42,8 +42,8 @@ Where our build goes (2M interactions, CPU s): ``build_edges`` ~1.7, of which th
 VARCHAR keys 0.35 alone, 0.8 into a temporary table and 1.6 into the persistent ``graph_edges``: the
 string columns' materialisation and compression (src 0.33, dst 0.36, run_id, platform and kind 0.12
 each). Forcing a compression (``USING COMPRESSION dict_fsst`` or ``zstd``) saves nothing;
-``uncompressed`` saves 0.3 s for a 3.7x larger file. ``load_graph`` 0.6 (was 0.87: platforms are no
-longer hashed per row). An integer layout (a ``graph_nodes`` table and integer edge endpoints) costs as
+``uncompressed`` saves 0.3 s for a 3.7x larger file. ``load_graph`` 0.5 (was 0.85: platforms are no
+longer hashed per row, and scipy's CSR conversion collapses the pairs instead of an argsort). An integer layout (a ``graph_nodes`` table and integer edge endpoints) costs as
 much to write (1.71: nodes 0.40, then the aggregate joined to them) and would only speed ``load_graph``
 (~0.3 s) while every reader of ``graph_edges`` (and privacy's per-table erasure) would have to change, so
 ``graph_edges`` keeps its strings. Communities: Leiden's three passes ~1.3, ``undirected()`` 0.13,
