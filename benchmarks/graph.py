@@ -21,16 +21,34 @@ is the one measured on the subsample (said in the output). Goal: ratio ≥ 30×.
 
 (the size to use on a machine with under ~8 GiB to spare: networkx at 2M edges peaks at ~3 GiB)
 
-Measured at 200k nodes / 2M interactions on 2 shared cores (load 4-8), CPU seconds ours / networkx:
-build 3.91 / 15.38 (3.9x), PageRank 0.19 / 9.74 (52x), communities 2.84 / 75.45 (27x, one Leiden run:
-``restarts_for`` 1.7M edges), k-core 0.34 / 68.49 (200x); total 23.2x CPU, 27.5x wall (goal 30x);
-a second run at load 10-14: build 3.71 / 14.89, communities 3.10 / 72.84, total 20.4x CPU, 23.0x wall.
-On an idle machine (load 0.1; networkx's own CPU time grows under load, so the loaded runs flatter the
-ratio): build 2.99 / 11.03, PageRank 0.16 / 6.36, communities 2.15 / 46.53, k-core 0.27 / 31.31;
-total 5.56 / 95.23 CPU s: 17.1x CPU, 19.1x wall.
-Before the build and conversion work and the restart budget: build 4.25, communities 9.54 (four runs),
-k-core 0.99; total 9.6x CPU. The build is now mostly DuckDB aggregating and writing ``graph_edges``
-(~2 s CPU, half of it compressing the persistent table) and the communities phase one Leiden run.
+Libraries are imported before any timing, on both sides: networkx always was; networkit's import
+(0.45 CPU s warm, 1.2 s cold, and it imports networkx too) used to be charged to our communities
+phase and Ibis/sqlglot's (~0.3 s) to our build, until 2026-11-30.
+
+Measured at 200k nodes / 2M interactions, CPU seconds ours / networkx:
+- 2026-11-30, shared machine (2 cores, load 2.0-5.8 during the run; ``nice -n 10``): build 2.72 / 13.95,
+  PageRank 0.17 / 8.40, communities 2.14 / 58.90 (one Leiden run), k-core 0.27 / 35.76; total
+  5.30 / 117.01: 22.1x CPU, 22.7x wall (goal 30x). Modularity 0.1603 (ours) vs 0.1538 (Louvain).
+  An earlier run that day (load 2.2-5.5, before the CSR collapse) gave 4.78 / 114.15 CPU s, 23.9x:
+  at this load our phases vary by ±15% from run to run, more than the last changes save (``load_graph``
+  0.85 -> 0.5 CPU s, measured apart as the minimum of five interleaved runs). Against the idle run's
+  networkx (95.23 s) ours would be 18-20x.
+- idle machine (load 0.1), before the imports were taken out: build 2.99 / 11.03, PageRank 0.16 / 6.36,
+  communities 2.15 / 46.53, k-core 0.27 / 31.31; total 5.56 / 95.23 CPU s: 17.1x CPU, 19.1x wall.
+- loaded runs (load 4-14) before that: 23.2x and 20.4x CPU; before the build and conversion work and
+  the restart budget: build 4.25, communities 9.54 (four runs), k-core 0.99; total 9.6x CPU.
+
+Where our build goes (2M interactions, CPU s): ``build_edges`` ~1.7, of which the GROUP BY on four
+VARCHAR keys 0.35 alone, 0.8 into a temporary table and 1.6 into the persistent ``graph_edges``: the
+string columns' materialisation and compression (src 0.33, dst 0.36, run_id, platform and kind 0.12
+each). Forcing a compression (``USING COMPRESSION dict_fsst`` or ``zstd``) saves nothing;
+``uncompressed`` saves 0.3 s for a 3.7x larger file. ``load_graph`` 0.5 (was 0.85: platforms are no
+longer hashed per row, and scipy's CSR conversion collapses the pairs instead of an argsort). An integer layout (a ``graph_nodes`` table and integer edge endpoints) costs as
+much to write (1.71: nodes 0.40, then the aggregate joined to them) and would only speed ``load_graph``
+(~0.3 s) while every reader of ``graph_edges`` (and privacy's per-table erasure) would have to change, so
+``graph_edges`` keeps its strings. Communities: Leiden's three passes ~1.3, ``undirected()`` 0.13,
+``to_networkit`` 0.16 (the 0.8-1.0 s once seen there was networkit's import); fewer passes lose
+modularity (``LEIDEN_ITERATIONS``).
 """
 
 from __future__ import annotations
@@ -42,11 +60,15 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import networkit  # noqa: F401  (libraries are imported before any timing, on both sides)
+import networkx as nx
 import numpy as np
 import pyarrow as pa
 
+import confiance.engine.transforms  # noqa: F401  (Ibis and sqlglot, which build_edges compiles with)
 from confiance.graph.build import AccountGraph, build_edges, load_graph
-from confiance.graph.communities import LEIDEN_RESTARTS, detect_communities, restarts_for
+from confiance.graph.communities import (LEIDEN_RESTARTS, detect_communities, partition_modularity, relabel_by_size,
+                                         restarts_for)
 from confiance.influence.scores import coreness, pagerank
 from confiance.workspace import Workspace
 
@@ -100,9 +122,10 @@ class Timer:
         self.cpu[name] = time.process_time() - cpu
 
 
-def time_confiance(ws: Workspace) -> tuple[Timer, AccountGraph]:
+def time_confiance(ws: Workspace) -> tuple[Timer, AccountGraph, np.ndarray]:
     """The product's own calls: the ``graph`` step's build, the ``influence`` step's PageRank and
-    k-core, the ``communities`` step's Leiden (best of ``restarts_for`` runs, connected split)."""
+    k-core, the ``communities`` step's Leiden (best of ``restarts_for`` runs, connected split).
+    Returns the timings, the graph and its communities."""
     timer = Timer()
     with timer.phase("build"):
         with ws.writer() as con:
@@ -111,7 +134,7 @@ def time_confiance(ws: Workspace) -> tuple[Timer, AccountGraph]:
     with timer.phase("pagerank"):
         pagerank(graph)
     with timer.phase("communities"):
-        detect_communities(graph)
+        labels = detect_communities(graph)
     with timer.phase("kcore"):
         coreness(graph)
     restarts = restarts_for(graph.undirected().m)
@@ -120,12 +143,11 @@ def time_confiance(ws: Workspace) -> tuple[Timer, AccountGraph]:
     detect_communities(graph, restarts=other)
     print(f"(for reference, not in the ratio: the communities step ran {restarts} Leiden run(s) on this graph; "
           f"with {other}: {time.process_time() - start:.2f} s CPU)")
-    return timer, graph
+    return timer, graph, labels
 
 
-def time_networkx(src: np.ndarray, dst: np.ndarray, seed: int) -> Timer:
-    import networkx as nx
-
+def time_networkx(src: np.ndarray, dst: np.ndarray, seed: int) -> tuple[Timer, list[set[int]]]:
+    """networkx's calls on the same interactions; returns the timings and Louvain's communities."""
     timer = Timer()
     with timer.phase("build"):
         directed = nx.DiGraph()
@@ -135,10 +157,20 @@ def time_networkx(src: np.ndarray, dst: np.ndarray, seed: int) -> Timer:
     with timer.phase("pagerank"):
         nx.pagerank(directed, alpha=0.85)
     with timer.phase("communities"):
-        nx.community.louvain_communities(undirected, seed=seed)
+        louvain = nx.community.louvain_communities(undirected, seed=seed)
     with timer.phase("kcore"):
         nx.core_number(undirected)
-    return timer
+    return timer, louvain
+
+
+def modularities(graph: AccountGraph, ours: np.ndarray, louvain: list[set[int]]) -> tuple[float, float]:
+    """Newman's modularity of both partitions on confiance's undirected graph (reciprocal weights summed;
+    networkx's ``to_undirected`` keeps one of the two, so Louvain optimised a slightly different graph)."""
+    index = {int(account): i for i, account in enumerate(graph.account_id)}
+    theirs = np.arange(graph.n)  # accounts networkx never saw stay singletons
+    for label, members in enumerate(louvain):
+        theirs[[index[m] for m in members]] = graph.n + label
+    return partition_modularity(graph, ours), partition_modularity(graph, relabel_by_size(theirs))
 
 
 def fmt(timer: Timer) -> str:
@@ -172,7 +204,7 @@ def main() -> None:
         t = time.perf_counter()
         write_interactions(ws, src, dst, args.seed)
         print(f"wrote {args.edges:,} interactions over {args.nodes:,} accounts in {time.perf_counter() - t:.1f} s")
-        full, graph = time_confiance(ws)
+        full, graph, labels = time_confiance(ws)
         print(f"confiance, full graph ({graph.n:,} nodes, {graph.m:,} weighted edges): {fmt(full)}")
 
         if args.edges > args.networkx_max_edges:
@@ -182,14 +214,16 @@ def main() -> None:
                   f"of {int(keep.sum()):,} interactions ({keep.mean():.1%}); the ratio below is measured on it")
             sub_ws = Workspace.init(Path(tmp) / "sample")
             write_interactions(sub_ws, sub_src, sub_dst, args.seed)
-            ours, _ = time_confiance(sub_ws)
+            ours, graph, labels = time_confiance(sub_ws)
             print(f"confiance, subsample: {fmt(ours)}")
         else:
             sub_src, sub_dst, ours = src, dst, full
-        theirs = time_networkx(sub_src, sub_dst, args.seed)
+        theirs, louvain = time_networkx(sub_src, sub_dst, args.seed)
         print(f"networkx: {fmt(theirs)}")
+    leiden_q, louvain_q = modularities(graph, labels, louvain)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print("networkx: Louvain (louvain_communities); confiance: Leiden, the communities step's call")
+    print("networkx: Louvain (louvain_communities); confiance: Leiden, the communities step's call; "
+          f"modularity {leiden_q:.4f} (ours) vs {louvain_q:.4f} (Louvain)")
     print(table(ours, theirs))
     print(f"ratio networkx / confiance, build + PageRank + communities + k-core: "
           f"{sum(theirs.cpu.values()) / sum(ours.cpu.values()):.1f}x in CPU time, "

@@ -137,3 +137,28 @@ def test_to_networkit_matches_edge_by_edge_insertion():
                 if g.directed:
                     assert sorted(ours.iterInNeighbors(u)) == sorted(reference.iterInNeighbors(u))
     assert graph.undirected().to_networkit().numberOfEdges() == graph.undirected().m
+
+
+def test_undirected_collapses_pairs_like_a_dict_keyed_by_pair():
+    # many repeated pairs, both directions, zero weights (they stay edges) and probabilities given on
+    # only some rows: weights summed per unordered pair, the largest given probability, NaN if none
+    rng = np.random.default_rng(11)
+    n, m = 40, 2000
+    src, dst = rng.integers(0, n, m), rng.integers(0, n, m)
+    weight = rng.choice([0.0, 1.0, 2.5], m)
+    probability = np.where(rng.random(m) < 0.8, np.nan, rng.random(m))
+    graph = AccountGraph(np.full(n, "x", dtype=object), np.array([f"{i:02d}" for i in range(n)], dtype=object),
+                         src, dst, weight, probability)
+    expected: dict[tuple[int, int], list[float]] = {}
+    for s, d, w, p in zip(src.tolist(), dst.tolist(), weight.tolist(), probability.tolist()):
+        entry = expected.setdefault((min(s, d), max(s, d)), [0.0, float("nan")])
+        entry[0] += w
+        if p == p and not p <= entry[1]:  # p given, and larger than the kept one (or none kept yet)
+            entry[1] = p
+    undirected = graph.undirected()
+    pairs = list(zip(undirected.src.tolist(), undirected.dst.tolist()))
+    assert pairs == sorted(expected)
+    assert undirected.weight.tolist() == pytest.approx([expected[k][0] for k in pairs])
+    assert undirected.probability.tolist() == pytest.approx([expected[k][1] for k in pairs], nan_ok=True)
+    assert (undirected.weight == 0).any() and np.isnan(undirected.probability).any()
+    assert undirected.src.dtype == undirected.dst.dtype == np.int64
