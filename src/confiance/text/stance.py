@@ -275,7 +275,7 @@ def negated_scopes(text: str) -> list[tuple[int, int, str]]:
     scopes, clause = [], []
     for token in tokens + [(len(text), len(text), ".")]:
         word = token[2].lower().replace("’", "'")
-        if word in _CLAUSE_ENDS or not (word[0].isalnum() or word[0] == "_"):
+        if word in _CLAUSE_ENDS or not (word[0].isalnum() or word[0] in "_@#"):  # punctuation or emoji
             scopes.extend(_clause_scopes(clause))
             clause = []
         else:
@@ -283,12 +283,16 @@ def negated_scopes(text: str) -> list[tuple[int, int, str]]:
     return scopes
 
 
+def _is_negator(word: str) -> bool:
+    return word in _NEGATORS or word.endswith("n't")
+
+
 def _clause_scopes(clause: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str]]:
     """The negated scope of one clause (at most one: from its first negation to the clause's end)."""
     words = [w for _, _, w, _ in clause]
     first = None
     for k, word in enumerate(words):
-        if word in _NEGATORS or word.endswith("n't") or (word in _FRENCH_NE and _FRENCH_NEGATION_WORDS & set(words[k + 1:])):
+        if _is_negator(word) or (word in _FRENCH_NE and _FRENCH_NEGATION_WORDS & set(words[k + 1:])):
             first = k
             break
         if word in _FRENCH_NEGATION_WORDS - {"plus"}:  # "ne" dropped: the verb came before
@@ -297,7 +301,7 @@ def _clause_scopes(clause: list[tuple[int, int, str, str]]) -> list[tuple[int, i
     if first is None:
         return []
     kept = [original for _, _, word, original in clause[first:]
-            if not (word in _NEGATORS or word.endswith("n't") or word in _FRENCH_NE or word in _FRENCH_NEGATION_WORDS)]
+            if not (_is_negator(word) or word in _FRENCH_NE or word in _FRENCH_NEGATION_WORDS)]
     if not kept:
         return []
     return [(clause[first][0], clause[-1][1], " ".join(kept))]
