@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 
 from confiance.cli import app
 from confiance.store import transaction
-from confiance.text.stance import (STANCES, StanceTargetError, load_target, parse_target, passages,
-                                   relevance_and_stance_scores, run_stance, stance_summary, wilson_interval)
+from confiance.text.stance import (STANCES, StanceTargetError, fit_target, load_target, negated_scopes, parse_target,
+                                   passages, relevance_and_stance_scores, run_stance, score_posts, stance_summary,
+                                   wilson_interval)
 
 TARGET = Path(__file__).resolve().parents[1] / "data" / "stance" / "solvane.yaml"
 #: One post in SAMPLE_EVERY is kept from the shared world, so the test embeds a few thousand posts.
@@ -62,6 +63,55 @@ def test_passages_join_fragments():
     assert spans[0] == "The Solvane e-bike? Overpriced and the battery dies fast, avoid."
     assert spans[-1] == "Anyway, nice weather today for a ride."
     assert passages("") == [(0, 0)]
+    # a run of fragments reads on to the first full sentence
+    text = "Et vous ? Le vélo Solvane ? Trop cher et la batterie lâche vite, je ne le conseille pas. Bonne soirée."
+    spans = [text[a:b] for a, b in passages(text)]
+    assert spans[0] == spans[0][:10] + spans[1] and spans[1].startswith("Le vélo") and spans[1].endswith("pas.")
+
+
+@pytest.mark.parametrize("text, scopes", [
+    ("I would not recommend it, the battery is great.", ["recommend it"]),
+    ("I don't like it but it's not bad", ["like it", "bad"]),
+    ("Le vélo ne tient pas la route, je ne le conseille pas.", ["tient la route", "le conseille"]),
+    ("Je n'aime plus ce vélo", ["aime ce vélo"]),
+    ("J'aime pas ce vélo, franchement", ["J'aime ce vélo"]),       # spoken French drops "ne"
+    ("Il y a plus de vélos que de voitures", []),                    # "plus" without "ne" means more
+    ("Love it, really great!", []),
+])
+def test_negated_scopes(text, scopes):
+    assert [affirmative for _, _, affirmative in negated_scopes(text)] == scopes
+    assert all(text[a:b].strip() for a, b, _ in negated_scopes(text))
+
+
+def _classified(texts):
+    from confiance.text.embed import encode
+
+    return score_posts(fit_target(load_target(TARGET)), texts, encode(texts)).labels
+
+
+def test_negated_opinions_are_reversed():
+    """Posts written for this test (not the simulator's sentences): a negated favourable wording is
+    against, in English and French; a negated question stays neutral; plain opinions keep their label."""
+    cases = {
+        "I would never buy a Solvane bike again, the motor is not reliable.": "against",
+        "Honestly I don't recommend the Solvane e-bike to anyone.": "against",
+        "My Solvane is not worth the money at all.": "against",
+        "Je ne recommande pas le vélo Solvane, la batterie ne dure jamais.": "against",
+        "Le vélo Solvane ne vaut pas son prix.": "against",
+        "J'aime pas du tout mon Solvane, franchement.": "against",
+        "Does the Solvane e-bike not come with a lock? Asking before I buy.": "neutral",
+        "Le vélo Solvane n'est pas encore disponible à Lyon, quelqu'un sait quand ?": "neutral",
+        "Mon Solvane est génial, je le conseille à tous mes collègues.": "favour",
+        "Loving my new Solvane e-bike, smooth ride every morning.": "favour",
+    }
+    assert _classified(list(cases)) == list(cases.values())
+
+
+@pytest.mark.xfail(strict=True, reason="a negated negative word is reversed only as far as the 9 examples "
+                                       "tell it is against: both read 'against'")
+def test_negated_negative_words_are_favour():
+    assert _classified(["No regrets at all with my Solvane e-bike, it never lets me down.",
+                        "Je ne regrette pas du tout mon vélo Solvane, il ne m'a jamais lâché."]) == ["favour", "favour"]
 
 
 def test_wilson_interval():
@@ -105,9 +155,10 @@ def stance_world(sim_world_base, tmp_path_factory):
 
 
 #: Floors: regressions fail here. Measured on the test world (seed 3, 1 post in 8): precision 1.000,
-#: recall 0.988, accuracy 0.844 (0.849 since the simulated exposure runs through the graph), macro-F1
-#: 0.816; on the development world (seed 7, all posts): 1.00, 0.98, 0.93, 0.90.
-FLOORS = {"relevance_precision": 0.9, "relevance_recall": 0.9, "stance_accuracy": 0.8, "stance_macro_f1": 0.75}
+#: recall 0.988, accuracy 0.996, macro-F1 0.995 (0.849 and 0.819 before negated scopes were reversed
+#: and fragment runs joined); on the development world (seed 7, all posts): 1.000, 0.984, 1.000, 1.000
+#: (0.904 and 0.871 before); on a third world (seed 11, all posts): 1.000, 0.982, 1.000, 0.999.
+FLOORS = {"relevance_precision": 0.9, "relevance_recall": 0.9, "stance_accuracy": 0.95, "stance_macro_f1": 0.95}
 
 
 def test_stance_on_simulated_world(stance_world):
@@ -124,7 +175,6 @@ def test_stance_on_simulated_world(stance_world):
         assert scores[name] >= floor, f"{name} {scores[name]:.3f} < {floor}"
 
 
-@pytest.mark.xfail(strict=True, reason="stance accuracy 0.849 on the test world vs goal 0.85 (development world: 0.93)")
 def test_stance_accuracy_goal(stance_world):
     assert stance_world["scores"]["stance_accuracy"] >= 0.85
 

@@ -23,13 +23,24 @@ French examples also find English posts and the reverse.
 2. **Passage**: a post often says other things besides the target ("the debate on X is absurd. I
    tried the Solvane bike and love it"), and a whole-post vector mixes them. Each relevant post is
    split into sentences (after ``.``, ``!``, ``?``, ``…``); a sentence shorter than
-   ``MIN_PASSAGE_WORDS`` words ("The Solvane e-bike?") is joined to the next one; the passage most
-   similar to the target is the one classified, and its character span is stored as evidence.
+   ``MIN_PASSAGE_WORDS`` words ("The Solvane e-bike?") is joined to the next one, and a run of such
+   fragments ("Et vous ? Le vélo Solvane ?") to the first full sentence after it, so a passage never
+   ends on a bare mention of the target whose opinion follows; the passage most similar to the
+   target is the one classified, and its character span is stored as evidence.
 3. **Stance** of that passage: the mean of two few-shot classifiers' probabilities over
    (against, neutral, favour): a logistic regression fitted on the example vectors (L2, C = 1,
    scikit-learn's default), and a prototype classifier (Snell et al. 2017): softmax of the cosine
    similarities to each label's mean example vector, at temperature ``PROTOTYPE_TEMPERATURE``.
    A post's stance value is ``P(favour) - P(against)`` in [-1, 1].
+   **Negation**: a sentence vector barely tells "I would recommend it" from "I would *not* recommend
+   it", so a negated opinion read as its opposite. Each negated scope of the passage (from a
+   negation word to the end of its clause, Pang et al. 2002; English negators from VADER, Hutto &
+   Gilbert 2014; French "ne … pas / jamais / rien / plus…", or a bare "pas" of spoken French) is
+   embedded in its affirmative wording, negation words left out, and its favour and against
+   evidence is reversed in the passage's logits: both classifiers add ``reversed(l) - l`` for the
+   scope's logits ``l``, so a scope with no polar content changes little. Known limit: negating a
+   negative word ("no regrets", "il ne m'a jamais lâché") is reversed only as far as the examples
+   tell that word is against; few examples rarely do.
 4. **Account stance** per period (all, before/after a date, or ISO week): the mean stance value of
    the account's relevant posts, with a 95% Wilson score interval (Wilson 1927) computed on the
    mean rescaled to [0, 1]. The interval is conservative: a variable in [0, 1] with mean ``p`` has
@@ -46,6 +57,10 @@ References
 E. B. Wilson, "Probable inference, the law of succession, and statistical inference", JASA 22 (1927).
 R. Bhatia, C. Davis, "A better bound on the variance", American Mathematical Monthly 107 (2000).
 J. Snell, K. Swersky, R. Zemel, "Prototypical networks for few-shot learning", NeurIPS 2017.
+B. Pang, L. Lee, S. Vaithyanathan, "Thumbs up? Sentiment classification using machine learning
+techniques", EMNLP 2002 (negation scope: from the negation word to the next punctuation mark).
+C. J. Hutto, E. Gilbert, "VADER: A Parsimonious Rule-based Model for Sentiment Analysis of Social
+Media Text", ICWSM 2014 (English negators).
 S. Mohammad et al., "SemEval-2016 Task 6: Detecting stance in tweets", SemEval 2016 (task framing).
 """
 
@@ -73,6 +88,18 @@ AUTO_THRESHOLD_MARGIN = 0.1
 #: A sentence with fewer words is a fragment ("The Solvane e-bike?"): it is read with the next one.
 MIN_PASSAGE_WORDS = 6
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+# Words (an elided French "n'" apart, so "n'aime" is "n'" + "aime"), or single punctuation marks.
+_TOKEN = re.compile(r"[nN]['’](?=\w)|[\w@#][\w'’-]*|[^\w\s]")
+_CLAUSE_ENDS = frozenset({"but", "mais", "however", "pourtant", "cependant"})
+#: English negators (VADER's, Hutto & Gilbert 2014, without its hedges "rarely", "seldom", "despite";
+#: any word ending in "n't" too), and the French ones usable alone ("sans", "ni").
+_NEGATORS = frozenset({
+    "not", "no", "never", "nothing", "nobody", "none", "nowhere", "neither", "nor", "cannot", "without", "nope",
+    "aint", "arent", "cant", "couldnt", "didnt", "doesnt", "dont", "hadnt", "hasnt", "havent", "isnt", "mightnt",
+    "mustnt", "neednt", "shouldnt", "wasnt", "werent", "wont", "wouldnt", "sans", "ni"})
+_FRENCH_NE = frozenset({"ne", "n'"})
+_FRENCH_NEGATION_WORDS = frozenset({"pas", "jamais", "rien", "plus", "aucun", "aucune", "personne", "guère", "guere",
+                                    "nullement", "aucunement"})
 _TARGET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 Period = Literal["all", "week"]
@@ -162,12 +189,26 @@ class StanceClassifier:
     def relevance(self, vectors: np.ndarray) -> np.ndarray:
         return (vectors @ self.references.T).max(axis=1)
 
-    def probabilities(self, vectors: np.ndarray) -> np.ndarray:
-        logits = (vectors @ self.prototypes.T) / PROTOTYPE_TEMPERATURE
-        logits -= logits.max(axis=1, keepdims=True)
-        prototype = np.exp(logits)
-        prototype /= prototype.sum(axis=1, keepdims=True)
-        return (prototype + self.regression.predict_proba(vectors.astype(np.float64))) / 2
+    def logits(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Both classifiers' logits over STANCES: prototype cosines / temperature, regression log-odds."""
+        return ((vectors @ self.prototypes.T) / PROTOTYPE_TEMPERATURE,
+                self.regression.predict_log_proba(vectors.astype(np.float64)))
+
+    def probabilities(self, vectors: np.ndarray, owners: np.ndarray | None = None,
+                      negated: np.ndarray | None = None) -> np.ndarray:
+        """Mean of the two classifiers' probabilities. ``negated`` holds the vectors of negated scopes
+        (affirmative wording), ``owners`` the row each belongs to: a scope's favour and against evidence
+        is reversed in that row's logits (its logits ``l`` add ``reversed(l) - l``; neutral is unchanged)."""
+        prototype, regression = self.logits(vectors)
+        if negated is not None and len(negated):
+            for logits, scope in zip((prototype, regression), self.logits(negated)):
+                np.add.at(logits, owners, scope[:, ::-1] - scope)
+        return (_softmax(prototype) + _softmax(regression)) / 2
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    out = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return out / out.sum(axis=1, keepdims=True)
 
 
 def fit_target(target: StanceTarget, *, threshold: float | None = None) -> StanceClassifier:
@@ -202,19 +243,73 @@ class PostStances:
 
 
 def passages(text: str) -> list[tuple[int, int]]:
-    """Sentence spans of ``text``; a fragment under ``MIN_PASSAGE_WORDS`` words runs on into the next sentence."""
+    """Sentence spans of ``text``, one starting at each sentence. A fragment under ``MIN_PASSAGE_WORDS``
+    words runs on into the next sentence, and on again while the sentence it ran into is a fragment too
+    ("What do you think? The Solvane bike? Too dear, avoid." gives one passage ending on "avoid")."""
     spans, start = [], 0
     for match in _SENTENCE_END.finditer(text):
         spans.append((start, match.start()))
         start = match.end()
     spans.append((start, len(text)))
     spans = [(a, b) for a, b in spans if text[a:b].strip()] or [(0, len(text))]
-    return [(a, spans[k + 1][1] if len(text[a:b].split()) < MIN_PASSAGE_WORDS and k + 1 < len(spans) else b)
-            for k, (a, b) in enumerate(spans)]
+    fragment = [len(text[a:b].split()) < MIN_PASSAGE_WORDS for a, b in spans]
+    out = []
+    for k, (a, _) in enumerate(spans):
+        end = k
+        while fragment[end] and end + 1 < len(spans):
+            end += 1
+        out.append((a, spans[end][1]))
+    return out
+
+
+def negated_scopes(text: str) -> list[tuple[int, int, str]]:
+    """Negated scopes of ``text``: ``(start, end, affirmative text)`` with the negation words left out.
+
+    A scope runs from a negation word to the end of its clause (the next punctuation mark, or "but" /
+    "mais"), as in Pang et al. (2002). English negators are VADER's (Hutto & Gilbert 2014: "not", "never",
+    "nothing", any "n't" form…). In French the scope starts at the particle "ne" / "n'" when a negation
+    word ("pas", "jamais", "rien", "plus"…) follows it in the clause; without "ne" (spoken French:
+    "j'aime pas"), a post-verbal negation word negates its clause from the clause's start.
+    """
+    tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
+    scopes, clause = [], []
+    for token in tokens + [(len(text), len(text), ".")]:
+        word = token[2].lower().replace("’", "'")
+        if word in _CLAUSE_ENDS or not (word[0].isalnum() or word[0] in "_@#"):  # punctuation or emoji
+            scopes.extend(_clause_scopes(clause))
+            clause = []
+        else:
+            clause.append((token[0], token[1], word, token[2]))
+    return scopes
+
+
+def _is_negator(word: str) -> bool:
+    return word in _NEGATORS or word.endswith("n't")
+
+
+def _clause_scopes(clause: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str]]:
+    """The negated scope of one clause (at most one: from its first negation to the clause's end)."""
+    words = [w for _, _, w, _ in clause]
+    first = None
+    for k, word in enumerate(words):
+        if _is_negator(word) or (word in _FRENCH_NE and _FRENCH_NEGATION_WORDS & set(words[k + 1:])):
+            first = k
+            break
+        if word in _FRENCH_NEGATION_WORDS - {"plus"}:  # "ne" dropped: the verb came before
+            first = 0
+            break
+    if first is None:
+        return []
+    kept = [original for _, _, word, original in clause[first:]
+            if not (_is_negator(word) or word in _FRENCH_NE or word in _FRENCH_NEGATION_WORDS)]
+    if not kept:
+        return []
+    return [(clause[first][0], clause[-1][1], " ".join(kept))]
 
 
 def score_posts(classifier: StanceClassifier, texts: Sequence[str], vectors: np.ndarray) -> PostStances:
-    """Relevance of each post (its vector), then the stance of its passage most similar to the target."""
+    """Relevance of each post (its vector), then the stance of its passage most similar to the target,
+    negated scopes of that passage reversed."""
     from confiance.text.embed import encode
 
     relevance = classifier.relevance(vectors)
@@ -236,7 +331,14 @@ def score_posts(classifier: StanceClassifier, texts: Sequence[str], vectors: np.
         for i, j in best.items():
             chosen[i] = passage_vectors[j]
             spans[i] = candidates[j]
-    probabilities = classifier.probabilities(chosen)
+    scopes, scope_owners = [], []
+    for i in np.flatnonzero(relevant):
+        start, end = spans[i]
+        for _, _, affirmative in negated_scopes(texts[i][start:end]):
+            scopes.append(affirmative)
+            scope_owners.append(i)
+    probabilities = classifier.probabilities(chosen, np.array(scope_owners, dtype=np.int64),
+                                             encode(scopes) if scopes else None)
     index = probabilities.argmax(axis=1)
     return PostStances(relevance, relevant, [STANCES[i] for i in index], probabilities[np.arange(len(index)), index],
                        probabilities[:, 2] - probabilities[:, 0], spans)
