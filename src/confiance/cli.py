@@ -46,20 +46,29 @@ def _emit_csv(rows: list[dict[str, Any]]) -> None:
     writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0].keys()))
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: safe_cell(v) for k, v in row.items()})
+        # nested values (scores, evidence) as JSON text rather than Python's repr
+        writer.writerow({k: safe_cell(orjson.dumps(v, default=str).decode() if isinstance(v, (dict, list, tuple)) else v)
+                         for k, v in row.items()})
 
 
 def _emit_table(title: str, rows: list[dict[str, Any]]) -> None:
     console = Console()
+    if not console.is_terminal:  # redirected or piped: whole cells, not 80 columns of ellipses
+        console = Console(width=_UNWRAPPED_WIDTH)
     table = Table(title=title)
     if not rows:
         console.print(f"{title}: nothing yet")
         return
-    for key in rows[0]:
+    columns = list(dict.fromkeys(key for row in rows for key in row))  # rows may lack some columns
+    for key in columns:
         table.add_column(str(key))
     for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row.values()))
+        table.add_row(*("" if row.get(key) is None else str(row[key]) for key in columns))
     console.print(table)
+
+
+#: Line width of tables written to a file or a pipe (a terminal's own width applies otherwise).
+_UNWRAPPED_WIDTH = 1000
 
 
 def _listing(title: str, rows: list[dict[str, Any]], as_json: bool, as_csv: bool) -> None:
@@ -176,8 +185,11 @@ def simulate(
     with Progress(TextColumn("simulate"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} posts"),
                   TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("simulate", total=posts)
-        summary = simulate_world(outdir, seed=seed, accounts=accounts, posts=posts, platforms=chosen,
-                                 progress=lambda n: bar.advance(task, n))
+        try:
+            summary = simulate_world(outdir, seed=seed, accounts=accounts, posts=posts, platforms=chosen,
+                                     progress=lambda n: bar.advance(task, n))
+        except ValueError as exc:  # too few accounts or posts, an unknown platform
+            raise typer.BadParameter(str(exc)) from None
     counts = ", ".join(f"{k} {v}" for k, v in summary.items() if isinstance(v, int))
     err.print(f"world written to {outdir}" + (f" ({counts})" if counts else ""))
 
@@ -202,7 +214,7 @@ def analyze(
 
 @app.command()
 def communities(
-    resolution: Optional[float] = typer.Option(None, "--resolution", help="Leiden resolution; recomputes when it differs from the stored run."),
+    resolution: Optional[float] = typer.Option(None, "--resolution", min=0.0, help="Leiden resolution; recomputes when it differs from the stored run."),
     as_json: bool = typer.Option(False, "--json"),
     as_csv: bool = typer.Option(False, "--csv"),
 ) -> None:
@@ -274,6 +286,8 @@ def report(output: Optional[Path] = typer.Option(None, "-o", "--output", help="H
     """Write the self-contained HTML report."""
     from confiance.report import build_report
 
+    if output is not None and output.is_dir():
+        raise ConfianceError(f"{output} is a folder: give the HTML file to write, e.g. {output / 'report.html'}")
     path = build_report(_ws(), output)
     typer.echo(str(path))
 
@@ -794,7 +808,9 @@ def impact(
     if as_json:
         _emit_json(summary)
         return
-    rows = [{"": name, **{k: f"{v:,.4g}" for k, v in summary[name].items()}} for name in ("average", "cumulative", "relative")]
+    # whole numbers from 10,000 on: "223,786", not "2.238e+05"
+    rows = [{"": name, **{k: f"{v:,.0f}" if abs(v) >= 1e4 else f"{v:,.4g}" for k, v in summary[name].items()}}
+            for name in ("average", "cumulative", "relative")]
     _emit_table(f"impact on {response} from {result.times[index]} (p = {result.p:.3g})", rows)
 
 
@@ -875,8 +891,12 @@ def attribution(
     ws = _ws()
     rerun(ws, "attribution", {"codes": list(code)}, lambda con, run_id: run_attribution(con, run_id, code))
     with ws.reader() as con:
-        rows = con.execute("SELECT kind, key, posts, accounts, engagements, views, first_post_at, kpi_totals, "
-                           "evidence_post_ids FROM attribution ORDER BY posts DESC, kind, key").df().to_dict("records")
+        cursor = con.execute("SELECT kind, key, posts, accounts, engagements, views, first_post_at, kpi_totals, "
+                             "evidence_post_ids FROM attribution ORDER BY posts DESC, kind, key")
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+    for row in rows:  # the JSON column as an object, not its text
+        row["kpi_totals"] = orjson.loads(row["kpi_totals"]) if row["kpi_totals"] else {}
     if as_json:
         _emit_json(rows)
         return
@@ -1039,11 +1059,15 @@ def layout(
 
 
 def main() -> None:
-    """Entry point: usage errors exit 2 (click), confiance errors exit 1 with one line on stderr."""
+    """Entry point: usage errors exit 2 (click); confiance errors and file errors exit 1 with one line on stderr."""
     try:
         app()
     except ConfianceError as exc:
         sys.stderr.write(f"error: {' '.join(str(exc).split())}\n")
+        sys.exit(1)
+    except OSError as exc:  # a path given on the command line: a directory for a file, a file for a folder…
+        where = f"{exc.filename}: " if exc.filename else ""
+        sys.stderr.write(f"error: {where}{exc.strerror or exc}\n")
         sys.exit(1)
 
 
