@@ -121,3 +121,20 @@ def test_tables_keep_columns_aligned_and_whole_when_piped(tmp_path):
     assert float(cells["effect"]) > 0 and "…" not in out.stdout
     cumulative = next(line for line in lines if "cumulative" in line)
     assert "e+" not in cumulative
+
+
+def test_ingesting_an_empty_folder_says_so(tmp_path):
+    ws, empty = tmp_path / "ws", tmp_path / "empty"
+    run("init", workspace=ws)
+    empty.mkdir()
+    out = run("ingest", str(empty), workspace=ws)
+    assert out.returncode == 0 and f"nothing to ingest: no file under {empty}" in out.stderr
+    out = run("ingest", str(empty), "--json", workspace=ws)
+    assert json.loads(out.stdout) == []
+
+
+def test_formats_lists_as_csv():
+    out = run("formats", "--csv")
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert {"twitter-v2", "bluesky", "mastodon", "kpi-csv"} <= {r["name"] for r in rows}

@@ -96,13 +96,13 @@ def migrate() -> None:
 
 
 @app.command()
-def formats(as_json: bool = typer.Option(False, "--json")) -> None:
+def formats(as_json: bool = typer.Option(False, "--json"), as_csv: bool = typer.Option(False, "--csv")) -> None:
     """List the input formats ingest understands."""
     from confiance.ingest import formats as all_formats
 
     rows = [{"name": f.name, "aliases": ",".join(f.aliases), "containers": ",".join(f.containers), "description": f.description}
             for f in all_formats().values()]
-    _listing("formats", rows, as_json, False)
+    _listing("formats", rows, as_json, as_csv)
 
 
 @app.command()
@@ -137,11 +137,16 @@ def ingest(
             err.print(f"{result.path}: {result.format}: read {result.records_read} = stored {result.stored} "
                       f"+ duplicates {result.duplicates} + rejected {result.rejected}{tag}")
 
+        skipped: list[Path] = []
+
         def skip(path: Path, reason: str) -> None:
+            skipped.append(path)
             err.print(f"{path}: skipped ({reason.split(';')[0]})")
 
         results = ingest_paths(_ws(), paths, format_name=format_name, options=options, on_file_start=start,
                                on_file_done=done, on_skip=skip)
+    if not results and not skipped:  # an empty folder: say so rather than print nothing
+        err.print(f"nothing to ingest: no file under {', '.join(map(str, paths))}")
     if as_json:
         _emit_json([r.as_json() for r in results])
 
