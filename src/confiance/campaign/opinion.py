@@ -127,7 +127,8 @@ def _sides(panel: pd.DataFrame, intervention: Any) -> pd.DataFrame:
             when = pd.to_datetime(periods, utc=True)
         except (ValueError, TypeError):
             raise ConfianceError(f"stance periods such as {str(periods.iloc[0])!r} are neither 'pre'/'post' "
-                                 "nor times") from None
+                                 "nor times: run `confiance stance TARGET.yaml --by week` (or --split-date DATE)"
+                                 ) from None
         # a period that starts before the intervention but contains it is pre: it is mostly unexposed
         frame["post"] = (when >= cut).astype(int)
     frame["weighted"] = frame["stance"] * frame["n_posts"]
