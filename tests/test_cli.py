@@ -138,3 +138,16 @@ def test_formats_lists_as_csv():
     assert out.returncode == 0, out.stderr
     rows = list(csv.DictReader(io.StringIO(out.stdout)))
     assert {"twitter-v2", "bluesky", "mastodon", "kpi-csv"} <= {r["name"] for r in rows}
+
+
+def test_serve_on_a_port_in_use_is_one_error_line(tmp_path):
+    import socket
+
+    ws = tmp_path / "ws"
+    run("init", workspace=ws)
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        out = subprocess.run([sys.executable, "-m", "confiance.cli", "--workspace", str(ws), "serve", "--port", str(port)],
+                             capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and out.stdout == ""  # no "dashboard at …" for a server that never started
+    assert out.stderr == f"error: cannot listen on 127.0.0.1 port {port}: Address already in use\n"

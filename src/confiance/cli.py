@@ -311,7 +311,15 @@ def serve(
     if not is_loopback(host) and not auth:
         raise typer.BadParameter(f"binding {host} would show personal data to the network; add --auth "
                                  "(a one-time login token) or bind 127.0.0.1", param_hint="--host")
+    import os
+    import socket
+
     import uvicorn
+
+    try:  # before announcing the address: a port in use is one error line, not a URL that answers nothing
+        socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET).close()
+    except OSError as exc:
+        raise ConfianceError(f"cannot listen on {host} port {port}: {os.strerror(exc.errno) if exc.errno else exc}") from None
 
     from confiance.errors import WorkspaceLocked
     from confiance.export import Pseudonymiser
