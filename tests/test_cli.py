@@ -151,3 +151,16 @@ def test_serve_on_a_port_in_use_is_one_error_line(tmp_path):
                              capture_output=True, text=True, timeout=60)
     assert out.returncode == 1 and out.stdout == ""  # no "dashboard at …" for a server that never started
     assert out.stderr == f"error: cannot listen on 127.0.0.1 port {port}: Address already in use\n"
+
+
+def test_unknown_kind_or_topic_is_one_error_line(tmp_path):
+    ws = tmp_path / "ws"
+    run("init", workspace=ws)
+    run("ingest", str(FORMATS / "twitter-v2-json" / "brexit.jsonl"), workspace=ws)
+    assert run("analyze", "--only", "graph,topics", workspace=ws).returncode == 0
+    out = run("graph-metrics", "--kinds", "reply,nonsense", workspace=ws)
+    assert out.returncode == 1 and out.stderr.startswith("error: unknown interaction kind(s) nonsense;")
+    assert out.stderr.count("\n") == 1
+    out = run("influencers", "--topic", "nosuch", workspace=ws)
+    assert out.returncode == 1 and out.stderr.startswith("error: no topic 'nosuch'; topics: ")
+    assert out.stderr.count("\n") == 1

@@ -1024,9 +1024,13 @@ def graph_metrics(
 
     from confiance import store
     from confiance.engine import graph_algorithms, graph_metrics as metrics
+    from confiance.graph.build import KINDS
 
     _check_engine(engine)
     chosen = _split(kinds)
+    unknown = sorted(set(chosen or ()) - set(KINDS))
+    if unknown:
+        raise ConfianceError(f"unknown interaction kind(s) {', '.join(unknown)}; known: {', '.join(KINDS)}")
     ws = _ws()
     if engine == "duckdb":
         with ws.reader() as con:
