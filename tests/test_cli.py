@@ -164,3 +164,9 @@ def test_unknown_kind_or_topic_is_one_error_line(tmp_path):
     out = run("influencers", "--topic", "nosuch", workspace=ws)
     assert out.returncode == 1 and out.stderr.startswith("error: no topic 'nosuch'; topics: ")
     assert out.stderr.count("\n") == 1
+
+
+def test_out_of_range_counts_are_usage_errors(tmp_path):
+    for args in (("sources", "--top", "-2"), ("harm", "--top", "0"), ("trends", "--top", "0"), ("retention", "99999y")):
+        out = run(*args, workspace=tmp_path)
+        assert out.returncode == 2 and "Traceback" not in out.stderr, args

@@ -495,7 +495,7 @@ def disclosure(
 @app.command()
 def sources(
     credibility: Optional[Path] = typer.Option(None, "--credibility", help="CSV domain,rating[,source]; replaces the stored user list and reruns the step."),
-    top: int = typer.Option(20, "--top", help="How many domains, cascades and accounts."),
+    top: int = typer.Option(20, "--top", min=1, help="How many domains, cascades and accounts."),
     as_json: bool = typer.Option(False, "--json"),
     as_csv: bool = typer.Option(False, "--csv"),
 ) -> None:
@@ -531,7 +531,7 @@ def account_types(as_json: bool = typer.Option(False, "--json"), as_csv: bool = 
 
 @app.command()
 def harm(
-    top: int = typer.Option(20, "--top", help="How many accounts (most influential first)."),
+    top: int = typer.Option(20, "--top", min=1, help="How many accounts (most influential first)."),
     as_json: bool = typer.Option(False, "--json"),
     as_csv: bool = typer.Option(False, "--csv"),
 ) -> None:
@@ -585,7 +585,7 @@ def stance(
 
 @app.command()
 def trends(
-    top: int = typer.Option(20, "--top", help="How many emerging narratives."),
+    top: int = typer.Option(20, "--top", min=1, help="How many emerging narratives."),
     as_json: bool = typer.Option(False, "--json"),
     as_csv: bool = typer.Option(False, "--csv"),
 ) -> None:
