@@ -170,3 +170,11 @@ def test_out_of_range_counts_are_usage_errors(tmp_path):
     for args in (("sources", "--top", "-2"), ("harm", "--top", "0"), ("trends", "--top", "0"), ("retention", "99999y")):
         out = run(*args, workspace=tmp_path)
         assert out.returncode == 2 and "Traceback" not in out.stderr, args
+
+
+def test_stance_threshold_outside_the_cosine_range_is_a_usage_error(tmp_path):
+    target = tmp_path / "t.yaml"
+    target.write_text("target: t\ndescription: a bike\nexamples: {favour: [great bike], against: [bad bike], "
+                      "neutral: [a bike]}\n")
+    out = run("stance", str(target), "--threshold", "5", workspace=tmp_path)
+    assert out.returncode == 2 and "--threshold" in out.stderr

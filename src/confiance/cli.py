@@ -551,7 +551,7 @@ def harm(
 @app.command()
 def stance(
     target_file: Path = typer.Argument(..., metavar="TARGET.yaml", help="Target: description + labelled example posts."),
-    threshold: Optional[float] = typer.Option(None, "--threshold", help="Relevance threshold (cosine); default from the file, else automatic."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", min=-1.0, max=1.0, help="Relevance threshold (cosine); default from the file, else automatic."),
     split_date: Optional[str] = typer.Option(None, "--split-date", help="YYYY-MM-DD: account stance before / after this date."),
     by: str = typer.Option("all", "--by", help="Account stance period when no --split-date: all or week."),
     as_json: bool = typer.Option(False, "--json"),
