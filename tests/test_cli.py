@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 import sys
@@ -56,3 +58,123 @@ def test_report_prints_its_path(tmp_path):
     out = run("report", "-o", str(tmp_path / "r.html"), workspace=ws)
     assert out.returncode == 0 and out.stdout.strip() == str(tmp_path / "r.html")
     assert (tmp_path / "r.html").exists()
+
+
+def test_path_errors_are_one_line_with_exit_code_1(tmp_path):
+    """A folder where a file goes, a file where a folder goes: one line naming the path, no traceback."""
+    ws = tmp_path / "ws"
+    run("init", workspace=ws)
+    folder, existing = tmp_path / "out", tmp_path / "taken.csv"
+    folder.mkdir()
+    existing.write_text("a,b\n")
+    for args, path in ((("report", "-o", str(folder)), folder), (("export", "csv", "-o", str(existing)), existing),
+                       (("simulate", str(existing)), existing)):
+        out = run(*args, workspace=ws)
+        assert out.returncode == 1, (args, out.stderr)
+        assert out.stderr.startswith("error: ") and out.stderr.count("\n") == 1 and str(path) in out.stderr, args
+        assert "Traceback" not in out.stderr and out.stdout == ""
+    assert list(tmp_path.glob("*.partial")) == []  # the report stopped before writing anything
+
+
+def test_bad_option_values_are_usage_errors(tmp_path):
+    assert run("simulate", str(tmp_path / "world"), "--accounts", "0").returncode == 2
+    assert not (tmp_path / "world").exists()
+    out = run("communities", "--resolution", "-1", workspace=tmp_path)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+
+
+def test_opinion_without_stance_names_the_stance_verb(tmp_path):
+    ws = tmp_path / "ws"
+    run("init", workspace=ws)
+    out = run("opinion", "--intervention", "2025-03-31", "--hashtag", "x", workspace=ws)
+    assert out.returncode == 1 and "confiance stance TARGET.yaml" in out.stderr and "analyze" not in out.stderr
+
+
+def test_nested_values_are_json_in_json_and_csv(tmp_path):
+    """attribution --json gives lists and objects (not numpy or JSON text); --csv cells hold JSON, not Python repr."""
+    ws = tmp_path / "ws"
+    run("init", workspace=ws)
+    run("ingest", str(FORMATS / "twitter-v2-json" / "brexit.jsonl"), workspace=ws)
+    rows = json.loads(run("attribution", "--json", workspace=ws).stdout)
+    assert rows and all(isinstance(r["evidence_post_ids"], list) and isinstance(r["kpi_totals"], dict) for r in rows)
+    assert all(isinstance(pid, str) for r in rows for pid in r["evidence_post_ids"])
+    assert run("analyze", "--only", "account_types", workspace=ws).returncode == 0
+    out = run("account-types", "--csv", workspace=ws)
+    cells = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert cells and all(json.loads(c["scores"]).keys() >= {"expert", "creator", "media"} for c in cells)
+    assert all(isinstance(json.loads(c["evidence"]), list) for c in cells)
+
+
+def test_tables_keep_columns_aligned_and_whole_when_piped(tmp_path):
+    """impact's 'relative' row has no 'actual' column: its figures stay under effect/lower/upper; a piped
+    table is not cut to 80 columns of ellipses."""
+    kpi = tmp_path / "kpi.csv"
+    kpi.write_text("y\n" + "".join(f"{100 + (i % 7) + (30 if i >= 60 else 0)}\n" for i in range(90)))
+    out = run("impact", str(kpi), "--intervention", "60", "--draws", "200")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    header = next(line for line in lines if "predicted_lower" in line)
+    relative = next(line for line in lines if "relative" in line)
+    names = [cell.strip() for cell in header.split("┃")[1:-1]]
+    cells = dict(zip(names, (cell.strip() for cell in relative.split("│")[1:-1])))
+    assert cells["actual"] == cells["predicted"] == ""
+    assert float(cells["effect"]) > 0 and "…" not in out.stdout
+    cumulative = next(line for line in lines if "cumulative" in line)
+    assert "e+" not in cumulative
+
+
+def test_ingesting_an_empty_folder_says_so(tmp_path):
+    ws, empty = tmp_path / "ws", tmp_path / "empty"
+    run("init", workspace=ws)
+    empty.mkdir()
+    out = run("ingest", str(empty), workspace=ws)
+    assert out.returncode == 0 and f"nothing to ingest: no file under {empty}" in out.stderr
+    out = run("ingest", str(empty), "--json", workspace=ws)
+    assert json.loads(out.stdout) == []
+
+
+def test_formats_lists_as_csv():
+    out = run("formats", "--csv")
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert {"twitter-v2", "bluesky", "mastodon", "kpi-csv"} <= {r["name"] for r in rows}
+
+
+def test_serve_on_a_port_in_use_is_one_error_line(tmp_path):
+    import socket
+
+    ws = tmp_path / "ws"
+    run("init", workspace=ws)
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        out = subprocess.run([sys.executable, "-m", "confiance.cli", "--workspace", str(ws), "serve", "--port", str(port)],
+                             capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and out.stdout == ""  # no "dashboard at …" for a server that never started
+    assert out.stderr == f"error: cannot listen on 127.0.0.1 port {port}: Address already in use\n"
+
+
+def test_unknown_kind_or_topic_is_one_error_line(tmp_path):
+    ws = tmp_path / "ws"
+    run("init", workspace=ws)
+    run("ingest", str(FORMATS / "twitter-v2-json" / "brexit.jsonl"), workspace=ws)
+    assert run("analyze", "--only", "graph,topics", workspace=ws).returncode == 0
+    out = run("graph-metrics", "--kinds", "reply,nonsense", workspace=ws)
+    assert out.returncode == 1 and out.stderr.startswith("error: unknown interaction kind(s) nonsense;")
+    assert out.stderr.count("\n") == 1
+    out = run("influencers", "--topic", "nosuch", workspace=ws)
+    assert out.returncode == 1 and out.stderr.startswith("error: no topic 'nosuch'; topics: ")
+    assert out.stderr.count("\n") == 1
+
+
+def test_out_of_range_counts_are_usage_errors(tmp_path):
+    for args in (("sources", "--top", "-2"), ("harm", "--top", "0"), ("trends", "--top", "0"), ("retention", "99999y")):
+        out = run(*args, workspace=tmp_path)
+        assert out.returncode == 2 and "Traceback" not in out.stderr, args
+
+
+def test_stance_threshold_outside_the_cosine_range_is_a_usage_error(tmp_path):
+    target = tmp_path / "t.yaml"
+    target.write_text("target: t\ndescription: a bike\nexamples: {favour: [great bike], against: [bad bike], "
+                      "neutral: [a bike]}\n")
+    out = run("stance", str(target), "--threshold", "5", workspace=tmp_path)
+    assert out.returncode == 2 and "--threshold" in out.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 
@@ -76,6 +77,30 @@ def test_parquet_export_round_trips(workspace, tmp_path):
     assert str(table.schema.field("post_id").type) == "string"
 
 
+def test_exports_stream_in_batches_with_the_same_files(workspace, tmp_path, monkeypatch):
+    """Tables are read and written a batch at a time (memory bounded on any corpus): one header, every
+    row, the same bytes as one batch; an empty table still gets its header."""
+    import confiance.export
+
+    ingest(workspace, FORMATS / "twitter-v2-json" / "brexit.jsonl")
+    analyze(workspace, only=["embeddings"])
+    for fmt in ("csv", "parquet"):
+        with workspace.reader() as con:
+            export_tables(con, fmt, tmp_path / f"whole-{fmt}")
+            monkeypatch.setattr(confiance.export, "EXPORT_BATCH_ROWS", 7)
+            export_tables(con, fmt, tmp_path / f"batched-{fmt}")
+            monkeypatch.undo()
+        for whole in (tmp_path / f"whole-{fmt}").iterdir():
+            batched = tmp_path / f"batched-{fmt}" / whole.name
+            if fmt == "csv":
+                assert batched.read_bytes() == whole.read_bytes(), whole.name
+            else:
+                assert pq.read_table(batched).equals(pq.read_table(whole)), whole.name
+    posts = list(csv.DictReader(open(tmp_path / "batched-csv" / "posts.csv", encoding="utf-8")))
+    assert len(posts) == scalar(workspace, "SELECT count(*) FROM posts") > 7
+    assert (tmp_path / "batched-csv" / "kpis.csv").read_text().startswith('"series","ts","value"')
+
+
 def test_pseudonymised_export_hides_people_but_keeps_links(workspace, tmp_path):
     ingest(workspace, _canary_file(tmp_path))
     with workspace.reader() as con:
@@ -85,6 +110,30 @@ def test_pseudonymised_export_hides_people_but_keeps_links(workspace, tmp_path):
     interactions = list(csv.DictReader(open(tmp_path / "p" / "interactions.csv")))
     accounts = {a["account_id"] for a in csv.DictReader(open(tmp_path / "p" / "accounts.csv"))}
     assert interactions and all(i["src"] in accounts and i["dst"] in accounts for i in interactions)
+
+
+def test_pseudonymised_export_hides_people_inside_analysis_tables(workspace, tmp_path):
+    """Analyses list accounts in their own columns (coordination pairs, cascade starters, community and
+    polarisation leaders, engagers inside structs and JSON evidence): none keeps a real id or handle.
+    Only free text (posts, example posts) may still spell a handle."""
+    ingest(workspace, _canary_file(tmp_path), FORMATS / "twitter-v2-json" / "brexit.jsonl")
+    analyze(workspace)
+    with workspace.reader() as con:
+        # ids, and the canary's handle: other handles ("youtube", "bbc") also spell hashtags and words
+        real = {v.lower() for (v,) in con.execute("SELECT account_id FROM accounts").fetchall()} | {CANARY}
+        export_tables(con, "csv", tmp_path / "p", pseudonymiser=Pseudonymiser(b"k" * 32))
+    csv.field_size_limit(1 << 30)
+    leaks = set()
+    for path in (tmp_path / "p").glob("*.csv"):
+        for row in csv.DictReader(open(path, encoding="utf-8")):
+            for column, cell in row.items():
+                # structured cells: ids, lists, JSON; not free text nor the words topics draw from it
+                if cell and " " not in cell and column != "top_terms":
+                    tokens = {t.lower() for t in re.findall(r"[\w.@-]+", cell) if len(t) > 5}
+                    if tokens & real:
+                        leaks.add(f"{path.stem}.{column}")
+    assert not leaks, sorted(leaks)
+    assert CANARY_ID not in "".join(p.read_text() for p in (tmp_path / "p").glob("*.csv"))
 
 
 def test_forget_leaves_no_canary_anywhere_in_the_workspace(workspace, tmp_path):

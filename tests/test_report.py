@@ -61,3 +61,16 @@ def test_extension_point_adds_a_section(workspace, tmp_path):
 def test_report_before_analyze_says_what_to_run(workspace, tmp_path):
     html = build_report(workspace, tmp_path / "r.html").read_text()
     assert "confiance analyze" in html
+
+
+def test_band_chart_axis_labels_fit_the_margin():
+    """A cumulative effect in the tens of thousands: plain grouped numbers, never scientific notation
+    (the 56 px margin cut "3.797e+04" to "797e+04")."""
+    from confiance.report.charts import band_chart
+
+    days = [f"2025-04-{d:02d}" for d in range(1, 31)]
+    effect = [1300.0 * d for d in range(30)]
+    chart = band_chart(days, effect, [0.0] * 30, [v * 0.8 - 1800 for v in effect], [v * 1.2 for v in effect])
+    labels = [label for _, label in chart.y_ticks]
+    assert all("e" not in label and len(label) <= 7 for label in labels), labels
+    assert labels[0].startswith("-") and labels[-1].replace(",", "").isdigit() and int(labels[-1].replace(",", "")) > 40_000

@@ -46,20 +46,29 @@ def _emit_csv(rows: list[dict[str, Any]]) -> None:
     writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0].keys()))
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: safe_cell(v) for k, v in row.items()})
+        # nested values (scores, evidence) as JSON text rather than Python's repr
+        writer.writerow({k: safe_cell(orjson.dumps(v, default=str).decode() if isinstance(v, (dict, list, tuple)) else v)
+                         for k, v in row.items()})
 
 
 def _emit_table(title: str, rows: list[dict[str, Any]]) -> None:
     console = Console()
+    if not console.is_terminal:  # redirected or piped: whole cells, not 80 columns of ellipses
+        console = Console(width=_UNWRAPPED_WIDTH)
     table = Table(title=title)
     if not rows:
         console.print(f"{title}: nothing yet")
         return
-    for key in rows[0]:
+    columns = list(dict.fromkeys(key for row in rows for key in row))  # rows may lack some columns
+    for key in columns:
         table.add_column(str(key))
     for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row.values()))
+        table.add_row(*("" if row.get(key) is None else str(row[key]) for key in columns))
     console.print(table)
+
+
+#: Line width of tables written to a file or a pipe (a terminal's own width applies otherwise).
+_UNWRAPPED_WIDTH = 1000
 
 
 def _listing(title: str, rows: list[dict[str, Any]], as_json: bool, as_csv: bool) -> None:
@@ -87,13 +96,13 @@ def migrate() -> None:
 
 
 @app.command()
-def formats(as_json: bool = typer.Option(False, "--json")) -> None:
+def formats(as_json: bool = typer.Option(False, "--json"), as_csv: bool = typer.Option(False, "--csv")) -> None:
     """List the input formats ingest understands."""
     from confiance.ingest import formats as all_formats
 
     rows = [{"name": f.name, "aliases": ",".join(f.aliases), "containers": ",".join(f.containers), "description": f.description}
             for f in all_formats().values()]
-    _listing("formats", rows, as_json, False)
+    _listing("formats", rows, as_json, as_csv)
 
 
 @app.command()
@@ -128,11 +137,16 @@ def ingest(
             err.print(f"{result.path}: {result.format}: read {result.records_read} = stored {result.stored} "
                       f"+ duplicates {result.duplicates} + rejected {result.rejected}{tag}")
 
+        skipped: list[Path] = []
+
         def skip(path: Path, reason: str) -> None:
+            skipped.append(path)
             err.print(f"{path}: skipped ({reason.split(';')[0]})")
 
         results = ingest_paths(_ws(), paths, format_name=format_name, options=options, on_file_start=start,
                                on_file_done=done, on_skip=skip)
+    if not results and not skipped:  # an empty folder: say so rather than print nothing
+        err.print(f"nothing to ingest: no file under {', '.join(map(str, paths))}")
     if as_json:
         _emit_json([r.as_json() for r in results])
 
@@ -176,8 +190,11 @@ def simulate(
     with Progress(TextColumn("simulate"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} posts"),
                   TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("simulate", total=posts)
-        summary = simulate_world(outdir, seed=seed, accounts=accounts, posts=posts, platforms=chosen,
-                                 progress=lambda n: bar.advance(task, n))
+        try:
+            summary = simulate_world(outdir, seed=seed, accounts=accounts, posts=posts, platforms=chosen,
+                                     progress=lambda n: bar.advance(task, n))
+        except ValueError as exc:  # too few accounts or posts, an unknown platform
+            raise typer.BadParameter(str(exc)) from None
     counts = ", ".join(f"{k} {v}" for k, v in summary.items() if isinstance(v, int))
     err.print(f"world written to {outdir}" + (f" ({counts})" if counts else ""))
 
@@ -202,7 +219,7 @@ def analyze(
 
 @app.command()
 def communities(
-    resolution: Optional[float] = typer.Option(None, "--resolution", help="Leiden resolution; recomputes when it differs from the stored run."),
+    resolution: Optional[float] = typer.Option(None, "--resolution", min=0.0, help="Leiden resolution; recomputes when it differs from the stored run."),
     as_json: bool = typer.Option(False, "--json"),
     as_csv: bool = typer.Option(False, "--csv"),
 ) -> None:
@@ -274,6 +291,8 @@ def report(output: Optional[Path] = typer.Option(None, "-o", "--output", help="H
     """Write the self-contained HTML report."""
     from confiance.report import build_report
 
+    if output is not None and output.is_dir():
+        raise ConfianceError(f"{output} is a folder: give the HTML file to write, e.g. {output / 'report.html'}")
     path = build_report(_ws(), output)
     typer.echo(str(path))
 
@@ -292,7 +311,15 @@ def serve(
     if not is_loopback(host) and not auth:
         raise typer.BadParameter(f"binding {host} would show personal data to the network; add --auth "
                                  "(a one-time login token) or bind 127.0.0.1", param_hint="--host")
+    import os
+    import socket
+
     import uvicorn
+
+    try:  # before announcing the address: a port in use is one error line, not a URL that answers nothing
+        socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET).close()
+    except OSError as exc:
+        raise ConfianceError(f"cannot listen on {host} port {port}: {os.strerror(exc.errno) if exc.errno else exc}") from None
 
     from confiance.errors import WorkspaceLocked
     from confiance.export import Pseudonymiser
@@ -468,7 +495,7 @@ def disclosure(
 @app.command()
 def sources(
     credibility: Optional[Path] = typer.Option(None, "--credibility", help="CSV domain,rating[,source]; replaces the stored user list and reruns the step."),
-    top: int = typer.Option(20, "--top", help="How many domains, cascades and accounts."),
+    top: int = typer.Option(20, "--top", min=1, help="How many domains, cascades and accounts."),
     as_json: bool = typer.Option(False, "--json"),
     as_csv: bool = typer.Option(False, "--csv"),
 ) -> None:
@@ -504,7 +531,7 @@ def account_types(as_json: bool = typer.Option(False, "--json"), as_csv: bool = 
 
 @app.command()
 def harm(
-    top: int = typer.Option(20, "--top", help="How many accounts (most influential first)."),
+    top: int = typer.Option(20, "--top", min=1, help="How many accounts (most influential first)."),
     as_json: bool = typer.Option(False, "--json"),
     as_csv: bool = typer.Option(False, "--csv"),
 ) -> None:
@@ -524,7 +551,7 @@ def harm(
 @app.command()
 def stance(
     target_file: Path = typer.Argument(..., metavar="TARGET.yaml", help="Target: description + labelled example posts."),
-    threshold: Optional[float] = typer.Option(None, "--threshold", help="Relevance threshold (cosine); default from the file, else automatic."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", min=-1.0, max=1.0, help="Relevance threshold (cosine); default from the file, else automatic."),
     split_date: Optional[str] = typer.Option(None, "--split-date", help="YYYY-MM-DD: account stance before / after this date."),
     by: str = typer.Option("all", "--by", help="Account stance period when no --split-date: all or week."),
     as_json: bool = typer.Option(False, "--json"),
@@ -558,7 +585,7 @@ def stance(
 
 @app.command()
 def trends(
-    top: int = typer.Option(20, "--top", help="How many emerging narratives."),
+    top: int = typer.Option(20, "--top", min=1, help="How many emerging narratives."),
     as_json: bool = typer.Option(False, "--json"),
     as_csv: bool = typer.Option(False, "--csv"),
 ) -> None:
@@ -794,7 +821,9 @@ def impact(
     if as_json:
         _emit_json(summary)
         return
-    rows = [{"": name, **{k: f"{v:,.4g}" for k, v in summary[name].items()}} for name in ("average", "cumulative", "relative")]
+    # whole numbers from 10,000 on: "223,786", not "2.238e+05"
+    rows = [{"": name, **{k: f"{v:,.0f}" if abs(v) >= 1e4 else f"{v:,.4g}" for k, v in summary[name].items()}}
+            for name in ("average", "cumulative", "relative")]
     _emit_table(f"impact on {response} from {result.times[index]} (p = {result.p:.3g})", rows)
 
 
@@ -875,8 +904,12 @@ def attribution(
     ws = _ws()
     rerun(ws, "attribution", {"codes": list(code)}, lambda con, run_id: run_attribution(con, run_id, code))
     with ws.reader() as con:
-        rows = con.execute("SELECT kind, key, posts, accounts, engagements, views, first_post_at, kpi_totals, "
-                           "evidence_post_ids FROM attribution ORDER BY posts DESC, kind, key").df().to_dict("records")
+        cursor = con.execute("SELECT kind, key, posts, accounts, engagements, views, first_post_at, kpi_totals, "
+                             "evidence_post_ids FROM attribution ORDER BY posts DESC, kind, key")
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+    for row in rows:  # the JSON column as an object, not its text
+        row["kpi_totals"] = orjson.loads(row["kpi_totals"]) if row["kpi_totals"] else {}
     if as_json:
         _emit_json(rows)
         return
@@ -991,9 +1024,13 @@ def graph_metrics(
 
     from confiance import store
     from confiance.engine import graph_algorithms, graph_metrics as metrics
+    from confiance.graph.build import KINDS
 
     _check_engine(engine)
     chosen = _split(kinds)
+    unknown = sorted(set(chosen or ()) - set(KINDS))
+    if unknown:
+        raise ConfianceError(f"unknown interaction kind(s) {', '.join(unknown)}; known: {', '.join(KINDS)}")
     ws = _ws()
     if engine == "duckdb":
         with ws.reader() as con:
@@ -1039,11 +1076,15 @@ def layout(
 
 
 def main() -> None:
-    """Entry point: usage errors exit 2 (click), confiance errors exit 1 with one line on stderr."""
+    """Entry point: usage errors exit 2 (click); confiance errors and file errors exit 1 with one line on stderr."""
     try:
         app()
     except ConfianceError as exc:
         sys.stderr.write(f"error: {' '.join(str(exc).split())}\n")
+        sys.exit(1)
+    except OSError as exc:  # a path given on the command line: a directory for a file, a file for a folder…
+        where = f"{exc.filename}: " if exc.filename else ""
+        sys.stderr.write(f"error: {where}{exc.strerror or exc}\n")
         sys.exit(1)
 
 

@@ -452,12 +452,15 @@ def retention_cutoff(period: str, now: datetime | None = None) -> datetime:
                              "years such as 365d, 26w, 18m or 2y")
     n, unit = int(match.group(1)), match.group(2).lower()
     now = now or datetime.now(timezone.utc)
-    if unit in "dw":
-        return now - timedelta(days=n * (7 if unit == "w" else 1))
-    months = n * (12 if unit == "y" else 1)
-    year, month = divmod(now.year * 12 + now.month - 1 - months, 12)
-    day = min(now.day, calendar.monthrange(year, month + 1)[1])
-    return now.replace(year=year, month=month + 1, day=day)
+    try:
+        if unit in "dw":
+            return now - timedelta(days=n * (7 if unit == "w" else 1))
+        months = n * (12 if unit == "y" else 1)
+        year, month = divmod(now.year * 12 + now.month - 1 - months, 12)
+        day = min(now.day, calendar.monthrange(year, month + 1)[1])
+        return now.replace(year=year, month=month + 1, day=day)
+    except (OverflowError, ValueError):  # datetime stops at year 1
+        raise ConfianceError(f"retention period {period!r} reaches back before the year 1") from None
 
 
 def _expire_rows(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> tuple[dict[str, int], dict[str, int]]:

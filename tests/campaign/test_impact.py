@@ -205,6 +205,9 @@ def test_bad_input_is_named(tmp_path: Path) -> None:
         ImpactModel(level_prior="tight")
     with pytest.raises(ConfianceError, match=r"level prior \(0\.01, -1\)"):
         ImpactModel(level_prior=(0.01, -1))
+    for season in (1, 0, -3):  # 1 crashed the fit; 0 and -3 were described as seasonal but ignored
+        with pytest.raises(ConfianceError, match="a season lasts at least 2 periods"):
+            ImpactModel(seasonal=season)
     usage = subprocess.run([sys.executable, "-m", "confiance.cli", "impact", str(good), "--intervention", "15",
                             "--level-prior", "tight", "--json"], capture_output=True, text=True)
     assert usage.returncode == 2 and "--level-prior" in usage.stderr

@@ -229,3 +229,11 @@ def test_cli_opinion_names_owners_and_rejects_bad_references(sim_world) -> None:
                            [brand["account_id"]]).fetchall()[0][0]
         params = con.execute("SELECT parameters FROM analysis_runs WHERE step = 'opinion'").fetchall()
     assert arms == 0 and brand["account_id"] in str(params)
+
+
+def test_a_single_stance_period_says_how_to_get_periods():
+    """`confiance stance` without --by week stores one period, 'all': the error says which option to use."""
+    panel = pd.DataFrame({"platform": ["x", "x"], "account_id": ["1", "2"], "period": ["all", "all"],
+                          "stance": [0.5, -0.2], "n_posts": [3, 2]})
+    with pytest.raises(ConfianceError, match=r"'all'.*--by week.*--split-date"):
+        stance_did(panel, [("x", "1")], datetime(2025, 3, 31, tzinfo=timezone.utc))

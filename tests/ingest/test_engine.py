@@ -57,6 +57,22 @@ def test_reingest_changes_nothing_even_after_a_rename(workspace, tmp_path):
     assert scalar(workspace, "SELECT count(*) FROM sources") == 1
 
 
+def test_a_wrong_format_that_rejected_everything_does_not_block_the_right_one(workspace, tmp_path):
+    """``--format kpi-csv`` on a Bluesky file rejects every line; the file must not then count as
+    already ingested when it is read again as what it is (detected or named)."""
+    f = FORMATS / "bluesky-atproto" / "bluesky-posts.json"
+    [wrong] = ingest(workspace, f, format_name="kpi-csv")
+    assert wrong.stored == 0 and wrong.rejected == wrong.records_read > 0
+    [right] = ingest(workspace, f)
+    assert right.format == "bluesky" and not right.already_ingested and right.stored > 100 and right.rejected == 0
+    assert scalar(workspace, "SELECT count(*) FROM rejects") == 0
+    assert query(workspace, "SELECT format, stored FROM sources") == [("bluesky", right.stored)]
+    posts = scalar(workspace, "SELECT count(*) FROM posts")
+    [again] = ingest(workspace, f, format_name="kpi-csv")  # a stored file stays what it was
+    assert again.already_ingested and again.format == "bluesky"
+    assert scalar(workspace, "SELECT count(*) FROM posts") == posts and scalar(workspace, "SELECT count(*) FROM kpis") == 0
+
+
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-8-sig", "utf-32"])
 def test_unicode_encodings_are_read(workspace, tmp_path, encoding):
     text = json.dumps(_page([_tweet(1, text="Élysée : « à bientôt » 🇫🇷")]), ensure_ascii=False) + "\n"

@@ -153,3 +153,17 @@ def test_cli_verbs_before_analyze_fail_with_one_line(workspace):
         assert out.stderr.strip().count("\n") == 0 and "analyze" in out.stderr
     out = cli(workspace, "export", "gexf")
     assert out.returncode == 1 and "analyze" in out.stderr
+
+
+def test_bridging_table_marks_accounts_outside_the_split(workspace, tmp_path):
+    """Accounts outside the largest component have no side: the table says so instead of printing None."""
+    f = tmp_path / "edges.csv"
+    ring = [f"a{i},a{(i + 1) % 8},mention" for i in range(8)] + ["a0,a4,reply", "a2,a6,reply"]
+    f.write_text("source,target,kind\n" + "\n".join(ring + ["x1,x2,mention", "x2,x1,reply"]) + "\n")
+    ingest(workspace, f, format_name="edges-csv")
+    _analyze_all(workspace)
+    with workspace.reader() as con:
+        outside = con.execute("SELECT count(*) FROM account_bridging WHERE side IS NULL AND bridging IS NOT NULL").fetchall()[0][0]
+    polarisation = _section(build_report(workspace, tmp_path / "r.html").read_text(), "polarization")
+    assert outside > 0 and "<td>None</td>" not in polarisation
+    assert polarisation.count("<td>—</td>") == outside

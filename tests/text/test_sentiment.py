@@ -14,6 +14,7 @@ from confiance.pipeline import analyze
 from confiance.report import build_report
 from confiance.text.sentiment import (LABELS, default_model, evaluate_sentiment, fold_accents, lexicon_features,
                                       training_examples)
+from tests.conftest import FORMATS, ingest, query
 
 TEST_SET = Path(__file__).resolve().parents[1] / "data" / "sentiment"
 SAMPLE_EVERY = 8
@@ -134,3 +135,17 @@ def test_sentiment_step_on_simulated_world(sim_world):
         section = section[:section.index("</section>")]
         assert "Nothing to show yet" not in section and "<svg" in section, title
     assert "&#34;Solvane&#34; OR #solvane" in html  # the campaign brand's share of voice (escaped quotes)
+
+
+def test_sentiment_step_scores_posts_without_words(workspace):
+    """Real X v1.1 search results hold link-only tweets ("https://t.co/…"): the embeddings step stores
+    them without a vector, and sentiment used to stop on NaN features instead of scoring them."""
+    ingest(workspace, FORMATS / "twitter-v1.1-json" / "get_search_raw.json")
+    results = analyze(workspace, ["sentiment"])
+    without_words = query(workspace, "SELECT count(*) FROM post_embeddings WHERE text_key IS NULL")[0][0]
+    scored = query(workspace, "SELECT s.score, p.text FROM post_sentiment s JOIN posts p USING (platform, post_id)")
+    assert without_words > 0
+    assert results["sentiment"]["posts"] == len(scored) == query(
+        workspace, "SELECT count(*) FROM posts WHERE kind <> 'repost' AND coalesce(trim(text), '') <> ''")[0][0]
+    assert all(np.isfinite(score) and -1 <= score <= 1 for score, _ in scored)
+    assert any(text.startswith("https://t.co/") and " " not in text for _, text in scored)

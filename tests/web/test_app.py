@@ -184,3 +184,11 @@ def test_sensitive_labels_never_reach_one_persons_page(client, world):
         assert "<dt>side</dt>" not in page and "polarization_side" not in page
     section = client.get("/sections/polarization").text
     assert "leading accounts" in section and "@" not in section.split("leading accounts")[1].split("</table>")[0]
+
+
+def test_account_pages_leave_missing_scores_blank(client):
+    """A score an analysis could not compute (NULL) shows as an empty cell, not Python's "None"."""
+    pages = [client.get(route).text for route in _routes(client) if route.startswith("/accounts/")]
+    assert pages and any("<h3>" in page for page in pages)
+    assert any(re.search(r"<dd></dd>|<td></td>", page) for page in pages)
+    assert not any(re.search(r"<(dd|td)>None</(dd|td)>", page) for page in pages)

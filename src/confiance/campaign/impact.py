@@ -145,6 +145,8 @@ class ImpactModel:
     level_prior: tuple[float, float] | str | None = HOLDOUT
 
     def __post_init__(self) -> None:
+        if self.seasonal is not None and self.seasonal < 2:
+            raise ConfianceError(f"a season lasts at least 2 periods (7 for a weekly cycle in daily data), not {self.seasonal}")
         prior = self.level_prior
         if isinstance(prior, str):
             if prior != HOLDOUT:

@@ -127,7 +127,8 @@ def _sides(panel: pd.DataFrame, intervention: Any) -> pd.DataFrame:
             when = pd.to_datetime(periods, utc=True)
         except (ValueError, TypeError):
             raise ConfianceError(f"stance periods such as {str(periods.iloc[0])!r} are neither 'pre'/'post' "
-                                 "nor times") from None
+                                 "nor times: run `confiance stance TARGET.yaml --by week` (or --split-date DATE)"
+                                 ) from None
         # a period that starts before the intervention but contains it is pre: it is mostly unexposed
         frame["post"] = (when >= cut).astype(int)
     frame["weighted"] = frame["stance"] * frame["n_posts"]
@@ -263,9 +264,11 @@ def run_opinion(con: duckdb.DuckDBPyConnection, run_id: str, markers: CampaignMa
     (one row) and ``opinion_matches`` (each exposed account's controls). Matching is exact on the
     platform, and on the community when the ``communities`` table exists. The campaign's own accounts
     (:func:`campaign_side`) are left out of both arms."""
-    if not has_table(con, "account_stance"):
-        raise ConfianceError("no account_stance table: run `confiance analyze` (stance step) first")
-    targets = [r[0] for r in con.execute("SELECT DISTINCT target FROM account_stance ORDER BY 1").fetchall()]
+    targets = ([r[0] for r in con.execute("SELECT DISTINCT target FROM account_stance ORDER BY 1").fetchall()]
+               if has_table(con, "account_stance") else [])
+    if not targets:  # stance is not an `analyze` step: it needs a target file
+        raise ConfianceError("no account stance yet: run `confiance stance TARGET.yaml --by week` first "
+                             "(a target whose posts are found)")
     if target is None:
         if len(targets) != 1:
             raise ConfianceError(f"account_stance has targets {targets}; choose one with --target")

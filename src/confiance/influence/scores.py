@@ -253,6 +253,9 @@ def _prepare_sources(con: duckdb.DuckDBPyConnection, topic: str | None) -> tuple
         return "posts", EDGE_TABLE
     if not has_table(con, "post_topics"):
         raise ConfianceError("no topics yet: run confiance analyze once topics exist")
+    known = [str(t) for (t,) in con.execute("SELECT DISTINCT topic FROM post_topics ORDER BY 1").fetchall()]
+    if str(topic) not in known:
+        raise ConfianceError(f"no topic {topic!r}; topics: {', '.join(known) or 'none'} (see `confiance topics`)")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _infl_posts AS "
         "SELECT p.* FROM posts p WHERE EXISTS (SELECT 1 FROM post_topics t WHERE t.topic = ? "

@@ -514,13 +514,22 @@ class Staged:
             raise
 
     def _already_ingested(self, sha: str) -> IngestResult | None:
-        """The earlier result of the same bytes: nothing stored again, readable records are duplicates."""
-        known = self.cursor.execute("SELECT records_read, rejected FROM sources WHERE sha256 = ?", [sha]).fetchall()
-        if not known:
+        """The earlier result of the same bytes: nothing stored again, readable records are duplicates.
+
+        None when the bytes are new, or when they were read as another format that rejected every
+        record (a wrong ``--format``): that attempt brought nothing, so this format gets its turn."""
+        known = self.cursor.execute("SELECT records_read, rejected, format FROM sources WHERE sha256 = ?", [sha]).fetchall()
+        if not known or self._failed_as_other_format(sha):
             return None
-        records_read, rejected = known[0]
-        return IngestResult(self.display, self.fmt.name, records_read, 0, records_read - rejected, rejected, sha,
+        records_read, rejected, fmt = known[0]
+        return IngestResult(self.display, fmt, records_read, 0, records_read - rejected, rejected, sha,
                             self.opened.encoding, already_ingested=True)
+
+    def _failed_as_other_format(self, sha: str) -> bool:
+        """The bytes were ingested as another format and nothing was stored (every record rejected)."""
+        return bool(self.cursor.execute(
+            "SELECT count(*) FROM sources WHERE sha256 = ? AND format <> ? AND stored = 0 AND duplicates = 0",
+            [sha, self.fmt.name]).fetchall()[0][0])
 
     def abandon(self) -> None:
         """Drop what was staged (the store was never touched)."""
@@ -541,6 +550,9 @@ class Staged:
             sha = archiver.sha256
             con.execute("BEGIN TRANSACTION")
             try:
+                if self._failed_as_other_format(sha):  # replaced: the earlier attempt left only its rejects
+                    con.execute("DELETE FROM rejects WHERE source_sha256 = ?", [sha])
+                    con.execute("DELETE FROM sources WHERE sha256 = ?", [sha])
                 if con.execute("SELECT count(*) FROM sources WHERE sha256 = ?", [sha]).fetchall()[0][0]:
                     raise _AlreadyIngested(sha)
                 run.derive_observations()

@@ -99,6 +99,11 @@ class BandChart:
     y_ticks: list[tuple[float, str]]
 
 
+def _tick_label(value: float) -> str:
+    """Whole numbers from 10,000 on ("37,970", not "3.797e+04", which the axis margin cuts), else 4 digits."""
+    return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:,.4g}"
+
+
 def band_chart(labels: Sequence[str], actual: Sequence[float], predicted: Sequence[float], lower: Sequence[float],
                upper: Sequence[float], marker: int | None = None, width: int = 860, height: int = 220) -> BandChart:
     """Actual vs predicted with the predicted interval shaded (the causal-impact plot)."""
@@ -125,6 +130,6 @@ def band_chart(labels: Sequence[str], actual: Sequence[float], predicted: Sequen
                     + [f"{x(i):.1f},{y(v):.1f}" for i, v in reversed(list(enumerate(lower)))])
     step = max(1, n // 6)
     x_ticks = [(x(i), str(labels[i])) for i in range(0, n, step)]
-    y_ticks = [(y(lo + (hi - lo) * f), f"{lo + (hi - lo) * f:,.4g}") for f in (0, 0.25, 0.5, 0.75, 1)]
+    y_ticks = [(y(lo + (hi - lo) * f), _tick_label(lo + (hi - lo) * f)) for f in (0, 0.25, 0.5, 0.75, 1)]
     return BandChart(width, height, points(actual), points(predicted), band,
                      x(marker) if marker is not None else None, y(0.0) if lo < 0 < hi else None, x_ticks, y_ticks)

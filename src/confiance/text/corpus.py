@@ -61,13 +61,21 @@ def post_batches(con: duckdb.DuckDBPyConnection, *, batch_size: int = 5000,
 
 
 def post_vectors(con: duckdb.DuckDBPyConnection, batch: PostBatch) -> np.ndarray:
-    """Sentence vectors of a batch: the stored embeddings when the store keeps them, else computed."""
+    """Sentence vectors of a batch: the stored embeddings when the store keeps them, else computed.
+
+    A post the ``embeddings`` step stored without a vector (nothing left once links, mentions and emoji
+    are cleaned away: ``"https://t.co/x"``, ``"😁 🔥"``) gets its raw text encoded here.
+    """
+    from confiance.text.embed import encode
+
     if has_table(con, "post_embeddings"):
         from confiance.text import embed
 
         stored = getattr(embed, "post_vectors", None)
         if stored is not None:
-            return stored(con, list(zip(batch.platform, batch.post_id)))
-    from confiance.text.embed import encode
-
+            vectors = stored(con, list(zip(batch.platform, batch.post_id)))
+            missing = np.flatnonzero(np.isnan(vectors).any(axis=1))
+            if missing.size:
+                vectors[missing] = encode([batch.text[i] for i in missing])
+            return vectors
     return encode(batch.text)
