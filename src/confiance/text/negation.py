@@ -55,6 +55,18 @@ def negated_scopes(text: str) -> list[tuple[int, int, str]]:
     At most one scope per clause, from its first negation (see the module docstring for the French
     and English rules) to the clause's end.
     """
+    return [(start, end, " ".join(original for _, _, original in kept)) for start, end, kept in _scopes(text)]
+
+
+def negated_words(text: str) -> list[bool]:
+    """For each whitespace-separated word of ``text`` (``text.split()``), whether it is negated: inside a
+    negated scope and not itself a negation word ("ne", "pas", "not"…)."""
+    spans = [(start, end) for _, _, kept in _scopes(text) for start, end, _ in kept]
+    return [any(start < m.end() and m.start() < end for start, end in spans) for m in re.finditer(r"\S+", text)]
+
+
+def _scopes(text: str) -> list[tuple[int, int, list[tuple[int, int, str]]]]:
+    """Each scope's span, and the span and original spelling of its words other than negation words."""
     tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
     scopes, clause = [], []
     for token in tokens + [(len(text), len(text), ".")]:
@@ -65,12 +77,6 @@ def negated_scopes(text: str) -> list[tuple[int, int, str]]:
         else:
             clause.append((token[0], token[1], word, token[2]))
     return scopes
-
-
-def negated_words(text: str) -> list[bool]:
-    """For each whitespace-separated word of ``text`` (``text.split()``), whether it lies in a negated scope."""
-    spans = [(start, end) for start, end, _ in negated_scopes(text)]
-    return [any(start < m.end() and m.start() < end for start, end in spans) for m in re.finditer(r"\S+", text)]
 
 
 def is_negator(word: str) -> bool:
@@ -86,13 +92,15 @@ def _negates(words: list[str], k: int) -> bool:
     if word in _FRENCH_NE:
         return any(w in FRENCH_NEGATION_WORDS and _negates(words, j) for j, w in enumerate(words) if j > k)
     if word == "pas":
-        return not (after[:1] == ["mal"] and words[k + 3:k + 4] and words[k + 3] in ("de", "d'", "des", "du"))
+        return not (after[:1] == ["mal"] and after[1:] and after[1] in ("de", "d'", "des", "du"))
     if word == "personne":
         return not (k and words[k - 1] in _NOUN_MARKERS)
+    if word == "aucun" and k and words[k - 1] == "sans" and after[:1] == ["doute"]:
+        return False
     return word in FRENCH_NEGATION_WORDS
 
 
-def _clause_scopes(clause: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str]]:
+def _clause_scopes(clause: list[tuple[int, int, str, str]]) -> list[tuple[int, int, list[tuple[int, int, str]]]]:
     """The negated scope of one clause (at most one: from its first negation to the clause's end)."""
     words = [w for _, _, w, _ in clause]
     negating = [_negates(words, k) for k in range(len(words))]
@@ -105,8 +113,8 @@ def _clause_scopes(clause: list[tuple[int, int, str, str]]) -> list[tuple[int, i
         break
     if first is None:
         return []
-    kept = [original for (_, _, word, original), negates in zip(clause[first:], negating[first:])
+    kept = [(start, end, original) for (start, end, word, original), negates in zip(clause[first:], negating[first:])
             if not (negates or word in _FRENCH_NE or word == "plus")]
     if not kept:
         return []
-    return [(clause[first][0], clause[-1][1], " ".join(kept))]
+    return [(clause[first][0], clause[-1][1], kept)]
