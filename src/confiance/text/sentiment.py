@@ -11,7 +11,7 @@ Two signals, one decision:
   elisions split (``l'adore`` → ``l' adore``), so social-media spellings still match. The
   ``vaderSentiment_fr`` module itself is never imported (it needs GPL packages).
   **Negation scopes**: VADER negates a lexicon word when a negator stands among the 3 tokens before
-  it. French negation brackets the verb ("je *ne* le recommande *pas*", "ça *ne* marche *jamais*")
+  it. French negation brackets the verb ("je *ne* le recommande *pas*", "ça *ne* me plaît *jamais*")
   or, in spoken French, follows it ("j'aime *pas*"), so the negated word is often after "ne" and
   before "pas": outside VADER's window. Both analyzers therefore also negate, by VADER's own factor
   ``N_SCALAR`` (-0.74), a lexicon word that lies in a negated scope of
@@ -63,11 +63,10 @@ from typing import Any, Sequence
 import duckdb
 import numpy as np
 import pyarrow as pa
-
 from vader import SentimentIntensityAnalyzer
 from vader.constants import N_SCALAR
 from vader.data.emoji import EMOJI
-from vader.text import EmojiTranslator, normalize_apostrophes
+from vader.text import EmojiTranslator, SentiText, normalize_apostrophes
 
 from confiance.pipeline import Step, register_step
 from confiance.store import has_table
@@ -117,7 +116,11 @@ _SCOPED: ContextVar[frozenset[int]] = ContextVar("negated_scope_tokens", default
 
 class ScopedNegationAnalyzer(SentimentIntensityAnalyzer):
     """VADER, plus: a lexicon word inside a negated scope is negated by ``N_SCALAR`` when VADER's own
-    3-token window did not already handle a negator before it."""
+    3-token window did not already handle a negator before it.
+
+    Hooks into ``_modified_valence``, the per-word rule step of ``nltk-vader-sentiment`` 1.0.0 (pinned);
+    the tokens VADER sees are rebuilt here, emoji set apart, so that scope and token indices agree.
+    """
 
     def __init__(self, *args: Any, emoji: dict[str, str] | None = None, **kwargs: Any):
         super().__init__(*args, emoji=emoji, **kwargs)
@@ -142,7 +145,7 @@ class ScopedNegationAnalyzer(SentimentIntensityAnalyzer):
         finally:
             _SCOPED.reset(token)
 
-    def _modified_valence(self, valence: float, sentitext: Any, i: int) -> float:
+    def _modified_valence(self, valence: float, sentitext: SentiText, i: int) -> float:
         valence = super()._modified_valence(valence, sentitext, i)
         if i in _SCOPED.get() and not self._window_negation(sentitext.lowered, i):
             valence *= N_SCALAR
@@ -150,7 +153,7 @@ class ScopedNegationAnalyzer(SentimentIntensityAnalyzer):
 
     def _window_negation(self, lowered: list[str], i: int) -> bool:
         """Whether VADER's own rules looked at a negator before word ``i`` (negated, boosted by "never
-        so", or exempted by "without doubt"): the 3 preceding non-lexicon tokens, or "no" just before."""
+        so", or exempted by "without doubt"): among the 3 preceding non-lexicon tokens, or "no" 1-2 tokens before."""
         return self._no_precedes(lowered, i) or any(
             self._negated_one(lowered[j]) for j in range(max(i - 3, 0), i) if lowered[j] not in self.lexicon)
 
