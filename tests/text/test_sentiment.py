@@ -90,11 +90,12 @@ def test_texts_without_negated_scope_score_as_plain_vader():
     """The scope rule only acts inside negated scopes: every other training text scores as VADER's own
     analyzer does with the same lexicon (emoji included)."""
     analyzer = ScopedNegationAnalyzer()
+    texts = [row["text"] for row in training_examples() if row["lang"] == "en"]
+    texts += ["Love it ❤️❤️!!", "Great 😀👍 thanks", "ok👌 see you", "👩‍👩‍👧 family day 🎉", "sad😢"]
     checked = 0
-    for row in training_examples():
-        if row["lang"] == "en" and not negated_scopes(row["text"]):
-            assert analyzer.polarity_scores(row["text"]) == super(ScopedNegationAnalyzer, analyzer).polarity_scores(
-                row["text"]), row["text"]
+    for text in texts:
+        if not negated_scopes(text):
+            assert analyzer.polarity_scores(text) == super(ScopedNegationAnalyzer, analyzer).polarity_scores(text), text
             checked += 1
     assert checked > 100
     with pytest.raises(TypeError, match="expects a str"):
