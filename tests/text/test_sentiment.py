@@ -12,8 +12,9 @@ import pytest
 
 from confiance.pipeline import analyze
 from confiance.report import build_report
-from confiance.text.sentiment import (LABELS, default_model, evaluate_sentiment, fold_accents, lexicon_features,
-                                      training_examples)
+from confiance.text.negation import negated_scopes
+from confiance.text.sentiment import (LABELS, ScopedNegationAnalyzer, default_model, evaluate_sentiment, fold_accents,
+                                      lexicon_features, training_examples)
 from tests.conftest import FORMATS, ingest, query
 
 TEST_SET = Path(__file__).resolve().parents[1] / "data" / "sentiment"
@@ -38,6 +39,68 @@ def test_french_lexicon_rules():
 def test_english_lexicon_is_vader():
     compound = lexicon_features(["This is great", "This is not great", "The train leaves at 8"], ["en"] * 3)[:, 0]
     assert compound[0] > 0 > compound[1] and compound[2] == 0
+
+
+def _compound(texts: list[str], lang: str) -> list[float]:
+    return list(lexicon_features(texts, [lang] * len(texts))[:, 0])
+
+
+@pytest.mark.parametrize("affirmative, negated", [
+    ("Je le recommande", "Je ne le recommande pas"),                      # the verb between "ne" and "pas"
+    ("Je suis satisfait", "Je ne suis plus satisfait"),                   # ne … plus
+    ("Ça me plaît", "Ça ne me plaît jamais"),                             # ne … jamais
+    ("J'aime ce film", "J'aime pas ce film"),                             # spoken French: bare "pas"
+    ("C'est une très bonne idée", "Ce n'est pas vraiment une très bonne idée"),  # beyond VADER's 3 tokens
+])
+def test_french_negation_around_the_verb(affirmative, negated):
+    """Sentences written for this test: a positive lexicon word negated by French negation on either side
+    of the verb turns the sentence negative (VADER's 3-token window alone left them positive)."""
+    plain, negative = _compound([affirmative, negated], "fr")
+    assert plain > 0 > negative
+
+
+def test_french_negation_special_cases():
+    regret, litotes, quantity, more, person, nobody_helps, without = _compound([
+        "Je ne regrette rien", "C'est pas mal", "Il y a pas mal de monde", "Il y a plus de choix, génial",
+        "Une personne adorable", "Personne ne m'aide", "Livré sans problème"], "fr")
+    assert regret > 0            # ne … rien over a negative word
+    assert litotes > 0           # "pas mal" is positive: a negated negative word (VADER's window already does it)
+    assert quantity == 0         # "pas mal de" is "quite a lot of": no sentiment
+    assert more > 0              # "plus de" means more: no negation
+    assert person > 0            # the noun "personne" does not negate "adorable"
+    assert nobody_helps < 0      # the pronoun "personne" does
+    assert without > 0           # "sans" negates "problème"
+
+
+def test_english_negation_scopes():
+    good, not_good, nobody, no_one = _compound(["It is really a very good idea", "It is not really a very good idea",
+                                                "Nobody likes it", "No one was happy"], "en")
+    assert good > 0 > not_good and nobody < 0 and no_one < 0
+
+
+def test_no_double_negation():
+    """A word VADER's window already negated is not negated again by its scope; an emoji after the
+    clause is outside the scope; the negation word itself keeps VADER's own valence ("no information")."""
+    fr = _compound(["Ce n'est pas génial", "C'est génial", "Je ne veux plus entendre parler de cette marque 😢"], "fr")
+    assert fr[0] < 0 < fr[1] and fr[2] < 0  # the tear (negative) stays outside the scope
+    en = _compound(["This is not great", "I don't think it's good", "Late again and no information"], "en")
+    assert max(en) < 0
+
+
+def test_texts_without_negated_scope_score_as_plain_vader():
+    """The scope rule only acts inside negated scopes: every other training text scores as VADER's own
+    analyzer does with the same lexicon (emoji included)."""
+    analyzer = ScopedNegationAnalyzer()
+    texts = [row["text"] for row in training_examples() if row["lang"] == "en"]
+    texts += ["Love it ❤️❤️!!", "Great 😀👍 thanks", "ok👌 see you", "👩‍👩‍👧 family day 🎉", "sad😢"]
+    checked = 0
+    for text in texts:
+        if not negated_scopes(text):
+            assert analyzer.polarity_scores(text) == super(ScopedNegationAnalyzer, analyzer).polarity_scores(text), text
+            checked += 1
+    assert checked > 100
+    with pytest.raises(TypeError, match="expects a str"):
+        analyzer.polarity_scores(None)
 
 
 def test_training_and_test_sets_are_separate_and_balanced():

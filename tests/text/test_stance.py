@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 
 from confiance.cli import app
 from confiance.store import transaction
-from confiance.text.stance import (STANCES, StanceTargetError, fit_target, load_target, negated_scopes, parse_target,
-                                   passages, relevance_and_stance_scores, run_stance, score_posts, stance_summary,
+from confiance.text.negation import negated_scopes
+from confiance.text.stance import (STANCES, StanceTargetError, fit_target, load_target, parse_target, passages,
+                                   relevance_and_stance_scores, run_stance, score_posts, stance_summary,
                                    wilson_interval)
 
 TARGET = Path(__file__).resolve().parents[1] / "data" / "stance" / "solvane.yaml"

