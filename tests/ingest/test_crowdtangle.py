@@ -7,7 +7,9 @@ import json
 import re
 from datetime import datetime, timedelta, timezone
 
+from confiance.errors import IngestError
 from confiance.ingest import detect
+from confiance.ingest._readers import csv_header, read_csv, sniff_encoding
 from tests.conftest import FORMATS, ingest, query, scalar
 
 CT = FORMATS / "crowdtangle-csv"
@@ -145,9 +147,6 @@ def test_reingest_adds_nothing(workspace):
 def test_a_lone_cr_in_the_header_ends_the_line_as_the_reader_does(workspace, tmp_path):
     # found by tests/test_fuzz_ingest.py: the header sniff handed a line with a CR inside to the csv
     # module, which raised its own error instead of a result or an IngestError naming the file
-    from confiance.errors import IngestError
-    from confiance.ingest._readers import csv_header, read_csv, sniff_encoding
-
     raw = SAMPLE.read_bytes()
     cut = raw.index(b",", raw.index(b",") + 1)  # after the second column name
     f = tmp_path / "cr-in-header.csv"
