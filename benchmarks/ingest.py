@@ -33,6 +33,32 @@ rows 23, merges 15.7, COMMIT 7.9 + final checkpoint 1.4, zstd archive 5.1. json_
 half of the parse; it is also what keeps lines nested deeper than 128 levels (orjson stops at 1024)
 off the fast path: a raw-text type check cannot see depth, and from_json_strict accepts numbers,
 booleans and objects where text is expected, so it cannot replace it.
+
+Session 7 (measured on one 20k-post file of the 1M world, 34 MB, CPU s): DuckDB's own profile puts
+the parse at 0.37 per file, the pages-to-rows SQL at 0.21 and the merges at 0.16 (store at 800k
+posts); json_structure alone costs 0.17-0.19, from_json 0.15-0.22. Cheaper exact checks tried and
+dropped: ``json_type`` over a list of paths refuses wildcards ("Cannot have wildcards in JSON path
+when supplying multiple paths"); an RE2 test that only looks outside JSON strings costs 0.115 for
+one of the five patterns needed, and stripping the strings first 0.40; from_json with JSON-typed
+leaves plus the conversion back costs 0.34 before any check (plain from_json 0.21); orjson.loads of
+every line costs 0.13-0.14 before any type check. And a depth proof is still needed: json_structure
+fails from depth 128, while from_json and json_valid accept depth 2000 (orjson rejects past 1024).
+Building the lines' Arrow column from the joined bytes looked 3-12x cheaper alone but cost the same
+in place (0.03-0.05 per file both ways); not kept.
+
+What changed instead is the overlap. A file's temporary tables fit in one DuckDB row group (122,880
+rows), so its pages-to-rows SQL, like its Python, runs on one thread: with one file staged ahead,
+the committing thread waited for staging 27-30 % of the wall time (10 files, in-process, load 5.8-6.9). Two files
+staged ahead (``ingest.STAGE_AHEAD``): 17-21 %. `confiance ingest` of 10 files of the 1M world, old
+and new alternated on the shared machine (load 1.2-5.7): 14.1/12.3, 13.7/8.2, 9.1/8.0, 13.9/12.6,
+23.5/31.1, 31.3/20.0 s (105.7 against 92.2 s in all), the same CPU (12-14 s user), peak memory
+0.76-0.83 GB against 0.93-1.07 GB. On a loaded machine more runnable threads also take a larger
+share of the cores, so these pairs overstate what an idle machine gains.
+Full run at 1M (2026-11-30 06:17, shared machine, load 2.2 at the start, 5.7-6.8 during it):
+read_json 33.42 s / 20.06 CPU s; orjson loop 13.82 s; ingest 139.52 s / 85.35 CPU s, 1,231 MiB peak:
+ratio 4.18 wall, 4.25 CPU, 7,167 posts/s. The wall figures say more about the load than the code;
+85.35 CPU s lies within what loaded runs of the code before measured (84.4-103.6; 68.78 idle), and
+no phase's SQL changed, so the per-phase split above stands.
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ import json
 import re
 from datetime import datetime, timedelta, timezone
 
+from confiance.errors import IngestError
 from confiance.ingest import detect
+from confiance.ingest._readers import csv_header, read_csv, sniff_encoding
 from tests.conftest import FORMATS, ingest, query, scalar
 
 CT = FORMATS / "crowdtangle-csv"
@@ -140,3 +142,23 @@ def test_reingest_adds_nothing(workspace):
     results = ingest(workspace, CT)
     assert results and all(r.stored == 0 for r in results)
     assert {t: scalar(workspace, f"SELECT count(*) FROM {t}") for t in tables} == before
+
+
+def test_a_lone_cr_in_the_header_ends_the_line_as_the_reader_does(workspace, tmp_path):
+    # found by tests/test_fuzz_ingest.py: the header sniff handed a line with a CR inside to the csv
+    # module, which raised its own error instead of a result or an IngestError naming the file
+    raw = SAMPLE.read_bytes()
+    cut = raw.index(b",", raw.index(b",") + 1)  # after the second column name
+    f = tmp_path / "cr-in-header.csv"
+    f.write_bytes(raw[:cut] + b"\r" + raw[cut:])
+    opened = sniff_encoding(f)
+    names = [h.strip() for h in next(csv.reader([raw[:cut].decode("utf-8-sig")]))]
+    assert csv_header(opened) == names
+    first = next(read_csv(opened))  # the reader's header has the same two columns: line 2 has too many
+    assert (first.line_no, first.reason.split(",")[0]) == (2, f"expected {len(names)} fields")
+    try:
+        [result] = ingest(workspace, f, format_name="crowdtangle")
+    except IngestError as exc:
+        assert str(f) in str(exc)
+    else:
+        assert result.records_read == result.stored + result.duplicates + result.rejected

@@ -1,7 +1,7 @@
 """Staging the next file while the previous one commits changes nothing a user can see.
 
-``ingest_paths`` stages file i+1 (read, map, temporary tables on its own cursor) while file i
-merges and commits. The store must equal one built file by file, commits must follow file order,
+``ingest_paths`` stages files i+1 and i+2 (read, map, temporary tables on cursors of their own)
+while file i merges and commits. The store must equal one built file by file, commits must follow file order,
 and a failure in either phase must leave the earlier files stored, the later ones absent, and no
 temporary archive behind.
 """

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections import deque
 from functools import lru_cache
 from pathlib import Path
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,6 +23,11 @@ from confiance.ingest._engine import IngestResult, Staged
 from confiance.ingest._format import Context, Format, Sample
 from confiance.ingest._readers import DEFAULT_LIMITS, Limits, Opened, csv_header, first_item, guess_container, sniff_encoding
 from confiance.workspace import Workspace
+
+#: files staged ahead of the one committing. A file's temporary tables fit in one DuckDB row group,
+#: so its pages-to-rows SQL runs on one thread, as do its Python parts: two files staged at once keep
+#: both cores busy where one left the second core waiting (see benchmarks/ingest.py)
+STAGE_AHEAD = 2
 
 __all__ = ["Format", "Sample", "Context", "IngestResult", "formats", "detect", "ingest_paths", "expand_paths"]
 
@@ -156,35 +162,33 @@ def ingest_paths(
             on_file_done(result)
         results.append(result)
 
-    with ws.writer() as con, ThreadPoolExecutor(1, thread_name_prefix="confiance-stage") as stager:
+    with ws.writer() as con, ThreadPoolExecutor(STAGE_AHEAD, thread_name_prefix="confiance-stage") as stager:
         for stale in ws.raw_dir.glob(".incoming-*"):  # left by a killed ingest; we hold the lock
             stale.unlink(missing_ok=True)
-        # file i+1 is staged (read, mapped, in temporary tables) while file i merges and commits
-        pending: Future | None = None
+        # files i+1 .. i+STAGE_AHEAD are staged (read, mapped, in temporary tables) while file i merges
+        # and commits; files commit in order
+        pending: deque[Future] = deque()
         plans = plan_files(paths, format_name, options, on_skip)
         try:
             while True:
                 try:
                     plan = next(plans, None)
                 except BaseException:
-                    if pending is not None:  # the files before a bad one land, as in a serial ingest
-                        previous, pending = pending, None
-                        finish(previous)
+                    while pending:  # the files before a bad one land, as in a serial ingest
+                        finish(pending.popleft())
                     raise
                 if plan is None:
                     break
                 path, fmt, opened, container = plan
                 progress = on_file_start(path, path.stat().st_size) if on_file_start else (lambda n: None)
-                staging = stager.submit(Staged, ws, con, path, fmt, opened, container, options, limits, progress)
-                previous, pending = pending, staging
-                if previous is not None:
-                    finish(previous)
-            if pending is not None:
-                previous, pending = pending, None
-                finish(previous)
+                pending.append(stager.submit(Staged, ws, con, path, fmt, opened, container, options, limits, progress))
+                if len(pending) > STAGE_AHEAD:
+                    finish(pending.popleft())
+            while pending:
+                finish(pending.popleft())
         except BaseException:
-            if pending is not None:
-                _abandon(pending)
+            while pending:
+                _abandon(pending.popleft())
             raise
     return results
 

@@ -10,7 +10,7 @@ the same rows and hands the lines it cannot map exactly to the Python mapper. Ev
 staging (suppressions, accounting, merge, archive) is one code path.
 
 Staging runs outside the file's transaction, on a cursor of its own (:class:`Staged`), so that
-``ingest_paths`` stages the next file while this one merges: both cores stay busy.
+``ingest_paths`` stages the next files while this one merges: both cores stay busy.
 """
 
 from __future__ import annotations

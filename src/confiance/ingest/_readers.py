@@ -14,6 +14,7 @@ import csv
 import gzip
 import io
 import lzma
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterable, Iterator
@@ -489,5 +490,6 @@ def first_item(opened: Opened, container: str) -> Any:
 
 
 def csv_header(opened: Opened) -> list[str]:
-    first_line = opened.head_text().split("\n", 1)[0].lstrip("\ufeff").rstrip("\r")
+    # the line ends :func:`read_csv`'s reader knows (a lone CR too: the csv module rejects one inside a line)
+    first_line = re.split(r"\r\n?|\n", opened.head_text(), maxsplit=1)[0].lstrip("\ufeff")
     return [h.strip() for h in next(csv.reader([first_line], delimiter=sniff_delimiter(first_line)), [])]
