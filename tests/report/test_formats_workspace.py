@@ -74,3 +74,8 @@ def test_report_says_why_there_is_no_polarisation_score(formats_ws, tmp_path):
     section = _section(build_report(formats_ws, tmp_path / "r.html").read_text(), "polarization")
     assert "No polarisation score:" in section and "18 accounts, fewer than 40" in section
     assert "random-walk controversy</th>" not in section and not re.search(r"<td[^>]*>-0\.\d+</td>", section)
+
+
+def test_report_declares_the_language_it_is_written_in(formats_ws, tmp_path):
+    html = build_report(formats_ws, tmp_path / "r.html").read_text()
+    assert re.match(r'<!doctype html>\s*<html lang="en">', html)  # its words are English (it said "fr")
