@@ -79,3 +79,16 @@ def test_report_says_why_there_is_no_polarisation_score(formats_ws, tmp_path):
 def test_report_declares_the_language_it_is_written_in(formats_ws, tmp_path):
     html = build_report(formats_ws, tmp_path / "r.html").read_text()
     assert re.match(r'<!doctype html>\s*<html lang="en">', html)  # its words are English (it said "fr")
+
+
+def test_share_of_voice_that_matched_nothing_says_so_with_its_queries(formats_ws, tmp_path):
+    from confiance.pipeline import rerun
+    from confiance.text.trends import run_share_of_voice
+
+    queries = ["#nothingmatchesthis", '"<b>no such brand</b>"']
+    rerun(formats_ws, "share_of_voice", {"queries": queries, "by": "week"},
+          lambda con, run_id: run_share_of_voice(con, run_id, queries, by="week"))
+    section = _section(build_report(formats_ws, tmp_path / "r.html").read_text(), "share_of_voice")
+    assert "No post matched the queries of the latest `confiance sov` run" in section
+    assert "<code>#nothingmatchesthis</code>" in section and "<code>&#34;&lt;b&gt;no such brand&lt;/b&gt;&#34;</code>" in section
+    assert "<svg" not in section and "<table" not in section
