@@ -8,6 +8,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import FORMATS
 
 
@@ -178,3 +180,70 @@ def test_stance_threshold_outside_the_cosine_range_is_a_usage_error(tmp_path):
                       "neutral: [a bike]}\n")
     out = run("stance", str(target), "--threshold", "5", workspace=tmp_path)
     assert out.returncode == 2 and "--threshold" in out.stderr
+
+
+# -- --csv headers of empty listings --------------------------------------------------------------
+#: Listing verbs (arguments after the verb) and the title their CSV columns are declared under.
+LISTING_VERBS = {
+    ("status",): "sources", ("communities",): "communities", ("influencers",): "influencers", ("bots",): "bot likelihood",
+    ("disclosure",): "disclosure", ("disclosure", "--accounts"): "disclosure accounts", ("sources",): "domains by share",
+    ("account-types",): "account types", ("harm",): "harmful-influence profiles", ("trends",): "emerging narratives",
+    ("sov", "#velo", "#cafe"): "share of voice", ("coordination",): "coordination edges",
+    ("surveys",): "survey changes", ("attribution",): "attribution", ("topics",): "topics",
+    ("graph-metrics",): "graph metrics", ("formats",): "formats",
+}
+
+
+def _cli_csv(ws, *args: str) -> tuple[list[str], list[dict[str, str]]]:
+    from typer.testing import CliRunner
+
+    from confiance.cli import app
+
+    result = CliRunner().invoke(app, ["--workspace", str(ws), *args, "--csv"])
+    assert result.exit_code == 0, (args, result.output)
+    reader = csv.DictReader(io.StringIO(result.stdout))
+    rows = list(reader)
+    return list(reader.fieldnames or []), rows
+
+
+@pytest.fixture(scope="module")
+def analysed_small_world(tmp_path_factory):
+    from confiance.ingest import ingest_paths
+    from confiance.pipeline import analyze
+    from confiance.simulate import simulate_world
+    from confiance.workspace import Workspace
+
+    root = tmp_path_factory.mktemp("listings")
+    simulate_world(root / "world", seed=5, accounts=300, posts=2500)
+    ws = Workspace.init(root / "ws")
+    ingest_paths(ws, [root / "world"])
+    analyze(ws)
+    return ws.root
+
+
+def test_every_listing_declares_the_columns_it_prints(analysed_small_world):
+    """The declared header of each listing is the one it prints when it has rows (so an empty one matches)."""
+    from confiance.cli import LISTING_COLUMNS
+
+    assert set(LISTING_VERBS.values()) == set(LISTING_COLUMNS)
+    for args, title in LISTING_VERBS.items():
+        header, rows = _cli_csv(analysed_small_world, *args)
+        assert rows, args
+        assert header == list(LISTING_COLUMNS[title]), args
+
+
+def test_empty_listings_print_their_csv_header(tmp_path, capsys):
+    from confiance.cli import LISTING_COLUMNS, _listing
+
+    ws = tmp_path / "ws"
+    assert run("init", workspace=ws).returncode == 0
+    assert run("ingest", str(FORMATS / "mastodon-api"), workspace=ws).returncode == 0
+    out = run("sov", "#nothingmatchesthis", "--csv", workspace=ws)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["period,query,posts,share"]
+    out = run("coordination", "--csv", workspace=ws)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["platform,a,b,kind,weight,evidence"]
+    for title, columns in LISTING_COLUMNS.items():
+        _listing(title, [], False, True)
+        assert capsys.readouterr().out.splitlines() == [",".join(columns)], title

@@ -38,12 +38,40 @@ def _emit_json(value: Any) -> None:
     sys.stdout.flush()
 
 
-def _emit_csv(rows: list[dict[str, Any]]) -> None:
+#: The CSV columns of each listing (by its title), printed as the header when it has no rows: a
+#: script reading `--csv` gets the same columns whether or not anything was found.
+LISTING_COLUMNS: dict[str, tuple[str, ...]] = {
+    "formats": ("name", "aliases", "containers", "description"),
+    "sources": ("sha256", "path", "format", "encoding", "records_read", "stored", "duplicates", "rejected", "ingested_at"),
+    "communities": ("platform", "account_id", "community"),
+    "influencers": ("rank", "influencer_rank", "platform", "account_id", "handle", "influence", "excluded", "followers",
+                    "unique_engagers", "engagement_per_post", "amplification", "authority", "engagement_rate", "coreness",
+                    "active_weeks_share", "weekly_cv", "community", "community_size", "community_rank",
+                    "community_leader_share", "community_lead", "topic", "explanation"),
+    "bot likelihood": ("platform", "account_id", "handle", "score", "label", "evidence"),
+    "disclosure": ("platform", "post_id", "account_id", "commercial", "verdict", "disclosure", "rules"),
+    "disclosure accounts": ("platform", "account_id", "posts", "commercial_posts", "undisclosed_posts", "unclear_posts",
+                            "banned_posts", "paid_share", "undisclosed_share"),
+    "domains by share": ("domain", "rating", "rated_domain", "source", "shares", "share", "urls", "accounts"),
+    "account types": ("platform", "account_id", "handle", "type", "confidence", "scores", "evidence"),
+    "harmful-influence profiles": ("platform", "account_id", "handle", "engagements", "bot_amplification_share",
+                                   "coordinated_group", "low_credibility_share", "polarization_position",
+                                   "undisclosed_share", "engagers", "suspicious_share", "suspicious_follower_share"),
+    "emerging narratives": ("series_kind", "series", "first_burst", "last_burst", "burst_days", "peak_score", "peak_count"),
+    "share of voice": ("period", "query", "posts", "share"),
+    "coordination edges": ("platform", "a", "b", "kind", "weight", "evidence"),
+    "survey changes": ("question", "kind", "answer", "comparison", "segment", "estimate", "lower", "upper"),
+    "attribution": ("kind", "key", "posts", "accounts", "engagements", "views", "first_post_at", "kpi_totals"),
+    "topics": ("topic", "label", "size", "terms", "languages"),
+    "graph metrics": ("platform", "account_id", "out_degree", "in_degree", "out_strength", "in_strength", "pagerank",
+                      "component"),
+}
+
+
+def _emit_csv(rows: list[dict[str, Any]], title: str) -> None:
     from confiance.export import safe_cell
 
-    if not rows:
-        return
-    writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0].keys()))
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0].keys()) if rows else list(LISTING_COLUMNS[title]))
     writer.writeheader()
     for row in rows:
         # nested values (scores, evidence) as JSON text rather than Python's repr
@@ -75,7 +103,7 @@ def _listing(title: str, rows: list[dict[str, Any]], as_json: bool, as_csv: bool
     if as_json:
         _emit_json(rows)
     elif as_csv:
-        _emit_csv(rows)
+        _emit_csv(rows, title)
     else:
         _emit_table(title, rows)
 
@@ -163,7 +191,7 @@ def status(as_json: bool = typer.Option(False, "--json"), as_csv: bool = typer.O
         _emit_json(info)
         return
     if as_csv:
-        _emit_csv(info["sources"])
+        _emit_csv(info["sources"], "sources")
         return
     _emit_table("tables", [{"table": k, "rows": v} for k, v in info["tables"].items()])
     _emit_table("sources", [
@@ -620,7 +648,7 @@ def sov(
         _emit_json(result)
         return
     if as_csv:
-        _emit_csv(result["series"])
+        _emit_csv(result["series"], "share of voice")
         return
     _emit_table("share of voice", result["totals"])
 
@@ -659,7 +687,7 @@ def coordination(
     rows = [{"platform": e["platform"], "a": e["a"], "b": e["b"], "kind": e["kind"], "weight": e["weight"],
              "evidence": " ".join(e["evidence"][:5])} for e in listing["edges"]]
     if as_csv:
-        _emit_csv(rows)
+        _emit_csv(rows, "coordination edges")
         return
     _emit_table("coordinated groups", [{"group": g["id"], "accounts": len(g["accounts"]), "kinds": ", ".join(g["kinds"]),
                                         "members": ", ".join(a["account_id"] for a in g["accounts"][:6])}

@@ -11,10 +11,10 @@ import pytest
 from confiance.graph.build import AccountGraph, build_edges, load_graph
 from confiance.graph.communities import run_communities
 from confiance.graph.polarization import (
-    bridging_scores, ei_index, participation_coefficients, polarization_summary, random_walk_controversy,
-    run_polarization, split_modularity, two_sides,
+    NEGATIVE_RWC_NOTE, bridging_scores, component_inadequacy, ei_index, participation_coefficients,
+    polarization_summary, random_walk_controversy, run_polarization, split_modularity, two_sides,
 )
-from tests.conftest import REAL, ingest
+from tests.conftest import FORMATS, REAL, ingest
 
 
 def _graph(edges, n) -> AccountGraph:
@@ -110,7 +110,9 @@ def test_run_polarization_writes_tables_and_summary(workspace):
         summary = polarization_summary(con)
         rows = con.execute("SELECT platform, account_id, side, bridging, participation, exposure_side0, "
                            "exposure_side1, run_id FROM account_bridging").fetchall()
-    assert set(summary) == {"rwc", "modularity", "ei_index", "sides"}
+    assert set(summary) == {"rwc", "modularity", "ei_index", "meaningful", "reason", "note", "nodes",
+                            "accounts_with_edges", "sides"}
+    assert summary["meaningful"] and summary["reason"] is None and summary["nodes"] == summary["accounts_with_edges"] == 34
     assert summary["rwc"] == pytest.approx(result["rwc"]) and -1 <= summary["ei_index"] <= 1
     assert [s["size"] for s in summary["sides"]] == [17, 17]
     assert len(rows) == 34 and {r[7] for r in rows} == {"p"}
@@ -119,6 +121,51 @@ def test_run_polarization_writes_tables_and_summary(workspace):
     from confiance.pipeline import steps
 
     assert steps()["polarization"].after == ("graph", "communities")
+
+
+def test_component_inadequacy_names_the_threshold_not_met():
+    assert component_inadequacy(40, 80, k=10) is None
+    too_small = component_inadequacy(39, 39, k=10)
+    assert "39 accounts, fewer than 40" in too_small and "fragmented" not in too_small
+    fragment = component_inadequacy(100, 201, k=10)
+    assert "100 of the 201" in fragment and "fragmented" in fragment and "fewer than" not in fragment
+    assert component_inadequacy(17, 34, k=3) is None and "fewer than 40" in component_inadequacy(17, 34)
+
+
+def test_fragmented_formats_graph_gets_no_score_but_a_reason(workspace):
+    """The 9 format samples together: an 18-account largest component out of 600 accounts with edges.
+
+    RWC was -0.515 there, which read as 'strongly non-polarised'; now there is no score, and why."""
+    ingest(workspace, FORMATS)
+    with workspace.writer() as con:
+        build_edges(con, "g")
+        run_communities(con, "c")
+        result = run_polarization(con, "p")
+        summary = polarization_summary(con)
+        bridging = con.execute("SELECT count(*) FROM account_bridging WHERE side IS NOT NULL").fetchall()[0][0]
+    assert result["rwc"] is None and summary["rwc"] is None
+    assert summary["modularity"] is None and summary["ei_index"] is None
+    assert summary["meaningful"] is False
+    assert summary["nodes"] == bridging == 18 and summary["accounts_with_edges"] > 500
+    assert "18 accounts, fewer than 40" in summary["reason"] and "fragmented" in summary["reason"]
+    assert [s["size"] for s in summary["sides"]] == [9, 9]
+
+
+def test_negative_rwc_is_possible_and_explained(workspace):
+    """A split along a bipartite graph's two parts: every step crosses, so walks end across more often."""
+    size = 30
+    graph = _graph([(i, size + j) for i in range(size) for j in range(size) if (i + j) % 3 == 0], 2 * size)
+    bipartition = np.repeat(np.array([0, 1], dtype=np.int8), size)
+    assert random_walk_controversy(graph, bipartition)["rwc"] < 0
+    ingest(workspace, REAL / "karate" / "karate.gml")
+    with workspace.writer() as con:
+        build_edges(con, "g")
+        run_communities(con, "c")
+        run_polarization(con, "p", k=3)
+        assert polarization_summary(con)["note"] is None
+        con.execute("UPDATE polarization SET rwc = -0.2")
+        summary = polarization_summary(con)
+    assert summary["meaningful"] and summary["note"] == NEGATIVE_RWC_NOTE and "separates nothing" in summary["note"]
 
 
 @pytest.mark.slow

@@ -17,7 +17,9 @@ from confiance.simulate.model import STANCE_NONE
 from confiance.simulate.text import segments
 from confiance.text.embed import encode
 from confiance.text.language import clean_text
-from confiance.text.topics import class_tfidf_terms, load_topic_model, stop_words
+from confiance.text.topics import (
+    MIN_TOPIC_SIZE, class_tfidf_terms, fit_topic_model, load_topic_model, max_topics, stop_words,
+)
 from confiance.workspace import Workspace
 from tests.conftest import copy_workspace, query
 
@@ -147,6 +149,23 @@ def test_incremental_assignment_and_refit_reproducible(topic_world, tmp_path):
 
     rerun(other, "topics", {"refit": True}, lambda con, run_id: run_topics(con, run_id, refit=True))
     assert query(other, "SELECT platform, post_id, topic FROM post_topics ORDER BY 1, 2") == before
+
+
+def test_automatic_k_is_bounded_by_the_corpus_size():
+    """57 texts (what a retention run left): the automatic k was 32, topics of under 2 texts each."""
+    rows = _twin_rows(57, seed=4)
+    texts = [clean_text(_render(r, V.FR if i % 2 else V.EN)) for i, r in enumerate(rows)]
+    model, figures = fit_topic_model(texts, encode(texts), np.ones(len(texts)))
+    assert figures["k_max"] == max_topics(57) == 57 // MIN_TOPIC_SIZE
+    assert 2 <= figures["k"] == len(model.centroids) <= 57 // MIN_TOPIC_SIZE
+    assert all(k <= figures["k_max"] for k in figures["silhouette"])
+    planted = [r["topic"] for r in rows]
+    found, _ = model.assign(texts, encode(texts))
+    assert normalized_mutual_info_score(planted, found) > 0.3  # still topics, coarser
+    tiny = [clean_text(_render(r, V.EN)) for r in _twin_rows(24, seed=5)]
+    assert fit_topic_model(tiny, encode(tiny), np.ones(len(tiny)))[1]["k"] == 2
+    with pytest.raises(ValueError, match="min_topic_size"):
+        max_topics(57, 0)
 
 
 def test_topics_need_embeddings(workspace):

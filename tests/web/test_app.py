@@ -192,3 +192,31 @@ def test_account_pages_leave_missing_scores_blank(client):
     assert pages and any("<h3>" in page for page in pages)
     assert any(re.search(r"<dd></dd>|<td></td>", page) for page in pages)
     assert not any(re.search(r"<(dd|td)>None</(dd|td)>", page) for page in pages)
+
+
+def test_pages_declare_the_language_they_are_written_in(client):
+    """The dashboard's words are English: lang="en" (it said "fr")."""
+    for route in ("/", "/map", "/login", "/sections/volume", "/tables/accounts", "/nowhere"):
+        assert re.match(r'<!doctype html>\s*<html lang="en">', client.get(route).text), route
+
+
+def test_missing_pages_answer_an_html_page_and_the_api_json(client):
+    for route, detail in (("/nowhere", "there is no page at this address"), ("/tables/nope", "no such table"),
+                          ("/sections/nope", "no such section"), ("/accounts/x/<b>nobody", "no such account"),
+                          ("/tables/nope.csv", "no such table")):
+        response = client.get(route)
+        assert response.status_code == 404, route
+        assert response.headers["content-type"].startswith("text/html"), route
+        assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        page = response.text
+        assert "<h1>Not found</h1>" in page and f"<p>{detail}.</p>" in page and '<nav>' in page, route
+        assert "<b>nobody" not in page and '"detail"' not in page
+    assert "&lt;b&gt;nobody" in client.get("/accounts/x/<b>nobody").text
+    invalid = client.get("/tables/accounts?limit=0")
+    assert invalid.status_code == 422 and invalid.headers["content-type"].startswith("text/html")
+    assert "limit: " in invalid.text
+    for route in ("/api/tables/nope", "/api/nowhere", "/api/accounts/x/nobody"):
+        response = client.get(route)
+        assert response.status_code == 404 and response.headers["content-type"] == "application/json", route
+        assert set(response.json()) == {"detail"}
+    assert client.get("/api/tables/accounts?limit=0").json()["detail"][0]["loc"] == ["query", "limit"]

@@ -27,12 +27,25 @@ Measures:
   the pooled counts, so each side weighs by its size rather than one half. Its top-k-degree
   function is present but commented out. The published retweet graphs carry no direction (each
   pair appears once, in either order), so an in-degree variant cannot be reproduced from them.
+  The formula allows a negative RWC (down to -1): walks then end on the *other* side more often than
+  on their own (``P_XY P_YX > P_XX P_YY``), which a balanced cut of a small or star-shaped component
+  produces. It means the split separates nothing, not that the graph is "anti-polarised";
+  :data:`NEGATIVE_RWC_NOTE` says so wherever the score is shown.
 - :func:`split_modularity` (Newman 2006) and :func:`ei_index` (Krackhardt & Stern 1988) of the split;
 - :func:`bridging_scores`: per account, how balanced its interactions with the two sides are
   (``1 - |share_X - share_Y|``), in the spirit of bridging-based ranking (Ovadya & Thorburn 2023),
   which rewards what is endorsed across a divide rather than within one camp;
 - :func:`participation_coefficients` (Guimerà & Amaral 2005): brokers spread their ties over many
   communities.
+
+When the scores mean nothing (:func:`component_inadequacy`). The split covers the largest connected
+component only. RWC needs ``k`` absorbing vertices per side plus vertices to start walks from; with
+fewer than ``4 k`` accounts in the component, half of a side or more is absorbing, and the walks say
+more about where the hubs sit than about two camps. And when the component holds less than half of
+the accounts with edges (no giant component), it is one fragment of the conversation, not the
+conversation. The 9 real format samples ingested together are such a case: 18 accounts out of 863,
+RWC -0.515. Then ``rwc``, ``modularity`` and ``ei_index`` are not computed, and the ``polarization``
+row says why (``reason``); the sides and bridging rows are still written, as what was looked at.
 
 Measured on the 19 published labelled retweet graphs (``*_threshold_largest_CC``; AUC of the score
 for separating the 10 controversial topics from the 9 others; ``benchmarks/polarization.py``): RWC
@@ -84,6 +97,40 @@ from confiance.store import has_table
 RWC_K = 10
 #: Accounts listed per side in the ``polarization`` row.
 SIDE_TOP = 10
+#: The largest component must hold this many times ``k`` accounts (each side then has at least 2 k,
+#: so at most half of a side is absorbing vertices)…
+MIN_COMPONENT_PER_K = 4
+#: …and this share of the accounts with edges (a giant component, not one fragment of the graph).
+MIN_COMPONENT_SHARE = 0.5
+#: Shown beside a negative RWC (the formula allows one; it does not mean "anti-polarised").
+NEGATIVE_RWC_NOTE = ("RWC below 0: walks ended on the other side more often than on their own side, so this "
+                     "split separates nothing (no sign of two camps); it does not mean an 'anti-polarised' graph")
+
+
+def component_inadequacy(component: int, accounts_with_edges: int, *, k: int = RWC_K) -> str | None:
+    """Why the largest component is too small for the polarisation scores to mean anything (None if it is not).
+
+    Parameters
+    ----------
+    component : accounts in the largest connected component (the split's and the walks' graph).
+    accounts_with_edges : accounts with at least one interaction in the graph.
+    k : absorbing vertices per side of RWC.
+
+    Returns
+    -------
+    A sentence naming the figures and the thresholds not met, or None when both are met: at least
+    ``MIN_COMPONENT_PER_K * k`` accounts and ``MIN_COMPONENT_SHARE`` of the accounts with edges.
+    """
+    needed = MIN_COMPONENT_PER_K * k
+    reasons = []
+    if component < needed:
+        reasons.append(f"has {component} accounts, fewer than {needed} ({MIN_COMPONENT_PER_K} x k, with k = {k} "
+                       "absorbing accounts per side): too few to measure two sides")
+    if component < MIN_COMPONENT_SHARE * accounts_with_edges:
+        reasons.append(f"holds {component} of the {accounts_with_edges} accounts with interactions "
+                       f"({component / accounts_with_edges:.0%}, under {MIN_COMPONENT_SHARE:.0%}): the graph is "
+                       "fragmented, and one fragment does not show the conversation's sides")
+    return "the largest connected component " + " and ".join(reasons) if reasons else None
 
 
 def largest_component(graph: AccountGraph) -> np.ndarray:
@@ -345,10 +392,18 @@ def _subgraph(graph: AccountGraph, nodes: np.ndarray) -> AccountGraph:
 
 
 def polarization_of(graph: AccountGraph, *, k: int = RWC_K) -> dict[str, Any]:
-    """Sides, RWC, split modularity, E-I index and bridging scores of one graph (no store involved)."""
+    """Sides, RWC, split modularity, E-I index and bridging scores of one graph (no store involved).
+
+    The three scores are None, and ``reason`` says why, when the largest component is too small
+    (:func:`component_inadequacy`); the sides and bridging scores are computed in any case.
+    """
     sides = two_sides(graph)
-    measures: dict[str, Any] = {"sides": sides, "rwc": None, "modularity": None, "ei_index": None}
-    if (sides == 0).any() and (sides == 1).any():
+    undirected = graph.undirected()
+    with_edges = int(np.union1d(undirected.src, undirected.dst).size)
+    reason = component_inadequacy(int((sides >= 0).sum()), with_edges, k=k)
+    measures: dict[str, Any] = {"sides": sides, "rwc": None, "modularity": None, "ei_index": None,
+                                "reason": reason, "accounts_with_edges": with_edges}
+    if reason is None and (sides == 0).any() and (sides == 1).any():
         measures.update(
             rwc=random_walk_controversy(graph, sides, k=k)["rwc"],
             modularity=split_modularity(graph, sides),
@@ -367,8 +422,9 @@ def run_polarization(
 ) -> dict[str, Any]:
     """Two sides, RWC, modularity and E-I of the split; bridging and participation per account.
 
-    Writes ``polarization`` (one row: run_id, rwc, modularity, ei_index, k, nodes (largest component),
-    sides JSON ``[{"side", "size", "top_accounts"}]``) and ``account_bridging`` (run_id, platform,
+    Writes ``polarization`` (one row: run_id, rwc, modularity, ei_index (NULL when not meaningful), k,
+    nodes (largest component), accounts_with_edges, reason (why the scores are NULL, else NULL), sides
+    JSON ``[{"side", "size", "top_accounts"}]``) and ``account_bridging`` (run_id, platform,
     account_id, side (NULL outside the largest component), bridging, participation, exposure_side0,
     exposure_side1 (the evidence of ``bridging``)). Participation uses the ``communities`` table when
     the ``communities`` step has run, else every account counts as its own community (participation 0
@@ -383,7 +439,7 @@ def run_polarization(
 
     Returns
     -------
-    dict: ``rwc``, ``modularity``, ``ei_index``, ``sides`` (as in the table), ``accounts``.
+    dict: ``rwc``, ``modularity``, ``ei_index``, ``reason``, ``sides`` (as in the table), ``accounts``.
 
     References
     ----------
@@ -410,9 +466,10 @@ def run_polarization(
     con.execute(
         "CREATE OR REPLACE TABLE polarization AS SELECT ? AS run_id, CAST(? AS DOUBLE) AS rwc, "
         "CAST(? AS DOUBLE) AS modularity, CAST(? AS DOUBLE) AS ei_index, CAST(? AS INTEGER) AS k, "
-        "CAST(? AS BIGINT) AS nodes, CAST(? AS JSON) AS sides",
+        "CAST(? AS BIGINT) AS nodes, CAST(? AS BIGINT) AS accounts_with_edges, CAST(? AS VARCHAR) AS reason, "
+        "CAST(? AS JSON) AS sides",
         [run_id, result["rwc"], result["modularity"], result["ei_index"], k, int((sides >= 0).sum()),
-         orjson.dumps(side_rows).decode()],
+         result["accounts_with_edges"], result["reason"], orjson.dumps(side_rows).decode()],
     )
     import pyarrow as pa
 
@@ -435,7 +492,7 @@ def run_polarization(
     finally:
         con.unregister("_account_bridging")
     return {"rwc": result["rwc"], "modularity": result["modularity"], "ei_index": result["ei_index"],
-            "sides": side_rows, "accounts": int(graph.n)}
+            "reason": result["reason"], "sides": side_rows, "accounts": int(graph.n)}
 
 
 def _stored_communities(con: duckdb.DuckDBPyConnection, graph: AccountGraph) -> np.ndarray:
@@ -450,12 +507,26 @@ def _stored_communities(con: duckdb.DuckDBPyConnection, graph: AccountGraph) -> 
 
 
 def polarization_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """``confiance polarization --json``: ``{"rwc", "modularity", "ei_index", "sides": [...]}`` (DESIGN §6)."""
-    row = next(iter(con.execute("SELECT rwc, modularity, ei_index, sides FROM polarization").fetchall()), None)
-    if row is None:
-        return {"rwc": None, "modularity": None, "ei_index": None, "sides": []}
-    rwc, modularity, ei, sides = row
-    return {"rwc": rwc, "modularity": modularity, "ei_index": ei, "sides": orjson.loads(sides)}
+    """``confiance polarization --json`` (DESIGN §6): ``{"rwc", "modularity", "ei_index", "meaningful", "reason",
+    "note", "nodes", "accounts_with_edges", "sides": [...]}``.
+
+    ``meaningful`` is False, the scores None and ``reason`` the why, when the largest component was too
+    small (:func:`component_inadequacy`); ``note`` explains a negative RWC (else None).
+    """
+    cursor = con.execute("SELECT * FROM polarization LIMIT 1")
+    names = [d[0] for d in cursor.description]
+    rows = cursor.fetchall()
+    if not rows:
+        return {"rwc": None, "modularity": None, "ei_index": None, "meaningful": False,
+                "reason": "no polarisation row", "note": None, "nodes": 0, "accounts_with_edges": 0, "sides": []}
+    row = dict(zip(names, rows[0]))
+    rwc = row["rwc"]
+    reason = row.get("reason")  # absent from tables written before the check existed
+    return {"rwc": rwc, "modularity": row["modularity"], "ei_index": row["ei_index"],
+            "meaningful": reason is None and rwc is not None, "reason": reason,
+            "note": NEGATIVE_RWC_NOTE if rwc is not None and rwc < 0 else None,
+            "nodes": row.get("nodes"), "accounts_with_edges": row.get("accounts_with_edges"),
+            "sides": orjson.loads(row["sides"])}
 
 
 def _step(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:

@@ -26,7 +26,11 @@ from confiance.report import trust as _trust  # noqa: F401  (registers the sourc
 from confiance.report.sections import all_sections
 from confiance.workspace import Workspace
 
-__all__ = ["build_report", "environment", "http_url"]
+__all__ = ["PAGE_LANGUAGE", "build_report", "environment", "http_url"]
+
+#: The language the report's and the dashboard's own words are written in (``<html lang>``); posts
+#: and labels quoted from the data keep theirs.
+PAGE_LANGUAGE = "en"
 
 
 def http_url(value: object) -> str | None:
@@ -67,7 +71,7 @@ def build_report(ws: Workspace, output: Path | None = None) -> Path:
             context = section.collect(con)
             rendered.append({"section": section, "data": context})
     html = environment().get_template("report.html").render(
-        sections=rendered,
+        sections=rendered, page_language=PAGE_LANGUAGE,
         generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         version=__version__,
     )

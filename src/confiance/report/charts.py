@@ -6,8 +6,8 @@ Functions return plain numbers and strings; the Jinja templates draw them (and e
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
-from typing import Sequence
+from datetime import date, timedelta
+from typing import Literal, Sequence
 
 PALETTE = ("#3b6ea8", "#d1603d", "#4f9a5b", "#8e5ea2", "#c9a227", "#2f8f9d", "#b5485d", "#6b6b6b")
 
@@ -28,6 +28,53 @@ class LineChart:
     y_ticks: list[tuple[float, str]]
 
 
+#: A time chart draws at most this many points: more than the ~800 px of a plot can show apart, and a
+#: point per day over 20 years of posts made a 1.1 MB report section.
+MAX_TIME_POINTS = 400
+
+Bucket = Literal["day", "week", "month", "year"]
+
+
+def time_bucket(first: date, last: date, max_points: int = MAX_TIME_POINTS) -> Bucket:
+    """The finest of day / week / month / year that covers ``first``..``last`` in at most ``max_points`` periods."""
+    days = (last - first).days
+    if days + 1 <= max_points:
+        return "day"
+    if days // 7 + 2 <= max_points:  # a span's first and last weeks may be partial
+        return "week"
+    if (last.year - first.year) * 12 + last.month - first.month + 1 <= max_points:
+        return "month"
+    return "year"
+
+
+def bucket_start(day: date, bucket: Bucket) -> date:
+    """The first day of the period holding ``day`` (weeks start on Monday, as DuckDB's ``date_trunc``)."""
+    if bucket == "week":
+        return day - timedelta(days=day.weekday())
+    if bucket == "month":
+        return day.replace(day=1)
+    if bucket == "year":
+        return day.replace(month=1, day=1)
+    return day
+
+
+def bucket_periods(first: date, last: date, bucket: Bucket) -> list[date]:
+    """Every period start from the one holding ``first`` to the one holding ``last`` (empty ones included)."""
+    period, end = bucket_start(first, bucket), bucket_start(last, bucket)
+    periods = []
+    while period <= end:
+        periods.append(period)
+        if bucket == "day":
+            period += timedelta(days=1)
+        elif bucket == "week":
+            period += timedelta(days=7)
+        elif bucket == "month":
+            period = date(period.year + period.month // 12, period.month % 12 + 1, 1)
+        else:
+            period = date(period.year + 1, 1, 1)
+    return periods
+
+
 def _nice_max(value: float) -> float:
     if value <= 0:
         return 1.0
@@ -39,7 +86,7 @@ def _nice_max(value: float) -> float:
 
 
 def line_chart(days: Sequence[date], series: dict[str, Sequence[float]], width: int = 860, height: int = 240) -> LineChart:
-    """Several daily series over the same days (missing days are zero)."""
+    """Several series over the same periods (days, or the starts of weeks / months; missing ones are zero)."""
     left, right, top, bottom = 48, 12, 10, 28
     plot_w, plot_h = width - left - right, height - top - bottom
     n = max(len(days), 1)

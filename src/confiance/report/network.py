@@ -180,6 +180,8 @@ def _short_number(value: Any) -> str:
 
 
 def collect_polarization(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    from confiance.graph.polarization import polarization_summary
+
     if not has_table(con, "polarization"):
         return None
     summary = _rows(con, "SELECT * FROM polarization LIMIT 1")
@@ -208,8 +210,10 @@ def collect_polarization(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | Non
                         "WHERE b.bridging IS NOT NULL ORDER BY b.bridging DESC, b.platform, b.account_id LIMIT 15")
     if isinstance(stored_sides, list) and stored_sides and all(isinstance(s, dict) and "size" in s for s in stored_sides):
         sides = stored_sides  # as the analysis wrote them (leading accounts by degree)
-    return {"rwc": row.get("rwc"), "modularity": row.get("modularity"), "ei_index": row.get("ei_index"),
-            "sides": sides, "bridges": bridges}
+    scores = polarization_summary(con)
+    return {"rwc": scores["rwc"], "modularity": scores["modularity"], "ei_index": scores["ei_index"],
+            "reason": scores["reason"], "note": scores["note"], "nodes": scores["nodes"],
+            "accounts_with_edges": scores["accounts_with_edges"], "sides": sides, "bridges": bridges}
 
 
 register_section(Section("community-map", "Community map", 50, "community_map.html", collect_community_map))

@@ -15,13 +15,12 @@ add theirs with :func:`register_section`; the report lists them by ``order``::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any, Callable
 
 import duckdb
 
 from confiance.overview import workspace_status
-from confiance.report.charts import bar_chart, line_chart
+from confiance.report.charts import bar_chart, bucket_periods, bucket_start, line_chart, time_bucket
 from confiance.store import has_table
 
 
@@ -64,7 +63,8 @@ def collect_sources(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     }
 
 
-def _daily(con: duckdb.DuckDBPyConnection, dimension: str, top: int = 6) -> Any:
+def _volume_chart(con: duckdb.DuckDBPyConnection, dimension: str, bucket: str, top: int = 6) -> Any:
+    """Posts per period of the ``top`` values of ``dimension`` (platform or lang); empty periods are zero."""
     rows = con.execute(
         f"SELECT day, {dimension}, sum(posts) FROM overview_volume GROUP BY ALL ORDER BY day"
     ).fetchall()
@@ -74,20 +74,25 @@ def _daily(con: duckdb.DuckDBPyConnection, dimension: str, top: int = 6) -> Any:
     for _, key, n in rows:
         totals[key] = totals.get(key, 0) + n
     keep = sorted(totals, key=lambda k: -totals[k])[:top]
-    first, last = rows[0][0], rows[-1][0]
-    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    index = {d: i for i, d in enumerate(days)}
-    series = {k: [0.0] * len(days) for k in keep}
+    periods = bucket_periods(rows[0][0], rows[-1][0], bucket)
+    index = {p: i for i, p in enumerate(periods)}
+    series = {k: [0.0] * len(periods) for k in keep}
     for day, key, n in rows:
         if key in series:
-            series[key][index[day]] += n
-    return line_chart(days, series)
+            series[key][index[bucket_start(day, bucket)]] += n
+    return line_chart(periods, series)
 
 
 def collect_volume(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     if not has_table(con, "overview_volume"):
         return None
-    return {"by_platform": _daily(con, "platform"), "by_language": _daily(con, "lang")}
+    first, last = con.execute("SELECT min(day), max(day) FROM overview_volume").fetchall()[0]
+    if first is None:
+        return {"bucket": "day", "by_platform": None, "by_language": None}
+    # the span sets the period, so a chart over 20 years has ~240 monthly points, not 7,300 daily ones
+    bucket = time_bucket(first, last)
+    return {"bucket": bucket, "first": first, "last": last,
+            "by_platform": _volume_chart(con, "platform", bucket), "by_language": _volume_chart(con, "lang", bucket)}
 
 
 def collect_accounts(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:

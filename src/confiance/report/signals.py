@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 import duckdb
+import orjson
 
 from confiance.report.charts import bar_chart, line_chart
 from confiance.report.sections import Section, register_section
@@ -71,7 +72,9 @@ def collect_share_of_voice(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | N
 
     if has_table(con, "share_of_voice"):
         rows = con.execute("SELECT \"by\", period, query, posts, share FROM share_of_voice ORDER BY period, query").fetchall()
-        by = rows[0][0] if rows else "week"
+        if not rows:  # the table keeps matched posts only: say so, with the queries, rather than draw nothing
+            return {"source": "the latest `confiance sov` run", "unmatched": _latest_sov_queries(con)}
+        by = rows[0][0]
         series_rows = [dict(zip(("by", "period", "query", "posts", "share"), r)) for r in rows]
         queries = list(dict.fromkeys(r["query"] for r in series_rows))
         totals_by_query = {q: sum(r["posts"] for r in series_rows if r["query"] == q) for q in queries}
@@ -98,6 +101,14 @@ def collect_share_of_voice(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | N
         "totals": bar_chart([(q, round(100.0 * n / whole, 1)) for q, n in totals_by_query.items()], label_width=220),
         "counts": [{"query": q, "posts": n} for q, n in totals_by_query.items()],
     }
+
+
+def _latest_sov_queries(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The queries of the latest `confiance sov` run (from its recorded parameters)."""
+    rows = con.execute("SELECT parameters FROM analysis_runs WHERE step = 'share_of_voice' "
+                       "ORDER BY finished_at DESC LIMIT 1").fetchall()
+    parameters = orjson.loads(rows[0][0]) if rows and rows[0][0] else {}
+    return [str(q) for q in parameters.get("queries") or []]
 
 
 def collect_sentiment(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:

@@ -14,7 +14,10 @@ Representation
 Clustering
     k-means (Lloyd's algorithm, k-means++ seeding: Arthur & Vassilvitskii 2007) on unit vectors
     (spherical k-means, Dhillon & Modha 2001), seeded; the number of topics is chosen among ``k_candidates`` by silhouette (Rousseeuw 1987) on a
-    sample: the largest candidate within 10% of the best silhouette, so it is automatic and bounded. The model is fitted on a sample of at
+    sample: the largest candidate within 10% of the best silhouette, so it is automatic and bounded. Only candidates
+    with at least ``min_topic_size`` distinct texts per topic on average are tried (``k <= n / min_topic_size``,
+    :func:`max_topics`; 10 as BERTopic's ``min_topic_size`` default): silhouette keeps rising as k nears n, and
+    after a retention run left 57 texts it chose 32 topics of under 2 texts each. The model is fitted on a sample of at
     most ``max_fit_texts`` distinct texts (weighted by how many posts carry them) and every post is then
     assigned in streamed batches: memory is bounded by the sample, not the corpus. k-means and the
     silhouette run on one BLAS / OpenMP thread: multi-threaded sums change the last bits, so topics
@@ -72,6 +75,9 @@ from confiance.text.language import POST_TEXT, clean_text
 
 #: Candidate numbers of topics (bounded: a reader can go through 40 topics, not 400).
 K_CANDIDATES: tuple[int, ...] = (4, 6, 8, 10, 12, 16, 20, 24, 32)
+#: Distinct texts a topic needs on average: the automatic k is at most n / MIN_TOPIC_SIZE (BERTopic's
+#: ``min_topic_size`` default, Grootendorst 2022; below it a "topic" is a few near-identical posts).
+MIN_TOPIC_SIZE = 10
 #: Weight of the key-term vector beside the sentence vector (measured: 1.0 → NMI 0.77/0.81, 2.0 → 0.86/0.88).
 TERM_WEIGHT = 2.0
 #: Key terms: in at least MIN_DF texts, at most MAX_DF of them (words above are the corpus's background).
@@ -190,6 +196,17 @@ def _key_terms(cleaned: Sequence[str], min_df: int, max_df: float, max_terms: in
     return terms, idf
 
 
+def max_topics(texts: int, min_topic_size: int = MIN_TOPIC_SIZE) -> int:
+    """The most topics ``texts`` distinct texts support: ``texts // min_topic_size``, at least 2.
+
+    >>> max_topics(57), max_topics(30_000), max_topics(12)
+    (5, 3000, 2)
+    """
+    if min_topic_size < 1:
+        raise ValueError(f"min_topic_size must be >= 1, not {min_topic_size}")
+    return max(2, texts // min_topic_size)
+
+
 def choose_k(features: np.ndarray, weights: np.ndarray, candidates: Sequence[int], seed: int) -> tuple[int, dict[int, float]]:
     """The number of topics: the largest candidate within 10% of the best silhouette on a seeded sample."""
     from sklearn.metrics import silhouette_score
@@ -231,7 +248,7 @@ def fit_topic_model(cleaned: Sequence[str], sentence_vectors: np.ndarray, weight
                     k: int | None = None, k_candidates: Sequence[int] = K_CANDIDATES,
                     term_weight: float = TERM_WEIGHT, min_df: int = MIN_DF, max_df: float = MAX_DF,
                     min_similarity: float = MIN_SIMILARITY, max_terms: int = MAX_TERMS,
-                    threads: int = 1) -> tuple[TopicModel, dict[str, Any]]:
+                    min_topic_size: int = MIN_TOPIC_SIZE, threads: int = 1) -> tuple[TopicModel, dict[str, Any]]:
     """Fit topics on distinct texts (see the module docstring); returns the model and fit figures.
 
     Parameters
@@ -241,7 +258,9 @@ def fit_topic_model(cleaned: Sequence[str], sentence_vectors: np.ndarray, weight
     weights : posts per text (k-means sample weights).
     seed : the one seed of sampling and k-means: same inputs and seed, same topics.
     k : a fixed number of topics, or None to choose among ``k_candidates`` by silhouette.
-    term_weight, min_df, max_df, min_similarity, max_terms : as the module constants.
+    k_candidates : the numbers of topics tried; those above :func:`max_topics` of the texts are left out
+        (when all are, that maximum is the one candidate).
+    term_weight, min_df, max_df, min_similarity, max_terms, min_topic_size : as the module constants.
     """
     if len(cleaned) < 2:
         raise ValueError(f"topics need at least 2 distinct texts, got {len(cleaned)}")
@@ -252,10 +271,12 @@ def fit_topic_model(cleaned: Sequence[str], sentence_vectors: np.ndarray, weight
     features = model.features(cleaned, sentence_vectors)
     weights = np.asarray(weights, dtype=np.float64)
     scores: dict[int, float] = {}
+    ceiling = max_topics(len(cleaned), min_topic_size)
     if k is None:
         rng = np.random.default_rng(seed)
         subset = np.sort(rng.choice(len(features), min(len(features), SELECTION_TEXTS), replace=False))
-        k, scores = choose_k(features[subset], weights[subset], k_candidates, seed)
+        allowed = [c for c in k_candidates if c <= ceiling] or [ceiling]
+        k, scores = choose_k(features[subset], weights[subset], allowed, seed)
     kmeans = _kmeans(features, weights, min(k, len(features)), seed)
     centroids = kmeans.cluster_centers_.astype(np.float32)
     centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
@@ -266,7 +287,8 @@ def fit_topic_model(cleaned: Sequence[str], sentence_vectors: np.ndarray, weight
     topic, _ = model.assign_features(features)
     model.top_terms = class_tfidf_terms(cleaned, topic, weights, len(order))
     model.labels = [", ".join(t[:3]) if t else f"topic {i}" for i, t in enumerate(model.top_terms)]
-    return model, {"k": int(len(order)), "silhouette": scores, "terms": len(terms), "texts": len(cleaned)}
+    return model, {"k": int(len(order)), "k_max": ceiling, "silhouette": scores, "terms": len(terms),
+                   "texts": len(cleaned)}
 
 
 def class_tfidf_terms(cleaned: Sequence[str], topic: np.ndarray, weights: np.ndarray, k: int,
@@ -513,7 +535,8 @@ register_step(Step(
     "topics", _step, after=("embeddings", "language", "communities"),
     description="topics: spherical k-means over sentence + key-term embeddings (k by silhouette), c-TF-IDF labels; "
                 "new posts join the stored topics (`confiance topics --refit` fits again)",
-    parameters={"seed": 0, "k": None, "k_candidates": list(K_CANDIDATES), "term_weight": TERM_WEIGHT,
+    parameters={"seed": 0, "k": None, "k_candidates": list(K_CANDIDATES), "min_topic_size": MIN_TOPIC_SIZE,
+                "term_weight": TERM_WEIGHT,
                 "min_df": MIN_DF, "max_df": MAX_DF, "min_similarity": MIN_SIMILARITY, "max_fit_texts": MAX_FIT_TEXTS},
     options=("threads",),
 ))

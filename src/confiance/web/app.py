@@ -5,7 +5,8 @@ so ingest and analyses can run meanwhile; the snapshot's time is on every page. 
 with autoescape; data reaches the page's scripts only as JSON (``/api/...``) and is written with
 ``textContent``. Every table is one :class:`~confiance.web.views.TableView`: its HTML page, JSON
 route and CSV download share one query. Report sections are shown too, so each analysis that has a
-report section has a dashboard page. Guards (bind, Host, Origin, login, headers) are in
+report section has a dashboard page. An error on a page (404, a bad parameter) is a page of the same
+layout; the ``/api`` routes answer errors as JSON (``{"detail": …}``). Guards (bind, Host, Origin, login, headers) are in
 :mod:`confiance.web.security`.
 """
 
@@ -16,25 +17,29 @@ import io
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Iterator
 
 import duckdb
 import orjson
 from fastapi import FastAPI, Form, HTTPException, Query, Request
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from confiance import __version__, store
 from confiance.export import Pseudonymiser, safe_cell
 from confiance.graph.layout import LAYOUT_TABLE
 from confiance.overview import workspace_status
-from confiance.report import http_url, url_host
+from confiance.report import PAGE_LANGUAGE, http_url, url_host
 from confiance.report.sections import all_sections
 from confiance.web import views as V
 from confiance.web.map import MAX_MAP_NODES, map_data, map_json
-from confiance.web.security import SESSION_COOKIE, Guard, Sessions, allowed_host_names
+from confiance.web.security import PUBLIC_PATHS, SESSION_COOKIE, Guard, Sessions, allowed_host_names
 
 #: Inferred labels that can reveal an opinion (a polarised graph's sides are often political camps): the
 #: dashboard shows them only in aggregate, never on one person's page or row.
@@ -84,7 +89,13 @@ def _environment() -> Environment:
     env.filters["url_host"] = url_host
     env.filters["num"] = lambda v, digits=0: "" if v is None else (
         f"{v:,.{digits}f}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v))
+    env.globals["page_language"] = PAGE_LANGUAGE
     return env
+
+
+def _is_api(request: Request) -> bool:
+    """JSON routes: the API answers errors as ``{"detail": …}``; pages answer an HTML page."""
+    return request.url.path == "/api" or request.url.path.startswith("/api/")
 
 
 class Snapshot:
@@ -183,6 +194,33 @@ def create_app(settings: Settings) -> FastAPI:
             request_path=request.url.path, snapshot_time=snapshot.published_at.strftime("%Y-%m-%d %H:%M UTC"),
             version=__version__, views=with_views, sections=all_sections(), pseudonymised=masker.active, **context)
         return HTMLResponse(html)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _is_api(request):
+            return await http_exception_handler(request, exc)
+        unrouted = exc.status_code == 404 and exc.detail == HTTPStatus.NOT_FOUND.phrase  # no route matched
+        return error_page(request, exc.status_code, "there is no page at this address" if unrouted else str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        if _is_api(request):
+            return await request_validation_exception_handler(request, exc)
+        problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg', '')}"
+                             for e in exc.errors())
+        return error_page(request, 422, problems or "invalid request")
+
+    def error_page(request: Request, status: int, detail: str) -> HTMLResponse:
+        """An error as a page of the dashboard (same layout, message escaped by autoescape)."""
+        if request.url.path.startswith(PUBLIC_PATHS):  # maybe not logged in: no table or analysis names
+            html = env.get_template("error.html").render(
+                request_path=request.url.path, snapshot_time=snapshot.published_at.strftime("%Y-%m-%d %H:%M UTC"),
+                version=__version__, views=[], sections=[], pseudonymised=masker.active, status=status, detail=detail)
+            response = HTMLResponse(html)
+        else:
+            response = render("error.html", request, status=status, detail=detail)
+        response.status_code = status
+        return response
 
     def table_view(key: str) -> V.TableView:
         view = V.view_named(key)
