@@ -176,7 +176,7 @@ def test_mentions_links_and_dids_in_text_become_pseudonyms():
 def small_world(tmp_path_factory) -> Workspace:
     """A small simulated world (X, Bluesky, Mastodon) with every analysis run: evidence columns list post ids."""
     root = tmp_path_factory.mktemp("privacy-world")
-    simulate_world(root / "world", seed=3, accounts=300, posts=3000)
+    simulate_world(root / "world", seed=3, accounts=270, posts=2000)
     ws = Workspace.init(root / "ws")
     ingest(ws, root / "world" / "x", root / "world" / "bluesky", root / "world" / "mastodon")
     analyze(ws)

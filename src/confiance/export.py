@@ -205,7 +205,7 @@ class Pseudonymiser:
                 if pc.any(pc.match_substring_regex(pc.list_flatten(column), _PERSONAL_HINT)).as_py():
                     column = pa.array([None if v is None else [None if t is None else self.text(t) for t in v]
                                        for v in column.to_pylist()], column.type)
-            elif pa.types.is_nested(column.type):
+            elif pa.types.is_nested(column.type) and _holds_text(column.type):  # not vectors: no text, no person
                 column = pa.array([self._value("", v) for v in column.to_pylist()], column.type)
             columns.append(column)
             names.append(name)
@@ -249,6 +249,13 @@ def _role(name: str) -> str | None:
     if name in _POST_LIST_COLUMNS or name.endswith("post_ids"):
         return "posts"
     return None
+
+
+def _holds_text(dtype: pa.DataType) -> bool:
+    """Whether a nested type has a text field at some depth."""
+    if pa.types.is_string(dtype) or pa.types.is_large_string(dtype):
+        return True
+    return any(_holds_text(dtype.field(i).type) for i in range(dtype.num_fields))
 
 
 def export_tables(
