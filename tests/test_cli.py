@@ -46,6 +46,26 @@ def test_errors_are_one_line_with_exit_code_1(tmp_path):
     assert out.returncode == 1 and str(bad) in out.stderr and "Traceback" not in out.stderr
 
 
+def test_ingest_json_reports_the_committed_files_when_a_later_one_fails(tmp_path):
+    """File a lands, file b fails: --json still lists what landed (with counts) and b's error, then exits 1."""
+    ws, bad = tmp_path / "ws", tmp_path / "b.txt"
+    run("init", workspace=ws)
+    bad.write_text("hello\nworld\n")
+    good = FORMATS / "twitter-v2-json" / "brexit.jsonl"
+    out = run("ingest", str(good), str(bad), "--json", workspace=ws)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    landed, failed = json.loads(out.stdout)
+    assert landed["path"] == str(good) and landed["stored"] == landed["records_read"] == 100
+    assert failed["path"] == str(bad) and "unrecognised format" in failed["error"]
+    assert out.stderr.strip().splitlines()[-1] == f"error: {failed['error']}"
+    status = json.loads(run("status", "--json", workspace=ws).stdout)
+    assert status["tables"]["posts"] > 0 and [s["path"] for s in status["sources"]] == [str(good)]
+    again = run("ingest", str(good), str(bad), workspace=ws)  # without --json: one line per file, then the error
+    assert again.returncode == 1 and again.stdout == ""
+    assert again.stderr.splitlines() == [f"{good}: twitter-v2: read 100 = stored 0 + duplicates 100 + rejected 0 "
+                                         "(already ingested)", f"error: {failed['error']}"]
+
+
 def test_usage_errors_exit_2(tmp_path):
     assert run("ingest").returncode == 2
     assert run("no-such-verb").returncode == 2

@@ -8,13 +8,18 @@ import re
 import subprocess
 import sys
 
+import duckdb
+import orjson
 import pyarrow.parquet as pq
+import pytest
 
 from confiance.export import Pseudonymiser, export_tables
 from confiance.ingest._readers import decompress
 from confiance.pipeline import analyze
 from confiance.privacy import forget
 from confiance.report import build_report
+from confiance.simulate import simulate_world
+from confiance.workspace import Workspace
 from tests.conftest import FORMATS, ingest, query, scalar
 
 CANARY = "canaryzq93x"
@@ -110,6 +115,15 @@ def test_pseudonymised_export_hides_people_but_keeps_links(workspace, tmp_path):
     interactions = list(csv.DictReader(open(tmp_path / "p" / "interactions.csv")))
     accounts = {a["account_id"] for a in csv.DictReader(open(tmp_path / "p" / "accounts.csv"))}
     assert interactions and all(i["src"] in accounts and i["dst"] in accounts for i in interactions)
+    # post ids are pseudonyms too, the same in every column: the retweet still points at the canary's post
+    key = Pseudonymiser(b"k" * 32)
+    posts = {p["post_id"]: p for p in csv.DictReader(open(tmp_path / "p" / "posts.csv"))}
+    assert set(posts) == {key.post(i) for i in ("9001", "9002", "9003", "9004")}
+    assert posts[key.post("9003")]["parent_post_id"] == key.post("9001")
+    assert {i["post_id"] for i in interactions} <= set(posts)
+    # mentions in text become the mentioned account's pseudonym, as in the handle and mentions columns
+    assert posts[key.post("9002")]["text"] == f"'@{key.name(CANARY)} hello there"  # "'": the CSV formula guard
+    assert posts[key.post("9003")]["text"].startswith(f"RT @{key.name(CANARY)}: ")
 
 
 def test_pseudonymised_export_hides_people_inside_analysis_tables(workspace, tmp_path):
@@ -134,6 +148,131 @@ def test_pseudonymised_export_hides_people_inside_analysis_tables(workspace, tmp
                         leaks.add(f"{path.stem}.{column}")
     assert not leaks, sorted(leaks)
     assert CANARY_ID not in "".join(p.read_text() for p in (tmp_path / "p").glob("*.csv"))
+
+
+def test_mentions_links_and_dids_in_text_become_pseudonyms():
+    key = Pseudonymiser(b"k" * 32, ["Alice.bsky.social", "bob@masto.example", "carol_x", "dan@one.example",
+                                    "dan@two.example"])
+    did = "did:plc:abcdefghijklmnopqrstuvwx"
+    cases = {
+        "hi @ALICE.bsky.social, and @carol_x.": f"hi @{key.name('alice.bsky.social')}, and @{key.name('carol_x')}.",
+        "@bob@masto.example @bob: same person": f"@{key.name('bob@masto.example')} @{key.name('bob@masto.example')}: same person",
+        # whole handles only: a longer handle, another instance, an e-mail address stay as they are
+        "@carol_xy @bob@other.example mail carol_x@example.org": "@carol_xy @bob@other.example mail carol_x@example.org",
+        "@carol_x.thanks": f"@{key.name('carol_x')}.thanks",
+        "@dan is on two instances": f"@{key.name('dan')} is on two instances",
+        "a snippet cut inside a handle @alice.bsk": f"a snippet cut inside a handle @{key.name('alice.bsky.social')}",
+        f"see {did} and at://{did}/app.bsky.feed.post/3lf2y": f"see {key.name(did)} and {key.post(f'at://{did}/app.bsky.feed.post/3lf2y')}",
+        "https://masto.example/@bob/1137 (toot)": f"{key.post('https://masto.example/@bob/1137')} (toot)",
+        "read https://bsky.app/profile/alice.bsky.social/post/3lf2y.": f"read {key.post('https://bsky.app/profile/alice.bsky.social/post/3lf2y')}.",
+        "news https://example.org/a?b=1 stays": "news https://example.org/a?b=1 stays",
+    }
+    for text, expected in cases.items():
+        assert key.text(text) == expected, text
+    assert key.post("Ab1") != key.post("ab1") and key.post("42") != key.name("42")
+
+
+@pytest.fixture(scope="module")
+def small_world(tmp_path_factory) -> Workspace:
+    """A small simulated world (X, Bluesky, Mastodon) with every analysis run: evidence columns list post ids."""
+    root = tmp_path_factory.mktemp("privacy-world")
+    simulate_world(root / "world", seed=3, accounts=270, posts=2000)
+    ws = Workspace.init(root / "ws")
+    ingest(ws, root / "world" / "x", root / "world" / "bluesky", root / "world" / "mastodon")
+    analyze(ws)
+    return ws
+
+
+#: Per platform, the account most mentioned and answered whose handle the texts only spell as an @mention
+#: (a handle written as a plain word is free text, which a pseudonymised export keeps; see ``Pseudonymiser``).
+_CANARIES = """
+WITH candidate AS (
+    SELECT a.platform, a.account_id, lower(a.handle) AS handle, split_part(lower(a.handle), '@', 1) AS local,
+           (SELECT count(*) FROM posts p, unnest(p.mentions) AS m(h) WHERE m.h = lower(a.handle)) AS mentioned,
+           (SELECT count(*) FROM posts p WHERE p.parent_account_id = a.account_id) AS answered
+    FROM accounts a WHERE a.handle IS NOT NULL AND length(a.account_id) >= 15 AND length(a.handle) >= 8
+    QUALIFY row_number() OVER (PARTITION BY a.platform ORDER BY mentioned + answered DESC, a.account_id) <= 10)
+SELECT platform, account_id, handle, local FROM candidate c WHERE mentioned > 0 AND NOT EXISTS (
+    SELECT 1 FROM posts p WHERE regexp_matches(lower(p.text), '(^|[^@\\w.])' || c.local))
+QUALIFY row_number() OVER (PARTITION BY platform ORDER BY mentioned + answered DESC, account_id) = 1
+ORDER BY platform
+"""
+
+
+def _exported_text(folder, skip=()) -> dict[str, bytes]:
+    """Each exported file's bytes; a Parquet file's values also as JSON text (compressed pages hide strings)."""
+    out = {}
+    for path in sorted(folder.iterdir()):
+        if path.stem in skip:
+            continue
+        data = path.read_bytes()
+        if path.suffix == ".parquet":
+            data += orjson.dumps(pq.read_table(path).to_pylist(), default=str)
+        out[path.stem] = data.lower()
+    return out
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_pseudonymised_exports_leave_no_canary_and_keep_joins(small_world, tmp_path, fmt):
+    """Planted canaries (an X, a Bluesky and a Mastodon account): after ``export --pseudonymise`` no exported
+    byte spells their handle, DID or account id, or any of their post ids (which name them: an AT-URI
+    holds the DID, a Mastodon status URI the user name), in posts, interactions, or analyses' evidence;
+    joins between the exported tables match as many rows as in the store."""
+    with small_world.reader() as con:
+        canaries = con.execute(_CANARIES).fetchall()
+        assert [c[0] for c in canaries] == ["bluesky", "mastodon", "x"]
+        needles = {}
+        for platform, account_id, handle, local in canaries:
+            own = [p for (p,) in con.execute("SELECT post_id FROM posts WHERE platform = ? AND account_id = ?",
+                                             [platform, account_id]).fetchall()]
+            assert own
+            needles[platform] = {account_id, handle, local, account_id.removeprefix("did:plc:")} | set(own)
+            # a Bluesky record key, a Mastodon status number
+            needles[platform] |= {k for p in own for k in re.findall(r"(?:feed\.post|statuses)/([^/#]+)", p)}
+        export_tables(con, fmt, tmp_path / "plain")
+        export_tables(con, fmt, tmp_path / "pseudo", pseudonymiser=Pseudonymiser(b"k" * 32))
+        expected = {name: con.execute(sql).fetchall()[0][0] for name, sql in _JOINS.items()}
+
+    def hits(folder, skip=()):
+        found = {}
+        for table, data in _exported_text(folder, skip).items():
+            for platform, words in needles.items():
+                found.update({(table, platform, w): 1 for w in words if w.lower().encode() in data})
+        return found
+
+    plain = hits(tmp_path / "plain", skip=("text_embeddings", "topic_model_terms", "topic_model_centroids"))
+    # the test can fail: the plain export spells each canary in posts, interactions and analyses' evidence
+    for platform in needles:
+        tables = {t for t, p, _ in plain if p == platform}
+        assert {"posts", "interactions", "accounts"} <= tables, (platform, tables)
+        assert tables & {"url_cascades", "url_shares", "coordination_edges", "topics", "influence_evidence",
+                         "account_types", "attribution", "disclosure_posts"}, (platform, tables)
+    assert hits(tmp_path / "pseudo") == {}
+
+    con = duckdb.connect()
+    for table in ("posts", "interactions", "accounts", "coordination_edges"):
+        path = tmp_path / "pseudo" / f"{table}.{fmt}"
+        if fmt == "parquet":
+            con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{path}')")
+        else:  # ids as text, and lists written as [a|b|c]
+            lists = " REPLACE (string_split(trim(evidence, '[]'), '|') AS evidence)" if table == "coordination_edges" else ""
+            con.execute(f"CREATE VIEW {table} AS SELECT *{lists} FROM read_csv('{path}', all_varchar = true)")
+    assert {name: con.execute(sql).fetchall()[0][0] for name, sql in _JOINS.items()} == expected
+    assert expected["interactions to posts"] > 0 and expected["replies and reposts to parents"] > 0
+    assert expected["coordination evidence to posts"] > 0
+
+
+#: Joins that a pseudonymised export must keep: the same counts as in the store.
+_JOINS = {
+    "posts": "SELECT count(DISTINCT (platform, post_id)) FROM posts",
+    "interactions to posts": "SELECT count(*) FROM interactions i JOIN posts p USING (platform, post_id)",
+    "interactions to accounts": "SELECT count(*) FROM interactions i JOIN accounts a ON a.platform = i.platform "
+                                "AND a.account_id = i.src",
+    "replies and reposts to parents": "SELECT count(*) FROM posts c JOIN posts p ON p.platform = c.platform "
+                                      "AND p.post_id = c.parent_post_id",
+    "coordination evidence to posts": "SELECT count(*) FROM (SELECT platform, unnest(evidence) AS post_id "
+                                      "FROM coordination_edges) JOIN posts USING (platform, post_id)",
+}
 
 
 def test_forget_leaves_no_canary_anywhere_in_the_workspace(workspace, tmp_path):

@@ -160,7 +160,10 @@ def ingest(
             task = bar.add_task(path.name[:40], total=size)
             return lambda n: bar.advance(task, n)
 
+        results: list = []  # committed files, also when a later file fails
+
         def done(result) -> None:
+            results.append(result)
             tag = " (already ingested)" if result.already_ingested else ""
             err.print(f"{result.path}: {result.format}: read {result.records_read} = stored {result.stored} "
                       f"+ duplicates {result.duplicates} + rejected {result.rejected}{tag}")
@@ -171,8 +174,16 @@ def ingest(
             skipped.append(path)
             err.print(f"{path}: skipped ({reason.split(';')[0]})")
 
-        results = ingest_paths(_ws(), paths, format_name=format_name, options=options, on_file_start=start,
-                               on_file_done=done, on_skip=skip)
+        try:
+            ingest_paths(_ws(), paths, format_name=format_name, options=options, on_file_start=start,
+                         on_file_done=done, on_skip=skip)
+        except (ConfianceError, OSError) as exc:
+            # the files before the failed one are committed: a script must see what landed
+            if as_json:
+                failed = getattr(exc, "file", None) or getattr(exc, "filename", None)
+                _emit_json([r.as_json() for r in results] + [{"path": failed and str(failed),
+                                                               "error": " ".join(str(exc).split())}])
+            raise
     if not results and not skipped:  # an empty folder: say so rather than print nothing
         err.print(f"nothing to ingest: no file under {', '.join(map(str, paths))}")
     if as_json:
