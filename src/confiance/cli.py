@@ -388,7 +388,7 @@ def serve(
 def export(
     fmt: str = typer.Argument(..., metavar="FORMAT", help="csv, parquet, gexf or graphml."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Folder to write (default WORKSPACE/exports/FORMAT); for gexf/graphml, the file (default WORKSPACE/exports/graph.FORMAT)."),
-    pseudonymise: bool = typer.Option(False, "--pseudonymise", help="Replace ids and handles by keyed pseudonyms; drop names, bios, locations."),
+    pseudonymise: bool = typer.Option(False, "--pseudonymise", help="Replace account ids, handles, post ids and @mentions by keyed pseudonyms; drop names, bios, locations, permalinks."),
 ) -> None:
     """Export the tables (CSV cells that could run as spreadsheet formulas are neutralised)."""
     from confiance.export import Pseudonymiser, export_tables

@@ -115,6 +115,9 @@ def test_missing_inputs_give_nulls_and_say_not_computed(workspace):
     assert star["evidence"]["coordination"].startswith("not computed")
     assert star["evidence"]["disclosure"].startswith("not computed")
     assert star["low_credibility_share"] is not None  # sources ran (harm runs after it)
+    # polarisation ran, but an 8-account graph gives no meaningful split: nobody is placed on it
+    assert star["polarization_position"] is None and star["polarization_side"] is None
+    assert star["evidence"]["polarization"].startswith("not computed: the polarisation split is not meaningful (")
     status, share = query(workspace, "SELECT status, suspicious_share FROM audience_credibility WHERE account_id = 'star'")[0]
     assert status.startswith("not computed") and share is None
 

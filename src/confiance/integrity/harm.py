@@ -16,7 +16,9 @@ its own, and each comes with its evidence:
 ``polarization_position``
     ``(w1 - w0) / (w0 + w1)`` from the account's interaction weight with the two sides of the
     polarisation split (``account_bridging``): -1 entirely with side 0, +1 entirely with side 1,
-    0 balanced; ``polarization_side`` and ``bridging`` are kept beside it.
+    0 balanced; ``polarization_side`` and ``bridging`` are kept beside it. NULL for everyone when the
+    polarisation step found its split not meaningful (too small or fragmented a component; the
+    evidence gives its reason).
 ``undisclosed_share``
     share of its commercial posts published without the mandatory label
     (``disclosure_accounts``; French law n° 2023-451).
@@ -74,7 +76,26 @@ _MISSING = {
 
 
 def _available(con: duckdb.DuckDBPyConnection) -> dict[str, bool]:
-    return {table: has_table(con, table) for table in _MISSING}
+    have = {table: has_table(con, table) for table in _MISSING}
+    # a split of a too small or fragmented component places nobody (graph/polarization.py)
+    have["account_bridging"] = have["account_bridging"] and _split_reason(con) is None
+    return have
+
+
+def _split_reason(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Why the polarisation step found its split not meaningful, or None."""
+    if not has_table(con, "polarization"):
+        return None
+    columns = {c[0] for c in con.execute("DESCRIBE polarization").fetchall()}
+    if "reason" not in columns:  # written before the check existed
+        return None
+    rows = con.execute("SELECT reason FROM polarization").fetchall()
+    return rows[0][0] if rows else None
+
+
+def _missing_split(con: duckdb.DuckDBPyConnection) -> str:
+    reason = _split_reason(con)
+    return f"not computed: the polarisation split is not meaningful ({reason})" if reason else _MISSING["account_bridging"]
 
 
 def _scratch_tables(con: duckdb.DuckDBPyConnection, have: dict[str, bool], bot_threshold: float) -> None:
@@ -122,6 +143,7 @@ def _write_profiles(con: duckdb.DuckDBPyConnection, run_id: str, have: dict[str,
                   "SELECT NULL::VARCHAR AS platform, NULL::VARCHAR AS account_id, NULL::BIGINT AS commercial_posts, "
                   "NULL::BIGINT AS undisclosed_posts, NULL::DOUBLE AS undisclosed_share, NULL::DOUBLE AS paid_share WHERE false")
     bots_known = have["bot_scores"]
+    missing_split = _missing_split(con)
     groups_known = have["coordination_groups"]
     rows = con.execute(
         f"WITH src AS ({sources}), bri AS ({bridging}), dis AS ({disclosure}),"
@@ -172,7 +194,7 @@ def _write_profiles(con: duckdb.DuckDBPyConnection, run_id: str, have: dict[str,
                                  "domains": r["low_domains"] or [], "posts": (r["low_posts"] or [])[:EVIDENCE_ITEMS]}
                                 if have["account_sources"] else _MISSING["account_sources"]),
             "polarization": ({"side": r["polarization_side"], "exposure_side0": r["w0"], "exposure_side1": r["w1"]}
-                             if have["account_bridging"] else _MISSING["account_bridging"]),
+                             if have["account_bridging"] else missing_split),
             "disclosure": ({"commercial_posts": r["commercial_posts"], "undisclosed_posts": r["undisclosed_posts"],
                             "paid_share": r["paid_share"]}
                            if have["disclosure_accounts"] else _MISSING["disclosure_accounts"]),
