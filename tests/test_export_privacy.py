@@ -333,3 +333,16 @@ def test_forget_through_the_cli(workspace, tmp_path):
     missing = subprocess.run([sys.executable, "-m", "confiance.cli", "--workspace", str(workspace.root), "forget", "nobody_here"],
                              capture_output=True, text=True)
     assert missing.returncode == 1 and "no account matches" in missing.stderr
+
+
+def test_forget_removes_the_persons_post_ids_from_analysis_evidence(workspace, tmp_path):
+    # an X post id opens the post: evidence lists (url_cascades, attribution, account_types) must not keep it
+    ingest(workspace, _canary_file(tmp_path))
+    with workspace.writer() as con:
+        con.execute("CREATE TABLE qa_evidence (run_id VARCHAR, first_share_id VARCHAR, evidence VARCHAR[], "
+                    "details VARCHAR, note VARCHAR)")
+        con.execute("INSERT INTO qa_evidence VALUES ('r', '9001', ['9002', '9001'], '{\"posts\": [\"9001\", \"90010\"]}', "
+                    "'post 9001 of 90010')")
+    forget(workspace, CANARY)
+    assert query(workspace, "SELECT first_share_id, evidence, details, note FROM qa_evidence") == [
+        ("[forgotten]", ["9002", "[forgotten]"], '{"posts": ["[forgotten]", "90010"]}', "post 9001 of 90010")]

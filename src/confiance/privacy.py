@@ -159,6 +159,7 @@ def _delete_from_store(con: duckdb.DuckDBPyConnection, person: Person) -> dict[s
     for needle in needles:
         con.execute("UPDATE rejects SET raw = NULL WHERE contains(lower(raw), lower(?))", [needle])
     # derived tables written by analyses: drop rows that name the person or hold their posts
+    own_post_ids = [p for (p,) in con.execute("SELECT DISTINCT post_id FROM forget_posts").fetchall()]
     for table in store.derived_tables(con):
         columns = {c for (c,) in con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
@@ -171,6 +172,7 @@ def _delete_from_store(con: duckdb.DuckDBPyConnection, person: Person) -> dict[s
         if conditions:
             delete(table, " OR ".join(conditions))
         _scrub_text_columns(con, table, person)
+        _scrub_post_ids(con, table, own_post_ids)
     if store.has_table(con, "text_embeddings") and store.has_table(con, "post_embeddings"):
         # a text's vector stays only while some remaining post still has that text
         delete("text_embeddings", "NOT EXISTS (SELECT 1 FROM post_embeddings e WHERE e.text_key = t.text_key)")
@@ -204,6 +206,37 @@ def _scrub_text_columns(con: duckdb.DuckDBPyConnection, table: str, person: Pers
                 f'UPDATE "{table}" SET "{column}" = list_transform("{column}", lambda v: regexp_replace(v, ?, ?, \'gi\'))',
                 [pattern, FORGOTTEN],
             )
+
+
+#: Post ids per regular expression when scrubbing JSON text (keeps each pattern small for RE2).
+_POST_ID_CHUNK = 256
+
+
+def _scrub_post_ids(con: duckdb.DuckDBPyConnection, table: str, post_ids: list[str]) -> None:
+    """The person's post ids in evidence (a value, a list element, a JSON string) become [forgotten].
+
+    An X post id is enough to open the post, so evidence must not keep it. Ids can be short, so only whole
+    values match, never a substring of other text.
+    """
+    if not post_ids:
+        return
+    for column, dtype in con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?", [table]
+    ).fetchall():
+        if dtype == "VARCHAR[]":
+            con.execute(f'UPDATE "{table}" SET "{column}" = list_transform("{column}", '
+                        f'lambda v: CASE WHEN list_contains(?, v) THEN ? ELSE v END) WHERE list_has_any("{column}", ?)',
+                        [post_ids, FORGOTTEN, post_ids])
+        elif dtype in ("VARCHAR", "JSON"):
+            if dtype == "VARCHAR":
+                con.execute(f'UPDATE "{table}" SET "{column}" = ? WHERE "{column}" IN (SELECT unnest(?))', [FORGOTTEN, post_ids])
+            for start in range(0, len(post_ids), _POST_ID_CHUNK):
+                quoted = '"(?:' + "|".join(re.escape(p) for p in post_ids[start:start + _POST_ID_CHUNK]) + ')"'
+                con.execute(
+                    f'UPDATE "{table}" SET "{column}" = CAST(regexp_replace(CAST("{column}" AS VARCHAR), ?, ?, \'g\') AS {dtype}) '
+                    f'WHERE regexp_matches(CAST("{column}" AS VARCHAR), ?)',
+                    [quoted, f'"{FORGOTTEN}"', quoted],
+                )
 
 
 # -- raw archive -------------------------------------------------------------------------------------
