@@ -68,6 +68,16 @@ def test_minimal_brief_and_short_forms():
     ("brand: a\nreference_accounts:\n  - {platform: x, account_id: '1', handle: h}\n", 3, "reference_accounts[0]",
      "exactly one"),
     ("brand: {description: no name}\n", 1, "brand.name", "required"),
+    # an infinite budget would lift every limit (the planner then briefed every candidate)
+    ("brand: a\nbudget: .inf\n", 2, "budget", "must be a number"),
+    ("brand: a\nsegments:\n  - name: s\n    weight: .inf\n", 4, "segments[0].weight", "must be a number"),
+    # an unknown language code left only the accounts of unknown language as candidates
+    ("brand: a\nlanguages: [fr, xx-YY]\n", 2, "languages[1]", "two-letter language code"),
+    ("brand: a\nlanguages: French\n", 2, "languages[0]", "'french'"),
+    ("brand: a\nsegments:\n  - name: s\n    audience: {languages: [fr-FR]}\n", 4,
+     "segments[0].audience.languages[0]", "such as fr or en"),
+    # all-zero fit weights were accepted here and failed later in `match` without the file or line
+    ("brand: a\nfit:\n  weights: {editorial: 0, style: 0, audience: 0, trust: 0}\n", 3, "fit.weights", "> 0"),
 ])
 def test_bad_fields_name_file_line_and_field(text, line, field, words):
     with pytest.raises(BriefFileError) as caught:

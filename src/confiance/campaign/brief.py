@@ -12,6 +12,8 @@ passes silently.
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -213,7 +215,7 @@ class _Reader:
 
     def number(self, node: yaml.Node, path: str, *, positive: bool = False) -> float:
         value = self.scalar(node) if isinstance(node, yaml.ScalarNode) else None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise self.fail(node, path, f"must be a number, found {_shown(node)}")
         if value < 0 or (positive and value == 0):
             raise self.fail(node, path, f"must be a number {'> 0' if positive else '>= 0'}, found {value}")
@@ -236,6 +238,14 @@ class _Reader:
     def texts(self, node: yaml.Node, path: str, *, lower: bool = False) -> tuple[str, ...]:
         out = [self.text(item, f"{path}[{i}]") for i, item in enumerate(self.items(node, path))]
         return tuple(x.lower() for x in out) if lower else tuple(out)
+
+    def languages(self, node: yaml.Node, path: str) -> tuple[str, ...]:
+        """ISO 639-1 codes, as the language step and the platforms write them ('fr', not 'fr-FR' or 'French')."""
+        codes = self.texts(node, path, lower=True)
+        for i, (item, code) in enumerate(zip(self.items(node, path), codes)):
+            if not re.fullmatch(r"[a-z]{2}", code):
+                raise self.fail(item, f"{path}[{i}]", f"must be a two-letter language code such as fr or en, found {code!r}")
+        return codes
 
     def account(self, node: yaml.Node, path: str) -> AccountRef:
         if isinstance(node, yaml.MappingNode):
@@ -311,7 +321,7 @@ def _audience(r: _Reader, node: yaml.Node, path: str) -> Audience:
         country=r.texts(country, f"{path}.country") if country is not None else (),
         interests=r.texts(f["interests"], f"{path}.interests", lower=True) if "interests" in f else (),
         communities=tuple(communities),
-        languages=r.texts(f["languages"], f"{path}.languages", lower=True) if "languages" in f else (),
+        languages=r.languages(f["languages"], f"{path}.languages") if "languages" in f else (),
     )
 
 
@@ -410,7 +420,11 @@ FIT_PARTS = ("editorial", "style", "audience", "trust")
 def _fit(r: _Reader, node: yaml.Node) -> tuple[tuple[str, float], ...]:
     f = r.mapping(node, "fit", ("weights",), ("weights",))
     weights = r.mapping(f["weights"], "fit.weights", FIT_PARTS)
-    return tuple((part, r.number(value, f"fit.weights.{part}")) for part, value in weights.items())
+    parsed = tuple((part, r.number(value, f"fit.weights.{part}")) for part, value in weights.items())
+    # parts left out keep their positive defaults, so only a full set of zeros leaves nothing to rank by
+    if len(parsed) == len(FIT_PARTS) and not any(w for _, w in parsed):
+        raise r.fail(f["weights"], "fit.weights", "at least one weight must be > 0")
+    return parsed
 
 
 _CORE_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp"))
@@ -455,7 +469,7 @@ def parse_brief(text: str, source: str = "<brief>") -> Brief:
         brand=_brand(reader, f["brand"]),
         topics=_topics(reader, f["topics"]) if "topics" in f else Topics(),
         reference_accounts=reader.accounts(f["reference_accounts"], "reference_accounts") if "reference_accounts" in f else (),
-        languages=reader.texts(f["languages"], "languages", lower=True) if "languages" in f else (),
+        languages=reader.languages(f["languages"], "languages") if "languages" in f else (),
         markets=reader.texts(f["markets"], "markets") if "markets" in f else (),
         segments=_segments(reader, f["segments"]) if "segments" in f else (),
         budget=_budget(reader, f["budget"]) if "budget" in f else Budget(),
