@@ -215,3 +215,24 @@ def test_bad_input_is_named(tmp_path: Path) -> None:
                           capture_output=True, text=True)
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.strip().count("\n") == 0 and "kpi.csv:3" in done.stderr
+
+
+def test_long_file_keeps_its_order_and_refuses_ambiguous_rows(tmp_path: Path) -> None:
+    days = [f"2025-01-{d:02d}" for d in range(1, 21)]
+    rows = [f"{s},{d},{v + i}" for s, v in (("visits", 100), ("competitor", 50), ("awareness", 10))
+            for i, d in enumerate(days)]
+    long = tmp_path / "long.csv"
+    long.write_text("series,ts,value\n" + "\n".join(rows) + "\n")
+    # the file's first series is the default response (sorted, 'awareness', a control, was chosen)
+    assert pick_series(read_kpi_csv(long), None, None) == ("visits", ["competitor", "awareness"])
+    conflict = tmp_path / "conflict.csv"
+    conflict.write_text("series,ts,value\n" + "\n".join(rows) + "\nvisits,2025-01-03,999\n")
+    with pytest.raises(IngestError, match=r"conflict\.csv:62: series 'visits' has two values at 2025-01-03: 102 and 999"):
+        read_kpi_csv(conflict)
+    repeated = tmp_path / "repeated.csv"  # the same row twice is harmless
+    repeated.write_text("series,ts,value\n" + "\n".join(rows) + "\nvisits,2025-01-03,102\n")
+    assert read_kpi_csv(repeated).series("visits")[2] == 102
+    no_value = tmp_path / "no_value.csv"
+    no_value.write_text("series,ts,unit\n" + "".join(f"visits,{d},visits\n" for d in days))
+    with pytest.raises(IngestError, match=r"no_value\.csv:1: column 'series' holds series names but there is no value"):
+        read_kpi_csv(no_value)

@@ -111,7 +111,14 @@ def _read_wide(name: str, rows, header: list[str], lowered: list[str]) -> KpiTab
             times.append(_time(name, line, header[0], row[0]) if lowered[0] != "" else row[0].strip())
         else:
             times.append((INDEX_EPOCH + timedelta(days=len(times))).date().isoformat())
-        values.append([_number(name, line, column, cell) for column, cell in zip(value_columns, cells)])
+        try:
+            values.append([_number(name, line, column, cell) for column, cell in zip(value_columns, cells)])
+        except IngestError:
+            named = [column for column in value_columns if column.lower() in SERIES]
+            if named and any(h in TIME for h in lowered):  # a long file whose value column is missing
+                raise IngestError(name, 1, f"column {named[0]!r} holds series names but there is no "
+                                           f"{' or '.join(VALUE)} column (long shape: series,ts,value)") from None
+            raise
     if not values:
         raise IngestError(name, None, "no data rows")
     matrix = np.array(values, dtype=float)
@@ -132,25 +139,30 @@ def _read_long(name: str, rows, lowered: list[str]) -> KpiTable:
         if not series:
             raise IngestError(name, line, "series name is empty")
         when = _time(name, line, lowered[at["ts"]], row[at["ts"]])
-        points.setdefault(series, {})[when] = _number(name, line, series, row[at["value"]])
+        value = _number(name, line, series, row[at["value"]])
+        seen = points.setdefault(series, {})
+        if when in seen and not (seen[when] == value or (np.isnan(seen[when]) and np.isnan(value))):
+            raise IngestError(name, line, f"series {series!r} has two values at {when}: {seen[when]:g} and {value:g}")
+        seen[when] = value
     if not points:
         raise IngestError(name, None, "no data rows")
     return _aligned(points, name)
 
 
 def _aligned(points: dict[str, dict[str, float]], source: str) -> KpiTable:
+    """Series in the order of ``points`` (a file's order: its first series is the default response)."""
     times = sorted({t for series in points.values() for t in series})
-    return KpiTable(times, {s: np.array([v.get(t, np.nan) for t in times]) for s, v in sorted(points.items())}, source)
+    return KpiTable(times, {s: np.array([v.get(t, np.nan) for t in times]) for s, v in points.items()}, source)
 
 
 def kpi_table(con: duckdb.DuckDBPyConnection, series: Sequence[str]) -> KpiTable:
     """The named series of the store's ``kpis`` table, aligned on the union of their times."""
     rows = con.execute("SELECT series, ts, value FROM kpis WHERE list_contains(?::VARCHAR[], series) ORDER BY ts",
                        [list(series)]).fetchall()
-    points: dict[str, dict[str, float]] = {}
+    points: dict[str, dict[str, float]] = {name: {} for name in series}
     for name, ts, value in rows:
         points.setdefault(name, {})[_day(ts.isoformat() if isinstance(ts, datetime) else str(ts))] = float(value)
-    missing = [s for s in series if s not in points]
+    missing = [s for s in series if not points[s]]
     if missing:
         known = [r[0] for r in con.execute("SELECT DISTINCT series FROM kpis ORDER BY 1").fetchall()]
         raise ConfianceError(f"no KPI series {', '.join(map(repr, missing))} in the workspace; "
