@@ -284,3 +284,14 @@ def test_demographic_segments_use_the_audience_reports_of_engaged_accounts(works
     assert share["a"] == pytest.approx(0.8) and share["b"] == pytest.approx(0.8)
     assert share["c"] == pytest.approx(0.1)
     assert share["star1"] == pytest.approx(0.45) and share["star2"] == pytest.approx(0.45)  # the mean report
+
+
+def test_a_brief_that_rules_out_every_account_says_so(sim_world):
+    # an empty portfolio with zero reach and no word of why left the analyst guessing
+    _, ws, _ = sim_world
+    analyze(ws, ["graph"])
+    brief = parse_brief("brand: test\nexclusions:\n  platforms: [x, bluesky, mastodon]\n")
+    with ws.reader() as con:
+        result = plan(con, brief, k=3, mc_runs=10)
+    assert result.seeds == [] and result.expected_reach["mean"] == 0
+    assert any("rule out every account" in note for note in result.notes)

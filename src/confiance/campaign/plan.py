@@ -736,6 +736,8 @@ def plan(con: duckdb.DuckDBPyConnection, brief: Brief | None = None, *, k: int |
     node_weight = membership @ per_segment if brief is not None and brief.segments else np.ones(dg.n)
 
     candidates = _candidates(con, dg, brief)
+    if not candidates.any():
+        notes.append("no account is left to pick: the brief's exclusions and languages rule out every account of the graph")
     followers, handles = _account_facts(con, dg)
     budget = budget if budget is not None else (brief.budget.total if brief is not None else None)
     if budget is not None and budget <= 0:
