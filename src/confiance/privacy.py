@@ -159,7 +159,7 @@ def _delete_from_store(con: duckdb.DuckDBPyConnection, person: Person) -> dict[s
     for needle in needles:
         con.execute("UPDATE rejects SET raw = NULL WHERE contains(lower(raw), lower(?))", [needle])
     # derived tables written by analyses: drop rows that name the person or hold their posts
-    own_post_ids = [p for (p,) in con.execute("SELECT DISTINCT post_id FROM forget_posts").fetchall()]
+    own_post_ids = sorted(person.post_ids)  # found in the store and the lake alike
     for table in store.derived_tables(con):
         columns = {c for (c,) in con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
