@@ -346,3 +346,26 @@ def test_forget_removes_the_persons_post_ids_from_analysis_evidence(workspace, t
     forget(workspace, CANARY)
     assert query(workspace, "SELECT first_share_id, evidence, details, note FROM qa_evidence") == [
         ("[forgotten]", ["9002", "[forgotten]"], '{"posts": ["[forgotten]", "90010"]}', "post 9001 of 90010")]
+
+
+def test_forget_a_mastodon_account_removes_its_short_mentions(small_world, tmp_path):
+    # Mastodon texts show user@host as @user: those mentions kept the forgotten person's name in others' posts
+    import shutil
+
+    shutil.copytree(small_world.root, tmp_path / "ws")
+    ws = Workspace.open(tmp_path / "ws")
+    [(handle, local)] = query(ws, """
+        SELECT lower(a.handle), split_part(lower(a.handle), '@', 1) FROM accounts a
+        WHERE a.platform = 'mastodon' AND a.handle LIKE '%@%'
+          AND EXISTS (SELECT 1 FROM posts p WHERE p.platform = 'mastodon' AND p.account_id <> a.account_id
+                      AND regexp_matches(lower(p.text), '@' || split_part(lower(a.handle), '@', 1) || '([^\\w@]|$)'))
+        ORDER BY a.account_id LIMIT 1""")
+    mention = "@" + local + r"([^\w@]|$)"
+    forget(ws, handle)
+    assert scalar(ws, "SELECT count(*) FROM posts WHERE regexp_matches(lower(text), ?)", [mention]) == 0
+    with ws.reader() as con:
+        for table in ("influence_evidence", "topics", "coordination_groups"):
+            for (column,) in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+                                         "AND data_type = 'VARCHAR'", [table]).fetchall():
+                assert con.execute(f'SELECT count(*) FROM "{table}" WHERE regexp_matches(lower("{column}"), ?)',
+                                   [mention]).fetchall()[0][0] == 0, (table, column)

@@ -154,6 +154,7 @@ def _delete_from_store(con: duckdb.DuckDBPyConnection, person: Person) -> dict[s
     for handle in person.handles:
         con.execute("UPDATE posts SET text = regexp_replace(text, ?, ?, 'gi') WHERE contains(lower(text), ?)",
                     [re.escape(handle), FORGOTTEN, handle])
+    _scrub_short_mentions(con, "posts", "text", person)
     con.execute("UPDATE posts t SET parent_account_id = NULL WHERE " + owned.format(col="parent_account_id"))
     needles = sorted(person.ids | person.handles | person.names)
     for needle in needles:
@@ -184,6 +185,23 @@ def _delete_from_store(con: duckdb.DuckDBPyConnection, person: Person) -> dict[s
     return deleted
 
 
+def _short_mention(handle: str) -> str | None:
+    """RE2 pattern of the way Mastodon shows a ``user@host`` handle in text: ``@user``, not ``@user@other.host``.
+
+    The character after the mention is kept in group 1.
+    """
+    local, at, host = handle.partition("@")
+    if not at or not local or not host:
+        return None
+    return rf"(?i)@{re.escape(local)}(?:@{re.escape(host)}\b|([^\w@])|$)"
+
+
+def _scrub_short_mentions(con: duckdb.DuckDBPyConnection, table: str, column: str, person: Person) -> None:
+    for pattern in filter(None, map(_short_mention, sorted(person.handles))):
+        con.execute(f'UPDATE "{table}" SET "{column}" = regexp_replace("{column}", ?, ?, \'g\') '
+                    f'WHERE regexp_matches("{column}", ?)', [pattern, f"@{FORGOTTEN}\\1", pattern])
+
+
 def _scrub_text_columns(con: duckdb.DuckDBPyConnection, table: str, person: Person) -> None:
     """Names inside other rows (a community's top accounts, an evidence label) become [forgotten]."""
     # handles and names, and ids long enough not to occur by chance inside other values
@@ -195,6 +213,8 @@ def _scrub_text_columns(con: duckdb.DuckDBPyConnection, table: str, person: Pers
     for column, dtype in con.execute(
         "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?", [table]
     ).fetchall():
+        if dtype == "VARCHAR":
+            _scrub_short_mentions(con, table, column, person)
         if dtype in ("VARCHAR", "JSON"):
             con.execute(
                 f'UPDATE "{table}" SET "{column}" = CAST(regexp_replace(CAST("{column}" AS VARCHAR), ?, ?, \'gi\') AS {dtype}) '
