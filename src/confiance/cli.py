@@ -844,6 +844,10 @@ def impact(
             table = kpi_table(con, [series, *(wanted or [])])
         wanted = wanted or []
     response, chosen = pick_series(table, series, wanted)
+    if not chosen:  # on stderr: --json keeps stdout for the JSON
+        typer.echo(f"note: no control series: the counterfactual of {response} is its own pre-campaign path, so "
+                   "anything else that moved it after the intervention counts as effect; name series the campaign "
+                   "did not touch with --controls", err=True)
     index = resolve_intervention(table, intervention)
     model = ImpactModel(trend=trend, seasonal=seasonal, autoregressive=autoregressive,
                         level_prior=priors[level_prior])

@@ -97,6 +97,20 @@ def test_cli_impact_json_contract(tmp_path: Path) -> None:
     assert doc["model"].endswith("flat prior on the level sd") and doc["level_prior_selection"] is None
 
 
+def test_cli_impact_without_controls_says_what_the_counterfactual_rests_on(tmp_path: Path) -> None:
+    lines = _arma_with_effect(tmp_path).read_text().splitlines()
+    alone = tmp_path / "y_alone.csv"
+    alone.write_text("\n".join(line.split(",")[1] for line in lines) + "\n")
+    done = subprocess.run([sys.executable, "-m", "confiance.cli", "impact", str(alone), "--intervention", "70",
+                           "--draws", "200", "--json"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert orjson.loads(done.stdout)["controls"] == []
+    assert "note: no control series" in done.stderr and "--controls" in done.stderr
+    with_control = subprocess.run([sys.executable, "-m", "confiance.cli", "impact", str(_arma_with_effect(tmp_path)),
+                                   "--intervention", "70", "--draws", "200", "--json"], capture_output=True, text=True)
+    assert with_control.returncode == 0 and "note:" not in with_control.stderr
+
+
 def _drifting_and_still(length: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A control, a KPI whose level wanders away from it (random walk, sd 0.5 a step against a noise
     sd of 1) and one that follows it exactly up to white noise."""
