@@ -359,9 +359,17 @@ def test_forget_a_mastodon_account_removes_its_short_mentions(small_world, tmp_p
         WHERE a.platform = 'mastodon' AND a.handle LIKE '%@%'
           AND EXISTS (SELECT 1 FROM posts p WHERE p.platform = 'mastodon' AND p.account_id <> a.account_id
                       AND regexp_matches(lower(p.text), '@' || split_part(lower(a.handle), '@', 1) || '([^\\w@]|$)'))
+          AND EXISTS (SELECT 1 FROM posts p WHERE p.platform = 'mastodon' AND p.account_id <> a.account_id
+                      AND contains(lower(p.parent_post_id), '/users/' || split_part(lower(a.handle), '@', 1) || '/'))
         ORDER BY a.account_id LIMIT 1""")
     mention = "@" + local + r"([^\w@]|$)"
+    host = handle.split("@", 1)[1]
+    # others' replies and reposts name the person's statuses (https://host/users/name/statuses/…)
+    status = f"://{host}/users/{local}/"
+    parents = "SELECT count(*) FROM posts WHERE contains(lower(parent_post_id), ?) OR contains(lower(root_post_id), ?)"
+    assert scalar(ws, parents, [status, status]) > 0
     forget(ws, handle)
+    assert scalar(ws, parents, [status, status]) == 0
     assert scalar(ws, "SELECT count(*) FROM posts WHERE regexp_matches(lower(text), ?)", [mention]) == 0
     with ws.reader() as con:
         for table in ("influence_evidence", "topics", "coordination_groups"):

@@ -155,6 +155,14 @@ def _delete_from_store(con: duckdb.DuckDBPyConnection, person: Person) -> dict[s
         con.execute("UPDATE posts SET text = regexp_replace(text, ?, ?, 'gi') WHERE contains(lower(text), ?)",
                     [re.escape(handle), FORGOTTEN, handle])
     _scrub_short_mentions(con, "posts", "text", person)
+    # a reply or repost keeps its kind, but not the person's post it answered: a Bluesky AT-URI or a Mastodon
+    # status URI names its author (``at://did:…``, ``https://host/users/name/statuses/…``)
+    for column in ("parent_post_id", "root_post_id"):
+        con.execute(f"UPDATE posts t SET {column} = NULL WHERE {column} IS NOT NULL AND ("
+                    f"EXISTS (SELECT 1 FROM forget_posts f WHERE f.platform = t.platform AND f.post_id = t.{column})"
+                    f" OR len(list_filter(?, lambda w: contains(lower(t.{column}), w))) > 0"
+                    + (f" OR {owned.format(col='parent_account_id')}" if column == "parent_post_id" else "") + ")",
+                    [_post_id_markers(person)])
     con.execute("UPDATE posts t SET parent_account_id = NULL WHERE " + owned.format(col="parent_account_id"))
     needles = sorted(person.ids | person.handles | person.names)
     for needle in needles:
@@ -183,6 +191,17 @@ def _delete_from_store(con: duckdb.DuckDBPyConnection, person: Person) -> dict[s
     for temp in ("forget_keys", "forget_handles", "forget_posts", "forget_touched"):
         con.execute(f"DROP TABLE {temp}")
     return deleted
+
+
+def _post_id_markers(person: Person) -> list[str]:
+    """Lower-case pieces that make a post id the person's: a DID (Bluesky AT-URIs), the ``/users/name/`` and
+    ``/@name/`` paths of Mastodon status URIs. Numeric ids are left out: one can sit inside another post's id."""
+    markers = {i.lower() for i in person.ids if i.lower().startswith("did:")}
+    for handle in person.handles:
+        local, at, host = handle.lower().partition("@")
+        if at and local and host:
+            markers |= {f"://{host}/users/{local}/", f"://{host}/@{local}/"}
+    return sorted(markers)
 
 
 def _short_mention(handle: str) -> str | None:
