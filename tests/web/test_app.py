@@ -151,6 +151,11 @@ def test_pseudonymised_mode_shows_no_handle_or_name(world):
     assert all("bio " not in page for page in pages)
     expected = Pseudonymiser(key).name(first_id)
     assert client.get(f"/api/accounts/x/{expected}").json()["account"]["label"] == expected
+    # real handles u1, u10…: a search on them must not show their pseudonyms (nor search the hidden names)
+    for table in ("accounts", "influencers", "bots"):
+        assert client.get(f"/api/tables/{table}", params={"q": "u1"}).json()["total"] == 0, table
+    assert client.get("/tables/accounts.csv", params={"q": "u1"}).text.strip().count("\n") == 0
+    assert client.get("/api/tables/accounts", params={"q": "x"}).json()["total"] > 0  # other columns still searched
 
 
 def test_all_views_declare_known_columns(world):

@@ -90,7 +90,9 @@ def _filtered(con: duckdb.DuckDBPyConnection, view: TableView, query: str, hide_
     sql = f"SELECT * FROM ({view.query(con)}) v"
     if not query:
         return sql, []
-    searchable = [c.name for c in view.columns if c.kind in ("text", "account", "list") and not (hide_personal and c.personal)]
+    # pseudonymised: no search on real handles either (typing a handle would reveal its pseudonym)
+    searchable = [c.name for c in view.columns if c.kind in ("text", "account", "list")
+                  and not (hide_personal and (c.personal or c.kind == "account"))]
     if not searchable:
         return sql, []
     clause = " OR ".join(f"CAST(v.\"{name}\" AS VARCHAR) ILIKE ?" for name in searchable)
