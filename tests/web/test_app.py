@@ -257,3 +257,11 @@ def test_filter_csv_and_json_links_keep_the_sort_direction(client):
     assert len(followers) >= 40 and followers == sorted(followers)
     descending = list(csv.DictReader(io.StringIO(client.get("/tables/accounts.csv?sort=followers").text)))
     assert [int(r["followers"]) for r in descending if r["followers"]] == sorted(followers, reverse=True)
+
+
+def test_times_read_to_the_second_in_utc(client):
+    """Account pages and time columns printed Python's repr ("2025-01-01 00:00:00.123000+00:00")."""
+    routes = [route for route in _routes(client) if route.startswith("/accounts/")] + ["/tables/sources", "/tables/communities"]
+    pages = [client.get(route).text for route in routes]
+    assert all(not re.search(r"\d\d:\d\d:\d\d(\.\d+)?\+00:00", page) for page in pages)
+    assert all(re.search(r">20\d\d-\d\d-\d\d \d\d:\d\d:\d\d UTC\s*<", page) for page in pages)

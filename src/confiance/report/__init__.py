@@ -44,14 +44,15 @@ def http_url(value: object) -> str | None:
     return value.strip() if parts.scheme in ("http", "https") and parts.hostname else None
 
 
-def moment(value: object) -> str:
-    """A time to the second in UTC ("2025-01-22 15:14:09 UTC"), not Python's microseconds and offset."""
+def moment(value: object) -> object:
+    """A time to the second in UTC ("2025-01-22 15:14:09 UTC"), not Python's microseconds and offset;
+    other values pass unchanged (None as "")."""
     if isinstance(value, datetime):
         value = value.astimezone(timezone.utc) if value.tzinfo else value
         return value.strftime("%Y-%m-%d %H:%M:%S UTC")
     if isinstance(value, date):
         return value.isoformat()
-    return "" if value is None else str(value)
+    return "" if value is None else value
 
 
 def url_host(value: object) -> str:
