@@ -59,7 +59,8 @@ def test_no_route_names_a_person(world):
     with ws.reader() as con:
         ids = {a for (a,) in con.execute("SELECT account_id FROM accounts").fetchall()}
         handles = {h.lower() for (h,) in con.execute("SELECT handle FROM accounts WHERE length(handle) > 4").fetchall()}
-        names = {n.strip() for (n,) in con.execute("SELECT display_name FROM accounts WHERE length(trim(display_name)) > 3").fetchall()}
+        names = {n.strip() for (n,) in con.execute(
+            "SELECT display_name FROM accounts WHERE length(trim(display_name)) > 3").fetchall()}
         posts = {p for (p,) in con.execute("SELECT post_id FROM posts").fetchall()}
         shown = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("coordination_edges", "disclosure_posts")}
     assert min(shown.values()) > 0, shown  # the tables that named posts have rows to leak

@@ -143,7 +143,8 @@ def bar_chart(rows: Sequence[tuple[str, float]], width: int = 420, bar_height: i
     label_width = max(label_width, needed)
     top = max((v for _, v in rows), default=1) or 1
     usable = width - label_width - 60
-    bars = [Bar(label, float(v), usable * float(v) / top, i * (bar_height + 4)) for i, (label, (_, v)) in enumerate(zip(labels, rows))]
+    bars = [Bar(label, float(v), usable * float(v) / top, i * (bar_height + 4))
+            for i, (label, (_, v)) in enumerate(zip(labels, rows))]
     return BarChart(width, len(rows) * (bar_height + 4) + 4, label_width, bars)
 
 
