@@ -151,6 +151,11 @@ def test_pseudonymised_mode_shows_no_handle_or_name(world):
     assert all("bio " not in page for page in pages)
     expected = Pseudonymiser(key).name(first_id)
     assert client.get(f"/api/accounts/x/{expected}").json()["account"]["label"] == expected
+    # real handles u1, u10…: a search on them must not show their pseudonyms (nor search the hidden names)
+    for table in ("accounts", "influencers", "bots"):
+        assert client.get(f"/api/tables/{table}", params={"q": "u1"}).json()["total"] == 0, table
+    assert client.get("/tables/accounts.csv", params={"q": "u1"}).text.strip().count("\n") == 0
+    assert client.get("/api/tables/accounts", params={"q": "x"}).json()["total"] > 0  # other columns still searched
 
 
 def test_all_views_declare_known_columns(world):
@@ -220,3 +225,43 @@ def test_missing_pages_answer_an_html_page_and_the_api_json(client):
         assert response.status_code == 404 and response.headers["content-type"] == "application/json", route
         assert set(response.json()) == {"detail"}
     assert client.get("/api/tables/accounts?limit=0").json()["detail"][0]["loc"] == ["query", "limit"]
+
+
+def test_page_requests_are_bounded_like_the_api(client):
+    """An offset past DuckDB's BIGINT was a 500 on the HTML page and a 20,000-character filter was echoed five
+    times into it; pages and CSV now answer 422 like the API."""
+    huge = "99999999999999999999999"
+    for route in (f"/tables/accounts?offset={huge}", "/tables/accounts?offset=10000001", f"/api/tables/accounts?offset={huge}"):
+        assert client.get(route).status_code == 422, route
+    long_query = "a" * 201
+    for route in ("/tables/accounts", "/tables/accounts.csv", "/api/tables/accounts"):
+        assert client.get(route, params={"q": long_query}).status_code == 422, route
+        assert client.get(route, params={"q": "a" * 200}).status_code == 200, route
+
+
+def test_a_page_past_the_end_says_so_and_leads_back_to_the_last_page(client):
+    total = client.get("/api/tables/accounts").json()["total"]
+    page = client.get("/tables/accounts?offset=100000&limit=7").text
+    pager = page[page.index('<p class="pager">'):]
+    assert f"0 of {total}" in pager and f"100001" not in pager
+    assert f"offset={total - 7}&amp;limit=7\">previous</a>" in pager
+
+
+def test_filter_csv_and_json_links_keep_the_sort_direction(client):
+    page = client.get("/tables/accounts?sort=followers&desc=false").text
+    assert '<input type="hidden" name="desc" value="false">' in page
+    assert 'href="/tables/accounts.csv?sort=followers&amp;desc=false&amp;q="' in page
+    assert 'href="/api/tables/accounts?sort=followers&amp;desc=false&amp;q="' in page
+    rows = list(csv.DictReader(io.StringIO(client.get("/tables/accounts.csv?sort=followers&desc=false").text)))
+    followers = [int(r["followers"]) for r in rows if r["followers"]]
+    assert len(followers) >= 40 and followers == sorted(followers)
+    descending = list(csv.DictReader(io.StringIO(client.get("/tables/accounts.csv?sort=followers").text)))
+    assert [int(r["followers"]) for r in descending if r["followers"]] == sorted(followers, reverse=True)
+
+
+def test_times_read_to_the_second_in_utc(client):
+    """Account pages and time columns printed Python's repr ("2025-01-01 00:00:00.123000+00:00")."""
+    routes = [route for route in _routes(client) if route.startswith("/accounts/")] + ["/tables/sources", "/tables/communities"]
+    pages = [client.get(route).text for route in routes]
+    assert all(not re.search(r"\d\d:\d\d:\d\d(\.\d+)?\+00:00", page) for page in pages)
+    assert all(re.search(r">20\d\d-\d\d-\d\d \d\d:\d\d:\d\d UTC\s*<", page) for page in pages)

@@ -6,7 +6,7 @@ Sections come from :mod:`confiance.report.sections` (the extension point).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,7 +26,7 @@ from confiance.report import trust as _trust  # noqa: F401  (registers the sourc
 from confiance.report.sections import all_sections
 from confiance.workspace import Workspace
 
-__all__ = ["PAGE_LANGUAGE", "build_report", "environment", "http_url"]
+__all__ = ["PAGE_LANGUAGE", "build_report", "environment", "http_url", "moment"]
 
 #: The language the report's and the dashboard's own words are written in (``<html lang>``); posts
 #: and labels quoted from the data keep theirs.
@@ -44,6 +44,17 @@ def http_url(value: object) -> str | None:
     return value.strip() if parts.scheme in ("http", "https") and parts.hostname else None
 
 
+def moment(value: object) -> object:
+    """A time to the second in UTC ("2025-01-22 15:14:09 UTC"), not Python's microseconds and offset;
+    other values pass unchanged (None as "")."""
+    if isinstance(value, datetime):
+        value = value.astimezone(timezone.utc) if value.tzinfo else value
+        return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+    if isinstance(value, date):
+        return value.isoformat()
+    return "" if value is None else value
+
+
 def url_host(value: object) -> str:
     url = http_url(value)
     return (urlsplit(url).hostname or "") if url else ""
@@ -58,6 +69,7 @@ def environment() -> Environment:
     )
     env.filters["http_url"] = http_url
     env.filters["url_host"] = url_host
+    env.filters["moment"] = moment
     env.filters["num"] = lambda v, digits=0: "" if v is None else (f"{v:,.{digits}f}" if isinstance(v, (int, float)) else str(v))
     return env
 

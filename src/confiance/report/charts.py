@@ -124,10 +124,27 @@ class BarChart:
     bars: list[Bar]
 
 
+#: Bar labels are cut to this many characters; the label column is as wide as the longest label at
+#: LABEL_CHAR_PX (11 px system-ui measured 5.5-7 px per character in chromium, wider for capitals).
+MAX_BAR_LABEL = 28
+LABEL_CHAR_PX = 7
+
+
+def bar_label(label: object) -> str:
+    text = str(label)
+    return text if len(text) <= MAX_BAR_LABEL else text[:MAX_BAR_LABEL - 1] + "…"
+
+
 def bar_chart(rows: Sequence[tuple[str, float]], width: int = 420, bar_height: int = 18, label_width: int = 150) -> BarChart:
+    """Horizontal bars; the label column (and the chart) widen so that no label is cut by the left edge."""
+    labels = [bar_label(label) for label, _ in rows]
+    needed = max((len(label) for label in labels), default=0) * LABEL_CHAR_PX + 8
+    width += max(needed - label_width, 0)
+    label_width = max(label_width, needed)
     top = max((v for _, v in rows), default=1) or 1
     usable = width - label_width - 60
-    bars = [Bar(str(label), float(v), usable * float(v) / top, i * (bar_height + 4)) for i, (label, v) in enumerate(rows)]
+    bars = [Bar(label, float(v), usable * float(v) / top, i * (bar_height + 4))
+            for i, (label, (_, v)) in enumerate(zip(labels, rows))]
     return BarChart(width, len(rows) * (bar_height + 4) + 4, label_width, bars)
 
 

@@ -35,7 +35,7 @@ from confiance import __version__, store
 from confiance.export import Pseudonymiser, safe_cell
 from confiance.graph.layout import LAYOUT_TABLE
 from confiance.overview import workspace_status
-from confiance.report import PAGE_LANGUAGE, http_url, url_host
+from confiance.report import PAGE_LANGUAGE, http_url, moment, url_host
 from confiance.report.sections import all_sections
 from confiance.web import views as V
 from confiance.web.map import MAX_MAP_NODES, map_data, map_json
@@ -87,6 +87,7 @@ def _environment() -> Environment:
     )
     env.filters["http_url"] = http_url
     env.filters["url_host"] = url_host
+    env.filters["moment"] = moment
     env.filters["num"] = lambda v, digits=0: "" if v is None else (
         f"{v:,.{digits}f}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v))
     env.globals["page_language"] = PAGE_LANGUAGE
@@ -253,7 +254,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     # the CSV route first: /tables/{key} would otherwise take 'accounts.csv' as a key
     @app.get("/tables/{key}.csv", include_in_schema=False)
-    def table_csv(key: str, sort: str | None = None, q: str = "") -> StreamingResponse:
+    def table_csv(key: str, sort: str | None = None, desc: bool | None = None,
+                  q: str = Query("", max_length=V.MAX_QUERY)) -> StreamingResponse:
         view = table_view(key)
         columns = [c for c in view.columns if not (masker.active and c.personal)]
 
@@ -265,7 +267,7 @@ def create_app(settings: Settings) -> FastAPI:
                 buffer = io.StringIO()
                 writer = csv.writer(buffer)
                 writer.writerow([c.name for c in columns])
-                for row in V.all_rows(con, view, sort=sort, query=q, hide_personal=masker.active):
+                for row in V.all_rows(con, view, sort=sort, descending=desc, query=q, hide_personal=masker.active):
                     masked = masker.row(view, row)
                     writer.writerow([safe_cell(_cell_text(masked.get(c.name))) for c in columns])
                     if buffer.tell() > 65536:
@@ -280,11 +282,12 @@ def create_app(settings: Settings) -> FastAPI:
                                  headers={"content-disposition": f'attachment; filename="{view.key}.csv"'})
 
     @app.get("/tables/{key}", response_class=HTMLResponse, include_in_schema=False)
-    def table_page(request: Request, key: str, sort: str | None = None, desc: bool | None = None, q: str = "",
-                   offset: int = Query(0, ge=0), limit: int = Query(V.DEFAULT_PAGE, ge=1, le=V.MAX_PAGE)) -> HTMLResponse:
+    def table_page(request: Request, key: str, sort: str | None = None, desc: bool | None = None,
+                   q: str = Query("", max_length=V.MAX_QUERY), offset: int = Query(0, ge=0, le=V.MAX_OFFSET),
+                   limit: int = Query(V.DEFAULT_PAGE, ge=1, le=V.MAX_PAGE)) -> HTMLResponse:
         view, found, rows = fetch_page(key, sort, desc, q, offset, limit)
         columns = [c for c in view.columns if not (masker.active and c.personal)]
-        return render("table.html", request, view=view, page=found, rows=rows, columns=columns)
+        return render("table.html", request, view=view, page=found, rows=rows, columns=columns, max_query=V.MAX_QUERY)
 
     @app.get("/sections/{key}", response_class=HTMLResponse, include_in_schema=False)
     def section_page(request: Request, key: str) -> HTMLResponse:
@@ -351,8 +354,8 @@ def create_app(settings: Settings) -> FastAPI:
             con.close()
 
     @app.get("/api/tables/{key}")
-    def api_table(key: str, sort: str | None = None, desc: bool | None = None, q: str = Query("", max_length=200),
-                  offset: int = Query(0, ge=0, le=10_000_000),
+    def api_table(key: str, sort: str | None = None, desc: bool | None = None, q: str = Query("", max_length=V.MAX_QUERY),
+                  offset: int = Query(0, ge=0, le=V.MAX_OFFSET),
                   limit: int = Query(V.DEFAULT_PAGE, ge=1, le=V.MAX_PAGE)) -> dict[str, Any]:
         """One bounded page of a table, sorted and filtered like its HTML page."""
         view, found, rows = fetch_page(key, sort, desc, q, offset, limit)

@@ -17,6 +17,9 @@ from confiance.store import has_table
 
 MAX_PAGE = 500
 DEFAULT_PAGE = 50
+#: Bounds of a page request (beyond DuckDB's BIGINT an OFFSET is an error, not an empty page).
+MAX_OFFSET = 10_000_000
+MAX_QUERY = 200
 #: Column kinds: how a cell renders (text is always escaped; links only for http(s) URLs).
 KINDS = ("text", "number", "account", "list", "url", "time")
 
@@ -26,7 +29,8 @@ class Column:
     name: str
     label: str
     kind: str = "text"
-    #: personal data hidden in pseudonymised mode (display names, bios, free text)
+    #: personal data hidden in pseudonymised mode (display names, bios, free text, post ids: a post id
+    #: names its author on the platform)
     personal: bool = False
 
 
@@ -86,7 +90,9 @@ def _filtered(con: duckdb.DuckDBPyConnection, view: TableView, query: str, hide_
     sql = f"SELECT * FROM ({view.query(con)}) v"
     if not query:
         return sql, []
-    searchable = [c.name for c in view.columns if c.kind in ("text", "account", "list") and not (hide_personal and c.personal)]
+    # pseudonymised: no search on real handles either (typing a handle would reveal its pseudonym)
+    searchable = [c.name for c in view.columns if c.kind in ("text", "account", "list")
+                  and not (hide_personal and (c.personal or c.kind == "account"))]
     if not searchable:
         return sql, []
     clause = " OR ".join(f"CAST(v.\"{name}\" AS VARCHAR) ILIKE ?" for name in searchable)
@@ -109,12 +115,13 @@ def page(con: duckdb.DuckDBPyConnection, view: TableView, *, sort: str | None = 
     return Page(rows, total, offset, limit, sort, descending, query)
 
 
-def all_rows(con: duckdb.DuckDBPyConnection, view: TableView, *, sort: str | None = None, query: str = "",
-             hide_personal: bool = False, batch: int = 10_000) -> Iterator[dict[str, Any]]:
-    """Every row of the filtered view, streamed in batches (the CSV download)."""
+def all_rows(con: duckdb.DuckDBPyConnection, view: TableView, *, sort: str | None = None, descending: bool | None = None,
+             query: str = "", hide_personal: bool = False, batch: int = 10_000) -> Iterator[dict[str, Any]]:
+    """Every row of the filtered view in the page's order, streamed in batches (the CSV download)."""
     sort = sort if sort and view.column(sort) else view.default_sort
+    descending = view.descending if descending is None else descending
     sql, params = _filtered(con, view, query, hide_personal)
-    cursor = con.execute(f"{sql} ORDER BY \"{sort}\" {'DESC' if view.descending else 'ASC'} NULLS LAST", params)
+    cursor = con.execute(f"{sql} ORDER BY \"{sort}\" {'DESC' if descending else 'ASC'} NULLS LAST", params)
     names = [d[0] for d in cursor.description]
     while chunk := cursor.fetchmany(batch):
         for row in chunk:
@@ -209,7 +216,7 @@ register_view(TableView(
                   CAST(d.findings AS VARCHAR) AS findings
            FROM disclosure_posts d LEFT JOIN accounts a USING (platform, account_id)
            LEFT JOIN posts p USING (platform, post_id) WHERE d.commercial""",
-    columns=(Column("platform", "Platform"), Column("handle", "Account", "account"), Column("post_id", "Post"),
+    columns=(Column("platform", "Platform"), Column("handle", "Account", "account"), Column("post_id", "Post", personal=True),
              Column("verdict", "Verdict"), Column("disclosure", "Mention"), Column("text", "Text", personal=True),
              Column("findings", "Evidence", personal=True)),
     default_sort="verdict", descending=False,
@@ -222,7 +229,8 @@ register_view(TableView(
            FROM coordination_edges e LEFT JOIN accounts a ON a.platform = e.platform AND a.account_id = e.a
            LEFT JOIN accounts b ON b.platform = e.platform AND b.account_id = e.b""",
     columns=(Column("platform", "Platform"), Column("handle", "Account", "account"), Column("b_handle", "With", personal=True),
-             Column("kind", "Kind"), Column("weight", "Shared objects", "number"), Column("evidence", "Evidence posts")),
+             Column("kind", "Kind"), Column("weight", "Shared objects", "number"),
+             Column("evidence", "Evidence posts", personal=True)),
     default_sort="weight",
 ))
 register_view(TableView(
