@@ -243,7 +243,7 @@ def test_a_page_past_the_end_says_so_and_leads_back_to_the_last_page(client):
     total = client.get("/api/tables/accounts").json()["total"]
     page = client.get("/tables/accounts?offset=100000&limit=7").text
     pager = page[page.index('<p class="pager">'):]
-    assert f"0 of {total}" in pager and f"100001" not in pager
+    assert f"0 of {total}" in pager and "100001" not in pager
     assert f"offset={total - 7}&amp;limit=7\">previous</a>" in pager
 
 
