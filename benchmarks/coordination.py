@@ -59,7 +59,11 @@ What it does, in one run:
    imports are outside the phases (pyarrow imports pandas lazily, on its first array: that import
    is made before the phases too). The goal is a ratio of at least 10.
 
-Measured at 2M posts on a SHARED machine (2026-11-30, two runs, load average 3.3-4.8 from other
+Measured at 2M posts on an IDLE machine (2026-11-30, load 1.1, default options), wall / CPU s: toolkit load
+27.6 / 27.3, compute 17.4 / 30.0 (45.0 / 57.4), peak 112 MiB; confiance load 1.5 / 2.7, compute 2.0 / 2.3
+(3.5 / 5.0), peak 726 MiB: load + compute 12.9x wall / 11.4x CPU, the goal reached; persisting 1.2 / 2.2 s,
+peak then 921 MiB (load + compute + persist 9.5x / 8.0x). CooRTweet edge sets identical.
+Before that, on a SHARED machine (2026-11-30, two runs, load average 3.3-4.8 from other
 processes, default options), wall / CPU s: toolkit load 84.0 / 33.7 and 63.6 / 32.3, compute 62.1 / 33.9
 and 86.2 / 37.1, peak 112 MiB; confiance load 6.4 / 3.4 and 3.6 / 2.9, compute 3.3 / 2.2 and 4.8 / 2.5,
 peak 725 and 702 MiB: load + compute 15.2x / 12.2x and 17.6x / 12.8x (the goal is reached). Those
