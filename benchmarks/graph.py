@@ -26,6 +26,8 @@ Libraries are imported before any timing, on both sides: networkx always was; ne
 phase and Ibis/sqlglot's (~0.3 s) to our build, until 2026-11-30.
 
 Measured at 200k nodes / 2M interactions, CPU seconds ours / networkx:
+- 2026-11-30, idle machine (load 1.1; ``nice -n 10``): build 2.52 / 12.23, PageRank 0.17 / 7.33, communities
+  2.07 / 56.54, k-core 0.22 / 33.52; total 4.98 / 109.62: 22.0x CPU, 26.5x wall (goal 30x, not reached).
 - 2026-11-30, shared machine (2 cores, load 2.0-5.8 during the run; ``nice -n 10``): build 2.72 / 13.95,
   PageRank 0.17 / 8.40, communities 2.14 / 58.90 (one Leiden run), k-core 0.27 / 35.76; total
   5.30 / 117.01: 22.1x CPU, 22.7x wall (goal 30x). Modularity 0.1603 (ours) vs 0.1538 (Louvain).
