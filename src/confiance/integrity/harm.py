@@ -49,6 +49,7 @@ import orjson
 import pyarrow as pa
 
 from confiance.errors import ConfianceError
+from confiance.graph.polarization import polarization_summary
 from confiance.pipeline import Step, register_step
 from confiance.store import has_table
 
@@ -84,13 +85,7 @@ def _available(con: duckdb.DuckDBPyConnection) -> dict[str, bool]:
 
 def _split_reason(con: duckdb.DuckDBPyConnection) -> str | None:
     """Why the polarisation step found its split not meaningful, or None."""
-    if not has_table(con, "polarization"):
-        return None
-    columns = {c[0] for c in con.execute("DESCRIBE polarization").fetchall()}
-    if "reason" not in columns:  # written before the check existed
-        return None
-    rows = con.execute("SELECT reason FROM polarization").fetchall()
-    return rows[0][0] if rows else None
+    return polarization_summary(con)["reason"] if has_table(con, "polarization") else None
 
 
 def _missing_split(con: duckdb.DuckDBPyConnection) -> str:
