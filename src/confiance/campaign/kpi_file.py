@@ -25,7 +25,7 @@ import numpy as np
 from confiance.errors import ConfianceError, IngestError, RecordError
 from confiance.ingest._format import parse_timestamp
 from confiance.ingest._tables import decimal
-from confiance.ingest.kpi import INDEX_EPOCH, SERIES, TIME, VALUE
+from confiance.ingest.kpi import INDEX_EPOCH, SERIES, TIME, VALUE, is_long_header
 
 __all__ = ["KpiTable", "read_kpi_csv", "kpi_table", "resolve_intervention", "pick_series"]
 
@@ -72,8 +72,7 @@ def read_kpi_csv(path: Path) -> KpiTable:
             raise IngestError(name, 1, "no header line")
         header = [h.strip() for h in header]
         lowered = [h.lower() for h in header]
-        long = any(h in SERIES for h in lowered) and any(h in TIME for h in lowered) and any(h in VALUE for h in lowered)
-        if long:
+        if is_long_header(set(lowered)):
             return _read_long(name, rows, lowered)
         return _read_wide(name, rows, header, lowered)
 

@@ -48,13 +48,14 @@ def read_kpi_csv(opened: Opened, limits: Limits, progress: Progress) -> Iterator
             yield Item(unit.line_no, {"row": unit.value, "index": index})
 
 
-def _is_long(header: set[str]) -> bool:
+def is_long_header(header: set[str]) -> bool:
+    """A long KPI file's header (lower-case names): a series, a time and a value column."""
     return has_any(header, SERIES) and has_any(header, TIME) and has_any(header, VALUE)
 
 
 def records(unit: Any, ctx: Context) -> Iterator[dict[str, Any]]:
     row = lowered(unit["row"])
-    if _is_long(set(row)):
+    if is_long_header(set(row)):
         yield {"series": cell(row, SERIES), "ts": cell(row, TIME), "value": cell(row, VALUE), "unit": cell(row, UNIT)}
         return
     time_column = next((name for name in TIME if name in row), None)
@@ -112,7 +113,7 @@ def sniff(sample: Sample) -> int:
     names = set(header)
     if not header or not all(header):
         return 0
-    if _is_long(names):
+    if is_long_header(names):
         return 85
     first = lowered(sample.first) if isinstance(sample.first, dict) else {}
     others = [h for h in header if h not in TIME]
