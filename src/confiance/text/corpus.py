@@ -66,16 +66,12 @@ def post_vectors(con: duckdb.DuckDBPyConnection, batch: PostBatch) -> np.ndarray
     A post the ``embeddings`` step stored without a vector (nothing left once links, mentions and emoji
     are cleaned away: ``"https://t.co/x"``, ``"😁 🔥"``) gets its raw text encoded here.
     """
-    from confiance.text.embed import encode
+    from confiance.text.embed import encode, post_vectors as stored_vectors
 
-    if has_table(con, "post_embeddings"):
-        from confiance.text import embed
-
-        stored = getattr(embed, "post_vectors", None)
-        if stored is not None:
-            vectors = stored(con, list(zip(batch.platform, batch.post_id)))
-            missing = np.flatnonzero(np.isnan(vectors).any(axis=1))
-            if missing.size:
-                vectors[missing] = encode([batch.text[i] for i in missing])
-            return vectors
-    return encode(batch.text)
+    if not has_table(con, "post_embeddings"):
+        return encode(batch.text)
+    vectors = stored_vectors(con, list(zip(batch.platform, batch.post_id)))
+    missing = np.flatnonzero(np.isnan(vectors).any(axis=1))
+    if missing.size:
+        vectors[missing] = encode([batch.text[i] for i in missing])
+    return vectors
