@@ -12,8 +12,11 @@ Three shapes, told apart by the header (names case-insensitive):
 
 Values accept decimal commas, thousands grouping and a trailing ``%`` (unit ``%`` then, unless a unit
 column says otherwise). Timestamps: ISO dates/times, ``YYYY-MM`` (first of the month), epoch seconds,
-``dd/mm/yyyy`` when option ``dayfirst`` is true (else ``mm/dd/yyyy`` first, as ``parse_timestamp``
-does). An unreadable ts or a non-numeric value rejects its record (``kpis.ts`` is NOT NULL).
+``dd/mm/yyyy`` when option ``dayfirst`` is true, or, without the option, when a date of the file has
+a day above 12 in first place and none has one in second place (a French export: one reading for the
+whole file, so ``05/11`` and ``13/11`` fall in the same month); else ``mm/dd/yyyy`` first, as
+``parse_timestamp`` does. An unreadable ts or a non-numeric value rejects its record (``kpis.ts`` is
+NOT NULL).
 Natural key (series, ts): a repeated point is a duplicate.
 """
 
@@ -40,12 +43,29 @@ _DAY_FIRST = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})(?:[ T](\d{1,2}):(\d{
 
 
 def read_kpi_csv(opened: Opened, limits: Limits, progress: Progress) -> Iterator[Item | BadItem]:
-    """The CSV reader's rows, each with its 0-based index among the data rows (for index time)."""
+    """The CSV reader's rows, each with its 0-based index among the data rows (for index time) and
+    whether the file's d/m/y dates read day first."""
+    day_first = _day_first_dates(opened, limits)
     for index, unit in enumerate(read_csv(opened, limits, progress)):
         if isinstance(unit, BadItem):
             yield unit
         else:
-            yield Item(unit.line_no, {"row": unit.value, "index": index})
+            yield Item(unit.line_no, {"row": unit.value, "index": index, "day_first": day_first})
+
+
+def _day_first_dates(opened: Opened, limits: Limits) -> bool:
+    """A first pass over the time cells: some day above 12 comes first and no month is above 12."""
+    first = second = False
+    for unit in read_csv(opened, limits):
+        if isinstance(unit, BadItem):
+            continue
+        match = _DAY_FIRST.fullmatch(cell(lowered(unit.value), TIME) or "")
+        if match:
+            first |= int(match.group(1)) > 12
+            second |= int(match.group(2)) > 12
+            if first and second:
+                break
+    return first and not second
 
 
 def is_long_header(header: set[str]) -> bool:
@@ -55,8 +75,10 @@ def is_long_header(header: set[str]) -> bool:
 
 def records(unit: Any, ctx: Context) -> Iterator[dict[str, Any]]:
     row = lowered(unit["row"])
+    day_first = unit.get("day_first", False)
     if is_long_header(set(row)):
-        yield {"series": cell(row, SERIES), "ts": cell(row, TIME), "value": cell(row, VALUE), "unit": cell(row, UNIT)}
+        yield {"series": cell(row, SERIES), "ts": cell(row, TIME), "value": cell(row, VALUE), "unit": cell(row, UNIT),
+               "day_first": day_first}
         return
     time_column = next((name for name in TIME if name in row), None)
     if time_column is None:
@@ -67,17 +89,17 @@ def records(unit: Any, ctx: Context) -> Iterator[dict[str, Any]]:
         series = str(name).strip()
         if series.lower() == time_column or value is None or not str(value).strip():
             continue
-        yield {"series": series, "ts": when, "value": value, "unit": None}
+        yield {"series": series, "ts": when, "value": value, "unit": None, "day_first": day_first}
 
 
-def _timestamp(value: Any, ctx: Context) -> str:
+def _timestamp(value: Any, ctx: Context, day_first_file: bool = False) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     text = str(value or "").strip()
     if _MONTH.fullmatch(text):
         text += "-01"
     day_first = _DAY_FIRST.fullmatch(text)
-    if day_first and ctx.options.get("dayfirst"):
+    if day_first and ctx.options.get("dayfirst", day_first_file):
         d, m, y, hh, mm, ss = day_first.groups()
         try:
             return datetime(int(y), int(m), int(d), int(hh or 0), int(mm or 0), int(ss or 0), tzinfo=timezone.utc).isoformat()
@@ -95,7 +117,7 @@ def map_point(point: dict[str, Any], sink: Sink, ctx: Context) -> None:
     sink.kpi(
         primary=True,
         series=point["series"],
-        ts=_timestamp(point.get("ts"), ctx),
+        ts=_timestamp(point.get("ts"), ctx, point.get("day_first", False)),
         value=value,
         unit=point.get("unit") or ("%" if percent else None),
     )
@@ -110,6 +132,8 @@ def _numeric(value: Any) -> bool:
 
 def sniff(sample: Sample) -> int:
     header = [h.strip().lower() for h in sample.header]
+    while header and not header[-1]:
+        header.pop()  # a separator at the end of every line (spreadsheet exports) names no column
     names = set(header)
     if not header or not all(header):
         return 0
