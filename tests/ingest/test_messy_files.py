@@ -1,0 +1,191 @@
+"""Files as users really bring them: re-saved, cut short, compressed, zipped, empty, with a header
+line where none was expected. Built from the real samples in ``shared/data/formats``; each test
+checks the accounting, the rejects (file, line, reason) and that re-ingesting adds nothing."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import zipfile
+
+import pytest
+
+from confiance.errors import IngestError
+from confiance.ingest import detect
+from tests.conftest import FORMATS, ingest, query, scalar
+
+REDDIT_COMMENTS = FORMATS / "reddit-pushshift-ndjson" / "test_comments.json"
+REDDIT_SUBMISSIONS = FORMATS / "reddit-pushshift-ndjson" / "test_submissions.json"
+
+
+def _lines(path) -> list[str]:
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _rejects(ws) -> list[tuple]:
+    return query(ws, "SELECT s.path, r.line_no, r.reason FROM rejects r JOIN sources s ON s.sha256 = r.source_sha256 "
+                     "ORDER BY r.line_no")
+
+
+@pytest.mark.parametrize("name, first", [("comments.ndjson", "cut"), ("comments.json", "cut"),
+                                         ("comments.jsonl", "stray")])
+def test_json_lines_with_a_bad_first_line_land_all_other_lines(workspace, tmp_path, name, first):
+    lines = _lines(REDDIT_COMMENTS)
+    f = tmp_path / name
+    head = lines[0][:300] if first == "cut" else '{"broken": '
+    body = lines[1:] if first == "cut" else lines
+    f.write_text("\n".join([head, *body]) + "\n", encoding="utf-8")
+    assert detect(f) == "reddit"
+    [r] = ingest(workspace, f)
+    assert (r.records_read, r.stored, r.duplicates, r.rejected) == (len(body) + 1, len(body), 0, 1)
+    [(path, line, reason)] = _rejects(workspace)
+    assert path == str(f) and line == 1 and reason.startswith("invalid JSON")
+    [again] = ingest(workspace, f)
+    assert again.stored == 0 and scalar(workspace, "SELECT count(*) FROM posts") == len(body)
+
+
+def test_truncated_small_gzip_names_the_line_where_it_breaks(workspace, tmp_path):
+    whole = gzip.compress(REDDIT_SUBMISSIONS.read_bytes())
+    f = tmp_path / "RS_cut.json.gz"
+    f.write_bytes(whole[:-200])
+    with pytest.raises(IngestError, match=r"RS_cut\.json\.gz:\d+: cannot read or decompress"):
+        ingest(workspace, f)
+    assert scalar(workspace, "SELECT count(*) FROM sources") == 0
+
+
+@pytest.mark.parametrize("suffix", [".json.gz", ".csv.gz"])
+def test_truncated_large_gzip_document_or_csv_is_an_error_not_a_bare_abort(workspace, tmp_path, suffix):
+    """Over the detection head (1 MB), the JSON-array and CSV readers meet the cut themselves: an
+    EOFError escaping them ended the CLI with click's bare 'Aborted.'."""
+    comments = [json.loads(line) for line in _lines(REDDIT_COMMENTS)]
+    if suffix == ".json.gz":
+        items = [dict(c, id=f"{c['id']}x{i}", name=None) for i in range(200) for c in comments]
+        data = json.dumps(items).encode()
+    else:
+        crowdtangle = FORMATS / "crowdtangle-csv" / "2021-07-05-22-49-20-BRT-search-csv-export.csv"
+        header, *rows = crowdtangle.read_text(encoding="utf-8-sig").split("\n", 1)
+        data = (header + "\n" + rows[0] * 400).encode()
+    assert len(data) > 2 << 20
+    packed = gzip.compress(data)
+    f = tmp_path / f"big{suffix}"
+    f.write_bytes(packed[: len(packed) * 4 // 5])
+    with pytest.raises(IngestError, match=rf"big\{suffix[:-3]}\.gz:\d+: cannot read or decompress"):
+        ingest(workspace, f)
+    assert scalar(workspace, "SELECT count(*) FROM sources") == 0
+
+
+def test_zip_archive_and_empty_files_are_named_as_such(workspace, tmp_path):
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("RS_2024.json", REDDIT_SUBMISSIONS.read_bytes())
+    with pytest.raises(IngestError, match="export.zip: a zip archive: extract it"):
+        ingest(workspace, archive)
+    with pytest.raises(IngestError, match="a zip archive"):
+        ingest(workspace, archive, format_name="reddit")
+    for name, content in (("empty.csv", b""), ("bom.csv", b"\xef\xbb\xbf\r\n")):
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(IngestError, match=f"{name}: empty file"):
+            ingest(workspace, tmp_path / name)
+    # inside a folder they are skipped, with the reason, and the data files land
+    folder = tmp_path / "dossier été"
+    folder.mkdir()
+    for name in ("export.zip", "empty.csv"):
+        (folder / name).write_bytes((tmp_path / name).read_bytes())
+    (folder / "RS 2024 (copie).json").write_bytes(REDDIT_SUBMISSIONS.read_bytes())
+    skipped: list[tuple[str, str]] = []
+    [r] = ingest(workspace, folder, on_skip=lambda p, why: skipped.append((p.name, why)))
+    assert r.stored == len(_lines(REDDIT_SUBMISSIONS))
+    assert sorted(skipped) == [("empty.csv", "empty file: nothing to ingest"),
+                               ("export.zip", "a zip archive: extract it and ingest the folder "
+                                              "(gzip, xz, bz2 and zstd files are read as they are)")]
+
+
+def test_whitespace_edge_list_with_a_header_line_is_an_edge_list(workspace, tmp_path):
+    """'source target' over integer edges was taken for a KPI series named 'source target' (values
+    12, 23, 31: the cells '1 2', '2 3', '3 1' read as numbers with thousands spaces)."""
+    f = tmp_path / "edges.txt"
+    f.write_text("source target\n1 2\n2 3\n3 1\n", encoding="utf-8")
+    assert detect(f) == "edges-txt"
+    [r] = ingest(workspace, f)
+    assert (r.records_read, r.stored, r.rejected) == (3, 3, 0)  # '1 2' is an edge, not an 'n m' size line
+    assert sorted(query(workspace, "SELECT src, dst FROM interactions")) == [("1", "2"), ("2", "3"), ("3", "1")]
+    assert scalar(workspace, "SELECT count(*) FROM kpis") == 0
+
+
+def test_number_cells_with_spaces_only_group_thousands(workspace, tmp_path):
+    f = tmp_path / "kpi.csv"
+    f.write_text("date;visites\n2026-11-01;1 234\n2026-11-02;12 15\n", encoding="utf-8")
+    [r] = ingest(workspace, f)
+    assert (r.stored, r.rejected) == (1, 1)
+    assert query(workspace, "SELECT value FROM kpis") == [(1234.0,)]
+    [(_, line, reason)] = _rejects(workspace)
+    assert line == 3 and "not a number: '12 15'" in reason
+
+
+def test_kpi_export_with_a_trailing_separator(workspace, tmp_path):
+    """Spreadsheets often end every line with the separator: an unnamed, empty last column."""
+    f = tmp_path / "kpi.csv"
+    f.write_bytes("\ufeffdate;visites;ventes (€);\r\n2026-11-01;120;1 234,5;\r\n2026-11-02;130;;\r\n".encode("utf-8"))
+    assert detect(f) == "kpi-csv"
+    [r] = ingest(workspace, f)
+    assert (r.records_read, r.stored, r.rejected) == (3, 3, 0)
+    assert sorted(query(workspace, "SELECT series, value FROM kpis")) == [
+        ("ventes (€)", 1234.5), ("visites", 120.0), ("visites", 130.0)]
+
+
+def test_kpi_day_first_dates_read_one_way_for_the_whole_file(workspace, tmp_path):
+    """Without the option, '05/11/2026' was read as 11 May while '13/11/2026' was 13 November."""
+    f = tmp_path / "kpi.csv"
+    f.write_text("date;visites\n05/11/2026;10\n12/11/2026;11\n13/11/2026;12\n30/11/2026 14:05;13\n", encoding="utf-8")
+    [r] = ingest(workspace, f)
+    assert (r.stored, r.rejected) == (4, 0)
+    got = [ts.isoformat() for (ts,) in query(workspace, "SELECT ts FROM kpis ORDER BY value")]
+    assert got == ["2026-11-05T00:00:00+00:00", "2026-11-12T00:00:00+00:00", "2026-11-13T00:00:00+00:00",
+                   "2026-11-30T14:05:00+00:00"]
+
+
+def test_kpi_month_first_dates_stay_month_first(workspace, tmp_path):
+    f = tmp_path / "kpi.csv"
+    f.write_text("date,visits\n11/05/2026,10\n11/30/2026,13\n", encoding="utf-8")
+    ingest(workspace, f)
+    got = [ts.strftime("%Y-%m-%d") for (ts,) in query(workspace, "SELECT ts FROM kpis ORDER BY value")]
+    assert got == ["2026-11-05", "2026-11-30"]
+
+
+def test_twarc2_file_with_a_truncated_last_page(workspace, tmp_path):
+    quoted = (FORMATS / "twitter-v2-json" / "quoted_edit.jsonl").read_bytes().strip()
+    brexit = (FORMATS / "twitter-v2-json" / "brexit.jsonl").read_bytes().strip()
+    f = tmp_path / "search.jsonl"
+    f.write_bytes(quoted + b"\n" + brexit[: len(brexit) // 2])
+    [r] = ingest(workspace, f)
+    assert r.rejected == 1 and r.records_read == r.stored + r.duplicates + r.rejected
+    [(path, line, reason)] = _rejects(workspace)
+    assert (path, line) == (str(f), 2) and reason.startswith("invalid JSON")
+    whole = scalar(workspace, "SELECT count(*) FROM posts")
+    assert whole > 0 and ingest(workspace, f)[0].stored == 0 and scalar(workspace, "SELECT count(*) FROM posts") == whole
+
+
+def test_excel_resaved_crowdtangle_keeps_ids_text_and_times(workspace, tmp_path):
+    """Re-saved by a French spreadsheet: ';' separator, CRLF, BOM, thousands with no-break spaces."""
+    import csv
+
+    source = FORMATS / "crowdtangle-csv" / "2021-07-05-22-49-20-BRT-search-csv-export.csv"
+    rows = list(csv.DictReader(io.StringIO(source.read_text(encoding="utf-8-sig"))))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), delimiter=";", lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(dict(row, **{"Followers at Posting": f"{int(row['Followers at Posting']):,}".replace(",", "\u00a0")}))
+    f = tmp_path / "export réenregistré.csv"
+    f.write_bytes(b"\xef\xbb\xbf" + out.getvalue().encode("utf-8"))
+    [r] = ingest(workspace, f)
+    assert (r.records_read, r.stored, r.rejected) == (len(rows), len(rows), 0)
+    first = rows[0]
+    post_id = first["URL"].rstrip("/").rsplit("/", 1)[1]
+    [(account_id, text, created)] = query(
+        workspace, "SELECT account_id, text, created_at FROM posts WHERE post_id = ?", [post_id])
+    assert account_id == first["Facebook Id"] and text == first["Message"]
+    assert created.isoformat() == "2021-07-05T21:02:45+00:00"  # 18:02:45 BRT (UTC-3)
+    assert scalar(workspace, "SELECT followers FROM accounts WHERE account_id = ?", [account_id]) == int(
+        first["Followers at Posting"])
