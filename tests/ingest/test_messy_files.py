@@ -189,3 +189,40 @@ def test_excel_resaved_crowdtangle_keeps_ids_text_and_times(workspace, tmp_path)
     assert created.isoformat() == "2021-07-05T21:02:45+00:00"  # 18:02:45 BRT (UTC-3)
     assert scalar(workspace, "SELECT followers FROM accounts WHERE account_id = ?", [account_id]) == int(
         first["Followers at Posting"])
+
+
+_CT_HEADER = ("Page Name;User Name;Facebook Id;Page Category;Likes at Posting;Followers at Posting;Post Created;Type;"
+              "Total Interactions;Likes;Comments;Shares;URL;Message\r\n")
+
+
+def test_crowdtangle_page_id_rounded_by_a_spreadsheet_is_not_an_id(workspace, tmp_path):
+    """French Excel shows 15-digit ids as '1,00050E+14' and saves them so: the page id comes back from
+    the post URL when it rounds to the same value, else the user name stands in (as without the column)."""
+    f = tmp_path / "ct.csv"
+    f.write_text(_CT_HEADER
+                 + "Alice;alice;1,00050E+14;PERSON;10;20;2021-07-05 18:02:45 CEST;Photo;5;1;2;3;"
+                   "https://www.facebook.com/100050295107499/posts/345428873810280;Salut\r\n"
+                 + "Bob;Bob.Page;2,1186E+14;PERSON;10;20;2021-07-05 18:02:45 CEST;Photo;5;1;2;3;"
+                   "https://www.facebook.com/bob.page/videos/798585124163833/;Salut\r\n"
+                 + "Chloé;chloe;1,00050E+14;PERSON;10;20;2021-07-05 18:02:45 CEST;Photo;5;1;2;3;"
+                   "https://www.facebook.com/999999999999999/posts/12;Salut\r\n", encoding="utf-8")
+    [r] = ingest(workspace, f)
+    assert (r.stored, r.rejected) == (3, 0)
+    assert sorted(query(workspace, "SELECT post_id, account_id FROM posts")) == [
+        ("12", "chloe"), ("345428873810280", "100050295107499"), ("798585124163833", "bob.page")]
+    assert scalar(workspace, "SELECT count(*) FROM accounts WHERE account_id LIKE '%E+%'") == 0
+
+
+def test_generic_csv_ids_rounded_by_a_spreadsheet_are_rejected(workspace, tmp_path):
+    from tests.conftest import REPO
+
+    data = REPO / "tests" / "data" / "generic-csv"
+    lines = (data / "posts.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    assert lines[1].startswith("1001,501,")
+    f = tmp_path / "posts.csv"
+    f.write_text(lines[0] + "1.57699E+18,501," + lines[1][len("1001,501,"):] + "".join(lines[2:]), encoding="utf-8")
+    [r] = ingest(workspace, f, format_name="generic-csv", options={"mapping": str(data / "mapping.yaml")})
+    assert r.rejected == 1 and r.records_read == r.stored + r.duplicates + r.rejected
+    [(path, line, reason)] = _rejects(workspace)
+    assert (path, line) == (str(f), 2) and reason.startswith("id '1.57699E+18' was rounded by a spreadsheet")
+    assert scalar(workspace, "SELECT count(*) FROM posts WHERE post_id LIKE '%E+%'") == 0

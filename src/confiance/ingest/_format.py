@@ -182,6 +182,15 @@ def html_to_text(fragment: str | None) -> str:
     return (LexborHTMLParser(f"<div>{marked}</div>").text(separator="") or "").strip()
 
 
+_ROUNDED_ID = re.compile(r"[+-]?\d(?:[.,]\d+)?[eE]\+\d+")
+
+
+def rounded_by_spreadsheet(value: str | None) -> bool:
+    """An id a spreadsheet re-saved as a rounded number ('1,00050E+14', '9.06E+17'): the digits it
+    stood for are lost, and different ids now share one value."""
+    return value is not None and _ROUNDED_ID.fullmatch(value.strip()) is not None
+
+
 def parse_count(value: Any) -> int | None:
     """Counts as exports write them: 1234, "1,234", "1 234", "1.234" (fr/de), "1.2K", "3M"."""
     if value is None:

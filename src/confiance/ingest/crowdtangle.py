@@ -12,7 +12,9 @@ CrowdTangle mapping:
 - platform: ``instagram`` when the post URL is on instagram.com (or the export has Instagram-only
   columns: ``Account`` without ``Facebook Id``), else ``facebook``.
 - ``account_id`` = ``Facebook Id`` (the page/group id) when present, else the lower-cased
-  ``User Name``; ``handle`` = ``User Name`` lower-case; ``display_name`` = ``Page Name``/``Account``;
+  ``User Name``. An export re-saved by a spreadsheet may hold it rounded (``1,00050E+14``): then the
+  numeric page id that starts the post URL (``facebook.com/100050295107499/posts/…``) when it rounds
+  to the same value, else the user name; ``handle`` = ``User Name`` lower-case; ``display_name`` = ``Page Name``/``Account``;
   ``bio`` = ``Page Description``; ``followers`` = ``Followers at Posting`` observed at the post time.
 - ``post_id``: the last all-digit path segment of ``URL`` (``/posts/345428873810280``,
   ``/videos/123/``); else the ``story_fbid``/``fbid`` query value; else the Instagram shortcode
@@ -37,12 +39,14 @@ available): ``id``, ``creation_time``, ``text``, ``lang``, ``post_owner.id``, ``
 ``statistics.views``, ``is_branded_content``, ``link_attachment.link``, ``url``/``post_url``,
 ``multimedia``, ``match_type``. The platform comes from ``--platform``, else a post URL's host,
 else ``instagram`` when there is ``statistics.like_count`` but no ``statistics.reaction_count``,
-else ``facebook``. On Facebook, ``reaction_count`` (all reactions) goes to likes.
+else ``facebook``. On Facebook, ``reaction_count`` (all reactions) goes to likes. An ``id`` that a
+spreadsheet rounded (``1,23457E+16``) rejects its record.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
@@ -59,6 +63,7 @@ from confiance.ingest._format import (
     mentions_in,
     parse_count,
     parse_timestamp,
+    rounded_by_spreadsheet,
     urls_in,
 )
 from confiance.ingest._sink import Sink
@@ -204,6 +209,18 @@ _COUNT_ATTRIBUTES = {
 }
 
 
+def _page_id(row: dict, url: str, handle: str | None) -> str | None:
+    """``Facebook Id``; when a spreadsheet rounded it, see the module docstring."""
+    page_id = _cell(row, "Facebook Id")
+    if page_id is None or not rounded_by_spreadsheet(page_id):
+        return page_id or handle
+    segments = [s for s in urlsplit(url).path.split("/") if s]
+    if segments and segments[0].isdigit() and math.isclose(
+            int(segments[0]), float(page_id.replace(",", ".")), rel_tol=1e-4):
+        return segments[0]
+    return handle
+
+
 def _map_crowdtangle(row: dict, sink: Sink, ctx: Context) -> None:
     url = _cell(row, "URL")
     if url is None:
@@ -212,7 +229,7 @@ def _map_crowdtangle(row: dict, sink: Sink, ctx: Context) -> None:
     platform = _platform_of(url, "instagram" if instagram_columns else "facebook")
     user_name = _cell(row, "User Name")
     handle = user_name.lstrip("@").lower() if user_name else None
-    account_id = _cell(row, "Facebook Id") or handle
+    account_id = _page_id(row, url, handle)
     created, zone = parse_local_time(_cell(row, "Post Created"))
     post_id = post_id_from_url(url)
 
@@ -283,6 +300,8 @@ def _map_mcl(row: dict, sink: Sink, ctx: Context) -> None:
     post_id = _cell(row, "id")
     if post_id is None:
         raise RecordError("row has no id")
+    if rounded_by_spreadsheet(post_id):
+        raise RecordError(f"id {post_id!r} was rounded by a spreadsheet: re-export, or open the file with the column as text")
     url = _cell(row, "url", "post_url")
     if ctx.options.get("platform"):
         platform = str(ctx.options["platform"]).lower()
