@@ -226,3 +226,20 @@ def test_generic_csv_ids_rounded_by_a_spreadsheet_are_rejected(workspace, tmp_pa
     [(path, line, reason)] = _rejects(workspace)
     assert (path, line) == (str(f), 2) and reason.startswith("id '1.57699E+18' was rounded by a spreadsheet")
     assert scalar(workspace, "SELECT count(*) FROM posts WHERE post_id LIKE '%E+%'") == 0
+
+
+def test_one_latin1_line_does_not_turn_a_utf8_file_into_mojibake(workspace, tmp_path):
+    """Exports concatenated from two tools: the whole file used to be read as Latin-1 ('CafÃ©')."""
+    def comment(i: int, body: str) -> dict:
+        return {"id": f"c{i}", "author": "léa", "subreddit": "france", "body": body, "created_utc": 1700000000 + i,
+                "parent_id": "t3_a", "link_id": "t3_a"}
+
+    utf8 = [json.dumps(comment(i, f"Café crème 🥐 numéro {i}"), ensure_ascii=False).encode() for i in range(4)]
+    latin1 = json.dumps(comment(9, "Déjà vu, à bientôt"), ensure_ascii=False).encode("latin-1")
+    f = tmp_path / "RC_concat.ndjson"
+    f.write_bytes(b"\n".join(utf8[:2] + [latin1] + utf8[2:]) + b"\n")
+    [r] = ingest(workspace, f)
+    assert (r.records_read, r.stored, r.rejected) == (5, 5, 0)
+    texts = dict(query(workspace, "SELECT post_id, text FROM posts"))
+    assert texts == {**{f"t1_c{i}": f"Café crème 🥐 numéro {i}" for i in range(4)}, "t1_c9": "Déjà vu, à bientôt"}
+    assert scalar(workspace, "SELECT count(*) FROM accounts WHERE handle = 'léa'") == 1

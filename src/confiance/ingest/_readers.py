@@ -185,11 +185,22 @@ def sniff_encoding(path: Path, head_bytes: int = 1 << 20) -> Opened:
         return Opened(path, "utf-8", b"", head)
     except UnicodeDecodeError:
         pass
+    if _mostly_utf8(head):
+        return Opened(path, "utf-8", b"", head)
     try:
         head.decode("cp1252")
         return Opened(path, "cp1252", b"", head)
     except UnicodeDecodeError:
         return Opened(path, "latin-1", b"", head)
+
+
+def _mostly_utf8(head: bytes) -> bool:
+    """UTF-8 text with a few stray bytes (a Latin-1 line in a concatenated export): more characters
+    decode as multi-byte UTF-8 than fail. Read as UTF-8, only the stray lines suffer; read as
+    cp1252, every accent and emoji of the file would turn into mojibake ('CafÃ©')."""
+    text = head.decode("utf-8", errors="replace")
+    invalid = text.count("\ufffd")
+    return sum(ord(c) > 0x7F for c in text) - invalid > invalid
 
 
 def _clip(raw: bytes | str | None, limits: Limits) -> str | None:
@@ -330,7 +341,15 @@ def parse_json_line(line_no: int, line: bytes, limits: Limits = DEFAULT_LIMITS) 
     try:
         return Item(line_no, orjson.loads(line))  # orjson refuses nesting deeper than 1024
     except orjson.JSONDecodeError as exc:
-        return BadItem(line_no, f"invalid JSON: {exc}", _clip(line, limits))
+        error = exc
+    try:  # a line in cp1252 / Latin-1 among UTF-8 ones (see _mostly_utf8)
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            return Item(line_no, orjson.loads(line.decode("cp1252", errors="replace")))
+        except orjson.JSONDecodeError:
+            pass
+    return BadItem(line_no, f"invalid JSON: {error}", _clip(line, limits))
 
 
 def read_jsonl(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progress = _noop) -> Iterator[Item | BadItem]:
