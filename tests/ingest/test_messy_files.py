@@ -243,3 +243,20 @@ def test_one_latin1_line_does_not_turn_a_utf8_file_into_mojibake(workspace, tmp_
     texts = dict(query(workspace, "SELECT post_id, text FROM posts"))
     assert texts == {**{f"t1_c{i}": f"Café crème 🥐 numéro {i}" for i in range(4)}, "t1_c9": "Déjà vu, à bientôt"}
     assert scalar(workspace, "SELECT count(*) FROM accounts WHERE handle = 'léa'") == 1
+
+
+def test_crowdtangle_times_resaved_day_first_read_one_way_for_the_file(workspace, tmp_path):
+    """A French spreadsheet rewrites '2010-09-20 19:02:58' as '20/09/2010 19:02': '05/07/2021 18:02'
+    was read as 7 May (month first) while '20/09/2010' could only be 20 September."""
+    f = tmp_path / "ct.csv"
+    f.write_text(_CT_HEADER.replace("Post Created;", "Post Created;Page Created;")
+                 + "Alice;alice;100050295107499;PERSON;10;20;05/07/2021 18:02;20/09/2010 19:02;Photo;5;1;2;3;"
+                   "https://www.facebook.com/100050295107499/posts/1;Salut\r\n"
+                 + "Bob;bob;211857482296579;PERSON;10;20;30/11/2026 14:05;03/02/2013 10:00;Photo;5;1;2;3;"
+                   "https://www.facebook.com/211857482296579/posts/2;Salut\r\n", encoding="utf-8")
+    [r] = ingest(workspace, f)
+    assert (r.stored, r.rejected) == (2, 0)
+    posts = {p: ts.isoformat() for p, ts in query(workspace, "SELECT post_id, created_at FROM posts")}
+    assert posts == {"1": "2021-07-05T18:02:00+00:00", "2": "2026-11-30T14:05:00+00:00"}
+    pages = {a: ts.strftime("%Y-%m-%d") for a, ts in query(workspace, "SELECT account_id, created_at FROM accounts")}
+    assert pages == {"100050295107499": "2010-09-20", "211857482296579": "2013-02-03"}

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
 from confiance.errors import RecordError
-from confiance.ingest._format import Context, Format, Sample, parse_timestamp
+from confiance.ingest._format import SLASH_DATE, Context, Format, Sample, day_first_dates, parse_day_first, parse_timestamp
 from confiance.ingest._readers import BadItem, Item, Limits, Opened, Progress, read_csv
 from confiance.ingest._sink import Sink
 from confiance.ingest._tables import cell, decimal, has_any, lowered
@@ -39,7 +39,6 @@ UNIT = ("unit", "unite", "unité")
 INDEX_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 _ID_LIKE = re.compile(r"(^|_)(id|user|account|handle|author|name)($|_)")
 _MONTH = re.compile(r"\d{4}-\d{2}")
-_DAY_FIRST = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 
 
 def read_kpi_csv(opened: Opened, limits: Limits, progress: Progress) -> Iterator[Item | BadItem]:
@@ -54,18 +53,9 @@ def read_kpi_csv(opened: Opened, limits: Limits, progress: Progress) -> Iterator
 
 
 def _day_first_dates(opened: Opened, limits: Limits) -> bool:
-    """A first pass over the time cells: some day above 12 comes first and no month is above 12."""
-    first = second = False
-    for unit in read_csv(opened, limits):
-        if isinstance(unit, BadItem):
-            continue
-        match = _DAY_FIRST.fullmatch(cell(lowered(unit.value), TIME) or "")
-        if match:
-            first |= int(match.group(1)) > 12
-            second |= int(match.group(2)) > 12
-            if first and second:
-                break
-    return first and not second
+    """A first pass over the time cells (see ``day_first_dates``)."""
+    return day_first_dates(cell(lowered(unit.value), TIME) for unit in read_csv(opened, limits)
+                           if isinstance(unit, Item))
 
 
 def is_long_header(header: set[str]) -> bool:
@@ -98,13 +88,8 @@ def _timestamp(value: Any, ctx: Context, day_first_file: bool = False) -> str:
     text = str(value or "").strip()
     if _MONTH.fullmatch(text):
         text += "-01"
-    day_first = _DAY_FIRST.fullmatch(text)
-    if day_first and ctx.options.get("dayfirst", day_first_file):
-        d, m, y, hh, mm, ss = day_first.groups()
-        try:
-            return datetime(int(y), int(m), int(d), int(hh or 0), int(mm or 0), int(ss or 0), tzinfo=timezone.utc).isoformat()
-        except ValueError:
-            raise RecordError(f"invalid date {text[:40]!r}") from None
+    if SLASH_DATE.fullmatch(text) and ctx.options.get("dayfirst", day_first_file):
+        return parse_day_first(text)
     return parse_timestamp(text, required=True)  # type: ignore[return-value]
 
 
