@@ -260,3 +260,20 @@ def test_crowdtangle_times_resaved_day_first_read_one_way_for_the_file(workspace
     assert posts == {"1": "2021-07-05T18:02:00+00:00", "2": "2026-11-30T14:05:00+00:00"}
     pages = {a: ts.strftime("%Y-%m-%d") for a, ts in query(workspace, "SELECT account_id, created_at FROM accounts")}
     assert pages == {"100050295107499": "2010-09-20", "211857482296579": "2013-02-03"}
+
+
+@pytest.mark.parametrize("name, header, fmt", [
+    ("kpi.csv", "date;visites;ventes\r\n", "kpi-csv"),
+    ("survey.csv", "wave,respondent,question,answer\n", "survey-csv"),
+    ("ct.csv", _CT_HEADER, "crowdtangle"),
+])
+def test_a_file_of_only_a_header_reads_zero_records(workspace, tmp_path, name, header, fmt):
+    """An export of a period with no data: its format is known from the header, nothing is stored."""
+    f = tmp_path / name
+    f.write_bytes(b"\xef\xbb\xbf" + header.encode("utf-8"))
+    assert detect(f) == fmt
+    [r] = ingest(workspace, f)
+    assert (r.format, r.records_read, r.stored, r.duplicates, r.rejected) == (fmt, 0, 0, 0, 0)
+    assert scalar(workspace, "SELECT count(*) FROM sources") == 1
+    [again] = ingest(workspace, f)
+    assert again.already_ingested and scalar(workspace, "SELECT count(*) FROM sources") == 1

@@ -126,10 +126,12 @@ def sniff(sample: Sample) -> int:
         return 85
     first = lowered(sample.first) if isinstance(sample.first, dict) else {}
     others = [h for h in header if h not in TIME]
-    if not others or not first or not all(_numeric(first.get(h)) or not first.get(h) for h in others):
-        return 0
-    if any(_ID_LIKE.search(h) for h in others):
+    if not others or any(_ID_LIKE.search(h) for h in others):
         return 0  # account feature tables, not series
+    if not first:  # a header alone (nothing over the period) says only as much as its time column
+        return 40 if header[0] in TIME else 0
+    if not all(_numeric(first.get(h)) or not first.get(h) for h in others):
+        return 0
     if header[0] in TIME:
         return 40
     if not names & set(TIME) and not any(_numeric(h) for h in header):
