@@ -70,10 +70,20 @@ def _sample(path: Path) -> tuple[Sample, Any, str]:
 
 def detect(path: Path | str) -> str:
     sample, _, _ = _sample(Path(path))
+    _refuse_archive(sample)
     return _pick(sample)
 
 
+def _refuse_archive(sample: Sample) -> None:
+    """A zip archive holds files rather than records (its bytes would be read as one odd CSV)."""
+    if sample.head_text.startswith(("PK\x03\x04", "PK\x05\x06")):
+        raise IngestError(str(sample.path), None, "a zip archive: extract it and ingest the folder "
+                          "(gzip, xz, bz2 and zstd files are read as they are)")
+
+
 def _pick(sample: Sample) -> str:
+    if not sample.head_text.strip():
+        raise IngestError(str(sample.path), None, "empty file: nothing to ingest")
     scores = []
     for name, fmt in formats().items():
         if sample.container not in fmt.containers:
@@ -125,6 +135,7 @@ def plan_files(
     for path, explicit in expand_paths(paths):
         sample, opened, container = _sample(path)
         try:
+            _refuse_archive(sample)
             name = format_name or _pick(sample)
         except IngestError as exc:
             if explicit:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import urlsplit
 
 from confiance.errors import RecordError
@@ -128,6 +128,36 @@ def epoch_to_iso(value: Any) -> str | None:
 
 
 _TWITTER_CLASSIC = "%a %b %d %H:%M:%S %z %Y"
+#: 'dd/mm/yyyy[ HH:MM[:SS]]' or 'mm/dd/yyyy…' (also with dots): which one, only the file can tell
+SLASH_DATE = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+
+
+def day_first_dates(values: Iterable[str | None]) -> bool:
+    """Whether a file's slash dates read day first (a French or British export): some date has a day
+    above 12 in first place and none has a number above 12 in second place. Deciding once per file
+    keeps '05/11' and '13/11' in the same month, which reading each date alone does not."""
+    first = second = False
+    for value in values:
+        match = SLASH_DATE.fullmatch(value.strip()) if value else None
+        if match:
+            first |= int(match.group(1)) > 12
+            second |= int(match.group(2)) > 12
+            if first and second:
+                break
+    return first and not second
+
+
+def parse_day_first(text: str, zone: tzinfo = timezone.utc) -> str:
+    """A 'dd/mm/yyyy[ HH:MM[:SS]]' time in ``zone`` as ISO-8601 UTC text."""
+    match = SLASH_DATE.fullmatch(text.strip())
+    if match is None:
+        raise RecordError(f"not a dd/mm/yyyy date: {text[:40]!r}")
+    d, m, y, hh, mm, ss = match.groups()
+    try:
+        local = datetime(int(y), int(m), int(d), int(hh or 0), int(mm or 0), int(ss or 0), tzinfo=zone)
+    except ValueError:
+        raise RecordError(f"invalid date {text[:40]!r}") from None
+    return local.astimezone(timezone.utc).isoformat()
 
 
 def parse_timestamp(value: Any, *, required: bool = False) -> str | None:
@@ -180,6 +210,15 @@ def html_to_text(fragment: str | None) -> str:
     marked = re.sub(r"(?i)<br\s*/?>", "\n", fragment)
     marked = re.sub(r"(?i)</p>\s*<p[^>]*>", "\n\n", marked)
     return (LexborHTMLParser(f"<div>{marked}</div>").text(separator="") or "").strip()
+
+
+_ROUNDED_ID = re.compile(r"[+-]?\d(?:[.,]\d+)?[eE]\+\d+")
+
+
+def rounded_by_spreadsheet(value: str | None) -> bool:
+    """An id a spreadsheet re-saved as a rounded number ('1,00050E+14', '9.06E+17'): the digits it
+    stood for are lost, and different ids now share one value."""
+    return value is not None and _ROUNDED_ID.fullmatch(value.strip()) is not None
 
 
 def parse_count(value: Any) -> int | None:

@@ -161,12 +161,18 @@ _BOMS = (
 
 def sniff_encoding(path: Path, head_bytes: int = 1 << 20) -> Opened:
     fh, _ = open_binary(path)
-    try:
-        head = fh.read(head_bytes)
-    except (OSError, EOFError, lzma.LZMAError):
-        head = b""
+    chunks: list[bytes] = []
+    size = 0
+    try:  # in pieces: a compressed file cut short keeps the head it has, and reading names the line it breaks at
+        while size < head_bytes and (chunk := fh.read(min(16 << 10, head_bytes - size))):
+            chunks.append(chunk)
+            size += len(chunk)
+    except _READ_ERRORS as exc:
+        if not chunks:
+            raise _unreadable(path, 1, exc) from None
     finally:
         fh.close()
+    head = b"".join(chunks)
     for bom, name in _BOMS:
         if head.startswith(bom):
             return Opened(path, name, bom, head)
@@ -179,11 +185,22 @@ def sniff_encoding(path: Path, head_bytes: int = 1 << 20) -> Opened:
         return Opened(path, "utf-8", b"", head)
     except UnicodeDecodeError:
         pass
+    if _mostly_utf8(head):
+        return Opened(path, "utf-8", b"", head)
     try:
         head.decode("cp1252")
         return Opened(path, "cp1252", b"", head)
     except UnicodeDecodeError:
         return Opened(path, "latin-1", b"", head)
+
+
+def _mostly_utf8(head: bytes) -> bool:
+    """UTF-8 text with a few stray bytes (a Latin-1 line in a concatenated export): more characters
+    decode as multi-byte UTF-8 than fail. Read as UTF-8, only the stray lines suffer; read as
+    cp1252, every accent and emoji of the file would turn into mojibake ('CafÃ©')."""
+    text = head.decode("utf-8", errors="replace")
+    invalid = text.count("\ufffd")
+    return sum(ord(c) > 0x7F for c in text) - invalid > invalid
 
 
 def _clip(raw: bytes | str | None, limits: Limits) -> str | None:
@@ -257,12 +274,22 @@ class _Source:
         self._fh.close()
 
 
+#: what reading a compressed file that is cut short or corrupt raises
+_READ_ERRORS = (OSError, EOFError, lzma.LZMAError)
+
+
+def _unreadable(path: Path, line_no: int | None, exc: BaseException) -> IngestError:
+    """The error naming the file and line where reading broke (EOFError alone would end the CLI
+    with click's bare 'Aborted.')."""
+    return IngestError(str(path), line_no, f"cannot read or decompress ({exc})")
+
+
 def _read_line(stream: BinaryIO, size: int, path: Path, line_no: int) -> bytes:
     """One line; a compressed file that is cut short or corrupt is an error naming the file and line."""
     try:
         return stream.readline(size)
-    except (OSError, EOFError, lzma.LZMAError) as exc:
-        raise IngestError(str(path), line_no, f"cannot read or decompress ({exc})") from None
+    except _READ_ERRORS as exc:
+        raise _unreadable(path, line_no, exc) from None
 
 
 def bounded_lines(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progress = _noop) -> Iterator[tuple[int, bytes] | BadItem]:
@@ -314,7 +341,15 @@ def parse_json_line(line_no: int, line: bytes, limits: Limits = DEFAULT_LIMITS) 
     try:
         return Item(line_no, orjson.loads(line))  # orjson refuses nesting deeper than 1024
     except orjson.JSONDecodeError as exc:
-        return BadItem(line_no, f"invalid JSON: {exc}", _clip(line, limits))
+        error = exc
+    try:  # a line in cp1252 / Latin-1 among UTF-8 ones (see _mostly_utf8)
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            return Item(line_no, orjson.loads(line.decode("cp1252", errors="replace")))
+        except orjson.JSONDecodeError:
+            pass
+    return BadItem(line_no, f"invalid JSON: {error}", _clip(line, limits))
 
 
 def read_jsonl(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progress = _noop) -> Iterator[Item | BadItem]:
@@ -338,8 +373,13 @@ def read_json(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progres
                     yield Item(n, value)
             except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as exc:
                 yield BadItem(n + 1, f"invalid JSON after item {n}: {exc}")
+            except _READ_ERRORS as exc:
+                raise _unreadable(opened.path, n + 1, exc) from None
         else:
-            data = src.stream.read(limits.max_document_bytes + 1)
+            try:
+                data = src.stream.read(limits.max_document_bytes + 1)
+            except _READ_ERRORS as exc:
+                raise _unreadable(opened.path, 1, exc) from None
             if len(data) > limits.max_document_bytes:
                 yield BadItem(1, f"JSON document larger than {limits.max_document_bytes} bytes")
                 return
@@ -383,6 +423,8 @@ def read_csv(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progress
                 row = next(reader)
             except StopIteration:
                 break
+            except _READ_ERRORS as exc:
+                raise _unreadable(opened.path, start, exc) from None
             except csv.Error as exc:
                 yield BadItem(start, f"CSV error: {exc}")
                 start = reader.line_num + 2
@@ -426,6 +468,8 @@ def read_yaml(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progres
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             yield BadItem((mark.line + 1) if mark else 1, f"invalid YAML: {exc}".splitlines()[0])
+        except _READ_ERRORS as exc:
+            raise _unreadable(opened.path, None, exc) from None
     progress(size)
 
 
@@ -448,7 +492,8 @@ def guess_container(opened: Opened) -> str:
             orjson.loads(first_line)
             return "jsonl"
         except orjson.JSONDecodeError:
-            return "json"
+            # a bad first line (cut short, hand-edited) does not make JSON lines one document
+            return "jsonl" if suffix in (".jsonl", ".ndjson") or _later_lines_parse(text) else "json"
     if text.startswith("["):
         return "json"
     if suffix in (".jsonl", ".ndjson"):
@@ -456,6 +501,19 @@ def guess_container(opened: Opened) -> str:
     if suffix == ".json":
         return "json"
     return "csv"
+
+
+def _later_lines_parse(text: str, sample_lines: int = 20) -> bool:
+    """The complete lines after the first (up to ``sample_lines``) are each a JSON object on their own:
+    JSON lines, as no line of an indented document is."""
+    lines = text.split("\n")[1:-1]  # the last piece may be cut by the head's end
+    later = [line.strip() for line in lines[:sample_lines] if line.strip()]
+    if not later:
+        return False
+    try:
+        return all(isinstance(orjson.loads(line), dict) for line in later)
+    except orjson.JSONDecodeError:
+        return False
 
 
 def first_item(opened: Opened, container: str) -> Any:

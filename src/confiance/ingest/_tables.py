@@ -14,6 +14,8 @@ from confiance.errors import RecordError
 
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
 _PLAIN = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+#: spaces inside a number only group thousands ('1 234,5'); '12 15' is two numbers, not 1215
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:[\s\u00a0\u202f]\d{3})+(?:[.,]\d*)?")
 _TRUE = {"1", "true", "t", "yes", "y", "oui", "o", "vrai"}
 _FALSE = {"0", "false", "f", "no", "n", "non", "faux"}
 
@@ -47,7 +49,11 @@ def decimal(value: Any, what: str) -> tuple[float | None, bool]:
         return None, False
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value), False
-    text = _SPACES.sub("", str(value))
+    written = str(value).strip()
+    number = written[:-1].rstrip() if written.endswith("%") else written
+    if _SPACES.search(number) and not _GROUPED.fullmatch(number):
+        raise RecordError(f"{what}: not a number: {written[:40]!r}")
+    text = _SPACES.sub("", written)
     percent = text.endswith("%")
     if percent:
         text = text[:-1]

@@ -12,12 +12,17 @@ CrowdTangle mapping:
 - platform: ``instagram`` when the post URL is on instagram.com (or the export has Instagram-only
   columns: ``Account`` without ``Facebook Id``), else ``facebook``.
 - ``account_id`` = ``Facebook Id`` (the page/group id) when present, else the lower-cased
-  ``User Name``; ``handle`` = ``User Name`` lower-case; ``display_name`` = ``Page Name``/``Account``;
+  ``User Name``. An export re-saved by a spreadsheet may hold it rounded (``1,00050E+14``): then the
+  numeric page id that starts the post URL (``facebook.com/100050295107499/posts/…``) when it rounds
+  to the same value, else the user name; ``handle`` = ``User Name`` lower-case; ``display_name`` = ``Page Name``/``Account``;
   ``bio`` = ``Page Description``; ``followers`` = ``Followers at Posting`` observed at the post time.
 - ``post_id``: the last all-digit path segment of ``URL`` (``/posts/345428873810280``,
   ``/videos/123/``); else the ``story_fbid``/``fbid`` query value; else the Instagram shortcode
   (``/p/CODE/``, ``/reel/CODE/``, ``/tv/CODE/``); else ``url:`` + the first 20 hex digits of the
   SHA-256 of the URL (stable across files).
+- times written ``dd/mm/yyyy HH:MM`` or ``mm/dd/yyyy HH:MM`` (an export re-saved by a spreadsheet) are
+  read one way for the whole file: day first when some ``Post Created`` or ``Page Created`` has a day
+  above 12 in first place and none has a number above 12 in second place, else month first.
 - times: zone abbreviations come from a fixed table (BRT, EST, EDT, CST, CDT, MST, MDT, PST, PDT,
   CET, CEST, GMT, BST, UTC, …); ``Page Created`` has no zone and is read in the zone of ``Post
   Created``. The export time in the file name (``2021-07-05-22-49-20-BRT-…``) is the observation's
@@ -37,12 +42,14 @@ available): ``id``, ``creation_time``, ``text``, ``lang``, ``post_owner.id``, ``
 ``statistics.views``, ``is_branded_content``, ``link_attachment.link``, ``url``/``post_url``,
 ``multimedia``, ``match_type``. The platform comes from ``--platform``, else a post URL's host,
 else ``instagram`` when there is ``statistics.like_count`` but no ``statistics.reaction_count``,
-else ``facebook``. On Facebook, ``reaction_count`` (all reactions) goes to likes.
+else ``facebook``. On Facebook, ``reaction_count`` (all reactions) goes to likes. An ``id`` that a
+spreadsheet rounded (``1,23457E+16``) rejects its record.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
@@ -50,17 +57,22 @@ from urllib.parse import parse_qs, urlsplit
 
 from confiance.errors import RecordError
 from confiance.ingest._format import (
+    SLASH_DATE,
     Context,
     Format,
     Sample,
+    day_first_dates,
     domain_of,
     domains_of,
     hashtags_in,
     mentions_in,
     parse_count,
+    parse_day_first,
     parse_timestamp,
+    rounded_by_spreadsheet,
     urls_in,
 )
+from confiance.ingest._readers import Item, read_csv, sniff_encoding
 from confiance.ingest._sink import Sink
 
 
@@ -127,13 +139,17 @@ def _decimal(value: str | None) -> float | None:
         raise RecordError(f"not a number: {value[:40]!r}") from None
 
 
-def parse_local_time(value: str | None, default_zone: tzinfo | None = None) -> tuple[str | None, tzinfo | None]:
-    """'2021-07-05 18:02:45 BRT' or '… -0300' (or ISO) → (ISO UTC text, the zone it was written in)."""
+def parse_local_time(value: str | None, default_zone: tzinfo | None = None,
+                     day_first: bool = False) -> tuple[str | None, tzinfo | None]:
+    """'2021-07-05 18:02:45 BRT' or '… -0300' (or ISO) → (ISO UTC text, the zone it was written in).
+    ``day_first``: a slash date is 'dd/mm/yyyy', read in ``default_zone``."""
     if value is None:
         return None, default_zone
     s = value.strip()
     match = re.fullmatch(r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d(?::\d\d)?)\s*([A-Za-z]{1,5}|[+-]\d\d:?\d\d)?", s)
     if not match:
+        if day_first and SLASH_DATE.fullmatch(s):
+            return parse_day_first(s, default_zone or timezone.utc), default_zone
         return parse_timestamp(s), default_zone
     local = datetime.fromisoformat(match.group(1).replace(" ", "T"))
     zone_text = match.group(2)
@@ -149,6 +165,24 @@ def parse_local_time(value: str | None, default_zone: tzinfo | None = None) -> t
             raise RecordError(f"unknown time zone {zone_text!r} in {s!r}")
         zone = found
     return local.replace(tzinfo=zone).astimezone(timezone.utc).isoformat(), zone
+
+
+_DAY_FIRST_KEY = "_crowdtangle_day_first"
+
+
+def _day_first(ctx: Context) -> bool:
+    """Whether the file's slash dates read day first: scanned once per file, on its first slash date
+    (the engine makes one Context per ingested file)."""
+    if _DAY_FIRST_KEY not in ctx.options:
+        rows = (item.value for item in read_csv(sniff_encoding(ctx.path)) if isinstance(item, Item))
+        ctx.options[_DAY_FIRST_KEY] = day_first_dates(
+            value for row in rows for value in (row.get("Post Created"), row.get("Page Created")))
+    return ctx.options[_DAY_FIRST_KEY]
+
+
+def _local_time(value: str | None, ctx: Context, default_zone: tzinfo | None = None) -> tuple[str | None, tzinfo | None]:
+    slash = value is not None and SLASH_DATE.fullmatch(value.strip()) is not None
+    return parse_local_time(value, default_zone, slash and _day_first(ctx))
 
 
 def _collected_at(ctx: Context) -> str:
@@ -204,6 +238,18 @@ _COUNT_ATTRIBUTES = {
 }
 
 
+def _page_id(row: dict, url: str, handle: str | None) -> str | None:
+    """``Facebook Id``; when a spreadsheet rounded it, see the module docstring."""
+    page_id = _cell(row, "Facebook Id")
+    if page_id is None or not rounded_by_spreadsheet(page_id):
+        return page_id or handle
+    segments = [s for s in urlsplit(url).path.split("/") if s]
+    if segments and segments[0].isdigit() and math.isclose(
+            int(segments[0]), float(page_id.replace(",", ".")), rel_tol=1e-4):
+        return segments[0]
+    return handle
+
+
 def _map_crowdtangle(row: dict, sink: Sink, ctx: Context) -> None:
     url = _cell(row, "URL")
     if url is None:
@@ -212,8 +258,8 @@ def _map_crowdtangle(row: dict, sink: Sink, ctx: Context) -> None:
     platform = _platform_of(url, "instagram" if instagram_columns else "facebook")
     user_name = _cell(row, "User Name")
     handle = user_name.lstrip("@").lower() if user_name else None
-    account_id = _cell(row, "Facebook Id") or handle
-    created, zone = parse_local_time(_cell(row, "Post Created"))
+    account_id = _page_id(row, url, handle)
+    created, zone = _local_time(_cell(row, "Post Created"), ctx)
     post_id = post_id_from_url(url)
 
     text = _cell(row, "Message") or ""
@@ -254,7 +300,7 @@ def _map_crowdtangle(row: dict, sink: Sink, ctx: Context) -> None:
                _collected_at(ctx))
     if account_id is None:
         return
-    page_created, _ = parse_local_time(_cell(row, "Page Created"), zone)
+    page_created, _ = _local_time(_cell(row, "Page Created"), ctx, zone)
     account_attributes = {key: value for column, key in (("Page Category", "page_category"),
                                                            ("Page Admin Top Country", "page_admin_top_country"))
                           if (value := _cell(row, column)) is not None}
@@ -283,6 +329,8 @@ def _map_mcl(row: dict, sink: Sink, ctx: Context) -> None:
     post_id = _cell(row, "id")
     if post_id is None:
         raise RecordError("row has no id")
+    if rounded_by_spreadsheet(post_id):
+        raise RecordError(f"id {post_id!r} was rounded by a spreadsheet: re-export, or open the file with the column as text")
     url = _cell(row, "url", "post_url")
     if ctx.options.get("platform"):
         platform = str(ctx.options["platform"]).lower()

@@ -2,9 +2,10 @@
 benchmarks such as NetHEPT, Garimella's retweet graphs).
 
 Fields are separated by whitespace, or by commas when the line has any. Lines starting with ``#`` or
-``%`` are comments (SNAP, KONECT). Each remaining line is one record: an interaction (primary) and
-account rows for both ends; defaults as for every edge format (platform ``graph``, kind ``follow``;
-options ``platform``, ``kind``).
+``%`` are comments (SNAP, KONECT), and so is a first line naming the columns (``source target``,
+``from to``, ``src dst``: the names the edge-list CSV accepts). Each remaining line is one record: an
+interaction (primary) and account rows for both ends; defaults as for every edge format (platform
+``graph``, kind ``follow``; options ``platform``, ``kind``).
 
 Quirks handled:
 
@@ -28,6 +29,7 @@ from confiance.ingest._format import Context, Format, Sample
 from confiance.ingest._graphs import emit_edge
 from confiance.ingest._readers import BadItem, Item, Limits, Opened, Progress, bounded_lines
 from confiance.ingest._sink import Sink
+from confiance.ingest.edges_csv import SOURCE_NAMES, TARGET_NAMES
 
 _GUESS_LINES = 1000
 _THIRD = ("weight", "probability", "timestamp")
@@ -37,6 +39,10 @@ _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 def _fields(line: str) -> list[str]:
     return [f.strip() for f in line.split(",")] if "," in line else line.split()
+
+
+def _is_column_header(fields: list[str]) -> bool:
+    return len(fields) >= 2 and fields[0].lower() in SOURCE_NAMES and fields[1].lower() in TARGET_NAMES
 
 
 def _guess_third(lines: list[list[str]]) -> str:
@@ -56,6 +62,7 @@ def read_edge_lines(opened: Opened, limits: Limits, progress: Progress) -> Itera
     pending: list[tuple[int, list[str]]] = []  # buffered until the third column is guessed
     third: str | None = None
     edges = 0
+    named = False
     for entry in bounded_lines(opened, limits, progress):
         if isinstance(entry, BadItem):
             yield entry
@@ -65,7 +72,10 @@ def read_edge_lines(opened: Opened, limits: Limits, progress: Progress) -> Itera
         if not text or text[0] in "#%":
             continue
         fields = _fields(text)
-        if held_header is None and edges == 0 and not pending and len(fields) == 2 and all(_INT.fullmatch(f) for f in fields):
+        if edges == 0 and not pending and held_header is None and not named and _is_column_header(fields):
+            named = True  # then the next line is an edge, not an 'n m' size line
+            continue
+        if held_header is None and not named and edges == 0 and not pending and len(fields) == 2 and all(_INT.fullmatch(f) for f in fields):
             held_header = (line_no, fields)
             continue
         edges += 1
@@ -108,9 +118,12 @@ def sniff(sample: Sample) -> int:
     if len(sample.head_text) >= 65536 and len(lines) > 1:
         lines = lines[:-1]  # the sample may end mid-line
     data = [_fields(l.strip()) for l in lines[:200] if l.strip() and l.strip()[0] not in "#%"]
+    named = bool(data) and _is_column_header(data[0])
+    if named:
+        data = data[1:]
     if not data:
         return 0
-    size_header = len(data) > 1 and len(data[0]) == 2 and all(_INT.fullmatch(x) for x in data[0])
+    size_header = not named and len(data) > 1 and len(data[0]) == 2 and all(_INT.fullmatch(x) for x in data[0])
     body = data[1:] if size_header else data
     widths = {len(f) for f in body}
     if len(widths) != 1 or any(" " in x or not x for f in body for x in f):

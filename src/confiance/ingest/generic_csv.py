@@ -29,6 +29,9 @@ Mapping schema::
     repost_of_column: retweeted_id            # optional: non-empty = a repost of that post id
     reply_to_account_column: reply_to_user    # optional: the account replied to (parent_account_id)
 
+A post, account or parent id that a spreadsheet rounded (``1,57699E+18``) rejects its record: the
+id it stood for is lost, and rounded ids collide.
+
 Every problem in the mapping (unreadable file, YAML error, unknown key or field, missing
 ``post_id``, a mapped column absent from the CSV header, a bad kind, format or zone) raises
 :class:`~confiance.errors.IngestError` naming the mapping file and the line of the offending entry.
@@ -66,6 +69,7 @@ from confiance.ingest._format import (
     mentions_in,
     parse_count,
     parse_timestamp,
+    rounded_by_spreadsheet,
     urls_in,
 )
 from confiance.ingest._readers import Item, _NoAliasLoader, read_csv, sniff_encoding
@@ -329,6 +333,10 @@ def map_record(record: Any, sink: Sink, ctx: Context) -> None:
     post_id = get("post_id")
     if post_id is None:
         raise RecordError(f"no post id in column {cols['post_id']!r}")
+    for name in ("post_id", "account_id", "parent_post_id", "parent_account_id"):
+        if rounded_by_spreadsheet(get(name)):
+            raise RecordError(f"{cols[name]} {get(name)!r} was rounded by a spreadsheet: re-export, or open the "
+                              "file with the column as text")
     if mapping.platform_column:
         platform = (column_value(mapping.platform_column) or "").lower()
     else:

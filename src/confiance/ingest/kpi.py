@@ -12,8 +12,11 @@ Three shapes, told apart by the header (names case-insensitive):
 
 Values accept decimal commas, thousands grouping and a trailing ``%`` (unit ``%`` then, unless a unit
 column says otherwise). Timestamps: ISO dates/times, ``YYYY-MM`` (first of the month), epoch seconds,
-``dd/mm/yyyy`` when option ``dayfirst`` is true (else ``mm/dd/yyyy`` first, as ``parse_timestamp``
-does). An unreadable ts or a non-numeric value rejects its record (``kpis.ts`` is NOT NULL).
+``dd/mm/yyyy`` when option ``dayfirst`` is true, or, without the option, when a date of the file has
+a day above 12 in first place and none has one in second place (a French export: one reading for the
+whole file, so ``05/11`` and ``13/11`` fall in the same month); else ``mm/dd/yyyy`` first, as
+``parse_timestamp`` does. An unreadable ts or a non-numeric value rejects its record (``kpis.ts`` is
+NOT NULL).
 Natural key (series, ts): a repeated point is a duplicate.
 """
 
@@ -24,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
 from confiance.errors import RecordError
-from confiance.ingest._format import Context, Format, Sample, parse_timestamp
+from confiance.ingest._format import SLASH_DATE, Context, Format, Sample, day_first_dates, parse_day_first, parse_timestamp
 from confiance.ingest._readers import BadItem, Item, Limits, Opened, Progress, read_csv
 from confiance.ingest._sink import Sink
 from confiance.ingest._tables import cell, decimal, has_any, lowered
@@ -36,16 +39,23 @@ UNIT = ("unit", "unite", "unité")
 INDEX_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 _ID_LIKE = re.compile(r"(^|_)(id|user|account|handle|author|name)($|_)")
 _MONTH = re.compile(r"\d{4}-\d{2}")
-_DAY_FIRST = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 
 
 def read_kpi_csv(opened: Opened, limits: Limits, progress: Progress) -> Iterator[Item | BadItem]:
-    """The CSV reader's rows, each with its 0-based index among the data rows (for index time)."""
+    """The CSV reader's rows, each with its 0-based index among the data rows (for index time) and
+    whether the file's d/m/y dates read day first."""
+    day_first = _day_first_dates(opened, limits)
     for index, unit in enumerate(read_csv(opened, limits, progress)):
         if isinstance(unit, BadItem):
             yield unit
         else:
-            yield Item(unit.line_no, {"row": unit.value, "index": index})
+            yield Item(unit.line_no, {"row": unit.value, "index": index, "day_first": day_first})
+
+
+def _day_first_dates(opened: Opened, limits: Limits) -> bool:
+    """A first pass over the time cells (see ``day_first_dates``)."""
+    return day_first_dates(cell(lowered(unit.value), TIME) for unit in read_csv(opened, limits)
+                           if isinstance(unit, Item))
 
 
 def is_long_header(header: set[str]) -> bool:
@@ -55,8 +65,10 @@ def is_long_header(header: set[str]) -> bool:
 
 def records(unit: Any, ctx: Context) -> Iterator[dict[str, Any]]:
     row = lowered(unit["row"])
+    day_first = unit.get("day_first", False)
     if is_long_header(set(row)):
-        yield {"series": cell(row, SERIES), "ts": cell(row, TIME), "value": cell(row, VALUE), "unit": cell(row, UNIT)}
+        yield {"series": cell(row, SERIES), "ts": cell(row, TIME), "value": cell(row, VALUE), "unit": cell(row, UNIT),
+               "day_first": day_first}
         return
     time_column = next((name for name in TIME if name in row), None)
     if time_column is None:
@@ -67,22 +79,17 @@ def records(unit: Any, ctx: Context) -> Iterator[dict[str, Any]]:
         series = str(name).strip()
         if series.lower() == time_column or value is None or not str(value).strip():
             continue
-        yield {"series": series, "ts": when, "value": value, "unit": None}
+        yield {"series": series, "ts": when, "value": value, "unit": None, "day_first": day_first}
 
 
-def _timestamp(value: Any, ctx: Context) -> str:
+def _timestamp(value: Any, ctx: Context, day_first_file: bool = False) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     text = str(value or "").strip()
     if _MONTH.fullmatch(text):
         text += "-01"
-    day_first = _DAY_FIRST.fullmatch(text)
-    if day_first and ctx.options.get("dayfirst"):
-        d, m, y, hh, mm, ss = day_first.groups()
-        try:
-            return datetime(int(y), int(m), int(d), int(hh or 0), int(mm or 0), int(ss or 0), tzinfo=timezone.utc).isoformat()
-        except ValueError:
-            raise RecordError(f"invalid date {text[:40]!r}") from None
+    if SLASH_DATE.fullmatch(text) and ctx.options.get("dayfirst", day_first_file):
+        return parse_day_first(text)
     return parse_timestamp(text, required=True)  # type: ignore[return-value]
 
 
@@ -95,7 +102,7 @@ def map_point(point: dict[str, Any], sink: Sink, ctx: Context) -> None:
     sink.kpi(
         primary=True,
         series=point["series"],
-        ts=_timestamp(point.get("ts"), ctx),
+        ts=_timestamp(point.get("ts"), ctx, point.get("day_first", False)),
         value=value,
         unit=point.get("unit") or ("%" if percent else None),
     )
@@ -110,6 +117,8 @@ def _numeric(value: Any) -> bool:
 
 def sniff(sample: Sample) -> int:
     header = [h.strip().lower() for h in sample.header]
+    while header and not header[-1]:
+        header.pop()  # a separator at the end of every line (spreadsheet exports) names no column
     names = set(header)
     if not header or not all(header):
         return 0
@@ -117,10 +126,12 @@ def sniff(sample: Sample) -> int:
         return 85
     first = lowered(sample.first) if isinstance(sample.first, dict) else {}
     others = [h for h in header if h not in TIME]
-    if not others or not first or not all(_numeric(first.get(h)) or not first.get(h) for h in others):
-        return 0
-    if any(_ID_LIKE.search(h) for h in others):
+    if not others or any(_ID_LIKE.search(h) for h in others):
         return 0  # account feature tables, not series
+    if not first:  # a header alone (nothing over the period) says only as much as its time column
+        return 40 if header[0] in TIME else 0
+    if not all(_numeric(first.get(h)) or not first.get(h) for h in others):
+        return 0
     if header[0] in TIME:
         return 40
     if not names & set(TIME) and not any(_numeric(h) for h in header):
