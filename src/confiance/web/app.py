@@ -313,7 +313,14 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/map", response_class=HTMLResponse, include_in_schema=False)
     def map_page(request: Request) -> HTMLResponse:
-        return render("map.html", request, max_map_nodes=MAX_MAP_NODES)
+        con = snapshot.cursor()
+        try:
+            # the page says why there is nothing to draw instead of loading the map script for a 404
+            laid_out = store.has_table(con, LAYOUT_TABLE) and con.execute(
+                f"SELECT count(*) > 0 FROM {LAYOUT_TABLE}").fetchall()[0][0]
+        finally:
+            con.close()
+        return render("map.html", request, max_map_nodes=MAX_MAP_NODES, laid_out=laid_out)
 
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
     def login_form(request: Request) -> HTMLResponse:
