@@ -127,7 +127,8 @@ def line_chart(days: Sequence[date], series: dict[str, Sequence[float]], width: 
     ]
     step = max(1, n // 6)
     x_ticks = [(x(i), days[i].isoformat()) for i in range(0, n, step)] if days else []
-    y_ticks = [(y(y_max * f), f"{y_max * f:,.0f}") for f in (0, 0.25, 0.5, 0.75, 1)]
+    # below 10 the quarter ticks are not whole ("0.5", "2.5"): rounding them would print "0 0 1 2 2"
+    y_ticks = [(y(y_max * f), f"{y_max * f:,.0f}" if y_max >= 10 else f"{y_max * f:g}") for f in (0, 0.25, 0.5, 0.75, 1)]
     return LineChart(width, height, lines, x_ticks, y_ticks, x_title, y_title, top + plot_h + 20)
 
 
