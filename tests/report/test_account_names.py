@@ -49,3 +49,17 @@ def test_pseudonymised_dashboard_hides_handles_and_ids_of_the_evidence(workspace
         assert page.status_code == 200
         for name in ("star.bsky.social", "bot1.bsky.social", STAR, BOT, UNKNOWN):
             assert name not in page.text, (path, name)
+
+
+def test_account_page_names_the_evidence_accounts_by_handle(workspace):
+    _world(workspace)
+    client = TestClient(create_app(Settings(snapshot=workspace.publish_snapshot())), base_url="http://127.0.0.1:8765")
+    page = client.get(f"/accounts/bluesky/{STAR}")
+    assert page.status_code == 200
+    scores = page.text[page.text.index("Scores and evidence"):]
+    assert "@bot1.bsky.social (bot score: 0.9; engagements: 2) | " + UNKNOWN in scores
+    assert BOT not in scores and "None" not in scores and "{&#34;" not in scores
+    # the API keeps the stored structure
+    api = client.get(f"/api/accounts/bluesky/{STAR}").json()
+    (profile,) = api["scores"]["harm_profiles"]
+    assert '"account_id":"' + BOT + '"' in profile["evidence"].replace(" ", "")

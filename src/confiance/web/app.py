@@ -38,6 +38,7 @@ from confiance.overview import workspace_status
 from confiance.report import PAGE_LANGUAGE, http_url, moment, url_host
 from confiance.report.sections import all_sections
 from confiance.web import views as V
+from confiance.web.evidence import readable_scores
 from confiance.web.map import MAX_MAP_NODES, map_data, map_json
 from confiance.web.security import PUBLIC_PATHS, SESSION_COOKIE, Guard, Sessions, allowed_host_names
 
@@ -309,7 +310,14 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/accounts/{platform}/{ref}", response_class=HTMLResponse, include_in_schema=False)
     def account_page(request: Request, platform: str, ref: str) -> HTMLResponse:
-        return render("account.html", request, account=_account(platform, ref))
+        account = _account(platform, ref)
+        if not masker.active:  # pseudonymised rows hold numbers and flags only: nothing to name
+            con = snapshot.cursor()
+            try:
+                account["scores"] = readable_scores(con, platform, account["scores"])
+            finally:
+                con.close()
+        return render("account.html", request, account=account)
 
     @app.get("/map", response_class=HTMLResponse, include_in_schema=False)
     def map_page(request: Request) -> HTMLResponse:
