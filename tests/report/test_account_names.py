@@ -63,3 +63,13 @@ def test_account_page_names_the_evidence_accounts_by_handle(workspace):
     api = client.get(f"/api/accounts/bluesky/{STAR}").json()
     (profile,) = api["scores"]["harm_profiles"]
     assert '"account_id":"' + BOT + '"' in profile["evidence"].replace(" ", "")
+
+
+def test_dashboard_tables_write_shares_as_percentages(workspace):
+    _world(workspace)
+    client = TestClient(create_app(Settings(snapshot=workspace.publish_snapshot())), base_url="http://127.0.0.1:8765")
+    page = client.get("/tables/harm", params={"q": "star"}).text
+    row = page[page.index("star.bsky.social"):]
+    assert "100.0 %" in row[:row.index("</tr>")]  # every engagement came from a likely bot
+    (api,) = client.get("/api/tables/harm", params={"q": "star"}).json()["rows"]
+    assert api["bot_amplification_share"] == 1.0  # the API and the CSV keep the fraction
