@@ -56,6 +56,10 @@ def test_axis_titles_are_drawn_below_and_above_the_plot():
     assert chart.tick_y <= chart.height - 3 - 14  # the x title's 11 px line fits under the tick labels
     assert chart.y_ticks[-1][0] - 4 >= 11  # the y title (baseline 11) sits above the top tick label
     assert [label for _, label in plain.y_ticks] == ["0", "0.5", "1", "1.5", "2"]  # small maxima keep their halves
+    shares = line_chart([date(2024, 1, 1), date(2024, 1, 8)], {"a": [20, 45]})
+    assert [label for _, label in shares.y_ticks] == ["0", "12.5", "25", "37.5", "50"]
+    counts = line_chart([date(2024, 1, 1), date(2024, 1, 8)], {"a": [200, 2400]})
+    assert [label for _, label in counts.y_ticks] == ["0", "625", "1,250", "1,875", "2,500"]
 
 
 def test_sentiment_over_three_years_is_weekly_and_weighted_by_posts(workspace, tmp_path):

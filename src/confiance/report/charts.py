@@ -104,6 +104,10 @@ def _nice_max(value: float) -> float:
     return 10 * magnitude
 
 
+def _axis_number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
 def line_chart(days: Sequence[date], series: dict[str, Sequence[float]], width: int = 860, height: int = 240,
                x_title: str = "", y_title: str = "") -> LineChart:
     """Several series over the same periods (days, or the starts of weeks / months; missing ones are zero).
@@ -127,8 +131,8 @@ def line_chart(days: Sequence[date], series: dict[str, Sequence[float]], width: 
     ]
     step = max(1, n // 6)
     x_ticks = [(x(i), days[i].isoformat()) for i in range(0, n, step)] if days else []
-    # below 10 the quarter ticks are not whole ("0.5", "2.5"): rounding them would print "0 0 1 2 2"
-    y_ticks = [(y(y_max * f), f"{y_max * f:,.0f}" if y_max >= 10 else f"{y_max * f:g}") for f in (0, 0.25, 0.5, 0.75, 1)]
+    # quarter ticks are not always whole (12.5 of 50, 0.5 of 2): rounding them printed "12" and "38", or "0 0 1 2 2"
+    y_ticks = [(y(y_max * f), _axis_number(y_max * f)) for f in (0, 0.25, 0.5, 0.75, 1)]
     return LineChart(width, height, lines, x_ticks, y_ticks, x_title, y_title, top + plot_h + 20)
 
 
