@@ -26,7 +26,7 @@ class LineChart:
     series: list[LineSeries]
     x_ticks: list[tuple[float, str]]
     y_ticks: list[tuple[float, str]]
-    x_title: str = ""  # what a point is ("posts per week, weeks start on Monday")
+    x_title: str = ""  # the period of a point ("week (starting Monday)")
     y_title: str = ""  # the unit of the values ("posts", "% of posts")
     tick_y: float = 0.0  # baseline of the x tick labels
 

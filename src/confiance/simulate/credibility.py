@@ -13,10 +13,7 @@ from confiance.simulate import vocabulary as V
 SOURCE = "simulated-world"
 
 
-def write_credibility(path: Path) -> list[dict[str, str]]:
-    """Write ``domain,rating,source`` for every domain the world links; return the rows."""
-    rows = ([{"domain": d, "rating": "low", "source": SOURCE} for d in V.LOW_CREDIBILITY_DOMAINS]
-            + [{"domain": d, "rating": "high", "source": SOURCE} for d in V.REPUTABLE_DOMAINS])
-    lines = ["domain,rating,source"] + [f"{r['domain']},{r['rating']},{r['source']}" for r in rows]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return rows
+def write_credibility(path: Path) -> None:
+    """Write ``domain,rating,source`` for every domain the world links (not the brand's own site)."""
+    rows = [(d, "low") for d in V.LOW_CREDIBILITY_DOMAINS] + [(d, "high") for d in V.REPUTABLE_DOMAINS]
+    path.write_text("domain,rating,source\n" + "".join(f"{d},{r},{SOURCE}\n" for d, r in rows), encoding="utf-8")
