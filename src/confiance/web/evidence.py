@@ -64,6 +64,8 @@ def _text(value: Any, name: Callable[[str], str]) -> str:
                 text = ", ".join(name(a) if isinstance(a, str) else _text(a, name) for a in item)
             else:
                 text = _text(item, name)
+            if not text:  # a record whose every field is empty (no coordinated group, say)
+                continue
             nested = isinstance(item, dict) and not any(k in item for k in ACCOUNT_KEYS)
             parts.append(f"{key.replace('_', ' ')}: " + (f"({text})" if nested else text))
         return "; ".join(parts)
