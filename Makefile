@@ -28,6 +28,7 @@ demo: $(STAMP)
 	$(BIN)/confiance simulate $(DEMO)/world --seed 7 --accounts 20000 --posts 200000
 	$(BIN)/confiance --workspace $(DEMO)/workspace init
 	$(BIN)/confiance --workspace $(DEMO)/workspace ingest $(DEMO)/world
+	$(BIN)/confiance --workspace $(DEMO)/workspace sources --credibility $(DEMO)/world/credibility.csv > /dev/null
 	$(BIN)/confiance --workspace $(DEMO)/workspace analyze --threads 2
 	$(BIN)/confiance --workspace $(DEMO)/workspace sov --by week '"Solvane" OR #solvane' '#velo' '#retraites' > /dev/null
 	$(BIN)/confiance --workspace $(DEMO)/workspace report -o $(DEMO)/report.html

@@ -119,16 +119,30 @@ function settings(big) {
   };
 }
 
+// the API answers errors as {"detail": "..."}: show the sentence, not the JSON
+async function errorDetail(response) {
+  const body = await response.text();
+  try {
+    return JSON.parse(body).detail ?? body;
+  } catch {
+    return body || String(response.status);
+  }
+}
+
 async function load(keepFilters) {
   say("loading…");
   performance.mark("map:request");
   const response = await fetch("/api/map?" + query().toString(), { credentials: "same-origin" });
   if (!response.ok) {
-    say("no map: " + response.status + " " + (await response.text()));
+    say("no map: " + (await errorDetail(response)));
     return;
   }
   const data = await response.json();
   performance.mark("map:parsed");
+  if (data.count === 0) {
+    say("no account to draw with these filters");
+    return;
+  }
   if (renderer) renderer.kill();
   renderer = null;
   highlighted = null;

@@ -163,3 +163,36 @@ def test_pseudonymised_map_shows_no_handle(world):
     assert payload["count"] > 500
     assert not (set(payload["nodes"]["label"]) | set(payload["nodes"]["ref"])) & (handles | ids)
     assert payload["nodes"]["label"] == payload["nodes"]["ref"]
+
+
+@pytest.mark.parametrize("steps", [None, ["graph"], ["graph", "layout"]])
+def test_map_page_without_a_graph_says_to_run_analyze(workspace, steps):
+    """Empty workspace, no layout step, and a layout of nothing: a sentence, not the map script's JSON error."""
+    if steps:
+        analyze(workspace, only=steps)
+    client = TestClient(create_app(Settings(snapshot=workspace.publish_snapshot())), base_url=BASE)
+    page = client.get("/map")
+    assert page.status_code == 200
+    assert "No graph yet: run <code>confiance analyze</code>" in page.text
+    assert "/static/map.js" not in page.text and "{&#34;detail" not in page.text
+
+
+def test_map_page_with_a_layout_but_no_communities_loads_the_map(sim_world_base, tmp_path):
+    _, base = sim_world_base
+    ws = copy_workspace(base, tmp_path / "ws")
+    analyze(ws, only=["layout"])
+    with ws.writer() as con:  # a store whose communities were never computed (the layout does not need them)
+        con.execute("DROP TABLE communities")
+    client = TestClient(create_app(Settings(snapshot=ws.publish_snapshot())), base_url=BASE)
+    assert "/static/map.js" in client.get("/map").text and "No graph yet" not in client.get("/map").text
+    payload = _payload(client)
+    assert payload["count"] > 0 and set(payload["nodes"]["community"]) == {None}
+
+
+def test_map_script_shows_an_error_detail_not_json():
+    """The bundle carries the source's handling (frontend/src/map.js): the detail sentence, and no empty canvas."""
+    from importlib import resources
+
+    bundle = resources.files("confiance.web").joinpath("static", "map.js").read_text(encoding="utf-8")
+    assert "JSON.parse(i).detail" in bundle and "no account to draw with these filters" in bundle
+    assert '"no map: "+i.status' not in bundle

@@ -26,6 +26,9 @@ class LineChart:
     series: list[LineSeries]
     x_ticks: list[tuple[float, str]]
     y_ticks: list[tuple[float, str]]
+    x_title: str = ""  # the period of a point ("week (starting Monday)")
+    y_title: str = ""  # the unit of the values ("posts", "% of posts")
+    tick_y: float = 0.0  # baseline of the x tick labels
 
 
 #: A time chart draws at most this many points: more than the ~800 px of a plot can show apart, and a
@@ -58,6 +61,22 @@ def bucket_start(day: date, bucket: Bucket) -> date:
     return day
 
 
+#: How an x axis names each bucket (the volume, sentiment and trend charts share the bucketing).
+BUCKET_AXIS = {"day": "day", "week": "week (starting Monday)", "month": "month", "year": "year"}
+
+
+def bucket_series(days: Sequence[date], values: Sequence[float], bucket: Bucket) -> tuple[list[date], list[float]]:
+    """Daily ``values`` summed per period of ``bucket`` (every period from the first day's to the last's)."""
+    if not days:
+        return [], []
+    periods = bucket_periods(days[0], days[-1], bucket)
+    index = {p: i for i, p in enumerate(periods)}
+    sums = [0.0] * len(periods)
+    for day, value in zip(days, values):
+        sums[index[bucket_start(day, bucket)]] += float(value)
+    return periods, sums
+
+
 def bucket_periods(first: date, last: date, bucket: Bucket) -> list[date]:
     """Every period start from the one holding ``first`` to the one holding ``last`` (empty ones included)."""
     period, end = bucket_start(first, bucket), bucket_start(last, bucket)
@@ -85,9 +104,17 @@ def _nice_max(value: float) -> float:
     return 10 * magnitude
 
 
-def line_chart(days: Sequence[date], series: dict[str, Sequence[float]], width: int = 860, height: int = 240) -> LineChart:
-    """Several series over the same periods (days, or the starts of weeks / months; missing ones are zero)."""
-    left, right, top, bottom = 48, 12, 10, 28
+def _axis_number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def line_chart(days: Sequence[date], series: dict[str, Sequence[float]], width: int = 860, height: int = 240,
+               x_title: str = "", y_title: str = "") -> LineChart:
+    """Several series over the same periods (days, or the starts of weeks / months; missing ones are zero).
+
+    ``x_title`` names the period on the x axis, ``y_title`` the unit of the values (drawn above the y axis).
+    """
+    left, right, top, bottom = 48, 12, 10 + (14 if y_title else 0), 28 + (14 if x_title else 0)
     plot_w, plot_h = width - left - right, height - top - bottom
     n = max(len(days), 1)
     y_max = _nice_max(max((max(v) for v in series.values() if len(v)), default=1))
@@ -104,8 +131,9 @@ def line_chart(days: Sequence[date], series: dict[str, Sequence[float]], width: 
     ]
     step = max(1, n // 6)
     x_ticks = [(x(i), days[i].isoformat()) for i in range(0, n, step)] if days else []
-    y_ticks = [(y(y_max * f), f"{y_max * f:,.0f}") for f in (0, 0.25, 0.5, 0.75, 1)]
-    return LineChart(width, height, lines, x_ticks, y_ticks)
+    # quarter ticks are not always whole (12.5 of 50, 0.5 of 2): rounding them printed "12" and "38", or "0 0 1 2 2"
+    y_ticks = [(y(y_max * f), _axis_number(y_max * f)) for f in (0, 0.25, 0.5, 0.75, 1)]
+    return LineChart(width, height, lines, x_ticks, y_ticks, x_title, y_title, top + plot_h + 20)
 
 
 @dataclass

@@ -161,8 +161,11 @@ def collect_influencers(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None
     for row in rows:
         posts = row["evidence"]["example_posts"]
         row["excerpt"] = posts[0]["text"] if posts else ""
-        row["engagers"] = [e["handle"] for e in row["evidence"]["top_engagers"][:3]]
+        row["engagers"] = [f"@{e['handle']}" if e.get("handle") else str(e.get("account_id", ""))
+                           for e in row["evidence"]["top_engagers"][:3]]
         row["values"] = {name: _short_number(row.get(name)) for name in COMPONENTS}
+        if row.get("engagement_rate") is not None:  # a share of followers, written as the accounts section does
+            row["values"]["engagement_rate"] = f"{100 * row['engagement_rate']:.2f} %"
         row["why"] = row["explanation"]  # the weighted components and the community standing, as in --json
         # brand and automated accounts stay visible where their score puts them, with the reason, unranked
         row["rank"] = row["influencer_rank"] if row["excluded"] is None else "–"
@@ -173,10 +176,10 @@ def collect_influencers(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None
 
 def _short_number(value: Any) -> str:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-        return ""
+        return "–"  # not measured (e.g. Bluesky post views carry no follower count)
     if float(value).is_integer():
         return f"{int(value):,}"
-    return f"{value:.3f}" if abs(value) < 100 else f"{value:,.0f}"
+    return f"{value:.3f}" if abs(value) < 1 else f"{value:.1f}" if abs(value) < 100 else f"{value:,.0f}"
 
 
 def collect_polarization(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:

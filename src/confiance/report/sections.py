@@ -20,7 +20,7 @@ from typing import Any, Callable
 import duckdb
 
 from confiance.overview import workspace_status
-from confiance.report.charts import bar_chart, bucket_periods, bucket_start, line_chart, time_bucket
+from confiance.report.charts import BUCKET_AXIS, bar_chart, bucket_periods, bucket_start, line_chart, time_bucket
 from confiance.store import has_table
 
 
@@ -80,7 +80,7 @@ def _volume_chart(con: duckdb.DuckDBPyConnection, dimension: str, bucket: str, t
     for day, key, n in rows:
         if key in series:
             series[key][index[bucket_start(day, bucket)]] += n
-    return line_chart(periods, series)
+    return line_chart(periods, series, x_title=BUCKET_AXIS[bucket], y_title="posts")
 
 
 def collect_volume(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:

@@ -8,7 +8,7 @@ from typing import Any
 import duckdb
 import orjson
 
-from confiance.report.charts import bar_chart, line_chart
+from confiance.report.charts import BUCKET_AXIS, Bucket, bar_chart, bucket_series, bucket_start, line_chart, time_bucket
 from confiance.report.sections import Section, register_section
 from confiance.store import has_table
 
@@ -16,15 +16,17 @@ from confiance.store import has_table
 CHART_SERIES = 6
 
 
-def _burst_markers(chart, names: list[str], bursts: list[dict[str, Any]], days: list[date]) -> list[dict[str, Any]]:
-    """Chart coordinates of each burst: the vertex of its series' polyline on its day."""
-    index = {d: i for i, d in enumerate(days)}
+def _burst_markers(chart, names: list[str], bursts: list[dict[str, Any]], periods: list[date],
+                   bucket: Bucket) -> list[dict[str, Any]]:
+    """Chart coordinates of each burst: the vertex of its series' polyline at the period holding its day."""
+    index = {d: i for i, d in enumerate(periods)}
     markers = []
     for k, name in enumerate(names):
         points = chart.series[k].points.split()
         for b in bursts:
-            if b["label"] == name and b["day"] in index:
-                x, y = points[index[b["day"]]].split(",")
+            period = bucket_start(b["day"], bucket)
+            if b["label"] == name and period in index:
+                x, y = points[index[period]].split(",")
                 markers.append({"x": x, "y": y, "color": chart.series[k].color,
                                 "title": f"{name}: {b['count']} posts on {b['day']} (expected {b['expected']:.1f}, z {b['score']:.1f})"})
     return markers
@@ -39,24 +41,38 @@ def collect_trends(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     bursts = [dict(zip(("series_kind", "series", "day", "count", "expected", "score"), r)) for r in rows]
     narratives = emerging_narratives(bursts, top=15)
     chosen = sorted(narratives, key=lambda n: -n["peak_score"])[:CHART_SERIES]
+    topics = _topic_labels(con)
     series: dict[str, Any] = {}
-    days: list[date] = []
+    periods: list[date] = []
+    bucket: Bucket = "day"
     for kind in sorted({n["series_kind"] for n in chosen}):
         days, counts = daily_series(con, kind)
+        if days:
+            # the volume chart's bucketing: a long corpus is drawn per week or month, not per day
+            bucket = time_bucket(days[0], days[-1])
         for n in chosen:
             if n["series_kind"] == kind and n["series"] in counts:
-                series[_label(kind, n["series"])] = counts[n["series"]].tolist()
-    chart = line_chart(days, series) if series else None
+                periods, series[_label(kind, n["series"], topics)] = bucket_series(days, counts[n["series"]], bucket)
+    chart = line_chart(periods, series, x_title=BUCKET_AXIS[bucket], y_title="posts") if series else None
     for b in bursts:
-        b["label"] = _label(b["series_kind"], b["series"])
-    markers = _burst_markers(chart, list(series), bursts, days) if chart else []
+        b["label"] = _label(b["series_kind"], b["series"], topics)
+    markers = _burst_markers(chart, list(series), bursts, periods, bucket) if chart else []
     for n in narratives:
-        n["label"] = _label(n["series_kind"], n["series"])
-    return {"chart": chart, "markers": markers, "narratives": narratives, "method": METHOD, "bursts": len(bursts)}
+        n["label"] = _label(n["series_kind"], n["series"], topics)
+    return {"chart": chart, "markers": markers, "narratives": narratives, "method": METHOD, "bursts": len(bursts),
+            "bucket": bucket}
 
 
-def _label(kind: str, series: str) -> str:
+def _label(kind: str, series: str, topic_labels: dict[str, str] | None = None) -> str:
+    if kind == "topic" and topic_labels and series in topic_labels:
+        return f"topic {series}: {topic_labels[series]}"  # the topic's terms, as the topics section names it
     return {"hashtag": "#", "topic": "topic "}.get(kind, "") + series
+
+
+def _topic_labels(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    if not has_table(con, "topics"):
+        return {}
+    return {str(t): label for t, label in con.execute("SELECT topic, label FROM topics WHERE label IS NOT NULL").fetchall()}
 
 
 def default_queries(con: duckdb.DuckDBPyConnection, how_many: int = 5) -> list[str]:
@@ -97,7 +113,7 @@ def collect_share_of_voice(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | N
     whole = sum(totals_by_query.values()) or 1
     return {
         "by": by, "source": source,
-        "chart": line_chart(periods, shares) if periods else None,
+        "chart": line_chart(periods, shares, x_title=BUCKET_AXIS.get(by, by), y_title="% of matched posts") if periods else None,
         "totals": bar_chart([(q, round(100.0 * n / whole, 1)) for q, n in totals_by_query.items()], label_width=220),
         "counts": [{"query": q, "posts": n} for q, n in totals_by_query.items()],
     }
@@ -120,13 +136,22 @@ def collect_sentiment(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     languages = sentiment_breakdown(con, "language")
     daily = sorted(sentiment_breakdown(con, "day"), key=lambda r: r["key"])
     days = [date.fromisoformat(r["key"]) for r in daily]
+    bucket: Bucket = time_bucket(days[0], days[-1]) if days else "day"
+    # shares per period weighted by the day's posts: the share of the period's posts, not a mean of daily shares
+    periods, posts = bucket_series(days, [r["posts"] for r in daily], bucket)
+    kept = [i for i, n in enumerate(posts) if n]  # a period without posts has no share (not 0 %)
+    shares = {}
+    for label, key in (("% positive", "positive"), ("% negative", "negative")):
+        _, labelled = bucket_series(days, [r[key] * r["posts"] for r in daily], bucket)
+        shares[label] = [100 * labelled[i] / posts[i] for i in kept]
+    periods = [periods[i] for i in kept]
     return {
         "communities": communities,
         "positive_chart": bar_chart([(f"community {r['key']}", round(100 * r["positive"], 1)) for r in communities]),
         "negative_chart": bar_chart([(f"community {r['key']}", round(100 * r["negative"], 1)) for r in communities]),
         "languages": languages,
-        "daily": line_chart(days, {"% positive": [100 * r["positive"] for r in daily],
-                                   "% negative": [100 * r["negative"] for r in daily]}) if daily else None,
+        "bucket": bucket,
+        "over_time": line_chart(periods, shares, x_title=BUCKET_AXIS[bucket], y_title="% of posts") if daily else None,
     }
 
 

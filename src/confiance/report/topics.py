@@ -8,7 +8,7 @@ from typing import Any
 
 import duckdb
 
-from confiance.report.charts import line_chart
+from confiance.report.charts import BUCKET_AXIS, line_chart
 from confiance.report.sections import Section, _rows, register_section
 from confiance.store import has_table
 
@@ -33,7 +33,7 @@ def _weekly(con: duckdb.DuckDBPyConnection, topics: list[dict[str, Any]]) -> Any
     series = {names[t["topic"]]: [0.0] * len(weeks) for t in shown}
     for topic, week, posts in rows:
         series[names[topic]][index[week]] += posts
-    return line_chart(weeks, series)
+    return line_chart(weeks, series, x_title=BUCKET_AXIS["week"], y_title="posts")
 
 
 def collect_topics(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:

@@ -14,6 +14,12 @@ arguments, same bytes), streaming posts in time order so that memory stays bound
 ``kpis.csv``, ``survey.csv``, ``audience.csv``
     ``series,ts,value,unit`` (120 days); ``wave,respondent,question,answer,segment,weight,exposed``;
     ``platform,account_id,dimension,category,share,source`` for the top 50 influencers.
+``credibility.csv``
+    ``domain,rating,source``: the world's own credibility list, every planted low-credibility domain
+    rated ``low`` and every reputable one ``high``, source ``simulated-world``. The shipped default
+    list (OpenSources) rates none of them; supply this one as a user would supply theirs:
+    ``confiance sources --credibility world/credibility.csv`` (kept in the store, so a later
+    ``confiance analyze`` uses it).
 ``truth-posts.jsonl``
     one line per post: ``{"truth_post": {platform, post_id, account_id, kind, topic, language,
     sentiment (negative|neutral|positive), stance (against|neutral|favour toward the campaign
@@ -73,6 +79,7 @@ import orjson
 
 from confiance.simulate import vocabulary as V
 from confiance.simulate.audience import write_audience
+from confiance.simulate.credibility import write_credibility
 from confiance.simulate.kpis import write_kpis
 from confiance.simulate.model import (BASE_MS, CO_REPOST_WINDOW_S, COPYPASTA_WINDOW_S, DAY_MS, DAYS,
                                       HOMOPHILY, INTERVENTION_DAY, NEVER, PLATFORM_KEYS, PLATFORM_SHARES, STANCE_SHIFT,
@@ -197,7 +204,8 @@ def simulate_world(outdir: Path, *, seed: int = 0, accounts: int = 2000, posts: 
     kpi_truth = write_kpis(outdir / "kpis.csv", np.random.default_rng([seed, 11]))
     survey_truth = write_survey(outdir / "survey.csv", np.random.default_rng([seed, 12]))
     reported = write_audience(outdir / "audience.csv", np.random.default_rng([seed, 13]), influencers)
-    summary["files"] += ["kpis.csv", "survey.csv", "audience.csv", "truth.json", "truth-posts.jsonl"]
+    write_credibility(outdir / "credibility.csv")
+    summary["files"] += ["kpis.csv", "survey.csv", "audience.csv", "credibility.csv", "truth.json", "truth-posts.jsonl"]
 
     events = truth.coordination_events()
     doc = {

@@ -38,6 +38,7 @@ from confiance.overview import workspace_status
 from confiance.report import PAGE_LANGUAGE, http_url, moment, url_host
 from confiance.report.sections import all_sections
 from confiance.web import views as V
+from confiance.web.evidence import readable_scores
 from confiance.web.map import MAX_MAP_NODES, map_data, map_json
 from confiance.web.security import PUBLIC_PATHS, SESSION_COOKIE, Guard, Sessions, allowed_host_names
 
@@ -309,11 +310,25 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/accounts/{platform}/{ref}", response_class=HTMLResponse, include_in_schema=False)
     def account_page(request: Request, platform: str, ref: str) -> HTMLResponse:
-        return render("account.html", request, account=_account(platform, ref))
+        account = _account(platform, ref)
+        if not masker.active:  # pseudonymised rows hold numbers and flags only: nothing to name
+            con = snapshot.cursor()
+            try:
+                account["scores"] = readable_scores(con, platform, account["scores"])
+            finally:
+                con.close()
+        return render("account.html", request, account=account)
 
     @app.get("/map", response_class=HTMLResponse, include_in_schema=False)
     def map_page(request: Request) -> HTMLResponse:
-        return render("map.html", request, max_map_nodes=MAX_MAP_NODES)
+        con = snapshot.cursor()
+        try:
+            # the page says why there is nothing to draw instead of loading the map script for a 404
+            laid_out = store.has_table(con, LAYOUT_TABLE) and con.execute(
+                f"SELECT count(*) > 0 FROM {LAYOUT_TABLE}").fetchall()[0][0]
+        finally:
+            con.close()
+        return render("map.html", request, max_map_nodes=MAX_MAP_NODES, laid_out=laid_out)
 
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
     def login_form(request: Request) -> HTMLResponse:

@@ -20,8 +20,9 @@ DEFAULT_PAGE = 50
 #: Bounds of a page request (beyond DuckDB's BIGINT an OFFSET is an error, not an empty page).
 MAX_OFFSET = 10_000_000
 MAX_QUERY = 200
-#: Column kinds: how a cell renders (text is always escaped; links only for http(s) URLs).
-KINDS = ("text", "number", "account", "list", "url", "time")
+#: Column kinds: how a cell renders (text is always escaped; links only for http(s) URLs; a share in
+#: [0, 1] reads as a percentage on the page, and stays the stored fraction in the JSON and CSV).
+KINDS = ("text", "number", "share", "account", "list", "url", "time")
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ register_view(TableView(
     columns=(Column("rank", "Rank", "number"), Column("platform", "Platform"), Column("handle", "Account", "account"),
              Column("influence", "Influence", "number"), Column("followers", "Followers", "number"),
              Column("unique_engagers", "Engagers", "number"), Column("amplification", "Amplification", "number"),
-             Column("authority", "Authority", "number"), Column("engagement_rate", "Engagement rate", "number"),
+             Column("authority", "Authority", "number"), Column("engagement_rate", "Engagement rate", "share"),
              Column("coreness", "Coreness", "number")),
     default_sort="rank", descending=False,
 ))
@@ -206,7 +207,7 @@ register_view(TableView(
     columns=(Column("platform", "Platform"), Column("handle", "Account", "account"), Column("posts", "Posts", "number"),
              Column("commercial_posts", "Commercial", "number"), Column("undisclosed_posts", "Undisclosed", "number"),
              Column("unclear_posts", "Unclear", "number"), Column("banned_posts", "Banned category", "number"),
-             Column("paid_share", "Paid share", "number"), Column("undisclosed_share", "Undisclosed share", "number")),
+             Column("paid_share", "Paid share", "share"), Column("undisclosed_share", "Undisclosed share", "share")),
     default_sort="undisclosed_posts",
 ))
 register_view(TableView(
@@ -240,9 +241,9 @@ register_view(TableView(
     sql="""SELECT platform, account_id, handle, engagements, bot_amplification_share, coordinated_group,
                   low_credibility_share, undisclosed_share FROM harm_profiles""",
     columns=(Column("platform", "Platform"), Column("handle", "Account", "account"),
-             Column("engagements", "Engagements", "number"), Column("bot_amplification_share", "Bot amplification", "number"),
-             Column("coordinated_group", "Coordinated group"), Column("low_credibility_share", "Low-credibility links", "number"),
-             Column("undisclosed_share", "Undisclosed ads", "number")),
+             Column("engagements", "Engagements", "number"), Column("bot_amplification_share", "Bot amplification", "share"),
+             Column("coordinated_group", "Coordinated group"), Column("low_credibility_share", "Low-credibility links", "share"),
+             Column("undisclosed_share", "Undisclosed ads", "share")),
     default_sort="engagements",
 ))
 register_view(TableView(

@@ -1,0 +1,93 @@
+"""Evidence as an analyst reads it on an account page: other accounts named by handle (their id when
+they have none), nested JSON as ``key: value`` text, absent values left out rather than shown as None.
+
+Only the HTML page uses it; the JSON API keeps the stored structure. Pseudonymised pages never get
+here: they keep numbers and flags only.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+import duckdb
+import orjson
+
+#: Keys that hold an account id inside evidence (engagers…), and lists of account ids (coordinated members).
+ACCOUNT_KEYS = ("account_id",)
+ACCOUNT_LIST_KEYS = ("members",)
+
+
+def _parsed(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value
+
+
+def _account_ids(value: Any) -> Iterable[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in ACCOUNT_KEYS and isinstance(item, str):
+                yield item
+            elif key in ACCOUNT_LIST_KEYS and isinstance(item, list):
+                yield from (a for a in item if isinstance(a, str))
+            else:
+                yield from _account_ids(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _account_ids(item)
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.3f}".rstrip("0").rstrip(".") if value == value else "–"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _text(value: Any, name: Callable[[str], str]) -> str:
+    if isinstance(value, dict):
+        if any(k in value for k in ACCOUNT_KEYS):
+            who = name(value["account_id"])
+            rest = _text({k: v for k, v in value.items() if k not in ACCOUNT_KEYS and k != "handle"}, name)
+            return f"{who} ({rest})" if rest else who
+        parts = []
+        for key, item in value.items():
+            if item is None or item == [] or item == {}:
+                continue
+            if key in ACCOUNT_LIST_KEYS and isinstance(item, list):
+                text = ", ".join(name(a) if isinstance(a, str) else _text(a, name) for a in item)
+            else:
+                text = _text(item, name)
+            if not text:  # a record whose every field is empty (no coordinated group, say)
+                continue
+            nested = isinstance(item, dict) and not any(k in item for k in ACCOUNT_KEYS)
+            parts.append(f"{key.replace('_', ' ')}: " + (f"({text})" if nested else text))
+        return "; ".join(parts)
+    if isinstance(value, (list, tuple)):
+        # records apart with a bar: their own fields already use commas and semicolons
+        return (" | " if any(isinstance(v, dict) for v in value) else ", ").join(
+            _text(v, name) for v in value if v is not None)
+    return _scalar(value)
+
+
+def readable_scores(con: duckdb.DuckDBPyConnection, platform: str,
+                    scores: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """The account page's score rows with structured values (lists, JSON evidence) written as text."""
+    parsed = {table: [{k: _parsed(v) for k, v in row.items()} for row in rows] for table, rows in scores.items()}
+    ids = sorted({a for rows in parsed.values() for row in rows for v in row.values()
+                  if isinstance(v, (dict, list, tuple)) for a in _account_ids(v)})
+    handles = dict(con.execute(
+        "SELECT account_id, any_value(handle) FROM accounts WHERE platform = ? AND account_id IN (SELECT unnest(?)) "
+        "AND handle IS NOT NULL AND handle <> '' GROUP BY ALL", [platform, ids]).fetchall()) if ids else {}
+
+    def name(account_id: str) -> str:
+        return f"@{handles[account_id]}" if account_id in handles else account_id
+
+    return {table: [{k: _text(v, name) if isinstance(v, (dict, list, tuple)) else v for k, v in row.items()}
+                    for row in rows] for table, rows in parsed.items()}
