@@ -93,6 +93,9 @@ def collect_community_map(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | No
         ).fetchall()[0][0]
     finally:
         con.execute("DROP TABLE IF EXISTS _map_nodes")
+    if not total_nodes:
+        return {"not_enough": "the account graph has no edges: no reply, repost, quote or mention between two "
+                              "different accounts"}
     if not nodes:
         return None
     colours, legend = _community_colours(con)

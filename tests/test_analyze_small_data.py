@@ -1,0 +1,97 @@
+"""`analyze` and the report on small but legitimate workspaces: a step with too little data says so
+(in `analyze`'s output, the listing verb and the report) instead of asking to run `analyze` again."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from typer.testing import CliRunner
+
+from confiance.cli import app
+from confiance.errors import ConfianceError
+from confiance.pipeline import analyze
+from confiance.report import build_report
+from tests.conftest import ingest
+
+MAPPING = """platform: x
+columns:
+  post_id: id
+  account_id: author
+  handle: handle
+  created_at: date
+  text: text
+  kind: kind
+  parent_post_id: parent
+  parent_account_id: parent_author
+"""
+TEXTS = ["Le gouvernement annonce une nouvelle réforme des retraites #retraites",
+         "Quelle belle journée à Paris, le soleil brille enfin sur la Seine",
+         "The football game last night was amazing, what a victory",
+         "New apple pie recipe, delicious and easy to make"]
+
+
+def _posts_csv(workspace, tmp_path, rows: list[dict]) -> None:
+    (tmp_path / "mapping.yaml").write_text(MAPPING)
+    path = tmp_path / "posts.csv"
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, ["id", "author", "handle", "date", "text", "kind", "parent", "parent_author"])
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({"kind": "post", "parent": "", "parent_author": "", "handle": row["author"], **row})
+    ingest(workspace, path, format_name="generic-csv", options={"mapping": str(tmp_path / "mapping.yaml")})
+
+
+def _section(html: str, key: str) -> str:
+    start = html.index(f'<section id="{key}"')
+    return html[start:html.index("</section>", start)]
+
+
+@pytest.fixture
+def ten_posts(workspace, tmp_path):
+    """10 posts by 3 accounts, no interaction between two different accounts."""
+    _posts_csv(workspace, tmp_path, [{"id": f"p{i}", "author": f"a{i % 3}", "date": f"2024-03-01T1{i}:00:00Z",
+                                      "text": TEXTS[i % 4]} for i in range(10)])
+    return workspace
+
+
+def test_too_few_texts_for_topics_is_said_everywhere(ten_posts, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(app, ["--workspace", str(ten_posts.root), "analyze", "--only", "topics,layout"])
+    assert result.exit_code == 0, result.output
+    assert "topics: not enough data: 4 distinct post texts, fewer than 20" in result.stderr
+
+    listing = runner.invoke(app, ["--workspace", str(ten_posts.root), "topics", "--json"])
+    assert isinstance(listing.exception, ConfianceError)  # main() turns it into one line and exit 1
+    assert "not enough data: 4 distinct post texts" in str(listing.exception)
+    assert "run `confiance analyze`" not in str(listing.exception)
+
+    html = build_report(ten_posts, tmp_path / "r.html").read_text()
+    topics = _section(html, "topics")
+    assert "not enough data: 4 distinct post texts, fewer than 20" in topics
+    assert "run `confiance analyze`" not in topics
+    community_map = _section(html, "community-map")
+    assert "not enough data: the account graph has no edges" in community_map
+    assert "run `confiance analyze`" not in community_map
+
+
+def test_sections_before_analyze_still_ask_for_it(ten_posts, tmp_path):
+    html = build_report(ten_posts, tmp_path / "r.html").read_text()
+    for key in ("topics", "community-map", "sentiment"):
+        assert "run `confiance analyze" in _section(html, key)
+
+
+def test_reposts_only_sentiment_says_there_is_no_text(workspace, tmp_path):
+    _posts_csv(workspace, tmp_path, [{"id": f"p{i}", "author": f"a{i % 4}", "date": f"2024-03-01T1{i}:00:00Z",
+                                      "text": "", "kind": "repost", "parent": "x1", "parent_author": "z"}
+                                     for i in range(8)])
+    analyze(workspace, only=["sentiment"])
+    section = _section(build_report(workspace, tmp_path / "r.html").read_text(), "sentiment")
+    assert "not enough data: no post, reply or quote with text to score" in section
+    assert "no communities yet" not in section
+
+
+def test_survey_section_says_what_is_missing(ten_posts, tmp_path):
+    analyze(ten_posts, only=["surveys"])
+    section = _section(build_report(ten_posts, tmp_path / "r.html").read_text(), "surveys")
+    assert "ingest a survey CSV" in section
