@@ -12,7 +12,7 @@ from confiance.cli import app
 from confiance.errors import ConfianceError
 from confiance.pipeline import analyze
 from confiance.report import build_report
-from tests.conftest import ingest
+from tests.conftest import REAL, ingest
 
 MAPPING = """platform: x
 columns:
@@ -95,3 +95,15 @@ def test_survey_section_says_what_is_missing(ten_posts, tmp_path):
     analyze(ten_posts, only=["surveys"])
     section = _section(build_report(ten_posts, tmp_path / "r.html").read_text(), "surveys")
     assert "ingest a survey CSV" in section
+
+
+def test_sentiment_on_a_graph_file_trains_no_model(workspace, monkeypatch):
+    import confiance.text.sentiment as sentiment
+
+    ingest(workspace, REAL / "karate" / "karate.gml")
+
+    def no_training(threads: int = 1):
+        raise AssertionError("the sentiment model was trained for a store without post texts")
+
+    monkeypatch.setattr(sentiment, "default_model", no_training)
+    assert analyze(workspace, only=["sentiment"])["sentiment"] == {"posts": 0}
