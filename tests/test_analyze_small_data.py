@@ -12,7 +12,8 @@ from confiance.cli import app
 from confiance.errors import ConfianceError
 from confiance.pipeline import analyze
 from confiance.report import build_report
-from tests.conftest import REAL, ingest
+from confiance.workspace import Workspace
+from tests.conftest import REAL, ingest, query
 
 MAPPING = """platform: x
 columns:
@@ -107,3 +108,24 @@ def test_sentiment_on_a_graph_file_trains_no_model(workspace, monkeypatch):
 
     monkeypatch.setattr(sentiment, "default_model", no_training)
     assert analyze(workspace, only=["sentiment"])["sentiment"] == {"posts": 0}
+
+
+def test_survey_with_unknown_exposure(workspace, tmp_path, tmp_path_factory):
+    """Empty `exposed` cells mean unknown (ingest.survey): such respondents are in neither arm."""
+    lines = ["wave,respondent,question,answer,exposed"]
+    lines += [f"pre,p{i},trust,{1 + i % 5}," for i in range(6)]
+    lines += ["post,r1,trust,5,1", "post,r2,trust,3,oui", "post,r3,trust,1,0", "post,r4,trust,2,non", "post,r5,trust,5,"]
+    (tmp_path / "survey.csv").write_text("\n".join(lines) + "\n")
+    no_exposure = tmp_path_factory.mktemp("plain") / "survey.csv"
+    no_exposure.write_text("wave,respondent,question,answer\n" + "".join(
+        f"{wave},{wave}{i},trust,{1 + i % 5}\n" for wave in ("pre", "post") for i in range(6)))
+    ingest(workspace, tmp_path / "survey.csv")
+    analyze(workspace, only=["surveys"])
+    changes = dict(query(workspace, "SELECT comparison, estimate FROM survey_changes WHERE segment = 'all'"))
+    assert changes["exposed - unexposed"] == pytest.approx((5 + 3) / 2 - (1 + 2) / 2)
+    assert changes["post - pre"] == pytest.approx((5 + 3 + 1 + 2 + 5) / 5 - (1 + 2 + 3 + 4 + 5 + 1) / 6)
+
+    plain = Workspace.init(tmp_path / "plain-ws")
+    ingest(plain, no_exposure)
+    analyze(plain, only=["surveys"])
+    assert [c for (c,) in query(plain, "SELECT DISTINCT comparison FROM survey_changes")] == ["post - pre"]
