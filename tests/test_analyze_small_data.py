@@ -129,3 +129,18 @@ def test_survey_with_unknown_exposure(workspace, tmp_path, tmp_path_factory):
     ingest(plain, no_exposure)
     analyze(plain, only=["surveys"])
     assert [c for (c,) in query(plain, "SELECT DISTINCT comparison FROM survey_changes")] == ["post - pre"]
+
+
+def test_follow_graph_influence_says_there_is_no_signal(workspace, tmp_path):
+    """Karate (follow edges only): every influence is 0, so no component is named a strength."""
+    from confiance.influence.scores import influencers
+
+    ingest(workspace, REAL / "karate" / "karate.gml")
+    analyze(workspace, only=["influence"])
+    with workspace.reader() as con:
+        rows = influencers(con, top=5)
+    assert len(rows) == 5 and not any(r["influence"] for r in rows)
+    assert all(r["explanation"].startswith("every weighted component is zero") for r in rows)
+    section = _section(build_report(workspace, tmp_path / "r.html").read_text(), "influencers")
+    assert "No influence signal: every account scores 0" in section
+    assert "strongest:" not in section

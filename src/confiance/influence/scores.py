@@ -534,13 +534,13 @@ def run_influence(
 
 
 def _explain(row: Mapping[str, Any], weights: Mapping[str, float], strongest: int = 3) -> str:
-    parts = sorted(
-        ((row[f"{name}_pct"], name) for name in COMPONENTS
-         if weights.get(name, 0) > 0 and row[f"{name}_pct"] is not None),
-        key=lambda p: (-p[0], list(COMPONENTS).index(p[1])),
-    )[:strongest]
+    available = [name for name in COMPONENTS if weights.get(name, 0) > 0 and row[f"{name}_pct"] is not None]
+    # a zero (no repost, no engager) is no strength, whatever percentile its ties share
+    parts = sorted(((row[f"{name}_pct"], name) for name in available if row[name]),
+                   key=lambda p: (-p[0], list(COMPONENTS).index(p[1])))[:strongest]
     text = ", ".join(f"{COMPONENTS[name]} p{min(99, int(pct * 100))}" for pct, name in parts)
-    return (f"strongest: {text}" if text else "no component available") + _standing(row)
+    missing = "every weighted component is zero" if available else "no component available"
+    return (f"strongest: {text}" if text else missing) + _standing(row)
 
 
 def _standing(row: Mapping[str, Any]) -> str:

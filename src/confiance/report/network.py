@@ -171,7 +171,8 @@ def collect_influencers(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None
         row["rank"] = row["influencer_rank"] if row["excluded"] is None else "–"
         if row["excluded"]:
             row["why"] = f"not ranked as an influencer: {row['excluded']}"
-    return {"rows": rows, "components": COMPONENTS}
+    # a follow-only graph or a handful of unengaged posts: every score is 0 and the order means nothing
+    return {"rows": rows, "components": COMPONENTS, "no_signal": bool(rows) and not any(r["influence"] for r in rows)}
 
 
 def _short_number(value: Any) -> str:
