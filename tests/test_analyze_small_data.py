@@ -144,3 +144,24 @@ def test_follow_graph_influence_says_there_is_no_signal(workspace, tmp_path):
     section = _section(build_report(workspace, tmp_path / "r.html").read_text(), "influencers")
     assert "No influence signal: every account scores 0" in section
     assert "strongest:" not in section
+
+
+def test_harm_shares_name_their_n(workspace, tmp_path):
+    """One undisclosed commercial post is 100 %: the report says of how many."""
+    _posts_csv(workspace, tmp_path, [
+        {"id": "p0", "author": "a0", "date": "2024-03-01T10:00:00Z",
+         "text": "Je trouve ce produit génial, code promo SOLDES20 https://boutique.example.fr/?utm_source=insta"},
+        {"id": "p1", "author": "a1", "date": "2024-03-01T11:00:00Z", "text": TEXTS[1]}])
+    analyze(workspace, only=["harm"])
+    assert query(workspace, "SELECT undisclosed_share FROM harm_profiles WHERE account_id = 'a0'") == [(1.0,)]
+    section = _section(build_report(workspace, tmp_path / "r.html").read_text(), "harm-profiles")
+    assert "100.0 % of 1<" in section
+
+
+def test_influencers_after_bots_without_account_types(ten_posts):
+    """`analyze --only bots,influence`: the listing reads bot flags without the account-types table."""
+    from confiance.influence.scores import influencers
+
+    analyze(ten_posts, only=["bots", "influence"])
+    with ten_posts.reader() as con:
+        assert len(influencers(con, top=3)) == 3

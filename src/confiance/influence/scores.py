@@ -570,7 +570,8 @@ def _flagged_sql(con: duckdb.DuckDBPyConnection, enabled: bool = True) -> str:
             f" WHERE type IN ({', '.join(repr(t) for t in OWNED_TYPES)})")
     if enabled and has_table(con, "bot_scores"):
         parts.append(
-            "SELECT platform, account_id, NULL, NULL, NULL, score FROM bot_scores WHERE label")
+            "SELECT platform, account_id, NULL::VARCHAR AS account_type, NULL::DOUBLE AS type_confidence,"
+            " NULL::VARCHAR AS type_evidence, score AS bot_score FROM bot_scores WHERE label")
     if not parts:
         return ("SELECT NULL::VARCHAR AS platform, NULL::VARCHAR AS account_id, NULL::VARCHAR AS account_type, "
                 "NULL::DOUBLE AS type_confidence, NULL::VARCHAR AS type_evidence, NULL::DOUBLE AS bot_score WHERE false")
