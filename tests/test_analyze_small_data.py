@@ -165,3 +165,18 @@ def test_influencers_after_bots_without_account_types(ten_posts):
     analyze(ten_posts, only=["bots", "influence"])
     with ten_posts.reader() as con:
         assert len(influencers(con, top=3)) == 3
+
+
+def test_audience_runs_after_the_language_step(workspace, tmp_path):
+    """A CSV without a language column: the engagers' languages come from the language step on the first
+    analyze as on the next (audience used to run before it and read a missing or stale post_language)."""
+    replies = [{"id": f"r{i}", "author": f"e{i}", "date": f"2024-03-01T1{i % 10}:00:00Z",
+                "text": "Je suis tout à fait d'accord avec toi, merci pour cette analyse très claire",
+                "kind": "reply", "parent": "p0", "parent_author": "a0"} for i in range(12)]
+    _posts_csv(workspace, tmp_path, [{"id": "p0", "author": "a0", "date": "2024-03-01T09:00:00Z",
+                                      "text": TEXTS[0]}, *replies])
+    analyze(workspace, only=["audience"])
+    first = query(workspace, "SELECT * EXCLUDE (run_id) FROM audience_profiles ORDER BY ALL")
+    analyze(workspace, only=["language", "audience"])
+    assert query(workspace, "SELECT * EXCLUDE (run_id) FROM audience_profiles ORDER BY ALL") == first
+    assert ("language", "fr") in {(d, c) for d, c in query(workspace, "SELECT dimension, category FROM audience_profiles")}
