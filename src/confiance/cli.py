@@ -251,7 +251,9 @@ def analyze(
     def done(step, result) -> None:
         figures = ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
                             for k, v in (result or {}).items() if isinstance(v, (int, float)))
-        err.print(f"{step.name}: done" + (f" ({figures})" if figures else ""))
+        skipped = (result or {}).get("skipped")  # a step's reason for writing nothing (too little data)
+        err.print(f"{step.name}: " + (f"not enough data: {skipped}" if skipped else
+                                      "done" + (f" ({figures})" if figures else "")))
 
     run_analyses(_ws(), steps, on_step=done, threads=threads)
 
@@ -997,14 +999,17 @@ def topics(
 ) -> None:
     """Topics and narratives: label, size, top terms, languages and representative posts."""
     from confiance.pipeline import rerun, stored_parameters
-    from confiance.text.topics import run_topics, topics_listing
+    from confiance.text.topics import run_topics, too_few_texts, topics_listing
 
     ws = _ws()
     with ws.reader() as con:
         stored = stored_parameters(con, "topics", "topics")
+        too_few = too_few_texts(con) if stored is None else None
     if refit:
         parameters = {**(stored or {}), "refit": True}
         rerun(ws, "topics", parameters, lambda con, run_id: run_topics(con, run_id, refit=True))
+    elif too_few:
+        raise ConfianceError(f"no topics: not enough data: {too_few}")
     elif stored is None:
         raise ConfianceError("no topics yet: run `confiance analyze` (or `confiance topics --refit`)")
     with ws.reader() as con:

@@ -126,11 +126,19 @@ def _difference(a: WeightedEstimate, b: WeightedEstimate) -> tuple[float, float,
     return diff, diff - half, diff + half
 
 
+def _exposure(data: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """(exposed, unexposed) masks: a respondent whose exposure is unknown (empty cell) is in neither."""
+    known = data["exposed"].notna()
+    flags = data["exposed"].where(known, False).astype(bool)
+    return flags & known, ~flags & known
+
+
 def _adjusted(post: pd.DataFrame) -> tuple[float, float, float] | None:
     """Within-segment exposed - unexposed differences, averaged with the exposed weights per segment."""
     parts = []
     for _, seg in post.groupby("segment", sort=True):
-        exposed, unexposed = seg[seg["exposed"].astype(bool)], seg[~seg["exposed"].astype(bool)]
+        is_exposed, is_unexposed = _exposure(seg)
+        exposed, unexposed = seg[is_exposed], seg[is_unexposed]
         if len(exposed) < 2 or len(unexposed) < 2:
             continue
         a = weighted_estimate(exposed["_y"].to_numpy(), exposed["weight"].to_numpy())
@@ -190,12 +198,12 @@ def survey_changes(frame: pd.DataFrame, pre: str | None = None, post: str | None
                         add(f"{post} - {pre}", segment,
                             _difference(weighted_estimate(a["_y"].to_numpy(), a["weight"].to_numpy()),
                                         weighted_estimate(b["_y"].to_numpy(), b["weight"].to_numpy())))
-            flags = after["exposed"].astype(bool)
-            if flags.sum() > 1 and (~flags).sum() > 1:
+            flags, unexposed = _exposure(after)
+            if flags.sum() > 1 and unexposed.sum() > 1:
                 add("exposed - unexposed", ALL,
                     _difference(weighted_estimate(after.loc[flags, "_y"].to_numpy(), after.loc[flags, "weight"].to_numpy()),
-                                weighted_estimate(after.loc[~flags, "_y"].to_numpy(),
-                                                  after.loc[~flags, "weight"].to_numpy())))
+                                weighted_estimate(after.loc[unexposed, "_y"].to_numpy(),
+                                                  after.loc[unexposed, "weight"].to_numpy())))
                 add("exposed - unexposed, segment-adjusted", ALL, _adjusted(after))
     return pd.DataFrame(rows, columns=["question", "kind", "answer", "comparison", "segment", "estimate", "lower",
                                        "upper"])

@@ -302,7 +302,7 @@ def _step(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
 
 
 register_step(Step(
-    "audience", _step, after=("influence", "communities"),
+    "audience", _step, after=("influence", "communities", "language"),
     description="audience demographics per influencer: supplied reports, or estimated from engagers with intervals",
     parameters={"top": DEFAULT_ACCOUNTS, "engager_kinds": list(ENGAGER_KINDS), "max_categories": MAX_CATEGORIES,
                 "interval": "wilson 95%"},

@@ -534,13 +534,13 @@ def run_influence(
 
 
 def _explain(row: Mapping[str, Any], weights: Mapping[str, float], strongest: int = 3) -> str:
-    parts = sorted(
-        ((row[f"{name}_pct"], name) for name in COMPONENTS
-         if weights.get(name, 0) > 0 and row[f"{name}_pct"] is not None),
-        key=lambda p: (-p[0], list(COMPONENTS).index(p[1])),
-    )[:strongest]
+    available = [name for name in COMPONENTS if weights.get(name, 0) > 0 and row[f"{name}_pct"] is not None]
+    # a zero (no repost, no engager) is no strength, whatever percentile its ties share
+    parts = sorted(((row[f"{name}_pct"], name) for name in available if row[name]),
+                   key=lambda p: (-p[0], list(COMPONENTS).index(p[1])))[:strongest]
     text = ", ".join(f"{COMPONENTS[name]} p{min(99, int(pct * 100))}" for pct, name in parts)
-    return (f"strongest: {text}" if text else "no component available") + _standing(row)
+    missing = "every weighted component is zero" if available else "no component available"
+    return (f"strongest: {text}" if text else missing) + _standing(row)
 
 
 def _standing(row: Mapping[str, Any]) -> str:
@@ -570,7 +570,8 @@ def _flagged_sql(con: duckdb.DuckDBPyConnection, enabled: bool = True) -> str:
             f" WHERE type IN ({', '.join(repr(t) for t in OWNED_TYPES)})")
     if enabled and has_table(con, "bot_scores"):
         parts.append(
-            "SELECT platform, account_id, NULL, NULL, NULL, score FROM bot_scores WHERE label")
+            "SELECT platform, account_id, NULL::VARCHAR AS account_type, NULL::DOUBLE AS type_confidence,"
+            " NULL::VARCHAR AS type_evidence, score AS bot_score FROM bot_scores WHERE label")
     if not parts:
         return ("SELECT NULL::VARCHAR AS platform, NULL::VARCHAR AS account_id, NULL::VARCHAR AS account_type, "
                 "NULL::DOUBLE AS type_confidence, NULL::VARCHAR AS type_evidence, NULL::DOUBLE AS bot_score WHERE false")

@@ -72,4 +72,6 @@ register_section(Section("impact", "Campaign impact on KPIs", 70, "impact.html",
                          missing_hint="run `confiance impact --series NAME --intervention DATE`"))
 register_section(Section("opinion", "Opinion shift among exposed accounts", 71, "opinion.html", collect_opinion,
                          missing_hint="run `confiance opinion --intervention DATE --hashtag TAG`"))
-register_section(Section("surveys", "Survey waves", 72, "surveys.html", collect_surveys))
+register_section(Section("surveys", "Survey waves", 72, "surveys.html", collect_surveys,
+                         missing_hint="ingest a survey CSV (wave,respondent,question,answer), then run "
+                                      "`confiance analyze --only surveys`"))

@@ -93,6 +93,9 @@ def collect_community_map(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | No
         ).fetchall()[0][0]
     finally:
         con.execute("DROP TABLE IF EXISTS _map_nodes")
+    if not total_nodes:
+        return {"not_enough": "the account graph has no edges: no reply, repost, quote or mention between two "
+                              "different accounts"}
     if not nodes:
         return None
     colours, legend = _community_colours(con)
@@ -171,7 +174,8 @@ def collect_influencers(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None
         row["rank"] = row["influencer_rank"] if row["excluded"] is None else "–"
         if row["excluded"]:
             row["why"] = f"not ranked as an influencer: {row['excluded']}"
-    return {"rows": rows, "components": COMPONENTS}
+    # a follow-only graph or a handful of unengaged posts: every score is 0 and the order means nothing
+    return {"rows": rows, "components": COMPONENTS, "no_signal": bool(rows) and not any(r["influence"] for r in rows)}
 
 
 def _short_number(value: Any) -> str:

@@ -132,6 +132,8 @@ def collect_sentiment(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
 
     if not has_table(con, "post_sentiment"):
         return None
+    if not con.execute("SELECT count(*) FROM post_sentiment").fetchall()[0][0]:
+        return {"not_enough": "no post, reply or quote with text to score (reposts carry no text of their own)"}
     communities = sentiment_breakdown(con, "community")[:12]
     languages = sentiment_breakdown(con, "language")
     daily = sorted(sentiment_breakdown(con, "day"), key=lambda r: r["key"])

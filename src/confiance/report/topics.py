@@ -37,8 +37,11 @@ def _weekly(con: duckdb.DuckDBPyConnection, topics: list[dict[str, Any]]) -> Any
 
 
 def collect_topics(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    from confiance.text.topics import too_few_texts
+
     if not has_table(con, "topics"):
-        return None
+        reason = too_few_texts(con)
+        return {"not_enough": reason} if reason else None
     topics = _rows(con, "SELECT topic, label, terms, size, languages, examples FROM topics "
                         f"ORDER BY topic = -1, size DESC, topic LIMIT {LISTED + 1}")
     total = sum(t["size"] for t in topics) or 1

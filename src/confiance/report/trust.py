@@ -81,6 +81,10 @@ def collect_harm_profiles(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | No
         low = evidence["low_credibility"]
         row["low_domains"] = list(low["domains"])[:3] if isinstance(low, dict) else []
         row["low_posts"] = list(low["posts"])[:2] if isinstance(low, dict) else []
+        # the n behind each share, so 100 % of 1 post reads as what it is
+        row["links"] = low.get("links") if isinstance(low, dict) else None
+        disclosure = evidence.get("disclosure")
+        row["commercial_posts"] = disclosure.get("commercial_posts") if isinstance(disclosure, dict) else None
         row["suspicious"] = [_shown(s.get("handle"), s["account_id"]) for s in (row.pop("suspicious_accounts") or [])[:3]]
     # the profile's evidence keeps account ids (stable keys); the report names accounts as the other sections do
     handles = _handles(con, {(r["platform"], a) for r in rows for a in r["bot_engagers"]})

@@ -328,8 +328,8 @@ def score_posts(con: duckdb.DuckDBPyConnection, *, batch_size: int = BATCH_SIZE,
     """Yield one Arrow table of ``post_sentiment`` rows per batch of posts (bounded memory)."""
     from confiance.text.corpus import post_batches, post_vectors
 
-    model = default_model(threads)
     for batch in post_batches(con, batch_size=batch_size):
+        model = default_model(threads)  # trained when the first batch comes: a store without post texts skips it
         prediction = model.predict(batch.text, batch.lang, post_vectors(con, batch))
         yield pa.Table.from_arrays([pa.array(batch.platform, pa.string()), pa.array(batch.post_id, pa.string()),
                                     pa.array(batch.account_id, pa.string()), pa.array(batch.lang, pa.string()), pa.array(prediction.labels, pa.string()),

@@ -523,11 +523,23 @@ def topics_listing(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 MIN_STEP_TEXTS = 20
 
 
+def too_few_texts(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Why `analyze` fits no topics here (None when it does, or when embeddings have not run yet)."""
+    if not store.has_table(con, "post_embeddings"):
+        return None
+    if store.has_table(con, "topic_model_centroids") and con.execute(
+            "SELECT count(*) FROM topic_model_centroids").fetchall()[0][0]:
+        return None
+    texts = con.execute("SELECT count(DISTINCT text_key) FROM post_embeddings").fetchall()[0][0]
+    if texts < MIN_STEP_TEXTS:
+        return f"{texts} distinct post texts, fewer than {MIN_STEP_TEXTS}: too few to find topics"
+    return None
+
+
 def _step(con: duckdb.DuckDBPyConnection, run_id: str, *, threads: int = 1) -> dict[str, Any]:
-    if load_topic_model(con) is None:
-        texts = con.execute("SELECT count(DISTINCT text_key) FROM post_embeddings").fetchall()[0][0]
-        if texts < MIN_STEP_TEXTS:
-            return {"fitted": False, "skipped": f"{texts} distinct post texts: too few to find topics"}
+    reason = too_few_texts(con)
+    if reason:
+        return {"fitted": False, "skipped": reason}
     return run_topics(con, run_id, threads=threads)
 
 
