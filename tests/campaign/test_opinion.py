@@ -237,3 +237,24 @@ def test_a_single_stance_period_says_how_to_get_periods():
                           "stance": [0.5, -0.2], "n_posts": [3, 2]})
     with pytest.raises(ConfianceError, match=r"'all'.*--by week.*--split-date"):
         stance_did(panel, [("x", "1")], datetime(2025, 3, 31, tzinfo=timezone.utc))
+
+
+def test_the_periods_confiance_stance_writes_are_read(sim_world) -> None:
+    """`confiance stance --by week` writes ISO weeks ('2025-W14') and `--split-date` writes before/after:
+    opinion reads both as the same sides as the period start times (the weeks' Mondays) and pre/post."""
+    from confiance.text.stance import period_of
+
+    world, ws, truth = sim_world
+    panel = _planted_panel(world, ws)
+    when = truth["campaign"]["intervention_date"]
+    exposed = [(a["platform"], a["account_id"]) for a in truth["campaign"]["exposed_accounts"]]
+    by_time = stance_did(panel, exposed, when)
+    weeks = panel.assign(period=[period_of(t.to_pydatetime(), split_date=None, by="week") for t in panel["period"]])
+    assert weeks["period"].str.fullmatch(r"\d{4}-W\d{2}").all()
+    by_week = stance_did(weeks, exposed, when)
+    assert (by_week.effect, by_week.exposed_accounts) == (by_time.effect, by_time.exposed_accounts)
+    cut = pd.Timestamp(when, tz="UTC")
+    named = panel.assign(period=(panel["period"].dt.tz_localize("UTC") >= cut).map({True: "after", False: "before"}))
+    assert stance_did(named, exposed).effect == by_time.effect
+    unknown = pd.concat([weeks, weeks.head(3).assign(period="unknown")])  # posts without a time
+    assert stance_did(unknown, exposed, when).effect == by_week.effect

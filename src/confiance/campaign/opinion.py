@@ -109,28 +109,41 @@ def account_stance_periods(labels: pd.DataFrame, period: str = "W") -> pd.DataFr
     return out
 
 
+#: the named sides a stance table may carry: 'pre'/'post', or `confiance stance --split-date`'s before/after
+NAMED_SIDES = {"pre": 0, "before": 0, "post": 1, "after": 1}
+_ISO_WEEK = r"\d{4}-W\d{2}"
+
+
+def _post_side(periods: pd.Series, intervention: Any) -> pd.Series:
+    """1 for a period after the intervention, 0 before. Periods are named sides (:data:`NAMED_SIDES`),
+    ISO weeks ('2025-W14', what ``confiance stance --by week`` writes) or times (period starts)."""
+    text = periods.astype(str)
+    if text.isin(list(NAMED_SIDES)).all():
+        return text.map(NAMED_SIDES).astype(int)
+    if intervention is None:
+        raise ConfianceError("the stance periods are times: give the intervention time")
+    cut = pd.Timestamp(intervention)
+    cut = cut.tz_localize("UTC") if cut.tzinfo is None else cut
+    try:
+        if text.str.fullmatch(_ISO_WEEK).all():
+            when = pd.to_datetime(text + "-1", format="%G-W%V-%u", utc=True)  # the Monday that starts the week
+        else:
+            when = pd.to_datetime(periods, utc=True, format="ISO8601")
+    except (ValueError, TypeError):
+        raise ConfianceError(f"stance periods such as {str(periods.iloc[0])!r} are neither 'pre'/'post' "
+                             "nor times: run `confiance stance TARGET.yaml --by week` (or --split-date DATE)"
+                             ) from None
+    # a period that starts before the intervention but contains it is pre: it is mostly unexposed
+    return (when >= cut).astype(int)
+
+
 def _sides(panel: pd.DataFrame, intervention: Any) -> pd.DataFrame:
     need = {"platform", "account_id", "period", "stance", "n_posts"}
     missing = sorted(need - set(panel.columns))
     if missing:
         raise ConfianceError(f"the stance table lacks column(s) {missing}")
-    frame = panel[panel["n_posts"] > 0].copy()
-    periods = frame["period"]
-    if set(periods.astype(str).unique()) <= {"pre", "post"}:
-        frame["post"] = (periods.astype(str) == "post").astype(int)
-    else:
-        if intervention is None:
-            raise ConfianceError("the stance periods are times: give the intervention time")
-        cut = pd.Timestamp(intervention)
-        cut = cut.tz_localize("UTC") if cut.tzinfo is None else cut
-        try:
-            when = pd.to_datetime(periods, utc=True)
-        except (ValueError, TypeError):
-            raise ConfianceError(f"stance periods such as {str(periods.iloc[0])!r} are neither 'pre'/'post' "
-                                 "nor times: run `confiance stance TARGET.yaml --by week` (or --split-date DATE)"
-                                 ) from None
-        # a period that starts before the intervention but contains it is pre: it is mostly unexposed
-        frame["post"] = (when >= cut).astype(int)
+    frame = panel[(panel["n_posts"] > 0) & (panel["period"].astype(str) != "unknown")].copy()
+    frame["post"] = _post_side(frame["period"], intervention)
     frame["weighted"] = frame["stance"] * frame["n_posts"]
     sides = (frame.groupby(["platform", "account_id", "post"]).agg(weighted=("weighted", "sum"), n=("n_posts", "sum"))
              .reset_index())
@@ -192,7 +205,7 @@ def stance_did(panel: pd.DataFrame, exposed: Iterable[tuple[str, str]], interven
     Parameters
     ----------
     panel : account_stance rows (platform, account_id, period, stance, n_posts); ``period`` either
-        'pre'/'post' or times compared with ``intervention``.
+        named sides ('pre'/'post', 'before'/'after'), ISO weeks ('2025-W14') or times, compared with ``intervention``.
     exposed : (platform, account_id) of the exposed accounts.
     intervention : first time of the post period (unused when periods are 'pre'/'post').
     neighbours : controls per exposed account (with replacement; Stuart 2010 §3.1).
