@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := demo
+CF = $(BIN)/confiance --workspace $(DEMO)/workspace
 
 .PHONY: demo test install clean bench
 
@@ -26,13 +27,20 @@ test: $(STAMP)
 demo: $(STAMP)
 	rm -rf $(DEMO)
 	$(BIN)/confiance simulate $(DEMO)/world --seed 7 --accounts 20000 --posts 200000
-	$(BIN)/confiance --workspace $(DEMO)/workspace init
-	$(BIN)/confiance --workspace $(DEMO)/workspace ingest $(DEMO)/world
-	$(BIN)/confiance --workspace $(DEMO)/workspace sources --credibility $(DEMO)/world/credibility.csv > /dev/null
-	$(BIN)/confiance --workspace $(DEMO)/workspace analyze --threads 2
-	$(BIN)/confiance --workspace $(DEMO)/workspace sov --by week '"Solvane" OR #solvane' '#velo' '#retraites' > /dev/null
-	$(BIN)/confiance --workspace $(DEMO)/workspace report -o $(DEMO)/report.html
-	@echo "explore it: $(BIN)/confiance --workspace $(DEMO)/workspace serve"
+	$(CF) init
+	$(CF) ingest $(DEMO)/world
+	$(CF) sources --credibility $(DEMO)/world/credibility.csv > /dev/null
+	$(CF) analyze --threads 2
+	$(CF) sov --by week '"Solvane" OR #solvane' '#velo' '#retraites' > /dev/null
+	# the world's campaign (truth.json): stance toward the brand, its shift, the KPI effect, brand fit and a plan
+	$(CF) stance examples/stance-solvane.yaml --by week > /dev/null
+	$(CF) opinion --intervention 2025-03-31 --hashtag Solvane > /dev/null
+	$(CF) impact --series site_visits --intervention 2025-03-31 \
+	  --controls competitor_site_visits,category_search_interest,newsletter_opens > /dev/null
+	$(CF) match examples/brief-solvane.yaml > /dev/null
+	$(CF) plan examples/brief-solvane.yaml > /dev/null
+	$(CF) report -o $(DEMO)/report.html
+	@echo "explore it: $(CF) serve"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py

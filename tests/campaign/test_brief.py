@@ -114,3 +114,18 @@ def test_unsafe_yaml_is_refused(tmp_path):
     big.write_text("brand: a\n" + "# padding\n" * (MAX_BRIEF_BYTES // 10 + 1))
     with pytest.raises(BriefFileError, match="larger than"):
         load_brief(big)
+
+
+def test_the_simulated_worlds_brief_names_the_worlds_brand_accounts(sim_world):
+    """examples/brief-solvane.yaml (run by `make demo`) validates; its reference accounts are the simulated
+    brand's own accounts, which it also excludes, and its stance target is the one of examples/stance-solvane.yaml."""
+    import yaml
+
+    _, _, truth = sim_world
+    brand = {AccountRef(a["platform"], handle=a["handle"].lower()) for a in truth["accounts"] if a["is_brand"]}
+    brief = load_brief(EXAMPLE.with_name("brief-solvane.yaml"))
+    lowered = {AccountRef(r.platform, handle=r.handle.lower()) for r in brief.reference_accounts}
+    assert lowered and lowered <= brand
+    assert {AccountRef(r.platform, handle=r.handle.lower()) for r in brief.exclusions.accounts} == brand
+    stance = yaml.safe_load(EXAMPLE.with_name("stance-solvane.yaml").read_text(encoding="utf-8"))
+    assert brief.stance.target == stance["target"] and brief.brand.name.lower() == stance["target"]

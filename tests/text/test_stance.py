@@ -18,7 +18,7 @@ from confiance.text.stance import (STANCES, StanceTargetError, fit_target, load_
                                    relevance_and_stance_scores, run_stance, score_posts, stance_summary,
                                    wilson_interval)
 
-TARGET = Path(__file__).resolve().parents[1] / "data" / "stance" / "solvane.yaml"
+TARGET = Path(__file__).resolve().parents[2] / "examples" / "stance-solvane.yaml"
 #: One post in SAMPLE_EVERY is kept from the shared world, so the test embeds a few thousand posts.
 SAMPLE_EVERY = 8
 
