@@ -155,7 +155,7 @@ def test_harm_shares_name_their_n(workspace, tmp_path):
     analyze(workspace, only=["harm"])
     assert query(workspace, "SELECT undisclosed_share FROM harm_profiles WHERE account_id = 'a0'") == [(1.0,)]
     section = _section(build_report(workspace, tmp_path / "r.html").read_text(), "harm-profiles")
-    assert "100.0 % of 1<" in section
+    assert "100.0&nbsp;% of 1<" in section
 
 
 def test_influencers_after_bots_without_account_types(ten_posts):
@@ -180,3 +180,12 @@ def test_audience_runs_after_the_language_step(workspace, tmp_path):
     analyze(workspace, only=["language", "audience"])
     assert query(workspace, "SELECT * EXCLUDE (run_id) FROM audience_profiles ORDER BY ALL") == first
     assert ("language", "fr") in {(d, c) for d, c in query(workspace, "SELECT dimension, category FROM audience_profiles")}
+
+
+def test_volume_by_language_uses_the_identified_language_when_none_is_declared(ten_posts):
+    """A CSV without a language column: the overview's volumes per language are the language step's
+    ('fr', 'en'), not all 'und' (overview used to run before the language step and read only the tag)."""
+    analyze(ten_posts, only=["overview"])
+    volume = dict(query(ten_posts, "SELECT lang, sum(posts) FROM overview_volume GROUP BY ALL"))
+    identified = dict(query(ten_posts, "SELECT lang, count(*) FROM post_language GROUP BY ALL"))
+    assert volume == identified and {"fr", "en"} <= set(volume)

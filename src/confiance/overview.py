@@ -6,7 +6,7 @@ from typing import Any
 
 import duckdb
 
-from confiance.store import TABLE_KEYS
+from confiance.store import TABLE_KEYS, has_table
 
 
 def workspace_status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
@@ -31,16 +31,19 @@ def workspace_status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 def corpus_overview(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
     """Descriptive statistics every report starts with; written as ``overview_*`` tables.
 
-    - ``overview_volume``: posts per day, platform and language;
+    - ``overview_volume``: posts per day, platform and language (the platform's tag, else the identified one);
     - ``overview_accounts``: per account, simple reach (followers, unique engagers) and engagement
       (likes + reposts + replies + quotes received, per post and per follower);
     - ``overview_hashtags`` / ``overview_domains``: posts and distinct accounts per tag / domain.
     """
+    # the platform's language tag, else the one the language step identified (generic CSV, graph files)
+    identified = has_table(con, "post_language")
     con.execute(
         "CREATE OR REPLACE TABLE overview_volume AS "
-        "SELECT ? AS run_id, CAST(date_trunc('day', created_at) AS DATE) AS day, platform, "
-        "coalesce(lang, 'und') AS lang, count(*) AS posts "
-        "FROM posts WHERE created_at IS NOT NULL GROUP BY ALL ORDER BY day",
+        "SELECT ? AS run_id, CAST(date_trunc('day', p.created_at) AS DATE) AS day, p.platform, "
+        f"coalesce(p.lang, {'l.lang' if identified else 'NULL'}, 'und') AS lang, count(*) AS posts "
+        f"FROM posts p {'LEFT JOIN post_language l USING (platform, post_id)' if identified else ''} "
+        "WHERE p.created_at IS NOT NULL GROUP BY ALL ORDER BY day",
         [run_id],
     )
     con.execute(

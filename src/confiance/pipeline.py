@@ -164,5 +164,6 @@ def _graph(con: duckdb.DuckDBPyConnection, run_id: str) -> Any:
     return build_edges(con, run_id)
 
 
-register_step(Step("overview", _overview, description="volumes, simple reach and engagement, hashtags, domains"))
+register_step(Step("overview", _overview, after=("language",),
+                   description="volumes, simple reach and engagement, hashtags, domains"))
 register_step(Step("graph", _graph, description="weighted account graph per interaction kind (graph_edges)"))

@@ -296,6 +296,6 @@ def style_distance(a: Mapping[str, float | None], b: Mapping[str, float | None],
 
 
 register_step(Step(
-    "style", run_style, description="writing style and posting rhythm per account (account_style)",
+    "style", run_style, after=("language",), description="writing style and posting rhythm per account (account_style)",
     parameters={"mattr_window": MATTR_WINDOW, "max_tokens": MAX_TOKENS, "night_hours": list(NIGHT_HOURS)},
 ))
