@@ -37,6 +37,16 @@ def test_credibility_csv_ratings_and_bands():
         ("good.example", "high", 0.95, "list.csv")]
 
 
+def test_credibility_csv_from_a_french_spreadsheet_uses_semicolons(tmp_path):
+    path = tmp_path / "liste.csv"
+    path.write_bytes("\ufeffdomain;rating;source\nexemple.fr;0,3;note\nsite.example;low;Décodex\n".encode("utf-8"))
+    assert [(r.domain, r.rating, r.score, r.source) for r in read_credibility(path)] == [
+        ("exemple.fr", "low", 0.3, "note"), ("site.example", "low", None, "Décodex")]
+    path.write_bytes("domain;rating\nexemple.fr;0,3,5\n".encode("utf-8"))
+    with pytest.raises(IngestError, match=r"liste.csv:2: rating '0,3,5'"):
+        read_credibility(path)
+
+
 @pytest.mark.parametrize("text, line, words", [
     ("site,rating\nx.example,low\n", 1, "missing column(s) domain"),
     ("domain,rating\nx.example,terrible\n", 2, "'terrible' is not low, mixed, high"),
