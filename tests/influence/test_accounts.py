@@ -77,6 +77,22 @@ def test_behaviour_alone_can_type_a_brand_without_a_bio():
     assert {e["cue"] for e in typed.evidence} == {"own_domain_links", "named_in_commercial_posts"}
 
 
+def test_every_ratio_cue_names_its_counts():
+    """A share or a rate in the evidence says how many it was measured on (3 of 4 links, 40 posts)."""
+    typed = type_account(AccountFeatures("x", "1", handle="velo", followers=50_000, following=100, posts=400,
+                                         replies=2, link_posts=380, active_days=10, links=4, own_domain_links=3,
+                                         own_domains=("velo.example",)))
+    cues = {e["cue"]: e for e in typed.evidence}
+    assert {"own_domain_links", "high_volume", "link_heavy", "rarely_replies", "broadcast_ratio"} <= set(cues)
+    assert (cues["own_domain_links"]["own_domain_links"], cues["own_domain_links"]["links"]) == (3, 4)
+    assert (cues["high_volume"]["posts"], cues["high_volume"]["active_days"]) == (400, 10)
+    assert (cues["link_heavy"]["link_posts"], cues["link_heavy"]["posts"]) == (380, 400)
+    assert (cues["rarely_replies"]["replies"], cues["rarely_replies"]["posts"]) == (2, 400)
+    assert (cues["broadcast_ratio"]["followers"], cues["broadcast_ratio"]["following"]) == (50_000, 100)
+    chatty = type_account(AccountFeatures("x", "2", posts=20, replies=18))
+    assert {(e["replies"], e["posts"]) for e in chatty.evidence if e["cue"] == "mostly_replies"} == {(18, 20)}
+
+
 def test_simulated_world_brand_and_influencers(sim_world):
     _, ws, truth = sim_world
     analyze(ws, only=["account_types"])

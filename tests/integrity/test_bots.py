@@ -239,6 +239,22 @@ def test_cli_score_a_feature_table(tmp_path, labelled):
     assert np.allclose([r["score"] for i, r in enumerate(rows) if i != 3], np.delete(full, 3))
 
 
+def test_cli_score_reads_nan_and_na_as_missing_like_an_empty_cell(tmp_path, labelled):
+    """pandas writes a missing value as NaN (``na_rep``), R as NA: the same as an empty cell."""
+    header = "account_id," + ",".join(bots.MODEL_FEATURES) + "\n"
+    cells = [repr(float(v)) for v in labelled.values[0]]
+    scores = []
+    for marker in ("", "NaN", "NA", "nan"):
+        path = tmp_path / f"features-{marker or 'empty'}.csv"
+        path.write_text(header + ",".join([labelled.user_id[0], marker, *cells[1:]]) + "\n")
+        out = run("bots", "score", str(path), "--json")
+        assert out.returncode == 0, out.stderr
+        row = json.loads(out.stdout)[0]
+        scores.append(row["score"])
+        assert all(e["value"] is None and e["missing"] for e in row["evidence"] if e["feature"] == "posts_count_log")
+    assert len(set(scores)) == 1
+
+
 @pytest.mark.parametrize("content, where", [
     ("account_id,repost_ratio\n1,0.5\n", "line 1"),  # feature columns missing
     ("account_id," + ",".join(bots.MODEL_FEATURES) + "\n1," + ",".join(["0.1"] * 11) + ",abc\n", "line 2"),

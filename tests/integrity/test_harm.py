@@ -57,6 +57,20 @@ def _fixture(ws, *, with_inputs: bool):
                     "3.0 AS exposure_side1")
 
 
+def test_audience_list_counts_interactions_not_the_profiles_engagements(workspace):
+    """A bot that reposts, likes and mentions: 2 engagements (amplification) but 3 interactions; the
+    audience list must not call its count "engagements" beside the profile's different figure."""
+    _fixture(workspace, with_inputs=True)
+    with workspace.writer() as con:
+        con.execute("INSERT INTO interactions (platform, src, dst, kind, post_id) VALUES ('x', 'b1', 'star', 'mention', 'm2')")
+        run_harm(con, "h1")
+    star = _profile(workspace, "star")
+    top = {e["account_id"]: e["engagements"] for e in star["evidence"]["bot_amplification"]["top_bot_engagers"]}
+    listed = {s["account_id"]: s for s in query(
+        workspace, "SELECT suspicious_accounts FROM audience_credibility WHERE account_id = 'star'")[0][0]}
+    assert top["b1"] == 2 and listed["b1"]["interactions"] == 3 and "engagements" not in listed["b1"]
+
+
 def _profile(ws, account):
     names = [d[0] for d in query(ws, "DESCRIBE harm_profiles")]
     row = query(ws, "SELECT * FROM harm_profiles WHERE account_id = ?", [account])[0]

@@ -18,7 +18,7 @@ from confiance.errors import IngestError
 from confiance.integrity.sources import (credibility_index, default_credibility, match_domain, parse_credibility,
                                          read_credibility, read_twitter_tree, run_sources, structural_virality,
                                          tree_measures)
-from confiance.integrity.urls import expansion_pairs, is_shortened
+from confiance.integrity.urls import expansion_pairs, is_shortened, normalise_url
 from confiance.pipeline import analyze
 from tests.conftest import REAL, query
 
@@ -35,6 +35,16 @@ def test_credibility_csv_ratings_and_bands():
     assert [(r.domain, r.rating, r.score, r.source) for r in rows] == [
         ("example.org", "low", None, "mine"), ("news.example", "mixed", 0.5, "scores"),
         ("good.example", "high", 0.95, "list.csv")]
+
+
+def test_credibility_csv_from_a_french_spreadsheet_uses_semicolons(tmp_path):
+    path = tmp_path / "liste.csv"
+    path.write_bytes("\ufeffdomain;rating;source\nexemple.fr;0,3;note\nsite.example;low;Décodex\n".encode("utf-8"))
+    assert [(r.domain, r.rating, r.score, r.source) for r in read_credibility(path)] == [
+        ("exemple.fr", "low", 0.3, "note"), ("site.example", "low", None, "Décodex")]
+    path.write_bytes("domain;rating\nexemple.fr;0,3,5\n".encode("utf-8"))
+    with pytest.raises(IngestError, match=r"liste.csv:2: rating '0,3,5'"):
+        read_credibility(path)
 
 
 @pytest.mark.parametrize("text, line, words", [
@@ -91,6 +101,31 @@ def test_shorteners_are_recognised_and_expanded_only_from_the_post():
     assert expansion_pairs("https://bit.ly/x https://lemonde.fr/y", ["https://bit.ly/x", "https://lemonde.fr/y"]) == []
     # two short links, one expansion: ambiguous, nothing learnt
     assert expansion_pairs("https://t.co/a https://t.co/b", ["https://lemonde.fr/y"]) == []
+
+
+@pytest.mark.parametrize("messy, canonical", [
+    ("http://www.LeMonde.fr/politique/article.html/?utm_source=twitter&fbclid=IwAR0x#xtor=RSS-3208",
+     "https://lemonde.fr/politique/article.html"),
+    # mobile and AMP copies of a page are the page
+    ("https://m.facebook.com/story.php?story_fbid=123&id=456", "https://facebook.com/story.php?id=456&story_fbid=123"),
+    ("https://mobile.twitter.com/user/status/123?s=20", "https://twitter.com/user/status/123"),
+    ("https://en.m.wikipedia.org/wiki/Foo", "https://en.wikipedia.org/wiki/Foo"),
+    ("https://m.youtube.com/watch?v=abc&feature=share", "https://youtube.com/watch?v=abc"),
+    ("https://amp.theguardian.com/world/2020/story", "https://theguardian.com/world/2020/story"),
+    ("https://www.google.com/amp/s/www.bfmtv.com/politique/article.html", "https://bfmtv.com/politique/article.html"),
+    ("https://www-bfmtv-com.cdn.ampproject.org/c/s/www.bfmtv.com/politique/article.html?x=1",
+     "https://bfmtv.com/politique/article.html?x=1"),
+    ("https://m.me/somepage", "https://m.me/somepage"),  # a two-label host keeps its name
+    # share and click markers of Instagram, TikTok, LinkedIn, Google Analytics
+    ("https://www.instagram.com/p/Cabc123/?igsh=MzRlODBiNWFlZA==", "https://instagram.com/p/Cabc123"),
+    ("https://www.tiktok.com/@user/video/123?is_from_webapp=1&sender_device=pc", "https://tiktok.com/@user/video/123"),
+    ("https://www.linkedin.com/posts/x-123?trk=public_post", "https://linkedin.com/posts/x-123"),
+    ("https://example.com/page?b=2&a=1&_ga=2.1&_gl=1*x&mkt_tok=abc", "https://example.com/page?a=1&b=2"),
+    # an old hash-bang route is the page's path, not a fragment
+    ("https://twitter.com/#!/user/status/123", "https://twitter.com/user/status/123"),
+])
+def test_messy_real_urls_normalise_to_one_spelling(messy, canonical):
+    assert normalise_url(messy) == canonical
 
 
 def _insert_posts(ws, rows):

@@ -276,27 +276,29 @@ def type_account(features: AccountFeatures) -> TypedAccount:
 
     f = features
     if f.links >= OWN_DOMAIN_MIN_LINKS and f.own_domain_links / f.links >= OWN_DOMAIN_SHARE:
-        signal("own_domain_links", round(f.own_domain_links / f.links, 3), domains=sorted(f.own_domains))
+        signal("own_domain_links", round(f.own_domain_links / f.links, 3), domains=sorted(f.own_domains),
+               own_domain_links=f.own_domain_links, links=f.links)
     if f.commercial_count >= COMMERCIAL_MIN_POSTS and f.posts and f.commercial_count / f.posts >= COMMERCIAL_MIN_SHARE:
         signal("commercial_posts", f.commercial_count, posts=list(f.commercial_posts))
     if f.named_count >= NAMED_MIN_POSTS:
         signal("named_in_commercial_posts", f.named_count, posts=list(f.named_in_commercial))
     if f.posts >= HIGH_VOLUME_MIN_POSTS and f.active_days and f.posts / f.active_days >= HIGH_VOLUME_PER_DAY:
-        signal("high_volume", round(f.posts / f.active_days, 2))
+        signal("high_volume", round(f.posts / f.active_days, 2), posts=f.posts, active_days=f.active_days)
     if f.posts >= MIN_POSTS_FOR_RATIOS:
         if f.link_posts / f.posts >= LINK_HEAVY_SHARE:
-            signal("link_heavy", round(f.link_posts / f.posts, 3))
+            signal("link_heavy", round(f.link_posts / f.posts, 3), link_posts=f.link_posts, posts=f.posts)
         if f.replies / f.posts < RARE_REPLY_RATIO:
-            signal("rarely_replies", round(f.replies / f.posts, 3))
+            signal("rarely_replies", round(f.replies / f.posts, 3), replies=f.replies, posts=f.posts)
     if f.posts >= 10 and f.replies / f.posts >= MOSTLY_REPLY_RATIO:
-        signal("mostly_replies", round(f.replies / f.posts, 3))
+        signal("mostly_replies", round(f.replies / f.posts, 3), replies=f.replies, posts=f.posts)
     followers = f.followers or 0
     tier = "audience_100k" if followers >= 100_000 else "audience_10k" if followers >= 10_000 else \
         "audience_1k" if followers >= 1_000 else None
     if tier:
         signal(tier, followers)
     if followers >= 1_000 and followers / max(f.following or 0, 1) >= BROADCAST_RATIO:
-        signal("broadcast_ratio", round(followers / max(f.following or 0, 1), 1))
+        signal("broadcast_ratio", round(followers / max(f.following or 0, 1), 1), followers=followers,
+               following=f.following or 0)
     if f.influence_percentile is not None and f.influence_percentile >= INFLUENCER_PERCENTILE:
         signal("corpus_influencer", round(f.influence_percentile, 4))
     if f.verified:

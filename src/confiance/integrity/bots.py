@@ -462,12 +462,16 @@ def bot_listing(con: duckdb.DuckDBPyConnection, *, top: int | None = 50) -> list
             for p, a, h, s, lab, e in rows]
 
 
+#: Cells that mean "not measured": empty, and how pandas (NaN), R (NA) and spreadsheets write it.
+MISSING_CELLS = frozenset({"", "nan", "na", "n/a", "null", "none", "#n/a"})
+
+
 def read_feature_csv(path: Path | str, features: tuple[str, ...] = MODEL_FEATURES) -> tuple[list[dict[str, str]], np.ndarray]:
     """Read a table of precomputed account features (``bots score FEATURES.csv``).
 
     Columns: ``account_id`` (required), ``platform`` (optional), then one column per model feature
     (:data:`MODEL_FEATURES`, meanings in :data:`FEATURES`); other columns are ignored. An empty
-    cell is a missing value. A missing feature column or a value that is not a finite number
+    cell, ``NaN`` or ``NA`` (:data:`MISSING_CELLS`) is a missing value. A missing feature column or a value that is not a finite number
     raises :class:`IngestError` naming the file, the line and the column.
 
     Returns
@@ -501,7 +505,7 @@ def read_feature_csv(path: Path | str, features: tuple[str, ...] = MODEL_FEATURE
             row = []
             for name in features:
                 cell = (record.get(name) or "").strip()
-                if cell == "":
+                if cell.lower() in MISSING_CELLS:
                     row.append(math.nan)
                     continue
                 try:

@@ -75,8 +75,8 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from confiance import store
-from confiance.integrity.urls import normalise_url
-from confiance.pipeline import Step, register_step
+from confiance.integrity.urls import NEEDS_FOLDING, normalise_url
+from confiance.pipeline import Step, register_step, stored_parameters
 
 KINDS = ("co_repost", "co_link", "co_hashtag", "co_reply", "near_duplicate_text")
 #: CooRTweet ``detect_groups`` default time window (seconds).
@@ -182,7 +182,8 @@ def _url_map(con: duckdb.DuckDBPyConnection) -> None:
     # the distinct URLs are fetched before they are matched, so that each is matched once: DuckDB
     # pushes a filter below a DISTINCT, even a MATERIALIZED one, and matched every post's URLs
     urls = con.sql("SELECT DISTINCT unnest(urls) AS u FROM posts WHERE kind <> 'repost'").to_arrow_table().column("u")
-    unusual = pc.or_(pc.starts_with(urls, "https://www."), pc.invert(pc.match_substring_regex(urls, f"^(?:{ALREADY_NORMAL})$")))
+    unusual = pc.or_(pc.or_(pc.starts_with(urls, "https://www."), pc.match_substring_regex(urls, NEEDS_FOLDING)),
+                     pc.invert(pc.match_substring_regex(urls, f"^(?:{ALREADY_NORMAL})$")))
     raw = urls.filter(pc.and_(pc.not_equal(urls, ""), unusual)).to_pylist()
     table = pa.table({"url": pa.array(raw, pa.string()),
                       "normalised": pa.array([normalise_url(u) for u in raw], pa.string())})
@@ -767,10 +768,12 @@ def run_coordination(con: duckdb.DuckDBPyConnection, run_id: str, **parameters: 
     return {"edges": result.edges.num_rows, "accounts": result.groups.num_rows, "groups": result.profiles.num_rows}
 
 
-def coordination_listing(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict[str, Any]]]:
-    """``confiance coordination --json`` (DESIGN §6): ``{"groups": [...], "edges": [...]}``."""
+def coordination_listing(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """``confiance coordination --json`` (DESIGN §6): ``{"groups": [...], "edges": [...]}``, plus the
+    ``parameters`` of the run that found them (a later run keeps the options it was not given, so the
+    reader must see which window, participation and percentile the edges rest on)."""
     if not store.has_table(con, "coordination_edges"):
-        return {"groups": [], "edges": []}
+        return {"groups": [], "edges": [], "parameters": None}
     groups: dict[int, dict[str, Any]] = {}
     for gid, platform, account, kinds in con.execute(
             "SELECT group_id, platform, account_id, kinds FROM coordination_groups "
@@ -781,7 +784,8 @@ def coordination_listing(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict[
              for p, a, b, k, w, ev in con.execute(
                  "SELECT platform, a, b, kind, weight, evidence FROM coordination_edges "
                  "ORDER BY platform, a, b, kind").fetchall()]
-    return {"groups": list(groups.values()), "edges": edges}
+    return {"groups": list(groups.values()), "edges": edges,
+            "parameters": stored_parameters(con, "coordination_edges", "coordination")}
 
 
 DEFAULTS = {"window": WINDOW_S, "text_window": TEXT_WINDOW_S, "min_participation": MIN_PARTICIPATION,

@@ -68,6 +68,13 @@ BATCH_POSTS = 20_000
 _FOLD = {"a": "aàâäáã", "e": "eéèêë", "i": "iîïíì", "o": "oôöóòõ", "u": "uùûüú", "c": "cç", "n": "nñ", "y": "yÿ"}
 _TAG = re.compile(r"[#@][\w\-]+")
 _TRAILING_TAGS = re.compile(r"(?:\s*[#@][\w\-]+)+\s*$")
+#: Text just before a mention that shows it is quoted or talked about ("la mention « Publicité »",
+#: "oublient le hashtag #ad", "n'indiquent pas #pub"), as journalists and regulators write, not a label.
+_CITED_BEFORE = re.compile(
+    r"(?:[«\"“‘]\s*|\b(?:mentions?|hashtags?|mots?|termes?|labels?|[ée]tiquettes?|words?|terms?|tags?|indiqu\w*|"
+    r"[ée]crire|affich\w*|oubli\w*|forg[eo]t\w*|without|sans)\s+(?:\w+\s+)?(?:[«\"“‘]\s*)?)$", re.IGNORECASE)
+#: How far back the citing words are looked for.
+_CITED_WINDOW = 30
 
 
 class RuleSetError(ConfianceError):
@@ -369,6 +376,15 @@ def _is_clear(start: int, text: str, parameters: Mapping[str, int]) -> bool:
     return True
 
 
+def _is_cited(finding: Finding, text: str) -> bool:
+    """A mention quoted or talked about (not the post's own label); a quote opening the post is a label."""
+    if finding.span is None:
+        return False
+    start = finding.span[0] + len(text[finding.span[0]:finding.span[1]]) - len(text[finding.span[0]:finding.span[1]].lstrip())
+    before = text[max(0, start - _CITED_WINDOW):start]
+    return bool(before.strip()) and _CITED_BEFORE.search(before) is not None
+
+
 def _audit(compiled: _Compiled, text: str, urls: Sequence[str], attributes: Mapping[str, Any] | None,
            account_names: Sequence[str]) -> PostAudit:
     rules, params = compiled.rules, compiled.rules.parameters
@@ -400,8 +416,8 @@ def _audit(compiled: _Compiled, text: str, urls: Sequence[str], attributes: Mapp
     signals = kinds["signal"] + kinds["link"] + kinds["attribute"] + kinds["brand"]
     strong = any(r.id in hits for r in signals if r.strength == "strong")
     weak = sum(1 for r in signals if r.strength == "weak" and r.id in hits)
-    mentions = [f for r in kinds["statutory_mention"] for f in hits.get(r.id, [])]
-    equivalents = [f for r in kinds["equivalent_mention"] for f in hits.get(r.id, [])]
+    mentions = [f for r in kinds["statutory_mention"] for f in hits.get(r.id, []) if not _is_cited(f, text)]
+    equivalents = [f for r in kinds["equivalent_mention"] for f in hits.get(r.id, []) if not _is_cited(f, text)]
     flagged = any(r.id in hits for r in kinds["attribute"])
     commercial = strong or weak >= 2 or bool(mentions) or bool(equivalents)
 

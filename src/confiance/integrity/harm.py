@@ -26,7 +26,9 @@ its own, and each comes with its evidence:
 Audience credibility (per influencer: the ``influencers`` most influential accounts, or those with
 the most engagers when no influence scores exist): distinct engagers (reposts, replies, quotes,
 likes, mentions) and, when follow edges exist, followers; how many are *suspicious* (bot score ≥
-threshold, or member of a coordinated group), their share, and the list.
+threshold, or member of a coordinated group), their share, and the list. Each listed account's
+``interactions`` counts all those kinds, mentions included; it is not the profile's ``engagements``
+(amplification only), so the two counts of one account can differ.
 
 Every input table is optional: when one is missing the matching columns are NULL and the evidence
 says ``"not computed"`` with the step that would compute it, so the step runs on any store.
@@ -242,7 +244,7 @@ def _write_audience(con: duckdb.DuckDBPyConnection, run_id: str, have: dict[str,
         "   count(*) FILTER (WHERE f.bot_score IS NOT NULL) AS bot_engagers,"
         "   count(*) FILTER (WHERE f.group_id IS NOT NULL) AS coordinated_engagers,"
         "   list({'account_id': f.src, 'handle': h.handle, 'bot_score': f.bot_score, 'coordinated_group': f.group_id,"
-        "         'engagements': f.n} ORDER BY f.bot_score DESC NULLS LAST, f.n DESC, f.src)"
+        "         'interactions': f.n} ORDER BY f.bot_score DESC NULLS LAST, f.n DESC, f.src)"
         "    FILTER (WHERE f.bot_score IS NOT NULL OR f.group_id IS NOT NULL) AS suspicious"
         "  FROM flagged f LEFT JOIN handles h ON h.platform = f.platform AND h.account_id = f.src GROUP BY ALL),"
         " per_followers AS ("

@@ -116,7 +116,7 @@ def _rating_cell(value: str) -> tuple[str, float | None]:
     if text in RATINGS:
         return text, None
     try:
-        score = float(text)
+        score = float(re.sub(r"^(\d*),(\d+)$", r"\1.\2", text))  # a French decimal comma: 0,3
     except ValueError:
         raise ValueError(f"rating {value.strip()!r} is not low, mixed, high or a score in [0, 1]") from None
     if not 0.0 <= score <= 1.0:
@@ -127,7 +127,8 @@ def _rating_cell(value: str) -> tuple[str, float | None]:
 def parse_credibility(text: str, *, name: str, origin: str = "user") -> list[DomainRating]:
     """Rows of a credibility CSV (header with ``domain`` and ``rating``; ``source`` optional).
 
-    Lines starting with ``#`` are comments. A cell may hold a URL instead of a domain (its host is
+    Cells are separated by commas, or by semicolons or tabs when the header uses them (spreadsheet
+    exports in a French locale). Lines starting with ``#`` are comments. A cell may hold a URL instead of a domain (its host is
     kept). Raises :class:`IngestError` naming ``name`` and the line for a missing column, an empty
     or malformed domain, an unknown rating or a domain listed twice.
     """
@@ -135,14 +136,16 @@ def parse_credibility(text: str, *, name: str, origin: str = "user") -> list[Dom
     if not lines:
         raise IngestError(name, None, "no header: expected the columns domain,rating[,source]")
     header_no, header = lines[0]
-    columns = [c.strip().lower() for c in next(csv.reader([header]))]
+    # a spreadsheet saved in a French (or German…) locale separates cells with ';', some with tabs
+    delimiter = next((d for d in (",", ";", "\t") if d in header), ",")
+    columns = [c.strip().lower() for c in next(csv.reader([header], delimiter=delimiter))]
     missing = [c for c in ("domain", "rating") if c not in columns]
     if missing:
         raise IngestError(name, header_no, f"missing column(s) {', '.join(missing)}; found {', '.join(columns)}")
     position = {c: columns.index(c) for c in ("domain", "rating", "source") if c in columns}
     rows: list[DomainRating] = []
     first_line: dict[str, int] = {}
-    for line_no, cells in zip((n for n, _ in lines[1:]), csv.reader(line for _, line in lines[1:])):
+    for line_no, cells in zip((n for n, _ in lines[1:]), csv.reader((line for _, line in lines[1:]), delimiter=delimiter)):
         def cell(column: str) -> str:
             i = position.get(column)
             return cells[i] if i is not None and i < len(cells) else ""

@@ -1,7 +1,11 @@
 """URL normalisation: one spelling per resource, so shares of the same page can be counted together.
 
 Lower-cases scheme and host (``http`` and ``https`` count as one), drops ``www.``, default ports, fragments, tracking parameters (``utm_*``,
-click ids, share markers) and a trailing slash, and sorts what query parameters remain. Shortened
+click ids, share markers) and a trailing slash, and sorts what query parameters remain. The mobile
+and AMP copies of a page count as the page: a ``m.``, ``mobile.`` or ``amp.`` label is dropped from a
+host that keeps two labels (``m.facebook.com``, ``en.m.wikipedia.org``, ``amp.theguardian.com``; not
+``m.me``), and Google / ampproject AMP-cache links become the page they serve. An old hash-bang
+route (``twitter.com/#!/user``) is a path, not a fragment, and is kept. Shortened
 links are not fetched (no network at run time): importers already store the expanded URL whenever
 the platform provides it, and :func:`expansion_pairs` reads the other short → expanded pairs a post
 carries (the short link in its text or link field, the expanded one beside it), so one post that
@@ -16,7 +20,16 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 TRACKING_PARAMETERS = frozenset({
     "fbclid", "gclid", "dclid", "msclkid", "igshid", "mc_cid", "mc_eid", "ref", "ref_src", "ref_url",
     "s", "si", "feature", "share", "smid", "cmpid", "xtor", "at_medium", "at_campaign", "_hsenc", "_hsmi",
+    "igsh", "_ga", "_gl", "mkt_tok", "trk", "ito", "ncid", "ocid", "is_from_webapp", "sender_device", "ampshare",
 })
+#: Host labels of the mobile and AMP copies of a site.
+MOBILE_LABELS = frozenset({"m", "mobile", "amp"})
+#: URLs (already https, without ``www.``) whose host or path :func:`normalise_url` still rewrites:
+#: a mobile or AMP label, or an AMP cache. RE2- and Python-compatible, for fast paths that skip
+#: URLs already in normal form.
+NEEDS_FOLDING = r"^https://(?:[a-z0-9-]+\.)*(?:(?:m|mobile|amp)\.[a-z0-9-]+\.[a-z0-9-]|[a-z0-9-]+\.cdn\.ampproject\.org/|cdn\.ampproject\.org/|google\.[a-z.]+/amp/)"
+_GOOGLE_AMP = re.compile(r"^/amp/(?:s/)?(?P<target>.+)$")
+_AMPPROJECT = re.compile(r"^/[cv]/(?:s/)?(?P<target>.+)$")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 #: Hosts that only redirect to another URL (platform wrappers and public link shorteners).
 SHORTENER_HOSTS = frozenset({
@@ -46,10 +59,23 @@ def normalise_url(url: str) -> str:
     host = parts.hostname.lower().rstrip(".")
     if host.startswith("www."):
         host = host[4:]
+    cache = (_AMPPROJECT.match(parts.path) if host == "cdn.ampproject.org" or host.endswith(".cdn.ampproject.org")
+             else _GOOGLE_AMP.match(parts.path) if re.fullmatch(r"google\.[a-z.]+", host) else None)
+    if cache:
+        target = cache.group("target")
+        if "." in target.split("/", 1)[0]:
+            query = f"?{parts.query}" if parts.query else ""
+            return normalise_url(target + query if re.match(r"https?://", target) else f"https://{target}{query}")
+    labels = host.split(".")
+    if len(labels) > 2:
+        host = ".".join([label for label in labels[:-2] if label not in MOBILE_LABELS] + labels[-2:])
     if port and port != DEFAULT_PORTS[scheme]:
         host = f"{host}:{port}"
     query = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking(k))
-    path = parts.path.rstrip("/") or ""
+    path = parts.path
+    if parts.fragment.startswith("!/") and path in ("", "/"):
+        path = parts.fragment[1:]
+    path = path.rstrip("/") or ""
     return urlunsplit(("https" if scheme == "http" else scheme, host, path, urlencode(query), ""))
 
 
