@@ -244,11 +244,15 @@ def analyze(
     threads: int = typer.Option(1, "--threads", min=1, help="Encoder threads for the steps that embed text."),
 ) -> None:
     """Run every analysis in dependency order (or only the named steps)."""
+    from confiance.pipeline import StepFailure
     from confiance.pipeline import analyze as run_analyses
 
     steps = [s.strip() for s in only.split(",")] if only else None
 
     def done(step, result) -> None:
+        if isinstance(result, StepFailure):
+            err.print(f"{step.name}: {result}", markup=False)
+            return
         figures = ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
                             for k, v in (result or {}).items() if isinstance(v, (int, float)))
         skipped = (result or {}).get("skipped")  # a step's reason for writing nothing (too little data)

@@ -43,3 +43,12 @@ class BriefError(ConfianceError):
         self.field = field
         self.reason = reason
         super().__init__(f"brief field {field!r}: {reason}")
+
+
+class AnalysisError(ConfianceError):
+    """Steps of an ``analyze`` run failed; the others ran and are committed. ``results`` holds every
+    step's outcome (a :class:`confiance.pipeline.StepFailure` for the failed and the skipped ones)."""
+
+    def __init__(self, message: str, results: dict):
+        self.results = results
+        super().__init__(message)

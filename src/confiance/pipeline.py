@@ -22,7 +22,7 @@ import duckdb
 import orjson
 
 from confiance import __version__, store
-from confiance.errors import ConfianceError
+from confiance.errors import AnalysisError, ConfianceError
 from confiance.workspace import Workspace
 
 StepFunction = Callable[[duckdb.DuckDBPyConnection, str], Any]
@@ -99,10 +99,24 @@ def _order(selected: list[str], known: dict[str, Step]) -> list[Step]:
     return ordered
 
 
+@dataclass(frozen=True)
+class StepFailure:
+    """A step that raised (``error``), or that was not run because a step it needs failed (``needs``)."""
+
+    error: str
+    needs: str | None = None
+
+    def __str__(self) -> str:
+        return f"not run: needs {self.needs}, which failed" if self.needs else f"failed: {self.error}"
+
+
 def analyze(ws: Workspace, only: list[str] | None = None,
             on_step: Callable[[Step, Any], None] | None = None, *, threads: int = 1) -> dict[str, Any]:
     """Run the selected steps (default: all) and the steps they depend on.
 
+    A step that fails is rolled back alone: the steps that need it are not run, the others run, and
+    at the end :class:`AnalysisError` names what failed (an hour of analyses is not lost to one step).
+    ``on_step`` receives each step's result, or a :class:`StepFailure`.
     ``threads``: encoder threads for the steps that embed text (see ``RUN_OPTIONS``).
     """
     if not isinstance(threads, int) or threads < 1:
@@ -111,13 +125,31 @@ def analyze(ws: Workspace, only: list[str] | None = None,
     known = steps()
     plan = _order(only or sorted(known), known)
     results: dict[str, Any] = {}
+    first_error: Exception | None = None
     with ws.writer() as con:
         for step in plan:
-            given = {name: options[name] for name in step.options}
-            run = functools.partial(step.run, **given) if given else step.run
-            results[step.name] = _run_recorded(ws, con, step.name, {**step.parameters, **given}, run)
+            failed = next((dep for dep in step.after if isinstance(results.get(dep), StepFailure)), None)
+            if failed is not None:
+                results[step.name] = StepFailure("", needs=failed)
+            else:
+                given = {name: options[name] for name in step.options}
+                run = functools.partial(step.run, **given) if given else step.run
+                try:
+                    results[step.name] = _run_recorded(ws, con, step.name, {**step.parameters, **given}, run)
+                except Exception as exc:  # rolled back by _run_recorded's transaction; reported below
+                    first_error = first_error or exc
+                    message = str(exc) if isinstance(exc, ConfianceError) else f"{type(exc).__name__}: {exc}"
+                    results[step.name] = StepFailure(" ".join(message.split()))
             if on_step:
                 on_step(step, results[step.name])
+    failures = {name: r for name, r in results.items() if isinstance(r, StepFailure)}
+    if failures:
+        raised = [f"{name} ({r.error})" for name, r in failures.items() if not r.needs]
+        skipped = [name for name, r in failures.items() if r.needs]
+        message = f"{len(raised)} analysis step(s) failed: " + "; ".join(raised)
+        if skipped:
+            message += f"; not run, as they need a failed step: {', '.join(skipped)}"
+        raise AnalysisError(message, results) from first_error
     return results
 
 
