@@ -60,8 +60,10 @@ class Person:
     keys: list[tuple[str, str]] = field(default_factory=list)  # (platform, account_id)
     handles: set[str] = field(default_factory=set)
     names: set[str] = field(default_factory=set)  # display names
-    post_ids: set[str] = field(default_factory=set)
+    post_ids: set[str] = field(default_factory=set)  # their posts, and those of theirs that others answered
     post_texts: set[str] = field(default_factory=set)
+    #: other ids that name the account in raw records: a Mastodon instance's numeric id, profile URLs
+    aliases: set[str] = field(default_factory=set)
 
     @property
     def ids(self) -> set[str]:
@@ -118,6 +120,16 @@ def find_person(con: duckdb.DuckDBPyConnection, who: str) -> Person:
             person.post_ids.add(post_id)
             if text and len(text) >= 12:
                 person.post_texts.add(text)
+        # their posts that others answered or quoted without the post itself being collected
+        person.post_ids |= {p for (p,) in con.execute(
+            "SELECT DISTINCT parent_post_id FROM posts WHERE platform = ? AND parent_account_id = ? "
+            "AND parent_post_id IS NOT NULL", [plat, account_id]).fetchall()}
+        for row in con.execute(
+            "SELECT url, json_extract_string(attributes, '$.instance_account_id'), "
+            "json_extract_string(attributes, '$.uri') FROM accounts WHERE platform = ? AND account_id = ?",
+            [plat, account_id]
+        ).fetchall():
+            person.aliases |= {str(x) for x in row if x}
     return person
 
 
@@ -164,6 +176,8 @@ def _delete_from_store(con: duckdb.DuckDBPyConnection, person: Person) -> dict[s
                     + (f" OR {owned.format(col='parent_account_id')}" if column == "parent_post_id" else "") + ")",
                     [_post_id_markers(person)])
     con.execute("UPDATE posts t SET parent_account_id = NULL WHERE " + owned.format(col="parent_account_id"))
+    # what others' posts keep of the person's post ids: ``in_reply_to_id`` in attributes, a status URL in text
+    _scrub_post_id_parts(con, "posts", sorted(person.post_ids), columns=("text", "url", "attributes"))
     needles = sorted(person.ids | person.handles | person.names)
     for needle in needles:
         con.execute("UPDATE rejects SET raw = NULL WHERE contains(lower(raw), lower(?))", [needle])
@@ -180,8 +194,8 @@ def _delete_from_store(con: duckdb.DuckDBPyConnection, person: Person) -> dict[s
             conditions.append("EXISTS (SELECT 1 FROM forget_touched f WHERE f.platform = t.platform AND f.post_id = t.post_id)")
         if conditions:
             delete(table, " OR ".join(conditions))
-        _scrub_text_columns(con, table, person)
         _scrub_post_ids(con, table, own_post_ids)
+        _scrub_text_columns(con, table, person)
     if store.has_table(con, "text_embeddings") and store.has_table(con, "post_embeddings"):
         # a text's vector stays only while some remaining post still has that text
         delete("text_embeddings", "NOT EXISTS (SELECT 1 FROM post_embeddings e WHERE e.text_key = t.text_key)")
@@ -276,22 +290,95 @@ def _scrub_post_ids(con: duckdb.DuckDBPyConnection, table: str, post_ids: list[s
                     f'WHERE regexp_matches(CAST("{column}" AS VARCHAR), ?)',
                     [quoted, f'"{FORGOTTEN}"', quoted],
                 )
+    _scrub_post_id_parts(con, table, post_ids)
+
+
+def _scrub_post_id_parts(con: duckdb.DuckDBPyConnection, table: str, post_ids: list[str],
+                         columns: tuple[str, ...] | None = None) -> None:
+    """Distinctive post ids and their parts (a DID, a record key, a status number) inside other values
+    become [forgotten]: a share id ``<their post>#repost-by-…``, a URI in a label. ``columns``: all text
+    columns when None."""
+    parts = sorted({p for p in post_ids if len(p) >= _MIN_POST_ATOM}
+                   | {a for p in post_ids for a in _atoms(p, _MIN_POST_ATOM)}, key=len, reverse=True)
+    columns = [(c, t) for c, t in con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+        "AND data_type IN ('VARCHAR', 'JSON', 'VARCHAR[]')", [table]).fetchall() if columns is None or c in columns]
+    for start in range(0, len(parts), _POST_ID_CHUNK):
+        pattern = r"(?i)\b(?:" + "|".join(re.escape(p) for p in parts[start:start + _POST_ID_CHUNK]) + r")\b"
+        for column, dtype in columns:
+            if dtype == "VARCHAR[]":
+                con.execute(f'UPDATE "{table}" SET "{column}" = list_transform("{column}", '
+                            f"lambda v: regexp_replace(v, ?, ?, 'g')) "
+                            f'WHERE len(list_filter("{column}", lambda v: regexp_matches(v, ?))) > 0',
+                            [pattern, FORGOTTEN, pattern])
+            else:
+                con.execute(
+                    f'UPDATE "{table}" SET "{column}" = CAST(regexp_replace(CAST("{column}" AS VARCHAR), ?, ?, \'g\') AS {dtype}) '
+                    f'WHERE regexp_matches(CAST("{column}" AS VARCHAR), ?)', [pattern, FORGOTTEN, pattern])
 
 
 # -- raw archive -------------------------------------------------------------------------------------
+#: Shortest account id matched inside other text: a number of 6 digits or more rarely means anything else.
+_MIN_ID_ATOM = 6
+#: Shortest part of a post id matched on its own (a Mastodon status number, a Bluesky record key): it
+#: opens the post without the rest of the URI.
+_MIN_POST_ATOM = 10
+#: A run of characters that can make an id: DIDs, numbers, record keys, ``user@host`` parts.
+_TOKEN = re.compile(r"[\w:.%-]+")
+#: Keys whose value points at a record: a Bluesky strong reference ``{"uri", "cid"}``, an embedded record.
+_POINTER_KEYS = ("uri", "url")
+
+
+def _atoms(value: str, min_len: int) -> set[str]:
+    """The parts of an id that name the person wherever they appear: the id itself, or in a URI its DID, its
+    numeric ``/users/<id>/`` segment and its last segment (``at://did/app.bsky.feed.post/<rkey>``,
+    ``…/statuses/<n>``)."""
+    value = value.lower()
+    number, at, _ = value.partition("@")
+    parts = {value} | ({number} if at and number.isdigit() else set())  # a status seen elsewhere: ``<n>@<instance>``
+    if "/" in value or "#" in value:
+        parts = set(re.findall(r"did:[a-z0-9]+:[\w.%:-]+", value)) | set(re.findall(r"/users/(\d+)", value))
+        parts.add(re.split(r"[/#]", value.rstrip("/"))[-1])
+    return {p for p in parts if len(p) >= min_len and _TOKEN.fullmatch(p)}
+
+
+def _mastodon_name_patterns(handle: str) -> list[str]:
+    """How a Mastodon ``user@host`` appears in raw records besides the handle: profile and actor URLs, and
+    the ``@user`` or ``@<span>user</span>`` of a mention in another status's HTML."""
+    local, at, host = handle.partition("@")
+    if not at or not local or not host:
+        return []
+    local, host = re.escape(local), re.escape(host)
+    return [rf"://{host}/(?:users/|@){local}(?![\w@])", rf"@(?:<span>)?{local}(?:</span>)?(?![\w@])"]
+
+
 class _Redactor:
     def __init__(self, person: Person):
-        self.ids = {i.lower() for i in person.ids | person.post_ids}
+        self.ids = {i.lower() for i in person.ids | person.aliases | person.post_ids}
         self.handles = {h.lower() for h in person.handles}
-        self.identity = self.ids | self.handles
+        self.atoms = set().union(*(_atoms(i, _MIN_ID_ATOM) for i in person.ids | person.aliases),
+                                 *(_atoms(p, _MIN_POST_ATOM) for p in person.post_ids))
+        self.identity = self.ids | self.handles | self.atoms
         parts = sorted((re.escape(x) for x in person.handles | person.names | person.post_texts), key=len, reverse=True)
+        parts += [p for h in sorted(self.handles) for p in _mastodon_name_patterns(h)]
         self.substrings = re.compile("|".join(parts), re.IGNORECASE) if parts else None
         word_ids = sorted((re.escape(i) for i in person.ids if len(i) >= 3), key=len, reverse=True)
         self.id_tokens = re.compile(r"(?<![\w:/.-])(?:" + "|".join(word_ids) + r")(?![\w])") if word_ids else None
 
+    def needles(self) -> list[bytes]:
+        """Lower-case bytes of which one is in every raw file that names the person."""
+        return [x.encode() for x in self.identity if x]
+
+    def _atom(self, match: re.Match) -> str:
+        token = match.group(0)
+        core = token.rstrip(".:-")
+        return FORGOTTEN + token[len(core):] if core.lower() in self.atoms else token
+
     def text(self, value: str) -> str:
         if self.substrings is not None:
             value = self.substrings.sub(FORGOTTEN, value)
+        if self.atoms:
+            value = _TOKEN.sub(self._atom, value)
         return value
 
     def raw_text(self, value: str) -> str:
@@ -301,11 +388,12 @@ class _Redactor:
         return value
 
     def owns(self, obj: dict) -> bool:
+        """The object is the person, their post, or a reference to their post (reply parent, quoted record)."""
         for key in _IDENTITY_KEYS:
             v = obj.get(key)
             if isinstance(v, (str, int)) and not isinstance(v, bool) and str(v).lower().lstrip("@") in self.identity:
                 return True
-        return False
+        return any(isinstance(obj.get(key), str) and self.text(obj[key]) != obj[key] for key in _POINTER_KEYS)
 
     def walk(self, node: Any) -> Any:
         if isinstance(node, dict):
@@ -324,6 +412,8 @@ class _Redactor:
                 except orjson.JSONDecodeError:
                     pass
             return self.text(node)
+        if isinstance(node, int) and not isinstance(node, bool) and str(node) in self.identity:
+            return FORGOTTEN  # v1.1 numeric ids: in_reply_to_user_id, in_reply_to_status_id
         return node
 
 
@@ -376,7 +466,7 @@ def _contains_any(data: bytes, needles: list[bytes]) -> bool:
 def _redact_archive(ws: Workspace, person: Person) -> list[str]:
     """Rewrite the archived raw files that name the person; returns their hashes."""
     redactor = _Redactor(person)
-    needles = [x.lower().encode() for x in person.ids | person.handles | person.names | person.post_texts if x]
+    needles = redactor.needles() + [x.lower().encode() for x in person.names | person.post_texts if x]
     rewritten = []
     for archive in sorted([*ws.raw_dir.glob("*/*.zst"), *ws.raw_dir.glob("*/*.gz")]):  # .gz: older archives
         data = decompress(decompress(archive.read_bytes()))
@@ -489,11 +579,13 @@ def _find_anywhere(who: str, cons: list[duckdb.DuckDBPyConnection]) -> Person:
         person.names |= part.names
         person.post_ids |= part.post_ids
         person.post_texts |= part.post_texts
+        person.aliases |= part.aliases
     return person
 
 
 def _mark_redacted(con: duckdb.DuckDBPyConnection, hashes: list[str]) -> None:
-    con.executemany("UPDATE sources SET redacted = true WHERE sha256 = ?", [[h] for h in hashes])
+    if hashes:
+        con.executemany("UPDATE sources SET redacted = true WHERE sha256 = ?", [[h] for h in hashes])
 
 
 # -- retention ----------------------------------------------------------------------------------------
