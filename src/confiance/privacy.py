@@ -17,7 +17,10 @@ interaction or audience report). Rows without any date (an edge file's undated a
 are kept and counted. KPI series are business aggregates, not personal data, and are kept.
 A raw archived file is deleted once nothing it brought is left in the store and it was ingested
 before the cutoff or lost rows in this run; a file that still holds records within the period is
-kept whole until they expire too (the archive is kept per input file). Analysis tables are derived
+kept (the archive is kept per input file), rewritten without the expired posts and accounts it holds:
+their records are wiped and their texts replaced, as ``forget`` does. Ingesting the same file again
+brings nothing back (its hash is known); another file holding expired posts (collected again) brings
+them back until the next run, which expires them again by their dates. Analysis tables are derived
 from the expired rows: the per-post caches (languages, embeddings) lose the expired posts' rows and
 every other analysis table is dropped, for ``analyze`` to rebuild; snapshots, reports and exports
 built before the run are deleted; the database file is rewritten, as for ``forget``.
@@ -463,12 +466,15 @@ def _contains_any(data: bytes, needles: list[bytes]) -> bool:
     return any(n in lowered for n in needles)
 
 
-def _redact_archive(ws: Workspace, person: Person) -> list[str]:
-    """Rewrite the archived raw files that name the person; returns their hashes."""
+def _redact_archive(ws: Workspace, person: Person, only: set[str] | None = None) -> list[str]:
+    """Rewrite the archived raw files that name the person (among the hashes ``only``, when given);
+    returns their hashes."""
     redactor = _Redactor(person)
     needles = redactor.needles() + [x.lower().encode() for x in person.names | person.post_texts if x]
     rewritten = []
     for archive in sorted([*ws.raw_dir.glob("*/*.zst"), *ws.raw_dir.glob("*/*.gz")]):  # .gz: older archives
+        if only is not None and archive.name.split(".", 1)[0] not in only:
+            continue
         data = decompress(decompress(archive.read_bytes()))
         if not _contains_any(data, needles):
             continue
@@ -606,6 +612,7 @@ class RetentionResult:
     analysis_tables_dropped: list[str]
     files_deleted: int
     dry_run: bool
+    archives_redacted: int = 0  # kept files that lost their expired records
 
 
 def retention_cutoff(period: str, now: datetime | None = None) -> datetime:
@@ -637,7 +644,7 @@ def _expire_rows(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> tuple[dict
             deleted[table] = deleted.get(table, 0) + n
 
     ingested = "(SELECT s.ingested_at FROM sources s WHERE s.sha256 = t.source_sha256)"
-    con.execute("CREATE OR REPLACE TEMP TABLE expired_posts AS SELECT platform, post_id FROM posts t "
+    con.execute("CREATE OR REPLACE TEMP TABLE expired_posts AS SELECT platform, post_id, text, source_sha256 FROM posts t "
                 f"WHERE coalesce(created_at, {ingested}) < ?", [cutoff])
     con.execute("CREATE OR REPLACE TEMP TABLE expired_accounts (platform VARCHAR, account_id VARCHAR)")
     in_expired = "EXISTS (SELECT 1 FROM expired_posts e WHERE e.platform = t.platform AND e.post_id = t.post_id)"
@@ -704,6 +711,31 @@ def _referenced_sources(cons: list[duckdb.DuckDBPyConnection]) -> set[str]:
     return referenced
 
 
+def _redact_expired_from_kept_archives(ws: Workspace, cons: list[duckdb.DuckDBPyConnection],
+                                       gone: set[str]) -> list[str]:
+    """A file kept for its records within the period loses the expired posts and accounts it holds: their
+    records are wiped, their texts replaced, as ``forget`` does for a person. Returns the files' hashes."""
+    expired = Person()
+    sources: set[str] = set()
+    for con in cons:
+        for post_id, text, sha in con.execute(
+            "SELECT post_id, text, source_sha256 FROM expired_posts e WHERE source_sha256 IS NOT NULL"
+        ).fetchall():
+            expired.post_ids.add(post_id)
+            sources.add(sha)
+        # a text another kept post still has (a repost, a copy) stays in that post's record
+        expired.post_texts |= {t for (t,) in con.execute(
+            "SELECT DISTINCT text FROM expired_posts WHERE length(text) >= 12 "
+            "AND text NOT IN (SELECT text FROM posts WHERE text IS NOT NULL)").fetchall()}
+        expired.keys += con.execute("SELECT platform, account_id FROM expired_accounts").fetchall()
+    kept = {r[0] for con in cons for r in con.execute(
+        "SELECT sha256 FROM sources WHERE archive_path IS NOT NULL AND list_contains(?, sha256)", [sorted(sources)]
+    ).fetchall()} - gone
+    if not kept or not (expired.post_ids or expired.keys):
+        return []
+    return _redact_archive(ws, expired, only=kept)
+
+
 def _remove_released_archives(ws: Workspace, cons: list[duckdb.DuckDBPyConnection]) -> None:
     """Delete the archived files whose source no longer has an archive: after the commit, so that a kill
     in between leaves a file to delete again on the next run, never a store pointing at a missing file."""
@@ -755,12 +787,15 @@ def expire(ws: Workspace, cutoff: datetime, *, dry_run: bool = False) -> Retenti
                     lake_con.execute(f'DELETE FROM "{table}"')
                     dropped.append(f"lake/{table}")
             gone, kept = _expired_archives(cons, cutoff, before - _referenced_sources(cons))
+            redacted: list[str] = []
             if dry_run:
                 for c in cons:
                     c.execute("ROLLBACK")
             else:
+                redacted = _redact_expired_from_kept_archives(ws, cons, set(gone))
                 released = {}
                 for c in cons:
+                    _mark_redacted(c, redacted)
                     released[id(c)] = c.execute(
                         "UPDATE sources SET archive_path = NULL, redacted = true WHERE list_contains(?, sha256)",
                         [gone]).fetchall()[0][0]
@@ -775,9 +810,9 @@ def expire(ws: Workspace, cutoff: datetime, *, dry_run: bool = False) -> Retenti
             if not dry_run:
                 _rewrite_database(ws)
             files = _delete_all_outputs(ws, dry_run)
-    result = RetentionResult(cutoff, deleted, undated, len(gone), kept, dropped, files, dry_run)
+    result = RetentionResult(cutoff, deleted, undated, len(gone), kept, dropped, files, dry_run, len(redacted))
     if not dry_run:
         ws.audit("retention", cutoff=cutoff.isoformat(), rows_deleted=deleted, undated_rows_kept=undated,
-                 archives_deleted=len(gone), archives_kept=kept, analysis_tables_dropped=len(dropped),
-                 files_deleted=files)
+                 archives_deleted=len(gone), archives_kept=kept, archives_redacted=len(redacted),
+                 analysis_tables_dropped=len(dropped), files_deleted=files)
     return result
