@@ -77,6 +77,10 @@ class Person:
         out |= {_hash(h) for h in self.handles}
         return out
 
+    def post_hashes(self) -> set[str]:
+        """``platform:post:post_id`` hashed: a later ingest drops what points at these posts."""
+        return {_hash(f"{platform}:post:{post_id}") for platform in {p for p, _ in self.keys} for post_id in self.post_ids}
+
 
 def _hash(value: str) -> str:
     return hashlib.sha256(value.lower().encode()).hexdigest()
@@ -204,7 +208,7 @@ def _delete_from_store(con: duckdb.DuckDBPyConnection, person: Person) -> dict[s
         delete("text_embeddings", "NOT EXISTS (SELECT 1 FROM post_embeddings e WHERE e.text_key = t.text_key)")
     now = datetime.now(timezone.utc)
     con.executemany("INSERT INTO suppressions SELECT ?, ? WHERE ? NOT IN (SELECT key_hash FROM suppressions)",
-                    [[h, now, h] for h in sorted(person.hashes())])
+                    [[h, now, h] for h in sorted(person.hashes() | person.post_hashes())])
     for temp in ("forget_keys", "forget_handles", "forget_posts", "forget_touched"):
         con.execute(f"DROP TABLE {temp}")
     return deleted
