@@ -11,9 +11,6 @@ import sys
 
 import orjson
 import pytest
-from typer.testing import CliRunner
-
-from confiance.cli import app
 from confiance.errors import ConfianceError
 from confiance.ingest._readers import decompress
 from confiance.pipeline import analyze
@@ -233,3 +230,44 @@ def test_a_full_session_logs_no_handle_text_or_account_id(tmp_path):
     logs = logs.replace(f"'@{handle.lower()}'", "")
     assert sorted(n for n in needles if n in logs) == []
     assert sorted(n for n in needles if n in audit) == []
+
+
+def _samples_copy(samples_ws, target) -> Workspace:
+    shutil.copytree(samples_ws.root, target, ignore=shutil.ignore_patterns("*.lock"))
+    return Workspace.open(target)
+
+
+@pytest.mark.parametrize(("platform", "form"), [
+    ("x", "{handle}"), ("x", "@{HANDLE}"), ("x", "{account_id}"), ("x", "x:{account_id}"),
+    ("bluesky", "{account_id}"), ("bluesky", "@{handle}"), ("bluesky", "bluesky:{account_id}"),
+    ("mastodon", "{handle}"), ("mastodon", "@{handle}"), ("mastodon", "mastodon:{account_id}"),
+])
+def test_forget_finds_the_person_by_any_of_their_names(samples_ws, tmp_path, platform, form):
+    ws = _samples_copy(samples_ws, tmp_path / "ws")
+    [(account_id, handle)] = query(ws, _TARGET.format(TARGETS["mentioned"]).replace(
+        "SELECT a.account_id", "SELECT a.account_id, a.handle"), [platform])
+    if platform == "bluesky":
+        assert account_id.startswith("did:")
+    if platform == "mastodon":
+        assert re.fullmatch(r"[^@]+@[^@]+", handle)  # user@instance (here with a port: localhost:3000)
+    who = form.format(handle=handle, HANDLE=handle.upper(), account_id=account_id)
+    accounts = scalar(ws, "SELECT count(*) FROM accounts")
+    result = forget(ws, who)
+    assert result.rows_deleted["accounts"] == 1
+    assert scalar(ws, "SELECT count(*) FROM accounts") == accounts - 1
+    assert scalar(ws, "SELECT count(*) FROM accounts WHERE account_id = ?", [account_id]) == 0
+
+
+@pytest.mark.parametrize("who", ["@nobody_here", "nobody_here@localhost:3000", "did:plc:nobodyhere", "x:12",
+                                 "mastodon:nobody@localhost:3000", "@"])
+def test_forget_of_an_unknown_person_is_one_error_and_changes_nothing(samples_ws, tmp_path, who):
+    ws = _samples_copy(samples_ws, tmp_path / "ws")
+    before = {p: p.read_bytes() for p in ws.root.rglob("*") if p.is_file() and not p.name.endswith(".lock")}
+    with pytest.raises(ConfianceError, match="no account matches"):
+        forget(ws, who)
+    after = {p: p.read_bytes() for p in ws.root.rglob("*") if p.is_file() and not p.name.endswith(".lock")}
+    assert after.keys() == before.keys() and all(after[p] == before[p] for p in before)
+    out = _cli(ws.root, "forget", who, check=False)
+    assert out.returncode == 1 and out.stdout == ""
+    [line] = out.stderr.strip().splitlines()
+    assert line.startswith(f"error: no account matches {who!r}")

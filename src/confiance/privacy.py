@@ -95,11 +95,16 @@ class ForgetResult:
 
 
 def find_person(con: duckdb.DuckDBPyConnection, who: str) -> Person:
-    """ACCOUNT_OR_HANDLE: an account id, a handle (with or without '@'), or 'platform:account_id'."""
+    """ACCOUNT_OR_HANDLE: an account id, a DID, a handle (with or without '@'; Mastodon's ``user@instance``,
+    whose instance may carry a port), or 'platform:account_id'."""
     needle = who.strip().lstrip("@").lower()
     platform = None
-    if ":" in needle and not needle.startswith(("did:", "at:")):
-        platform, needle = needle.split(":", 1)
+    prefix, colon, rest = needle.partition(":")
+    # only a platform the store knows is a prefix: ``did:plc:…`` and ``user@host:3000`` keep their colons
+    if colon and rest and con.execute("SELECT count(*) FROM (SELECT platform FROM accounts WHERE platform = ? "
+                                      "UNION ALL SELECT platform FROM posts WHERE platform = ? LIMIT 1)",
+                                      [prefix, prefix]).fetchall()[0][0]:
+        platform, needle = prefix, rest
     where = "(lower(account_id) = ? OR lower(handle) = ?)" + (" AND platform = ?" if platform else "")
     params = [needle, needle] + ([platform] if platform else [])
     rows = con.execute(f"SELECT platform, account_id, handle, display_name FROM accounts WHERE {where}", params).fetchall()
