@@ -95,10 +95,34 @@ def hits(files: dict[str, bytes], needles: set[str]) -> dict[str, list[str]]:
     return found
 
 
+def compressed_copies(folder: Path) -> list[Path]:
+    """The samples again, gzip, xz and zstd compressed: their archives hold the compressed bytes."""
+    import gzip
+    import lzma
+
+    import pyarrow as pa
+
+    copies = []
+    for i, sample in enumerate(SAMPLES):
+        kind = ("gz", "xz", "zst")[i % 3]
+        target = folder / f"{sample.name}.{kind}"
+        data = sample.read_bytes()
+        if kind == "zst":
+            with pa.CompressedOutputStream(str(target), "zstd") as out:
+                out.write(data)
+        else:
+            target.write_bytes(gzip.compress(data) if kind == "gz" else lzma.compress(data))
+        copies.append(target)
+    return copies
+
+
 @pytest.fixture(scope="module")
 def samples_ws(tmp_path_factory) -> Workspace:
-    ws = Workspace.init(tmp_path_factory.mktemp("samples") / "ws")
+    root = tmp_path_factory.mktemp("samples")
+    ws = Workspace.init(root / "ws")
     ingest(ws, *SAMPLES)
+    (root / "compressed").mkdir()
+    ingest(ws, *compressed_copies(root / "compressed"))
     return ws
 
 

@@ -1,7 +1,10 @@
 """GDPR tools: forget a person everywhere in a workspace, and expire what is past its retention period.
 
 ``forget`` removes the person's accounts, posts, interactions, observations and audience reports,
-scrubs their handle from other people's posts, redacts them from the raw archive, deletes snapshots
+scrubs their handle from other people's posts, redacts them from the raw archive (their own records, and
+in other people's records every id that points at them: a reply's parent, a quoted or reposted record,
+a mention or facet, ``in_reply_to_*``; ids, DIDs, Mastodon status numbers and Bluesky record keys are
+matched as whole tokens, inside URLs too; compressed archive members are read decompressed), deletes snapshots
 and any report or export that names them, then **rewrites the database file** (DuckDB DELETE leaves
 the old bytes on disk). A workspace ingested on Spark has the same tables in its Parquet lake: they
 get the same deletions and are rewritten too (``confiance.engine.lake_files``) and adds hashes of their ids and handles to a suppression list that later
