@@ -16,9 +16,11 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 
+from confiance.export import export_tables
 from confiance.ingest._readers import decompress
 from confiance.pipeline import analyze
 from confiance.privacy import forget
+from confiance.report import build_report
 from confiance.simulate import simulate_world
 from confiance.workspace import Workspace
 from tests.conftest import FORMATS, ingest, query
@@ -160,6 +162,14 @@ def analysed_small_world(tmp_path_factory) -> Workspace:
     ws = Workspace.init(root / "ws")
     ingest(ws, root / "world" / "x", root / "world" / "bluesky", root / "world" / "mastodon")
     analyze(ws)
+    build_report(ws)
+    ws.publish_snapshot()
+    with ws.reader() as con:
+        # the vectors are exported too, but only make the files large: they carry no id the others lack
+        tables = [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = "
+                                            "'main' AND table_name NOT LIKE '%embeddings'").fetchall()]
+        export_tables(con, "csv", ws.exports_dir / "csv", tables=tables)
+        export_tables(con, "parquet", ws.exports_dir / "parquet", tables=tables)
     return ws
 
 
@@ -171,7 +181,10 @@ def test_forget_in_an_analysed_world_leaves_no_id_in_any_file(analysed_small_wor
     [(account_id,)] = query(ws, _TARGET.format(TARGETS[target]), [platform])
     needles = traces(ws, platform, account_id)
     handle = query(ws, "SELECT handle FROM accounts WHERE platform = ? AND account_id = ?", [platform, account_id])[0][0]
-    assert len(hits(workspace_bytes(ws.root), needles)) >= 3
+    before = hits(workspace_bytes(ws.root), needles)
+    # named in the store, the archive, the snapshot, the report and the exports
+    assert {name.split("/")[0] for files in before.values() for name in files} >= {
+        "confiance.duckdb", "raw", "snapshots", "reports", "exports"}
     forget(ws, f"{platform}:{account_id}")
     files = workspace_bytes(ws.root)
     assert hits(files, needles) == {}

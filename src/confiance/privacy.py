@@ -520,7 +520,7 @@ def _rewrite_database(ws: Workspace) -> None:
 def _delete_outputs(ws: Workspace, person: Person) -> int:
     """Snapshots go entirely (they are re-published); reports, exports and collected pages waiting for ingest
     only when they name the person."""
-    needles = [x.lower().encode() for x in person.ids | person.handles | person.names if x]
+    needles = _Redactor(person).needles() + [x.lower().encode() for x in person.names if x]
     deleted = 0
     for snapshot in ws.snapshots_dir.glob("*"):
         if snapshot.is_file():
@@ -529,11 +529,29 @@ def _delete_outputs(ws: Workspace, person: Person) -> int:
     # reports, exports, and collected pages not yet ingested (`collect --no-ingest`)
     for folder in (ws.reports_dir, ws.exports_dir, ws.root / "collect"):
         for f in folder.rglob("*"):
-            if f.is_file() and _contains_any(f.read_bytes(), needles):
+            if f.is_file() and _output_names_person(f, needles):
                 f.unlink()
                 deleted += 1
     shutil.rmtree(ws.root / "tmp", ignore_errors=True)
     return deleted
+
+
+def _output_names_person(path: Path, needles: list[bytes]) -> bool:
+    """Whether an output file holds one of the needles: Parquet values are read decoded (its pages are
+    compressed), compressed files decompressed."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            batches = pq.ParquetFile(path).iter_batches(batch_size=10_000)
+            return any(_contains_any(orjson.dumps(batch.to_pylist(), default=str), needles) for batch in batches)
+        except (OSError, ValueError):  # not readable as Parquet: judged on its bytes
+            pass
+    try:
+        data = decompress(path.read_bytes())
+    except OSError:
+        data = path.read_bytes()
+    return _contains_any(data, needles)
 
 
 @contextmanager
