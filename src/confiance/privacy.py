@@ -375,14 +375,21 @@ class _Redactor:
                                  *(_atoms(p, _MIN_POST_ATOM) for p in person.post_ids))
         self.identity = self.ids | self.handles | self.atoms
         parts = sorted((re.escape(x) for x in person.handles | person.names | person.post_texts), key=len, reverse=True)
-        parts += [p for h in sorted(self.handles) for p in _mastodon_name_patterns(h)]
+        mastodon = [p for h in sorted(self.handles) for p in _mastodon_name_patterns(h)]
+        self.mastodon_names = re.compile("|".join(mastodon), re.IGNORECASE) if mastodon else None
+        parts += mastodon
         self.substrings = re.compile("|".join(parts), re.IGNORECASE) if parts else None
         word_ids = sorted((re.escape(i) for i in person.ids if len(i) >= 3), key=len, reverse=True)
         self.id_tokens = re.compile(r"(?<![\w:/.-])(?:" + "|".join(word_ids) + r")(?![\w])") if word_ids else None
 
     def needles(self) -> list[bytes]:
-        """Lower-case bytes of which one is in every raw file that names the person."""
-        return [x.encode() for x in self.identity if x]
+        """Lower-case bytes of which one is in every raw file that names the person (a needle that holds a
+        shorter one is left out: a post's URI holds its record key)."""
+        kept: list[bytes] = []
+        for needle in sorted((x.encode() for x in self.identity if x), key=len):
+            if not any(k in needle for k in kept):
+                kept.append(needle)
+        return kept
 
     def _atom(self, match: re.Match) -> str:
         token = match.group(0)
@@ -392,7 +399,7 @@ class _Redactor:
     def text(self, value: str) -> str:
         if self.substrings is not None:
             value = self.substrings.sub(FORGOTTEN, value)
-        if self.atoms:
+        if self.atoms and len(value) >= _MIN_ID_ATOM:
             value = _TOKEN.sub(self._atom, value)
         return value
 
@@ -408,7 +415,15 @@ class _Redactor:
             v = obj.get(key)
             if isinstance(v, (str, int)) and not isinstance(v, bool) and str(v).lower().lstrip("@") in self.identity:
                 return True
-        return any(isinstance(obj.get(key), str) and self.text(obj[key]) != obj[key] for key in _POINTER_KEYS)
+        return any(isinstance(obj.get(key), str) and self._points_at_person(obj[key]) for key in _POINTER_KEYS)
+
+    def _points_at_person(self, uri: str) -> bool:
+        lowered = uri.lower()
+        if any(token.rstrip(".:-") in self.atoms for token in _TOKEN.findall(lowered)):
+            return True
+        if any(handle in lowered for handle in self.handles if len(handle) >= 3):  # bsky.app/profile/<handle>/post/…
+            return True
+        return self.mastodon_names is not None and self.mastodon_names.search(uri) is not None
 
     def walk(self, node: Any) -> Any:
         if isinstance(node, dict):
