@@ -190,3 +190,20 @@ def test_forget_in_an_analysed_world_leaves_no_id_in_any_file(analysed_small_wor
     assert hits(files, needles) == {}
     if platform == "mastodon":
         assert mastodon_name_hits(files, handle) == []
+
+
+def test_redaction_keeps_a_forgotten_user_name_used_as_a_plain_word():
+    """A Mastodon user name can be a common word: only its mentions, profile URLs and ids go, not the word."""
+    from confiance.privacy import Person, _Redactor
+
+    person = Person(keys=[("mastodon", "brand@toot.example")], handles={"brand@toot.example"},
+                    aliases={"https://toot.example/users/brand", "998877665544"},
+                    post_ids={"https://toot.example/users/brand/statuses/113883236981211191"})
+    other = {"id": "1", "account": {"id": "42", "acct": "ann@toot.example"},
+             "in_reply_to_id": "113883236981211191", "in_reply_to_account_id": "998877665544",
+             "content": '<p>the brand launch, <a href="https://toot.example/@brand">@<span>brand</span></a> and @brand</p>',
+             "mentions": [{"id": "998877665544", "acct": "brand", "url": "https://toot.example/@brand"}]}
+    out = orjson.dumps(_Redactor(person).walk(other)).decode()
+    assert "the brand launch" in out and "ann@toot.example" in out
+    for trace in ("998877665544", "113883236981211191", "/@brand", "@<span>brand", "@brand<", '"brand"'):
+        assert trace not in out, trace

@@ -68,7 +68,7 @@ class Person:
     names: set[str] = field(default_factory=set)  # display names
     post_ids: set[str] = field(default_factory=set)  # their posts, and those of theirs that others answered
     post_texts: set[str] = field(default_factory=set)
-    #: other ids that name the account in raw records: a Mastodon instance's numeric id, profile URLs
+    #: other ids that name the account in raw records: a Mastodon instance's numeric id and actor URI
     aliases: set[str] = field(default_factory=set)
 
     @property
@@ -81,7 +81,8 @@ class Person:
         return out
 
     def post_hashes(self) -> set[str]:
-        """``platform:post:post_id`` hashed: a later ingest drops what points at these posts."""
+        """``platform:post:post_id`` hashed, kept in the suppression list beside the account's: an ingest can
+        then recognise a reference to one of these posts without the store keeping the ids."""
         return {_hash(f"{platform}:post:{post_id}") for platform in {p for p, _ in self.keys} for post_id in self.post_ids}
 
 
@@ -140,7 +141,7 @@ def find_person(con: duckdb.DuckDBPyConnection, who: str) -> Person:
             "SELECT DISTINCT parent_post_id FROM posts WHERE platform = ? AND parent_account_id = ? "
             "AND parent_post_id IS NOT NULL", [plat, account_id]).fetchall()}
         for row in con.execute(
-            "SELECT url, json_extract_string(attributes, '$.instance_account_id'), "
+            "SELECT json_extract_string(attributes, '$.instance_account_id'), "
             "json_extract_string(attributes, '$.uri') FROM accounts WHERE platform = ? AND account_id = ?",
             [plat, account_id]
         ).fetchall():
@@ -344,16 +345,17 @@ _TOKEN = re.compile(r"[\w:.%-]+")
 _POINTER_KEYS = ("uri", "url")
 
 
-def _atoms(value: str, min_len: int) -> set[str]:
+def _atoms(value: str, min_len: int, last_segment: bool = True) -> set[str]:
     """The parts of an id that name the person wherever they appear: the id itself, or in a URI its DID, its
-    numeric ``/users/<id>/`` segment and its last segment (``at://did/app.bsky.feed.post/<rkey>``,
-    ``…/statuses/<n>``)."""
+    numeric ``/users/<id>/`` segment and, for a post's URI, its last segment (``at://did/app.bsky.feed.post/<rkey>``,
+    ``…/statuses/<n>``; an actor URI's last segment is a user name, which may be a common word)."""
     value = value.lower()
     number, at, _ = value.partition("@")
     parts = {value} | ({number} if at and number.isdigit() else set())  # a status seen elsewhere: ``<n>@<instance>``
     if "/" in value or "#" in value:
         parts = set(re.findall(r"did:[a-z0-9]+:[\w.%:-]+", value)) | set(re.findall(r"/users/(\d+)", value))
-        parts.add(re.split(r"[/#]", value.rstrip("/"))[-1])
+        if last_segment:
+            parts.add(re.split(r"[/#]", value.rstrip("/"))[-1])
     return {p for p in parts if len(p) >= min_len and _TOKEN.fullmatch(p)}
 
 
@@ -371,7 +373,7 @@ class _Redactor:
     def __init__(self, person: Person):
         self.ids = {i.lower() for i in person.ids | person.aliases | person.post_ids}
         self.handles = {h.lower() for h in person.handles}
-        self.atoms = set().union(*(_atoms(i, _MIN_ID_ATOM) for i in person.ids | person.aliases),
+        self.atoms = set().union(*(_atoms(i, _MIN_ID_ATOM, last_segment=False) for i in person.ids | person.aliases),
                                  *(_atoms(p, _MIN_POST_ATOM) for p in person.post_ids))
         self.identity = self.ids | self.handles | self.atoms
         parts = sorted((re.escape(x) for x in person.handles | person.names | person.post_texts), key=len, reverse=True)
