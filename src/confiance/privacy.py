@@ -1,7 +1,10 @@
 """GDPR tools: forget a person everywhere in a workspace, and expire what is past its retention period.
 
 ``forget`` removes the person's accounts, posts, interactions, observations and audience reports,
-scrubs their handle from other people's posts, redacts them from the raw archive, deletes snapshots
+scrubs their handle from other people's posts, redacts them from the raw archive (their own records, and
+in other people's records every id that points at them: a reply's parent, a quoted or reposted record,
+a mention or facet, ``in_reply_to_*``; ids, DIDs, Mastodon status numbers and Bluesky record keys are
+matched as whole tokens, inside URLs too; compressed archive members are read decompressed), deletes snapshots
 and any report or export that names them, then **rewrites the database file** (DuckDB DELETE leaves
 the old bytes on disk). A workspace ingested on Spark has the same tables in its Parquet lake: they
 get the same deletions and are rewritten too (``confiance.engine.lake_files``) and adds hashes of their ids and handles to a suppression list that later
@@ -17,7 +20,10 @@ interaction or audience report). Rows without any date (an edge file's undated a
 are kept and counted. KPI series are business aggregates, not personal data, and are kept.
 A raw archived file is deleted once nothing it brought is left in the store and it was ingested
 before the cutoff or lost rows in this run; a file that still holds records within the period is
-kept whole until they expire too (the archive is kept per input file). Analysis tables are derived
+kept (the archive is kept per input file), rewritten without the expired posts and accounts it holds:
+their records are wiped and their texts replaced, as ``forget`` does. Ingesting the same file again
+brings nothing back (its hash is known); another file holding expired posts (collected again) brings
+them back until the next run, which expires them again by their dates. Analysis tables are derived
 from the expired rows: the per-post caches (languages, embeddings) lose the expired posts' rows and
 every other analysis table is dropped, for ``analyze`` to rebuild; snapshots, reports and exports
 built before the run are deleted; the database file is rewritten, as for ``forget``.
@@ -60,8 +66,10 @@ class Person:
     keys: list[tuple[str, str]] = field(default_factory=list)  # (platform, account_id)
     handles: set[str] = field(default_factory=set)
     names: set[str] = field(default_factory=set)  # display names
-    post_ids: set[str] = field(default_factory=set)
+    post_ids: set[str] = field(default_factory=set)  # their posts, and those of theirs that others answered
     post_texts: set[str] = field(default_factory=set)
+    #: other ids that name the account in raw records: a Mastodon instance's numeric id and actor URI
+    aliases: set[str] = field(default_factory=set)
 
     @property
     def ids(self) -> set[str]:
@@ -71,6 +79,11 @@ class Person:
         out = {_hash(f"{platform}:{account_id}") for platform, account_id in self.keys}
         out |= {_hash(h) for h in self.handles}
         return out
+
+    def post_hashes(self) -> set[str]:
+        """``platform:post:post_id`` hashed, kept in the suppression list beside the account's: an ingest can
+        then recognise a reference to one of these posts without the store keeping the ids."""
+        return {_hash(f"{platform}:post:{post_id}") for platform in {p for p, _ in self.keys} for post_id in self.post_ids}
 
 
 def _hash(value: str) -> str:
@@ -86,11 +99,16 @@ class ForgetResult:
 
 
 def find_person(con: duckdb.DuckDBPyConnection, who: str) -> Person:
-    """ACCOUNT_OR_HANDLE: an account id, a handle (with or without '@'), or 'platform:account_id'."""
+    """ACCOUNT_OR_HANDLE: an account id, a DID, a handle (with or without '@'; Mastodon's ``user@instance``,
+    whose instance may carry a port), or 'platform:account_id'."""
     needle = who.strip().lstrip("@").lower()
     platform = None
-    if ":" in needle and not needle.startswith(("did:", "at:")):
-        platform, needle = needle.split(":", 1)
+    prefix, colon, rest = needle.partition(":")
+    # only a platform the store knows is a prefix: ``did:plc:…`` and ``user@host:3000`` keep their colons
+    if colon and rest and con.execute("SELECT count(*) FROM (SELECT platform FROM accounts WHERE platform = ? "
+                                      "UNION ALL SELECT platform FROM posts WHERE platform = ? LIMIT 1)",
+                                      [prefix, prefix]).fetchall()[0][0]:
+        platform, needle = prefix, rest
     where = "(lower(account_id) = ? OR lower(handle) = ?)" + (" AND platform = ?" if platform else "")
     params = [needle, needle] + ([platform] if platform else [])
     rows = con.execute(f"SELECT platform, account_id, handle, display_name FROM accounts WHERE {where}", params).fetchall()
@@ -118,6 +136,16 @@ def find_person(con: duckdb.DuckDBPyConnection, who: str) -> Person:
             person.post_ids.add(post_id)
             if text and len(text) >= 12:
                 person.post_texts.add(text)
+        # their posts that others answered or quoted without the post itself being collected
+        person.post_ids |= {p for (p,) in con.execute(
+            "SELECT DISTINCT parent_post_id FROM posts WHERE platform = ? AND parent_account_id = ? "
+            "AND parent_post_id IS NOT NULL", [plat, account_id]).fetchall()}
+        for row in con.execute(
+            "SELECT json_extract_string(attributes, '$.instance_account_id'), "
+            "json_extract_string(attributes, '$.uri') FROM accounts WHERE platform = ? AND account_id = ?",
+            [plat, account_id]
+        ).fetchall():
+            person.aliases |= {str(x) for x in row if x}
     return person
 
 
@@ -164,6 +192,8 @@ def _delete_from_store(con: duckdb.DuckDBPyConnection, person: Person) -> dict[s
                     + (f" OR {owned.format(col='parent_account_id')}" if column == "parent_post_id" else "") + ")",
                     [_post_id_markers(person)])
     con.execute("UPDATE posts t SET parent_account_id = NULL WHERE " + owned.format(col="parent_account_id"))
+    # what others' posts keep of the person's post ids: ``in_reply_to_id`` in attributes, a status URL in text
+    _scrub_post_id_parts(con, "posts", sorted(person.post_ids), columns=("text", "url", "attributes"))
     needles = sorted(person.ids | person.handles | person.names)
     for needle in needles:
         con.execute("UPDATE rejects SET raw = NULL WHERE contains(lower(raw), lower(?))", [needle])
@@ -180,14 +210,14 @@ def _delete_from_store(con: duckdb.DuckDBPyConnection, person: Person) -> dict[s
             conditions.append("EXISTS (SELECT 1 FROM forget_touched f WHERE f.platform = t.platform AND f.post_id = t.post_id)")
         if conditions:
             delete(table, " OR ".join(conditions))
-        _scrub_text_columns(con, table, person)
         _scrub_post_ids(con, table, own_post_ids)
+        _scrub_text_columns(con, table, person)
     if store.has_table(con, "text_embeddings") and store.has_table(con, "post_embeddings"):
         # a text's vector stays only while some remaining post still has that text
         delete("text_embeddings", "NOT EXISTS (SELECT 1 FROM post_embeddings e WHERE e.text_key = t.text_key)")
     now = datetime.now(timezone.utc)
     con.executemany("INSERT INTO suppressions SELECT ?, ? WHERE ? NOT IN (SELECT key_hash FROM suppressions)",
-                    [[h, now, h] for h in sorted(person.hashes())])
+                    [[h, now, h] for h in sorted(person.hashes() | person.post_hashes())])
     for temp in ("forget_keys", "forget_handles", "forget_posts", "forget_touched"):
         con.execute(f"DROP TABLE {temp}")
     return deleted
@@ -276,22 +306,103 @@ def _scrub_post_ids(con: duckdb.DuckDBPyConnection, table: str, post_ids: list[s
                     f'WHERE regexp_matches(CAST("{column}" AS VARCHAR), ?)',
                     [quoted, f'"{FORGOTTEN}"', quoted],
                 )
+    _scrub_post_id_parts(con, table, post_ids)
+
+
+def _scrub_post_id_parts(con: duckdb.DuckDBPyConnection, table: str, post_ids: list[str],
+                         columns: tuple[str, ...] | None = None) -> None:
+    """Distinctive post ids and their parts (a DID, a record key, a status number) inside other values
+    become [forgotten]: a share id ``<their post>#repost-by-…``, a URI in a label. ``columns``: all text
+    columns when None."""
+    parts = sorted({p for p in post_ids if len(p) >= _MIN_POST_ATOM}
+                   | {a for p in post_ids for a in _atoms(p, _MIN_POST_ATOM)}, key=len, reverse=True)
+    columns = [(c, t) for c, t in con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+        "AND data_type IN ('VARCHAR', 'JSON', 'VARCHAR[]')", [table]).fetchall() if columns is None or c in columns]
+    for start in range(0, len(parts), _POST_ID_CHUNK):
+        pattern = r"(?i)\b(?:" + "|".join(re.escape(p) for p in parts[start:start + _POST_ID_CHUNK]) + r")\b"
+        for column, dtype in columns:
+            if dtype == "VARCHAR[]":
+                con.execute(f'UPDATE "{table}" SET "{column}" = list_transform("{column}", '
+                            f"lambda v: regexp_replace(v, ?, ?, 'g')) "
+                            f'WHERE len(list_filter("{column}", lambda v: regexp_matches(v, ?))) > 0',
+                            [pattern, FORGOTTEN, pattern])
+            else:
+                con.execute(
+                    f'UPDATE "{table}" SET "{column}" = CAST(regexp_replace(CAST("{column}" AS VARCHAR), ?, ?, \'g\') AS {dtype}) '
+                    f'WHERE regexp_matches(CAST("{column}" AS VARCHAR), ?)', [pattern, FORGOTTEN, pattern])
 
 
 # -- raw archive -------------------------------------------------------------------------------------
+#: Shortest account id matched inside other text: a number of 6 digits or more rarely means anything else.
+_MIN_ID_ATOM = 6
+#: Shortest part of a post id matched on its own (a Mastodon status number, a Bluesky record key): it
+#: opens the post without the rest of the URI.
+_MIN_POST_ATOM = 10
+#: A run of characters that can make an id: DIDs, numbers, record keys, ``user@host`` parts.
+_TOKEN = re.compile(r"[\w:.%-]+")
+#: Keys whose value points at a record: a Bluesky strong reference ``{"uri", "cid"}``, an embedded record.
+_POINTER_KEYS = ("uri", "url")
+
+
+def _atoms(value: str, min_len: int, last_segment: bool = True) -> set[str]:
+    """The parts of an id that name the person wherever they appear: the id itself, or in a URI its DID, its
+    numeric ``/users/<id>/`` segment and, for a post's URI, its last segment (``at://did/app.bsky.feed.post/<rkey>``,
+    ``…/statuses/<n>``; an actor URI's last segment is a user name, which may be a common word)."""
+    value = value.lower()
+    number, at, _ = value.partition("@")
+    parts = {value} | ({number} if at and number.isdigit() else set())  # a status seen elsewhere: ``<n>@<instance>``
+    if "/" in value or "#" in value:
+        parts = set(re.findall(r"did:[a-z0-9]+:[\w.%:-]+", value)) | set(re.findall(r"/users/(\d+)", value))
+        if last_segment:
+            parts.add(re.split(r"[/#]", value.rstrip("/"))[-1])
+    return {p for p in parts if len(p) >= min_len and _TOKEN.fullmatch(p)}
+
+
+def _mastodon_name_patterns(handle: str) -> list[str]:
+    """How a Mastodon ``user@host`` appears in raw records besides the handle: profile and actor URLs, and
+    the ``@user`` or ``@<span>user</span>`` of a mention in another status's HTML."""
+    local, at, host = handle.partition("@")
+    if not at or not local or not host:
+        return []
+    local, host = re.escape(local), re.escape(host)
+    return [rf"://{host}/(?:users/|@){local}(?![\w@])", rf"@(?:<span>)?{local}(?:</span>)?(?![\w@])"]
+
+
 class _Redactor:
     def __init__(self, person: Person):
-        self.ids = {i.lower() for i in person.ids | person.post_ids}
+        self.ids = {i.lower() for i in person.ids | person.aliases | person.post_ids}
         self.handles = {h.lower() for h in person.handles}
-        self.identity = self.ids | self.handles
+        self.atoms = set().union(*(_atoms(i, _MIN_ID_ATOM, last_segment=False) for i in person.ids | person.aliases),
+                                 *(_atoms(p, _MIN_POST_ATOM) for p in person.post_ids))
+        self.identity = self.ids | self.handles | self.atoms
         parts = sorted((re.escape(x) for x in person.handles | person.names | person.post_texts), key=len, reverse=True)
+        mastodon = [p for h in sorted(self.handles) for p in _mastodon_name_patterns(h)]
+        self.mastodon_names = re.compile("|".join(mastodon), re.IGNORECASE) if mastodon else None
+        parts += mastodon
         self.substrings = re.compile("|".join(parts), re.IGNORECASE) if parts else None
         word_ids = sorted((re.escape(i) for i in person.ids if len(i) >= 3), key=len, reverse=True)
         self.id_tokens = re.compile(r"(?<![\w:/.-])(?:" + "|".join(word_ids) + r")(?![\w])") if word_ids else None
 
+    def needles(self) -> list[bytes]:
+        """Lower-case bytes of which one is in every raw file that names the person (a needle that holds a
+        shorter one is left out: a post's URI holds its record key)."""
+        kept: list[bytes] = []
+        for needle in sorted((x.encode() for x in self.identity if x), key=len):
+            if not any(k in needle for k in kept):
+                kept.append(needle)
+        return kept
+
+    def _atom(self, match: re.Match) -> str:
+        token = match.group(0)
+        core = token.rstrip(".:-")
+        return FORGOTTEN + token[len(core):] if core.lower() in self.atoms else token
+
     def text(self, value: str) -> str:
         if self.substrings is not None:
             value = self.substrings.sub(FORGOTTEN, value)
+        if self.atoms and len(value) >= _MIN_ID_ATOM:
+            value = _TOKEN.sub(self._atom, value)
         return value
 
     def raw_text(self, value: str) -> str:
@@ -301,11 +412,20 @@ class _Redactor:
         return value
 
     def owns(self, obj: dict) -> bool:
+        """The object is the person, their post, or a reference to their post (reply parent, quoted record)."""
         for key in _IDENTITY_KEYS:
             v = obj.get(key)
             if isinstance(v, (str, int)) and not isinstance(v, bool) and str(v).lower().lstrip("@") in self.identity:
                 return True
-        return False
+        return any(isinstance(obj.get(key), str) and self._points_at_person(obj[key]) for key in _POINTER_KEYS)
+
+    def _points_at_person(self, uri: str) -> bool:
+        lowered = uri.lower()
+        if any(token.rstrip(".:-") in self.atoms for token in _TOKEN.findall(lowered)):
+            return True
+        if any(handle in lowered for handle in self.handles if len(handle) >= 3):  # bsky.app/profile/<handle>/post/…
+            return True
+        return self.mastodon_names is not None and self.mastodon_names.search(uri) is not None
 
     def walk(self, node: Any) -> Any:
         if isinstance(node, dict):
@@ -324,6 +444,8 @@ class _Redactor:
                 except orjson.JSONDecodeError:
                     pass
             return self.text(node)
+        if isinstance(node, int) and not isinstance(node, bool) and str(node) in self.identity:
+            return FORGOTTEN  # v1.1 numeric ids: in_reply_to_user_id, in_reply_to_status_id
         return node
 
 
@@ -373,12 +495,15 @@ def _contains_any(data: bytes, needles: list[bytes]) -> bool:
     return any(n in lowered for n in needles)
 
 
-def _redact_archive(ws: Workspace, person: Person) -> list[str]:
-    """Rewrite the archived raw files that name the person; returns their hashes."""
+def _redact_archive(ws: Workspace, person: Person, only: set[str] | None = None) -> list[str]:
+    """Rewrite the archived raw files that name the person (among the hashes ``only``, when given);
+    returns their hashes."""
     redactor = _Redactor(person)
-    needles = [x.lower().encode() for x in person.ids | person.handles | person.names | person.post_texts if x]
+    needles = redactor.needles() + [x.lower().encode() for x in person.names | person.post_texts if x]
     rewritten = []
     for archive in sorted([*ws.raw_dir.glob("*/*.zst"), *ws.raw_dir.glob("*/*.gz")]):  # .gz: older archives
+        if only is not None and archive.name.split(".", 1)[0] not in only:
+            continue
         data = decompress(decompress(archive.read_bytes()))
         if not _contains_any(data, needles):
             continue
@@ -412,7 +537,7 @@ def _rewrite_database(ws: Workspace) -> None:
 def _delete_outputs(ws: Workspace, person: Person) -> int:
     """Snapshots go entirely (they are re-published); reports, exports and collected pages waiting for ingest
     only when they name the person."""
-    needles = [x.lower().encode() for x in person.ids | person.handles | person.names if x]
+    needles = _Redactor(person).needles() + [x.lower().encode() for x in person.names if x]
     deleted = 0
     for snapshot in ws.snapshots_dir.glob("*"):
         if snapshot.is_file():
@@ -421,11 +546,29 @@ def _delete_outputs(ws: Workspace, person: Person) -> int:
     # reports, exports, and collected pages not yet ingested (`collect --no-ingest`)
     for folder in (ws.reports_dir, ws.exports_dir, ws.root / "collect"):
         for f in folder.rglob("*"):
-            if f.is_file() and _contains_any(f.read_bytes(), needles):
+            if f.is_file() and _output_names_person(f, needles):
                 f.unlink()
                 deleted += 1
     shutil.rmtree(ws.root / "tmp", ignore_errors=True)
     return deleted
+
+
+def _output_names_person(path: Path, needles: list[bytes]) -> bool:
+    """Whether an output file holds one of the needles: Parquet values are read decoded (its pages are
+    compressed), compressed files decompressed."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            batches = pq.ParquetFile(path).iter_batches(batch_size=10_000)
+            return any(_contains_any(orjson.dumps(batch.to_pylist(), default=str), needles) for batch in batches)
+        except (OSError, ValueError):  # not readable as Parquet: judged on its bytes
+            pass
+    try:
+        data = decompress(path.read_bytes())
+    except OSError:
+        data = path.read_bytes()
+    return _contains_any(data, needles)
 
 
 @contextmanager
@@ -489,11 +632,13 @@ def _find_anywhere(who: str, cons: list[duckdb.DuckDBPyConnection]) -> Person:
         person.names |= part.names
         person.post_ids |= part.post_ids
         person.post_texts |= part.post_texts
+        person.aliases |= part.aliases
     return person
 
 
 def _mark_redacted(con: duckdb.DuckDBPyConnection, hashes: list[str]) -> None:
-    con.executemany("UPDATE sources SET redacted = true WHERE sha256 = ?", [[h] for h in hashes])
+    if hashes:
+        con.executemany("UPDATE sources SET redacted = true WHERE sha256 = ?", [[h] for h in hashes])
 
 
 # -- retention ----------------------------------------------------------------------------------------
@@ -514,6 +659,7 @@ class RetentionResult:
     analysis_tables_dropped: list[str]
     files_deleted: int
     dry_run: bool
+    archives_redacted: int = 0  # kept files that lost their expired records
 
 
 def retention_cutoff(period: str, now: datetime | None = None) -> datetime:
@@ -545,7 +691,7 @@ def _expire_rows(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> tuple[dict
             deleted[table] = deleted.get(table, 0) + n
 
     ingested = "(SELECT s.ingested_at FROM sources s WHERE s.sha256 = t.source_sha256)"
-    con.execute("CREATE OR REPLACE TEMP TABLE expired_posts AS SELECT platform, post_id FROM posts t "
+    con.execute("CREATE OR REPLACE TEMP TABLE expired_posts AS SELECT platform, post_id, text, source_sha256 FROM posts t "
                 f"WHERE coalesce(created_at, {ingested}) < ?", [cutoff])
     con.execute("CREATE OR REPLACE TEMP TABLE expired_accounts (platform VARCHAR, account_id VARCHAR)")
     in_expired = "EXISTS (SELECT 1 FROM expired_posts e WHERE e.platform = t.platform AND e.post_id = t.post_id)"
@@ -612,6 +758,31 @@ def _referenced_sources(cons: list[duckdb.DuckDBPyConnection]) -> set[str]:
     return referenced
 
 
+def _redact_expired_from_kept_archives(ws: Workspace, cons: list[duckdb.DuckDBPyConnection],
+                                       gone: set[str]) -> list[str]:
+    """A file kept for its records within the period loses the expired posts and accounts it holds: their
+    records are wiped, their texts replaced, as ``forget`` does for a person. Returns the files' hashes."""
+    expired = Person()
+    sources: set[str] = set()
+    for con in cons:
+        for post_id, text, sha in con.execute(
+            "SELECT post_id, text, source_sha256 FROM expired_posts e WHERE source_sha256 IS NOT NULL"
+        ).fetchall():
+            expired.post_ids.add(post_id)
+            sources.add(sha)
+        # a text another kept post still has (a repost, a copy) stays in that post's record
+        expired.post_texts |= {t for (t,) in con.execute(
+            "SELECT DISTINCT text FROM expired_posts WHERE length(text) >= 12 "
+            "AND text NOT IN (SELECT text FROM posts WHERE text IS NOT NULL)").fetchall()}
+        expired.keys += con.execute("SELECT platform, account_id FROM expired_accounts").fetchall()
+    kept = {r[0] for con in cons for r in con.execute(
+        "SELECT sha256 FROM sources WHERE archive_path IS NOT NULL AND list_contains(?, sha256)", [sorted(sources)]
+    ).fetchall()} - gone
+    if not kept or not (expired.post_ids or expired.keys):
+        return []
+    return _redact_archive(ws, expired, only=kept)
+
+
 def _remove_released_archives(ws: Workspace, cons: list[duckdb.DuckDBPyConnection]) -> None:
     """Delete the archived files whose source no longer has an archive: after the commit, so that a kill
     in between leaves a file to delete again on the next run, never a store pointing at a missing file."""
@@ -663,12 +834,15 @@ def expire(ws: Workspace, cutoff: datetime, *, dry_run: bool = False) -> Retenti
                     lake_con.execute(f'DELETE FROM "{table}"')
                     dropped.append(f"lake/{table}")
             gone, kept = _expired_archives(cons, cutoff, before - _referenced_sources(cons))
+            redacted: list[str] = []
             if dry_run:
                 for c in cons:
                     c.execute("ROLLBACK")
             else:
+                redacted = _redact_expired_from_kept_archives(ws, cons, set(gone))
                 released = {}
                 for c in cons:
+                    _mark_redacted(c, redacted)
                     released[id(c)] = c.execute(
                         "UPDATE sources SET archive_path = NULL, redacted = true WHERE list_contains(?, sha256)",
                         [gone]).fetchall()[0][0]
@@ -683,9 +857,9 @@ def expire(ws: Workspace, cutoff: datetime, *, dry_run: bool = False) -> Retenti
             if not dry_run:
                 _rewrite_database(ws)
             files = _delete_all_outputs(ws, dry_run)
-    result = RetentionResult(cutoff, deleted, undated, len(gone), kept, dropped, files, dry_run)
+    result = RetentionResult(cutoff, deleted, undated, len(gone), kept, dropped, files, dry_run, len(redacted))
     if not dry_run:
         ws.audit("retention", cutoff=cutoff.isoformat(), rows_deleted=deleted, undated_rows_kept=undated,
-                 archives_deleted=len(gone), archives_kept=kept, analysis_tables_dropped=len(dropped),
-                 files_deleted=files)
+                 archives_deleted=len(gone), archives_kept=kept, archives_redacted=len(redacted),
+                 analysis_tables_dropped=len(dropped), files_deleted=files)
     return result
