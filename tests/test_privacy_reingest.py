@@ -96,9 +96,6 @@ def forgotten_then_reingested(tmp_path_factory):
     return ws, people
 
 
-@pytest.mark.xfail(strict=True, reason="ingest's apply_suppressions (ingest/_engine.py) keeps others' parent_post_id, "
-                   "root_post_id, in_reply_to_id and @handle text pointing at the person: 14 X, 6 Bluesky, 3 Mastodon "
-                   "posts here; the lead has the diff")
 @pytest.mark.parametrize("platform", ["x", "bluesky", "mastodon"])
 def test_new_records_of_a_forgotten_person_stay_out_of_the_store(forgotten_then_reingested, platform):
     ws, people = forgotten_then_reingested
@@ -108,8 +105,6 @@ def test_new_records_of_a_forgotten_person_stay_out_of_the_store(forgotten_then_
     assert hits({"confiance.duckdb": workspace_bytes(ws.root)["confiance.duckdb"]}, needles) == {}
 
 
-@pytest.mark.xfail(strict=True, reason="ingest archives a file's bytes as read: a file ingested after forget keeps the "
-                   "person's records in its archive (their rows are rejected by the suppression list)")
 def test_archives_of_files_ingested_after_forget_do_not_hold_the_person(forgotten_then_reingested):
     ws, people = forgotten_then_reingested
     files = workspace_bytes(ws.root)

@@ -504,16 +504,32 @@ def _redact_archive(ws: Workspace, person: Person, only: set[str] | None = None)
     for archive in sorted([*ws.raw_dir.glob("*/*.zst"), *ws.raw_dir.glob("*/*.gz")]):  # .gz: older archives
         if only is not None and archive.name.split(".", 1)[0] not in only:
             continue
-        data = decompress(decompress(archive.read_bytes()))
-        if not _contains_any(data, needles):
-            continue
-        redacted = _redact_bytes(data, redactor)
-        partial = archive.with_suffix(".partial")
-        with (gzip.open(partial, "wb") if archive.suffix == ".gz" else write_archive(partial)) as fh:
-            fh.write(redacted)
-        os.replace(partial, archive)
-        rewritten.append(archive.name.removesuffix(archive.suffix))
+        if _redact_file(archive, redactor, needles):
+            rewritten.append(archive.name.removesuffix(archive.suffix))
     return rewritten
+
+
+def _redact_file(archive: Path, redactor: _Redactor, needles: list[bytes]) -> bool:
+    """Rewrite one archived raw file without the person; False when it does not name them."""
+    data = decompress(decompress(archive.read_bytes()))
+    if not _contains_any(data, needles):
+        return False
+    redacted = _redact_bytes(data, redactor)
+    partial = archive.with_suffix(".partial")
+    with (gzip.open(partial, "wb") if archive.suffix == ".gz" else write_archive(partial)) as fh:
+        fh.write(redacted)
+    os.replace(partial, archive)
+    return True
+
+
+def redact_incoming_archive(archive: Path, suppressed: Any) -> bool:
+    """The archive of a file ingested after ``forget``: the ingest dropped the forgotten people's rows
+    (``suppressed``: an ingest ``Suppressed`` with their ids, handles, names and post ids, read from those
+    rows) and this removes them from the raw bytes kept, as ``forget`` did for the files before."""
+    person = Person(keys=sorted(suppressed.keys), handles=set(suppressed.handles), names=set(suppressed.names),
+                    post_ids=set(suppressed.post_ids))
+    redactor = _Redactor(person)
+    return _redact_file(archive, redactor, redactor.needles() + [x.lower().encode() for x in person.names if x])
 
 
 def _rewrite_database(ws: Workspace) -> None:

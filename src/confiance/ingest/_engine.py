@@ -18,8 +18,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import re
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -37,6 +38,8 @@ from confiance.workspace import Workspace
 
 #: How an account is named in the suppression list: sha256(lower(platform:account_id)), or of its handle.
 _ACCOUNT_KEY = "platform || ':' || {}"
+#: A post the suppression list names (the forgotten person's posts that others answer or share).
+_POST_KEY = "platform || ':post:' || {}"
 STAGED_TABLES = ("accounts", "posts", "interactions", "observations", "kpis", "surveys", "audience_reports")
 BATCH_ROWS = 250_000
 #: numbers the temporary archives of the files being staged and merged at the same time
@@ -47,6 +50,27 @@ PARALLEL_MIN_BYTES = 32 << 20
 
 def parallel_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
+
+
+@dataclass
+class Suppressed:
+    """What names the forgotten people among a file's rows (see ``_Run.apply_suppressions``)."""
+
+    keys: set[tuple[str, str]] = field(default_factory=set)
+    handles: set[str] = field(default_factory=set)
+    names: set[str] = field(default_factory=set)
+    post_ids: set[str] = field(default_factory=set)
+
+    def add(self, platform: str, account_id: str | None, handle: str | None = None, name: str | None = None,
+            post_id: str | None = None) -> None:
+        if account_id:
+            self.keys.add((platform, account_id))
+        for values, value in ((self.handles, handle), (self.names, name), (self.post_ids, post_id)):
+            if value:
+                values.add(value)
+
+    def __bool__(self) -> bool:
+        return bool(self.keys or self.handles or self.post_ids)
 
 
 @dataclass
@@ -147,6 +171,8 @@ class _Run:
         self.sink = Sink(self.specs, {t: _required(t) for t in STAGED_TABLES}, collected)
         self.records = 0
         self.rejected = 0
+        #: what names the forgotten people whose rows this file brought: its archive is redacted of them
+        self.suppressed = Suppressed()
         self.staged: set[str] = set()
 
     def reject(self, line_no: int, item: int, reason: str, raw: str | None = None) -> None:
@@ -238,6 +264,7 @@ class _Run:
             "interactions": f"{hidden(_ACCOUNT_KEY.format('src'))} OR {hidden(_ACCOUNT_KEY.format('dst'))}",
             "audience_reports": hidden(_ACCOUNT_KEY.format("account_id")),
         }
+        self._collect_suppressed(hidden)
         for table, condition in conditions.items():
             if table not in self.staged:
                 continue
@@ -249,11 +276,25 @@ class _Run:
                 self.reject(line_no, item, "suppressed: a forgotten person", None)
             self.con.execute(f"DELETE FROM {stage} WHERE {condition}")
         if "posts" in self.staged:
+            # a reply, quote or repost keeps its kind, not the forgotten person's post it points at
+            for column in ("parent_post_id", "root_post_id"):
+                self.con.execute(
+                    f"UPDATE {_stage_name('posts')} SET {column} = NULL, "
+                    "attributes = json_remove(attributes, '$.in_reply_to_id') "
+                    f"WHERE {hidden(_POST_KEY.format(column))} OR {hidden(_ACCOUNT_KEY.format('parent_account_id'))}"
+                )
             self.con.execute(
                 f"UPDATE {_stage_name('posts')} SET parent_account_id = NULL "
                 f"WHERE {hidden(_ACCOUNT_KEY.format('parent_account_id'))}"
             )
             hashes = [h for (h,) in self.con.execute("SELECT key_hash FROM suppressions").fetchall()]
+            for (handle,) in self.con.execute(  # others' texts: the mention becomes @[forgotten]
+                f"SELECT DISTINCT m FROM {_stage_name('posts')}, unnest(mentions) AS u(m) "
+                "WHERE list_contains(?, sha256(lower(m)))", [hashes]
+            ).fetchall():
+                self.con.execute(f"UPDATE {_stage_name('posts')} SET text = regexp_replace(text, ?, '@[forgotten]', 'gi') "
+                                 "WHERE contains(lower(text), ?)", ["@" + re.escape(handle) + r"\b", "@" + handle])
+                self.suppressed.handles.add(handle)
             self.con.execute(
                 f"UPDATE {_stage_name('posts')} SET mentions = list_filter(mentions, lambda m: NOT list_contains(?, sha256(lower(m))))",
                 [hashes],
@@ -265,6 +306,26 @@ class _Run:
                     f"AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.platform = o.platform AND p.post_id = o.post_id)"
                 )
         self.flush()  # the reject rows just added
+
+    def _collect_suppressed(self, hidden: Callable[[str], str]) -> None:
+        """The ids, handles, names and post ids of forgotten people in the staged rows, before they go."""
+        if "accounts" in self.staged:
+            for platform, account_id, handle, name in self.con.execute(
+                    f"SELECT platform, account_id, handle, display_name FROM {_stage_name('accounts')} "
+                    f"WHERE {hidden(_ACCOUNT_KEY.format('account_id'))} OR {hidden('handle')}").fetchall():
+                self.suppressed.add(platform, account_id, handle, name)
+        if "posts" in self.staged:
+            posts = _stage_name("posts")
+            for platform, account_id, post_id in self.con.execute(
+                    f"SELECT platform, account_id, post_id FROM {posts} "
+                    f"WHERE {hidden(_ACCOUNT_KEY.format('account_id'))}").fetchall():
+                self.suppressed.add(platform, account_id, post_id=post_id)
+            for column in ("parent_post_id", "root_post_id"):  # their posts that others answer or share
+                for platform, account_id, post_id in self.con.execute(
+                        f"SELECT platform, parent_account_id, {column} FROM {posts} WHERE {column} IS NOT NULL AND "
+                        f"({hidden(_ACCOUNT_KEY.format('parent_account_id'))} OR "
+                        f"{hidden(_POST_KEY.format(column))})").fetchall():
+                    self.suppressed.add(platform, account_id, post_id=post_id)
 
     def derive_observations(self) -> None:
         """Posts emitted with ``observed_at`` carry their metrics as seen then: one observation each."""
@@ -562,6 +623,10 @@ class Staged:
                 duplicates = ok - stored
                 if duplicates < 0:
                     raise IngestError(display, None, f"accounting error: {stored} stored of {ok} readable records")
+                if run.suppressed:  # the raw bytes would keep what the store just dropped
+                    from confiance.privacy import redact_incoming_archive
+
+                    redact_incoming_archive(self.tmp_archive, run.suppressed)
                 target = self.ws.archive_path(sha)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(self.tmp_archive, target)  # before commit: a committed source always has its archive
