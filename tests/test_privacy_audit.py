@@ -16,7 +16,10 @@ from confiance.ingest._readers import decompress
 from confiance.privacy import expire, forget
 from confiance.workspace import Workspace
 from tests.conftest import ingest, query, scalar
-from tests.test_forget_archive import TARGETS, _TARGET, hits, samples_ws, workspace_bytes  # noqa: F401
+from tests.test_forget_archive import TARGETS, _TARGET, hits, workspace_bytes
+from tests import test_forget_archive
+
+samples_ws = test_forget_archive.samples_ws  # the module-scoped fixture, shared
 from tests.test_retention import CUTOFF, _files
 
 
@@ -44,11 +47,13 @@ def test_expire_removes_expired_posts_from_archives_it_keeps(workspace, tmp_path
     ingest(workspace, mixed)
     assert [r[0] for r in query(workspace, "SELECT post_id FROM posts ORDER BY 1")] == ["9202", "9301"]
 
+
 def _cli(ws_root, *args, check=True) -> subprocess.CompletedProcess:
     out = subprocess.run([sys.executable, "-m", "confiance.cli", "--workspace", str(ws_root), *args],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 or not check, out.stderr
     return out
+
 
 def _samples_copy(samples_ws, target) -> Workspace:
     shutil.copytree(samples_ws.root, target, ignore=shutil.ignore_patterns("*.lock"))

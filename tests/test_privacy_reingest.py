@@ -12,7 +12,10 @@ from confiance.privacy import forget
 from confiance.simulate import simulate_world
 from confiance.workspace import Workspace
 from tests.conftest import ingest, query, scalar
-from tests.test_forget_archive import SAMPLES, TARGETS, _TARGET, hits, samples_ws, traces, workspace_bytes  # noqa: F401
+from tests.test_forget_archive import SAMPLES, TARGETS, _TARGET, hits, traces, workspace_bytes
+from tests import test_forget_archive
+
+samples_ws = test_forget_archive.samples_ws  # the module-scoped fixture, shared
 
 
 def _person_rows(ws: Workspace, platform: str, account_id: str, handle: str, post_ids: list[str]) -> dict[str, int]:

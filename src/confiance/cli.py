@@ -238,6 +238,14 @@ def simulate(
     err.print(f"world written to {outdir}" + (f" ({counts})" if counts else ""))
 
 
+def _rerun(ws: Workspace, name: str, parameters: dict, run):
+    """``pipeline.rerun``, saying on stderr which stored analyses were refreshed because they read ``name``."""
+    from confiance.pipeline import rerun
+
+    return rerun(ws, name, parameters, run,
+                 on_step=lambda step, _: err.print(f"{step.name}: re-run (it reads what {name} writes)", markup=False))
+
+
 @app.command()
 def analyze(
     only: Optional[str] = typer.Option(None, "--only", help="Comma-separated steps (and what they need)."),
@@ -270,7 +278,7 @@ def communities(
 ) -> None:
     """Community of every account (Leiden); the table view lists the communities' profiles."""
     from confiance.graph.communities import communities_listing, run_communities
-    from confiance.pipeline import rerun, stored_parameters
+    from confiance.pipeline import stored_parameters
 
     ws = _ws()
     with ws.reader() as con:
@@ -278,10 +286,10 @@ def communities(
     if stored is None:
         raise ConfianceError("no communities yet: run `confiance analyze`")
     if resolution is not None and float(stored.get("resolution", 1.0)) != resolution:
-        rerun(ws, "communities", {**stored, "resolution": resolution},
-               lambda con, run_id: run_communities(con, run_id, resolution=resolution,
-                                                   quality=stored.get("quality", "modularity"),
-                                                   seed=int(stored.get("seed", 0))))
+        _rerun(ws, "communities", {**stored, "resolution": resolution},
+                lambda con, run_id: run_communities(con, run_id, resolution=resolution,
+                                                    quality=stored.get("quality", "modularity"),
+                                                    seed=int(stored.get("seed", 0))))
     with ws.reader() as con:
         if as_json or as_csv:
             _listing("communities", communities_listing(con), as_json, as_csv)
@@ -511,7 +519,7 @@ def disclosure(
 ) -> None:
     """Commercial posts and their disclosure under French law (loi n° 2023-451): verdict, rule, text span."""
     from confiance.integrity.disclosure import disclosure_listing, load_rules, run_disclosure
-    from confiance.pipeline import rerun, stored_parameters
+    from confiance.pipeline import stored_parameters
 
     ws = _ws()
     with ws.reader() as con:
@@ -523,7 +531,7 @@ def disclosure(
             raise ConfianceError(f"{brands}: cannot read the brand list ({exc.strerror or exc})") from None
         rule_set = load_rules(rules or (), names)
         parameters = {"rules": list(rule_set.files), "brands": str(brands) if brands else None}
-        rerun(ws, "disclosure", parameters, lambda con, run_id: run_disclosure(con, run_id, rule_set))
+        _rerun(ws, "disclosure", parameters, lambda con, run_id: run_disclosure(con, run_id, rule_set))
     with ws.reader() as con:
         rows = disclosure_listing(con, accounts=accounts, include_not_commercial=all_posts)
     if as_json:
@@ -546,13 +554,12 @@ def sources(
 ) -> None:
     """Linked domains by share with their credibility, low-credibility domains, URL cascades, accounts."""
     from confiance.integrity.sources import read_credibility, run_sources, sources_summary
-    from confiance.pipeline import rerun
 
     ws = _ws()
     if credibility is not None:
         rows = read_credibility(credibility)
-        rerun(ws, "sources", {"credibility": credibility.name, "user_domains": len(rows)},
-              lambda con, run_id: run_sources(con, run_id, credibility=rows))
+        _rerun(ws, "sources", {"credibility": credibility.name, "user_domains": len(rows)},
+               lambda con, run_id: run_sources(con, run_id, credibility=rows))
     with ws.reader() as con:
         summary = sources_summary(con, top=top)
     if as_json:
@@ -604,7 +611,6 @@ def stance(
     """Stance of posts and accounts toward a target (relevance filter, then a few-shot classifier)."""
     from datetime import date
 
-    from confiance.pipeline import rerun
     from confiance.text.stance import load_target, run_stance, stance_summary
 
     if by not in ("all", "week"):
@@ -616,7 +622,7 @@ def stance(
     target = load_target(target_file)
     ws = _ws()
     parameters = {"target": target.target, "threshold": threshold, "split_date": split_date, "by": by}
-    result = rerun(ws, "stance", parameters, lambda con, run_id: run_stance(
+    result = _rerun(ws, "stance", parameters, lambda con, run_id: run_stance(
         con, run_id, target, threshold=threshold, split_date=split, by=by))
     with ws.reader() as con:
         summary = stance_summary(con, target.target)
@@ -654,13 +660,12 @@ def sov(
     as_csv: bool = typer.Option(False, "--csv"),
 ) -> None:
     """Share of voice of brand and competitor queries per day or week (query language: docs/queries.md)."""
-    from confiance.pipeline import rerun
     from confiance.text.trends import run_share_of_voice
 
     if by not in ("day", "week"):
         raise typer.BadParameter("must be day or week", param_hint="--by")
-    result = rerun(_ws(), "share_of_voice", {"queries": queries, "by": by},
-                   lambda con, run_id: run_share_of_voice(con, run_id, queries, by=by))
+    result = _rerun(_ws(), "share_of_voice", {"queries": queries, "by": by},
+                    lambda con, run_id: run_share_of_voice(con, run_id, queries, by=by))
     if as_json:
         _emit_json(result)
         return
@@ -683,7 +688,7 @@ def coordination(
 ) -> None:
     """Coordinated groups: accounts that repeatedly act on the same object within seconds; edges name their posts."""
     from confiance.integrity.coordination import DEFAULTS, coordination_listing, run_coordination
-    from confiance.pipeline import rerun, stored_parameters
+    from confiance.pipeline import stored_parameters
 
     ws = _ws()
     with ws.reader() as con:
@@ -693,7 +698,7 @@ def coordination(
     wanted = {**DEFAULTS, **(stored or {}), **{k: v for k, v in asked.items() if v is not None}}
     if stored is None or wanted != {**DEFAULTS, **stored}:
         try:
-            rerun(ws, "coordination", wanted, lambda con, run_id: run_coordination(con, run_id, **wanted))
+            _rerun(ws, "coordination", wanted, lambda con, run_id: run_coordination(con, run_id, **wanted))
         except ValueError as exc:
             raise ConfianceError(str(exc)) from exc
     with ws.reader() as con:
@@ -789,13 +794,12 @@ def plan(
     """Portfolio of accounts that maximises expected reach across the brief's segments (IMM), stored for the report."""
     from confiance.campaign.brief import load_brief
     from confiance.campaign.plan import run_plan
-    from confiance.pipeline import rerun
 
     parsed = load_brief(brief) if brief is not None else None
     options = {"k": k, "budget": budget, "model": model.value, "epsilon": epsilon, "ell": ell, "seed": seed,
                "mc_runs": mc_runs, "direction": direction.value}
-    result = rerun(_ws(), "plan", {"brief": str(brief) if brief else None, **options},
-                   lambda con, run_id: run_plan(con, run_id, parsed, **options))
+    result = _rerun(_ws(), "plan", {"brief": str(brief) if brief else None, **options},
+                    lambda con, run_id: run_plan(con, run_id, parsed, **options))
     if as_json:
         _emit_json(result.to_json())
         return
@@ -861,11 +865,9 @@ def impact(
     result = causal_impact(table.series(response), index, x, times=table.times, response=response,
                            control_names=chosen, model=model, draws=draws, seed=seed)
     if kpi_file is None:
-        from confiance.pipeline import rerun
-
-        rerun(_ws(), "impact", {"series": response, "controls": chosen, "intervention": intervention,
-                                "model": model.describe(), "draws": draws, "seed": seed},
-              lambda con, run_id: store_impact(con, run_id, result))
+        _rerun(_ws(), "impact", {"series": response, "controls": chosen, "intervention": intervention,
+                                 "model": model.describe(), "draws": draws, "seed": seed},
+               lambda con, run_id: store_impact(con, run_id, result))
     summary = {**result.summary(), "assumptions": list(ASSUMPTIONS)}
     if as_json:
         _emit_json(summary)
@@ -907,8 +909,6 @@ def opinion(
     from confiance.ingest._format import parse_timestamp
     from datetime import datetime
 
-    from confiance.pipeline import rerun
-
     seeds = _account_refs(seed_account, "--seed-account")
     owners = _account_refs(owner_account, "--owner-account")
     try:
@@ -916,10 +916,10 @@ def opinion(
     except Exception:
         raise typer.BadParameter(f"{intervention!r} is not a date", param_hint="--intervention") from None
     markers = CampaignMarkers(tuple(hashtag), tuple(domain), tuple(url_prefix), tuple(code), seeds, owners)
-    summary = rerun(_ws(), "opinion", {"markers": markers.normalised(), "seeds": seeds, "owners": owners,
-                                       "intervention": intervention,
-                                       "neighbours": neighbours, "target": target},
-                    lambda con, run_id: run_opinion(con, run_id, markers, when, target=target, neighbours=neighbours))
+    summary = _rerun(_ws(), "opinion", {"markers": markers.normalised(), "seeds": seeds, "owners": owners,
+                                        "intervention": intervention,
+                                        "neighbours": neighbours, "target": target},
+                     lambda con, run_id: run_opinion(con, run_id, markers, when, target=target, neighbours=neighbours))
     if as_json:
         _emit_json(summary)
         return
@@ -948,10 +948,9 @@ def attribution(
 ) -> None:
     """Posts, engagement and KPI totals per UTM value and promo code found in posts."""
     from confiance.campaign.attribution import run_attribution
-    from confiance.pipeline import rerun
 
     ws = _ws()
-    rerun(ws, "attribution", {"codes": list(code)}, lambda con, run_id: run_attribution(con, run_id, code))
+    _rerun(ws, "attribution", {"codes": list(code)}, lambda con, run_id: run_attribution(con, run_id, code))
     with ws.reader() as con:
         cursor = con.execute("SELECT kind, key, posts, accounts, engagements, views, first_post_at, kpi_totals, "
                              "evidence_post_ids FROM attribution ORDER BY posts DESC, kind, key")
@@ -977,11 +976,10 @@ def match_cmd(
     """Rank influencers by fit with a brief: editorial line, style, audience and trust, each with its evidence."""
     from confiance.campaign.brief import load_brief
     from confiance.influence.fit import run_fit
-    from confiance.pipeline import rerun
 
     parsed = load_brief(brief)
-    result = rerun(_ws(), "fit", {"brief": str(brief), "candidates": candidates, "posts": posts},
-                   lambda con, run_id: run_fit(con, run_id, parsed, candidates=candidates, posts=posts))
+    result = _rerun(_ws(), "fit", {"brief": str(brief), "candidates": candidates, "posts": posts},
+                    lambda con, run_id: run_fit(con, run_id, parsed, candidates=candidates, posts=posts))
     shown = result.rows[:top]
     if as_json:
         _emit_json({**result.to_json(), "influencers": shown})
@@ -1002,7 +1000,7 @@ def topics(
     as_csv: bool = typer.Option(False, "--csv"),
 ) -> None:
     """Topics and narratives: label, size, top terms, languages and representative posts."""
-    from confiance.pipeline import rerun, stored_parameters
+    from confiance.pipeline import stored_parameters
     from confiance.text.topics import run_topics, too_few_texts, topics_listing
 
     ws = _ws()
@@ -1011,7 +1009,7 @@ def topics(
         too_few = too_few_texts(con) if stored is None else None
     if refit:
         parameters = {**(stored or {}), "refit": True}
-        rerun(ws, "topics", parameters, lambda con, run_id: run_topics(con, run_id, refit=True))
+        _rerun(ws, "topics", parameters, lambda con, run_id: run_topics(con, run_id, refit=True))
     elif too_few:
         raise ConfianceError(f"no topics: not enough data: {too_few}")
     elif stored is None:
@@ -1108,7 +1106,7 @@ def layout(
 ) -> None:
     """Server-side layout of the account graph (the dashboard's map): how many accounts it places, of how many."""
     from confiance.graph.layout import LAYOUT_TABLE, layout_summary, run_layout
-    from confiance.pipeline import rerun, stored_parameters
+    from confiance.pipeline import stored_parameters
 
     ws = _ws()
     with ws.reader() as con:
@@ -1117,8 +1115,8 @@ def layout(
         raise ConfianceError("no layout yet: run `confiance analyze`")
     if max_nodes is not None and stored.get("max_nodes") != max_nodes:
         seed = int(stored.get("seed", 0))
-        rerun(ws, "layout", {**stored, "max_nodes": max_nodes},
-              lambda con, run_id: run_layout(con, run_id, seed=seed, max_nodes=max_nodes))
+        _rerun(ws, "layout", {**stored, "max_nodes": max_nodes},
+               lambda con, run_id: run_layout(con, run_id, seed=seed, max_nodes=max_nodes))
     with ws.reader() as con:
         summary = layout_summary(con)
     if as_json:

@@ -168,10 +168,36 @@ def _run_recorded(ws: Workspace, con: duckdb.DuckDBPyConnection, name: str, para
     return result
 
 
-def rerun(ws: Workspace, name: str, parameters: dict[str, Any], run: StepFunction) -> Any:
-    """Run one step again with other parameters (a CLI option), recorded like ``analyze``."""
+def rerun(ws: Workspace, name: str, parameters: dict[str, Any], run: StepFunction,
+          on_step: Callable[[Step, Any], None] | None = None) -> Any:
+    """Run one step again with other parameters (a CLI option), recorded like ``analyze``; then the
+    steps that read what it writes and have run before, so that none keeps results of the replaced run
+    (``on_step`` receives each of those)."""
     with ws.writer() as con:
-        return _run_recorded(ws, con, name, parameters, run)
+        result = _run_recorded(ws, con, name, parameters, run)
+        done = {step for (step,) in con.execute("SELECT DISTINCT step FROM analysis_runs").fetchall()}
+        for step in dependents(name):
+            if step.name in done:
+                outcome = _run_recorded(ws, con, step.name, step.parameters, step.run)
+                if on_step:
+                    on_step(step, outcome)
+    return result
+
+
+def dependents(name: str) -> list[Step]:
+    """The registered steps that need ``name``, directly or through others, in an order that runs each
+    after what it needs."""
+    known = steps()
+    needing: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for step in known.values():
+            if step.name not in needing and any(dep == name or dep in needing for dep in step.after):
+                needing.add(step.name)
+                changed = True
+    order = _order(sorted(needing), known)
+    return [step for step in order if step.name in needing]
 
 
 def stored_parameters(con: duckdb.DuckDBPyConnection, table: str, step: str) -> dict[str, Any] | None:

@@ -1,5 +1,6 @@
-"""A failing analysis step is rolled back alone: the steps that need it are not run, the others run and
-stay committed, and the run ends with one error naming what failed (in the CLI: exit 1, one line)."""
+"""Runs of analysis steps: a failing step is rolled back alone (the steps that need it are not run, the
+others run and stay committed, and the run ends with one error naming what failed: in the CLI, exit 1,
+one line); a step re-run with other parameters refreshes the stored analyses that read it."""
 
 from __future__ import annotations
 
@@ -46,3 +47,20 @@ def test_the_cli_lists_each_outcome_and_exits_1(workspace, broken_step):
     assert out.exit_code == 1 and isinstance(out.exception, AnalysisError)
     assert "broken: failed: ValueError" in out.stderr and "after_broken: not run: needs broken" in out.stderr
     assert "overview: done" in out.stderr
+
+
+def test_a_rerun_refreshes_the_stored_analyses_that_read_it(workspace, tmp_path):
+    """`sources --credibility` on an analysed workspace: the harm profiles read the new ratings at once
+    (they kept the old run's low-credibility shares until the next `analyze`)."""
+    ingest(workspace, FORMATS / "twitter-v2-json" / "brexit.jsonl")
+    analyze(workspace, only=["harm"])
+    low = "SELECT account_id FROM harm_profiles WHERE low_credibility_share > 0 ORDER BY 1"
+    assert query(workspace, low) == []
+    (tmp_path / "list.csv").write_text("domain,rating,source\ntagesschau.de,low,test\n", encoding="utf-8")
+    out = CliRunner().invoke(app, ["--workspace", str(workspace.root), "sources", "--credibility", str(tmp_path / "list.csv")])
+    assert out.exit_code == 0, out.output
+    assert "harm: re-run (it reads what sources writes)" in out.stderr
+    # the accounts that wrote such a link (a repost's link is not the account's own: harm's definition)
+    linking = query(workspace, "SELECT DISTINCT account_id FROM posts WHERE list_contains(domains, 'tagesschau.de') "
+                               "AND kind <> 'repost' AND account_id IN (SELECT account_id FROM harm_profiles) ORDER BY 1")
+    assert linking and query(workspace, low) == linking
