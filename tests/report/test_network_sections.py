@@ -167,3 +167,26 @@ def test_bridging_table_marks_accounts_outside_the_split(workspace, tmp_path):
     polarisation = _section(build_report(workspace, tmp_path / "r.html").read_text(), "polarization")
     assert outside > 0 and "<td>None</td>" not in polarisation
     assert polarisation.count("<td>—</td>") == outside
+
+
+def test_bridging_accounts_rank_by_their_weight_with_the_side_they_reach_less(workspace, tmp_path):
+    """Two camps of 40 blogs; 'hub' interacts 6 and 5 times with the two camps, 'edge' once with each. Both
+    are near-even (bridging 0.91 and 1.0), but the hub bridges the divide and leads the table."""
+    from confiance.report.network import collect_polarization
+
+    rows = []
+    for camp in (0, 1):
+        members = [f"c{camp}_{i}" for i in range(40)]
+        rows += [(a, b, 1) for i, a in enumerate(members) for b in members[i + 1:i + 6]]
+    rows += [("hub", f"c0_{i}", 1) for i in range(6)] + [("hub", f"c1_{i}", 1) for i in range(5)]
+    rows += [("edge", "c0_39", 1), ("edge", "c1_39", 1)]
+    path = tmp_path / "camps.csv"
+    with open(path, "w", newline="") as fh:
+        csv.writer(fh).writerows([("source", "target", "weight"), *rows])
+    ingest(workspace, path)
+    analyze(workspace, only=["polarization"])
+    with workspace.reader() as con:
+        bridges = collect_polarization(con)["bridges"]
+    by_handle = {b["handle"]: b for b in bridges}
+    assert bridges[0]["handle"] == "hub" and by_handle["edge"]["bridging"] > by_handle["hub"]["bridging"]
+    assert {by_handle["hub"]["exposure_side0"], by_handle["hub"]["exposure_side1"]} == {6.0, 5.0}
