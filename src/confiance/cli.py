@@ -41,7 +41,7 @@ def _emit_json(value: Any) -> None:
 #: The CSV columns of each listing (by its title), printed as the header when it has no rows: a
 #: script reading `--csv` gets the same columns whether or not anything was found.
 LISTING_COLUMNS: dict[str, tuple[str, ...]] = {
-    "formats": ("name", "aliases", "containers", "description"),
+    "formats": ("name", "aliases", "containers", "options", "description"),
     "sources": ("sha256", "path", "format", "encoding", "records_read", "stored", "duplicates", "rejected", "ingested_at"),
     "communities": ("platform", "account_id", "community"),
     "influencers": ("rank", "influencer_rank", "platform", "account_id", "handle", "influence", "excluded", "followers",

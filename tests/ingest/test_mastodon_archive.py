@@ -157,3 +157,14 @@ def test_archive_and_api_statuses_of_the_same_person_merge(workspace, tmp_path):
     assert scalar(workspace, "SELECT count(*) FROM accounts WHERE account_id = 'alice@mastodon.social'") == 1
     assert scalar(workspace, "SELECT followers FROM accounts WHERE account_id = 'alice@mastodon.social'") == 321
     assert scalar(workspace, "SELECT account_id FROM posts WHERE post_id = ?", [boost["object"]]) == "carol@fosstodon.org"
+
+
+def test_any_cut_of_the_file_keeps_the_invariant(workspace, tmp_path):
+    data = OUTBOX.read_bytes()
+    (tmp_path / "actor.json").write_bytes((ARCHIVE / "actor.json").read_bytes())
+    for cut in range(1, len(data), max(1, len(data) // 40)):
+        path = tmp_path / "outbox.json"
+        path.write_bytes(data[:cut])
+        (result,) = ingest(workspace, path, format_name="mastodon-archive")
+        assert result.records_read == result.stored + result.duplicates + result.rejected, cut
+        assert result.rejected <= 1, cut

@@ -164,3 +164,15 @@ def test_archive_and_api_tweets_merge(workspace, tmp_path):
     assert (result.format, result.duplicates) == ("twitter-v1", 1)
     assert scalar(workspace, "SELECT count(*) FROM accounts WHERE account_id = ?", [owner["accountId"]]) == 1
     assert scalar(workspace, "SELECT followers FROM accounts WHERE account_id = ?", [owner["accountId"]]) == 420
+
+
+def test_any_cut_of_the_file_keeps_the_invariant(workspace, tmp_path):
+    data = TWEETS.read_bytes()
+    prefix = data.index(b"=") + 1
+    shutil.copy(ARCHIVE / "data" / "account.js", tmp_path)
+    for cut in range(prefix, len(data), max(1, len(data) // 40)):
+        path = tmp_path / "tweets.js"
+        path.write_bytes(data[:cut])
+        (result,) = ingest(workspace, path, format_name="twitter-archive")
+        assert result.records_read == result.stored + result.duplicates + result.rejected, cut
+        assert result.rejected <= 1, cut  # at most the one unit where the file breaks
