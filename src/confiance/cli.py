@@ -41,7 +41,7 @@ def _emit_json(value: Any) -> None:
 #: The CSV columns of each listing (by its title), printed as the header when it has no rows: a
 #: script reading `--csv` gets the same columns whether or not anything was found.
 LISTING_COLUMNS: dict[str, tuple[str, ...]] = {
-    "formats": ("name", "aliases", "containers", "description"),
+    "formats": ("name", "aliases", "containers", "options", "description"),
     "sources": ("sha256", "path", "format", "encoding", "records_read", "stored", "duplicates", "rejected", "ingested_at"),
     "communities": ("platform", "account_id", "community"),
     "influencers": ("rank", "influencer_rank", "platform", "account_id", "handle", "influence", "excluded", "followers",
@@ -128,7 +128,8 @@ def formats(as_json: bool = typer.Option(False, "--json"), as_csv: bool = typer.
     """List the input formats ingest understands."""
     from confiance.ingest import formats as all_formats
 
-    rows = [{"name": f.name, "aliases": ",".join(f.aliases), "containers": ",".join(f.containers), "description": f.description}
+    rows = [{"name": f.name, "aliases": ",".join(f.aliases), "containers": ",".join(f.containers),
+             "options": ",".join(f.options), "description": f.description}
             for f in all_formats().values()]
     _listing("formats", rows, as_json, as_csv)
 
@@ -139,6 +140,8 @@ def ingest(
     format_name: Optional[str] = typer.Option(None, "--format", help="Skip detection: use this format for every file."),
     mapping: Optional[Path] = typer.Option(None, "--mapping", help="Column mapping YAML (generic CSV)."),
     platform: Optional[str] = typer.Option(None, "--platform", help="Platform for edge lists and generic CSV."),
+    option: list[str] = typer.Option([], "--option", metavar="KEY=VALUE",
+                                     help="Importer option, repeatable (dayfirst=true...); `confiance formats` lists them."),
     as_json: bool = typer.Option(False, "--json"),
     engine: str = typer.Option("duckdb", "--engine", help="duckdb (the store) or spark (the Parquet lake, see docs/scaling-out.md)."),
     spark_master: Optional[str] = typer.Option(None, "--spark-master", help="Spark master URL (default $CONFIANCE_SPARK_MASTER, else local[N])."),
@@ -151,6 +154,19 @@ def ingest(
         options["mapping"] = str(mapping)
     if platform:
         options["platform"] = platform
+    if option:
+        from confiance.ingest import formats_for
+
+        chosen = formats_for(paths, format_name)
+        known = sorted({name for fmt in chosen for name in fmt.options})
+        for item in option:
+            key, sep, value = (part.strip() for part in item.partition("="))
+            if not sep or not key:
+                raise typer.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--option")
+            if key not in known:
+                raise typer.BadParameter(f"{key!r} is not an option of {', '.join(f.name for f in chosen) or 'these files'}"
+                                         f" (known: {', '.join(known) or 'none'})", param_hint="--option")
+            options[key] = {"true": True, "false": False}.get(value.lower(), value)
     _check_engine(engine)
     if engine == "spark":
         return _ingest_on_spark(paths, format_name, options, spark_master, None, as_json)

@@ -5,6 +5,7 @@ Public surface::
 
     formats()                       -> {name: Format}
     detect(path)                    -> Format name (IngestError when unknown or ambiguous)
+    formats_for(paths, format_name) -> the Formats an ingest of these paths would use
     ingest_paths(ws, paths, ...)    -> list[IngestResult]
 """
 
@@ -29,7 +30,7 @@ from confiance.workspace import Workspace
 #: both cores busy where one left the second core waiting (see benchmarks/ingest.py)
 STAGE_AHEAD = 2
 
-__all__ = ["Format", "Sample", "Context", "IngestResult", "formats", "detect", "ingest_paths", "expand_paths"]
+__all__ = ["Format", "Sample", "Context", "IngestResult", "formats", "detect", "ingest_paths", "expand_paths", "formats_for"]
 
 
 @lru_cache(maxsize=1)
@@ -147,6 +148,25 @@ def plan_files(
         if fmt.needs_mapping and not (options or {}).get("mapping"):
             raise IngestError(str(path), None, f"format {name} needs --mapping MAPPING.yaml")
         yield path, fmt, opened, container if container in fmt.containers else fmt.containers[0]
+
+
+def formats_for(paths: Iterable[Path | str], format_name: str | None = None) -> list[Format]:
+    """The formats an ingest of ``paths`` would use (detected as :func:`plan_files` does, records unread)."""
+    known = formats()
+    if format_name:
+        return [known[canonical_format_name(format_name)]]
+    chosen: dict[str, Format] = {}
+    for path, explicit in expand_paths(paths):
+        sample, _, _ = _sample(path)
+        try:
+            _refuse_archive(sample)
+            name = _pick(sample)
+        except IngestError:
+            if explicit:
+                raise
+            continue
+        chosen[name] = known[name]
+    return list(chosen.values())
 
 
 def ingest_paths(

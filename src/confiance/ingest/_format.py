@@ -62,6 +62,8 @@ class Format:
     #: optional fast path for JSON-lines files: stages the file's rows with SQL and hands the lines
     #: it cannot map exactly to ``map`` (see ``_native_x_v2``); the option ``native=False`` turns it off
     native: Callable[[Any], None] | None = None
+    #: the options ``confiance ingest --option KEY=VALUE`` may pass to this format (read from ``ctx.options``)
+    options: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -96,4 +96,5 @@ FORMAT = Format(
     containers=("csv",),
     sniff=sniff,
     map=map_row,
+    options=('share_scale', 'platform', 'source'),
 )

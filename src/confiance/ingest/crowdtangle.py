@@ -395,4 +395,5 @@ FORMAT = Format(
     containers=("csv",),
     sniff=sniff,
     map=map_record,
+    options=('platform',),
 )

@@ -62,4 +62,5 @@ FORMAT = Format(
     containers=("csv",),
     sniff=sniff,
     map=map_edge_row,
+    options=('platform', 'kind'),
 )

@@ -147,4 +147,5 @@ FORMAT = Format(
     map=map_edge_line,
     read=read_edge_lines,
     aliases=("edgelist",),
+    options=('third_column', 'platform', 'kind'),
 )

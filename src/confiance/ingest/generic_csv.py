@@ -428,4 +428,5 @@ FORMAT = Format(
     records=records,
     map=map_record,
     needs_mapping=True,
+    options=('mapping', 'platform'),
 )

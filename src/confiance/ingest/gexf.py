@@ -111,4 +111,5 @@ FORMAT = Format(
     sniff=sniff,
     map=map_graph_item,
     read=read_gexf,
+    options=('platform', 'kind'),
 )

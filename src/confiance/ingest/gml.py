@@ -221,4 +221,5 @@ FORMAT = Format(
     sniff=sniff,
     map=map_graph_item,
     read=read_gml,
+    options=('platform', 'kind'),
 )

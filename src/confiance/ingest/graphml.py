@@ -122,4 +122,5 @@ FORMAT = Format(
     sniff=sniff,
     map=map_graph_item,
     read=read_graphml,
+    options=('platform', 'kind'),
 )

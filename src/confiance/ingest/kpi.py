@@ -147,4 +147,5 @@ FORMAT = Format(
     records=records,
     map=map_point,
     read=read_kpi_csv,
+    options=('dayfirst',),
 )

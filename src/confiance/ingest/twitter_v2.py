@@ -251,4 +251,5 @@ FORMAT = Format(
     records=records,
     map=map_record,
     native=_native_x_v2.stage,
+    options=('native',),
 )
