@@ -216,7 +216,7 @@ def collect_polarization(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | Non
                         "FROM account_bridging b LEFT JOIN accounts a ON a.platform = b.platform AND a.account_id = b.account_id "
                         # one interaction with each side is perfectly even but bridges little: the weight on the
                         # less-reached side ranks first, the evenness breaks ties
-                        "WHERE b.bridging > 0 ORDER BY least(b.exposure_side0, b.exposure_side1) DESC, b.bridging DESC, "
+                        "WHERE b.bridging IS NOT NULL ORDER BY least(b.exposure_side0, b.exposure_side1) DESC, b.bridging DESC, "
                         "b.platform, b.account_id LIMIT 15")
     if isinstance(stored_sides, list) and stored_sides and all(isinstance(s, dict) and "size" in s for s in stored_sides):
         sides = stored_sides  # as the analysis wrote them (leading accounts by degree)
