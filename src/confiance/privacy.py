@@ -463,14 +463,16 @@ def _redact_bytes(data: bytes, redactor: _Redactor) -> bytes:
     text = data.decode("utf-8", errors="replace")
     stripped = text.lstrip("\ufeff \r\n\t")
     if stripped.startswith(("{", "[")):
+        # a record nested deeper than Python's recursion limit (orjson reads up to 1024 levels; a hostile
+        # input) is redacted as text, like a line that is no JSON
         try:
             return orjson.dumps(redactor.walk(orjson.loads(stripped)), option=orjson.OPT_APPEND_NEWLINE)
-        except orjson.JSONDecodeError:
+        except (orjson.JSONDecodeError, RecursionError):
             lines = []
             for line in text.splitlines():
                 try:
                     lines.append(orjson.dumps(redactor.walk(orjson.loads(line))).decode())
-                except orjson.JSONDecodeError:
+                except (orjson.JSONDecodeError, RecursionError):
                     lines.append(redactor.raw_text(line))
             return ("\n".join(lines) + "\n").encode()
     if stripped.startswith(("interactions:", "---", "version:")) or "\ninteractions:" in text[:2000]:
