@@ -116,6 +116,43 @@ def test_categories_and_image_notices_are_checked_on_commercial_posts_only(rules
     assert not {"category.aesthetic_procedures", "image.notice_missing"} & story.rules()
 
 
+def test_french_only_patterns_follow_the_posts_language(rules):
+    assert rules.rules["disclosure.equivalent"].language_specific == ("fr",)
+    text = "Soirée entre amis, la veste vient de chez Sézane #pub"
+    # the recorded language (post_language or the platform's tag) decides; "und" lets the prose decide
+    assert audit_post(text, rules=rules, language="fr-FR").verdict == "unclear_disclosure"
+    assert audit_post(text, rules=rules, language="und").verdict == "unclear_disclosure"
+    english = "Sunday quiz night with the whole team at our local #pub"
+    assert not audit_post(english, rules=rules, language="en").commercial
+    assert not audit_post(english, rules=rules).commercial  # identified from the prose
+    # a French caption followed by English hashtags is French: its prose decides even if recorded as English
+    tagged = "Ma tenue du jour, la veste vient de chez Sézane #pub #ootd #fashion #style #outfit"
+    assert audit_post(tagged, rules=rules, language="en").verdict == "unclear_disclosure"
+    # nothing recorded and too little prose to tell: every pattern applies
+    assert audit_post("#pub", rules=rules).verdict == "unclear_disclosure"
+    # patterns of other languages are not language-specific: "#ad" in a French post still counts
+    assert audit_post("Les chaussures Nike du moment, lien en bio #ad", rules=rules, language="fr").verdict == \
+        "unclear_disclosure"
+
+
+def test_run_disclosure_reads_the_posts_language(workspace):
+    text = "Great night out at the brewery with the whole team, trying the new Nike kit for the quiz #pub"
+    with workspace.writer() as con:
+        con.execute("INSERT INTO posts (platform, post_id, account_id, text, kind, lang) VALUES "
+                    "('x', 'tagged-fr', 'a', ?, 'post', 'fr'), ('x', 'tagged-en', 'a', ?, 'post', 'en'), "
+                    "('x', 'untagged', 'a', ?, 'post', NULL)", [text] * 3)
+        run_disclosure(con, "r1", load_rules())
+        verdicts = dict(con.execute("SELECT post_id, verdict FROM disclosure_posts").fetchall())
+        assert verdicts == {"tagged-fr": "unclear_disclosure", "tagged-en": "not_commercial",
+                            "untagged": "not_commercial"}
+        # the language step's table comes before the platform's tag
+        con.execute("CREATE TABLE post_language AS SELECT 'r0' AS run_id, 'x' AS platform, 'tagged-en' AS post_id, "
+                    "'fr' AS lang, 0.99 AS probability, 'text' AS basis")
+        run_disclosure(con, "r2", load_rules())
+        verdicts = dict(con.execute("SELECT post_id, verdict FROM disclosure_posts").fetchall())
+        assert verdicts["tagged-en"] == "unclear_disclosure" and verdicts["untagged"] == "not_commercial"
+
+
 # -- user rule sets -----------------------------------------------------------------------------------
 def test_user_rules_extend_merge_and_disable_by_id(tmp_path: Path):
     extra = tmp_path / "agency.yaml"
@@ -161,6 +198,8 @@ rules:
     ("colour: red\n", "colour"),
     ("parameters: {lead_chars: -1}\n", "parameters.lead_chars"),
     ("rules: [\n", "line 2"),
+    ("rules:\n  - id: disclosure.equivalent\n    language_specific: [de]\n",
+     "rules[0] (id=disclosure.equivalent).language_specific"),
 ])
 def test_invalid_user_rules_name_the_file_and_field(tmp_path: Path, content: str, field: str):
     bad = tmp_path / "bad-rules.yaml"

@@ -9,6 +9,14 @@ mention « Publicité » or « Collaboration commerciale », placed clearly), th
 (« Images retouchées » / « Images virtuelles ») and banned or restricted categories. Every finding
 names its rule and the text span (or the URL, attribute or account) it rests on.
 
+Some patterns only make sense in one language ("#pub" is the French advertising label but an English
+bar): a rule lists those pattern languages under ``language_specific``, and they are matched only on
+posts in that language. A post is in a language when its recorded language (the ``language`` step's
+``post_language`` table, else the platform's tag ``posts.lang``) says so, or when its prose does: the
+text without its trailing block of hashtags, identified only once such a pattern has matched (a French
+caption followed by thirty English hashtags is French). A post whose language is undetermined
+(``und``, or nothing recorded and too little prose) gets every pattern.
+
 The rules live in ``rules/fr-influence.yaml`` (package data), which documents the legal reading,
 the operational proxies and the points still to verify. Users extend it with their own YAML
 files (:func:`load_rules`): a rule with a known id updates that rule, a new id adds one.
@@ -42,6 +50,7 @@ import yaml
 from confiance.errors import ConfianceError
 from confiance.pipeline import Step, register_step
 from confiance.store import has_table
+from confiance.text.language import UNKNOWN, identify
 
 __all__ = [
     "VERDICTS", "Finding", "PostAudit", "Rule", "RuleSet", "RuleSetError", "audit_post",
@@ -57,7 +66,7 @@ STATUSES = ("banned", "restricted")
 #: The rules the engine itself emits; a rule set must define them (for their legal reference).
 DERIVED = ("disclosure.missing", "disclosure.placement", "context.advertiser_account", "image.notice_missing")
 RULE_FIELDS = frozenset({"id", "kind", "description", "legal_reference", "severity", "strength", "status",
-                         "patterns", "url_patterns", "attributes", "enabled"})
+                         "patterns", "language_specific", "url_patterns", "attributes", "enabled"})
 TOP_FIELDS = frozenset({"name", "version", "jurisdiction", "law", "description", "notes", "parameters",
                         "sources", "brands", "rules"})
 PARAMETERS = {"lead_chars": 100, "short_post_chars": 200, "buried_after_tags": 3}
@@ -96,14 +105,23 @@ class Rule:
     strength: str | None = None
     status: str | None = None
     patterns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Pattern languages matched only on posts in that language (the others apply to every post).
+    language_specific: tuple[str, ...] = ()
     url_patterns: tuple[str, ...] = ()
     attributes: tuple[str, ...] = ()
     enabled: bool = True
 
-    def compiled(self) -> re.Pattern | None:
-        """All the rule's text patterns as one alternation: one scan of the text per rule."""
-        patterns = [p for lang in sorted(self.patterns) for p in self.patterns[lang]]
-        return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) if patterns else None
+    def compiled(self) -> list[tuple[str | None, re.Pattern]]:
+        """The rule's text patterns as alternations: one for every post (language ``None``), then one
+        per language-specific pattern language; one scan of the text each."""
+        def alternation(patterns: list[str]) -> re.Pattern:
+            return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+        general = [p for lang in sorted(self.patterns) if lang not in self.language_specific
+                   for p in self.patterns[lang]]
+        out = [(None, alternation(general))] if general else []
+        return out + [(lang, alternation(list(self.patterns[lang])))
+                      for lang in sorted(self.language_specific) if self.patterns.get(lang)]
 
 
 @dataclass(frozen=True)
@@ -190,6 +208,8 @@ def _rule_fields(raw: Mapping[str, Any], file: str, where: str) -> dict[str, Any
             values = _str_list(values, file, f"{where}.patterns.{lang}")
             _check_regexes(values, file, f"{where}.patterns.{lang}")
             out["patterns"][str(lang)] = values
+    if "language_specific" in raw:
+        out["language_specific"] = _str_list(raw["language_specific"], file, f"{where}.language_specific")
     if "url_patterns" in raw:
         out["url_patterns"] = _str_list(raw["url_patterns"], file, f"{where}.url_patterns")
         _check_regexes(out["url_patterns"], file, f"{where}.url_patterns")
@@ -233,6 +253,10 @@ def _check_rule(rule: Rule, file: str, where: str) -> None:
         raise RuleSetError(file, f"{where}.status", "a category rule needs status: banned or restricted")
     if rule.kind == "link" and not (rule.url_patterns or rule.patterns):
         raise RuleSetError(file, f"{where}.url_patterns", "a link rule needs url_patterns or patterns")
+    unknown = [lang for lang in rule.language_specific if lang not in rule.patterns]
+    if unknown:
+        raise RuleSetError(file, f"{where}.language_specific", f"{unknown[0]!r} names no pattern language of the rule "
+                           f"(patterns: {', '.join(sorted(rule.patterns)) or 'none'})")
     if rule.kind == "attribute" and not rule.attributes:
         raise RuleSetError(file, f"{where}.attributes", "an attribute rule needs attribute names")
     if rule.kind in ("signal", "statutory_mention", "equivalent_mention", "image_marker", "image_notice",
@@ -335,8 +359,9 @@ class _Compiled:
     """A rule set's regexes, compiled once per audit, split by the pass that needs them."""
 
     rules: RuleSet
-    first_pass: list[tuple[Rule, re.Pattern]]
-    second_pass: list[tuple[Rule, re.Pattern]]
+    #: (rule, language the pattern is restricted to or None, pattern)
+    first_pass: list[tuple[Rule, str | None, re.Pattern]]
+    second_pass: list[tuple[Rule, str | None, re.Pattern]]
     url_rules: list[tuple[Rule, list[re.Pattern]]]
     kinds: dict[str, list[Rule]]
     brand: re.Pattern | None
@@ -345,15 +370,15 @@ class _Compiled:
     @classmethod
     def of(cls, rules: RuleSet) -> "_Compiled":
         enabled = [r for r in rules.rules.values() if r.enabled]
-        text_rules = [(r, r.compiled()) for r in enabled if r.patterns]
+        text_rules = [(r, lang, p) for r in enabled for lang, p in r.compiled()]
         kinds = {kind: [r for r in enabled if r.kind == kind] for kind in KINDS}
         brand = None
         if kinds["brand"] and rules.brands:
             names = sorted(rules.brands, key=len, reverse=True)
             brand = re.compile(r"(?<!\w)(?:" + "|".join(_brand_regex(b) for b in names) + r")(?!\w)", re.IGNORECASE)
         return cls(rules,
-                   [(r, p) for r, p in text_rules if r.kind in _FIRST_PASS],
-                   [(r, p) for r, p in text_rules if r.kind not in _FIRST_PASS],
+                   [t for t in text_rules if t[0].kind in _FIRST_PASS],
+                   [t for t in text_rules if t[0].kind not in _FIRST_PASS],
                    [(r, [re.compile(p, re.IGNORECASE) for p in r.url_patterns]) for r in enabled if r.url_patterns],
                    kinds, brand, kinds["brand"][0] if kinds["brand"] else None)
 
@@ -385,19 +410,40 @@ def _is_cited(finding: Finding, text: str) -> bool:
     return bool(before.strip()) and _CITED_BEFORE.search(before) is not None
 
 
+def _language_tag(language: str | None) -> str | None:
+    """``fr`` for ``fr``, ``FR`` or ``fr-FR``; None when not given."""
+    tag = (language or "").strip().lower().replace("_", "-").split("-")[0]
+    return tag or None
+
+
 def _audit(compiled: _Compiled, text: str, urls: Sequence[str], attributes: Mapping[str, Any] | None,
-           account_names: Sequence[str]) -> PostAudit:
+           account_names: Sequence[str], language: str | None = None) -> PostAudit:
     rules, params = compiled.rules, compiled.rules.parameters
     text = text or ""
     hits: dict[str, list[Finding]] = {}
+    recorded = _language_tag(language)
+    prose: list[str] = []  # identified once, and only when a language-specific pattern has matched
+
+    def in_language(lang: str | None) -> bool:
+        """A language-specific pattern applies to posts in its language, or of undetermined language."""
+        if lang is None or recorded == lang:
+            return True
+        if not prose:
+            trailing = _TRAILING_TAGS.search(text)
+            prose.append(identify([text[:trailing.start()] if trailing else text])[0][0])
+        return prose[0] == lang or (prose[0] == UNKNOWN and recorded in (None, UNKNOWN))
 
     def add(rule: Rule, finding_text: str, span: tuple[int, int] | None, where: str = "text") -> None:
         hits.setdefault(rule.id, []).append(Finding(rule.id, rule.severity, finding_text, span, where))
 
-    for rule, pattern in compiled.first_pass:
-        for m in pattern.finditer(text):
-            if m.group(0).strip():
-                add(rule, m.group(0).strip(), (m.start(), m.end()))
+    def scan(passes: list[tuple[Rule, str | None, re.Pattern]]) -> None:
+        for rule, lang, pattern in passes:
+            found = [m for m in pattern.finditer(text) if m.group(0).strip()]
+            if found and in_language(lang):
+                for m in found:
+                    add(rule, m.group(0).strip(), (m.start(), m.end()))
+
+    scan(compiled.first_pass)
     for rule, patterns in compiled.url_rules:
         for i, url in enumerate(urls or ()):
             if isinstance(url, str) and any(p.search(url) for p in patterns):
@@ -424,10 +470,7 @@ def _audit(compiled: _Compiled, text: str, urls: Sequence[str], attributes: Mapp
     findings: list[Finding] = [f for r in signals for f in hits.get(r.id, [])]
     if not commercial:
         return PostAudit(False, "not_commercial", None, tuple(findings))
-    for rule, pattern in compiled.second_pass:
-        for m in pattern.finditer(text):
-            if m.group(0).strip():
-                add(rule, m.group(0).strip(), (m.start(), m.end()))
+    scan(compiled.second_pass)
 
     # the advertiser's own account: its handle is the brand, or its display name names it
     advertiser = next((n for n in account_names if _compact(n) in brands_here or (
@@ -486,13 +529,16 @@ def _audit(compiled: _Compiled, text: str, urls: Sequence[str], attributes: Mapp
 
 
 def audit_post(text: str, urls: Sequence[str] = (), attributes: Mapping[str, Any] | None = None,
-               account_names: Sequence[str] = (), rules: RuleSet | None = None) -> PostAudit:
+               account_names: Sequence[str] = (), rules: RuleSet | None = None,
+               language: str | None = None) -> PostAudit:
     """Audit one post: is it commercial, which verdict, and the findings with their spans.
 
     ``account_names`` are the author's handle and display name (they reveal the advertiser's own
-    account). For many posts, :func:`run_disclosure` compiles the rule set once.
+    account). ``language`` is the post's recorded language (``fr``, ``en-GB``…; ``und`` or None when
+    unknown): rules' language-specific patterns only match posts in their language (recorded, or
+    that of the post's prose; see the module docstring). For many posts, :func:`run_disclosure` compiles the rule set once.
     """
-    return _audit(_Compiled.of(rules or load_rules()), text, urls, attributes, account_names)
+    return _audit(_Compiled.of(rules or load_rules()), text, urls, attributes, account_names, language)
 
 
 # -- the step ---------------------------------------------------------------------------------------
@@ -510,16 +556,22 @@ _POSTS_SCHEMA = pa.schema([("platform", pa.string()), ("post_id", pa.string()), 
 
 
 def _batches(con: duckdb.DuckDBPyConnection, size: int) -> Iterable[list[tuple]]:
-    """Audited posts in keyset batches (reposts carry someone else's words and are skipped)."""
+    """Audited posts in keyset batches (reposts carry someone else's words and are skipped), with the
+    post's language: the ``language`` step's when it has one, else the platform's tag."""
     has_accounts = has_table(con, "accounts")
     names = ("a.handle, a.display_name" if has_accounts else "NULL, NULL")
     join = ("LEFT JOIN accounts a ON a.platform = p.platform AND a.account_id = p.account_id" if has_accounts else "")
+    language = "p.lang"
+    if has_table(con, "post_language"):
+        language = f"coalesce(nullif(l.lang, '{UNKNOWN}'), p.lang, l.lang)"
+        join += " LEFT JOIN post_language l ON l.platform = p.platform AND l.post_id = p.post_id"
     last: tuple[str, str] | None = None
     while True:
         where = "" if last is None else "AND (p.platform > ? OR (p.platform = ? AND p.post_id > ?))"
         params = [] if last is None else [last[0], last[0], last[1]]
         rows = con.execute(
-            f"SELECT p.platform, p.post_id, p.account_id, p.text, p.urls, CAST(p.attributes AS VARCHAR), {names} "
+            f"SELECT p.platform, p.post_id, p.account_id, p.text, p.urls, CAST(p.attributes AS VARCHAR), {names}, "
+            f"{language} "
             f"FROM posts p {join} WHERE coalesce(p.kind, 'post') <> 'repost' {where} "
             f"ORDER BY p.platform, p.post_id LIMIT {int(size)}", params).fetchall()
         if not rows:
@@ -544,10 +596,10 @@ def run_disclosure(con: duckdb.DuckDBPyConnection, run_id: str, rules: RuleSet |
     total = commercial = 0
     for rows in _batches(con, batch_size):
         columns: dict[str, list] = {name: [] for name in _POSTS_SCHEMA.names}
-        for platform, post_id, account_id, text, urls, attributes, handle, display_name in rows:
+        for platform, post_id, account_id, text, urls, attributes, handle, display_name, language in rows:
             attrs = orjson.loads(attributes) if attributes else None
             result = _audit(compiled, text or "", urls or (), attrs if isinstance(attrs, dict) else None,
-                            [n for n in (handle, display_name) if n])
+                            [n for n in (handle, display_name) if n], language)
             for name, value in zip(_POSTS_SCHEMA.names, (
                     platform, post_id, account_id, result.commercial, result.verdict, result.disclosure,
                     orjson.dumps([f.as_dict() for f in result.findings]).decode())):
@@ -601,5 +653,6 @@ def _step(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
     return {"posts": result.posts, "commercial": result.commercial, **result.verdicts}
 
 
-register_step(Step("disclosure", _step, description="commercial posts and their disclosure under French law "
+register_step(Step("disclosure", _step, after=("language",),
+                   description="commercial posts and their disclosure under French law "
                    "(disclosure_posts, disclosure_accounts)", parameters={"rules": DEFAULT_RULES}))
