@@ -15,6 +15,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from confiance.errors import ConfianceError
+from confiance.wording import counted
 from confiance.workspace import Workspace, default_root
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="confiance: influence and trust intelligence workbench.")
@@ -440,8 +441,8 @@ def forget(who: str = typer.Argument(..., metavar="ACCOUNT_OR_HANDLE", help="Acc
 
     result = forget_person(_ws(), who)
     rows = sum(result.rows_deleted.values())
-    err.print(f"forgotten: {rows} rows deleted, {result.archives_redacted} archived files redacted, "
-              f"{result.files_deleted} output files deleted; database file rewritten")
+    err.print(f"forgotten: {counted(rows, 'row')} deleted, {counted(result.archives_redacted, 'archived file')} redacted, "
+              f"{counted(result.files_deleted, 'output file')} deleted; database file rewritten")
 
 
 @app.command()
@@ -466,13 +467,13 @@ def retention(
         _emit_json(summary)
         return
     verb = "would delete" if dry_run else "deleted"
-    err.print(f"retention before {summary['cutoff']}: {verb} {sum(result.rows_deleted.values())} rows "
+    err.print(f"retention before {summary['cutoff']}: {verb} {counted(sum(result.rows_deleted.values()), 'row')} "
               f"({', '.join(f'{t} {n}' for t, n in result.rows_deleted.items()) or 'none'}), "
-              f"{result.archives_deleted} archived files ({result.archives_kept} kept) and {result.files_deleted} output files")
+              f"{counted(result.archives_deleted, 'archived file')} ({result.archives_kept} kept) and {counted(result.files_deleted, 'output file')}")
     if result.undated_rows_kept:
         err.print("kept, having no date: " + ", ".join(f"{t} {n}" for t, n in result.undated_rows_kept.items()))
     if result.analysis_tables_dropped and not dry_run:
-        err.print(f"{len(result.analysis_tables_dropped)} analysis tables dropped: run `confiance analyze` to rebuild them")
+        err.print(f"{counted(len(result.analysis_tables_dropped), 'analysis table')} dropped: run `confiance analyze` to rebuild them")
 
 
 # -- integrity: bots --
@@ -771,11 +772,11 @@ def collect(
 
         result = run_collect(ws, config, ingest=ingest_after, on_page=page, on_ingested=ingested)
     for task in result.tasks:
-        err.print(f"{task.label}: {task.pages} pages, {task.items} items ({task.stopped})")
-    err.print(f"{result.requests} requests, {result.retries} retries, {result.rate_limited} rate limited, "
+        err.print(f"{task.label}: {counted(task.pages, 'page')}, {counted(task.items, 'item')} ({task.stopped})")
+    err.print(f"{counted(result.requests, 'request')}, {counted(result.retries, 'retry')}, {result.rate_limited} rate limited, "
               f"{result.waited_s:.1f} s waited")
     if result.pending_files:
-        err.print(f"{result.pending_files} raw files not ingested yet: run again with --ingest")
+        err.print(f"{counted(result.pending_files, 'raw file')} not ingested yet: run again with --ingest")
     if as_json:
         _emit_json(result.as_json())
 

@@ -105,6 +105,9 @@ __all__ = [
 #: every platform reports who liked).
 ENGAGEMENT_KINDS = ("repost", "quote", "reply", "mention")
 #: The components that enter the combined score, in display order, with a one-line meaning.
+#: Below this many accounts with a value on a platform, a percentile says little ("p99" of one account):
+#: the explanation then gives the n ("reach p99 of 1"); the stored percentiles are unchanged.
+PERCENTILE_MIN_N = 100
 COMPONENTS: dict[str, str] = {
     "followers": "followers",
     "unique_engagers": "unique engagers",
@@ -533,12 +536,21 @@ def run_influence(
 # --------------------------------------------------------------------------- listing
 
 
-def _explain(row: Mapping[str, Any], weights: Mapping[str, float], strongest: int = 3) -> str:
+def _explain(row: Mapping[str, Any], weights: Mapping[str, float], strongest: int = 3,
+             counts: Mapping[str, int] | None = None) -> str:
+    """``strongest: reach p97, …`` and the community standing; ``counts`` (accounts with a value of each
+    component on the row's platform) adds "of n" to a percentile taken among fewer than
+    :data:`PERCENTILE_MIN_N` accounts."""
     available = [name for name in COMPONENTS if weights.get(name, 0) > 0 and row[f"{name}_pct"] is not None]
     # a zero (no repost, no engager) is no strength, whatever percentile its ties share
     parts = sorted(((row[f"{name}_pct"], name) for name in available if row[name]),
                    key=lambda p: (-p[0], list(COMPONENTS).index(p[1])))[:strongest]
-    text = ", ".join(f"{COMPONENTS[name]} p{min(99, int(pct * 100))}" for pct, name in parts)
+
+    def among(name: str) -> str:
+        n = (counts or {}).get(name)
+        return f" of {n:,}" if n is not None and n < PERCENTILE_MIN_N else ""
+
+    text = ", ".join(f"{COMPONENTS[name]} p{min(99, int(pct * 100))}{among(name)}" for pct, name in parts)
     missing = "every weighted component is zero" if available else "no component available"
     return (f"strongest: {text}" if text else missing) + _standing(row)
 
@@ -658,6 +670,10 @@ def influencers(con: duckdb.DuckDBPyConnection, *, top: int = 20, topic: str | N
         names = [d[0] for d in cursor.description]
         rows = [dict(zip(names, r)) for r in cursor.fetchall()]
         last = max((row["rank"] for row in rows), default=0)
+        # accounts with a value of each component per platform: the n of its percentiles
+        counts = {platform: dict(zip(COMPONENTS, n)) for platform, *n in con.execute(
+            f"SELECT platform, {', '.join(f'count({name})' for name in COMPONENTS)} FROM {scores} GROUP BY platform"
+        ).fetchall()}
         if topic is not None:
             posts, edges = _prepare_sources(con, topic)
             try:
@@ -712,7 +728,7 @@ def influencers(con: duckdb.DuckDBPyConnection, *, top: int = 20, topic: str | N
             },
             "weights": weights,
             "topic": topic,
-            "explanation": _explain(row, weights),
+            "explanation": _explain(row, weights, counts=counts.get(row["platform"])),
             "evidence": proofs.get((row["platform"], row["account_id"]), {"top_engagers": [], "example_posts": []}),
         })
     return out

@@ -25,8 +25,8 @@ URL shares
 Cascades
     The shares of one URL form a forest: a share that reposts, quotes or replies to another share
     of the same URL hangs under it, every other share is a root (an independent sharer). Per URL:
-    who shared it first, reach (distinct accounts, sum of their followers, reposts counted by the
-    platform), trees, size, depth, largest breadth, and the structural virality of its largest tree
+    who shared it first, reach (distinct accounts, sum of their known follower counts, NULL when none is
+    known, reposts counted by the platform), trees, size, depth, largest breadth, and the structural virality of its largest tree
     (Goel et al. 2016: the mean distance between two nodes of the tree; 1 for a single broadcast
     hop, large for a long person-to-person chain). X's API attributes every retweet to the original
     tweet, so retweet trees are stars there; depth comes from quotes and replies. Twitter15/16 trees
@@ -523,7 +523,9 @@ def _write_cascades(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
             "  JOIN posts p ON p.platform = s.platform AND p.post_id = s.post_id WHERE s.kind <> 'repost' GROUP BY ALL) "
             "SELECT ? AS run_id, g.platform, g.url, g.domain, g.rating, g.first_share_id, g.first_account_id,"
             "       fa.handle AS first_handle, g.first_at, g.last_at, g.posts, g.reposts, g.accounts,"
-            "       coalesce(r.followers_reach, 0) AS followers_reach, coalesce(c.platform_reposts, 0) AS platform_reposts,"
+            # a sum of the known follower counts; NULL when no sharer's count is known (Bluesky events
+            # carry none): unknown is not 0
+            "       r.followers_reach, coalesce(c.platform_reposts, 0) AS platform_reposts,"
             "       m.size, m.trees, m.depth, m.max_breadth, m.structural_virality, g.evidence "
             "FROM agg g JOIN _src_measures m USING (platform, url) "
             "LEFT JOIN reach r USING (platform, url) LEFT JOIN counted c USING (platform, url) "

@@ -24,6 +24,7 @@ from confiance.report import signals as _signals  # noqa: F401  (registers the t
 from confiance.report import topics as _topics  # noqa: F401  (registers the topics section)
 from confiance.report import trust as _trust  # noqa: F401  (registers the source, account type and harm sections)
 from confiance.report.sections import all_sections
+from confiance.wording import account_name, counted
 from confiance.workspace import Workspace
 
 __all__ = ["PAGE_LANGUAGE", "build_report", "environment", "http_url", "moment"]
@@ -70,6 +71,8 @@ def environment() -> Environment:
     env.filters["http_url"] = http_url
     env.filters["url_host"] = url_host
     env.filters["moment"] = moment
+    env.filters["counted"] = counted
+    env.filters["account_name"] = account_name
     env.filters["num"] = lambda v, digits=0: "" if v is None else (f"{v:,.{digits}f}" if isinstance(v, (int, float)) else str(v))
     return env
 

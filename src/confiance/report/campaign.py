@@ -63,8 +63,13 @@ def collect_surveys(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
         return None
     changes = _rows(con, "SELECT question, answer, comparison, segment, estimate, lower, upper FROM survey_changes "
                          "WHERE segment = 'all' ORDER BY question, answer, comparison")
-    shares = _rows(con, "SELECT question, answer, wave, segment, estimate, lower, upper, respondents, effective_n "
-                        "FROM survey_shares WHERE exposed = 'all' ORDER BY question, answer, segment, wave")
+    # a segment that holds every respondent of its wave (a survey without a segment column: all "unknown")
+    # only repeats the "all" row
+    shares = _rows(con, "SELECT s.question, s.answer, s.wave, s.segment, s.estimate, s.lower, s.upper, s.respondents, "
+                        "s.effective_n FROM survey_shares s WHERE s.exposed = 'all' AND (s.segment = 'all' OR NOT EXISTS ("
+                        "  SELECT 1 FROM survey_shares a WHERE a.exposed = 'all' AND a.segment = 'all' "
+                        "  AND a.question = s.question AND a.answer IS NOT DISTINCT FROM s.answer AND a.wave = s.wave "
+                        "  AND a.respondents = s.respondents)) ORDER BY s.question, s.answer, s.segment, s.wave")
     return {"changes": changes, "shares": shares, "assumptions": SURVEY_ASSUMPTIONS}
 
 

@@ -14,6 +14,7 @@ import duckdb
 from confiance.report.charts import PALETTE
 from confiance.report.sections import Section, _rows, register_section
 from confiance.store import has_table
+from confiance.wording import account_name
 
 MAX_GROUPS = 12
 MAX_MEMBERS = 24  # accounts drawn per group (the rest are counted)
@@ -55,7 +56,7 @@ def collect_coordination(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | Non
             angle = 2 * math.pi * k / len(shown)
             x, y = round(cx + radius * math.cos(angle), 1), round(cy + radius * math.sin(angle), 1)
             position[(m["platform"], m["account_id"])] = (x, y)
-            nodes.append({"x": x, "y": y, "title": f"@{m['handle']}"})
+            nodes.append({"x": x, "y": y, "title": account_name(m["handle"])})
         cells.append({"id": gid, "x": cx, "y": cy - CELL / 2 + 14, "nodes": nodes,
                       "hidden": len(accounts) - len(shown), "size": len(accounts)})
     lines = []
@@ -64,7 +65,7 @@ def collect_coordination(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | Non
         if a and b:
             lines.append({"x1": a[0], "y1": a[1], "x2": b[0], "y2": b[1], "colour": KIND_COLOURS[e["kind"]],
                           "width": round(min(1 + math.log2(e["weight"]), 5), 1),
-                          "title": f"@{e['handle_a']} – @{e['handle_b']} · {e['kind']} · {e['weight']}"})
+                          "title": f"{account_name(e['handle_a'])} – {account_name(e['handle_b'])} · {e['kind']} · {e['weight']}"})
     rows = int(math.ceil(len(cells) / COLUMNS)) or 1
     evidence = [{"a": e["handle_a"], "b": e["handle_b"], "platform": e["platform"], "kind": e["kind"],
                  "weight": e["weight"], "posts": list(e["evidence"])[:EVIDENCE_POSTS],

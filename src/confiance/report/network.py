@@ -16,6 +16,7 @@ import orjson
 from confiance.report.charts import PALETTE
 from confiance.report.sections import Section, _rows, register_section
 from confiance.store import has_table
+from confiance.wording import account_name
 
 MAP_WIDTH, MAP_HEIGHT, MAP_PADDING = 1100, 720, 16
 MAP_MAX_NODES = 3000
@@ -120,8 +121,8 @@ def collect_community_map(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | No
         radius = _MIN_RADIUS + (_MAX_RADIUS - _MIN_RADIUS) * math.sqrt(max(share, 0.0))
         x, y = px(n["x"], n["y"])
         drawn.append({"x": x, "y": y, "r": round(radius, 1), "colour": colours.get(n["community"], OTHER_COLOUR),
-                      "title": f"@{n['handle']}" + (f" · community {n['community']}" if n["community"] is not None else "")})
-    labels = [{"x": d["x"], "y": round(d["y"] - d["r"] - 2, 1), "text": "@" + str(n["handle"])}
+                      "title": account_name(n["handle"]) + (f" · community {n['community']}" if n["community"] is not None else "")})
+    labels = [{"x": d["x"], "y": round(d["y"] - d["r"] - 2, 1), "text": account_name(str(n["handle"]))}
               for d, n in zip(drawn[:MAP_LABELS], nodes[:MAP_LABELS])]
     lines = [(*px(a, b), *px(c, d)) for a, b, c, d in edges]
     return {
@@ -221,6 +222,9 @@ def collect_polarization(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | Non
     if isinstance(stored_sides, list) and stored_sides and all(isinstance(s, dict) and "size" in s for s in stored_sides):
         sides = stored_sides  # as the analysis wrote them (leading accounts by degree)
     scores = polarization_summary(con)
+    sides = [s for s in sides if s.get("size")]  # an empty side (no graph, one account) is no side to list
+    if scores["reason"] and len(sides) < 2:
+        sides = []  # not a split: the reason says why, a table of one side or none would only confuse
     return {"rwc": scores["rwc"], "modularity": scores["modularity"], "ei_index": scores["ei_index"],
             "reason": scores["reason"], "note": scores["note"], "nodes": scores["nodes"],
             "accounts_with_edges": scores["accounts_with_edges"], "sides": sides, "bridges": bridges}

@@ -33,7 +33,7 @@ def _burst_markers(chart, names: list[str], bursts: list[dict[str, Any]], period
 
 
 def collect_trends(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
-    from confiance.text.trends import METHOD, daily_series, emerging_narratives
+    from confiance.text.trends import METHOD, MIN_COUNT, MIN_HISTORY, THRESHOLD, WINDOW, daily_series, emerging_narratives
 
     if not has_table(con, "trend_bursts"):
         return None
@@ -59,8 +59,13 @@ def collect_trends(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     markers = _burst_markers(chart, list(series), bursts, periods, bucket) if chart else []
     for n in narratives:
         n["label"] = _label(n["series_kind"], n["series"], topics)
+    first, last = con.execute("SELECT min(CAST(created_at AS DATE)), max(CAST(created_at AS DATE)) FROM posts").fetchall()[0]
+    span_days = (last - first).days + 1 if first is not None else 0
     return {"chart": chart, "markers": markers, "narratives": narratives, "method": METHOD, "bursts": len(bursts),
-            "bucket": bucket}
+            "bucket": bucket, "window": WINDOW, "threshold": THRESHOLD, "min_count": MIN_COUNT,
+            "min_history": MIN_HISTORY, "span_days": span_days,
+            # a day is tested only after MIN_HISTORY earlier days: a shorter corpus cannot show a burst
+            "too_short": span_days <= MIN_HISTORY}
 
 
 def _label(kind: str, series: str, topic_labels: dict[str, str] | None = None) -> str:

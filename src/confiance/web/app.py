@@ -38,9 +38,10 @@ from confiance.overview import workspace_status
 from confiance.report import PAGE_LANGUAGE, http_url, moment, url_host
 from confiance.report.sections import all_sections
 from confiance.web import views as V
-from confiance.web.evidence import readable_scores
+from confiance.web.evidence import readable_cells, readable_scores
 from confiance.web.map import MAX_MAP_NODES, map_data, map_json
 from confiance.web.security import PUBLIC_PATHS, SESSION_COOKIE, Guard, Sessions, allowed_host_names
+from confiance.wording import account_name, counted
 
 #: Inferred labels that can reveal an opinion (a polarised graph's sides are often political camps): the
 #: dashboard shows them only in aggregate, never on one person's page or row.
@@ -89,6 +90,8 @@ def _environment() -> Environment:
     env.filters["http_url"] = http_url
     env.filters["url_host"] = url_host
     env.filters["moment"] = moment
+    env.filters["counted"] = counted
+    env.filters["account_name"] = account_name
     env.filters["num"] = lambda v, digits=0: "" if v is None else (
         f"{v:,.{digits}f}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v))
     env.globals["page_language"] = PAGE_LANGUAGE
@@ -288,6 +291,15 @@ def create_app(settings: Settings) -> FastAPI:
                    limit: int = Query(V.DEFAULT_PAGE, ge=1, le=V.MAX_PAGE)) -> HTMLResponse:
         view, found, rows = fetch_page(key, sort, desc, q, offset, limit)
         columns = [c for c in view.columns if not (masker.active and c.personal)]
+        evidence = [c.name for c in columns if c.kind == "evidence"]
+        if evidence and not masker.active:  # pseudonymised: no handle lookup, the stored value as it is
+            con = snapshot.cursor()
+            try:
+                for name in evidence:
+                    texts = readable_cells(con, [(str(r.get("platform") or ""), r.get(name)) for r in rows])
+                    rows = [{**r, name: t} for r, t in zip(rows, texts)]
+            finally:
+                con.close()
         return render("table.html", request, view=view, page=found, rows=rows, columns=columns, max_query=V.MAX_QUERY)
 
     @app.get("/sections/{key}", response_class=HTMLResponse, include_in_schema=False)

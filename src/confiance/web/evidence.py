@@ -91,3 +91,25 @@ def readable_scores(con: duckdb.DuckDBPyConnection, platform: str,
 
     return {table: [{k: _text(v, name) if isinstance(v, (dict, list, tuple)) else v for k, v in row.items()}
                     for row in rows] for table, rows in parsed.items()}
+
+
+def readable_cells(con: duckdb.DuckDBPyConnection, cells: list[tuple[str, Any]]) -> list[Any]:
+    """Evidence cells of a dashboard table, each ``(platform, stored value)``, as the account page writes
+    them: JSON as text, accounts by handle. A value that is not JSON (plain text) is returned unchanged."""
+    parsed = [(platform, _parsed(value)) for platform, value in cells]
+    wanted = sorted({(p, a) for p, v in parsed if isinstance(v, (dict, list)) for a in _account_ids(v)})
+    handles: dict[tuple[str, str], str] = {}
+    if wanted:
+        platforms, ids = zip(*wanted)
+        handles = {(p, a): h for p, a, h in con.execute(
+            "SELECT k.platform, k.account_id, any_value(a.handle) FROM (SELECT unnest(?) AS platform, unnest(?) AS account_id) k "
+            "JOIN accounts a USING (platform, account_id) WHERE a.handle IS NOT NULL AND a.handle <> '' GROUP BY ALL",
+            [list(platforms), list(ids)]).fetchall()}
+    out = []
+    for platform, value in parsed:
+        if isinstance(value, (dict, list)):
+            out.append(_text(value, lambda a, p=platform: f"@{handles[(p, a)]}" if (p, a) in handles else a))
+        else:
+            out.append(value)
+    return out
+

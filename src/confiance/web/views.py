@@ -21,8 +21,9 @@ DEFAULT_PAGE = 50
 MAX_OFFSET = 10_000_000
 MAX_QUERY = 200
 #: Column kinds: how a cell renders (text is always escaped; links only for http(s) URLs; a share in
-#: [0, 1] reads as a percentage on the page, and stays the stored fraction in the JSON and CSV).
-KINDS = ("text", "number", "share", "account", "list", "url", "time")
+#: [0, 1] reads as a percentage on the page, and stays the stored fraction in the JSON and CSV; evidence
+#: JSON reads as text on the page (accounts by handle, as on the account page) and stays JSON in the API).
+KINDS = ("text", "number", "share", "account", "list", "url", "time", "evidence")
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def _filtered(con: duckdb.DuckDBPyConnection, view: TableView, query: str, hide_
     if not query:
         return sql, []
     # pseudonymised: no search on real handles either (typing a handle would reveal its pseudonym)
-    searchable = [c.name for c in view.columns if c.kind in ("text", "account", "list")
+    searchable = [c.name for c in view.columns if c.kind in ("text", "account", "list", "evidence")
                   and not (hide_personal and (c.personal or c.kind == "account"))]
     if not searchable:
         return sql, []
@@ -195,7 +196,7 @@ register_view(TableView(
     sql="""SELECT b.platform, b.account_id, a.handle, b.score, b.label, CAST(b.evidence AS VARCHAR) AS evidence
            FROM bot_scores b LEFT JOIN accounts a USING (platform, account_id)""",
     columns=(Column("platform", "Platform"), Column("handle", "Account", "account"), Column("score", "Bot probability", "number"),
-             Column("label", "Flagged"), Column("evidence", "Evidence")),
+             Column("label", "Flagged"), Column("evidence", "Evidence", "evidence")),
     default_sort="score",
 ))
 register_view(TableView(
@@ -219,7 +220,7 @@ register_view(TableView(
            LEFT JOIN posts p USING (platform, post_id) WHERE d.commercial""",
     columns=(Column("platform", "Platform"), Column("handle", "Account", "account"), Column("post_id", "Post", personal=True),
              Column("verdict", "Verdict"), Column("disclosure", "Mention"), Column("text", "Text", personal=True),
-             Column("findings", "Evidence", personal=True)),
+             Column("findings", "Evidence", "evidence", personal=True)),
     default_sort="verdict", descending=False,
 ))
 register_view(TableView(
@@ -251,7 +252,7 @@ register_view(TableView(
     description="Individual expert, professional creator, media, brand, institution or other, with the cues that fired.",
     sql="""SELECT platform, account_id, handle, type, confidence, CAST(evidence AS VARCHAR) AS evidence FROM account_types""",
     columns=(Column("platform", "Platform"), Column("handle", "Account", "account"), Column("type", "Type"),
-             Column("confidence", "Confidence", "number"), Column("evidence", "Evidence", personal=True)),
+             Column("confidence", "Confidence", "number"), Column("evidence", "Evidence", "evidence", personal=True)),
     default_sort="confidence",
 ))
 register_view(TableView(

@@ -1,0 +1,134 @@
+"""QA wording and display defects in the report: counts agree with their noun, a polarisation split that
+is not meaningful shows its reason (no empty sides), trends say when the corpus is too short for a baseline,
+a survey without segments does not repeat "all" as "unknown", DIDs get no "@", unknown follower reach stays
+unknown."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import orjson
+
+from confiance.integrity.sources import run_sources
+from confiance.pipeline import analyze
+from confiance.report import build_report
+from confiance.wording import account_name, counted, plural
+from tests.conftest import ingest
+
+DID = "did:plc:ewvi7nxzyoun6zhxrhs64oiz"
+
+
+def _section(html: str, key: str) -> str:
+    start = html.index(f'id="{key}"')
+    return " ".join(html[start:html.index("</section>", start)].split())  # one line: templates wrap sentences
+
+
+def test_counts_agree_with_their_noun():
+    assert counted(1, "community") == "1 community"
+    assert counted(0, "community") == "0 communities"
+    assert counted(1_234, "account") == "1,234 accounts"
+    assert counted(1, "retry") == "1 retry" and counted(2, "retry") == "2 retries"
+    assert counted(2, "link share") == "2 link shares" and plural("box") == "boxes"
+    assert counted(1, "is a single account", "are single accounts") == "1 is a single account"
+
+
+def test_one_community_over_two_accounts_reads_in_the_singular(workspace, tmp_path):
+    f = tmp_path / "edges.csv"
+    f.write_text("source,target,kind\nx1,x2,mention\nx2,x1,reply\n")
+    ingest(workspace, f, format_name="edges-csv")
+    analyze(workspace, only=["communities"])
+    html = _section(build_report(workspace, tmp_path / "r.html").read_text(), "communities")
+    assert "1 community over 2 accounts" in html and "communities over" not in html
+
+
+def _polarization(ws, reason: str | None, sides: list[dict]) -> None:
+    with ws.writer() as con:
+        con.execute("CREATE TABLE polarization AS SELECT 'r' AS run_id, ?::DOUBLE AS rwc, ?::DOUBLE AS modularity, "
+                    "?::DOUBLE AS ei_index, 10 AS k, 0::BIGINT AS nodes, 0::BIGINT AS accounts_with_edges, "
+                    "?::VARCHAR AS reason, CAST(? AS JSON) AS sides",
+                    [None if reason else 0.4, None if reason else 0.3, None if reason else -0.5, reason,
+                     orjson.dumps(sides).decode()])
+
+
+def test_polarisation_without_a_split_shows_the_reason_not_empty_sides(workspace, tmp_path):
+    _polarization(workspace, "the account graph has no interactions",
+                  [{"side": 0, "size": 0, "top_accounts": []}, {"side": 1, "size": 0, "top_accounts": []}])
+    html = _section(build_report(workspace, tmp_path / "r.html").read_text(), "polarization")
+    assert "the account graph has no interactions" in html
+    assert "<h3>Sides</h3>" not in html and "The sides below" not in html
+
+
+def test_a_did_is_shown_without_at(workspace, tmp_path):
+    assert account_name(DID) == DID and account_name("alice.bsky.social") == "@alice.bsky.social"
+    assert account_name(None, "123") == "123"
+    # the sides list their leading accounts by handle, else by id (a DID for a Bluesky account without one)
+    _polarization(workspace, None, [{"side": 0, "size": 1, "top_accounts": [DID]},
+                                    {"side": 1, "size": 1, "top_accounts": ["bob.bsky.social"]}])
+    html = _section(build_report(workspace, tmp_path / "r.html").read_text(), "polarization")
+    assert DID in html and "@did:" not in html and "@bob.bsky.social" in html
+
+
+def _posts(ws, days: int) -> None:
+    start = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
+    with ws.writer() as con:
+        con.executemany("INSERT INTO posts (platform, post_id, account_id, created_at, kind, hashtags) "
+                        "VALUES ('x', ?, 'a', ?, 'post', ['climat'])",
+                        [[f"p{i}", start + timedelta(days=i % days)] for i in range(30)])
+        con.execute("CREATE TABLE trend_bursts (series_kind VARCHAR, series VARCHAR, day DATE, count BIGINT, "
+                    "expected DOUBLE, score DOUBLE, method VARCHAR, run_id VARCHAR)")
+
+
+def test_trends_on_a_few_days_say_that_bursts_need_a_baseline(workspace, tmp_path):
+    from confiance.text.trends import MIN_HISTORY
+
+    _posts(workspace, 3)
+    html = _section(build_report(workspace, tmp_path / "r.html").read_text(), "trends")
+    assert "No burst can be detected yet" in html
+    assert f"at least {MIN_HISTORY} earlier days" in html and "span 3 days" in html
+    assert "0 bursting days" in html
+
+
+def test_trends_over_a_long_corpus_do_not_warn(workspace, tmp_path):
+    from confiance.text.trends import MIN_HISTORY
+
+    _posts(workspace, MIN_HISTORY + 1)
+    html = _section(build_report(workspace, tmp_path / "r.html").read_text(), "trends")
+    assert "No burst can be detected yet" not in html
+
+
+def test_a_survey_without_segments_lists_only_all(workspace, tmp_path):
+    f = tmp_path / "survey.csv"
+    rows = [f"w{w},r{r},aware,{'yes' if (r + w) % 3 else 'no'}" for w in (1, 2) for r in range(30)]
+    f.write_text("wave,respondent,question,answer\n" + "\n".join(rows) + "\n")
+    ingest(workspace, f)
+    analyze(workspace, only=["surveys"])
+    html = _section(build_report(workspace, tmp_path / "r.html").read_text(), "surveys")
+    assert "<td>all</td>" in html and "unknown" not in html
+
+
+def _shares(ws, followers: dict[str, int | None]) -> None:
+    at = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    with ws.writer() as con:
+        con.executemany("INSERT INTO accounts (platform, account_id, handle, followers) VALUES ('bluesky', ?, ?, ?)",
+                        [[a, f"{a}.bsky.social", n] for a, n in followers.items()])
+        con.executemany("INSERT INTO posts (platform, post_id, account_id, created_at, kind, urls, domains) "
+                        "VALUES ('bluesky', ?, ?, ?, 'post', [?], ['example.org'])",
+                        [[f"at://{a}/p", a, at, f"https://example.org/{a if n is None else 'known'}"]
+                         for a, n in followers.items()])
+        run_sources(con, "s")
+
+
+def test_unknown_follower_reach_stays_unknown_and_a_known_zero_stays_zero(workspace, tmp_path):
+    _shares(workspace, {"ghost": None, "zero": 0, "ten": 10})
+    with workspace.reader() as con:
+        reach = dict(con.execute("SELECT url, followers_reach FROM url_cascades").fetchall())
+    assert reach == {"https://example.org/ghost": None, "https://example.org/known": 10}
+    html = _section(build_report(workspace, tmp_path / "r.html").read_text(), "source-credibility")
+    ghost = html[html.index("example.org/ghost"):]
+    assert '<td class="n">–</td>' in ghost[:ghost.index("</tr>")]
+
+
+def test_a_known_zero_reach_stays_zero(workspace):
+    _shares(workspace, {"zero": 0})
+    with workspace.reader() as con:
+        assert con.execute("SELECT followers_reach FROM url_cascades").fetchall() == [(0,)]
