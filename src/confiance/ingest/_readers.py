@@ -357,6 +357,22 @@ def read_jsonl(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progre
         yield entry if isinstance(entry, BadItem) else parse_json_line(entry[0], entry[1], limits)
 
 
+def array_items(stream: BinaryIO, prefix: str, limits: Limits, path: Path, what: str = "item") -> Iterator[Item | BadItem]:
+    """The items of the JSON array at ``prefix`` (ijson's path: "item", "orderedItems.item"), streamed
+    (line_no = item number, 1-based); a break in the JSON ends them with one reject."""
+    n = 0
+    try:
+        for n, value in enumerate(ijson.items(stream, prefix, use_float=True), start=1):
+            if isinstance(value, (dict, list)) and depth_exceeds(value, limits.max_depth):
+                yield BadItem(n, f"JSON nested deeper than {limits.max_depth}")
+                continue
+            yield Item(n, value)
+    except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as exc:
+        yield BadItem(n + 1, f"invalid JSON after {what} {n}: {str(exc).splitlines()[0]}")
+    except _READ_ERRORS as exc:
+        raise _unreadable(path, n + 1, exc) from None
+
+
 def read_json(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progress = _noop) -> Iterator[Item | BadItem]:
     """A JSON document: a top-level array streams item by item (line_no = item number, 1-based);
     a top-level object is one item (line 1)."""
@@ -364,17 +380,7 @@ def read_json(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progres
     src = _Source(opened)
     try:
         if first == "[":
-            n = 0
-            try:
-                for n, value in enumerate(ijson.items(src.stream, "item", use_float=True), start=1):
-                    if isinstance(value, (dict, list)) and depth_exceeds(value, limits.max_depth):
-                        yield BadItem(n, f"JSON nested deeper than {limits.max_depth}")
-                        continue
-                    yield Item(n, value)
-            except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as exc:
-                yield BadItem(n + 1, f"invalid JSON after item {n}: {exc}")
-            except _READ_ERRORS as exc:
-                raise _unreadable(opened.path, n + 1, exc) from None
+            yield from array_items(src.stream, "item", limits, opened.path)
         else:
             try:
                 data = src.stream.read(limits.max_document_bytes + 1)

@@ -45,12 +45,11 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
-import ijson
 import orjson
 
 from confiance.errors import IngestError, RecordError
 from confiance.ingest._format import Context, Format, Sample, domains_of, html_to_text, parse_timestamp
-from confiance.ingest._readers import BadItem, Item, Limits, Opened, Progress, depth_exceeds, open_binary
+from confiance.ingest._readers import BadItem, Item, Limits, Opened, Progress, array_items, open_binary
 from confiance.ingest._sink import Sink
 from confiance.ingest.mastodon import _content_links
 
@@ -129,15 +128,8 @@ def read_outbox(opened: Opened, limits: Limits, progress: Progress) -> Iterator[
     stream, position = open_binary(opened.path)
     try:
         stream.read(len(opened.bom))
-        n = 0
-        try:
-            for n, value in enumerate(ijson.items(stream, "orderedItems.item", use_float=True), start=1):
-                if isinstance(value, (dict, list)) and depth_exceeds(value, limits.max_depth):
-                    yield BadItem(n, f"JSON nested deeper than {limits.max_depth}")
-                    continue
-                yield Item(n, Activity(actor, value))
-        except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as exc:
-            yield BadItem(n + 1, f"invalid JSON after activity {n}: {str(exc).splitlines()[0]}")
+        for item in array_items(stream, "orderedItems.item", limits, opened.path, "activity"):
+            yield Item(item.line_no, Activity(actor, item.value)) if isinstance(item, Item) else item
         progress(position())
     finally:
         stream.close()

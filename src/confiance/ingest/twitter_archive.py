@@ -54,12 +54,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
-import ijson
 import orjson
 
 from confiance.errors import IngestError, RecordError
 from confiance.ingest._format import Context, Format, Sample, domains_of, parse_count, parse_timestamp
-from confiance.ingest._readers import BadItem, Item, Limits, Opened, Progress, depth_exceeds, open_binary
+from confiance.ingest._readers import BadItem, Item, Limits, Opened, Progress, array_items, open_binary
 from confiance.ingest._sink import Sink
 from confiance.ingest.twitter_v1 import id_of
 
@@ -164,15 +163,8 @@ def read_tweets_js(opened: Opened, limits: Limits, progress: Progress) -> Iterat
     try:
         stream.read(len(opened.bom))
         _skip_prefix(stream, opened.path)
-        n = 0
-        try:
-            for n, value in enumerate(ijson.items(stream, "item", use_float=True), start=1):
-                if isinstance(value, (dict, list)) and depth_exceeds(value, limits.max_depth):
-                    yield BadItem(n, f"JSON nested deeper than {limits.max_depth}")
-                    continue
-                yield Item(n, ArchiveTweet(author, value))
-        except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as exc:
-            yield BadItem(n + 1, f"invalid JSON after tweet {n}: {str(exc).splitlines()[0]}")
+        for item in array_items(stream, "item", limits, opened.path, "tweet"):
+            yield Item(item.line_no, ArchiveTweet(author, item.value)) if isinstance(item, Item) else item
         progress(position())
     finally:
         stream.close()
