@@ -60,7 +60,7 @@ from confiance.errors import IngestError, RecordError
 from confiance.ingest._format import Context, Format, Sample, domains_of, parse_count, parse_timestamp
 from confiance.ingest._readers import BadItem, Item, Limits, Opened, Progress, array_items, open_binary
 from confiance.ingest._sink import Sink
-from confiance.ingest.twitter_v1 import id_of
+from confiance.ingest.twitter_v1 import emit_interactions, id_of
 
 PLATFORM = "x"
 _PREFIX = re.compile(r"\s*window\.YTD\.(\w+)\.part\d+\s*=\s*")
@@ -251,29 +251,9 @@ def map_record(record: Any, sink: Sink, ctx: Context) -> None:
         sink.observation(platform=PLATFORM, post_id=tweet_id, collected_at=ctx.collected_at, **metrics)
     _emit_author(author, sink, ctx.collected_at)
 
-    def act(target: str, interaction: str) -> None:
-        sink.interaction(platform=PLATFORM, src=author.account_id, dst=target, kind=interaction, post_id=tweet_id,
-                         created_at=created)
-
-    if kind == "repost" and parent_account:
-        act(parent_account, "repost")
-    if reply_user:
-        act(reply_user, "reply")
-        sink.account(platform=PLATFORM, account_id=reply_user, observed_at=ctx.collected_at,
-                     handle=(tweet.get("in_reply_to_screen_name") or "").lower() or None)
-    if quoted_author and not retweeted:
-        act(quoted_author, "quote")
-    seen: set[str] = set()
-    for mention in mentions:
-        target = id_of(mention, "id")
-        if target is None or target in seen:
-            continue
-        seen.add(target)
-        if kind == "repost" and target == parent_account:
-            continue  # "RT @x" is the repost itself, not a mention
-        act(target, "mention")
-        sink.account(platform=PLATFORM, account_id=target, observed_at=ctx.collected_at,
-                     handle=(mention.get("screen_name") or "").lower() or None, display_name=mention.get("name"))
+    emit_interactions(sink, tweet, author.account_id, tweet_id, created, ctx.collected_at,
+                      reposted_author=parent_account if kind == "repost" else None,
+                      quoted_author=None if retweeted else quoted_author, mentions=mentions)
 
 
 def sniff(sample: Sample) -> int:

@@ -242,12 +242,22 @@ def emit_tweet(tweet: dict, sink: Sink, *, primary: bool, collected_at: str) -> 
     else:
         sink.account(platform=PLATFORM, account_id=author, observed_at=collected_at)
 
+    emit_interactions(sink, tweet, author, tweet_id, created, collected_at,
+                      reposted_author=parent_author if retweeted else None, quoted_author=quoted_author,
+                      mentions=mentions)
+
+
+def emit_interactions(sink: Sink, tweet: dict, author: str, tweet_id: str, created: str | None, collected_at: str, *,
+                      reposted_author: str | None, quoted_author: str | None, mentions: list[dict]) -> None:
+    """The interactions a v1.1-shaped tweet makes (repost, reply, quote, each mention once) and the accounts
+    it names; shared with the X archive, whose tweets have the same shape."""
     def act(target: str, interaction: str) -> None:
         sink.interaction(platform=PLATFORM, src=author, dst=target, kind=interaction, post_id=tweet_id,
                          created_at=created)
 
-    if retweeted and parent_author:
-        act(parent_author, "repost")
+    if reposted_author:
+        act(reposted_author, "repost")
+    reply_user = id_of(tweet, "in_reply_to_user_id")
     if reply_user:
         act(reply_user, "reply")
         sink.account(platform=PLATFORM, account_id=reply_user, observed_at=collected_at,
@@ -260,7 +270,7 @@ def emit_tweet(tweet: dict, sink: Sink, *, primary: bool, collected_at: str) -> 
         if target is None or target in seen:
             continue
         seen.add(target)
-        if retweeted and target == parent_author:
+        if target == reposted_author:
             continue  # "RT @x" is the repost itself, not a mention
         act(target, "mention")
         sink.account(platform=PLATFORM, account_id=target, observed_at=collected_at,
