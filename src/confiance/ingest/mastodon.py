@@ -83,7 +83,7 @@ _MASTODON_PATHS = ("/api/v1/statuses", "/api/v1/timelines", "/api/v1/accounts", 
 # HTML
 # ---------------------------------------------------------------------------------------------
 
-def _content_links(content: str) -> list[str]:
+def content_links(content: str) -> list[str]:
     """Link targets in status HTML, without mention / hashtag links and the quote-inline link."""
     from selectolax.lexbor import LexborHTMLParser
 
@@ -468,7 +468,7 @@ def _emit_status(status: dict, rec: _Record, sink: Sink, collected_at: str, *, p
     if isinstance(content, str) and content:
         shown = _QUOTE_INLINE.sub("", content) if (quoted_post or status.get("quote")) else content
         text = html_to_text(shown)
-        urls = _content_links(content)
+        urls = content_links(content)
     else:
         text = status.get("text") if isinstance(status.get("text"), str) else ""
         urls = urls_in(text)

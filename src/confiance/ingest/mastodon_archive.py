@@ -51,7 +51,7 @@ from confiance.errors import IngestError, RecordError
 from confiance.ingest._format import Context, Format, Sample, domains_of, html_to_text, parse_timestamp
 from confiance.ingest._readers import BadItem, Item, Limits, Opened, Progress, array_items, open_binary
 from confiance.ingest._sink import Sink
-from confiance.ingest.mastodon import _content_links
+from confiance.ingest.mastodon import content_links
 
 PLATFORM = "mastodon"
 _PUBLIC = {"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"}
@@ -234,7 +234,7 @@ def _map_create(activity: dict, actor: Actor, sink: Sink, ctx: Context) -> None:
     if content is not None and not isinstance(content, str):
         raise RecordError("Note content is not text")
     text = html_to_text(content)
-    urls = list(dict.fromkeys(_content_links(content))) if content else []
+    urls = list(dict.fromkeys(content_links(content))) if content else []
     content_map = note.get("contentMap")
     lang = next(iter(content_map), None) if isinstance(content_map, dict) else None
 
