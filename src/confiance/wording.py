@@ -3,6 +3,8 @@ the dashboard and the CLI)."""
 
 from __future__ import annotations
 
+import duckdb
+
 #: Nouns whose plural is not the singular + "s".
 _IRREGULAR = {"community": "communities", "day": "days", "reply": "replies", "entry": "entries",
               "category": "categories", "identity": "identities", "query": "queries"}
@@ -42,3 +44,14 @@ def account_name(handle: str | None, account_id: str | None = None) -> str:
     if handle and not handle.startswith("did:"):
         return f"@{handle}"
     return handle or account_id or ""
+
+
+def handles_of(con: duckdb.DuckDBPyConnection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The handle of each (platform, account_id) that has one, for naming accounts kept by id in evidence."""
+    if not keys:
+        return {}
+    platforms, ids = zip(*sorted(keys))
+    return {(p, a): h for p, a, h in con.execute(
+        "SELECT k.platform, k.account_id, any_value(a.handle) FROM (SELECT unnest(?) AS platform, unnest(?) AS account_id) k "
+        "JOIN accounts a USING (platform, account_id) WHERE a.handle IS NOT NULL AND a.handle <> '' GROUP BY ALL",
+        [list(platforms), list(ids)]).fetchall()}

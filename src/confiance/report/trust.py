@@ -15,6 +15,7 @@ import orjson
 from confiance.report.charts import bar_chart
 from confiance.report.sections import Section, _rows, register_section
 from confiance.store import has_table
+from confiance.wording import account_name, handles_of
 
 TOP_DOMAINS = 12
 TOP_CASCADES = 10
@@ -85,28 +86,12 @@ def collect_harm_profiles(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | No
         row["links"] = low.get("links") if isinstance(low, dict) else None
         disclosure = evidence.get("disclosure")
         row["commercial_posts"] = disclosure.get("commercial_posts") if isinstance(disclosure, dict) else None
-        row["suspicious"] = [_shown(s.get("handle"), s["account_id"]) for s in (row.pop("suspicious_accounts") or [])[:3]]
+        row["suspicious"] = [account_name(s.get("handle"), s["account_id"]) for s in (row.pop("suspicious_accounts") or [])[:3]]
     # the profile's evidence keeps account ids (stable keys); the report names accounts as the other sections do
-    handles = _handles(con, {(r["platform"], a) for r in rows for a in r["bot_engagers"]})
+    handles = handles_of(con, {(r["platform"], a) for r in rows for a in r["bot_engagers"]})
     for row in rows:
-        row["bot_engagers"] = [_shown(handles.get((row["platform"], a)), a) for a in row["bot_engagers"]]
+        row["bot_engagers"] = [account_name(handles.get((row["platform"], a)), a) for a in row["bot_engagers"]]
     return {"rows": rows, "missing": sorted(missing)}
-
-
-def _handles(con: duckdb.DuckDBPyConnection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """The handle of each (platform, account_id) that has one."""
-    if not keys:
-        return {}
-    platforms, ids = zip(*sorted(keys))
-    return {(p, a): h for p, a, h in con.execute(
-        "SELECT k.platform, k.account_id, any_value(a.handle) FROM (SELECT unnest(?) AS platform, unnest(?) AS account_id) k "
-        "JOIN accounts a USING (platform, account_id) WHERE a.handle IS NOT NULL AND a.handle <> '' GROUP BY ALL",
-        [list(platforms), list(ids)]).fetchall()}
-
-
-def _shown(handle: str | None, account_id: str) -> str:
-    """``@handle`` as the other sections write it, else the id (an account seen only in interactions)."""
-    return f"@{handle}" if handle else account_id
 
 
 register_section(Section("source-credibility", "Source credibility and URL cascades", 62, "source_credibility.html",

@@ -12,6 +12,8 @@ from typing import Any, Callable, Iterable
 import duckdb
 import orjson
 
+from confiance.wording import account_name, handles_of
+
 #: Keys that hold an account id inside evidence (engagers…), and lists of account ids (coordinated members).
 ACCOUNT_KEYS = ("account_id",)
 ACCOUNT_LIST_KEYS = ("members",)
@@ -80,14 +82,11 @@ def readable_scores(con: duckdb.DuckDBPyConnection, platform: str,
                     scores: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
     """The account page's score rows with structured values (lists, JSON evidence) written as text."""
     parsed = {table: [{k: _parsed(v) for k, v in row.items()} for row in rows] for table, rows in scores.items()}
-    ids = sorted({a for rows in parsed.values() for row in rows for v in row.values()
-                  if isinstance(v, (dict, list, tuple)) for a in _account_ids(v)})
-    handles = dict(con.execute(
-        "SELECT account_id, any_value(handle) FROM accounts WHERE platform = ? AND account_id IN (SELECT unnest(?)) "
-        "AND handle IS NOT NULL AND handle <> '' GROUP BY ALL", [platform, ids]).fetchall()) if ids else {}
+    handles = handles_of(con, {(platform, a) for rows in parsed.values() for row in rows for v in row.values()
+                               if isinstance(v, (dict, list, tuple)) for a in _account_ids(v)})
 
     def name(account_id: str) -> str:
-        return f"@{handles[account_id]}" if account_id in handles else account_id
+        return account_name(handles.get((platform, account_id)), account_id)
 
     return {table: [{k: _text(v, name) if isinstance(v, (dict, list, tuple)) else v for k, v in row.items()}
                     for row in rows] for table, rows in parsed.items()}
@@ -97,18 +96,11 @@ def readable_cells(con: duckdb.DuckDBPyConnection, cells: list[tuple[str, Any]])
     """Evidence cells of a dashboard table, each ``(platform, stored value)``, as the account page writes
     them: JSON as text, accounts by handle. A value that is not JSON (plain text) is returned unchanged."""
     parsed = [(platform, _parsed(value)) for platform, value in cells]
-    wanted = sorted({(p, a) for p, v in parsed if isinstance(v, (dict, list)) for a in _account_ids(v)})
-    handles: dict[tuple[str, str], str] = {}
-    if wanted:
-        platforms, ids = zip(*wanted)
-        handles = {(p, a): h for p, a, h in con.execute(
-            "SELECT k.platform, k.account_id, any_value(a.handle) FROM (SELECT unnest(?) AS platform, unnest(?) AS account_id) k "
-            "JOIN accounts a USING (platform, account_id) WHERE a.handle IS NOT NULL AND a.handle <> '' GROUP BY ALL",
-            [list(platforms), list(ids)]).fetchall()}
+    handles = handles_of(con, {(p, a) for p, v in parsed if isinstance(v, (dict, list)) for a in _account_ids(v)})
     out = []
     for platform, value in parsed:
         if isinstance(value, (dict, list)):
-            out.append(_text(value, lambda a, p=platform: f"@{handles[(p, a)]}" if (p, a) in handles else a))
+            out.append(_text(value, lambda a, p=platform: account_name(handles.get((p, a)), a)))
         else:
             out.append(value)
     return out
