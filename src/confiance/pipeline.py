@@ -188,16 +188,12 @@ def dependents(name: str) -> list[Step]:
     """The registered steps that need ``name``, directly or through others, in an order that runs each
     after what it needs."""
     known = steps()
-    needing: set[str] = set()
-    changed = True
-    while changed:
-        changed = False
-        for step in known.values():
-            if step.name not in needing and any(dep == name or dep in needing for dep in step.after):
-                needing.add(step.name)
-                changed = True
-    order = _order(sorted(needing), known)
-    return [step for step in order if step.name in needing]
+    reached, needing = {name}, []
+    for step in _order(sorted(known), known):  # each step comes after what it needs
+        if reached.intersection(step.after):
+            reached.add(step.name)
+            needing.append(step)
+    return needing
 
 
 def stored_parameters(con: duckdb.DuckDBPyConnection, table: str, step: str) -> dict[str, Any] | None:
