@@ -376,6 +376,8 @@ class _Redactor:
         self.atoms = set().union(*(_atoms(i, _MIN_ID_ATOM, last_segment=False) for i in person.ids | person.aliases),
                                  *(_atoms(p, _MIN_POST_ATOM) for p in person.post_ids))
         self.identity = self.ids | self.handles | self.atoms
+        self.names = {x.lower().encode() for x in person.names if x}
+        self.texts = {x.lower().encode() for x in person.post_texts if x}
         parts = sorted((re.escape(x) for x in person.handles | person.names | person.post_texts), key=len, reverse=True)
         mastodon = [p for h in sorted(self.handles) for p in _mastodon_name_patterns(h)]
         self.mastodon_names = re.compile("|".join(mastodon), re.IGNORECASE) if mastodon else None
@@ -384,14 +386,15 @@ class _Redactor:
         word_ids = sorted((re.escape(i) for i in person.ids if len(i) >= 3), key=len, reverse=True)
         self.id_tokens = re.compile(r"(?<![\w:/.-])(?:" + "|".join(word_ids) + r")(?![\w])") if word_ids else None
 
-    def needles(self) -> list[bytes]:
-        """Lower-case bytes of which one is in every raw file that names the person (a needle that holds a
-        shorter one is left out: a post's URI holds its record key)."""
+    def needles(self, texts: bool = False) -> list[bytes]:
+        """Lower-case bytes of which one is in every file that names the person: their ids and handles (a
+        needle that holds a shorter one is left out: a post's URI holds its record key), display names and,
+        with ``texts``, their post texts (a raw record holds them; an output may quote them unnamed)."""
         kept: list[bytes] = []
         for needle in sorted((x.encode() for x in self.identity if x), key=len):
             if not any(k in needle for k in kept):
                 kept.append(needle)
-        return kept
+        return kept + sorted(self.names) + (sorted(self.texts) if texts else [])
 
     def _atom(self, match: re.Match) -> str:
         token = match.group(0)
@@ -501,7 +504,7 @@ def _redact_archive(ws: Workspace, person: Person, only: set[str] | None = None)
     """Rewrite the archived raw files that name the person (among the hashes ``only``, when given);
     returns their hashes."""
     redactor = _Redactor(person)
-    needles = redactor.needles() + [x.lower().encode() for x in person.names | person.post_texts if x]
+    needles = redactor.needles(texts=True)
     rewritten = []
     for archive in sorted([*ws.raw_dir.glob("*/*.zst"), *ws.raw_dir.glob("*/*.gz")]):  # .gz: older archives
         if only is not None and archive.name.split(".", 1)[0] not in only:
@@ -531,7 +534,7 @@ def redact_incoming_archive(archive: Path, suppressed: Any) -> bool:
     person = Person(keys=sorted(suppressed.keys), handles=set(suppressed.handles), names=set(suppressed.names),
                     post_ids=set(suppressed.post_ids))
     redactor = _Redactor(person)
-    return _redact_file(archive, redactor, redactor.needles() + [x.lower().encode() for x in person.names if x])
+    return _redact_file(archive, redactor, redactor.needles(texts=True))
 
 
 def _rewrite_database(ws: Workspace) -> None:
@@ -555,7 +558,7 @@ def _rewrite_database(ws: Workspace) -> None:
 def _delete_outputs(ws: Workspace, person: Person) -> int:
     """Snapshots go entirely (they are re-published); reports, exports and collected pages waiting for ingest
     only when they name the person."""
-    needles = _Redactor(person).needles() + [x.lower().encode() for x in person.names if x]
+    needles = _Redactor(person).needles()
     deleted = 0
     for snapshot in ws.snapshots_dir.glob("*"):
         if snapshot.is_file():
