@@ -209,6 +209,10 @@ def emerging_narratives(bursts: Sequence[dict[str, Any]], *, top: int = 20) -> l
     return sorted(by_series.values(), key=lambda r: (r["last_burst"], r["peak_score"]), reverse=True)[:top]
 
 
+DEFAULTS = {"method": METHOD, "window": WINDOW, "threshold": THRESHOLD, "min_count": MIN_COUNT,
+            "min_history": MIN_HISTORY, "passes": PASSES}
+
+
 def run_trends(con: duckdb.DuckDBPyConnection, run_id: str, *, window: int = WINDOW, threshold: float = THRESHOLD,
                min_count: int = MIN_COUNT, min_history: int = MIN_HISTORY, passes: int = PASSES) -> dict[str, Any]:
     """The ``trends`` step: ``trend_bursts``."""
@@ -225,8 +229,7 @@ def run_trends(con: duckdb.DuckDBPyConnection, run_id: str, *, window: int = WIN
 
 register_step(Step(
     "trends", run_trends, after=("topics",), description=f"bursts of topics, hashtags and domains ({METHOD})",
-    parameters={"method": METHOD, "window": WINDOW, "threshold": THRESHOLD, "min_count": MIN_COUNT,
-                "min_history": MIN_HISTORY, "passes": PASSES},
+    parameters=DEFAULTS, kept=("window", "threshold", "min_count", "min_history", "passes"),
 ))
 
 
