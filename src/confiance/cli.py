@@ -665,7 +665,7 @@ def stance(
 @app.command()
 def trends(
     top: int = typer.Option(20, "--top", min=1, help="How many emerging narratives."),
-    threshold: Optional[float] = typer.Option(None, "--threshold", help="Burst z-score (default 3); re-runs the step, later runs keep it."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", min=0.0, help="Burst z-score (default 3); re-runs the step, later runs keep it."),
     window: Optional[int] = typer.Option(None, "--window", min=2, help="Trailing baseline days (default 28); re-runs the step, later runs keep it."),
     as_json: bool = typer.Option(False, "--json"),
     as_csv: bool = typer.Option(False, "--csv"),

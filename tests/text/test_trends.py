@@ -250,3 +250,15 @@ def test_cli_sov_and_trends(sim_world, analysed_world_base, tmp_path):
     assert scalar(ws, trend_runs) != before
     out = runner.invoke(app, root + ["trends", "--json"])
     assert out.exit_code == 0 and orjson.loads(out.stdout)
+
+
+def test_cli_trends_refuses_a_window_shorter_than_the_history(french_workspace):
+    """Checked before any series is read: on a corpus without series `--window 3` was recorded as if valid."""
+    from typer.testing import CliRunner
+
+    from confiance.cli import app
+
+    out = CliRunner().invoke(app, ["--workspace", str(french_workspace.root), "trends", "--window", "3"])
+    assert out.exit_code == 1 and "not window 3, min_history 7" in str(out.exception)
+    assert scalar(french_workspace, "SELECT count(*) FROM analysis_runs WHERE step = 'trends'") == 0
+    assert CliRunner().invoke(app, ["--workspace", str(french_workspace.root), "trends", "--threshold", "-1"]).exit_code == 2

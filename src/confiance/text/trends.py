@@ -110,8 +110,7 @@ def detect_bursts(counts: Sequence[float], *, window: int = WINDOW, threshold: f
     See the module docstring. ``expected`` is the baseline mean; ``score`` is NaN where the baseline
     has fewer than ``min_history`` days.
     """
-    if window < 2 or min_history < 2 or min_history > window or passes < 1:
-        raise ValueError("need 2 <= min_history <= window and passes >= 1")
+    _check_options(window, min_history, passes)
     x = np.asarray(counts, dtype=np.float64)
     keep = np.ones(len(x), dtype=bool)
     for _ in range(passes):
@@ -119,6 +118,12 @@ def detect_bursts(counts: Sequence[float], *, window: int = WINDOW, threshold: f
         burst = (np.nan_to_num(score, nan=-np.inf) >= threshold) & (x >= min_count)
         keep = ~burst
     return BurstTest(expected, score, burst)
+
+
+def _check_options(window: int, min_history: int, passes: int) -> None:
+    if window < 2 or min_history < 2 or min_history > window or passes < 1:
+        raise ValueError(f"need 2 <= min_history <= window and passes >= 1, not window {window}, "
+                         f"min_history {min_history}, passes {passes}")
 
 
 def _baseline_scores(x: np.ndarray, keep: np.ndarray, window: int, min_history: int) -> tuple[np.ndarray, np.ndarray]:
@@ -181,6 +186,7 @@ def find_bursts(con: duckdb.DuckDBPyConnection, *, kinds: Sequence[SeriesKind] =
                 window: int = WINDOW, threshold: float = THRESHOLD, min_count: int = MIN_COUNT,
                 min_history: int = MIN_HISTORY, passes: int = PASSES) -> list[dict[str, Any]]:
     """Every bursting day of every tested series, most recent and strongest first."""
+    _check_options(window, min_history, passes)  # also when there is no series to test
     out = []
     for kind in kinds:
         days, series = daily_series(con, kind)
