@@ -41,9 +41,9 @@ operator words must be upper-case; lower-case ``or``/``and``/``not`` are ordinar
 Words, phrases and hashtags are compared after folding accents on both sides (Unicode marks
 removed: ``é`` → ``e``, ``ç`` → ``c``; ligatures such as ``œ`` are kept), and the apostrophes ``'``,
 ``’`` and ``ʼ`` are the same character, so ``l'électrique`` finds ``l’électrique``. An elided word is
-a word of its own: ``électrique`` finds ``l'électrique``. A word of punctuation only (``-``, ``'``) is
-an error, as it could only match by accident. A hyphen and a space are alike: ``"vélo cargo"`` and
-``vélo-cargo`` both find ``vélo-cargo`` and ``vélo cargo``; ``cargo`` alone finds both too.
+a word of its own: ``électrique`` finds ``l'électrique``. A hyphen inside a word and a space are
+alike: ``"vélo cargo"`` and ``vélo-cargo`` both find ``vélo-cargo`` and ``vélo cargo``; ``cargo``
+alone finds both too.
 
 Queries are compiled to DuckDB SQL with every user value passed as a parameter, never pasted into
 the SQL. A malformed query raises :class:`QueryError` naming the column.
@@ -314,8 +314,6 @@ def _bare_token(query: str, bare: str, column: int) -> Token:
         return Token("field", f"{name.lower()}:{value.lower()}", column)
     if not bare.rstrip("*") or "*" in bare.rstrip("*"):
         raise QueryError(query, column, "'*' is only allowed at the end of a word, after at least one letter")
-    if all(unicodedata.category(ch).startswith("P") for ch in bare.rstrip("*")):
-        raise QueryError(query, column, f"{bare!r} is punctuation, not a word")
     return Token("word", bare, column)
 
 
@@ -412,9 +410,10 @@ _JOINER = r"[\s\-]+"  # between the words of a phrase, and for a hyphen: "vélo 
 
 
 def _literal(word: str) -> str:
-    """A regular expression for ``word`` folded, any apostrophe matching any other, a hyphen a space."""
-    return "".join(f"[{_APOSTROPHES}]" if ch in _APOSTROPHES else _JOINER if ch == "-" else re.escape(ch)
-                   for ch in fold(word))
+    """A regular expression for ``word`` folded, any apostrophe matching any other, a hyphen inside it a space."""
+    folded = fold(word)
+    return "".join(f"[{_APOSTROPHES}]" if ch in _APOSTROPHES else _JOINER if ch == "-" and 0 < k < len(folded) - 1
+                   else re.escape(ch) for k, ch in enumerate(folded))
 
 
 def _word_pattern(word: str) -> str:
