@@ -64,3 +64,57 @@ def test_a_rerun_refreshes_the_stored_analyses_that_read_it(workspace, tmp_path)
     linking = query(workspace, "SELECT DISTINCT account_id FROM posts WHERE list_contains(domains, 'tagesschau.de') "
                                "AND kind <> 'repost' AND account_id IN (SELECT account_id FROM harm_profiles) ORDER BY 1")
     assert linking and query(workspace, low) == linking
+
+
+def _latest(ws, step: str) -> dict:
+    import orjson
+
+    return orjson.loads(scalar(ws, "SELECT parameters FROM analysis_runs WHERE step = ? ORDER BY finished_at DESC LIMIT 1",
+                               [step]))
+
+
+def test_options_set_by_a_verb_are_kept_by_later_runs_and_said(workspace):
+    """`communities --resolution 2.5`, `trends --threshold 1 --window 7`: a later `analyze`, or the re-run of a
+    step they read, keeps those values (recorded, and said on stderr) instead of silently going back to the
+    defaults; the listings name the parameters that produced them."""
+    import orjson
+
+    ingest(workspace, FORMATS / "twitter-v2-json" / "brexit.jsonl")
+    cli = CliRunner()
+    root = ["--workspace", str(workspace.root)]
+    assert cli.invoke(app, root + ["analyze", "--only", "communities,trends"]).exit_code == 0
+    assert _latest(workspace, "communities")["resolution"] == 1.0 and _latest(workspace, "trends")["threshold"] == 3.0
+    out = cli.invoke(app, root + ["communities", "--resolution", "2.5", "--json"])
+    assert out.exit_code == 0, out.output
+    assert "communities computed with quality modularity, resolution 2.5" in out.stderr
+    partition = query(workspace, "SELECT platform, account_id, community FROM communities ORDER BY ALL")
+
+    out = cli.invoke(app, root + ["trends", "--threshold", "1", "--window", "7", "--json"])
+    assert out.exit_code == 0, out.output
+    rows = orjson.loads(out.stdout)
+    assert rows and all(r["threshold"] == 1.0 and r["window"] == 7 and r["method"] for r in rows)
+    assert all(r["peak_score"] >= 1.0 for r in rows)
+    assert "window 7, threshold 1.0" in cli.invoke(app, root + ["trends"]).stderr  # a plain listing says them
+
+    out = cli.invoke(app, root + ["analyze", "--only", "communities,trends"])
+    assert out.exit_code == 0, out.output
+    assert "communities: kept from its last run (set by `confiance communities`): resolution 2.5" in out.stderr
+    assert "trends: kept from its last run (set by `confiance trends`): window 7, threshold 1.0" in out.stderr
+    assert _latest(workspace, "communities")["resolution"] == 2.5
+    assert (_latest(workspace, "trends")["threshold"], _latest(workspace, "trends")["window"]) == (1.0, 7)
+    assert query(workspace, "SELECT platform, account_id, community FROM communities ORDER BY ALL") == partition
+
+    # the re-run of a step it reads keeps them too
+    graph = pipeline.steps()["graph"]
+    pipeline.rerun(workspace, "graph", graph.parameters, graph.run)
+    assert _latest(workspace, "communities")["resolution"] == 2.5
+    assert query(workspace, "SELECT platform, account_id, community FROM communities ORDER BY ALL") == partition
+
+
+def test_stored_parameters_of_an_empty_result_are_its_latest_run(workspace):
+    """No row names the run that wrote an empty table: the step's latest run did (it was read as {})."""
+    ingest(workspace, FORMATS / "twitter-v2-json" / "brexit.jsonl")
+    analyze(workspace, only=["coordination"])
+    with workspace.writer() as con:
+        con.execute("DELETE FROM coordination_edges")
+        assert pipeline.stored_parameters(con, "coordination_edges", "coordination")["window"] == 10

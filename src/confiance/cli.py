@@ -58,7 +58,8 @@ LISTING_COLUMNS: dict[str, tuple[str, ...]] = {
     "harmful-influence profiles": ("platform", "account_id", "handle", "engagements", "bot_amplification_share",
                                    "coordinated_group", "low_credibility_share", "polarization_position",
                                    "undisclosed_share", "engagers", "suspicious_share", "suspicious_follower_share"),
-    "emerging narratives": ("series_kind", "series", "first_burst", "last_burst", "burst_days", "peak_score", "peak_count"),
+    "emerging narratives": ("series_kind", "series", "first_burst", "last_burst", "burst_days", "peak_score", "peak_count",
+                            "method", "threshold", "window"),
     "share of voice": ("period", "query", "posts", "share"),
     "coordination edges": ("platform", "a", "b", "kind", "weight", "evidence"),
     "survey changes": ("question", "kind", "answer", "comparison", "segment", "estimate", "lower", "upper"),
@@ -263,6 +264,12 @@ def _rerun(ws: Workspace, name: str, parameters: dict, run):
                  on_step=lambda step, _: err.print(f"{step.name}: re-run (it reads what {name} writes)", markup=False))
 
 
+def _say_parameters(what: str, parameters: dict[str, Any] | None) -> None:
+    """On stderr (stdout stays the listing, JSON included): the parameters that produced ``what``."""
+    if parameters:
+        err.print(f"{what} computed with " + ", ".join(f"{k} {v}" for k, v in parameters.items()), markup=False)
+
+
 @app.command()
 def analyze(
     only: Optional[str] = typer.Option(None, "--only", help="Comma-separated steps (and what they need)."),
@@ -284,7 +291,11 @@ def analyze(
         err.print(f"{step.name}: " + (f"not enough data: {skipped}" if skipped else
                                       "done" + (f" ({figures})" if figures else "")))
 
-    run_analyses(_ws(), steps, on_step=done, threads=threads)
+    def kept(step, parameters) -> None:
+        shown = ", ".join(f"{k} {v}" for k, v in parameters.items())
+        err.print(f"{step.name}: kept from its last run (set by `confiance {step.name}`): {shown}", markup=False)
+
+    run_analyses(_ws(), steps, on_step=done, threads=threads, on_kept=kept)
 
 
 @app.command()
@@ -308,6 +319,7 @@ def communities(
                                                     quality=stored.get("quality", "modularity"),
                                                     seed=int(stored.get("seed", 0))))
     with ws.reader() as con:
+        _say_parameters("communities", stored_parameters(con, "communities", "communities"))
         if as_json or as_csv:
             _listing("communities", communities_listing(con), as_json, as_csv)
             return
@@ -654,19 +666,36 @@ def stance(
 @app.command()
 def trends(
     top: int = typer.Option(20, "--top", min=1, help="How many emerging narratives."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", min=0.0, help="Burst z-score (default 3); re-runs the step, later runs keep it."),
+    window: Optional[int] = typer.Option(None, "--window", min=2, help="Trailing baseline days (default 28); re-runs the step, later runs keep it."),
     as_json: bool = typer.Option(False, "--json"),
     as_csv: bool = typer.Option(False, "--csv"),
 ) -> None:
     """Emerging narratives: topics, hashtags and domains whose daily volume bursts (see `trend_bursts`)."""
     from confiance.pipeline import stored_parameters
-    from confiance.text.trends import emerging_narratives
+    from confiance.text.trends import DEFAULTS, emerging_narratives, run_trends
 
-    with _ws().reader() as con:
-        if stored_parameters(con, "trend_bursts", "trends") is None:
-            raise ConfianceError("no trends yet: run `confiance analyze --only trends`")
+    ws = _ws()
+    with ws.reader() as con:
+        stored = stored_parameters(con, "trend_bursts", "trends")
+    asked = {k: v for k, v in {"threshold": threshold, "window": window}.items() if v is not None}
+    if asked:
+        wanted = {**DEFAULTS, **(stored or {}), **asked}
+        options = {k: v for k, v in wanted.items() if k != "method"}
+        try:
+            _rerun(ws, "trends", wanted, lambda con, run_id: run_trends(con, run_id, **options))
+        except ValueError as exc:
+            raise ConfianceError(str(exc)) from exc
+    elif stored is None:
+        raise ConfianceError("no trends yet: run `confiance analyze --only trends`")
+    with ws.reader() as con:
+        stored = stored_parameters(con, "trend_bursts", "trends")
         rows = con.execute("SELECT series_kind, series, day, count, expected, score, method FROM trend_bursts").fetchall()
     bursts = [dict(zip(("series_kind", "series", "day", "count", "expected", "score", "method"), r)) for r in rows]
-    _listing("emerging narratives", emerging_narratives(bursts, top=top), as_json, as_csv)
+    shown = {k: stored.get(k, DEFAULTS[k]) for k in ("method", "threshold", "window")}
+    narratives = [{**row, **shown} for row in emerging_narratives(bursts, top=top)]
+    _say_parameters("bursts", {**DEFAULTS, **stored})
+    _listing("emerging narratives", narratives, as_json, as_csv)
 
 
 @app.command()
@@ -1032,6 +1061,7 @@ def topics(
     elif stored is None:
         raise ConfianceError("no topics yet: run `confiance analyze` (or `confiance topics --refit`)")
     with ws.reader() as con:
+        _say_parameters("topics", stored_parameters(con, "topics", "topics"))
         rows = topics_listing(con)
     if as_json:
         _emit_json(rows)

@@ -7,6 +7,14 @@ register their steps with :func:`register_step` (their module is listed in ``STE
 Run options (``RUN_OPTIONS``, the flags of ``confiance analyze`` such as ``--threads``) reach the
 steps that name them in ``Step.options``: such a step's function takes them as keyword arguments,
 and its recorded parameters hold the values it ran with.
+
+Options chosen with a verb are kept: a verb that re-runs a step with options (``confiance
+communities --resolution 2``, ``coordination --window 60``, ``trends --threshold 4``) records them,
+and later runs of that step (the verb again with other options, ``analyze``, the re-run of a step
+that reads another's output) reuse the recorded values of the parameters named in ``Step.kept``
+instead of the defaults, so a choice made for a workspace is not silently undone. ``analyze``
+reports each step that ran with kept values (``on_kept``); every run's parameters are in
+``analysis_runs`` and the listings show them.
 """
 
 from __future__ import annotations
@@ -37,6 +45,9 @@ class Step:
     parameters: dict[str, Any] = field(default_factory=dict)
     #: Run options (keys of ``RUN_OPTIONS``) ``run`` accepts as keyword arguments.
     options: tuple[str, ...] = ()
+    #: Parameters a verb may set that later runs reuse from the step's latest recorded run (keyword
+    #: arguments of ``run``; see the module docstring).
+    kept: tuple[str, ...] = ()
 
 
 #: Options of a whole ``analyze`` run and their defaults. ``threads``: encoder threads of the steps
@@ -111,12 +122,14 @@ class StepFailure:
 
 
 def analyze(ws: Workspace, only: list[str] | None = None,
-            on_step: Callable[[Step, Any], None] | None = None, *, threads: int = 1) -> dict[str, Any]:
+            on_step: Callable[[Step, Any], None] | None = None, *, threads: int = 1,
+            on_kept: Callable[[Step, dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Run the selected steps (default: all) and the steps they depend on.
 
     A step that fails is rolled back alone: the steps that need it are not run, the others run, and
     at the end :class:`AnalysisError` names what failed (an hour of analyses is not lost to one step).
-    ``on_step`` receives each step's result, or a :class:`StepFailure`.
+    ``on_step`` receives each step's result, or a :class:`StepFailure`; ``on_kept`` the parameters a
+    step reused from its latest run because a verb had set them (``Step.kept``), before it runs.
     ``threads``: encoder threads for the steps that embed text (see ``RUN_OPTIONS``).
     """
     if not isinstance(threads, int) or threads < 1:
@@ -132,7 +145,10 @@ def analyze(ws: Workspace, only: list[str] | None = None,
             if failed is not None:
                 results[step.name] = StepFailure("", needs=failed)
             else:
-                given = {name: options[name] for name in step.options}
+                kept = kept_parameters(con, step)
+                if kept and on_kept:
+                    on_kept(step, kept)
+                given = {**{name: options[name] for name in step.options}, **kept}
                 run = functools.partial(step.run, **given) if given else step.run
                 try:
                     results[step.name] = _run_recorded(ws, con, step.name, {**step.parameters, **given}, run)
@@ -178,7 +194,9 @@ def rerun(ws: Workspace, name: str, parameters: dict[str, Any], run: StepFunctio
         done = {step for (step,) in con.execute("SELECT DISTINCT step FROM analysis_runs").fetchall()}
         for step in dependents(name):
             if step.name in done:
-                outcome = _run_recorded(ws, con, step.name, step.parameters, step.run)
+                kept = kept_parameters(con, step)
+                run = functools.partial(step.run, **kept) if kept else step.run
+                outcome = _run_recorded(ws, con, step.name, {**step.parameters, **kept}, run)
                 if on_step:
                     on_step(step, outcome)
     return result
@@ -196,13 +214,24 @@ def dependents(name: str) -> list[Step]:
     return needing
 
 
+def kept_parameters(con: duckdb.DuckDBPyConnection, step: Step) -> dict[str, Any]:
+    """The ``Step.kept`` parameters of the step's latest recorded run that differ from its defaults."""
+    if not step.kept:
+        return {}
+    row = next(iter(con.execute("SELECT parameters FROM analysis_runs WHERE step = ? ORDER BY finished_at DESC LIMIT 1",
+                                [step.name]).fetchall()), None)
+    latest = orjson.loads(row[0]) if row and row[0] else {}
+    return {k: latest[k] for k in step.kept if k in latest and latest[k] != step.parameters.get(k)}
+
+
 def stored_parameters(con: duckdb.DuckDBPyConnection, table: str, step: str) -> dict[str, Any] | None:
-    """The parameters of the run that wrote ``table`` (None when the table is absent)."""
+    """The parameters of the run that wrote ``table`` (None when the table is absent; the step's latest
+    run when the table is empty, as no row names its run)."""
     if not store.has_table(con, table):
         return None
     row = next(iter(con.execute(
-        f"SELECT r.parameters FROM analysis_runs r WHERE r.step = ? AND r.run_id IN (SELECT run_id FROM {table}) "
-        "ORDER BY r.finished_at DESC LIMIT 1", [step]).fetchall()), None)
+        f"SELECT r.parameters FROM analysis_runs r WHERE r.step = ? AND (r.run_id IN (SELECT run_id FROM {table}) "
+        f"OR NOT EXISTS (SELECT 1 FROM {table})) ORDER BY r.finished_at DESC LIMIT 1", [step]).fetchall()), None)
     return orjson.loads(row[0]) if row and row[0] else {}
 
 

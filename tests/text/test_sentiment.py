@@ -72,6 +72,17 @@ def test_french_negation_special_cases():
     assert without > 0           # "sans" negates "problème"
 
 
+def test_sans_doute_affirms():
+    """"sans (aucun) doute" is "probably" / "undoubtedly": it negates nothing and its "doute" is no doubt, as
+    VADER exempts "without doubt" (it read "sans aucun doute le meilleur" as "not the best", -0.58)."""
+    best, undoubtedly, probably, alone, without, doubt = _compound([
+        "le meilleur", "Sans aucun doute le meilleur", "sans doute le meilleur", "sans doute", "sans le meilleur",
+        "j'ai un doute"], "fr")
+    assert undoubtedly == probably == best > 0
+    assert alone == 0
+    assert without < 0 and doubt < 0    # "sans" alone still negates, "doute" alone is still negative
+
+
 def test_english_negation_scopes():
     good, not_good, nobody, no_one = _compound(["It is really a very good idea", "It is not really a very good idea",
                                                 "Nobody likes it", "No one was happy"], "en")

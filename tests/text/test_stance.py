@@ -58,6 +58,23 @@ def test_invalid_yaml_names_the_line(tmp_path):
         load_target(tmp_path / "missing.yaml")
 
 
+@pytest.mark.parametrize("text, field, line", [
+    ("target: solvane\ndescription: Le vélo Solvane\nexamples:\n  favour: [\"Top\"]\n  againts: [\"Nul\"]\n"
+     "  neutral: [\"Prix ?\"]\n", "examples.againts", 5),                            # a typo in a label
+    ("target: solvane\ndescripton: Le vélo Solvane\n", "descripton", 2),               # a typo in a field
+    ("target: solvane\ndescription: d\nexamples:\n  favour:\n    - Top\n    - \"\"\n  against: [Nul]\n"
+     "  neutral: [Prix]\n", "examples.favour[1]", 6),
+    ("target: solvane\ndescription: d\nexamples:\n  favour: [Top, Génial]\n", "examples.against", 3),  # one label only
+])
+def test_invalid_target_file_names_the_line(tmp_path, text, field, line):
+    path = tmp_path / "cible.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(StanceTargetError) as info:
+        load_target(path)
+    assert info.value.field == field and info.value.line == line
+    assert str(info.value).startswith(f"{path}, line {line}: field {field!r}")
+
+
 def test_passages_join_fragments():
     text = "The Solvane e-bike? Overpriced and the battery dies fast, avoid. Anyway, nice weather today for a ride."
     spans = [text[a:b] for a, b in passages(text)]

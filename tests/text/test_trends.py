@@ -11,8 +11,8 @@ import pytest
 
 from confiance.store import transaction
 from confiance.text.trends import (METHOD, QueryError, compile_query, count_matches, detect_bursts, parse_query,
-                                   run_trends, share_of_voice)
-from tests.conftest import copy_workspace, scalar
+                                   query_sql, run_trends, share_of_voice)
+from tests.conftest import copy_workspace, ingest, scalar
 
 
 def planted_series(seed: int, days: int = 120, bursts: int = 4):
@@ -126,6 +126,52 @@ def test_hostile_input_stays_data(workspace):
         assert con.execute("SELECT count(*) FROM posts").fetchall()[0][0] == 0
 
 
+FRENCH_POSTS = {
+    "1": "J'adore mon vélo électrique #vélotaf",
+    "2": "Le VÉLO c'est la liberté, vive l'électrique",
+    "3": "Pas mal ce velo, je le recommande 🚲🔥",
+    "4": "Ce n’est pas terrible, l’électrique coûte trop cher #Velotaf",
+    "5": "Le vélo-cargo de Solvane ❤️",
+    "6": "Rien à voir : une voiture électrique",
+}
+
+
+@pytest.fixture
+def french_workspace(workspace, tmp_path):
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("platform: x\ncolumns: {post_id: id, handle: author, created_at: date, text: body}\n")
+    csv = tmp_path / "posts.csv"
+    lines = ["id,author,date,body"] + [f'{i},user{i},2025-03-0{i} 10:00:00,"{t}"' for i, t in FRENCH_POSTS.items()]
+    csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ingest(workspace, csv, format_name="generic-csv", options={"mapping": str(mapping)})
+    return workspace
+
+
+@pytest.mark.parametrize("query, posts", [
+    ("velo", {"1", "2", "3", "5"}),                 # accents and case folded both ways
+    ("VÉLO", {"1", "2", "3", "5"}),
+    ("vel*", {"1", "2", "3", "4", "5"}),          # "#Velotaf" in the text is a word too
+    ("l'électrique", {"2", "4"}),                   # ' and ’ are one apostrophe
+    ("l’electrique", {"2", "4"}),
+    ("électrique", {"1", "2", "4", "6"}),           # the elided word is a word of its own
+    ('"vélo électrique"', {"1"}),
+    ('"n\'est pas terrible"', {"4"}),
+    ("#velotaf", {"1", "4"}),
+    ("#VÉLOTAF", {"1", "4"}),
+    ("cargo", {"5"}),
+    ('"vélo cargo"', {"5"}),                        # a hyphen is a space
+    ("velo-cargo", {"5"}),
+    ("❤️", {"5"}),
+    ('"recommande 🚲"', {"3"}),
+    ("électrique -vélo", {"4", "6"}),
+])
+def test_french_queries_fold_accents_and_apostrophes(french_workspace, query, posts):
+    with french_workspace.reader() as con:
+        sql, params = query_sql(con, query)
+        got = {r[0] for r in con.execute(f"SELECT p.post_id {sql}", params).fetchall()}
+    assert got == posts
+
+
 def _truth_posts(world):
     with open(world / "truth-posts.jsonl", "rb") as fh:
         return [orjson.loads(line)["truth_post"] for line in fh]
@@ -202,3 +248,15 @@ def test_cli_sov_and_trends(sim_world, analysed_world_base, tmp_path):
     assert scalar(ws, trend_runs) != before
     out = runner.invoke(app, root + ["trends", "--json"])
     assert out.exit_code == 0 and orjson.loads(out.stdout)
+
+
+def test_cli_trends_refuses_a_window_shorter_than_the_history(french_workspace):
+    """Checked before any series is read: on a corpus without series `--window 3` was recorded as if valid."""
+    from typer.testing import CliRunner
+
+    from confiance.cli import app
+
+    out = CliRunner().invoke(app, ["--workspace", str(french_workspace.root), "trends", "--window", "3"])
+    assert out.exit_code == 1 and "not window 3, min_history 7" in str(out.exception)
+    assert scalar(french_workspace, "SELECT count(*) FROM analysis_runs WHERE step = 'trends'") == 0
+    assert CliRunner().invoke(app, ["--workspace", str(french_workspace.root), "trends", "--threshold", "-1"]).exit_code == 2

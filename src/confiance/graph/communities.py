@@ -402,8 +402,8 @@ def communities_listing(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     return [{"platform": p, "account_id": a, "community": int(c)} for p, a, c in rows]
 
 
-def _step(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
-    return run_communities(con, run_id)
+def _step(con: duckdb.DuckDBPyConnection, run_id: str, **kept: Any) -> dict[str, Any]:
+    return run_communities(con, run_id, **kept)
 
 
 register_step(Step(
@@ -412,4 +412,5 @@ register_step(Step(
                 f"{RESTART_EDGE_BUDGET // LEIDEN_RESTARTS:,} edges, fewer above), connected; community profiles",
     parameters={"quality": "modularity", "resolution": 1.0, "seed": 0,
                 "restarts": f"{LEIDEN_RESTARTS} within {RESTART_EDGE_BUDGET:,} edges in all", "kinds": None},
+    kept=("resolution", "quality", "seed"),
 ))

@@ -792,13 +792,13 @@ DEFAULTS = {"window": WINDOW_S, "text_window": TEXT_WINDOW_S, "min_participation
             "percentile": PERCENTILE, "kinds": list(KINDS)}
 
 
-def _step(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
-    return run_coordination(con, run_id, **DEFAULTS)
+def _step(con: duckdb.DuckDBPyConnection, run_id: str, **kept: Any) -> dict[str, Any]:
+    return run_coordination(con, run_id, **{**DEFAULTS, **kept})
 
 
 register_step(Step(
     "coordination", _step,
     description="coordinated accounts: co-repost, co-link, co-hashtag, co-reply within 10 s, near-duplicate "
                 "text within 30 min; pairs repeating >= 2 times, weight >= median; groups = components",
-    parameters=DEFAULTS,
+    parameters=DEFAULTS, kept=tuple(DEFAULTS),
 ))

@@ -110,6 +110,12 @@ def _nonspacing_marks() -> dict[int, None]:
     return {point: None for point in range(sys.maxunicode + 1) if unicodedata.category(chr(point)) == "Mn"}
 
 
+def _affirms(lowered: list[str], k: int) -> bool:
+    """Whether token ``k`` is the "doute" of "sans doute" / "sans aucun doute"."""
+    return (k < len(lowered) and lowered[k] == "doute"
+            and (lowered[k - 1:k] == ["sans"] or (k >= 2 and lowered[k - 2:k] == ["sans", "aucun"])))
+
+
 #: Whitespace-token indices of the text being scored that lie in a negated scope (set per call).
 _SCOPED: ContextVar[frozenset[int]] = ContextVar("negated_scope_tokens", default=frozenset())
 
@@ -146,10 +152,20 @@ class ScopedNegationAnalyzer(SentimentIntensityAnalyzer):
             _SCOPED.reset(token)
 
     def _modified_valence(self, valence: float, sentitext: SentiText, i: int) -> float:
+        if _affirms(sentitext.lowered, i):
+            return 0.0  # the "doute" of "sans (aucun) doute" ("probably", "undoubtedly") is no doubt
         valence = super()._modified_valence(valence, sentitext, i)
         if i in _SCOPED.get() and not self._window_negation(sentitext.lowered, i):
             valence *= N_SCALAR
         return valence
+
+    def _negation_check(self, valence: float, lowered: list[str], start_i: int, i: int) -> float:
+        """VADER's window rule, less the negators of "sans doute" / "sans aucun doute", which affirm (as
+        VADER exempts "without doubt"): "sans aucun doute le meilleur" is not "not the best"."""
+        j = i - start_i - 1
+        if any(_affirms(lowered, k) for k in (j + 1, j + 2)):
+            return valence
+        return super()._negation_check(valence, lowered, start_i, i)
 
     def _window_negation(self, lowered: list[str], i: int) -> bool:
         """Whether VADER's own rules looked at a negator before word ``i`` (negated, boosted by "never

@@ -95,13 +95,15 @@ Period = Literal["all", "week"]
 
 
 class StanceTargetError(ConfianceError):
-    """A stance target file is invalid; the message names the file and the field."""
+    """A stance target file is invalid; the message names the file, the line when known, and the field."""
 
-    def __init__(self, source: str, field_name: str, reason: str):
+    def __init__(self, source: str, field_name: str, reason: str, line: int | None = None):
         self.source = source
         self.field = field_name
         self.reason = reason
-        super().__init__(f"{source}: field {field_name!r}: {reason}")
+        self.line = line
+        where = f"{source}, line {line}" if line else source
+        super().__init__(f"{where}: field {field_name!r}: {reason}")
 
 
 @dataclass
@@ -162,7 +164,31 @@ def load_target(path: Path) -> StanceTarget:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise StanceTargetError(str(path), "(file)", f"is not valid YAML{where}") from None
-    return parse_target(data, str(path))
+    try:
+        return parse_target(data, str(path))
+    except StanceTargetError as exc:
+        line = _line_of(yaml.compose(Path(path).read_text(encoding="utf-8")), exc.field)
+        raise StanceTargetError(exc.source, exc.field, exc.reason, line) from None
+
+
+def _line_of(node: Any, field_name: str) -> int | None:
+    """The 1-based line of ``field_name`` (``examples.favour[2]``) in a composed YAML document: the line
+    of its key, or of its item; the nearest enclosing entry's when the field is absent."""
+    import yaml
+
+    line = None
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", field_name):
+        if part.startswith("[") and isinstance(node, yaml.SequenceNode) and int(part[1:-1]) < len(node.value):
+            node = node.value[int(part[1:-1])]
+            line = node.start_mark.line + 1
+        elif isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if getattr(k, "value", None) == part), None)
+            if match is None:
+                break
+            line, node = match[0].start_mark.line + 1, match[1]
+        else:
+            break
+    return line
 
 
 @dataclass

@@ -22,10 +22,12 @@ Query language (share of voice)
 A query selects posts. Terms:
 
 =====================  =======================================================================
-``velo``               the word, case-insensitive, as a whole word (``vélo`` ≠ ``velo``)
-``vél*``               a word starting with ``vél``
-``"vélo électrique"``  the phrase: these words in this order, any spacing between them
-``#solvane``           the hashtag (``posts.hashtags``, case-insensitive)
+``velo``               the word, as a whole word, ignoring case and accents (``velo``,
+                       ``vélo`` and ``VÉLO`` find each other: social posts often drop accents)
+``vél*``               a word starting with ``vél`` (or ``vel``)
+``"vélo électrique"``  the phrase: these words in this order, any spaces or hyphens between them
+``#solvane``           the hashtag (``posts.hashtags``, ignoring case and accents: ``#velotaf``
+                       finds ``#vélotaf``)
 ``@alice``             posts by the account with this handle, or mentioning it
 ``lang:fr``            the post's language (``post_language`` when present, else the platform's tag)
 ``platform:x``         the platform (``x``, ``bluesky``, ``mastodon``, …)
@@ -35,6 +37,13 @@ Operators, from loosest to tightest: ``OR``, ``AND`` (also implied between two t
 électrique`` = ``vélo AND électrique``), ``NOT`` (also written ``-term``), and parentheses. The
 operator words must be upper-case; lower-case ``or``/``and``/``not`` are ordinary words (French
 *or*). Example: ``(Solvane OR #solvane) AND lang:fr AND NOT platform:mastodon``.
+
+Words, phrases and hashtags are compared after folding accents on both sides (Unicode marks
+removed: ``é`` → ``e``, ``ç`` → ``c``; ligatures such as ``œ`` are kept), and the apostrophes ``'``,
+``’`` and ``ʼ`` are the same character, so ``l'électrique`` finds ``l’électrique``. An elided word is
+a word of its own: ``électrique`` finds ``l'électrique``. A hyphen inside a word and a space are
+alike: ``"vélo cargo"`` and ``vélo-cargo`` both find ``vélo-cargo`` and ``vélo cargo``; ``cargo``
+alone finds both too.
 
 Queries are compiled to DuckDB SQL with every user value passed as a parameter, never pasted into
 the SQL. A malformed query raises :class:`QueryError` naming the column.
@@ -54,6 +63,7 @@ J. Kleinberg, "Bursty and hierarchical structure in streams", KDD 2002 (the burs
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal, Sequence
@@ -100,8 +110,7 @@ def detect_bursts(counts: Sequence[float], *, window: int = WINDOW, threshold: f
     See the module docstring. ``expected`` is the baseline mean; ``score`` is NaN where the baseline
     has fewer than ``min_history`` days.
     """
-    if window < 2 or min_history < 2 or min_history > window or passes < 1:
-        raise ValueError("need 2 <= min_history <= window and passes >= 1")
+    _check_options(window, min_history, passes)
     x = np.asarray(counts, dtype=np.float64)
     keep = np.ones(len(x), dtype=bool)
     for _ in range(passes):
@@ -109,6 +118,12 @@ def detect_bursts(counts: Sequence[float], *, window: int = WINDOW, threshold: f
         burst = (np.nan_to_num(score, nan=-np.inf) >= threshold) & (x >= min_count)
         keep = ~burst
     return BurstTest(expected, score, burst)
+
+
+def _check_options(window: int, min_history: int, passes: int) -> None:
+    if window < 2 or min_history < 2 or min_history > window or passes < 1:
+        raise ValueError(f"need 2 <= min_history <= window and passes >= 1, not window {window}, "
+                         f"min_history {min_history}, passes {passes}")
 
 
 def _baseline_scores(x: np.ndarray, keep: np.ndarray, window: int, min_history: int) -> tuple[np.ndarray, np.ndarray]:
@@ -171,6 +186,7 @@ def find_bursts(con: duckdb.DuckDBPyConnection, *, kinds: Sequence[SeriesKind] =
                 window: int = WINDOW, threshold: float = THRESHOLD, min_count: int = MIN_COUNT,
                 min_history: int = MIN_HISTORY, passes: int = PASSES) -> list[dict[str, Any]]:
     """Every bursting day of every tested series, most recent and strongest first."""
+    _check_options(window, min_history, passes)  # also when there is no series to test
     out = []
     for kind in kinds:
         days, series = daily_series(con, kind)
@@ -199,6 +215,10 @@ def emerging_narratives(bursts: Sequence[dict[str, Any]], *, top: int = 20) -> l
     return sorted(by_series.values(), key=lambda r: (r["last_burst"], r["peak_score"]), reverse=True)[:top]
 
 
+DEFAULTS = {"method": METHOD, "window": WINDOW, "threshold": THRESHOLD, "min_count": MIN_COUNT,
+            "min_history": MIN_HISTORY, "passes": PASSES}
+
+
 def run_trends(con: duckdb.DuckDBPyConnection, run_id: str, *, window: int = WINDOW, threshold: float = THRESHOLD,
                min_count: int = MIN_COUNT, min_history: int = MIN_HISTORY, passes: int = PASSES) -> dict[str, Any]:
     """The ``trends`` step: ``trend_bursts``."""
@@ -215,8 +235,7 @@ def run_trends(con: duckdb.DuckDBPyConnection, run_id: str, *, window: int = WIN
 
 register_step(Step(
     "trends", run_trends, after=("topics",), description=f"bursts of topics, hashtags and domains ({METHOD})",
-    parameters={"method": METHOD, "window": WINDOW, "threshold": THRESHOLD, "min_count": MIN_COUNT,
-                "min_history": MIN_HISTORY, "passes": PASSES},
+    parameters=DEFAULTS, kept=("window", "threshold", "min_count", "min_history", "passes"),
 ))
 
 
@@ -377,10 +396,30 @@ _BOUNDARY_BEFORE = r"(?:^|[^\pL\pN_])"
 _BOUNDARY_AFTER = r"(?:$|[^\pL\pN_])"
 
 
+_APOSTROPHES = "'’ʼ"
+#: The text as words and phrases are matched: accents folded (DuckDB's ``strip_accents``, as :func:`fold`).
+_FOLDED_TEXT = "strip_accents(coalesce(p.text, ''))"
+
+
+def fold(value: str) -> str:
+    """``value`` without its accents (Unicode marks, as DuckDB's ``strip_accents``): ``"Vélo"`` → ``"Velo"``."""
+    return "".join(ch for ch in unicodedata.normalize("NFD", value) if unicodedata.category(ch) not in ("Mn", "Mc", "Me"))
+
+
+_JOINER = r"[\s\-]+"  # between the words of a phrase, and for a hyphen: "vélo cargo" = "vélo-cargo"
+
+
+def _literal(word: str) -> str:
+    """A regular expression for ``word`` folded, any apostrophe matching any other, a hyphen inside it a space."""
+    folded = fold(word)
+    return "".join(f"[{_APOSTROPHES}]" if ch in _APOSTROPHES else _JOINER if ch == "-" and 0 < k < len(folded) - 1
+                   else re.escape(ch) for k, ch in enumerate(folded))
+
+
 def _word_pattern(word: str) -> str:
     if word.endswith("*"):
-        return _BOUNDARY_BEFORE + re.escape(word.rstrip("*"))
-    return _BOUNDARY_BEFORE + re.escape(word) + _BOUNDARY_AFTER
+        return _BOUNDARY_BEFORE + _literal(word.rstrip("*"))
+    return _BOUNDARY_BEFORE + _literal(word) + _BOUNDARY_AFTER
 
 
 def compile_query(node: Node, *, language_column: str = "p.lang") -> tuple[str, list[Any]]:
@@ -392,12 +431,13 @@ def compile_query(node: Node, *, language_column: str = "p.lang") -> tuple[str, 
         sql, params = compile_query(node.children[0], language_column=language_column)
         return f"(NOT coalesce({sql}, false))", params
     if node.op == "word":
-        return "regexp_matches(coalesce(p.text, ''), ?, 'i')", [_word_pattern(node.value)]
+        return f"regexp_matches({_FOLDED_TEXT}, ?, 'i')", [_word_pattern(node.value)]
     if node.op == "phrase":
-        pattern = _BOUNDARY_BEFORE + r"\s+".join(re.escape(w) for w in node.value.split()) + _BOUNDARY_AFTER
-        return "regexp_matches(coalesce(p.text, ''), ?, 'i')", [pattern]
+        pattern = _BOUNDARY_BEFORE + _JOINER.join(_literal(w) for w in node.value.split()) + _BOUNDARY_AFTER
+        return f"regexp_matches({_FOLDED_TEXT}, ?, 'i')", [pattern]
     if node.op == "hashtag":
-        return "list_contains(coalesce(p.hashtags, []), ?)", [node.value]
+        return ("list_contains(list_transform(coalesce(p.hashtags, []), lambda h: strip_accents(lower(h))), ?)",
+                [fold(node.value)])
     if node.op == "mention":
         return "(list_contains(coalesce(p.mentions, []), ?) OR lower(coalesce(a.handle, '')) = ?)", [node.value, node.value]
     if node.op == "field":
