@@ -13,7 +13,9 @@ however many files it holds:
 2. one ``mapInArrow`` job maps every chunk with the format's own mapper through a ``Sink``
    (sequence numbers ``chunk << 32 | record``, so "first in the file wins" holds as in a serial
    read); the rows come back as Arrow batches per canonical table, tagged with their file;
-3. per table, once: observations derived from posts, suppressions (forgotten people), then one
+3. per table, once: observations derived from posts, suppressions (forgotten people: their rows
+   dropped, others' posts scrubbed of them with the DuckDB engine's own SQL, run by DuckDB on the
+   executors; the files' archives are redacted of them before the ``sources`` rows), then one
    ranking on the natural keys over the whole run against the lake, ordered by (file, primary rows
    first, position in the file): the first row of a key is the one a file-after-file ingest keeps,
    and a file stored a key exactly when that first row is one of its primary rows. Parent linking
@@ -342,10 +344,9 @@ class _Run:
 
         if not self.hashes:
             return
-        listed = F.array(*[F.lit(h) for h in self.hashes])
 
-        def hidden(column) -> Any:
-            return F.coalesce(F.array_contains(listed, F.sha2(F.lower(column), 256)), F.lit(False))
+        def hidden(column) -> Any:  # ``isin``: a hash set lookup (the list holds every forgotten post too)
+            return F.coalesce(F.sha2(F.lower(column), 256).isin(self.hashes), F.lit(False))
 
         def account(column: str) -> Any:
             return hidden(F.concat_ws(":", F.col("platform"), F.col(column))) & F.col(column).isNotNull()
@@ -375,7 +376,7 @@ class _Run:
                     .unionByName(rejects) if "rejects" in staged else rejects
             staged[table] = staged[table].where(~condition)
         if "posts" in staged:
-            staged["posts"] = self._scrub_posts(staged["posts"], named, account, post, listed)
+            staged["posts"] = self._scrub_posts(staged["posts"], named, account, post, hidden)
             if "observations" in staged:
                 # an observation needs its post: in the lake, or in this file or an earlier one of the run
                 known = staged["posts"].select("platform", "post_id", F.col("_file").alias("_post_file")).unionByName(
@@ -425,7 +426,7 @@ class _Run:
         return {file: sorted(handles) for file, handles in mentions.items()}
 
     def _scrub_posts(self, posts: "DataFrame", mentions: dict[int, list[str]], account: Callable, post: Callable,
-                     listed: "Column") -> "DataFrame":
+                     hidden: Callable) -> "DataFrame":
         """Others' posts lose what points at a forgotten person: the DuckDB engine's updates, in the same
         order; the JSON and regular-expression rewrites run in DuckDB on the executors (``_rewrite_in_duckdb``)
         over the posts they touch, so that both engines write the same bytes."""
@@ -438,15 +439,14 @@ class _Run:
         for column, condition in gone.items():
             posts = posts.withColumn(column, F.when(condition, null).otherwise(F.col(column)))
         posts = posts.withColumn("parent_account_id", F.when(parent_gone, null).otherwise(F.col("parent_account_id")))
-        # a superset of the texts DuckDB's ``MENTIONS`` selects for a handle: DuckDB checks again
+        # the texts that may name a handle (Spark's lower case); DuckDB checks each again with ``MENTIONS``
         in_text = [(F.col("_file") == file) & F.lower(F.col("text")).contains("@" + handle)
                    for file, handles in mentions.items() for handle in handles]
         touched = F.coalesce(reduce(lambda a, b: a | b, in_text, F.col("_drop_reply")), F.lit(False))
         rewritten = self._materialise(posts.where(touched).mapInArrow(_rewrite_in_duckdb(mentions), posts.schema),
                                       "posts-scrubbed")
         posts = posts.where(~touched).unionByName(rewritten).drop("_drop_reply")
-        return posts.withColumn("mentions", F.filter(
-            "mentions", lambda m: ~F.coalesce(F.array_contains(listed, F.sha2(F.lower(m), 256)), F.lit(False))))
+        return posts.withColumn("mentions", F.filter("mentions", lambda m: ~hidden(m)))
 
     def _typed(self, table: str, frame: "DataFrame", columns: list[str]) -> list:
         from pyspark.sql import functions as F
