@@ -194,7 +194,8 @@ def test_forget_in_an_analysed_world_leaves_no_id_in_any_file(analysed_small_wor
 
 def test_redaction_keeps_a_forgotten_user_name_used_as_a_plain_word():
     """A Mastodon user name can be a common word: only its mentions, profile URLs and ids go, not the word."""
-    from confiance.privacy import Person, _Redactor
+    from confiance.person import Person
+    from confiance.privacy import _Redactor
 
     person = Person(keys=[("mastodon", "brand@toot.example")], handles={"brand@toot.example"},
                     aliases={"https://toot.example/users/brand", "998877665544"},

@@ -447,11 +447,20 @@ def export(
 
 
 @app.command()
-def forget(who: str = typer.Argument(..., metavar="ACCOUNT_OR_HANDLE", help="Account id, @handle or platform:account_id.")) -> None:
-    """Remove a person from every table, the raw archive, snapshots and exports; suppress them in later ingests."""
+def forget(
+    who: str = typer.Argument(..., metavar="ACCOUNT_OR_HANDLE",
+                              help="Account id, @handle, platform:account_id or platform:handle."),
+    every_platform: bool = typer.Option(False, "--every-platform",
+                                        help="An unqualified id or handle found on several platforms: forget every "
+                                             "account it names (without this flag, an error lists them)."),
+) -> None:
+    """Remove a person from every table, the raw archive, snapshots and exports; suppress them in later ingests.
+
+    A bare handle such as alice that names accounts on more than one platform is refused: give one
+    qualified form (x:alice, mastodon:alice@host), or --every-platform to forget them all."""
     from confiance.privacy import forget as forget_person
 
-    result = forget_person(_ws(), who)
+    result = forget_person(_ws(), who, every_platform=every_platform)
     rows = sum(result.rows_deleted.values())
     err.print(f"forgotten: {counted(rows, 'row')} deleted, {counted(result.archives_redacted, 'archived file')} redacted, "
               f"{counted(result.files_deleted, 'output file')} deleted; database file rewritten")

@@ -33,12 +33,11 @@ from __future__ import annotations
 
 import calendar
 import gzip
-import hashlib
 import os
 import re
 import shutil
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -51,43 +50,13 @@ from confiance import store
 from confiance.errors import ConfianceError
 from confiance.ingest._engine import write_archive
 from confiance.ingest._readers import decompress
+from confiance.person import Person
 from confiance.workspace import DB_NAME, Workspace
 
 FORGOTTEN = "[forgotten]"
 #: JSON keys whose value identifies the owner of the object that holds them.
 _IDENTITY_KEYS = {"id", "id_str", "author_id", "user_id", "account_id", "did", "username", "screen_name",
                   "handle", "acct", "uniqueId", "author", "authorChannelId", "external_author_id", "value"}
-
-
-@dataclass
-class Person:
-    """Everything that names one person in the store."""
-
-    keys: list[tuple[str, str]] = field(default_factory=list)  # (platform, account_id)
-    handles: set[str] = field(default_factory=set)
-    names: set[str] = field(default_factory=set)  # display names
-    post_ids: set[str] = field(default_factory=set)  # their posts, and those of theirs that others answered
-    post_texts: set[str] = field(default_factory=set)
-    #: other ids that name the account in raw records: a Mastodon instance's numeric id and actor URI
-    aliases: set[str] = field(default_factory=set)
-
-    @property
-    def ids(self) -> set[str]:
-        return {account_id for _, account_id in self.keys}
-
-    def hashes(self) -> set[str]:
-        out = {_hash(f"{platform}:{account_id}") for platform, account_id in self.keys}
-        out |= {_hash(h) for h in self.handles}
-        return out
-
-    def post_hashes(self) -> set[str]:
-        """``platform:post:post_id`` hashed, kept in the suppression list beside the account's: an ingest can
-        then recognise a reference to one of these posts without the store keeping the ids."""
-        return {_hash(f"{platform}:post:{post_id}") for platform in {p for p, _ in self.keys} for post_id in self.post_ids}
-
-
-def _hash(value: str) -> str:
-    return hashlib.sha256(value.lower().encode()).hexdigest()
 
 
 @dataclass
@@ -98,9 +67,12 @@ class ForgetResult:
     files_deleted: int
 
 
-def find_person(con: duckdb.DuckDBPyConnection, who: str) -> Person:
+def find_person(con: duckdb.DuckDBPyConnection, who: str, *, every_platform: bool = False) -> Person:
     """ACCOUNT_OR_HANDLE: an account id, a DID, a handle (with or without '@'; Mastodon's ``user@instance``,
-    whose instance may carry a port), or 'platform:account_id'."""
+    whose instance may carry a port), or 'platform:account_id' ('platform:handle' too).
+
+    An unqualified id or handle found on more than one platform is an error that lists the qualified forms
+    (``@alice`` on X and ``alice`` on Bluesky are most likely two people), unless ``every_platform``."""
     needle = who.strip().lstrip("@").lower()
     platform = None
     prefix, colon, rest = needle.partition(":")
@@ -127,6 +99,8 @@ def find_person(con: duckdb.DuckDBPyConnection, who: str) -> Person:
         person.keys.extend(extra)
     if not person.keys:
         raise ConfianceError(f"no account matches {who!r}")
+    if not every_platform:
+        _refuse_ambiguous(who, person, [con])
     if not person.handles and not needle.isdigit():
         person.handles.add(needle)
     for plat, account_id in person.keys:
@@ -147,6 +121,22 @@ def find_person(con: duckdb.DuckDBPyConnection, who: str) -> Person:
         ).fetchall():
             person.aliases |= {str(x) for x in row if x}
     return person
+
+
+def _refuse_ambiguous(who: str, person: Person, cons: list[duckdb.DuckDBPyConnection]) -> None:
+    """The error for an unqualified ACCOUNT_OR_HANDLE that names accounts on several platforms. Its message
+    names them (the terminal shows it; it never reaches the audit log)."""
+    platforms = {platform for platform, _ in person.keys}
+    if len(platforms) < 2:
+        return
+    forms = set()
+    for platform, account_id in person.keys:
+        handles = [h for con in cons for (h,) in con.execute(
+            "SELECT handle FROM accounts WHERE platform = ? AND account_id = ? AND handle IS NOT NULL",
+            [platform, account_id]).fetchall()]
+        forms.add(f"{platform}:{(handles[0] if handles else account_id).lower()}")
+    raise ConfianceError(f"{who!r} names accounts on {len(platforms)} platforms: {', '.join(sorted(forms))}; "
+                         "forget one by its qualified form, or all of them with --every-platform")
 
 
 def _delete_from_store(con: duckdb.DuckDBPyConnection, person: Person) -> dict[str, int]:
@@ -173,7 +163,9 @@ def _delete_from_store(con: duckdb.DuckDBPyConnection, person: Person) -> dict[s
     delete("posts", owned.format(col="account_id"))
     delete("interactions", f"{owned.format(col='src')} OR {owned.format(col='dst')}")
     delete("audience_reports", owned.format(col="account_id"))
-    delete("accounts", f"{owned.format(col='account_id')} OR lower(handle) IN (SELECT handle FROM forget_handles)")
+    # other rows of their handle on their platforms (a handle elsewhere is someone else: see find_person)
+    delete("accounts", f"{owned.format(col='account_id')} OR (lower(handle) IN (SELECT handle FROM forget_handles) "
+                       "AND platform IN (SELECT platform FROM forget_keys))")
     # other people's posts: drop the handle from mentions and text, and the link to the person
     con.execute("UPDATE posts SET mentions = list_filter(mentions, lambda m: NOT list_contains(?, m)) "
                 "WHERE len(list_intersect(mentions, ?)) > 0", [sorted(person.handles)] * 2)
@@ -527,13 +519,11 @@ def _redact_file(archive: Path, redactor: _Redactor, needles: list[bytes]) -> bo
     return True
 
 
-def redact_incoming_archive(archive: Path, suppressed: Any) -> bool:
+def redact_incoming_archive(archive: Path, suppressed: Person) -> bool:
     """The archive of a file ingested after ``forget``: the ingest dropped the forgotten people's rows
-    (``suppressed``: an ingest ``Suppressed`` with their ids, handles, names and post ids, read from those
-    rows) and this removes them from the raw bytes kept, as ``forget`` did for the files before."""
-    person = Person(keys=sorted(suppressed.keys), handles=set(suppressed.handles), names=set(suppressed.names),
-                    post_ids=set(suppressed.post_ids))
-    redactor = _Redactor(person)
+    (``suppressed``: their ids, handles, names and post ids, read from those rows) and this removes them
+    from the raw bytes kept, as ``forget`` did for the files before."""
+    redactor = _Redactor(suppressed)
     return _redact_file(archive, redactor, redactor.needles(texts=True))
 
 
@@ -610,13 +600,14 @@ def _store_and_lake(ws: Workspace) -> Iterator[tuple[duckdb.DuckDBPyConnection, 
             lake_con.close()
 
 
-def forget(ws: Workspace, who: str) -> ForgetResult:
-    """Remove one person from the whole workspace (see the module docstring)."""
+def forget(ws: Workspace, who: str, *, every_platform: bool = False) -> ForgetResult:
+    """Remove one person from the whole workspace (see the module docstring). An unqualified id or handle
+    found on several platforms is refused unless ``every_platform`` (see ``find_person``)."""
     from confiance.engine import lake_files
 
     with ws.lock():
         with _store_and_lake(ws) as (con, lake_con, lake, lake_tables):
-            person = _find_anywhere(who, [c for c in (con, lake_con) if c is not None])
+            person = _find_anywhere(who, [c for c in (con, lake_con) if c is not None], every_platform)
             with store.transaction(con):
                 deleted = _delete_from_store(con, person)
                 redacted = _redact_archive(ws, person)
@@ -636,12 +627,13 @@ def forget(ws: Workspace, who: str) -> ForgetResult:
     return ForgetResult(hashes, deleted, len(redacted), files)
 
 
-def _find_anywhere(who: str, cons: list[duckdb.DuckDBPyConnection]) -> Person:
-    """The person as the store and the lake know them (a workspace ingested on Spark keeps its rows in the lake)."""
+def _find_anywhere(who: str, cons: list[duckdb.DuckDBPyConnection], every_platform: bool) -> Person:
+    """The person as the store and the lake know them (a workspace ingested on Spark keeps its rows in the
+    lake); an unqualified name is judged ambiguous over both."""
     found = []
     for con in cons:
         try:
-            found.append(find_person(con, who))
+            found.append(find_person(con, who, every_platform=True))
         except ConfianceError:
             continue
     if not found:
@@ -654,6 +646,8 @@ def _find_anywhere(who: str, cons: list[duckdb.DuckDBPyConnection]) -> Person:
         person.post_ids |= part.post_ids
         person.post_texts |= part.post_texts
         person.aliases |= part.aliases
+    if not every_platform:
+        _refuse_ambiguous(who, person, cons)
     return person
 
 

@@ -13,7 +13,9 @@ however many files it holds:
 2. one ``mapInArrow`` job maps every chunk with the format's own mapper through a ``Sink``
    (sequence numbers ``chunk << 32 | record``, so "first in the file wins" holds as in a serial
    read); the rows come back as Arrow batches per canonical table, tagged with their file;
-3. per table, once: observations derived from posts, suppressions (forgotten people), then one
+3. per table, once: observations derived from posts, suppressions (forgotten people: their rows
+   dropped, others' posts scrubbed of them with the DuckDB engine's own SQL, run by DuckDB on the
+   executors; the files' archives are redacted of them before the ``sources`` rows), then one
    ranking on the natural keys over the whole run against the lake, ordered by (file, primary rows
    first, position in the file): the first row of a key is the one a file-after-file ingest keeps,
    and a file stored a key exactly when that first row is one of its primary rows. Parent linking
@@ -51,13 +53,15 @@ from confiance.engine.spark import Lake
 from confiance.engine.tables import spark_type
 from confiance.errors import IngestError
 from confiance.ingest import formats, plan_files
-from confiance.ingest._engine import (STAGED_TABLES, IngestResult, _column_specs, _required, file_sha256, map_units,
-                                      write_archive)
+from confiance.ingest._engine import (DROP_REPLY_ID, FORGET_MENTION, MENTIONS, STAGED_TABLES, IngestResult,
+                                      _column_specs, _required, file_sha256, map_units, mention_params, write_archive)
 from confiance.ingest._format import Context
 from confiance.ingest._parallel import CHUNK_BYTES
 from confiance.ingest._readers import (DEFAULT_LIMITS, READERS, BadItem, Limits, bounded_lines, line_chunks,
                                        parse_json_line)
 from confiance.ingest._sink import Sink
+from confiance.person import Person
+from confiance.privacy import redact_incoming_archive
 from confiance.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -168,6 +172,30 @@ def _map_chunks(jobs: dict[int, _Job], specs: dict, required: dict, limits: Limi
     return run
 
 
+def _rewrite_in_duckdb(mentions: dict[int, list[str]]) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """The executor side of ``_Run._scrub_posts``: the DuckDB engine's updates of others' posts, run by DuckDB
+    on each batch (``mentions``: per file, the forgotten handles its posts mention)."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        con = duckdb.connect()
+        try:
+            for batch in batches:
+                con.register("_batch", batch)
+                con.execute("CREATE OR REPLACE TEMP TABLE _posts AS SELECT * FROM _batch")
+                con.unregister("_batch")
+                con.execute(f"UPDATE _posts SET attributes = {DROP_REPLY_ID} WHERE _drop_reply")
+                for file, handles in mentions.items():
+                    for handle in handles:
+                        pattern, needle = mention_params(handle)
+                        con.execute(f"UPDATE _posts SET text = {FORGET_MENTION} WHERE _file = ? AND {MENTIONS}",
+                                    [pattern, file, needle])
+                yield from con.sql("SELECT * FROM _posts").to_arrow_table().cast(batch.schema).to_batches()
+        finally:
+            con.close()
+
+    return run
+
+
 class _Run:
     """The files of one ingest through Spark. Scratch tables live under the lake's ``.scratch``."""
 
@@ -178,6 +206,8 @@ class _Run:
         self.required = {t: _required(t) for t in STAGED_TABLES}
         self.scratch: list[str] = []
         self.chunk_bytes = 0
+        #: per file (by index), what names the forgotten people whose rows it brought: its archive is redacted of it
+        self.suppressed: dict[int, Person] = {}
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -306,17 +336,23 @@ class _Run:
             if "observations" in staged else derived
 
     def apply_suppressions(self, staged: dict[str, "DataFrame"]) -> None:
+        """As the DuckDB engine (``_Run.apply_suppressions``): the forgotten people's rows are dropped (their
+        records count as rejected); others' posts lose what points at them (parent and root post, parent
+        author, ``in_reply_to_id``, mentions, ``@handle`` in text); and ``self.suppressed`` gets, per file,
+        what names them in its rows, for its archive to be redacted of it."""
         from pyspark.sql import functions as F
 
         if not self.hashes:
             return
-        listed = F.array(*[F.lit(h) for h in self.hashes])
 
-        def hidden(column) -> Any:
-            return F.coalesce(F.array_contains(listed, F.sha2(F.lower(column), 256)), F.lit(False))
+        def hidden(column) -> Any:  # ``isin``: a hash set lookup (the list holds every forgotten post too)
+            return F.coalesce(F.sha2(F.lower(column), 256).isin(self.hashes), F.lit(False))
 
         def account(column: str) -> Any:
             return hidden(F.concat_ws(":", F.col("platform"), F.col(column))) & F.col(column).isNotNull()
+
+        def post(column: str) -> Any:
+            return hidden(F.concat(F.col("platform"), F.lit(":post:"), F.col(column)))
 
         conditions = {
             "accounts": account("account_id") | hidden(F.col("handle")),
@@ -324,6 +360,7 @@ class _Run:
             "interactions": account("src") | account("dst"),
             "audience_reports": account("account_id"),
         }
+        named = self._named_in_rows(staged, conditions, account, post, hidden)
         for table, condition in conditions.items():
             if table not in staged:
                 continue
@@ -339,11 +376,7 @@ class _Run:
                     .unionByName(rejects) if "rejects" in staged else rejects
             staged[table] = staged[table].where(~condition)
         if "posts" in staged:
-            posts = staged["posts"]
-            posts = posts.withColumn("parent_account_id", F.when(account("parent_account_id"), F.lit(None).cast("string"))
-                                     .otherwise(F.col("parent_account_id")))
-            staged["posts"] = posts.withColumn("mentions", F.filter(
-                "mentions", lambda m: ~F.coalesce(F.array_contains(listed, F.sha2(F.lower(m), 256)), F.lit(False))))
+            staged["posts"] = self._scrub_posts(staged["posts"], named, account, post, hidden)
             if "observations" in staged:
                 # an observation needs its post: in the lake, or in this file or an earlier one of the run
                 known = staged["posts"].select("platform", "post_id", F.col("_file").alias("_post_file")).unionByName(
@@ -351,6 +384,69 @@ class _Run:
                 known = known.groupBy("platform", "post_id").agg(F.min("_post_file").alias("_post_file"))
                 observations = staged["observations"].join(known, ["platform", "post_id"], "left")
                 staged["observations"] = observations.where(F.col("_post_file") <= F.col("_file")).drop("_post_file")
+
+    def _named_in_rows(self, staged: dict[str, "DataFrame"], conditions: dict[str, Any], account: Callable,
+                       post: Callable, hidden: Callable) -> dict[int, list[str]]:
+        """Fill ``self.suppressed`` (per file: the ids, handles, names and post ids of forgotten people in its
+        rows, as the DuckDB engine's ``_collect_suppressed``) in one Spark job; returns, per file, the forgotten
+        handles that others' posts mention (their texts get @[forgotten])."""
+        from pyspark.sql import functions as F
+
+        columns = ("platform", "account_id", "handle", "name", "post_id", "mention")
+
+        def rows(frame: "DataFrame", **values: Any) -> "DataFrame":
+            return frame.select("_file", *[(values[c] if c in values else F.lit(None)).cast("string").alias(c)
+                                           for c in columns])
+
+        parts = []
+        if "accounts" in staged:
+            parts.append(rows(staged["accounts"].where(conditions["accounts"]), platform=F.col("platform"),
+                              account_id=F.col("account_id"), handle=F.col("handle"), name=F.col("display_name")))
+        if "posts" in staged:
+            posts = staged["posts"]
+            parts.append(rows(posts.where(conditions["posts"]), platform=F.col("platform"),
+                              account_id=F.col("account_id"), post_id=F.col("post_id")))
+            for column in ("parent_post_id", "root_post_id"):  # their posts that others answer or share
+                parts.append(rows(posts.where(F.col(column).isNotNull() & (account("parent_account_id") | post(column))),
+                                  platform=F.col("platform"), account_id=F.col("parent_account_id"),
+                                  post_id=F.col(column)))
+            # others' mentions of them (the person's own posts are dropped first, as in the DuckDB engine)
+            mentioned = posts.where(~conditions["posts"]).select("_file", F.explode("mentions").alias("_m"))
+            parts.append(rows(mentioned.where(hidden(F.col("_m"))).distinct(), mention=F.col("_m")))
+        mentions: dict[int, set[str]] = {}
+        if parts:
+            for file, platform, account_id, handle, name, post_id, mention in reduce(
+                    lambda a, b: a.unionByName(b), parts).collect():
+                person = self.suppressed.setdefault(file, Person())
+                if mention is not None:
+                    person.handles.add(mention)
+                    mentions.setdefault(file, set()).add(mention)
+                else:
+                    person.add(platform, account_id, handle, name, post_id)
+        return {file: sorted(handles) for file, handles in mentions.items()}
+
+    def _scrub_posts(self, posts: "DataFrame", mentions: dict[int, list[str]], account: Callable, post: Callable,
+                     hidden: Callable) -> "DataFrame":
+        """Others' posts lose what points at a forgotten person: the DuckDB engine's updates, in the same
+        order; the JSON and regular-expression rewrites run in DuckDB on the executors (``_rewrite_in_duckdb``)
+        over the posts they touch, so that both engines write the same bytes."""
+        from pyspark.sql import functions as F
+
+        null = F.lit(None).cast("string")
+        parent_gone = account("parent_account_id")
+        gone = {column: post(column) | parent_gone for column in ("parent_post_id", "root_post_id")}
+        posts = posts.withColumn("_drop_reply", gone["parent_post_id"] | gone["root_post_id"])
+        for column, condition in gone.items():
+            posts = posts.withColumn(column, F.when(condition, null).otherwise(F.col(column)))
+        posts = posts.withColumn("parent_account_id", F.when(parent_gone, null).otherwise(F.col("parent_account_id")))
+        # the texts that may name a handle (Spark's lower case); DuckDB checks each again with ``MENTIONS``
+        in_text = [(F.col("_file") == file) & F.lower(F.col("text")).contains("@" + handle)
+                   for file, handles in mentions.items() for handle in handles]
+        touched = F.coalesce(reduce(lambda a, b: a | b, in_text, F.col("_drop_reply")), F.lit(False))
+        rewritten = self._materialise(posts.where(touched).mapInArrow(_rewrite_in_duckdb(mentions), posts.schema),
+                                      "posts-scrubbed")
+        posts = posts.where(~touched).unionByName(rewritten).drop("_drop_reply")
+        return posts.withColumn("mentions", F.filter("mentions", lambda m: ~hidden(m)))
 
     def _typed(self, table: str, frame: "DataFrame", columns: list[str]) -> list:
         from pyspark.sql import functions as F
@@ -623,6 +719,9 @@ def ingest_paths_spark(
                         write()
                 with run.phase("archive (driver, waited for) + sources"):
                     archived = {index: future.result() for index, future in archives.items()}
+                    for index, person in run.suppressed.items():  # the raw bytes would keep what the lake dropped
+                        if person.named():
+                            redact_incoming_archive(archived[index], person)
                     now = datetime.now(timezone.utc)
                     lake.append("sources", spark.createDataFrame([(
                         f.sha, str(f.path), f.fmt.name, f.opened.encoding, f.path.stat().st_size, f.records, f.stored,

@@ -20,7 +20,7 @@ import itertools
 import os
 import re
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -34,12 +34,26 @@ from confiance.ingest._format import Context, Format
 from confiance.ingest._readers import (READERS, BadItem, Item, Limits, Opened, bounded_lines,
                                        parse_json_line)
 from confiance.ingest._sink import ENGINE_COLUMNS, Sink, kind_of
+from confiance.person import Person
 from confiance.workspace import Workspace
 
 #: How an account is named in the suppression list: sha256(lower(platform:account_id)), or of its handle.
 _ACCOUNT_KEY = "platform || ':' || {}"
 #: A post the suppression list names (the forgotten person's posts that others answer or share).
 _POST_KEY = "platform || ':post:' || {}"
+#: Others' posts after a forget, rewritten by DuckDB functions (the Spark engine runs these on its executors,
+#: so that both engines keep the same bytes): a reply id that points at a forgotten post goes from the
+#: attributes; a forgotten handle mentioned in a text becomes @[forgotten] (parameters: ``mention_params``).
+DROP_REPLY_ID = "json_remove(attributes, '$.in_reply_to_id')"
+FORGET_MENTION = "regexp_replace(text, ?, '@[forgotten]', 'gi')"
+MENTIONS = "contains(lower(text), ?)"
+
+
+def mention_params(handle: str) -> tuple[str, str]:
+    """The parameters of ``FORGET_MENTION`` and ``MENTIONS`` for one lower-case handle."""
+    return "@" + re.escape(handle) + r"\b", "@" + handle
+
+
 STAGED_TABLES = ("accounts", "posts", "interactions", "observations", "kpis", "surveys", "audience_reports")
 BATCH_ROWS = 250_000
 #: numbers the temporary archives of the files being staged and merged at the same time
@@ -50,27 +64,6 @@ PARALLEL_MIN_BYTES = 32 << 20
 
 def parallel_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
-
-
-@dataclass
-class Suppressed:
-    """What names the forgotten people among a file's rows (see ``_Run.apply_suppressions``)."""
-
-    keys: set[tuple[str, str]] = field(default_factory=set)
-    handles: set[str] = field(default_factory=set)
-    names: set[str] = field(default_factory=set)
-    post_ids: set[str] = field(default_factory=set)
-
-    def add(self, platform: str, account_id: str | None, handle: str | None = None, name: str | None = None,
-            post_id: str | None = None) -> None:
-        if account_id:
-            self.keys.add((platform, account_id))
-        for values, value in ((self.handles, handle), (self.names, name), (self.post_ids, post_id)):
-            if value:
-                values.add(value)
-
-    def __bool__(self) -> bool:
-        return bool(self.keys or self.handles or self.post_ids)
 
 
 @dataclass
@@ -172,7 +165,7 @@ class _Run:
         self.records = 0
         self.rejected = 0
         #: what names the forgotten people whose rows this file brought: its archive is redacted of them
-        self.suppressed = Suppressed()
+        self.suppressed = Person()
         self.staged: set[str] = set()
 
     def reject(self, line_no: int, item: int, reason: str, raw: str | None = None) -> None:
@@ -279,8 +272,7 @@ class _Run:
             # a reply, quote or repost keeps its kind, not the forgotten person's post it points at
             for column in ("parent_post_id", "root_post_id"):
                 self.con.execute(
-                    f"UPDATE {_stage_name('posts')} SET {column} = NULL, "
-                    "attributes = json_remove(attributes, '$.in_reply_to_id') "
+                    f"UPDATE {_stage_name('posts')} SET {column} = NULL, attributes = {DROP_REPLY_ID} "
                     f"WHERE {hidden(_POST_KEY.format(column))} OR {hidden(_ACCOUNT_KEY.format('parent_account_id'))}"
                 )
             self.con.execute(
@@ -292,8 +284,8 @@ class _Run:
                 f"SELECT DISTINCT m FROM {_stage_name('posts')}, unnest(mentions) AS u(m) "
                 "WHERE list_contains(?, sha256(lower(m)))", [hashes]
             ).fetchall():
-                self.con.execute(f"UPDATE {_stage_name('posts')} SET text = regexp_replace(text, ?, '@[forgotten]', 'gi') "
-                                 "WHERE contains(lower(text), ?)", ["@" + re.escape(handle) + r"\b", "@" + handle])
+                self.con.execute(f"UPDATE {_stage_name('posts')} SET text = {FORGET_MENTION} WHERE {MENTIONS}",
+                                 list(mention_params(handle)))
                 self.suppressed.handles.add(handle)
             self.con.execute(
                 f"UPDATE {_stage_name('posts')} SET mentions = list_filter(mentions, lambda m: NOT list_contains(?, sha256(lower(m))))",
@@ -623,7 +615,7 @@ class Staged:
                 duplicates = ok - stored
                 if duplicates < 0:
                     raise IngestError(display, None, f"accounting error: {stored} stored of {ok} readable records")
-                if run.suppressed:  # the raw bytes would keep what the store just dropped
+                if run.suppressed.named():  # the raw bytes would keep what the store just dropped
                     from confiance.privacy import redact_incoming_archive
 
                     redact_incoming_archive(self.tmp_archive, run.suppressed)
