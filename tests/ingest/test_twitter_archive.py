@@ -141,13 +141,18 @@ def test_tweets_without_account_js_is_an_error_naming_the_needed_file(workspace)
     assert scalar(workspace, "SELECT count(*) FROM posts") == 0
 
 
-def test_bad_tweet_and_cut_file_are_rejected_with_their_position_and_the_rest_lands(workspace):
+def test_bad_tweet_and_cut_file_are_rejected_at_the_line_where_they_start_and_the_rest_lands(workspace):
+    broken = ARCHIVES / "twitter-broken" / "data" / "tweets.js"
+    # the pretty-printed array opens each tweet with "  {" on a line of its own
+    starts = [n for n, line in enumerate(broken.read_text(encoding="utf-8").splitlines(), 1) if line == "  {"]
+    assert len(starts) == 4
     (result,) = ingest(workspace, ARCHIVES / "twitter-broken")
     assert result.records_read == result.stored + result.duplicates + result.rejected
     assert (result.records_read, result.stored, result.rejected) == (4, 2, 2)
     rejects = query(workspace, "SELECT line_no, reason FROM rejects ORDER BY line_no")
-    assert rejects[0][0] == 2 and "le 2 novembre" in rejects[0][1]
-    assert rejects[1][0] == 4 and rejects[1][1].startswith("invalid JSON after tweet 3")
+    assert rejects[0][0] == starts[1] and "le 2 novembre" in rejects[0][1]
+    assert rejects[1][0] == starts[3] and rejects[1][1].startswith("invalid JSON after tweet 3")
+    assert not any("one line" in reason for _, reason in rejects)
     assert {r[0] for r in query(workspace, "SELECT post_id FROM posts")} == {"1587654321098765432", "1587654321098765434"}
 
 

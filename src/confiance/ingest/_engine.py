@@ -496,7 +496,7 @@ def map_units(units: Iterable[Item | BadItem], fmt: Format, sink: Sink, ctx: Con
         except Exception as exc:  # malformed container unit: one rejected record
             records += 1
             rejected += 1
-            _emit_reject(sink, unit.line_no, 0, _reason(exc), _raw(unit.value, limits))
+            _emit_reject(sink, unit.line_no, 0, _reason(exc) + unit.note, _raw(unit.value, limits))
             continue
         for item_no, record in enumerate(split):
             records += 1
@@ -510,7 +510,7 @@ def map_units(units: Iterable[Item | BadItem], fmt: Format, sink: Sink, ctx: Con
             except Exception as exc:  # one bad record never stops the file
                 sink.rollback_record()
                 rejected += 1
-                _emit_reject(sink, unit.line_no, item_no, _reason(exc), _raw(record, limits))
+                _emit_reject(sink, unit.line_no, item_no, _reason(exc) + unit.note, _raw(record, limits))
     return records, rejected
 
 

@@ -49,7 +49,8 @@ import orjson
 
 from confiance.errors import IngestError, RecordError
 from confiance.ingest._format import Context, Format, Sample, domains_of, html_to_text, parse_timestamp
-from confiance.ingest._readers import BadItem, Item, Limits, Opened, Progress, array_items, open_binary
+from confiance.ingest._readers import (BadItem, Item, Limits, Opened, Progress, array_items, one_line,
+                                       open_binary)
 from confiance.ingest._sink import Sink
 from confiance.ingest.mastodon import content_links
 
@@ -128,8 +129,9 @@ def read_outbox(opened: Opened, limits: Limits, progress: Progress) -> Iterator[
     stream, position = open_binary(opened.path)
     try:
         stream.read(len(opened.bom))
-        for item in array_items(stream, "orderedItems.item", limits, opened.path, "activity"):
-            yield Item(item.line_no, Activity(actor, item.value)) if isinstance(item, Item) else item
+        for item in array_items(stream, "orderedItems.item", limits, opened.path, "activity",
+                                one_line=one_line(opened)):
+            yield Item(item.line_no, Activity(actor, item.value), item.note) if isinstance(item, Item) else item
         progress(position())
     finally:
         stream.close()

@@ -58,7 +58,8 @@ import orjson
 
 from confiance.errors import IngestError, RecordError
 from confiance.ingest._format import Context, Format, Sample, domains_of, parse_count, parse_timestamp
-from confiance.ingest._readers import BadItem, Item, Limits, Opened, Progress, array_items, open_binary
+from confiance.ingest._readers import (BadItem, Item, Limits, Opened, Progress, array_items, one_line,
+                                       open_binary)
 from confiance.ingest._sink import Sink
 from confiance.ingest.twitter_v1 import emit_interactions, id_of
 
@@ -163,8 +164,9 @@ def read_tweets_js(opened: Opened, limits: Limits, progress: Progress) -> Iterat
     try:
         stream.read(len(opened.bom))
         _skip_prefix(stream, opened.path)
-        for item in array_items(stream, "item", limits, opened.path, "tweet"):
-            yield Item(item.line_no, ArchiveTweet(author, item.value)) if isinstance(item, Item) else item
+        for item in array_items(stream, "item", limits, opened.path, "tweet",
+                                one_line=one_line(opened)):
+            yield Item(item.line_no, ArchiveTweet(author, item.value), item.note) if isinstance(item, Item) else item
         progress(position())
     finally:
         stream.close()
