@@ -54,6 +54,41 @@ def test_detects_tweet_files_only():
             detect(ARCHIVE / "data" / other)
 
 
+def test_js_files_are_their_own_container_not_csv(tmp_path):
+    from confiance.ingest import _sample, formats
+
+    assert _sample(TWEETS)[0].container == "js"
+    assert formats()["twitter-archive"].containers == ("js",)
+    # a .js file whose first lines read as a KPI table is JavaScript, not a CSV export
+    script = tmp_path / "chart.js"
+    script.write_text("date,visits\n2024-01-01,3\n2024-01-02,4\n", encoding="utf-8")
+    with pytest.raises(IngestError, match=r"unrecognised format \(js\)"):
+        detect(script)
+
+
+def test_formats_listing_and_detection_of_an_archive_folder_and_zip(workspace, tmp_path):
+    import zipfile
+
+    from typer.testing import CliRunner
+
+    from confiance.cli import app
+
+    listed = CliRunner().invoke(app, ["formats", "--json"])
+    assert listed.exit_code == 0, listed.output
+    row = next(f for f in json.loads(listed.stdout) if f["name"] == "twitter-archive")
+    assert row["containers"] == "js"
+    archive = tmp_path / "twitter-2024-03-05-abc.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(ARCHIVE.rglob("*")):
+            zf.write(path, path.relative_to(ARCHIVE))
+    with pytest.raises(IngestError, match="extract it and ingest the folder"):
+        ingest(workspace, archive)
+    extracted = tmp_path / "extracted"
+    zipfile.ZipFile(archive).extractall(extracted)
+    (result,) = ingest(workspace, extracted)
+    assert (result.format, result.records_read, result.rejected) == ("twitter-archive", len(_tweets()), 0)
+
+
 def test_archive_folder_lands_every_tweet_attributed_to_the_owner(workspace):
     results = ingest(workspace, ARCHIVE)
     assert [(r.path.endswith("tweets.js"), r.format) for r in results] == [(True, "twitter-archive")]

@@ -658,6 +658,8 @@ def guess_container(opened: Opened) -> str:
     """Container from content first, file suffix second."""
     suffix = logical_suffix(opened.path)
     text = opened.head_text().lstrip()
+    if suffix == ".js":  # JavaScript: an X archive's data file (``window.YTD.… = [``), never CSV
+        return "js"
     if suffix in (".yaml", ".yml"):
         return "yaml"
     if suffix in (".graphml", ".gexf", ".xml") or text.startswith("<"):

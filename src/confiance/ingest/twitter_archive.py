@@ -266,7 +266,7 @@ def sniff(sample: Sample) -> int:
 FORMAT = Format(
     name="twitter-archive",
     description="X/Twitter account archive (the 'download your data' zip, extracted): data/tweets.js with account.js",
-    containers=("csv",),  # what the container guess makes of a .js file; ``read`` parses it
+    containers=("js",),  # ``read`` parses the JavaScript assignment
     sniff=sniff,
     map=map_record,
     read=read_tweets_js,
