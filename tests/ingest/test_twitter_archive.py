@@ -216,3 +216,39 @@ def test_any_cut_of_the_file_keeps_the_invariant(workspace, tmp_path):
         (result,) = ingest(workspace, path, format_name="twitter-archive")
         assert result.records_read == result.stored + result.duplicates + result.rejected, cut
         assert result.rejected <= 1, cut  # at most the one unit where the file breaks
+
+
+def test_long_posts_get_their_whole_text_from_note_tweet_js(workspace):
+    long_archive = ARCHIVES / "twitter-long" / "data"
+    tweets = [e["tweet"] for e in _ytd(long_archive / "tweets.js")]
+    notes = [e["noteTweet"] for e in _ytd(long_archive / "note-tweet.js")]
+
+    def second(text):  # both time shapes of the archive, to the second
+        from datetime import datetime
+        try:
+            when = datetime.strptime(text, "%a %b %d %H:%M:%S %z %Y")
+        except ValueError:
+            when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return when.replace(microsecond=0)
+
+    # independent matching: same second, and the note's text begins with the post's text before "…"
+    expected = {t["id_str"]: next((n for n in notes if second(n["createdAt"]) == second(t["created_at"])
+                                   and n["core"]["text"].startswith(t["full_text"].split("…")[0])), None)
+                for t in tweets}
+    assert sum(n is not None for n in expected.values()) == 2  # the fixture: two long posts, one short post in the same second
+    (result,) = ingest(workspace, long_archive)
+    assert (result.records_read, result.stored, result.rejected) == (len(tweets), len(tweets), 0)
+    rows = {r[0]: r[1:] for r in query(workspace, "SELECT post_id, text, urls, hashtags, mentions, "
+                                                  "attributes->>'note_tweet' FROM posts")}
+    for t in tweets:
+        text, urls, hashtags, mentions, flag = rows[t["id_str"]]
+        note = expected[t["id_str"]]
+        if note is None:
+            assert (text, flag) == (t["full_text"], None)
+            continue
+        assert text == note["core"]["text"] and len(text) > 280 and flag == "true"
+        assert not any(u.endswith(t["id_str"]) for u in urls)  # the truncation's link to the post itself
+        assert {u["expandedUrl"] for u in note["core"]["urls"]} <= set(urls)
+        assert set(re.findall(r"#(\w+)", text.lower())) <= set(hashtags)
+        assert {m.lower() for m in re.findall(r"@(\w+)", text)} <= set(mentions)
+    assert scalar(workspace, "SELECT count(*) FROM posts WHERE text LIKE '%deleted since%'") == 0
