@@ -84,10 +84,12 @@ class IngestResult:
     sha256: str
     encoding: str
     already_ingested: bool = False
+    #: what the format says about the file as a whole (``Context.note``), for its summary line
+    notes: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         keys = ("path", "format", "records_read", "stored", "duplicates", "rejected")
-        return {k: asdict(self)[k] for k in keys}
+        return {**{k: asdict(self)[k] for k in keys}, "notes": list(self.notes)}
 
 
 def _column_specs(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
@@ -197,6 +199,8 @@ class _Run:
                 self._map_group(group)
                 group = []
         self._map_group(group)
+        if self.fmt.finish is not None:
+            self.fmt.finish(self.ctx)
         self.flush()
 
     def _map_group(self, group: list[Item | BadItem]) -> None:
@@ -651,7 +655,7 @@ class Staged:
         finally:
             self.abandon()
         return IngestResult(display, self.fmt.name, run.records, stored, duplicates, run.rejected, sha,
-                            self.opened.encoding)
+                            self.opened.encoding, notes=tuple(run.ctx.notes))
 
 
 class _AlreadyIngested(Exception):

@@ -39,6 +39,14 @@ class Context:
     path: Path
     collected_at: str  # ISO time the data was collected (file metadata, else file mtime)
     options: dict[str, Any] = field(default_factory=dict)
+    #: what the file's summary line says besides its counts (see :meth:`note`)
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, text: str) -> None:
+        """Say ``text`` once on the file's summary line: a fact about the whole file that the user
+        should see (how its dates were read, a report that does not add up), not a reject."""
+        if text not in self.notes:
+            self.notes.append(text)
 
 
 def _single(unit: Any, ctx: Context) -> Iterator[Any]:
@@ -64,6 +72,9 @@ class Format:
     native: Callable[[Any], None] | None = None
     #: the options ``confiance ingest --option KEY=VALUE`` may pass to this format (read from ``ctx.options``)
     options: tuple[str, ...] = ()
+    #: called after the file's last record (serial readers: CSV, JSON, XML…); may add ``ctx.note``s
+    #: about the file as a whole
+    finish: Callable[[Context], None] | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -151,10 +162,16 @@ def day_first_dates(values: Iterable[str | None]) -> bool:
 
 def parse_day_first(text: str, zone: tzinfo = timezone.utc) -> str:
     """A 'dd/mm/yyyy[ HH:MM[:SS]]' time in ``zone`` as ISO-8601 UTC text."""
+    return parse_slash_date(text, zone, day_first=True)
+
+
+def parse_slash_date(text: str, zone: tzinfo = timezone.utc, day_first: bool = True) -> str:
+    """A 'dd/mm/yyyy[ HH:MM[:SS]]' (``day_first``) or 'mm/dd/yyyy…' time in ``zone`` as ISO-8601 UTC text."""
     match = SLASH_DATE.fullmatch(text.strip())
     if match is None:
-        raise RecordError(f"not a dd/mm/yyyy date: {text[:40]!r}")
-    d, m, y, hh, mm, ss = match.groups()
+        raise RecordError(f"not a {'dd/mm/yyyy' if day_first else 'mm/dd/yyyy'} date: {text[:40]!r}")
+    first, second, y, hh, mm, ss = match.groups()
+    d, m = (first, second) if day_first else (second, first)
     try:
         local = datetime(int(y), int(m), int(d), int(hh or 0), int(mm or 0), int(ss or 0), tzinfo=zone)
     except ValueError:
