@@ -1,4 +1,5 @@
-"""Workspace status: counts per table, per source, and rejects (read-only)."""
+"""Workspace status: counts per table, per source (with, for audience reports, the groups whose
+shares do not sum to 100%), and rejects (read-only)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 import duckdb
 
+from confiance.ingest.audience import FORMAT as AUDIENCE_FORMAT, groups_not_summing
 from confiance.store import TABLE_KEYS, has_table
 
 
@@ -16,8 +18,11 @@ def workspace_status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         dict(zip(cols, row))
         for row in con.execute(f"SELECT {', '.join(cols)} FROM sources ORDER BY ingested_at").fetchall()
     ]
+    unsummed = groups_not_summing(con)
     for source in sources:
         source["ingested_at"] = source["ingested_at"].isoformat()
+        if source["format"] == AUDIENCE_FORMAT.name:
+            source["audience_groups_not_summing"] = unsummed.get(source["sha256"], [])
     per_platform = dict(con.execute("SELECT platform, count(*) FROM posts GROUP BY 1 ORDER BY 2 DESC").fetchall())
     reject_reasons = [
         {"reason": reason, "count": n}

@@ -187,3 +187,32 @@ def test_audience_out_of_range_share_is_rejected(workspace, tmp_path):
     [result] = ingest(workspace, path)
     assert (result.records_read, result.stored, result.rejected) == (2, 1, 1)
     assert scalar(workspace, "SELECT line_no FROM rejects") == 3
+
+
+def test_audience_groups_not_summing_to_one_are_stored_and_named(workspace, tmp_path):
+    from confiance.overview import workspace_status
+
+    path = tmp_path / "audience.csv"
+    path.write_text("platform,account_id,handle,dimension,category,share\n"
+                    "x,1,a,age,18-24,0.34\nx,1,a,age,25-34,0.66\n"  # sums to 1
+                    "x,1,a,gender,female,0.333\nx,1,a,gender,male,0.333\nx,1,a,gender,other,0.333\n"  # rounding: 0.999
+                    "x,1,a,country,FR,0.5\nx,1,a,country,BE,0.33\n"  # a partial report: 0.83
+                    "x,1,a,country,BE,0.33\n"  # a repeated category counts once
+                    "tiktok,2,b,age,18-24,40%\ntiktok,2,b,age,25-34,70%\n", encoding="utf-8")  # 110%
+    rows = _rows(path)
+    sums: dict = {}
+    for r in rows:
+        share = float(r["share"].rstrip("%")) / (100 if r["share"].endswith("%") else 1)
+        sums.setdefault((r["platform"], r["account_id"], r["dimension"]), {}).setdefault(r["category"], share)
+    off = {key: sum(v.values()) for key, v in sums.items() if abs(sum(v.values()) - 1) > 0.02}
+    assert set(off) == {("x", "1", "country"), ("tiktok", "2", "age")}
+    [result] = ingest(workspace, path)
+    assert (result.records_read, result.stored, result.duplicates, result.rejected) == (len(rows), len(rows) - 1, 1, 0)
+    (note,) = result.notes
+    assert "2 (account, dimension) groups" in note
+    assert "x:1 country shares sum to 0.83 (83%)" in note and "tiktok:2 age shares sum to 1.10 (110%)" in note
+    assert "gender" not in note and " age shares sum to 1.00" not in note
+    with workspace.reader() as con:
+        (source,) = workspace_status(con)["sources"]
+    assert {(g["platform"], g["account_id"], g["dimension"]): g["share_sum"]
+            for g in source["audience_groups_not_summing"]} == pytest.approx(off)

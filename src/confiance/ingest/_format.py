@@ -41,6 +41,8 @@ class Context:
     options: dict[str, Any] = field(default_factory=dict)
     #: what the file's summary line says besides its counts (see :meth:`note`)
     notes: list[str] = field(default_factory=list)
+    #: what a format keeps across the records of one file (for its ``finish``)
+    state: dict[str, Any] = field(default_factory=dict)
 
     def note(self, text: str) -> None:
         """Say ``text`` once on the file's summary line: a fact about the whole file that the user
