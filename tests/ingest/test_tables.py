@@ -7,6 +7,7 @@ import csv
 from datetime import date, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from confiance.ingest import detect
@@ -122,11 +123,12 @@ def test_survey_long_utf16(workspace):
     assert ("W1", "r001", "favorability", "Très favorable") in {g[:4] for g in got}
 
 
-def test_survey_wide_one_record_per_answer(workspace):
+def test_survey_wide_one_record_per_question_cell(workspace):
     path = TABLES / "survey_wide.csv"
     rows = _rows(path)
     meta = {"wave", "respondent", "segment", "weight", "exposed"}
-    answers = {(r["wave"], r["respondent"], q, a) for r in rows for q, a in r.items() if q not in meta and a}
+    answers = {(r["wave"], r["respondent"], q, a or None) for r in rows for q, a in r.items() if q not in meta}
+    assert any(a is None for *_, a in answers)  # the fixture has empty cells: stored as NULL answers
     [result] = ingest(workspace, path)
     assert (result.records_read, result.stored, result.rejected) == (len(answers), len(answers), 0)
     assert set(query(workspace, "SELECT wave, respondent, question, answer FROM surveys")) == answers
@@ -216,3 +218,34 @@ def test_audience_groups_not_summing_to_one_are_stored_and_named(workspace, tmp_
         (source,) = workspace_status(con)["sources"]
     assert {(g["platform"], g["account_id"], g["dimension"]): g["share_sum"]
             for g in source["audience_groups_not_summing"]} == pytest.approx(off)
+
+
+def test_an_empty_answer_is_the_same_null_in_both_survey_shapes_and_the_analysis_leaves_it_out(tmp_path):
+    from confiance.campaign.surveys import survey_shares
+    from confiance.workspace import Workspace
+
+    long = tmp_path / "long.csv"
+    long.write_text("wave,respondent,question,answer,weight\n"
+                    "pre,a,fav,4,1\npre,a,buy,yes,1\npre,b,fav,,2\npre,b,buy,no,2\npre,c,fav,2,1\npre,c,buy,,1\n")
+    wide = tmp_path / "wide.csv"
+    wide.write_text("wave,respondent,weight,fav,buy\npre,a,1,4,yes\npre,b,2,,no\npre,c,1,2,\n")
+    answered = tmp_path / "answered.csv"  # the same survey without the empty answers
+    answered.write_text("wave,respondent,question,answer,weight\npre,a,fav,4,1\npre,a,buy,yes,1\n"
+                        "pre,b,buy,no,2\npre,c,fav,2,1\n")
+    stored, shares = {}, {}
+    for path in (long, wide, answered):
+        ws = Workspace.init(tmp_path / f"ws-{path.stem}")
+        [result] = ingest(ws, path)
+        # one record per answer or empty answer: 6 in both shapes, 4 without the empty ones
+        assert (result.records_read, result.rejected) == ({"answered": 4}.get(path.stem, 6), 0)
+        stored[path.stem] = set(query(ws, "SELECT wave, respondent, question, answer, weight FROM surveys"))
+        with ws.reader() as con:
+            frame = con.execute("SELECT wave, respondent, question, answer, segment, weight, exposed FROM surveys").df()
+        shares[path.stem] = survey_shares(frame).sort_values(["question", "answer", "segment", "exposed"],
+                                                             na_position="first").reset_index(drop=True)
+    assert stored["long"] == stored["wide"]
+    assert {(r, q) for _, r, q, a, _ in stored["wide"] if a is None} == {("b", "fav"), ("c", "buy")}
+    pd.testing.assert_frame_equal(shares["long"], shares["answered"])
+    pd.testing.assert_frame_equal(shares["wide"], shares["answered"])
+    fav = shares["wide"].query("question == 'fav' and segment == 'all' and exposed == 'all'")
+    assert fav["estimate"].tolist() == [3.0] and fav["respondents"].tolist() == [2]  # (4 + 2) / 2: b did not answer
