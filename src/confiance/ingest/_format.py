@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import urlsplit
 
 from confiance.errors import RecordError
-from confiance.ingest._readers import BadItem, Item, Limits, Opened, Progress
+from confiance.ingest._readers import BadItem, Item, Limits, Opened, Progress, read_csv
 from confiance.ingest._sink import Sink
 
 
@@ -160,6 +160,36 @@ def day_first_dates(values: Iterable[str | None]) -> bool:
             if first and second:
                 break
     return first and not second
+
+
+@dataclass(frozen=True)
+class DatedRow:
+    """A CSV row of a format with slash dates (see :func:`csv_with_slash_dates`)."""
+
+    row: dict[str, str]
+    index: int  # 0-based among the file's data rows (bad rows included)
+    day_first: bool  # how the file's slash dates read
+
+
+def csv_with_slash_dates(cells_of: Callable[[dict[str, str]], Iterable[str | None]]
+                         ) -> Callable[[Opened, Limits, Progress], Iterator[Item | BadItem]]:
+    """A reader for CSV formats whose dates may be 'dd/mm/yyyy' or 'mm/dd/yyyy': rows come as
+    :class:`DatedRow`. At the first row whose date cells (``cells_of(row)``) hold a slash date, one
+    pass over the whole file decides the reading (:func:`day_first_dates`); a file without slash
+    dates is read once. The decision travels with the rows, so it holds wherever they are mapped."""
+
+    def read(opened: Opened, limits: Limits, progress: Progress) -> Iterator[Item | BadItem]:
+        day_first: bool | None = None
+        for index, unit in enumerate(read_csv(opened, limits, progress)):
+            if isinstance(unit, BadItem):
+                yield unit
+                continue
+            if day_first is None and any(SLASH_DATE.fullmatch(v.strip()) for v in cells_of(unit.value) if v):
+                day_first = day_first_dates(value for other in read_csv(opened, limits) if isinstance(other, Item)
+                                            for value in cells_of(other.value))
+            yield Item(unit.line_no, DatedRow(unit.value, index, bool(day_first)), unit.note)
+
+    return read
 
 
 def parse_day_first(text: str, zone: tzinfo = timezone.utc) -> str:

@@ -16,6 +16,7 @@ import io
 import json
 import lzma
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterable, Iterator
@@ -383,6 +384,7 @@ class _JsonText:
         self.text = ""
         self.line = 1  # the line of text[0]
         self.eof = False
+        self._counted = (0, 1)  # (a position, its line): items come in order, so lines are counted once
 
     def more(self, size: int = 1 << 20) -> bool:
         """Append the next piece of the file; False at its end."""
@@ -400,7 +402,10 @@ class _JsonText:
         return True
 
     def line_at(self, pos: int) -> int:
-        return self.line + self.text.count("\n", 0, pos)
+        start, line = self._counted if self._counted[0] <= pos else (0, self.line)
+        line += self.text.count("\n", start, pos)
+        self._counted = (pos, line)
+        return line
 
     def char(self, pos: int) -> str:
         while pos >= len(self.text) and self.more():
@@ -464,8 +469,9 @@ class _JsonText:
         """Drop the text before ``pos`` once it is large; returns ``pos`` in the shortened buffer."""
         if pos < 1 << 20:
             return pos
-        self.line += self.text.count("\n", 0, pos)
+        self.line = self.line_at(pos)
         self.text = self.text[pos:]
+        self._counted = (0, self.line)
         return 0
 
     def enter(self, prefix: str) -> int:
@@ -507,6 +513,9 @@ def array_items(stream: BinaryIO, prefix: str, limits: Limits, path: Path, what:
             return n + 1, f" ({what} {n + 1} of the array: the file is one line)"
         return text.line_at(pos), ""
 
+    # the parser refuses (RecursionError) what nests deeper than the interpreter's recursion limit:
+    # the explicit walk is needed only for a lower limit
+    check_depth = limits.max_depth < sys.getrecursionlimit()
     pos = 0
     try:
         pos = text.enter(prefix)
@@ -521,7 +530,8 @@ def array_items(stream: BinaryIO, prefix: str, limits: Limits, path: Path, what:
             try:
                 value, pos = text.value(pos)
                 refused = (f"JSON nested deeper than {limits.max_depth}"
-                           if isinstance(value, (dict, list)) and depth_exceeds(value, limits.max_depth) else None)
+                           if check_depth and isinstance(value, (dict, list)) and depth_exceeds(value, limits.max_depth)
+                           else None)
             except RecursionError:  # deeper than the parser's stack allows
                 pos, refused = text.skip_value(pos), f"JSON nested deeper than {limits.max_depth}"
             except ValueError as exc:  # an integer past Python's digit limit (parse errors are _JsonBroken)

@@ -63,9 +63,10 @@ from confiance.errors import IngestError, RecordError
 from confiance.ingest._format import (
     SLASH_DATE,
     Context,
+    DatedRow,
     Format,
     Sample,
-    day_first_dates,
+    csv_with_slash_dates,
     domain_of,
     domains_of,
     hashtags_in,
@@ -76,7 +77,6 @@ from confiance.ingest._format import (
     rounded_by_spreadsheet,
     urls_in,
 )
-from confiance.ingest._readers import Item, read_csv, sniff_encoding
 from confiance.ingest._sink import Sink
 
 
@@ -178,17 +178,8 @@ def parse_local_time(value: str | None, default_zone: tzinfo | None = None,
     return local.replace(tzinfo=zone).astimezone(timezone.utc).isoformat(), zone
 
 
-_DAY_FIRST_KEY = "_crowdtangle_day_first"
-
-
-def _day_first(ctx: Context) -> bool:
-    """Whether the file's slash dates read day first: scanned once per file, on its first slash date
-    (the engine makes one Context per ingested file)."""
-    if _DAY_FIRST_KEY not in ctx.options:
-        rows = (item.value for item in read_csv(sniff_encoding(ctx.path)) if isinstance(item, Item))
-        ctx.options[_DAY_FIRST_KEY] = day_first_dates(
-            value for row in rows for value in (row.get("Post Created"), row.get("Page Created")))
-    return ctx.options[_DAY_FIRST_KEY]
+def _date_cells(row: dict[str, str]) -> tuple[str | None, ...]:
+    return row.get("Post Created"), row.get("Page Created"), row.get("creation_time")
 
 
 def _option_zone(ctx: Context) -> tzinfo | None:
@@ -205,12 +196,12 @@ def _option_zone(ctx: Context) -> tzinfo | None:
                           "(Europe/Paris, America/Sao_Paulo…) or UTC") from None
 
 
-def _local_time(value: str | None, ctx: Context, default_zone: tzinfo | None = None) -> tuple[str | None, tzinfo | None]:
+def _local_time(value: str | None, ctx: Context, day_first: bool,
+                default_zone: tzinfo | None = None) -> tuple[str | None, tzinfo | None]:
     """A time of the file (see :func:`parse_local_time`): without a zone, in ``default_zone``, else in
     the zone of option ``timezone``, else UTC, and the summary line says which."""
-    slash = value is not None and SLASH_DATE.fullmatch(value.strip()) is not None
     option = _option_zone(ctx)
-    created, zone = parse_local_time(value, default_zone or option, slash and _day_first(ctx))
+    created, zone = parse_local_time(value, default_zone or option, day_first)
     if created is not None and zone is None and default_zone is None:
         ctx.note(f"dates without zone read in {ctx.options['timezone']}" if option is not None else
                  "dates without zone read as UTC; pass --option timezone=ZONE (Europe/Paris…) if they are local times")
@@ -282,7 +273,7 @@ def _page_id(row: dict, url: str, handle: str | None) -> str | None:
     return handle
 
 
-def _map_crowdtangle(row: dict, sink: Sink, ctx: Context) -> None:
+def _map_crowdtangle(row: dict, day_first: bool, sink: Sink, ctx: Context) -> None:
     url = _cell(row, "URL")
     if url is None:
         raise RecordError("row has no URL (the post's only stable identifier)")
@@ -291,7 +282,7 @@ def _map_crowdtangle(row: dict, sink: Sink, ctx: Context) -> None:
     user_name = _cell(row, "User Name")
     handle = user_name.lstrip("@").lower() if user_name else None
     account_id = _page_id(row, url, handle)
-    created, zone = _local_time(_cell(row, "Post Created"), ctx)
+    created, zone = _local_time(_cell(row, "Post Created"), ctx, day_first)
     post_id = post_id_from_url(url)
 
     text = _cell(row, "Message") or ""
@@ -332,7 +323,7 @@ def _map_crowdtangle(row: dict, sink: Sink, ctx: Context) -> None:
                _collected_at(ctx))
     if account_id is None:
         return
-    page_created, _ = _local_time(_cell(row, "Page Created"), ctx, zone)
+    page_created, _ = _local_time(_cell(row, "Page Created"), ctx, day_first, zone)
     account_attributes = {key: value for column, key in (("Page Category", "page_category"),
                                                            ("Page Admin Top Country", "page_admin_top_country"))
                           if (value := _cell(row, column)) is not None}
@@ -357,7 +348,7 @@ _MCL_CANONICAL = {"id", "creation_time", "text", "lang", "post_owner.id", "post_
                   "statistics.comment_count", "statistics.views", "url", "post_url", "link_attachment.link"}
 
 
-def _map_mcl(row: dict, sink: Sink, ctx: Context) -> None:
+def _map_mcl(row: dict, day_first: bool, sink: Sink, ctx: Context) -> None:
     post_id = _cell(row, "id")
     if post_id is None:
         raise RecordError("row has no id")
@@ -375,7 +366,7 @@ def _map_mcl(row: dict, sink: Sink, ctx: Context) -> None:
     text = _cell(row, "text") or ""
     link = _cell(row, "link_attachment.link")
     urls = list(dict.fromkeys(([link] if link else []) + urls_in(text)))
-    created, _ = _local_time(_cell(row, "creation_time"), ctx)
+    created, _ = _local_time(_cell(row, "creation_time"), ctx, day_first)
     metrics = dict(likes=_count(row, "statistics.like_count", "statistics.reaction_count"),
                    reposts=_count(row, "statistics.share_count"), replies=_count(row, "statistics.comment_count"),
                    views=_count(row, "statistics.views"))
@@ -412,13 +403,14 @@ def _emit_post(sink: Sink, platform: str, post_id: str, account_id: str | None, 
     )
 
 
-def map_record(row: Any, sink: Sink, ctx: Context) -> None:
-    if not isinstance(row, dict):
+def map_record(unit: Any, sink: Sink, ctx: Context) -> None:
+    if not isinstance(unit, DatedRow):
         raise RecordError("expected a CSV row")
+    row = unit.row
     if "post_owner.id" in row and "URL" not in row:
-        _map_mcl(row, sink, ctx)
+        _map_mcl(row, unit.day_first, sink, ctx)
     else:
-        _map_crowdtangle(row, sink, ctx)
+        _map_crowdtangle(row, unit.day_first, sink, ctx)
 
 
 FORMAT = Format(
@@ -427,5 +419,6 @@ FORMAT = Format(
     containers=("csv",),
     sniff=sniff,
     map=map_record,
+    read=csv_with_slash_dates(_date_cells),
     options=('platform', 'timezone'),
 )
