@@ -215,9 +215,10 @@ def test_audience_groups_not_summing_to_one_are_stored_and_named(workspace, tmp_
     assert "x:1 country shares sum to 0.83 (83%)" in note and "tiktok:2 age shares sum to 1.10 (110%)" in note
     assert "gender" not in note and " age shares sum to 1.00" not in note
     with workspace.reader() as con:
-        (source,) = workspace_status(con)["sources"]
+        status = workspace_status(con)
+    assert {g["sha256"] for g in status["audience_groups_not_summing"]} == {result.sha256}
     assert {(g["platform"], g["account_id"], g["dimension"]): g["share_sum"]
-            for g in source["audience_groups_not_summing"]} == pytest.approx(off)
+            for g in status["audience_groups_not_summing"]} == pytest.approx(off)
 
 
 def test_an_empty_answer_is_the_same_null_in_both_survey_shapes_and_the_analysis_leaves_it_out(tmp_path):

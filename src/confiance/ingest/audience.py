@@ -16,8 +16,8 @@ one record per row. Natural key (platform, account_id, dimension, category).
 - The shares of one (platform, account, dimension) should sum to 1 (100%). A partial report is
   legitimate (a top-10 countries list), so rows are stored whatever their sum, but the file's
   summary line names each group whose shares sum more than ``SUM_TOLERANCE`` away from 1
-  ("x:123 country shares sum to 0.83"), and ``status --json`` lists them per source
-  (:func:`groups_not_summing`). A category repeated in a group counts once (the first, as stored).
+  ("x:123 country shares sum to 0.83"), and ``status --json`` lists them with their source
+  (``audience_groups_not_summing``, from :func:`groups_not_summing`). A category repeated in a group counts once (the first, as stored).
 """
 
 from __future__ import annotations
