@@ -33,8 +33,9 @@ boost's ``cc`` actor; otherwise the post keeps its parent without an interaction
 from ``to``/``cc`` (public, unlisted, private, direct, as the API names them). The archive carries
 no counts, so no observation is written.
 
-Rejects: ``orderedItems`` is streamed; an activity that cannot be mapped is rejected with its
-position in the collection (1-based), and a file cut short keeps every activity before the break.
+Rejects: ``orderedItems`` is streamed; an activity that cannot be mapped is rejected with the line
+where it starts, or, as Mastodon writes the file on one line, with its position in the collection
+(1-based; the reason says so), and a file cut short keeps every activity before the break.
 """
 
 from __future__ import annotations

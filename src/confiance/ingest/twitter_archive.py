@@ -17,14 +17,16 @@ tweets" (mattstein.com) and the ``window.YTD.tweets.partN`` stripping of several
                             "createdAt", "updatedAt", "lifecycle", "core" : { "text", "urls" :
                             [{shortUrl, expandedUrl, displayUrl}], "mentions", "hashtags", ... } } } ]
 
-Long posts (over 280 characters, since 2023): ``tweets.js`` holds their first 280 characters
-followed by "…" and a t.co link to the post itself, and the whole text is in ``note-tweet.js``.
-A note does not carry the id of its post (``noteTweetId`` is the note's own id), so readers link
-them by time: a note's ``createdAt`` equals, to the second, the ``created_at`` of its post (the
-rule of published archive readers, e.g. the tweet exporters that key notes by ``createdAt``, with
-the visible text as tie-break). Here a post gets a note's text when the note was created in the
-same second and the note's text begins with the post's visible text (t.co links, the ellipsis,
-entities and spacing aside); then the post's text is the note's, its urls add the note's expanded
+Long posts (over 280 characters, since 2023): ``tweets.js`` holds their beginning followed by "…"
+and a t.co link to the post itself, and the whole text is in ``note-tweet.js``. A note does not
+carry the id of its post: ``noteTweetId`` is the note's own id. What this relies on, from public
+archive readers (found by code search, no X documentation of the link exists): an exporter that
+looks each post's note up by ``createdAt`` equal to the post's ``created_at`` to the second, then
+by a unique note whose text starts with the post's visible text; an importer that takes the note
+nearest in id; and a reader's fixture archive whose note has its own id but its post's creation
+time. Here a post gets a note's text when the note was created in the same second and the
+note's text begins with the post's visible text (t.co links, the ellipsis, entities and spacing
+aside), which keeps a short post written in the same second as a long one apart; then the post's text is the note's, its urls add the note's expanded
 urls (the link to the post itself goes), its hashtags and mentions add those of the full text, and
 ``attributes.note_tweet`` is true. A note whose post is not in the tweets files (deleted since)
 has nothing to complete and is not read further. Notes only complete posts: the counts per file
@@ -254,7 +256,9 @@ def read_tweets_js(opened: Opened, limits: Limits, progress: Progress) -> Iterat
         _skip_prefix(stream, opened.path)
         for item in array_items(stream, "item", limits, opened.path, "tweet",
                                 one_line=one_line(opened)):
-            yield Item(item.line_no, ArchiveTweet(author, item.value, note_of(item.value, notes)), item.note) if isinstance(item, Item) else item
+            if isinstance(item, Item):
+                item = Item(item.line_no, ArchiveTweet(author, item.value, note_of(item.value, notes)), item.note)
+            yield item
         progress(position())
     finally:
         stream.close()
