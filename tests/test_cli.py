@@ -26,7 +26,7 @@ def test_ingest_json_and_status_json(tmp_path):
     results = json.loads(out.stdout)
     assert {r["format"] for r in results} == {"twitter-v2", "bluesky"}
     for r in results:
-        assert set(r) == {"path", "format", "records_read", "stored", "duplicates", "rejected"}
+        assert set(r) == {"path", "format", "records_read", "stored", "duplicates", "rejected", "notes"}
         assert r["records_read"] == r["stored"] + r["duplicates"] + r["rejected"]
     assert "SOURCE.md: skipped" in out.stderr
     status = json.loads(run("status", "--json", workspace=ws).stdout)

@@ -183,8 +183,9 @@ def ingest(
         def done(result) -> None:
             results.append(result)
             tag = " (already ingested)" if result.already_ingested else ""
+            notes = "".join(f"; {note}" for note in result.notes)
             err.print(f"{result.path}: {result.format}: read {result.records_read} = stored {result.stored} "
-                      f"+ duplicates {result.duplicates} + rejected {result.rejected}{tag}")
+                      f"+ duplicates {result.duplicates} + rejected {result.rejected}{tag}{notes}", markup=False)
 
         skipped: list[Path] = []
 

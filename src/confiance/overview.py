@@ -1,4 +1,5 @@
-"""Workspace status: counts per table, per source, and rejects (read-only)."""
+"""Workspace status: counts per table, per source, rejects, and the audience-report groups whose
+shares do not sum to 100% (read-only)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 import duckdb
 
+from confiance.ingest.audience import groups_not_summing
 from confiance.store import TABLE_KEYS, has_table
 
 
@@ -25,7 +27,13 @@ def workspace_status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             "SELECT regexp_replace(reason, '[0-9]+', 'N', 'g') AS r, count(*) FROM rejects GROUP BY 1 ORDER BY 2 DESC LIMIT 20"
         ).fetchall()
     ]
-    return {"tables": tables, "posts_per_platform": per_platform, "sources": sources, "reject_reasons": reject_reasons}
+    # per audience-report source, the groups whose shares do not sum to 100% (the listing of
+    # sources keeps its columns; these are a list of their own, keyed by the source's sha256)
+    paths = {s["sha256"]: s["path"] for s in sources}
+    unsummed = [{"sha256": sha, "path": paths.get(sha), **group}
+                for sha, groups in groups_not_summing(con).items() for group in groups]
+    return {"tables": tables, "posts_per_platform": per_platform, "sources": sources, "reject_reasons": reject_reasons,
+            "audience_groups_not_summing": unsummed}
 
 
 def corpus_overview(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:

@@ -162,3 +162,45 @@ def test_a_lone_cr_in_the_header_ends_the_line_as_the_reader_does(workspace, tmp
         assert str(f) in str(exc)
     else:
         assert result.records_read == result.stored + result.duplicates + result.rejected
+
+
+def _cli(*args, workspace):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "confiance.cli", "--workspace", str(workspace), *args],
+                          capture_output=True, text=True)
+
+
+def test_dates_that_lost_their_zone_are_read_as_utc_or_in_the_timezone_option_and_the_summary_says_so(tmp_path):
+    from zoneinfo import ZoneInfo
+
+    from confiance.workspace import Workspace
+
+    rows = _rows(SAMPLE)[:3]
+    resaved = tmp_path / "resaved.csv"  # what a spreadsheet writes back: the same times without " BRT"
+    with open(resaved, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows({**row, "Post Created": row["Post Created"].removesuffix(" BRT")} for row in rows)
+    naive = {_post_id(r["URL"]): datetime.strptime(r["Post Created"].removesuffix(" BRT"), "%Y-%m-%d %H:%M:%S") for r in rows}
+    for extra, zone in (((), timezone.utc), (("--option", "timezone=Europe/Paris"), ZoneInfo("Europe/Paris"))):
+        ws = tmp_path / f"ws-{len(extra)}"
+        assert _cli("init", workspace=ws).returncode == 0
+        out = _cli("ingest", str(resaved), *extra, workspace=ws)
+        assert out.returncode == 0, out.stderr
+        (line,) = [line for line in out.stderr.splitlines() if "resaved.csv" in line]
+        if zone is timezone.utc:
+            assert "dates without zone read as UTC; pass --option timezone=" in line
+        else:
+            assert "dates without zone read in Europe/Paris" in line
+        stored = dict(query(Workspace.open(ws), "SELECT post_id, created_at FROM posts"))
+        assert stored == {post_id: when.replace(tzinfo=zone) for post_id, when in naive.items()}
+    assert _cli("init", workspace=tmp_path / "ws-bad").returncode == 0
+    bad = _cli("ingest", str(resaved), "--option", "timezone=Europe/Nantes", workspace=tmp_path / "ws-bad")
+    assert bad.returncode == 1 and "Europe/Nantes" in bad.stderr and "IANA" in bad.stderr
+
+
+def test_dates_with_their_zone_need_no_summary_note(workspace):
+    (result,) = ingest(workspace, SAMPLE)
+    assert result.notes == ()

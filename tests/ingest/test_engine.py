@@ -118,7 +118,7 @@ def test_deep_nesting_is_rejected(workspace, tmp_path):
     [r] = ingest(workspace, doc, format_name="twitter-v1", limits=Limits(max_depth=20))
     assert (r.stored, r.rejected) == (1, 1)
     assert query(workspace, "SELECT line_no, reason FROM rejects WHERE source_sha256 = ?", [r.sha256]) == [
-        (2, "JSON nested deeper than 20")]
+        (2, "JSON nested deeper than 20 (item 2 of the array: the file is one line)")]
 
 
 def test_unknown_format_names_the_file(workspace, tmp_path):

@@ -120,6 +120,9 @@ def test_bad_activities_and_cut_file_are_rejected_with_their_position_and_the_re
     assert [r[0] for r in rejects] == [2, 4, 5]
     assert "not a status" in rejects[0][1] and "'Like'" in rejects[1][1]
     assert rejects[2][1].startswith("invalid JSON after activity 4")
+    # outbox.json is one line, as Mastodon writes it: positions, and the reasons say why
+    assert b"\n" not in (ARCHIVES / "mastodon-broken" / "outbox.json").read_bytes().rstrip()
+    assert all(reason.endswith(f"(activity {line} of the array: the file is one line)") for line, reason in rejects)
 
 
 def test_reingest_changes_nothing(workspace):
@@ -168,3 +171,18 @@ def test_any_cut_of_the_file_keeps_the_invariant(workspace, tmp_path):
         (result,) = ingest(workspace, path, format_name="mastodon-archive")
         assert result.records_read == result.stored + result.duplicates + result.rejected, cut
         assert result.rejected <= 1, cut
+
+
+def test_an_indented_outbox_rejects_at_the_line_where_the_activity_starts(workspace, tmp_path):
+    outbox = json.loads(OUTBOX.read_text(encoding="utf-8"))
+    outbox["orderedItems"].insert(2, {"id": "https://mastodon.social/users/alice/likes/1", "type": "Like",
+                                      "actor": outbox["orderedItems"][0]["actor"]})
+    (tmp_path / "actor.json").write_bytes((ARCHIVE / "actor.json").read_bytes())
+    text = json.dumps(outbox, indent=2)
+    (tmp_path / "outbox.json").write_text(text, encoding="utf-8")
+    like_line = next(n for n, line in enumerate(text.splitlines(), 1) if '"type": "Like"' in line) - 2  # "{", "id"
+    assert text.splitlines()[like_line - 1].strip() == "{"
+    (result,) = ingest(workspace, tmp_path)
+    assert (result.records_read, result.rejected) == (len(outbox["orderedItems"]), 1)
+    ((line_no, reason),) = query(workspace, "SELECT line_no, reason FROM rejects")
+    assert line_no == like_line and "'Like'" in reason and "one line" not in reason

@@ -7,6 +7,7 @@ import csv
 from datetime import date, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from confiance.ingest import detect
@@ -122,11 +123,12 @@ def test_survey_long_utf16(workspace):
     assert ("W1", "r001", "favorability", "Très favorable") in {g[:4] for g in got}
 
 
-def test_survey_wide_one_record_per_answer(workspace):
+def test_survey_wide_one_record_per_question_cell(workspace):
     path = TABLES / "survey_wide.csv"
     rows = _rows(path)
     meta = {"wave", "respondent", "segment", "weight", "exposed"}
-    answers = {(r["wave"], r["respondent"], q, a) for r in rows for q, a in r.items() if q not in meta and a}
+    answers = {(r["wave"], r["respondent"], q, a or None) for r in rows for q, a in r.items() if q not in meta}
+    assert any(a is None for *_, a in answers)  # the fixture has empty cells: stored as NULL answers
     [result] = ingest(workspace, path)
     assert (result.records_read, result.stored, result.rejected) == (len(answers), len(answers), 0)
     assert set(query(workspace, "SELECT wave, respondent, question, answer FROM surveys")) == answers
@@ -187,3 +189,64 @@ def test_audience_out_of_range_share_is_rejected(workspace, tmp_path):
     [result] = ingest(workspace, path)
     assert (result.records_read, result.stored, result.rejected) == (2, 1, 1)
     assert scalar(workspace, "SELECT line_no FROM rejects") == 3
+
+
+def test_audience_groups_not_summing_to_one_are_stored_and_named(workspace, tmp_path):
+    from confiance.overview import workspace_status
+
+    path = tmp_path / "audience.csv"
+    path.write_text("platform,account_id,handle,dimension,category,share\n"
+                    "x,1,a,age,18-24,0.34\nx,1,a,age,25-34,0.66\n"  # sums to 1
+                    "x,1,a,gender,female,0.333\nx,1,a,gender,male,0.333\nx,1,a,gender,other,0.333\n"  # rounding: 0.999
+                    "x,1,a,country,FR,0.5\nx,1,a,country,BE,0.33\n"  # a partial report: 0.83
+                    "x,1,a,country,BE,0.33\n"  # a repeated category counts once
+                    "tiktok,2,b,age,18-24,40%\ntiktok,2,b,age,25-34,70%\n", encoding="utf-8")  # 110%
+    rows = _rows(path)
+    sums: dict = {}
+    for r in rows:
+        share = float(r["share"].rstrip("%")) / (100 if r["share"].endswith("%") else 1)
+        sums.setdefault((r["platform"], r["account_id"], r["dimension"]), {}).setdefault(r["category"], share)
+    off = {key: sum(v.values()) for key, v in sums.items() if abs(sum(v.values()) - 1) > 0.02}
+    assert set(off) == {("x", "1", "country"), ("tiktok", "2", "age")}
+    [result] = ingest(workspace, path)
+    assert (result.records_read, result.stored, result.duplicates, result.rejected) == (len(rows), len(rows) - 1, 1, 0)
+    (note,) = result.notes
+    assert "2 (account, dimension) groups" in note
+    assert "x:1 country shares sum to 0.83 (83%)" in note and "tiktok:2 age shares sum to 1.10 (110%)" in note
+    assert "gender" not in note and " age shares sum to 1.00" not in note
+    with workspace.reader() as con:
+        status = workspace_status(con)
+    assert {g["sha256"] for g in status["audience_groups_not_summing"]} == {result.sha256}
+    assert {(g["platform"], g["account_id"], g["dimension"]): g["share_sum"]
+            for g in status["audience_groups_not_summing"]} == pytest.approx(off)
+
+
+def test_an_empty_answer_is_the_same_null_in_both_survey_shapes_and_the_analysis_leaves_it_out(tmp_path):
+    from confiance.campaign.surveys import survey_shares
+    from confiance.workspace import Workspace
+
+    long = tmp_path / "long.csv"
+    long.write_text("wave,respondent,question,answer,weight\n"
+                    "pre,a,fav,4,1\npre,a,buy,yes,1\npre,b,fav,,2\npre,b,buy,no,2\npre,c,fav,2,1\npre,c,buy,,1\n")
+    wide = tmp_path / "wide.csv"
+    wide.write_text("wave,respondent,weight,fav,buy\npre,a,1,4,yes\npre,b,2,,no\npre,c,1,2,\n")
+    answered = tmp_path / "answered.csv"  # the same survey without the empty answers
+    answered.write_text("wave,respondent,question,answer,weight\npre,a,fav,4,1\npre,a,buy,yes,1\n"
+                        "pre,b,buy,no,2\npre,c,fav,2,1\n")
+    stored, shares = {}, {}
+    for path in (long, wide, answered):
+        ws = Workspace.init(tmp_path / f"ws-{path.stem}")
+        [result] = ingest(ws, path)
+        # one record per answer or empty answer: 6 in both shapes, 4 without the empty ones
+        assert (result.records_read, result.rejected) == ({"answered": 4}.get(path.stem, 6), 0)
+        stored[path.stem] = set(query(ws, "SELECT wave, respondent, question, answer, weight FROM surveys"))
+        with ws.reader() as con:
+            frame = con.execute("SELECT wave, respondent, question, answer, segment, weight, exposed FROM surveys").df()
+        shares[path.stem] = survey_shares(frame).sort_values(["question", "answer", "segment", "exposed"],
+                                                             na_position="first").reset_index(drop=True)
+    assert stored["long"] == stored["wide"]
+    assert {(r, q) for _, r, q, a, _ in stored["wide"] if a is None} == {("b", "fav"), ("c", "buy")}
+    pd.testing.assert_frame_equal(shares["long"], shares["answered"])
+    pd.testing.assert_frame_equal(shares["wide"], shares["answered"])
+    fav = shares["wide"].query("question == 'fav' and segment == 'all' and exposed == 'all'")
+    assert fav["estimate"].tolist() == [3.0] and fav["respondents"].tolist() == [2]  # (4 + 2) / 2: b did not answer

@@ -54,6 +54,41 @@ def test_detects_tweet_files_only():
             detect(ARCHIVE / "data" / other)
 
 
+def test_js_files_are_their_own_container_not_csv(tmp_path):
+    from confiance.ingest import _sample, formats
+
+    assert _sample(TWEETS)[0].container == "js"
+    assert formats()["twitter-archive"].containers == ("js",)
+    # a .js file whose first lines read as a KPI table is JavaScript, not a CSV export
+    script = tmp_path / "chart.js"
+    script.write_text("date,visits\n2024-01-01,3\n2024-01-02,4\n", encoding="utf-8")
+    with pytest.raises(IngestError, match=r"unrecognised format \(js\)"):
+        detect(script)
+
+
+def test_formats_listing_and_detection_of_an_archive_folder_and_zip(workspace, tmp_path):
+    import zipfile
+
+    from typer.testing import CliRunner
+
+    from confiance.cli import app
+
+    listed = CliRunner().invoke(app, ["formats", "--json"])
+    assert listed.exit_code == 0, listed.output
+    row = next(f for f in json.loads(listed.stdout) if f["name"] == "twitter-archive")
+    assert row["containers"] == "js"
+    archive = tmp_path / "twitter-2024-03-05-abc.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(ARCHIVE.rglob("*")):
+            zf.write(path, path.relative_to(ARCHIVE))
+    with pytest.raises(IngestError, match="extract it and ingest the folder"):
+        ingest(workspace, archive)
+    extracted = tmp_path / "extracted"
+    zipfile.ZipFile(archive).extractall(extracted)
+    (result,) = ingest(workspace, extracted)
+    assert (result.format, result.records_read, result.rejected) == ("twitter-archive", len(_tweets()), 0)
+
+
 def test_archive_folder_lands_every_tweet_attributed_to_the_owner(workspace):
     results = ingest(workspace, ARCHIVE)
     assert [(r.path.endswith("tweets.js"), r.format) for r in results] == [(True, "twitter-archive")]
@@ -141,13 +176,18 @@ def test_tweets_without_account_js_is_an_error_naming_the_needed_file(workspace)
     assert scalar(workspace, "SELECT count(*) FROM posts") == 0
 
 
-def test_bad_tweet_and_cut_file_are_rejected_with_their_position_and_the_rest_lands(workspace):
+def test_bad_tweet_and_cut_file_are_rejected_at_the_line_where_they_start_and_the_rest_lands(workspace):
+    broken = ARCHIVES / "twitter-broken" / "data" / "tweets.js"
+    # the pretty-printed array opens each tweet with "  {" on a line of its own
+    starts = [n for n, line in enumerate(broken.read_text(encoding="utf-8").splitlines(), 1) if line == "  {"]
+    assert len(starts) == 4
     (result,) = ingest(workspace, ARCHIVES / "twitter-broken")
     assert result.records_read == result.stored + result.duplicates + result.rejected
     assert (result.records_read, result.stored, result.rejected) == (4, 2, 2)
     rejects = query(workspace, "SELECT line_no, reason FROM rejects ORDER BY line_no")
-    assert rejects[0][0] == 2 and "le 2 novembre" in rejects[0][1]
-    assert rejects[1][0] == 4 and rejects[1][1].startswith("invalid JSON after tweet 3")
+    assert rejects[0][0] == starts[1] and "le 2 novembre" in rejects[0][1]
+    assert rejects[1][0] == starts[3] and rejects[1][1].startswith("invalid JSON after tweet 3")
+    assert not any("one line" in reason for _, reason in rejects)
     assert {r[0] for r in query(workspace, "SELECT post_id FROM posts")} == {"1587654321098765432", "1587654321098765434"}
 
 
@@ -176,3 +216,39 @@ def test_any_cut_of_the_file_keeps_the_invariant(workspace, tmp_path):
         (result,) = ingest(workspace, path, format_name="twitter-archive")
         assert result.records_read == result.stored + result.duplicates + result.rejected, cut
         assert result.rejected <= 1, cut  # at most the one unit where the file breaks
+
+
+def test_long_posts_get_their_whole_text_from_note_tweet_js(workspace):
+    long_archive = ARCHIVES / "twitter-long" / "data"
+    tweets = [e["tweet"] for e in _ytd(long_archive / "tweets.js")]
+    notes = [e["noteTweet"] for e in _ytd(long_archive / "note-tweet.js")]
+
+    def second(text):  # both time shapes of the archive, to the second
+        from datetime import datetime
+        try:
+            when = datetime.strptime(text, "%a %b %d %H:%M:%S %z %Y")
+        except ValueError:
+            when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return when.replace(microsecond=0)
+
+    # independent matching: same second, and the note's text begins with the post's text before "…"
+    expected = {t["id_str"]: next((n for n in notes if second(n["createdAt"]) == second(t["created_at"])
+                                   and n["core"]["text"].startswith(t["full_text"].split("…")[0])), None)
+                for t in tweets}
+    assert sum(n is not None for n in expected.values()) == 2  # the fixture: two long posts, one short post in the same second
+    (result,) = ingest(workspace, long_archive)
+    assert (result.records_read, result.stored, result.rejected) == (len(tweets), len(tweets), 0)
+    rows = {r[0]: r[1:] for r in query(workspace, "SELECT post_id, text, urls, hashtags, mentions, "
+                                                  "attributes->>'note_tweet' FROM posts")}
+    for t in tweets:
+        text, urls, hashtags, mentions, flag = rows[t["id_str"]]
+        note = expected[t["id_str"]]
+        if note is None:
+            assert (text, flag) == (t["full_text"], None)
+            continue
+        assert text == note["core"]["text"] and len(text) > 280 and flag == "true"
+        assert not any(u.endswith(t["id_str"]) for u in urls)  # the truncation's link to the post itself
+        assert {u["expandedUrl"] for u in note["core"]["urls"]} <= set(urls)
+        assert set(re.findall(r"#(\w+)", text.lower())) <= set(hashtags)
+        assert {m.lower() for m in re.findall(r"@(\w+)", text)} <= set(mentions)
+    assert scalar(workspace, "SELECT count(*) FROM posts WHERE text LIKE '%deleted since%'") == 0

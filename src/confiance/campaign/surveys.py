@@ -78,8 +78,11 @@ def _prepare(frame: pd.DataFrame) -> pd.DataFrame:
         bad = data.loc[data["weight"] < 0, "respondent"].iloc[0]
         raise ConfianceError(f"respondent {bad!r} has a negative weight")
     data["segment"] = data["segment"].fillna("unknown").astype(str)
+    # an empty answer (NULL: the respondent gave none) is item non-response: left out of the
+    # question's estimates (available-case analysis), not counted as an answer category
+    data = data[data["answer"].notna()]
     data["answer"] = data["answer"].astype(str).str.strip()
-    return data
+    return data[data["answer"] != ""]
 
 
 def _outcomes(answers: pd.Series) -> list[tuple[str, str | None, np.ndarray]]:

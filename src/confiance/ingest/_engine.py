@@ -77,10 +77,12 @@ class IngestResult:
     sha256: str
     encoding: str
     already_ingested: bool = False
+    #: what the format says about the file as a whole (``Context.note``), for its summary line
+    notes: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         keys = ("path", "format", "records_read", "stored", "duplicates", "rejected")
-        return {k: asdict(self)[k] for k in keys}
+        return {**{k: asdict(self)[k] for k in keys}, "notes": list(self.notes)}
 
 
 def _column_specs(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
@@ -190,6 +192,8 @@ class _Run:
                 self._map_group(group)
                 group = []
         self._map_group(group)
+        if self.fmt.finish is not None:
+            self.fmt.finish(self.ctx)
         self.flush()
 
     def _map_group(self, group: list[Item | BadItem]) -> None:
@@ -488,7 +492,7 @@ def map_units(units: Iterable[Item | BadItem], fmt: Format, sink: Sink, ctx: Con
         except Exception as exc:  # malformed container unit: one rejected record
             records += 1
             rejected += 1
-            _emit_reject(sink, unit.line_no, 0, _reason(exc), _raw(unit.value, limits))
+            _emit_reject(sink, unit.line_no, 0, _reason(exc) + unit.note, _raw(unit.value, limits))
             continue
         for item_no, record in enumerate(split):
             records += 1
@@ -502,7 +506,7 @@ def map_units(units: Iterable[Item | BadItem], fmt: Format, sink: Sink, ctx: Con
             except Exception as exc:  # one bad record never stops the file
                 sink.rollback_record()
                 rejected += 1
-                _emit_reject(sink, unit.line_no, item_no, _reason(exc), _raw(record, limits))
+                _emit_reject(sink, unit.line_no, item_no, _reason(exc) + unit.note, _raw(record, limits))
     return records, rejected
 
 
@@ -643,7 +647,7 @@ class Staged:
         finally:
             self.abandon()
         return IngestResult(display, self.fmt.name, run.records, stored, duplicates, run.rejected, sha,
-                            self.opened.encoding)
+                            self.opened.encoding, notes=tuple(run.ctx.notes))
 
 
 class _AlreadyIngested(Exception):

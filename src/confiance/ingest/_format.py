@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import urlsplit
 
 from confiance.errors import RecordError
-from confiance.ingest._readers import BadItem, Item, Limits, Opened, Progress
+from confiance.ingest._readers import BadItem, Item, Limits, Opened, Progress, read_csv
 from confiance.ingest._sink import Sink
 
 
@@ -26,7 +26,7 @@ class Sample:
     """What detection looks at: bounded, parsed once, shared by every format's ``sniff``."""
 
     path: Path
-    container: str  # jsonl | json | csv | yaml | xml | gml
+    container: str  # jsonl | json | csv | yaml | xml | gml | js
     head_text: str
     first: Any  # first parsed unit (JSON value, CSV row dict, YAML document) or None
     header: list[str] = field(default_factory=list)  # CSV columns
@@ -39,6 +39,16 @@ class Context:
     path: Path
     collected_at: str  # ISO time the data was collected (file metadata, else file mtime)
     options: dict[str, Any] = field(default_factory=dict)
+    #: what the file's summary line says besides its counts (see :meth:`note`)
+    notes: list[str] = field(default_factory=list)
+    #: what a format keeps across the records of one file (for its ``finish``)
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def note(self, text: str) -> None:
+        """Say ``text`` once on the file's summary line: a fact about the whole file that the user
+        should see (how its dates were read, a report that does not add up), not a reject."""
+        if text not in self.notes:
+            self.notes.append(text)
 
 
 def _single(unit: Any, ctx: Context) -> Iterator[Any]:
@@ -64,6 +74,9 @@ class Format:
     native: Callable[[Any], None] | None = None
     #: the options ``confiance ingest --option KEY=VALUE`` may pass to this format (read from ``ctx.options``)
     options: tuple[str, ...] = ()
+    #: called after the file's last record (serial readers: CSV, JSON, XML…); may add ``ctx.note``s
+    #: about the file as a whole
+    finish: Callable[[Context], None] | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -149,12 +162,48 @@ def day_first_dates(values: Iterable[str | None]) -> bool:
     return first and not second
 
 
+@dataclass(frozen=True)
+class DatedRow:
+    """A CSV row of a format with slash dates (see :func:`csv_with_slash_dates`)."""
+
+    row: dict[str, str]
+    index: int  # 0-based among the file's data rows (bad rows included)
+    day_first: bool  # how the file's slash dates read
+
+
+def csv_with_slash_dates(cells_of: Callable[[dict[str, str]], Iterable[str | None]]
+                         ) -> Callable[[Opened, Limits, Progress], Iterator[Item | BadItem]]:
+    """A reader for CSV formats whose dates may be 'dd/mm/yyyy' or 'mm/dd/yyyy': rows come as
+    :class:`DatedRow`. At the first row whose date cells (``cells_of(row)``) hold a slash date, one
+    pass over the whole file decides the reading (:func:`day_first_dates`); a file without slash
+    dates is read once. The decision travels with the rows, so it holds wherever they are mapped."""
+
+    def read(opened: Opened, limits: Limits, progress: Progress) -> Iterator[Item | BadItem]:
+        day_first: bool | None = None
+        for index, unit in enumerate(read_csv(opened, limits, progress)):
+            if isinstance(unit, BadItem):
+                yield unit
+                continue
+            if day_first is None and any(SLASH_DATE.fullmatch(v.strip()) for v in cells_of(unit.value) if v):
+                day_first = day_first_dates(value for other in read_csv(opened, limits) if isinstance(other, Item)
+                                            for value in cells_of(other.value))
+            yield Item(unit.line_no, DatedRow(unit.value, index, bool(day_first)), unit.note)
+
+    return read
+
+
 def parse_day_first(text: str, zone: tzinfo = timezone.utc) -> str:
     """A 'dd/mm/yyyy[ HH:MM[:SS]]' time in ``zone`` as ISO-8601 UTC text."""
+    return parse_slash_date(text, zone, day_first=True)
+
+
+def parse_slash_date(text: str, zone: tzinfo = timezone.utc, day_first: bool = True) -> str:
+    """A 'dd/mm/yyyy[ HH:MM[:SS]]' (``day_first``) or 'mm/dd/yyyy…' time in ``zone`` as ISO-8601 UTC text."""
     match = SLASH_DATE.fullmatch(text.strip())
     if match is None:
-        raise RecordError(f"not a dd/mm/yyyy date: {text[:40]!r}")
-    d, m, y, hh, mm, ss = match.groups()
+        raise RecordError(f"not a {'dd/mm/yyyy' if day_first else 'mm/dd/yyyy'} date: {text[:40]!r}")
+    first, second, y, hh, mm, ss = match.groups()
+    d, m = (first, second) if day_first else (second, first)
     try:
         local = datetime(int(y), int(m), int(d), int(hh or 0), int(mm or 0), int(ss or 0), tzinfo=zone)
     except ValueError:

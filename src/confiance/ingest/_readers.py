@@ -13,13 +13,14 @@ import codecs
 import csv
 import gzip
 import io
+import json
 import lzma
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
-import ijson
 import orjson
 import pyarrow as pa
 import yaml
@@ -43,6 +44,8 @@ DEFAULT_LIMITS = Limits()
 class Item:
     line_no: int
     value: Any
+    #: what a reject of this item adds to its reason: where it is, when ``line_no`` is not a line
+    note: str = ""
 
 
 @dataclass
@@ -226,7 +229,7 @@ def depth_exceeds(value: Any, max_depth: int) -> bool:
 
 
 class _Utf8Recoder(io.RawIOBase):
-    """Present a file in any encoding as a UTF-8 byte stream (for orjson / ijson)."""
+    """Present a file in any encoding as a UTF-8 byte stream (for orjson and the JSON array reader)."""
 
     def __init__(self, path: Path, encoding: str, skip: int):
         self._raw, self.tell_source = open_binary(path)
@@ -357,30 +360,209 @@ def read_jsonl(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progre
         yield entry if isinstance(entry, BadItem) else parse_json_line(entry[0], entry[1], limits)
 
 
-def array_items(stream: BinaryIO, prefix: str, limits: Limits, path: Path, what: str = "item") -> Iterator[Item | BadItem]:
-    """The items of the JSON array at ``prefix`` (ijson's path: "item", "orderedItems.item"), streamed
-    (line_no = item number, 1-based); a break in the JSON ends them with one reject."""
-    n = 0
-    try:
-        for n, value in enumerate(ijson.items(stream, prefix, use_float=True), start=1):
-            if isinstance(value, (dict, list)) and depth_exceeds(value, limits.max_depth):
-                yield BadItem(n, f"JSON nested deeper than {limits.max_depth}")
+class _JsonBroken(Exception):
+    """The array's JSON breaks at ``pos`` (of the buffer): no further item can be read."""
+
+    def __init__(self, pos: int, reason: str):
+        super().__init__(reason)
+        self.pos, self.reason = pos, reason
+
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+#: a string (possibly cut by the buffer's end: then it runs to the end) or a bracket
+_SKIP_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)|[\[\]{}]')
+_DECODER = json.JSONDecoder()
+
+
+class _JsonText:
+    """A UTF-8 JSON byte stream as a sliding text buffer that knows the line of any position in it,
+    so that each array item is parsed on its own (C speed, ``json.raw_decode``) and located."""
+
+    def __init__(self, stream: BinaryIO, path: Path):
+        self.stream, self.path = stream, path
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.text = ""
+        self.line = 1  # the line of text[0]
+        self.eof = False
+        self._counted = (0, 1)  # (a position, its line): items come in order, so lines are counted once
+
+    def more(self, size: int = 1 << 20) -> bool:
+        """Append the next piece of the file; False at its end."""
+        if self.eof:
+            return False
+        try:
+            chunk = self.stream.read(size)
+        except _READ_ERRORS as exc:
+            raise _unreadable(self.path, self.line, exc) from None
+        try:
+            self.text += self.decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as exc:
+            raise _JsonBroken(len(self.text), f"not UTF-8 ({exc.reason})") from None
+        self.eof = not chunk
+        return True
+
+    def line_at(self, pos: int) -> int:
+        start, line = self._counted if self._counted[0] <= pos else (0, self.line)
+        line += self.text.count("\n", start, pos)
+        self._counted = (pos, line)
+        return line
+
+    def char(self, pos: int) -> str:
+        while pos >= len(self.text) and self.more():
+            pass
+        return self.text[pos] if pos < len(self.text) else ""
+
+    def skip_space(self, pos: int) -> int:
+        while True:
+            pos = _WHITESPACE.match(self.text, pos).end()  # type: ignore[union-attr]
+            if pos < len(self.text) or not self.more():
+                return pos
+
+    def expect(self, pos: int, chars: str) -> tuple[str, int]:
+        pos = self.skip_space(pos)
+        found = self.char(pos)
+        if not found or found not in chars:
+            shown = " or ".join(repr(c) for c in chars)
+            raise _JsonBroken(pos, f"expected {shown}, found {found!r}" if found else f"expected {shown}: the file ends")
+        return found, pos + 1
+
+    def value(self, pos: int) -> tuple[Any, int]:
+        """The JSON value at ``pos`` and the position after it, reading on while the buffer cuts it."""
+        size = 1 << 20
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.text, pos)
+            except json.JSONDecodeError as exc:
+                cut = exc.pos >= len(self.text) or exc.msg.startswith("Unterminated string")
+                if cut and self.more(size):
+                    size = min(size * 2, 64 << 20)
+                    continue
+                raise _JsonBroken(exc.pos, exc.msg) from None
+            if end < len(self.text) or not self.more(size):  # a number cut by the buffer's end parses too
+                return value, end
+            size = min(size * 2, 64 << 20)
+
+    def skip_value(self, pos: int) -> int:
+        """The position after the object or array at ``pos``, by brackets alone (for a value the
+        parser refuses: nested past its recursion limit, or an integer past Python's digit limit)."""
+        if self.char(pos) not in ("[", "{"):
+            raise _JsonBroken(pos, "a value the parser refuses")
+        depth = 0
+        while True:
+            match = _SKIP_TOKEN.search(self.text, pos)
+            token = match.group() if match else ""
+            if match is None or (token[0] == '"' and (match.end() == len(self.text))):
+                if not self.more():
+                    raise _JsonBroken(len(self.text), "the file ends inside a value")
+                if match is not None:
+                    pos = match.start()
                 continue
-            yield Item(n, value)
-    except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as exc:
-        yield BadItem(n + 1, f"invalid JSON after {what} {n}: {str(exc).splitlines()[0]}")
-    except _READ_ERRORS as exc:
-        raise _unreadable(path, n + 1, exc) from None
+            pos = match.end()
+            if token in "[{":
+                depth += 1
+            elif token in "]}":
+                depth -= 1
+                if depth == 0:
+                    return pos
+
+    def compact(self, pos: int) -> int:
+        """Drop the text before ``pos`` once it is large; returns ``pos`` in the shortened buffer."""
+        if pos < 1 << 20:
+            return pos
+        self.line = self.line_at(pos)
+        self.text = self.text[pos:]
+        self._counted = (0, self.line)
+        return 0
+
+    def enter(self, prefix: str) -> int:
+        """The position just inside the array at ``prefix`` ("item", "orderedItems.item");
+        -1 when an object on the way lacks the key (then the array has no items)."""
+        pos = 0
+        for key in prefix.split(".")[:-1]:
+            _, pos = self.expect(pos, "{")
+            while True:
+                pos = self.skip_space(pos)
+                if self.char(pos) == "}":
+                    return -1
+                name, pos = self.value(pos)
+                _, pos = self.expect(pos, ":")
+                pos = self.skip_space(pos)
+                if name == key:
+                    break
+                _, pos = self.value(pos)
+                found, pos = self.expect(pos, ",}")
+                if found == "}":
+                    return -1
+        _, pos = self.expect(pos, "[")
+        return pos
+
+
+def array_items(stream: BinaryIO, prefix: str, limits: Limits, path: Path, what: str = "item",
+                one_line: bool = False) -> Iterator[Item | BadItem]:
+    """The items of the JSON array at ``prefix`` ("item": the document is the array;
+    "orderedItems.item": the array under that key), streamed, each with the 1-based line where it
+    starts. ``one_line``: the whole file is one line, so each item is given its 1-based position
+    in the array instead, and its rejects say so. A break in the JSON ends the items with one
+    reject, at the line where the broken item starts (else where the JSON breaks)."""
+    text = _JsonText(stream, path)
+    n = 0
+    start: int | None = None  # where the item being read starts
+
+    def where(pos: int) -> tuple[int, str]:
+        if one_line:
+            return n + 1, f" ({what} {n + 1} of the array: the file is one line)"
+        return text.line_at(pos), ""
+
+    # the parser refuses (RecursionError) what nests deeper than the interpreter's recursion limit:
+    # the explicit walk is needed only for a lower limit
+    check_depth = limits.max_depth < sys.getrecursionlimit()
+    pos = 0
+    try:
+        pos = text.enter(prefix)
+        if pos < 0:
+            return
+        pos = text.skip_space(pos)
+        if text.char(pos) == "]":
+            return
+        while True:
+            start = pos
+            line_no, note = where(pos)
+            try:
+                value, pos = text.value(pos)
+                refused = (f"JSON nested deeper than {limits.max_depth}"
+                           if check_depth and isinstance(value, (dict, list)) and depth_exceeds(value, limits.max_depth)
+                           else None)
+            except RecursionError:  # deeper than the parser's stack allows
+                pos, refused = text.skip_value(pos), f"JSON nested deeper than {limits.max_depth}"
+            except ValueError as exc:  # an integer past Python's digit limit (parse errors are _JsonBroken)
+                pos, refused = text.skip_value(pos), f"invalid JSON: {exc}"[:300]
+            n += 1
+            yield Item(line_no, value, note) if refused is None else BadItem(line_no, refused + note)
+            start = None
+            found, pos = text.expect(pos, ",]")
+            if found == "]":
+                return
+            pos = text.compact(text.skip_space(pos))
+    except _JsonBroken as exc:
+        line_no, note = where(exc.pos if start is None else start)  # a cut item: where it starts
+        yield BadItem(line_no, f"invalid JSON after {what} {n}: {exc.reason}{note}")
+
+
+def one_line(opened: Opened) -> bool:
+    """The file is one line, as far as its first MiB shows (items of its arrays are then located by
+    their position, see :func:`array_items`)."""
+    return "\n" not in opened.head_text().rstrip()
 
 
 def read_json(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progress = _noop) -> Iterator[Item | BadItem]:
-    """A JSON document: a top-level array streams item by item (line_no = item number, 1-based);
+    """A JSON document: a top-level array streams item by item (line_no = the line where the item
+    starts, or its 1-based position when the file is one line);
     a top-level object is one item (line 1)."""
     first = opened.head_text().lstrip()[:1]
     src = _Source(opened)
     try:
         if first == "[":
-            yield from array_items(src.stream, "item", limits, opened.path)
+            yield from array_items(src.stream, "item", limits, opened.path, one_line=one_line(opened))
         else:
             try:
                 data = src.stream.read(limits.max_document_bytes + 1)
@@ -486,6 +668,8 @@ def guess_container(opened: Opened) -> str:
     """Container from content first, file suffix second."""
     suffix = logical_suffix(opened.path)
     text = opened.head_text().lstrip()
+    if suffix == ".js":  # JavaScript: an X archive's data file (``window.YTD.… = [``), never CSV
+        return "js"
     if suffix in (".yaml", ".yml"):
         return "yaml"
     if suffix in (".graphml", ".gexf", ".xml") or text.startswith("<"):

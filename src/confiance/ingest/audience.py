@@ -13,11 +13,18 @@ one record per row. Natural key (platform, account_id, dimension, category).
   is written (analyses match it against ``accounts.handle``); with an id, a context account row
   (platform, id, handle) is written.
 - ``source`` defaults to option ``source``.
+- The shares of one (platform, account, dimension) should sum to 1 (100%). A partial report is
+  legitimate (a top-10 countries list), so rows are stored whatever their sum, but the file's
+  summary line names each group whose shares sum more than ``SUM_TOLERANCE`` away from 1
+  ("x:123 country shares sum to 0.83"), and ``status --json`` lists them with their source
+  (``audience_groups_not_summing``, from :func:`groups_not_summing`). A category repeated in a group counts once (the first, as stored).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import duckdb
 
 from confiance.errors import RecordError
 from confiance.ingest._format import Context, Format, Sample
@@ -40,6 +47,11 @@ _DIMENSIONS = {
     "centres d'intérêt": "interest",
 }
 _PLATFORMS = {"twitter": "x", "x.com": "x", "fb": "facebook", "ig": "instagram", "yt": "youtube"}
+#: how far from 1 the shares of one (account, dimension) may sum before the summary says so: reports
+#: round each share (to 0.1% or 1%), so ten rounded shares can miss 1 by up to 0.05 in the worst case;
+#: 0.02 catches a missing category of 2% or more while letting the usual rounding through
+SUM_TOLERANCE = 0.02
+_LISTED_GROUPS = 5
 
 
 def _share(value: str | None, ctx: Context) -> float:
@@ -70,17 +82,48 @@ def map_row(row: Any, sink: Sink, ctx: Context) -> None:
     category = cell(low, CATEGORY)
     if not dimension or not category:
         raise RecordError("audience dimension and category are required")
+    group = (platform, account_id or handle, _DIMENSIONS.get(dimension, dimension))
+    share = _share(cell(low, SHARE), ctx)
     sink.audience(
         primary=True,
-        platform=platform,
-        account_id=account_id or handle,
-        dimension=_DIMENSIONS.get(dimension, dimension),
+        platform=group[0],
+        account_id=group[1],
+        dimension=group[2],
         category=category,
-        share=_share(cell(low, SHARE), ctx),
+        share=share,
         source=cell(low, ("source",)) or ctx.options.get("source"),
     )
     if account_id:
         sink.account(platform=platform, account_id=account_id, handle=handle)
+    ctx.state.setdefault("shares", {}).setdefault(group, {}).setdefault(category, share)
+
+
+def describe_group(platform: str, account_id: str, dimension: str, total: float) -> str:
+    return f"{platform}:{account_id} {dimension} shares sum to {total:.2f} ({total:.0%})"
+
+
+def note_groups_not_summing(ctx: Context) -> None:
+    """After the file: name the groups whose shares do not sum to 1 (see the module docstring)."""
+    off = [(group, total) for group, shares in ctx.state.get("shares", {}).items()
+           if abs((total := sum(shares.values())) - 1) > SUM_TOLERANCE]
+    if not off:
+        return
+    listed = ", ".join(describe_group(*group, total) for group, total in off[:_LISTED_GROUPS])
+    more = f" and {len(off) - _LISTED_GROUPS} more (status --json lists them)" if len(off) > _LISTED_GROUPS else ""
+    ctx.note(f"stored, but {len(off)} (account, dimension) group{'s' if len(off) > 1 else ''} not summing "
+             f"to 100% ±{SUM_TOLERANCE:.0%}: {listed}{more}")
+
+
+def groups_not_summing(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict[str, Any]]]:
+    """Per source (sha256), the stored (account, dimension) groups whose shares do not sum to 1."""
+    rows = con.execute(
+        "SELECT source_sha256, platform, account_id, dimension, sum(share) AS total FROM audience_reports "
+        "GROUP BY ALL HAVING abs(sum(share) - 1) > ? ORDER BY ALL", [SUM_TOLERANCE]).fetchall()
+    found: dict[str, list[dict[str, Any]]] = {}
+    for sha, platform, account_id, dimension, total in rows:
+        found.setdefault(sha, []).append({"platform": platform, "account_id": account_id, "dimension": dimension,
+                                          "share_sum": round(total, 4)})
+    return found
 
 
 def sniff(sample: Sample) -> int:
@@ -97,4 +140,5 @@ FORMAT = Format(
     sniff=sniff,
     map=map_row,
     options=('share_scale', 'platform', 'source'),
+    finish=note_groups_not_summing,
 )

@@ -25,7 +25,10 @@ CrowdTangle mapping:
   above 12 in first place and none has a number above 12 in second place, else month first.
 - times: zone abbreviations come from a fixed table (BRT, EST, EDT, CST, CDT, MST, MDT, PST, PDT,
   CET, CEST, GMT, BST, UTC, …); ``Page Created`` has no zone and is read in the zone of ``Post
-  Created``. The export time in the file name (``2021-07-05-22-49-20-BRT-…``) is the observation's
+  Created``. An export re-saved by a spreadsheet loses the zone (``2024-03-05 14:02:11``): such
+  times are read in the zone of option ``timezone`` (an IANA name, ``--option
+  timezone=Europe/Paris``), else as UTC, and the file's summary line says which (the dashboard's
+  zone is not in the file, so UTC is a guess the user should see). The export time in the file name (``2021-07-05-22-49-20-BRT-…``) is the observation's
   ``collected_at``.
 - metrics: ``Likes``→likes (Instagram too), ``Shares``→reposts, ``Comments``→replies,
   ``Post Views`` (Instagram: ``Views``)→views. CrowdTangle writes 0 views for non-video posts, which
@@ -54,25 +57,26 @@ import re
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from confiance.errors import RecordError
+from confiance.errors import IngestError, RecordError
 from confiance.ingest._format import (
     SLASH_DATE,
     Context,
+    DatedRow,
     Format,
     Sample,
-    day_first_dates,
+    csv_with_slash_dates,
     domain_of,
     domains_of,
     hashtags_in,
     mentions_in,
     parse_count,
-    parse_day_first,
+    parse_slash_date,
     parse_timestamp,
     rounded_by_spreadsheet,
     urls_in,
 )
-from confiance.ingest._readers import Item, read_csv, sniff_encoding
 from confiance.ingest._sink import Sink
 
 
@@ -141,21 +145,28 @@ def _decimal(value: str | None) -> float | None:
 
 def parse_local_time(value: str | None, default_zone: tzinfo | None = None,
                      day_first: bool = False) -> tuple[str | None, tzinfo | None]:
-    """'2021-07-05 18:02:45 BRT' or '… -0300' (or ISO) → (ISO UTC text, the zone it was written in).
-    ``day_first``: a slash date is 'dd/mm/yyyy', read in ``default_zone``."""
+    """'2021-07-05 18:02:45 BRT' or '… -0300' (or ISO, or a slash date) → (ISO UTC text, the zone the
+    text names). A time that names no zone (a spreadsheet re-save drops it) is read in
+    ``default_zone``, else UTC, and its zone is None. ``day_first``: a slash date is 'dd/mm/yyyy'."""
     if value is None:
-        return None, default_zone
+        return None, None
     s = value.strip()
+    local_zone = default_zone or timezone.utc
     match = re.fullmatch(r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d(?::\d\d)?)\s*([A-Za-z]{1,5}|[+-]\d\d:?\d\d)?", s)
     if not match:
-        if day_first and SLASH_DATE.fullmatch(s):
-            return parse_day_first(s, default_zone or timezone.utc), default_zone
-        return parse_timestamp(s), default_zone
+        if SLASH_DATE.fullmatch(s):
+            try:
+                return parse_slash_date(s, local_zone, day_first), None
+            except RecordError:  # in a month-first file, a date that only reads day first
+                if day_first:
+                    raise
+                return parse_slash_date(s, local_zone, True), None
+        return parse_timestamp(s), timezone.utc  # ISO with an offset, epoch seconds: a zone is given
     local = datetime.fromisoformat(match.group(1).replace(" ", "T"))
     zone_text = match.group(2)
     if zone_text is None:
-        zone = default_zone or timezone.utc
-    elif zone_text[0] in "+-":
+        return local.replace(tzinfo=local_zone).astimezone(timezone.utc).isoformat(), None
+    if zone_text[0] in "+-":
         digits = zone_text.replace(":", "")
         minutes = int(digits[1:3]) * 60 + int(digits[3:5])
         zone = timezone(timedelta(minutes=minutes if digits[0] == "+" else -minutes))
@@ -167,22 +178,34 @@ def parse_local_time(value: str | None, default_zone: tzinfo | None = None,
     return local.replace(tzinfo=zone).astimezone(timezone.utc).isoformat(), zone
 
 
-_DAY_FIRST_KEY = "_crowdtangle_day_first"
+def _date_cells(row: dict[str, str]) -> tuple[str | None, ...]:
+    return row.get("Post Created"), row.get("Page Created"), row.get("creation_time")
 
 
-def _day_first(ctx: Context) -> bool:
-    """Whether the file's slash dates read day first: scanned once per file, on its first slash date
-    (the engine makes one Context per ingested file)."""
-    if _DAY_FIRST_KEY not in ctx.options:
-        rows = (item.value for item in read_csv(sniff_encoding(ctx.path)) if isinstance(item, Item))
-        ctx.options[_DAY_FIRST_KEY] = day_first_dates(
-            value for row in rows for value in (row.get("Post Created"), row.get("Page Created")))
-    return ctx.options[_DAY_FIRST_KEY]
+def _option_zone(ctx: Context) -> tzinfo | None:
+    """The zone option ``timezone`` names (an IANA name such as Europe/Paris, or UTC); None without it."""
+    name = str(ctx.options.get("timezone") or "").strip()
+    if not name:
+        return None
+    if name.upper() in ("UTC", "GMT", "Z"):
+        return timezone.utc
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise IngestError(str(ctx.path), None, f"--option timezone={name!r} is not an IANA zone name "
+                          "(Europe/Paris, America/Sao_Paulo…) or UTC") from None
 
 
-def _local_time(value: str | None, ctx: Context, default_zone: tzinfo | None = None) -> tuple[str | None, tzinfo | None]:
-    slash = value is not None and SLASH_DATE.fullmatch(value.strip()) is not None
-    return parse_local_time(value, default_zone, slash and _day_first(ctx))
+def _local_time(value: str | None, ctx: Context, day_first: bool,
+                default_zone: tzinfo | None = None) -> tuple[str | None, tzinfo | None]:
+    """A time of the file (see :func:`parse_local_time`): without a zone, in ``default_zone``, else in
+    the zone of option ``timezone``, else UTC, and the summary line says which."""
+    option = _option_zone(ctx)
+    created, zone = parse_local_time(value, default_zone or option, day_first)
+    if created is not None and zone is None and default_zone is None:
+        ctx.note(f"dates without zone read in {ctx.options['timezone']}" if option is not None else
+                 "dates without zone read as UTC; pass --option timezone=ZONE (Europe/Paris…) if they are local times")
+    return created, zone
 
 
 def _collected_at(ctx: Context) -> str:
@@ -250,7 +273,7 @@ def _page_id(row: dict, url: str, handle: str | None) -> str | None:
     return handle
 
 
-def _map_crowdtangle(row: dict, sink: Sink, ctx: Context) -> None:
+def _map_crowdtangle(row: dict, day_first: bool, sink: Sink, ctx: Context) -> None:
     url = _cell(row, "URL")
     if url is None:
         raise RecordError("row has no URL (the post's only stable identifier)")
@@ -259,7 +282,7 @@ def _map_crowdtangle(row: dict, sink: Sink, ctx: Context) -> None:
     user_name = _cell(row, "User Name")
     handle = user_name.lstrip("@").lower() if user_name else None
     account_id = _page_id(row, url, handle)
-    created, zone = _local_time(_cell(row, "Post Created"), ctx)
+    created, zone = _local_time(_cell(row, "Post Created"), ctx, day_first)
     post_id = post_id_from_url(url)
 
     text = _cell(row, "Message") or ""
@@ -300,7 +323,7 @@ def _map_crowdtangle(row: dict, sink: Sink, ctx: Context) -> None:
                _collected_at(ctx))
     if account_id is None:
         return
-    page_created, _ = _local_time(_cell(row, "Page Created"), ctx, zone)
+    page_created, _ = _local_time(_cell(row, "Page Created"), ctx, day_first, zone)
     account_attributes = {key: value for column, key in (("Page Category", "page_category"),
                                                            ("Page Admin Top Country", "page_admin_top_country"))
                           if (value := _cell(row, column)) is not None}
@@ -325,7 +348,7 @@ _MCL_CANONICAL = {"id", "creation_time", "text", "lang", "post_owner.id", "post_
                   "statistics.comment_count", "statistics.views", "url", "post_url", "link_attachment.link"}
 
 
-def _map_mcl(row: dict, sink: Sink, ctx: Context) -> None:
+def _map_mcl(row: dict, day_first: bool, sink: Sink, ctx: Context) -> None:
     post_id = _cell(row, "id")
     if post_id is None:
         raise RecordError("row has no id")
@@ -343,7 +366,7 @@ def _map_mcl(row: dict, sink: Sink, ctx: Context) -> None:
     text = _cell(row, "text") or ""
     link = _cell(row, "link_attachment.link")
     urls = list(dict.fromkeys(([link] if link else []) + urls_in(text)))
-    created, _ = parse_local_time(_cell(row, "creation_time"))
+    created, _ = _local_time(_cell(row, "creation_time"), ctx, day_first)
     metrics = dict(likes=_count(row, "statistics.like_count", "statistics.reaction_count"),
                    reposts=_count(row, "statistics.share_count"), replies=_count(row, "statistics.comment_count"),
                    views=_count(row, "statistics.views"))
@@ -380,13 +403,14 @@ def _emit_post(sink: Sink, platform: str, post_id: str, account_id: str | None, 
     )
 
 
-def map_record(row: Any, sink: Sink, ctx: Context) -> None:
-    if not isinstance(row, dict):
+def map_record(unit: Any, sink: Sink, ctx: Context) -> None:
+    if not isinstance(unit, DatedRow):
         raise RecordError("expected a CSV row")
+    row = unit.row
     if "post_owner.id" in row and "URL" not in row:
-        _map_mcl(row, sink, ctx)
+        _map_mcl(row, unit.day_first, sink, ctx)
     else:
-        _map_crowdtangle(row, sink, ctx)
+        _map_crowdtangle(row, unit.day_first, sink, ctx)
 
 
 FORMAT = Format(
@@ -395,5 +419,6 @@ FORMAT = Format(
     containers=("csv",),
     sniff=sniff,
     map=map_record,
-    options=('platform',),
+    read=csv_with_slash_dates(_date_cells),
+    options=('platform', 'timezone'),
 )

@@ -27,8 +27,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
 from confiance.errors import RecordError
-from confiance.ingest._format import SLASH_DATE, Context, Format, Sample, day_first_dates, parse_day_first, parse_timestamp
-from confiance.ingest._readers import BadItem, Item, Limits, Opened, Progress, read_csv
+from confiance.ingest._format import (SLASH_DATE, Context, DatedRow, Format, Sample, csv_with_slash_dates,
+                                     parse_day_first, parse_timestamp)
 from confiance.ingest._sink import Sink
 from confiance.ingest._tables import cell, decimal, has_any, lowered
 
@@ -41,41 +41,30 @@ _ID_LIKE = re.compile(r"(^|_)(id|user|account|handle|author|name)($|_)")
 _MONTH = re.compile(r"\d{4}-\d{2}")
 
 
-def read_kpi_csv(opened: Opened, limits: Limits, progress: Progress) -> Iterator[Item | BadItem]:
-    """The CSV reader's rows, each with its 0-based index among the data rows (for index time) and
-    whether the file's d/m/y dates read day first."""
-    day_first = _day_first_dates(opened, limits)
-    for index, unit in enumerate(read_csv(opened, limits, progress)):
-        if isinstance(unit, BadItem):
-            yield unit
-        else:
-            yield Item(unit.line_no, {"row": unit.value, "index": index, "day_first": day_first})
-
-
-def _day_first_dates(opened: Opened, limits: Limits) -> bool:
-    """A first pass over the time cells (see ``day_first_dates``)."""
-    return day_first_dates(cell(lowered(unit.value), TIME) for unit in read_csv(opened, limits)
-                           if isinstance(unit, Item))
-
-
 def is_long_header(header: set[str]) -> bool:
     """A long KPI file's header (lower-case names): a series, a time and a value column."""
     return has_any(header, SERIES) and has_any(header, TIME) and has_any(header, VALUE)
 
 
+def _time_cells(row: dict[str, str]) -> list[str | None]:
+    return [cell(lowered(row), TIME)]
+
+
 def records(unit: Any, ctx: Context) -> Iterator[dict[str, Any]]:
-    row = lowered(unit["row"])
-    day_first = unit.get("day_first", False)
+    if not isinstance(unit, DatedRow):
+        raise RecordError("expected a CSV row")
+    row = lowered(unit.row)
+    day_first = unit.day_first
     if is_long_header(set(row)):
         yield {"series": cell(row, SERIES), "ts": cell(row, TIME), "value": cell(row, VALUE), "unit": cell(row, UNIT),
                "day_first": day_first}
         return
     time_column = next((name for name in TIME if name in row), None)
     if time_column is None:
-        when: Any = INDEX_EPOCH + timedelta(days=unit["index"])
+        when: Any = INDEX_EPOCH + timedelta(days=unit.index)
     else:
         when = row[time_column]
-    for name, value in unit["row"].items():
+    for name, value in unit.row.items():
         series = str(name).strip()
         if series.lower() == time_column or value is None or not str(value).strip():
             continue
@@ -146,6 +135,6 @@ FORMAT = Format(
     sniff=sniff,
     records=records,
     map=map_point,
-    read=read_kpi_csv,
+    read=csv_with_slash_dates(_time_cells),
     options=('dayfirst',),
 )

@@ -33,8 +33,9 @@ boost's ``cc`` actor; otherwise the post keeps its parent without an interaction
 from ``to``/``cc`` (public, unlisted, private, direct, as the API names them). The archive carries
 no counts, so no observation is written.
 
-Rejects: ``orderedItems`` is streamed; an activity that cannot be mapped is rejected with its
-position in the collection (1-based), and a file cut short keeps every activity before the break.
+Rejects: ``orderedItems`` is streamed; an activity that cannot be mapped is rejected with the line
+where it starts, or, as Mastodon writes the file on one line, with its position in the collection
+(1-based; the reason says so), and a file cut short keeps every activity before the break.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ import orjson
 
 from confiance.errors import IngestError, RecordError
 from confiance.ingest._format import Context, Format, Sample, domains_of, html_to_text, parse_timestamp
-from confiance.ingest._readers import BadItem, Item, Limits, Opened, Progress, array_items, open_binary
+from confiance.ingest._readers import (BadItem, Item, Limits, Opened, Progress, array_items, one_line,
+                                       open_binary)
 from confiance.ingest._sink import Sink
 from confiance.ingest.mastodon import content_links
 
@@ -128,8 +130,9 @@ def read_outbox(opened: Opened, limits: Limits, progress: Progress) -> Iterator[
     stream, position = open_binary(opened.path)
     try:
         stream.read(len(opened.bom))
-        for item in array_items(stream, "orderedItems.item", limits, opened.path, "activity"):
-            yield Item(item.line_no, Activity(actor, item.value)) if isinstance(item, Item) else item
+        for item in array_items(stream, "orderedItems.item", limits, opened.path, "activity",
+                                one_line=one_line(opened)):
+            yield Item(item.line_no, Activity(actor, item.value), item.note) if isinstance(item, Item) else item
         progress(position())
     finally:
         stream.close()

@@ -3,8 +3,13 @@
 Two shapes, told apart by the header (names case-insensitive):
 
 - long: ``wave,respondent,question,answer[,segment,weight,exposed]``: one record per row;
-- wide: ``wave,respondent[,segment,weight,exposed],<q1>,<q2>…``: one record per non-empty answer
-  cell, question = the column name as written (an empty cell is a question not asked or skipped).
+- wide: ``wave,respondent[,segment,weight,exposed],<q1>,<q2>…``: one record per question cell,
+  question = the column name as written.
+
+An empty answer (a long row's empty ``answer``, a wide row's empty cell) is stored as NULL in both
+shapes: the respondent was in the wave and gave no answer to that question (a wide file cannot tell
+"not asked" from "skipped"; neither can the analysis, which leaves NULL answers out of every
+estimate, see ``confiance.campaign.surveys``), and the response rate stays countable.
 
 Accepted names: ``respondent_id`` for respondent, ``vague`` for wave, ``response`` / ``reponse`` for
 answer, ``poids`` for weight, ``segment`` / ``group``. ``exposed`` reads 1/0, true/false, yes/no,
@@ -47,9 +52,9 @@ def records(row: Any, ctx: Context) -> Iterator[dict[str, Any]]:
         return
     for name, value in row.items():
         question = str(name).strip()
-        if question.lower() in _RESPONDENT_COLUMNS or value is None or not str(value).strip():
+        if question.lower() in _RESPONDENT_COLUMNS:
             continue
-        yield {**common, "question": question, "answer": str(value).strip()}
+        yield {**common, "question": question, "answer": str(value or "").strip() or None}
 
 
 def map_answer(answer: dict[str, Any], sink: Sink, ctx: Context) -> None:

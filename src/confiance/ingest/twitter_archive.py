@@ -13,6 +13,25 @@ tweets" (mattstein.com) and the ``window.YTD.tweets.partN`` stripping of several
     data/profile.js         window.YTD.profile.part0 = [ { "profile" : { "description" :
                             { "bio", "website", "location" }, "avatarMediaUrl", ... } } ]
 
+    data/note-tweet.js      window.YTD.note_tweet.part0 = [ { "noteTweet" : { "noteTweetId",
+                            "createdAt", "updatedAt", "lifecycle", "core" : { "text", "urls" :
+                            [{shortUrl, expandedUrl, displayUrl}], "mentions", "hashtags", ... } } } ]
+
+Long posts (over 280 characters, since 2023): ``tweets.js`` holds their beginning followed by "…"
+and a t.co link to the post itself, and the whole text is in ``note-tweet.js``. A note does not
+carry the id of its post: ``noteTweetId`` is the note's own id. What this relies on, from public
+archive readers (found by code search, no X documentation of the link exists): an exporter that
+looks each post's note up by ``createdAt`` equal to the post's ``created_at`` to the second, then
+by a unique note whose text starts with the post's visible text; an importer that takes the note
+nearest in id; and a reader's fixture archive whose note has its own id but its post's creation
+time. Here a post gets a note's text when the note was created in the same second and the
+note's text begins with the post's visible text (t.co links, the ellipsis, entities and spacing
+aside), which keeps a short post written in the same second as a long one apart; then the post's text is the note's, its urls add the note's expanded
+urls (the link to the post itself goes), its hashtags and mentions add those of the full text, and
+``attributes.note_tweet`` is true. A note whose post is not in the tweets files (deleted since)
+has nothing to complete and is not read further. Notes only complete posts: the counts per file
+are those of the tweets files. ``note-tweet.js`` is optional (archives before 2023 have none).
+
 Each tweet is a v1.1 tweet without ``user`` and with every number as text: ``id_str``,
 ``full_text``, ``created_at`` ('Wed Oct 10 20:19:24 +0000 2018'), ``entities`` {``hashtags``
 [{text}], ``user_mentions`` [{screen_name, name, id_str}], ``urls`` [{url, expanded_url}]},
@@ -42,13 +61,14 @@ so that an archive and API data about the same tweets merge:
 * every mention but the retweeted handle is a ``mention`` interaction, as in ``twitter-v1``;
 * ``favorite_count``/``retweet_count`` become likes/reposts and an observation.
 
-Rejects: the reader streams the JSON array; a tweet that cannot be mapped is rejected with its
-position in the array (1-based, as for every JSON array), and a file cut short keeps every tweet
-before the break plus one reject saying where it broke.
+Rejects: the reader streams the JSON array; a tweet that cannot be mapped is rejected with the
+line where it starts (its position in the array when the file is one line), and a file cut short
+keeps every tweet before the break plus one reject at the line of the tweet it cut.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,8 +77,10 @@ from typing import Any, BinaryIO, Iterator
 import orjson
 
 from confiance.errors import IngestError, RecordError
-from confiance.ingest._format import Context, Format, Sample, domains_of, parse_count, parse_timestamp
-from confiance.ingest._readers import BadItem, Item, Limits, Opened, Progress, array_items, open_binary
+from confiance.ingest._format import (Context, Format, Sample, domains_of, hashtags_in, mentions_in, parse_count,
+                                     parse_timestamp)
+from confiance.ingest._readers import (BadItem, Item, Limits, Opened, Progress, array_items, one_line,
+                                       open_binary)
 from confiance.ingest._sink import Sink
 from confiance.ingest.twitter_v1 import emit_interactions, id_of
 
@@ -67,6 +89,8 @@ _PREFIX = re.compile(r"\s*window\.YTD\.(\w+)\.part\d+\s*=\s*")
 _TWEET_FILES = ("tweets", "tweet")  # the YTD names of tweet files, new and 2019-2020 archives
 _MAX_PREFIX_BYTES = 256
 _MAX_COMPANION_BYTES = 16 << 20  # account.js / profile.js hold one small object
+_MAX_NOTES_BYTES = 256 << 20  # note-tweet.js: at most 25,000 characters per long post
+_SHORT_LINK = re.compile(r"https?://t\.co/\w+")
 _RETWEET = re.compile(r"RT @(\w{1,15}):")
 _STATUS_URL = re.compile(r"https?://(?:www\.|mobile\.)?(?:twitter|x)\.com/(\w{1,15})/status(?:es)?/(\d+)", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
@@ -86,11 +110,21 @@ class Author:
 
 
 @dataclass(frozen=True)
+class Note:
+    """The whole text of a long post, from ``note-tweet.js``."""
+
+    text: str
+    urls: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ArchiveTweet:
-    """One element of a tweets file (``{"tweet": {...}}``) with the archive's author."""
+    """One element of a tweets file (``{"tweet": {...}}``) with the archive's author, and the note
+    holding its whole text when it is a long post."""
 
     author: Author
     tweet: Any
+    note: Note | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -156,15 +190,75 @@ def load_author(tweets_path: Path) -> Author:
     )
 
 
+def _visible(text: str) -> str:
+    """A post's text as the note-matching compares it: no t.co links, no ellipsis, entities decoded,
+    spacing collapsed."""
+    return " ".join(html.unescape(_SHORT_LINK.sub(" ", text)).replace("…", " ").split())
+
+
+def _second(value: Any) -> str | None:
+    """An archive time ('Tue Dec 05 18:30:12 +0000 2023' or ISO with milliseconds) to the second, UTC."""
+    try:
+        return (parse_timestamp(value) or "")[:19] or None
+    except RecordError:
+        return None
+
+
+def load_notes(tweets_path: Path) -> dict[str, list[Note]]:
+    """The notes of ``note-tweet.js`` beside the tweets, by the second they were created (see the
+    module docstring); empty when the archive has none."""
+    path = tweets_path.parent / "note-tweet.js"
+    if not path.is_file():
+        return {}
+    if path.stat().st_size > _MAX_NOTES_BYTES:
+        raise IngestError(str(path), None, f"larger than {_MAX_NOTES_BYTES} bytes: not an X archive note-tweet.js")
+    with open(path, "rb") as fh:
+        _skip_prefix(fh, path)
+        try:
+            entries = orjson.loads(fh.read())
+        except orjson.JSONDecodeError as exc:
+            raise IngestError(str(path), None, f"invalid JSON: {exc}") from None
+    if not isinstance(entries, list):
+        raise IngestError(str(path), None, 'expected [{"noteTweet": {...}}, ...]')
+    notes: dict[str, list[Note]] = {}
+    for entry in entries:
+        note = entry.get("noteTweet") if isinstance(entry, dict) else None
+        core = note.get("core") if isinstance(note, dict) else None
+        second = _second(note.get("createdAt")) if isinstance(note, dict) else None
+        if not isinstance(core, dict) or not isinstance(core.get("text"), str) or second is None:
+            continue  # no text or no time: nothing a post could be completed with
+        urls = tuple(u["expandedUrl"] for u in core.get("urls") or ()
+                     if isinstance(u, dict) and isinstance(u.get("expandedUrl"), str) and u["expandedUrl"])
+        notes.setdefault(second, []).append(Note(core["text"], urls))
+    return notes
+
+
+def note_of(tweet: Any, notes: dict[str, list[Note]]) -> Note | None:
+    """The note holding the whole text of ``tweet`` (``{"tweet": {...}}``), if it is a long post."""
+    body = tweet.get("tweet") if isinstance(tweet, dict) else None
+    if not notes or not isinstance(body, dict):
+        return None
+    text = body.get("full_text") or body.get("text")
+    candidates = notes.get(_second(body.get("created_at")) or "", ())
+    if not candidates or not isinstance(text, str):
+        return None
+    visible = _visible(text)
+    return next((n for n in candidates if _visible(n.text).startswith(visible)), None)
+
+
 def read_tweets_js(opened: Opened, limits: Limits, progress: Progress) -> Iterator[Item | BadItem]:
-    """Stream the tweets of a ``tweets.js`` file, each with the archive's author."""
+    """Stream the tweets of a ``tweets.js`` file, each with the archive's author and its note."""
     author = load_author(opened.path)
+    notes = load_notes(opened.path)
     stream, position = open_binary(opened.path)
     try:
         stream.read(len(opened.bom))
         _skip_prefix(stream, opened.path)
-        for item in array_items(stream, "item", limits, opened.path, "tweet"):
-            yield Item(item.line_no, ArchiveTweet(author, item.value)) if isinstance(item, Item) else item
+        for item in array_items(stream, "item", limits, opened.path, "tweet",
+                                one_line=one_line(opened)):
+            if isinstance(item, Item):
+                item = Item(item.line_no, ArchiveTweet(author, item.value, note_of(item.value, notes)), item.note)
+            yield item
         progress(position())
     finally:
         stream.close()
@@ -201,6 +295,13 @@ def map_record(record: Any, sink: Sink, ctx: Context) -> None:
     urls = list(dict.fromkeys(u.get("expanded_url") or u.get("url") for u in entities.get("urls") or ()
                               if isinstance(u, dict) and (u.get("expanded_url") or u.get("url"))))
     hashtags = [h.get("text") for h in entities.get("hashtags") or () if isinstance(h, dict) and h.get("text")]
+    handles = [m["screen_name"] for m in mentions if m.get("screen_name")]
+    note = record.note
+    if note is not None:  # a long post: the note's whole text and its links (see the module docstring)
+        text = note.text
+        urls = list(dict.fromkeys([*note.urls, *(u for u in urls if not u.endswith(f"/status/{tweet_id}"))]))
+        hashtags += hashtags_in(text)
+        handles += mentions_in(text)
     media = (tweet.get("extended_entities") or {}).get("media") or entities.get("media") or []
 
     reply_to = id_of(tweet, "in_reply_to_status_id")
@@ -225,6 +326,7 @@ def map_record(record: Any, sink: Sink, ctx: Context) -> None:
         "edit_of": edit.get("initialTweetId") if isinstance(edit, dict) else None,
         "quoted_post_id": quoted.group(2) if quoted and kind != "quote" and not retweeted else None,
         "archive": True,
+        "note_tweet": True if note is not None else None,
     }
     metrics = {"likes": parse_count(tweet.get("favorite_count")), "reposts": parse_count(tweet.get("retweet_count"))}
     sink.post(
@@ -242,7 +344,7 @@ def map_record(record: Any, sink: Sink, ctx: Context) -> None:
         urls=urls,
         domains=domains_of(urls),
         hashtags=list(dict.fromkeys(h.lower() for h in hashtags)),
-        mentions=list(dict.fromkeys(m["screen_name"].lower() for m in mentions if m.get("screen_name"))),
+        mentions=list(dict.fromkeys(h.lower() for h in handles)),
         media_count=len(media) if isinstance(media, list) else 0,
         attributes={k: v for k, v in attributes.items() if v is not None},
         **metrics,
@@ -264,7 +366,7 @@ def sniff(sample: Sample) -> int:
 FORMAT = Format(
     name="twitter-archive",
     description="X/Twitter account archive (the 'download your data' zip, extracted): data/tweets.js with account.js",
-    containers=("csv",),  # what the container guess makes of a .js file; ``read`` parses it
+    containers=("js",),  # ``read`` parses the JavaScript assignment
     sniff=sniff,
     map=map_record,
     read=read_tweets_js,
