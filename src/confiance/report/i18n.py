@@ -13,6 +13,7 @@ Python's own formatting, so an English report is what it was before the report h
 from __future__ import annotations
 
 import gettext as _gettext
+import re
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, timezone
@@ -37,6 +38,8 @@ LANGUAGES = ("en", "fr")
 DOMAIN = "confiance"
 #: The Babel locale of each language's numbers and dates.
 _LOCALES = {"en": "en_US", "fr": "fr_FR"}
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 _current: ContextVar[str] = ContextVar("report_language", default=LANGUAGES[0])
 
@@ -180,7 +183,7 @@ def day(value: date) -> str:
 
 def moment(value: object) -> object:
     """A time to the second in UTC (English: "2025-01-22 15:14:09 UTC"; French: "22 janv. 2025 15:14:09 UTC"),
-    a date as :func:`day`; other values pass unchanged (None as "")."""
+    a date as :func:`day` (in French also an ISO day held as text); other values pass unchanged (None as "")."""
     if isinstance(value, datetime):
         value = value.astimezone(timezone.utc) if value.tzinfo else value
         if current() == LANGUAGES[0]:
@@ -188,4 +191,6 @@ def moment(value: object) -> object:
         return format_datetime(value, "d MMM y HH:mm:ss", tzinfo="UTC", locale=_LOCALES[current()]) + " UTC"
     if isinstance(value, date):
         return day(value)
+    if isinstance(value, str) and current() != LANGUAGES[0] and _ISO_DAY.fullmatch(value):
+        return day(date.fromisoformat(value))  # a day stored as text (an intervention date)
     return "" if value is None else value
