@@ -45,11 +45,11 @@ from confiance.report import campaign_plan as _campaign_plan  # noqa: F401  (reg
 from confiance.report import coordination as _coordination  # noqa: F401  (registers the coordination section)
 from confiance.report import disclosure as _disclosure  # noqa: F401  (registers the disclosure section)
 from confiance.report import fit as _fit  # noqa: F401  (registers the brand fit shortlist section)
+from confiance.report import i18n
 from confiance.report import network as _network  # noqa: F401  (registers the network sections)
 from confiance.report import signals as _signals  # noqa: F401  (registers the trends, share of voice and sentiment sections)
 from confiance.report import topics as _topics  # noqa: F401  (registers the topics section)
 from confiance.report import trust as _trust  # noqa: F401  (registers the source, account type and harm sections)
-from confiance.report import i18n
 from confiance.report.sections import all_sections
 from confiance.wording import account_name, counted
 from confiance.workspace import Workspace

@@ -64,7 +64,7 @@ def bucket_start(day: date, bucket: Bucket) -> date:
     return day
 
 
-#: How an x axis names each bucket (the volume, sentiment and trend charts share the bucketing); in
+#: How an x axis names each bucket (the volume, sentiment and trend charts share the bucketing), in
 #: English: :func:`axis_title` gives it in the report's language.
 BUCKET_AXIS = {"day": N_("day"), "week": N_("week (starting Monday)"), "month": N_("month"), "year": N_("year")}
 #: The bucket as running text names it ("posts per week").
@@ -241,8 +241,8 @@ def band_chart(labels: Sequence[str], actual: Sequence[float], predicted: Sequen
     band = " ".join([f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(upper)]
                     + [f"{x(i):.1f},{y(v):.1f}" for i, v in reversed(list(enumerate(lower)))])
     step = max(1, n // 6)
-    x_ticks = [(x(i), i18n.day(labels[i]) if isinstance(labels[i], date) and i18n.current() != "en" else str(labels[i]))
-               for i in range(0, n, step)]
+    # English as given; another language writes days (dates, or ISO days kept as text) its own way
+    x_ticks = [(x(i), str(labels[i] if i18n.current() == "en" else i18n.moment(labels[i]))) for i in range(0, n, step)]
     y_ticks = [(y(lo + (hi - lo) * f), _tick_label(lo + (hi - lo) * f)) for f in (0, 0.25, 0.5, 0.75, 1)]
     return BandChart(width, height, points(actual), points(predicted), band,
                      x(marker) if marker is not None else None, y(0.0) if lo < 0 < hi else None, x_ticks, y_ticks)
