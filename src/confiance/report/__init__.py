@@ -54,7 +54,7 @@ from confiance.report.sections import all_sections
 from confiance.wording import account_name, counted
 from confiance.workspace import Workspace
 
-__all__ = ["LANGUAGES", "PAGE_LANGUAGE", "build_report", "environment", "http_url", "moment"]
+__all__ = ["LANGUAGES", "PAGE_LANGUAGE", "build_report", "environment", "http_url", "install_i18n", "moment"]
 
 #: The language the dashboard's own words are written in, and the report's by default (``<html lang>``);
 #: posts and labels quoted from the data keep theirs.
@@ -115,6 +115,23 @@ def _counted(n: int | float | None, noun: str, plural_form: str | None = None, d
     return counted(n, noun, plural_form, digits, language=i18n.current())
 
 
+def install_i18n(env: Environment) -> Environment:
+    """Give ``env`` what the report's templates need to speak the report's language (:func:`i18n.using`):
+    Jinja's i18n extension (``{% trans %}``, trimmed, new-style), ``_``/``ngettext``/``counted`` and the
+    number filters. Filters ``env`` already has are kept: the dashboard renders the section templates
+    with its own ``num``, ``moment`` and ``counted`` (English)."""
+    env.add_extension("jinja2.ext.i18n")
+    env.policies["ext.i18n.trimmed"] = True
+    env.newstyle_gettext = True  # type: ignore[attr-defined]  (set by the extension; values escaped, %% literal)
+    env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext, counted=_counted)
+    for name, function in (("moment", i18n.moment), ("counted", _counted), ("num", i18n.number), ("fixed", i18n.fixed),
+                           ("signed", i18n.signed), ("percent", i18n.percent), ("plain", i18n.plain),
+                           # a message marked with N_ (a section title): escaped, as it is
+                           ("translate", i18n.translate)):
+        env.filters.setdefault(name, function)
+    return env
+
+
 def environment() -> Environment:
     """The report's Jinja environment; its words, numbers and dates follow :func:`i18n.using`."""
     env = Environment(
@@ -122,23 +139,11 @@ def environment() -> Environment:
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
-        extensions=["jinja2.ext.i18n"],
     )
-    env.policies["ext.i18n.trimmed"] = True
-    env.newstyle_gettext = True  # type: ignore[attr-defined]  (set by the extension; values escaped, %% literal)
-    env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext, counted=_counted)
     env.filters["http_url"] = http_url
     env.filters["url_host"] = url_host
-    env.filters["moment"] = i18n.moment
-    env.filters["counted"] = _counted
     env.filters["account_name"] = account_name
-    env.filters["num"] = i18n.number
-    env.filters["fixed"] = i18n.fixed
-    env.filters["signed"] = i18n.signed
-    env.filters["percent"] = i18n.percent
-    env.filters["plain"] = i18n.plain
-    env.filters["translate"] = i18n.translate  # a message marked with N_ (a section title): escaped, as it is
-    return env
+    return install_i18n(env)
 
 
 def build_report(ws: Workspace, output: Path | None = None, language: str = PAGE_LANGUAGE) -> Path:
