@@ -365,7 +365,8 @@ def report(
     from confiance.report import LANGUAGES, build_report
 
     if lang not in LANGUAGES:
-        raise typer.BadParameter(f"{lang!r} is not a report language; supported: {', '.join(LANGUAGES)}", param_hint="--lang")
+        raise typer.BadParameter(f"{lang!r} is not a report language; supported: {', '.join(LANGUAGES)}",
+                                 param_hint="--lang")
     if output is not None and output.is_dir():
         raise ConfianceError(f"{output} is a folder: give the HTML file to write, e.g. {output / 'report.html'}")
     path = build_report(_ws(), output, language=lang)

@@ -48,7 +48,7 @@ def counted(n: int | float | None, noun: str, plural_form: str | None = None, di
 
         words = i18n.translations(language).ngettext(noun, plural_form or plural(noun), i18n.plural_count(n))
         with i18n.using(language):
-            return f"{'–' if n is None else i18n.number(n, digits)} {words}"
+            return f"{'–' if n is None else i18n.number(n, digits if isinstance(n, float) else 0)} {words}"
     if n is None:
         return f"– {plural_form or plural(noun)}"
     shown = f"{n:,.{digits}f}" if isinstance(n, float) else f"{n:,}"

@@ -51,7 +51,8 @@ def collect_disclosure(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     if not has_table(con, "disclosure_posts"):
         return None
     counts = dict(con.execute("SELECT verdict, count(*) FROM disclosure_posts GROUP BY verdict").fetchall())
-    verdicts = [{"verdict": v, "label": verdict_label(v), "posts": counts.get(v, 0)} for v in reversed(VERDICTS) if counts.get(v)]
+    verdicts = [{"verdict": v, "label": verdict_label(v), "posts": counts.get(v, 0)}
+                for v in reversed(VERDICTS) if counts.get(v)]
     handle = "a.handle" if has_table(con, "accounts") else "NULL"
     join = ("LEFT JOIN accounts a ON a.platform = d.platform AND a.account_id = d.account_id"
             if has_table(con, "accounts") else "")
@@ -91,5 +92,6 @@ def collect_disclosure(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
             "evidence": evidence, "rule_set": f"{rule_set.name} {rule_set.version}"}
 
 
-register_section(Section("disclosure", N_("Commercial disclosure (French law)"), 63, "disclosure.html", collect_disclosure,
+register_section(Section("disclosure", N_("Commercial disclosure (French law)"), 63, "disclosure.html",
+                         collect_disclosure,
                          missing_hint=N_("run `confiance analyze --only disclosure`")))

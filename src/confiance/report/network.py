@@ -122,9 +122,10 @@ def collect_community_map(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | No
                  (n["strength"] / top_strength if top is None else 0.0))
         radius = _MIN_RADIUS + (_MAX_RADIUS - _MIN_RADIUS) * math.sqrt(max(share, 0.0))
         x, y = px(n["x"], n["y"])
+        community = ("" if n["community"] is None else
+                     " · " + i18n.gettext("community %(community)s", community=n["community"]))
         drawn.append({"x": x, "y": y, "r": round(radius, 1), "colour": colours.get(n["community"], OTHER_COLOUR),
-                      "title": account_name(n["handle"]) + (" · " + i18n.gettext("community %(community)s", community=n["community"])
-                                                      if n["community"] is not None else "")})
+                      "title": account_name(n["handle"]) + community})
     labels = [{"x": d["x"], "y": round(d["y"] - d["r"] - 2, 1), "text": account_name(str(n["handle"]))}
               for d, n in zip(drawn[:MAP_LABELS], nodes[:MAP_LABELS])]
     lines = [(*px(a, b), *px(c, d)) for a, b, c, d in edges]

@@ -24,7 +24,8 @@ import duckdb
 
 from confiance.overview import workspace_status
 from confiance.report import i18n
-from confiance.report.charts import axis_title, bar_chart, bucket_name, bucket_periods, bucket_start, line_chart, time_bucket
+from confiance.report.charts import (axis_title, bar_chart, bucket_name, bucket_periods, bucket_start, line_chart,
+                                     time_bucket)
 from confiance.report.i18n import N_
 from confiance.store import has_table
 

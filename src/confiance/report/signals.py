@@ -33,12 +33,15 @@ def _burst_markers(chart, names: list[str], bursts: list[dict[str, Any]], period
             if b["label"] == name and period in index:
                 x, y = points[index[period]].split(",")
                 markers.append({"x": x, "y": y, "color": chart.series[k].color,
-                                "title": i18n.ngettext("%(series)s: %(num)s post on %(day)s (expected %(expected)s, z %(z)s)",
-                                                       "%(series)s: %(num)s posts on %(day)s (expected %(expected)s, z %(z)s)",
-                                                       b["count"], series=name, num=i18n.plain(b["count"]),
-                                                       day=i18n.moment(b["day"]), expected=i18n.fixed(b["expected"], 1),
-                                                       z=i18n.fixed(b["score"], 1))})
+                                "title": _burst_title(name, b)})
     return markers
+
+
+def _burst_title(series: str, burst: dict[str, Any]) -> str:
+    return i18n.ngettext("%(series)s: %(num)s post on %(day)s (expected %(expected)s, z %(z)s)",
+                         "%(series)s: %(num)s posts on %(day)s (expected %(expected)s, z %(z)s)",
+                         burst["count"], series=series, num=i18n.plain(burst["count"]), day=i18n.moment(burst["day"]),
+                         expected=i18n.fixed(burst["expected"], 1), z=i18n.fixed(burst["score"], 1))
 
 
 def collect_trends(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
@@ -71,7 +74,8 @@ def collect_trends(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     first, last = con.execute("SELECT min(CAST(created_at AS DATE)), max(CAST(created_at AS DATE)) FROM posts").fetchall()[0]
     span_days = (last - first).days + 1 if first is not None else 0
     return {"chart": chart, "markers": markers, "narratives": narratives, "method": METHOD, "bursts": len(bursts),
-            "bucket": bucket, "bucket_name": bucket_name(bucket), "window": WINDOW, "threshold": THRESHOLD, "min_count": MIN_COUNT,
+            "bucket": bucket, "bucket_name": bucket_name(bucket),
+            "window": WINDOW, "threshold": THRESHOLD, "min_count": MIN_COUNT,
             "min_history": MIN_HISTORY, "span_days": span_days,
             # a day is tested only after MIN_HISTORY earlier days: a shorter corpus cannot show a burst
             "too_short": span_days <= MIN_HISTORY}
@@ -151,7 +155,8 @@ def collect_sentiment(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     if not has_table(con, "post_sentiment"):
         return None
     if not con.execute("SELECT count(*) FROM post_sentiment").fetchall()[0][0]:
-        return {"not_enough": i18n.gettext("no post, reply or quote with text to score (reposts carry no text of their own)")}
+        return {"not_enough": i18n.gettext("no post, reply or quote with text to score "
+                                           "(reposts carry no text of their own)")}
     communities = sentiment_breakdown(con, "community")[:12]
     languages = sentiment_breakdown(con, "language")
     daily = sorted(sentiment_breakdown(con, "day"), key=lambda r: r["key"])

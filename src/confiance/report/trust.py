@@ -23,8 +23,9 @@ TOP_DOMAINS = 12
 TOP_CASCADES = 10
 TOP_PROFILES = 15
 #: The messages of :data:`confiance.influence.accounts.TYPE_LABELS`, for the catalogue (a test keeps them equal).
-TYPE_LABEL_MESSAGES = {"expert": N_("individual expert (B2B)"), "creator": N_("professional creator"), "media": N_("media"),
-                       "brand": N_("brand"), "institution": N_("institution"), "other": N_("other")}
+TYPE_LABEL_MESSAGES = {"expert": N_("individual expert (B2B)"), "creator": N_("professional creator"),
+                       "media": N_("media"), "brand": N_("brand"), "institution": N_("institution"),
+                       "other": N_("other")}
 #: How the report names a domain's rating.
 RATING_LABELS = {"low": N_("low"), "mixed": N_("mixed"), "high": N_("high")}
 
