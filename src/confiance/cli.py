@@ -370,13 +370,19 @@ def influencers(
 
 
 @app.command()
-def report(output: Optional[Path] = typer.Option(None, "-o", "--output", help="HTML file to write.")) -> None:
+def report(
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="HTML file to write."),
+    lang: str = typer.Option("en", "--lang", help="Language of the report's own words, numbers and dates: en or fr."),
+) -> None:
     """Write the self-contained HTML report."""
-    from confiance.report import build_report
+    from confiance.report import LANGUAGES, build_report
 
+    if lang not in LANGUAGES:
+        raise typer.BadParameter(f"{lang!r} is not a report language; supported: {', '.join(LANGUAGES)}",
+                                 param_hint="--lang")
     if output is not None and output.is_dir():
         raise ConfianceError(f"{output} is a folder: give the HTML file to write, e.g. {output / 'report.html'}")
-    path = build_report(_ws(), output)
+    path = build_report(_ws(), output, language=lang)
     typer.echo(str(path))
 
 

@@ -1,5 +1,11 @@
 """How counts and accounts read in running text: "1 community", "3 communities", "@handle" (the report,
-the dashboard and the CLI)."""
+the dashboard and the CLI).
+
+English is the default and needs no catalogue. Another language (``language="fr"``, the report's
+``--lang``) takes the noun from the report's gettext catalogue with ``ngettext(noun, plural, n)``, so
+the catalogue holds each noun pair (French: 0 and 1 take the singular), and writes the number in that
+language's form ("1 234 comptes").
+"""
 
 from __future__ import annotations
 
@@ -10,8 +16,13 @@ _IRREGULAR = {"community": "communities", "day": "days", "reply": "replies", "en
               "category": "categories", "identity": "identities", "query": "queries"}
 
 
-def plural(noun: str) -> str:
-    """The English plural of ``noun`` (the last word only: "link share" → "link shares")."""
+def plural(noun: str, language: str = "en") -> str:
+    """The plural of ``noun``: English guessed from its last word ("link share" → "link shares"); in
+    another language, the catalogue's plural of the English noun."""
+    if language != "en":
+        from confiance.report import i18n
+
+        return i18n.translations(language).ngettext(noun, plural(noun), 2)
     head, _, last = noun.rpartition(" ")
     if last in _IRREGULAR:
         word = _IRREGULAR[last]
@@ -24,11 +35,20 @@ def plural(noun: str) -> str:
     return f"{head} {word}" if head else word
 
 
-def counted(n: int | float | None, noun: str, plural_form: str | None = None, digits: int = 0) -> str:
+def counted(n: int | float | None, noun: str, plural_form: str | None = None, digits: int = 0,
+            language: str = "en") -> str:
     """``n`` with its noun agreeing: singular for exactly 1, plural otherwise (0 accounts, 2 accounts).
 
-    ``plural_form`` overrides the guessed plural (a noun phrase whose last word is not the head).
+    ``plural_form`` overrides the guessed plural (a noun phrase whose last word is not the head). In
+    another ``language`` the noun is the catalogue's, agreeing by that language's plural rule (French:
+    "0 compte", "1 compte", "2 comptes"), and the number is written in that language's form.
     """
+    if language != "en":
+        from confiance.report import i18n
+
+        words = i18n.translations(language).ngettext(noun, plural_form or plural(noun), i18n.plural_count(n))
+        with i18n.using(language):
+            return f"{'–' if n is None else i18n.number(n, digits if isinstance(n, float) else 0)} {words}"
     if n is None:
         return f"– {plural_form or plural(noun)}"
     shown = f"{n:,.{digits}f}" if isinstance(n, float) else f"{n:,}"

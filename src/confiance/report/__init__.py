@@ -2,6 +2,30 @@
 
 Every value is autoescaped by Jinja2; links are rendered only for http(s) URLs, showing their host.
 Sections come from :mod:`confiance.report.sections` (the extension point).
+
+Languages (``confiance report --lang fr``): the report's own words are gettext messages, translated by
+the catalogue ``locales/<lang>/LC_MESSAGES/confiance.po`` (read at run time by :mod:`confiance.report.i18n`;
+no compile step). Numbers, percentages and dates take the language's form through Babel. To add or
+change a message:
+
+- in a template, ``{% trans %}…{% endtrans %}`` (blocks are trimmed: line breaks read as one space;
+  values go in as ``{% trans n=value|num %}…{{ n }}…{% endtrans %}``), ``_("…")``, or
+  ``counted(n, "noun", "nouns")`` for a count with its noun; in Python, ``i18n.gettext("…")`` /
+  ``i18n.ngettext(…)`` at run time (values as keywords: ``i18n.gettext("topic %(topic)s", topic=t)``),
+  or ``N_("…")`` for a constant translated where it is shown (with ``i18n.gettext``, or a section title
+  with the template's ``translate`` filter, which puts no value in). Except in ``{% trans %}`` blocks
+  and section titles, a literal ``%`` is written ``%%``;
+- extract the messages and merge them into the catalogue (``babel.cfg`` at the repository root maps
+  the report's templates and Python code)::
+
+      pybabel extract -F babel.cfg -k counted:2,3 -o /tmp/confiance.pot .
+      pybabel update -i /tmp/confiance.pot -D confiance -d src/confiance/report/locales -l fr --ignore-obsolete
+
+- translate the new entries (and the ones marked fuzzy) in the ``.po``: ``tests/report/test_french.py``
+  fails while a message has no French translation, or while the catalogue keeps one no code uses.
+
+Words from the analyses' own tables and constants (explanations of influencer ranks, the bot features'
+meanings, polarisation reasons…) stay as the analysis wrote them.
 """
 
 from __future__ import annotations
@@ -10,7 +34,9 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from confiance import __version__
 from confiance.report import bots as _bots  # noqa: F401  (registers the bot-likelihood section)
@@ -19,6 +45,7 @@ from confiance.report import campaign_plan as _campaign_plan  # noqa: F401  (reg
 from confiance.report import coordination as _coordination  # noqa: F401  (registers the coordination section)
 from confiance.report import disclosure as _disclosure  # noqa: F401  (registers the disclosure section)
 from confiance.report import fit as _fit  # noqa: F401  (registers the brand fit shortlist section)
+from confiance.report import i18n
 from confiance.report import network as _network  # noqa: F401  (registers the network sections)
 from confiance.report import signals as _signals  # noqa: F401  (registers the trends, share of voice and sentiment sections)
 from confiance.report import topics as _topics  # noqa: F401  (registers the topics section)
@@ -27,11 +54,13 @@ from confiance.report.sections import all_sections
 from confiance.wording import account_name, counted
 from confiance.workspace import Workspace
 
-__all__ = ["PAGE_LANGUAGE", "build_report", "environment", "http_url", "moment"]
+__all__ = ["LANGUAGES", "PAGE_LANGUAGE", "build_report", "environment", "http_url", "install_i18n", "moment"]
 
-#: The language the report's and the dashboard's own words are written in (``<html lang>``); posts
-#: and labels quoted from the data keep theirs.
+#: The language the dashboard's own words are written in, and the report's by default (``<html lang>``);
+#: posts and labels quoted from the data keep theirs.
 PAGE_LANGUAGE = "en"
+#: The languages of the report (``confiance report --lang``).
+LANGUAGES = i18n.LANGUAGES
 
 
 def http_url(value: object) -> str | None:
@@ -61,7 +90,50 @@ def url_host(value: object) -> str:
     return (urlsplit(url).hostname or "") if url else ""
 
 
+def _formatted(context: Context, text: str, variables: dict) -> str:
+    """A translated message with its values put in, as Jinja's new-style gettext does: under autoescape
+    the message is trusted (it is ours) and every value is escaped."""
+    if context.eval_ctx.autoescape:
+        text = Markup(text)
+    return text % variables
+
+
+@pass_context
+def _gettext(context: Context, message: str, **variables: object) -> str:
+    return _formatted(context, i18n.translate(message), variables)
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, n: int | float | None, **variables: object) -> str:
+    """Jinja's new-style ``ngettext``, with ``num`` (the count) in the language's form unless given."""
+    variables.setdefault("num", "–" if n is None else i18n.number(n))
+    text = i18n.translations(i18n.current()).ngettext(singular, plural, i18n.plural_count(n))
+    return _formatted(context, text, variables)
+
+
+def _counted(n: int | float | None, noun: str, plural_form: str | None = None, digits: int = 0) -> str:
+    return counted(n, noun, plural_form, digits, language=i18n.current())
+
+
+def install_i18n(env: Environment) -> Environment:
+    """Give ``env`` what the report's templates need to speak the report's language (:func:`i18n.using`):
+    Jinja's i18n extension (``{% trans %}``, trimmed, new-style), ``_``/``ngettext``/``counted`` and the
+    number filters. Filters ``env`` already has are kept: the dashboard renders the section templates
+    with its own ``num``, ``moment`` and ``counted`` (English)."""
+    env.add_extension("jinja2.ext.i18n")
+    env.policies["ext.i18n.trimmed"] = True
+    env.newstyle_gettext = True  # type: ignore[attr-defined]  (set by the extension; values escaped, %% literal)
+    env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext, counted=_counted)
+    for name, function in (("moment", i18n.moment), ("counted", _counted), ("num", i18n.number), ("fixed", i18n.fixed),
+                           ("signed", i18n.signed), ("percent", i18n.percent), ("plain", i18n.plain),
+                           # a message marked with N_ (a section title): escaped, as it is
+                           ("translate", i18n.translate)):
+        env.filters.setdefault(name, function)
+    return env
+
+
 def environment() -> Environment:
+    """The report's Jinja environment; its words, numbers and dates follow :func:`i18n.using`."""
     env = Environment(
         loader=PackageLoader("confiance.report", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -70,26 +142,26 @@ def environment() -> Environment:
     )
     env.filters["http_url"] = http_url
     env.filters["url_host"] = url_host
-    env.filters["moment"] = moment
-    env.filters["counted"] = counted
     env.filters["account_name"] = account_name
-    env.filters["num"] = lambda v, digits=0: "" if v is None else (f"{v:,.{digits}f}" if isinstance(v, (int, float)) else str(v))
-    return env
+    return install_i18n(env)
 
 
-def build_report(ws: Workspace, output: Path | None = None) -> Path:
-    """Render every registered section into one HTML file (default: WORKSPACE/reports/report.html)."""
+def build_report(ws: Workspace, output: Path | None = None, language: str = PAGE_LANGUAGE) -> Path:
+    """Render every registered section into one HTML file (default: WORKSPACE/reports/report.html), its
+    own words in ``language`` (one of :data:`LANGUAGES`; ValueError otherwise)."""
     output = output or ws.reports_dir / "report.html"
     rendered = []
-    with ws.reader() as con:
-        for section in all_sections():
-            context = section.collect(con)
-            rendered.append({"section": section, "data": context})
-    html = environment().get_template("report.html").render(
-        sections=rendered, page_language=PAGE_LANGUAGE,
-        generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        version=__version__,
-    )
+    with i18n.using(language):
+        with ws.reader() as con:
+            for section in all_sections():
+                context = section.collect(con)
+                rendered.append({"section": section, "data": context})
+        now = datetime.now(timezone.utc)
+        html = environment().get_template("report.html").render(
+            sections=rendered, page_language=language,
+            generated_at=now.strftime("%Y-%m-%d %H:%M UTC") if language == PAGE_LANGUAGE else i18n.moment(now),
+            version=__version__,
+        )
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_suffix(output.suffix + ".partial")
     partial.write_text(html, encoding="utf-8")

@@ -9,7 +9,9 @@ import duckdb
 import orjson
 
 from confiance.integrity.bots import FEATURES, SCORE_TABLE, load_model
+from confiance.report import i18n
 from confiance.report.charts import bar_chart
+from confiance.report.i18n import N_
 from confiance.report.sections import Section, register_section
 from confiance.store import has_table
 
@@ -25,7 +27,8 @@ def collect_bots(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     counts = dict(con.execute(
         f"SELECT least(floor(score * {BINS}), {BINS - 1})::INTEGER AS bin, count(*) FROM {SCORE_TABLE} GROUP BY ALL"
     ).fetchall())
-    distribution = bar_chart([(f"{b / BINS:.1f}–{(b + 1) / BINS:.1f}", counts.get(b, 0)) for b in range(BINS)])
+    distribution = bar_chart([(f"{i18n.fixed(b / BINS, 1)}–{i18n.fixed((b + 1) / BINS, 1)}", counts.get(b, 0))
+                              for b in range(BINS)])
     totals = con.execute(
         f"SELECT platform, count(*), count(*) FILTER (WHERE label), avg(score) FROM {SCORE_TABLE} "
         "GROUP BY ALL ORDER BY platform").fetchall()
@@ -51,4 +54,4 @@ def collect_bots(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     }
 
 
-register_section(Section("bots", "Bot likelihood", 60, "bots.html", collect_bots))
+register_section(Section("bots", N_("Bot likelihood"), 60, "bots.html", collect_bots))

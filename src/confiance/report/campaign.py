@@ -9,22 +9,35 @@ import duckdb
 import orjson
 
 from confiance.campaign.impact import ASSUMPTIONS
+from confiance.report import i18n
 from confiance.report.charts import band_chart
+from confiance.report.i18n import N_
 from confiance.report.sections import Section, _rows, register_section
 from confiance.store import has_table
 
 OPINION_ASSUMPTIONS = (
-    "Without the campaign, exposed accounts and their matched unexposed accounts would have changed their "
-    "stance by the same amount (parallel trends).",
-    "Exposure is read from the interaction graph (follows, reposts, replies, likes of campaign posts): accounts "
-    "that saw a post without interacting count as unexposed, which dilutes the effect toward zero.",
-    "The campaign did not reach the control accounts by other routes (no spillover).",
+    N_("Without the campaign, exposed accounts and their matched unexposed accounts would have changed their "
+       "stance by the same amount (parallel trends)."),
+    N_("Exposure is read from the interaction graph (follows, reposts, replies, likes of campaign posts): accounts "
+       "that saw a post without interacting count as unexposed, which dilutes the effect toward zero."),
+    N_("The campaign did not reach the control accounts by other routes (no spillover)."),
 )
 SURVEY_ASSUMPTIONS = (
-    "Survey weights make each wave represent the same population.",
-    "The segment-adjusted comparison removes the differences between exposed and unexposed respondents "
-    "that the segment explains, and only those.",
+    N_("Survey weights make each wave represent the same population."),
+    N_("The segment-adjusted comparison removes the differences between exposed and unexposed respondents "
+       "that the segment explains, and only those."),
 )
+#: The messages of :data:`confiance.campaign.impact.ASSUMPTIONS`, for the catalogue (a test keeps them equal).
+IMPACT_ASSUMPTION_MESSAGES = (
+    N_("The control series were not affected by the campaign (no spillover onto them)."),
+    N_("The relationship between the KPI and the controls seen before the campaign would have held after it."),
+    N_("Nothing else that moves the KPI but not the controls happened at the same time as the campaign."),
+    N_("The pre-period is long enough to learn that relationship (the model is fitted on it only)."),
+)
+
+
+def _translated(sentences: tuple[str, ...]) -> list[str]:
+    return [i18n.translate(s) for s in sentences]
 
 
 def collect_impact(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
@@ -47,7 +60,7 @@ def collect_impact(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
                               "ORDER BY posts DESC, kind, key LIMIT 20") if has_table(con, "attribution") else [])
     for row in attribution:
         row["kpi_totals"] = orjson.loads(row["kpi_totals"]) if row["kpi_totals"] else {}
-    return {"results": results, "assumptions": ASSUMPTIONS, "attribution": attribution}
+    return {"results": results, "assumptions": _translated(ASSUMPTIONS), "attribution": attribution}
 
 
 def collect_opinion(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
@@ -55,7 +68,7 @@ def collect_opinion(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
         return None
     row = _rows(con, "SELECT * FROM opinion_results")[0]
     summary = orjson.loads(row["summary"])
-    return {"result": row, "summary": summary, "assumptions": OPINION_ASSUMPTIONS}
+    return {"result": row, "summary": summary, "assumptions": _translated(OPINION_ASSUMPTIONS)}
 
 
 def collect_surveys(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
@@ -70,13 +83,13 @@ def collect_surveys(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
                         "  SELECT 1 FROM survey_shares a WHERE a.exposed = 'all' AND a.segment = 'all' "
                         "  AND a.question = s.question AND a.answer IS NOT DISTINCT FROM s.answer AND a.wave = s.wave "
                         "  AND a.respondents = s.respondents)) ORDER BY s.question, s.answer, s.segment, s.wave")
-    return {"changes": changes, "shares": shares, "assumptions": SURVEY_ASSUMPTIONS}
+    return {"changes": changes, "shares": shares, "assumptions": _translated(SURVEY_ASSUMPTIONS)}
 
 
-register_section(Section("impact", "Campaign impact on KPIs", 70, "impact.html", collect_impact,
-                         missing_hint="run `confiance impact --series NAME --intervention DATE`"))
-register_section(Section("opinion", "Opinion shift among exposed accounts", 71, "opinion.html", collect_opinion,
-                         missing_hint="run `confiance opinion --intervention DATE --hashtag TAG`"))
-register_section(Section("surveys", "Survey waves", 72, "surveys.html", collect_surveys,
-                         missing_hint="ingest a survey CSV (wave,respondent,question,answer), then run "
-                                      "`confiance analyze --only surveys`"))
+register_section(Section("impact", N_("Campaign impact on KPIs"), 70, "impact.html", collect_impact,
+                         missing_hint=N_("run `confiance impact --series NAME --intervention DATE`")))
+register_section(Section("opinion", N_("Opinion shift among exposed accounts"), 71, "opinion.html", collect_opinion,
+                         missing_hint=N_("run `confiance opinion --intervention DATE --hashtag TAG`")))
+register_section(Section("surveys", N_("Survey waves"), 72, "surveys.html", collect_surveys,
+                         missing_hint=N_("ingest a survey CSV (wave,respondent,question,answer), then run "
+                                         "`confiance analyze --only surveys`")))

@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 
 from confiance.campaign.plan import latest_plan
+from confiance.report.i18n import N_
 from confiance.report.sections import Section, register_section
 
 CHART_WIDTH, LABEL_WIDTH, ROW_HEIGHT = 560, 190, 24
@@ -53,5 +54,5 @@ def collect_plan(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     }
 
 
-register_section(Section("plan", "Campaign plan", 73, "plan.html", collect_plan,
-                         missing_hint="run `confiance plan BRIEF.yaml`"))
+register_section(Section("plan", N_("Campaign plan"), 73, "plan.html", collect_plan,
+                         missing_hint=N_("run `confiance plan BRIEF.yaml`")))

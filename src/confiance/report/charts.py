@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal, Sequence
 
+from confiance.report import i18n
+from confiance.report.i18n import N_
+
 PALETTE = ("#3b6ea8", "#d1603d", "#4f9a5b", "#8e5ea2", "#c9a227", "#2f8f9d", "#b5485d", "#6b6b6b")
 
 
@@ -61,8 +64,21 @@ def bucket_start(day: date, bucket: Bucket) -> date:
     return day
 
 
-#: How an x axis names each bucket (the volume, sentiment and trend charts share the bucketing).
-BUCKET_AXIS = {"day": "day", "week": "week (starting Monday)", "month": "month", "year": "year"}
+#: How an x axis names each bucket (the volume, sentiment and trend charts share the bucketing), in
+#: English: :func:`axis_title` gives it in the report's language.
+BUCKET_AXIS = {"day": N_("day"), "week": N_("week (starting Monday)"), "month": N_("month"), "year": N_("year")}
+#: The bucket as running text names it ("posts per week").
+BUCKET_NAME = {"day": N_("day"), "week": N_("week"), "month": N_("month"), "year": N_("year")}
+
+
+def axis_title(bucket: str) -> str:
+    """The x-axis title of ``bucket`` in the report's language (an unknown bucket as it is)."""
+    return i18n.translate(BUCKET_AXIS[bucket]) if bucket in BUCKET_AXIS else bucket
+
+
+def bucket_name(bucket: str) -> str:
+    """The bucket as running text names it, in the report's language ("week"; an unknown one as it is)."""
+    return i18n.translate(BUCKET_NAME[bucket]) if bucket in BUCKET_NAME else bucket
 
 
 def bucket_series(days: Sequence[date], values: Sequence[float], bucket: Bucket) -> tuple[list[date], list[float]]:
@@ -105,6 +121,8 @@ def _nice_max(value: float) -> float:
 
 
 def _axis_number(value: float) -> str:
+    if i18n.current() != "en":
+        return i18n.trimmed_number(round(value, 2))
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
@@ -130,7 +148,7 @@ def line_chart(days: Sequence[date], series: dict[str, Sequence[float]], width: 
         for k, (label, values) in enumerate(series.items())
     ]
     step = max(1, n // 6)
-    x_ticks = [(x(i), days[i].isoformat()) for i in range(0, n, step)] if days else []
+    x_ticks = [(x(i), i18n.day(days[i])) for i in range(0, n, step)] if days else []
     # quarter ticks are not always whole (12.5 of 50, 0.5 of 2): rounding them printed "12" and "38", or "0 0 1 2 2"
     y_ticks = [(y(y_max * f), _axis_number(y_max * f)) for f in (0, 0.25, 0.5, 0.75, 1)]
     return LineChart(width, height, lines, x_ticks, y_ticks, x_title, y_title, top + plot_h + 20)
@@ -193,6 +211,8 @@ class BandChart:
 
 def _tick_label(value: float) -> str:
     """Whole numbers from 10,000 on ("37,970", not "3.797e+04", which the axis margin cuts), else 4 digits."""
+    if i18n.current() != "en":
+        return i18n.number(value) if abs(value) >= 1e4 else i18n.trimmed_number(value, significant=4)
     return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:,.4g}"
 
 
@@ -221,7 +241,8 @@ def band_chart(labels: Sequence[str], actual: Sequence[float], predicted: Sequen
     band = " ".join([f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(upper)]
                     + [f"{x(i):.1f},{y(v):.1f}" for i, v in reversed(list(enumerate(lower)))])
     step = max(1, n // 6)
-    x_ticks = [(x(i), str(labels[i])) for i in range(0, n, step)]
+    # English as given; another language writes days (dates, or ISO days kept as text) its own way
+    x_ticks = [(x(i), str(labels[i] if i18n.current() == "en" else i18n.moment(labels[i]))) for i in range(0, n, step)]
     y_ticks = [(y(lo + (hi - lo) * f), _tick_label(lo + (hi - lo) * f)) for f in (0, 0.25, 0.5, 0.75, 1)]
     return BandChart(width, height, points(actual), points(predicted), band,
                      x(marker) if marker is not None else None, y(0.0) if lo < 0 < hi else None, x_ticks, y_ticks)

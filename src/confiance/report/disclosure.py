@@ -12,6 +12,8 @@ import duckdb
 import orjson
 
 from confiance.integrity.disclosure import VERDICTS, load_rules
+from confiance.report import i18n
+from confiance.report.i18n import N_
 from confiance.report.sections import Section, _rows, register_section
 from confiance.store import has_table
 
@@ -23,6 +25,15 @@ CONTEXT_CHARS = 45
 EVIDENCE_VERDICTS = ("banned_category", "missing_disclosure", "unclear_disclosure", "restricted_category",
                      "missing_image_notice")
 _REPORTED_SEVERITIES = ("medium", "high")
+#: How the report names each verdict (English: the verdict with spaces).
+VERDICT_LABELS = {"not_commercial": N_("not commercial"), "compliant": N_("compliant"),
+                  "missing_image_notice": N_("missing image notice"), "restricted_category": N_("restricted category"),
+                  "unclear_disclosure": N_("unclear disclosure"), "missing_disclosure": N_("missing disclosure"),
+                  "advertiser_content": N_("advertiser content"), "banned_category": N_("banned category")}
+
+
+def verdict_label(verdict: str) -> str:
+    return i18n.translate(VERDICT_LABELS[verdict]) if verdict in VERDICT_LABELS else verdict.replace("_", " ")
 
 
 def _excerpt(text: str, span: list[int] | None) -> dict[str, str]:
@@ -40,7 +51,8 @@ def collect_disclosure(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     if not has_table(con, "disclosure_posts"):
         return None
     counts = dict(con.execute("SELECT verdict, count(*) FROM disclosure_posts GROUP BY verdict").fetchall())
-    verdicts = [{"verdict": v, "posts": counts.get(v, 0)} for v in reversed(VERDICTS) if counts.get(v)]
+    verdicts = [{"verdict": v, "label": verdict_label(v), "posts": counts.get(v, 0)}
+                for v in reversed(VERDICTS) if counts.get(v)]
     handle = "a.handle" if has_table(con, "accounts") else "NULL"
     join = ("LEFT JOIN accounts a ON a.platform = d.platform AND a.account_id = d.account_id"
             if has_table(con, "accounts") else "")
@@ -67,7 +79,8 @@ def collect_disclosure(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
             rule = rule_set.rules.get(finding["rule"])
             evidence.append({
                 "platform": post["platform"], "post_id": post["post_id"], "handle": post["handle"],
-                "account_id": post["account_id"], "verdict": post["verdict"], "rule": finding["rule"],
+                "account_id": post["account_id"], "verdict": post["verdict"], "verdict_label": verdict_label(post["verdict"]),
+                "rule": finding["rule"],
                 "legal_reference": rule.legal_reference if rule else "",
                 "field": finding["field"], "found": finding["text"],
                 **(_excerpt(post["text"], finding["span"]) if finding["field"] == "text" else
@@ -79,5 +92,6 @@ def collect_disclosure(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
             "evidence": evidence, "rule_set": f"{rule_set.name} {rule_set.version}"}
 
 
-register_section(Section("disclosure", "Commercial disclosure (French law)", 63, "disclosure.html", collect_disclosure,
-                         missing_hint="run `confiance analyze --only disclosure`"))
+register_section(Section("disclosure", N_("Commercial disclosure (French law)"), 63, "disclosure.html",
+                         collect_disclosure,
+                         missing_hint=N_("run `confiance analyze --only disclosure`")))

@@ -8,9 +8,13 @@ from typing import Any
 import duckdb
 
 from confiance.influence.fit import PARTS, fit_listing
+from confiance.report import i18n
+from confiance.report.i18n import N_
 from confiance.report.sections import Section, register_section
 
 SHORTLIST = 20
+#: How the report names each part of the fit (English: the part's name).
+PART_LABELS = {"editorial": N_("editorial"), "style": N_("style"), "audience": N_("audience"), "trust": N_("trust")}
 
 
 def collect_fit(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
@@ -22,8 +26,9 @@ def collect_fit(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
         row["posts"] = [p["post_id"] for p in editorial.get("best_posts", [])]
         row["avoided"] = [h["post_id"] for h in editorial.get("avoided_hits", [])][:5]
         row["missing"] = row["evidence"].get("missing", [])
-    return {"rows": rows, "parts": PARTS, "brand": rows[0].get("brand")}
+    return {"rows": rows, "parts": PARTS, "brand": rows[0].get("brand"),
+            "part_labels": {p: i18n.translate(PART_LABELS[p]) if p in PART_LABELS else p for p in PARTS}}
 
 
-register_section(Section("fit", "Brand fit shortlist", 72, "fit.html", collect_fit,
-                         missing_hint="run `confiance match BRIEF.yaml`"))
+register_section(Section("fit", N_("Brand fit shortlist"), 72, "fit.html", collect_fit,
+                         missing_hint=N_("run `confiance match BRIEF.yaml`")))

@@ -13,7 +13,9 @@ from typing import Any
 import duckdb
 import orjson
 
+from confiance.report import i18n
 from confiance.report.charts import PALETTE
+from confiance.report.i18n import N_
 from confiance.report.sections import Section, _rows, register_section
 from confiance.store import has_table
 from confiance.wording import account_name
@@ -95,8 +97,8 @@ def collect_community_map(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | No
     finally:
         con.execute("DROP TABLE IF EXISTS _map_nodes")
     if not total_nodes:
-        return {"not_enough": "the account graph has no edges: no reply, repost, quote or mention between two "
-                              "different accounts"}
+        return {"not_enough": i18n.gettext("the account graph has no edges: no reply, repost, quote or mention "
+                                           "between two different accounts")}
     if not nodes:
         return None
     colours, legend = _community_colours(con)
@@ -120,8 +122,10 @@ def collect_community_map(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | No
                  (n["strength"] / top_strength if top is None else 0.0))
         radius = _MIN_RADIUS + (_MAX_RADIUS - _MIN_RADIUS) * math.sqrt(max(share, 0.0))
         x, y = px(n["x"], n["y"])
+        community = ("" if n["community"] is None else
+                     " · " + i18n.gettext("community %(community)s", community=n["community"]))
         drawn.append({"x": x, "y": y, "r": round(radius, 1), "colour": colours.get(n["community"], OTHER_COLOUR),
-                      "title": account_name(n["handle"]) + (f" · community {n['community']}" if n["community"] is not None else "")})
+                      "title": account_name(n["handle"]) + community})
     labels = [{"x": d["x"], "y": round(d["y"] - d["r"] - 2, 1), "text": account_name(str(n["handle"]))}
               for d, n in zip(drawn[:MAP_LABELS], nodes[:MAP_LABELS])]
     lines = [(*px(a, b), *px(c, d)) for a, b, c, d in edges]
@@ -131,7 +135,7 @@ def collect_community_map(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | No
         "edges": lines, "labels": labels, "legend": legend,
         "shown_nodes": len(nodes), "total_nodes": total_nodes,
         "shown_edges": len(lines), "total_edges": total_pairs,
-        "sized_by": "influence" if top is not None else "weighted degree",
+        "sized_by": N_("influence") if top is not None else N_("weighted degree"),
     }
 
 
@@ -148,7 +152,7 @@ def collect_communities(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None
     for row in rows:
         row["colour"] = colours.get(row["community"])
         row["languages"] = [
-            f"{item['lang']} {round(100 * item['share'])} %" for item in (row["languages"] or [])[:3]
+            f"{item['lang']} {i18n.number(round(100 * item['share']))} %" for item in (row["languages"] or [])[:3]
             if isinstance(item, dict) and item.get("share") is not None
         ]
         for key in ("top_accounts", "top_hashtags", "top_domains", "top_terms"):
@@ -169,22 +173,34 @@ def collect_influencers(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None
                            for e in row["evidence"]["top_engagers"][:3]]
         row["values"] = {name: _short_number(row.get(name)) for name in COMPONENTS}
         if row.get("engagement_rate") is not None:  # a share of followers, written as the accounts section does
-            row["values"]["engagement_rate"] = f"{100 * row['engagement_rate']:.2f} %"
+            row["values"]["engagement_rate"] = f"{i18n.fixed(100 * row['engagement_rate'], 2)} %"
         row["why"] = row["explanation"]  # the weighted components and the community standing, as in --json
         # brand and automated accounts stay visible where their score puts them, with the reason, unranked
         row["rank"] = row["influencer_rank"] if row["excluded"] is None else "–"
         if row["excluded"]:
-            row["why"] = f"not ranked as an influencer: {row['excluded']}"
+            row["why"] = i18n.gettext("not ranked as an influencer: %(reason)s", reason=row["excluded"])
     # a follow-only graph or a handful of unengaged posts: every score is 0 and the order means nothing
-    return {"rows": rows, "components": COMPONENTS, "no_signal": bool(rows) and not any(r["influence"] for r in rows)}
+    return {"rows": rows, "components": COMPONENTS, "no_signal": bool(rows) and not any(r["influence"] for r in rows),
+            "component_labels": {name: component_label(name) for name in COMPONENTS}}
+
+
+#: How the influencers table heads each component (English: its name with spaces).
+COMPONENT_LABELS = {"followers": N_("followers"), "unique_engagers": N_("unique engagers"),
+                    "engagement_per_post": N_("engagement per post"), "amplification": N_("amplification"),
+                    "authority": N_("authority"), "engagement_rate": N_("engagement rate"), "coreness": N_("coreness"),
+                    "active_weeks_share": N_("active weeks share")}
+
+
+def component_label(name: str) -> str:
+    return i18n.translate(COMPONENT_LABELS[name]) if name in COMPONENT_LABELS else name.replace("_", " ")
 
 
 def _short_number(value: Any) -> str:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
         return "–"  # not measured (e.g. Bluesky post views carry no follower count)
     if float(value).is_integer():
-        return f"{int(value):,}"
-    return f"{value:.3f}" if abs(value) < 1 else f"{value:.1f}" if abs(value) < 100 else f"{value:,.0f}"
+        return i18n.number(int(value))
+    return i18n.fixed(value, 3) if abs(value) < 1 else i18n.fixed(value, 1) if abs(value) < 100 else i18n.number(value)
 
 
 def collect_polarization(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
@@ -230,7 +246,7 @@ def collect_polarization(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | Non
             "accounts_with_edges": scores["accounts_with_edges"], "sides": sides, "bridges": bridges}
 
 
-register_section(Section("community-map", "Community map", 50, "community_map.html", collect_community_map))
-register_section(Section("communities", "Communities", 51, "communities.html", collect_communities))
-register_section(Section("influencers", "Influencers", 52, "influencers.html", collect_influencers))
-register_section(Section("polarization", "Polarisation and bridging", 53, "polarization.html", collect_polarization))
+register_section(Section("community-map", N_("Community map"), 50, "community_map.html", collect_community_map))
+register_section(Section("communities", N_("Communities"), 51, "communities.html", collect_communities))
+register_section(Section("influencers", N_("Influencers"), 52, "influencers.html", collect_influencers))
+register_section(Section("polarization", N_("Polarisation and bridging"), 53, "polarization.html", collect_polarization))

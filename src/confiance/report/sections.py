@@ -6,10 +6,13 @@ add theirs with :func:`register_section`; the report lists them by ``order``::
 
     from confiance.report.sections import Section, register_section
 
-    register_section(Section(key="communities", title="Communities", order=51,
+    register_section(Section(key="communities", title=N_("Communities"), order=51,
                              template="communities.html", collect=collect_communities))
 
 ``collect`` returns ``None`` when its data is absent (the section then says which command makes it).
+The title and ``missing_hint`` are English messages marked with ``N_``: the report translates them
+where it shows them (``section.title | translate``); ``collect`` runs inside the report's language, so text it
+builds goes through :func:`confiance.report.i18n.gettext`.
 """
 
 from __future__ import annotations
@@ -20,7 +23,10 @@ from typing import Any, Callable
 import duckdb
 
 from confiance.overview import workspace_status
-from confiance.report.charts import BUCKET_AXIS, bar_chart, bucket_periods, bucket_start, line_chart, time_bucket
+from confiance.report import i18n
+from confiance.report.charts import (axis_title, bar_chart, bucket_name, bucket_periods, bucket_start, line_chart,
+                                     time_bucket)
+from confiance.report.i18n import N_
 from confiance.store import has_table
 
 
@@ -31,7 +37,7 @@ class Section:
     order: int
     template: str
     collect: Callable[[duckdb.DuckDBPyConnection], dict[str, Any] | None]
-    missing_hint: str = "run `confiance analyze`"
+    missing_hint: str = N_("run `confiance analyze`")
 
 
 _SECTIONS: dict[str, Section] = {}
@@ -80,7 +86,7 @@ def _volume_chart(con: duckdb.DuckDBPyConnection, dimension: str, bucket: str, t
     for day, key, n in rows:
         if key in series:
             series[key][index[bucket_start(day, bucket)]] += n
-    return line_chart(periods, series, x_title=BUCKET_AXIS[bucket], y_title="posts")
+    return line_chart(periods, series, x_title=axis_title(bucket), y_title=i18n.gettext("posts"))
 
 
 def collect_volume(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
@@ -88,10 +94,10 @@ def collect_volume(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
         return None
     first, last = con.execute("SELECT min(day), max(day) FROM overview_volume").fetchall()[0]
     if first is None:
-        return {"bucket": "day", "by_platform": None, "by_language": None}
+        return {"bucket": "day", "bucket_name": bucket_name("day"), "by_platform": None, "by_language": None}
     # the span sets the period, so a chart over 20 years has ~240 monthly points, not 7,300 daily ones
     bucket = time_bucket(first, last)
-    return {"bucket": bucket, "first": first, "last": last,
+    return {"bucket": bucket, "bucket_name": bucket_name(bucket), "first": first, "last": last,
             "by_platform": _volume_chart(con, "platform", bucket), "by_language": _volume_chart(con, "lang", bucket)}
 
 
@@ -116,7 +122,7 @@ def collect_tags_domains(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | Non
     }
 
 
-register_section(Section("sources", "Sources and data quality", 10, "sources.html", collect_sources))
-register_section(Section("volume", "Volumes over time", 20, "volume.html", collect_volume))
-register_section(Section("accounts", "Top accounts: reach and engagement", 30, "accounts.html", collect_accounts))
-register_section(Section("tags", "Top hashtags and domains", 35, "tags.html", collect_tags_domains))
+register_section(Section("sources", N_("Sources and data quality"), 10, "sources.html", collect_sources))
+register_section(Section("volume", N_("Volumes over time"), 20, "volume.html", collect_volume))
+register_section(Section("accounts", N_("Top accounts: reach and engagement"), 30, "accounts.html", collect_accounts))
+register_section(Section("tags", N_("Top hashtags and domains"), 35, "tags.html", collect_tags_domains))

@@ -8,12 +8,17 @@ from typing import Any
 import duckdb
 import orjson
 
-from confiance.report.charts import BUCKET_AXIS, Bucket, bar_chart, bucket_series, bucket_start, line_chart, time_bucket
+from confiance.report import i18n
+from confiance.report.charts import (Bucket, axis_title, bar_chart, bucket_name, bucket_series, bucket_start, line_chart,
+                                     time_bucket)
+from confiance.report.i18n import N_
 from confiance.report.sections import Section, register_section
 from confiance.store import has_table
 
 #: Series drawn on the trends chart (the strongest emerging narratives).
 CHART_SERIES = 6
+#: Where the share-of-voice queries came from when a `confiance sov` run stored them.
+LATEST_SOV = N_("the latest `confiance sov` run")
 
 
 def _burst_markers(chart, names: list[str], bursts: list[dict[str, Any]], periods: list[date],
@@ -28,8 +33,15 @@ def _burst_markers(chart, names: list[str], bursts: list[dict[str, Any]], period
             if b["label"] == name and period in index:
                 x, y = points[index[period]].split(",")
                 markers.append({"x": x, "y": y, "color": chart.series[k].color,
-                                "title": f"{name}: {b['count']} posts on {b['day']} (expected {b['expected']:.1f}, z {b['score']:.1f})"})
+                                "title": _burst_title(name, b)})
     return markers
+
+
+def _burst_title(series: str, burst: dict[str, Any]) -> str:
+    return i18n.ngettext("%(series)s: %(num)s post on %(day)s (expected %(expected)s, z %(z)s)",
+                         "%(series)s: %(num)s posts on %(day)s (expected %(expected)s, z %(z)s)",
+                         burst["count"], series=series, num=i18n.plain(burst["count"]), day=i18n.moment(burst["day"]),
+                         expected=i18n.fixed(burst["expected"], 1), z=i18n.fixed(burst["score"], 1))
 
 
 def collect_trends(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
@@ -53,7 +65,7 @@ def collect_trends(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
         for n in chosen:
             if n["series_kind"] == kind and n["series"] in counts:
                 periods, series[_label(kind, n["series"], topics)] = bucket_series(days, counts[n["series"]], bucket)
-    chart = line_chart(periods, series, x_title=BUCKET_AXIS[bucket], y_title="posts") if series else None
+    chart = line_chart(periods, series, x_title=axis_title(bucket), y_title=i18n.gettext("posts")) if series else None
     for b in bursts:
         b["label"] = _label(b["series_kind"], b["series"], topics)
     markers = _burst_markers(chart, list(series), bursts, periods, bucket) if chart else []
@@ -62,7 +74,8 @@ def collect_trends(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     first, last = con.execute("SELECT min(CAST(created_at AS DATE)), max(CAST(created_at AS DATE)) FROM posts").fetchall()[0]
     span_days = (last - first).days + 1 if first is not None else 0
     return {"chart": chart, "markers": markers, "narratives": narratives, "method": METHOD, "bursts": len(bursts),
-            "bucket": bucket, "window": WINDOW, "threshold": THRESHOLD, "min_count": MIN_COUNT,
+            "bucket": bucket, "bucket_name": bucket_name(bucket),
+            "window": WINDOW, "threshold": THRESHOLD, "min_count": MIN_COUNT,
             "min_history": MIN_HISTORY, "span_days": span_days,
             # a day is tested only after MIN_HISTORY earlier days: a shorter corpus cannot show a burst
             "too_short": span_days <= MIN_HISTORY}
@@ -70,8 +83,11 @@ def collect_trends(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
 
 def _label(kind: str, series: str, topic_labels: dict[str, str] | None = None) -> str:
     if kind == "topic" and topic_labels and series in topic_labels:
-        return f"topic {series}: {topic_labels[series]}"  # the topic's terms, as the topics section names it
-    return {"hashtag": "#", "topic": "topic "}.get(kind, "") + series
+        # the topic's terms, as the topics section names it
+        return i18n.gettext("topic %(topic)s: %(label)s", topic=series, label=topic_labels[series])
+    if kind == "topic":
+        return i18n.gettext("topic %(topic)s", topic=series)
+    return {"hashtag": "#"}.get(kind, "") + series
 
 
 def _topic_labels(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -94,12 +110,12 @@ def collect_share_of_voice(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | N
     if has_table(con, "share_of_voice"):
         rows = con.execute("SELECT \"by\", period, query, posts, share FROM share_of_voice ORDER BY period, query").fetchall()
         if not rows:  # the table keeps matched posts only: say so, with the queries, rather than draw nothing
-            return {"source": "the latest `confiance sov` run", "unmatched": _latest_sov_queries(con)}
+            return {"source": i18n.translate(LATEST_SOV), "unmatched": _latest_sov_queries(con)}
         by = rows[0][0]
         series_rows = [dict(zip(("by", "period", "query", "posts", "share"), r)) for r in rows]
         queries = list(dict.fromkeys(r["query"] for r in series_rows))
         totals_by_query = {q: sum(r["posts"] for r in series_rows if r["query"] == q) for q in queries}
-        source = "the latest `confiance sov` run"
+        source = i18n.translate(LATEST_SOV)
     else:
         if not con.execute("SELECT count(*) FROM posts").fetchall()[0][0]:
             return None
@@ -109,7 +125,7 @@ def collect_share_of_voice(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | N
         result = share_of_voice(con, queries, by="week")
         by, series_rows = result["by"], result["series"]
         totals_by_query = {r["query"]: r["posts"] for r in result["totals"]}
-        source = "the most used hashtags (run `confiance sov QUERY...` to compare your own queries)"
+        source = i18n.gettext("the most used hashtags (run `confiance sov QUERY...` to compare your own queries)")
     periods = sorted({r["period"] for r in series_rows})
     index = {p: i for i, p in enumerate(periods)}
     shares = {q: [0.0] * len(periods) for q in queries}
@@ -117,8 +133,9 @@ def collect_share_of_voice(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | N
         shares[r["query"]][index[r["period"]]] = 100.0 * r["share"]
     whole = sum(totals_by_query.values()) or 1
     return {
-        "by": by, "source": source,
-        "chart": line_chart(periods, shares, x_title=BUCKET_AXIS.get(by, by), y_title="% of matched posts") if periods else None,
+        "by": by, "by_name": bucket_name(by), "source": source,
+        "chart": line_chart(periods, shares, x_title=axis_title(by), y_title=i18n.gettext("%% of matched posts"))
+        if periods else None,
         "totals": bar_chart([(q, round(100.0 * n / whole, 1)) for q, n in totals_by_query.items()], label_width=220),
         "counts": [{"query": q, "posts": n} for q, n in totals_by_query.items()],
     }
@@ -138,7 +155,8 @@ def collect_sentiment(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     if not has_table(con, "post_sentiment"):
         return None
     if not con.execute("SELECT count(*) FROM post_sentiment").fetchall()[0][0]:
-        return {"not_enough": "no post, reply or quote with text to score (reposts carry no text of their own)"}
+        return {"not_enough": i18n.gettext("no post, reply or quote with text to score "
+                                           "(reposts carry no text of their own)")}
     communities = sentiment_breakdown(con, "community")[:12]
     languages = sentiment_breakdown(con, "language")
     daily = sorted(sentiment_breakdown(con, "day"), key=lambda r: r["key"])
@@ -148,22 +166,27 @@ def collect_sentiment(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     periods, posts = bucket_series(days, [r["posts"] for r in daily], bucket)
     kept = [i for i, n in enumerate(posts) if n]  # a period without posts has no share (not 0 %)
     shares = {}
-    for label, key in (("% positive", "positive"), ("% negative", "negative")):
+    for label, key in ((N_("%% positive"), "positive"), (N_("%% negative"), "negative")):
         _, labelled = bucket_series(days, [r[key] * r["posts"] for r in daily], bucket)
-        shares[label] = [100 * labelled[i] / posts[i] for i in kept]
+        shares[i18n.gettext(label)] = [100 * labelled[i] / posts[i] for i in kept]
     periods = [periods[i] for i in kept]
     return {
         "communities": communities,
-        "positive_chart": bar_chart([(f"community {r['key']}", round(100 * r["positive"], 1)) for r in communities]),
-        "negative_chart": bar_chart([(f"community {r['key']}", round(100 * r["negative"], 1)) for r in communities]),
+        "positive_chart": bar_chart([(_community(r["key"]), round(100 * r["positive"], 1)) for r in communities]),
+        "negative_chart": bar_chart([(_community(r["key"]), round(100 * r["negative"], 1)) for r in communities]),
         "languages": languages,
-        "bucket": bucket,
-        "over_time": line_chart(periods, shares, x_title=BUCKET_AXIS[bucket], y_title="% of posts") if daily else None,
+        "bucket": bucket, "bucket_name": bucket_name(bucket),
+        "over_time": line_chart(periods, shares, x_title=axis_title(bucket), y_title=i18n.gettext("%% of posts"))
+        if daily else None,
     }
 
 
-register_section(Section("trends", "Trends and emerging narratives", 45, "trends.html", collect_trends,
-                         missing_hint="run `confiance analyze --only trends`"))
-register_section(Section("share_of_voice", "Share of voice", 46, "share_of_voice.html", collect_share_of_voice))
-register_section(Section("sentiment", "Sentiment by community", 47, "sentiment.html", collect_sentiment,
-                         missing_hint="run `confiance analyze --only sentiment`"))
+def _community(key: object) -> str:
+    return i18n.gettext("community %(community)s", community=key)
+
+
+register_section(Section("trends", N_("Trends and emerging narratives"), 45, "trends.html", collect_trends,
+                         missing_hint=N_("run `confiance analyze --only trends`")))
+register_section(Section("share_of_voice", N_("Share of voice"), 46, "share_of_voice.html", collect_share_of_voice))
+register_section(Section("sentiment", N_("Sentiment by community"), 47, "sentiment.html", collect_sentiment,
+                         missing_hint=N_("run `confiance analyze --only sentiment`")))

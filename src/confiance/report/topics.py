@@ -8,7 +8,9 @@ from typing import Any
 
 import duckdb
 
-from confiance.report.charts import BUCKET_AXIS, line_chart
+from confiance.report import i18n
+from confiance.report.charts import axis_title, line_chart
+from confiance.report.i18n import N_
 from confiance.report.sections import Section, _rows, register_section
 from confiance.store import has_table
 
@@ -33,7 +35,7 @@ def _weekly(con: duckdb.DuckDBPyConnection, topics: list[dict[str, Any]]) -> Any
     series = {names[t["topic"]]: [0.0] * len(weeks) for t in shown}
     for topic, week, posts in rows:
         series[names[topic]][index[week]] += posts
-    return line_chart(weeks, series, x_title=BUCKET_AXIS["week"], y_title="posts")
+    return line_chart(weeks, series, x_title=axis_title("week"), y_title=i18n.gettext("posts"))
 
 
 def collect_topics(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
@@ -53,10 +55,10 @@ def collect_topics(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
             "SELECT platform, post_id, text FROM posts WHERE post_id IN (SELECT unnest(?))", [wanted]).fetchall()}
     for t in topics:
         t["share"] = t["size"] / total
-        t["languages"] = ", ".join(f"{x['lang']} {x['share']:.0%}" for x in t["languages"][:3])
+        t["languages"] = ", ".join(f"{x['lang']} {i18n.share(x['share'])}" for x in t["languages"][:3])
         t["posts"] = [{"post_id": i, "platform": texts.get(i, ("", ""))[0], "text": texts.get(i, ("", ""))[1]}
                       for i in examples[t["topic"]][:3]]
     return {"topics": topics, "weekly": _weekly(con, topics)}
 
 
-register_section(Section("topics", "Topics and narratives", 40, "topics.html", collect_topics))
+register_section(Section("topics", N_("Topics and narratives"), 40, "topics.html", collect_topics))

@@ -12,7 +12,9 @@ from typing import Any
 import duckdb
 import orjson
 
+from confiance.report import i18n
 from confiance.report.charts import bar_chart
+from confiance.report.i18n import N_
 from confiance.report.sections import Section, _rows, register_section
 from confiance.store import has_table
 from confiance.wording import account_name, handles_of
@@ -20,6 +22,18 @@ from confiance.wording import account_name, handles_of
 TOP_DOMAINS = 12
 TOP_CASCADES = 10
 TOP_PROFILES = 15
+#: The messages of :data:`confiance.influence.accounts.TYPE_LABELS`, for the catalogue (a test keeps them equal).
+TYPE_LABEL_MESSAGES = {"expert": N_("individual expert (B2B)"), "creator": N_("professional creator"),
+                       "media": N_("media"), "brand": N_("brand"), "institution": N_("institution"),
+                       "other": N_("other")}
+#: How the report names a domain's rating.
+RATING_LABELS = {"low": N_("low"), "mixed": N_("mixed"), "high": N_("high")}
+
+
+def _type_label(account_type: str) -> str:
+    from confiance.influence.accounts import TYPE_LABELS
+
+    return i18n.translate(TYPE_LABELS[account_type]) if account_type in TYPE_LABELS else account_type
 
 
 def collect_source_credibility(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
@@ -36,6 +50,9 @@ def collect_source_credibility(con: duckdb.DuckDBPyConnection) -> dict[str, Any]
     cascades = _rows(con, "SELECT platform, url, domain, rating, first_handle, first_account_id, first_at, accounts, posts, "
                           "reposts, followers_reach, depth, max_breadth, structural_virality, evidence[1:3] AS evidence "
                           "FROM url_cascades ORDER BY accounts DESC, size DESC, url LIMIT ?", [TOP_CASCADES])
+    for cascade in cascades:
+        rating = cascade["rating"]
+        cascade["rating_label"] = i18n.translate(RATING_LABELS[rating]) if rating in RATING_LABELS else rating
     low_cascades = _rows(con, "SELECT platform, url, domain, first_handle, first_account_id, first_at, accounts, reposts, "
                               "depth, structural_virality, evidence[1:3] AS evidence FROM url_cascades WHERE rating = 'low' "
                               "ORDER BY accounts DESC, size DESC, url LIMIT ?", [TOP_CASCADES])
@@ -47,8 +64,6 @@ def collect_source_credibility(con: duckdb.DuckDBPyConnection) -> dict[str, Any]
 def collect_account_types(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     if not has_table(con, "account_types"):
         return None
-    from confiance.influence.accounts import TYPE_LABELS
-
     counts = _rows(con, "SELECT type, count(*) AS accounts, avg(confidence) AS confidence FROM account_types "
                         "GROUP BY type ORDER BY accounts DESC, type")
     join, order = (("LEFT JOIN influence_scores i USING (platform, account_id) ", "i.rank NULLS LAST, t.confidence DESC")
@@ -59,9 +74,9 @@ def collect_account_types(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | No
         cues = orjson.loads(row.pop("evidence"))
         row["cues"] = [c["cue"] + (f" “{c['span']}”" if "span" in c else f" ({c['value']})" if "value" in c else "")
                        for c in cues][:4]
-        row["label"] = TYPE_LABELS[row["type"]]
-    return {"counts": [{**c, "label": TYPE_LABELS.get(c["type"], c["type"])} for c in counts],
-            "chart": bar_chart([(TYPE_LABELS.get(c["type"], c["type"]), c["accounts"]) for c in counts]),
+        row["label"] = _type_label(row["type"])
+    return {"counts": [{**c, "label": _type_label(c["type"])} for c in counts],
+            "chart": bar_chart([(_type_label(c["type"]), c["accounts"]) for c in counts]),
             "examples": examples}
 
 
@@ -94,8 +109,8 @@ def collect_harm_profiles(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | No
     return {"rows": rows, "missing": sorted(missing)}
 
 
-register_section(Section("source-credibility", "Source credibility and URL cascades", 62, "source_credibility.html",
+register_section(Section("source-credibility", N_("Source credibility and URL cascades"), 62, "source_credibility.html",
                          collect_source_credibility))
-register_section(Section("account-types", "Account types", 64, "account_types.html", collect_account_types))
-register_section(Section("harm-profiles", "Harmful-influence profiles of the top influencers", 65, "harm_profiles.html",
+register_section(Section("account-types", N_("Account types"), 64, "account_types.html", collect_account_types))
+register_section(Section("harm-profiles", N_("Harmful-influence profiles of the top influencers"), 65, "harm_profiles.html",
                          collect_harm_profiles))

@@ -35,7 +35,7 @@ from confiance import __version__, store
 from confiance.export import Pseudonymiser, safe_cell
 from confiance.graph.layout import LAYOUT_TABLE
 from confiance.overview import workspace_status
-from confiance.report import PAGE_LANGUAGE, http_url, moment, url_host
+from confiance.report import PAGE_LANGUAGE, http_url, install_i18n, moment, url_host
 from confiance.report.sections import all_sections
 from confiance.web import views as V
 from confiance.web.evidence import readable_cells, readable_scores
@@ -95,7 +95,7 @@ def _environment() -> Environment:
     env.filters["num"] = lambda v, digits=0: "" if v is None else (
         f"{v:,.{digits}f}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v))
     env.globals["page_language"] = PAGE_LANGUAGE
-    return env
+    return install_i18n(env)  # the report's section templates it shows are gettext templates (English here)
 
 
 def _is_api(request: Request) -> bool:

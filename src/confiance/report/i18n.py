@@ -1,0 +1,196 @@
+"""The report's languages: gettext catalogues read at run time, and numbers and dates in the reader's form.
+
+The report's own words are English message ids translated through a gettext catalogue per language
+(``locales/<lang>/LC_MESSAGES/confiance.po``), read with Babel and compiled in memory: no compile step,
+nothing but the ``.po`` ships. Data values (handles, hashtags, post texts, domains) are never translated.
+
+The language of a report is set for the time of its build with :func:`using`; the sections' ``collect``
+functions, the charts and the Jinja environment read it from there (:func:`gettext`, :func:`ngettext`,
+:func:`number`, :func:`day`, :func:`moment`). English goes through ``gettext.NullTranslations`` and
+Python's own formatting, so an English report is what it was before the report had languages.
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+import re
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime, timezone
+from functools import lru_cache
+from importlib.resources import files
+from io import BytesIO
+from typing import Iterator
+
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import Translations
+
+__all__ = ["DOMAIN", "LANGUAGES", "N_", "catalogue_path", "current", "day", "fixed", "gettext", "moment", "ngettext",
+           "number", "percent", "plain", "plural_count", "share", "signed", "translate", "translations", "trimmed_number",
+           "using"]
+
+#: The languages a report can be written in; the first is the default.
+LANGUAGES = ("en", "fr")
+#: The gettext domain (the catalogue's file name).
+DOMAIN = "confiance"
+#: The Babel locale of each language's numbers and dates.
+_LOCALES = {"en": "en_US", "fr": "fr_FR"}
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+_current: ContextVar[str] = ContextVar("report_language", default=LANGUAGES[0])
+
+
+def N_(message: str) -> str:  # noqa: N802  (the gettext convention, and a keyword of the extractor)
+    """Mark ``message`` for extraction; it is translated where it is shown (a section title, a constant)."""
+    return message
+
+
+def catalogue_path(language: str):
+    """The ``.po`` of ``language`` inside the package."""
+    return files("confiance.report") / "locales" / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def _check(language: str) -> str:
+    if language not in LANGUAGES:
+        raise ValueError(f"unsupported report language {language!r}: use one of {', '.join(LANGUAGES)}")
+    return language
+
+
+@lru_cache(maxsize=None)
+def translations(language: str) -> _gettext.NullTranslations:
+    """The gettext translations of ``language``: its ``.po`` read and compiled in memory (English: none)."""
+    if _check(language) == LANGUAGES[0]:
+        return _gettext.NullTranslations()
+    with catalogue_path(language).open("rb") as po:
+        catalog = read_po(po, locale=language, domain=DOMAIN)
+    compiled = BytesIO()
+    write_mo(compiled, catalog)  # fuzzy entries are left out, as msgfmt does
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
+
+
+@contextmanager
+def using(language: str) -> Iterator[str]:
+    """Write in ``language`` inside the block (the report's build)."""
+    token = _current.set(_check(language))
+    try:
+        yield language
+    finally:
+        _current.reset(token)
+
+
+def current() -> str:
+    return _current.get()
+
+
+def plural_count(n: int | float | None) -> int:
+    """The integer gettext chooses a plural form by (``None``, an unknown count, reads as a plural)."""
+    if n is None:
+        return 2
+    if isinstance(n, int):
+        return n
+    return int(n) if float(n).is_integer() else 2
+
+
+def translate(message: str) -> str:
+    """``message`` in the report's language, as it is (no value put in: a section title). A noun the
+    catalogue holds with its plural (the same noun counted elsewhere: "account" as a column and in
+    "3 accounts") is found as its singular."""
+    catalogue = translations(current())
+    text = catalogue.gettext(message)
+    return catalogue.ngettext(message, message, 1) if text == message else text
+
+
+def gettext(message: str, **values: object) -> str:
+    """``message`` in the report's language with ``values`` put in (``%(name)s``), as the templates'
+    ``_()`` does: a literal ``%`` is written ``%%``."""
+    return translate(message) % values
+
+
+def ngettext(singular: str, plural: str, n: int | float | None, **values: object) -> str:
+    """The form of ``singular`` / ``plural`` for ``n`` with ``values`` put in (``%(num)s`` is ``n`` in the
+    language's form unless given)."""
+    values.setdefault("num", "–" if n is None else number(n))
+    return translations(current()).ngettext(singular, plural, plural_count(n)) % values
+
+
+def number(value: object, digits: int = 0) -> str:
+    """``value`` with ``digits`` decimals and grouped thousands ("1,234.5"; in French "1 234,5"); a
+    non-number as text, None as ""."""
+    if value is None:
+        return ""
+    if not isinstance(value, (int, float)):
+        return str(value)
+    if current() == LANGUAGES[0]:
+        return f"{value:,.{digits}f}"
+    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    return format_decimal(value, format=pattern, locale=_LOCALES[current()])
+
+
+def fixed(value: float, digits: int = 0) -> str:
+    """``value`` with ``digits`` decimals and no grouping in English ("%.2f": "1234.50"), as :func:`number`
+    in another language."""
+    return f"{value:.{digits}f}" if current() == LANGUAGES[0] else number(value, digits)
+
+
+def percent(value: object, digits: int = 0) -> str:
+    """A percentage given in percent, its sign as the language writes it ("12.3%"; in French "12,3 %",
+    a narrow no-break space before the sign)."""
+    if value is None:
+        return ""
+    return number(value, digits) + ("%" if current() == LANGUAGES[0] else "\u202f%")
+
+
+def plain(value: object) -> object:
+    """A value as Python prints it in English ("0.1"); a number in the language's form otherwise ("0,1")."""
+    if current() == LANGUAGES[0] or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    return trimmed_number(value)
+
+
+def share(value: float, digits: int = 0) -> str:
+    """A share of 1 as a percentage ("{:.0%}": "12%"; in French "12 %")."""
+    if current() == LANGUAGES[0]:
+        return f"{value:.{digits}%}"
+    return percent(100 * value, digits)
+
+
+def signed(value: float, digits: int = 0) -> str:
+    """``value`` with its sign always written ("%+.2f": "+0.25", "-1.50"; in French "+0,25", "-1,50")."""
+    if current() == LANGUAGES[0]:
+        return f"{value:+.{digits}f}"
+    return ("-" if value < 0 else "+") + number(abs(value), digits)
+
+
+def trimmed_number(value: float, significant: int | None = None) -> str:
+    """A number without trailing zeros (an axis tick: "12.5", "0.25"; in French "12,5"), rounded to
+    ``significant`` digits when given."""
+    if significant is not None:
+        value = float(f"{value:.{significant}g}")
+    return format_decimal(value, format="#,##0.##########", locale=_LOCALES[current()])
+
+
+def day(value: date) -> str:
+    """A date: ISO in English ("2026-11-30"), the locale's medium form otherwise ("30 nov. 2026")."""
+    if current() == LANGUAGES[0]:
+        return value.isoformat()
+    return format_date(value, "medium", locale=_LOCALES[current()])
+
+
+def moment(value: object) -> object:
+    """A time to the second in UTC (English: "2025-01-22 15:14:09 UTC"; French: "22 janv. 2025 15:14:09 UTC"),
+    a date as :func:`day` (in French also an ISO day held as text); other values pass unchanged (None as "")."""
+    if isinstance(value, datetime):
+        value = value.astimezone(timezone.utc) if value.tzinfo else value
+        if current() == LANGUAGES[0]:
+            return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+        return format_datetime(value, "d MMM y HH:mm:ss", tzinfo="UTC", locale=_LOCALES[current()]) + " UTC"
+    if isinstance(value, date):
+        return day(value)
+    if isinstance(value, str) and current() != LANGUAGES[0] and _ISO_DAY.fullmatch(value):
+        return day(date.fromisoformat(value))  # a day stored as text (an intervention date)
+    return "" if value is None else value

@@ -1,0 +1,205 @@
+"""The report in French (``confiance report --lang fr``): every message of the report has a French
+translation in the shipped catalogue, French plural rules, numbers and dates in French form, no English
+heading left, still fully escaped, and an unknown language is a usage error."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po
+from typer.testing import CliRunner
+
+from confiance.cli import app
+from confiance.pipeline import analyze
+from confiance.report import build_report, environment, i18n
+from confiance.report.sections import all_sections
+from confiance.wording import counted, plural
+from tests.web.hostile import PAYLOADS, hostile_world
+
+ROOT = Path(__file__).parents[2]
+#: The keywords of ``pybabel extract -k counted:2,3`` (see confiance.report's docstring).
+KEYWORDS = {**DEFAULT_KEYWORDS, "counted": (2, 3)}
+#: Steps of the simulated world that run in seconds (no embedding): enough for most sections.
+QUICK_STEPS = ["overview", "graph", "communities", "polarization", "influence", "layout", "bots", "disclosure",
+               "sources", "account_types", "coordination", "harm"]
+NNBSP = "\u202f"  # the narrow no-break space of French numbers and before "%"
+
+
+def _extracted() -> dict[str, str | tuple[str, ...]]:
+    """Every message id of the report's templates and Python code, as ``pybabel extract -F babel.cfg`` finds them."""
+    with open(ROOT / "babel.cfg") as cfg:
+        method_map, options_map = parse_mapping_cfg(cfg)
+    messages: dict[str, str | tuple[str, ...]] = {}
+    for filename, lineno, message, _, _ in extract_from_dir(ROOT, method_map, options_map, keywords=KEYWORDS):
+        key = message if isinstance(message, str) else message[0]
+        # a noun counted somewhere and shown alone elsewhere is one catalogue entry, with its plural
+        if not isinstance(messages.get(key), tuple):
+            messages[key] = message
+    return messages
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    with i18n.catalogue_path("fr").open("rb") as po:
+        return read_po(po, locale="fr", domain=i18n.DOMAIN)
+
+
+def test_every_report_message_has_a_french_translation_and_none_is_obsolete(catalogue):
+    extracted = _extracted()
+    assert len(extracted) > 300  # the templates and sections were found (a wrong mapping finds nothing)
+    entries = {m.id if isinstance(m.id, str) else m.id[0]: m for m in catalogue if m.id}
+    missing = sorted(set(extracted) - set(entries))
+    assert not missing, f"not in the French catalogue: {missing[:10]}"
+    obsolete = sorted(set(entries) - set(extracted))
+    assert not obsolete, f"in the catalogue but used nowhere: {obsolete[:10]}"
+    assert not catalogue.obsolete
+    for key, message in extracted.items():
+        entry = entries[key]
+        assert not entry.fuzzy, key
+        assert isinstance(message, tuple) == entry.pluralizable, f"{key!r}: plural in the code, not in the catalogue"
+        strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+        assert len(strings) == (2 if entry.pluralizable else 1) and all(s.strip() for s in strings), key
+    # placeholders agree between English and French (Babel's python-format checker)
+    problems = [(m.id, [str(e) for e in errors]) for m, errors in catalogue.check()]
+    assert not problems, problems[:5]
+    assert catalogue.plural_forms == "nplurals=2; plural=(n > 1);"
+
+
+def test_the_french_catalogue_is_loaded_without_a_compile_step():
+    assert i18n.catalogue_path("fr").name == "confiance.po"
+    assert not list(i18n.catalogue_path("fr").parent.glob("*.mo"))  # only the .po ships
+    with i18n.using("fr"):
+        assert i18n.gettext("Communities") == "Communautés"
+        assert i18n.gettext("account") == "compte"  # a noun held with its plural is found alone too
+    assert i18n.gettext("Communities") == "Communities"  # English outside the block
+
+
+@pytest.mark.parametrize(("n", "expected"), [(0, "0 compte"), (1, "1 compte"), (2, "2 comptes"),
+                                             (1_234, f"1{NNBSP}234 comptes"), (None, "– comptes")])
+def test_french_plural_counts_zero_and_one_as_singular(n, expected):
+    assert counted(n, "account", "accounts", language="fr") == expected
+
+
+def test_english_counts_are_unchanged_and_french_plurals_come_from_the_catalogue():
+    assert [counted(n, "community") for n in (0, 1, 2)] == ["0 communities", "1 community", "2 communities"]
+    assert counted(1_234, "account") == "1,234 accounts"
+    assert [counted(n, "community", language="fr") for n in (0, 1, 2)] == ["0 communauté", "1 communauté", "2 communautés"]
+    assert counted(1, "is a single account", "are single accounts", language="fr") == "1 est un compte isolé"
+    assert plural("community", language="fr") == "communautés" and plural("community") == "communities"
+
+
+def test_template_plurals_and_numbers_follow_the_french_rules():
+    template = environment().from_string(
+        '{{ ngettext("account", "accounts", n) }}|'
+        '{{ counted(n, "bursting day", "bursting days") }}|{{ x | num(1) }}|{{ x | percent(1) }}')
+    with i18n.using("fr"):
+        rendered = [template.render(n=n, x=1234.5) for n in (0, 1, 2)]
+    assert rendered == [f"compte|0 jour de pic|1{NNBSP}234,5|1{NNBSP}234,5{NNBSP}%",
+                        f"compte|1 jour de pic|1{NNBSP}234,5|1{NNBSP}234,5{NNBSP}%",
+                        f"comptes|2 jours de pic|1{NNBSP}234,5|1{NNBSP}234,5{NNBSP}%"]
+    assert template.render(n=2, x=1234.5) == "accounts|2 bursting days|1,234.5|1,234.5%"
+
+
+def _headings(html: str, tag: str) -> list[str]:
+    return [re.sub(r"<[^>]+>", "", h).strip() for h in re.findall(rf"<{tag}(?: [^>]*)?>(.*?)</{tag}>", html, re.S)]
+
+
+@pytest.fixture(scope="module")
+def reports(sim_world_base, tmp_path_factory):
+    """The simulated world after its quick steps, reported in English and in French."""
+    from tests.conftest import copy_workspace
+
+    root = tmp_path_factory.mktemp("french-report")
+    ws = copy_workspace(sim_world_base[1], root / "ws")
+    analyze(ws, only=QUICK_STEPS)
+    return (build_report(ws, root / "en.html").read_text(encoding="utf-8"),
+            build_report(ws, root / "fr.html", language="fr").read_text(encoding="utf-8"))
+
+
+def test_the_french_report_is_in_french(reports):
+    english, french = reports
+    assert '<html lang="fr">' in french and '<html lang="en">' in english
+    # every section title translated, in the registered order
+    titles = [s.title for s in all_sections()]
+    assert _headings(english, "h2") == titles
+    french_titles = _headings(french, "h2")
+    assert len(french_titles) == len(titles) and not set(french_titles) & set(titles)
+    assert {"Communautés", "Influenceurs", "Comportement coordonné", "Fiabilité des sources et cascades de liens",
+            "Mention de la publicité (droit français)"} <= set(french_titles)
+    # no English sub-heading left, but those spelled alike in both languages
+    same_in_both = {"Tables", "Verdicts"}
+    left = set(_headings(english, "h3")) & set(_headings(french, "h3")) - same_in_both
+    assert not left, left
+    english_columns = set(_headings(english, "th")) - set(_headings(french, "th"))
+    assert {"account", "followers", "engagement rate", "probability", "evidence (post ids)"} <= english_columns
+    assert {"abonnés", "taux d'engagement", "probabilité"} <= set(_headings(french, "th"))
+    # sections without data say so in French, keeping the command
+    assert "Rien à afficher pour le moment : lancez `confiance analyze --only sentiment`." in french
+    assert "Nothing to show yet" not in french and "Nothing to show yet" in english
+
+
+def test_the_french_report_writes_numbers_percentages_and_dates_the_french_way(reports):
+    english, french = reports
+    # 2,000 accounts in the sources table
+    assert "<td>accounts</td><td class=\"n\">2,000</td>" in english
+    assert f"<td>accounts</td><td class=\"n\">2{NNBSP}000</td>" in french
+    cells = re.findall(r'<td class="n">([^<]*)</td>', french)
+    assert any(re.fullmatch(r"\d+,\d+", c) for c in cells)  # decimal commas
+    assert not [c for c in cells if re.search(r"\d\.\d", c)]  # no decimal point left
+    assert re.search(r"<td class=\"n\">\d+,\d+&nbsp;%</td>", french)  # percentages with a decimal comma
+    # chart ticks: French dates and numbers
+    ticks = re.findall(r'text-anchor="middle">([^<]+)</text>', french)
+    assert any(re.fullmatch(r"\d{1,2} (janv|févr|mars|avr|mai|juin|juil|août|sept|oct|nov|déc)\.? \d{4}", t) for t in ticks)
+    assert not any(re.fullmatch(r"\d{4}-\d{2}-\d{2}", t) for t in ticks)
+    assert re.search(r"\d{4}-\d{2}-\d{2}", " ".join(re.findall(r'text-anchor="middle">([^<]+)</text>', english)))
+
+
+def test_the_french_report_escapes_hostile_data(tmp_path):
+    ws = hostile_world(tmp_path / "hostile")
+    html = build_report(ws, tmp_path / "fr.html", language="fr").read_text(encoding="utf-8")
+    assert '<html lang="fr">' in html and "Communautés" in html
+    assert "<script" not in html and "<iframe" not in html and "<img" not in html
+    for payload in PAYLOADS:
+        if "<" in payload:
+            assert payload not in html, payload
+    assert "&lt;script&gt;" in html
+
+
+def test_an_unknown_language_is_a_usage_error_naming_the_supported_ones(workspace, tmp_path):
+    result = CliRunner().invoke(app, ["--workspace", str(workspace.root), "report", "--lang", "de",
+                                      "-o", str(tmp_path / "r.html")])
+    assert result.exit_code == 2
+    assert "'de'" in result.output and "en, fr" in result.output
+    assert not (tmp_path / "r.html").exists()
+    with pytest.raises(ValueError, match="en, fr"):
+        build_report(workspace, tmp_path / "r.html", language="de")
+
+
+def test_the_cli_writes_the_french_report(workspace, tmp_path):
+    result = CliRunner().invoke(app, ["--workspace", str(workspace.root), "report", "--lang", "fr",
+                                      "-o", str(tmp_path / "r.html")])
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert '<html lang="fr">' in html and "lancez `confiance analyze`" in html
+
+
+def test_labels_the_report_repeats_from_the_analyses_stay_in_step():
+    """The report keeps the messages of some analysis constants for the catalogue: they must not drift."""
+    from confiance.campaign.impact import ASSUMPTIONS
+    from confiance.influence.accounts import TYPE_LABELS
+    from confiance.influence.fit import PARTS
+    from confiance.influence.scores import COMPONENTS
+    from confiance.integrity.coordination import KINDS
+    from confiance.integrity.disclosure import VERDICTS
+    from confiance.report import campaign, coordination, disclosure, fit, network, trust
+
+    assert campaign.IMPACT_ASSUMPTION_MESSAGES == ASSUMPTIONS
+    assert trust.TYPE_LABEL_MESSAGES == TYPE_LABELS
+    assert set(fit.PART_LABELS) == set(PARTS)
+    assert set(network.COMPONENT_LABELS) == set(COMPONENTS)
+    assert set(coordination.KIND_LABELS) == set(KINDS)
+    assert set(disclosure.VERDICT_LABELS) == set(VERDICTS)
