@@ -39,6 +39,7 @@ demo: $(STAMP)
 	  --controls competitor_site_visits,category_search_interest,newsletter_opens > /dev/null
 	$(CF) match examples/brief-solvane.yaml > /dev/null
 	$(CF) plan examples/brief-solvane.yaml > /dev/null
+	$(CF) report --lang fr -o $(DEMO)/rapport.html
 	$(CF) report -o $(DEMO)/report.html
 	@echo "explore it: $(CF) serve"
 
