@@ -145,6 +145,14 @@ def test_tables_keep_columns_aligned_and_whole_when_piped(tmp_path):
     assert "e+" not in cumulative
 
 
+def test_table_cells_round_floats_and_keep_the_rest():
+    from confiance.cli import _cell
+
+    assert [_cell(v) for v in (0.4166666666666667, 2.0, 0.0, -0.00001, 1234.56789, None, "1.23456789", 7)] == \
+        ["0.4167", "2", "0", "-1.00e-05", "1234.5679", "", "1.23456789", "7"]
+    assert _cell(float("nan")) == "nan"
+
+
 def test_ingesting_an_empty_folder_says_so(tmp_path):
     ws, empty = tmp_path / "ws", tmp_path / "empty"
     run("init", workspace=ws)

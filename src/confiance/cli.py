@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import sys
 from enum import Enum
 from pathlib import Path
@@ -93,8 +94,20 @@ def _emit_table(title: str, rows: list[dict[str, Any]]) -> None:
     for key in columns:
         table.add_column(str(key))
     for row in rows:
-        table.add_row(*("" if row.get(key) is None else str(row[key]) for key in columns))
+        table.add_row(*(_cell(row.get(key)) for key in columns))
     console.print(table)
+
+
+def _cell(value: Any) -> str:
+    """A table cell: a float to four decimals, trailing zeros dropped (0.4166666666666667 → 0.4167; --json
+    and --csv keep every digit); a tiny one in scientific notation rather than a misleading 0."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and math.isfinite(value):
+        if value != 0 and abs(value) < 5e-5:
+            return f"{value:.2e}"
+        return f"{value:.4f}".rstrip("0").rstrip(".")
+    return str(value)
 
 
 #: Line width of tables written to a file or a pipe (a terminal's own width applies otherwise).
