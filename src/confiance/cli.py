@@ -400,7 +400,7 @@ def serve(
     from confiance.web.security import is_loopback
 
     if lang not in LANGUAGES:
-        raise typer.BadParameter(f"{lang!r} is not a dashboard language; supported: {', '.join(LANGUAGES)}",
+        raise typer.BadParameter(f"{lang!r}: the supported languages are {', '.join(LANGUAGES)}",
                                  param_hint="--lang")
     if not is_loopback(host) and not auth:
         raise typer.BadParameter(f"binding {host} would show personal data to the network; add --auth "
