@@ -75,7 +75,8 @@ def test_each_page_is_in_french_with_no_english_heading_left(english, french, wo
     route = _account_route(english) if route == "ACCOUNT" else route
     en, fr = english.get(route), french.get(route)
     assert en.status_code == fr.status_code
-    assert re.match(r'<!doctype html>\s*<html lang="fr">', fr.text) and re.match(r'<!doctype html>\s*<html lang="en">', en.text)
+    assert re.match(r'<!doctype html>\s*<html lang="fr">', fr.text)
+    assert re.match(r'<!doctype html>\s*<html lang="en">', en.text)
     english_words, french_words = _own_words(en.text), _own_words(fr.text)
     assert len(english_words) >= 3, english_words
     with ws.reader() as con:  # the data's own values (handles, names, analyses' keys) stay as they are
@@ -101,9 +102,11 @@ def test_the_french_pages_say_what_they_show_in_french(french, english):
     assert "<dt>abonnés</dt>" in account and "<dt>abonnements</dt>" in account
     assert "<th>date</th><th>nature</th><th>texte</th>" in account
     login = french.get("/login").text
-    assert "<title>Connexion · confiance</title>" in login and "Jeton affiché par <code>confiance serve --auth</code>" in login
+    assert "<title>Connexion · confiance</title>" in login
+    assert "Jeton affiché par <code>confiance serve --auth</code>" in login
     missing = french.get("/tables/nope")
-    assert missing.status_code == 404 and "<h1>Page introuvable</h1>" in missing.text and "<p>tableau inconnu.</p>" in missing.text
+    assert missing.status_code == 404
+    assert "<h1>Page introuvable</h1>" in missing.text and "<p>tableau inconnu.</p>" in missing.text
     assert "<p>aucune page à cette adresse.</p>" in french.get("/nowhere").text
     section = french.get("/sections/communities").text
     assert "<h1>Communautés</h1>" in section and "communautés sur 40 comptes" in section
@@ -188,7 +191,8 @@ def test_the_map_script_gets_its_words_translated_from_the_page(french, english)
 
 def test_hostile_data_stays_escaped_in_french(french, english):
     accounts = english.get("/api/tables/accounts?limit=40").json()["rows"]
-    routes = ["/", "/map", "/login", *(f"/tables/{v['key']}" for v in english.get("/api/tables").json() if v["available"]),
+    tables = [f"/tables/{v['key']}" for v in english.get("/api/tables").json() if v["available"]]
+    routes = ["/", "/map", "/login", *tables,
               *(f"/accounts/{a['handle']['platform']}/{a['handle']['ref']}" for a in accounts)]
     routes += re.findall(r'href="(/sections/[^"]+)"', english.get("/").text)
     assert len(routes) > 40

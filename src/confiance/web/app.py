@@ -8,6 +8,10 @@ route and CSV download share one query. Report sections are shown too, so each a
 report section has a dashboard page. An error on a page (404, a bad parameter) is a page of the same
 layout; the ``/api`` routes answer errors as JSON (``{"detail": …}``). Guards (bind, Host, Origin, login, headers) are in
 :mod:`confiance.web.security`.
+
+Pages speak the reader's language (:mod:`confiance.web.language`: ``serve --lang``, the header's switch)
+through the report's catalogue and formatters (:mod:`confiance.report.i18n`); the JSON API and the CSV
+downloads stay in English.
 """
 
 from __future__ import annotations

@@ -51,7 +51,9 @@ def _scalar(value: Any) -> str:
     if isinstance(value, float):
         if value != value:
             return "–"
-        return i18n.trimmed_number(round(value, 3)) if i18n.current() != "en" else f"{value:,.3f}".rstrip("0").rstrip(".")
+        if i18n.current() == i18n.LANGUAGES[0]:
+            return f"{value:,.3f}".rstrip("0").rstrip(".")
+        return i18n.trimmed_number(round(value, 3))
     if isinstance(value, int):
         return i18n.number(value)
     return str(value)

@@ -72,7 +72,8 @@ class PageLanguage:
 
         async def send_with_cookie(message: dict) -> None:
             if remember and message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie_header(language))]}
+                headers = [*message.get("headers", []), (b"set-cookie", cookie_header(language))]
+                message = {**message, "headers": headers}
             await send(message)
 
         with i18n.using(language):

@@ -165,9 +165,11 @@ register_view(TableView(
     description=N_("Influence: percentile blend of reach, amplification, authority, engagement, coreness and regularity."),
     sql="""SELECT platform, account_id, handle, rank, influence, followers, unique_engagers, amplification, authority,
                   engagement_rate, coreness FROM influence_scores""",
-    columns=(Column("rank", N_("Rank"), "number"), Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"),
+    columns=(Column("rank", N_("Rank"), "number"), Column("platform", N_("Platform")),
+             Column("handle", N_("Account"), "account"),
              Column("influence", N_("Influence"), "number"), Column("followers", N_("Followers"), "number"),
-             Column("unique_engagers", N_("Engagers"), "number"), Column("amplification", N_("Amplification"), "number"),
+             Column("unique_engagers", N_("Engagers"), "number"),
+             Column("amplification", N_("Amplification"), "number"),
              Column("authority", N_("Authority"), "number"), Column("engagement_rate", N_("Engagement rate"), "share"),
              Column("coreness", N_("Coreness"), "number")),
     default_sort="rank", descending=False,
@@ -186,7 +188,8 @@ register_view(TableView(
     key="sources", title=N_("Sources"), requires="sources",
     description=N_("Ingested files: the per-file invariant records_read = stored + duplicates + rejected."),
     sql="SELECT format, records_read, stored, duplicates, rejected, ingested_at, sha256 FROM sources",
-    columns=(Column("format", N_("Format")), Column("records_read", N_("Read"), "number"), Column("stored", N_("Stored"), "number"),
+    columns=(Column("format", N_("Format")), Column("records_read", N_("Read"), "number"),
+             Column("stored", N_("Stored"), "number"),
              Column("duplicates", N_("Duplicates"), "number"), Column("rejected", N_("Rejected"), "number"),
              Column("ingested_at", N_("Ingested"), "time"), Column("sha256", N_("SHA-256"))),
     default_sort="ingested_at",
@@ -199,7 +202,8 @@ register_view(TableView(
     description=N_("Calibrated bot probability per account (read it as a ranking); evidence: each feature's contribution."),
     sql="""SELECT b.platform, b.account_id, a.handle, b.score, b.label, CAST(b.evidence AS VARCHAR) AS evidence
            FROM bot_scores b LEFT JOIN accounts a USING (platform, account_id)""",
-    columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"), Column("score", N_("Bot probability"), "number"),
+    columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"),
+             Column("score", N_("Bot probability"), "number"),
              Column("label", N_("Flagged")), Column("evidence", N_("Evidence"), "evidence")),
     default_sort="score",
 ))
@@ -209,10 +213,13 @@ register_view(TableView(
     sql="""SELECT d.platform, d.account_id, a.handle, d.posts, d.commercial_posts, d.undisclosed_posts, d.unclear_posts,
                   d.banned_posts, d.paid_share, d.undisclosed_share
            FROM disclosure_accounts d LEFT JOIN accounts a USING (platform, account_id)""",
-    columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"), Column("posts", N_("Posts"), "number"),
-             Column("commercial_posts", N_("Commercial"), "number"), Column("undisclosed_posts", N_("Undisclosed"), "number"),
+    columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"),
+             Column("posts", N_("Posts"), "number"),
+             Column("commercial_posts", N_("Commercial"), "number"),
+             Column("undisclosed_posts", N_("Undisclosed"), "number"),
              Column("unclear_posts", N_("Unclear"), "number"), Column("banned_posts", N_("Banned category"), "number"),
-             Column("paid_share", N_("Paid share"), "share"), Column("undisclosed_share", N_("Undisclosed share"), "share")),
+             Column("paid_share", N_("Paid share"), "share"),
+             Column("undisclosed_share", N_("Undisclosed share"), "share")),
     default_sort="undisclosed_posts",
 ))
 register_view(TableView(
@@ -222,8 +229,10 @@ register_view(TableView(
                   CAST(d.findings AS VARCHAR) AS findings
            FROM disclosure_posts d LEFT JOIN accounts a USING (platform, account_id)
            LEFT JOIN posts p USING (platform, post_id) WHERE d.commercial""",
-    columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"), Column("post_id", N_("Post"), personal=True),
-             Column("verdict", N_("Verdict")), Column("disclosure", N_("Mention")), Column("text", N_("Text"), personal=True),
+    columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"),
+             Column("post_id", N_("Post"), personal=True),
+             Column("verdict", N_("Verdict")), Column("disclosure", N_("Mention")),
+             Column("text", N_("Text"), personal=True),
              Column("findings", N_("Evidence"), "evidence", personal=True)),
     default_sort="verdict", descending=False,
 ))
@@ -234,7 +243,8 @@ register_view(TableView(
                   array_to_string(e.evidence[1:10], ' ') AS evidence
            FROM coordination_edges e LEFT JOIN accounts a ON a.platform = e.platform AND a.account_id = e.a
            LEFT JOIN accounts b ON b.platform = e.platform AND b.account_id = e.b""",
-    columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"), Column("b_handle", N_("With"), personal=True),
+    columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"),
+             Column("b_handle", N_("With"), personal=True),
              Column("kind", N_("Kind")), Column("weight", N_("Shared objects"), "number"),
              Column("evidence", N_("Evidence posts"), personal=True)),
     default_sort="weight",
@@ -246,8 +256,10 @@ register_view(TableView(
     sql="""SELECT platform, account_id, handle, engagements, bot_amplification_share, coordinated_group,
                   low_credibility_share, undisclosed_share FROM harm_profiles""",
     columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"),
-             Column("engagements", N_("Engagements"), "number"), Column("bot_amplification_share", N_("Bot amplification"), "share"),
-             Column("coordinated_group", N_("Coordinated group")), Column("low_credibility_share", N_("Low-credibility links"), "share"),
+             Column("engagements", N_("Engagements"), "number"),
+             Column("bot_amplification_share", N_("Bot amplification"), "share"),
+             Column("coordinated_group", N_("Coordinated group")),
+             Column("low_credibility_share", N_("Low-credibility links"), "share"),
              Column("undisclosed_share", N_("Undisclosed ads"), "share")),
     default_sort="engagements",
 ))
@@ -256,7 +268,8 @@ register_view(TableView(
     description=N_("Individual expert, professional creator, media, brand, institution or other, with the cues that fired."),
     sql="""SELECT platform, account_id, handle, type, confidence, CAST(evidence AS VARCHAR) AS evidence FROM account_types""",
     columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"), Column("type", N_("Type")),
-             Column("confidence", N_("Confidence"), "number"), Column("evidence", N_("Evidence"), "evidence", personal=True)),
+             Column("confidence", N_("Confidence"), "number"),
+             Column("evidence", N_("Evidence"), "evidence", personal=True)),
     default_sort="confidence",
 ))
 register_view(TableView(
@@ -267,6 +280,7 @@ register_view(TableView(
     columns=(Column("domain", N_("Domain")), Column("url", N_("URL"), "url"), Column("rating", N_("Credibility")),
              Column("first_handle", N_("First sharer"), "account"), Column("accounts", N_("Accounts"), "number"),
              Column("reposts", N_("Reposts"), "number"), Column("followers_reach", N_("Follower reach"), "number"),
-             Column("depth", N_("Depth"), "number"), Column("structural_virality", N_("Structural virality"), "number")),
+             Column("depth", N_("Depth"), "number"),
+             Column("structural_virality", N_("Structural virality"), "number")),
     default_sort="accounts",
 ))
