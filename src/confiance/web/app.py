@@ -40,9 +40,9 @@ from confiance.export import Pseudonymiser, safe_cell
 from confiance.graph.layout import LAYOUT_TABLE
 from confiance.overview import workspace_status
 from confiance.report import PAGE_LANGUAGE, http_url, i18n, install_i18n, url_host
+from confiance.report.i18n import N_
 from confiance.report.sections import all_sections
 from confiance.web import views as V
-from confiance.report.i18n import N_
 from confiance.web.evidence import readable_cells, readable_scores
 from confiance.web.language import LANGUAGES, PageLanguage, switch_links
 from confiance.web.map import MAX_MAP_NODES, map_data, map_json, map_words
