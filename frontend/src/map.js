@@ -21,6 +21,20 @@ const form = document.getElementById("map-filters");
 const search = document.getElementById("map-search");
 const choices = document.getElementById("map-accounts");
 const focused = document.getElementById("map-focus");
+// The page's words, already translated by the server (JSON in the map's data-words attribute: the page
+// holds no script of its own); English when absent. Values go in for "{name}"; numbers in the page's language.
+const WORDS = {
+  locale: "en",
+  loading: "loading…",
+  noMap: "no map: {detail}",
+  noAccount: "no account to draw with these filters",
+  noMatch: "no account matches in this map",
+  focus: " · community {community} · {links} links shown",
+  none: "none",
+  sampled: "showing {shown} of {total} accounts, {links} links (sampled: {sampling})",
+  whole: "{shown} accounts, {links} links",
+  ...JSON.parse(root.dataset.words || "{}"),
+};
 
 // Above this many links, links and labels are hidden while the camera moves.
 const BIG_GRAPH_LINKS = 20000;
@@ -38,6 +52,23 @@ let highlighted = null;
 
 function say(text) {
   status.textContent = text;
+}
+
+function words(name, values = {}) {
+  return WORDS[name].replace(/\{(\w+)\}/g, (match, key) => (key in values ? String(values[key]) : match));
+}
+
+function count(n) {
+  return n.toLocaleString(WORDS.locale);
+}
+
+// The API's sampling sentence is English: another language rebuilds it from the payload's numbers, its
+// second clause when the sentence has it (map.py: MapData.sampling).
+function sampling(data) {
+  if (!WORDS.sampledLayout) return data.sampling;
+  let text = data.laid_out < data.total_nodes ? words("sampledLayout", { laidOut: count(data.laid_out) }) : words("sampledAll");
+  if (data.sampling.includes("(max_nodes)")) text += words("sampledMap", { shown: count(data.count) });
+  return text;
 }
 
 function query() {
@@ -76,7 +107,7 @@ function focusNode(key) {
   link.setAttribute("href", "/accounts/" + encodeURIComponent(platforms[nodes.platform[i]]) + "/" + encodeURIComponent(nodes.ref[i]));
   link.textContent = nodes.label[i];
   focused.appendChild(link);
-  focused.appendChild(document.createTextNode(" · community " + (nodes.community[i] ?? "none") + " · " + graph.degree(key) + " links shown"));
+  focused.appendChild(document.createTextNode(words("focus", { community: nodes.community[i] ?? WORDS.none, links: count(graph.degree(key)) })));
   document.body.dataset.focused = key;
   return true;
 }
@@ -130,17 +161,17 @@ async function errorDetail(response) {
 }
 
 async function load(keepFilters) {
-  say("loading…");
+  say(WORDS.loading);
   performance.mark("map:request");
   const response = await fetch("/api/map?" + query().toString(), { credentials: "same-origin" });
   if (!response.ok) {
-    say("no map: " + (await errorDetail(response)));
+    say(words("noMap", { detail: await errorDetail(response) }));
     return;
   }
   const data = await response.json();
   performance.mark("map:parsed");
   if (data.count === 0) {
-    say("no account to draw with these filters");
+    say(WORDS.noAccount);
     return;
   }
   if (renderer) renderer.kill();
@@ -172,11 +203,11 @@ async function load(keepFilters) {
     renderer.refresh();
   });
   performance.mark("map:drawn");
-  const shown = data.count.toLocaleString("en");
-  const links = graph.size.toLocaleString("en");
+  const shown = count(data.count);
+  const links = count(graph.size);
   say(data.sampled
-    ? `showing ${shown} of ${data.total_nodes.toLocaleString("en")} accounts, ${links} links (sampled: ${data.sampling})`
-    : `${shown} accounts, ${links} links`);
+    ? words("sampled", { shown, total: count(data.total_nodes), links, sampling: sampling(data) })
+    : words("whole", { shown, links }));
   document.body.dataset.mapReady = String(data.count);
 }
 
@@ -191,7 +222,7 @@ form.addEventListener("submit", (event) => {
   const labels = nodes.label.map((label) => label.toLowerCase());
   let index = labels.indexOf(wanted);
   if (index < 0) index = labels.findIndex((label) => label.includes(wanted));
-  if (index < 0 || !focusNode(String(index))) say("no account matches in this map");
+  if (index < 0 || !focusNode(String(index))) say(WORDS.noMatch);
 });
 
 load(false);

@@ -406,10 +406,15 @@ def serve(
     auth: bool = typer.Option(False, "--auth", help="Require the one-time login token printed at start."),
     pseudonymise: bool = typer.Option(False, "--pseudonymise", help="Show stable pseudonyms instead of handles (screen sharing)."),
     allow_host: list[str] = typer.Option([], "--allow-host", help="Another Host name to answer to (a reverse proxy's)."),
+    lang: str = typer.Option("en", "--lang", help="The pages' default language (a reader can switch): en or fr."),
 ) -> None:
     """Serve the local dashboard and JSON API over a published snapshot of the store."""
+    from confiance.report import LANGUAGES
     from confiance.web.security import is_loopback
 
+    if lang not in LANGUAGES:
+        raise typer.BadParameter(f"{lang!r}: the supported languages are {', '.join(LANGUAGES)}",
+                                 param_hint="--lang")
     if not is_loopback(host) and not auth:
         raise typer.BadParameter(f"binding {host} would show personal data to the network; add --auth "
                                  "(a one-time login token) or bind 127.0.0.1", param_hint="--host")
@@ -437,7 +442,7 @@ def serve(
         err.print(f"the store is being written: serving the last snapshot, {snapshot.name}")
     key = Pseudonymiser.for_workspace(ws.root / "pseudonym.key").key if pseudonymise else None
     app_ = create_app(Settings(snapshot=snapshot, host=host, port=port, auth=auth, pseudonymise=pseudonymise,
-                               pseudonym_key=key, extra_hosts=tuple(allow_host)))
+                               pseudonym_key=key, extra_hosts=tuple(allow_host), language=lang))
     shown = f"[{host}]" if ":" in host else host
     if auth:
         typer.echo(f"log in at http://{shown}:{port}/login with the one-time token: {app_.state.sessions.token}")

@@ -1,6 +1,7 @@
-"""The report in French (``confiance report --lang fr``): every message of the report has a French
-translation in the shipped catalogue, French plural rules, numbers and dates in French form, no English
-heading left, still fully escaped, and an unknown language is a usage error."""
+"""The report in French (``confiance report --lang fr``): every message of the report and of the dashboard
+(``confiance serve --lang fr``, tested in tests/web/test_french.py) has a French translation in the shipped
+catalogue, French plural rules, numbers and dates in French form, no English heading left, still fully
+escaped, and an unknown language is a usage error."""
 
 from __future__ import annotations
 
@@ -67,6 +68,35 @@ def test_every_report_message_has_a_french_translation_and_none_is_obsolete(cata
     problems = [(m.id, [str(e) for e in errors]) for m, errors in catalogue.check()]
     assert not problems, problems[:5]
     assert catalogue.plural_forms == "nplurals=2; plural=(n > 1);"
+
+
+def test_the_dashboards_messages_are_extracted_into_the_same_catalogue(catalogue):
+    """babel.cfg maps the dashboard's templates and Python code too (the test above then covers them)."""
+    with open(ROOT / "babel.cfg") as cfg:
+        method_map, options_map = parse_mapping_cfg(cfg)
+    found = {Path(filename).as_posix() for filename, *_ in extract_from_dir(ROOT, method_map, options_map, keywords=KEYWORDS)}
+    web = ROOT / "src" / "confiance" / "web"
+    templates = {p.relative_to(ROOT).as_posix() for p in (web / "templates").glob("*.html") if p.name != "_cell.html"}
+    modules = {f"src/confiance/web/{name}.py" for name in ("app", "views", "map", "evidence")}
+    assert templates and templates | modules <= found, sorted(templates | modules - found)
+    with i18n.using("fr"):
+        assert i18n.translate("What the store holds") == "Contenu de la base"
+        assert i18n.translate("Engagement rate") == "Taux d'engagement"
+
+
+#: What a dashboard template may write outside its messages: the product's name, formats, signs.
+WEB_TEMPLATE_LITERALS = {"confiance", "CSV", "JSON", "%", "–", "·", "."}
+
+
+@pytest.mark.parametrize("template", sorted(p.name for p in (ROOT / "src/confiance/web/templates").glob("*.html")))
+def test_the_dashboard_templates_write_no_words_outside_their_messages(template):
+    text = (ROOT / "src/confiance/web/templates" / template).read_text(encoding="utf-8")
+    text = re.sub(r"{% trans\b.*?%}.*?{% endtrans %}", " ", text, flags=re.S)
+    text = re.sub(r"{{.*?}}|{%.*?%}|{#.*?#}", " ", text, flags=re.S)
+    attributes = [a for a in re.findall(r'\b(?:placeholder|aria-label|title|alt)="([^"]*)"', text) if a.strip()]
+    assert not attributes, attributes
+    words = set(re.findall(r"\S+", re.sub(r"<[^>]*>", " ", text))) - WEB_TEMPLATE_LITERALS
+    assert not words, words
 
 
 def test_the_french_catalogue_is_loaded_without_a_compile_step():

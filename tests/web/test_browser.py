@@ -237,3 +237,20 @@ def test_hostile_world_runs_no_script_on_any_route(browser, hostile_server, bypa
         executed[route] = page.evaluate("window.__xss")
     assert executed == {route: 0 for route in executed}
     assert errors == []  # not even a blocked attempt: the Content-Security-Policy never had to act
+
+
+def test_the_switch_turns_the_map_french_and_is_remembered(browser, hostile_server):
+    """One French smoke check: the header's switch, the map script's status in French, the choice kept."""
+    errors: list[str] = []
+    page = _page(browser, errors)
+    page.goto(hostile_server.base + "/map")
+    page.click("header nav.languages a[lang=fr]")
+    page.wait_for_load_state()
+    assert page.get_attribute("html", "lang") == "fr"
+    _wait(page, "document.body.dataset.mapReady !== undefined")
+    status = page.text_content("#map-status")
+    assert re.fullmatch(r"\d+ comptes, \d+ liens|\d+ comptes affichés sur \d+, \d+ liens \(échantillon : .+\)", status), status
+    page.goto(hostile_server.base + "/tables/accounts")
+    assert page.get_attribute("html", "lang") == "fr" and page.text_content("h1") == "Comptes"
+    assert page.evaluate("window.__xss") == 0
+    assert errors == []

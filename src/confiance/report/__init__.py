@@ -16,7 +16,7 @@ change a message:
   with the template's ``translate`` filter, which puts no value in). Except in ``{% trans %}`` blocks
   and section titles, a literal ``%`` is written ``%%``;
 - extract the messages and merge them into the catalogue (``babel.cfg`` at the repository root maps
-  the report's templates and Python code)::
+  the report's and the dashboard's templates and Python code: one catalogue for both)::
 
       pybabel extract -F babel.cfg -k counted:2,3 -o /tmp/confiance.pot .
       pybabel update -i /tmp/confiance.pot -D confiance -d src/confiance/report/locales -l fr --ignore-obsolete
@@ -56,8 +56,8 @@ from confiance.workspace import Workspace
 
 __all__ = ["LANGUAGES", "PAGE_LANGUAGE", "build_report", "environment", "http_url", "install_i18n", "moment"]
 
-#: The language the dashboard's own words are written in, and the report's by default (``<html lang>``);
-#: posts and labels quoted from the data keep theirs.
+#: The default language of the report's and the dashboard's own words (``<html lang>``); posts and labels
+#: quoted from the data keep theirs.
 PAGE_LANGUAGE = "en"
 #: The languages of the report (``confiance report --lang``).
 LANGUAGES = i18n.LANGUAGES
@@ -118,8 +118,7 @@ def _counted(n: int | float | None, noun: str, plural_form: str | None = None, d
 def install_i18n(env: Environment) -> Environment:
     """Give ``env`` what the report's templates need to speak the report's language (:func:`i18n.using`):
     Jinja's i18n extension (``{% trans %}``, trimmed, new-style), ``_``/``ngettext``/``counted`` and the
-    number filters. Filters ``env`` already has are kept: the dashboard renders the section templates
-    with its own ``num``, ``moment`` and ``counted`` (English)."""
+    number filters. Filters ``env`` already has are kept (the dashboard's own ``num``)."""
     env.add_extension("jinja2.ext.i18n")
     env.policies["ext.i18n.trimmed"] = True
     env.newstyle_gettext = True  # type: ignore[attr-defined]  (set by the extension; values escaped, %% literal)

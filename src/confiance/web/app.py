@@ -8,6 +8,10 @@ route and CSV download share one query. Report sections are shown too, so each a
 report section has a dashboard page. An error on a page (404, a bad parameter) is a page of the same
 layout; the ``/api`` routes answer errors as JSON (``{"detail": …}``). Guards (bind, Host, Origin, login, headers) are in
 :mod:`confiance.web.security`.
+
+Pages speak the reader's language (:mod:`confiance.web.language`: ``serve --lang``, the header's switch)
+through the report's catalogue and formatters (:mod:`confiance.report.i18n`); the JSON API and the CSV
+downloads stay in English.
 """
 
 from __future__ import annotations
@@ -35,13 +39,15 @@ from confiance import __version__, store
 from confiance.export import Pseudonymiser, safe_cell
 from confiance.graph.layout import LAYOUT_TABLE
 from confiance.overview import workspace_status
-from confiance.report import PAGE_LANGUAGE, http_url, install_i18n, moment, url_host
+from confiance.report import PAGE_LANGUAGE, http_url, i18n, install_i18n, url_host
+from confiance.report.i18n import N_
 from confiance.report.sections import all_sections
 from confiance.web import views as V
 from confiance.web.evidence import readable_cells, readable_scores
-from confiance.web.map import MAX_MAP_NODES, map_data, map_json
+from confiance.web.language import LANGUAGES, PageLanguage, switch_links
+from confiance.web.map import MAX_MAP_NODES, map_data, map_json, map_words
 from confiance.web.security import PUBLIC_PATHS, SESSION_COOKIE, Guard, Sessions, allowed_host_names
-from confiance.wording import account_name, counted
+from confiance.wording import account_name
 
 #: Inferred labels that can reveal an opinion (a polarised graph's sides are often political camps): the
 #: dashboard shows them only in aggregate, never on one person's page or row.
@@ -78,6 +84,8 @@ class Settings:
     pseudonymise: bool = False
     pseudonym_key: bytes | None = None
     extra_hosts: tuple[str, ...] = ()
+    #: the pages' language when the reader has not chosen one (``serve --lang``)
+    language: str = PAGE_LANGUAGE
 
 
 def _environment() -> Environment:
@@ -89,13 +97,56 @@ def _environment() -> Environment:
     )
     env.filters["http_url"] = http_url
     env.filters["url_host"] = url_host
-    env.filters["moment"] = moment
-    env.filters["counted"] = counted
     env.filters["account_name"] = account_name
-    env.filters["num"] = lambda v, digits=0: "" if v is None else (
-        f"{v:,.{digits}f}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v))
-    env.globals["page_language"] = PAGE_LANGUAGE
-    return install_i18n(env)  # the report's section templates it shows are gettext templates (English here)
+    env.filters["num"] = _number
+    env.filters["value"] = _value
+    # the page's language (PageLanguage) gives the report's gettext, counts, numbers and dates their form
+    return install_i18n(env)
+
+
+def _number(value: Any, digits: int = 0) -> str:
+    """A number in the page's language ("1,234.5"; "1 234,5"); other values as text (None as "")."""
+    if value is None:
+        return ""
+    return i18n.number(value, digits) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+
+
+def _value(value: Any) -> Any:
+    """A profile or score value on the account page: a float to 3 decimals, a time to the second, a count
+    and a flag as written in the page's language (in English as Python prints them: "12345", "True")."""
+    if isinstance(value, bool):
+        return value if i18n.current() == PAGE_LANGUAGE else (i18n.gettext("yes") if value else i18n.gettext("no"))
+    if isinstance(value, float):
+        return _number(value, 3)
+    return i18n.plain(i18n.moment(value))
+
+
+def _snapshot_time(published_at: datetime) -> str:
+    if i18n.current() == PAGE_LANGUAGE:
+        return published_at.strftime("%Y-%m-%d %H:%M UTC")
+    return i18n.moment(published_at)  # the language's form, to the second
+
+
+class Message(str):
+    """A message in English (what the JSON API answers) that an error page shows in its reader's language:
+    ``msgid`` marked with ``N_``, its values put in (a value that is itself a Message is translated too)."""
+
+    msgid: str
+    values: dict[str, Any]
+
+    def __new__(cls, msgid: str, **values: Any) -> "Message":
+        message = super().__new__(cls, msgid % values if values else msgid)
+        message.msgid, message.values = msgid, values
+        return message
+
+    def translated(self) -> str:
+        values = {k: v.translated() if isinstance(v, Message) else v for k, v in self.values.items()}
+        return i18n.gettext(self.msgid, **values) if values else i18n.translate(self.msgid)
+
+
+def _detail(detail: Any) -> str:
+    """An error's detail in the page's language (a message the dashboard did not write stays as it is)."""
+    return detail.translated() if isinstance(detail, Message) else str(detail)
 
 
 def _is_api(request: Request) -> bool:
@@ -179,6 +230,8 @@ def _cell_text(value: Any) -> str:
 
 
 def create_app(settings: Settings) -> FastAPI:
+    if settings.language not in LANGUAGES:
+        raise ValueError(f"unsupported dashboard language {settings.language!r}: use one of {', '.join(LANGUAGES)}")
     snapshot = Snapshot(settings.snapshot)
     masker = Masker(settings.pseudonym_key if settings.pseudonymise else None)
     sessions = Sessions() if settings.auth else None
@@ -196,16 +249,23 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             con.close()
         html = env.get_template(name).render(
-            request_path=request.url.path, snapshot_time=snapshot.published_at.strftime("%Y-%m-%d %H:%M UTC"),
-            version=__version__, views=with_views, sections=all_sections(), pseudonymised=masker.active, **context)
+            **page_context(request), views=with_views, sections=all_sections(), **context)
         return HTMLResponse(html)
+
+    def page_context(request: Request) -> dict[str, Any]:
+        """What every page's layout shows: its language and switch, the snapshot's time, the version."""
+        return {"request_path": request.url.path, "page_language": i18n.current(),
+                "languages": switch_links(request.url.query, i18n.current()),
+                "snapshot_time": _snapshot_time(snapshot.published_at), "version": __version__,
+                "pseudonymised": masker.active}
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _is_api(request):
             return await http_exception_handler(request, exc)
         unrouted = exc.status_code == 404 and exc.detail == HTTPStatus.NOT_FOUND.phrase  # no route matched
-        return error_page(request, exc.status_code, "there is no page at this address" if unrouted else str(exc.detail))
+        return error_page(request, exc.status_code,
+                          Message(N_("there is no page at this address")) if unrouted else exc.detail)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
@@ -213,24 +273,23 @@ def create_app(settings: Settings) -> FastAPI:
             return await request_validation_exception_handler(request, exc)
         problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg', '')}"
                              for e in exc.errors())
-        return error_page(request, 422, problems or "invalid request")
+        return error_page(request, 422, problems or Message(N_("invalid request")))
 
-    def error_page(request: Request, status: int, detail: str) -> HTMLResponse:
+    def error_page(request: Request, status: int, detail: Any) -> HTMLResponse:
         """An error as a page of the dashboard (same layout, message escaped by autoescape)."""
         if request.url.path.startswith(PUBLIC_PATHS):  # maybe not logged in: no table or analysis names
             html = env.get_template("error.html").render(
-                request_path=request.url.path, snapshot_time=snapshot.published_at.strftime("%Y-%m-%d %H:%M UTC"),
-                version=__version__, views=[], sections=[], pseudonymised=masker.active, status=status, detail=detail)
+                **page_context(request), views=[], sections=[], status=status, detail=_detail(detail))
             response = HTMLResponse(html)
         else:
-            response = render("error.html", request, status=status, detail=detail)
+            response = render("error.html", request, status=status, detail=_detail(detail))
         response.status_code = status
         return response
 
     def table_view(key: str) -> V.TableView:
         view = V.view_named(key)
         if view is None:
-            raise HTTPException(404, "no such table")
+            raise HTTPException(404, Message(N_("no such table")))
         return view
 
     def fetch_page(key: str, sort: str | None, desc: bool | None, q: str, offset: int, limit: int):
@@ -238,7 +297,8 @@ def create_app(settings: Settings) -> FastAPI:
         con = snapshot.cursor()
         try:
             if not view.available(con):
-                raise HTTPException(404, f"{view.title} not computed yet: run `confiance analyze`")
+                raise HTTPException(404, Message(N_("%(table)s not computed yet: run `confiance analyze`"),
+                                                 table=Message(view.title)))
             found = V.page(con, view, sort=sort, descending=desc, query=q, offset=offset, limit=limit,
                            hide_personal=masker.active)
         finally:
@@ -306,7 +366,7 @@ def create_app(settings: Settings) -> FastAPI:
     def section_page(request: Request, key: str) -> HTMLResponse:
         section = next((s for s in all_sections() if s.key == key), None)
         if section is None:
-            raise HTTPException(404, "no such section")
+            raise HTTPException(404, Message(N_("no such section")))
         con = snapshot.cursor()
         try:
             data = section.collect(con)
@@ -314,9 +374,9 @@ def create_app(settings: Settings) -> FastAPI:
             con.close()
         if masker.active and data is not None:
             data = None  # report sections name accounts; in pseudonymised mode only the tables are shown
-            hint = "hidden in pseudonymised mode: use the tables, which show pseudonyms"
+            hint = i18n.gettext("hidden in pseudonymised mode: use the tables, which show pseudonyms")
         else:
-            hint = section.missing_hint
+            hint = i18n.translate(section.missing_hint)
             data = _aggregate_only(key, data) if data is not None else None
         return render("section.html", request, section=section, data=data, hint=hint)
 
@@ -340,11 +400,11 @@ def create_app(settings: Settings) -> FastAPI:
                 f"SELECT count(*) > 0 FROM {LAYOUT_TABLE}").fetchall()[0][0]
         finally:
             con.close()
-        return render("map.html", request, max_map_nodes=MAX_MAP_NODES, laid_out=laid_out)
+        return render("map.html", request, max_map_nodes=MAX_MAP_NODES, laid_out=laid_out, map_words=map_words())
 
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
     def login_form(request: Request) -> HTMLResponse:
-        return HTMLResponse(env.get_template("login.html").render(version=__version__))
+        return HTMLResponse(env.get_template("login.html").render(**page_context(request)))
 
     @app.post("/login", include_in_schema=False)
     def login(token: str = Form(...)) -> Response:
@@ -352,7 +412,7 @@ def create_app(settings: Settings) -> FastAPI:
             return RedirectResponse("/", status_code=303)
         session = sessions.exchange(token)
         if session is None:
-            raise HTTPException(403, "wrong or already used token")
+            raise HTTPException(403, Message(N_("wrong or already used token")))
         response = RedirectResponse("/", status_code=303)
         response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="strict", path="/")
         return response
@@ -415,7 +475,7 @@ def create_app(settings: Settings) -> FastAPI:
             rows = con.execute("SELECT * FROM accounts WHERE platform = ? AND account_id = ?",
                                [platform, account_id]).fetchall() if account_id else []
             if not rows:
-                raise HTTPException(404, "no such account")
+                raise HTTPException(404, Message(N_("no such account")))
             names = [d[0] for d in con.description]
             profile = dict(zip(names, rows[0]))
             scores = _account_scores(con, platform, account_id, numbers_only=masker.active)
@@ -425,14 +485,17 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             con.close()
         shown = masker.account(platform, account_id, profile.get("handle"))
-        keep = ("platform", "followers", "following", "posts_count", "verified", "created_at", "lang")
-        personal = ("display_name", "bio", "location", "url")
+        # the page names each field by its key in English, by its catalogue entry in another language
+        keep = (N_("platform"), N_("followers"), N_("following"), N_("posts_count"), N_("verified"), N_("created_at"),
+                N_("lang"))
+        personal = (N_("display_name"), N_("bio"), N_("location"), N_("url"))
         details = {k: profile.get(k) for k in keep + (() if masker.active else personal)}
         return {"account": shown, "profile": details, "scores": scores,
                 "posts": [] if masker.active else [
                     {"post_id": p[0], "created_at": p[1], "kind": p[2], "text": p[3], "likes": p[4], "reposts": p[5],
                      "replies": p[6], "urls": [u for u in (p[7] or []) if http_url(u)]} for p in posts]}
 
+    app.add_middleware(PageLanguage, default=settings.language)
     app.add_middleware(Guard, allowed_hosts=allowed_host_names(settings.host, settings.port, settings.extra_hosts),
                        sessions=sessions)
     return app

@@ -1,5 +1,6 @@
 """Evidence as an analyst reads it on an account page: other accounts named by handle (their id when
-they have none), nested JSON as ``key: value`` text, absent values left out rather than shown as None.
+they have none), nested JSON as ``key: value`` text, absent values left out rather than shown as None;
+flags and numbers in the page's language (the keys are the analyses' own and stay as they are).
 
 Only the HTML page uses it; the JSON API keeps the stored structure. Pseudonymised pages never get
 here: they keep numbers and flags only.
@@ -12,6 +13,7 @@ from typing import Any, Callable, Iterable
 import duckdb
 import orjson
 
+from confiance.report import i18n
 from confiance.wording import account_name, handles_of
 
 #: Keys that hold an account id inside evidence (engagers…), and lists of account ids (coordinated members).
@@ -43,12 +45,17 @@ def _account_ids(value: Any) -> Iterable[str]:
 
 
 def _scalar(value: Any) -> str:
+    """A flag or a number in the page's language ("yes", "1,234.5"; "oui", "1 234,5"); text as it is."""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return i18n.gettext("yes") if value else i18n.gettext("no")
     if isinstance(value, float):
-        return f"{value:,.3f}".rstrip("0").rstrip(".") if value == value else "–"
+        if value != value:
+            return "–"
+        if i18n.current() == i18n.LANGUAGES[0]:
+            return f"{value:,.3f}".rstrip("0").rstrip(".")
+        return i18n.trimmed_number(round(value, 3))
     if isinstance(value, int):
-        return f"{value:,}"
+        return i18n.number(value)
     return str(value)
 
 

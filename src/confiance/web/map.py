@@ -34,7 +34,9 @@ import numpy as np
 import orjson
 
 from confiance.graph.layout import LAYOUT_TABLE, layout_summary
+from confiance.report import i18n
 from confiance.report.charts import PALETTE
+from confiance.report.i18n import N_
 from confiance.store import has_table
 
 #: The most nodes the map draws; beyond, the accounts of highest weighted degree (see the module docstring).
@@ -73,7 +75,9 @@ class MapData:
         return self.laid_out < self.total_nodes or len(self.x) < self.candidates
 
     def sampling(self) -> str:
-        """How the nodes shown were chosen, in a sentence."""
+        """How the nodes shown were chosen, in a sentence (English, as the API answers it; the map script
+        rebuilds it in another language from the payload's numbers and :data:`SAMPLING_WORDS`, with the
+        second clause when this sentence has "(max_nodes)")."""
         if self.laid_out < self.total_nodes:
             text = f"the layout step placed the {self.laid_out:,} accounts with the most interactions"
         else:
@@ -81,6 +85,34 @@ class MapData:
         if len(self.x) < self.candidates:
             text += f"; the map draws the {len(self.x):,} with the most interactions (max_nodes)"
         return text
+
+
+#: The map script's own words (frontend/src/map.js), translated on the server and given to the page as
+#: JSON; "{name}" takes a value in the script.
+WORDS = {
+    "loading": N_("loading…"),
+    "noMap": N_("no map: {detail}"),
+    "noAccount": N_("no account to draw with these filters"),
+    "noMatch": N_("no account matches in this map"),
+    "focus": N_(" · community {community} · {links} links shown"),
+    "none": N_("none"),
+    "sampled": N_("showing {shown} of {total} accounts, {links} links (sampled: {sampling})"),
+    "whole": N_("{shown} accounts, {links} links"),
+}
+#: The sampling sentence in parts, for a language other than the API's English (see MapData.sampling).
+SAMPLING_WORDS = {
+    "sampledLayout": N_("the layout step placed the {laidOut} accounts with the most interactions"),
+    "sampledAll": N_("every account is laid out"),
+    "sampledMap": N_("; the map draws the {shown} with the most interactions (max_nodes)"),
+}
+
+
+def map_words() -> dict[str, str]:
+    """The map script's words in the page's language (:func:`confiance.report.i18n.using`)."""
+    words = {key: i18n.translate(message) for key, message in WORDS.items()}
+    if i18n.current() != i18n.LANGUAGES[0]:
+        words.update({key: i18n.translate(message) for key, message in SAMPLING_WORDS.items()})
+    return {"locale": i18n.current(), **words}
 
 
 def map_data(con: duckdb.DuckDBPyConnection, *, community: int | None = None, platform: str | None = None,

@@ -4,6 +4,9 @@ A view is a SQL query over the store plus typed columns. The same view serves th
 JSON API route and its CSV download, so the three always agree. Sorting and filtering run in DuckDB
 on whitelisted column names with bound parameters; pages are bounded. Later analyses add theirs with
 :func:`register_view`.
+
+Titles, descriptions and column labels are English messages marked with ``N_``: pages show them in
+their reader's language (the ``translate`` filter), the JSON API and the CSV as they are.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any, Callable, Iterator
 
 import duckdb
 
+from confiance.report.i18n import N_
 from confiance.store import has_table
 
 MAX_PAGE = 500
@@ -147,122 +151,136 @@ def _accounts_sql(con: duckdb.DuckDBPyConnection) -> str:
 
 
 register_view(TableView(
-    key="accounts", title="Accounts", requires="accounts",
-    description="Every account, with its community and influence when the analyses have run.",
+    key="accounts", title=N_("Accounts"), requires="accounts",
+    description=N_("Every account, with its community and influence when the analyses have run."),
     sql=_accounts_sql,
-    columns=(Column("platform", "Platform"), Column("handle", "Account", "account"),
-             Column("display_name", "Name", personal=True), Column("followers", "Followers", "number"),
-             Column("posts_seen", "Posts", "number"), Column("unique_engagers", "Engagers", "number"),
-             Column("community", "Community", "number"), Column("influence", "Influence", "number")),
+    columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"),
+             Column("display_name", N_("Name"), personal=True), Column("followers", N_("Followers"), "number"),
+             Column("posts_seen", N_("Posts"), "number"), Column("unique_engagers", N_("Engagers"), "number"),
+             Column("community", N_("Community"), "number"), Column("influence", N_("Influence"), "number")),
     default_sort="followers",
 ))
 register_view(TableView(
-    key="influencers", title="Influencers", requires="influence_scores",
-    description="Influence: percentile blend of reach, amplification, authority, engagement, coreness and regularity.",
+    key="influencers", title=N_("Influencers"), requires="influence_scores",
+    description=N_("Influence: percentile blend of reach, amplification, authority, engagement, coreness and regularity."),
     sql="""SELECT platform, account_id, handle, rank, influence, followers, unique_engagers, amplification, authority,
                   engagement_rate, coreness FROM influence_scores""",
-    columns=(Column("rank", "Rank", "number"), Column("platform", "Platform"), Column("handle", "Account", "account"),
-             Column("influence", "Influence", "number"), Column("followers", "Followers", "number"),
-             Column("unique_engagers", "Engagers", "number"), Column("amplification", "Amplification", "number"),
-             Column("authority", "Authority", "number"), Column("engagement_rate", "Engagement rate", "share"),
-             Column("coreness", "Coreness", "number")),
+    columns=(Column("rank", N_("Rank"), "number"), Column("platform", N_("Platform")),
+             Column("handle", N_("Account"), "account"),
+             Column("influence", N_("Influence"), "number"), Column("followers", N_("Followers"), "number"),
+             Column("unique_engagers", N_("Engagers"), "number"),
+             Column("amplification", N_("Amplification"), "number"),
+             Column("authority", N_("Authority"), "number"), Column("engagement_rate", N_("Engagement rate"), "share"),
+             Column("coreness", N_("Coreness"), "number")),
     default_sort="rank", descending=False,
 ))
 register_view(TableView(
-    key="communities", title="Communities", requires="community_profiles",
-    description="Communities found by Leiden, with what characterises each.",
+    key="communities", title=N_("Communities"), requires="community_profiles",
+    description=N_("Communities found by Leiden, with what characterises each."),
     sql="""SELECT community, size, top_hashtags, top_domains, top_terms, first_post, last_post FROM community_profiles""",
-    columns=(Column("community", "Community", "number"), Column("size", "Accounts", "number"),
-             Column("top_hashtags", "Hashtags", "list"), Column("top_domains", "Domains", "list"),
-             Column("top_terms", "Terms", "list", personal=True), Column("first_post", "First post", "time"),
-             Column("last_post", "Last post", "time")),
+    columns=(Column("community", N_("Community"), "number"), Column("size", N_("Accounts"), "number"),
+             Column("top_hashtags", N_("Hashtags"), "list"), Column("top_domains", N_("Domains"), "list"),
+             Column("top_terms", N_("Terms"), "list", personal=True), Column("first_post", N_("First post"), "time"),
+             Column("last_post", N_("Last post"), "time")),
     default_sort="size",
 ))
 register_view(TableView(
-    key="sources", title="Sources", requires="sources",
-    description="Ingested files: the per-file invariant records_read = stored + duplicates + rejected.",
+    key="sources", title=N_("Sources"), requires="sources",
+    description=N_("Ingested files: the per-file invariant records_read = stored + duplicates + rejected."),
     sql="SELECT format, records_read, stored, duplicates, rejected, ingested_at, sha256 FROM sources",
-    columns=(Column("format", "Format"), Column("records_read", "Read", "number"), Column("stored", "Stored", "number"),
-             Column("duplicates", "Duplicates", "number"), Column("rejected", "Rejected", "number"),
-             Column("ingested_at", "Ingested", "time"), Column("sha256", "SHA-256")),
+    columns=(Column("format", N_("Format")), Column("records_read", N_("Read"), "number"),
+             Column("stored", N_("Stored"), "number"),
+             Column("duplicates", N_("Duplicates"), "number"), Column("rejected", N_("Rejected"), "number"),
+             Column("ingested_at", N_("Ingested"), "time"), Column("sha256", N_("SHA-256"))),
     default_sort="ingested_at",
 ))
 
 
 # -- integrity --------------------------------------------------------------------------------------
 register_view(TableView(
-    key="bots", title="Bot likelihood", requires="bot_scores",
-    description="Calibrated bot probability per account (read it as a ranking); evidence: each feature's contribution.",
+    key="bots", title=N_("Bot likelihood"), requires="bot_scores",
+    description=N_("Calibrated bot probability per account (read it as a ranking); evidence: each feature's contribution."),
     sql="""SELECT b.platform, b.account_id, a.handle, b.score, b.label, CAST(b.evidence AS VARCHAR) AS evidence
            FROM bot_scores b LEFT JOIN accounts a USING (platform, account_id)""",
-    columns=(Column("platform", "Platform"), Column("handle", "Account", "account"), Column("score", "Bot probability", "number"),
-             Column("label", "Flagged"), Column("evidence", "Evidence", "evidence")),
+    columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"),
+             Column("score", N_("Bot probability"), "number"),
+             Column("label", N_("Flagged")), Column("evidence", N_("Evidence"), "evidence")),
     default_sort="score",
 ))
 register_view(TableView(
-    key="disclosure-accounts", title="Disclosure by account", requires="disclosure_accounts",
-    description="French influencer law: paid share and undisclosed share of each account's posts.",
+    key="disclosure-accounts", title=N_("Disclosure by account"), requires="disclosure_accounts",
+    description=N_("French influencer law: paid share and undisclosed share of each account's posts."),
     sql="""SELECT d.platform, d.account_id, a.handle, d.posts, d.commercial_posts, d.undisclosed_posts, d.unclear_posts,
                   d.banned_posts, d.paid_share, d.undisclosed_share
            FROM disclosure_accounts d LEFT JOIN accounts a USING (platform, account_id)""",
-    columns=(Column("platform", "Platform"), Column("handle", "Account", "account"), Column("posts", "Posts", "number"),
-             Column("commercial_posts", "Commercial", "number"), Column("undisclosed_posts", "Undisclosed", "number"),
-             Column("unclear_posts", "Unclear", "number"), Column("banned_posts", "Banned category", "number"),
-             Column("paid_share", "Paid share", "share"), Column("undisclosed_share", "Undisclosed share", "share")),
+    columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"),
+             Column("posts", N_("Posts"), "number"),
+             Column("commercial_posts", N_("Commercial"), "number"),
+             Column("undisclosed_posts", N_("Undisclosed"), "number"),
+             Column("unclear_posts", N_("Unclear"), "number"), Column("banned_posts", N_("Banned category"), "number"),
+             Column("paid_share", N_("Paid share"), "share"),
+             Column("undisclosed_share", N_("Undisclosed share"), "share")),
     default_sort="undisclosed_posts",
 ))
 register_view(TableView(
-    key="disclosure-posts", title="Disclosure audit", requires="disclosure_posts",
-    description="Commercial posts with their verdict, the rule and the text span behind it.",
+    key="disclosure-posts", title=N_("Disclosure audit"), requires="disclosure_posts",
+    description=N_("Commercial posts with their verdict, the rule and the text span behind it."),
     sql="""SELECT d.platform, d.account_id, a.handle, d.post_id, d.verdict, d.disclosure, p.text,
                   CAST(d.findings AS VARCHAR) AS findings
            FROM disclosure_posts d LEFT JOIN accounts a USING (platform, account_id)
            LEFT JOIN posts p USING (platform, post_id) WHERE d.commercial""",
-    columns=(Column("platform", "Platform"), Column("handle", "Account", "account"), Column("post_id", "Post", personal=True),
-             Column("verdict", "Verdict"), Column("disclosure", "Mention"), Column("text", "Text", personal=True),
-             Column("findings", "Evidence", "evidence", personal=True)),
+    columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"),
+             Column("post_id", N_("Post"), personal=True),
+             Column("verdict", N_("Verdict")), Column("disclosure", N_("Mention")),
+             Column("text", N_("Text"), personal=True),
+             Column("findings", N_("Evidence"), "evidence", personal=True)),
     default_sort="verdict", descending=False,
 ))
 register_view(TableView(
-    key="coordination", title="Coordinated behaviour", requires="coordination_edges",
-    description="Pairs of accounts that repeatedly acted on the same object within the window; evidence: the posts.",
+    key="coordination", title=N_("Coordinated behaviour"), requires="coordination_edges",
+    description=N_("Pairs of accounts that repeatedly acted on the same object within the window; evidence: the posts."),
     sql="""SELECT e.platform, e.a AS account_id, a.handle, e.b, b.handle AS b_handle, e.kind, e.weight,
                   array_to_string(e.evidence[1:10], ' ') AS evidence
            FROM coordination_edges e LEFT JOIN accounts a ON a.platform = e.platform AND a.account_id = e.a
            LEFT JOIN accounts b ON b.platform = e.platform AND b.account_id = e.b""",
-    columns=(Column("platform", "Platform"), Column("handle", "Account", "account"), Column("b_handle", "With", personal=True),
-             Column("kind", "Kind"), Column("weight", "Shared objects", "number"),
-             Column("evidence", "Evidence posts", personal=True)),
+    columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"),
+             Column("b_handle", N_("With"), personal=True),
+             Column("kind", N_("Kind")), Column("weight", N_("Shared objects"), "number"),
+             Column("evidence", N_("Evidence posts"), personal=True)),
     default_sort="weight",
 ))
 register_view(TableView(
-    key="harm", title="Harmful-influence profiles", requires="harm_profiles",
-    description="Bot amplification of the audience, coordinated group, low-credibility links, undisclosed ads "
-                "(polarisation positions are shown only in aggregate).",
+    key="harm", title=N_("Harmful-influence profiles"), requires="harm_profiles",
+    description=N_("Bot amplification of the audience, coordinated group, low-credibility links, undisclosed ads "
+                "(polarisation positions are shown only in aggregate)."),
     sql="""SELECT platform, account_id, handle, engagements, bot_amplification_share, coordinated_group,
                   low_credibility_share, undisclosed_share FROM harm_profiles""",
-    columns=(Column("platform", "Platform"), Column("handle", "Account", "account"),
-             Column("engagements", "Engagements", "number"), Column("bot_amplification_share", "Bot amplification", "share"),
-             Column("coordinated_group", "Coordinated group"), Column("low_credibility_share", "Low-credibility links", "share"),
-             Column("undisclosed_share", "Undisclosed ads", "share")),
+    columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"),
+             Column("engagements", N_("Engagements"), "number"),
+             Column("bot_amplification_share", N_("Bot amplification"), "share"),
+             Column("coordinated_group", N_("Coordinated group")),
+             Column("low_credibility_share", N_("Low-credibility links"), "share"),
+             Column("undisclosed_share", N_("Undisclosed ads"), "share")),
     default_sort="engagements",
 ))
 register_view(TableView(
-    key="account-types", title="Account types", requires="account_types",
-    description="Individual expert, professional creator, media, brand, institution or other, with the cues that fired.",
+    key="account-types", title=N_("Account types"), requires="account_types",
+    description=N_("Individual expert, professional creator, media, brand, institution or other, with the cues that fired."),
     sql="""SELECT platform, account_id, handle, type, confidence, CAST(evidence AS VARCHAR) AS evidence FROM account_types""",
-    columns=(Column("platform", "Platform"), Column("handle", "Account", "account"), Column("type", "Type"),
-             Column("confidence", "Confidence", "number"), Column("evidence", "Evidence", "evidence", personal=True)),
+    columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"), Column("type", N_("Type")),
+             Column("confidence", N_("Confidence"), "number"),
+             Column("evidence", N_("Evidence"), "evidence", personal=True)),
     default_sort="confidence",
 ))
 register_view(TableView(
-    key="url-cascades", title="Link cascades", requires="url_cascades",
-    description="Each shared URL: credibility of its domain, who shared it first, reach and the shape of its repost trees.",
+    key="url-cascades", title=N_("Link cascades"), requires="url_cascades",
+    description=N_("Each shared URL: credibility of its domain, who shared it first, reach and the shape of its repost trees."),
     sql="""SELECT platform, url, domain, rating, first_account_id AS account_id, first_handle, accounts, posts, reposts,
                   followers_reach, depth, structural_virality FROM url_cascades""",
-    columns=(Column("domain", "Domain"), Column("url", "URL", "url"), Column("rating", "Credibility"),
-             Column("first_handle", "First sharer", "account"), Column("accounts", "Accounts", "number"),
-             Column("reposts", "Reposts", "number"), Column("followers_reach", "Follower reach", "number"),
-             Column("depth", "Depth", "number"), Column("structural_virality", "Structural virality", "number")),
+    columns=(Column("domain", N_("Domain")), Column("url", N_("URL"), "url"), Column("rating", N_("Credibility")),
+             Column("first_handle", N_("First sharer"), "account"), Column("accounts", N_("Accounts"), "number"),
+             Column("reposts", N_("Reposts"), "number"), Column("followers_reach", N_("Follower reach"), "number"),
+             Column("depth", N_("Depth"), "number"),
+             Column("structural_virality", N_("Structural virality"), "number")),
     default_sort="accounts",
 ))

@@ -1,0 +1,80 @@
+"""The dashboard's language: ``confiance serve --lang`` sets the default, and the reader's choice
+(``?lang=fr`` on any page, the header's switch) is remembered in a cookie.
+
+The language of a page is set for the time of its request with :func:`confiance.report.i18n.using`, so
+templates, report sections and the dashboard's own messages read it as the report does. The JSON API
+and the static files are left out: the API answers in English whatever the reader chose. An unknown
+``?lang=`` or cookie value falls back (no error page). The cookie holds no secret (``SameSite=Strict``,
+readable by scripts is harmless); choosing a language changes nothing on the server.
+"""
+
+from __future__ import annotations
+
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qsl, urlencode
+
+from confiance.report import i18n
+
+LANGUAGES = i18n.LANGUAGES
+LANGUAGE_COOKIE = "confiance_lang"
+#: A year: the choice outlives a restart of ``confiance serve``.
+COOKIE_MAX_AGE = 365 * 24 * 3600
+#: The switch names each language in itself (a reader who does not read the page's language finds theirs).
+LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
+#: Paths whose answers do not depend on the reader's language.
+UNTRANSLATED_PATHS = ("/api/", "/static/")
+
+
+def supported(value: str | None) -> str | None:
+    return value if value in LANGUAGES else None
+
+
+def chosen(query_string: str, cookie_header: str, default: str) -> tuple[str, bool]:
+    """The page's language, and whether the request chose it (``?lang=``: the cookie is to be set)."""
+    asked = supported(dict(parse_qsl(query_string)).get("lang"))
+    if asked:
+        return asked, True
+    cookie = SimpleCookie()
+    try:
+        cookie.load(cookie_header)
+    except Exception:  # noqa: BLE001  (a malformed Cookie header is the browser's, not an error page)
+        return default, False
+    remembered = supported(cookie[LANGUAGE_COOKIE].value) if LANGUAGE_COOKIE in cookie else None
+    return remembered or default, False
+
+
+def cookie_header(language: str) -> bytes:
+    return f"{LANGUAGE_COOKIE}={language}; Max-Age={COOKIE_MAX_AGE}; Path=/; SameSite=Strict".encode()
+
+
+def switch_links(query_string: str, current: str) -> list[dict[str, object]]:
+    """The header's switch: this page in each language, its other parameters kept (a link of a query
+    alone stays on the page's path, whatever the path holds)."""
+    kept = [(k, v) for k, v in parse_qsl(query_string, keep_blank_values=True) if k != "lang"]
+    return [{"code": code, "name": LANGUAGE_NAMES[code], "current": code == current,
+             "url": "?" + urlencode([*kept, ("lang", code)])} for code in LANGUAGES]
+
+
+class PageLanguage:
+    """ASGI middleware: each page request is answered in its language; a chosen one is remembered."""
+
+    def __init__(self, app, *, default: str):
+        self.app = app
+        self.default = default
+
+    async def __call__(self, scope: dict, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"] == "/api" or scope["path"].startswith(UNTRANSLATED_PATHS):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        language, remember = chosen(scope.get("query_string", b"").decode("latin-1"), headers.get("cookie", ""),
+                                    self.default)
+
+        async def send_with_cookie(message: dict) -> None:
+            if remember and message["type"] == "http.response.start":
+                headers = [*message.get("headers", []), (b"set-cookie", cookie_header(language))]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        with i18n.using(language):
+            await self.app(scope, receive, send_with_cookie)

@@ -1,0 +1,231 @@
+"""The dashboard in French (``confiance serve --lang fr``, and the header's language switch): pages in
+French with French numbers and dates, no English heading left, a choice remembered in a cookie, an
+unknown language falling back, the JSON API unchanged, and the hostile world still escaped."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from confiance.cli import app
+from confiance.report.i18n import LANGUAGES
+from confiance.web.app import Settings, create_app
+from confiance.web.language import LANGUAGE_COOKIE
+from confiance.web.map import SAMPLING_WORDS, WORDS
+from confiance.web.security import CONTENT_SECURITY_POLICY, SESSION_COOKIE
+from tests.web.hostile import PAYLOADS, hostile_world
+
+BASE = "http://127.0.0.1:8765"
+NNBSP = "\u202f"  # the narrow no-break space of French numbers
+#: Words spelled alike in both languages (and the data's own values, which are never translated).
+SAME_IN_BOTH = {"Influence", "Amplification", "Sources", "Analyses", "Format", "Type", "Verdict", "Mention", "URL",
+                "Hashtags", "Engagements", "table", "interaction", "bio", "API (OpenAPI)", "confiance"}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    ws = hostile_world(tmp_path_factory.mktemp("hostile-fr"))
+    return ws, ws.publish_snapshot()
+
+
+def _client(world, **settings) -> TestClient:
+    return TestClient(create_app(Settings(snapshot=world[1], **settings)), base_url=BASE)
+
+
+@pytest.fixture(scope="module")
+def english(world):
+    return _client(world)
+
+
+@pytest.fixture(scope="module")
+def french(world):
+    return _client(world, language="fr")
+
+
+def _account_route(client: TestClient) -> str:
+    first = client.get("/api/tables/accounts?limit=1").json()["rows"][0]["handle"]
+    return f"/accounts/{first['platform']}/{first['ref']}"
+
+
+#: Elements and attributes that hold the dashboard's own words (a handle also heads its account page:
+#: data shown alike on both pages is taken out below).
+OWN_WORDS = re.compile(r"<(title|h1|h2|th|label|button|option|summary|dt)(?: [^>]*)?>(.*?)</\1>"
+                       r'|(placeholder|aria-label)="([^"]*)"', re.S)
+
+
+def _own_words(page: str) -> set[str]:
+    out = set()
+    for match in OWN_WORDS.finditer(page.split("<tbody>")[0] if "<table class=\"data\" id=" in page else page):
+        text = html.unescape(re.sub(r"<[^>]+>", "", match.group(2) or match.group(4) or ""))
+        out |= {part.strip() for part in re.split(r"[▼▲·]", text) if re.search(r"[A-Za-z]{2}", part)}
+    return out
+
+
+PAGES = ("/", "/tables/accounts", "ACCOUNT", "/map", "/login", "/tables/nope", "/sections/communities")
+
+
+@pytest.mark.parametrize("route", PAGES)
+def test_each_page_is_in_french_with_no_english_heading_left(english, french, world, route):
+    ws, _ = world
+    route = _account_route(english) if route == "ACCOUNT" else route
+    en, fr = english.get(route), french.get(route)
+    assert en.status_code == fr.status_code
+    assert re.match(r'<!doctype html>\s*<html lang="fr">', fr.text)
+    assert re.match(r'<!doctype html>\s*<html lang="en">', en.text)
+    english_words, french_words = _own_words(en.text), _own_words(fr.text)
+    assert len(english_words) >= 3, english_words
+    with ws.reader() as con:  # the data's own values (handles, names, analyses' keys) stay as they are
+        handle = {h for (h,) in con.execute("SELECT handle FROM accounts").fetchall()}
+    left = {w for w in english_words & french_words - SAME_IN_BOTH if not any(w.startswith(h) for h in handle if h)}
+    if route.startswith("/accounts/"):  # the account page's score tables are named by the analyses' own keys
+        left = {w for w in left if not re.fullmatch(r"[a-z0-9_]+", w)}
+    assert not left, (route, sorted(left))
+
+
+def test_the_french_pages_say_what_they_show_in_french(french, english):
+    overview = french.get("/").text
+    assert "<title>Vue d'ensemble · confiance</title>" in overview and "<h2>Contenu de la base</h2>" in overview
+    assert "<th>table</th><th class=\"n\">lignes</th>" in overview
+    assert re.search(r'<span class="snapshot">instantané du \d{1,2} [a-zéû]+\.? \d{4} \d\d:\d\d:\d\d UTC', overview)
+    table = french.get("/tables/accounts?limit=3").text
+    assert "<h1>Comptes</h1>" in table and ">Abonnés ▼</a>" in table and ">Plateforme</a>" in table
+    assert 'placeholder="filtrer…"' in table and "<button type=\"submit\">Filtrer</button>" in table
+    assert '<span class="muted" data-total="40">40 lignes</span>' in table and ">suivant</a>" in table
+    assert '<span class="muted">1–3 sur 40</span>' in table
+    account = french.get(_account_route(english)).text
+    assert "<h2>Profil</h2>" in account and "<h2>Scores et preuves</h2>" in account
+    assert "<dt>abonnés</dt>" in account and "<dt>abonnements</dt>" in account
+    assert "<th>date</th><th>nature</th><th>texte</th>" in account
+    login = french.get("/login").text
+    assert "<title>Connexion · confiance</title>" in login
+    assert "Jeton affiché par <code>confiance serve --auth</code>" in login
+    missing = french.get("/tables/nope")
+    assert missing.status_code == 404
+    assert "<h1>Page introuvable</h1>" in missing.text and "<p>tableau inconnu.</p>" in missing.text
+    assert "<p>aucune page à cette adresse.</p>" in french.get("/nowhere").text
+    section = french.get("/sections/communities").text
+    assert "<h1>Communautés</h1>" in section and "communautés sur 40 comptes" in section
+
+
+def test_numbers_are_written_the_french_way(french, english):
+    en = english.get("/tables/accounts?limit=5").text
+    fr = french.get("/tables/accounts?limit=5").text
+    followers_en = re.findall(r'<td class="n">(\d,\d{3})\n', en)
+    followers_fr = re.findall(rf'<td class="n">(\d{NNBSP}\d{{3}})\n', fr)
+    assert followers_en and [f.replace(NNBSP, ",") for f in followers_fr] == followers_en  # 4,000 → 4 000
+    decimals_en = re.findall(r'<td class="n">(\d+\.\d+)\n', en)
+    decimals_fr = re.findall(r'<td class="n">(\d+,\d+)\n', fr)
+    assert decimals_en and [d.replace(",", ".") for d in decimals_fr] == decimals_en  # 0.772 → 0,772
+    assert not re.search(r'<td class="n">\d+\.\d+', fr)
+    # evidence on the account page: numbers inside the analysis' own words, in French form
+    account = french.get(_account_route(english)).text
+    assert re.search(rf"value: \d{NNBSP}\d{{3}}", account) and re.search(r"value: \d+,\d+;", account)
+    assert not re.search(r"value: \d+\.\d+", account)
+
+
+def test_the_switch_sets_a_strict_cookie_and_the_next_page_is_french(world):
+    client = _client(world)  # English by default
+    assert '<html lang="en">' in client.get("/").text
+    switched = client.get("/tables/accounts", params={"lang": "fr", "sort": "followers"})
+    assert '<html lang="fr">' in switched.text
+    cookie = switched.headers["set-cookie"]
+    assert cookie.startswith(f"{LANGUAGE_COOKIE}=fr;") and "SameSite=Strict" in cookie and "Path=/" in cookie
+    assert switched.headers["content-security-policy"] == CONTENT_SECURITY_POLICY  # every protection kept
+    # the switch links keep the page's other parameters and name each language in itself
+    assert '<a href="?sort=followers&amp;lang=en" lang="en" hreflang="en">English</a>' in switched.text
+    assert '<strong lang="fr" aria-current="true">Français</strong>' in switched.text
+    following = client.get("/map")
+    assert '<html lang="fr">' in following.text and "<h1>Carte du réseau</h1>" in following.text
+    assert "set-cookie" not in following.headers  # only a choice sets it
+    back = client.get("/", params={"lang": "en"})
+    assert '<html lang="en">' in back.text and back.headers["set-cookie"].startswith(f"{LANGUAGE_COOKIE}=en;")
+    assert '<html lang="en">' in client.get("/map").text
+
+
+def test_an_unsupported_language_falls_back_to_the_default(world):
+    client = _client(world, language="fr")
+    for params, cookies in (({"lang": "xx"}, {}), ({"lang": "<script>"}, {}), ({}, {LANGUAGE_COOKIE: "de"}),
+                            ({"lang": ""}, {LANGUAGE_COOKIE: "\"x\\y"})):
+        client.cookies.clear()
+        for name, value in cookies.items():
+            client.cookies.set(name, value)
+        response = client.get("/tables/accounts", params=params)
+        assert response.status_code == 200, params
+        assert '<html lang="fr">' in response.text and "set-cookie" not in response.headers, params
+        assert "<script>" not in response.text.split("<tbody>")[0], params  # the value is never echoed raw
+    client.cookies.clear()
+    assert '<html lang="en">' in _client(world).get("/", params={"lang": "xx"}).text
+
+
+def test_the_json_api_and_csv_stay_english(french, english):
+    french.cookies.set(LANGUAGE_COOKIE, "fr")
+    for route in ("/api/tables", "/api/overview", "/api/tables/accounts?limit=3", "/api/map"):
+        fr, en = french.get(route + ("&" if "?" in route else "?") + "lang=fr"), english.get(route)
+        assert "set-cookie" not in fr.headers, route
+        assert fr.json() == en.json(), route
+    assert french.get("/api/tables/nope").json() == {"detail": "no such table"}
+    assert french.get("/tables/accounts.csv").text == english.get("/tables/accounts.csv").text
+    french.cookies.clear()
+
+
+def test_the_map_script_gets_its_words_translated_from_the_page(french, english):
+    page = french.get("/map").text
+    attribute = re.search(r"data-words='([^']*)'", page).group(1)
+    words = orjson.loads(html.unescape(attribute))
+    assert set(words) == {"locale", *WORDS, *SAMPLING_WORDS} and words["locale"] == "fr"
+    assert words["noAccount"] == "aucun compte à afficher avec ces filtres" and words["loading"] == "chargement…"
+    assert all(words[k] != v for k, v in {**WORDS, **SAMPLING_WORDS}.items())
+    # the placeholders the script fills are kept
+    for key, message in {**WORDS, **SAMPLING_WORDS}.items():
+        assert set(re.findall(r"\{\w+\}", words[key])) == set(re.findall(r"\{\w+\}", message)), key
+    english_words = orjson.loads(html.unescape(re.search(r"data-words='([^']*)'", english.get("/map").text).group(1)))
+    assert english_words == {"locale": "en", **WORDS}  # English: the API's own sampling sentence
+    assert "<label>communauté <select name=\"community\"><option value=\"\">toutes</option>" in page
+    assert re.search(rf"la carte en affiche au plus 50{NNBSP}000", page)
+
+
+def test_hostile_data_stays_escaped_in_french(french, english):
+    accounts = english.get("/api/tables/accounts?limit=40").json()["rows"]
+    tables = [f"/tables/{v['key']}" for v in english.get("/api/tables").json() if v["available"]]
+    routes = ["/", "/map", "/login", *tables,
+              *(f"/accounts/{a['handle']['platform']}/{a['handle']['ref']}" for a in accounts)]
+    routes += re.findall(r'href="(/sections/[^"]+)"', english.get("/").text)
+    assert len(routes) > 40
+    for route in routes:
+        page = french.get(route, params={"lang": "fr"}).text
+        assert '<html lang="fr">' in page, route
+        scripts = re.findall(r"<script\b[^>]*>", page, re.I)
+        assert all(re.fullmatch(r'<script src="/static/[a-z]+\.js" defer>', s) for s in scripts), (route, scripts)
+        for payload in PAYLOADS:
+            if "<" in payload:
+                assert payload not in page, (route, payload)
+    page = french.get(_account_route(english)).text
+    assert "&lt;script&gt;" in page
+
+
+def test_login_in_french_with_auth_keeps_the_guard(world):
+    client = _client(world, auth=True)
+    login = client.get("/login", params={"lang": "fr"})
+    assert login.status_code == 200 and '<html lang="fr">' in login.text and "Connexion" in login.text
+    assert login.headers["set-cookie"].startswith(f"{LANGUAGE_COOKIE}=fr;")
+    # the language cookie opens nothing: every other page still needs a session
+    assert client.get("/").status_code == 403 and client.get("/", params={"lang": "fr"}).status_code == 403
+    token = client.app.state.sessions.token
+    logged = client.post("/login", data={"token": token}, headers={"origin": BASE}, follow_redirects=False)
+    assert logged.status_code == 303 and SESSION_COOKIE in logged.headers["set-cookie"]
+    assert "HttpOnly" in logged.headers["set-cookie"]
+    assert '<html lang="fr">' in client.get("/").text
+
+
+def test_serve_refuses_an_unknown_language_naming_the_supported_ones(world):
+    ws, _ = world
+    result = CliRunner().invoke(app, ["--workspace", str(ws.root), "serve", "--lang", "de"])
+    assert result.exit_code == 2
+    assert "'de'" in result.output and ", ".join(LANGUAGES) in result.output
+    with pytest.raises(ValueError, match="en, fr"):
+        create_app(Settings(snapshot=ws.latest_snapshot(), language="de"))
