@@ -198,6 +198,12 @@ class ScopedNegationAnalyzer(SentimentIntensityAnalyzer):
             return valence * NEVER_BOOST
         return super()._negation_check(valence, lowered, start_i, i)
 
+    def _no_precedes(self, lowered: list[str], i: int) -> bool:
+        """VADER's "no" 1-2 tokens before (or 3 with "or"/"nor" between), within the clause: "No delay, great
+        service" is not "not great"."""
+        return (any(i > k and lowered[i - k] == "no" and self._same_clause(i - k, i) for k in (1, 2))
+                or (i > 2 and lowered[i - 3] == "no" and lowered[i - 1] in ("or", "nor") and self._same_clause(i - 3, i)))
+
     @staticmethod
     def _same_clause(j: int, i: int) -> bool:
         clauses = _CLAUSES.get()
