@@ -26,23 +26,26 @@ def _labels(texts: list[str], lang: str) -> list[str]:
 
 def test_french_comparisons_after_a_negation_affirm():
     """"jamais … aussi / rien de mieux" state a superlative, in whichever direction the word goes."""
-    best, happiest, nicest, disappointed, worst = _compound([
+    best, happiest, nicest, beats, disappointed, worst = _compound([
         "Rien de mieux qu'une balade à vélo le dimanche", "Je n'ai jamais été aussi satisfaite d'un achat",
-        "Rien de plus agréable que ce trajet", "Jamais été aussi déçu par une marque", "Rien de pire que ce SAV"], "fr")
-    assert best > 0 and happiest > 0 and nicest > 0
+        "Rien de plus agréable que ce trajet", "Rien ne vaut un bon vélo", "Jamais été aussi déçu par une marque",
+        "Rien de pire que ce SAV"], "fr")
+    assert best > 0 and happiest > 0 and nicest > 0 and beats > 0
     assert disappointed < 0 and worst < 0
     # controls: a plain negation, an equative with its complement ("never as good as"), "jamais plus" (never again)
     disliked, not_as_good, never_again = _compound([
         "Je n'ai jamais aimé ce vélo", "Ce n'est jamais aussi agréable que l'original",
         "Je ne serai jamais plus satisfaite de ce magasin"], "fr")
     assert disliked < 0 and not_as_good < 0 and never_again < 0
+    assert affirms("rien ne vaut un bon vélo".split(), 0) and not affirms("ça ne vaut rien".split(), 3)
 
 
 def test_english_comparisons_after_a_negation_affirm():
-    happy, better, welcome, disappointed = _compound([
+    happy, better, welcome, beats, disappointed = _compound([
         "Never been so happy with a purchase", "Nothing better than a ride at dawn",
-        "I have never felt this welcome in a shop", "Never been so disappointed by a brand"], "en")
-    assert happy > 0 and better > 0 and welcome > 0 and disappointed < 0
+        "I have never felt this welcome in a shop", "Nothing beats a good coffee", "Never been so disappointed by a brand"],
+        "en")
+    assert happy > 0 and better > 0 and welcome > 0 and beats > 0 and disappointed < 0
     never_liked, not_as_good = _compound(["I never liked it", "It is never as good as the first one"], "en")
     assert never_liked < 0 and not_as_good < 0
 

@@ -55,11 +55,11 @@ _NOUN_MARKERS = frozenset({"une", "la", "cette", "chaque", "quelle", "ma", "ta",
 _DOUBT = frozenset({"doute", "doubt"})
 #: Negation words that quantify (time, thing, person): followed by a comparison they affirm a superlative.
 QUANTIFIED_NEGATORS = frozenset({"never", "nothing", "nobody", "jamais", "rien", "personne"})
-#: Comparisons after a quantified negation: comparatives ("rien de mieux", "rien de pire", "nothing better than")
-#: state a superlative; equatives ("so", "this" as in VADER's "never so/this", "aussi", "si"…) only without a
+#: Comparisons after a quantified negation: comparatives ("rien de mieux", "rien de pire", "nothing better than",
+#: "rien ne vaut", "nothing beats") state a superlative; equatives ("so", "this" as in VADER's "never so/this", "aussi", "si"…) only without a
 #: complement ("jamais été aussi content" praises, "jamais aussi bon que l'original" compares down).
-COMPARATIVES = frozenset({"more", "better", "worse", "plus", "mieux", "pire", "pires", "meilleur", "meilleure",
-                          "meilleurs", "meilleures", "tel", "telle"})
+COMPARATIVES = frozenset({"more", "better", "worse", "beats", "beat", "plus", "mieux", "pire", "pires", "meilleur",
+                          "meilleure", "meilleurs", "meilleures", "tel", "telle", "vaut", "valent"})
 EQUATIVES = frozenset({"so", "this", "as", "aussi", "si", "autant", "tant"})
 _COMPLEMENTS = frozenset({"as", "que", "qu'"})
 #: How many words a comparison may follow its negation by ("jamais été aussi", "rien de mieux", "never felt so").
