@@ -15,6 +15,11 @@ emoji counts as one), or "but" / "mais" / "however" / "pourtant" / "cependant" (
 - **Not negations**: "plus" without "ne" means "more" ("plus de choix"); "personne" after a
   determiner is the noun "person" ("une personne adorable"); "pas mal de" is the quantifier "quite a
   lot of"; "sans doute" / "without doubt" affirm (VADER exempts "without doubt" the same way).
+- **Negations that affirm**: a quantified negation ("never", "nothing", "nobody" / "jamais", "rien",
+  "personne") followed by a comparison states a superlative: "jamais été aussi content", "rien de
+  mieux", "never been so happy", "nothing better" (VADER boosts "never so" / "never this" the same
+  way). "jamais plus" is "never again", still a negation. The idioms of
+  :data:`AFFIRMING_IDIOMS` ("rien à redire": nothing to criticise) praise as a whole.
 
 References
 ----------
@@ -27,6 +32,7 @@ Media Text", ICWSM 2014 (English negators).
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # Words (an elided French "n'" apart, so "n'aime" is "n'" + "aime"), or single punctuation marks.
 _TOKEN = re.compile(r"[nN]['’](?=\w)|[\w@#][\w'’-]*|[^\w\s]")
@@ -47,6 +53,20 @@ _FRENCH_DETERMINERS = frozenset({"aucun", "aucune"})
 _NOUN_MARKERS = frozenset({"une", "la", "cette", "chaque", "quelle", "ma", "ta", "sa", "notre", "votre", "leur",
                            "autre", "seule", "bonne", "meme", "même", "toute", "grande", "petite", "vraie"})
 _DOUBT = frozenset({"doute", "doubt"})
+#: Negation words that quantify (time, thing, person): followed by a comparison they affirm a superlative.
+QUANTIFIED_NEGATORS = frozenset({"never", "nothing", "nobody", "jamais", "rien", "personne"})
+#: Comparisons after a quantified negation: comparatives ("rien de mieux", "rien de pire", "nothing better than",
+#: "rien ne vaut", "nothing beats") state a superlative; equatives ("so", "this" as in VADER's "never so/this", "aussi", "si"…) only without a
+#: complement ("jamais été aussi content" praises, "jamais aussi bon que l'original" compares down).
+COMPARATIVES = frozenset({"more", "better", "worse", "beats", "beat", "plus", "mieux", "pire", "pires", "meilleur",
+                          "meilleure", "meilleurs", "meilleures", "tel", "telle", "vaut", "valent"})
+EQUATIVES = frozenset({"so", "this", "as", "aussi", "si", "autant", "tant"})
+_COMPLEMENTS = frozenset({"as", "que", "qu'"})
+#: How many words a comparison may follow its negation by ("jamais été aussi", "rien de mieux", "never felt so").
+COMPARISON_REACH = 2
+#: Idioms that open on a negation word and praise as a whole (accents folded): "rien à redire" = nothing to criticise
+#: (flawless), "rien à reprocher" = nothing to reproach. The sentiment lexicon scores them as phrases.
+AFFIRMING_IDIOMS = ("rien a redire", "rien a reprocher")
 
 
 def negated_scopes(text: str) -> list[tuple[int, int, str]]:
@@ -71,12 +91,36 @@ def _scopes(text: str) -> list[tuple[int, int, list[tuple[int, int, str]]]]:
     scopes, clause = [], []
     for token in tokens + [(len(text), len(text), ".")]:
         word = token[2].lower().replace("’", "'")
-        if word in _CLAUSE_ENDS or not (word[0].isalnum() or word[0] in "_@#"):  # punctuation or emoji
+        if ends_clause(word):
             scopes.extend(_clause_scopes(clause))
             clause = []
         else:
             clause.append((token[0], token[1], word, token[2]))
     return scopes
+
+
+def ends_clause(word: str) -> bool:
+    """Whether a token (lower-case word or single mark) is a clause boundary: punctuation, an emoji, or
+    "but" / "mais" / "however" / "pourtant" / "cependant"."""
+    return word in _CLAUSE_ENDS or not (word[:1].isalnum() or word[:1] in "_@#")
+
+
+def affirms(words: list[str], k: int) -> bool:
+    """Whether the negation word ``words[k]`` (lower-case words) affirms instead: it starts a comparison
+    ("rien de mieux", "never been so") or an idiom of :data:`AFFIRMING_IDIOMS`."""
+    word = words[k]
+    if word in QUANTIFIED_NEGATORS:
+        for m in range(k + 1, min(k + 1 + COMPARISON_REACH, len(words))):
+            if words[m] == "plus" and m == k + 1:
+                continue  # "jamais plus": never again
+            if words[m] in COMPARATIVES or (words[m] in EQUATIVES and not _COMPLEMENTS & set(words[m + 1:])):
+                return True
+    return " ".join(_fold(w) for w in words[k:k + 3]) in AFFIRMING_IDIOMS
+
+
+def _fold(word: str) -> str:
+    """``"à"`` → ``"a"``: idioms are compared without accents (sentiment folds them, stance does not)."""
+    return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
 
 
 def is_negator(word: str) -> bool:
@@ -87,6 +131,8 @@ def is_negator(word: str) -> bool:
 def _negates(words: list[str], k: int) -> bool:
     """Whether ``words[k]`` negates in its clause (the exceptions of the module docstring)."""
     word, after = words[k], words[k + 1:k + 3]
+    if affirms(words, k):
+        return False
     if is_negator(word):
         return not (word in ("sans", "without") and after and (after[0] in _DOUBT or after == ["aucun", "doute"]))
     if word in _FRENCH_NE:

