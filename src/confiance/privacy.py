@@ -332,6 +332,8 @@ _MIN_ID_ATOM = 6
 _MIN_POST_ATOM = 10
 #: A run of characters that can make an id: DIDs, numbers, record keys, ``user@host`` parts.
 _TOKEN = re.compile(r"[\w:.%-]+")
+#: Numbers whose alias lookup a redactor remembers (see ``_Redactor.is_alias``).
+_LISTED_MEMO = 100_000
 #: Keys whose value points at a record: a Bluesky strong reference ``{"uri", "cid"}``, an embedded record.
 _POINTER_KEYS = ("uri", "url")
 
@@ -399,6 +401,8 @@ class _Redactor:
         if not self.hashes or len(value) < _MIN_ID_ATOM or not value.isdigit():
             return False
         if value not in self._listed:
+            if len(self._listed) >= _LISTED_MEMO:  # a file's ids are many: the memo stays bounded
+                self._listed.clear()
             self._listed[value] = any(key_hash(f"{p}:alias:{value}") in self.hashes for p in self.platforms)
         return self._listed[value]
 
