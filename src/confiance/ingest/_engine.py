@@ -360,25 +360,27 @@ class _Run:
                 )
             self.con.execute(f"UPDATE {posts} SET parent_account_id = NULL WHERE {account('parent_account_id')}")
             hashes = sorted(self.hashes)
-            scoped = f"list_contains(?, sha256(lower({_HANDLE_KEY.format('{}')})))"
+            # a handle ``v`` hashed with the row's platform, or alone (a list written before handles were scoped)
+            scoped = f"list_contains(?, sha256(lower({_HANDLE_KEY.format('v')})))"
+            legacy = "list_contains(?, sha256(lower(v)))"
 
             def handles(sql: str) -> list[tuple[str | None, str]]:
                 """(platform, handle) pairs; platform None where an unscoped hash names the handle."""
                 return [(None if legacy else platform, value) for platform, value, legacy in self.con.execute(
-                    sql.format(scoped=scoped.format("v"), legacy="list_contains(?, sha256(lower(v)))"), [hashes] * 3
+                    sql.format(scoped=scoped, legacy=legacy), [hashes] * 3
                 ).fetchall()]
 
             mentions = handles(f"SELECT DISTINCT platform, v, {{legacy}} FROM {posts}, unnest(mentions) AS u(v) "
                                "WHERE {scoped} OR {legacy}")
-            extract = " , ".join(f"regexp_extract_all(text, '{pattern}')" for pattern in WORD_PATTERNS)
+            extract = ", ".join(f"regexp_extract_all(text, '{pattern}')" for pattern in WORD_PATTERNS)
             words = handles(f"SELECT platform, v, {{legacy}} FROM (SELECT DISTINCT platform, lower(unnest("
                             f"list_concat({extract}))) AS v FROM {posts} WHERE text IS NOT NULL) WHERE {{scoped}} OR {{legacy}}")
             scrub = TextScrub.of(self.suppressed.post_texts, mentions, words)
             scrub_texts(self.con, posts, scrub)
             self.suppressed.handles |= {value for _, value in (*scrub.mentions, *scrub.words)}
             self.con.execute(
-                f"UPDATE {posts} SET mentions = list_filter(mentions, lambda v: NOT ({scoped.format('v')} "
-                "OR list_contains(?, sha256(lower(v)))))", [hashes] * 2,
+                f"UPDATE {posts} SET mentions = list_filter(mentions, lambda v: NOT ({scoped} OR {legacy}))",
+                [hashes] * 2,
             )
             if "observations" in self.staged:
                 self.con.execute(
