@@ -13,7 +13,8 @@ hashes.
 
 A handle names a person on one platform: ``x:alice`` is not Reddit's ``alice``. The suppression list holds each
 handle and alias hashed with each of the person's platforms (``confiance.person``), and an ingest matches them on
-rows of that platform only (accounts' handles, mentions, ``@handle`` and bare-word handles in texts). A list
+rows of that platform only (accounts' handles, mentions, ``@handle`` and bare-word handles in texts; ``forget``
+itself still scrubs the handle from others' texts and mentions on every platform: more than needed, never less). A list
 written before handles were scoped holds bare handle hashes, which cannot be turned back into handles: ingest
 keeps honouring them as before, on every platform. In the raw archive, ``forget`` rewrites the files that may hold
 records of the person's platforms: a file whose stored rows (posts, observations, audience reports) are all of
