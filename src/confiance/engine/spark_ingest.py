@@ -444,6 +444,7 @@ class _Run:
                     person.aliases |= {a for a in (alias, actor) if a}
                     if text and len(text) >= MIN_POST_TEXT:
                         person.post_texts.add(text)
+        self._copied_texts(staged["posts"].where(~conditions["posts"]) if "posts" in staged else None)
         scrubs = {}
         for file, (mentions, words) in found.items():
             person = self.suppressed[file]
@@ -452,6 +453,23 @@ class _Run:
             if scrub:
                 scrubs[file] = scrub
         return scrubs
+
+    def _copied_texts(self, others: "DataFrame | None") -> None:
+        """Keep, per file, only the forgotten people's texts that others' posts of the file copy (a repost, a
+        quote), as the DuckDB engine does: the others are neither scrubbed nor looked for in the archive."""
+        from pyspark.sql import functions as F
+
+        pairs = [(file, text) for file, person in sorted(self.suppressed.items()) for text in sorted(person.post_texts)]
+        if not pairs:
+            return
+        texts = self.spark.createDataFrame(pairs, "_tfile bigint, _t string")
+        copied: dict[int, set[str]] = {}
+        if others is not None:
+            for file, text in others.join(F.broadcast(texts), (F.col("_file") == F.col("_tfile"))
+                                          & F.col("text").contains(F.col("_t"))).select("_tfile", "_t").distinct().collect():
+                copied.setdefault(file, set()).add(text)
+        for file, person in self.suppressed.items():
+            person.post_texts = copied.get(file, set())
 
     def _scrub_posts(self, posts: "DataFrame", scrubs: dict[int, TextScrub], account: Callable, post: Callable,
                      handle: Callable) -> "DataFrame":

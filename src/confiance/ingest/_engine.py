@@ -359,28 +359,30 @@ class _Run:
                     f"WHERE {hidden(_POST_KEY.format(column))} OR {account('parent_account_id')}"
                 )
             self.con.execute(f"UPDATE {posts} SET parent_account_id = NULL WHERE {account('parent_account_id')}")
-            hashes = sorted(self.hashes)
-            # a handle ``v`` hashed with the row's platform, or alone (a list written before handles were scoped)
-            scoped = f"list_contains(?, sha256(lower({_HANDLE_KEY.format('v')})))"
-            legacy = "list_contains(?, sha256(lower(v)))"
 
             def handles(sql: str) -> list[tuple[str | None, str]]:
-                """(platform, handle) pairs; platform None where an unscoped hash names the handle."""
+                """(platform, handle) pairs of a value ``v`` hashed with the row's platform, or alone: platform
+                None (a list written before handles were scoped names the handle on every platform)."""
                 return [(None if legacy else platform, value) for platform, value, legacy in self.con.execute(
-                    sql.format(scoped=scoped, legacy=legacy), [hashes] * 3
-                ).fetchall()]
+                    sql.format(scoped=hidden(_HANDLE_KEY.format("v")), legacy=hidden("v"))).fetchall()]
 
             mentions = handles(f"SELECT DISTINCT platform, v, {{legacy}} FROM {posts}, unnest(mentions) AS u(v) "
                                "WHERE {scoped} OR {legacy}")
             extract = ", ".join(f"regexp_extract_all(text, '{pattern}')" for pattern in WORD_PATTERNS)
             words = handles(f"SELECT platform, v, {{legacy}} FROM (SELECT DISTINCT platform, lower(unnest("
                             f"list_concat({extract}))) AS v FROM {posts} WHERE text IS NOT NULL) WHERE {{scoped}} OR {{legacy}}")
+            # their texts that others' posts copy (a repost, a quote): only those are scrubbed, here and in the
+            # archive, whose redactor would otherwise look for every text of theirs in every string of the file
+            if self.suppressed.post_texts:
+                self.suppressed.post_texts = {t for (t,) in self.con.execute(
+                    f"SELECT t FROM (SELECT unnest(?::VARCHAR[]) AS t) q SEMI JOIN {posts} p ON contains(p.text, q.t)",
+                    [sorted(self.suppressed.post_texts)]).fetchall()}
             scrub = TextScrub.of(self.suppressed.post_texts, mentions, words)
             scrub_texts(self.con, posts, scrub)
             self.suppressed.handles |= {value for _, value in (*scrub.mentions, *scrub.words)}
             self.con.execute(
-                f"UPDATE {posts} SET mentions = list_filter(mentions, lambda v: NOT ({scoped} OR {legacy}))",
-                [hashes] * 2,
+                f"UPDATE {posts} SET mentions = list_filter(mentions, lambda v: NOT (list_contains(?, sha256(lower("
+                f"{_HANDLE_KEY.format('v')}))) OR list_contains(?, sha256(lower(v)))))", [sorted(self.hashes)] * 2,
             )
             if "observations" in self.staged:
                 self.con.execute(
