@@ -155,7 +155,8 @@ def test_every_platform_suppresses_both_namesakes_in_a_later_ingest(two_alices, 
     x_result, reddit_result = ingest(ws, *_later_files(tmp_path))
     assert (x_result.rejected, reddit_result.rejected) == (1, 1)
     assert _accounts(ws) == 0
-    assert scalar(ws, "SELECT text FROM posts WHERE post_id = 't1_c7104'") == "thanks u/[forgotten], [forgotten] is right"
+    assert scalar(ws, "SELECT text FROM posts WHERE post_id = 't1_c7104'") == \
+        "thanks u/[forgotten], [forgotten] is right"
 
 
 def test_an_unscoped_handle_hash_from_an_older_list_still_suppresses_on_every_platform(workspace, tmp_path):

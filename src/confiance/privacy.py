@@ -460,7 +460,8 @@ class _Redactor:
                 except orjson.JSONDecodeError:
                     pass
             return self.text(node)
-        if isinstance(node, int) and not isinstance(node, bool) and (str(node) in self.identity or self.is_alias(str(node))):
+        if isinstance(node, int) and not isinstance(node, bool) and (
+                str(node) in self.identity or self.is_alias(str(node))):
             return FORGOTTEN  # v1.1 numeric ids: in_reply_to_user_id, in_reply_to_status_id
         return node
 

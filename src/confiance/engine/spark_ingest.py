@@ -401,8 +401,9 @@ class _Run:
         columns = ("platform", "account_id", "handle", "name", "post_id", "text", "alias", "actor", "mention", "word")
 
         def rows(frame: "DataFrame", legacy: Any = None, **values: Any) -> "DataFrame":
+            flag = F.lit(False) if legacy is None else legacy
             return frame.select("_file", *[(values[c] if c in values else F.lit(None)).cast("string").alias(c)
-                                           for c in columns], (F.lit(False) if legacy is None else legacy).alias("legacy"))
+                                           for c in columns], flag.alias("legacy"))
 
         parts = []
         if "accounts" in staged:
@@ -465,8 +466,9 @@ class _Run:
         texts = self.spark.createDataFrame(pairs, "_tfile bigint, _t string")
         copied: dict[int, set[str]] = {}
         if others is not None:
-            for file, text in others.join(F.broadcast(texts), (F.col("_file") == F.col("_tfile"))
-                                          & F.col("text").contains(F.col("_t"))).select("_tfile", "_t").distinct().collect():
+            copies = others.join(F.broadcast(texts), (F.col("_file") == F.col("_tfile"))
+                                 & F.col("text").contains(F.col("_t")))
+            for file, text in copies.select("_tfile", "_t").distinct().collect():
                 copied.setdefault(file, set()).add(text)
         for file, person in self.suppressed.items():
             person.post_texts = copied.get(file, set())

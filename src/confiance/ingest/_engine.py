@@ -370,7 +370,8 @@ class _Run:
                                "WHERE {scoped} OR {legacy}")
             extract = ", ".join(f"regexp_extract_all(text, '{pattern}')" for pattern in WORD_PATTERNS)
             words = handles(f"SELECT platform, v, {{legacy}} FROM (SELECT DISTINCT platform, lower(unnest("
-                            f"list_concat({extract}))) AS v FROM {posts} WHERE text IS NOT NULL) WHERE {{scoped}} OR {{legacy}}")
+                            f"list_concat({extract}))) AS v FROM {posts} WHERE text IS NOT NULL) "
+                            "WHERE {scoped} OR {legacy}")
             # their texts that others' posts copy (a repost, a quote): only those are scrubbed, here and in the
             # archive, whose redactor would otherwise look for every text of theirs in every string of the file
             if self.suppressed.post_texts:
