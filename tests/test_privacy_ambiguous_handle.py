@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from confiance.cli import app
+from confiance.ingest._readers import decompress
 from tests.conftest import ingest, query, scalar
 
 HANDLE = "alicezq7"
@@ -101,8 +102,6 @@ def test_forget_help_names_the_flag():
     assert out.exit_code == 0 and "--every-platform" in out.output and "x:alice" in out.output
 
 
-@pytest.mark.xfail(strict=True, reason="the suppression list and the archive redactor match a handle on every platform: "
-                                       "forget x:alicezq7 also wipes reddit's alicezq7 comment from the raw archive")
 def test_a_qualified_forget_keeps_the_other_platforms_namesake_in_the_archive(two_alices):
     from tests.test_forget_archive import workspace_bytes
 
@@ -110,3 +109,64 @@ def test_a_qualified_forget_keeps_the_other_platforms_namesake_in_the_archive(tw
     assert _forget(ws, f"x:{HANDLE}").exit_code == 0
     archives = {name: data for name, data in workspace_bytes(ws.root).items() if name.startswith("raw/")}
     assert [name for name, data in archives.items() if b"a comment on reddit" in data and HANDLE.encode() in data]
+    x_archive = ws.archive_path(scalar(ws, "SELECT source_sha256 FROM posts WHERE post_id = '7002'"))
+    assert HANDLE.encode() not in decompress(decompress(x_archive.read_bytes())).lower()
+
+
+def _later_files(tmp_path):
+    """Collected after the forget: alicezq7 posts on X again and is named on X, with and without '@'; Reddit's
+    alicezq7 comments again and is named there with and without 'u/'."""
+    users = [{"id": X_ID, "username": HANDLE, "name": "Alice on X"}, {"id": "55502", "username": "bobzq7", "name": "Bob"}]
+    tweets = [{"id": "7101", "author_id": X_ID, "text": "encore moi sur X", "created_at": "2024-03-01T10:00:00Z"},
+              {"id": "7102", "author_id": "55502", "text": f"@{HANDLE} et {HANDLE.upper()} encore",
+               "created_at": "2024-03-01T11:00:00Z", "entities": {"mentions": [{"username": HANDLE, "id": X_ID}]}}]
+    page = tmp_path / "later" / "x.jsonl"
+    page.parent.mkdir()
+    page.write_text(json.dumps({"data": tweets, "includes": {"users": users}}) + "\n")
+    comments = [{"id": "c7103", "author": HANDLE, "author_fullname": "t2_zq7", "body": "another comment on Reddit",
+                 "created_utc": 1709287200, "subreddit": "france", "link_id": "t3_zq7", "parent_id": "t3_zq7"},
+                {"id": "c7104", "author": "carolzq7", "body": f"thanks u/{HANDLE}, {HANDLE} is right",
+                 "created_utc": 1709290800, "subreddit": "france", "link_id": "t3_zq7", "parent_id": "t3_zq7"}]
+    reddit = tmp_path / "later" / "reddit.ndjson"
+    reddit.write_text("".join(json.dumps(c) + "\n" for c in comments))
+    return page, reddit
+
+
+def test_a_later_ingest_keeps_the_other_platforms_namesake(two_alices, tmp_path):
+    from tests.test_forget_archive import workspace_bytes
+
+    ws = two_alices
+    assert _forget(ws, f"x:{HANDLE}").exit_code == 0
+    x_result, reddit_result = ingest(ws, *_later_files(tmp_path))
+    assert (x_result.rejected, reddit_result.rejected) == (1, 0)  # her X post only
+    assert scalar(ws, "SELECT list(DISTINCT platform) FROM accounts WHERE lower(handle) = ?", [HANDLE]) == ["reddit"]
+    assert scalar(ws, "SELECT count(*) FROM posts WHERE platform = 'reddit' AND account_id = ?", [HANDLE]) == 2
+    assert scalar(ws, "SELECT text FROM posts WHERE post_id = '7102'") == "@[forgotten] et [forgotten] encore"
+    assert query(ws, "SELECT text, mentions FROM posts WHERE post_id = 't1_c7104'") == [
+        (f"thanks u/{HANDLE}, {HANDLE} is right", [HANDLE])]
+    assert scalar(ws, "SELECT count(*) FROM interactions WHERE platform = 'reddit' AND dst = ?", [HANDLE]) == 1
+    archives = {name: data.lower() for name, data in workspace_bytes(ws.root).items() if name.startswith("raw/")}
+    assert sum(HANDLE.encode() in data for data in archives.values()) == 2  # both Reddit files, no X file
+
+
+def test_every_platform_suppresses_both_namesakes_in_a_later_ingest(two_alices, tmp_path):
+    ws = two_alices
+    assert _forget(ws, HANDLE, "--every-platform").exit_code == 0
+    x_result, reddit_result = ingest(ws, *_later_files(tmp_path))
+    assert (x_result.rejected, reddit_result.rejected) == (1, 1)
+    assert _accounts(ws) == 0
+    assert scalar(ws, "SELECT text FROM posts WHERE post_id = 't1_c7104'") == \
+        "thanks u/[forgotten], [forgotten] is right"
+
+
+def test_an_unscoped_handle_hash_from_an_older_list_still_suppresses_on_every_platform(workspace, tmp_path):
+    from datetime import datetime, timezone
+
+    from confiance.person import key_hash
+
+    with workspace.writer() as con:  # a list written before handles were hashed with their platform
+        con.execute("INSERT INTO suppressions VALUES (?, ?)", [key_hash(HANDLE), datetime.now(timezone.utc)])
+    ingest(workspace, *_files(tmp_path))
+    assert _accounts(workspace) == 0
+    assert scalar(workspace, "SELECT text FROM posts WHERE post_id = '7002'") == "@[forgotten] salut"
+    assert scalar(workspace, "SELECT list(mentions) FROM posts WHERE post_id = '7002'") == [[]]

@@ -3,7 +3,10 @@
 ``forget`` fills one from the store (``confiance.privacy.find_person``) and removes it from every table and
 the raw archive; an ingest after a forget fills one per file from the rows the suppression list dropped
 (``_Run.apply_suppressions`` of either engine) and redacts that file's archive of it. The suppression list
-keeps only hashes (:func:`key_hash`): ``platform:account_id``, the handle, ``platform:post:post_id``.
+keeps only hashes (:func:`key_hash`): ``platform:account_id``, ``platform:handle:handle``, ``platform:alias:alias``
+(a Mastodon instance's numeric id, an actor URI) and ``platform:post:post_id``, each for every platform the person
+has an account on: ``alice`` on X and ``alice`` on Reddit are two people. Lists written before handles were
+scoped hold the bare handle's hash, which ingest still matches on every platform.
 """
 
 from __future__ import annotations
@@ -46,13 +49,19 @@ class Person:
         """Whether anything names the person: an account, a handle or a post id."""
         return bool(self.keys or self.handles or self.post_ids)
 
+    @property
+    def platforms(self) -> set[str]:
+        return {platform for platform, _ in self.keys}
+
     def hashes(self) -> set[str]:
+        """The account's keys, and its handles and aliases scoped by each of the person's platforms."""
         out = {key_hash(f"{platform}:{account_id}") for platform, account_id in self.keys}
-        out |= {key_hash(h) for h in self.handles}
+        for platform in self.platforms:
+            out |= {key_hash(f"{platform}:handle:{h}") for h in self.handles}
+            out |= {key_hash(f"{platform}:alias:{a}") for a in self.aliases}
         return out
 
     def post_hashes(self) -> set[str]:
         """``platform:post:post_id`` hashed, kept in the suppression list beside the account's: an ingest can
         then recognise a reference to one of these posts without the store keeping the ids."""
-        return {key_hash(f"{platform}:post:{post_id}") for platform in {p for p, _ in self.keys}
-                for post_id in self.post_ids}
+        return {key_hash(f"{platform}:post:{post_id}") for platform in self.platforms for post_id in self.post_ids}

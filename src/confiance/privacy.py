@@ -7,8 +7,19 @@ a mention or facet, ``in_reply_to_*``; ids, DIDs, Mastodon status numbers and Bl
 matched as whole tokens, inside URLs too; compressed archive members are read decompressed), deletes snapshots
 and any report or export that names them, then **rewrites the database file** (DuckDB DELETE leaves
 the old bytes on disk). A workspace ingested on Spark has the same tables in its Parquet lake: they
-get the same deletions and are rewritten too (``confiance.engine.lake_files``) and adds hashes of their ids and handles to a suppression list that later
-ingests honour. The audit log records only those hashes.
+get the same deletions and are rewritten too (``confiance.engine.lake_files``) and adds hashes of their ids,
+handles, aliases and post ids to a suppression list that later ingests honour. The audit log records only those
+hashes.
+
+A handle names a person on one platform: ``x:alice`` is not Reddit's ``alice``. The suppression list holds each
+handle and alias hashed with each of the person's platforms (``confiance.person``), and an ingest matches them on
+rows of that platform only (accounts' handles, mentions, ``@handle`` and bare-word handles in texts; ``forget``
+itself still scrubs the handle from others' texts and mentions on every platform: more than needed, never less). A list
+written before handles were scoped holds bare handle hashes, which cannot be turned back into handles: ingest
+keeps honouring them as before, on every platform. In the raw archive, ``forget`` rewrites the files that may hold
+records of the person's platforms: a file whose stored rows (posts, observations, audience reports) are all of
+other platforms is left as it is, since the same handle there is someone else; a file the store knows no platform
+of (accounts and edges only, or every record a duplicate or a reject) is redacted, as it may hold the person.
 
 ``expire`` applies a retention period (GDPR art. 5(1)(e), storage limitation; CNIL guidance asks for a
 fixed period per purpose). A record expires when its own date is before the cutoff: a post's
@@ -48,9 +59,9 @@ import yaml
 
 from confiance import store
 from confiance.errors import ConfianceError
-from confiance.ingest._engine import write_archive
+from confiance.ingest._engine import short_mention, write_archive
 from confiance.ingest._readers import decompress
-from confiance.person import Person
+from confiance.person import Person, key_hash
 from confiance.workspace import DB_NAME, Workspace
 
 FORGOTTEN = "[forgotten]"
@@ -226,19 +237,8 @@ def _post_id_markers(person: Person) -> list[str]:
     return sorted(markers)
 
 
-def _short_mention(handle: str) -> str | None:
-    """RE2 pattern of the way Mastodon shows a ``user@host`` handle in text: ``@user``, not ``@user@other.host``.
-
-    The character after the mention is kept in group 1.
-    """
-    local, at, host = handle.partition("@")
-    if not at or not local or not host:
-        return None
-    return rf"(?i)@{re.escape(local)}(?:@{re.escape(host)}\b|([^\w@])|$)"
-
-
 def _scrub_short_mentions(con: duckdb.DuckDBPyConnection, table: str, column: str, person: Person) -> None:
-    for pattern in filter(None, map(_short_mention, sorted(person.handles))):
+    for pattern in filter(None, map(short_mention, sorted(person.handles))):
         con.execute(f'UPDATE "{table}" SET "{column}" = regexp_replace("{column}", ?, ?, \'g\') '
                     f'WHERE regexp_matches("{column}", ?)', [pattern, f"@{FORGOTTEN}\\1", pattern])
 
@@ -333,6 +333,8 @@ _MIN_ID_ATOM = 6
 _MIN_POST_ATOM = 10
 #: A run of characters that can make an id: DIDs, numbers, record keys, ``user@host`` parts.
 _TOKEN = re.compile(r"[\w:.%-]+")
+#: Numbers whose alias lookup a redactor remembers (see ``_Redactor.is_alias``).
+_LISTED_MEMO = 100_000
 #: Keys whose value points at a record: a Bluesky strong reference ``{"uri", "cid"}``, an embedded record.
 _POINTER_KEYS = ("uri", "url")
 
@@ -362,7 +364,14 @@ def _mastodon_name_patterns(handle: str) -> list[str]:
 
 
 class _Redactor:
-    def __init__(self, person: Person):
+    """Rewrites raw records without the person. ``hashes`` (an ingest after ``forget``: the suppression list)
+    also finds the aliases the staged rows did not show, such as a Mastodon ``in_reply_to_account_id``: a number
+    whose ``platform:alias:number`` hash is listed, for the person's platforms."""
+
+    def __init__(self, person: Person, hashes: set[str] | frozenset[str] = frozenset()):
+        self.hashes = hashes
+        self.platforms = sorted(person.platforms)
+        self._listed: dict[str, bool] = {}
         self.ids = {i.lower() for i in person.ids | person.aliases | person.post_ids}
         self.handles = {h.lower() for h in person.handles}
         self.atoms = set().union(*(_atoms(i, _MIN_ID_ATOM, last_segment=False) for i in person.ids | person.aliases),
@@ -388,15 +397,26 @@ class _Redactor:
                 kept.append(needle)
         return kept + sorted(self.names) + (sorted(self.texts) if texts else [])
 
+    def is_alias(self, value: str) -> bool:
+        """A number the suppression list names as an alias on one of the person's platforms."""
+        if not self.hashes or len(value) < _MIN_ID_ATOM or not value.isdigit():
+            return False
+        if value not in self._listed:
+            if len(self._listed) >= _LISTED_MEMO:  # a file's ids are many: the memo stays bounded
+                self._listed.clear()
+            self._listed[value] = any(key_hash(f"{p}:alias:{value}") in self.hashes for p in self.platforms)
+        return self._listed[value]
+
     def _atom(self, match: re.Match) -> str:
         token = match.group(0)
         core = token.rstrip(".:-")
-        return FORGOTTEN + token[len(core):] if core.lower() in self.atoms else token
+        named = core.lower() in self.atoms or (self.hashes and core.isdigit() and self.is_alias(core))
+        return FORGOTTEN + token[len(core):] if named else token
 
     def text(self, value: str) -> str:
         if self.substrings is not None:
             value = self.substrings.sub(FORGOTTEN, value)
-        if self.atoms and len(value) >= _MIN_ID_ATOM:
+        if (self.atoms or self.hashes) and len(value) >= _MIN_ID_ATOM:
             value = _TOKEN.sub(self._atom, value)
         return value
 
@@ -410,7 +430,8 @@ class _Redactor:
         """The object is the person, their post, or a reference to their post (reply parent, quoted record)."""
         for key in _IDENTITY_KEYS:
             v = obj.get(key)
-            if isinstance(v, (str, int)) and not isinstance(v, bool) and str(v).lower().lstrip("@") in self.identity:
+            if isinstance(v, (str, int)) and not isinstance(v, bool) and (
+                    str(v).lower().lstrip("@") in self.identity or self.is_alias(str(v))):
                 return True
         return any(isinstance(obj.get(key), str) and self._points_at_person(obj[key]) for key in _POINTER_KEYS)
 
@@ -430,7 +451,7 @@ class _Redactor:
         if isinstance(node, list):
             return [self.walk(v) for v in node]
         if isinstance(node, str):
-            if node.lower() in self.identity:
+            if node.lower() in self.identity or (self.hashes and node.isdigit() and self.is_alias(node)):
                 return FORGOTTEN
             stripped = node.strip()
             if stripped[:1] in "{[" and len(stripped) > 2:  # JSON inside a string (recorded HTTP bodies)
@@ -439,7 +460,8 @@ class _Redactor:
                 except orjson.JSONDecodeError:
                     pass
             return self.text(node)
-        if isinstance(node, int) and not isinstance(node, bool) and str(node) in self.identity:
+        if isinstance(node, int) and not isinstance(node, bool) and (
+                str(node) in self.identity or self.is_alias(str(node))):
             return FORGOTTEN  # v1.1 numeric ids: in_reply_to_user_id, in_reply_to_status_id
         return node
 
@@ -492,14 +514,18 @@ def _contains_any(data: bytes, needles: list[bytes]) -> bool:
     return any(n in lowered for n in needles)
 
 
-def _redact_archive(ws: Workspace, person: Person, only: set[str] | None = None) -> list[str]:
-    """Rewrite the archived raw files that name the person (among the hashes ``only``, when given);
-    returns their hashes."""
+def _redact_archive(ws: Workspace, person: Person, only: set[str] | None = None,
+                    platforms: dict[str, set[str]] | None = None) -> list[str]:
+    """Rewrite the archived raw files that name the person (among the hashes ``only``, when given; not those
+    whose known ``platforms``, by file hash, are all other than the person's); returns their hashes."""
     redactor = _Redactor(person)
     needles = redactor.needles(texts=True)
     rewritten = []
     for archive in sorted([*ws.raw_dir.glob("*/*.zst"), *ws.raw_dir.glob("*/*.gz")]):  # .gz: older archives
-        if only is not None and archive.name.split(".", 1)[0] not in only:
+        sha = archive.name.split(".", 1)[0]
+        if only is not None and sha not in only:
+            continue
+        if platforms is not None and platforms.get(sha) and not platforms[sha] & person.platforms:
             continue
         if _redact_file(archive, redactor, needles):
             rewritten.append(archive.name.removesuffix(archive.suffix))
@@ -519,11 +545,12 @@ def _redact_file(archive: Path, redactor: _Redactor, needles: list[bytes]) -> bo
     return True
 
 
-def redact_incoming_archive(archive: Path, suppressed: Person) -> bool:
+def redact_incoming_archive(archive: Path, suppressed: Person, hashes: set[str] | frozenset[str] = frozenset()) -> bool:
     """The archive of a file ingested after ``forget``: the ingest dropped the forgotten people's rows
-    (``suppressed``: their ids, handles, names and post ids, read from those rows) and this removes them
-    from the raw bytes kept, as ``forget`` did for the files before."""
-    redactor = _Redactor(suppressed)
+    (``suppressed``: their ids, handles, aliases, names, post ids and texts, read from those rows) and this
+    removes them from the raw bytes kept, as ``forget`` did for the files before. ``hashes``: the suppression
+    list, for the aliases the rows did not show (see ``_Redactor``)."""
+    redactor = _Redactor(suppressed, hashes)
     return _redact_file(archive, redactor, redactor.needles(texts=True))
 
 
@@ -607,10 +634,12 @@ def forget(ws: Workspace, who: str, *, every_platform: bool = False) -> ForgetRe
 
     with ws.lock():
         with _store_and_lake(ws) as (con, lake_con, lake, lake_tables):
-            person = _find_anywhere(who, [c for c in (con, lake_con) if c is not None], every_platform)
+            cons = [c for c in (con, lake_con) if c is not None]
+            person = _find_anywhere(who, cons, every_platform)
+            platforms = _source_platforms(cons)  # before the person's rows go
             with store.transaction(con):
                 deleted = _delete_from_store(con, person)
-                redacted = _redact_archive(ws, person)
+                redacted = _redact_archive(ws, person, platforms=platforms)
                 _mark_redacted(con, redacted)
             con.execute("CHECKPOINT")
             if lake_con is not None:
@@ -649,6 +678,18 @@ def _find_anywhere(who: str, cons: list[duckdb.DuckDBPyConnection], every_platfo
     if not every_platform:
         _refuse_ambiguous(who, person, cons)
     return person
+
+
+def _source_platforms(cons: list[duckdb.DuckDBPyConnection]) -> dict[str, set[str]]:
+    """The platforms of the rows each archived file brought that the store (or lake) still holds, by file hash."""
+    platforms: dict[str, set[str]] = {}
+    for con in cons:
+        for table in ("posts", "observations", "audience_reports"):
+            if store.has_table(con, table):
+                for sha, platform in con.execute(f"SELECT DISTINCT source_sha256, platform FROM {table} "
+                                                 "WHERE source_sha256 IS NOT NULL").fetchall():
+                    platforms.setdefault(sha, set()).add(platform)
+    return platforms
 
 
 def _mark_redacted(con: duckdb.DuckDBPyConnection, hashes: list[str]) -> None:

@@ -132,14 +132,11 @@ def test_no_trace_of_the_forgotten_anywhere_in_the_spark_workspace(forgotten):
     out, people = forgotten
     files = _readable_bytes(out["spark"][0].root)
     assert any(name.startswith("lake/") for name in files) and any(name.startswith("raw/") for name in files)
-    assert {platform: hits(files, needles - aliases) for platform, (_, _, needles, aliases) in people.items()} == \
+    assert {platform: hits(files, needles) for platform, (_, _, needles, _) in people.items()} == \
         {"x": {}, "bluesky": {}, "mastodon": {}}
     assert hits(files, {CANARY_ID}) == {}
 
 
-@pytest.mark.xfail(strict=True, reason="both engines keep the forgotten Mastodon account's instance id in others' "
-                                       "in_reply_to_account_id in the archive of a file ingested after forget "
-                                       "(4 records of 1 file here): the suppression list holds no hash of it")
 @pytest.mark.parametrize("engine", ["duckdb", "spark"])
 def test_no_alias_of_the_forgotten_in_archives_after_reingest(forgotten, engine):
     out, people = forgotten
@@ -147,9 +144,6 @@ def test_no_alias_of_the_forgotten_in_archives_after_reingest(forgotten, engine)
     assert aliases and hits(_readable_bytes(out[engine][0].root), aliases) == {}
 
 
-@pytest.mark.xfail(strict=True, reason="both engines keep the canary's handle where it is not an @mention: the "
-                                       "retweet 'RT @[forgotten]: I am canaryzq93x and this is my very own post' "
-                                       "(1 post; forget itself scrubs it, ingest after forget does not)")
 @pytest.mark.parametrize("engine", ["duckdb", "spark"])
 def test_canary_handle_leaves_no_trace_after_reingest(forgotten, engine):
     out, _ = forgotten

@@ -53,8 +53,9 @@ from confiance.engine.spark import Lake
 from confiance.engine.tables import spark_type
 from confiance.errors import IngestError
 from confiance.ingest import formats, plan_files
-from confiance.ingest._engine import (DROP_REPLY_ID, FORGET_MENTION, MENTIONS, STAGED_TABLES, IngestResult,
-                                      _column_specs, _required, file_sha256, map_units, mention_params, write_archive)
+from confiance.ingest._engine import (DROP_REPLY_ID, MIN_POST_TEXT, STAGED_TABLES, WORD_PATTERNS, IngestResult,
+                                      TextScrub, _column_specs, _required, file_sha256, map_units, scrub_texts,
+                                      write_archive)
 from confiance.ingest._format import Context
 from confiance.ingest._parallel import CHUNK_BYTES
 from confiance.ingest._readers import (DEFAULT_LIMITS, READERS, BadItem, Limits, bounded_lines, line_chunks,
@@ -172,9 +173,9 @@ def _map_chunks(jobs: dict[int, _Job], specs: dict, required: dict, limits: Limi
     return run
 
 
-def _rewrite_in_duckdb(mentions: dict[int, list[str]]) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+def _rewrite_in_duckdb(scrubs: dict[int, TextScrub]) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """The executor side of ``_Run._scrub_posts``: the DuckDB engine's updates of others' posts, run by DuckDB
-    on each batch (``mentions``: per file, the forgotten handles its posts mention)."""
+    on each batch (``scrubs``: per file, what its texts lose)."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         con = duckdb.connect()
@@ -184,11 +185,8 @@ def _rewrite_in_duckdb(mentions: dict[int, list[str]]) -> Callable[[Iterator[pa.
                 con.execute("CREATE OR REPLACE TEMP TABLE _posts AS SELECT * FROM _batch")
                 con.unregister("_batch")
                 con.execute(f"UPDATE _posts SET attributes = {DROP_REPLY_ID} WHERE _drop_reply")
-                for file, handles in mentions.items():
-                    for handle in handles:
-                        pattern, needle = mention_params(handle)
-                        con.execute(f"UPDATE _posts SET text = {FORGET_MENTION} WHERE _file = ? AND {MENTIONS}",
-                                    [pattern, file, needle])
+                for file, scrub in scrubs.items():
+                    scrub_texts(con, "_posts", scrub, "_file = ?", [file])
                 yield from con.sql("SELECT * FROM _posts").to_arrow_table().cast(batch.schema).to_batches()
         finally:
             con.close()
@@ -338,29 +336,37 @@ class _Run:
     def apply_suppressions(self, staged: dict[str, "DataFrame"]) -> None:
         """As the DuckDB engine (``_Run.apply_suppressions``): the forgotten people's rows are dropped (their
         records count as rejected); others' posts lose what points at them (parent and root post, parent
-        author, ``in_reply_to_id``, mentions, ``@handle`` in text); and ``self.suppressed`` gets, per file,
-        what names them in its rows, for its archive to be redacted of it."""
+        author, ``in_reply_to_id``, mentions, and in the text their posts' texts and handles: ``TextScrub``);
+        and ``self.suppressed`` gets, per file, what names them in its rows, for its archive to be redacted of it."""
         from pyspark.sql import functions as F
 
         if not self.hashes:
             return
+        platform = F.col("platform")
 
         def hidden(column) -> Any:  # ``isin``: a hash set lookup (the list holds every forgotten post too)
             return F.coalesce(F.sha2(F.lower(column), 256).isin(self.hashes), F.lit(False))
 
-        def account(column: str) -> Any:
-            return hidden(F.concat_ws(":", F.col("platform"), F.col(column))) & F.col(column).isNotNull()
+        def account(column: str) -> Any:  # its key, or the instance id of a Mastodon placeholder ``<id>@<host>``
+            placeholder = F.regexp_extract(F.col(column), r"^(\d+)@", 1)
+            return (hidden(F.concat_ws(":", platform, F.col(column)))
+                    | hidden(F.concat(platform, F.lit(":alias:"), placeholder))) & F.col(column).isNotNull()
+
+        def handle(column) -> Any:  # scoped, or unscoped from a list written before handles were scoped
+            return hidden(F.concat(platform, F.lit(":handle:"), column)) | hidden(column)
 
         def post(column: str) -> Any:
-            return hidden(F.concat(F.col("platform"), F.lit(":post:"), F.col(column)))
+            return hidden(F.concat(platform, F.lit(":post:"), F.col(column)))
 
+        aliases = [hidden(F.concat(platform, F.lit(":alias:"), F.get_json_object("attributes", f"$.{key}")))
+                   for key in ("instance_account_id", "uri")]
         conditions = {
-            "accounts": account("account_id") | hidden(F.col("handle")),
+            "accounts": account("account_id") | handle(F.col("handle")) | aliases[0] | aliases[1],
             "posts": account("account_id"),
             "interactions": account("src") | account("dst"),
             "audience_reports": account("account_id"),
         }
-        named = self._named_in_rows(staged, conditions, account, post, hidden)
+        scrubs = self._named_in_rows(staged, conditions, account, post, hidden, handle)
         for table, condition in conditions.items():
             if table not in staged:
                 continue
@@ -376,7 +382,7 @@ class _Run:
                     .unionByName(rejects) if "rejects" in staged else rejects
             staged[table] = staged[table].where(~condition)
         if "posts" in staged:
-            staged["posts"] = self._scrub_posts(staged["posts"], named, account, post, hidden)
+            staged["posts"] = self._scrub_posts(staged["posts"], scrubs, account, post, handle)
             if "observations" in staged:
                 # an observation needs its post: in the lake, or in this file or an earlier one of the run
                 known = staged["posts"].select("platform", "post_id", F.col("_file").alias("_post_file")).unionByName(
@@ -386,47 +392,89 @@ class _Run:
                 staged["observations"] = observations.where(F.col("_post_file") <= F.col("_file")).drop("_post_file")
 
     def _named_in_rows(self, staged: dict[str, "DataFrame"], conditions: dict[str, Any], account: Callable,
-                       post: Callable, hidden: Callable) -> dict[int, list[str]]:
-        """Fill ``self.suppressed`` (per file: the ids, handles, names and post ids of forgotten people in its
-        rows, as the DuckDB engine's ``_collect_suppressed``) in one Spark job; returns, per file, the forgotten
-        handles that others' posts mention (their texts get @[forgotten])."""
+                       post: Callable, hidden: Callable, handle: Callable) -> dict[int, TextScrub]:
+        """Fill ``self.suppressed`` (per file: the ids, handles, aliases, names, post ids and texts of forgotten
+        people in its rows, as the DuckDB engine's ``_collect_suppressed``) in one Spark job; returns, per file,
+        what others' texts lose: those texts, and the forgotten handles their posts mention or write as words."""
         from pyspark.sql import functions as F
 
-        columns = ("platform", "account_id", "handle", "name", "post_id", "mention")
+        columns = ("platform", "account_id", "handle", "name", "post_id", "text", "alias", "actor", "mention", "word")
 
-        def rows(frame: "DataFrame", **values: Any) -> "DataFrame":
+        def rows(frame: "DataFrame", legacy: Any = None, **values: Any) -> "DataFrame":
+            flag = F.lit(False) if legacy is None else legacy
             return frame.select("_file", *[(values[c] if c in values else F.lit(None)).cast("string").alias(c)
-                                           for c in columns])
+                                           for c in columns], flag.alias("legacy"))
 
         parts = []
         if "accounts" in staged:
             parts.append(rows(staged["accounts"].where(conditions["accounts"]), platform=F.col("platform"),
-                              account_id=F.col("account_id"), handle=F.col("handle"), name=F.col("display_name")))
+                              account_id=F.col("account_id"), handle=F.col("handle"), name=F.col("display_name"),
+                              alias=F.get_json_object("attributes", "$.instance_account_id"),
+                              actor=F.get_json_object("attributes", "$.uri")))
         if "posts" in staged:
             posts = staged["posts"]
             parts.append(rows(posts.where(conditions["posts"]), platform=F.col("platform"),
-                              account_id=F.col("account_id"), post_id=F.col("post_id")))
+                              account_id=F.col("account_id"), post_id=F.col("post_id"), text=F.col("text")))
             for column in ("parent_post_id", "root_post_id"):  # their posts that others answer or share
                 parts.append(rows(posts.where(F.col(column).isNotNull() & (account("parent_account_id") | post(column))),
                                   platform=F.col("platform"), account_id=F.col("parent_account_id"),
                                   post_id=F.col(column)))
-            # others' mentions of them (the person's own posts are dropped first, as in the DuckDB engine)
-            mentioned = posts.where(~conditions["posts"]).select("_file", F.explode("mentions").alias("_m"))
-            parts.append(rows(mentioned.where(hidden(F.col("_m"))).distinct(), mention=F.col("_m")))
-        mentions: dict[int, set[str]] = {}
+            # others' posts (the person's own are dropped first, as in the DuckDB engine): the handles they mention,
+            # and their words that are handles
+            others = posts.where(~conditions["posts"])
+            mentioned = others.select("_file", "platform", F.explode("mentions").alias("_m")).distinct()
+            parts.append(rows(mentioned.where(handle(F.col("_m"))), hidden(F.col("_m")),
+                              platform=F.col("platform"), mention=F.col("_m")))
+            words = F.concat(*[F.regexp_extract_all("text", F.lit(pattern), F.lit(0)) for pattern in WORD_PATTERNS])
+            written = others.select("_file", "platform", F.explode(words).alias("_w")) \
+                .select("_file", "platform", F.lower("_w").alias("_w")).distinct()
+            parts.append(rows(written.where(handle(F.col("_w"))), hidden(F.col("_w")),
+                              platform=F.col("platform"), word=F.col("_w")))
+        found: dict[int, tuple[list, list]] = {}
         if parts:
-            for file, platform, account_id, handle, name, post_id, mention in reduce(
-                    lambda a, b: a.unionByName(b), parts).collect():
+            for (file, platform, account_id, handle, name, post_id, text, alias, actor, mention, word,
+                 legacy) in reduce(lambda a, b: a.unionByName(b), parts).collect():
                 person = self.suppressed.setdefault(file, Person())
+                mentions, words = found.setdefault(file, ([], []))
                 if mention is not None:
-                    person.handles.add(mention)
-                    mentions.setdefault(file, set()).add(mention)
+                    mentions.append((None if legacy else platform, mention))
+                elif word is not None:
+                    words.append((None if legacy else platform, word))
                 else:
                     person.add(platform, account_id, handle, name, post_id)
-        return {file: sorted(handles) for file, handles in mentions.items()}
+                    person.aliases |= {a for a in (alias, actor) if a}
+                    if text and len(text) >= MIN_POST_TEXT:
+                        person.post_texts.add(text)
+        self._copied_texts(staged["posts"].where(~conditions["posts"]) if "posts" in staged else None)
+        scrubs = {}
+        for file, (mentions, words) in found.items():
+            person = self.suppressed[file]
+            scrub = TextScrub.of(person.post_texts, mentions, words)
+            person.handles |= {value for _, value in (*scrub.mentions, *scrub.words)}
+            if scrub:
+                scrubs[file] = scrub
+        return scrubs
 
-    def _scrub_posts(self, posts: "DataFrame", mentions: dict[int, list[str]], account: Callable, post: Callable,
-                     hidden: Callable) -> "DataFrame":
+    def _copied_texts(self, others: "DataFrame | None") -> None:
+        """Keep, per file, only the forgotten people's texts that others' posts of the file copy (a repost, a
+        quote), as the DuckDB engine does: the others are neither scrubbed nor looked for in the archive."""
+        from pyspark.sql import functions as F
+
+        pairs = [(file, text) for file, person in sorted(self.suppressed.items()) for text in sorted(person.post_texts)]
+        if not pairs:
+            return
+        texts = self.spark.createDataFrame(pairs, "_tfile bigint, _t string")
+        copied: dict[int, set[str]] = {}
+        if others is not None:
+            copies = others.join(F.broadcast(texts), (F.col("_file") == F.col("_tfile"))
+                                 & F.col("text").contains(F.col("_t")))
+            for file, text in copies.select("_tfile", "_t").distinct().collect():
+                copied.setdefault(file, set()).add(text)
+        for file, person in self.suppressed.items():
+            person.post_texts = copied.get(file, set())
+
+    def _scrub_posts(self, posts: "DataFrame", scrubs: dict[int, TextScrub], account: Callable, post: Callable,
+                     handle: Callable) -> "DataFrame":
         """Others' posts lose what points at a forgotten person: the DuckDB engine's updates, in the same
         order; the JSON and regular-expression rewrites run in DuckDB on the executors (``_rewrite_in_duckdb``)
         over the posts they touch, so that both engines write the same bytes."""
@@ -439,14 +487,18 @@ class _Run:
         for column, condition in gone.items():
             posts = posts.withColumn(column, F.when(condition, null).otherwise(F.col(column)))
         posts = posts.withColumn("parent_account_id", F.when(parent_gone, null).otherwise(F.col("parent_account_id")))
-        # the texts that may name a handle (Spark's lower case); DuckDB checks each again with ``MENTIONS``
-        in_text = [(F.col("_file") == file) & F.lower(F.col("text")).contains("@" + handle)
-                   for file, handles in mentions.items() for handle in handles]
+        # the texts that may hold what a file's scrub replaces (Spark's lower case); DuckDB checks each again
+        in_text = []
+        for file, scrub in scrubs.items():
+            for platform, needle, exact in scrub.needles():
+                text = F.col("text") if exact else F.lower(F.col("text"))
+                on_platform = F.lit(True) if platform is None else F.col("platform") == platform
+                in_text.append((F.col("_file") == file) & on_platform & text.contains(needle))
         touched = F.coalesce(reduce(lambda a, b: a | b, in_text, F.col("_drop_reply")), F.lit(False))
-        rewritten = self._materialise(posts.where(touched).mapInArrow(_rewrite_in_duckdb(mentions), posts.schema),
+        rewritten = self._materialise(posts.where(touched).mapInArrow(_rewrite_in_duckdb(scrubs), posts.schema),
                                       "posts-scrubbed")
         posts = posts.where(~touched).unionByName(rewritten).drop("_drop_reply")
-        return posts.withColumn("mentions", F.filter("mentions", lambda m: ~hidden(m)))
+        return posts.withColumn("mentions", F.filter("mentions", lambda m: ~handle(m)))
 
     def _typed(self, table: str, frame: "DataFrame", columns: list[str]) -> list:
         from pyspark.sql import functions as F
@@ -721,7 +773,7 @@ def ingest_paths_spark(
                     archived = {index: future.result() for index, future in archives.items()}
                     for index, person in run.suppressed.items():  # the raw bytes would keep what the lake dropped
                         if person.named():
-                            redact_incoming_archive(archived[index], person)
+                            redact_incoming_archive(archived[index], person, frozenset(hashes))
                     now = datetime.now(timezone.utc)
                     lake.append("sources", spark.createDataFrame([(
                         f.sha, str(f.path), f.fmt.name, f.opened.encoding, f.path.stat().st_size, f.records, f.stored,

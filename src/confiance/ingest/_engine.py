@@ -37,21 +37,90 @@ from confiance.ingest._sink import ENGINE_COLUMNS, Sink, kind_of
 from confiance.person import Person
 from confiance.workspace import Workspace
 
-#: How an account is named in the suppression list: sha256(lower(platform:account_id)), or of its handle.
+#: How an account is named in the suppression list: sha256(lower(platform:account_id)); its handles and aliases
+#: are scoped by platform (``confiance.person``), an unscoped handle hash is a list written before that.
 _ACCOUNT_KEY = "platform || ':' || {}"
+_HANDLE_KEY = "platform || ':handle:' || {}"
+_ALIAS_KEY = "platform || ':alias:' || {}"
+#: The instance id in an account a Mastodon mapper could not resolve, ``<numeric id>@<serving host>``.
+_PLACEHOLDER_ID = r"regexp_extract({}, '^(\d+)@', 1)"
 #: A post the suppression list names (the forgotten person's posts that others answer or share).
 _POST_KEY = "platform || ':post:' || {}"
 #: Others' posts after a forget, rewritten by DuckDB functions (the Spark engine runs these on its executors,
 #: so that both engines keep the same bytes): a reply id that points at a forgotten post goes from the
-#: attributes; a forgotten handle mentioned in a text becomes @[forgotten] (parameters: ``mention_params``).
+#: attributes; texts lose what :class:`TextScrub` names (:func:`scrub_texts`).
 DROP_REPLY_ID = "json_remove(attributes, '$.in_reply_to_id')"
-FORGET_MENTION = "regexp_replace(text, ?, '@[forgotten]', 'gi')"
-MENTIONS = "contains(lower(text), ?)"
+#: The words of a text that may be a handle written without '@' (RE2 and Java read these alike): runs of
+#: word characters, and runs that also hold the '.', '@' and '-' inside Bluesky, Mastodon and Reddit handles.
+WORD_PATTERNS = (r"\w+", r"\w(?:[\w.@-]*\w)?")
+#: Shortest forgotten post text replaced in others' texts (as ``forget`` does in the store).
+MIN_POST_TEXT = 12
 
 
-def mention_params(handle: str) -> tuple[str, str]:
-    """The parameters of ``FORGET_MENTION`` and ``MENTIONS`` for one lower-case handle."""
-    return "@" + re.escape(handle) + r"\b", "@" + handle
+@dataclass(frozen=True)
+class TextScrub:
+    """What others' texts in one file lose after a forget, in the order ``forget`` rewrites the store: the
+    forgotten people's post texts (a repost or quote carries the original's), longest first; their handles
+    mentioned (``@handle``, and Mastodon's short ``@user`` for ``user@host``); their handles written as bare
+    words. Handles are (platform, handle): a platform of None matches every platform (an unscoped hash)."""
+
+    texts: tuple[str, ...] = ()
+    mentions: tuple[tuple[str | None, str], ...] = ()
+    words: tuple[tuple[str | None, str], ...] = ()
+
+    @classmethod
+    def of(cls, texts: Iterable[str], mentions: Iterable[tuple[str | None, str]],
+           words: Iterable[tuple[str | None, str]]) -> "TextScrub":
+        def handles(pairs: Iterable[tuple[str | None, str]]) -> tuple[tuple[str | None, str], ...]:
+            return tuple(sorted(set(pairs), key=lambda p: (p[0] or "", p[1])))
+
+        return cls(tuple(sorted({t for t in texts if len(t) >= MIN_POST_TEXT}, key=lambda t: (-len(t), t))),
+                   handles(mentions), handles(words))
+
+    def __bool__(self) -> bool:
+        return bool(self.texts or self.mentions or self.words)
+
+    def needles(self) -> list[tuple[str | None, str, bool]]:
+        """(platform, needle, case-sensitive): a text that :func:`scrub_texts` rewrites holds one of them."""
+        out: list[tuple[str | None, str, bool]] = [(None, t, True) for t in self.texts]
+        for platform, handle in self.mentions:
+            out.append((platform, "@" + handle.partition("@")[0] if "@" in handle else "@" + handle, False))
+        out += [(platform, word, False) for platform, word in self.words]
+        return out
+
+
+def short_mention(handle: str) -> str | None:
+    """RE2 pattern of the way Mastodon shows a ``user@host`` handle in text: ``@user``, not ``@user@other.host``.
+
+    The character after the mention is kept in group 1.
+    """
+    local, at, host = handle.partition("@")
+    if not at or not local or not host:
+        return None
+    return rf"(?i)@{re.escape(local)}(?:@{re.escape(host)}\b|([^\w@])|$)"
+
+
+def scrub_texts(con: duckdb.DuckDBPyConnection, table: str, scrub: TextScrub, where: str = "true",
+                params: Iterable[Any] = ()) -> None:
+    """Rewrite the ``text`` of ``table``'s rows (those ``where`` holds) as :class:`TextScrub` says."""
+    params = list(params)
+
+    def update(value: str, value_params: list, platform: str | None, condition: str, condition_params: list) -> None:
+        con.execute(f"UPDATE {table} SET text = {value} WHERE {where} AND platform = coalesce(?, platform) "
+                    f"AND {condition}", [*value_params, *params, platform, *condition_params])
+
+    for text in scrub.texts:
+        update("replace(text, ?, '[forgotten]')", [text], None, "contains(text, ?)", [text])
+    for platform, handle in scrub.mentions:
+        update("regexp_replace(text, ?, '@[forgotten]', 'gi')", ["@" + re.escape(handle) + r"\b"], platform,
+               "contains(lower(text), ?)", ["@" + handle])
+        short = short_mention(handle)
+        if short is not None:
+            update("regexp_replace(text, ?, '@[forgotten]\\1', 'g')", [short], platform, "regexp_matches(text, ?)",
+                   [short])
+    for platform, word in scrub.words:
+        pattern = r"\b" + re.escape(word) + r"\b"
+        update("regexp_replace(text, ?, '[forgotten]', 'gi')", [pattern], platform, "contains(lower(text), ?)", [word])
 
 
 STAGED_TABLES = ("accounts", "posts", "interactions", "observations", "kpis", "surveys", "audience_reports")
@@ -168,6 +237,8 @@ class _Run:
         self.rejected = 0
         #: what names the forgotten people whose rows this file brought: its archive is redacted of them
         self.suppressed = Person()
+        #: the suppression list, read when it is not empty
+        self.hashes: frozenset[str] = frozenset()
         self.staged: set[str] = set()
 
     def reject(self, line_no: int, item: int, reason: str, raw: str | None = None) -> None:
@@ -246,22 +317,33 @@ class _Run:
 
     # -- merge ------------------------------------------------------------------------------------
     def apply_suppressions(self) -> None:
-        """Drop rows of forgotten people before they land; their records count as rejected."""
-        n = self.con.execute("SELECT count(*) FROM suppressions").fetchall()[0][0]
-        if not n:
+        """Drop rows of forgotten people before they land; their records count as rejected. Others' posts lose
+        what points at them: parent and root post, parent author, ``in_reply_to_id``, mentions, and in the text
+        their posts' texts and their handles (:class:`TextScrub`), as ``forget`` does in the store."""
+        self.hashes = frozenset(h for (h,) in self.con.execute("SELECT key_hash FROM suppressions").fetchall())
+        if not self.hashes:
             return
         supp = "(SELECT key_hash FROM suppressions)"
 
         def hidden(expr: str) -> str:
             return f"sha256(lower({expr})) IN {supp}"
 
+        def account(column: str) -> str:
+            return (f"({hidden(_ACCOUNT_KEY.format(column))} "
+                    f"OR {hidden(_ALIAS_KEY.format(_PLACEHOLDER_ID.format(column)))})")
+
+        def handle(expr: str) -> str:  # scoped, or unscoped from a list written before handles were scoped
+            return f"({hidden(_HANDLE_KEY.format(expr))} OR {hidden(expr)})"
+
+        aliases = " OR ".join(hidden(_ALIAS_KEY.format(f"json_extract_string(attributes, '$.{key}')"))
+                              for key in ("instance_account_id", "uri"))
         conditions = {
-            "accounts": f"{hidden(_ACCOUNT_KEY.format('account_id'))} OR {hidden('handle')}",
-            "posts": hidden(_ACCOUNT_KEY.format("account_id")),
-            "interactions": f"{hidden(_ACCOUNT_KEY.format('src'))} OR {hidden(_ACCOUNT_KEY.format('dst'))}",
-            "audience_reports": hidden(_ACCOUNT_KEY.format("account_id")),
+            "accounts": f"{account('account_id')} OR {handle('handle')} OR {aliases}",
+            "posts": account("account_id"),
+            "interactions": f"{account('src')} OR {account('dst')}",
+            "audience_reports": account("account_id"),
         }
-        self._collect_suppressed(hidden)
+        self._collect_suppressed(conditions, account("parent_account_id"))
         for table, condition in conditions.items():
             if table not in self.staged:
                 continue
@@ -273,54 +355,70 @@ class _Run:
                 self.reject(line_no, item, "suppressed: a forgotten person", None)
             self.con.execute(f"DELETE FROM {stage} WHERE {condition}")
         if "posts" in self.staged:
+            posts = _stage_name("posts")
             # a reply, quote or repost keeps its kind, not the forgotten person's post it points at
             for column in ("parent_post_id", "root_post_id"):
                 self.con.execute(
-                    f"UPDATE {_stage_name('posts')} SET {column} = NULL, attributes = {DROP_REPLY_ID} "
-                    f"WHERE {hidden(_POST_KEY.format(column))} OR {hidden(_ACCOUNT_KEY.format('parent_account_id'))}"
+                    f"UPDATE {posts} SET {column} = NULL, attributes = {DROP_REPLY_ID} "
+                    f"WHERE {hidden(_POST_KEY.format(column))} OR {account('parent_account_id')}"
                 )
+            self.con.execute(f"UPDATE {posts} SET parent_account_id = NULL WHERE {account('parent_account_id')}")
+
+            def handles(sql: str) -> list[tuple[str | None, str]]:
+                """(platform, handle) pairs of a value ``v`` hashed with the row's platform, or alone: platform
+                None (a list written before handles were scoped names the handle on every platform)."""
+                return [(None if legacy else platform, value) for platform, value, legacy in self.con.execute(
+                    sql.format(scoped=hidden(_HANDLE_KEY.format("v")), legacy=hidden("v"))).fetchall()]
+
+            mentions = handles(f"SELECT DISTINCT platform, v, {{legacy}} FROM {posts}, unnest(mentions) AS u(v) "
+                               "WHERE {scoped} OR {legacy}")
+            extract = ", ".join(f"regexp_extract_all(text, '{pattern}')" for pattern in WORD_PATTERNS)
+            words = handles(f"SELECT platform, v, {{legacy}} FROM (SELECT DISTINCT platform, lower(unnest("
+                            f"list_concat({extract}))) AS v FROM {posts} WHERE text IS NOT NULL) "
+                            "WHERE {scoped} OR {legacy}")
+            # their texts that others' posts copy (a repost, a quote): only those are scrubbed, here and in the
+            # archive, whose redactor would otherwise look for every text of theirs in every string of the file
+            if self.suppressed.post_texts:
+                self.suppressed.post_texts = {t for (t,) in self.con.execute(
+                    f"SELECT t FROM (SELECT unnest(?::VARCHAR[]) AS t) q SEMI JOIN {posts} p ON contains(p.text, q.t)",
+                    [sorted(self.suppressed.post_texts)]).fetchall()}
+            scrub = TextScrub.of(self.suppressed.post_texts, mentions, words)
+            scrub_texts(self.con, posts, scrub)
+            self.suppressed.handles |= {value for _, value in (*scrub.mentions, *scrub.words)}
             self.con.execute(
-                f"UPDATE {_stage_name('posts')} SET parent_account_id = NULL "
-                f"WHERE {hidden(_ACCOUNT_KEY.format('parent_account_id'))}"
-            )
-            hashes = [h for (h,) in self.con.execute("SELECT key_hash FROM suppressions").fetchall()]
-            for (handle,) in self.con.execute(  # others' texts: the mention becomes @[forgotten]
-                f"SELECT DISTINCT m FROM {_stage_name('posts')}, unnest(mentions) AS u(m) "
-                "WHERE list_contains(?, sha256(lower(m)))", [hashes]
-            ).fetchall():
-                self.con.execute(f"UPDATE {_stage_name('posts')} SET text = {FORGET_MENTION} WHERE {MENTIONS}",
-                                 list(mention_params(handle)))
-                self.suppressed.handles.add(handle)
-            self.con.execute(
-                f"UPDATE {_stage_name('posts')} SET mentions = list_filter(mentions, lambda m: NOT list_contains(?, sha256(lower(m))))",
-                [hashes],
+                f"UPDATE {posts} SET mentions = list_filter(mentions, lambda v: NOT (list_contains(?, sha256(lower("
+                f"{_HANDLE_KEY.format('v')}))) OR list_contains(?, sha256(lower(v)))))", [sorted(self.hashes)] * 2,
             )
             if "observations" in self.staged:
                 self.con.execute(
                     f"DELETE FROM {_stage_name('observations')} o WHERE NOT EXISTS "
-                    f"(SELECT 1 FROM {_stage_name('posts')} p WHERE p.platform = o.platform AND p.post_id = o.post_id) "
+                    f"(SELECT 1 FROM {posts} p WHERE p.platform = o.platform AND p.post_id = o.post_id) "
                     f"AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.platform = o.platform AND p.post_id = o.post_id)"
                 )
         self.flush()  # the reject rows just added
 
-    def _collect_suppressed(self, hidden: Callable[[str], str]) -> None:
-        """The ids, handles, names and post ids of forgotten people in the staged rows, before they go."""
+    def _collect_suppressed(self, conditions: dict[str, str], parent_gone: str) -> None:
+        """The ids, handles, aliases, names, post ids and post texts of forgotten people in the staged rows,
+        before they go."""
         if "accounts" in self.staged:
-            for platform, account_id, handle, name in self.con.execute(
-                    f"SELECT platform, account_id, handle, display_name FROM {_stage_name('accounts')} "
-                    f"WHERE {hidden(_ACCOUNT_KEY.format('account_id'))} OR {hidden('handle')}").fetchall():
+            for platform, account_id, handle, name, *aliases in self.con.execute(
+                    "SELECT platform, account_id, handle, display_name, json_extract_string(attributes, "
+                    "'$.instance_account_id'), json_extract_string(attributes, '$.uri') "
+                    f"FROM {_stage_name('accounts')} WHERE {conditions['accounts']}").fetchall():
                 self.suppressed.add(platform, account_id, handle, name)
+                self.suppressed.aliases |= {a for a in aliases if a}
         if "posts" in self.staged:
             posts = _stage_name("posts")
-            for platform, account_id, post_id in self.con.execute(
-                    f"SELECT platform, account_id, post_id FROM {posts} "
-                    f"WHERE {hidden(_ACCOUNT_KEY.format('account_id'))}").fetchall():
+            for platform, account_id, post_id, text in self.con.execute(
+                    f"SELECT platform, account_id, post_id, text FROM {posts} WHERE {conditions['posts']}").fetchall():
                 self.suppressed.add(platform, account_id, post_id=post_id)
+                if text and len(text) >= MIN_POST_TEXT:
+                    self.suppressed.post_texts.add(text)
             for column in ("parent_post_id", "root_post_id"):  # their posts that others answer or share
                 for platform, account_id, post_id in self.con.execute(
                         f"SELECT platform, parent_account_id, {column} FROM {posts} WHERE {column} IS NOT NULL AND "
-                        f"({hidden(_ACCOUNT_KEY.format('parent_account_id'))} OR "
-                        f"{hidden(_POST_KEY.format(column))})").fetchall():
+                        f"({parent_gone} OR sha256(lower({_POST_KEY.format(column)})) IN "
+                        "(SELECT key_hash FROM suppressions))").fetchall():
                     self.suppressed.add(platform, account_id, post_id=post_id)
 
     def derive_observations(self) -> None:
@@ -622,7 +720,7 @@ class Staged:
                 if run.suppressed.named():  # the raw bytes would keep what the store just dropped
                     from confiance.privacy import redact_incoming_archive
 
-                    redact_incoming_archive(self.tmp_archive, run.suppressed)
+                    redact_incoming_archive(self.tmp_archive, run.suppressed, run.hashes)
                 target = self.ws.archive_path(sha)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(self.tmp_archive, target)  # before commit: a committed source always has its archive
