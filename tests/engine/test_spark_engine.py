@@ -22,7 +22,7 @@ if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
 from confiance import store  # noqa: E402
 from confiance.cli import app  # noqa: E402
 from confiance.engine.graph_metrics import METRICS_TABLE, duckdb_graph_metrics, spark_graph_metrics  # noqa: E402
-from confiance.engine.spark import Lake, session  # noqa: E402
+from confiance.engine.spark import Lake  # noqa: E402
 from confiance.engine.spark_ingest import ingest_paths_spark  # noqa: E402
 from confiance.engine.tables import column_names  # noqa: E402
 from confiance.export import export_tables  # noqa: E402
@@ -34,14 +34,6 @@ pytestmark = pytest.mark.slow
 
 COMPARED = ("accounts", "posts", "interactions", "observations", "rejects", "kpis", "surveys", "audience_reports")
 SOURCE_COLUMNS = "sha256, format, encoding, size_bytes, records_read, stored, duplicates, rejected"
-
-
-@pytest.fixture(scope="session")
-def spark():
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    spark = session("local[2]", shuffle_partitions=2)
-    yield spark
-    spark.stop()
 
 
 def _bad_lines_file(world: Path, target: Path) -> Path:

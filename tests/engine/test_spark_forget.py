@@ -29,7 +29,7 @@ from confiance.privacy import forget  # noqa: E402
 from confiance.simulate import simulate_world  # noqa: E402
 from confiance.workspace import Workspace  # noqa: E402
 from tests.conftest import ingest, query  # noqa: E402
-from tests.engine.test_spark_engine import COMPARED, SOURCE_COLUMNS, _lake_rows, _store_rows, spark  # noqa: E402,F401
+from tests.engine.test_spark_engine import COMPARED, SOURCE_COLUMNS, _lake_rows, _store_rows  # noqa: E402
 from tests.test_export_privacy import CANARY, CANARY_ID, _canary_file  # noqa: E402
 from tests.test_forget_archive import TARGETS, _TARGET, hits, traces, workspace_bytes  # noqa: E402
 from tests.test_privacy_reingest import _halves  # noqa: E402
