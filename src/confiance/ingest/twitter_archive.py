@@ -147,19 +147,24 @@ def _skip_prefix(stream: BinaryIO, path: Path) -> str:
     return match.group(1)
 
 
+def _read_js(path: Path, limit: int) -> Any:
+    """The JSON value of a small archive file (``window.YTD.x.part0 = [...]``) read whole, at most ``limit`` bytes."""
+    if path.stat().st_size > limit:
+        raise IngestError(str(path), None, f"larger than {limit} bytes: not an X archive {path.name}")
+    with open(path, "rb") as fh:
+        _skip_prefix(fh, path)
+        try:
+            return orjson.loads(fh.read())
+        except orjson.JSONDecodeError as exc:
+            raise IngestError(str(path), None, f"invalid JSON: {exc}") from None
+
+
 def _companion(path: Path, name: str, key: str) -> dict | None:
     """The first ``{key: {...}}`` object of the archive file ``name`` beside ``path``; None if absent."""
     companion = path.parent / name
     if not companion.is_file():
         return None
-    if companion.stat().st_size > _MAX_COMPANION_BYTES:
-        raise IngestError(str(companion), None, f"larger than {_MAX_COMPANION_BYTES} bytes: not an X archive {name}")
-    with open(companion, "rb") as fh:
-        _skip_prefix(fh, companion)
-        try:
-            value = orjson.loads(fh.read())
-        except orjson.JSONDecodeError as exc:
-            raise IngestError(str(companion), None, f"invalid JSON: {exc}") from None
+    value = _read_js(companion, _MAX_COMPANION_BYTES)
     first = value[0] if isinstance(value, list) and value else None
     entry = first.get(key) if isinstance(first, dict) else None
     if not isinstance(entry, dict):
@@ -210,14 +215,7 @@ def load_notes(tweets_path: Path) -> dict[str, list[Note]]:
     path = tweets_path.parent / "note-tweet.js"
     if not path.is_file():
         return {}
-    if path.stat().st_size > _MAX_NOTES_BYTES:
-        raise IngestError(str(path), None, f"larger than {_MAX_NOTES_BYTES} bytes: not an X archive note-tweet.js")
-    with open(path, "rb") as fh:
-        _skip_prefix(fh, path)
-        try:
-            entries = orjson.loads(fh.read())
-        except orjson.JSONDecodeError as exc:
-            raise IngestError(str(path), None, f"invalid JSON: {exc}") from None
+    entries = _read_js(path, _MAX_NOTES_BYTES)
     if not isinstance(entries, list):
         raise IngestError(str(path), None, 'expected [{"noteTweet": {...}}, ...]')
     notes: dict[str, list[Note]] = {}
