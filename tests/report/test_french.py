@@ -14,9 +14,10 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 from typer.testing import CliRunner
 
+from confiance import i18n
 from confiance.cli import app
 from confiance.pipeline import analyze
-from confiance.report import build_report, environment, i18n
+from confiance.report import build_report, environment
 from confiance.report.sections import all_sections
 from confiance.wording import counted, plural
 from tests.web.hostile import PAYLOADS, hostile_world

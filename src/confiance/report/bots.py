@@ -8,10 +8,10 @@ from typing import Any
 import duckdb
 import orjson
 
+from confiance import i18n
+from confiance.i18n import N_
 from confiance.integrity.bots import FEATURES, SCORE_TABLE, load_model
-from confiance.report import i18n
 from confiance.report.charts import bar_chart
-from confiance.report.i18n import N_
 from confiance.report.sections import Section, register_section
 from confiance.store import has_table
 

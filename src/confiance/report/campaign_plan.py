@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 
 from confiance.campaign.plan import latest_plan
-from confiance.report.i18n import N_
+from confiance.i18n import N_
 from confiance.report.sections import Section, register_section
 
 CHART_WIDTH, LABEL_WIDTH, ROW_HEIGHT = 560, 190, 24

@@ -7,9 +7,9 @@ from typing import Any
 
 import duckdb
 
+from confiance import i18n
+from confiance.i18n import N_
 from confiance.influence.fit import PARTS, fit_listing
-from confiance.report import i18n
-from confiance.report.i18n import N_
 from confiance.report.sections import Section, register_section
 
 SHORTLIST = 20

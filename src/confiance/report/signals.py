@@ -8,10 +8,10 @@ from typing import Any
 import duckdb
 import orjson
 
-from confiance.report import i18n
+from confiance import i18n
+from confiance.i18n import N_
 from confiance.report.charts import (Bucket, axis_title, bar_chart, bucket_name, bucket_series, bucket_start, line_chart,
                                      time_bucket)
-from confiance.report.i18n import N_
 from confiance.report.sections import Section, register_section
 from confiance.store import has_table
 

@@ -1,4 +1,5 @@
-"""The report's languages: gettext catalogues read at run time, and numbers and dates in the reader's form.
+"""The languages of the report, the dashboard and the analyses' explanations: gettext catalogues read at run
+time, and numbers and dates in the reader's form.
 
 The report's own words are English message ids translated through a gettext catalogue per language
 (``locales/<lang>/LC_MESSAGES/confiance.po``), read with Babel and compiled in memory: no compile step,
@@ -8,6 +9,10 @@ The language of a report is set for the time of its build with :func:`using`; th
 functions, the charts and the Jinja environment read it from there (:func:`gettext`, :func:`ngettext`,
 :func:`number`, :func:`day`, :func:`moment`). English goes through ``gettext.NullTranslations`` and
 Python's own formatting, so an English report is what it was before the report had languages.
+
+The module sits at the package's root, below the report and the dashboard, so that the analyses can mark the
+explanations they write (``gettext``/``ngettext`` at query time, ``N_`` for a stored message id translated
+where it is shown): English, their default, is byte for byte what they wrote before.
 """
 
 from __future__ import annotations
@@ -51,7 +56,7 @@ def N_(message: str) -> str:  # noqa: N802  (the gettext convention, and a keywo
 
 def catalogue_path(language: str):
     """The ``.po`` of ``language`` inside the package."""
-    return files("confiance.report") / "locales" / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    return files("confiance") / "locales" / language / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
 def _check(language: str) -> str:
