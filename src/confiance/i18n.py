@@ -18,10 +18,12 @@ where it is shown): English, their default, is byte for byte what they wrote bef
 from __future__ import annotations
 
 import gettext as _gettext
+import math
 import re
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from functools import lru_cache
 from importlib.resources import files
 from io import BytesIO
@@ -33,7 +35,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
 
-__all__ = ["DOMAIN", "LANGUAGES", "N_", "catalogue_path", "current", "day", "fixed", "gettext", "moment", "ngettext",
+__all__ = ["DOMAIN", "LANGUAGES", "N_", "catalogue_path", "clauses", "current", "day", "fixed", "gettext", "moment", "ngettext",
            "number", "percent", "plain", "plural_count", "share", "signed", "translate", "translations", "trimmed_number",
            "using"]
 
@@ -123,6 +125,14 @@ def ngettext(singular: str, plural: str, n: int | float | None, **values: object
     return translations(current()).ngettext(singular, plural, plural_count(n)) % values
 
 
+def clauses(parts: list[str]) -> str:
+    """Clauses of one explanation joined as the language writes them ("a; b"; in French "a ; b")."""
+    text = parts[0] if parts else ""
+    for part in parts[1:]:
+        text = gettext("%(first)s; %(second)s", first=text, second=part)
+    return text
+
+
 def number(value: object, digits: int = 0) -> str:
     """``value`` with ``digits`` decimals and grouped thousands ("1,234.5"; in French "1 234,5"); a
     non-number as text, None as ""."""
@@ -133,6 +143,10 @@ def number(value: object, digits: int = 0) -> str:
     if current() == LANGUAGES[0]:
         return f"{value:,.{digits}f}"
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    if isinstance(value, float) and math.isfinite(value):
+        # rounded as English rounds it (the float's exact value: 0.525 is 0.52500…02, so "0.53"), not half to
+        # even on its shortest form as Babel would ("0,52"): both languages show the same figure
+        value = Decimal(f"{value:.{digits}f}")
     return format_decimal(value, format=pattern, locale=_LOCALES[current()])
 
 

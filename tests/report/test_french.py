@@ -15,7 +15,9 @@ from babel.messages.pofile import read_po
 from typer.testing import CliRunner
 
 from confiance import i18n
+from confiance.campaign.brief import parse_brief
 from confiance.cli import app
+from confiance.influence.fit import run_fit
 from confiance.pipeline import analyze
 from confiance.report import build_report, environment
 from confiance.report.sections import all_sections
@@ -139,14 +141,29 @@ def _headings(html: str, tag: str) -> list[str]:
     return [re.sub(r"<[^>]+>", "", h).strip() for h in re.findall(rf"<{tag}(?: [^>]*)?>(.*?)</{tag}>", html, re.S)]
 
 
+#: A brand brief of the simulated world (the brand-fit shortlist: its explanations are rendered in French).
+BRIEF = """brand:
+  name: Marque test
+  description: "Notre marque parle de vélo et de mobilité douce en ville."
+topics:
+  embrace: ["vélo"]
+  avoid: ["politique"]
+segments:
+  - name: francophones
+    audience: {languages: [fr]}
+"""
+
+
 @pytest.fixture(scope="module")
 def reports(sim_world_base, tmp_path_factory):
-    """The simulated world after its quick steps, reported in English and in French."""
+    """The simulated world after its quick steps and a brand-fit match, reported in English and in French."""
     from tests.conftest import copy_workspace
 
     root = tmp_path_factory.mktemp("french-report")
     ws = copy_workspace(sim_world_base[1], root / "ws")
     analyze(ws, only=QUICK_STEPS)
+    with ws.writer() as con:
+        run_fit(con, "test-fr", parse_brief(BRIEF), candidates=20, posts=5)
     return (build_report(ws, root / "en.html").read_text(encoding="utf-8"),
             build_report(ws, root / "fr.html", language="fr").read_text(encoding="utf-8"))
 
@@ -187,6 +204,53 @@ def test_the_french_report_writes_numbers_percentages_and_dates_the_french_way(r
     assert any(re.fullmatch(r"\d{1,2} (janv|févr|mars|avr|mai|juin|juil|août|sept|oct|nov|déc)\.? \d{4}", t) for t in ticks)
     assert not any(re.fullmatch(r"\d{4}-\d{2}-\d{2}", t) for t in ticks)
     assert re.search(r"\d{4}-\d{2}-\d{2}", " ".join(re.findall(r'text-anchor="middle">([^<]+)</text>', english)))
+
+
+#: Words of the analyses' English explanations that their French never uses.
+ENGLISH_EXPLANATION_WORDS = ("strongest", "reach p", " p9", " p8", " of its leader", "leads community", "in community",
+                             "next account", "owned account", "typed ", "likely automated", "bot score", "confidence",
+                             "profile:", "own_domain_links", "best post", "cosine", "weakest", "distance",
+                             "most different", "avoided-topic", "nothing to judge", "editorial", "trust ")
+
+
+def _section(html: str, key: str) -> str:
+    return html.split(f'<section id="{key}">', 1)[1].split("</section>", 1)[0]
+
+
+def _influencer_reasons(html: str, why: str) -> list[str]:
+    return [r.strip() for r in re.findall(re.escape(why) + r"</span> ([^<]*)", _section(html, "influencers"))]
+
+
+def _fit_explanations(html: str) -> list[str]:
+    rows = re.findall(r"<tr><td class=\"n\">\d+</td>.*?</tr>", _section(html, "fit"), re.S)
+    return [re.sub(r"<[^>]+>|\s+", " ", re.findall(r"<td>(.*?)</td>", row, re.S)[-1]).strip() for row in rows]
+
+
+def test_the_analyses_explanations_in_the_french_report_are_french(reports):
+    english, french = reports
+    reasons_en, reasons_fr = _influencer_reasons(english, "why:"), _influencer_reasons(french, "pourquoi :")
+    fit_en, fit_fr = _fit_explanations(english), _fit_explanations(french)
+    assert len(reasons_fr) == len(reasons_en) >= 20 and len(fit_fr) == len(fit_en) >= 5
+    # the English report shows the analyses' English words (the list below can find them)
+    assert all(r.startswith(("strongest: ", "not ranked as an influencer: ")) for r in reasons_en)
+    assert all(r.startswith("editorial ") for r in fit_en)
+    for text in reasons_fr + fit_fr:
+        left = [w for w in ENGLISH_EXPLANATION_WORDS if w in text]
+        assert not left, (left, text)
+    assert all(r.startswith(("points forts : ", "non classé parmi les influenceurs : ")) for r in reasons_fr)
+    assert any("centile" in r for r in reasons_fr) and any("tête de file de la communauté" in r for r in reasons_fr)
+    assert any("compte détenu par une marque : classé marque (confiance " in r for r in reasons_fr)
+    assert all(r.startswith("éditorial ") and " ; confiance " in r for r in fit_fr)
+    assert any(re.search(r"éditorial \d,\d\d \(publication la plus proche \S+, cosinus \d,\d+\)", r) for r in fit_fr)
+
+
+def test_brand_fit_explanations_are_stored_in_english_and_rendered_again_from_their_fields(reports):
+    """The stored explanation stays English (``match`` output); the report renders the same fields per language."""
+    english, french = reports
+    fit_en, fit_fr = _fit_explanations(english), _fit_explanations(french)
+    for en, fr in zip(fit_en, fit_fr):
+        numbers = re.findall(r"\d+[.,]\d+", en)
+        assert [n.replace(".", ",") for n in numbers] == re.findall(r"\d+[.,]\d+", fr), (en, fr)
 
 
 def test_the_french_report_escapes_hostile_data(tmp_path):

@@ -180,7 +180,8 @@ def collect_influencers(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None
         if row["excluded"]:
             row["why"] = i18n.gettext("not ranked as an influencer: %(reason)s", reason=row["excluded"])
     # a follow-only graph or a handful of unengaged posts: every score is 0 and the order means nothing
-    return {"rows": rows, "components": COMPONENTS, "no_signal": bool(rows) and not any(r["influence"] for r in rows),
+    return {"rows": rows, "components": {name: i18n.translate(meaning) for name, meaning in COMPONENTS.items()},
+            "no_signal": bool(rows) and not any(r["influence"] for r in rows),
             "component_labels": {name: component_label(name) for name in COMPONENTS}}
 
 

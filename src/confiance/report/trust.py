@@ -70,10 +70,12 @@ def collect_account_types(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | No
                    if has_table(con, "influence_scores") else ("", "t.confidence DESC"))
     examples = _rows(con, f"SELECT t.platform, t.account_id, t.handle, t.type, t.confidence, t.evidence FROM account_types t "
                           f"{join}WHERE t.type <> 'other' ORDER BY {order}, t.platform, t.account_id LIMIT 20")
+    from confiance.influence.accounts import cue_label, cue_value
+
     for row in examples:
         cues = orjson.loads(row.pop("evidence"))
-        row["cues"] = [c["cue"] + (f" “{c['span']}”" if "span" in c else f" ({c['value']})" if "value" in c else "")
-                       for c in cues][:4]
+        row["cues"] = [cue_label(c["cue"]) + (f" “{c['span']}”" if "span" in c else
+                                              f" ({cue_value(c['value'])})" if "value" in c else "") for c in cues][:4]
         row["label"] = _type_label(row["type"])
     return {"counts": [{**c, "label": _type_label(c["type"])} for c in counts],
             "chart": bar_chart([(_type_label(c["type"]), c["accounts"]) for c in counts]),
