@@ -35,9 +35,9 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
 
-__all__ = ["DOMAIN", "LANGUAGES", "N_", "catalogue_path", "clauses", "current", "day", "fixed", "gettext", "moment", "ngettext",
-           "number", "percent", "plain", "plural_count", "share", "signed", "translate", "translations", "trimmed_number",
-           "using"]
+__all__ = ["DOMAIN", "LANGUAGES", "N_", "catalogue_path", "clauses", "current", "day", "fixed", "gettext", "moment",
+           "ngettext", "number", "percent", "plain", "plural_count", "share", "signed", "translate", "translations",
+           "trimmed_number", "using", "written_again"]
 
 #: The languages a report can be written in; the first is the default.
 LANGUAGES = ("en", "fr")
@@ -130,6 +130,20 @@ def clauses(parts: list[str]) -> str:
     text = parts[0] if parts else ""
     for part in parts[1:]:
         text = gettext("%(first)s; %(second)s", first=text, second=part)
+    return text
+
+
+def written_again(text: str, messages: tuple[str, ...]) -> str:
+    """A sentence an analysis stored in English (a note) in the language of :func:`using`: when it is one of
+    ``messages`` (``N_`` message ids) with its values put in, that message translated with the same values;
+    any other text as stored."""
+    if current() == LANGUAGES[0]:
+        return text
+    for message in messages:
+        pattern = re.sub(r"%\\\(\w+\\\)s", lambda m: f"(?P<{m.group(0)[3:-3]}>.+?)", re.escape(message))
+        found = re.fullmatch(pattern.replace("%%", "%"), text)
+        if found:
+            return gettext(message, **found.groupdict())
     return text
 
 

@@ -253,6 +253,36 @@ def test_brand_fit_explanations_are_stored_in_english_and_rendered_again_from_th
         assert [n.replace(".", ",") for n in numbers] == re.findall(r"\d+[.,]\d+", fr), (en, fr)
 
 
+def test_notes_and_reasons_the_analyses_store_in_english_are_written_again_in_french():
+    from confiance.campaign.plan import NOTE_DIMENSION_IGNORED, NOTE_RR_CAPPED, NOTES
+    from confiance.graph.polarization import component_inadequacy
+    from confiance.influence.accounts import cue_label, cue_value
+    from confiance.integrity.harm import MISSING_NOTES
+    from confiance.text.trends import METHOD
+
+    stored = [NOTE_DIMENSION_IGNORED % {"segment": "'fr speakers'", "dimension": "age"},
+              NOTE_RR_CAPPED % {"entries": 20_000_000}, "a note of another version"]
+    reason = component_inadequacy(12, 100, k=10)
+    assert reason == ("the largest connected component has 12 accounts, fewer than 40 (4 x k, with k = 10 absorbing "
+                      "accounts per side): too few to measure two sides and holds 12 of the 100 accounts with "
+                      "interactions (12%, under 50%): the graph is fragmented, and one fragment does not show the "
+                      "conversation's sides")
+    assert [i18n.written_again(note, NOTES) for note in stored] == stored  # English: as stored
+    with i18n.using("fr"):
+        assert [i18n.written_again(note, NOTES) for note in stored] == [
+            "segment 'fr speakers' : critère age ignoré (aucun rapport d'audience)",
+            "ensembles RR plafonnés à 20000000 entrées : la garantie d'approximation ne tient plus",
+            "a note of another version"]
+        assert component_inadequacy(12, 100, k=10).startswith(
+            "la plus grande composante connexe compte 12 comptes, moins de 40 (4 × k, avec k = 10 comptes absorbants")
+        assert f"(12{NNBSP}%, moins de 50{NNBSP}%)" in component_inadequacy(12, 100, k=10)
+        assert i18n.translate(MISSING_NOTES["bot_scores"]) == "non calculé : aucun score de bot (étape bots)"
+        assert i18n.translate(METHOD) == "z-score de queue binomiale négative sur fenêtre glissante"
+        assert (cue_label("profile: journalist"), cue_label("own_domain_links"), cue_value(True), cue_value(0.25)) == \
+            ("profil : journaliste", "liens vers son propre site", "oui", "0,25")
+    assert (cue_label("profile: journalist"), cue_value(True), cue_value(0.25)) == ("profile: journalist", True, 0.25)
+
+
 def test_the_french_report_escapes_hostile_data(tmp_path):
     ws = hostile_world(tmp_path / "hostile")
     html = build_report(ws, tmp_path / "fr.html", language="fr").read_text(encoding="utf-8")
@@ -289,8 +319,9 @@ def test_labels_the_report_repeats_from_the_analyses_stay_in_step():
     from confiance.influence.fit import PARTS
     from confiance.influence.scores import COMPONENTS
     from confiance.integrity.coordination import KINDS
+    from confiance.integrity.bots import FEATURES
     from confiance.integrity.disclosure import VERDICTS
-    from confiance.report import campaign, coordination, disclosure, fit, network, trust
+    from confiance.report import bots, campaign, coordination, disclosure, fit, network, trust
 
     assert campaign.IMPACT_ASSUMPTION_MESSAGES == ASSUMPTIONS
     assert trust.TYPE_LABEL_MESSAGES == TYPE_LABELS
@@ -298,3 +329,4 @@ def test_labels_the_report_repeats_from_the_analyses_stay_in_step():
     assert set(network.COMPONENT_LABELS) == set(COMPONENTS)
     assert set(coordination.KIND_LABELS) == set(KINDS)
     assert set(disclosure.VERDICT_LABELS) == set(VERDICTS)
+    assert set(bots.FEATURE_LABELS) == set(FEATURES)

@@ -24,8 +24,10 @@ change a message:
 - translate the new entries (and the ones marked fuzzy) in the ``.po``: ``tests/report/test_french.py``
   fails while a message has no French translation, or while the catalogue keeps one no code uses.
 
-Words from the analyses' own tables and constants (explanations of influencer ranks, the bot features'
-meanings, polarisation reasons…) stay as the analysis wrote them.
+The analyses' explanations follow the report's language too (:mod:`confiance.i18n`, extracted from the
+analysis modules that ``babel.cfg`` lists): those built at query time (why an influencer ranks) are
+gettext messages; those an analysis stores (brand-fit explanations, notes, reasons) are stored in English
+and written again at display from their fields or message ids (``explain_fit``, ``i18n.written_again``).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ force layout (``graph_layout``): no script, no remote load.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import duckdb
@@ -204,6 +205,22 @@ def _short_number(value: Any) -> str:
     return i18n.fixed(value, 3) if abs(value) < 1 else i18n.fixed(value, 1) if abs(value) < 100 else i18n.number(value)
 
 
+def polarization_reason(scores: dict[str, Any]) -> str | None:
+    """Why there is no polarisation score, in the report's language: the stored English sentence written
+    again from its figures (the component is the two sides' accounts; k as the sentence gives it)."""
+    from confiance.graph.polarization import RWC_K, component_inadequacy
+
+    reason = scores["reason"]
+    if reason is None or i18n.current() == i18n.LANGUAGES[0]:
+        return reason
+    k = int(found.group(1)) if (found := re.search(r"with k = (\d+)", reason)) else RWC_K
+    component = sum(side.get("size") or 0 for side in scores["sides"])
+    figures = (component, scores["accounts_with_edges"] or 0)
+    with i18n.using(i18n.LANGUAGES[0]):
+        same = figures[1] > 0 and component_inadequacy(*figures, k=k) == reason
+    return component_inadequacy(*figures, k=k) if same else reason  # a sentence of an older version stays as written
+
+
 def collect_polarization(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     from confiance.graph.polarization import polarization_summary
 
@@ -243,7 +260,8 @@ def collect_polarization(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | Non
     if scores["reason"] and len(sides) < 2:
         sides = []  # not a split: the reason says why, a table of one side or none would only confuse
     return {"rwc": scores["rwc"], "modularity": scores["modularity"], "ei_index": scores["ei_index"],
-            "reason": scores["reason"], "note": scores["note"], "nodes": scores["nodes"],
+            "reason": polarization_reason(scores), "note": scores["note"] and i18n.translate(scores["note"]),
+            "nodes": scores["nodes"],
             "accounts_with_edges": scores["accounts_with_edges"], "sides": sides, "bridges": bridges}
 
 

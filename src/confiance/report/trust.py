@@ -108,7 +108,24 @@ def collect_harm_profiles(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | No
     handles = handles_of(con, {(r["platform"], a) for r in rows for a in r["bot_engagers"]})
     for row in rows:
         row["bot_engagers"] = [account_name(handles.get((row["platform"], a)), a) for a in row["bot_engagers"]]
-    return {"rows": rows, "missing": sorted(missing)}
+    return {"rows": rows, "missing": sorted(_missing_note(con, note) for note in missing)}
+
+
+def _missing_note(con: duckdb.DuckDBPyConnection, note: str) -> str:
+    """A signal's "not computed" evidence (stored in English) in the report's language."""
+    from confiance.graph.polarization import polarization_summary
+    from confiance.integrity.harm import MISSING_NOTES, SPLIT_NOTE
+    from confiance.report.network import polarization_reason
+
+    if i18n.current() == i18n.LANGUAGES[0]:
+        return note
+    if note in MISSING_NOTES.values():
+        return i18n.translate(note)
+    if has_table(con, "polarization"):
+        scores = polarization_summary(con)
+        if scores["reason"] and note == SPLIT_NOTE % {"reason": scores["reason"]}:
+            return i18n.gettext(SPLIT_NOTE, reason=polarization_reason(scores))
+    return note  # a note of an older version stays as written
 
 
 register_section(Section("source-credibility", N_("Source credibility and URL cascades"), 62, "source_credibility.html",
