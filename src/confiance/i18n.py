@@ -47,6 +47,7 @@ DOMAIN = "confiance"
 _LOCALES = {"en": "en_US", "fr": "fr_FR"}
 
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 _current: ContextVar[str] = ContextVar("report_language", default=LANGUAGES[0])
 
@@ -135,15 +136,17 @@ def clauses(parts: list[str]) -> str:
 
 def written_again(text: str, messages: tuple[str, ...]) -> str:
     """A sentence an analysis stored in English (a note) in the language of :func:`using`: when it is one of
-    ``messages`` (``N_`` message ids) with its values put in, that message translated with the same values;
-    any other text as stored."""
+    ``messages`` (``N_`` message ids) with its values put in, that message translated with the same values
+    (a value that is a plain number in the language's form); any other text as stored."""
     if current() == LANGUAGES[0]:
         return text
     for message in messages:
         pattern = re.sub(r"%\\\(\w+\\\)s", lambda m: f"(?P<{m.group(0)[3:-3]}>.+?)", re.escape(message))
         found = re.fullmatch(pattern.replace("%%", "%"), text)
         if found:
-            return gettext(message, **found.groupdict())
+            return gettext(message, **{name: plain(float(value) if "." in value else int(value))
+                                       if _PLAIN_NUMBER.fullmatch(value) else value
+                                       for name, value in found.groupdict().items()})
     return text
 
 

@@ -254,6 +254,7 @@ def test_brand_fit_explanations_are_stored_in_english_and_rendered_again_from_th
 
 
 def test_notes_and_reasons_the_analyses_store_in_english_are_written_again_in_french():
+    from confiance.campaign.impact import ImpactModel, model_description
     from confiance.campaign.plan import NOTE_DIMENSION_IGNORED, NOTE_RR_CAPPED, NOTES
     from confiance.graph.polarization import component_inadequacy
     from confiance.influence.accounts import cue_label, cue_value
@@ -262,6 +263,9 @@ def test_notes_and_reasons_the_analyses_store_in_english_are_written_again_in_fr
 
     stored = [NOTE_DIMENSION_IGNORED % {"segment": "'fr speakers'", "dimension": "age"},
               NOTE_RR_CAPPED % {"entries": 20_000_000}, "a note of another version"]
+    model = ImpactModel(trend=True, seasonal=7, autoregressive=True, level_prior=(0.5, 3.0)).describe()
+    assert model == "local linear trend + seasonal (7 periods) + AR(1), level sd prior 0.5 (weight 3)"
+    assert model_description(model) == model
     reason = component_inadequacy(12, 100, k=10)
     assert reason == ("the largest connected component has 12 accounts, fewer than 40 (4 x k, with k = 10 absorbing "
                       "accounts per side): too few to measure two sides and holds 12 of the 100 accounts with "
@@ -271,13 +275,15 @@ def test_notes_and_reasons_the_analyses_store_in_english_are_written_again_in_fr
     with i18n.using("fr"):
         assert [i18n.written_again(note, NOTES) for note in stored] == [
             "segment 'fr speakers' : critère age ignoré (aucun rapport d'audience)",
-            "ensembles RR plafonnés à 20000000 entrées : la garantie d'approximation ne tient plus",
+            f"ensembles RR plafonnés à 20{NNBSP}000{NNBSP}000 entrées : la garantie d'approximation ne tient plus",
             "a note of another version"]
         assert component_inadequacy(12, 100, k=10).startswith(
             "la plus grande composante connexe compte 12 comptes, moins de 40 (4 × k, avec k = 10 comptes absorbants")
         assert f"(12{NNBSP}%, moins de 50{NNBSP}%)" in component_inadequacy(12, 100, k=10)
         assert i18n.translate(MISSING_NOTES["bot_scores"]) == "non calculé : aucun score de bot (étape bots)"
         assert i18n.translate(METHOD) == "z-score de queue binomiale négative sur fenêtre glissante"
+        assert model_description(model) == ("tendance linéaire locale + saisonnalité (7 périodes) + AR(1), a priori "
+                                            "sur l'écart type du niveau 0,5 (poids 3)")
         assert (cue_label("profile: journalist"), cue_label("own_domain_links"), cue_value(True), cue_value(0.25)) == \
             ("profil : journaliste", "liens vers son propre site", "oui", "0,25")
     assert (cue_label("profile: journalist"), cue_value(True), cue_value(0.25)) == ("profile: journalist", True, 0.25)
