@@ -120,7 +120,8 @@ MAX_RR_ENTRIES = 20_000_000  # RR-set node entries; selection peaks near 20 byte
 #: The notes a plan stores (English, values put in; the report writes them again in its language).
 NOTE_DIMENSION_IGNORED = N_("segment %(segment)s: %(dimension)s ignored (no audience reports)")
 NOTE_SEGMENT_EMPTY = N_("segment %(segment)s matches no account of the graph")
-NOTE_NOBODY_LEFT = N_("no account is left to pick: the brief's exclusions and languages rule out every account of the graph")
+NOTE_NOBODY_LEFT = N_("no account is left to pick: the brief's exclusions and languages rule out every account of "
+                      "the graph")
 NOTE_RR_CAPPED = N_("RR sets capped at %(entries)s entries: the approximation guarantee does not hold")
 NOTES = (NOTE_DIMENSION_IGNORED, NOTE_SEGMENT_EMPTY, NOTE_NOBODY_LEFT, NOTE_RR_CAPPED)
 _BATCH_ENTRIES = 4_000_000  # target (group, node) pairs per vectorised cascade batch

@@ -139,7 +139,8 @@ def component_inadequacy(component: int, accounts_with_edges: int, *, k: int = R
                                     share=i18n.share(component / accounts_with_edges),
                                     minimum=i18n.share(MIN_COMPONENT_SHARE)))
     if len(reasons) == 2:
-        return i18n.gettext("the largest connected component %(first)s and %(second)s", first=reasons[0], second=reasons[1])
+        return i18n.gettext("the largest connected component %(first)s and %(second)s",
+                            first=reasons[0], second=reasons[1])
     return i18n.gettext("the largest connected component %(reason)s", reason=reasons[0]) if reasons else None
 
 

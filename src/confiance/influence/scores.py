@@ -617,15 +617,18 @@ def _exclusion_reason(account_type: str | None, confidence: float | None, eviden
         for cue in orjson.loads(evidence or "[]"):
             if account_type in cue.get("types", {}):
                 detail = cue.get("span", cue.get("value"))
-                cues.append(f"{cue_label(cue['cue'])} ({cue_value(detail)})" if detail is not None else cue_label(cue["cue"]))
-        values = {"type": i18n.translate(TYPE_LABELS.get(account_type, account_type)), "confidence": i18n.fixed(confidence, 2)}
+                name = cue_label(cue["cue"])
+                cues.append(f"{name} ({cue_value(detail)})" if detail is not None else name)
+        values = {"type": i18n.translate(TYPE_LABELS.get(account_type, account_type)),
+                  "confidence": i18n.fixed(confidence, 2)}
         if cues:
             reasons.append(i18n.gettext("owned account: typed %(type)s (confidence %(confidence)s; %(cues)s)",
                                         cues=", ".join(cues), **values))
         else:
             reasons.append(i18n.gettext("owned account: typed %(type)s (confidence %(confidence)s)", **values))
     if bot_score is not None:
-        reasons.append(i18n.gettext("likely automated: bot score %(score)s (bot_scores)", score=i18n.fixed(bot_score, 2)))
+        reasons.append(i18n.gettext("likely automated: bot score %(score)s (bot_scores)",
+                                    score=i18n.fixed(bot_score, 2)))
     return i18n.clauses(reasons) or None
 
 

@@ -38,6 +38,10 @@ def feature_label(name: str) -> str:
     return i18n.translate(FEATURE_LABELS[name]) if name in FEATURE_LABELS else name.replace("_", " ")
 
 
+def feature_meaning(name: str) -> str:
+    return i18n.translate(FEATURES[name]) if name in FEATURES else ""
+
+
 def collect_bots(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     if not has_table(con, SCORE_TABLE):
         return None
@@ -60,8 +64,7 @@ def collect_bots(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
         weighted = [e for e in items if e["contribution"] != 0][:EVIDENCE_SHOWN]
         shown = [e for e in items if e["contribution"] == 0 and not e.get("missing")]
         rows.append({"platform": platform, "account_id": account_id, "handle": handle, "score": score,
-                     "features": [{**e, "label": feature_label(e["feature"]),
-                                   "meaning": i18n.translate(FEATURES[e["feature"]]) if e["feature"] in FEATURES else ""}
+                     "features": [{**e, "label": feature_label(e["feature"]), "meaning": feature_meaning(e["feature"])}
                                   for e in weighted],
                      "telltales": [{**e, "label": feature_label(e["feature"])} for e in shown]})
     metadata = load_model().metadata
