@@ -20,7 +20,7 @@ def plural(noun: str, language: str = "en") -> str:
     """The plural of ``noun``: English guessed from its last word ("link share" → "link shares"); in
     another language, the catalogue's plural of the English noun."""
     if language != "en":
-        from confiance.report import i18n
+        from confiance import i18n
 
         return i18n.translations(language).ngettext(noun, plural(noun), 2)
     head, _, last = noun.rpartition(" ")
@@ -44,7 +44,7 @@ def counted(n: int | float | None, noun: str, plural_form: str | None = None, di
     "0 compte", "1 compte", "2 comptes"), and the number is written in that language's form.
     """
     if language != "en":
-        from confiance.report import i18n
+        from confiance import i18n
 
         words = i18n.translations(language).ngettext(noun, plural_form or plural(noun), i18n.plural_count(n))
         with i18n.using(language):

@@ -14,9 +14,12 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 from typer.testing import CliRunner
 
+from confiance import i18n
+from confiance.campaign.brief import parse_brief
 from confiance.cli import app
+from confiance.influence.fit import run_fit
 from confiance.pipeline import analyze
-from confiance.report import build_report, environment, i18n
+from confiance.report import build_report, environment
 from confiance.report.sections import all_sections
 from confiance.wording import counted, plural
 from tests.web.hostile import PAYLOADS, hostile_world
@@ -138,14 +141,29 @@ def _headings(html: str, tag: str) -> list[str]:
     return [re.sub(r"<[^>]+>", "", h).strip() for h in re.findall(rf"<{tag}(?: [^>]*)?>(.*?)</{tag}>", html, re.S)]
 
 
+#: A brand brief of the simulated world (the brand-fit shortlist: its explanations are rendered in French).
+BRIEF = """brand:
+  name: Marque test
+  description: "Notre marque parle de vélo et de mobilité douce en ville."
+topics:
+  embrace: ["vélo"]
+  avoid: ["politique"]
+segments:
+  - name: francophones
+    audience: {languages: [fr]}
+"""
+
+
 @pytest.fixture(scope="module")
 def reports(sim_world_base, tmp_path_factory):
-    """The simulated world after its quick steps, reported in English and in French."""
+    """The simulated world after its quick steps and a brand-fit match, reported in English and in French."""
     from tests.conftest import copy_workspace
 
     root = tmp_path_factory.mktemp("french-report")
     ws = copy_workspace(sim_world_base[1], root / "ws")
     analyze(ws, only=QUICK_STEPS)
+    with ws.writer() as con:
+        run_fit(con, "test-fr", parse_brief(BRIEF), candidates=20, posts=5)
     return (build_report(ws, root / "en.html").read_text(encoding="utf-8"),
             build_report(ws, root / "fr.html", language="fr").read_text(encoding="utf-8"))
 
@@ -188,6 +206,89 @@ def test_the_french_report_writes_numbers_percentages_and_dates_the_french_way(r
     assert re.search(r"\d{4}-\d{2}-\d{2}", " ".join(re.findall(r'text-anchor="middle">([^<]+)</text>', english)))
 
 
+#: Words of the analyses' English explanations that their French never uses.
+ENGLISH_EXPLANATION_WORDS = ("strongest", "reach p", " p9", " p8", " of its leader", "leads community", "in community",
+                             "next account", "owned account", "typed ", "likely automated", "bot score", "confidence",
+                             "profile:", "own_domain_links", "best post", "cosine", "weakest", "distance",
+                             "most different", "avoided-topic", "nothing to judge", "editorial", "trust ")
+
+
+def _section(html: str, key: str) -> str:
+    return html.split(f'<section id="{key}">', 1)[1].split("</section>", 1)[0]
+
+
+def _influencer_reasons(html: str, why: str) -> list[str]:
+    return [r.strip() for r in re.findall(re.escape(why) + r"</span> ([^<]*)", _section(html, "influencers"))]
+
+
+def _fit_explanations(html: str) -> list[str]:
+    rows = re.findall(r"<tr><td class=\"n\">\d+</td>.*?</tr>", _section(html, "fit"), re.S)
+    return [re.sub(r"<[^>]+>|\s+", " ", re.findall(r"<td>(.*?)</td>", row, re.S)[-1]).strip() for row in rows]
+
+
+def test_the_analyses_explanations_in_the_french_report_are_french(reports):
+    english, french = reports
+    reasons_en, reasons_fr = _influencer_reasons(english, "why:"), _influencer_reasons(french, "pourquoi :")
+    fit_en, fit_fr = _fit_explanations(english), _fit_explanations(french)
+    assert len(reasons_fr) == len(reasons_en) >= 20 and len(fit_fr) == len(fit_en) >= 5
+    # the English report shows the analyses' English words (the list below can find them)
+    assert all(r.startswith(("strongest: ", "not ranked as an influencer: ")) for r in reasons_en)
+    assert all(r.startswith("editorial ") for r in fit_en)
+    for text in reasons_fr + fit_fr:
+        left = [w for w in ENGLISH_EXPLANATION_WORDS if w in text]
+        assert not left, (left, text)
+    assert all(r.startswith(("points forts : ", "non classé parmi les influenceurs : ")) for r in reasons_fr)
+    assert any("centile" in r for r in reasons_fr) and any("tête de file de la communauté" in r for r in reasons_fr)
+    assert any("compte détenu par une marque : classé marque (confiance " in r for r in reasons_fr)
+    assert all(r.startswith("éditorial ") and " ; confiance " in r for r in fit_fr)
+    assert any(re.search(r"éditorial \d,\d\d \(publication la plus proche \S+, cosinus \d,\d+\)", r) for r in fit_fr)
+
+
+def test_brand_fit_explanations_are_stored_in_english_and_rendered_again_from_their_fields(reports):
+    """The stored explanation stays English (``match`` output); the report renders the same fields per language."""
+    english, french = reports
+    fit_en, fit_fr = _fit_explanations(english), _fit_explanations(french)
+    for en, fr in zip(fit_en, fit_fr):
+        numbers = re.findall(r"\d+[.,]\d+", en)
+        assert [n.replace(".", ",") for n in numbers] == re.findall(r"\d+[.,]\d+", fr), (en, fr)
+
+
+def test_notes_and_reasons_the_analyses_store_in_english_are_written_again_in_french():
+    from confiance.campaign.impact import ImpactModel, model_description
+    from confiance.campaign.plan import NOTE_DIMENSION_IGNORED, NOTE_RR_CAPPED, NOTES
+    from confiance.graph.polarization import component_inadequacy
+    from confiance.influence.accounts import cue_label, cue_value
+    from confiance.integrity.harm import MISSING_NOTES
+    from confiance.text.trends import METHOD
+
+    stored = [NOTE_DIMENSION_IGNORED % {"segment": "'fr speakers'", "dimension": "age"},
+              NOTE_RR_CAPPED % {"entries": 20_000_000}, "a note of another version"]
+    model = ImpactModel(trend=True, seasonal=7, autoregressive=True, level_prior=(0.5, 3.0)).describe()
+    assert model == "local linear trend + seasonal (7 periods) + AR(1), level sd prior 0.5 (weight 3)"
+    assert model_description(model) == model
+    reason = component_inadequacy(12, 100, k=10)
+    assert reason == ("the largest connected component has 12 accounts, fewer than 40 (4 x k, with k = 10 absorbing "
+                      "accounts per side): too few to measure two sides and holds 12 of the 100 accounts with "
+                      "interactions (12%, under 50%): the graph is fragmented, and one fragment does not show the "
+                      "conversation's sides")
+    assert [i18n.written_again(note, NOTES) for note in stored] == stored  # English: as stored
+    with i18n.using("fr"):
+        assert [i18n.written_again(note, NOTES) for note in stored] == [
+            "segment 'fr speakers' : critère age ignoré (aucun rapport d'audience)",
+            f"ensembles RR plafonnés à 20{NNBSP}000{NNBSP}000 entrées : la garantie d'approximation ne tient plus",
+            "a note of another version"]
+        assert component_inadequacy(12, 100, k=10).startswith(
+            "la plus grande composante connexe compte 12 comptes, moins de 40 (4 × k, avec k = 10 comptes absorbants")
+        assert f"(12{NNBSP}%, moins de 50{NNBSP}%)" in component_inadequacy(12, 100, k=10)
+        assert i18n.translate(MISSING_NOTES["bot_scores"]) == "non calculé : aucun score de bot (étape bots)"
+        assert i18n.translate(METHOD) == "z-score de queue binomiale négative sur fenêtre glissante"
+        assert model_description(model) == ("tendance linéaire locale + saisonnalité (7 périodes) + AR(1), a priori "
+                                            "sur l'écart type du niveau 0,5 (poids 3)")
+        assert (cue_label("profile: journalist"), cue_label("own_domain_links"), cue_value(True), cue_value(0.25)) == \
+            ("profil : journaliste", "liens vers son propre site", "oui", "0,25")
+    assert (cue_label("profile: journalist"), cue_value(True), cue_value(0.25)) == ("profile: journalist", True, 0.25)
+
+
 def test_the_french_report_escapes_hostile_data(tmp_path):
     ws = hostile_world(tmp_path / "hostile")
     html = build_report(ws, tmp_path / "fr.html", language="fr").read_text(encoding="utf-8")
@@ -224,8 +325,9 @@ def test_labels_the_report_repeats_from_the_analyses_stay_in_step():
     from confiance.influence.fit import PARTS
     from confiance.influence.scores import COMPONENTS
     from confiance.integrity.coordination import KINDS
+    from confiance.integrity.bots import FEATURES
     from confiance.integrity.disclosure import VERDICTS
-    from confiance.report import campaign, coordination, disclosure, fit, network, trust
+    from confiance.report import bots, campaign, coordination, disclosure, fit, network, trust
 
     assert campaign.IMPACT_ASSUMPTION_MESSAGES == ASSUMPTIONS
     assert trust.TYPE_LABEL_MESSAGES == TYPE_LABELS
@@ -233,3 +335,4 @@ def test_labels_the_report_repeats_from_the_analyses_stay_in_step():
     assert set(network.COMPONENT_LABELS) == set(COMPONENTS)
     assert set(coordination.KIND_LABELS) == set(KINDS)
     assert set(disclosure.VERDICT_LABELS) == set(VERDICTS)
+    assert set(bots.FEATURE_LABELS) == set(FEATURES)

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from confiance.cli import app
-from confiance.report.i18n import LANGUAGES
+from confiance.i18n import LANGUAGES
 from confiance.web.app import Settings, create_app
 from confiance.web.language import LANGUAGE_COOKIE
 from confiance.web.map import SAMPLING_WORDS, WORDS

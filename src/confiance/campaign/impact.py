@@ -79,10 +79,13 @@ from statsmodels.tools.numdiff import approx_hess
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 from statsmodels.tsa.statespace.structural import UnobservedComponents
 
+from confiance import i18n
 from confiance.errors import ConfianceError
+from confiance.i18n import N_
 
 __all__ = ["ImpactModel", "ImpactSummary", "RelativeEffect", "ImpactResult", "PriorSelection", "causal_impact",
-           "store_impact", "prior_name", "ASSUMPTIONS", "CAUSALIMPACT_LEVEL_PRIOR", "UNIT_LEVEL_PRIOR", "HOLDOUT"]
+           "model_description", "store_impact", "prior_name", "ASSUMPTIONS", "CAUSALIMPACT_LEVEL_PRIOR",
+           "UNIT_LEVEL_PRIOR", "HOLDOUT"]
 
 #: The assumptions the counterfactual rests on, in plain words (the report and the CLI show them).
 ASSUMPTIONS = (
@@ -103,6 +106,10 @@ BURN_IN = 300
 CAUSALIMPACT_LEVEL_PRIOR = (0.01, 32.0)
 #: ``level_prior`` value that chooses the prior per series by the pre-period holdout (the default).
 HOLDOUT = "holdout"
+#: The words of a model's description (stored in English, written again in the report's language).
+MODEL_WORDS = (N_("local linear trend"), N_("local level"), N_("seasonal (%(periods)s periods)"), N_("AR(1)"),
+               N_("level sd prior chosen on a pre-period holdout"), N_("flat prior on the level sd"),
+               N_("level sd prior %(sd)s (weight %(weight)s)"))
 #: CausalImpact's guess of the level's sd worth one observation instead of 32: a unit-information
 #: prior (Kass & Wasserman 1995) that still pulls a level the data cannot see towards stillness,
 #: but lets a drift the pre-period shows widen the interval.
@@ -155,18 +162,28 @@ class ImpactModel:
             raise ConfianceError(f"level prior {prior!r}: the sd guess and the weight must both be positive")
 
     def describe(self) -> str:
-        parts = ["local linear trend" if self.trend else "local level"]
+        trend, level, seasonal, ar, holdout, flat, prior_of = MODEL_WORDS
+        parts = [trend if self.trend else level]
         if self.seasonal:
-            parts.append(f"seasonal ({self.seasonal} periods)")
+            parts.append(seasonal % {"periods": self.seasonal})
         if self.autoregressive:
-            parts.append("AR(1)")
+            parts.append(ar)
         if self.level_prior == HOLDOUT:
-            prior = "level sd prior chosen on a pre-period holdout"
+            prior = holdout
         elif self.level_prior is None:
-            prior = "flat prior on the level sd"
+            prior = flat
         else:
-            prior = f"level sd prior {self.level_prior[0]:g} (weight {self.level_prior[1]:g})"
+            prior = prior_of % {"sd": f"{self.level_prior[0]:g}", "weight": f"{self.level_prior[1]:g}"}
         return " + ".join(parts) + f", {prior}"
+
+
+def model_description(text: str) -> str:
+    """A description :meth:`ImpactModel.describe` stored (English) in the language of :func:`i18n.using`."""
+    components, _, prior = text.rpartition(", ")
+    if not components:
+        return i18n.written_again(text, MODEL_WORDS)
+    parts = [i18n.written_again(part, MODEL_WORDS) for part in components.split(" + ")]
+    return " + ".join(parts) + ", " + i18n.written_again(prior, MODEL_WORDS)
 
 
 def prior_name(prior: tuple[float, float] | None) -> str:

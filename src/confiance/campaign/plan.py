@@ -103,11 +103,12 @@ import scipy.sparse as sp
 from confiance.campaign.brief import AccountRef, Brief
 from confiance.errors import ConfianceError
 from confiance.graph.build import EDGE_TABLE, AccountGraph, load_graph
+from confiance.i18n import N_
 from confiance.store import has_table
 
 __all__ = [
     "DiffusionGraph", "IMMResult", "PlanResult", "diffusion_graph", "imm", "simulate_spread", "segment_membership",
-    "plan", "run_plan", "latest_plan", "MODELS", "DIRECTIONS", "RESULT_TABLE",
+    "plan", "run_plan", "latest_plan", "MODELS", "DIRECTIONS", "NOTES", "RESULT_TABLE",
 ]
 
 MODELS = ("ic", "wc")
@@ -116,6 +117,13 @@ RESULT_TABLE = "plan_results"
 DEFAULT_PROBABILITY = 0.01  # uniform IC probability (Kempe et al. 2003; Chen et al. 2009)
 DEFAULT_K = 10
 MAX_RR_ENTRIES = 20_000_000  # RR-set node entries; selection peaks near 20 bytes an entry (~400 MB)
+#: The notes a plan stores (English, values put in; the report writes them again in its language).
+NOTE_DIMENSION_IGNORED = N_("segment %(segment)s: %(dimension)s ignored (no audience reports)")
+NOTE_SEGMENT_EMPTY = N_("segment %(segment)s matches no account of the graph")
+NOTE_NOBODY_LEFT = N_("no account is left to pick: the brief's exclusions and languages rule out every account of "
+                      "the graph")
+NOTE_RR_CAPPED = N_("RR sets capped at %(entries)s entries: the approximation guarantee does not hold")
+NOTES = (NOTE_DIMENSION_IGNORED, NOTE_SEGMENT_EMPTY, NOTE_NOBODY_LEFT, NOTE_RR_CAPPED)
 _BATCH_ENTRIES = 4_000_000  # target (group, node) pairs per vectorised cascade batch
 _Z95 = 1.959963984540054
 
@@ -598,13 +606,13 @@ def segment_membership(con: duckdb.DuckDBPyConnection, dg: DiffusionGraph, brief
                 if not categories:
                     continue
                 if not has_reports:
-                    notes.append(f"segment {segment.name!r}: {dimension} ignored (no audience reports)")
+                    notes.append(NOTE_DIMENSION_IGNORED % {"segment": repr(segment.name), "dimension": dimension})
                     continue
                 membership[:, j] *= _demographic_share(con, dg.n, dimension, categories)
             if audience.interests:
                 membership[:, j] *= _interest_match(con, dg.n, audience.interests)
             if membership[:, j].sum() <= 0:
-                notes.append(f"segment {segment.name!r} matches no account of the graph")
+                notes.append(NOTE_SEGMENT_EMPTY % {"segment": repr(segment.name)})
     weights = np.array([s.weight for s in segments], np.float64)
     return [s.name for s in segments], membership, weights / weights.sum(), notes
 
@@ -737,7 +745,7 @@ def plan(con: duckdb.DuckDBPyConnection, brief: Brief | None = None, *, k: int |
 
     candidates = _candidates(con, dg, brief)
     if not candidates.any():
-        notes.append("no account is left to pick: the brief's exclusions and languages rule out every account of the graph")
+        notes.append(NOTE_NOBODY_LEFT)
     followers, handles = _account_facts(con, dg)
     budget = budget if budget is not None else (brief.budget.total if brief is not None else None)
     if budget is not None and budget <= 0:
@@ -757,7 +765,7 @@ def plan(con: duckdb.DuckDBPyConnection, brief: Brief | None = None, *, k: int |
     chosen = imm(dg, node_weight, k=k_max, candidates=candidates, cost=cost, budget=budget, epsilon=epsilon,
                  ell=ell, rng=rng, max_rr_entries=max_rr_entries)
     if chosen.theta_capped:
-        notes.append(f"RR sets capped at {max_rr_entries} entries: the approximation guarantee does not hold")
+        notes.append(NOTE_RR_CAPPED % {"entries": max_rr_entries})
 
     values = np.column_stack([np.ones(dg.n), node_weight, membership])
     runs = simulate_spread(dg, chosen.seeds, values, mc_runs, np.random.default_rng([seed, 1]))

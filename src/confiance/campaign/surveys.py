@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from confiance.errors import ConfianceError
+from confiance.i18n import N_
 from confiance.pipeline import Step, register_step
 from confiance.store import has_table
 
@@ -41,6 +42,10 @@ __all__ = ["WeightedEstimate", "weighted_estimate", "survey_shares", "survey_cha
 
 Z95 = 1.959963984540054
 ALL = "all"
+#: The comparisons of the post wave (stored in English, translated where shown); a wave difference is named
+#: by its waves ("W2 - W1").
+EXPOSED_COMPARISON = N_("exposed - unexposed")
+ADJUSTED_COMPARISON = N_("exposed - unexposed, segment-adjusted")
 
 
 @dataclass(frozen=True)
@@ -203,11 +208,11 @@ def survey_changes(frame: pd.DataFrame, pre: str | None = None, post: str | None
                                         weighted_estimate(b["_y"].to_numpy(), b["weight"].to_numpy())))
             flags, unexposed = _exposure(after)
             if flags.sum() > 1 and unexposed.sum() > 1:
-                add("exposed - unexposed", ALL,
+                add(EXPOSED_COMPARISON, ALL,
                     _difference(weighted_estimate(after.loc[flags, "_y"].to_numpy(), after.loc[flags, "weight"].to_numpy()),
                                 weighted_estimate(after.loc[unexposed, "_y"].to_numpy(),
                                                   after.loc[unexposed, "weight"].to_numpy())))
-                add("exposed - unexposed, segment-adjusted", ALL, _adjusted(after))
+                add(ADJUSTED_COMPARISON, ALL, _adjusted(after))
     return pd.DataFrame(rows, columns=["question", "kind", "answer", "comparison", "segment", "estimate", "lower",
                                        "upper"])
 

@@ -88,8 +88,10 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import eigsh, spsolve
 
+from confiance import i18n
 from confiance.graph.build import AccountGraph, load_graph
 from confiance.graph.communities import partition_modularity
+from confiance.i18n import N_
 from confiance.pipeline import Step, register_step
 from confiance.store import has_table
 
@@ -103,8 +105,8 @@ MIN_COMPONENT_PER_K = 4
 #: …and this share of the accounts with edges (a giant component, not one fragment of the graph).
 MIN_COMPONENT_SHARE = 0.5
 #: Shown beside a negative RWC (the formula allows one; it does not mean "anti-polarised").
-NEGATIVE_RWC_NOTE = ("RWC below 0: walks ended on the other side more often than on their own side, so this "
-                     "split separates nothing (no sign of two camps); it does not mean an 'anti-polarised' graph")
+NEGATIVE_RWC_NOTE = N_("RWC below 0: walks ended on the other side more often than on their own side, so this "
+                        "split separates nothing (no sign of two camps); it does not mean an 'anti-polarised' graph")
 
 
 def component_inadequacy(component: int, accounts_with_edges: int, *, k: int = RWC_K) -> str | None:
@@ -119,18 +121,27 @@ def component_inadequacy(component: int, accounts_with_edges: int, *, k: int = R
     Returns
     -------
     A sentence naming the figures and the thresholds not met, or None when both are met: at least
-    ``MIN_COMPONENT_PER_K * k`` accounts and ``MIN_COMPONENT_SHARE`` of the accounts with edges.
+    ``MIN_COMPONENT_PER_K * k`` accounts and ``MIN_COMPONENT_SHARE`` of the accounts with edges. It is
+    written in the language of :func:`i18n.using` (the step stores it in English).
     """
     needed = MIN_COMPONENT_PER_K * k
     reasons = []
     if component < needed:
-        reasons.append(f"has {component} accounts, fewer than {needed} ({MIN_COMPONENT_PER_K} x k, with k = {k} "
-                       "absorbing accounts per side): too few to measure two sides")
+        reasons.append(i18n.gettext("has %(component)s accounts, fewer than %(needed)s (%(per_k)s x k, with k = %(k)s "
+                                    "absorbing accounts per side): too few to measure two sides",
+                                    component=i18n.plain(component), needed=i18n.plain(needed),
+                                    per_k=i18n.plain(MIN_COMPONENT_PER_K), k=k))
     if component < MIN_COMPONENT_SHARE * accounts_with_edges:
-        reasons.append(f"holds {component} of the {accounts_with_edges} accounts with interactions "
-                       f"({component / accounts_with_edges:.0%}, under {MIN_COMPONENT_SHARE:.0%}): the graph is "
-                       "fragmented, and one fragment does not show the conversation's sides")
-    return "the largest connected component " + " and ".join(reasons) if reasons else None
+        reasons.append(i18n.gettext("holds %(component)s of the %(accounts)s accounts with interactions (%(share)s, "
+                                    "under %(minimum)s): the graph is fragmented, and one fragment does not show the "
+                                    "conversation's sides", component=i18n.plain(component),
+                                    accounts=i18n.plain(accounts_with_edges),
+                                    share=i18n.share(component / accounts_with_edges),
+                                    minimum=i18n.share(MIN_COMPONENT_SHARE)))
+    if len(reasons) == 2:
+        return i18n.gettext("the largest connected component %(first)s and %(second)s",
+                            first=reasons[0], second=reasons[1])
+    return i18n.gettext("the largest connected component %(reason)s", reason=reasons[0]) if reasons else None
 
 
 def largest_component(graph: AccountGraph) -> np.ndarray:

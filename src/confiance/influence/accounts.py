@@ -37,17 +37,19 @@ import duckdb
 import orjson
 import pyarrow as pa
 
+from confiance import i18n
 from confiance.errors import ConfianceError
+from confiance.i18n import N_
 from confiance.integrity.urls import domain_of_url
 from confiance.pipeline import Step, register_step
 from confiance.store import has_table
 
-__all__ = ["ACCOUNT_TYPES", "BIO_CUES", "SIGNAL_WEIGHTS", "AccountFeatures", "TypedAccount", "account_types_listing",
-           "bio_cues", "run_account_types", "type_account"]
+__all__ = ["ACCOUNT_TYPES", "BIO_CUES", "CUE_LABELS", "SIGNAL_WEIGHTS", "AccountFeatures", "TypedAccount",
+           "account_types_listing", "bio_cues", "cue_label", "cue_value", "run_account_types", "type_account"]
 
 ACCOUNT_TYPES = ("expert", "creator", "media", "brand", "institution", "other")
-TYPE_LABELS = {"expert": "individual expert (B2B)", "creator": "professional creator", "media": "media",
-               "brand": "brand", "institution": "institution", "other": "other"}
+TYPE_LABELS = {"expert": N_("individual expert (B2B)"), "creator": N_("professional creator"), "media": N_("media"),
+               "brand": N_("brand"), "institution": N_("institution"), "other": N_("other")}
 #: Score of ``other`` before any cue: a type needs more positive evidence than this to win.
 OTHER_BASE = 1.0
 #: Ceiling of the summed profile-text cues of one type.
@@ -162,6 +164,43 @@ COMMERCIAL_PATTERN = (
 )
 _INSTITUTIONAL_HOST = re.compile(r"(?:^|\.)(?:gouv\.fr|gov|gov\.[a-z]{2}|gc\.ca|europa\.eu|int|edu|ac\.[a-z]{2})$")
 _SECOND_LEVEL = frozenset({"co", "com", "org", "net", "gouv", "gov", "ac", "edu", "asso"})
+
+
+#: What each cue means, for a reader of another language than English (English shows the cue's name).
+CUE_LABELS: dict[str, str] = {
+    "journalist": N_("journalist"), "newsroom": N_("newsroom"), "outlet": N_("news outlet"), "news": N_("news"),
+    "public body": N_("public body"), "public institution": N_("public institution"), "official": N_("official"),
+    "products": N_("products"), "made in": N_("made in"), "trademark": N_("trademark"), "shop": N_("shop"),
+    "since": N_("founded in"), "company form": N_("company form"), "content creator": N_("content creator"),
+    "collab contact": N_("partnership contact"), "email": N_("email address"), "link in bio": N_("link in bio"),
+    "artist": N_("artist"), "executive": N_("executive"), "consultant": N_("consultant"), "scholar": N_("scholar"),
+    "profession": N_("profession"), "speaker": N_("speaker or trainer"), "b2b": N_("B2B"),
+    "personal": N_("private person"),
+    "own_domain_links": N_("links to its own domain"), "commercial_posts": N_("commercial posts"),
+    "named_in_commercial_posts": N_("named in commercial posts"), "high_volume": N_("high posting volume"),
+    "link_heavy": N_("mostly links"), "rarely_replies": N_("rarely replies"), "mostly_replies": N_("mostly replies"),
+    "audience_1k": N_("1,000 followers or more"), "audience_10k": N_("10,000 followers or more"),
+    "audience_100k": N_("100,000 followers or more"), "broadcast_ratio": N_("far more followers than followed"),
+    "corpus_influencer": N_("among the corpus's influencers"), "verified": N_("verified account"),
+    "institutional_domain": N_("institutional domain"),
+}
+
+
+def cue_label(cue: str) -> str:
+    """A cue of the evidence (``profile: journalist``, ``own_domain_links``) as a reader of the language of
+    :func:`i18n.using` reads it; in English the cue's own name."""
+    if i18n.current() == i18n.LANGUAGES[0]:
+        return cue
+    name = cue.removeprefix("profile: ")
+    label = i18n.translate(CUE_LABELS[name]) if name in CUE_LABELS else name
+    return i18n.gettext("profile: %(cue)s", cue=label) if name != cue else label
+
+
+def cue_value(value: Any) -> Any:
+    """A cue's value as the reader's language writes it ("0.35", "True"; in French "0,35", "oui")."""
+    if isinstance(value, bool) and i18n.current() != i18n.LANGUAGES[0]:
+        return i18n.gettext("yes") if value else i18n.gettext("no")
+    return i18n.plain(value)
 
 
 @dataclass

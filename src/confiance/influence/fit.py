@@ -60,15 +60,33 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
+from confiance import i18n
 from confiance.campaign.brief import AccountRef, Brief, Segment
 from confiance.errors import ConfianceError
+from confiance.i18n import N_
 from confiance.influence.audience import ENGAGER_KINDS, AudienceShare, audience_of, estimated_audiences, supplied_audiences
 from confiance.store import has_table
 
-__all__ = ["DEFAULT_WEIGHTS", "PARTS", "FitResult", "RESULT_TABLE", "fit_listing", "match", "run_fit"]
+__all__ = ["DEFAULT_WEIGHTS", "PARTS", "FitResult", "RESULT_TABLE", "explain_fit", "fit_listing", "match", "run_fit"]
 
 RESULT_TABLE = "fit"
 PARTS = ("editorial", "style", "audience", "trust")
+#: The editorial note of a candidate without text to judge (stored in English, translated where shown).
+NO_TEXT_NOTE = N_("no recent own post with text: nothing to judge")
+#: How an explanation in another language than English names a style feature (English: the feature's name).
+STYLE_FEATURE_LABELS = {
+    "mean_length": N_("post length"), "emoji_rate": N_("emoji use"), "hashtag_rate": N_("hashtag use"),
+    "link_rate": N_("link use"), "mention_rate": N_("mention use"), "question_rate": N_("questions"),
+    "exclamation_rate": N_("exclamations"), "first_person_rate": N_("first person"),
+    "second_person_rate": N_("second person"), "vous_share": N_("formal address (vous)"),
+    "readability": N_("readability"), "lexical_richness": N_("lexical richness"), "night_share": N_("night posting"),
+    "burstiness": N_("burstiness"), "posts_per_active_day": N_("posts per active day"),
+}
+#: How an explanation in another language than English names a trust component (English: its name).
+TRUST_COMPONENT_LABELS = {
+    "bot_score": N_("bot likelihood"), "suspicious_audience_share": N_("suspicious audience"),
+    "undisclosed_share": N_("undisclosed advertising"), "harm_profile": N_("harmful-influence signals"),
+}
 DEFAULT_WEIGHTS: dict[str, float] = {"editorial": 0.4, "style": 0.15, "audience": 0.3, "trust": 0.15}
 DEFAULT_CANDIDATES = 100
 DEFAULT_POSTS = 50
@@ -403,27 +421,46 @@ def _trust(con: duckdb.DuckDBPyConnection, keys: Sequence[tuple[str, str]]) -> d
 # --------------------------------------------------------------------------- match
 
 
-def _explain(row: dict[str, Any]) -> str:
+def _named(name: str, labels: Mapping[str, str]) -> str:
+    """A feature or component as the explanation names it: its own name in English, else its label."""
+    return name if i18n.current() == i18n.LANGUAGES[0] or name not in labels else i18n.translate(labels[name])
+
+
+def explain_fit(row: Mapping[str, Any]) -> str:
+    """The one-line explanation of a candidate's fit, from its part scores and stored ``evidence``, in the
+    language of :func:`i18n.using` (:func:`match` stores it in English; the report renders it in the
+    report's language from the same fields)."""
     bits = []
     ed = row["evidence"].get("editorial")
     if ed and "best_posts" not in ed:
-        bits.append(f"editorial 0 ({ed['note']})")
+        bits.append(i18n.gettext("editorial 0 (%(note)s)", note=i18n.translate(ed["note"])))
     elif ed:
         best = ed["best_posts"][0] if ed["best_posts"] else None
-        bits.append(f"editorial {row['editorial']:.2f}" + (f" (best post {best['post_id']}, cosine {best['cosine']})" if best else "")
-                    + (f", {len(ed['avoided_hits'])} avoided-topic post(s)" if ed["avoided_hits"] else ""))
+        score = i18n.fixed(row["editorial"], 2)
+        text = (i18n.gettext("editorial %(score)s (best post %(post)s, cosine %(cosine)s)", score=score,
+                             post=best["post_id"], cosine=i18n.plain(best["cosine"]))
+                if best else i18n.gettext("editorial %(score)s", score=score))
+        if ed["avoided_hits"]:
+            text += i18n.ngettext(", %(num)s avoided-topic post(s)", ", %(num)s avoided-topic post(s)",
+                                  len(ed["avoided_hits"]))
+        bits.append(text)
     st = row["evidence"].get("style")
     if st:
-        bits.append(f"style {row['style']:.2f} (distance {st['distance']}, most different: {st['features'][0]['feature']})"
-                    if st["features"] else f"style {row['style']:.2f}")
+        score = i18n.fixed(row["style"], 2)
+        bits.append(i18n.gettext("style %(score)s (distance %(distance)s, most different: %(feature)s)", score=score,
+                                 distance=i18n.plain(st["distance"]),
+                                 feature=_named(st["features"][0]["feature"], STYLE_FEATURE_LABELS))
+                    if st["features"] else i18n.gettext("style %(score)s", score=score))
     au = row["evidence"].get("audience")
     if au:
-        bits.append(f"audience {row['audience']:.2f} [{au['lower']:.2f}-{au['upper']:.2f}]")
+        bits.append(i18n.gettext("audience %(score)s [%(lower)s-%(upper)s]", score=i18n.fixed(row["audience"], 2),
+                                 lower=i18n.fixed(au["lower"], 2), upper=i18n.fixed(au["upper"], 2)))
     tr = row["evidence"].get("trust")
     if tr:
         weakest = min(tr["components"], key=lambda c: c["factor"])
-        bits.append(f"trust {row['trust']:.2f} (weakest: {weakest['component']})")
-    return "; ".join(bits)
+        bits.append(i18n.gettext("trust %(score)s (weakest: %(component)s)", score=i18n.fixed(row["trust"], 2),
+                                 component=_named(weakest["component"], TRUST_COMPONENT_LABELS)))
+    return i18n.clauses(bits)
 
 
 def match(con: duckdb.DuckDBPyConnection, brief: Brief, *, candidates: int = DEFAULT_CANDIDATES,
@@ -462,7 +499,7 @@ def match(con: duckdb.DuckDBPyConnection, brief: Brief, *, candidates: int = DEF
     rows = []
     for key in keys:
         if key not in parts["editorial"]:
-            parts["editorial"][key] = {"score": 0.0, "posts": 0, "note": "no recent own post with text: nothing to judge"}
+            parts["editorial"][key] = {"score": 0.0, "posts": 0, "note": NO_TEXT_NOTE}
         values = {part: parts[part][key]["score"] for part in PARTS if key in parts[part]}
         used = {p: chosen[p] for p in values if chosen[p] > 0}
         if not used:
@@ -472,7 +509,8 @@ def match(con: duckdb.DuckDBPyConnection, brief: Brief, *, candidates: int = DEF
         evidence["missing"] = [p for p in PARTS if p not in values]
         row = {"platform": key[0], "account_id": key[1], "handle": handles.get(key), "fit": round(score, 4),
                **{p: None if p not in values else round(values[p], 4) for p in PARTS}, "evidence": evidence}
-        row["explanation"] = _explain(row)
+        with i18n.using(i18n.LANGUAGES[0]):  # stored in English, whatever the caller's language
+            row["explanation"] = explain_fit(row)
         rows.append(row)
     rows.sort(key=lambda r: (-r["fit"], r["platform"], r["account_id"]))
     for rank, row in enumerate(rows, 1):

@@ -82,8 +82,11 @@ import pyarrow as pa
 import scipy.sparse as sp
 from scipy.stats import rankdata
 
+from confiance import i18n
 from confiance.errors import ConfianceError
 from confiance.graph.build import EDGE_TABLE, AccountGraph, load_graph
+from confiance.i18n import N_
+from confiance.influence.accounts import TYPE_LABELS, cue_label, cue_value
 from confiance.pipeline import Step, register_step
 from confiance.store import has_table
 
@@ -109,14 +112,14 @@ ENGAGEMENT_KINDS = ("repost", "quote", "reply", "mention")
 #: the explanation then gives the n ("reach p99 of 1"); the stored percentiles are unchanged.
 PERCENTILE_MIN_N = 100
 COMPONENTS: dict[str, str] = {
-    "followers": "followers",
-    "unique_engagers": "unique engagers",
-    "engagement_per_post": "median engagement per post",
-    "amplification": "amplification (PageRank on reposts)",
-    "authority": "conversational authority (reply/mention in-strength)",
-    "engagement_rate": "engagement rate per follower",
-    "coreness": "coreness (k-core)",
-    "active_weeks_share": "consistency (share of active weeks)",
+    "followers": N_("followers"),
+    "unique_engagers": N_("unique engagers"),
+    "engagement_per_post": N_("median engagement per post"),
+    "amplification": N_("amplification (PageRank on reposts)"),
+    "authority": N_("conversational authority (reply/mention in-strength)"),
+    "engagement_rate": N_("engagement rate per follower"),
+    "coreness": N_("coreness (k-core)"),
+    "active_weeks_share": N_("consistency (share of active weeks)"),
 }
 #: Default weights: reach leads (the audience an account declares, the engagement its typical post
 #: gets, the distinct accounts that engage with it); amplification and conversational authority refine.
@@ -538,21 +541,27 @@ def run_influence(
 
 def _explain(row: Mapping[str, Any], weights: Mapping[str, float], strongest: int = 3,
              counts: Mapping[str, int] | None = None) -> str:
-    """``strongest: reach p97, …`` and the community standing; ``counts`` (accounts with a value of each
-    component on the row's platform) adds "of n" to a percentile taken among fewer than
-    :data:`PERCENTILE_MIN_N` accounts."""
+    """``strongest: reach p97, …`` and the community standing, in the language of :func:`i18n.using`;
+    ``counts`` (accounts with a value of each component on the row's platform) adds "of n" to a
+    percentile taken among fewer than :data:`PERCENTILE_MIN_N` accounts."""
     available = [name for name in COMPONENTS if weights.get(name, 0) > 0 and row[f"{name}_pct"] is not None]
     # a zero (no repost, no engager) is no strength, whatever percentile its ties share
     parts = sorted(((row[f"{name}_pct"], name) for name in available if row[name]),
                    key=lambda p: (-p[0], list(COMPONENTS).index(p[1])))[:strongest]
 
-    def among(name: str) -> str:
+    def strength(pct: float, name: str) -> str:
+        values = {"component": i18n.translate(COMPONENTS[name]), "percentile": min(99, int(pct * 100))}
         n = (counts or {}).get(name)
-        return f" of {n:,}" if n is not None and n < PERCENTILE_MIN_N else ""
+        if n is not None and n < PERCENTILE_MIN_N:
+            return i18n.gettext("%(component)s p%(percentile)s of %(n)s", n=i18n.number(n), **values)
+        return i18n.gettext("%(component)s p%(percentile)s", **values)
 
-    text = ", ".join(f"{COMPONENTS[name]} p{min(99, int(pct * 100))}{among(name)}" for pct, name in parts)
-    missing = "every weighted component is zero" if available else "no component available"
-    return (f"strongest: {text}" if text else missing) + _standing(row)
+    if parts:
+        text = i18n.gettext("strongest: %(components)s", components=", ".join(strength(*p) for p in parts))
+    else:
+        text = i18n.gettext("every weighted component is zero") if available else i18n.gettext("no component available")
+    standing = _standing(row)
+    return i18n.clauses([text, standing] if standing else [text])
 
 
 def _standing(row: Mapping[str, Any]) -> str:
@@ -560,12 +569,18 @@ def _standing(row: Mapping[str, Any]) -> str:
     rank, size = row.get("_community_rank"), row.get("_community_size")
     if rank is None or size is None or size < 2:
         return ""
-    where = f"community {row['_community']} ({size} accounts)"
+    where = {"community": row["_community"], "size": i18n.plain(size)}
     if rank == 1:
         lead = row.get("_lead")
-        return f"; leads {where}" + (f", {lead:.2f}× the next account's score" if lead is not None else "")
+        if lead is None:
+            return i18n.gettext("leads community %(community)s (%(size)s accounts)", **where)
+        return i18n.gettext("leads community %(community)s (%(size)s accounts), %(lead)s× the next account's score",
+                            lead=i18n.fixed(lead, 2), **where)
     share = row.get("_leader_share")  # None when the leader scores 0
-    return f"; #{rank} in {where}" + (f", {share:.2f} of its leader's score" if share is not None else "")
+    if share is None:
+        return i18n.gettext("#%(rank)s in community %(community)s (%(size)s accounts)", rank=rank, **where)
+    return i18n.gettext("#%(rank)s in community %(community)s (%(size)s accounts), %(share)s of its leader's score",
+                        rank=rank, share=i18n.fixed(share, 2), **where)
 
 
 def _flagged_sql(con: duckdb.DuckDBPyConnection, enabled: bool = True) -> str:
@@ -594,19 +609,27 @@ def _flagged_sql(con: duckdb.DuckDBPyConnection, enabled: bool = True) -> str:
 
 def _exclusion_reason(account_type: str | None, confidence: float | None, evidence: str | None,
                       bot_score: float | None) -> str | None:
-    """Why an account is listed apart, naming the analysis and the cues behind it (None: ranked)."""
+    """Why an account is listed apart, naming the analysis and the cues behind it (None: ranked), in the
+    language of :func:`i18n.using`."""
     reasons = []
     if account_type is not None:
         cues = []
         for cue in orjson.loads(evidence or "[]"):
             if account_type in cue.get("types", {}):
                 detail = cue.get("span", cue.get("value"))
-                cues.append(f"{cue['cue']} ({detail})" if detail is not None else cue["cue"])
-        reasons.append(f"owned account: typed {account_type} (confidence {confidence:.2f}"
-                       + (f"; {', '.join(cues)}" if cues else "") + ")")
+                name = cue_label(cue["cue"])
+                cues.append(f"{name} ({cue_value(detail)})" if detail is not None else name)
+        values = {"type": i18n.translate(TYPE_LABELS.get(account_type, account_type)),
+                  "confidence": i18n.fixed(confidence, 2)}
+        if cues:
+            reasons.append(i18n.gettext("owned account: typed %(type)s (confidence %(confidence)s; %(cues)s)",
+                                        cues=", ".join(cues), **values))
+        else:
+            reasons.append(i18n.gettext("owned account: typed %(type)s (confidence %(confidence)s)", **values))
     if bot_score is not None:
-        reasons.append(f"likely automated: bot score {bot_score:.2f} (bot_scores)")
-    return "; ".join(reasons) or None
+        reasons.append(i18n.gettext("likely automated: bot score %(score)s (bot_scores)",
+                                    score=i18n.fixed(bot_score, 2)))
+    return i18n.clauses(reasons) or None
 
 
 def influencers(con: duckdb.DuckDBPyConnection, *, top: int = 20, topic: str | None = None,

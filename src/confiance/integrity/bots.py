@@ -53,6 +53,7 @@ import orjson
 import pyarrow as pa
 
 from confiance.errors import ConfianceError, IngestError
+from confiance.i18n import N_
 from confiance.pipeline import Step, register_step
 from confiance.store import has_table
 
@@ -71,32 +72,32 @@ __all__ = [
 #: Every feature, with its meaning (the columns of ``bot_features`` and of ``bots score`` input).
 FEATURES: dict[str, str] = {
     # mapped onto the labelled data (the model's inputs)
-    "posts_count_log": "log(1 + posts the account declares; else the posts seen)",
-    "repost_ratio": "reposts / activity",
-    "quote_ratio": "quotes / activity (missing on a platform with no quote in the corpus)",
-    "hashtags_per_post": "hashtags per post (activity)",
-    "mentions_per_post": "mentions per post (activity)",
-    "urls_per_post": "links per post (activity)",
-    "likes_per_post_log": "log(1 + likes received per post)",
-    "reposts_per_post_log": "log(1 + reposts received per post)",
-    "following_follower_ratio_log": "log(1 + following / followers)",
-    "listed_log": "log(1 + lists the account is on)",
-    "verified": "verified account (1/0)",
-    "interval_variance_log": "log(1 + variance of the time between two posts, seconds²)",
+    "posts_count_log": N_("log(1 + posts the account declares; else the posts seen)"),
+    "repost_ratio": N_("reposts / activity"),
+    "quote_ratio": N_("quotes / activity (missing on a platform with no quote in the corpus)"),
+    "hashtags_per_post": N_("hashtags per post (activity)"),
+    "mentions_per_post": N_("mentions per post (activity)"),
+    "urls_per_post": N_("links per post (activity)"),
+    "likes_per_post_log": N_("log(1 + likes received per post)"),
+    "reposts_per_post_log": N_("log(1 + reposts received per post)"),
+    "following_follower_ratio_log": N_("log(1 + following / followers)"),
+    "listed_log": N_("log(1 + lists the account is on)"),
+    "verified": N_("verified account (1/0)"),
+    "interval_variance_log": N_("log(1 + variance of the time between two posts, seconds²)"),
     # computed and shown, not in the labelled data
-    "reply_ratio": "replies / activity",
-    "default_avatar": "default profile picture (1/0)",
-    "bio_length": "characters in the bio",
-    "has_url": "profile carries a link (1/0)",
-    "handle_length": "characters in the handle (before any domain)",
-    "handle_digits": "digits in the handle",
-    "name_digits": "digits in the display name",
-    "account_age_days": "days from account creation to its last post",
-    "posts_per_day": "declared posts per day of account age",
-    "hour_entropy": "entropy of the hour of day of activity / log 24 (0: one hour, 1: uniform)",
-    "interval_cv": "standard deviation / mean of the time between two posts (low: clockwork)",
-    "duplicate_text_share": "share of own posts whose text the account posted more than once",
-    "activity": "posts and reposts seen in the corpus",
+    "reply_ratio": N_("replies / activity"),
+    "default_avatar": N_("default profile picture (1/0)"),
+    "bio_length": N_("characters in the bio"),
+    "has_url": N_("profile carries a link (1/0)"),
+    "handle_length": N_("characters in the handle (before any domain)"),
+    "handle_digits": N_("digits in the handle"),
+    "name_digits": N_("digits in the display name"),
+    "account_age_days": N_("days from account creation to its last post"),
+    "posts_per_day": N_("declared posts per day of account age"),
+    "hour_entropy": N_("entropy of the hour of day of activity / log 24 (0: one hour, 1: uniform)"),
+    "interval_cv": N_("standard deviation / mean of the time between two posts (low: clockwork)"),
+    "duplicate_text_share": N_("share of own posts whose text the account posted more than once"),
+    "activity": N_("posts and reposts seen in the corpus"),
 }
 #: The inputs of the shipped model, in its coefficient order.
 MODEL_FEATURES: tuple[str, ...] = (

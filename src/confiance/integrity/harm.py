@@ -52,10 +52,12 @@ import pyarrow as pa
 
 from confiance.errors import ConfianceError
 from confiance.graph.polarization import polarization_summary
+from confiance.i18n import N_
 from confiance.pipeline import Step, register_step
 from confiance.store import has_table
 
-__all__ = ["AMPLIFICATION_KINDS", "ENGAGER_KINDS", "audience_listing", "harm_listing", "run_harm"]
+__all__ = ["AMPLIFICATION_KINDS", "ENGAGER_KINDS", "MISSING_NOTES", "SPLIT_NOTE", "audience_listing", "harm_listing",
+           "run_harm"]
 
 #: Engagements received that count as amplification.
 AMPLIFICATION_KINDS = ("repost", "reply", "quote", "like")
@@ -69,17 +71,20 @@ LISTED = 200
 #: Evidence items kept per signal.
 EVIDENCE_ITEMS = 5
 
-_MISSING = {
-    "bot_scores": "not computed: no bot scores (step bots)",
-    "coordination_groups": "not computed: no coordinated groups (step coordination)",
-    "account_sources": "not computed: no source analysis (step sources)",
-    "account_bridging": "not computed: no polarisation split (step polarization)",
-    "disclosure_accounts": "not computed: no disclosure audit (step disclosure)",
+#: The evidence of a signal whose input table is absent (stored in English, translated where shown).
+MISSING_NOTES = {
+    "bot_scores": N_("not computed: no bot scores (step bots)"),
+    "coordination_groups": N_("not computed: no coordinated groups (step coordination)"),
+    "account_sources": N_("not computed: no source analysis (step sources)"),
+    "account_bridging": N_("not computed: no polarisation split (step polarization)"),
+    "disclosure_accounts": N_("not computed: no disclosure audit (step disclosure)"),
 }
+#: The evidence of the bridging signal when the polarisation split is not meaningful.
+SPLIT_NOTE = N_("not computed: the polarisation split is not meaningful (%(reason)s)")
 
 
 def _available(con: duckdb.DuckDBPyConnection) -> dict[str, bool]:
-    have = {table: has_table(con, table) for table in _MISSING}
+    have = {table: has_table(con, table) for table in MISSING_NOTES}
     # a split of a too small or fragmented component places nobody (graph/polarization.py)
     have["account_bridging"] = have["account_bridging"] and _split_reason(con) is None
     return have
@@ -92,7 +97,7 @@ def _split_reason(con: duckdb.DuckDBPyConnection) -> str | None:
 
 def _missing_split(con: duckdb.DuckDBPyConnection) -> str:
     reason = _split_reason(con)
-    return f"not computed: the polarisation split is not meaningful ({reason})" if reason else _MISSING["account_bridging"]
+    return SPLIT_NOTE % {"reason": reason} if reason else MISSING_NOTES["account_bridging"]
 
 
 def _scratch_tables(con: duckdb.DuckDBPyConnection, have: dict[str, bool], bot_threshold: float) -> None:
@@ -183,18 +188,18 @@ def _write_profiles(con: duckdb.DuckDBPyConnection, run_id: str, have: dict[str,
         evidence = {
             "bot_amplification": ({"threshold": BOT_THRESHOLD, "engagements": r["engagements"],
                                    "from_bots": r["bot_engagements"], "top_bot_engagers": r["bot_top"] or []}
-                                  if bots_known else _MISSING["bot_scores"]),
+                                  if bots_known else MISSING_NOTES["bot_scores"]),
             "coordination": ({"group": r["coordinated_group"], "kinds": r["coordination_kinds"] or [],
                               "group_size": r["group_size"], "members": r["group_members"] or []}
-                             if groups_known else _MISSING["coordination_groups"]),
+                             if groups_known else MISSING_NOTES["coordination_groups"]),
             "low_credibility": ({"links": r["links"] or 0, "low_credibility_links": r["low_credibility_links"] or 0,
                                  "domains": r["low_domains"] or [], "posts": (r["low_posts"] or [])[:EVIDENCE_ITEMS]}
-                                if have["account_sources"] else _MISSING["account_sources"]),
+                                if have["account_sources"] else MISSING_NOTES["account_sources"]),
             "polarization": ({"side": r["polarization_side"], "exposure_side0": r["w0"], "exposure_side1": r["w1"]}
                              if have["account_bridging"] else missing_split),
             "disclosure": ({"commercial_posts": r["commercial_posts"], "undisclosed_posts": r["undisclosed_posts"],
                             "paid_share": r["paid_share"]}
-                           if have["disclosure_accounts"] else _MISSING["disclosure_accounts"]),
+                           if have["disclosure_accounts"] else MISSING_NOTES["disclosure_accounts"]),
         }
         out.append([r[c] for c in columns] + [orjson.dumps(evidence, default=str).decode()])
     schema = pa.schema([("platform", pa.string()), ("account_id", pa.string()), ("handle", pa.string()),

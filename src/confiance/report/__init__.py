@@ -4,7 +4,7 @@ Every value is autoescaped by Jinja2; links are rendered only for http(s) URLs, 
 Sections come from :mod:`confiance.report.sections` (the extension point).
 
 Languages (``confiance report --lang fr``): the report's own words are gettext messages, translated by
-the catalogue ``locales/<lang>/LC_MESSAGES/confiance.po`` (read at run time by :mod:`confiance.report.i18n`;
+the catalogue ``locales/<lang>/LC_MESSAGES/confiance.po`` (read at run time by :mod:`confiance.i18n`;
 no compile step). Numbers, percentages and dates take the language's form through Babel. To add or
 change a message:
 
@@ -19,13 +19,15 @@ change a message:
   the report's and the dashboard's templates and Python code: one catalogue for both)::
 
       pybabel extract -F babel.cfg -k counted:2,3 -o /tmp/confiance.pot .
-      pybabel update -i /tmp/confiance.pot -D confiance -d src/confiance/report/locales -l fr --ignore-obsolete
+      pybabel update -i /tmp/confiance.pot -D confiance -d src/confiance/locales -l fr --ignore-obsolete
 
 - translate the new entries (and the ones marked fuzzy) in the ``.po``: ``tests/report/test_french.py``
   fails while a message has no French translation, or while the catalogue keeps one no code uses.
 
-Words from the analyses' own tables and constants (explanations of influencer ranks, the bot features'
-meanings, polarisation reasons…) stay as the analysis wrote them.
+The analyses' explanations follow the report's language too (:mod:`confiance.i18n`, extracted from the
+analysis modules that ``babel.cfg`` lists): those built at query time (why an influencer ranks) are
+gettext messages; those an analysis stores (brand-fit explanations, notes, reasons) are stored in English
+and written again at display from their fields or message ids (``explain_fit``, ``i18n.written_again``).
 """
 
 from __future__ import annotations
@@ -38,14 +40,13 @@ from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from confiance import __version__
+from confiance import __version__, i18n
 from confiance.report import bots as _bots  # noqa: F401  (registers the bot-likelihood section)
 from confiance.report import campaign as _campaign  # noqa: F401  (registers the campaign impact sections)
 from confiance.report import campaign_plan as _campaign_plan  # noqa: F401  (registers the plan section)
 from confiance.report import coordination as _coordination  # noqa: F401  (registers the coordination section)
 from confiance.report import disclosure as _disclosure  # noqa: F401  (registers the disclosure section)
 from confiance.report import fit as _fit  # noqa: F401  (registers the brand fit shortlist section)
-from confiance.report import i18n
 from confiance.report import network as _network  # noqa: F401  (registers the network sections)
 from confiance.report import signals as _signals  # noqa: F401  (registers the trends, share of voice and sentiment sections)
 from confiance.report import topics as _topics  # noqa: F401  (registers the topics section)

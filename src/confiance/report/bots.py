@@ -8,10 +8,10 @@ from typing import Any
 import duckdb
 import orjson
 
+from confiance import i18n
+from confiance.i18n import N_
 from confiance.integrity.bots import FEATURES, SCORE_TABLE, load_model
-from confiance.report import i18n
 from confiance.report.charts import bar_chart
-from confiance.report.i18n import N_
 from confiance.report.sections import Section, register_section
 from confiance.store import has_table
 
@@ -19,6 +19,27 @@ TOP_ACCOUNTS = 25
 EVIDENCE_SHOWN = 3
 #: Bins of the calibrated probability for the distribution chart.
 BINS = 10
+#: How the report names each feature (English: its name with spaces); its meaning is the analysis's.
+FEATURE_LABELS = {"posts_count_log": N_("posts count log"), "repost_ratio": N_("repost ratio"),
+                  "quote_ratio": N_("quote ratio"), "hashtags_per_post": N_("hashtags per post"),
+                  "mentions_per_post": N_("mentions per post"), "urls_per_post": N_("urls per post"),
+                  "likes_per_post_log": N_("likes per post log"), "reposts_per_post_log": N_("reposts per post log"),
+                  "following_follower_ratio_log": N_("following follower ratio log"), "listed_log": N_("listed log"),
+                  "verified": N_("verified"), "interval_variance_log": N_("interval variance log"),
+                  "reply_ratio": N_("reply ratio"), "default_avatar": N_("default avatar"),
+                  "bio_length": N_("bio length"), "has_url": N_("has url"), "handle_length": N_("handle length"),
+                  "handle_digits": N_("handle digits"), "name_digits": N_("name digits"),
+                  "account_age_days": N_("account age days"), "posts_per_day": N_("posts per day"),
+                  "hour_entropy": N_("hour entropy"), "interval_cv": N_("interval cv"),
+                  "duplicate_text_share": N_("duplicate text share"), "activity": N_("activity")}
+
+
+def feature_label(name: str) -> str:
+    return i18n.translate(FEATURE_LABELS[name]) if name in FEATURE_LABELS else name.replace("_", " ")
+
+
+def feature_meaning(name: str) -> str:
+    return i18n.translate(FEATURES[name]) if name in FEATURES else ""
 
 
 def collect_bots(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
@@ -43,8 +64,9 @@ def collect_bots(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
         weighted = [e for e in items if e["contribution"] != 0][:EVIDENCE_SHOWN]
         shown = [e for e in items if e["contribution"] == 0 and not e.get("missing")]
         rows.append({"platform": platform, "account_id": account_id, "handle": handle, "score": score,
-                     "features": [{**e, "meaning": FEATURES.get(e["feature"], "")} for e in weighted],
-                     "telltales": shown})
+                     "features": [{**e, "label": feature_label(e["feature"]), "meaning": feature_meaning(e["feature"])}
+                                  for e in weighted],
+                     "telltales": [{**e, "label": feature_label(e["feature"])} for e in shown]})
     metadata = load_model().metadata
     return {
         "distribution": distribution,

@@ -8,10 +8,10 @@ from typing import Any
 import duckdb
 import orjson
 
-from confiance.campaign.impact import ASSUMPTIONS
-from confiance.report import i18n
+from confiance import i18n
+from confiance.campaign.impact import ASSUMPTIONS, model_description
+from confiance.i18n import N_
 from confiance.report.charts import band_chart
-from confiance.report.i18n import N_
 from confiance.report.sections import Section, _rows, register_section
 from confiance.store import has_table
 
@@ -36,6 +36,15 @@ IMPACT_ASSUMPTION_MESSAGES = (
 )
 
 
+#: How the report names the survey's pooled and unknown segments in another language than English.
+SEGMENT_LABELS = {"all": N_("all respondents"), "unknown": N_("unknown segment")}
+
+
+def _survey_label(value: str, labels: dict[str, str]) -> str:
+    """A comparison or segment the survey step stores in English, in the report's language (wave names stay)."""
+    return i18n.translate(labels[value]) if i18n.current() != i18n.LANGUAGES[0] and value in labels else value
+
+
 def _translated(sentences: tuple[str, ...]) -> list[str]:
     return [i18n.translate(s) for s in sentences]
 
@@ -45,6 +54,7 @@ def collect_impact(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
         return None
     results = _rows(con, "SELECT * FROM impact_results ORDER BY series")
     for result in results:
+        result["model"] = model_description(result["model"]) if result.get("model") else result.get("model")
         points = _rows(con, "SELECT * FROM impact_points WHERE series = ? ORDER BY idx", [result["series"]])
         labels = [p["ts"] for p in points]
         marker = result["intervention_index"]
@@ -83,6 +93,13 @@ def collect_surveys(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
                         "  SELECT 1 FROM survey_shares a WHERE a.exposed = 'all' AND a.segment = 'all' "
                         "  AND a.question = s.question AND a.answer IS NOT DISTINCT FROM s.answer AND a.wave = s.wave "
                         "  AND a.respondents = s.respondents)) ORDER BY s.question, s.answer, s.segment, s.wave")
+    from confiance.campaign.surveys import ADJUSTED_COMPARISON, EXPOSED_COMPARISON
+
+    comparisons = {c: c for c in (EXPOSED_COMPARISON, ADJUSTED_COMPARISON)}
+    for change in changes:
+        change["comparison"] = _survey_label(change["comparison"], comparisons)
+    for share in shares:
+        share["segment"] = _survey_label(share["segment"], SEGMENT_LABELS)
     return {"changes": changes, "shares": shares, "assumptions": _translated(SURVEY_ASSUMPTIONS)}
 
 

@@ -10,8 +10,9 @@ from typing import Any
 
 import duckdb
 
-from confiance.campaign.plan import latest_plan
-from confiance.report.i18n import N_
+from confiance import i18n
+from confiance.campaign.plan import NOTES, latest_plan
+from confiance.i18n import N_
 from confiance.report.sections import Section, register_section
 
 CHART_WIDTH, LABEL_WIDTH, ROW_HEIGHT = 560, 190, 24
@@ -46,7 +47,7 @@ def collect_plan(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
         "platforms": document.get("platforms", {}),
         "parameters": parameters,
         "diagnostics": document.get("diagnostics", {}),
-        "notes": document.get("notes", []),
+        "notes": [i18n.written_again(note, NOTES) for note in document.get("notes", [])],
         "chart": {"rows": rows, "width": CHART_WIDTH, "label_width": LABEL_WIDTH,
                   "height": len(rows) * ROW_HEIGHT + 8},
         "has_fit": any(s.get("fit") is not None for s in document["seeds"]),

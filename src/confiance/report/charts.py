@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal, Sequence
 
-from confiance.report import i18n
-from confiance.report.i18n import N_
+from confiance import i18n
+from confiance.i18n import N_
 
 PALETTE = ("#3b6ea8", "#d1603d", "#4f9a5b", "#8e5ea2", "#c9a227", "#2f8f9d", "#b5485d", "#6b6b6b")
 

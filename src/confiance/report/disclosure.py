@@ -11,9 +11,9 @@ from typing import Any
 import duckdb
 import orjson
 
+from confiance import i18n
+from confiance.i18n import N_
 from confiance.integrity.disclosure import VERDICTS, load_rules
-from confiance.report import i18n
-from confiance.report.i18n import N_
 from confiance.report.sections import Section, _rows, register_section
 from confiance.store import has_table
 

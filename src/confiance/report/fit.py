@@ -7,9 +7,9 @@ from typing import Any
 
 import duckdb
 
-from confiance.influence.fit import PARTS, fit_listing
-from confiance.report import i18n
-from confiance.report.i18n import N_
+from confiance import i18n
+from confiance.i18n import N_
+from confiance.influence.fit import PARTS, explain_fit, fit_listing
 from confiance.report.sections import Section, register_section
 
 SHORTLIST = 20
@@ -21,13 +21,15 @@ def collect_fit(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     rows = fit_listing(con, top=SHORTLIST)
     if not rows:
         return None
+    labels = {p: i18n.translate(PART_LABELS[p]) if p in PART_LABELS else p for p in PARTS}
     for row in rows:
+        if i18n.current() != i18n.LANGUAGES[0]:  # the stored explanation is English: rendered again from its fields
+            row["explanation"] = explain_fit(row)
         editorial = row["evidence"].get("editorial") or {}
         row["posts"] = [p["post_id"] for p in editorial.get("best_posts", [])]
         row["avoided"] = [h["post_id"] for h in editorial.get("avoided_hits", [])][:5]
-        row["missing"] = row["evidence"].get("missing", [])
-    return {"rows": rows, "parts": PARTS, "brand": rows[0].get("brand"),
-            "part_labels": {p: i18n.translate(PART_LABELS[p]) if p in PART_LABELS else p for p in PARTS}}
+        row["missing"] = [labels.get(p, p) for p in row["evidence"].get("missing", [])]
+    return {"rows": rows, "parts": PARTS, "brand": rows[0].get("brand"), "part_labels": labels}
 
 
 register_section(Section("fit", N_("Brand fit shortlist"), 72, "fit.html", collect_fit,

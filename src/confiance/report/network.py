@@ -8,14 +8,15 @@ force layout (``graph_layout``): no script, no remote load.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import duckdb
 import orjson
 
-from confiance.report import i18n
+from confiance import i18n
+from confiance.i18n import N_
 from confiance.report.charts import PALETTE
-from confiance.report.i18n import N_
 from confiance.report.sections import Section, _rows, register_section
 from confiance.store import has_table
 from confiance.wording import account_name
@@ -180,7 +181,8 @@ def collect_influencers(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None
         if row["excluded"]:
             row["why"] = i18n.gettext("not ranked as an influencer: %(reason)s", reason=row["excluded"])
     # a follow-only graph or a handful of unengaged posts: every score is 0 and the order means nothing
-    return {"rows": rows, "components": COMPONENTS, "no_signal": bool(rows) and not any(r["influence"] for r in rows),
+    return {"rows": rows, "components": {name: i18n.translate(meaning) for name, meaning in COMPONENTS.items()},
+            "no_signal": bool(rows) and not any(r["influence"] for r in rows),
             "component_labels": {name: component_label(name) for name in COMPONENTS}}
 
 
@@ -201,6 +203,22 @@ def _short_number(value: Any) -> str:
     if float(value).is_integer():
         return i18n.number(int(value))
     return i18n.fixed(value, 3) if abs(value) < 1 else i18n.fixed(value, 1) if abs(value) < 100 else i18n.number(value)
+
+
+def polarization_reason(scores: dict[str, Any]) -> str | None:
+    """Why there is no polarisation score, in the report's language: the stored English sentence written
+    again from its figures (the component is the two sides' accounts; k as the sentence gives it)."""
+    from confiance.graph.polarization import RWC_K, component_inadequacy
+
+    reason = scores["reason"]
+    if reason is None or i18n.current() == i18n.LANGUAGES[0]:
+        return reason
+    k = int(found.group(1)) if (found := re.search(r"with k = (\d+)", reason)) else RWC_K
+    component = sum(side.get("size") or 0 for side in scores["sides"])
+    figures = (component, scores["accounts_with_edges"] or 0)
+    with i18n.using(i18n.LANGUAGES[0]):
+        same = figures[1] > 0 and component_inadequacy(*figures, k=k) == reason
+    return component_inadequacy(*figures, k=k) if same else reason  # a sentence of an older version stays as written
 
 
 def collect_polarization(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
@@ -242,7 +260,8 @@ def collect_polarization(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | Non
     if scores["reason"] and len(sides) < 2:
         sides = []  # not a split: the reason says why, a table of one side or none would only confuse
     return {"rwc": scores["rwc"], "modularity": scores["modularity"], "ei_index": scores["ei_index"],
-            "reason": scores["reason"], "note": scores["note"], "nodes": scores["nodes"],
+            "reason": polarization_reason(scores), "note": scores["note"] and i18n.translate(scores["note"]),
+            "nodes": scores["nodes"],
             "accounts_with_edges": scores["accounts_with_edges"], "sides": sides, "bridges": bridges}
 
 

@@ -12,7 +12,7 @@ add theirs with :func:`register_section`; the report lists them by ``order``::
 ``collect`` returns ``None`` when its data is absent (the section then says which command makes it).
 The title and ``missing_hint`` are English messages marked with ``N_``: the report translates them
 where it shows them (``section.title | translate``); ``collect`` runs inside the report's language, so text it
-builds goes through :func:`confiance.report.i18n.gettext`.
+builds goes through :func:`confiance.i18n.gettext`.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from typing import Any, Callable
 
 import duckdb
 
+from confiance import i18n
+from confiance.i18n import N_
 from confiance.overview import workspace_status
-from confiance.report import i18n
 from confiance.report.charts import (axis_title, bar_chart, bucket_name, bucket_periods, bucket_start, line_chart,
                                      time_bucket)
-from confiance.report.i18n import N_
 from confiance.store import has_table
 
 

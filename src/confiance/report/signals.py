@@ -8,10 +8,10 @@ from typing import Any
 import duckdb
 import orjson
 
-from confiance.report import i18n
+from confiance import i18n
+from confiance.i18n import N_
 from confiance.report.charts import (Bucket, axis_title, bar_chart, bucket_name, bucket_series, bucket_start, line_chart,
                                      time_bucket)
-from confiance.report.i18n import N_
 from confiance.report.sections import Section, register_section
 from confiance.store import has_table
 
@@ -73,8 +73,8 @@ def collect_trends(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
         n["label"] = _label(n["series_kind"], n["series"], topics)
     first, last = con.execute("SELECT min(CAST(created_at AS DATE)), max(CAST(created_at AS DATE)) FROM posts").fetchall()[0]
     span_days = (last - first).days + 1 if first is not None else 0
-    return {"chart": chart, "markers": markers, "narratives": narratives, "method": METHOD, "bursts": len(bursts),
-            "bucket": bucket, "bucket_name": bucket_name(bucket),
+    return {"chart": chart, "markers": markers, "narratives": narratives, "method": i18n.translate(METHOD),
+            "bursts": len(bursts), "bucket": bucket, "bucket_name": bucket_name(bucket),
             "window": WINDOW, "threshold": THRESHOLD, "min_count": MIN_COUNT,
             "min_history": MIN_HISTORY, "span_days": span_days,
             # a day is tested only after MIN_HISTORY earlier days: a shorter corpus cannot show a burst

@@ -8,9 +8,9 @@ from typing import Any
 
 import duckdb
 
-from confiance.report import i18n
+from confiance import i18n
+from confiance.i18n import N_
 from confiance.report.charts import axis_title, line_chart
-from confiance.report.i18n import N_
 from confiance.report.sections import Section, _rows, register_section
 from confiance.store import has_table
 

@@ -12,9 +12,9 @@ from typing import Any
 import duckdb
 import orjson
 
-from confiance.report import i18n
+from confiance import i18n
+from confiance.i18n import N_
 from confiance.report.charts import bar_chart
-from confiance.report.i18n import N_
 from confiance.report.sections import Section, _rows, register_section
 from confiance.store import has_table
 from confiance.wording import account_name, handles_of
@@ -70,10 +70,12 @@ def collect_account_types(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | No
                    if has_table(con, "influence_scores") else ("", "t.confidence DESC"))
     examples = _rows(con, f"SELECT t.platform, t.account_id, t.handle, t.type, t.confidence, t.evidence FROM account_types t "
                           f"{join}WHERE t.type <> 'other' ORDER BY {order}, t.platform, t.account_id LIMIT 20")
+    from confiance.influence.accounts import cue_label, cue_value
+
     for row in examples:
         cues = orjson.loads(row.pop("evidence"))
-        row["cues"] = [c["cue"] + (f" “{c['span']}”" if "span" in c else f" ({c['value']})" if "value" in c else "")
-                       for c in cues][:4]
+        row["cues"] = [cue_label(c["cue"]) + (f" “{c['span']}”" if "span" in c else
+                                              f" ({cue_value(c['value'])})" if "value" in c else "") for c in cues][:4]
         row["label"] = _type_label(row["type"])
     return {"counts": [{**c, "label": _type_label(c["type"])} for c in counts],
             "chart": bar_chart([(_type_label(c["type"]), c["accounts"]) for c in counts]),
@@ -106,7 +108,24 @@ def collect_harm_profiles(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | No
     handles = handles_of(con, {(r["platform"], a) for r in rows for a in r["bot_engagers"]})
     for row in rows:
         row["bot_engagers"] = [account_name(handles.get((row["platform"], a)), a) for a in row["bot_engagers"]]
-    return {"rows": rows, "missing": sorted(missing)}
+    return {"rows": rows, "missing": sorted(_missing_note(con, note) for note in missing)}
+
+
+def _missing_note(con: duckdb.DuckDBPyConnection, note: str) -> str:
+    """A signal's "not computed" evidence (stored in English) in the report's language."""
+    from confiance.graph.polarization import polarization_summary
+    from confiance.integrity.harm import MISSING_NOTES, SPLIT_NOTE
+    from confiance.report.network import polarization_reason
+
+    if i18n.current() == i18n.LANGUAGES[0]:
+        return note
+    if note in MISSING_NOTES.values():
+        return i18n.translate(note)
+    if has_table(con, "polarization"):
+        scores = polarization_summary(con)
+        if scores["reason"] and note == SPLIT_NOTE % {"reason": scores["reason"]}:
+            return i18n.gettext(SPLIT_NOTE, reason=polarization_reason(scores))
+    return note  # a note of an older version stays as written
 
 
 register_section(Section("source-credibility", N_("Source credibility and URL cascades"), 62, "source_credibility.html",

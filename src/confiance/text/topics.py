@@ -74,7 +74,7 @@ import numpy as np
 import pyarrow as pa
 import scipy.sparse as sp
 
-from confiance import store
+from confiance import i18n, store
 from confiance.errors import ConfianceError
 from confiance.pipeline import Step, register_step
 from confiance.text.embed import DIMENSIONS, _to_matrix, _vector_array, encode
@@ -574,7 +574,8 @@ def too_few_texts(con: duckdb.DuckDBPyConnection) -> str | None:
         return None
     texts = con.execute("SELECT count(DISTINCT text_key) FROM post_embeddings").fetchall()[0][0]
     if texts < MIN_STEP_TEXTS:
-        return f"{texts} distinct post texts, fewer than {MIN_STEP_TEXTS}: too few to find topics"
+        return i18n.gettext("%(texts)s distinct post texts, fewer than %(minimum)s: too few to find topics",
+                            texts=i18n.plain(texts), minimum=i18n.plain(MIN_STEP_TEXTS))
     return None
 
 

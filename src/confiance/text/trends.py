@@ -73,10 +73,11 @@ import numpy as np
 import pyarrow as pa
 
 from confiance.errors import ConfianceError
+from confiance.i18n import N_
 from confiance.pipeline import Step, register_step
 from confiance.store import has_table
 
-METHOD = "trailing-window negative-binomial tail z-score"
+METHOD = N_("trailing-window negative-binomial tail z-score")
 #: Days of trailing baseline (four weekly cycles).
 WINDOW = 28
 #: Three-sigma rule.

@@ -10,7 +10,7 @@ layout; the ``/api`` routes answer errors as JSON (``{"detail": …}``). Guards 
 :mod:`confiance.web.security`.
 
 Pages speak the reader's language (:mod:`confiance.web.language`: ``serve --lang``, the header's switch)
-through the report's catalogue and formatters (:mod:`confiance.report.i18n`); the JSON API and the CSV
+through the report's catalogue and formatters (:mod:`confiance.i18n`); the JSON API and the CSV
 downloads stay in English.
 """
 
@@ -35,12 +35,12 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from confiance import __version__, store
+from confiance import __version__, i18n, store
 from confiance.export import Pseudonymiser, safe_cell
 from confiance.graph.layout import LAYOUT_TABLE
+from confiance.i18n import N_
 from confiance.overview import workspace_status
-from confiance.report import PAGE_LANGUAGE, http_url, i18n, install_i18n, url_host
-from confiance.report.i18n import N_
+from confiance.report import PAGE_LANGUAGE, http_url, install_i18n, url_host
 from confiance.report.sections import all_sections
 from confiance.web import views as V
 from confiance.web.evidence import readable_cells, readable_scores

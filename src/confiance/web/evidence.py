@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable
 import duckdb
 import orjson
 
-from confiance.report import i18n
+from confiance import i18n
 from confiance.wording import account_name, handles_of
 
 #: Keys that hold an account id inside evidence (engagers…), and lists of account ids (coordinated members).

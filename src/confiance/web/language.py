@@ -1,7 +1,7 @@
 """The dashboard's language: ``confiance serve --lang`` sets the default, and the reader's choice
 (``?lang=fr`` on any page, the header's switch) is remembered in a cookie.
 
-The language of a page is set for the time of its request with :func:`confiance.report.i18n.using`, so
+The language of a page is set for the time of its request with :func:`confiance.i18n.using`, so
 templates, report sections and the dashboard's own messages read it as the report does. The JSON API
 and the static files are left out: the API answers in English whatever the reader chose. An unknown
 ``?lang=`` or cookie value falls back (no error page). The cookie holds no secret (``SameSite=Strict``,
@@ -13,7 +13,7 @@ from __future__ import annotations
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, urlencode
 
-from confiance.report import i18n
+from confiance import i18n
 
 LANGUAGES = i18n.LANGUAGES
 LANGUAGE_COOKIE = "confiance_lang"

@@ -33,10 +33,10 @@ import duckdb
 import numpy as np
 import orjson
 
+from confiance import i18n
 from confiance.graph.layout import LAYOUT_TABLE, layout_summary
-from confiance.report import i18n
+from confiance.i18n import N_
 from confiance.report.charts import PALETTE
-from confiance.report.i18n import N_
 from confiance.store import has_table
 
 #: The most nodes the map draws; beyond, the accounts of highest weighted degree (see the module docstring).
@@ -108,7 +108,7 @@ SAMPLING_WORDS = {
 
 
 def map_words() -> dict[str, str]:
-    """The map script's words in the page's language (:func:`confiance.report.i18n.using`)."""
+    """The map script's words in the page's language (:func:`confiance.i18n.using`)."""
     words = {key: i18n.translate(message) for key, message in WORDS.items()}
     if i18n.current() != i18n.LANGUAGES[0]:
         words.update({key: i18n.translate(message) for key, message in SAMPLING_WORDS.items()})

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 
 import duckdb
 
-from confiance.report.i18n import N_
+from confiance.i18n import N_
 from confiance.store import has_table
 
 MAX_PAGE = 500

@@ -1,4 +1,5 @@
-"""The report's languages: gettext catalogues read at run time, and numbers and dates in the reader's form.
+"""The languages of the report, the dashboard and the analyses' explanations: gettext catalogues read at run
+time, and numbers and dates in the reader's form.
 
 The report's own words are English message ids translated through a gettext catalogue per language
 (``locales/<lang>/LC_MESSAGES/confiance.po``), read with Babel and compiled in memory: no compile step,
@@ -8,15 +9,21 @@ The language of a report is set for the time of its build with :func:`using`; th
 functions, the charts and the Jinja environment read it from there (:func:`gettext`, :func:`ngettext`,
 :func:`number`, :func:`day`, :func:`moment`). English goes through ``gettext.NullTranslations`` and
 Python's own formatting, so an English report is what it was before the report had languages.
+
+The module sits at the package's root, below the report and the dashboard, so that the analyses can mark the
+explanations they write (``gettext``/``ngettext`` at query time, ``N_`` for a stored message id translated
+where it is shown): English, their default, is byte for byte what they wrote before.
 """
 
 from __future__ import annotations
 
 import gettext as _gettext
+import math
 import re
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from functools import lru_cache
 from importlib.resources import files
 from io import BytesIO
@@ -28,9 +35,9 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
 
-__all__ = ["DOMAIN", "LANGUAGES", "N_", "catalogue_path", "current", "day", "fixed", "gettext", "moment", "ngettext",
-           "number", "percent", "plain", "plural_count", "share", "signed", "translate", "translations", "trimmed_number",
-           "using"]
+__all__ = ["DOMAIN", "LANGUAGES", "N_", "catalogue_path", "clauses", "current", "day", "fixed", "gettext", "moment",
+           "ngettext", "number", "percent", "plain", "plural_count", "share", "signed", "translate", "translations",
+           "trimmed_number", "using", "written_again"]
 
 #: The languages a report can be written in; the first is the default.
 LANGUAGES = ("en", "fr")
@@ -40,6 +47,7 @@ DOMAIN = "confiance"
 _LOCALES = {"en": "en_US", "fr": "fr_FR"}
 
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 _current: ContextVar[str] = ContextVar("report_language", default=LANGUAGES[0])
 
@@ -51,7 +59,7 @@ def N_(message: str) -> str:  # noqa: N802  (the gettext convention, and a keywo
 
 def catalogue_path(language: str):
     """The ``.po`` of ``language`` inside the package."""
-    return files("confiance.report") / "locales" / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    return files("confiance") / "locales" / language / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
 def _check(language: str) -> str:
@@ -118,6 +126,30 @@ def ngettext(singular: str, plural: str, n: int | float | None, **values: object
     return translations(current()).ngettext(singular, plural, plural_count(n)) % values
 
 
+def clauses(parts: list[str]) -> str:
+    """Clauses of one explanation joined as the language writes them ("a; b"; in French "a ; b")."""
+    text = parts[0] if parts else ""
+    for part in parts[1:]:
+        text = gettext("%(first)s; %(second)s", first=text, second=part)
+    return text
+
+
+def written_again(text: str, messages: tuple[str, ...]) -> str:
+    """A sentence an analysis stored in English (a note) in the language of :func:`using`: when it is one of
+    ``messages`` (``N_`` message ids) with its values put in, that message translated with the same values
+    (a value that is a plain number in the language's form); any other text as stored."""
+    if current() == LANGUAGES[0]:
+        return text
+    for message in messages:
+        pattern = re.sub(r"%\\\(\w+\\\)s", lambda m: f"(?P<{m.group(0)[3:-3]}>.+?)", re.escape(message))
+        found = re.fullmatch(pattern.replace("%%", "%"), text)
+        if found:
+            return gettext(message, **{name: plain(float(value) if "." in value else int(value))
+                                       if _PLAIN_NUMBER.fullmatch(value) else value
+                                       for name, value in found.groupdict().items()})
+    return text
+
+
 def number(value: object, digits: int = 0) -> str:
     """``value`` with ``digits`` decimals and grouped thousands ("1,234.5"; in French "1 234,5"); a
     non-number as text, None as ""."""
@@ -128,6 +160,10 @@ def number(value: object, digits: int = 0) -> str:
     if current() == LANGUAGES[0]:
         return f"{value:,.{digits}f}"
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    if isinstance(value, float) and math.isfinite(value):
+        # rounded as English rounds it (the float's exact value: 0.525 is 0.52500…02, so "0.53"), not half to
+        # even on its shortest form as Babel would ("0,52"): both languages show the same figure
+        value = Decimal(f"{value:.{digits}f}")
     return format_decimal(value, format=pattern, locale=_LOCALES[current()])
 
 
