@@ -12,8 +12,9 @@ import pytest
 
 from confiance.pipeline import analyze
 from confiance.report import build_report
+from confiance.text.accents import fold_accents
 from confiance.text.negation import negated_scopes
-from confiance.text.sentiment import (LABELS, ScopedNegationAnalyzer, default_model, evaluate_sentiment, fold_accents,
+from confiance.text.sentiment import (LABELS, ScopedNegationAnalyzer, default_model, evaluate_sentiment,
                                       lexicon_features, training_examples)
 from tests.conftest import FORMATS, copy_workspace, ingest, query
 

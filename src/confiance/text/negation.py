@@ -32,7 +32,8 @@ Media Text", ICWSM 2014 (English negators).
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from confiance.text.accents import fold_accents
 
 # Words (an elided French "n'" apart, so "n'aime" is "n'" + "aime"), or single punctuation marks.
 _TOKEN = re.compile(r"[nN]['’](?=\w)|[\w@#][\w'’-]*|[^\w\s]")
@@ -115,12 +116,8 @@ def affirms(words: list[str], k: int) -> bool:
                 continue  # "jamais plus": never again
             if words[m] in COMPARATIVES or (words[m] in EQUATIVES and not _COMPLEMENTS & set(words[m + 1:])):
                 return True
-    return " ".join(_fold(w) for w in words[k:k + 3]) in AFFIRMING_IDIOMS
-
-
-def _fold(word: str) -> str:
-    """``"à"`` → ``"a"``: idioms are compared without accents (sentiment folds them, stance does not)."""
-    return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
+    # idioms are compared without accents ("rien à redire"): sentiment folds them, stance does not
+    return " ".join(fold_accents(w) for w in words[k:k + 3]) in AFFIRMING_IDIOMS
 
 
 def is_negator(word: str) -> bool:

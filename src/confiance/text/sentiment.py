@@ -66,8 +66,6 @@ from __future__ import annotations
 
 import csv
 import re
-import sys
-import unicodedata
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
@@ -83,6 +81,7 @@ from vader.text import EmojiTranslator, SentiText, normalize_apostrophes
 
 from confiance.pipeline import Step, register_step
 from confiance.store import has_table
+from confiance.text.accents import fold_accents
 from confiance.text.lexicon_fixes import (ENGLISH, ENGLISH_EXPECTATIONS, FRENCH, FRENCH_EXPECTATIONS, emoji_valences,
                                           price_sense, resolve)
 from confiance.text.negation import affirms, ends_clause, negated_words
@@ -110,19 +109,6 @@ FRENCH_BOOSTERS = {
                      "un peu"), _DECREASE),
 }
 _ELISION = re.compile(r"\b(c|d|j|l|m|n|s|t|qu|jusqu|lorsqu|puisqu)['’]", re.IGNORECASE)
-
-
-def fold_accents(text: str) -> str:
-    """``"Génial"`` → ``"Genial"``: compare French words whatever their accents."""
-    if text.isascii():  # nothing to decompose
-        return text
-    return unicodedata.normalize("NFD", text).translate(_nonspacing_marks())
-
-
-@lru_cache(maxsize=1)
-def _nonspacing_marks() -> dict[int, None]:
-    """``str.translate`` table deleting every nonspacing mark (category Mn): one C call per text."""
-    return {point: None for point in range(sys.maxunicode + 1) if unicodedata.category(chr(point)) == "Mn"}
 
 
 def _affirms(lowered: list[str], k: int) -> bool:

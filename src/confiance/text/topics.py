@@ -63,7 +63,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -77,6 +76,7 @@ import scipy.sparse as sp
 from confiance import i18n, store
 from confiance.errors import ConfianceError
 from confiance.pipeline import Step, register_step
+from confiance.text.accents import fold_accents
 from confiance.text.embed import DIMENSIONS, _to_matrix, _vector_array, encode
 from confiance.text.language import POST_TEXT, clean_text
 
@@ -130,14 +130,10 @@ def stop_words() -> frozenset[str]:
 
     text = resources.files("confiance.text").joinpath("stopwords_fr.txt").read_text(encoding="utf-8")
     french = {line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")}
-    words = (frozenset(ENGLISH_STOP_WORDS) | frozenset(french) | {_unaccented(word) for word in french}
+    words = (frozenset(ENGLISH_STOP_WORDS) | frozenset(french) | {fold_accents(word) for word in french}
              | ELISION_STUMPS | SOCIAL_FILLER)
     # "aujourd'hui", "quelqu'un": their pieces too, as the tokenizer splits at the apostrophe
     return words | frozenset(piece for word in words for piece in re.findall(TOKEN_PATTERN, word))
-
-
-def _unaccented(word: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
 
 
 def _analyzer():
