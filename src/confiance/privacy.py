@@ -410,7 +410,7 @@ class _Redactor:
     def _atom(self, match: re.Match) -> str:
         token = match.group(0)
         core = token.rstrip(".:-")
-        named = core.lower() in self.atoms or (self.hashes and core.isdigit() and self.is_alias(core))
+        named = core.lower() in self.atoms or self.is_alias(core)
         return FORGOTTEN + token[len(core):] if named else token
 
     def text(self, value: str) -> str:
@@ -451,7 +451,7 @@ class _Redactor:
         if isinstance(node, list):
             return [self.walk(v) for v in node]
         if isinstance(node, str):
-            if node.lower() in self.identity or (self.hashes and node.isdigit() and self.is_alias(node)):
+            if node.lower() in self.identity or self.is_alias(node):
                 return FORGOTTEN
             stripped = node.strip()
             if stripped[:1] in "{[" and len(stripped) > 2:  # JSON inside a string (recorded HTTP bodies)

@@ -257,7 +257,7 @@ def _french_text(text: str) -> str:
     """The French text as the French lexicon reads it: elisions split, accents folded, and « cher » meaning
     *expensive* written as its synonym « coûteux » (:func:`confiance.text.lexicon_fixes.price_sense`)."""
     text = fold_accents(_ELISION.sub(r"\1' ", text))
-    words = [m for m in _WORD.finditer(text)]
+    words = list(_WORD.finditer(text))
     expensive = price_sense([m.group().lower() for m in words])
     for m, price in zip(reversed(words), reversed(expensive)):
         if price:
@@ -342,13 +342,14 @@ def _encoder_vectors(texts: Sequence[str], vectors: np.ndarray | None) -> np.nda
     texts in capitals encoded again, or all texts encoded when ``vectors`` is None."""
     from confiance.text.embed import encode
 
+    read = [encoder_text(text) for text in texts]
     if vectors is None:
-        return encode([encoder_text(text) for text in texts])
-    changed = [i for i, text in enumerate(texts) if encoder_text(text) != (text or "")]
+        return encode(read)
+    changed = [i for i, text in enumerate(texts) if read[i] != (text or "")]
     if not changed:
         return vectors
     vectors = vectors.copy()
-    vectors[changed] = encode([encoder_text(texts[i]) for i in changed])
+    vectors[changed] = encode([read[i] for i in changed])
     return vectors
 
 
