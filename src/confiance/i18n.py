@@ -141,13 +141,19 @@ def written_again(text: str, messages: tuple[str, ...]) -> str:
     if current() == LANGUAGES[0]:
         return text
     for message in messages:
-        pattern = re.sub(r"%\\\(\w+\\\)s", lambda m: f"(?P<{m.group(0)[3:-3]}>.+?)", re.escape(message))
-        found = re.fullmatch(pattern.replace("%%", "%"), text)
+        found = _message_pattern(message).fullmatch(text)
         if found:
             return gettext(message, **{name: plain(float(value) if "." in value else int(value))
                                        if _PLAIN_NUMBER.fullmatch(value) else value
                                        for name, value in found.groupdict().items()})
     return text
+
+
+@lru_cache(maxsize=None)
+def _message_pattern(message: str) -> re.Pattern[str]:
+    """A message id as a regular expression, each ``%(name)s`` a named group (compiled once per message)."""
+    pattern = re.sub(r"%\\\(\w+\\\)s", lambda m: f"(?P<{m.group(0)[3:-3]}>.+?)", re.escape(message))
+    return re.compile(pattern.replace("%%", "%"))
 
 
 def number(value: object, digits: int = 0) -> str:
