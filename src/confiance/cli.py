@@ -382,17 +382,23 @@ def influencers(
     _listing("influencers", flat, False, as_csv)
 
 
+def _check_language(lang: str) -> None:
+    from confiance.i18n import LANGUAGES
+
+    if lang not in LANGUAGES:
+        raise typer.BadParameter(f"{lang!r} is not a supported language: use {' or '.join(LANGUAGES)}",
+                                 param_hint="--lang")
+
+
 @app.command()
 def report(
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="HTML file to write."),
     lang: str = typer.Option("en", "--lang", help="Language of the report's own words, numbers and dates: en or fr."),
 ) -> None:
     """Write the self-contained HTML report."""
-    from confiance.report import LANGUAGES, build_report
+    from confiance.report import build_report
 
-    if lang not in LANGUAGES:
-        raise typer.BadParameter(f"{lang!r} is not a report language; supported: {', '.join(LANGUAGES)}",
-                                 param_hint="--lang")
+    _check_language(lang)
     if output is not None and output.is_dir():
         raise ConfianceError(f"{output} is a folder: give the HTML file to write, e.g. {output / 'report.html'}")
     path = build_report(_ws(), output, language=lang)
@@ -409,12 +415,9 @@ def serve(
     lang: str = typer.Option("en", "--lang", help="The pages' default language (a reader can switch): en or fr."),
 ) -> None:
     """Serve the local dashboard and JSON API over a published snapshot of the store."""
-    from confiance.report import LANGUAGES
     from confiance.web.security import is_loopback
 
-    if lang not in LANGUAGES:
-        raise typer.BadParameter(f"{lang!r}: the supported languages are {', '.join(LANGUAGES)}",
-                                 param_hint="--lang")
+    _check_language(lang)
     if not is_loopback(host) and not auth:
         raise typer.BadParameter(f"binding {host} would show personal data to the network; add --auth "
                                  "(a one-time login token) or bind 127.0.0.1", param_hint="--host")
