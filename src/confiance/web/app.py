@@ -46,6 +46,7 @@ from confiance.web import views as V
 from confiance.web.evidence import readable_cells, readable_scores
 from confiance.web.language import LANGUAGES, PageLanguage, switch_links
 from confiance.web.map import MAX_MAP_NODES, map_data, map_json, map_words
+from confiance.web.problems import problems
 from confiance.web.security import PUBLIC_PATHS, SESSION_COOKIE, Guard, Sessions, allowed_host_names
 from confiance.wording import account_name
 
@@ -144,8 +145,17 @@ class Message(str):
         return i18n.gettext(self.msgid, **values) if values else i18n.translate(self.msgid)
 
 
+#: What a page says for an error the framework raised (no route, a method a route does not take, a body it
+#: could not parse), in place of its English detail.
+FRAMEWORK_DETAILS = {
+    HTTPStatus.BAD_REQUEST: N_("the request's body could not be read"),
+    HTTPStatus.NOT_FOUND: N_("there is no page at this address"),
+    HTTPStatus.METHOD_NOT_ALLOWED: N_("this address does not take this method"),
+}
+
+
 def _detail(detail: Any) -> str:
-    """An error's detail in the page's language (a message the dashboard did not write stays as it is)."""
+    """An error's detail in the page's language (a Message translated; a text already in it, the 422 problems, kept)."""
     return detail.translated() if isinstance(detail, Message) else str(detail)
 
 
@@ -263,17 +273,16 @@ def create_app(settings: Settings) -> FastAPI:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _is_api(request):
             return await http_exception_handler(request, exc)
-        unrouted = exc.status_code == 404 and exc.detail == HTTPStatus.NOT_FOUND.phrase  # no route matched
-        return error_page(request, exc.status_code,
-                          Message(N_("there is no page at this address")) if unrouted else exc.detail)
+        # the dashboard's own details are Messages; the framework's are English ("Method Not Allowed")
+        detail = exc.detail if isinstance(exc.detail, Message) else Message(
+            FRAMEWORK_DETAILS.get(exc.status_code, N_("the request could not be answered")))
+        return error_page(request, exc.status_code, detail)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         if _is_api(request):
             return await request_validation_exception_handler(request, exc)
-        problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg', '')}"
-                             for e in exc.errors())
-        return error_page(request, 422, problems or Message(N_("invalid request")))
+        return error_page(request, 422, problems(exc.errors()) or Message(N_("invalid request")))
 
     def error_page(request: Request, status: int, detail: Any) -> HTMLResponse:
         """An error as a page of the dashboard (same layout, message escaped by autoescape)."""
@@ -457,7 +466,7 @@ def create_app(settings: Settings) -> FastAPI:
         con = snapshot.cursor()
         try:
             if not store.has_table(con, LAYOUT_TABLE):
-                raise HTTPException(404, "no layout yet: run `confiance analyze`")
+                raise HTTPException(404, Message(N_("no layout yet: run `confiance analyze`")))
             data = map_data(con, community=community, platform=platform, kind=kind, max_nodes=max_nodes)
         finally:
             con.close()
@@ -497,7 +506,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.add_middleware(PageLanguage, default=settings.language)
     app.add_middleware(Guard, allowed_hosts=allowed_host_names(settings.host, settings.port, settings.extra_hosts),
-                       sessions=sessions)
+                       sessions=sessions, language=settings.language)
     return app
 
 
