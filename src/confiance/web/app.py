@@ -5,8 +5,9 @@ so ingest and analyses can run meanwhile; the snapshot's time is on every page. 
 with autoescape; data reaches the page's scripts only as JSON (``/api/...``) and is written with
 ``textContent``. Every table is one :class:`~confiance.web.views.TableView`: its HTML page, JSON
 route and CSV download share one query. Report sections are shown too, so each analysis that has a
-report section has a dashboard page. An error on a page (404, a bad parameter) is a page of the same
-layout; the ``/api`` routes answer errors as JSON (``{"detail": …}``). Guards (bind, Host, Origin, login, headers) are in
+report section has a dashboard page. An error on a page (404, a bad parameter: :mod:`confiance.web.problems`)
+is a page of the same layout in the page's language; the ``/api`` routes answer errors as JSON
+(``{"detail": …}``, FastAPI's own 422). Guards (bind, Host, Origin, login, headers) are in
 :mod:`confiance.web.security`.
 
 Pages speak the reader's language (:mod:`confiance.web.language`: ``serve --lang``, the header's switch)

@@ -6,6 +6,7 @@ templates, report sections and the dashboard's own messages read it as the repor
 and the static files are left out: the API answers in English whatever the reader chose. An unknown
 ``?lang=`` or cookie value falls back (no error page). The cookie holds no secret (``SameSite=Strict``,
 readable by scripts is harmless); choosing a language changes nothing on the server.
+The security guard words its plain-text refusals by the same rule (:func:`request_language`).
 """
 
 from __future__ import annotations
