@@ -4,8 +4,10 @@ unknown language falling back, the JSON API unchanged, and the hostile world sti
 
 from __future__ import annotations
 
+import ast
 import html
 import re
+from importlib import resources
 
 import orjson
 import pytest
@@ -229,3 +231,114 @@ def test_serve_refuses_an_unknown_language_naming_the_supported_ones(world):
     assert "'de'" in result.output and ", ".join(LANGUAGES) in result.output
     with pytest.raises(ValueError, match="en, fr"):
         create_app(Settings(snapshot=ws.latest_snapshot(), language="de"))
+
+
+def _problem(response) -> str:
+    """The sentence of an error page (its first paragraph), unescaped."""
+    return html.unescape(re.search(r"<p>(.*?)</p>", response.text.split("<main")[-1], re.S).group(1))
+
+
+def test_a_bad_parameter_page_says_each_problem_in_the_pages_language(french, english):
+    cases = {
+        "limit=abc": ("limit: a whole number is expected (received \"abc\").",
+                      "limit : un nombre entier est attendu (reçu « abc »)."),
+        "limit=0": ("limit: 1 or more is expected (received \"0\").",
+                    "limit : une valeur d'au moins 1 est attendue (reçu « 0 »)."),
+        "offset=10000001": ("offset: 10,000,000 or less is expected (received \"10000001\").",
+                            f"offset : une valeur d'au plus 10{NNBSP}000{NNBSP}000 est attendue (reçu « 10000001 »)."),
+        "desc=peut-être": ("desc: true or false is expected (received \"peut-être\").",
+                           "desc : true ou false est attendu (reçu « peut-être »)."),
+        "limit=x&offset=-1": ("offset: 0 or more is expected (received \"-1\"); limit: a whole number is expected "
+                              "(received \"x\").",  # in the route's order of parameters
+                              "offset : une valeur d'au moins 0 est attendue (reçu « -1 ») ; limit : un nombre entier "
+                              "est attendu (reçu « x »)."),
+        f"q={'a' * 201}": (f"q: at most 200 characters are accepted (received \"{'a' * 40}…\").",
+                           f"q : au plus 200 caractères sont acceptés (reçu « {'a' * 40}… »)."),
+    }
+    for query, (in_english, in_french) in cases.items():
+        for client, expected, language in ((english, in_english, "en"), (french, in_french, "fr")):
+            response = client.get(f"/tables/accounts?{query}")
+            assert response.status_code == 422 and response.headers["content-type"].startswith("text/html"), query
+            assert f'<html lang="{language}">' in response.text, query
+            assert _problem(response) == expected, (query, language)
+            assert "Input should" not in response.text, query
+    # the CSV download's page and the login form's missing field
+    assert _problem(french.get("/tables/accounts.csv", params={"desc": "?"})) == (
+        "desc : true ou false est attendu (reçu « ? »).")
+    missing = french.post("/login", headers={"origin": BASE})
+    assert missing.status_code == 422 and _problem(missing) == "token : ce paramètre est obligatoire."
+    assert _problem(english.post("/login", headers={"origin": BASE})) == "token: this parameter is required."
+
+
+def test_a_hostile_bad_value_comes_back_escaped_and_cut(french):
+    hostile = "<script>alert(1)</script>" + "x" * 100 + "<img src=x onerror=alert(2)>"
+    response = french.get("/tables/accounts", params={"limit": hostile})
+    assert response.status_code == 422
+    assert "<script>alert" not in response.text and "<img" not in response.text
+    assert "onerror" not in _problem(response)  # cut before it (the switch links keep it, URL-encoded)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" + "x" * 15 + "…" in response.text  # its first 40 characters
+    scripts = re.findall(r"<script\b[^>]*>", response.text, re.I)
+    assert all(re.fullmatch(r'<script src="/static/[a-z]+\.js" defer>', s) for s in scripts), scripts
+    # a line break or a bidirectional override cannot rearrange the sentence around it
+    spoof = french.get("/tables/accounts", params={"offset": "1\u202e2\n3"})
+    assert _problem(spoof) == "offset : un nombre entier est attendu (reçu « 1\ufffd2\ufffd3 »)."
+
+
+def test_the_json_api_keeps_fastapis_own_422(french, english):
+    french.cookies.set(LANGUAGE_COOKIE, "fr")
+    for route in ("/api/tables/accounts?limit=abc", "/api/tables/accounts?offset=-1&limit=0", "/api/map?max_nodes=0"):
+        fr, en = french.get(route + "&lang=fr"), english.get(route)
+        assert fr.status_code == en.status_code == 422 and fr.headers["content-type"] == "application/json", route
+        assert fr.json() == en.json(), route
+        assert all(e["msg"].startswith("Input should be") for e in fr.json()["detail"]), route
+    french.cookies.clear()
+
+
+def test_framework_errors_read_in_the_pages_language(french, english):
+    assert "<p>cette adresse n&#39;accepte pas cette méthode.</p>" in french.post(
+        "/tables/accounts", headers={"origin": BASE}).text
+    refused = english.post("/tables/accounts", headers={"origin": BASE})
+    assert refused.status_code == 405 and "<p>this address does not take this method.</p>" in refused.text
+    assert "Method Not Allowed" not in refused.text
+
+
+def test_every_detail_the_dashboard_raises_is_a_translatable_message():
+    """A bare English string given to HTTPException would reach a French error page as it is."""
+    package = resources.files("confiance.web")
+    raised = 0
+    for module in (p for p in package.iterdir() if p.name.endswith(".py")):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "HTTPException":
+                detail = node.args[1] if len(node.args) > 1 else next(k.value for k in node.keywords if k.arg == "detail")
+                assert isinstance(detail, ast.Call) and detail.func.id == "Message", (module.name, node.lineno)
+                raised += 1
+    assert raised >= 6
+
+
+def test_the_guards_plain_refusals_speak_the_requests_language(world):
+    english, french_default = _client(world, auth=True), _client(world, auth=True, language="fr")
+    login_first = {"en": "log in with the token printed by `confiance serve --auth`",
+                   "fr": "connectez-vous avec le jeton affiché par `confiance serve --auth`"}
+    cases = [(english, "/", {}, "en"), (english, "/?lang=fr", {}, "fr"), (english, "/map", {LANGUAGE_COOKIE: "fr"}, "fr"),
+             (french_default, "/", {}, "fr"), (french_default, "/?lang=en", {}, "en"),
+             (french_default, "/api/overview?lang=fr", {}, "en")]  # the JSON API answers in English
+    for client, route, cookies, language in cases:
+        client.cookies.clear()
+        for name, value in cookies.items():
+            client.cookies.set(name, value)
+        refused = client.get(route)
+        assert refused.status_code == 403, route  # the language opens nothing
+        assert refused.text == login_first[language], (route, cookies)
+        assert refused.headers["content-type"] == "text/plain; charset=utf-8"
+        assert refused.headers["content-language"] == language
+        assert refused.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        assert "set-cookie" not in refused.headers  # a refusal remembers nothing
+    english.cookies.clear()
+    plain = _client(world)
+    for params, language, text in (({}, "en", "unknown Host header"), ({"lang": "fr"}, "fr", "en-tête Host inconnu")):
+        unknown = plain.get("/tables/accounts", params=params, headers={"host": "evil.example"})
+        assert unknown.status_code == 400 and unknown.text == text and unknown.headers["content-language"] == language
+    assert _client(world, language="fr").get("/", headers={"host": "evil.example"}).text == "en-tête Host inconnu"
+    for params, text in (({}, "cross-origin request refused"), ({"lang": "fr"}, "requête d'une autre origine refusée")):
+        cross = plain.post("/login", params=params, data={"token": "x"}, headers={"origin": "http://evil.example"})
+        assert cross.status_code == 403 and cross.text == text

@@ -5,8 +5,9 @@ so ingest and analyses can run meanwhile; the snapshot's time is on every page. 
 with autoescape; data reaches the page's scripts only as JSON (``/api/...``) and is written with
 ``textContent``. Every table is one :class:`~confiance.web.views.TableView`: its HTML page, JSON
 route and CSV download share one query. Report sections are shown too, so each analysis that has a
-report section has a dashboard page. An error on a page (404, a bad parameter) is a page of the same
-layout; the ``/api`` routes answer errors as JSON (``{"detail": …}``). Guards (bind, Host, Origin, login, headers) are in
+report section has a dashboard page. An error on a page (404, a bad parameter: :mod:`confiance.web.problems`)
+is a page of the same layout in the page's language; the ``/api`` routes answer errors as JSON
+(``{"detail": …}``, FastAPI's own 422). Guards (bind, Host, Origin, login, headers) are in
 :mod:`confiance.web.security`.
 
 Pages speak the reader's language (:mod:`confiance.web.language`: ``serve --lang``, the header's switch)
@@ -46,6 +47,7 @@ from confiance.web import views as V
 from confiance.web.evidence import readable_cells, readable_scores
 from confiance.web.language import LANGUAGES, PageLanguage, switch_links
 from confiance.web.map import MAX_MAP_NODES, map_data, map_json, map_words
+from confiance.web.problems import problems
 from confiance.web.security import PUBLIC_PATHS, SESSION_COOKIE, Guard, Sessions, allowed_host_names
 from confiance.wording import account_name
 
@@ -144,8 +146,17 @@ class Message(str):
         return i18n.gettext(self.msgid, **values) if values else i18n.translate(self.msgid)
 
 
+#: What a page says for an error the framework raised (no route, a method a route does not take, a body it
+#: could not parse), in place of its English detail.
+FRAMEWORK_DETAILS = {
+    HTTPStatus.BAD_REQUEST: N_("the request's body could not be read"),
+    HTTPStatus.NOT_FOUND: N_("there is no page at this address"),
+    HTTPStatus.METHOD_NOT_ALLOWED: N_("this address does not take this method"),
+}
+
+
 def _detail(detail: Any) -> str:
-    """An error's detail in the page's language (a message the dashboard did not write stays as it is)."""
+    """An error's detail in the page's language (a Message translated; a text already in it, the 422 problems, kept)."""
     return detail.translated() if isinstance(detail, Message) else str(detail)
 
 
@@ -263,17 +274,16 @@ def create_app(settings: Settings) -> FastAPI:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _is_api(request):
             return await http_exception_handler(request, exc)
-        unrouted = exc.status_code == 404 and exc.detail == HTTPStatus.NOT_FOUND.phrase  # no route matched
-        return error_page(request, exc.status_code,
-                          Message(N_("there is no page at this address")) if unrouted else exc.detail)
+        # the dashboard's own details are Messages; the framework's are English ("Method Not Allowed")
+        detail = exc.detail if isinstance(exc.detail, Message) else Message(
+            FRAMEWORK_DETAILS.get(exc.status_code, N_("the request could not be answered")))
+        return error_page(request, exc.status_code, detail)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         if _is_api(request):
             return await request_validation_exception_handler(request, exc)
-        problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg', '')}"
-                             for e in exc.errors())
-        return error_page(request, 422, problems or Message(N_("invalid request")))
+        return error_page(request, 422, problems(exc.errors()) or Message(N_("invalid request")))
 
     def error_page(request: Request, status: int, detail: Any) -> HTMLResponse:
         """An error as a page of the dashboard (same layout, message escaped by autoescape)."""
@@ -457,7 +467,7 @@ def create_app(settings: Settings) -> FastAPI:
         con = snapshot.cursor()
         try:
             if not store.has_table(con, LAYOUT_TABLE):
-                raise HTTPException(404, "no layout yet: run `confiance analyze`")
+                raise HTTPException(404, Message(N_("no layout yet: run `confiance analyze`")))
             data = map_data(con, community=community, platform=platform, kind=kind, max_nodes=max_nodes)
         finally:
             con.close()
@@ -497,7 +507,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.add_middleware(PageLanguage, default=settings.language)
     app.add_middleware(Guard, allowed_hosts=allowed_host_names(settings.host, settings.port, settings.extra_hosts),
-                       sessions=sessions)
+                       sessions=sessions, language=settings.language)
     return app
 
 

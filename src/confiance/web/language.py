@@ -6,6 +6,7 @@ templates, report sections and the dashboard's own messages read it as the repor
 and the static files are left out: the API answers in English whatever the reader chose. An unknown
 ``?lang=`` or cookie value falls back (no error page). The cookie holds no secret (``SameSite=Strict``,
 readable by scripts is harmless); choosing a language changes nothing on the server.
+The security guard words its plain-text refusals by the same rule (:func:`request_language`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,19 @@ def chosen(query_string: str, cookie_header: str, default: str) -> tuple[str, bo
     return remembered or default, False
 
 
+def translated(path: str) -> bool:
+    """Whether the answers at ``path`` speak the reader's language (the JSON API and static files do not)."""
+    return path != "/api" and not path.startswith(UNTRANSLATED_PATHS)
+
+
+def request_language(scope: dict, headers: dict[str, str], default: str) -> tuple[str, bool]:
+    """An ASGI request's language and whether it chose it (:func:`chosen` on its query and ``Cookie`` header;
+    ``headers`` keyed in lower case); English on a path that is not :func:`translated`."""
+    if not translated(scope["path"]):
+        return LANGUAGES[0], False
+    return chosen(scope.get("query_string", b"").decode("latin-1"), headers.get("cookie", ""), default)
+
+
 def cookie_header(language: str) -> bytes:
     return f"{LANGUAGE_COOKIE}={language}; Max-Age={COOKIE_MAX_AGE}; Path=/; SameSite=Strict".encode()
 
@@ -63,12 +77,11 @@ class PageLanguage:
         self.default = default
 
     async def __call__(self, scope: dict, receive, send) -> None:
-        if scope["type"] != "http" or scope["path"] == "/api" or scope["path"].startswith(UNTRANSLATED_PATHS):
+        if scope["type"] != "http" or not translated(scope["path"]):
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        language, remember = chosen(scope.get("query_string", b"").decode("latin-1"), headers.get("cookie", ""),
-                                    self.default)
+        language, remember = request_language(scope, headers, self.default)
 
         async def send_with_cookie(message: dict) -> None:
             if remember and message["type"] == "http.response.start":

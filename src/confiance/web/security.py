@@ -11,6 +11,12 @@ The dashboard shows personal data, so it is as careful as Datasette on a shared 
   id in an ``HttpOnly; SameSite=Strict`` cookie; every other route then needs that cookie;
 - responses carry a strict Content-Security-Policy (scripts only from the dashboard itself, no
   inline script), ``nosniff``, ``no-referrer`` and ``frame-ancestors 'none'``.
+
+The guard runs first, before the language middleware (:class:`~confiance.web.language.PageLanguage`) and
+the application: nothing reads a request the checks refuse. A refusal is a short plain text in the
+language the request chose, by the rule of the pages (:func:`~confiance.web.language.request_language`:
+``?lang=``, the cookie, the server's default; English for the JSON API). The language is read only to
+word the refusal: it opens nothing, and the refusal sets no cookie.
 """
 
 from __future__ import annotations
@@ -21,6 +27,10 @@ import secrets
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Awaitable, Callable
+
+from confiance import i18n
+from confiance.i18n import N_
+from confiance.web.language import request_language
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 SESSION_COOKIE = "confiance_session"
@@ -88,10 +98,12 @@ ASGIApp = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaita
 class Guard:
     """ASGI middleware applying the checks above before the application sees a request."""
 
-    def __init__(self, app: ASGIApp, *, allowed_hosts: frozenset[str], sessions: Sessions | None):
+    def __init__(self, app: ASGIApp, *, allowed_hosts: frozenset[str], sessions: Sessions | None, language: str):
         self.app = app
         self.allowed_hosts = allowed_hosts
         self.sessions = sessions
+        #: the server's default language (``serve --lang``), for the refusals' words
+        self.language = language
 
     async def __call__(self, scope: dict, receive, send) -> None:
         if scope["type"] != "http":
@@ -99,18 +111,20 @@ class Guard:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         host = headers.get("host", "").lower()
+        refusal = None
         if host not in self.allowed_hosts:
-            await _plain(send, 400, "unknown Host header")
-            return
-        if scope["method"] not in SAFE_METHODS and not _same_origin(headers, host, scope.get("scheme", "http")):
-            await _plain(send, 403, "cross-origin request refused")
-            return
-        if self.sessions is not None and not scope["path"].startswith(PUBLIC_PATHS):
+            refusal = 400, N_("unknown Host header")
+        elif scope["method"] not in SAFE_METHODS and not _same_origin(headers, host, scope.get("scheme", "http")):
+            refusal = 403, N_("cross-origin request refused")
+        elif self.sessions is not None and not scope["path"].startswith(PUBLIC_PATHS):
             cookie = SimpleCookie(headers.get("cookie", ""))
             session = cookie[SESSION_COOKIE].value if SESSION_COOKIE in cookie else None
             if not self.sessions.valid(session):
-                await _plain(send, 403, "log in with the token printed by `confiance serve --auth`")
-                return
+                refusal = 403, N_("log in with the token printed by `confiance serve --auth`")
+        if refusal is not None:
+            language, _ = request_language(scope, headers, self.language)
+            await _plain(send, *refusal, language)
+            return
 
         async def send_with_headers(message: dict) -> None:
             if message["type"] == "http.response.start":
@@ -129,9 +143,11 @@ def _same_origin(headers: dict[str, str], host: str, scheme: str) -> bool:
     return origin == expected or origin.startswith(expected + "/")
 
 
-async def _plain(send, status: int, text: str) -> None:
-    body = text.encode()
+async def _plain(send, status: int, message: str, language: str) -> None:
+    """A refusal: ``message`` (an ``N_`` message id) in ``language``, as plain text."""
+    with i18n.using(language):
+        body = i18n.translate(message).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
-                            *SECURITY_HEADERS]})
+                            (b"content-language", language.encode()), *SECURITY_HEADERS]})
     await send({"type": "http.response.body", "body": body})
