@@ -102,6 +102,12 @@ def test_nodes_come_by_weighted_degree_and_the_sample_says_so(client, world):
     assert {a for a in few["edges"]} <= set(range(100))
     assert client.get("/api/map", params={"max_nodes": MAX_MAP_NODES + 1}).status_code == 422
     assert client.get("/api/map", params={"max_nodes": 0}).status_code == 422
+    # the page the map script reads max_nodes from refuses it as a page, not as the API's JSON in the map
+    for bad in ("0", "abc", str(MAX_MAP_NODES + 1)):
+        page = client.get("/map", params={"max_nodes": bad})
+        assert page.status_code == 422 and page.headers["content-type"].startswith("text/html")
+        assert "max_nodes" in page.text and 'id="map"' not in page.text
+    assert client.get("/map", params={"max_nodes": 100}).status_code == 200
 
 
 def test_filters_narrow_nodes_and_links(client, world):

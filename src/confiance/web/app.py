@@ -402,7 +402,10 @@ def create_app(settings: Settings) -> FastAPI:
         return render("account.html", request, account=account)
 
     @app.get("/map", response_class=HTMLResponse, include_in_schema=False)
-    def map_page(request: Request) -> HTMLResponse:
+    def map_page(request: Request,
+                 max_nodes: int | None = Query(None, ge=1, le=MAX_MAP_NODES)) -> HTMLResponse:
+        # max_nodes is read by the map script from the address; checked here so a bad value gets the
+        # error page in the reader's language rather than the API's JSON inside the map
         con = snapshot.cursor()
         try:
             # the page says why there is nothing to draw instead of loading the map script for a 404
