@@ -107,6 +107,10 @@ def test_spans_point_at_the_original_characters_of_stylised_and_decomposed_text(
     assert written == {"disclosure.statutory": "Publicite\u0301", "signal.promo_code": "𝐜𝐨𝐝𝐞 𝐋𝐄𝐀𝟐𝟎",
                        "signal.brand_mention": "Lanco\u0302me"}
     assert all(found[rule].text == span for rule, span in written.items())
+    # the patterns are read in the same form: "DALL‑E" with a no-break hyphen (U+2011, NFKC U+2010)
+    image = audit_post("Publicité | Mon portrait fait avec DALL\u2011E, code ART10 pour -10%", rules=rules)
+    assert image.verdict == "missing_image_notice"
+    assert [f.text for f in image.findings if f.rule == "image.notice_missing"] == ["DALL\u2011E"]
 
 
 def test_crypto_tokens_need_crypto_context(rules):

@@ -7,7 +7,9 @@ commercial, from signals of a versioned YAML rule set: promo codes, affiliate an
 flags found in ``posts.attributes``. A commercial post is then checked for the disclosure (the
 mention « Publicité » or « Collaboration commerciale », placed clearly), the image notices
 (« Images retouchées » / « Images virtuelles ») and banned or restricted categories. Every finding
-names its rule and the text span (or the URL, attribute or account) it rests on.
+names its rule and the text span (or the URL, attribute or account) it rests on. The patterns read the
+text with its accents composed and its stylised letters, digits and spaces in plain form (NFKC: "𝐏𝐮𝐛",
+"＃ｐｕｂ", "e" + U+0301); spans and evidence point at the post as written.
 
 Some patterns only make sense in one language ("#pub" is the French advertising label but an English
 bar): a rule lists those pattern languages under ``language_specific``, and they are matched only on
@@ -116,7 +118,8 @@ class Rule:
         """The rule's text patterns as alternations: one for every post (language ``None``), then one
         per language-specific pattern language; one scan of the text each."""
         def alternation(patterns: list[str]) -> re.Pattern:
-            return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+            # in the form of the text they read (see _matchable): "DALL‑E" with U+2011 is read with U+2010
+            return re.compile(unicodedata.normalize("NFKC", "|".join(f"(?:{p})" for p in patterns)), re.IGNORECASE)
 
         general = [p for lang in sorted(self.patterns) if lang not in self.language_specific
                    for p in self.patterns[lang]]
