@@ -32,6 +32,9 @@ def test_locations_map_to_countries_in_french_and_english():
     assert country_of_location("Londres") == "GB"
     assert country_of_location("Saint-Étienne") == "FR"
     assert country_of_location("somewhere over the rainbow 🇧🇪") == "BE"
+    # stylised letters of profiles (mathematical bold, full width) and a no-break space
+    assert country_of_location("𝐋𝐲𝐨𝐧, 𝐅𝐑𝐀𝐍𝐂𝐄") == "FR"
+    assert country_of_location("ＧＥＮÈＶＥ\u00a0/ Suisse") == "CH"
     assert country_of_location("the moon") is None
     assert country_of_location("") is None and country_of_location(None) is None
 

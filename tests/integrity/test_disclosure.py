@@ -19,7 +19,7 @@ from confiance.integrity.disclosure import (
 from confiance.pipeline import analyze, rerun
 from confiance.report import build_report
 from tests.conftest import FORMATS, ingest
-from tests.integrity.disclosure_labelled import labelled_posts, score, simulated_world_figures, user_brands
+from tests.integrity.disclosure_labelled import audit_item, labelled_posts, score, simulated_world_figures, user_brands
 
 # Floors for each half of the labelled set (measured figures are printed; see benchmarks/disclosure.py).
 MIN_COMMERCIAL_ACCURACY = 0.95
@@ -92,6 +92,38 @@ def test_finding_spans_point_at_the_evidence(rules):
         if finding.span:
             assert text[finding.span[0]:finding.span[1]].strip() == finding.text
     assert {"code BIO20", "Bioflore", "#pub"} <= {f.text for f in audit.findings}
+
+
+def test_spans_point_at_the_original_characters_of_stylised_and_decomposed_text(rules):
+    # accents as separate code points, emoji (a ZWJ sequence, a variation selector), a ligature,
+    # mathematical bold letters, a narrow no-break space, full-width letters: the patterns read the
+    # composed, plain form, and each span still points at the characters as written
+    text = ("Publicite\u0301 | 👩\u200d👩\u200d👧 Le ﬁlm de l\u2019e\u0301te\u0301 ❤\ufe0f, "
+            "𝐜𝐨𝐝𝐞 𝐋𝐄𝐀𝟐𝟎 pour -20\u202f% chez Lanco\u0302me™ 💄 ＃ｐｕｂ")
+    audit = audit_post(text, rules=rules, language="fr")
+    assert audit.verdict == "compliant" and audit.disclosure == "statutory"
+    found = {f.rule: f for f in audit.findings}
+    written = {rule: text[f.span[0]:f.span[1]] for rule, f in found.items() if f.span}
+    assert written == {"disclosure.statutory": "Publicite\u0301", "signal.promo_code": "𝐜𝐨𝐝𝐞 𝐋𝐄𝐀𝟐𝟎",
+                       "signal.brand_mention": "Lanco\u0302me"}
+    assert all(found[rule].text == span for rule, span in written.items())
+    # the patterns are read in the same form: "DALL‑E" with a no-break hyphen (U+2011, NFKC U+2010)
+    image = audit_post("Publicité | Mon portrait fait avec DALL\u2011E, code ART10 pour -10%", rules=rules)
+    assert image.verdict == "missing_image_notice"
+    assert [f.text for f in image.findings if f.rule == "image.notice_missing"] == ["DALL\u2011E"]
+
+
+def test_crypto_tokens_need_crypto_context(rules):
+    """"Jeton" / "token" is a crypto-asset only with crypto context in its sentence (labelled posts)."""
+    tokens = [p for p in labelled_posts() if any(w in p["text"].lower() for w in ("jeton", "token"))]
+    assert {p["lang"] for p in tokens} == {"fr", "en"}
+    expected = {p["id"]: "category.crypto_assets" in p["rules"] for p in tokens}
+    assert set(expected.values()) == {True, False}
+    assert {p["id"]: "category.crypto_assets" in audit_item(p, rules).rules() for p in tokens} == expected
+    context = audit_post("Publicité | Les jetons du jeu sont en bois. Mon portefeuille numérique de jetons, code BOIS10 "
+                         "pour -10%", rules=rules)
+    assert [f.text for f in context.findings if f.rule == "category.crypto_assets"] == [
+        "portefeuille numérique de jetons"]
 
 
 def test_statutory_mention_buried_after_hashtags_is_unclear(rules):

@@ -89,7 +89,6 @@ from __future__ import annotations
 
 import math
 import time
-import unicodedata
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterator, Sequence
@@ -105,6 +104,7 @@ from confiance.errors import ConfianceError
 from confiance.graph.build import EDGE_TABLE, AccountGraph, load_graph
 from confiance.i18n import N_
 from confiance.store import has_table
+from confiance.text.accents import fold_accents
 
 __all__ = [
     "DiffusionGraph", "IMMResult", "PlanResult", "diffusion_graph", "imm", "simulate_spread", "segment_membership",
@@ -556,13 +556,10 @@ def _demographic_share(con: duckdb.DuckDBPyConnection, n: int, dimension: str, c
     return out
 
 
-def _plain(text: str) -> str:
-    """Lower case without accents: #vélo and #velo are the same interest."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
-
-
 def _interest_match(con: duckdb.DuckDBPyConnection, n: int, interests: tuple[str, ...]) -> np.ndarray:
-    tags = sorted({_plain(i).lstrip("#").replace(" ", "") for i in interests} | {_plain(i).lstrip("#") for i in interests})
+    # folded as DuckDB's strip_accents(lower(h)) folds the hashtags: #vélo and #velo are the same interest
+    plain = [fold_accents(i.lower()).lstrip("#") for i in interests]
+    tags = sorted({t.replace(" ", "") for t in plain} | set(plain))
     matched = _per_node(con, "SELECT DISTINCT n.idx, 1.0 FROM posts p JOIN _plan_nodes n USING (platform, account_id) "
                              "WHERE len(list_intersect(list_transform(p.hashtags, lambda h: strip_accents(lower(h))), ?)) > 0",
                         n, [tags])

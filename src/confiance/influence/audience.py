@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import csv
 import math
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -50,6 +49,7 @@ import pyarrow as pa
 from confiance.errors import ConfianceError
 from confiance.pipeline import Step, register_step
 from confiance.store import has_table
+from confiance.text.accents import fold_compatibility
 
 __all__ = [
     "AudienceShare", "ENGAGER_KINDS", "RESULT_TABLE", "audience_candidates", "audience_of", "country_of_location",
@@ -97,8 +97,8 @@ def wilson_interval(k: float, n: float, z: float = Z95) -> tuple[float, float]:
 
 
 def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in text if not unicodedata.combining(c)).replace("’", "'").strip()
+    """A place name whatever its case, accents, stylised letters (𝐋𝐲𝐨𝐧) and apostrophe (’)."""
+    return fold_compatibility(text).casefold().replace("’", "'").strip()
 
 
 @lru_cache(maxsize=1)

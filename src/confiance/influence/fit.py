@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -66,6 +65,7 @@ from confiance.errors import ConfianceError
 from confiance.i18n import N_
 from confiance.influence.audience import ENGAGER_KINDS, AudienceShare, audience_of, estimated_audiences, supplied_audiences
 from confiance.store import has_table
+from confiance.text.accents import fold_compatibility
 
 __all__ = ["DEFAULT_WEIGHTS", "PARTS", "FitResult", "RESULT_TABLE", "explain_fit", "fit_listing", "match", "run_fit"]
 
@@ -114,8 +114,8 @@ class FitResult:
 
 
 def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in text if not unicodedata.combining(c))
+    """Posts and topic words compared whatever their case, accents and stylised letters (𝐜𝐚𝐬𝐢𝐧𝐨)."""
+    return fold_compatibility(text).casefold()
 
 
 def _weights(brief: Brief, weights: Mapping[str, float] | None) -> dict[str, float]:

@@ -7,7 +7,9 @@ commercial, from signals of a versioned YAML rule set: promo codes, affiliate an
 flags found in ``posts.attributes``. A commercial post is then checked for the disclosure (the
 mention « Publicité » or « Collaboration commerciale », placed clearly), the image notices
 (« Images retouchées » / « Images virtuelles ») and banned or restricted categories. Every finding
-names its rule and the text span (or the URL, attribute or account) it rests on.
+names its rule and the text span (or the URL, attribute or account) it rests on. The patterns read the
+text with its accents composed and its stylised letters, digits and spaces in plain form (NFKC: "𝐏𝐮𝐛",
+"＃ｐｕｂ", "e" + U+0301); spans and evidence point at the post as written.
 
 Some patterns only make sense in one language ("#pub" is the French advertising label but an English
 bar): a rule lists those pattern languages under ``language_specific``, and they are matched only on
@@ -37,7 +39,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -50,6 +52,7 @@ import yaml
 from confiance.errors import ConfianceError
 from confiance.pipeline import Step, register_step
 from confiance.store import has_table
+from confiance.text.accents import fold_compatibility
 from confiance.text.language import UNKNOWN, identify
 
 __all__ = [
@@ -115,7 +118,8 @@ class Rule:
         """The rule's text patterns as alternations: one for every post (language ``None``), then one
         per language-specific pattern language; one scan of the text each."""
         def alternation(patterns: list[str]) -> re.Pattern:
-            return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+            # in the form of the text they read (see _matchable): "DALL‑E" with U+2011 is read with U+2010
+            return re.compile(unicodedata.normalize("NFKC", "|".join(f"(?:{p})" for p in patterns)), re.IGNORECASE)
 
         general = [p for lang in sorted(self.patterns) if lang not in self.language_specific
                    for p in self.patterns[lang]]
@@ -330,11 +334,52 @@ def load_rules(extra: Sequence[str | Path] = (), brands: Sequence[str] = ()) -> 
 
 # -- matching ---------------------------------------------------------------------------------------
 def _fold(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+    """A brand or an account name whatever its case, accents and stylised letters (𝐒𝐞𝐩𝐡𝐨𝐫𝐚)."""
+    return fold_compatibility(text).lower()
 
 
 def _compact(text: str) -> str:
     return re.sub(r"[\W_]+", "", _fold(text))
+
+
+def _matchable(text: str) -> tuple[str, list[tuple[int, int]] | None]:
+    """The text the patterns read and, for each of its characters, the characters of ``text`` it comes from.
+
+    Accents typed as separate code points are composed (``e`` + U+0301 → ``é``) and letters, digits,
+    punctuation and spaces are read in their compatibility form (NFKC: ``𝐏𝐮𝐛𝐥𝐢𝐜𝐢𝐭𝐞́``, ``＃ｐｕｂ``, ``ﬁ``,
+    no-break spaces), so that the rules' plain patterns see them; symbols keep their form (``Dyson™``
+    stays a brand, emoji stay emoji). The origins are None when the text already is in that form (most
+    posts): its offsets are the text's own.
+    """
+    if text.isascii() or unicodedata.is_normalized("NFKC", text):
+        return text, None
+    parts: list[str] = []
+    origins: list[tuple[int, int]] = []
+    start = 0
+    while start < len(text):
+        end = start + 1  # a character and the marks that follow it are read together
+        while end < len(text) and unicodedata.category(text[end]).startswith("M"):
+            end += 1
+        form = "NFKC" if unicodedata.category(text[start])[0] in "LNPZ" else "NFC"
+        read = unicodedata.normalize(form, text[start:end])
+        parts.append(read)
+        origins.extend([(start, end)] * len(read))
+        start = end
+    return "".join(parts), origins
+
+
+def _as_written(findings: Iterable[Finding], original: str, origins: list[tuple[int, int]] | None
+                ) -> tuple[Finding, ...]:
+    """Findings whose spans and text point at the post as written, not at the text the patterns read."""
+    if origins is None:
+        return tuple(findings)
+    out = []
+    for f in findings:
+        if f.span is not None and f.span[1] > f.span[0]:
+            span = (origins[f.span[0]][0], origins[f.span[1] - 1][1])
+            f = replace(f, span=span, text=original[span[0]:span[1]].strip())
+        out.append(f)
+    return tuple(out)
 
 
 def _brand_regex(brand: str) -> str:
@@ -419,7 +464,8 @@ def _language_tag(language: str | None) -> str | None:
 def _audit(compiled: _Compiled, text: str, urls: Sequence[str], attributes: Mapping[str, Any] | None,
            account_names: Sequence[str], language: str | None = None) -> PostAudit:
     rules, params = compiled.rules, compiled.rules.parameters
-    text = text or ""
+    original = text or ""
+    text, origins = _matchable(original)
     hits: dict[str, list[Finding]] = {}
     recorded = _language_tag(language)
     prose: list[str] = []  # identified once, and only when a language-specific pattern has matched
@@ -469,7 +515,7 @@ def _audit(compiled: _Compiled, text: str, urls: Sequence[str], attributes: Mapp
 
     findings: list[Finding] = [f for r in signals for f in hits.get(r.id, [])]
     if not commercial:
-        return PostAudit(False, "not_commercial", None, tuple(findings))
+        return PostAudit(False, "not_commercial", None, _as_written(findings, original, origins))
     scan(compiled.second_pass)
 
     # the advertiser's own account: its handle is the brand, or its display name names it
@@ -525,7 +571,7 @@ def _audit(compiled: _Compiled, text: str, urls: Sequence[str], attributes: Mapp
         verdict = "missing_image_notice"
     else:
         verdict = "compliant"
-    return PostAudit(True, verdict, disclosure, tuple(findings))
+    return PostAudit(True, verdict, disclosure, _as_written(findings, original, origins))
 
 
 def audit_post(text: str, urls: Sequence[str] = (), attributes: Mapping[str, Any] | None = None,
