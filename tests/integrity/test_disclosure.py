@@ -126,6 +126,19 @@ def test_crypto_tokens_need_crypto_context(rules):
         "portefeuille numérique de jetons"]
 
 
+def test_the_statutory_label_may_follow_a_leading_emoji(rules):
+    """"🎁 Publicité | …" is the label at the start of the post; "😡 publicité partout…" is no label."""
+    posts = {p["id"]: p for p in labelled_posts() if p["id"] in ("qa-41", "qa-42", "qa-43", "qa-44")}
+    assert len(posts) == 4
+    for post in posts.values():
+        audit = audit_item(post, rules)
+        assert ("disclosure.statutory" in audit.rules()) == ("disclosure.statutory" in post["rules"]), post["id"]
+        assert audit.verdict == post["verdict"], post["id"]
+    mention = [f for f in audit_item(posts["qa-41"], rules).findings if f.rule == "disclosure.statutory"]
+    assert [posts["qa-41"]["text"][slice(*f.span)].strip() for f in mention] == ["🎁 Publicité"]
+    assert "disclosure.statutory" not in audit_post("@publicite partenaire de l'événement", rules=rules).rules()
+
+
 def test_statutory_mention_buried_after_hashtags_is_unclear(rules):
     body = "Une journée à la plage avec ma famille, le soleil, les glaces et les jeux. " * 3
     tags = " #plage #famille #ete #soleil #vacances"
