@@ -476,3 +476,62 @@ def test_mutated_car_never_crashes_and_invariant_holds(change):
     if not result.already_ingested:
         rejects = scalar(ws, "SELECT count(*) FROM rejects WHERE source_sha256 = ?", [result.sha256])
         assert rejects == result.rejected
+
+
+# ---------------------------------------------------------------------------------------------
+# forget: the raw archive of a CAR keeps no trace of the person
+# ---------------------------------------------------------------------------------------------
+
+
+def _archive_hits(ws: Workspace, needle: str) -> list[str]:
+    from confiance.ingest._readers import decompress
+
+    hits = []
+    for path in ws.root.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            data = decompress(data) if path.suffix in (".gz", ".zst") else data
+            if needle.lower().encode() in data.lower():
+                hits.append(str(path.relative_to(ws.root)))
+    return hits
+
+
+@pytest.mark.xfail(strict=True, reason="privacy._redact_bytes reads a binary CAR as text lines: in DAG-CBOR the "
+                   "length byte before a DID and the key after it are word characters, so the DID stays in the raw "
+                   "archive; needs the CAR-aware redaction proposed to the lead (privacy.py is not this task's)")
+def test_forget_leaves_no_trace_of_the_owner_in_car_archives(small, workspace, tmp_path):
+    from confiance.privacy import forget
+
+    ingest(workspace, _write(tmp_path / "repo.car", build_car(small).data))
+    assert _archive_hits(workspace, DID)
+    forget(workspace, DID)
+    ingest(workspace, _write(tmp_path / "later.car", build_car(_records(limit=33)).data))  # after forget: suppressed
+    assert _archive_hits(workspace, DID) == [] and _archive_hits(workspace, "Camille") == []
+
+
+def test_a_hostile_tree_whose_blocks_hash_well_is_read_without_crashing(workspace, tmp_path):
+    """Sound blocks, unsound tree: links that are no CIDs, a node linked twice, a key without rkey."""
+    post = libipld.encode_dag_cbor({"$type": "app.bsky.feed.post", "text": "même texte", "createdAt": "2025-01-01T00:00:00Z"})
+    post_cid = cid_of(post)
+
+    def entry(key: str, value, right=None) -> dict:
+        return {"p": 0, "k": key.encode(), "v": value, "t": right}
+
+    child = libipld.encode_dag_cbor({"l": None, "e": [entry("app.bsky.feed.post/a1", post_cid)]})
+    root = libipld.encode_dag_cbor({"l": 42, "e": [
+        entry("app.bsky.feed.post/a", post_cid, cid_of(child)),
+        entry("app.bsky.feed.post/b", post_cid, cid_of(child)),
+        entry("app.bsky.feed.post/", post_cid),
+        entry("app.bsky.feed.post/c", "not a link"),
+    ]})
+    commit = libipld.encode_dag_cbor({"did": DID, "version": 3, "data": cid_of(root), "rev": "r", "prev": None,
+                                      "sig": b"\x00"})
+    header = libipld.encode_dag_cbor({"roots": [cid_of(commit)], "version": 1})
+    data = varint(len(header)) + header + b"".join(
+        varint(36 + len(block)) + cid_of(block) + block for block in (commit, root, child, post))
+    [result] = ingest(workspace, _write(tmp_path / "hostile.car", data))
+    _invariant(result)
+    assert (result.stored, result.rejected) == (3, 4)
+    reasons = " | ".join(r for _, r in _rejects(workspace))
+    assert "the link is not a CID" in reasons and "linked twice" in reasons and "is not collection/rkey" in reasons
+    assert "record app.bsky.feed.post/c" in reasons

@@ -53,7 +53,7 @@ import libipld
 
 from confiance.errors import IngestError, RecordError
 from confiance.ingest import bluesky
-from confiance.ingest._format import Context, Format, Sample, parse_timestamp
+from confiance.ingest._format import Context, Format, Sample
 from confiance.ingest._readers import (BadItem, Item, Limits, Opened, Progress, _READ_ERRORS, depth_exceeds,
                                        logical_suffix, open_binary)
 from confiance.ingest._sink import Sink
@@ -147,6 +147,15 @@ def _header(data: bytes) -> tuple[list[bytes], int]:
     return roots, pos + length
 
 
+def is_car(head: bytes) -> bool:
+    """Whether bytes start with a CAR v1 header (a few KiB of the file's start are enough)."""
+    try:
+        _header(head)
+    except ValueError:
+        return False
+    return True
+
+
 def _frame(data: bytes, pos: int) -> tuple[dict[bytes, _Block], _Broken | None]:
     """Every block section from ``pos`` on (the first of duplicate CIDs wins), and where framing broke."""
     blocks: dict[bytes, _Block] = {}
@@ -172,6 +181,11 @@ class _Repo:
 
     def __init__(self, data: bytes, blocks: dict[bytes, _Block], limits: Limits):
         self.data, self.blocks, self.limits = data, blocks, limits
+
+    def offset_of(self, cid: Any, default: int) -> int:
+        """Where the block of ``cid`` starts; ``default`` when the file lacks it or ``cid`` is no CID."""
+        block = self.blocks.get(cid) if isinstance(cid, bytes) else None
+        return block.offset if block is not None else default
 
     def get(self, cid: Any, what: str) -> tuple[Any, int]:
         """(decoded block, its offset); RecordError naming the block when it cannot be used."""
@@ -239,52 +253,65 @@ def _entries(node: Any) -> tuple[Any, list[tuple[str, Any, Any]]]:
     return node.get("l"), entries
 
 
+@dataclass(frozen=True)
+class _Subtree:
+    cid: Any  # a link as decoded: bytes when the node is sound
+    where: str
+
+
+@dataclass(frozen=True)
+class _Leaf:
+    key: str
+    cid: Any
+    node_offset: int
+
+
 def _walk(repo: _Repo, did: str, mst_root: bytes) -> Iterator[Item | BadItem]:
     """The records of the collections read, in key order; a node or record that cannot be read is a BadItem."""
-    # the stack holds subtrees to open and (key, record CID, node offset) leaves, so a pop comes in key order
-    stack: list[tuple[bytes, str] | tuple[str, Any, int]] = [(mst_root, "the MST root")]
+    # subtrees to open and leaves to read, pushed in reverse so that they pop in key order
+    stack: list[_Subtree | _Leaf] = [_Subtree(mst_root, "the MST root")]
     seen: set[bytes] = set()
     while stack:
         top = stack.pop()
-        if isinstance(top[0], bytes):
-            cid, where = top
-            if cid in seen:
-                yield BadItem(0, f"{where}: MST node {_cid_text(cid)} is linked twice: the tree is malformed")
+        if isinstance(top, _Subtree):
+            located = repo.offset_of(top.cid, 0)
+            if isinstance(top.cid, bytes) and top.cid in seen:
+                yield BadItem(located, f"MST node ({top.where}) {_cid_text(top.cid)} is linked twice: the tree is "
+                                       "malformed; it is read once")
                 continue
-            seen.add(cid)
             try:
-                node, offset = repo.get(cid, f"MST node ({where})")
+                node, offset = repo.get(top.cid, f"MST node ({top.where})")
                 left, entries = _entries(node)
             except RecordError as exc:
-                yield BadItem(repo.blocks[cid].offset if cid in repo.blocks else 0,
-                              f"{exc}; the records under it are not read")
+                yield BadItem(located, f"{exc}; the records under it are not read (line_no is the byte offset)")
                 continue
+            seen.add(top.cid)
             for key, value, right in reversed(entries):
                 if right is not None:
-                    stack.append((right, f"subtree after {key}"))
-                stack.append((key, value, offset))
+                    stack.append(_Subtree(right, f"subtree after {key}"))
+                stack.append(_Leaf(key, value, offset))
             if left is not None:
-                stack.append((left, f"subtree before {entries[0][0]}" if entries else "left subtree"))
+                stack.append(_Subtree(left, f"subtree before {entries[0][0]}" if entries else "left subtree"))
             continue
-        key, value_cid, node_offset = top
-        collection, _, rkey = key.partition("/")
+        collection, _, rkey = top.key.partition("/")
         if collection not in _READ:
             continue
         if not rkey or "/" in rkey:
-            yield BadItem(node_offset, f"record key {key!r} is not collection/rkey (MST node at byte {node_offset})")
+            yield BadItem(top.node_offset, f"record key {top.key!r} is not collection/rkey (MST node at byte "
+                                           f"{top.node_offset})")
             continue
         try:
-            value, offset = repo.get(value_cid, f"record {key}")
+            value, offset = repo.get(top.cid, f"record {top.key}")
         except RecordError as exc:
-            yield BadItem(repo.blocks[value_cid].offset if value_cid in repo.blocks else node_offset, str(exc))
+            yield BadItem(repo.offset_of(top.cid, top.node_offset), f"{exc} (line_no is the byte offset)")
             continue
-        note = f" (record {key}, block at byte {offset}: line_no is the byte offset)"
+        note = f" (record {top.key}, block at byte {offset}: line_no is the byte offset)"
         if not isinstance(value, dict):
-            yield BadItem(offset, f"record {key}: not a map (a {type(value).__name__}){note}")
+            yield BadItem(offset, f"record {top.key}: not a map (a {type(value).__name__}){note}")
         elif collection == PROFILE:
             yield Item(offset, _Profile(did, value), note)
         else:
-            yield Item(offset, bluesky._RepoRecord(did, collection, rkey, value, _cid_text(value_cid), None), note)
+            yield Item(offset, bluesky._RepoRecord(did, collection, rkey, value, _cid_text(top.cid), None), note)
 
 
 def _load(opened: Opened, limits: Limits) -> tuple[bytes, Callable[[], int]]:
@@ -338,7 +365,7 @@ def _map_profile(profile: _Profile, sink: Sink, ctx: Context) -> None:
         "pinned_post": pinned.get("uri") if isinstance(pinned, dict) and isinstance(pinned.get("uri"), str) else None,
         "website": value.get("website") if isinstance(value.get("website"), str) else None,
         "pronouns": value.get("pronouns") if isinstance(value.get("pronouns"), str) else None,
-        "profile_created_at": _timestamp(value.get("createdAt")),
+        "profile_created_at": bluesky._timestamp(value.get("createdAt")),
     }
     sink.account(
         primary=True,
@@ -350,13 +377,6 @@ def _map_profile(profile: _Profile, sink: Sink, ctx: Context) -> None:
         attributes={k: v for k, v in attributes.items() if v} or None,
         observed_at=ctx.collected_at,
     )
-
-
-def _timestamp(value: Any) -> str | None:
-    try:
-        return parse_timestamp(value)
-    except RecordError:
-        return None
 
 
 def map_record(record: Any, sink: Sink, ctx: Context) -> None:
@@ -377,10 +397,11 @@ def sniff(sample: Sample) -> int:
             head = stream.read(_SNIFF_BYTES)
         finally:
             stream.close()
-        _header(head)
+    except _READ_ERRORS:
+        head = b""
+    if is_car(head):
         return 100
-    except (ValueError, *_READ_ERRORS):
-        return 40 if logical_suffix(sample.path) == ".car" else 0
+    return 40 if logical_suffix(sample.path) == ".car" else 0
 
 
 FORMAT = Format(
