@@ -63,7 +63,7 @@ _READ = bluesky._COLLECTIONS | {PROFILE}
 _DAG_CBOR = 0x71
 _SHA2_256 = 0x12
 _MAX_HEADER_BYTES = 1 << 16  # a header is ~60 bytes: a larger length is not a CAR
-_SNIFF_BYTES = 1 << 12
+_SNIFF_BYTES = _MAX_HEADER_BYTES + 9  # the longest header with its length
 #: what libipld raises on bytes that are not strict DAG-CBOR
 _DECODE_ERRORS = (ValueError, RecursionError, OverflowError, TypeError)
 #: every container ``guess_container`` may name a binary file: the sniff reads the file's bytes itself
@@ -116,12 +116,15 @@ def _cid_at(section: bytes, offset: int) -> tuple[bytes, int, int, bytes, int]:
         if len(section) < 34:
             raise _Broken(offset, "a CIDv0 cut short")
         return section[:34], 0x70, _SHA2_256, section[2:34], 34
-    version, pos = _varint(section, 0)
+    try:
+        version, pos = _varint(section, 0)
+        codec, pos = _varint(section, pos)
+        hash_code, pos = _varint(section, pos)
+        size, pos = _varint(section, pos)
+    except _Broken:
+        raise _Broken(offset, "a block whose CID is cut short or malformed") from None
     if version != 1:
         raise _Broken(offset, f"a block whose CID has version {version}")
-    codec, pos = _varint(section, pos)
-    hash_code, pos = _varint(section, pos)
-    size, pos = _varint(section, pos)
     if pos + size > len(section):
         raise _Broken(offset, "a CID cut short")
     return section[:pos + size], codec, hash_code, section[pos:pos + size], pos + size
@@ -148,7 +151,7 @@ def _header(data: bytes) -> tuple[list[bytes], int]:
 
 
 def is_car(head: bytes) -> bool:
-    """Whether bytes start with a CAR v1 header (a few KiB of the file's start are enough)."""
+    """Whether bytes start with a CAR v1 header (only the header is read)."""
     try:
         _header(head)
     except ValueError:
