@@ -61,6 +61,7 @@ from confiance import store
 from confiance.errors import ConfianceError
 from confiance.ingest._engine import short_mention, write_archive
 from confiance.ingest._readers import decompress
+from confiance.ingest.bluesky_car import is_car
 from confiance.person import Person, key_hash
 from confiance.workspace import DB_NAME, Workspace
 
@@ -477,6 +478,8 @@ def _wipe(node: Any) -> Any:
 
 
 def _redact_bytes(data: bytes, redactor: _Redactor) -> bytes:
+    if is_car(data):
+        return _redact_car(data, redactor)
     text = data.decode("utf-8", errors="replace")
     stripped = text.lstrip("\ufeff \r\n\t")
     if stripped.startswith(("{", "[")):
@@ -507,6 +510,19 @@ def _redact_bytes(data: bytes, redactor: _Redactor) -> bytes:
         else:
             out.append(redactor.text(line))
     return "".join(out).encode()
+
+
+def _redact_car(data: bytes, redactor: _Redactor) -> bytes:
+    """A Bluesky repository export (binary DAG-CBOR: the length byte before an id and the key after it leave no
+    word boundary) loses every id, handle, name and text of the person byte for byte, so its framing holds;
+    the blocks that named them no longer match their CIDs and read back as damaged."""
+    needles = sorted({n.decode() for n in redactor.needles(texts=True)}, key=len, reverse=True)
+    if not needles:
+        return data
+    text = data.decode("utf-8", "surrogateescape")  # lossless: every byte that is not UTF-8 comes back as it was
+    pattern = re.compile("|".join(map(re.escape, needles)), re.IGNORECASE)
+    blanked = pattern.sub(lambda m: "_" * len(m.group().encode("utf-8", "surrogateescape")), text)
+    return blanked.encode("utf-8", "surrogateescape")
 
 
 def _contains_any(data: bytes, needles: list[bytes]) -> bool:

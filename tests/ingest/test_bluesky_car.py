@@ -496,9 +496,6 @@ def _archive_hits(ws: Workspace, needle: str) -> list[str]:
     return hits
 
 
-@pytest.mark.xfail(strict=True, reason="privacy._redact_bytes reads a binary CAR as text lines: in DAG-CBOR the "
-                   "length byte before a DID and the key after it are word characters, so the DID stays in the raw "
-                   "archive; needs the CAR-aware redaction proposed to the lead (privacy.py is not this task's)")
 def test_forget_leaves_no_trace_of_the_owner_in_car_archives(small, workspace, tmp_path):
     from confiance.privacy import forget
 
