@@ -128,7 +128,7 @@ def test_text_without_words_is_labelled_by_the_lexicon():
 
 def test_corrections_are_lexicon_words_with_reasons():
     assert all(why for _, why in FRENCH.values()) and all(why for _, why in EMOJI_NAME_ALIASES.values())
-    assert set(resolve(FRENCH, {"couteux": -0.4, "contente": 2.7, "decevant": -2.2, "parfait": 0.5})) == set(FRENCH)
+    assert set(resolve(FRENCH, {"couteux": -0.4, "contente": 2.7, "decevant": -2.2, "parfait": 0.5, "bon": 1.6})) == set(FRENCH)
     with pytest.raises(KeyError, match="not in the lexicon"):
         resolve({"x": ("missing", "why")}, {})
     analyzer = ScopedNegationAnalyzer()
