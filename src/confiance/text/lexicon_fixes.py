@@ -43,6 +43,8 @@ FRENCH: dict[str, tuple[str | float, str]] = {
     "content": ("contente", "masculine of 'contente' (+2.7), missing from the translated lexicon"),
     "pas terrible": ("decevant", "'not great' (mediocre, disappointing), not 'not terrible'"),
     "pas ouf": ("decevant", "slang for 'pas terrible' ('ouf' is verlan of 'fou'): disappointing"),
+    "moins couteux": ("avantageux", "'cheaper' (« moins cher » reads « moins coûteux », see price_sense): a saving, as "
+                      "English 'cheaper' scores like 'bargain'; the reversed « coûteux » alone gave only +0.3"),
     "pas mal": ("bon", "litotes 'not bad': good (« c'est pas mal »); negating the lexicon's « mal » (-0.7, 'evil' and "
                 "'badly' averaged) gave +0.5, against +1.85 for VADER's English 'not bad'. « pas mal de » (quite a "
                 "lot of) is no sentiment: negation.is_quantifier"),

@@ -164,7 +164,7 @@ def modal_superlative(words: list[str], k: int) -> bool:
     enough" ("couldn't be happier", "can't recommend it enough"). With "moins" / "less" the superlative is of
     the opposite ("couldn't be less satisfied": utterly dissatisfied), which the sentiment's reversing degree
     words read."""
-    for n in range(max(k - 2, 0), k + 1):
+    for n in range(max(k - 4, 0), k + 1):  # "ne" opens at most "ne peut pas être plus"
         end = _french_modal_superlative(words, n)
         if end is not None and (k in (n, end) or (words[k] == "pas" and n < k < end)):
             return True
