@@ -186,7 +186,9 @@ class ScopedNegationAnalyzer(SentimentIntensityAnalyzer):
 
     def _modified_valence(self, valence: float, sentitext: SentiText, i: int) -> float:
         if _affirms(sentitext.lowered, i) or is_quantifier(sentitext.lowered, i):
-            return 0.0  # the "doute" of "sans (aucun) doute" ("probably", "undoubtedly") is no doubt; "pas mal de"
+            # the "doute" of "sans (aucun) doute" ("probably", "undoubtedly") is no doubt; the phrase "pas mal" of
+            # "pas mal de" ("quite a lot of") is no praise
+            return 0.0
         if sentitext.lowered[i] in self._expectations:  # "ne répond jamais", "doesn't work": a complaint
             negated = i in _SCOPED.get() or self._window_negation(sentitext.lowered, i)
             return self._unmet_valence if negated else 0.0
@@ -198,7 +200,8 @@ class ScopedNegationAnalyzer(SentimentIntensityAnalyzer):
     def _negation_check(self, valence: float, lowered: list[str], start_i: int, i: int) -> float:
         """VADER's window rule, less the negators of "sans doute" / "sans aucun doute", which affirm (as
         VADER exempts "without doubt"): "sans aucun doute le meilleur" is not "not the best"; less negators
-        in another clause; and a negation that affirms by comparison boosts instead."""
+        in another clause or consumed by a fixed expression ("pas cher et efficace"); and a negation that
+        affirms by comparison boosts instead."""
         j = i - start_i - 1
         if (any(_affirms(lowered, k) for k in (j + 1, j + 2)) or not self._same_clause(j, i)
                 or self._consumed(lowered, j, i)):
