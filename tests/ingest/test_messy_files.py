@@ -101,6 +101,20 @@ def test_zip_archive_and_empty_files_are_named_as_such(workspace, tmp_path):
                                               "(gzip, xz, bz2 and zstd files are read as they are)")]
 
 
+def test_binary_files_are_named_binary_and_a_late_nul_byte_leaves_a_csv_text(workspace, tmp_path):
+    parquet = tmp_path / "posts.parquet"
+    parquet.write_bytes(b"PAR1\x15\x00\x15\x1c" + bytes(range(256)))
+    with pytest.raises(IngestError, match=r"posts.parquet: unrecognised format \(binary\)"):
+        ingest(workspace, parquet)
+    # a scraped CSV with a stray NUL inside a cell, past the first bytes: still a CSV, the rest lands
+    rows = "".join(f"e{i},f{i}\n" for i in range(200))
+    edges = tmp_path / "edges.csv"
+    edges.write_bytes(("source,target\n" + rows).encode() + b"x\x00y,z\n")
+    [result] = ingest(workspace, edges)
+    assert result.format == "edges-csv" and result.records_read == result.stored + result.duplicates + result.rejected
+    assert result.stored >= 200
+
+
 def test_whitespace_edge_list_with_a_header_line_is_an_edge_list(workspace, tmp_path):
     """'source target' over integer edges was taken for a KPI series named 'source target' (values
     12, 23, 31: the cells '1 2', '2 3', '3 1' read as numbers with thousands spaces)."""

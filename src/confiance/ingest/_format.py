@@ -26,7 +26,7 @@ class Sample:
     """What detection looks at: bounded, parsed once, shared by every format's ``sniff``."""
 
     path: Path
-    container: str  # jsonl | json | csv | yaml | xml | gml | js
+    container: str  # jsonl | json | csv | yaml | xml | gml | js | binary
     head_text: str
     first: Any  # first parsed unit (JSON value, CSV row dict, YAML document) or None
     header: list[str] = field(default_factory=list)  # CSV columns

@@ -667,6 +667,8 @@ READERS = {"jsonl": read_jsonl, "json": read_json, "csv": read_csv, "yaml": read
 def guess_container(opened: Opened) -> str:
     """Container from content first, file suffix second."""
     suffix = logical_suffix(opened.path)
+    if suffix == ".car" or _is_binary(opened):
+        return "binary"
     text = opened.head_text().lstrip()
     if suffix == ".js":  # JavaScript: an X archive's data file (``window.YTD.… = [``), never CSV
         return "js"
@@ -691,6 +693,16 @@ def guess_container(opened: Opened) -> str:
     if suffix == ".json":
         return "json"
     return "csv"
+
+
+def _is_binary(opened: Opened) -> bool:
+    """A NUL byte near the start of a file that is not UTF-16/32: binary data (a CAR archive), not text
+    (a stray NUL further into a text file leaves it text, to land with rejects)."""
+    return not opened.encoding.startswith(("utf-16", "utf-32")) and b"\0" in opened.head[:_BINARY_PROBE_BYTES]
+
+
+#: how far :func:`_is_binary` looks for a NUL byte
+_BINARY_PROBE_BYTES = 512
 
 
 def _later_lines_parse(text: str, sample_lines: int = 20) -> bool:

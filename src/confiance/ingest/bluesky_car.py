@@ -66,8 +66,6 @@ _MAX_HEADER_BYTES = 1 << 16  # a header is ~60 bytes: a larger length is not a C
 _SNIFF_BYTES = _MAX_HEADER_BYTES + 9  # the longest header with its length
 #: what libipld raises on bytes that are not strict DAG-CBOR
 _DECODE_ERRORS = (ValueError, RecursionError, OverflowError, TypeError)
-#: every container ``guess_container`` may name a binary file: the sniff reads the file's bytes itself
-_ANY_CONTAINER = ("csv", "json", "jsonl", "xml", "yaml", "gml", "js")
 
 
 class _Broken(Exception):
@@ -410,7 +408,7 @@ def sniff(sample: Sample) -> int:
 FORMAT = Format(
     name="bluesky-car",
     description="Bluesky / AT Protocol repository export (CAR v1: Export my data, com.atproto.sync.getRepo)",
-    containers=_ANY_CONTAINER,
+    containers=("binary",),
     sniff=sniff,
     map=map_record,
     read=read_car,
