@@ -77,7 +77,7 @@ def test_every_translation_follows_french_typography():
 
 
 def test_every_translation_keeps_the_placeholders_markup_and_commands_of_its_message():
-    """Placeholders and tags exactly; as many commands in backticks (their metavariables may be French: NAME → NOM)."""
+    """Placeholders and tags exactly; as many commands in backticks (their metavariables may be French)."""
     faults = [(english, french) for english, french in PAIRS
               if Counter(PLACEHOLDER.findall(french)) != Counter(PLACEHOLDER.findall(english))
               or TAG.findall(french) != TAG.findall(english)
