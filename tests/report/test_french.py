@@ -30,7 +30,8 @@ KEYWORDS = {**DEFAULT_KEYWORDS, "counted": (2, 3)}
 #: Steps of the simulated world that run in seconds (no embedding): enough for most sections.
 QUICK_STEPS = ["overview", "graph", "communities", "polarization", "influence", "layout", "bots", "disclosure",
                "sources", "account_types", "coordination", "harm"]
-NNBSP = "\u202f"  # the narrow no-break space of French numbers and before "%"
+NNBSP = "\u202f"  # the narrow no-break space of French numbers, before "%" and before ";", "!", "?"
+NBSP = "\u00a0"  # the no-break space before ":" and inside « guillemets » (docs/glossaire.md)
 
 
 def _extracted() -> dict[str, str | tuple[str, ...]]:
@@ -177,7 +178,7 @@ def test_the_french_report_is_in_french(reports):
     french_titles = _headings(french, "h2")
     assert len(french_titles) == len(titles) and not set(french_titles) & set(titles)
     assert {"Communautés", "Influenceurs", "Comportement coordonné", "Fiabilité des sources et cascades de liens",
-            "Mention de la publicité (droit français)"} <= set(french_titles)
+            "Mention publicitaire (droit français)"} <= set(french_titles)
     # no English sub-heading left, but those spelled alike in both languages
     same_in_both = {"Tables", "Verdicts"}
     left = set(_headings(english, "h3")) & set(_headings(french, "h3")) - same_in_both
@@ -186,7 +187,7 @@ def test_the_french_report_is_in_french(reports):
     assert {"account", "followers", "engagement rate", "probability", "evidence (post ids)"} <= english_columns
     assert {"abonnés", "taux d'engagement", "probabilité"} <= set(_headings(french, "th"))
     # sections without data say so in French, keeping the command
-    assert "Rien à afficher pour le moment : lancez `confiance analyze --only sentiment`." in french
+    assert f"Rien à afficher pour le moment{NBSP}: lancez `confiance analyze --only sentiment`." in french
     assert "Nothing to show yet" not in french and "Nothing to show yet" in english
 
 
@@ -228,7 +229,7 @@ def _fit_explanations(html: str) -> list[str]:
 
 def test_the_analyses_explanations_in_the_french_report_are_french(reports):
     english, french = reports
-    reasons_en, reasons_fr = _influencer_reasons(english, "why:"), _influencer_reasons(french, "pourquoi :")
+    reasons_en, reasons_fr = _influencer_reasons(english, "why:"), _influencer_reasons(french, f"pourquoi{NBSP}:")
     fit_en, fit_fr = _fit_explanations(english), _fit_explanations(french)
     assert len(reasons_fr) == len(reasons_en) >= 20 and len(fit_fr) == len(fit_en) >= 5
     # the English report shows the analyses' English words (the list below can find them)
@@ -237,10 +238,10 @@ def test_the_analyses_explanations_in_the_french_report_are_french(reports):
     for text in reasons_fr + fit_fr:
         left = [w for w in ENGLISH_EXPLANATION_WORDS if w in text]
         assert not left, (left, text)
-    assert all(r.startswith(("points forts : ", "non classé parmi les influenceurs : ")) for r in reasons_fr)
+    assert all(r.startswith((f"points forts{NBSP}: ", f"non classé parmi les influenceurs{NBSP}: ")) for r in reasons_fr)
     assert any("centile" in r for r in reasons_fr) and any("tête de file de la communauté" in r for r in reasons_fr)
-    assert any("compte détenu par une marque : classé marque (confiance " in r for r in reasons_fr)
-    assert all(r.startswith("éditorial ") and " ; confiance " in r for r in fit_fr)
+    assert any("compte détenu par une marque, classé marque (confiance " in r for r in reasons_fr)
+    assert all(r.startswith("éditorial ") and " ; confiance " in r for r in fit_fr)  # plain spaces: see _fit_explanations
     assert any(re.search(r"éditorial \d,\d\d \(publication la plus proche \S+, cosinus \d,\d+\)", r) for r in fit_fr)
 
 
@@ -274,18 +275,18 @@ def test_notes_and_reasons_the_analyses_store_in_english_are_written_again_in_fr
     assert [i18n.written_again(note, NOTES) for note in stored] == stored  # English: as stored
     with i18n.using("fr"):
         assert [i18n.written_again(note, NOTES) for note in stored] == [
-            "segment 'fr speakers' : critère age ignoré (aucun rapport d'audience)",
-            f"ensembles RR plafonnés à 20{NNBSP}000{NNBSP}000 entrées : la garantie d'approximation ne tient plus",
+            f"segment 'fr speakers'{NBSP}: critère age ignoré (aucun rapport d'audience)",
+            f"ensembles RR plafonnés à 20{NNBSP}000{NNBSP}000 entrées{NBSP}: la garantie d'approximation ne tient plus",
             "a note of another version"]
         assert component_inadequacy(12, 100, k=10).startswith(
             "la plus grande composante connexe compte 12 comptes, moins de 40 (4 × k, avec k = 10 comptes absorbants")
         assert f"(12{NNBSP}%, moins de 50{NNBSP}%)" in component_inadequacy(12, 100, k=10)
-        assert i18n.translate(MISSING_NOTES["bot_scores"]) == "non calculé : aucun score de bot (étape bots)"
+        assert i18n.translate(MISSING_NOTES["bot_scores"]) == f"non calculé{NBSP}: aucun score de bot (étape bots)"
         assert i18n.translate(METHOD) == "z-score de queue binomiale négative sur fenêtre glissante"
         assert model_description(model) == ("tendance linéaire locale + saisonnalité (7 périodes) + AR(1), a priori "
                                             "sur l'écart type du niveau 0,5 (poids 3)")
         assert (cue_label("profile: journalist"), cue_label("own_domain_links"), cue_value(True), cue_value(0.25)) == \
-            ("profil : journaliste", "liens vers son propre site", "oui", "0,25")
+            (f"profil{NBSP}: journaliste", "liens vers son propre site", "oui", "0,25")
     assert (cue_label("profile: journalist"), cue_value(True), cue_value(0.25)) == ("profile: journalist", True, 0.25)
 
 

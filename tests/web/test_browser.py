@@ -249,7 +249,7 @@ def test_the_switch_turns_the_map_french_and_is_remembered(browser, hostile_serv
     assert page.get_attribute("html", "lang") == "fr"
     _wait(page, "document.body.dataset.mapReady !== undefined")
     status = page.text_content("#map-status")
-    assert re.fullmatch(r"\d+ comptes, \d+ liens|\d+ comptes affichés sur \d+, \d+ liens \(échantillon : .+\)", status), status
+    assert re.fullmatch(r"\d+ comptes, \d+ liens|\d+ comptes affichés sur \d+, \d+ liens \(échantillon\u00a0: .+\)", status), status
     page.goto(hostile_server.base + "/tables/accounts")
     assert page.get_attribute("html", "lang") == "fr" and page.text_content("h1") == "Comptes"
     assert page.evaluate("window.__xss") == 0

@@ -23,7 +23,8 @@ from confiance.web.security import CONTENT_SECURITY_POLICY, SESSION_COOKIE
 from tests.web.hostile import PAYLOADS, hostile_world
 
 BASE = "http://127.0.0.1:8765"
-NNBSP = "\u202f"  # the narrow no-break space of French numbers
+NNBSP = "\u202f"  # the narrow no-break space of French numbers and before ";", "!", "?"
+NBSP = "\u00a0"  # the no-break space before ":" and inside « guillemets » (docs/glossaire.md)
 #: Words spelled alike in both languages (and the data's own values, which are never translated).
 SAME_IN_BOTH = {"Influence", "Amplification", "Sources", "Analyses", "Format", "Type", "Verdict", "Mention", "URL",
                 "Hashtags", "Engagements", "table", "interaction", "bio", "API (OpenAPI)", "confiance"}
@@ -241,19 +242,20 @@ def _problem(response) -> str:
 def test_a_bad_parameter_page_says_each_problem_in_the_pages_language(french, english):
     cases = {
         "limit=abc": ("limit: a whole number is expected (received \"abc\").",
-                      "limit : un nombre entier est attendu (reçu « abc »)."),
+                      f"limit{NBSP}: un nombre entier est attendu (reçu «{NBSP}abc{NBSP}»)."),
         "limit=0": ("limit: 1 or more is expected (received \"0\").",
-                    "limit : une valeur d'au moins 1 est attendue (reçu « 0 »)."),
+                    f"limit{NBSP}: une valeur d'au moins 1 est attendue (reçu «{NBSP}0{NBSP}»)."),
         "offset=10000001": ("offset: 10,000,000 or less is expected (received \"10000001\").",
-                            f"offset : une valeur d'au plus 10{NNBSP}000{NNBSP}000 est attendue (reçu « 10000001 »)."),
+                            f"offset{NBSP}: une valeur d'au plus 10{NNBSP}000{NNBSP}000 est attendue "
+                            f"(reçu «{NBSP}10000001{NBSP}»)."),
         "desc=peut-être": ("desc: true or false is expected (received \"peut-être\").",
-                           "desc : true ou false est attendu (reçu « peut-être »)."),
+                           f"desc{NBSP}: true ou false est attendu (reçu «{NBSP}peut-être{NBSP}»)."),
         "limit=x&offset=-1": ("offset: 0 or more is expected (received \"-1\"); limit: a whole number is expected "
                               "(received \"x\").",  # in the route's order of parameters
-                              "offset : une valeur d'au moins 0 est attendue (reçu « -1 ») ; limit : un nombre entier "
-                              "est attendu (reçu « x »)."),
+                              f"offset{NBSP}: une valeur d'au moins 0 est attendue (reçu «{NBSP}-1{NBSP}»){NNBSP}; "
+                              f"limit{NBSP}: un nombre entier est attendu (reçu «{NBSP}x{NBSP}»)."),
         f"q={'a' * 201}": (f"q: at most 200 characters are accepted (received \"{'a' * 40}…\").",
-                           f"q : au plus 200 caractères sont acceptés (reçu « {'a' * 40}… »)."),
+                           f"q{NBSP}: au plus 200 caractères sont acceptés (reçu «{NBSP}{'a' * 40}…{NBSP}»)."),
     }
     for query, (in_english, in_french) in cases.items():
         for client, expected, language in ((english, in_english, "en"), (french, in_french, "fr")):
@@ -264,9 +266,9 @@ def test_a_bad_parameter_page_says_each_problem_in_the_pages_language(french, en
             assert "Input should" not in response.text, query
     # the CSV download's page and the login form's missing field
     assert _problem(french.get("/tables/accounts.csv", params={"desc": "?"})) == (
-        "desc : true ou false est attendu (reçu « ? »).")
+        f"desc{NBSP}: true ou false est attendu (reçu «{NBSP}?{NBSP}»).")
     missing = french.post("/login", headers={"origin": BASE})
-    assert missing.status_code == 422 and _problem(missing) == "token : ce paramètre est obligatoire."
+    assert missing.status_code == 422 and _problem(missing) == f"token{NBSP}: ce paramètre est obligatoire."
     assert _problem(english.post("/login", headers={"origin": BASE})) == "token: this parameter is required."
 
 
@@ -281,7 +283,7 @@ def test_a_hostile_bad_value_comes_back_escaped_and_cut(french):
     assert all(re.fullmatch(r'<script src="/static/[a-z]+\.js" defer>', s) for s in scripts), scripts
     # a line break or a bidirectional override cannot rearrange the sentence around it
     spoof = french.get("/tables/accounts", params={"offset": "1\u202e2\n3"})
-    assert _problem(spoof) == "offset : un nombre entier est attendu (reçu « 1\ufffd2\ufffd3 »)."
+    assert _problem(spoof) == f"offset{NBSP}: un nombre entier est attendu (reçu «{NBSP}1\ufffd2\ufffd3{NBSP}»)."
 
 
 def test_the_json_api_keeps_fastapis_own_422(french, english):
