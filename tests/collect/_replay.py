@@ -103,6 +103,7 @@ class ReplayServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out at once, not after a delayed ACK
 
             def log_message(self, *args: Any) -> None:
                 pass

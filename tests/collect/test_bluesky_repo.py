@@ -242,3 +242,31 @@ def test_a_car_renamed_but_not_recorded_is_removed_and_downloaded_again(workspac
     state = json.loads((workspace.root / "collect" / "repos.state.json").read_text(encoding="utf-8"))
     [again] = _folder(workspace).iterdir()
     assert not orphan.exists() and again.read_bytes() == cars[OWNER] and state["ready"] == [again.name]
+
+
+@pytest.mark.parametrize(("url", "reason"), [
+    ("https://169.254.169.254/latest", "an IP address"),  # a cloud metadata service
+    ("https://0x7f.1", "an IP address"),
+    ("https://127.1", "an IP address"),
+    ("https://LOCALHOST.", "localhost"),
+    ("https://pds.localhost", "localhost"),
+    ("https://pds", "not a public domain name"),
+    ("https://pds.internal", "not a public domain name"),
+    ("ftp://pds.example.com", "not an https URL"),
+    ("https://", "not a URL"),
+    (42, "not a URL"),
+    ("https://mapped.example.com", "resolves to a private or reserved address"),  # ::ffff:10.0.0.1
+    ("https://cgnat.example.com", "resolves to a private or reserved address"),  # 100.64.0.0/10
+])
+def test_host_rules(url: object, reason: str) -> None:
+    from confiance.collect.bluesky_repo import Refused, public_origin
+
+    addresses = {"mapped.example.com": ["::ffff:10.0.0.1"], "cgnat.example.com": ["100.64.1.1"]}
+    with pytest.raises(Refused, match=f"^the PDS endpoint .*{reason}"):
+        public_origin(url, "the PDS endpoint", lambda host: addresses.get(host, ["151.101.1.1"]))
+
+
+def test_a_public_endpoint_keeps_only_its_origin() -> None:
+    from confiance.collect.bluesky_repo import public_origin
+
+    assert public_origin("https://user@PDS.Example.com:444/xrpc/", "the PDS endpoint", resolve) == "https://pds.example.com:444"
