@@ -134,18 +134,18 @@ def pds_endpoint(document: Any, did: str) -> str:
 
 
 class Hosts:
-    """One polite client per host (its own rate-limit window and interval), made on first use and
-    added to ``apis`` (whose counts the run adds up, and which it closes)."""
+    """One polite client per host and media type (its own rate-limit window and interval), made on first
+    use and added to ``apis`` (whose counts the run adds up, and which it closes)."""
 
     def __init__(self, apis: list[PoliteClient], make: Callable[[str, str], PoliteClient]):
         self.apis, self.make = apis, make
-        self._by_origin: dict[str, PoliteClient] = {}
+        self._made: dict[tuple[str, str], PoliteClient] = {}
 
     def get(self, origin: str, accept: str = "application/json") -> PoliteClient:
-        if origin not in self._by_origin:
-            self._by_origin[origin] = self.make(origin, accept)
-            self.apis.append(self._by_origin[origin])
-        return self._by_origin[origin]
+        if (origin, accept) not in self._made:
+            self._made[origin, accept] = self.make(origin, accept)
+            self.apis.append(self._made[origin, accept])
+        return self._made[origin, accept]
 
 
 class RepositoryTask:
