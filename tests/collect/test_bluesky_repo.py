@@ -55,8 +55,8 @@ def resolve(host: str) -> list[str]:
     return ADDRESSES.get(host, [])
 
 
-def _document(did: str, endpoint: str) -> dict:
-    return {"@context": ["https://www.w3.org/ns/did/v1"], "id": did, "alsoKnownAs": [],
+def _document(did: str, endpoint: str, handle: str | None = None) -> dict:
+    return {"@context": ["https://www.w3.org/ns/did/v1"], "id": did, "alsoKnownAs": [f"at://{handle}"] if handle else [],
             "service": [{"id": "#atproto_pds", "type": "AtprotoPersonalDataServer", "serviceEndpoint": endpoint}]}
 
 
@@ -67,8 +67,8 @@ def cars() -> dict[str, bytes]:
 
 
 def _server(cars: dict[str, bytes], clock: FakeClock) -> ReplayServer:
-    handles = {"owner.example.com": OWNER}
-    plc = {OWNER: _document(OWNER, f"https://{PDS}"), OPTED: _document(OPTED, f"https://{PDS}"),
+    handles = {"owner.example.com": OWNER, "impostor.example.com": OPTED}
+    plc = {OWNER: _document(OWNER, f"https://{PDS}", "owner.example.com"), OPTED: _document(OPTED, f"https://{PDS}"),
            GONE: _document(GONE, f"https://{PDS}/")}
     plc.update({did: _document(did, endpoint) for did, (endpoint, _) in HOSTILE.items()})
 
@@ -164,11 +164,13 @@ def test_opt_out_and_unavailable_repositories_are_skipped_and_asked_again_later(
         again = len(server.requests)
         _run(workspace, server, [OPTED, GONE], ingest=False)
         assert len(server.requests) == 2 * again
-        text = json.loads(_config(server.url, [OPTED]))
+        text = json.loads(_config(server.url, [OPTED, "impostor.example.com"]))
         text["respect_opt_outs"] = False
         kept = collect(workspace, parse_config(json.dumps(text), "r.yaml"), clock=FakeClock(),
                        transport=HostRouter(server.url), resolve=resolve, ingest=False)
-    assert kept.tasks[0].stopped == "exhausted"
+    # a handle that resolves to a DID whose document does not claim it back is not collected
+    assert [t.stopped for t in kept.tasks] == ["exhausted", "not collected: the DID document does not confirm the handle"]
+    assert [q["did"] for q in server.calls(f"/{PDS}{GET_REPO}")] == [GONE, GONE, OPTED]
     audit = workspace.audit_path.read_text(encoding="utf-8")
     assert "did:plc" not in audit and "example" not in audit
 

@@ -3,7 +3,8 @@
 For each entry of ``repositories`` (a handle or a DID), following the AT Protocol identity and sync
 specifications [1]_ [2]_ [3]_:
 
-1. a handle becomes a DID with ``com.atproto.identity.resolveHandle`` on the AppView;
+1. a handle becomes a DID with ``com.atproto.identity.resolveHandle`` on the AppView, and the DID
+   document (step 3) must claim it back in ``alsoKnownAs`` (bidirectional verification);
 2. with ``respect_opt_outs``, ``app.bsky.actor.getProfile`` on the AppView: an account labelled
    ``!no-unauthenticated`` is not collected;
 3. the DID document: ``did:plc`` from the PLC directory (``https://plc.directory/{did}``), ``did:web``
@@ -22,7 +23,7 @@ network. Redirects are not followed. (The check resolves the name, then the requ
 again: a DNS server that answers differently the second time is not defended against.)
 
 A task that cannot collect its repository for a reason of its own (opted out, refused host, no PDS
-in the document, a 4xx answer such as ``RepoDeactivated``, a repository over the size limit) ends
+in the document, a handle the document does not claim, a 4xx answer such as ``RepoDeactivated``, a repository over the size limit) ends
 with that reason in the run's summary, without the handle or DID, and the other tasks go on; it
 tries again on the next run. Service failures (5xx, 429 after the retries) stop the run as for every
 other task.
@@ -133,6 +134,12 @@ def pds_endpoint(document: Any, did: str) -> str:
     raise Refused("the DID document names no PDS")
 
 
+def _handles(document: Any) -> set[str]:
+    """The ``at://`` handles a DID document claims (``alsoKnownAs``), lower-cased."""
+    names = document.get("alsoKnownAs") if isinstance(document, dict) else None
+    return {name.lower() for name in names or () if isinstance(name, str)}
+
+
 class Hosts:
     """One polite client per host and media type (its own rate-limit window and interval), made on first
     use and added to ``apis`` (whose counts the run adds up, and which it closes)."""
@@ -170,7 +177,10 @@ class RepositoryTask:
                                                    what="getProfile")
                 if opted_out(profile):
                     raise Refused("opted out (!no-unauthenticated)")
-            pds = public_origin(pds_endpoint(self._document(did), did), "the PDS endpoint", self.resolve)
+            document = self._document(did)
+            if not self.actor.startswith("did:") and f"at://{self.actor}" not in _handles(document):
+                raise Refused("the DID document does not confirm the handle")
+            pds = public_origin(pds_endpoint(document, did), "the PDS endpoint", self.resolve)
             self._download(pds, did)
         except (Refused, HttpError) as exc:
             yield Page("repo", b"", 0, {}, stopped=f"not collected: {exc}")
