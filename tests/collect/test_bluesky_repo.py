@@ -32,6 +32,7 @@ OWNER = "did:plc:repocollectowner2test345"  # reached through its handle
 WEB = "did:web:web.example.org"
 OPTED = "did:plc:optedoutaccount2345abcde"
 GONE = "did:plc:deactivatedaccount2345ab"
+NOT_CAR = "did:plc:pdsanswersjsonnotcar234"
 #: hostile DID documents: DID -> (PDS endpoint, the reason the summary must give)
 HOSTILE = {
     "did:plc:hostileloopbackliteral23": ("https://127.0.0.1", "the PDS endpoint is an IP address, not a domain name"),
@@ -69,7 +70,7 @@ def cars() -> dict[str, bytes]:
 def _server(cars: dict[str, bytes], clock: FakeClock) -> ReplayServer:
     handles = {"owner.example.com": OWNER, "impostor.example.com": OPTED}
     plc = {OWNER: _document(OWNER, f"https://{PDS}", "owner.example.com"), OPTED: _document(OPTED, f"https://{PDS}"),
-           GONE: _document(GONE, f"https://{PDS}/")}
+           GONE: _document(GONE, f"https://{PDS}/"), NOT_CAR: _document(NOT_CAR, f"https://{PDS}")}
     plc.update({did: _document(did, endpoint) for did, (endpoint, _) in HOSTILE.items()})
 
     def resolve_handle(query: dict, server: ReplayServer) -> Reply:
@@ -83,6 +84,8 @@ def _server(cars: dict[str, bytes], clock: FakeClock) -> ReplayServer:
     def get_repo(query: dict, server: ReplayServer) -> Reply:
         if query["did"] == GONE:
             return Reply(400, {"error": "RepoDeactivated", "message": f"Repo has been deactivated: {GONE}"})
+        if query["did"] == NOT_CAR:
+            return Reply(body={"did": NOT_CAR, "note": "a JSON page, not a repository"})
         return Reply(body=cars[query["did"]], sized=query["did"] != WEB)
 
     routes = {RESOLVE: resolve_handle, PROFILE: profile, f"/{PDS}{GET_REPO}": get_repo, f"/{WEB_PDS}{GET_REPO}": get_repo,
@@ -154,15 +157,16 @@ def test_hosts_named_by_hostile_documents_are_refused_before_any_request(workspa
     assert [f.read_bytes() for f in _folder(workspace).iterdir()] == [cars[OWNER]]
 
 
-def test_opt_out_and_unavailable_repositories_are_skipped_and_asked_again_later(workspace: Workspace, cars) -> None:
+def test_opted_out_unavailable_and_non_car_repositories_are_skipped_and_asked_again_later(workspace: Workspace, cars) -> None:
     with _server(cars, FakeClock()) as server:
-        result = _run(workspace, server, [OPTED, GONE], ingest=False)
+        result = _run(workspace, server, [OPTED, GONE, NOT_CAR], ingest=False)
         assert [t.stopped for t in result.tasks] == ["not collected: opted out (!no-unauthenticated)",
-                                                     "not collected: getRepo: HTTP 400 (RepoDeactivated)"]
+                                                     "not collected: getRepo: HTTP 400 (RepoDeactivated)",
+                                                     "not collected: getRepo's answer is not a CAR v1 file"]
         assert server.calls(f"/plc.directory/{OPTED}") == []  # nothing past the profile
         assert not list(_folder(workspace).iterdir())
         again = len(server.requests)
-        _run(workspace, server, [OPTED, GONE], ingest=False)
+        _run(workspace, server, [OPTED, GONE, NOT_CAR], ingest=False)
         assert len(server.requests) == 2 * again
         text = json.loads(_config(server.url, [OPTED, "impostor.example.com"]))
         text["respect_opt_outs"] = False
@@ -170,7 +174,7 @@ def test_opt_out_and_unavailable_repositories_are_skipped_and_asked_again_later(
                        transport=HostRouter(server.url), resolve=resolve, ingest=False)
     # a handle that resolves to a DID whose document does not claim it back is not collected
     assert [t.stopped for t in kept.tasks] == ["exhausted", "not collected: the DID document does not confirm the handle"]
-    assert [q["did"] for q in server.calls(f"/{PDS}{GET_REPO}")] == [GONE, GONE, OPTED]
+    assert [q["did"] for q in server.calls(f"/{PDS}{GET_REPO}")] == [GONE, NOT_CAR, GONE, NOT_CAR, OPTED]
     audit = workspace.audit_path.read_text(encoding="utf-8")
     assert "did:plc" not in audit and "example" not in audit
 
