@@ -32,7 +32,7 @@ OWNER = "did:plc:repocollectowner2test345"  # reached through its handle
 WEB = "did:web:web.example.org"
 OPTED = "did:plc:optedoutaccount2345abcde"
 GONE = "did:plc:deactivatedaccount2345ab"
-NOT_CAR = "did:plc:pdsanswersjsonnotcar234"
+NOT_CAR = "did:plc:pdsanswersjsonnotcar2345"
 #: hostile DID documents: DID -> (PDS endpoint, the reason the summary must give)
 HOSTILE = {
     "did:plc:hostileloopbackliteral23": ("https://127.0.0.1", "the PDS endpoint is an IP address, not a domain name"),
