@@ -1,6 +1,8 @@
 """Local servers that replay recorded API responses: an HTTP server for the Bluesky AppView and
-Mastodon, a WebSocket server for Jetstream. Faults (429, 5xx, a socket closed mid-body, a stream
-cut) are injected per request; every request is logged (path and query) for the assertions."""
+Mastodon, a WebSocket server for Jetstream. Faults (429, 5xx, a socket closed mid-body, a body that
+stalls halfway, a stream cut) are injected per request; every request is logged (path and query) for
+the assertions. :class:`HostRouter` sends requests for other hosts (a PLC directory, PDSs) to the
+local server, under ``/<host>/<path>``."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import yaml
 
 from tests.conftest import FORMATS
@@ -67,8 +70,9 @@ def pages_of(items: list, size: int) -> list[list]:
 @dataclass
 class Reply:
     status: int = 200
-    body: Any = None
+    body: Any = None  # JSON, or bytes sent as they are
     headers: dict[str, str] = field(default_factory=dict)
+    sized: bool = True  # False: no Content-Length, the body ends when the connection closes
 
 
 @dataclass
@@ -76,7 +80,7 @@ class Fault:
     """Applied to the next ``times`` requests of ``path`` for which ``when(query)`` is true."""
 
     path: str
-    kind: str  # "status" | "drop"
+    kind: str  # "status" | "drop" | "stall" (half the body, then wait for ReplayServer.release)
     status: int = 500
     headers: dict[str, str] = field(default_factory=dict)
     times: int = 1
@@ -93,11 +97,13 @@ class ReplayServer:
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.headers_seen: list[dict[str, str]] = []
+        self.stalled, self.release = threading.Event(), threading.Event()
         self._lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out at once, not after a delayed ACK
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -113,19 +119,26 @@ class ReplayServer:
                         fault.times -= 1
                 route = server.routes.get(parts.path)
                 reply = route(query, server) if route else Reply(404, {"error": "NotFound"})
-                data = json.dumps(reply.body).encode()
                 if fault and fault.kind == "status":
                     reply = Reply(fault.status, {"error": "injected"}, fault.headers)
-                    data = json.dumps(reply.body).encode()
+                binary = isinstance(reply.body, bytes)
+                data = reply.body if binary else json.dumps(reply.body).encode()
                 self.send_response(reply.status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Content-Type", "application/vnd.ipld.car" if binary else "application/json; charset=utf-8")
+                if reply.sized:
+                    self.send_header("Content-Length", str(len(data)))
+                else:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
                 for key, value in {**server.rate_headers(server), **reply.headers}.items():
                     self.send_header(key, value)
                 self.end_headers()
-                if fault and fault.kind == "drop":  # half the body, then the socket goes away
+                if fault and fault.kind in ("drop", "stall"):  # half the body, then the socket goes away
                     self.wfile.write(data[: len(data) // 2])
                     self.wfile.flush()
+                    if fault.kind == "stall":
+                        server.stalled.set()
+                        server.release.wait(60)
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
@@ -141,11 +154,32 @@ class ReplayServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.release.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
     def calls(self, path: str) -> list[dict[str, str]]:
         return [query for p, query in self.requests if p == path]
+
+
+class HostRouter(httpx.BaseTransport):
+    """An ``httpx`` transport: requests to the server's address go there as they are; requests to
+    any other host go to ``<server>/<host>/<path>`` (the host checks of the collector still see the
+    original URL)."""
+
+    def __init__(self, server_url: str):
+        self.inner = httpx.HTTPTransport()
+        self.local = httpx.URL(server_url)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        if url.host != self.local.host:
+            port = f":{url.port}" if url.port else ""
+            request.url = self.local.copy_with(raw_path=f"/{url.host}{port}".encode() + url.raw_path)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 def cursor_pages(pages: list[Any], key: str, extra: dict | None = None) -> Route:

@@ -22,6 +22,7 @@ queries:
   - {q: "réchauffement climatique", lang: fr, sort: top}
 actors: ["@Alice.bsky.social", "did:plc:abc"]
 followers_of: [alice.bsky.social]
+repositories: ["@Alice.bsky.social", "did:web:alice.example.org", "did:plc:ewvi7nxzyoun6zhxrhs64oiz"]
 jetstream:
   keywords: [Climat, GIEC]
   duration_s: 60
@@ -48,6 +49,8 @@ def test_valid_files_parse_with_normalised_values(tmp_path: Path) -> None:
     assert config.queries[1].lang == "fr" and config.queries[1].sort == "top"
     assert config.actors == ("alice.bsky.social", "did:plc:abc")
     assert config.jetstream is not None and config.jetstream.keywords == ("climat", "giec")
+    assert config.repositories == ("alice.bsky.social", "did:web:alice.example.org", "did:plc:ewvi7nxzyoun6zhxrhs64oiz")
+    assert config.limits.max_repo_bytes == 200 << 20
     path = tmp_path / "masto-watch.yaml"
     path.write_text(MASTODON, encoding="utf-8")
     masto = load_config(path, "mastodon")
@@ -69,6 +72,13 @@ def test_valid_files_parse_with_normalised_values(tmp_path: Path) -> None:
         ("platform: bluesky\ncontact: a@b\nqueries: [{q: x, sort: new}]\n", "queries[0].sort", "latest or top"),
         ("platform: bluesky\ncontact: a@b\nactors: [alice]\n", "actors[0]", "handle"),
         ("platform: bluesky\ncontact: a@b\njetstream: {duration_s: 5}\n", "jetstream.keywords", "at least one keyword"),
+        ("platform: bluesky\ncontact: a@b\nrepositories: [did:key:z6Mkabc]\n", "repositories[0]", "did:plc or did:web"),
+        ("platform: bluesky\ncontact: a@b\nrepositories: [a.b, 'did:web:h.org/path']\n", "repositories[1]",
+         "did:plc or did:web"),
+        ("platform: bluesky\ncontact: a@b\nrepositories: [did:plc:short]\n", "repositories[0]", "did:plc or did:web"),
+        ("platform: bluesky\ncontact: a@b\nrepositories: a.b\n", "repositories", "expected a list"),
+        ("platform: bluesky\ncontact: a@b\nrepositories: [a.b]\nlimits: {max_repo_bytes: 0}\n", "limits.max_repo_bytes",
+         "at least 1"),
         ("platform: bluesky\ncontact: a@b\njetstream: {keywords: [x], url: 'https://x'}\n", "jetstream.url", "wss"),
         ("platform: mastodon\ncontact: a@b\ninstances: []\n", "instances", "non-empty"),
         ("platform: mastodon\ncontact: a@b\ninstances: [{url: 'https://m.s', timelines: [home]}]\n",

@@ -40,6 +40,7 @@ def collect(
     seed: int = 0,
     transport: httpx.BaseTransport | None = None,
     connect: Callable[..., Any] | None = None,
+    resolve: Callable[[str], list[str]] | None = None,
     on_page: Progress | None = None,
     on_ingested: Callable[[IngestResult], None] | None = None,
     checkpoint_hook: CheckpointHook | None = None,
@@ -58,6 +59,9 @@ def collect(
         Time and sleep (every wait goes through it) and the backoff jitter's seed.
     transport, connect
         An ``httpx`` transport and a WebSocket ``connect`` to replace the network (tests).
+    resolve
+        Host name to its IP addresses, for the private-address check of repository hosts (tests);
+        default: the system resolver.
     on_page, on_ingested
         Progress callbacks: (task label, task pages, task items) after each committed page;
         each ingest result.
@@ -72,14 +76,16 @@ def collect(
     from confiance.collect import bluesky, mastodon
 
     clock = clock or SystemClock()
+    journal = Journal(ws, config.name, config.platform, chunk_pages=config.limits.chunk_pages,
+                      checkpoint_hook=checkpoint_hook)
     if config.platform == "bluesky":
-        tasks, apis = bluesky.build_tasks(config, clock=clock, transport=transport, connect=connect, seed=seed)
+        tasks, apis = bluesky.build_tasks(config, clock=clock, transport=transport, connect=connect, seed=seed,
+                                          spool=journal.spool_path("repo"), resolve=resolve)
     else:
         tasks, apis = mastodon.build_tasks(config, clock=clock, transport=transport, seed=seed)
     result = CollectResult(config.name, config.platform)
     try:
-        with Journal(ws, config.name, config.platform, chunk_pages=config.limits.chunk_pages,
-                     checkpoint_hook=checkpoint_hook) as journal:
+        with journal:
             try:
                 run_tasks(journal, tasks, config.limits, result, on_page)
             finally:

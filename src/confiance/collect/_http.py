@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Callable, Protocol
 
 import httpx
 
@@ -27,6 +27,14 @@ from confiance.collect.config import CollectError, Limits
 
 TRANSIENT_STATUS = frozenset({500, 502, 503, 504, 520, 521, 522, 524})
 _RETRY_EXCEPTIONS = (httpx.TransportError, httpx.DecodingError)
+
+
+class HttpError(CollectError):
+    """The server answered the request with an error (4xx other than 429): retrying will not help."""
+
+
+class TooLarge(CollectError):
+    """A download is over its size limit."""
 
 
 class Clock(Protocol):
@@ -183,14 +191,47 @@ class PoliteClient:
         """The response (status < 400, body read) of a GET, after waits and retries.
 
         ``what`` names the endpoint in errors; it must not hold personal data (no handles)."""
+        return self._send(url, params, what, lambda response: response.read())
+
+    def download(self, url: str, params: dict[str, Any] | None, sink: BinaryIO, *, max_bytes: int,
+                 what: str = "request") -> int:
+        """Stream a GET's body into ``sink`` (from its start on every try); the number of bytes written.
+
+        The body is never held in memory. A body announced or found larger than ``max_bytes`` raises
+        :class:`TooLarge` as soon as that is known; a body cut short is retried from the start."""
+
+        def copy(response: httpx.Response) -> None:
+            announced = response.headers.get("content-length")
+            if announced and announced.isdigit() and int(announced) > max_bytes:
+                raise TooLarge(f"{what}: the server announces {announced} bytes, over the {max_bytes} byte limit")
+            sink.seek(0)
+            sink.truncate()
+            size = 0
+            for block in response.iter_bytes():
+                size += len(block)
+                if size > max_bytes:
+                    raise TooLarge(f"{what}: the body is over the {max_bytes} byte limit")
+                sink.write(block)
+
+        response = self._send(url, params, what, copy)
+        if response.status_code != 200:
+            raise HttpError(f"{what}: HTTP {response.status_code} (redirects are not followed)")
+        return sink.tell()
+
+    def _send(self, url: str, params: dict[str, Any] | None, what: str,
+              consume: Callable[[httpx.Response], object]) -> httpx.Response:
+        """A GET after waits and retries; ``consume`` reads the body of a response below 400."""
         attempt = 0
         while True:
             self._pace()
             self._last_request = self.clock.monotonic()
             self.stats.requests += 1
             try:
-                response = self.client.get(url, params=params)
-                response.read()
+                with self.client.stream("GET", url, params=params) as response:
+                    if response.status_code < 400:
+                        consume(response)
+                    else:
+                        response.read()
             except _RETRY_EXCEPTIONS as exc:
                 self._retry_or_raise(attempt, what, type(exc).__name__)
                 attempt += 1
@@ -212,7 +253,7 @@ class PoliteClient:
                 attempt += 1
                 continue
             if response.status_code >= 400:
-                raise CollectError(f"{what}: HTTP {response.status_code} {_error_message(response)}")
+                raise HttpError(f"{what}: HTTP {response.status_code} {_error_message(response)}")
             return response
 
     def get_json(self, url: str, params: dict[str, Any] | None = None, *, what: str = "request") -> tuple[Any, httpx.Response]:

@@ -12,6 +12,12 @@ cursor after this page + the chunk's new committed size) by writing a temporary 
 fsync the folder. A crash before the state is saved leaves bytes past the committed size: on restart
 they are cut off and the page is fetched again, once. A crash after leaves the page committed and
 the cursor past it: it is not fetched again. Either way the raw files hold each page exactly once.
+
+A whole file (a repository export) is downloaded by its task to ``<name>/<kind>-download<suffix>.partial``
+and fsynced; :meth:`Journal.commit_file` renames it to its final name, then saves the state that lists
+it as ready and marks the task done. A crash during the download leaves a stray ``.partial`` (removed on
+restart, the task downloads again); a crash between the rename and the save leaves a final file the
+state does not list (removed on restart, the task downloads again). Ingest never sees a partial file.
 """
 
 from __future__ import annotations
@@ -35,7 +41,10 @@ CHUNK_KINDS: dict[str, tuple[str, str, bytes]] = {
     "bluesky": (".jsonl", "bluesky", b""),
     "mastodon": (".jsonl", "mastodon", b""),
     "follows": (".csv", "edges-csv", b"source,target,kind,platform\n"),
+    "repo": (".car", "bluesky-car", b""),
 }
+#: kinds written whole by :meth:`Journal.commit_file`, never appended to
+WHOLE_FILE_KINDS = frozenset({"repo"})
 
 #: test hook: called with ("written" | "committed", pages committed in this run)
 CheckpointHook = Callable[[str, int], None]
@@ -150,9 +159,13 @@ class Journal:
                     partial.unlink()
             del self.state["chunks"][kind]
         known = {c["file"] for c in self.state["chunks"].values()}
-        for stray in self.dir.glob("*.partial"):  # opened, but no page was committed to it
+        for stray in self.dir.glob("*.partial"):  # opened, but no page was committed to it; a cut download
             if stray.name not in known:
                 stray.unlink()
+        for kind in WHOLE_FILE_KINDS:  # renamed, but its task was not marked done: it is downloaded again
+            for orphan in self.dir.glob(f"{kind}-*{CHUNK_KINDS[kind][0]}"):
+                if orphan.name not in self.state["ready"]:
+                    orphan.unlink()
         _fsync_dir(self.dir)
         self.save()
 
@@ -180,6 +193,25 @@ class Journal:
             self.checkpoint_hook("committed", self.pages_committed)
         if data and self._open[kind].pages >= self.chunk_pages:
             self._close(kind)
+
+    def spool_path(self, kind: str) -> Path:
+        """Where a task downloads a whole file of ``kind`` before :meth:`commit_file` (a stray on restart)."""
+        return self.dir / f"{kind}-download{CHUNK_KINDS[kind][0]}.partial"
+
+    def commit_file(self, kind: str, spool: Path, task_key: str, task_state: dict) -> None:
+        """Make a whole file, complete and fsynced at ``spool``, ready to ingest; then save the cursor."""
+        serial = self.state["serial"] = self.state.get("serial", 0) + 1
+        final = self.dir / f"{kind}-{self._stamp}-{serial:05d}{CHUNK_KINDS[kind][0]}"
+        os.replace(spool, final)
+        _fsync_dir(self.dir)
+        if self.checkpoint_hook:
+            self.checkpoint_hook("written", self.pages_committed)
+        self.state["ready"].append(final.name)
+        self.state["tasks"][task_key] = task_state
+        self.save()
+        self.pages_committed += 1
+        if self.checkpoint_hook:
+            self.checkpoint_hook("committed", self.pages_committed)
 
     def _chunk(self, kind: str) -> _OpenChunk:
         if kind not in self._open:

@@ -20,7 +20,8 @@ class Page:
     data: bytes  # whole lines, each ending with a newline; b"" when the page held nothing to keep
     items: int
     state: dict  # the task's state once this page is durable
-    stopped: str | None = None  # set on a stream's last page: why it stopped
+    stopped: str | None = None  # set on a task's last page when it ends early: why (no personal data)
+    file: Path | None = None  # a whole downloaded file (Journal.spool_path) instead of lines
 
 
 class Task(Protocol):
@@ -36,7 +37,7 @@ class TaskSummary:
     label: str
     pages: int = 0
     items: int = 0
-    stopped: str = "exhausted"  # exhausted | max_pages | max_posts | duration
+    stopped: str = "exhausted"  # exhausted | max_pages | max_posts | duration | a task's own reason
 
 
 @dataclass
@@ -81,7 +82,10 @@ def run_tasks(journal: Journal, tasks: list[Task], limits: Limits, result: Colle
         pages = task.pages(journal.task_state(task.key))
         try:
             for page in pages:
-                journal.commit_page(page.kind, page.data, task.key, page.state)
+                if page.file is not None:
+                    journal.commit_file(page.kind, page.file, task.key, page.state)
+                else:
+                    journal.commit_page(page.kind, page.data, task.key, page.state)
                 summary.pages += 1
                 summary.items += page.items
                 if on_page:

@@ -13,14 +13,18 @@ Tasks, one per configured item:
 - With ``respect_opt_outs`` (the default), posts, feed items and follow edges of accounts labelled
   ``!no-unauthenticated`` (they asked apps not to show them to logged-out visitors) are left out
   of what is written. Jetstream events carry no labels: the filter cannot apply there.
+- ``com.atproto.sync.getRepo`` per entry of ``repositories`` (handle or DID): the account's whole
+  public repository (posts, reposts, likes, follows, profile), one CAR v1 file per account that the
+  ``bluesky-car`` importer reads. Identity resolution, the checks on the hosts a DID document names,
+  the size limit and the opt-out are in :mod:`confiance.collect.bluesky_repo`.
 - Jetstream (``/subscribe?wantedCollections=app.bsky.feed.post``): post-create events whose text
   or tags contain a keyword (whole words, case-insensitive), for ``duration_s`` seconds. Raw: one
   event per line, as received. The cursor is the last seen ``time_us``; a reconnect or a new run
   replays from it and drops events at or before it.
 
 A search or author-feed task that ran to its end starts a new pass on the next run, for what is
-newer than the newest post it saw. A followers/follows task, once complete, is not repeated: delete
-its entry in ``WORKSPACE/collect/<name>.state.json`` (or the file) to collect the list again.
+newer than the newest post it saw. A followers/follows or repository task, once complete, is not
+repeated: delete its entry in ``WORKSPACE/collect/<name>.state.json`` (or the file) to collect it again.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from pathlib import Path
 from typing import Any, Callable, Iterator
 from urllib.parse import urlencode
 
@@ -296,22 +301,39 @@ class JetstreamTask:
 
 
 def build_tasks(config: CollectConfig, *, clock: Clock | None = None, transport: httpx.BaseTransport | None = None,
-                connect: Callable[..., Any] | None = None, seed: int = 0) -> tuple[list, list[PoliteClient]]:
-    """The tasks of a Bluesky configuration and the API client they share."""
+                connect: Callable[..., Any] | None = None, seed: int = 0, spool: Path | None = None,
+                resolve: Callable[[str], list[str]] | None = None) -> tuple[list, list[PoliteClient]]:
+    """The tasks of a Bluesky configuration and the API clients they use: the AppView's, then one per
+    host a repository task reaches (PLC directory, did:web hosts, PDSs), added as they are first used.
+
+    ``spool`` is where a repository task downloads (``Journal.spool_path("repo")``); ``resolve`` the
+    host name resolver of the private-address check (default: the system's)."""
     from confiance.collect._http import user_agent
+    from confiance.collect.bluesky_repo import Hosts, RepositoryTask, system_resolver
 
     clock = clock or SystemClock()
     agent = user_agent(config.contact)
     limits = config.limits
-    client = httpx.Client(base_url=config.appview, headers={"User-Agent": agent, "Accept": "application/json"},
-                          timeout=limits.timeout_s, transport=transport)
-    api = PoliteClient(client, remaining_header=REMAINING_HEADER, reset_header=RESET_HEADER, limits=limits,
-                       clock=clock, seed=seed)
+
+    def polite(base_url: str, accept: str = "application/json") -> PoliteClient:
+        client = httpx.Client(base_url=base_url, headers={"User-Agent": agent, "Accept": accept},
+                              timeout=limits.timeout_s, transport=transport)
+        return PoliteClient(client, remaining_header=REMAINING_HEADER, reset_header=RESET_HEADER, limits=limits,
+                            clock=clock, seed=seed)
+
+    api = polite(config.appview)
+    apis = [api]
     respect = config.respect_opt_outs
     tasks: list = [SearchTask(api, q, i, limits, respect) for i, q in enumerate(config.queries)]
     tasks += [AuthorFeedTask(api, actor, i, limits, respect) for i, actor in enumerate(config.actors)]
     tasks += [FollowGraphTask(api, actor, "followers", i, limits, respect) for i, actor in enumerate(config.followers_of)]
     tasks += [FollowGraphTask(api, actor, "follows", i, limits, respect) for i, actor in enumerate(config.follows_of)]
+    if config.repositories:
+        if spool is None:
+            raise CollectError("repositories: no spool file to download to")
+        hosts = Hosts(apis, polite)
+        tasks += [RepositoryTask(api, hosts, actor, i, limits, respect, spool, resolve or system_resolver)
+                  for i, actor in enumerate(config.repositories)]
     if config.jetstream is not None:
         tasks.append(JetstreamTask(config.jetstream, limits, agent, clock, seed, connect))
-    return tasks, [api]
+    return tasks, apis

@@ -22,6 +22,9 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _HASHTAG = re.compile(r"[^\s#/?&]+")
 _BLUESKY_PAGE_MAX = 100  # app.bsky.feed.searchPosts / getAuthorFeed / graph.getFollowers `limit` maximum
 _MASTODON_PAGE_MAX = 40  # /api/v1/timelines/* and accounts/:id/statuses `limit` maximum
+#: the DIDs a repository can be fetched for (atproto "DID" specification: did:plc, and did:web on a bare hostname)
+DID_PLC = re.compile(r"did:plc:[a-z2-7]{24}")
+DID_WEB = re.compile(r"did:web:((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9])")
 
 
 class CollectError(ConfianceError):
@@ -53,6 +56,7 @@ class Limits:
     backoff_base_s: float = 1.0
     backoff_cap_s: float = 60.0
     chunk_pages: int = 50  # pages per raw file before it is closed and a new one opened
+    max_repo_bytes: int = 200 << 20  # a repository download (CAR) larger than this is abandoned
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,7 @@ class CollectConfig:
     actors: tuple[str, ...] = ()
     followers_of: tuple[str, ...] = ()
     follows_of: tuple[str, ...] = ()
+    repositories: tuple[str, ...] = ()
     jetstream: Jetstream | None = None
     # mastodon
     instances: tuple[Instance, ...] = ()
@@ -105,7 +110,7 @@ class CollectConfig:
 
 _COMMON = {"platform", "name", "contact", "limits", "respect_opt_outs"}
 _FIELDS = {
-    "bluesky": _COMMON | {"appview", "queries", "actors", "followers_of", "follows_of", "jetstream"},
+    "bluesky": _COMMON | {"appview", "queries", "actors", "followers_of", "follows_of", "repositories", "jetstream"},
     "mastodon": _COMMON | {"instances"},
 }
 
@@ -196,6 +201,13 @@ def _actor(check: _Checker, text: str, where: str) -> str:
     return actor
 
 
+def _repository(check: _Checker, text: str, where: str) -> str:
+    actor = _actor(check, text, where)
+    if actor.startswith("did:") and not (DID_PLC.fullmatch(actor) or DID_WEB.fullmatch(actor)):
+        raise check.fail(where, f"expected a did:plc or did:web DID (did:web on a bare hostname), got {text[:60]!r}")
+    return actor
+
+
 def _bluesky(check: _Checker, data: dict) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "appview" in data:
@@ -220,6 +232,7 @@ def _bluesky(check: _Checker, data: dict) -> dict[str, Any]:
         out["queries"] = tuple(parsed)
     for key in ("actors", "followers_of", "follows_of"):
         out[key] = check.texts(data.get(key), key, lambda t, w: _actor(check, t, w))
+    out["repositories"] = check.texts(data.get("repositories"), "repositories", lambda t, w: _repository(check, t, w))
     if data.get("jetstream") is not None:
         raw = check.mapping(data["jetstream"], "jetstream", set(Jetstream.__dataclass_fields__))
         values: dict[str, Any] = {}
@@ -235,8 +248,10 @@ def _bluesky(check: _Checker, data: dict) -> dict[str, Any]:
         if "flush_events" in raw:
             values["flush_events"] = check.number(raw["flush_events"], "jetstream.flush_events", integer=True, minimum=1)
         out["jetstream"] = Jetstream(**values)
-    if not (out.get("queries") or out["actors"] or out["followers_of"] or out["follows_of"] or out.get("jetstream")):
-        raise check.fail("queries", "nothing to collect: give queries, actors, followers_of, follows_of or jetstream")
+    if not (out.get("queries") or out["actors"] or out["followers_of"] or out["follows_of"] or out["repositories"]
+            or out.get("jetstream")):
+        raise check.fail("queries", "nothing to collect: give queries, actors, followers_of, follows_of, repositories "
+                                    "or jetstream")
     return out
 
 
