@@ -129,6 +129,7 @@ class RequestStats:
     retries: int = 0
     rate_limited: int = 0
     waited_s: float = 0.0
+    skipped: int = 0  # answers with a status the caller allowed (401/404 on an optional list): nothing read
 
 
 class PoliteClient:
@@ -179,8 +180,9 @@ class PoliteClient:
             self._remaining = None
         self._reset_at = self.clock.time() + reset if reset is not None else None
 
-    def get(self, url: str, params: dict[str, Any] | None = None, *, what: str = "request") -> httpx.Response:
-        """The response (status < 400, body read) of a GET, after waits and retries.
+    def get(self, url: str, params: dict[str, Any] | None = None, *, what: str = "request",
+            allow: frozenset[int] = frozenset()) -> httpx.Response:
+        """The response (status < 400, or one in ``allow``; body read) of a GET, after waits and retries.
 
         ``what`` names the endpoint in errors; it must not hold personal data (no handles)."""
         attempt = 0
@@ -211,15 +213,22 @@ class PoliteClient:
                 self._retry_or_raise(attempt, what, f"HTTP {response.status_code}")
                 attempt += 1
                 continue
-            if response.status_code >= 400:
+            if response.status_code in allow:
+                self.stats.skipped += 1
+            elif response.status_code >= 400:
                 raise CollectError(f"{what}: HTTP {response.status_code} {_error_message(response)}")
             return response
 
-    def get_json(self, url: str, params: dict[str, Any] | None = None, *, what: str = "request") -> tuple[Any, httpx.Response]:
-        """The parsed JSON body and the response; a body that is not JSON is retried as transient."""
+    def get_json(self, url: str, params: dict[str, Any] | None = None, *, what: str = "request",
+                 allow: frozenset[int] = frozenset()) -> tuple[Any, httpx.Response]:
+        """The parsed JSON body and the response; a body that is not JSON is retried as transient.
+
+        A status in ``allow`` gives (None, response) whatever its body."""
         attempt = 0
         while True:
-            response = self.get(url, params, what=what)
+            response = self.get(url, params, what=what, allow=allow)
+            if response.status_code in allow:
+                return None, response
             try:
                 return response.json(), response
             except ValueError:
