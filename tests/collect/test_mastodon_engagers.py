@@ -60,8 +60,8 @@ FOLLOWERS = [TEST1, EVE, CAROL, DAN, TEST2]
 
 
 def _engager_route(accounts: list[dict], path: str):
-    def route(query: dict[str, str], server: ReplayServer) -> Reply:
-        start = int(query.get("max_id", "0"))
+    def route(params: dict[str, str], server: ReplayServer) -> Reply:
+        start = int(params.get("max_id", "0"))
         chunk = accounts[start:start + ENGAGER_PAGE]
         more = start + ENGAGER_PAGE < len(accounts)
         headers = {"Link": f'<{server.url}{path}?max_id={start + ENGAGER_PAGE}>; rel="next"'} if more else {}
@@ -70,9 +70,9 @@ def _engager_route(accounts: list[dict], path: str):
     return route
 
 
-def _lookup(query: dict[str, str], server: ReplayServer) -> Reply:
+def _lookup(params: dict[str, str], server: ReplayServer) -> Reply:
     known = {"admin": ADMIN, "eve@mastodon.social": EVE}
-    account = known.get(query.get("acct", ""))
+    account = known.get(params.get("acct", ""))
     return Reply(body=account) if account else Reply(404, {"error": "Record not found"})
 
 
@@ -94,10 +94,10 @@ class Instance(ReplayServer):
     def engager_calls(self) -> list[tuple[str, str, dict]]:
         """(status id, endpoint, query) of every engagers request, in order."""
         out = []
-        for path, query in self.requests:
+        for path, params in self.requests:
             parts = path.split("/")
             if path.startswith("/api/v1/statuses/"):
-                out.append((parts[4], parts[5], query))
+                out.append((parts[4], parts[5], params))
         return out
 
 
