@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from urllib.parse import urlsplit
 
 import orjson
@@ -138,8 +139,9 @@ EXPECTED_LINES = [(s, e, ids) for s, e in ORDER for ids in _expected_pages(s, e)
 
 
 def test_engagers_over_the_threshold_paged_401_skipped_noindex_left_out_then_ingested_as_graph_edges(
-        workspace: Workspace) -> None:
+        workspace: Workspace, caplog: pytest.LogCaptureFixture) -> None:
     clock = FakeClock()
+    caplog.set_level(logging.INFO, logger="confiance.collect.mastodon")
     with Instance() as server:
         config = parse_config(_config(server.url, {"min_count": 2}, hashtags=["python"]), "m.yaml", "mastodon")
         result = collect(workspace, config, clock=clock, ingest=False)
@@ -150,6 +152,8 @@ def test_engagers_over_the_threshold_paged_401_skipped_noindex_left_out_then_ing
     # reblogs/favourites counts >= 2 only; the boost's boosted status; the 401 status once, not its favourites
     assert asked == ORDER[:3] + [(REFUSED, "reblogged_by")] + ORDER[3:]
     assert result.skipped == 1
+    [skip] = [r.getMessage() for r in caplog.records if r.name == "confiance.collect.mastodon"]
+    assert "401" in skip and REFUSED not in skip and STATUSES[4]["account"]["acct"] not in skip
     assert lines == EXPECTED_LINES
     [summary] = result.tasks
     assert summary.side_pages == sum(len(_expected_pages(s, e)) for s, e in ORDER) + 1  # + the 401

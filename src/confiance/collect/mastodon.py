@@ -116,6 +116,11 @@ def _skip(what: str, response: httpx.Response) -> None:
     log.info("%s: HTTP %s, skipped", what, response.status_code)
 
 
+def _count(status: dict, key: str) -> int:
+    value = status.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 class _Budget:
     """Statuses whose engagers one run reads, all tasks together: each once, at most ``max_statuses``."""
 
@@ -190,11 +195,6 @@ class EngagerReader:
             jobs = [job, *rest] if job["endpoints"] else rest
             yield Page("mastodon", data, len(kept), {**after, "engage": jobs} if jobs else after, side=True,
                        continues=bool(jobs))
-
-
-def _count(status: dict, key: str) -> int:
-    value = status.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 class TimelineTask:
