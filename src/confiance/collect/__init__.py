@@ -71,7 +71,7 @@ def collect(
     Returns
     -------
     CollectResult
-        Counts per task, requests, retries, 429s, seconds waited, ingest results.
+        Counts per task, requests, retries, 429s, seconds waited, lists skipped (401/404), ingest results.
     """
     from confiance.collect import bluesky, mastodon
 
@@ -94,10 +94,11 @@ def collect(
                     result.retries += api.stats.retries
                     result.rate_limited += api.stats.rate_limited
                     result.waited_s += api.stats.waited_s
+                    result.skipped += api.stats.skipped
                 result.retries += sum(getattr(task, "reconnects", 0) for task in tasks)
                 ws.audit("collect", platform=config.platform, name=config.name, pages=result.pages,
                          items=result.items, requests=result.requests, retries=result.retries,
-                         rate_limited=result.rate_limited)
+                         rate_limited=result.rate_limited, skipped=result.skipped)
             journal.close_chunks()
             if ingest:
                 result.ingested = ingest_ready(ws, journal, on_ingested)

@@ -137,6 +137,7 @@ class RequestStats:
     retries: int = 0
     rate_limited: int = 0
     waited_s: float = 0.0
+    skipped: int = 0  # answers with a status the caller allowed (401/404 on an optional list): nothing read
 
 
 class PoliteClient:
@@ -187,11 +188,12 @@ class PoliteClient:
             self._remaining = None
         self._reset_at = self.clock.time() + reset if reset is not None else None
 
-    def get(self, url: str, params: dict[str, Any] | None = None, *, what: str = "request") -> httpx.Response:
-        """The response (status < 400, body read) of a GET, after waits and retries.
+    def get(self, url: str, params: dict[str, Any] | None = None, *, what: str = "request",
+            allow: frozenset[int] = frozenset()) -> httpx.Response:
+        """The response (status < 400, or one in ``allow``; body read) of a GET, after waits and retries.
 
         ``what`` names the endpoint in errors; it must not hold personal data (no handles)."""
-        return self._send(url, params, what, lambda response: response.read())
+        return self._send(url, params, what, lambda response: response.read(), allow)
 
     def download(self, url: str, params: dict[str, Any] | None, sink: BinaryIO, *, max_bytes: int,
                  what: str = "request") -> int:
@@ -219,8 +221,8 @@ class PoliteClient:
         return sink.tell()
 
     def _send(self, url: str, params: dict[str, Any] | None, what: str,
-              consume: Callable[[httpx.Response], object]) -> httpx.Response:
-        """A GET after waits and retries; ``consume`` reads the body of a response below 400."""
+              consume: Callable[[httpx.Response], object], allow: frozenset[int] = frozenset()) -> httpx.Response:
+        """A GET after waits and retries; ``consume`` reads the body of a response below 400 (``allow``: see get)."""
         attempt = 0
         while True:
             self._pace()
@@ -252,15 +254,22 @@ class PoliteClient:
                 self._retry_or_raise(attempt, what, f"HTTP {response.status_code}")
                 attempt += 1
                 continue
-            if response.status_code >= 400:
+            if response.status_code in allow:
+                self.stats.skipped += 1
+            elif response.status_code >= 400:
                 raise HttpError(f"{what}: HTTP {response.status_code} {_error_message(response)}")
             return response
 
-    def get_json(self, url: str, params: dict[str, Any] | None = None, *, what: str = "request") -> tuple[Any, httpx.Response]:
-        """The parsed JSON body and the response; a body that is not JSON is retried as transient."""
+    def get_json(self, url: str, params: dict[str, Any] | None = None, *, what: str = "request",
+                 allow: frozenset[int] = frozenset()) -> tuple[Any, httpx.Response]:
+        """The parsed JSON body and the response; a body that is not JSON is retried as transient.
+
+        A status in ``allow`` gives (None, response) whatever its body."""
         attempt = 0
         while True:
-            response = self.get(url, params, what=what)
+            response = self.get(url, params, what=what, allow=allow)
+            if response.status_code in allow:
+                return None, response
             try:
                 return response.json(), response
             except ValueError:

@@ -22,6 +22,8 @@ class Page:
     state: dict  # the task's state once this page is durable
     stopped: str | None = None  # set on a task's last page when it ends early: why (no personal data)
     file: Path | None = None  # a whole downloaded file (Journal.spool_path) instead of lines
+    side: bool = False  # about items of the task's earlier pages (engagers): outside max_pages / max_posts
+    continues: bool = False  # side pages follow: a limit reached on this page waits for them
 
 
 class Task(Protocol):
@@ -38,6 +40,8 @@ class TaskSummary:
     pages: int = 0
     items: int = 0
     stopped: str = "exhausted"  # exhausted | max_pages | max_posts | duration | a task's own reason
+    side_pages: int = 0  # of ``pages``: side pages (engagers of the task's statuses)
+    side_items: int = 0  # of ``items``: what the side pages held
 
 
 @dataclass
@@ -49,6 +53,7 @@ class CollectResult:
     retries: int = 0
     rate_limited: int = 0
     waited_s: float = 0.0
+    skipped: int = 0  # optional lists the server refused (401/404): engagers of a status, a follow list
     ingested: list[IngestResult] = field(default_factory=list)
     pending_files: int = 0
 
@@ -64,7 +69,7 @@ class CollectResult:
         return {
             "name": self.name, "platform": self.platform, "pages": self.pages, "items": self.items,
             "requests": self.requests, "retries": self.retries, "rate_limited": self.rate_limited,
-            "waited_s": round(self.waited_s, 3), "tasks": [asdict(t) for t in self.tasks],
+            "waited_s": round(self.waited_s, 3), "skipped": self.skipped, "tasks": [asdict(t) for t in self.tasks],
             "ingested": [r.as_json() for r in self.ingested], "pending_files": self.pending_files,
         }
 
@@ -75,7 +80,11 @@ Progress = Callable[[str, int, int], None]
 
 def run_tasks(journal: Journal, tasks: list[Task], limits: Limits, result: CollectResult,
               on_page: Progress | None = None) -> None:
-    """Run each task until it is exhausted or hits ``max_pages`` / ``max_posts`` for this run."""
+    """Run each task until it is exhausted or hits ``max_pages`` / ``max_posts`` for this run.
+
+    Side pages count in the summary but not against the limits; once a limit is reached, the side
+    pages that the last page announced (``continues``) are still taken, so that the engagers of the
+    statuses just written are not left to the next run."""
     for task in tasks:
         summary = TaskSummary(task.label)
         result.tasks.append(summary)
@@ -88,16 +97,20 @@ def run_tasks(journal: Journal, tasks: list[Task], limits: Limits, result: Colle
                     journal.commit_page(page.kind, page.data, task.key, page.state)
                 summary.pages += 1
                 summary.items += page.items
+                if page.side:
+                    summary.side_pages += 1
+                    summary.side_items += page.items
                 if on_page:
                     on_page(task.label, summary.pages, summary.items)
                 if page.stopped:
                     summary.stopped = page.stopped
                     break
-                if task.paged and summary.pages >= limits.max_pages:
-                    summary.stopped = "max_pages"
-                    break
-                if summary.items >= limits.max_posts:
-                    summary.stopped = "max_posts"
+                if summary.stopped == "exhausted":
+                    if task.paged and summary.pages - summary.side_pages >= limits.max_pages:
+                        summary.stopped = "max_pages"
+                    elif summary.items - summary.side_items >= limits.max_posts:
+                        summary.stopped = "max_posts"
+                if summary.stopped != "exhausted" and not page.continues:
                     break
         finally:
             pages.close()  # a stream task closes its connection

@@ -82,6 +82,19 @@ class Instance:
     hashtags: tuple[str, ...] = ()
     timelines: tuple[str, ...] = ()  # "local", "federated"
     accounts: tuple[str, ...] = ()
+    followers_of: tuple[str, ...] = ()  # who follows them: /api/v1/accounts/:id/followers
+    following_of: tuple[str, ...] = ()  # whom they follow: /api/v1/accounts/:id/following
+
+
+@dataclass(frozen=True)
+class Engagers:
+    """Who boosted / favourited the statuses the timeline tasks collect (Mastodon; off unless configured)."""
+
+    boosts: bool = True  # /api/v1/statuses/:id/reblogged_by
+    favourites: bool = True  # /api/v1/statuses/:id/favourited_by
+    min_count: int = 1  # a status is looked at when its reblogs_count (favourites_count) reaches this
+    max_statuses: int = 100  # statuses looked at per run, all tasks together
+    max_pages: int = 5  # pages per status and endpoint
 
 
 @dataclass(frozen=True)
@@ -102,6 +115,7 @@ class CollectConfig:
     jetstream: Jetstream | None = None
     # mastodon
     instances: tuple[Instance, ...] = ()
+    engagers: Engagers | None = None
 
     @property
     def since_dt(self) -> datetime | None:
@@ -111,7 +125,7 @@ class CollectConfig:
 _COMMON = {"platform", "name", "contact", "limits", "respect_opt_outs"}
 _FIELDS = {
     "bluesky": _COMMON | {"appview", "queries", "actors", "followers_of", "follows_of", "repositories", "jetstream"},
-    "mastodon": _COMMON | {"instances"},
+    "mastodon": _COMMON | {"instances", "engagers"},
 }
 
 
@@ -278,7 +292,7 @@ def _mastodon(check: _Checker, data: dict) -> dict[str, Any]:
         where = f"instances[{i}]"
         if isinstance(item, str):
             item = {"url": item}
-        item = check.mapping(item, where, {"url", "hashtags", "timelines", "accounts"})
+        item = check.mapping(item, where, {"url", "hashtags", "timelines", "accounts", "followers_of", "following_of"})
         if "url" not in item:
             raise check.fail(f"{where}.url", "missing")
         url = check.url(item["url"], f"{where}.url", ("https", "http"))
@@ -286,12 +300,35 @@ def _mastodon(check: _Checker, data: dict) -> dict[str, Any]:
         for j, name in enumerate(timelines):
             if name not in ("local", "federated"):
                 raise check.fail(f"{where}.timelines[{j}]", "expected local or federated")
+        accounts = {key: check.texts(item.get(key), f"{where}.{key}", lambda t, w: _account(check, t, w))
+                    for key in ("accounts", "followers_of", "following_of")}
         instance = Instance(url, check.texts(item.get("hashtags"), f"{where}.hashtags", lambda t, w: _hashtag(check, t, w)),
-                            timelines, check.texts(item.get("accounts"), f"{where}.accounts", lambda t, w: _account(check, t, w)))
-        if not (instance.hashtags or instance.timelines or instance.accounts):
-            raise check.fail(where, "nothing to collect: give hashtags, timelines or accounts")
+                            timelines, **accounts)
+        if not (instance.hashtags or instance.timelines or any(accounts.values())):
+            raise check.fail(where, "nothing to collect: give hashtags, timelines, accounts, followers_of or following_of")
         instances.append(instance)
-    return {"instances": tuple(instances)}
+    return {"instances": tuple(instances), "engagers": _engagers(check, data.get("engagers"))}
+
+
+def _engagers(check: _Checker, raw: Any) -> Engagers | None:
+    if raw is None or raw is False:
+        return None
+    if raw is True:
+        return Engagers()
+    raw = check.mapping(raw, "engagers", set(Engagers.__dataclass_fields__))
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        where = f"engagers.{key}"
+        if key in ("boosts", "favourites"):
+            if not isinstance(value, bool):
+                raise check.fail(where, "expected true or false")
+            values[key] = value
+        else:
+            values[key] = check.number(value, where, integer=True, minimum=1)
+    engagers = Engagers(**values)
+    if not (engagers.boosts or engagers.favourites):
+        raise check.fail("engagers", "boosts and favourites are both false: nothing to collect (remove engagers)")
+    return engagers
 
 
 def parse_config(text: str, file: str, platform: str | None = None) -> CollectConfig:

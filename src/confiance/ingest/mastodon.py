@@ -11,10 +11,15 @@ Shapes read:
 - plain API JSON: a status, an array of statuses (streamed), JSONL of statuses, an account or an
   array of accounts (followers lists), search results ``{accounts, statuses, hashtags}`` and thread
   context ``{ancestors, descendants}``. An object that is none of these is a reject.
+- the collector's list envelopes (``confiance collect mastodon``), one page a line:
+  engagers ``{"reblogged_by" | "favourited_by": [account...], "status": {"uri", "id", "account"},
+  "host"}`` and follow lists ``{"followers" | "following": [account...], "account": {...}, "host"}``
+  (``host``: the serving instance; the subject account's host when absent).
 
 Each status is one record (primary row: the post); each account that an accounts endpoint returns
-is one record (primary row: the account). A status seen twice (public then local timeline, posted
-then deleted) is a duplicate of its first appearance.
+is one record (primary row: the account). Each account of an envelope's list is one record whose
+primary row is its edge: re-reading a page adds nothing. A status seen twice (public then local
+timeline, posted then deleted) is a duplicate of its first appearance.
 
 Identity:
 
@@ -43,6 +48,12 @@ is also a reply, in which case it stays a reply with ``quoted_post_id`` in attri
 hashtags, links in ``content`` (not mention or hashtag links) and ``card.url`` -> urls.
 favourites/reblogs/replies/quotes counts -> likes/reposts/replies/quotes and an observation.
 Accounts in a followers/following list recorded in a cassette also give ``follow`` edges.
+Envelopes: each account of ``reblogged_by`` (``favourited_by``) becomes an account row and a
+``repost`` (``like``) interaction from it to the status author, ``post_id`` = the status ``uri``
+and no ``created_at`` (the API does not say when), as Bluesky's getRepostedBy; each account of
+``followers`` (``following``) a ``follow`` edge to (from) the envelope's account, ``post_id`` ''.
+A boost also read from a timeline keeps its own repost interaction, whose ``post_id`` is the boost's
+``uri``: the graph then counts that boost twice (weight 2).
 """
 
 from __future__ import annotations
@@ -77,6 +88,9 @@ _QUOTE_INLINE = re.compile(
 _FOLLOW_PATH = re.compile(r"/api/v1/accounts/([^/]+)/(followers|following)/?$")
 _MASTODON_PATHS = ("/api/v1/statuses", "/api/v1/timelines", "/api/v1/accounts", "/api/v2/search",
                    "/api/v1/instance", "/api/v2/instance", "/api/v1/notifications")
+#: envelope list -> interaction kind from each listed account to the status author
+ENGAGEMENTS = {"reblogged_by": "repost", "favourited_by": "like"}
+FOLLOW_LISTS = ("followers", "following")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,6 +134,17 @@ def _is_search(value: Any) -> bool:
 
 def _is_thread_context(value: Any) -> bool:
     return isinstance(value, dict) and isinstance(value.get("ancestors"), list) and isinstance(value.get("descendants"), list)
+
+
+def _envelope_list(value: Any) -> str | None:
+    """The list an engagers or follow-list envelope holds (``reblogged_by``, ``followers``…), else None."""
+    if not isinstance(value, dict):
+        return None
+    if "status" in value:
+        return next((key for key in ENGAGEMENTS if key in value), None)
+    if "account" in value:
+        return next((key for key in FOLLOW_LISTS if key in value), None)
+    return None
 
 
 def _is_cassette(value: Any) -> bool:
@@ -242,16 +267,22 @@ class _Unit:
 
 
 class _Record:
-    """One status or account, with the unit it came from; ``bad`` records carry a reason."""
+    """One status or account, with the unit it came from; ``bad`` records carry a reason.
 
-    __slots__ = ("kind", "value", "host", "unit", "follow")
+    Kinds: ``status``, ``account`` (primary row: the account), ``follow`` (an account of a follow
+    list envelope: primary row the edge), ``reblogged_by`` / ``favourited_by`` (an engager of
+    ``status``), ``bad``."""
 
-    def __init__(self, kind: str, value: Any, host: str | None, unit: _Unit, follow: tuple[str, str] | None = None):
+    __slots__ = ("kind", "value", "host", "unit", "follow", "status")
+
+    def __init__(self, kind: str, value: Any, host: str | None, unit: _Unit, follow: tuple[str, str] | None = None,
+                 status: dict | None = None):
         self.kind = kind
         self.value = value
         self.host = host
         self.unit = unit
         self.follow = follow
+        self.status = status
 
     def __str__(self) -> str:  # what `rejects.raw` shows
         return orjson.dumps(self.value, default=str).decode()[:4096]
@@ -308,9 +339,41 @@ def _cassette_records(cassette: dict) -> Iterator[_Record]:
     yield from pending
 
 
+def _envelope_records(envelope: dict, key: str) -> Iterator[_Record]:
+    """One record per listed account; a malformed envelope raises (one reject for the line)."""
+    accounts = envelope[key]
+    if not isinstance(accounts, list):
+        raise RecordError(f"{key}: expected a list of accounts")
+    host = envelope.get("host")
+    if host is not None and not isinstance(host, str):
+        raise RecordError(f"{key} envelope: host must be a string")
+    lookup = _Unit()
+    if key in ENGAGEMENTS:
+        status = envelope["status"]
+        if not (isinstance(status, dict) and isinstance(status.get("uri"), str) and status["uri"]
+                and isinstance(status.get("account"), dict)):
+            raise RecordError(f"{key} envelope: status needs a uri and an account")
+        for account in accounts:
+            yield _Record(key, account, host, lookup, status=status)
+        return
+    subject = envelope["account"]
+    if not (isinstance(subject, dict) and subject.get("id") is not None and (subject.get("acct") or subject.get("username"))):
+        raise RecordError(f"{key} envelope: account needs an id and an acct")
+    host = host or _host(subject.get("url")) or _host(subject.get("uri"))
+    if not host:
+        raise RecordError(f"{key} envelope: no host (give host, or the account url)")
+    lookup.add_account(subject, host)
+    for account in accounts:
+        yield _Record("follow", account, host, lookup, follow=(key, str(subject["id"])))
+
+
 def records(unit: Any, ctx: Context) -> Iterator[Any]:
     if _is_cassette(unit):
         yield from _cassette_records(unit)
+        return
+    key = _envelope_list(unit)
+    if key is not None:
+        yield from _envelope_records(unit, key)
         return
     found = list(_entities(unit))
     if not found:
@@ -546,7 +609,16 @@ def map_record(record: Any, sink: Sink, ctx: Context) -> None:
         _emit_status(record.value, record, sink, ctx.collected_at, primary=True)
         return
     account = record.value
-    address = _emit_account(account, sink, ctx.collected_at, primary=True)
+    if not isinstance(account, dict):
+        raise RecordError(f"{record.kind}: an account is not a JSON object")
+    if record.kind in ENGAGEMENTS and record.status is not None:
+        author = _emit_account(record.status["account"], sink, ctx.collected_at)
+        engager = _emit_account(account, sink, ctx.collected_at)
+        sink.interaction(primary=True, platform=PLATFORM, src=engager, dst=author, kind=ENGAGEMENTS[record.kind],
+                         post_id=record.status["uri"])
+        return
+    edge_primary = record.kind == "follow"
+    address = _emit_account(account, sink, ctx.collected_at, primary=not edge_primary)
     if record.follow and record.host:
         relation, local_id = record.follow
         known = record.unit.accounts.get((record.host, local_id))
@@ -556,7 +628,7 @@ def map_record(record: Any, sink: Sink, ctx: Context) -> None:
             target = f"{local_id}@{record.host}"
             sink.account(platform=PLATFORM, account_id=target, observed_at=ctx.collected_at)
         src, dst = (address, target) if relation == "followers" else (target, address)
-        sink.interaction(platform=PLATFORM, src=src, dst=dst, kind="follow", post_id="")
+        sink.interaction(primary=edge_primary, platform=PLATFORM, src=src, dst=dst, kind="follow", post_id="")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -591,6 +663,8 @@ def sniff(sample: Sample) -> int:
         return _sniff_cassette(first) if _is_cassette(first) else 0
     if _is_status(first) and "acct" in first["account"]:
         return 90
+    if _envelope_list(first) is not None and isinstance(first.get("host"), str):
+        return 90
     if _is_search(first):
         return 90 if "hashtags" in first else 60
     if _is_thread_context(first):
@@ -602,7 +676,8 @@ def sniff(sample: Sample) -> int:
 
 FORMAT = Format(
     name="mastodon",
-    description="Mastodon REST API statuses/accounts: JSON, JSONL, search results, or VCR.py cassettes (YAML)",
+    description="Mastodon REST API statuses/accounts: JSON, JSONL, search results, engager and follow lists "
+                "(collector envelopes), or VCR.py cassettes (YAML)",
     containers=("json", "jsonl", "yaml"),
     sniff=sniff,
     records=records,
