@@ -39,10 +39,12 @@ def _jsonl(path, *records):
 
 
 def _alice_file(folder):
-    """Alice's account and a post of hers that is not the canary (the original is never at hand)."""
+    """Alice's account and a post of hers that is not the canary (the original is never at hand), with an
+    interaction (she mentions Carol) and an observation (its metrics)."""
     return _jsonl(folder / "alice.jsonl", {
-        "data": [{"id": "8000", "author_id": ALICE_ID, "text": "bonjour à toutes et à tous",
-                  "created_at": "2024-03-01T09:00:00.000Z"}],
+        "data": [{"id": "8000", "author_id": ALICE_ID, "text": "bonjour à toutes et à tous @carolzq8",
+                  "created_at": "2024-03-01T09:00:00.000Z", "public_metrics": {"like_count": 3, "retweet_count": 1},
+                  "entities": {"mentions": [{"username": "carolzq8", "id": "66603", "start": 27, "end": 36}]}}],
         "includes": {"users": [{"id": ALICE_ID, "username": ALICE, "name": "Alice Zq"}]}})
 
 

@@ -163,18 +163,16 @@ def copied_words(tmp_path_factory, spark):
         ws = Workspace.init(folder / engine)
         lake = Lake(spark, lake_location(ws.root))
 
-        def run(path, **kwargs):
+        def run(paths, **kwargs):
             if engine == "duckdb":
-                return ingest(ws, path, **kwargs)
-            return ingest_paths_spark(ws, [path], spark, lake, **kwargs)
+                return ingest(ws, *paths, **kwargs)
+            return ingest_paths_spark(ws, paths, spark, lake, **kwargs)
 
-        run(alice)
+        run([alice])
         forget(ws, f"x:{ALICE}")
-        for path in reposts:
-            if isinstance(path, tuple):
-                run(path[0], format_name="generic-csv", options={"mapping": str(path[1])})
-            else:
-                run(path)
+        (generic, mapping), others = reposts[-1], reposts[:-1]
+        run(others)
+        run([generic], format_name="generic-csv", options={"mapping": str(mapping)})
         out[engine] = ws
     return out
 

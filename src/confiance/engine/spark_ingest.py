@@ -678,7 +678,9 @@ class _Run:
         def append(table: str, frame: "DataFrame") -> Callable[[], None]:
             if table != "interactions":
                 frame = frame.withColumn("source_sha256", self._sha())
-            return lambda: self.lake.append(table, frame.drop("_primary", "_seq", "_file", "_sub", "_link_file"))
+            frame = frame.drop("_primary", "_seq", "_file", "_sub", "_link_file")
+            # no rows, no write: Spark would leave a folder without Parquet files, which the next run cannot read
+            return lambda: None if frame.isEmpty() else self.lake.append(table, frame)
 
         writes = {table: append(table, frame) for table, frame in first.items() if table != "posts"}
         if "accounts" in staged:
@@ -692,7 +694,7 @@ class _Run:
             keys = list(store.TABLE_KEYS["rejects"])
             rejects = staged["rejects"].select(self._sha().alias("source_sha256"), "line_no", "item", "reason", "raw")
             rejects = rejects.join(self.lake.read("rejects").select(*keys), keys, "left_anti")
-            writes["rejects"] = lambda: self.lake.append("rejects", rejects)
+            writes["rejects"] = lambda: None if rejects.isEmpty() else self.lake.append("rejects", rejects)
         return writes
 
     def _relinked(self, gained: "DataFrame") -> "DataFrame":
