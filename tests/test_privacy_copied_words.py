@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import datetime, timezone
 
 import pytest
 
+from confiance.ingest._readers import decompress
+from confiance.person import key_hash
 from confiance.privacy import forget
 from confiance.workspace import Workspace
 from tests.conftest import ingest, query
@@ -54,7 +57,8 @@ def _repost_files(folder):
     v2 = _jsonl(folder / "x-v2-no-includes.jsonl", {"data": [
         {"id": "8101", "author_id": "55503", "text": f"RT @{ALICE}: {CANARY}", "created_at": "2024-03-01T10:00:00.000Z",
          "referenced_tweets": [{"type": "retweeted", "id": "8001"}], "entities": {"mentions": [mention]}},
-        {"id": "8102", "author_id": "55503", "text": f"RT @carolzq8: {CAROL_WORDS}", "created_at": "2024-03-01T10:01:00.000Z",
+        {"id": "8102", "author_id": "55503", "text": f"RT @carolzq8: {CAROL_WORDS}",
+         "created_at": "2024-03-01T10:01:00.000Z",
          "referenced_tweets": [{"type": "retweeted", "id": "8002"}],
          "entities": {"mentions": [{"username": "carolzq8", "id": "66603", "start": 3, "end": 11}]}},
         {"id": "8103", "author_id": "55503", "text": MENTION, "created_at": "2024-03-01T10:02:00.000Z",
@@ -153,3 +157,23 @@ def test_both_orders_leave_the_same_rows(orders):
     rows = {order: query(ws, sql) for order, ws in orders.items()}
     assert rows["ingest-then-forget"] == rows["forget-then-ingest"]
     assert len(rows["forget-then-ingest"]) == 6  # the four reposts and Bob's two other posts
+
+
+def test_both_orders_leave_the_same_archive(orders):
+    def archives(ws):
+        return {p.name: decompress(decompress(p.read_bytes())) for p in ws.raw_dir.glob("*/*.zst")}
+
+    before, after = archives(orders["forget-then-ingest"]), archives(orders["ingest-then-forget"])
+    assert len(before) == 5 and before == after
+
+
+def test_an_unscoped_handle_hash_from_an_older_list_recognises_the_rt_prefix(workspace, tmp_path):
+    """A list written before handles were hashed with their platform names the bare handle: honoured."""
+    with workspace.writer() as con:
+        con.execute("INSERT INTO suppressions VALUES (?, ?)", [key_hash(ALICE), datetime.now(timezone.utc)])
+    v2, v1 = _repost_files(tmp_path)[:2]
+    ingest(workspace, v2, v1)
+    assert dict(query(workspace, "SELECT post_id, text FROM posts")) == {
+        "8101": RT_FORGOTTEN, "8102": f"RT @carolzq8: {CAROL_WORDS}",
+        "8103": "Je pense que @[forgotten] a raison sur les retraites", "8201": RT_FORGOTTEN}
+    assert hits(workspace_bytes(workspace.root), {CANARY.lower()}) == {}

@@ -210,7 +210,8 @@ def _delete_from_store(con: duckdb.DuckDBPyConnection, person: Person) -> dict[s
     con.execute("UPDATE posts SET mentions = list_filter(mentions, lambda m: NOT list_contains(?, m)) "
                 "WHERE len(list_intersect(mentions, ?)) > 0", [sorted(person.handles)] * 2)
     # a repost of theirs keeps none of the words it copied, nor the post it names (read before its text goes)
-    con.execute(f"UPDATE posts t SET parent_post_id = NULL WHERE parent_post_id IS NOT NULL AND {rt_names_forgotten(handle_gone)}")
+    con.execute("UPDATE posts t SET parent_post_id = NULL WHERE parent_post_id IS NOT NULL AND "
+                + rt_names_forgotten(handle_gone))
     con.execute(f"UPDATE posts t SET text = {FORGOTTEN_COPY} WHERE {copies}")
     for text in person.post_texts:
         con.execute("UPDATE posts SET text = replace(text, ?, ?) WHERE contains(text, ?)", [text, FORGOTTEN, text])

@@ -401,7 +401,8 @@ class _Run:
                 staged["observations"] = observations.where(F.col("_post_file") <= F.col("_file")).drop("_post_file")
 
     def _named_in_rows(self, staged: dict[str, "DataFrame"], conditions: dict[str, Any], account: Callable,
-                       post: Callable, hidden: Callable, handle: Callable, reposts: dict[str, Any]) -> dict[int, TextScrub]:
+                       post: Callable, hidden: Callable, handle: Callable,
+                       reposts: dict[str, Any]) -> dict[int, TextScrub]:
         """Fill ``self.suppressed`` (per file: the ids, handles, aliases, names, post ids and texts of forgotten
         people in its rows, as the DuckDB engine's ``_collect_suppressed``, and the words and handles that others'
         reposts copy of theirs, as its ``_copied_words``) in one Spark job; returns, per file, what others' texts
