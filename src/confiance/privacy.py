@@ -1,7 +1,11 @@
 """GDPR tools: forget a person everywhere in a workspace, and expire what is past its retention period.
 
 ``forget`` removes the person's accounts, posts, interactions, observations and audience reports,
-scrubs their handle from other people's posts, redacts them from the raw archive (their own records, and
+scrubs their handle from other people's posts, and their words from others' copies: a repost of their post, or a
+text that opens with "RT @their_handle:" where the row names no parent author, keeps none of the words it copied
+(``RT @[forgotten]: [forgotten]``, or ``[forgotten]`` without the prefix), whether or not their post is at hand,
+and those words go from every other text and raw record too (an ingest after the forget does the same:
+``confiance.ingest._engine.copies_forgotten``); redacts them from the raw archive (their own records, and
 in other people's records every id that points at them: a reply's parent, a quoted or reposted record,
 a mention or facet, ``in_reply_to_*``; ids, DIDs, Mastodon status numbers and Bluesky record keys are
 matched as whole tokens, inside URLs too; compressed archive members are read decompressed), deletes snapshots
@@ -59,7 +63,8 @@ import yaml
 
 from confiance import store
 from confiance.errors import ConfianceError
-from confiance.ingest._engine import short_mention, write_archive
+from confiance.ingest._engine import (COPIED_WORDS, FORGOTTEN_COPY, MIN_POST_TEXT, copies_forgotten, rt_names_forgotten,
+                                      short_mention, write_archive)
 from confiance.ingest._readers import decompress
 from confiance.ingest.bluesky_car import is_car
 from confiance.person import Person, key_hash
@@ -115,6 +120,12 @@ def find_person(con: duckdb.DuckDBPyConnection, who: str, *, every_platform: boo
         _refuse_ambiguous(who, person, [con])
     if not person.handles and not needle.isdigit():
         person.handles.add(needle)
+    # the same person where a format keys accounts by handle (the troll CSV, a generic CSV without ids)
+    for plat in sorted(person.platforms):
+        person.keys += [k for k in con.execute(
+            "SELECT platform, account_id FROM accounts WHERE platform = $1 AND list_contains($2, lower(account_id)) "
+            "UNION SELECT platform, account_id FROM posts WHERE platform = $1 AND list_contains($2, lower(account_id)) "
+            "ORDER BY account_id", [plat, sorted(person.handles)]).fetchall() if k not in person.keys]
     for plat, account_id in person.keys:
         for post_id, text in con.execute(
             "SELECT post_id, text FROM posts WHERE platform = ? AND account_id = ?", [plat, account_id]
@@ -122,10 +133,16 @@ def find_person(con: duckdb.DuckDBPyConnection, who: str, *, every_platform: boo
             person.post_ids.add(post_id)
             if text and len(text) >= 12:
                 person.post_texts.add(text)
-        # their posts that others answered or quoted without the post itself being collected
+        # their posts that others answered, quoted or reposted without the post itself being collected, and
+        # their words that others' reposts copy (the original at hand or not)
         person.post_ids |= {p for (p,) in con.execute(
-            "SELECT DISTINCT parent_post_id FROM posts WHERE platform = ? AND parent_account_id = ? "
-            "AND parent_post_id IS NOT NULL", [plat, account_id]).fetchall()}
+            "SELECT DISTINCT parent_post_id FROM posts WHERE platform = $1 AND parent_post_id IS NOT NULL AND "
+            f"(parent_account_id = $2 OR {rt_names_forgotten(_listed)})",
+            [plat, account_id, sorted(person.handles)]).fetchall()}
+        person.post_texts |= {t for (t,) in con.execute(
+            f"SELECT DISTINCT {COPIED_WORDS} FROM posts WHERE platform = $1 AND "
+            f"{copies_forgotten('parent_account_id = $2', _listed)}",
+            [plat, account_id, sorted(person.handles)]).fetchall() if len(t) >= MIN_POST_TEXT}
         for row in con.execute(
             "SELECT json_extract_string(attributes, '$.instance_account_id'), "
             "json_extract_string(attributes, '$.uri') FROM accounts WHERE platform = ? AND account_id = ?",
@@ -133,6 +150,11 @@ def find_person(con: duckdb.DuckDBPyConnection, who: str, *, every_platform: boo
         ).fetchall():
             person.aliases |= {str(x) for x in row if x}
     return person
+
+
+def _listed(handle: str) -> str:
+    """SQL: a handle among the person's (parameter ``$3``)."""
+    return f"list_contains($3::VARCHAR[], {handle})"
 
 
 def _refuse_ambiguous(who: str, person: Person, cons: list[duckdb.DuckDBPyConnection]) -> None:
@@ -168,9 +190,16 @@ def _delete_from_store(con: duckdb.DuckDBPyConnection, person: Person) -> dict[s
     con.execute("CREATE TEMP TABLE forget_posts AS SELECT platform, post_id FROM posts t WHERE "
                 + owned.format(col="account_id"))
     words = sorted({*person.post_texts, *person.handles})
-    con.execute("CREATE TEMP TABLE forget_touched AS SELECT platform, post_id FROM posts "
+
+    # others' reposts of the person, as an ingest after the forget recognises them (``rt_names_forgotten``):
+    # their handles on the person's platforms
+    def handle_gone(handle: str) -> str:
+        return f"({handle} IN (SELECT handle FROM forget_handles) AND t.platform IN (SELECT platform FROM forget_keys))"
+
+    copies = copies_forgotten(owned.format(col="parent_account_id"), handle_gone)
+    con.execute("CREATE TEMP TABLE forget_touched AS SELECT platform, post_id FROM posts t "
                 "WHERE len(list_intersect(mentions, ?)) > 0 OR len(list_filter(?, lambda w: contains(lower(text), lower(w)))) > 0 "
-                "UNION SELECT platform, post_id FROM forget_posts", [sorted(person.handles), words])
+                f"OR {copies} UNION SELECT platform, post_id FROM forget_posts", [sorted(person.handles), words])
     delete("observations", "EXISTS (SELECT 1 FROM forget_posts f WHERE f.platform = t.platform AND f.post_id = t.post_id)")
     delete("posts", owned.format(col="account_id"))
     delete("interactions", f"{owned.format(col='src')} OR {owned.format(col='dst')}")
@@ -181,6 +210,10 @@ def _delete_from_store(con: duckdb.DuckDBPyConnection, person: Person) -> dict[s
     # other people's posts: drop the handle from mentions and text, and the link to the person
     con.execute("UPDATE posts SET mentions = list_filter(mentions, lambda m: NOT list_contains(?, m)) "
                 "WHERE len(list_intersect(mentions, ?)) > 0", [sorted(person.handles)] * 2)
+    # a repost of theirs keeps none of the words it copied, nor the post it names (read before its text goes)
+    con.execute("UPDATE posts t SET parent_post_id = NULL WHERE parent_post_id IS NOT NULL AND "
+                + rt_names_forgotten(handle_gone))
+    con.execute(f"UPDATE posts t SET text = {FORGOTTEN_COPY} WHERE {copies}")
     for text in person.post_texts:
         con.execute("UPDATE posts SET text = replace(text, ?, ?) WHERE contains(text, ?)", [text, FORGOTTEN, text])
     for handle in person.handles:
@@ -446,9 +479,9 @@ class _Redactor:
 
     def walk(self, node: Any) -> Any:
         if isinstance(node, dict):
-            if self.owns(node):
-                return _wipe(node)
-            return {k: self.walk(v) for k, v in node.items()}
+            walked = {k: self.walk(v) for k, v in node.items()}
+            # an owned object is wiped once walked: a numeric id inside is no string to wipe
+            return _wipe(walked) if self.owns(node) else walked
         if isinstance(node, list):
             return [self.walk(v) for v in node]
         if isinstance(node, str):

@@ -148,3 +148,48 @@ def test_no_alias_of_the_forgotten_in_archives_after_reingest(forgotten, engine)
 def test_canary_handle_leaves_no_trace_after_reingest(forgotten, engine):
     out, _ = forgotten
     assert hits(_readable_bytes(out[engine][0].root), {CANARY}) == {}
+
+
+@pytest.fixture(scope="module")
+def copied_words(tmp_path_factory, spark):
+    """Alice's words reposted by others in files that lack her post, ingested on each engine after she is
+    forgotten (``tests/test_privacy_copied_words.py``): {engine: workspace}."""
+    from tests.test_privacy_copied_words import ALICE, _alice_file, _repost_files
+
+    folder = tmp_path_factory.mktemp("spark-copied-words")
+    alice, reposts = _alice_file(folder), _repost_files(folder)
+    out = {}
+    for engine in ("duckdb", "spark"):
+        ws = Workspace.init(folder / engine)
+        lake = Lake(spark, lake_location(ws.root))
+
+        def run(paths, **kwargs):
+            if engine == "duckdb":
+                return ingest(ws, *paths, **kwargs)
+            return ingest_paths_spark(ws, paths, spark, lake, **kwargs)
+
+        run([alice])
+        forget(ws, f"x:{ALICE}")
+        (generic, mapping), others = reposts[-1], reposts[:-1]
+        run(others)
+        run([generic], format_name="generic-csv", options={"mapping": str(mapping)})
+        out[engine] = ws
+    return out
+
+
+def test_reposts_of_a_forgotten_person_lose_the_copied_words_on_spark_as_on_duckdb(copied_words, spark):
+    from tests.test_privacy_copied_words import CANARY, RT_FORGOTTEN
+
+    ws_duck, ws_spark = copied_words["duckdb"], copied_words["spark"]
+    lake = Lake(spark, lake_location(ws_spark.root))
+    for table in ("posts", "accounts", "interactions"):
+        columns = column_names(table)
+        assert _lake_rows(lake, table, columns) == _store_rows(ws_duck, table, columns), table
+    texts = dict(_store_rows(ws_duck, "posts", ["post_id", "text"]))
+    assert texts["8101"] == texts["8201"] == texts["8301"] == RT_FORGOTTEN
+
+    def archives(ws):
+        return {p.name: decompress(decompress(p.read_bytes())) for p in ws.raw_dir.glob("*/*.zst")}
+
+    assert archives(ws_spark) == archives(ws_duck)
+    assert hits(_readable_bytes(ws_spark.root), {CANARY.lower()}) == {}

@@ -53,9 +53,9 @@ from confiance.engine.spark import Lake
 from confiance.engine.tables import spark_type
 from confiance.errors import IngestError
 from confiance.ingest import formats, plan_files
-from confiance.ingest._engine import (DROP_REPLY_ID, MIN_POST_TEXT, STAGED_TABLES, WORD_PATTERNS, IngestResult,
-                                      TextScrub, _column_specs, _required, file_sha256, map_units, scrub_texts,
-                                      write_archive)
+from confiance.ingest._engine import (DROP_REPLY_ID, FORGOTTEN_COPY, MIN_POST_TEXT, RT_PREFIX, STAGED_TABLES,
+                                      WORD_PATTERNS, IngestResult, TextScrub, _column_specs, _required, file_sha256,
+                                      map_units, scrub_texts, write_archive)
 from confiance.ingest._format import Context
 from confiance.ingest._parallel import CHUNK_BYTES
 from confiance.ingest._readers import (DEFAULT_LIMITS, READERS, BadItem, Limits, bounded_lines, line_chunks,
@@ -185,6 +185,7 @@ def _rewrite_in_duckdb(scrubs: dict[int, TextScrub]) -> Callable[[Iterator[pa.Re
                 con.execute("CREATE OR REPLACE TEMP TABLE _posts AS SELECT * FROM _batch")
                 con.unregister("_batch")
                 con.execute(f"UPDATE _posts SET attributes = {DROP_REPLY_ID} WHERE _drop_reply")
+                con.execute(f"UPDATE _posts SET text = {FORGOTTEN_COPY} WHERE _copies")
                 for file, scrub in scrubs.items():
                     scrub_texts(con, "_posts", scrub, "_file = ?", [file])
                 yield from con.sql("SELECT * FROM _posts").to_arrow_table().cast(batch.schema).to_batches()
@@ -347,13 +348,14 @@ class _Run:
         def hidden(column) -> Any:  # ``isin``: a hash set lookup (the list holds every forgotten post too)
             return F.coalesce(F.sha2(F.lower(column), 256).isin(self.hashes), F.lit(False))
 
-        def account(column: str) -> Any:  # its key, or the instance id of a Mastodon placeholder ``<id>@<host>``
-            placeholder = F.regexp_extract(F.col(column), r"^(\d+)@", 1)
-            return (hidden(F.concat_ws(":", platform, F.col(column)))
-                    | hidden(F.concat(platform, F.lit(":alias:"), placeholder))) & F.col(column).isNotNull()
-
         def handle(column) -> Any:  # scoped, or unscoped from a list written before handles were scoped
             return hidden(F.concat(platform, F.lit(":handle:"), column)) | hidden(column)
+
+        def account(column: str) -> Any:  # its key, a Mastodon placeholder ``<id>@<host>``'s id, a handle used as id
+            placeholder = F.regexp_extract(F.col(column), r"^(\d+)@", 1)
+            return (hidden(F.concat_ws(":", platform, F.col(column)))
+                    | hidden(F.concat(platform, F.lit(":alias:"), placeholder)) | handle(F.col(column))) \
+                & F.col(column).isNotNull()
 
         def post(column: str) -> Any:
             return hidden(F.concat(platform, F.lit(":post:"), F.col(column)))
@@ -366,7 +368,14 @@ class _Run:
             "interactions": account("src") | account("dst"),
             "audience_reports": account("account_id"),
         }
-        scrubs = self._named_in_rows(staged, conditions, account, post, hidden, handle)
+        # others' reposts of a forgotten person (the DuckDB engine's ``copies_forgotten``): the handle their "RT @handle:"
+        # names, whether it names a forgotten one where the row names no parent author, whether they copy their words
+        text = F.coalesce(F.col("text"), F.lit(""))
+        rt_handle = F.lower(F.regexp_extract(text, RT_PREFIX, 1))
+        rt_names = F.col("parent_account_id").isNull() & (rt_handle != "") & handle(rt_handle)
+        reposts = {"handle": rt_handle, "names": rt_names,
+                   "copies": (text != "") & (((F.col("kind") == "repost") & account("parent_account_id")) | rt_names)}
+        scrubs = self._named_in_rows(staged, conditions, account, post, hidden, handle, reposts)
         for table, condition in conditions.items():
             if table not in staged:
                 continue
@@ -382,7 +391,7 @@ class _Run:
                     .unionByName(rejects) if "rejects" in staged else rejects
             staged[table] = staged[table].where(~condition)
         if "posts" in staged:
-            staged["posts"] = self._scrub_posts(staged["posts"], scrubs, account, post, handle)
+            staged["posts"] = self._scrub_posts(staged["posts"], scrubs, account, post, handle, reposts)
             if "observations" in staged:
                 # an observation needs its post: in the lake, or in this file or an earlier one of the run
                 known = staged["posts"].select("platform", "post_id", F.col("_file").alias("_post_file")).unionByName(
@@ -392,10 +401,12 @@ class _Run:
                 staged["observations"] = observations.where(F.col("_post_file") <= F.col("_file")).drop("_post_file")
 
     def _named_in_rows(self, staged: dict[str, "DataFrame"], conditions: dict[str, Any], account: Callable,
-                       post: Callable, hidden: Callable, handle: Callable) -> dict[int, TextScrub]:
+                       post: Callable, hidden: Callable, handle: Callable,
+                       reposts: dict[str, Any]) -> dict[int, TextScrub]:
         """Fill ``self.suppressed`` (per file: the ids, handles, aliases, names, post ids and texts of forgotten
-        people in its rows, as the DuckDB engine's ``_collect_suppressed``) in one Spark job; returns, per file,
-        what others' texts lose: those texts, and the forgotten handles their posts mention or write as words."""
+        people in its rows, as the DuckDB engine's ``_collect_suppressed``, and the words and handles that others'
+        reposts copy of theirs, as its ``_copied_words``) in one Spark job; returns, per file, what others' texts
+        lose: those texts, and the forgotten handles their posts mention or write as words."""
         from pyspark.sql import functions as F
 
         columns = ("platform", "account_id", "handle", "name", "post_id", "text", "alias", "actor", "mention", "word")
@@ -416,12 +427,16 @@ class _Run:
             parts.append(rows(posts.where(conditions["posts"]), platform=F.col("platform"),
                               account_id=F.col("account_id"), post_id=F.col("post_id"), text=F.col("text")))
             for column in ("parent_post_id", "root_post_id"):  # their posts that others answer or share
-                parts.append(rows(posts.where(F.col(column).isNotNull() & (account("parent_account_id") | post(column))),
+                parts.append(rows(posts.where(F.col(column).isNotNull()
+                                              & (account("parent_account_id") | reposts["names"] | post(column))),
                                   platform=F.col("platform"), account_id=F.col("parent_account_id"),
                                   post_id=F.col(column)))
             # others' posts (the person's own are dropped first, as in the DuckDB engine): the handles they mention,
             # and their words that are handles
             others = posts.where(~conditions["posts"])
+            copies = others.where(reposts["copies"])
+            parts.append(rows(copies, platform=F.col("platform"), text=F.regexp_replace("text", RT_PREFIX, ""),
+                              handle=F.when(reposts["handle"] != "", reposts["handle"])))
             mentioned = others.select("_file", "platform", F.explode("mentions").alias("_m")).distinct()
             parts.append(rows(mentioned.where(handle(F.col("_m"))), hidden(F.col("_m")),
                               platform=F.col("platform"), mention=F.col("_m")))
@@ -474,7 +489,7 @@ class _Run:
             person.post_texts = copied.get(file, set())
 
     def _scrub_posts(self, posts: "DataFrame", scrubs: dict[int, TextScrub], account: Callable, post: Callable,
-                     handle: Callable) -> "DataFrame":
+                     handle: Callable, reposts: dict[str, Any]) -> "DataFrame":
         """Others' posts lose what points at a forgotten person: the DuckDB engine's updates, in the same
         order; the JSON and regular-expression rewrites run in DuckDB on the executors (``_rewrite_in_duckdb``)
         over the posts they touch, so that both engines write the same bytes."""
@@ -482,8 +497,9 @@ class _Run:
 
         null = F.lit(None).cast("string")
         parent_gone = account("parent_account_id")
-        gone = {column: post(column) | parent_gone for column in ("parent_post_id", "root_post_id")}
-        posts = posts.withColumn("_drop_reply", gone["parent_post_id"] | gone["root_post_id"])
+        gone = {column: post(column) | parent_gone | reposts["names"] for column in ("parent_post_id", "root_post_id")}
+        posts = posts.withColumn("_drop_reply", gone["parent_post_id"] | gone["root_post_id"]) \
+            .withColumn("_copies", reposts["copies"])
         for column, condition in gone.items():
             posts = posts.withColumn(column, F.when(condition, null).otherwise(F.col(column)))
         posts = posts.withColumn("parent_account_id", F.when(parent_gone, null).otherwise(F.col("parent_account_id")))
@@ -494,10 +510,10 @@ class _Run:
                 text = F.col("text") if exact else F.lower(F.col("text"))
                 on_platform = F.lit(True) if platform is None else F.col("platform") == platform
                 in_text.append((F.col("_file") == file) & on_platform & text.contains(needle))
-        touched = F.coalesce(reduce(lambda a, b: a | b, in_text, F.col("_drop_reply")), F.lit(False))
+        touched = F.coalesce(reduce(lambda a, b: a | b, in_text, F.col("_drop_reply") | F.col("_copies")), F.lit(False))
         rewritten = self._materialise(posts.where(touched).mapInArrow(_rewrite_in_duckdb(scrubs), posts.schema),
                                       "posts-scrubbed")
-        posts = posts.where(~touched).unionByName(rewritten).drop("_drop_reply")
+        posts = posts.where(~touched).unionByName(rewritten).drop("_drop_reply", "_copies")
         return posts.withColumn("mentions", F.filter("mentions", lambda m: ~handle(m)))
 
     def _typed(self, table: str, frame: "DataFrame", columns: list[str]) -> list:
@@ -663,7 +679,9 @@ class _Run:
         def append(table: str, frame: "DataFrame") -> Callable[[], None]:
             if table != "interactions":
                 frame = frame.withColumn("source_sha256", self._sha())
-            return lambda: self.lake.append(table, frame.drop("_primary", "_seq", "_file", "_sub", "_link_file"))
+            frame = frame.drop("_primary", "_seq", "_file", "_sub", "_link_file")
+            # no rows, no write: Spark would leave a folder without Parquet files, which the next run cannot read
+            return lambda: None if frame.isEmpty() else self.lake.append(table, frame)
 
         writes = {table: append(table, frame) for table, frame in first.items() if table != "posts"}
         if "accounts" in staged:
@@ -677,7 +695,7 @@ class _Run:
             keys = list(store.TABLE_KEYS["rejects"])
             rejects = staged["rejects"].select(self._sha().alias("source_sha256"), "line_no", "item", "reason", "raw")
             rejects = rejects.join(self.lake.read("rejects").select(*keys), keys, "left_anti")
-            writes["rejects"] = lambda: self.lake.append("rejects", rejects)
+            writes["rejects"] = lambda: None if rejects.isEmpty() else self.lake.append("rejects", rejects)
         return writes
 
     def _relinked(self, gained: "DataFrame") -> "DataFrame":

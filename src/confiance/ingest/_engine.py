@@ -55,6 +55,31 @@ DROP_REPLY_ID = "json_remove(attributes, '$.in_reply_to_id')"
 WORD_PATTERNS = (r"\w+", r"\w(?:[\w.@-]*\w)?")
 #: Shortest forgotten post text replaced in others' texts (as ``forget`` does in the store).
 MIN_POST_TEXT = 12
+#: X's classic retweet text, "RT @handle: their words", as any platform may write it; group 1 is the handle
+#: (RE2 and Java read it alike).
+RT_PREFIX = r"^\s*RT\s*@(\w(?:[\w.@-]*\w)?):?\s*"
+#: The handle an "RT @handle:" text names, lower-case ('' when the text has no such prefix).
+RT_HANDLE = f"lower(regexp_extract(coalesce(text, ''), '{RT_PREFIX}', 1))"
+#: The words a repost copied: its text without the RT prefix.
+COPIED_WORDS = f"regexp_replace(text, '{RT_PREFIX}', '')"
+#: The text a repost of a forgotten person keeps: none of the words it copied (``forget`` writes the same).
+FORGOTTEN_COPY = f"CASE WHEN regexp_matches(text, '{RT_PREFIX}') THEN 'RT @[forgotten]: [forgotten]' ELSE '[forgotten]' END"
+
+
+def rt_names_forgotten(handle_gone: Callable[[str], str]) -> str:
+    """SQL: the row names no parent author and its text opens with "RT @handle" naming a forgotten handle
+    (``handle_gone(expr)``, scoped as the caller's other handle checks). A parent author the row names is
+    judged by its id instead: a handle can be taken by someone else later."""
+    return f"(parent_account_id IS NULL AND {RT_HANDLE} <> '' AND {handle_gone(RT_HANDLE)})"
+
+
+def copies_forgotten(parent_gone: str, handle_gone: Callable[[str], str]) -> str:
+    """SQL: the post copies a forgotten person's words, whether or not their post is at hand: a repost whose
+    parent author is forgotten (``parent_gone``), or an "RT @handle:" text of theirs (:func:`rt_names_forgotten`).
+    A quote or a reply is the author's own words: only a copy of the forgotten text in it goes (``TextScrub``).
+    Shared by ``forget``'s rewrite of the store and both engines' ingest."""
+    return (f"(coalesce(text, '') <> '' AND ((kind = 'repost' AND {parent_gone}) "
+            f"OR {rt_names_forgotten(handle_gone)}))")
 
 
 @dataclass(frozen=True)
@@ -328,12 +353,12 @@ class _Run:
         def hidden(expr: str) -> str:
             return f"sha256(lower({expr})) IN {supp}"
 
-        def account(column: str) -> str:
-            return (f"({hidden(_ACCOUNT_KEY.format(column))} "
-                    f"OR {hidden(_ALIAS_KEY.format(_PLACEHOLDER_ID.format(column)))})")
-
         def handle(expr: str) -> str:  # scoped, or unscoped from a list written before handles were scoped
             return f"({hidden(_HANDLE_KEY.format(expr))} OR {hidden(expr)})"
+
+        def account(column: str) -> str:  # its key, a Mastodon placeholder's instance id, or a handle used as id
+            return (f"({hidden(_ACCOUNT_KEY.format(column))} "
+                    f"OR {hidden(_ALIAS_KEY.format(_PLACEHOLDER_ID.format(column)))} OR {handle(column)})")
 
         aliases = " OR ".join(hidden(_ALIAS_KEY.format(f"json_extract_string(attributes, '$.{key}')"))
                               for key in ("instance_account_id", "uri"))
@@ -343,7 +368,10 @@ class _Run:
             "interactions": f"{account('src')} OR {account('dst')}",
             "audience_reports": account("account_id"),
         }
-        self._collect_suppressed(conditions, account("parent_account_id"))
+        parent_gone = account("parent_account_id")
+        # a post that points at a post of theirs: its parent author is forgotten, or its "RT @handle:" names them
+        points_at = f"({parent_gone} OR {rt_names_forgotten(handle)})"
+        self._collect_suppressed(conditions, points_at)
         for table, condition in conditions.items():
             if table not in self.staged:
                 continue
@@ -356,13 +384,15 @@ class _Run:
             self.con.execute(f"DELETE FROM {stage} WHERE {condition}")
         if "posts" in self.staged:
             posts = _stage_name("posts")
+            copied = self._copied_words(posts, copies_forgotten(parent_gone, handle))
             # a reply, quote or repost keeps its kind, not the forgotten person's post it points at
             for column in ("parent_post_id", "root_post_id"):
                 self.con.execute(
                     f"UPDATE {posts} SET {column} = NULL, attributes = {DROP_REPLY_ID} "
-                    f"WHERE {hidden(_POST_KEY.format(column))} OR {account('parent_account_id')}"
+                    f"WHERE {hidden(_POST_KEY.format(column))} OR {points_at}"
                 )
-            self.con.execute(f"UPDATE {posts} SET parent_account_id = NULL WHERE {account('parent_account_id')}")
+            self.con.execute(f"UPDATE {posts} SET text = {FORGOTTEN_COPY} WHERE {copies_forgotten(parent_gone, handle)}")
+            self.con.execute(f"UPDATE {posts} SET parent_account_id = NULL WHERE {parent_gone}")
 
             def handles(sql: str) -> list[tuple[str | None, str]]:
                 """(platform, handle) pairs of a value ``v`` hashed with the row's platform, or alone: platform
@@ -382,6 +412,7 @@ class _Run:
                 self.suppressed.post_texts = {t for (t,) in self.con.execute(
                     f"SELECT t FROM (SELECT unnest(?::VARCHAR[]) AS t) q SEMI JOIN {posts} p ON contains(p.text, q.t)",
                     [sorted(self.suppressed.post_texts)]).fetchall()}
+            self.suppressed.post_texts |= copied
             scrub = TextScrub.of(self.suppressed.post_texts, mentions, words)
             scrub_texts(self.con, posts, scrub)
             self.suppressed.handles |= {value for _, value in (*scrub.mentions, *scrub.words)}
@@ -397,9 +428,22 @@ class _Run:
                 )
         self.flush()  # the reject rows just added
 
-    def _collect_suppressed(self, conditions: dict[str, str], parent_gone: str) -> None:
+    def _copied_words(self, posts: str, copies: str) -> set[str]:
+        """The forgotten people's words that others' reposts copy (``copies``: :func:`copies_forgotten`), whether
+        or not their posts are in the file: others' texts and the archive lose them. The handles those reposts
+        name ("RT @handle:") go to ``suppressed``, as their texts are about to lose them."""
+        copied = set()
+        for words, named in self.con.execute(f"SELECT DISTINCT {COPIED_WORDS}, {RT_HANDLE} FROM {posts} "
+                                             f"WHERE {copies}").fetchall():
+            if len(words) >= MIN_POST_TEXT:
+                copied.add(words)
+            if named:
+                self.suppressed.handles.add(named)
+        return copied
+
+    def _collect_suppressed(self, conditions: dict[str, str], points_at: str) -> None:
         """The ids, handles, aliases, names, post ids and post texts of forgotten people in the staged rows,
-        before they go."""
+        before they go (``points_at``: a post whose parent is theirs)."""
         if "accounts" in self.staged:
             for platform, account_id, handle, name, *aliases in self.con.execute(
                     "SELECT platform, account_id, handle, display_name, json_extract_string(attributes, "
@@ -417,7 +461,7 @@ class _Run:
             for column in ("parent_post_id", "root_post_id"):  # their posts that others answer or share
                 for platform, account_id, post_id in self.con.execute(
                         f"SELECT platform, parent_account_id, {column} FROM {posts} WHERE {column} IS NOT NULL AND "
-                        f"({parent_gone} OR sha256(lower({_POST_KEY.format(column)})) IN "
+                        f"({points_at} OR sha256(lower({_POST_KEY.format(column)})) IN "
                         "(SELECT key_hash FROM suppressions))").fetchall():
                     self.suppressed.add(platform, account_id, post_id=post_id)
 
