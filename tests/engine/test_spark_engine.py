@@ -171,6 +171,16 @@ def test_export_parquet_readable_by_spark_and_duckdb(engines, spark, tmp_path):
     assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{posts}')").fetchall()[0][0] == expected["posts"]
 
 
+def test_a_table_folder_without_parquet_reads_as_an_empty_table(spark, tmp_path):
+    """A write of no rows (older versions appended them) leaves only ``_SUCCESS``: no schema to infer."""
+    lake = Lake(spark, str(tmp_path / "lake"))
+    (tmp_path / "lake" / "posts").mkdir(parents=True)
+    (tmp_path / "lake" / "posts" / "_SUCCESS").write_bytes(b"")
+    assert lake.exists("posts") and not lake.has_data("posts")
+    frame = lake.read("posts")
+    assert frame.count() == 0 and frame.columns == column_names("posts")
+
+
 def test_bad_engine_is_a_usage_error(tmp_path):
     runner = CliRunner()
     runner.invoke(app, ["--workspace", str(tmp_path / "w"), "init"])

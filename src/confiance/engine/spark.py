@@ -110,9 +110,21 @@ class Lake:
         fs, hadoop_path = self._fs(path)
         return bool(fs.exists(hadoop_path))
 
+    def has_data(self, table: str) -> bool:
+        """Whether the table's folder holds a Parquet file (a write of no rows leaves only ``_SUCCESS``,
+        from which Spark cannot infer a schema). Stops at the first file found."""
+        if not self.exists(table):
+            return False
+        fs, hadoop_path = self._fs(self.path(table))
+        files = fs.listFiles(hadoop_path, True)
+        while files.hasNext():
+            if files.next().getPath().getName().endswith(".parquet"):
+                return True
+        return False
+
     def read(self, table: str) -> "DataFrame":
         """The table with its canonical columns, in order (partition folders become columns again)."""
-        if not self.exists(table):
+        if not self.has_data(table):
             return self.spark.createDataFrame([], spark_schema(table))
         frame = self.spark.read.option("basePath", self.path(table)).parquet(self.path(table))
         return frame.select(*[frame[c].cast(spark_type(table, c)).alias(c) for c in column_names(table)])
