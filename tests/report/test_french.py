@@ -283,7 +283,7 @@ def test_the_disclosure_section_cites_the_rules_in_the_readers_language(reports,
     references, descriptions = _rule_texts(french)
     assert all(r.startswith("Loi n° 2023-451 du 9 juin 2023, art. ") for r in references)
     assert not [r for r in references if re.search(r"\b(?:as amended|as inserted|products)\b", r)]
-    assert any(f"tel que modifié par l'ordonnance n° 2024-978 du 6 novembre 2024" in r for r in references)
+    assert any("tel que modifié par l'ordonnance n° 2024-978 du 6 novembre 2024" in r for r in references)
     assert "Règles relevées dans les éléments de preuve" in french and "Rules behind the evidence" in english
 
 
