@@ -36,8 +36,8 @@ from babel.numbers import format_decimal
 from babel.support import Translations
 
 __all__ = ["DOMAIN", "LANGUAGES", "N_", "catalogue_path", "clauses", "current", "day", "fixed", "gettext", "moment",
-           "ngettext", "number", "percent", "plain", "plural_count", "share", "signed", "translate", "translations",
-           "trimmed_number", "using", "written_again"]
+           "ngettext", "number", "percent", "plain", "plural_count", "quoted", "share", "signed", "translate",
+           "translations", "trimmed_number", "using", "written_again"]
 
 #: The languages a report can be written in; the first is the default.
 LANGUAGES = ("en", "fr")
@@ -127,11 +127,17 @@ def ngettext(singular: str, plural: str, n: int | float | None, **values: object
 
 
 def clauses(parts: list[str]) -> str:
-    """Clauses of one explanation joined as the language writes them ("a; b"; in French "a ; b")."""
+    """Clauses of one explanation, or the items of a cell's list, joined with semicolons as the language writes
+    them ("a; b"; in French "a ; b", a narrow no-break space before the semicolon)."""
     text = parts[0] if parts else ""
     for part in parts[1:]:
         text = gettext("%(first)s; %(second)s", first=text, second=part)
     return text
+
+
+def quoted(text: str) -> str:
+    """``text`` between the language's quotation marks (English “text”; French « text », no-break spaces inside)."""
+    return gettext("“%(text)s”", text=text)
 
 
 def written_again(text: str, messages: tuple[str, ...]) -> str:

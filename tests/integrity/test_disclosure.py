@@ -45,7 +45,7 @@ def test_rule_set_is_versioned_and_every_rule_has_a_legal_reference(rules):
     for rule in rules.rules.values():
         assert rule.kind in KINDS
         assert rule.description and rule.legal_reference, rule.id
-    cited = " ".join(r.legal_reference for r in rules.rules.values())
+    cited = " ".join(text for r in rules.rules.values() for text in r.legal_reference.values())
     assert "2023-451" in cited and "2024-978" in cited and "art. 4" in cited and "art. 5" in cited
 
 
@@ -329,6 +329,8 @@ def test_cli_and_report_on_the_simulated_world(sim_world, tmp_path: Path):
     evil = next(r for r in rows if r["post_id"] == "evil-1")
     assert evil["verdict"] == "banned_category"
     assert {"signal.promo_code", "disclosure.missing", "category.aesthetic_procedures"} <= {f["rule"] for f in evil["findings"]}
+    # each finding with its rule's texts in both languages, whatever the reader's (a stable shape)
+    assert all(set(f["description"]) == set(f["legal_reference"]) == {"en", "fr"} for f in evil["findings"])
     out = runner.invoke(app, ["--workspace", str(ws.root), "disclosure", "--accounts", "--csv"])
     assert out.exit_code == 0 and out.stdout.splitlines()[0].startswith("platform,account_id,posts,commercial_posts")
     html = build_report(ws, tmp_path / "report.html").read_text(encoding="utf-8")

@@ -5,6 +5,7 @@ escaped, and an unknown language is a usage error."""
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -156,17 +157,23 @@ segments:
 
 
 @pytest.fixture(scope="module")
-def reports(sim_world_base, tmp_path_factory):
-    """The simulated world after its quick steps and a brand-fit match, reported in English and in French."""
+def quick_world(sim_world_base, tmp_path_factory):
+    """The simulated world after its quick steps and a brand-fit match."""
     from tests.conftest import copy_workspace
 
-    root = tmp_path_factory.mktemp("french-report")
-    ws = copy_workspace(sim_world_base[1], root / "ws")
+    ws = copy_workspace(sim_world_base[1], tmp_path_factory.mktemp("french-report") / "ws")
     analyze(ws, only=QUICK_STEPS)
     with ws.writer() as con:
         run_fit(con, "test-fr", parse_brief(BRIEF), candidates=20, posts=5)
-    return (build_report(ws, root / "en.html").read_text(encoding="utf-8"),
-            build_report(ws, root / "fr.html", language="fr").read_text(encoding="utf-8"))
+    return ws
+
+
+@pytest.fixture(scope="module")
+def reports(quick_world, tmp_path_factory):
+    """The quick world reported in English and in French."""
+    root = tmp_path_factory.mktemp("french-report-html")
+    return (build_report(quick_world, root / "en.html").read_text(encoding="utf-8"),
+            build_report(quick_world, root / "fr.html", language="fr").read_text(encoding="utf-8"))
 
 
 def test_the_french_report_is_in_french(reports):
@@ -243,6 +250,66 @@ def test_the_analyses_explanations_in_the_french_report_are_french(reports):
     assert any("compte détenu par une marque, classé marque (confiance " in r for r in reasons_fr)
     assert all(r.startswith("éditorial ") and " ; confiance " in r for r in fit_fr)  # plain spaces: see _fit_explanations
     assert any(re.search(r"éditorial \d,\d\d \(publication la plus proche \S+, cosinus \d,\d+\)", r) for r in fit_fr)
+
+
+def _rule_texts(section: str) -> tuple[list[str], list[str]]:
+    """The legal references under the evidence table's rules, and the descriptions of the rules table."""
+    references = [html.unescape(r) for r in re.findall(r'</code><br><span class="muted">([^<]*)</span></td>', section)]
+    rules = section.rsplit("<h3>", 1)[-1]
+    descriptions = [html.unescape(d) for d in re.findall(r"<tr><td><code>[^<]*</code></td><td>([^<]*)</td></tr>", rules)]
+    return references, descriptions
+
+
+def test_the_disclosure_section_cites_the_rules_in_the_readers_language(reports, quick_world):
+    """Report and dashboard: the evidence's legal references and the rules' descriptions come from the rule set in
+    the reader's language (French as Légifrance writes it), English as the rule set writes it."""
+    from fastapi.testclient import TestClient
+
+    from confiance.integrity.disclosure import load_rules
+    from confiance.web.app import Settings, create_app
+
+    english, french = (_section(page, "disclosure") for page in reports)
+    rules = load_rules().rules
+    cited = sorted(set(re.findall(r"<tr><td><code>([a-z_.]+)</code></td>", english)))
+    assert len(cited) >= 3 and cited == sorted(set(re.findall(r"<tr><td><code>([a-z_.]+)</code></td>", french)))
+    snapshot = quick_world.publish_snapshot()
+    dashboard = {lang: _section_page(TestClient(create_app(Settings(snapshot=snapshot, language=lang)),
+                                                base_url="http://127.0.0.1:8765").get("/sections/disclosure").text)
+                 for lang in i18n.LANGUAGES}
+    for lang, page in (("en", english), ("fr", french), ("en", dashboard["en"]), ("fr", dashboard["fr"])):
+        references, descriptions = _rule_texts(page)
+        assert references and descriptions == [rules[r].description[lang] for r in cited], lang
+        assert set(references) <= {rules[r].legal_reference[lang] for r in rules}, lang
+    references, descriptions = _rule_texts(french)
+    assert all(r.startswith("Loi n° 2023-451 du 9 juin 2023, art. ") for r in references)
+    assert not [r for r in references if re.search(r"\b(?:as amended|as inserted|products)\b", r)]
+    assert any("tel que modifié par l'ordonnance n° 2024-978 du 6 novembre 2024" in r for r in references)
+    assert "Règles relevées dans les éléments de preuve" in french and "Rules behind the evidence" in english
+
+
+def _section_page(page: str) -> str:
+    return page.split("<main", 1)[1]
+
+
+def test_quotes_and_semicolon_lists_in_cells_follow_the_language(reports):
+    english, french = reports
+    # the most engaged post quoted with the language's marks
+    excerpts_en = re.findall(r"</span> (“[^”<]*”)", _section(english, "influencers"))
+    excerpts_fr = re.findall(r"</span> («[^»<]*»)", _section(french, "influencers"))
+    assert len(excerpts_fr) == len(excerpts_en) >= 10 and "“" not in _section(french, "influencers")
+    assert all(e.startswith(f"«{NBSP}") and e.endswith(f"{NBSP}»") for e in excerpts_fr)
+    # the bots' other telltales and the account types' cues: "a; b" in English, "a ; b" in French
+    for key in ("bots", "account-types"):
+        cells_en, cells_fr = ([c for c in map(html.unescape, re.findall(r"<td[^>]*>([^<]*)</td>", _section(page, key)))
+                               if ";" in c] for page in (english, french))
+        assert len(cells_en) == len(cells_fr) >= 1, key
+        assert all(c.count(f"{NNBSP}; ") == c.count(";") for c in cells_fr), key
+        assert not [c for c in cells_en if " ;" in c or NNBSP in c], key
+    template = environment().from_string("{{ text | quoted }}|{{ items | clauses }}")
+    values = {"text": "<b>Pub</b>", "items": ["un", "deux & trois"]}
+    assert template.render(**values) == "“&lt;b&gt;Pub&lt;/b&gt;”|un; deux &amp; trois"
+    with i18n.using("fr"):
+        assert template.render(**values) == f"«{NBSP}&lt;b&gt;Pub&lt;/b&gt;{NBSP}»|un{NNBSP}; deux &amp; trois"
 
 
 def test_brand_fit_explanations_are_stored_in_english_and_rendered_again_from_their_fields(reports):

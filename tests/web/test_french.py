@@ -127,7 +127,7 @@ def test_numbers_are_written_the_french_way(french, english):
     assert not re.search(r'<td class="n">\d+\.\d+', fr)
     # evidence on the account page: numbers inside the analysis' own words, in French form
     account = french.get(_account_route(english)).text
-    assert re.search(rf"value: \d{NNBSP}\d{{3}}", account) and re.search(r"value: \d+,\d+;", account)
+    assert re.search(rf"value: \d{NNBSP}\d{{3}}", account) and re.search(rf"value: \d+,\d+{NNBSP}; ", account)
     assert not re.search(r"value: \d+\.\d+", account)
 
 

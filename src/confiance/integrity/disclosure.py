@@ -49,6 +49,7 @@ import orjson
 import pyarrow as pa
 import yaml
 
+from confiance import i18n
 from confiance.errors import ConfianceError
 from confiance.pipeline import Step, register_step
 from confiance.store import has_table
@@ -102,8 +103,10 @@ class RuleSetError(ConfianceError):
 class Rule:
     id: str
     kind: str
-    description: str
-    legal_reference: str
+    #: What the rule detects, per language of the report (``{"fr": …, "en": …}``; see :meth:`described`).
+    description: dict[str, str]
+    #: The legal reference, per language as ``description`` (see :meth:`referenced`).
+    legal_reference: dict[str, str]
     severity: str
     strength: str | None = None
     status: str | None = None
@@ -113,6 +116,14 @@ class Rule:
     url_patterns: tuple[str, ...] = ()
     attributes: tuple[str, ...] = ()
     enabled: bool = True
+
+    def described(self, language: str | None = None) -> str:
+        """The description in ``language`` (default: that of :func:`i18n.using`), else in the other language."""
+        return _in_language(self.description, language)
+
+    def referenced(self, language: str | None = None) -> str:
+        """The legal reference in ``language`` (default: that of :func:`i18n.using`), else in the other language."""
+        return _in_language(self.legal_reference, language)
 
     def compiled(self) -> list[tuple[str | None, re.Pattern]]:
         """The rule's text patterns as alternations: one for every post (language ``None``), then one
@@ -169,6 +180,30 @@ def default_rules_text() -> str:
     return resources.files("confiance.integrity").joinpath("rules", DEFAULT_RULES).read_text(encoding="utf-8")
 
 
+def _in_language(texts: Mapping[str, str], language: str | None) -> str:
+    """``texts`` in ``language`` (default: the report's), else in the first language of the report it has."""
+    language = language or i18n.current()
+    return texts.get(language) or next(texts[lang] for lang in i18n.LANGUAGES if lang in texts)
+
+
+def _texts(value: Any, file: str, where: str) -> dict[str, str]:
+    """A rule's text per language: a mapping ``{fr: …, en: …}`` (at least one of the report's languages), or a
+    plain string, which serves every language."""
+    if isinstance(value, str):
+        value = {lang: value for lang in i18n.LANGUAGES}
+    if not isinstance(value, dict) or not value:
+        raise RuleSetError(file, where, f"expected a text, or a mapping of language ({', '.join(i18n.LANGUAGES)}) "
+                                        "to a text")
+    texts = {}
+    for lang, text in value.items():
+        if lang not in i18n.LANGUAGES:
+            raise RuleSetError(file, f"{where}.{lang}", f"unknown language; known: {', '.join(i18n.LANGUAGES)}")
+        if not isinstance(text, str) or not text.strip():
+            raise RuleSetError(file, f"{where}.{lang}", f"expected a non-empty string, not {text!r}")
+        texts[lang] = text.strip()
+    return texts
+
+
 def _str_list(value: Any, file: str, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise RuleSetError(file, where, "expected a list of non-empty strings")
@@ -191,9 +226,7 @@ def _rule_fields(raw: Mapping[str, Any], file: str, where: str) -> dict[str, Any
     out: dict[str, Any] = {}
     for key in ("description", "legal_reference"):
         if key in raw:
-            if not isinstance(raw[key], str) or not raw[key].strip():
-                raise RuleSetError(file, f"{where}.{key}", "expected a non-empty string")
-            out[key] = raw[key].strip()
+            out[key] = _texts(raw[key], file, f"{where}.{key}")
     for key, allowed in (("kind", KINDS), ("severity", SEVERITIES), ("strength", STRENGTHS), ("status", STATUSES)):
         if key in raw:
             if raw[key] not in allowed:
@@ -243,6 +276,8 @@ def _merge(rules: dict[str, Rule], raw_rules: Any, file: str) -> None:
                     merged["patterns"] = {**old.patterns, **{lang: old.patterns.get(lang, ()) + v for lang, v in value.items()}}
                 elif key in ("url_patterns", "attributes"):
                     merged[key] = getattr(old, key) + value
+                elif key in ("description", "legal_reference"):  # a mapping updates the languages it names
+                    merged[key] = {**getattr(old, key), **value}
                 else:
                     merged[key] = value
             rule = Rule(**merged)
@@ -287,9 +322,11 @@ def load_rules(extra: Sequence[str | Path] = (), brands: Sequence[str] = ()) -> 
     """The shipped rule set, extended by the user's YAML files (in order) and brand names.
 
     A user file has the shipped file's shape; every key is optional. ``rules`` entries with a known
-    id update that rule (their patterns add to the rule's; other fields replace), new ids add rules
-    (then kind, description, legal_reference and severity are required); ``enabled: false`` switches
-    a rule off; ``brands`` add to the list; ``parameters`` replace the named ones.
+    id update that rule (their patterns add to the rule's; a ``description`` or ``legal_reference``
+    mapping updates the languages it names, a plain string serves every language; other fields
+    replace), new ids add rules (then kind, description, legal_reference and severity are required);
+    ``enabled: false`` switches a rule off; ``brands`` add to the list; ``parameters`` replace the
+    named ones.
 
     Raises
     ------
@@ -671,8 +708,13 @@ def run_disclosure(con: duckdb.DuckDBPyConnection, run_id: str, rules: RuleSet |
 
 
 def disclosure_listing(con: duckdb.DuckDBPyConnection, accounts: bool = False,
-                       include_not_commercial: bool = False) -> list[dict[str, Any]]:
-    """Rows of ``disclosure_posts`` (commercial posts unless asked) or ``disclosure_accounts``."""
+                       include_not_commercial: bool = False, rules: RuleSet | None = None) -> list[dict[str, Any]]:
+    """Rows of ``disclosure_posts`` (commercial posts unless asked) or ``disclosure_accounts``.
+
+    Each finding of a post row is the stored one (rule, severity, field, span, text) with its rule's
+    ``description`` and ``legal_reference`` in every language (``{"fr": …, "en": …}``, whatever the reader's
+    language; None for a rule ``rules`` (default: the shipped set) does not define).
+    """
     table = "disclosure_accounts" if accounts else "disclosure_posts"
     if not has_table(con, table):
         raise ConfianceError("no disclosure audit yet: run `confiance analyze --only disclosure`")
@@ -687,9 +729,12 @@ def disclosure_listing(con: duckdb.DuckDBPyConnection, accounts: bool = False,
     cursor = con.execute(sql)
     names = [d[0] for d in cursor.description]
     rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+    texts = {rule.id: {"description": rule.description, "legal_reference": rule.legal_reference}
+             for rule in (rules or load_rules()).rules.values()} if not accounts else {}
     for row in rows:
         if "findings" in row:
-            row["findings"] = orjson.loads(row["findings"]) if row["findings"] else []
+            row["findings"] = [{**f, **texts.get(f["rule"], {"description": None, "legal_reference": None})}
+                               for f in (orjson.loads(row["findings"]) if row["findings"] else [])]
     return rows
 
 

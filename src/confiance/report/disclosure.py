@@ -1,7 +1,9 @@
 """Report section of the commercial disclosure audit (French law): verdict counts, accounts, evidence.
 
 Reads ``disclosure_posts`` and ``disclosure_accounts`` (read-only); the evidence table shows each
-finding's text span in its sentence, the span marked by the template (every part autoescaped).
+finding's text span in its sentence, the span marked by the template (every part autoescaped), and
+its rule's legal reference; the rules found in the evidence are then described. The rule set gives
+both texts in French and in English: the report's language is shown, else the other one.
 """
 
 from __future__ import annotations
@@ -72,16 +74,19 @@ def collect_disclosure(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
                        f"ORDER BY CASE d.verdict {order} END, d.platform, d.post_id LIMIT ?", [EVIDENCE_ROWS])
     rule_set = load_rules()
     evidence = []
+    cited: dict[str, str] = {}
     for post in posts:
         for finding in orjson.loads(post["findings"] or "[]"):
             if finding["severity"] not in _REPORTED_SEVERITIES:
                 continue
             rule = rule_set.rules.get(finding["rule"])
+            if rule:
+                cited.setdefault(rule.id, rule.described())
             evidence.append({
                 "platform": post["platform"], "post_id": post["post_id"], "handle": post["handle"],
                 "account_id": post["account_id"], "verdict": post["verdict"], "verdict_label": verdict_label(post["verdict"]),
                 "rule": finding["rule"],
-                "legal_reference": rule.legal_reference if rule else "",
+                "legal_reference": rule.referenced() if rule else "",
                 "field": finding["field"], "found": finding["text"],
                 **(_excerpt(post["text"], finding["span"]) if finding["field"] == "text" else
                    {"before": "", "match": "", "after": ""}),
@@ -89,7 +94,8 @@ def collect_disclosure(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     total = sum(counts.values())
     commercial = sum(n for v, n in counts.items() if v != "not_commercial")
     return {"verdicts": verdicts, "posts": total, "commercial": commercial, "accounts": accounts,
-            "evidence": evidence, "rule_set": f"{rule_set.name} {rule_set.version}"}
+            "evidence": evidence, "rules": [{"rule": r, "description": d} for r, d in sorted(cited.items())],
+            "rule_set": f"{rule_set.name} {rule_set.version}"}
 
 
 register_section(Section("disclosure", N_("Commercial disclosure (French law)"), 63, "disclosure.html",

@@ -74,7 +74,7 @@ def collect_account_types(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | No
 
     for row in examples:
         cues = orjson.loads(row.pop("evidence"))
-        row["cues"] = [cue_label(c["cue"]) + (f" “{c['span']}”" if "span" in c else
+        row["cues"] = [cue_label(c["cue"]) + (f" {i18n.quoted(c['span'])}" if "span" in c else
                                               f" ({cue_value(c['value'])})" if "value" in c else "") for c in cues][:4]
         row["label"] = _type_label(row["type"])
     return {"counts": [{**c, "label": _type_label(c["type"])} for c in counts],

@@ -77,7 +77,7 @@ def _text(value: Any, name: Callable[[str], str]) -> str:
                 continue
             nested = isinstance(item, dict) and not any(k in item for k in ACCOUNT_KEYS)
             parts.append(f"{key.replace('_', ' ')}: " + (f"({text})" if nested else text))
-        return "; ".join(parts)
+        return i18n.clauses(parts)
     if isinstance(value, (list, tuple)):
         # records apart with a bar: their own fields already use commas and semicolons
         return (" | " if any(isinstance(v, dict) for v in value) else ", ").join(
