@@ -32,6 +32,16 @@ def test_filler_stumps_and_unaccented_french_are_stop_words():
     assert {"vélo", "match"} <= found
 
 
+def test_discourse_adverbs_do_not_label_a_topic():
+    terms = class_tfidf_terms(
+        ["Franchement, le débat sur le vélo est compliqué", "franchement la piste cyclable du vélo",
+         "Honestly, the bike lane debate", "honestly the bike lane is great",
+         "Franchement le match de foot", "honestly the football match"],
+        np.array([0, 0, 0, 0, 1, 1]), np.ones(6), 2, top=5)
+    found = {t for ts in terms for term in ts for t in term.split()}
+    assert {"vélo", "match"} <= found and not found & {"franchement", "honestly"}
+
+
 def test_labels_come_from_french_and_english_posts():
     """A topic mixing Dutch and English posts is labelled by its English words; a topic with no French or
     English post is still labelled, from all its posts."""

@@ -115,9 +115,12 @@ LABEL_LANGUAGES: tuple[str, ...] = ("fr", "en")
 ELISION_STUMPS = frozenset({"lorsqu", "puisqu", "quoiqu", "presqu"})
 #: Social-media filler that says nothing about a subject, French then English: interjections and reply words,
 #: laughter, texting abbreviations ("tkt" t'inquiète, "bcp" beaucoup, "stp/svp" please, "jpp" j'en peux plus,
-#: "ya" y'a), English contraction stumps the tokenizer leaves ("don't" → "don"), and "amp" (an unescaped "&amp;").
+#: "ya" y'a), English contraction stumps the tokenizer leaves ("don't" → "don"), and "amp" (an unescaped "&amp;");
+#: discourse adverbs that frame an opinion on any subject ("franchement", "honestly": a topic of posts opening
+#: with "Franchement, le débat sur…" was labelled "débat, franchement").
 SOCIAL_FILLER = frozenset({
     "oui", "ouais", "ben", "ya", "lol", "mdr", "mdrr", "ptdr", "xd", "tkt", "bcp", "stp", "svp", "jpp", "wsh",
+    "franchement", "honnêtement", "honnetement", "carrément", "carrement", "honestly",
     "yes", "yeah", "ok", "okay", "haha", "ahah", "lmao", "omg", "idk", "tbh", "imo", "btw", "pls", "gonna", "wanna",
     "im", "ur", "rt", "amp", "don", "didn", "doesn", "isn", "wasn", "aren", "couldn", "wouldn", "shouldn", "ll", "ve"})
 
