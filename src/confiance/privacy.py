@@ -8,7 +8,9 @@ and those words go from every other text and raw record too (an ingest after the
 ``confiance.ingest._engine.copies_forgotten``); redacts them from the raw archive (their own records, and
 in other people's records every id that points at them: a reply's parent, a quoted or reposted record,
 a mention or facet, ``in_reply_to_*``; ids, DIDs, Mastodon status numbers and Bluesky record keys are
-matched as whole tokens, inside URLs too; compressed archive members are read decompressed), deletes snapshots
+matched as whole tokens, inside URLs too; compressed archive members are read decompressed; a CSV file is read
+record by record as the ingest reads it, so a cell over several lines or with quotes written ``""`` is matched whole;
+every file is read and written back in the encoding it came in, a cp1252 or UTF-16 export included), deletes snapshots
 and any report or export that names them, then **rewrites the database file** (DuckDB DELETE leaves
 the old bytes on disk). A workspace ingested on Spark has the same tables in its Parquet lake: they
 get the same deletions and are rewritten too (``confiance.engine.lake_files``) and adds hashes of their ids,
@@ -616,7 +618,13 @@ def _redact_csv(text: str, redactor: _Redactor) -> str | None:
 
 
 def _redact_record(raw: str, fields: list[str], delimiter: str, redactor: _Redactor) -> str:
-    redact = redactor.raw_text if redactor.identifies("\n".join(fields).lower()) else redactor.text
+    joined = "\n".join(fields)  # one pass over the record first: most records of a file do not name the person
+    if redactor.identifies(joined.lower()):
+        redact = redactor.raw_text
+    elif redactor.text(joined) != joined:
+        redact = redactor.text
+    else:
+        return raw
     redacted = [redact(field) for field in fields]
     if redacted == fields:
         return raw
