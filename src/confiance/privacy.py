@@ -8,7 +8,9 @@ and those words go from every other text and raw record too (an ingest after the
 ``confiance.ingest._engine.copies_forgotten``); redacts them from the raw archive (their own records, and
 in other people's records every id that points at them: a reply's parent, a quoted or reposted record,
 a mention or facet, ``in_reply_to_*``; ids, DIDs, Mastodon status numbers and Bluesky record keys are
-matched as whole tokens, inside URLs too; compressed archive members are read decompressed), deletes snapshots
+matched as whole tokens, inside URLs too; compressed archive members are read decompressed; a CSV file is read
+record by record as the ingest reads it, so a cell over several lines or with quotes written ``""`` is matched whole;
+every file is read and written back in the encoding it came in, a cp1252 or UTF-16 export included), deletes snapshots
 and any report or export that names them, then **rewrites the database file** (DuckDB DELETE leaves
 the old bytes on disk). A workspace ingested on Spark has the same tables in its Parquet lake: they
 get the same deletions and are rewritten too (``confiance.engine.lake_files``) and adds hashes of their ids,
@@ -47,7 +49,9 @@ built before the run are deleted; the database file is rewritten, as for ``forge
 from __future__ import annotations
 
 import calendar
+import csv
 import gzip
+import io
 import os
 import re
 import shutil
@@ -65,7 +69,7 @@ from confiance import store
 from confiance.errors import ConfianceError
 from confiance.ingest._engine import (COPIED_WORDS, FORGOTTEN_COPY, MIN_POST_TEXT, copies_forgotten, rt_names_forgotten,
                                       short_mention, write_archive)
-from confiance.ingest._readers import decompress
+from confiance.ingest._readers import DEFAULT_LIMITS, ENCODING_HEAD_BYTES, decompress, encoding_of, sniff_delimiter
 from confiance.ingest.bluesky_car import is_car
 from confiance.person import Person, key_hash
 from confiance.workspace import DB_NAME, Workspace
@@ -420,6 +424,13 @@ class _Redactor:
         self.substrings = re.compile("|".join(parts), re.IGNORECASE) if parts else None
         word_ids = sorted((re.escape(i) for i in person.ids if len(i) >= 3), key=len, reverse=True)
         self.id_tokens = re.compile(r"(?<![\w:/.-])(?:" + "|".join(word_ids) + r")(?![\w])") if word_ids else None
+        tokens = sorted((re.escape(x) for x in self.identity if len(x) >= 2), key=len, reverse=True)
+        self.identity_tokens = re.compile(r"(?<![\w.-])(?:" + "|".join(tokens) + r")(?![\w])") if tokens else None
+
+    def identifies(self, lowered: str) -> bool:
+        """Whether lower-case text holds one of the person's ids or handles as a whole token (a record of theirs,
+        or one that points at them)."""
+        return self.identity_tokens is not None and self.identity_tokens.search(lowered) is not None
 
     def needles(self, texts: bool = False) -> list[bytes]:
         """Lower-case bytes of which one is in every file that names the person: their ids and handles (a
@@ -510,39 +521,117 @@ def _wipe(node: Any) -> Any:
     return node
 
 
-def _redact_bytes(data: bytes, redactor: _Redactor) -> bytes:
+def _redact_bytes(data: bytes, redactor: _Redactor, needles: list[bytes]) -> bytes | None:
+    """A raw file without the person, in the encoding (and BOM) it came in; None when it does not name them."""
     if is_car(data):
-        return _redact_car(data, redactor)
-    text = data.decode("utf-8", errors="replace")
+        return _redact_car(data, redactor) if _contains_any(data, needles) else None
+    text, encoding, bom = _decode(data)
+    if not _contains_any(text.encode("utf-8", "surrogatepass"), needles):
+        return None
+    return _encode(_redact_text(text, redactor), encoding, bom)
+
+
+def _lossless(encoding: str) -> str:
+    """The error handler that brings bytes the codec cannot read back as they were: a lone surrogate in UTF-16
+    or UTF-32, a stray byte elsewhere (a Latin-1 line in a UTF-8 file)."""
+    return "surrogatepass" if encoding.startswith(("utf-16", "utf-32")) else "surrogateescape"
+
+
+def _decode(data: bytes) -> tuple[str, str, bytes]:
+    """(text without its BOM, codec, BOM) of a raw file, in the encoding its ingest read it with (the same
+    detection, on the same head); what does not decode is kept for :func:`_encode` to write back as it was."""
+    head = data[:ENCODING_HEAD_BYTES]
+    encoding, bom = encoding_of(head, complete=len(head) < ENCODING_HEAD_BYTES)
+    try:
+        return data[len(bom):].decode(encoding, _lossless(encoding)), encoding, bom
+    except UnicodeDecodeError:  # a UTF-16 file cut after an odd byte
+        return data[len(bom):].decode(encoding, "replace"), encoding, bom
+
+
+def _encode(text: str, encoding: str, bom: bytes) -> bytes:
+    """Text back in its file's encoding: redaction only removes characters or writes ASCII ones."""
+    return bom + text.encode(encoding, _lossless(encoding))
+
+
+def _redact_text(text: str, redactor: _Redactor) -> str:
     stripped = text.lstrip("\ufeff \r\n\t")
     if stripped.startswith(("{", "[")):
         # a record nested deeper than Python's recursion limit (orjson reads up to 1024 levels; a hostile
         # input) is redacted as text, like a line that is no JSON
         try:
-            return orjson.dumps(redactor.walk(orjson.loads(stripped)), option=orjson.OPT_APPEND_NEWLINE)
+            return orjson.dumps(redactor.walk(orjson.loads(stripped)), option=orjson.OPT_APPEND_NEWLINE).decode()
         except (orjson.JSONDecodeError, RecursionError):
-            lines = []
-            for line in text.splitlines():
-                try:
-                    lines.append(orjson.dumps(redactor.walk(orjson.loads(line))).decode())
-                except (orjson.JSONDecodeError, RecursionError):
-                    lines.append(redactor.raw_text(line))
-            return ("\n".join(lines) + "\n").encode()
+            return "\n".join(_redact_json_line(line, redactor) for line in text.split("\n"))
     if stripped.startswith(("interactions:", "---", "version:")) or "\ninteractions:" in text[:2000]:
         try:
-            docs = [redactor.walk(d) for d in yaml.safe_load_all(text)]
-            return yaml.safe_dump_all(docs, allow_unicode=True).encode()
+            return yaml.safe_dump_all([redactor.walk(d) for d in yaml.safe_load_all(text)], allow_unicode=True)
         except yaml.YAMLError:
             pass
-    # CSV, XML, GML, edge lists: a row or element that names the person loses its text
-    out = []
-    for line in text.splitlines(keepends=True):
-        lowered = line.lower()
-        if any(re.search(r"(?<![\w.-])" + re.escape(x) + r"(?![\w])", lowered) for x in redactor.identity if len(x) >= 2):
-            out.append(redactor.raw_text(line))
-        else:
-            out.append(redactor.text(line))
-    return "".join(out).encode()
+    redacted = _redact_csv(text, redactor)
+    return _redact_lines(text, redactor) if redacted is None else redacted
+
+
+def _redact_json_line(line: str, redactor: _Redactor) -> str:
+    """One line of JSON lines (split where the ingest splits them: at LF only), or a line that is no JSON."""
+    try:
+        return orjson.dumps(redactor.walk(orjson.loads(line))).decode()
+    except (orjson.JSONDecodeError, RecursionError):
+        return redactor.raw_text(line)
+
+
+def _redact_lines(text: str, redactor: _Redactor) -> str:
+    """XML, GML, edge lists, and CSV that does not parse: a line that names the person loses its text."""
+    return "".join(redactor.raw_text(line) if redactor.identifies(line.lower()) else redactor.text(line)
+                   for line in text.splitlines(keepends=True))
+
+
+def _redact_csv(text: str, redactor: _Redactor) -> str | None:
+    """CSV record by record, read as the ingest reads it (``read_csv``: its first line is the header, whose
+    delimiter ``sniff_delimiter`` picks), so that a cell over several lines or with doubled quotes is matched as
+    the text it holds. A record that names the person loses in every field what ``raw_text`` takes, others
+    what ``text`` takes; the header stays. A record left as it was keeps its bytes; a changed one is written
+    with the same delimiter, quoted where the reader needs it, and its own line end.
+
+    None when the text is no such CSV: a header of fewer than two fields, no record, a record of another
+    width (ingest rejects it; the file is redacted line by line, as any text), or a parse error."""
+    lines = io.StringIO(text, newline="").readlines()  # the line ends read_csv knows: LF, CRLF, a lone CR
+    if len(lines) < 2:
+        return None
+    delimiter = sniff_delimiter(lines[0].lstrip("\ufeff"))
+    width = len(next(csv.reader([lines[0]], delimiter=delimiter), []))
+    if width < 2:
+        return None
+    csv.field_size_limit(DEFAULT_LIMITS.max_field_chars)
+    body = lines[1:]
+    reader = csv.reader(body, delimiter=delimiter)
+    out, start = [lines[0]], 0
+    try:
+        for fields in reader:
+            if fields and len(fields) != width:
+                return None
+            raw = "".join(body[start:reader.line_num])
+            start = reader.line_num
+            out.append(_redact_record(raw, fields, delimiter, redactor))
+    except csv.Error:
+        return None
+    return "".join(out) if start else None
+
+
+def _redact_record(raw: str, fields: list[str], delimiter: str, redactor: _Redactor) -> str:
+    joined = "\n".join(fields)  # one pass over the record first: most records of a file do not name the person
+    if redactor.identifies(joined.lower()):
+        redact = redactor.raw_text
+    elif redactor.text(joined) != joined:
+        redact = redactor.text
+    else:
+        return raw
+    redacted = [redact(field) for field in fields]
+    if redacted == fields:
+        return raw
+    written = io.StringIO()
+    # CRLF as the writer's line end: Python 3.11 quotes a field only for the line end's own characters
+    csv.writer(written, delimiter=delimiter, lineterminator="\r\n").writerow(redacted)
+    return written.getvalue()[:-2] + raw[len(raw.rstrip("\r\n")):]
 
 
 def _redact_car(data: bytes, redactor: _Redactor) -> bytes:
@@ -583,10 +672,9 @@ def _redact_archive(ws: Workspace, person: Person, only: set[str] | None = None,
 
 def _redact_file(archive: Path, redactor: _Redactor, needles: list[bytes]) -> bool:
     """Rewrite one archived raw file without the person; False when it does not name them."""
-    data = decompress(decompress(archive.read_bytes()))
-    if not _contains_any(data, needles):
+    redacted = _redact_bytes(decompress(decompress(archive.read_bytes())), redactor, needles)
+    if redacted is None:
         return False
-    redacted = _redact_bytes(data, redactor)
     partial = archive.with_suffix(".partial")
     with (gzip.open(partial, "wb") if archive.suffix == ".gz" else write_archive(partial)) as fh:
         fh.write(redacted)

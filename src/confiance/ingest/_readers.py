@@ -162,7 +162,11 @@ _BOMS = (
 )
 
 
-def sniff_encoding(path: Path, head_bytes: int = 1 << 20) -> Opened:
+#: how much of a file decides its encoding (:func:`sniff_encoding`)
+ENCODING_HEAD_BYTES = 1 << 20
+
+
+def sniff_encoding(path: Path, head_bytes: int = ENCODING_HEAD_BYTES) -> Opened:
     fh, _ = open_binary(path)
     chunks: list[bytes] = []
     size = 0
@@ -176,25 +180,32 @@ def sniff_encoding(path: Path, head_bytes: int = 1 << 20) -> Opened:
     finally:
         fh.close()
     head = b"".join(chunks)
+    encoding, bom = encoding_of(head, complete=len(head) < head_bytes)
+    return Opened(path, encoding, bom, head)
+
+
+def encoding_of(head: bytes, complete: bool) -> tuple[str, bytes]:
+    """(Python codec, BOM) of text that starts with ``head`` (``complete``: all of it, so a multi-byte
+    character cut at its end is an error): a BOM, BOM-less UTF-16, UTF-8, else cp1252/Latin-1."""
     for bom, name in _BOMS:
         if head.startswith(bom):
-            return Opened(path, name, bom, head)
+            return name, bom
     if len(head) >= 4 and head[1] == 0 and head[3] == 0 and head[0] != 0:
-        return Opened(path, "utf-16-le", b"", head)
+        return "utf-16-le", b""
     if len(head) >= 4 and head[0] == 0 and head[2] == 0 and head[1] != 0:
-        return Opened(path, "utf-16-be", b"", head)
+        return "utf-16-be", b""
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < head_bytes)
-        return Opened(path, "utf-8", b"", head)
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=complete)
+        return "utf-8", b""
     except UnicodeDecodeError:
         pass
     if _mostly_utf8(head):
-        return Opened(path, "utf-8", b"", head)
+        return "utf-8", b""
     try:
         head.decode("cp1252")
-        return Opened(path, "cp1252", b"", head)
+        return "cp1252", b""
     except UnicodeDecodeError:
-        return Opened(path, "latin-1", b"", head)
+        return "latin-1", b""
 
 
 def _mostly_utf8(head: bytes) -> bool:
