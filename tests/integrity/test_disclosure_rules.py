@@ -151,7 +151,6 @@ def test_report_and_dashboard_show_the_users_texts_and_the_recorded_rule_set(pag
         assert f"{shipped.name} {shipped.version} + agency-rules.yaml agency-7" in html.unescape(page)
 
 
-
 def _audit(ws: Workspace, extra: tuple[Path, ...] = ()) -> None:
     rules = load_rules(extra)
     rerun(ws, "disclosure", {"rules": list(rules.file_names)}, lambda con, run_id: run_disclosure(con, run_id, rules))

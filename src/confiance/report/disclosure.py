@@ -1,11 +1,12 @@
 """Report section of the commercial disclosure audit (French law): verdict counts, accounts, evidence.
 
-Reads ``disclosure_posts`` and ``disclosure_accounts`` (read-only); the evidence table shows each
-finding's text span in its sentence, the span marked by the template (every part autoescaped), and
-its rule's legal reference; the rules found in the evidence are then described. The texts are those the
-run applied, recorded in ``disclosure_rules`` (a user's rule file included), with the rule set's name and
-version; a store written before runs recorded them gets the shipped rule set's. The rule set gives both
-texts in French and in English: the report's language is shown, else the other one.
+Reads ``disclosure_posts``, ``disclosure_accounts`` and ``disclosure_rules`` (read-only); the evidence
+table shows each finding's text span in its sentence, the span marked by the template (every part
+autoescaped), and its rule's legal reference; the rules found in the evidence are then described. The
+texts are those the run applied, recorded in ``disclosure_rules`` (a user's rule file included), with
+the rule set's name and version; a store written before runs recorded them gets the shipped rule
+set's. The rule set gives both texts in French and in English: the report's language is shown, else
+the other one.
 """
 
 from __future__ import annotations
