@@ -590,7 +590,6 @@ def disclosure(
     ws = _ws()
     with ws.reader() as con:
         stored = stored_parameters(con, "disclosure_posts", "disclosure")
-    rule_set = None
     if stored is None or rules or brands:
         try:
             names = brands.read_text(encoding="utf-8").splitlines() if brands else []
@@ -600,7 +599,7 @@ def disclosure(
         parameters = {"rules": list(rule_set.files), "brands": str(brands) if brands else None}
         _rerun(ws, "disclosure", parameters, lambda con, run_id: run_disclosure(con, run_id, rule_set))
     with ws.reader() as con:
-        rows = disclosure_listing(con, accounts=accounts, include_not_commercial=all_posts, rules=rule_set)
+        rows = disclosure_listing(con, accounts=accounts, include_not_commercial=all_posts)
     if as_json:
         _emit_json(rows)
         return

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from confiance import i18n
-from confiance.integrity.disclosure import RuleSetError, disclosure_listing, load_rules
+from confiance.integrity.disclosure import RuleSetError, disclosure_listing, load_rules, record_rules
 from tests.report.test_catalogue_typography import typography_problems
 
 #: English legal wording that a French reference must not keep.
@@ -87,7 +87,8 @@ rules:
                 "'[{\"rule\": \"category.energy_drinks\", \"severity\": \"medium\", \"field\": \"text\", \"span\": [0, 8], "
                 "\"text\": \"Boissons\"}, {\"rule\": \"gone.rule\", \"severity\": \"info\", \"field\": \"text\", "
                 "\"span\": null, \"text\": \"x\"}]'::JSON AS findings")
-    found, unknown = disclosure_listing(con, rules=rules)[0]["findings"]
+    record_rules(con, "r1", rules)  # as the run does: the listing gives the texts it recorded
+    found, unknown = disclosure_listing(con)[0]["findings"]
     assert found["description"] == {"en": energy.description["en"], "fr": energy.description["en"]}
     assert found["legal_reference"] == {"en": "Politique de l'agence", "fr": "Politique de l'agence"}
     assert (found["rule"], found["span"], found["text"]) == ("category.energy_drinks", [0, 8], "Boissons")

@@ -256,7 +256,7 @@ def _rule_texts(section: str) -> tuple[list[str], list[str]]:
     """The legal references under the evidence table's rules, and the descriptions of the rules table."""
     references = [html.unescape(r) for r in re.findall(r'</code><br><span class="muted">([^<]*)</span></td>', section)]
     rules = section.rsplit("<h3>", 1)[-1]
-    descriptions = [html.unescape(d) for d in re.findall(r"<tr><td><code>[^<]*</code></td><td>([^<]*)</td></tr>", rules)]
+    descriptions = [html.unescape(d) for d in re.findall(r"<tr><td><code>[^<]*</code></td><td>([^<]*)</td><td>", rules)]
     return references, descriptions
 
 

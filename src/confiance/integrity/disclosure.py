@@ -21,7 +21,9 @@ caption followed by thirty English hashtags is French). A post whose language is
 
 The rules live in ``rules/fr-influence.yaml`` (package data), which documents the legal reading,
 the operational proxies and the points still to verify. Users extend it with their own YAML
-files (:func:`load_rules`): a rule with a known id updates that rule, a new id adds one.
+files (:func:`load_rules`): a rule with a known id updates that rule, a new id adds one. A run records
+the rules it applied, with their texts, in ``disclosure_rules``: reports and listings describe the
+findings with those texts (:func:`recorded_rules`), not with the shipped rule set of the day.
 
 Verdicts, most severe first: ``banned_category``, ``advertiser_content`` (the brand's own account:
 the intention follows from the context), ``missing_disclosure``, ``unclear_disclosure`` (only an
@@ -57,11 +59,13 @@ from confiance.text.accents import fold_compatibility
 from confiance.text.language import UNKNOWN, identify
 
 __all__ = [
-    "VERDICTS", "Finding", "PostAudit", "Rule", "RuleSet", "RuleSetError", "audit_post",
-    "default_rules_text", "disclosure_listing", "load_rules", "run_disclosure",
+    "SHIPPED", "VERDICTS", "Finding", "PostAudit", "RecordedRules", "Rule", "RuleSet", "RuleSetError", "audit_post",
+    "default_rules_text", "disclosure_listing", "load_rules", "record_rules", "recorded_rules", "run_disclosure",
 ]
 
 DEFAULT_RULES = "fr-influence.yaml"
+#: The source of a rule that no user file defined or changed.
+SHIPPED = "shipped"
 KINDS = frozenset({"signal", "link", "attribute", "brand", "statutory_mention", "equivalent_mention",
                    "image_marker", "image_notice", "category", "derived"})
 SEVERITIES = ("info", "low", "medium", "high")
@@ -147,6 +151,11 @@ class RuleSet:
     brands: tuple[str, ...]
     parameters: dict[str, int]
     files: tuple[str, ...]
+    #: Per rule id: ``shipped``, or the name (no folder) of the last user file that defined or changed the rule.
+    rule_sources: dict[str, str] = field(default_factory=dict)
+    #: The merged files by name (no folder: paths can hold a user name) and ``@version`` when they give one,
+    #: shipped first.
+    file_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -255,7 +264,8 @@ def _rule_fields(raw: Mapping[str, Any], file: str, where: str) -> dict[str, Any
     return out
 
 
-def _merge(rules: dict[str, Rule], raw_rules: Any, file: str) -> None:
+def _merge(rules: dict[str, Rule], raw_rules: Any, file: str, sources: dict[str, str], source: str) -> None:
+    """Merge a file's rule entries into ``rules``, noting ``source`` as the origin of each rule it names."""
     if not isinstance(raw_rules, list):
         raise RuleSetError(file, "rules", "expected a list of rules")
     for i, raw in enumerate(raw_rules):
@@ -283,6 +293,7 @@ def _merge(rules: dict[str, Rule], raw_rules: Any, file: str) -> None:
             rule = Rule(**merged)
         _check_rule(rule, file, where)
         rules[rule.id] = rule
+        sources[rule.id] = source
 
 
 def _check_rule(rule: Rule, file: str, where: str) -> None:
@@ -338,15 +349,19 @@ def load_rules(extra: Sequence[str | Path] = (), brands: Sequence[str] = ()) -> 
     all_brands: list[str] = []
     name, version = "", ""
     files: list[str] = []
-    sources = [(f"{DEFAULT_RULES} (package)", default_rules_text())]
+    file_names: list[str] = []
+    rule_sources: dict[str, str] = {}
+    # (file as errors name it, text, file name as a run records it: no folder, paths can hold a user name)
+    sources = [(f"{DEFAULT_RULES} (package)", default_rules_text(), DEFAULT_RULES)]
     for path in extra:
         try:
-            sources.append((str(path), Path(path).read_text(encoding="utf-8")))
+            sources.append((str(path), Path(path).read_text(encoding="utf-8"), Path(path).name))
         except OSError as exc:
             raise RuleSetError(str(path), "(file)", f"cannot read: {exc.strerror or exc}") from None
-    for file, text in sources:
+    for i, (file, text, file_name) in enumerate(sources):
         data = _read_yaml(text, file)
         files.append(f"{file}@{data.get('version', '?')}")
+        file_names.append(f"{file_name}@{data['version']}" if "version" in data else file_name)
         name = name or str(data.get("name", ""))
         version = version or str(data.get("version", ""))
         if "parameters" in data:
@@ -361,12 +376,13 @@ def load_rules(extra: Sequence[str | Path] = (), brands: Sequence[str] = ()) -> 
         if "brands" in data:
             all_brands.extend(_str_list(data["brands"], file, "brands"))
         if "rules" in data:
-            _merge(rules, data["rules"], file)
+            _merge(rules, data["rules"], file, rule_sources, file_name if i else SHIPPED)
     for rule_id in DERIVED:
         if rule_id not in rules:
             raise RuleSetError(sources[-1][0], "rules", f"the rule set must define {rule_id!r}")
     all_brands.extend(b.strip() for b in brands if b and b.strip())
-    return RuleSet(name, version, rules, tuple(dict.fromkeys(all_brands)), parameters, tuple(files))
+    return RuleSet(name, version, rules, tuple(dict.fromkeys(all_brands)), parameters, tuple(files), rule_sources,
+                   tuple(file_names))
 
 
 # -- matching ---------------------------------------------------------------------------------------
@@ -665,7 +681,8 @@ def _batches(con: duckdb.DuckDBPyConnection, size: int) -> Iterable[list[tuple]]
 
 def run_disclosure(con: duckdb.DuckDBPyConnection, run_id: str, rules: RuleSet | None = None,
                    batch_size: int = BATCH_POSTS) -> DisclosureResult:
-    """Audit every post and write ``disclosure_posts`` and ``disclosure_accounts``.
+    """Audit every post and write ``disclosure_posts``, ``disclosure_accounts`` and ``disclosure_rules``
+    (the rules applied, see :func:`record_rules`).
 
     ``disclosure_accounts``: per account, audited posts, commercial posts, undisclosed posts (no
     mention at all), unclear and banned-category posts, ``paid_share`` = commercial / posts and
@@ -704,16 +721,76 @@ def run_disclosure(con: duckdb.DuckDBPyConnection, run_id: str, rules: RuleSet |
         "CASE WHEN count(*) FILTER (WHERE commercial) > 0 THEN count(*) FILTER (WHERE commercial AND disclosure = 'none')"
         "::DOUBLE / count(*) FILTER (WHERE commercial) END AS undisclosed_share "
         "FROM disclosure_posts WHERE account_id IS NOT NULL GROUP BY platform, account_id", [run_id])
+    record_rules(con, run_id, rules)
     return DisclosureResult(total, commercial, dict(sorted(verdicts.items())), ", ".join(rules.files))
 
 
+def record_rules(con: duckdb.DuckDBPyConnection, run_id: str, rules: RuleSet) -> None:
+    """Write ``disclosure_rules``: every rule of ``rules`` (enabled or not) with its texts as the run applied them.
+
+    Columns: ``rule_id``, ``kind``, ``severity``, ``strength``, ``status``, ``enabled``, ``description`` and
+    ``legal_reference`` (JSON ``{"en": …, "fr": …}``, the languages the rule set gives), ``source`` (``shipped``
+    or the user file's name, without its folder), and the rule set's ``rule_set_name``, ``rule_set_version``
+    and ``rule_set_files`` (every merged file by name, ``@version`` when it gives one). Patterns and brands
+    are not kept: the texts are what reports show. No personal data: rule texts and file names only.
+    """
+    con.execute("CREATE OR REPLACE TABLE disclosure_rules (run_id VARCHAR, rule_id VARCHAR, kind VARCHAR, "
+                "severity VARCHAR, strength VARCHAR, status VARCHAR, enabled BOOLEAN, description JSON, "
+                "legal_reference JSON, source VARCHAR, rule_set_name VARCHAR, rule_set_version VARCHAR, "
+                "rule_set_files VARCHAR[])")
+    con.executemany(
+        "INSERT INTO disclosure_rules VALUES (?, ?, ?, ?, ?, ?, ?, ?::JSON, ?::JSON, ?, ?, ?, ?)",
+        [[run_id, rule.id, rule.kind, rule.severity, rule.strength, rule.status, rule.enabled,
+          orjson.dumps(rule.description).decode(), orjson.dumps(rule.legal_reference).decode(),
+          rules.rule_sources.get(rule.id, SHIPPED), rules.name, rules.version, list(rules.file_names)]
+         for rule in sorted(rules.rules.values(), key=lambda r: r.id)])
+
+
+@dataclass(frozen=True)
+class RecordedRules:
+    """The rules a disclosure run applied, as ``disclosure_rules`` recorded them (texts, kind, severity; no
+    patterns: these rules describe findings, they cannot audit posts)."""
+
+    name: str
+    version: str
+    #: Every file merged into the rule set by name (``@version`` when it gives one), shipped first.
+    files: tuple[str, ...]
+    rules: dict[str, Rule]
+    #: Per rule id: ``shipped`` or the user file's name.
+    sources: dict[str, str]
+    #: False for a store written before runs recorded their rules: the shipped rule set's texts stand in.
+    recorded: bool = True
+
+    def label(self) -> str:
+        """``fr-influence 2026.1``, then each user file with its version: ``+ agency.yaml agency-1``."""
+        return " + ".join([f"{self.name} {self.version}".strip()]
+                          + [" ".join(filter(None, file.rpartition("@")[::2])) for file in self.files[1:]])
+
+
+def recorded_rules(con: duckdb.DuckDBPyConnection) -> RecordedRules:
+    """The rules of the stored disclosure run (``disclosure_rules``); the shipped rule set when the store
+    predates that table."""
+    if not has_table(con, "disclosure_rules"):
+        shipped = load_rules()
+        return RecordedRules(shipped.name, shipped.version, shipped.file_names, shipped.rules,
+                             {rule_id: SHIPPED for rule_id in shipped.rules}, recorded=False)
+    rows = con.execute("SELECT rule_id, kind, severity, strength, status, enabled, CAST(description AS VARCHAR), "
+                       "CAST(legal_reference AS VARCHAR), source, rule_set_name, rule_set_version, rule_set_files "
+                       "FROM disclosure_rules ORDER BY rule_id").fetchall()
+    rules = {rule_id: Rule(rule_id, kind, orjson.loads(description), orjson.loads(reference), severity, strength,
+                           status, enabled=enabled)
+             for rule_id, kind, severity, strength, status, enabled, description, reference, *_ in rows}
+    name, version, files = rows[0][9:12] if rows else ("", "", [])
+    return RecordedRules(name, version, tuple(files), rules, {row[0]: row[8] for row in rows})
+
+
 def disclosure_listing(con: duckdb.DuckDBPyConnection, accounts: bool = False,
-                       include_not_commercial: bool = False, rules: RuleSet | None = None) -> list[dict[str, Any]]:
+                       include_not_commercial: bool = False) -> list[dict[str, Any]]:
     """Rows of ``disclosure_posts`` (commercial posts unless asked) or ``disclosure_accounts``.
 
     Each finding of a post row is the stored one (rule, severity, field, span, text) with its rule's
     ``description`` and ``legal_reference`` in every language (``{"fr": …, "en": …}``, whatever the reader's
-    language; None for a rule ``rules`` (default: the shipped set) does not define).
+    language), as the run applied them (:func:`recorded_rules`); None for a rule the run did not define.
     """
     table = "disclosure_accounts" if accounts else "disclosure_posts"
     if not has_table(con, table):
@@ -730,7 +807,7 @@ def disclosure_listing(con: duckdb.DuckDBPyConnection, accounts: bool = False,
     names = [d[0] for d in cursor.description]
     rows = [dict(zip(names, row)) for row in cursor.fetchall()]
     texts = {rule.id: {"description": rule.description, "legal_reference": rule.legal_reference}
-             for rule in (rules or load_rules()).rules.values()} if not accounts else {}
+             for rule in recorded_rules(con).rules.values()} if not accounts else {}
     for row in rows:
         if "findings" in row:
             row["findings"] = [{**f, **texts.get(f["rule"], {"description": None, "legal_reference": None})}
@@ -746,4 +823,4 @@ def _step(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
 
 register_step(Step("disclosure", _step, after=("language",),
                    description="commercial posts and their disclosure under French law "
-                   "(disclosure_posts, disclosure_accounts)", parameters={"rules": DEFAULT_RULES}))
+                   "(disclosure_posts, disclosure_accounts, disclosure_rules)", parameters={"rules": DEFAULT_RULES}))

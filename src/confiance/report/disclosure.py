@@ -1,9 +1,12 @@
 """Report section of the commercial disclosure audit (French law): verdict counts, accounts, evidence.
 
-Reads ``disclosure_posts`` and ``disclosure_accounts`` (read-only); the evidence table shows each
-finding's text span in its sentence, the span marked by the template (every part autoescaped), and
-its rule's legal reference; the rules found in the evidence are then described. The rule set gives
-both texts in French and in English: the report's language is shown, else the other one.
+Reads ``disclosure_posts``, ``disclosure_accounts`` and ``disclosure_rules`` (read-only); the evidence
+table shows each finding's text span in its sentence, the span marked by the template (every part
+autoescaped), and its rule's legal reference; the rules found in the evidence are then described. The
+texts are those the run applied, recorded in ``disclosure_rules`` (a user's rule file included), with
+the rule set's name and version; a store written before runs recorded them gets the shipped rule
+set's. The rule set gives both texts in French and in English: the report's language is shown, else
+the other one.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import orjson
 
 from confiance import i18n
 from confiance.i18n import N_
-from confiance.integrity.disclosure import VERDICTS, load_rules
+from confiance.integrity.disclosure import SHIPPED, VERDICTS, recorded_rules
 from confiance.report.sections import Section, _rows, register_section
 from confiance.store import has_table
 
@@ -27,6 +30,8 @@ CONTEXT_CHARS = 45
 EVIDENCE_VERDICTS = ("banned_category", "missing_disclosure", "unclear_disclosure", "restricted_category",
                      "missing_image_notice")
 _REPORTED_SEVERITIES = ("medium", "high")
+#: How the report names the source of a rule no user file defined or changed.
+SHIPPED_LABEL = N_("shipped rule set")
 #: How the report names each verdict (English: the verdict with spaces).
 VERDICT_LABELS = {"not_commercial": N_("not commercial"), "compliant": N_("compliant"),
                   "missing_image_notice": N_("missing image notice"), "restricted_category": N_("restricted category"),
@@ -72,16 +77,18 @@ def collect_disclosure(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
                        f"{join} "
                        f"WHERE d.verdict IN ({', '.join(repr(v) for v in EVIDENCE_VERDICTS)}) "
                        f"ORDER BY CASE d.verdict {order} END, d.platform, d.post_id LIMIT ?", [EVIDENCE_ROWS])
-    rule_set = load_rules()
+    rule_set = recorded_rules(con)
     evidence = []
-    cited: dict[str, str] = {}
+    cited: dict[str, dict[str, str]] = {}
     for post in posts:
         for finding in orjson.loads(post["findings"] or "[]"):
             if finding["severity"] not in _REPORTED_SEVERITIES:
                 continue
             rule = rule_set.rules.get(finding["rule"])
             if rule:
-                cited.setdefault(rule.id, rule.described())
+                source = rule_set.sources.get(rule.id, SHIPPED)
+                cited.setdefault(rule.id, {"rule": rule.id, "description": rule.described(),
+                                           "source": i18n.translate(SHIPPED_LABEL) if source == SHIPPED else source})
             evidence.append({
                 "platform": post["platform"], "post_id": post["post_id"], "handle": post["handle"],
                 "account_id": post["account_id"], "verdict": post["verdict"], "verdict_label": verdict_label(post["verdict"]),
@@ -94,8 +101,8 @@ def collect_disclosure(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     total = sum(counts.values())
     commercial = sum(n for v, n in counts.items() if v != "not_commercial")
     return {"verdicts": verdicts, "posts": total, "commercial": commercial, "accounts": accounts,
-            "evidence": evidence, "rules": [{"rule": r, "description": d} for r, d in sorted(cited.items())],
-            "rule_set": f"{rule_set.name} {rule_set.version}"}
+            "evidence": evidence, "rules": [cited[r] for r in sorted(cited)],
+            "rule_set": rule_set.label(), "rule_set_recorded": rule_set.recorded}
 
 
 register_section(Section("disclosure", N_("Commercial disclosure (French law)"), 63, "disclosure.html",
