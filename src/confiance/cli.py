@@ -596,7 +596,8 @@ def disclosure(
         except OSError as exc:
             raise ConfianceError(f"{brands}: cannot read the brand list ({exc.strerror or exc})") from None
         rule_set = load_rules(rules or (), names)
-        parameters = {"rules": list(rule_set.files), "brands": str(brands) if brands else None}
+        # file names, not paths: a path can hold a user name
+        parameters = {"rules": list(rule_set.file_names), "brands": brands.name if brands else None}
         _rerun(ws, "disclosure", parameters, lambda con, run_id: run_disclosure(con, run_id, rule_set))
     with ws.reader() as con:
         rows = disclosure_listing(con, accounts=accounts, include_not_commercial=all_posts)

@@ -103,6 +103,7 @@ def test_the_run_records_the_rules_it_applied_without_the_users_folder(audited, 
         rows = con.execute("SELECT rule_id, source, rule_set_name, rule_set_version, rule_set_files, "
                            "CAST(description AS VARCHAR) FROM disclosure_rules").fetchall()
         stored = str(con.execute("SELECT * FROM disclosure_rules").fetchall())
+        recorded = str(con.execute("SELECT parameters FROM analysis_runs WHERE step = 'disclosure'").fetchall())
         run_ids = con.execute("SELECT DISTINCT d.run_id, r.run_id FROM disclosure_rules d, analysis_runs r "
                               "WHERE r.step = 'disclosure'").fetchall()
     sources = {rule_id: source for rule_id, source, *_ in rows}
@@ -114,6 +115,7 @@ def test_the_run_records_the_rules_it_applied_without_the_users_folder(audited, 
     assert {row[2:4] for row in rows} == {(shipped.name, shipped.version)}
     assert {tuple(row[4]) for row in rows} == {(f"fr-influence.yaml@{shipped.version}", "agency-rules.yaml@agency-7")}
     assert "jeanne.dupont" not in stored and str(user_file.parent) not in stored
+    assert "agency-rules.yaml@agency-7" in recorded and "jeanne.dupont" not in recorded  # the run's parameters too
     assert len(run_ids) == 1 and run_ids[0][0] == run_ids[0][1]
 
 
