@@ -130,10 +130,10 @@ def test_numbers_are_written_the_french_way(french, english):
     decimals_fr = re.findall(r'<td class="n">(\d+,\d+)\n', fr)
     assert decimals_en and [d.replace(",", ".") for d in decimals_fr] == decimals_en  # 0.772 → 0,772
     assert not re.search(r'<td class="n">\d+\.\d+', fr)
-    # evidence on the account page: numbers inside the analysis' own words, in French form
+    # evidence on the account page: numbers in French form after French keys
     account = french.get(_account_route(english)).text
-    assert re.search(rf"value: \d{NNBSP}\d{{3}}", account) and re.search(rf"value: \d+,\d+{NNBSP}; ", account)
-    assert not re.search(r"value: \d+\.\d+", account)
+    assert re.search(rf"valeur{NBSP}: \d{NNBSP}\d{{3}}", account) and re.search(rf"valeur{NBSP}: \d+,\d+{NNBSP}; ", account)
+    assert not re.search(r"valeur\s?: \d+\.\d+", account)
 
 
 def test_the_switch_sets_a_strict_cookie_and_the_next_page_is_french(world):
