@@ -14,9 +14,14 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from confiance import i18n, store
 from confiance.cli import app
 from confiance.i18n import LANGUAGES
+from confiance.integrity.disclosure import Finding
+from confiance.integrity.harm import MISSING_NOTES
 from confiance.web.app import Settings, create_app
+from confiance.web.evidence import readable_cells
+from confiance.web.evidence_keys import EVIDENCE_KEYS
 from confiance.web.language import LANGUAGE_COOKIE
 from confiance.web.map import SAMPLING_WORDS, WORDS
 from confiance.web.security import CONTENT_SECURITY_POLICY, SESSION_COOKIE
@@ -125,10 +130,10 @@ def test_numbers_are_written_the_french_way(french, english):
     decimals_fr = re.findall(r'<td class="n">(\d+,\d+)\n', fr)
     assert decimals_en and [d.replace(",", ".") for d in decimals_fr] == decimals_en  # 0.772 → 0,772
     assert not re.search(r'<td class="n">\d+\.\d+', fr)
-    # evidence on the account page: numbers inside the analysis' own words, in French form
+    # evidence on the account page: numbers in French form after French keys
     account = french.get(_account_route(english)).text
-    assert re.search(rf"value: \d{NNBSP}\d{{3}}", account) and re.search(rf"value: \d+,\d+{NNBSP}; ", account)
-    assert not re.search(r"value: \d+\.\d+", account)
+    assert re.search(rf"valeur{NBSP}: \d{NNBSP}\d{{3}}", account) and re.search(rf"valeur{NBSP}: \d+,\d+{NNBSP}; ", account)
+    assert not re.search(r"valeur\s?: \d+\.\d+", account)
 
 
 def test_the_switch_sets_a_strict_cookie_and_the_next_page_is_french(world):
@@ -344,3 +349,107 @@ def test_the_guards_plain_refusals_speak_the_requests_language(world):
     for params, text in (({}, "cross-origin request refused"), ({"lang": "fr"}, "requête d'une autre origine refusée")):
         cross = plain.post("/login", params=params, data={"token": "x"}, headers={"origin": "http://evil.example"})
         assert cross.status_code == 403 and cross.text == text
+
+
+# -- evidence keys (web/evidence_keys.py) --
+
+def _walk_keys(value: object) -> set[str]:
+    if isinstance(value, dict):
+        return set(value) | {k for item in value.values() for k in _walk_keys(item)}
+    if isinstance(value, (list, tuple)):
+        return {k for item in value for k in _walk_keys(item)}
+    return set()
+
+
+def _stored_evidence_keys(ws) -> dict[str, set[str]]:
+    """Per derived table the account page shows (keyed by platform and account id): the keys inside its JSON
+    columns, structs and lists."""
+    found: dict[str, set[str]] = {}
+    with ws.reader() as con:
+        for table in store.derived_tables(con):
+            types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                                     "WHERE table_name = ?", [table]).fetchall())
+            if not {"platform", "account_id"} <= set(types):
+                continue
+            cursor = con.execute(f'SELECT * FROM "{table}"')
+            json_columns = [types[d[0]] == "JSON" for d in cursor.description]
+            for row in cursor.fetchall():
+                found.setdefault(table, set()).update(
+                    k for v, is_json in zip(row, json_columns) for k in _walk_keys(orjson.loads(v) if is_json and v else v))
+    return found
+
+
+def _scores_text(page: str) -> str:
+    """The account page's scores section as text, one element a line."""
+    start = page.index("<h2>", page.index("</dl>"))
+    end = page.index("<section>", start) if "<section>" in page[start:] else len(page)
+    return html.unescape(re.sub(r"<[^>]+>", "\n", page[start:end]))
+
+
+def _english_keys_left(text: str) -> set[str]:
+    """Labels of the table written as an English key ("label:") in ``text``, where French says otherwise."""
+    with i18n.using("fr"):
+        french = {label: i18n.translate(label) for label in EVIDENCE_KEYS.values()}
+    return {label for label, fr in french.items()
+            if fr != label and re.search(rf"(?<![\w-]){re.escape(label)}[ {NBSP}]?:", text)}
+
+
+def test_every_key_the_analyses_write_has_a_label(world):
+    ws, _ = world
+    found = _stored_evidence_keys(ws)
+    assert {"bot_scores", "account_types", "harm_profiles", "influence_scores"} <= set(found), sorted(found)
+    named_by_handle = {"account_id", "handle"}  # shown as the account's handle (web/evidence.py)
+    unlabelled = {table: keys - named_by_handle - set(EVIDENCE_KEYS) for table, keys in found.items()}
+    assert not any(unlabelled.values()), unlabelled
+    # disclosure findings (no commercial post in this world): the keys their writer gives
+    finding = Finding("disclosure.missing", "high", "promo", (0, 5)).as_dict()
+    assert set(finding) <= set(EVIDENCE_KEYS)
+
+
+def test_a_french_account_page_names_its_evidence_in_french(english, french, world):
+    top = english.get("/api/tables/bots?limit=1").json()["rows"][0]["handle"]
+    route = f"/accounts/{top['platform']}/{top['ref']}"
+    fr, en = _scores_text(french.get(route).text), _scores_text(english.get(route).text)
+    for label in ("caractéristique", "valeur", "contribution", "indice", "types", "amplification par des bots",
+                  "seuil", "sources peu fiables", "mention publicitaire", "comptes distincts ayant interagi"):
+        assert f"{label}{NBSP}: " in fr, label
+    assert not _english_keys_left(fr)
+    assert "feature: " not in fr and "unique engagers" not in fr
+    # the English page: the English labels, the stored values
+    for label in ("feature", "value", "contribution", "cue", "types", "bot amplification", "threshold",
+                  "low-credibility sources", "ad disclosure", "unique engagers"):
+        assert f"{label}: " in en, label
+    assert "low credibility: " not in en and not re.search(r"(?<!ad )disclosure: \(", en)  # the keys' old spelling
+    assert NBSP + ":" not in en
+
+
+def test_a_french_evidence_cell_names_keys_and_enumerations_in_french(french, english, world):
+    fr = html.unescape(french.get("/tables/bots").text)
+    en = html.unescape(english.get("/tables/bots").text)
+    table = fr[fr.index("<tbody"):fr.index("</tbody>")]
+    assert re.search(rf"caractéristique{NBSP}: [^;|<]+{NNBSP}; valeur{NBSP}: [^;|<]+{NNBSP}; contribution{NBSP}: ", table)
+    assert not _english_keys_left(re.sub(r"<[^>]+>", "\n", table))
+    assert re.search(r"feature: \w+; value: [^;|<]+; contribution: ", en[en.index("<tbody"):])
+    ws, _ = world
+    with ws.reader() as con, i18n.using("fr"):
+        [findings, harm] = readable_cells(con, [
+            ("x", orjson.dumps([{"rule": "disclosure.missing", "severity": "high", "field": "text", "span": None,
+                                 "text": "promo"}]).decode()),
+            ("x", {"coordination": {"group": "g1", "kinds": ["co_repost"]}, "bot_amplification": MISSING_NOTES["bot_scores"]})])
+    assert findings == (f"règle{NBSP}: disclosure.missing{NNBSP}; gravité{NBSP}: élevée{NNBSP}; champ{NBSP}: text"
+                        f"{NNBSP}; texte{NBSP}: promo")
+    assert harm == (f"comportement coordonné{NBSP}: (groupe{NBSP}: g1{NNBSP}; natures{NBSP}: republications simultanées)"
+                    f"{NNBSP}; amplification par des bots{NBSP}: non calculé{NBSP}: aucun score de bot (étape bots)")
+
+
+def test_the_evidence_stays_stored_as_it_is_in_the_api_and_csv(french, english, world):
+    ws, _ = world
+    for key, table in (("bots", "bot_scores"), ("account-types", "account_types")):
+        fr = french.get(f"/api/tables/{key}?lang=fr&limit=100").json()
+        assert fr == english.get(f"/api/tables/{key}?limit=100").json(), key
+        with ws.reader() as con:
+            stored = {a: orjson.loads(e) for a, e in con.execute(
+                f"SELECT account_id, CAST(evidence AS VARCHAR) FROM {table}").fetchall()}
+        assert fr["rows"] and all(orjson.loads(r["evidence"]) == stored[r["handle"]["account_id"]]
+                                  for r in fr["rows"]), key
+        assert french.get(f"/tables/{key}.csv?lang=fr").text == english.get(f"/tables/{key}.csv").text, key

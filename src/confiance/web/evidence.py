@@ -1,9 +1,10 @@
 """Evidence as an analyst reads it on an account page: other accounts named by handle (their id when
 they have none), nested JSON as ``key: value`` text, absent values left out rather than shown as None;
-flags and numbers in the page's language (the keys are the analyses' own and stay as they are).
+keys, flags, numbers and the analyses' enumerations (severity, coordination kind, cue, bot feature) in the
+page's language (labels in :mod:`confiance.web.evidence_keys`).
 
-Only the HTML page uses it; the JSON API keeps the stored structure. Pseudonymised pages never get
-here: they keep numbers and flags only.
+Only the HTML page uses it; the JSON API and the CSV keep the stored structure. Pseudonymised pages never
+get here: they keep numbers and flags only.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import duckdb
 import orjson
 
 from confiance import i18n
+from confiance.web.evidence_keys import key_label, value_label
 from confiance.wording import account_name, handles_of
 
 #: Keys that hold an account id inside evidence (engagers…), and lists of account ids (coordinated members).
@@ -59,30 +61,31 @@ def _scalar(value: Any) -> str:
     return str(value)
 
 
-def _text(value: Any, name: Callable[[str], str]) -> str:
+def _text(value: Any, name: Callable[[str], str], key: str = "") -> str:
+    """``value`` as text; ``key`` is the one it is stored under (its enumerations are translated)."""
     if isinstance(value, dict):
         if any(k in value for k in ACCOUNT_KEYS):
             who = name(value["account_id"])
             rest = _text({k: v for k, v in value.items() if k not in ACCOUNT_KEYS and k != "handle"}, name)
             return f"{who} ({rest})" if rest else who
         parts = []
-        for key, item in value.items():
+        for field, item in value.items():
             if item is None or item == [] or item == {}:
                 continue
-            if key in ACCOUNT_LIST_KEYS and isinstance(item, list):
+            if field in ACCOUNT_LIST_KEYS and isinstance(item, list):
                 text = ", ".join(name(a) if isinstance(a, str) else _text(a, name) for a in item)
             else:
-                text = _text(item, name)
+                text = _text(item, name, field)
             if not text:  # a record whose every field is empty (no coordinated group, say)
                 continue
             nested = isinstance(item, dict) and not any(k in item for k in ACCOUNT_KEYS)
-            parts.append(f"{key.replace('_', ' ')}: " + (f"({text})" if nested else text))
+            parts.append(i18n.gettext("%(key)s: %(value)s", key=key_label(field), value=f"({text})" if nested else text))
         return i18n.clauses(parts)
     if isinstance(value, (list, tuple)):
         # records apart with a bar: their own fields already use commas and semicolons
         return (" | " if any(isinstance(v, dict) for v in value) else ", ").join(
-            _text(v, name) for v in value if v is not None)
-    return _scalar(value)
+            _text(v, name, key) for v in value if v is not None)
+    return _scalar(value_label(key, value))
 
 
 def readable_scores(con: duckdb.DuckDBPyConnection, platform: str,

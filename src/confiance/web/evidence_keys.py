@@ -1,0 +1,76 @@
+"""How the dashboard names the keys of the evidence the analyses store, and the enumerations among their
+values, in the page's language ("top bot engagers"; "principaux bots ayant interagi").
+
+Built from the analyses' own writers: bot features (``integrity/bots.py``), account-type cues
+(``influence/accounts.py``), influence weights (``influence/scores.py``), harmful-influence profiles and
+suspicious engagers (``integrity/harm.py``) and disclosure findings (``integrity/disclosure.py``). A label
+the report already has (influence components, account types, cues, bot features, coordination kinds) is
+the report's message, so both say the same thing. A key not in the table is shown with its underscores as
+spaces; ``tests/web/test_french.py`` checks that every key the analyses write is in it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from confiance import i18n
+from confiance.i18n import N_
+from confiance.influence.accounts import TYPE_LABELS, cue_label
+from confiance.integrity.harm import MISSING_NOTES, SPLIT_NOTE
+from confiance.report.bots import feature_label
+from confiance.report.coordination import kind_label
+from confiance.report.network import COMPONENT_LABELS
+
+#: Each evidence key as a reader names it (English labels; French in the catalogue, docs/glossaire.md).
+EVIDENCE_KEYS: dict[str, str] = {
+    **COMPONENT_LABELS,  # influence_scores.weights
+    **TYPE_LABELS,  # account_types.scores and the types each cue adds to
+    # bot_scores.evidence
+    "feature": N_("feature"), "value": N_("value"), "contribution": N_("contribution"),
+    # account_types.evidence
+    "cue": N_("cue"), "types": N_("types"), "span": N_("span"), "weight": N_("weight"),
+    "following": N_("following"), "links": N_("links"), "own_domain_links": N_("links to its own domain"),
+    "link_posts": N_("posts with links"), "replies": N_("replies"), "posts": N_("posts"),
+    "active_days": N_("active days"), "domains": N_("domains"),
+    # harm_profiles.evidence and audience_credibility.suspicious_accounts
+    "bot_amplification": N_("bot amplification"), "threshold": N_("threshold"), "engagements": N_("engagements"),
+    "from_bots": N_("from bots"), "top_bot_engagers": N_("top bot engagers"), "bot_score": N_("bot probability"),
+    "interactions": N_("interactions"),
+    "coordination": N_("coordinated behaviour"), "group": N_("group"), "kinds": N_("kinds"),
+    "group_size": N_("group size"), "members": N_("members"), "coordinated_group": N_("coordinated group"),
+    "low_credibility": N_("low-credibility sources"), "low_credibility_links": N_("low-credibility links"),
+    "polarization": N_("polarisation"), "side": N_("side"), "exposure_side0": N_("exposure to side 0"),
+    "exposure_side1": N_("exposure to side 1"),
+    "disclosure": N_("ad disclosure"), "commercial_posts": N_("commercial posts"),
+    "undisclosed_posts": N_("undisclosed posts"), "paid_share": N_("paid share"),
+    # disclosure_posts.findings
+    "rule": N_("rule"), "severity": N_("severity"), "field": N_("field"), "text": N_("text"),
+}
+
+#: A disclosure rule's severity (``integrity/disclosure.py`` ``SEVERITIES``).
+SEVERITY_LABELS = {"info": N_("info"), "low": N_("low"), "medium": N_("medium"), "high": N_("high")}
+
+#: Notes an analysis stores in English in place of a measure it could not make.
+NOTES = (*MISSING_NOTES.values(), SPLIT_NOTE)
+
+
+def key_label(key: str) -> str:
+    """An evidence key in the page's language; a key the table does not know with spaces for underscores."""
+    return i18n.translate(EVIDENCE_KEYS[key]) if key in EVIDENCE_KEYS else key.replace("_", " ")
+
+
+def value_label(key: str, value: Any) -> Any:
+    """A value stored under ``key`` in the page's language when it is one of the analyses' enumerations
+    (severity, coordination kind, cue, bot feature) or notes; on an English page, and for any
+    other value, the value as stored (it is what the filters, the CSV and the API show)."""
+    if not isinstance(value, str) or i18n.current() == i18n.LANGUAGES[0]:
+        return value
+    if key == "severity" and value in SEVERITY_LABELS:
+        return i18n.translate(SEVERITY_LABELS[value])
+    if key == "kinds":
+        return kind_label(value)
+    if key == "cue":
+        return cue_label(value)
+    if key == "feature":
+        return feature_label(value)
+    return i18n.written_again(value, NOTES)
