@@ -57,7 +57,7 @@ def test_account_page_names_the_evidence_accounts_by_handle(workspace):
     page = client.get(f"/accounts/bluesky/{STAR}")
     assert page.status_code == 200
     scores = page.text[page.text.index("Scores and evidence"):]
-    assert "@bot1.bsky.social (bot score: 0.9; engagements: 2) | " + UNKNOWN in scores
+    assert "@bot1.bsky.social (bot probability: 0.9; engagements: 2) | " + UNKNOWN in scores
     assert BOT not in scores and "None" not in scores and "{&#34;" not in scores
     # the API keeps the stored structure
     api = client.get(f"/api/accounts/bluesky/{STAR}").json()
