@@ -35,8 +35,8 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
 
-__all__ = ["DOMAIN", "LANGUAGES", "N_", "catalogue_path", "clauses", "current", "day", "fixed", "gettext", "moment",
-           "ngettext", "number", "percent", "plain", "plural_count", "quoted", "share", "signed", "translate",
+__all__ = ["DOMAIN", "LANGUAGES", "N_", "catalogue_path", "clauses", "current", "day", "fixed", "gettext", "label",
+           "moment", "ngettext", "number", "percent", "plain", "plural_count", "quoted", "share", "signed", "translate",
            "translations", "trimmed_number", "using", "written_again"]
 
 #: The languages a report can be written in; the first is the default.
@@ -124,6 +124,12 @@ def ngettext(singular: str, plural: str, n: int | float | None, **values: object
     language's form unless given)."""
     values.setdefault("num", "–" if n is None else number(n))
     return translations(current()).ngettext(singular, plural, plural_count(n)) % values
+
+
+def label(labels: dict[str, str], key: str) -> str:
+    """``key`` as ``labels`` (``N_`` message ids by key) names it, in the report's language; a key the table
+    does not know with spaces for underscores."""
+    return translate(labels[key]) if key in labels else key.replace("_", " ")
 
 
 def clauses(parts: list[str]) -> str:

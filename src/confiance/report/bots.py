@@ -35,7 +35,7 @@ FEATURE_LABELS = {"posts_count_log": N_("posts count log"), "repost_ratio": N_("
 
 
 def feature_label(name: str) -> str:
-    return i18n.translate(FEATURE_LABELS[name]) if name in FEATURE_LABELS else name.replace("_", " ")
+    return i18n.label(FEATURE_LABELS, name)
 
 
 def feature_meaning(name: str) -> str:

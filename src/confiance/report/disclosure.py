@@ -40,7 +40,7 @@ VERDICT_LABELS = {"not_commercial": N_("not commercial"), "compliant": N_("compl
 
 
 def verdict_label(verdict: str) -> str:
-    return i18n.translate(VERDICT_LABELS[verdict]) if verdict in VERDICT_LABELS else verdict.replace("_", " ")
+    return i18n.label(VERDICT_LABELS, verdict)
 
 
 def _excerpt(text: str, span: list[int] | None) -> dict[str, str]:

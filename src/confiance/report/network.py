@@ -194,7 +194,7 @@ COMPONENT_LABELS = {"followers": N_("followers"), "unique_engagers": N_("unique 
 
 
 def component_label(name: str) -> str:
-    return i18n.translate(COMPONENT_LABELS[name]) if name in COMPONENT_LABELS else name.replace("_", " ")
+    return i18n.label(COMPONENT_LABELS, name)
 
 
 def _short_number(value: Any) -> str:

@@ -56,7 +56,7 @@ NOTES = (*MISSING_NOTES.values(), SPLIT_NOTE)
 
 def key_label(key: str) -> str:
     """An evidence key in the page's language; a key the table does not know with spaces for underscores."""
-    return i18n.translate(EVIDENCE_KEYS[key]) if key in EVIDENCE_KEYS else key.replace("_", " ")
+    return i18n.label(EVIDENCE_KEYS, key)
 
 
 def value_label(key: str, value: Any) -> Any:
