@@ -66,7 +66,7 @@ def _sample(path: Path) -> tuple[Sample, Any, str]:
     except Exception:  # detection must not crash on a broken file; ingest will report it
         first = None
     header = csv_header(opened) if container == "csv" else []
-    return Sample(path, container, opened.head_text()[:65536], first, header), opened, container
+    return Sample(path, container, opened.head_text()[:65536], first, header, opened.head), opened, container
 
 
 def detect(path: Path | str) -> str:

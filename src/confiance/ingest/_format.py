@@ -30,6 +30,7 @@ class Sample:
     head_text: str
     first: Any  # first parsed unit (JSON value, CSV row dict, YAML document) or None
     header: list[str] = field(default_factory=list)  # CSV columns
+    head: bytes = field(default=b"", repr=False)  # the file's first bytes, decompressed (binary formats sniff them)
 
 
 @dataclass

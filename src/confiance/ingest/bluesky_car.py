@@ -392,15 +392,7 @@ def map_record(record: Any, sink: Sink, ctx: Context) -> None:
 def sniff(sample: Sample) -> int:
     """By content: a CAR v1 header (varint length, DAG-CBOR ``{version: 1, roots}``); a ``.car`` file
     without one is still offered, so that reading it says what is wrong."""
-    try:
-        stream, _ = open_binary(sample.path)
-        try:
-            head = stream.read(_SNIFF_BYTES)
-        finally:
-            stream.close()
-    except _READ_ERRORS:
-        head = b""
-    if is_car(head):
+    if is_car(sample.head[:_SNIFF_BYTES]):
         return 100
     return 40 if logical_suffix(sample.path) == ".car" else 0
 
