@@ -171,12 +171,6 @@ def sentiment_world(sim_world_base, tmp_path_factory):
     return world, ws, truth, results, rows, planted
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "rho 0.786 vs goal 0.8 (0.857 before the lexicon fixes of lexicon_fixes.py): one swap of the two most "
-    "positive communities (measured +0.30 / +0.32). The simulator draws a post's closing emoji (🙂 🔥 …) at "
-    "random, and a quarter of its against-brand posts ('Trop cher … je ne le conseille pas') get a random "
-    "planted sentiment; now that emoji score in French and 'trop cher' is negative, both move the measured "
-    "means (per-post accuracy rose: fr 0.592 -> 0.629, en 0.664 -> 0.660)"))
 def test_sentiment_follows_planted_community_means(sentiment_world):
     """Per planted community, the mean measured score follows the planted mean sentiment (Spearman)."""
     _, _, truth, _, rows, planted = sentiment_world

@@ -72,7 +72,8 @@ def segments(row: dict) -> list[tuple[str, object]]:
     if sponsor:
         brand, category, _, code = sponsor
         parts.append(" " + V.SPONSOR_SENTENCES[category][lang].format(brand=brand, code=code))
-    parts.append(V.CLOSERS[w[5] % len(V.CLOSERS)])
+    closers = V.CLOSERS[int(row["sentiment"]) + 1]
+    parts.append(closers[w[5] % len(closers)])
     out.append(("t", "".join(parts)))
     for m in (int(row["m1"]), int(row["m2"])):
         if m >= 0:

@@ -110,7 +110,13 @@ BRAND_SENTENCES = (
      "I tried the {brand} e-bike for my commute and I love it, really great."),
 )
 
-CLOSERS = ("", " 🙂", " !", " 👀", " 🤔", " 💬", " 🔥", " …")
+#: A post's closing mark, by planted sentiment (negative, neutral, positive): people's emoji follow their mood,
+#: so a closer drawn regardless of it would plant a 🙂 on an angry post.
+CLOSERS = (
+    ("", " !", " 😠", " 👎", " 😞", " 💬", " 🙄", " …"),
+    ("", " ?", " 👀", " 🤔", " 💬", " 📌", " 🧐", " …"),
+    ("", " !", " 🙂", " 👍", " 😍", " 💬", " 🔥", " 👏"),
+)
 
 #: Syllables for invented first names, last names and handles.
 NAME_SYLLABLES = ("ma", "lo", "ri", "van", "el", "to", "ne", "sa", "bri", "cor", "din", "ga", "li", "mo",
