@@ -214,9 +214,9 @@ def _delete_from_store(con: duckdb.DuckDBPyConnection, person: Person) -> dict[s
     # other people's posts: drop the handle from mentions and text, and the link to the person
     con.execute("UPDATE posts SET mentions = list_filter(mentions, lambda m: NOT list_contains(?, m)) "
                 "WHERE len(list_intersect(mentions, ?)) > 0", [sorted(person.handles)] * 2)
-    # a repost of theirs keeps none of the words it copied, nor the post it names (read before its text goes)
-    con.execute("UPDATE posts t SET parent_post_id = NULL WHERE parent_post_id IS NOT NULL AND "
-                + rt_names_forgotten(handle_gone))
+    # a repost of theirs keeps none of the words it copied, nor the posts it names (read before its text goes)
+    con.execute("UPDATE posts t SET parent_post_id = NULL, root_post_id = NULL WHERE "
+                "(parent_post_id IS NOT NULL OR root_post_id IS NOT NULL) AND " + rt_names_forgotten(handle_gone))
     con.execute(f"UPDATE posts t SET text = {FORGOTTEN_COPY} WHERE {copies}")
     for text in person.post_texts:
         con.execute("UPDATE posts SET text = replace(text, ?, ?) WHERE contains(text, ?)", [text, FORGOTTEN, text])
@@ -225,13 +225,14 @@ def _delete_from_store(con: duckdb.DuckDBPyConnection, person: Person) -> dict[s
                     [re.escape(handle), FORGOTTEN, handle])
     _scrub_short_mentions(con, "posts", "text", person)
     # a reply or repost keeps its kind, but not the person's post it answered: a Bluesky AT-URI or a Mastodon
-    # status URI names its author (``at://did:…``, ``https://host/users/name/statuses/…``)
+    # status URI names its author (``at://did:…``, ``https://host/users/name/statuses/…``); nor, when it answers or
+    # shares them, its root: an ingest after the forget cannot tell their posts it never saw from others' (X gives
+    # a retweet its own root), so it drops both, and doing the same here makes the order of the two not matter
     for column in ("parent_post_id", "root_post_id"):
         con.execute(f"UPDATE posts t SET {column} = NULL WHERE {column} IS NOT NULL AND ("
                     f"EXISTS (SELECT 1 FROM forget_posts f WHERE f.platform = t.platform AND f.post_id = t.{column})"
                     f" OR len(list_filter(?, lambda w: contains(lower(t.{column}), w))) > 0"
-                    + (f" OR {owned.format(col='parent_account_id')}" if column == "parent_post_id" else "") + ")",
-                    [_post_id_markers(person)])
+                    f" OR {owned.format(col='parent_account_id')})", [_post_id_markers(person)])
     con.execute("UPDATE posts t SET parent_account_id = NULL WHERE " + owned.format(col="parent_account_id"))
     # what others' posts keep of the person's post ids: ``in_reply_to_id`` in attributes, a status URL in text
     _scrub_post_id_parts(con, "posts", sorted(person.post_ids), columns=("text", "url", "attributes"))

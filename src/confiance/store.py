@@ -143,3 +143,34 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "surveys": ("wave", "respondent", "question"),
     "audience_reports": ("platform", "account_id", "dimension", "category"),
 }
+
+#: Platforms where an account reposts a post at most once (a Mastodon boost, a Bluesky repost record): there a
+#: ``repost`` interaction's ``post_id`` is the reposted post, not the repost's own id, so every reading of one
+#: repost (the reposter's timeline, the reposted post's list of reposters, a repository record) keys the same row.
+#: The repost itself (its own id and time) stays in ``posts`` where a reading gave it: kind ``repost``, by ``src``,
+#: ``parent_post_id`` the interaction's ``post_id``.
+REPOST_KEYED_BY_REPOSTED = ("mastodon", "bluesky")
+
+
+def interaction_post_id(platform: str, kind: str, post_id: str, parent_post_id: str | None) -> str:
+    """The ``post_id`` of the interaction that post ``post_id`` (of ``kind``, answering or sharing
+    ``parent_post_id``) carries to its parent's author; :func:`carried_interaction_post_id` in SQL."""
+    if kind == "repost" and parent_post_id is not None and platform in REPOST_KEYED_BY_REPOSTED:
+        return parent_post_id
+    return post_id
+
+
+def carried_interaction_post_id(post: str) -> str:
+    """SQL (DuckDB and Spark alike): :func:`interaction_post_id` of row ``post`` of ``posts``."""
+    platforms = ", ".join(f"'{p}'" for p in REPOST_KEYED_BY_REPOSTED)
+    return (f"CASE WHEN {post}.kind = 'repost' AND {post}.parent_post_id IS NOT NULL AND {post}.platform IN ({platforms}) "
+            f"THEN {post}.parent_post_id ELSE {post}.post_id END")
+
+
+def repost_post_of(interaction: str, post: str) -> str:
+    """SQL: row ``post`` of ``posts`` is the repost that ``repost`` row ``interaction`` of ``interactions``
+    records (keyed by the repost's own id, or by the reposted post: :data:`REPOST_KEYED_BY_REPOSTED`), so
+    analyses that read both tables count it once."""
+    i, p = interaction, post
+    return (f"({i}.kind = 'repost' AND {p}.kind = 'repost' AND {p}.platform = {i}.platform AND {p}.account_id = {i}.src "
+            f"AND ({p}.post_id = {i}.post_id OR {p}.parent_post_id = {i}.post_id))")

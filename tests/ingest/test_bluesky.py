@@ -327,3 +327,25 @@ def test_corrupted_records_are_rejected_with_line_numbers(workspace, tmp_path):
     assert [line for (line,) in query(workspace, "SELECT line_no FROM rejects ORDER BY line_no")] == [2, 3]
     stored = {p for (p,) in query(workspace, "SELECT post_id FROM posts")}
     assert {good[0]["uri"], good[2]["uri"]} <= stored and good[1]["uri"] not in stored
+
+
+def test_a_repost_listed_by_getrepostedby_then_read_as_a_record_is_one_edge_with_the_record_time(workspace, tmp_path):
+    """getRepostedBy does not say when; the repost record read later (Jetstream) does: its time fills the edge,
+    and reading the list again changes nothing."""
+    author, reposter = "did:plc:authorauthorauthorauthor", "did:plc:reposterreposterreposter"
+    subject = f"at://{author}/app.bsky.feed.post/3kabcdefghi2x"
+    listed = tmp_path / "reposted_by.json"
+    listed.write_text(json.dumps({"uri": subject, "repostedBy": [{"did": reposter, "handle": "reposter.bsky.social"}]}))
+    record = {"did": reposter, "time_us": 1717000000000000, "kind": "commit",
+              "commit": {"rev": "3kz", "operation": "create", "collection": "app.bsky.feed.repost", "rkey": "3kzzzzzzzzz2x",
+                         "record": {"$type": "app.bsky.feed.repost", "subject": {"uri": subject, "cid": "bafyrei"},
+                                    "createdAt": "2024-05-29T16:26:40.000Z"}, "cid": "bafyreib"}}
+    events = tmp_path / "jetstream.jsonl"
+    events.write_text(json.dumps(record) + "\n")
+    ingest(workspace, listed, events)
+    edges = query(workspace, "SELECT src, dst, post_id, created_at FROM interactions WHERE kind = 'repost'")
+    assert [(s, d, p, t.isoformat()) for s, d, p, t in edges] == [(reposter, author, subject, "2024-05-29T16:26:40+00:00")]
+    again = tmp_path / "reposted_by_again.json"
+    again.write_text(listed.read_text() + "\n")
+    assert [r.stored for r in ingest(workspace, again)] == [0]
+    assert query(workspace, "SELECT src, dst, post_id, created_at FROM interactions WHERE kind = 'repost'") == edges

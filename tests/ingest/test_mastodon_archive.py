@@ -47,7 +47,8 @@ def _expected():
     for item in _items():
         if item["type"] == "Announce":
             kinds[item["id"]] = "repost"
-            edges.add((owner, _account_in_status_uri(item["object"]), "repost", item["id"]))
+            # one boost per account and status: the repost is keyed by the boosted status
+            edges.add((owner, _account_in_status_uri(item["object"]), "repost", item["object"]))
             continue
         note = item["object"]
         kinds[note["id"]] = "reply" if note.get("inReplyTo") else "post"

@@ -28,6 +28,7 @@ import duckdb
 import pandas as pd
 
 from confiance.errors import ConfianceError
+from confiance.store import repost_post_of
 
 __all__ = ["CampaignMarkers", "CHANNELS", "campaign_posts", "campaign_exposure", "campaign_side"]
 
@@ -120,7 +121,9 @@ def campaign_exposure(con: duckdb.DuckDBPyConnection, markers: CampaignMarkers, 
                       "AND (p.parent_post_id = c.post_id OR p.root_post_id = c.post_id) AND p.kind <> 'post' "
                       "UNION ALL SELECT i.platform, i.src, i.kind, c.post_id, i.created_at FROM interactions i "
                       "JOIN _campaign_posts c ON i.platform = c.platform AND i.post_id = c.post_id "
-                      "AND i.kind IN ('repost', 'quote', 'reply', 'like')",
+                      "AND i.kind IN ('repost', 'quote', 'reply', 'like') "
+                      # a repost the posts above already hold (keyed by the reposted post: a Mastodon boost)
+                      f"WHERE NOT EXISTS (SELECT 1 FROM posts q WHERE {repost_post_of('i', 'q')})",
             "addressed": "SELECT p.platform, p.parent_account_id, 'addressed', c.post_id, c.created_at "
                          "FROM _campaign_posts c JOIN posts p ON p.platform = c.platform AND p.post_id = c.post_id "
                          "WHERE p.parent_account_id IS NOT NULL "

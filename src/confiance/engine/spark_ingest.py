@@ -594,9 +594,10 @@ class _Run:
         if gained is not None:
             children = children.join(gained.select("platform", "post_id"), ["platform", "post_id"], "left_anti")
         columns = ["platform", F.col("account_id").alias("src"), F.col("parent_account_id").alias("dst"), "kind",
-                   "post_id", "created_at", F.col("_link_file").alias("_file")]
+                   F.expr(store.carried_interaction_post_id("p")).alias("post_id"), "created_at",
+                   F.col("_link_file").alias("_file")]
         sources = [new_posts, children] + ([gained] if gained is not None else [])
-        links = reduce(lambda a, b: a.unionByName(b), [s.where(_LINKABLE).select(*columns) for s in sources])
+        links = reduce(lambda a, b: a.unionByName(b), [s.alias("p").where(_LINKABLE).select(*columns) for s in sources])
         links = links.withColumn("_primary", F.lit(False)).withColumn("_seq", F.lit(0).cast("bigint"))
         return new_posts, gained, links
 

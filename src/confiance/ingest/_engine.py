@@ -539,6 +539,8 @@ class _Run:
                 f"WHERE rowid IN ({winners})",
                 ([sha256] if has_sha else []) + bounds,
             )
+            if table == "interactions":
+                self._fill_interaction_times()
         if "rejects" in self.staged:
             self.con.execute(
                 "INSERT INTO rejects SELECT ? AS source_sha256, line_no, item, reason, raw FROM stage_rejects",
@@ -546,6 +548,23 @@ class _Run:
             )
         if "posts" in self.staged:
             self._link_parents(sha256)
+
+    def _fill_interaction_times(self) -> None:
+        """An interaction stored without a time takes the first time another reading of it gives, in this file
+        or a later one: a Mastodon boost read from the boosted status's ``reblogged_by`` list (the API does not
+        say when) gets the boost's time from the booster's timeline. A stored time never changes, so the order
+        of the files does not matter and ingesting again changes nothing."""
+        stage = _stage_name("interactions")
+        keys = store.TABLE_KEYS["interactions"]
+        keys_of = ", ".join(_cast("interactions", k, self.specs) + f" AS {k}" for k in keys)
+        times = (f"SELECT {', '.join(keys)}, arg_min(created_at, (NOT _primary, _seq)) AS created_at FROM "
+                 f"(SELECT {keys_of}, {_cast('interactions', 'created_at', self.specs)} AS created_at, _primary, _seq "
+                 f"FROM {stage}) WHERE created_at IS NOT NULL GROUP BY ALL")
+        _, bounds = self._stored_rows("interactions", stage)
+        self.con.execute(
+            f"UPDATE interactions t SET created_at = s.created_at FROM ({times}) s WHERE t.created_at IS NULL AND "
+            + " AND ".join(f"t.{k} = s.{k}" for k in keys) + (" AND t.post_id BETWEEN ? AND ?" if bounds else ""),
+            bounds)
 
     def _link_parents(self, sha256: str) -> None:
         """Replies, quotes and reposts whose parent's author the record did not name get it from the
@@ -562,7 +581,8 @@ class _Run:
         # instead of one OR that reads the whole table twice)
         linkable = ("p.kind IN ('reply', 'quote', 'repost') AND p.account_id IS NOT NULL "
                     "AND p.parent_account_id IS NOT NULL")
-        columns = "p.platform, p.account_id AS src, p.parent_account_id AS dst, p.kind, p.post_id, p.created_at"
+        columns = ("p.platform, p.account_id AS src, p.parent_account_id AS dst, p.kind, "
+                   f"{store.carried_interaction_post_id('p')} AS post_id, p.created_at")
         self.con.execute(
             f"CREATE TEMP TABLE _links AS SELECT {columns} FROM posts p WHERE p.source_sha256 = ? AND {linkable} "
             f"  UNION SELECT {columns} FROM posts p SEMI JOIN (SELECT post_id FROM posts WHERE source_sha256 = ?) q "

@@ -74,6 +74,7 @@ from confiance.ingest._format import (
 )
 from confiance.ingest._readers import Item, _NoAliasLoader, read_csv, sniff_encoding
 from confiance.ingest._sink import Sink
+from confiance.store import interaction_post_id
 
 FIELDS = ("post_id", "account_id", "handle", "display_name", "created_at", "text", "lang", "kind",
           "parent_post_id", "parent_account_id", "likes", "reposts", "replies", "quotes", "views", "url",
@@ -400,8 +401,8 @@ def map_record(record: Any, sink: Sink, ctx: Context) -> None:
     sink.account(platform=platform, account_id=author, handle=handle, display_name=get("display_name"),
                  followers=parse_count(followers) if followers is not None else None, observed_at=ctx.collected_at)
     if kind != "post" and parent_account:
-        sink.interaction(platform=platform, src=author, dst=parent_account, kind=kind, post_id=post_id,
-                         created_at=created)
+        sink.interaction(platform=platform, src=author, dst=parent_account, kind=kind,
+                         post_id=interaction_post_id(platform, kind, post_id, parent_post), created_at=created)
         sink.account(platform=platform, account_id=parent_account, observed_at=ctx.collected_at)
     if not mentions:
         return

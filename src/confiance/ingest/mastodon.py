@@ -40,7 +40,7 @@ Identity:
 Mapping: ``content`` HTML -> text (paragraphs and ``<br>`` become line breaks; the ``RE: <link>``
 paragraph that Mastodon 4.4+ prepends to quote posts is dropped, the quote being stored as such);
 DELETE responses carry the source ``text`` instead of ``content``. A boost (``reblog``) is kind
-``repost`` with the boosted status stored as a context post and a ``repost`` interaction. A reply
+``repost`` with the boosted status stored as a context post and a ``repost`` interaction (see below). A reply
 (``in_reply_to_id``) is kind ``reply``; a quote (``quote.quoted_status``, a shallow
 ``quote.quoted_status_id``, or Fedibird's ``quote`` / ``quote_id``) is kind ``quote`` unless the status
 is also a reply, in which case it stays a reply with ``quoted_post_id`` in attributes; either way a
@@ -52,8 +52,13 @@ Envelopes: each account of ``reblogged_by`` (``favourited_by``) becomes an accou
 ``repost`` (``like``) interaction from it to the status author, ``post_id`` = the status ``uri``
 and no ``created_at`` (the API does not say when), as Bluesky's getRepostedBy; each account of
 ``followers`` (``following``) a ``follow`` edge to (from) the envelope's account, ``post_id`` ''.
-A boost also read from a timeline keeps its own repost interaction, whose ``post_id`` is the boost's
-``uri``: the graph then counts that boost twice (weight 2).
+
+One boost, one ``repost`` interaction: an account boosts a status at most once, so the interaction is keyed by
+the boosted status (``post_id`` = its ``uri``; ``confiance.store.REPOST_KEYED_BY_REPOSTED``), from a timeline
+as from a ``reblogged_by`` list; either order, one file or two, stores one row. The timeline's reading wins
+what the list lacks: the boost's time fills the interaction's ``created_at`` whichever came first (a stored
+time is never changed, so ingesting again changes nothing), and the boost itself (its ``uri``, numeric id
+and time) is the ``posts`` row of kind ``repost`` whose ``parent_post_id`` is the interaction's ``post_id``.
 """
 
 from __future__ import annotations
@@ -67,6 +72,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from confiance.errors import RecordError
+from confiance.store import interaction_post_id
 from confiance.ingest._format import (
     Context,
     Format,
@@ -595,8 +601,8 @@ def _emit_status(status: dict, rec: _Record, sink: Sink, collected_at: str, *, p
     if any(v is not None for v in metrics.values()):
         sink.observation(platform=PLATFORM, post_id=post_id, collected_at=collected_at, **metrics)
     for interaction_kind, target in interactions:
-        sink.interaction(platform=PLATFORM, src=author, dst=target, kind=interaction_kind, post_id=post_id,
-                         created_at=created)
+        sink.interaction(platform=PLATFORM, src=author, dst=target, kind=interaction_kind,
+                         post_id=interaction_post_id(PLATFORM, interaction_kind, post_id, parent_post), created_at=created)
     return post_id, author
 
 

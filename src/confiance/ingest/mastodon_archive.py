@@ -25,7 +25,8 @@ numeric status id is kept in attributes as ``status_id``.
 Mapping: ``content`` HTML -> text with the shared helper, links (not mention or hashtag links) ->
 urls, ``contentMap``'s language -> lang, ``Mention`` tags -> mentions and ``mention`` interactions,
 ``Hashtag`` tags -> hashtags, ``inReplyTo`` -> kind ``reply`` and a ``reply`` interaction,
-``Announce`` -> kind ``repost`` and a ``repost`` interaction, a Mastodon 4.4+ / Misskey / Fedibird
+``Announce`` -> kind ``repost`` and a ``repost`` interaction keyed by the boosted status, as the API's
+boosts (``confiance.ingest.mastodon``), a Mastodon 4.4+ / Misskey / Fedibird
 quote (``quote``, ``quoteUri``, ``_misskey_quote``) -> kind ``quote`` and a ``quote`` interaction.
 The account of a replied-to, boosted or quoted status is read from its URI when it has Mastodon's
 ``https://host/users/NAME/statuses/ID`` shape (the archive names it nowhere else), else from the
@@ -53,6 +54,7 @@ from confiance.ingest._format import Context, Format, Sample, domains_of, html_t
 from confiance.ingest._readers import (BadItem, Item, Limits, Opened, Progress, array_items, one_line,
                                        open_binary)
 from confiance.ingest._sink import Sink
+from confiance.store import interaction_post_id
 from confiance.ingest.mastodon import content_links
 
 PLATFORM = "mastodon"
@@ -222,7 +224,8 @@ def _map_announce(activity: dict, actor: Actor, sink: Sink, ctx: Context) -> Non
                                             "visibility": _visibility(activity, activity),
                                             "archive": True}.items() if v is not None})
     _emit_actor(actor, sink, ctx.collected_at)
-    _interact(sink, actor, boosted_account, "repost", post_id, created, ctx.collected_at)
+    _interact(sink, actor, boosted_account, "repost", interaction_post_id(PLATFORM, "repost", post_id, boosted), created,
+              ctx.collected_at)
 
 
 def _map_create(activity: dict, actor: Actor, sink: Sink, ctx: Context) -> None:

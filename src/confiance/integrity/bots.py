@@ -55,7 +55,7 @@ import pyarrow as pa
 from confiance.errors import ConfianceError, IngestError
 from confiance.i18n import N_
 from confiance.pipeline import Step, register_step
-from confiance.store import has_table
+from confiance.store import has_table, repost_post_of
 
 __all__ = [
     "FEATURES",
@@ -120,14 +120,13 @@ BATCH_ACCOUNTS = 100_000
 
 # --------------------------------------------------------------------------- features
 
-_FEATURE_SQL = """
-WITH reposts_only AS (  -- reposts recorded only as interactions (e.g. Bluesky repost events)
-    -- whose post_id names the reposted post, not a repost row of the reposter
+_FEATURE_SQL = f"""
+WITH reposts_only AS (  -- reposts that no repost row of the reposter records (Bluesky repost events, Mastodon
+    -- reblogged_by lists): their post_id names the reposted post
     SELECT i.platform, i.src AS account_id, min(i.created_at) AS created_at
     FROM interactions i
     WHERE i.kind = 'repost' AND i.post_id <> ''
-      AND NOT EXISTS (SELECT 1 FROM posts q WHERE q.platform = i.platform AND q.post_id = i.post_id
-                                              AND q.account_id = i.src AND q.kind = 'repost')
+      AND NOT EXISTS (SELECT 1 FROM posts q WHERE {repost_post_of('i', 'q')})
     GROUP BY i.platform, i.src, i.post_id
 ),
 activity AS (

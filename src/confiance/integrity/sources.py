@@ -61,7 +61,7 @@ import pyarrow as pa
 from confiance.errors import ConfianceError, IngestError
 from confiance.integrity.urls import domain_of_url, expansion_pairs, is_shortened, normalise_url
 from confiance.pipeline import Step, register_step
-from confiance.store import has_table
+from confiance.store import has_table, repost_post_of
 
 __all__ = [
     "DomainRating",
@@ -444,8 +444,7 @@ def _write_shares(con: duckdb.DuckDBPyConnection, run_id: str, index: Mapping[st
             "SELECT i.platform, i.post_id || '#repost-by-' || i.src, NULL, i.src, i.created_at, 'repost', i.post_id, "
             "       o.url, o.shortened, o.expanded "
             "FROM interactions i JOIN _src_own o ON o.platform = i.platform AND o.post_id = i.post_id "
-            "WHERE i.kind = 'repost' AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.platform = i.platform "
-            "  AND p.post_id = i.post_id AND p.account_id = i.src)"
+            f"WHERE i.kind = 'repost' AND NOT EXISTS (SELECT 1 FROM posts p WHERE {repost_post_of('i', 'p')})"
         )
         con.execute(
             "CREATE OR REPLACE TABLE url_shares AS "

@@ -1,0 +1,89 @@
+"""One Mastodon boost is one ``repost`` interaction, whether it is read from the booster's timeline (a status
+with ``reblog``), from the boosted status's ``reblogged_by`` list, or both, in any order and file split. The
+boost is built from the accounts and statuses of Mastodon.py's test_public_tl.yaml cassette."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from confiance.campaign.exposure import CampaignMarkers, campaign_exposure
+from confiance.graph.build import build_edges, load_graph
+from confiance.integrity.bots import account_features
+from confiance.privacy import forget
+from tests.conftest import ingest, query, scalar
+from tests.ingest.test_mastodon_envelopes import TIMELINE, _address, _envelope
+
+BOOSTED = TIMELINE[0]
+BOOSTER = next(s["account"] for s in TIMELINE if s["account"]["id"] != BOOSTED["account"]["id"])
+BOOST_TIME = "2026-08-01T14:05:00.000Z"
+BOOST = dict(copy.deepcopy(BOOSTED), id="117020599999999999", created_at=BOOST_TIME, account=BOOSTER, content="",
+             uri=f"http://localhost:3000/ap/users/{BOOSTER['id']}/statuses/117020599999999999/activity",
+             url=f"{BOOSTER['url']}/117020599999999999", reblog=BOOSTED, mentions=[], tags=[])
+TIMELINE_LINE = json.dumps(BOOST)
+ENGAGERS_LINE = json.dumps(_envelope("reblogged_by", BOOSTED, [BOOSTER]))
+#: how the boost reaches the store: files in ingest order, each its lines
+ORDERS = {
+    "timeline then engagers": [[TIMELINE_LINE], [ENGAGERS_LINE]],
+    "engagers then timeline": [[ENGAGERS_LINE], [TIMELINE_LINE]],
+    "one file, timeline first": [[TIMELINE_LINE, ENGAGERS_LINE]],
+    "one file, engagers first": [[ENGAGERS_LINE, TIMELINE_LINE]],
+}
+REPOSTS = "SELECT src, dst, post_id, created_at FROM interactions WHERE kind = 'repost'"
+
+
+def _files(tmp_path, order: str) -> list:
+    paths = []
+    for i, lines in enumerate(ORDERS[order]):
+        path = tmp_path / f"{i}.jsonl"
+        path.write_text("".join(line + "\n" for line in lines))
+        paths.append(path)
+    return paths
+
+
+def _repost_weights(ws) -> list[float]:
+    with ws.writer() as con:
+        build_edges(con, "test")
+        return list(load_graph(con, kinds=["repost"]).weight)
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_a_boost_seen_in_a_timeline_and_an_engager_list_is_one_repost_until_the_booster_is_forgotten(workspace, tmp_path, order):
+    files = _files(tmp_path, order)
+    ingest(workspace, *files)
+    [(src, dst, post_id, created_at)] = query(workspace, REPOSTS)
+    # keyed by the boosted status, as the engager list names it; the time is the timeline's
+    assert (src, dst, post_id) == (_address(BOOSTER), _address(BOOSTED["account"]), BOOSTED["uri"])
+    assert created_at.isoformat().replace("+00:00", ".000Z") == BOOST_TIME
+    # the boost's own status stays a post, pointing at what it boosted
+    assert query(workspace, "SELECT post_id, account_id, kind, parent_post_id FROM posts WHERE kind = 'repost'") == [
+        (BOOST["uri"], _address(BOOSTER), "repost", BOOSTED["uri"])]
+    assert _repost_weights(workspace) == [1.0]
+
+    again = [tmp_path / f"again-{f.name}" for f in files]  # the same records, collected again
+    for copy_, original in zip(again, files):
+        copy_.write_text(original.read_text() + "\n")
+    assert sum(r.stored for r in ingest(workspace, *again)) == 0
+    assert query(workspace, REPOSTS) == [(src, dst, post_id, created_at)]
+
+    # forgetting the booster removes the boost; collected again, it stays out
+    forget(workspace, f"mastodon:{_address(BOOSTER)}")
+    for f in again:
+        f.write_text(f.read_text() + "\n")
+    ingest(workspace, *again)
+    assert query(workspace, REPOSTS) == []
+    assert scalar(workspace, "SELECT count(*) FROM posts WHERE kind = 'repost'") == 0
+
+
+def test_analyses_count_a_boost_read_twice_once(workspace, tmp_path):
+    """The bot features and campaign exposure read the boost's post and its interaction: one boost each."""
+    ingest(workspace, *_files(tmp_path, "engagers then timeline"))
+    booster = _address(BOOSTER)
+    with workspace.reader() as con:
+        features = account_features(con).to_pylist()
+        exposed = campaign_exposure(con, CampaignMarkers(codes=("finally",)))  # the boosted status says it
+    [row] = [f for f in features if f["account_id"] == booster]
+    assert (row["activity"], row["repost_ratio"]) == (1, 1.0)
+    assert exposed.set_index("account_id").loc[booster, "exposures"] == 1
