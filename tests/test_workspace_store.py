@@ -30,7 +30,7 @@ def test_init_twice_is_harmless(tmp_path):
     Workspace.init(tmp_path / "ws")
     Workspace.init(tmp_path / "ws")
     with Workspace.open(tmp_path / "ws").reader() as con:
-        assert con.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == 1
+        assert con.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == len(store.MIGRATIONS)
 
 
 def test_open_missing_workspace_is_a_clear_error(tmp_path):
@@ -40,12 +40,13 @@ def test_open_missing_workspace_is_a_clear_error(tmp_path):
 
 def test_old_schema_asks_for_migrate_and_ingest_never_migrates(tmp_path, monkeypatch):
     ws = Workspace.init(tmp_path / "ws")
-    monkeypatch.setattr(store, "MIGRATIONS", store.MIGRATIONS + [(2, "CREATE TABLE extra_v2 (x INTEGER);")])
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 2)
+    new = store.SCHEMA_VERSION + 1
+    monkeypatch.setattr(store, "MIGRATIONS", store.MIGRATIONS + [(new, "CREATE TABLE extra_v2 (x INTEGER);")])
+    monkeypatch.setattr(store, "SCHEMA_VERSION", new)
     with pytest.raises(WorkspaceError, match="confiance migrate"):
         with ws.writer():
             pass
-    assert ws.migrate() == [2]
+    assert ws.migrate() == [new]
     with ws.writer() as con:
         assert con.execute("SELECT count(*) FROM extra_v2").fetchone()[0] == 0
 

@@ -23,6 +23,7 @@ from confiance.errors import WorkspaceError
 #: A later version appends ``(n, sql)``; released entries are never edited.
 MIGRATIONS: list[tuple[int, str]] = [
     (1, resources.files("confiance").joinpath("schema.sql").read_text(encoding="utf-8")),
+    (2, resources.files("confiance").joinpath("migration_2.sql").read_text(encoding="utf-8")),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -87,3 +87,20 @@ def test_analyses_count_a_boost_read_twice_once(workspace, tmp_path):
     [row] = [f for f in features if f["account_id"] == booster]
     assert (row["activity"], row["repost_ratio"]) == (1, 1.0)
     assert exposed.set_index("account_id").loc[booster, "exposures"] == 1
+
+
+def test_migration_2_rekeys_a_version_1_store_as_ingest_now_keys_it(workspace, tmp_path):
+    """A version-1 store held the timeline's reading keyed by the boost's own uri, beside the list's reading
+    keyed by the boosted status without a time: ``confiance migrate`` leaves what an ingest now stores."""
+    ingest(workspace, *_files(tmp_path, "timeline then engagers"))
+    expected = query(workspace, "SELECT * FROM interactions ORDER BY ALL")
+    with workspace.writer() as con:  # back to what version 1 stored
+        con.execute("INSERT INTO interactions SELECT platform, src, dst, kind, post_id, NULL, weight, probability "
+                    "FROM interactions WHERE kind = 'repost'")
+        con.execute("UPDATE interactions SET post_id = ? WHERE kind = 'repost' AND created_at IS NOT NULL",
+                    [BOOST["uri"]])
+        assert con.execute("SELECT count(*) FROM interactions WHERE kind = 'repost'").fetchone()[0] == 2
+        con.execute("DELETE FROM schema_migrations WHERE version = 2")
+    assert workspace.migrate() == [2]
+    assert query(workspace, "SELECT * FROM interactions ORDER BY ALL") == expected
+    assert _repost_weights(workspace) == [1.0]

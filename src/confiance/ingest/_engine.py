@@ -553,8 +553,13 @@ class _Run:
         """An interaction stored without a time takes the first time another reading of it gives, in this file
         or a later one: a Mastodon boost read from the boosted status's ``reblogged_by`` list (the API does not
         say when) gets the boost's time from the booster's timeline. A stored time never changes, so the order
-        of the files does not matter and ingesting again changes nothing."""
+        of the files does not matter and ingesting again changes nothing. Only those platforms' readings
+        leave times out (edge lists have none to give), so other files skip the scan of the stored rows."""
         stage = _stage_name("interactions")
+        platform = _cast("interactions", "platform", self.specs)
+        if not self.con.execute(f"SELECT 1 FROM {stage} WHERE list_contains(?, {platform}) LIMIT 1",
+                                [list(store.REPOST_KEYED_BY_REPOSTED)]).fetchall():
+            return
         keys = store.TABLE_KEYS["interactions"]
         keys_of = ", ".join(_cast("interactions", k, self.specs) + f" AS {k}" for k in keys)
         times = (f"SELECT {', '.join(keys)}, arg_min(created_at, (NOT _primary, _seq)) AS created_at FROM "
