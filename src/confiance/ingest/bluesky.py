@@ -57,7 +57,8 @@ REPOST = "app.bsky.feed.repost"
 LIKE = "app.bsky.feed.like"
 FOLLOW = "app.bsky.graph.follow"
 _EDGE_KIND = {REPOST: "repost", LIKE: "like", FOLLOW: "follow"}
-_COLLECTIONS = {POST, REPOST, LIKE, FOLLOW}
+#: The repository collections read as posts and interactions (the CAR reader adds the profile).
+COLLECTIONS = {POST, REPOST, LIKE, FOLLOW}
 _EMBED_RECORD = "app.bsky.embed.record"
 _EMBED_RECORD_WITH_MEDIA = "app.bsky.embed.recordWithMedia"
 _MAX_CONTEXT_DEPTH = 3  # quote of a quote of a quote: deeper views are not hydrated by the AppView
@@ -80,7 +81,7 @@ class _View:
 
 
 @dataclass
-class _RepoRecord:
+class RepoRecord:
     """A record straight from a repository (Jetstream, listRecords): no author profile, no counts."""
 
     did: str
@@ -144,32 +145,32 @@ def _time_us_iso(value: Any) -> str | None:
         return None
 
 
-def _jetstream(event: dict) -> Iterator[_RepoRecord]:
+def _jetstream(event: dict) -> Iterator[RepoRecord]:
     kind = event.get("kind") or ("commit" if event.get("type") == "com" else event.get("type"))
     commit = event.get("commit")
     if kind != "commit" or not isinstance(commit, dict):
         return  # identity / account events: not content
     operation = commit.get("operation") or _OLD_JETSTREAM_OPS.get(commit.get("type"))
-    if operation not in ("create", "update") or commit.get("collection") not in _COLLECTIONS:
+    if operation not in ("create", "update") or commit.get("collection") not in COLLECTIONS:
         return  # deletes and collections that are not posts or edges
     record = commit.get("record")
     if not isinstance(record, dict):
         raise RecordError(f"Jetstream {operation} of {commit.get('collection')} has no record")
     if not commit.get("rkey"):
         raise RecordError("Jetstream commit has no rkey")
-    yield _RepoRecord(event["did"], commit["collection"], str(commit["rkey"]), record, commit.get("cid"),
+    yield RepoRecord(event["did"], commit["collection"], str(commit["rkey"]), record, commit.get("cid"),
                       _time_us_iso(event.get("time_us")))
 
 
-def _repo_record(entry: dict) -> Iterator[_RepoRecord]:
+def _repo_record(entry: dict) -> Iterator[RepoRecord]:
     """``{uri, cid, value}`` from com.atproto.repo.getRecord / listRecords."""
     parts = _split_uri(entry.get("uri"))
     value = entry.get("value")
     if parts is None or not isinstance(value, dict):
         raise RecordError("repository record needs an at:// uri and a value")
     did, collection, rkey = parts
-    if collection in _COLLECTIONS and did.startswith("did:"):
-        yield _RepoRecord(did, collection, rkey, value, entry.get("cid"), None)
+    if collection in COLLECTIONS and did.startswith("did:"):
+        yield RepoRecord(did, collection, rkey, value, entry.get("cid"), None)
 
 
 def _thread(node: Any) -> Iterator[_View]:
@@ -249,7 +250,7 @@ def _expand(unit: dict) -> Iterator[Any]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _timestamp(value: Any) -> str | None:
+def record_timestamp(value: Any) -> str | None:
     """Client timestamps may be garbage (year 0000): None rather than a reject."""
     try:
         return parse_timestamp(value)
@@ -387,7 +388,8 @@ def _external(embed: Any) -> dict | None:
     return None
 
 
-def _label_values(labels: Any) -> list[str]:
+def label_values(labels: Any) -> list[str]:
+    """The label values of a view's ``labels`` list or of a record's self-labels."""
     if isinstance(labels, dict):  # self-labels on a record: {"$type": "…#selfLabels", "values": [{val}]}
         labels = labels.get("values")
     return [lab["val"] for lab in labels or () if isinstance(lab, dict) and isinstance(lab.get("val"), str)]
@@ -435,7 +437,7 @@ class _Emitter:
         handle = handle.lower() if isinstance(handle, str) and handle != "handle.invalid" else None
         verification = profile.get("verification")
         attributes = {
-            "labels": _label_values(profile.get("labels")) or None,
+            "labels": label_values(profile.get("labels")) or None,
             "verification": verification.get("verifiedStatus") if isinstance(verification, dict) else None,
             "pronouns": profile.get("pronouns"),
         }
@@ -445,7 +447,7 @@ class _Emitter:
             handle=handle,
             display_name=profile.get("displayName") or None,
             bio=profile.get("description") or None,
-            created_at=_timestamp(profile.get("createdAt")),
+            created_at=record_timestamp(profile.get("createdAt")),
             followers=profile.get("followersCount"),
             following=profile.get("followsCount"),
             posts_count=profile.get("postsCount"),
@@ -476,8 +478,8 @@ class _Emitter:
         did = author.get("did") if isinstance(author.get("did"), str) else _did_of(uri)
         handle = author.get("handle") if isinstance(author.get("handle"), str) else None
         text = record.get("text") if isinstance(record.get("text"), str) else ""
-        indexed_at = _timestamp(view.get("indexedAt"))
-        created_at = _timestamp(record.get("createdAt")) or indexed_at or fallback_time
+        indexed_at = record_timestamp(view.get("indexedAt"))
+        created_at = record_timestamp(record.get("createdAt")) or indexed_at or fallback_time
         facets = _facets(record, text)
 
         record_embed = record.get("embed") if isinstance(record.get("embed"), dict) else None
@@ -512,10 +514,10 @@ class _Emitter:
         attributes = {
             "cid": view.get("cid"),
             "indexed_at": indexed_at or fallback_time,
-            "created_at_raw": record.get("createdAt") if _timestamp(record.get("createdAt")) is None else None,
+            "created_at_raw": record.get("createdAt") if record_timestamp(record.get("createdAt")) is None else None,
             "langs": langs if len(langs) > 1 else None,
-            "labels": _label_values(view.get("labels")) or None,
-            "self_labels": _label_values(record.get("labels")) or None,
+            "labels": label_values(view.get("labels")) or None,
+            "self_labels": label_values(record.get("labels")) or None,
             "embed_type": _base_type(embed) or None,
             "embedded_record": embedded if embedded and not quoted else None,
             "quoted_post": quoted if quoted and kind != "quote" else None,
@@ -576,17 +578,17 @@ class _Emitter:
         if _feature_name(reason.get("$type")) != "reasonrepost" or not isinstance(by, dict) or not dst:
             return
         if isinstance(by.get("did"), str):
-            self.edge(by["did"], dst, "repost", post["uri"], _timestamp(reason.get("indexedAt")))
+            self.edge(by["did"], dst, "repost", post["uri"], record_timestamp(reason.get("indexedAt")))
 
 
-def _map_repo(record: _RepoRecord, emit: _Emitter) -> None:
+def _map_repo(record: RepoRecord, emit: _Emitter) -> None:
     value = record.value
     if record.collection == POST:
         view = {"uri": f"at://{record.did}/{POST}/{record.rkey}", "cid": record.cid, "author": {"did": record.did},
                 "record": value}
         emit.post(view, primary=True, fallback_time=record.seen_at)
         return
-    created_at = _timestamp(value.get("createdAt")) or record.seen_at
+    created_at = record_timestamp(value.get("createdAt")) or record.seen_at
     subject = value.get("subject")
     if record.collection == FOLLOW:
         if not isinstance(subject, str) or not subject.startswith("did:"):
@@ -601,7 +603,7 @@ def _map_repo(record: _RepoRecord, emit: _Emitter) -> None:
 
 
 def map_record(record: Any, sink: Sink, ctx: Context) -> None:
-    if isinstance(record, _RepoRecord):
+    if isinstance(record, RepoRecord):
         _map_repo(record, _Emitter(sink, ctx, {}))
         return
     if isinstance(record, _ActorEdge):
@@ -609,7 +611,7 @@ def map_record(record: Any, sink: Sink, ctx: Context) -> None:
         if dst is None or not isinstance(record.actor.get("did"), str):
             raise RecordError(f"{record.kind} needs an actor DID and a subject at:// uri with a DID")
         emit = _Emitter(sink, ctx, _profiles_in(record.actor))
-        emit.edge(record.actor["did"], dst, record.kind, record.subject_uri, _timestamp(record.created_at), primary=True)
+        emit.edge(record.actor["did"], dst, record.kind, record.subject_uri, record_timestamp(record.created_at), primary=True)
         return
     if not isinstance(record, _View) or not isinstance(record.post, dict):
         raise RecordError("post is not a JSON object")

@@ -22,7 +22,7 @@ Decoding is libipld's (``decode_dag_cbor``, ``encode_cid``); this module only fr
 walks the tree. A CID link decodes to its raw bytes.
 
 Mapping: each record of ``app.bsky.feed.post``, ``app.bsky.feed.repost``, ``app.bsky.feed.like`` and
-``app.bsky.graph.follow`` becomes the ``_RepoRecord`` that com.atproto.repo.listRecords gives in the
+``app.bsky.graph.follow`` becomes the ``RepoRecord`` that com.atproto.repo.listRecords gives in the
 ``bluesky`` format (uri ``at://{did}/{collection}/{rkey}``, the record's CID as text) and goes
 through that format's mapping, so a repository export and listRecords pages of the same account
 land the same posts, interactions and accounts. ``app.bsky.actor.profile/self`` is a record too:
@@ -59,7 +59,7 @@ from confiance.ingest._readers import (BadItem, Item, Limits, Opened, Progress, 
 from confiance.ingest._sink import Sink
 
 PROFILE = "app.bsky.actor.profile"
-_READ = bluesky._COLLECTIONS | {PROFILE}
+_READ = bluesky.COLLECTIONS | {PROFILE}
 _DAG_CBOR = 0x71
 _SHA2_256 = 0x12
 _MAX_HEADER_BYTES = 1 << 16  # a header is ~60 bytes: a larger length is not a CAR
@@ -312,7 +312,7 @@ def _walk(repo: _Repo, did: str, mst_root: bytes) -> Iterator[Item | BadItem]:
         elif collection == PROFILE:
             yield Item(offset, _Profile(did, value), note)
         else:
-            yield Item(offset, bluesky._RepoRecord(did, collection, rkey, value, _cid_text(top.cid), None), note)
+            yield Item(offset, bluesky.RepoRecord(did, collection, rkey, value, _cid_text(top.cid), None), note)
 
 
 def _load(opened: Opened, limits: Limits) -> tuple[bytes, Callable[[], int]]:
@@ -362,11 +362,11 @@ def _map_profile(profile: _Profile, sink: Sink, ctx: Context) -> None:
     value = profile.value
     pinned = value.get("pinnedPost")
     attributes = {
-        "self_labels": bluesky._label_values(value.get("labels")) or None,
+        "self_labels": bluesky.label_values(value.get("labels")) or None,
         "pinned_post": pinned.get("uri") if isinstance(pinned, dict) and isinstance(pinned.get("uri"), str) else None,
         "website": value.get("website") if isinstance(value.get("website"), str) else None,
         "pronouns": value.get("pronouns") if isinstance(value.get("pronouns"), str) else None,
-        "profile_created_at": bluesky._timestamp(value.get("createdAt")),
+        "profile_created_at": bluesky.record_timestamp(value.get("createdAt")),
     }
     sink.account(
         primary=True,
@@ -383,7 +383,7 @@ def _map_profile(profile: _Profile, sink: Sink, ctx: Context) -> None:
 def map_record(record: Any, sink: Sink, ctx: Context) -> None:
     if isinstance(record, _Profile):
         _map_profile(record, sink, ctx)
-    elif isinstance(record, bluesky._RepoRecord):
+    elif isinstance(record, bluesky.RepoRecord):
         bluesky.map_record(record, sink, ctx)
     else:
         raise RecordError("not a repository record")
