@@ -276,3 +276,49 @@ def test_a_public_endpoint_keeps_only_its_origin() -> None:
     from confiance.collect.bluesky_repo import public_origin
 
     assert public_origin("https://user@PDS.Example.com:444/xrpc/", "the PDS endpoint", resolve) == "https://pds.example.com:444"
+
+
+class _RecordingBackend:
+    """httpcore's backend stand-in: records where a connection was asked to go, and goes nowhere."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, int]] = []
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        import httpcore
+
+        self.asked.append((host, port))
+        raise httpcore.ConnectError("recorded")
+
+    def sleep(self, seconds: float) -> None:
+        pass
+
+
+def test_the_connection_goes_to_the_address_just_checked_so_dns_rebinding_is_refused(monkeypatch) -> None:
+    """A DNS server may answer a public address to the check before the request and a private one when
+    the request resolves the name again: the transport resolves once, checks, and connects to that address."""
+    import httpx
+
+    from confiance.collect.bluesky_repo import public_transport
+
+    for proxy in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
+    answers = {"rebind.example.com": [["151.101.1.1"], ["127.0.0.1"]], "pds.example.com": [["151.101.1.1"]]}
+    calls: list[str] = []
+
+    def rebinding(host: str) -> list[str]:
+        calls.append(host)
+        replies = answers[host]
+        return replies.pop(0) if len(replies) > 1 else replies[0]
+
+    inner = _RecordingBackend()
+    client = httpx.Client(transport=public_transport(rebinding, inner))
+    assert rebinding("rebind.example.com") == ["151.101.1.1"]  # what the check before the request saw
+    with pytest.raises(httpx.ConnectError, match="private or reserved address"):
+        client.get("https://rebind.example.com/xrpc/com.atproto.sync.getRepo")
+    assert inner.asked == []  # no socket was opened
+    with pytest.raises(httpx.ConnectError, match="recorded"):
+        client.get("https://pds.example.com:444/xrpc/com.atproto.sync.getRepo")
+    assert inner.asked == [("151.101.1.1", 444)]  # to the checked address, not the name
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.org:3128")
+    assert public_transport(rebinding) is None  # through a proxy, the proxy resolves

@@ -309,15 +309,15 @@ def build_tasks(config: CollectConfig, *, clock: Clock | None = None, transport:
     ``spool`` is where a repository task downloads (``Journal.spool_path("repo")``); ``resolve`` the
     host name resolver of the private-address check (default: the system's)."""
     from confiance.collect._http import user_agent
-    from confiance.collect.bluesky_repo import Hosts, RepositoryTask, system_resolver
+    from confiance.collect.bluesky_repo import Hosts, RepositoryTask, public_transport, system_resolver
 
     clock = clock or SystemClock()
     agent = user_agent(config.contact)
     limits = config.limits
 
-    def polite(base_url: str, accept: str = "application/json") -> PoliteClient:
+    def polite(base_url: str, accept: str = "application/json", through: httpx.BaseTransport | None = None) -> PoliteClient:
         client = httpx.Client(base_url=base_url, headers={"User-Agent": agent, "Accept": accept},
-                              timeout=limits.timeout_s, transport=transport)
+                              timeout=limits.timeout_s, transport=through or transport)
         return PoliteClient(client, remaining_header=REMAINING_HEADER, reset_header=RESET_HEADER, limits=limits,
                             clock=clock, seed=seed)
 
@@ -331,8 +331,11 @@ def build_tasks(config: CollectConfig, *, clock: Clock | None = None, transport:
     if config.repositories:
         if spool is None:
             raise CollectError("repositories: no spool file to download to")
-        hosts = Hosts(apis, polite)
-        tasks += [RepositoryTask(api, hosts, actor, i, limits, respect, spool, resolve or system_resolver)
+        resolve = resolve or system_resolver
+        # the hosts a DID document names are reached at public addresses only, checked at connect time
+        public = transport or public_transport(resolve)
+        hosts = Hosts(apis, lambda origin, accept: polite(origin, accept, public))
+        tasks += [RepositoryTask(api, hosts, actor, i, limits, respect, spool, resolve)
                   for i, actor in enumerate(config.repositories)]
     if config.jetstream is not None:
         tasks.append(JetstreamTask(config.jetstream, limits, agent, clock, seed, connect))

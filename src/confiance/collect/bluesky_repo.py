@@ -19,8 +19,11 @@ them (a did:web host, a PDS endpoint) must be an ``https`` URL on a public domai
 addresses are all public: an IP literal, ``localhost``, a single-label or reserved name (``.local``,
 ``.internal``, …) or a name resolving to a private, loopback, link-local or reserved address is
 refused, before any request, so a hostile DID document cannot point the collector at the user's own
-network. Redirects are not followed. (The check resolves the name, then the request resolves it
-again: a DNS server that answers differently the second time is not defended against.)
+network. Redirects are not followed. The connection itself goes to an address checked the same way
+(:func:`public_transport`): the name is resolved once more at connect time and the socket opened to
+the very address just checked, so a DNS server that answers a public address to the check and a
+private one to the request (DNS rebinding) is refused too. Through an HTTP proxy (``HTTPS_PROXY``)
+the proxy resolves the name, and only the check before the request applies.
 
 A task that cannot collect its repository for a reason of its own (opted out, refused host, no PDS
 in the document, a handle the document does not claim, a 4xx answer such as ``RepoDeactivated``, a repository over the size limit) ends
@@ -46,9 +49,12 @@ import io
 import os
 import re
 import socket
+import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import httpcore
+import httpx
 import orjson
 
 from confiance.collect._http import HttpError, PoliteClient, TooLarge
@@ -82,6 +88,44 @@ def system_resolver(host: str) -> list[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
+class PublicOnlyBackend(httpcore.NetworkBackend):
+    """httpcore's network backend, opening TCP connections only to public addresses: the host name is
+    resolved here and the socket opened to the checked address (TLS still verifies the name)."""
+
+    def __init__(self, resolve: Resolver, inner: httpcore.NetworkBackend | None = None):
+        self.resolve, self.inner = resolve, inner or httpcore.SyncBackend()
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Any = None) -> httpcore.NetworkStream:
+        addresses = self.resolve(host)
+        if not addresses:
+            raise httpcore.ConnectError("the host does not resolve")
+        if any(_private(a) for a in addresses):
+            raise httpcore.ConnectError("the host resolves to a private or reserved address")
+        return self.inner.connect_tcp(addresses[0], port, timeout=timeout, local_address=local_address,
+                                      socket_options=socket_options)
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Any = None) -> httpcore.NetworkStream:
+        raise httpcore.ConnectError("no local sockets")
+
+    def sleep(self, seconds: float) -> None:
+        self.inner.sleep(seconds)
+
+
+def public_transport(resolve: Resolver, inner: httpcore.NetworkBackend | None = None) -> httpx.HTTPTransport | None:
+    """An ``httpx`` transport whose connections reach public addresses only (:class:`PublicOnlyBackend`),
+    or None when the environment names an HTTP proxy (the client then goes through it, as before)."""
+    if {"https", "all"} & set(urllib.request.getproxies()):
+        return None
+    transport = httpx.HTTPTransport()
+    pool = transport._pool  # httpx 0.28 / httpcore 1.0 (pinned) take the backend only at the pool
+    if not isinstance(pool, httpcore.ConnectionPool):
+        raise RuntimeError("httpx's transport has no connection pool to guard")
+    pool._network_backend = PublicOnlyBackend(resolve, inner)
+    return transport
+
+
 def _private(address: str) -> bool:
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
@@ -97,8 +141,6 @@ def public_origin(url: Any, what: str, resolve: Resolver) -> str:
 
     See the module docstring for the rules (https only; no IP literal, localhost, single-label or
     reserved name; every address of the name public)."""
-    import httpx
-
     try:
         parsed = httpx.URL(url) if isinstance(url, str) else None
     except (httpx.InvalidURL, UnicodeError):
