@@ -165,6 +165,14 @@ def test_missing_inputs_give_nulls_and_say_not_computed(workspace):
     assert status.startswith("not computed") and share is None
 
 
+def test_the_evidence_names_the_threshold_the_run_used(workspace):
+    _fixture(workspace, with_inputs=True)
+    with workspace.writer() as con:
+        run_harm(con, "h", bot_threshold=0.9)
+    evidence = _profile(workspace, "star")["evidence"]["bot_amplification"]
+    assert evidence["threshold"] == 0.9 and [e["account_id"] for e in evidence["top_bot_engagers"]] == ["b1"]
+
+
 def test_bad_parameters_are_refused(workspace):
     with workspace.writer() as con, pytest.raises(ConfianceError, match="bot_threshold"):
         run_harm(con, "h", bot_threshold=1.5)

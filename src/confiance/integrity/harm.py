@@ -131,7 +131,8 @@ def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
-def _write_profiles(con: duckdb.DuckDBPyConnection, run_id: str, have: dict[str, bool]) -> int:
+def _write_profiles(con: duckdb.DuckDBPyConnection, run_id: str, have: dict[str, bool],
+                    bot_threshold: float) -> int:
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _harm_received AS "
         f"SELECT i.platform, i.dst AS account_id, i.src, {WEIGHED} AS n FROM interactions i "
@@ -201,7 +202,7 @@ def _write_profiles(con: duckdb.DuckDBPyConnection, run_id: str, have: dict[str,
         r = dict(zip(columns + ("bot_top", "group_size", "group_members", "links", "low_domains", "low_posts",
                                 "w0", "w1", "commercial_posts", "paid_share"), row))
         evidence = {
-            "bot_amplification": ({"threshold": BOT_THRESHOLD, "engagements": r["engagements"],
+            "bot_amplification": ({"threshold": bot_threshold, "engagements": r["engagements"],
                                    "from_bots": r["bot_engagements"], "amplifiers": r["amplifiers"],
                                    "bot_amplifiers": r["bot_amplifiers"], "top_bot_engagers": r["bot_top"] or []}
                                   if bots_known else MISSING_NOTES["bot_scores"]),
@@ -352,7 +353,7 @@ def run_harm(
     have = _available(con)
     try:
         _scratch_tables(con, have, bot_threshold)
-        profiles = _write_profiles(con, run_id, have)
+        profiles = _write_profiles(con, run_id, have, bot_threshold)
         audiences = _write_audience(con, run_id, have, influencers, listed)
     finally:
         _drop_scratch(con)
