@@ -57,8 +57,9 @@ LISTING_COLUMNS: dict[str, tuple[str, ...]] = {
     "domains by share": ("domain", "rating", "rated_domain", "source", "shares", "share", "urls", "accounts"),
     "account types": ("platform", "account_id", "handle", "type", "confidence", "scores", "evidence"),
     "harmful-influence profiles": ("platform", "account_id", "handle", "engagements", "bot_amplification_share",
-                                   "coordinated_group", "low_credibility_share", "polarization_position",
-                                   "undisclosed_share", "engagers", "suspicious_share", "suspicious_follower_share"),
+                                   "bot_amplifier_share", "coordinated_group", "low_credibility_share",
+                                   "polarization_position", "undisclosed_share", "engagers", "suspicious_share",
+                                   "suspicious_interaction_share", "suspicious_follower_share"),
     "emerging narratives": ("series_kind", "series", "first_burst", "last_burst", "burst_days", "peak_score", "peak_count",
                             "method", "threshold", "window"),
     "share of voice": ("period", "query", "posts", "share"),
@@ -195,10 +196,7 @@ def ingest(
 
         def done(result) -> None:
             results.append(result)
-            tag = " (already ingested)" if result.already_ingested else ""
-            notes = "".join(f"; {note}" for note in result.notes)
-            err.print(f"{result.path}: {result.format}: read {result.records_read} = stored {result.stored} "
-                      f"+ duplicates {result.duplicates} + rejected {result.rejected}{tag}{notes}", markup=False)
+            _print_file_summary(result)
 
         skipped: list[Path] = []
 
@@ -1113,6 +1111,14 @@ def topics(
 ENGINES = ("duckdb", "spark")
 
 
+def _print_file_summary(result) -> None:
+    """One ingested file's line on stderr, the same for both engines: its counts, then its notes."""
+    tag = " (already ingested)" if result.already_ingested else ""
+    notes = "".join(f"; {note}" for note in result.notes)
+    err.print(f"{result.path}: {result.format}: read {result.records_read} = stored {result.stored} "
+              f"+ duplicates {result.duplicates} + rejected {result.rejected}{tag}{notes}", markup=False)
+
+
 def _check_engine(engine: str) -> None:
     if engine not in ENGINES:
         raise typer.BadParameter(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
@@ -1131,13 +1137,8 @@ def _ingest_on_spark(paths: list[Path], format_name: Optional[str], options: dic
 
     ws = _ws()
     spark, lake_ = _spark_lake(ws, spark_master, lake)
-
-    def done(result) -> None:
-        tag = " (already ingested)" if result.already_ingested else ""
-        err.print(f"{result.path}: {result.format}: read {result.records_read} = stored {result.stored} "
-                  f"+ duplicates {result.duplicates} + rejected {result.rejected}{tag}")
-
-    results = ingest_paths_spark(ws, paths, spark, lake_, format_name=format_name, options=options, on_file_done=done,
+    results = ingest_paths_spark(ws, paths, spark, lake_, format_name=format_name, options=options,
+                                 on_file_done=_print_file_summary,
                                  on_skip=lambda path, reason: err.print(f"{path}: skipped ({reason.split(';')[0]})"))
     if as_json:
         _emit_json([r.as_json() for r in results])

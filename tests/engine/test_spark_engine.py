@@ -21,6 +21,7 @@ if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
 
 from confiance import store  # noqa: E402
 from confiance.cli import app  # noqa: E402
+from confiance.engine import spark_ingest  # noqa: E402
 from confiance.engine.graph_metrics import METRICS_TABLE, duckdb_graph_metrics, spark_graph_metrics  # noqa: E402
 from confiance.engine.spark import Lake  # noqa: E402
 from confiance.engine.spark_ingest import ingest_paths_spark  # noqa: E402
@@ -45,9 +46,17 @@ def _bad_lines_file(world: Path, target: Path) -> Path:
     return target
 
 
+def _audience_file(target: Path) -> Path:
+    """An audience report whose shares do not all sum to 100 %, a category repeated a chunk later."""
+    target.write_text("platform,account_id,dimension,category,share\nx,1,age,18-24,0.34\nx,1,age,25-34,0.66\n"
+                      "x,1,country,FR,0.5\nx,1,country,BE,0.33\nx,1,country,BE,0.1\n"
+                      "tiktok,2,age,18-24,40%\ntiktok,2,age,25-34,70%\n", encoding="utf-8")
+    return target
+
+
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory, spark):
-    """(duckdb workspace, spark workspace, its lake, inputs, per-engine CLI results)."""
+    """(duckdb workspace, spark workspace, its lake, inputs, per-engine CLI results and printed lines)."""
     root = tmp_path_factory.mktemp("engines")
     world = root / "world"
     simulate_world(world, seed=3, accounts=300, posts=2000)
@@ -57,18 +66,21 @@ def engines(tmp_path_factory, spark):
     pages = (world / "x" / "tweets-0001.jsonl").read_bytes().splitlines()
     late = root / "x-late.jsonl"
     late.write_bytes(b"\n".join(pages[len(pages) // 2:]) + b"\n")
-    inputs = [world / "x", world / "bluesky", world / "mastodon", bad]
+    inputs = [world / "x", world / "bluesky", world / "mastodon", _audience_file(root / "audience.csv"), bad]
     runner = CliRunner()
     results = {}
     for engine in ("duckdb", "spark"):
         ws_root = root / engine
         assert runner.invoke(app, ["--workspace", str(ws_root), "init"]).exit_code == 0
-        results[engine] = []
+        results[engine], results[f"{engine} lines"] = [], []
         for run in ([late], inputs):
-            out = runner.invoke(app, ["--workspace", str(ws_root), "ingest", "--engine", engine, "--json",
-                                      *map(str, run)])
+            with pytest.MonkeyPatch.context() as patch:  # CSV rows in chunks of two: notes and state cross chunks
+                patch.setattr(spark_ingest, "UNITS_PER_CHUNK", 2)
+                out = runner.invoke(app, ["--workspace", str(ws_root), "ingest", "--engine", engine, "--json",
+                                          *map(str, run)])
             assert out.exit_code == 0, out.output
             results[engine] += orjson.loads(out.stdout)
+            results[f"{engine} lines"] += out.stderr.splitlines()
     ws_duck, ws_spark = Workspace.open(root / "duckdb"), Workspace.open(root / "spark")
     return ws_duck, ws_spark, Lake(spark, str(ws_spark.root / "lake")), inputs, results
 
@@ -95,6 +107,12 @@ def _lake_rows(lake: Lake, table: str, columns: list[str]) -> list[tuple]:
 def test_ingest_results_identical(engines):
     _, _, _, _, results = engines
     assert results["duckdb"] == results["spark"]
+    # the file notes too (the Spark engine gave none): the audience sums, kept across chunks of rows
+    (note,) = next(r["notes"] for r in results["spark"] if r["path"].endswith("audience.csv"))
+    assert "x:1 country shares sum to 0.83 (83%)" in note and "tiktok:2 age shares sum to 1.10 (110%)" in note
+    printed = {engine: [line for line in results[f"{engine} lines"] if "audience.csv: " in line]
+               for engine in ("duckdb", "spark")}
+    assert printed["spark"] == printed["duckdb"] and printed["spark"][0].endswith(f"; {note}")
     bad = results["spark"][-1]
     assert bad["rejected"] == 4 and bad["records_read"] == bad["stored"] + bad["duplicates"] + bad["rejected"]
     assert bad["duplicates"] > 0  # its tweets were already stored from the world's X file

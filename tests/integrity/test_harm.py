@@ -15,7 +15,7 @@ from confiance.errors import ConfianceError
 from confiance.integrity.harm import run_harm
 from confiance.integrity.sources import read_credibility, run_sources
 from confiance.pipeline import analyze
-from tests.conftest import query
+from tests.conftest import ingest, query
 
 SIM_LIST = Path(__file__).resolve().parents[1] / "data" / "credibility" / "sim-world.csv"
 
@@ -69,6 +69,35 @@ def test_audience_list_counts_interactions_not_the_profiles_engagements(workspac
     listed = {s["account_id"]: s for s in query(
         workspace, "SELECT suspicious_accounts FROM audience_credibility WHERE account_id = 'star'")[0][0]}
     assert top["b1"] == 2 and listed["b1"]["interactions"] == 3 and "engagements" not in listed["b1"]
+
+
+def test_engagements_weigh_their_interactions_and_accounts_count_once(workspace, tmp_path):
+    """An edge file's row of weight 30 is 30 reposts: the shares of engagements weigh it, the shares of
+    accounts count its bot once, and the two differ."""
+    _fixture(workspace, with_inputs=True)
+    edges = tmp_path / "reposts.csv"
+    edges.write_text("source,target,weight,kind,platform\nb1,star,30,repost,x\nh2,star,4,like,x\n")
+    ingest(workspace, edges)
+    with workspace.writer() as con:
+        run_harm(con, "h1")
+    star = _profile(workspace, "star")
+    # received: b1 30 + 2 (the fixture's repost and like), b2 1, c1 1, h1 2, h2 4: 40; from bots 32 + 1
+    assert (star["engagements"], star["bot_engagements"]) == (40, 33)
+    assert star["bot_amplification_share"] == pytest.approx(33 / 40)
+    # accounts that amplified: b1, b2, c1, h1, h2; bots among them: b1, b2
+    assert (star["amplifiers"], star["bot_amplifiers"]) == (5, 2)
+    assert star["bot_amplifier_share"] == pytest.approx(2 / 5)
+    evidence = star["evidence"]["bot_amplification"]
+    assert (evidence["engagements"], evidence["from_bots"], evidence["amplifiers"], evidence["bot_amplifiers"]) == (
+        40, 33, 5, 2)
+    assert [(e["account_id"], e["engagements"]) for e in evidence["top_bot_engagers"]] == [("b1", 32), ("b2", 1)]
+    (engagers, suspicious, share, interactions, interaction_share, listed), = query(
+        workspace, "SELECT engagers, suspicious_engagers, suspicious_share, interactions, suspicious_interaction_share, "
+                   "suspicious_accounts FROM audience_credibility WHERE account_id = 'star'")
+    # the audience in accounts is unchanged (b1, b2, c1 of five); in interactions b1 weighs 32 of 41 (h2's mention too)
+    assert (engagers, suspicious, share) == (5, 3, pytest.approx(0.6))
+    assert (interactions, interaction_share) == (41, pytest.approx(34 / 41))
+    assert {s["account_id"]: s["interactions"] for s in listed} == {"b1": 32, "b2": 1, "c1": 1}
 
 
 def _profile(ws, account):
@@ -134,6 +163,14 @@ def test_missing_inputs_give_nulls_and_say_not_computed(workspace):
     assert star["evidence"]["polarization"].startswith("not computed: the polarisation split is not meaningful (")
     status, share = query(workspace, "SELECT status, suspicious_share FROM audience_credibility WHERE account_id = 'star'")[0]
     assert status.startswith("not computed") and share is None
+
+
+def test_the_evidence_names_the_threshold_the_run_used(workspace):
+    _fixture(workspace, with_inputs=True)
+    with workspace.writer() as con:
+        run_harm(con, "h", bot_threshold=0.9)
+    evidence = _profile(workspace, "star")["evidence"]["bot_amplification"]
+    assert evidence["threshold"] == 0.9 and [e["account_id"] for e in evidence["top_bot_engagers"]] == ["b1"]
 
 
 def test_bad_parameters_are_refused(workspace):
@@ -212,5 +249,7 @@ def test_report_sections_show_profiles_sources_and_types(workspace, tmp_path):
     harm = html[html.index('<section id="harm-profiles"'):html.index("</section>", html.index('id="harm-profiles"'))]
     # accounts by handle, as the other sections name them (the fixture's handles are their ids)
     assert "@star" in harm and "50.0&nbsp;%" in harm and "60.0&nbsp;% of 5" in harm and "bot engagers: @b1, @b2" in harm
+    # the suspicious engagers' interactions (b1 ×2, b2, c1 of 7) differ from their share of the accounts (3 of 5)
+    assert "57.1&nbsp;% of interactions" in harm and "of accounts" not in harm  # 3 of 6 engagements, 2 of 4 accounts
     assert "not computed" not in harm
     assert "<script>x</script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html

@@ -309,6 +309,23 @@ def test_framework_errors_read_in_the_pages_language(french, english):
     assert "Method Not Allowed" not in refused.text
 
 
+def test_a_missing_static_file_is_a_page_in_the_requests_language(french, english):
+    """Static files pass the language middleware by; their 404 page still follows the reader's language."""
+    for client, cookies, language in ((french, {}, "fr"), (english, {LANGUAGE_COOKIE: "fr"}, "fr"), (english, {}, "en")):
+        client.cookies.clear()
+        for name, value in cookies.items():
+            client.cookies.set(name, value)
+        missing = client.get("/static/nowhere.js")
+        assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+        assert re.match(rf'<!doctype html>\s*<html lang="{language}">', missing.text), (language, cookies)
+        assert ("<p>aucune page à cette adresse.</p>" if language == "fr" else
+                "<p>there is no page at this address.</p>") in missing.text
+    french.cookies.clear()
+    english.cookies.clear()
+    served = french.get("/static/app.css?lang=fr")
+    assert served.status_code == 200 and "set-cookie" not in served.headers  # a file remembers no choice
+
+
 def test_every_detail_the_dashboard_raises_is_a_translatable_message():
     """A bare English string given to HTTPException would reach a French error page as it is."""
     package = resources.files("confiance.web")

@@ -3,7 +3,8 @@ into the Parquet lake once per run.
 
 The results are those of the DuckDB engine (``confiance.ingest._engine``), which ingests one file
 after the other: per file ``records_read = stored + duplicates + rejected``, its rejects with line
-and reason, one ``sources`` row. A run here does the same work in a fixed number of Spark jobs,
+and reason, its notes (``Context.note``: each chunk's, and the format's ``finish`` run on the driver
+over the chunks' state), one ``sources`` row. A run here does the same work in a fixed number of Spark jobs,
 however many files it holds:
 
 1. the driver hashes each file (a file whose bytes the lake already has, or that this run already
@@ -125,7 +126,8 @@ def _mapped_schema(specs: dict, required: dict) -> pa.Schema:
     staging columns (null outside its table), so the mapped rows land in one Parquet table that
     Spark splits by ``tbl`` without another pass through Python."""
     fields = [pa.field("file", pa.int64()), pa.field("chunk", pa.int64()), pa.field("records", pa.int64()),
-              pa.field("rejected", pa.int64()), pa.field("tbl", pa.string()), pa.field("error", pa.string())]
+              pa.field("rejected", pa.int64()), pa.field("tbl", pa.string()), pa.field("error", pa.string()),
+              pa.field("findings", pa.binary())]
     empty = Sink(specs, required, "")
     for table in sorted(empty.buffers):
         fields += [pa.field(f"{table}__{f.name}", f.type) for f in empty.buffers[table].to_arrow().schema]
@@ -134,7 +136,8 @@ def _mapped_schema(specs: dict, required: dict) -> pa.Schema:
 
 def _map_chunks(jobs: dict[int, _Job], specs: dict, required: dict, limits: Limits
                 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """The executor side: each chunk → one counts row, then its rows of every table (see ``_mapped_schema``).
+    """The executor side: each chunk → one counts row (with what its context found: notes and state, for
+    the file's ``finish`` on the driver), then its rows of every table (see ``_mapped_schema``).
 
     A file-level ``IngestError`` (a bad mapping file) comes back as an ``error`` row, raised on the driver."""
     schema = _mapped_schema(specs, required)
@@ -153,15 +156,18 @@ def _map_chunks(jobs: dict[int, _Job], specs: dict, required: dict, limits: Limi
                 units = [e if isinstance(e, BadItem) or not job.lines else parse_json_line(e[0], e[1], limits)
                          for e in entries]
                 sink = Sink(specs, required, job.ctx.collected_at)
+                ctx = job.ctx.part()  # a task maps many chunks, in any order: each finds its own
                 try:
-                    records, rejected = map_units(units, known[job.format_name], sink, job.ctx, limits, chunk << 32)
+                    records, rejected = map_units(units, known[job.format_name], sink, ctx, limits, chunk << 32)
                 except IngestError as exc:
                     yield batch_of(1, {"file": pa.array([file], pa.int64()), "chunk": pa.array([chunk], pa.int64()),
                                        "error": pa.array([pickle.dumps((exc.line, exc.reason)).hex()])})
                     continue
+                findings = ctx.findings()
                 yield batch_of(1, {"file": pa.array([file], pa.int64()), "chunk": pa.array([chunk], pa.int64()),
                                    "records": pa.array([records], pa.int64()),
-                                   "rejected": pa.array([rejected], pa.int64())})
+                                   "rejected": pa.array([rejected], pa.int64()),
+                                   "findings": pa.array([pickle.dumps(findings) if findings else None], pa.binary())})
                 for table, arrow in sink.drain():
                     n = arrow.num_rows
                     values = {f"{table}__{name}": column.combine_chunks()
@@ -305,14 +311,20 @@ class _Run:
                                                         from_arrow_schema(schema)), "mapped")
         finally:
             self.spark.conf.set("spark.sql.files.maxPartitionBytes", split)
+        found = F.when(F.col("findings").isNotNull(), F.struct("chunk", "findings"))  # collect_list drops nulls
         totals = mapped.where("tbl IS NULL").groupBy("file").agg(F.sum("records"), F.sum("rejected"),
-                                                                F.max("error")).collect()
-        for file, records, rejected, error in totals:
+                                                                F.max("error"), F.collect_list(found)).collect()
+        for file, records, rejected, error, findings in totals:
             if error is not None:
                 line, reason = pickle.loads(bytes.fromhex(error))
                 raise IngestError(str(self.files[file].path), line, reason)
             self.files[file].records += int(records or 0)
             self.files[file].rejected += int(rejected or 0)
+            for _, chunk_findings in sorted(findings):  # in file order, as a serial read meets them
+                self.files[file].ctx.absorb(pickle.loads(chunk_findings))
+        for file in self.files:  # the file's notes, as the DuckDB engine makes them
+            if file.fmt.finish is not None:
+                file.fmt.finish(file.ctx)
         staged = {}
         for (table,) in mapped.where("tbl IS NOT NULL").select("tbl").distinct().collect():
             prefix = f"{table}__"
@@ -809,7 +821,7 @@ def ingest_paths_spark(
         for path, name, encoding, sha, file in order:
             if file is not None:
                 result = IngestResult(str(path), name, file.records, file.stored, file.records - file.rejected - file.stored,
-                                      file.rejected, sha, encoding)
+                                      file.rejected, sha, encoding, notes=tuple(file.ctx.notes))
             else:  # in the lake already, or an earlier file of this run with the same bytes
                 records, rejected = earlier.get(sha) or next((f.records, f.rejected) for f in files if f.sha == sha)
                 result = IngestResult(str(path), name, records, 0, records - rejected, rejected, sha, encoding,

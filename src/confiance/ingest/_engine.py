@@ -274,13 +274,18 @@ class _Run:
         container = self.container
         if self.fmt.native is not None and container == "jsonl" and self.ctx.options.get("native", True):
             self.fmt.native(self)
-            self.flush()
-            return
-        if (self.fmt.read is None and container == "jsonl" and parallel_workers() > 1
+        elif (self.fmt.read is None and container == "jsonl" and parallel_workers() > 1
                 and self.path.stat().st_size >= PARALLEL_MIN_BYTES):
             self._read_and_stage_parallel()
-            return
-        reader = self.fmt.read or READERS[container]
+        else:
+            self._read_and_stage_serial()
+        # the file's notes, whatever path read it
+        if self.fmt.finish is not None:
+            self.fmt.finish(self.ctx)
+        self.flush()
+
+    def _read_and_stage_serial(self) -> None:
+        reader = self.fmt.read or READERS[self.container]
         group: list[Item | BadItem] = []
         for unit in reader(self.opened, self.limits, self.progress):
             group.append(unit)
@@ -288,9 +293,6 @@ class _Run:
                 self._map_group(group)
                 group = []
         self._map_group(group)
-        if self.fmt.finish is not None:
-            self.fmt.finish(self.ctx)
-        self.flush()
 
     def _map_group(self, group: list[Item | BadItem]) -> None:
         records, rejected = map_units(group, self.fmt, self.sink, self.ctx, self.limits, self.records)
@@ -317,12 +319,14 @@ class _Run:
         from confiance.ingest import _parallel
 
         lines = bounded_lines(self.opened, self.limits, self.progress)
-        for records, rejected, tables in _parallel.map_file(self.fmt.name, self.specs, self.ctx, self.limits,
-                                                            lines, parallel_workers()):
+        for records, rejected, tables, findings in _parallel.map_file(self.fmt.name, self.specs, self.ctx,
+                                                                      self.limits, lines, parallel_workers()):
             self.records += records
             self.rejected += rejected
             for table, arrow in tables:
                 self._stage(table, arrow)
+            if findings:
+                self.ctx.absorb(findings)
 
     def flush(self) -> None:
         for table, arrow in self.sink.drain():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -42,7 +42,9 @@ class Context:
     options: dict[str, Any] = field(default_factory=dict)
     #: what the file's summary line says besides its counts (see :meth:`note`)
     notes: list[str] = field(default_factory=list)
-    #: what a format keeps across the records of one file (for its ``finish``)
+    #: what a format keeps across the records of one file (for its ``finish``): dicts whose values the
+    #: first record to reach them sets (``setdefault``), so that parts of the file mapped apart merge into
+    #: what one serial read keeps (:meth:`absorb`)
     state: dict[str, Any] = field(default_factory=dict)
 
     def note(self, text: str) -> None:
@@ -50,6 +52,31 @@ class Context:
         should see (how its dates were read, a report that does not add up), not a reject."""
         if text not in self.notes:
             self.notes.append(text)
+
+    def part(self) -> Context:
+        """The context of one chunk of the file mapped elsewhere (a worker process, a Spark executor):
+        the same facts, its own notes and state, for :meth:`absorb` to fold back."""
+        return replace(self, notes=[], state={})
+
+    def findings(self) -> tuple[list[str], dict[str, Any]] | None:
+        """What a chunk's :meth:`part` noted and kept, or None when nothing."""
+        return (self.notes, self.state) if self.notes or self.state else None
+
+    def absorb(self, findings: tuple[list[str], dict[str, Any]]) -> None:
+        """Fold in a chunk's :meth:`findings`, chunks in file order: its notes said once, its state
+        merged with the earlier chunks' values kept (first in the file wins, as in a serial read)."""
+        notes, state = findings
+        for text in notes:
+            self.note(text)
+        _keep_first(self.state, state)
+
+
+def _keep_first(into: dict[str, Any], later: dict[str, Any]) -> None:
+    for key, value in later.items():
+        if key not in into:
+            into[key] = value
+        elif isinstance(into[key], dict) and isinstance(value, dict):
+            _keep_first(into[key], value)
 
 
 def _single(unit: Any, ctx: Context) -> Iterator[Any]:
@@ -75,8 +102,8 @@ class Format:
     native: Callable[[Any], None] | None = None
     #: the options ``confiance ingest --option KEY=VALUE`` may pass to this format (read from ``ctx.options``)
     options: tuple[str, ...] = ()
-    #: called after the file's last record (serial readers: CSV, JSON, XML…); may add ``ctx.note``s
-    #: about the file as a whole
+    #: called after the file's last record, whatever path read it (serial, parallel JSON lines, native,
+    #: Spark: chunks' state absorbed first); may add ``ctx.note``s about the file as a whole
     finish: Callable[[Context], None] | None = None
 
 

@@ -34,7 +34,11 @@ class _Job:
     limits: Limits
 
 
-def _map_chunk(job: _Job, seq_base: int, lines: list) -> tuple[int, int, list[tuple[str, pa.Table]]]:
+#: A chunk's records, rejects, batches per table and what its context found (``Context.findings``).
+Mapped = tuple[int, int, list[tuple[str, pa.Table]], tuple[list[str], dict] | None]
+
+
+def _map_chunk(job: _Job, seq_base: int, lines: list) -> Mapped:
     from confiance.ingest import formats
     from confiance.ingest._engine import map_units
     from confiance.ingest._sink import Sink
@@ -43,8 +47,9 @@ def _map_chunk(job: _Job, seq_base: int, lines: list) -> tuple[int, int, list[tu
         entry if isinstance(entry, BadItem) else parse_json_line(entry[0], entry[1], job.limits) for entry in lines
     ]
     sink = Sink(job.specs, job.required, job.ctx.collected_at)
-    records, rejected = map_units(units, formats()[job.format_name], sink, job.ctx, job.limits, seq_base)
-    return records, rejected, list(sink.drain())
+    ctx = job.ctx.part()
+    records, rejected = map_units(units, formats()[job.format_name], sink, ctx, job.limits, seq_base)
+    return records, rejected, list(sink.drain()), ctx.findings()
 
 
 def _workers(size: int) -> ProcessPoolExecutor:
@@ -65,8 +70,8 @@ def shutdown() -> None:
 
 
 def map_file(format_name: str, specs: dict, ctx: Context, limits: Limits,
-             lines: Iterable[tuple[int, bytes] | BadItem], workers: int) -> Iterator[tuple[int, int, list[tuple[str, pa.Table]]]]:
-    """Yield (records, rejected, [(table, batch)]) per chunk, in file order."""
+             lines: Iterable[tuple[int, bytes] | BadItem], workers: int) -> Iterator[Mapped]:
+    """Yield (records, rejected, [(table, batch)], findings) per chunk, in file order."""
     from confiance.ingest._engine import STAGED_TABLES, _required
 
     job = _Job(format_name, specs, {t: _required(t) for t in STAGED_TABLES}, ctx, limits)

@@ -6,7 +6,12 @@ its own, and each comes with its evidence:
 ``bot_amplification_share``
     share of the engagements an account receives (reposts, replies, quotes, likes) that come from
     accounts whose bot score (``bot_scores.score``) is at least ``bot_threshold``. Amplification by
-    automated accounts inflates apparent popularity (Shao et al. 2018).
+    automated accounts inflates apparent popularity (Shao et al. 2018). Engagements are weighed: an
+    interaction counts its ``weight`` (an edge file's row of weight 30 is 30 reposts), one without a
+    weight counts 1, as the graph's edges do (``graph/build.py``). ``bot_amplifier_share`` is the
+    same share counted in accounts (distinct amplifiers, whatever their weight): an engager who
+    reposted 30 times weighs 30 in the first and 1 in the second, so a few busy bots show as a high
+    share of engagements over a low share of accounts.
 ``coordinated_group``
     the coordinated group the account belongs to (``coordination_groups``), with the kinds of
     coordination that tie it (Giglietto et al. 2020; CooRTweet).
@@ -26,9 +31,11 @@ its own, and each comes with its evidence:
 Audience credibility (per influencer: the ``influencers`` most influential accounts, or those with
 the most engagers when no influence scores exist): distinct engagers (reposts, replies, quotes,
 likes, mentions) and, when follow edges exist, followers; how many are *suspicious* (bot score ≥
-threshold, or member of a coordinated group), their share, and the list. Each listed account's
-``interactions`` counts all those kinds, mentions included; it is not the profile's ``engagements``
-(amplification only), so the two counts of one account can differ.
+threshold, or member of a coordinated group), their share of the accounts (``suspicious_share``),
+and the list. ``interactions`` weighs those engagers' interactions as the profile weighs
+engagements, and ``suspicious_interaction_share`` is the suspicious engagers' share of them. Each
+listed account's ``interactions`` weighs all those kinds, mentions included; it is not the
+profile's ``engagements`` (amplification only), so the two figures of one account can differ.
 
 Every input table is optional: when one is missing the matching columns are NULL and the evidence
 says ``"not computed"`` with the step that would compute it, so the step runs on any store.
@@ -63,6 +70,9 @@ __all__ = ["AMPLIFICATION_KINDS", "ENGAGER_KINDS", "MISSING_NOTES", "SPLIT_NOTE"
 AMPLIFICATION_KINDS = ("repost", "reply", "quote", "like")
 #: Interactions that make an account an engager of another.
 ENGAGER_KINDS = ("repost", "reply", "quote", "like", "mention")
+#: What a pair's interactions weigh: the sum of their ``weight`` (1 for an interaction without one), as
+#: ``graph_edges`` weighs them.
+WEIGHED = "sum(coalesce(i.weight, 1.0))"
 #: Bot score from which an engager counts as a bot (a calibrated probability: more likely than not).
 BOT_THRESHOLD = 0.5
 #: Influencers whose audience is audited, and how many suspicious accounts are listed per influencer.
@@ -121,10 +131,11 @@ def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
-def _write_profiles(con: duckdb.DuckDBPyConnection, run_id: str, have: dict[str, bool]) -> int:
+def _write_profiles(con: duckdb.DuckDBPyConnection, run_id: str, have: dict[str, bool],
+                    bot_threshold: float) -> int:
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _harm_received AS "
-        "SELECT i.platform, i.dst AS account_id, i.src, count(*) AS n FROM interactions i "
+        f"SELECT i.platform, i.dst AS account_id, i.src, {WEIGHED} AS n FROM interactions i "
         "WHERE i.kind IN (SELECT unnest(?)) AND i.src <> i.dst AND i.src <> '' AND i.dst <> '' GROUP BY ALL",
         [list(AMPLIFICATION_KINDS)],
     )
@@ -151,9 +162,10 @@ def _write_profiles(con: duckdb.DuckDBPyConnection, run_id: str, have: dict[str,
         f"WITH src AS ({sources}), bri AS ({bridging}), dis AS ({disclosure}),"
         " acc AS (SELECT platform, account_id, first(handle ORDER BY last_seen DESC NULLS LAST) AS handle FROM accounts"
         "  GROUP BY ALL),"
-        " received AS (SELECT platform, account_id, sum(n) AS engagements FROM _harm_received GROUP BY ALL),"
+        " received AS (SELECT platform, account_id, sum(n) AS engagements, count(*) AS amplifiers FROM _harm_received"
+        "  GROUP BY ALL),"
         " from_bots AS ("
-        "  SELECT r.platform, r.account_id, sum(r.n) AS bot_engagements,"
+        "  SELECT r.platform, r.account_id, sum(r.n) AS bot_engagements, count(*) AS bot_amplifiers,"
         "   list({'account_id': r.src, 'bot_score': b.score, 'engagements': r.n} ORDER BY r.n DESC, r.src)[1:?] AS top"
         "  FROM _harm_received r JOIN _harm_bots b ON b.platform = r.platform AND b.account_id = r.src GROUP BY ALL),"
         " mates AS ("
@@ -163,6 +175,10 @@ def _write_profiles(con: duckdb.DuckDBPyConnection, run_id: str, have: dict[str,
         f" CASE WHEN {bots_known} THEN coalesce(fb.bot_engagements, 0) END AS bot_engagements,"
         f" CASE WHEN {bots_known} AND coalesce(rc.engagements, 0) > 0"
         "  THEN coalesce(fb.bot_engagements, 0) / rc.engagements END AS bot_amplification_share,"
+        " coalesce(rc.amplifiers, 0) AS amplifiers,"
+        f" CASE WHEN {bots_known} THEN coalesce(fb.bot_amplifiers, 0) END AS bot_amplifiers,"
+        f" CASE WHEN {bots_known} AND rc.amplifiers > 0"
+        "  THEN coalesce(fb.bot_amplifiers, 0) / rc.amplifiers END AS bot_amplifier_share,"
         " g.group_id AS coordinated_group, g.kinds AS coordination_kinds,"
         " s.low_credibility_share, s.low_credibility_links,"
         " b.side AS polarization_side,"
@@ -179,15 +195,16 @@ def _write_profiles(con: duckdb.DuckDBPyConnection, run_id: str, have: dict[str,
         [EVIDENCE_ITEMS, EVIDENCE_ITEMS],
     ).fetchall()
     columns = ("platform", "account_id", "handle", "engagements", "bot_engagements", "bot_amplification_share",
-               "coordinated_group", "coordination_kinds", "low_credibility_share", "low_credibility_links",
+               "amplifiers", "bot_amplifiers", "bot_amplifier_share", "coordinated_group", "coordination_kinds", "low_credibility_share", "low_credibility_links",
                "polarization_side", "polarization_position", "bridging", "undisclosed_share", "undisclosed_posts")
     out = []
     for row in rows:
         r = dict(zip(columns + ("bot_top", "group_size", "group_members", "links", "low_domains", "low_posts",
                                 "w0", "w1", "commercial_posts", "paid_share"), row))
         evidence = {
-            "bot_amplification": ({"threshold": BOT_THRESHOLD, "engagements": r["engagements"],
-                                   "from_bots": r["bot_engagements"], "top_bot_engagers": r["bot_top"] or []}
+            "bot_amplification": ({"threshold": bot_threshold, "engagements": r["engagements"],
+                                   "from_bots": r["bot_engagements"], "amplifiers": r["amplifiers"],
+                                   "bot_amplifiers": r["bot_amplifiers"], "top_bot_engagers": r["bot_top"] or []}
                                   if bots_known else MISSING_NOTES["bot_scores"]),
             "coordination": ({"group": r["coordinated_group"], "kinds": r["coordination_kinds"] or [],
                               "group_size": r["group_size"], "members": r["group_members"] or []}
@@ -203,8 +220,10 @@ def _write_profiles(con: duckdb.DuckDBPyConnection, run_id: str, have: dict[str,
         }
         out.append([r[c] for c in columns] + [orjson.dumps(evidence, default=str).decode()])
     schema = pa.schema([("platform", pa.string()), ("account_id", pa.string()), ("handle", pa.string()),
-                        ("engagements", pa.int64()), ("bot_engagements", pa.int64()),
-                        ("bot_amplification_share", pa.float64()), ("coordinated_group", pa.string()),
+                        ("engagements", pa.float64()), ("bot_engagements", pa.float64()),
+                        ("bot_amplification_share", pa.float64()), ("amplifiers", pa.int64()),
+                        ("bot_amplifiers", pa.int64()), ("bot_amplifier_share", pa.float64()),
+                        ("coordinated_group", pa.string()),
                         ("coordination_kinds", pa.list_(pa.string())), ("low_credibility_share", pa.float64()),
                         ("low_credibility_links", pa.int64()), ("polarization_side", pa.int8()),
                         ("polarization_position", pa.float64()), ("bridging", pa.float64()),
@@ -231,7 +250,7 @@ def _write_audience(con: duckdb.DuckDBPyConnection, run_id: str, have: dict[str,
         "CREATE OR REPLACE TABLE audience_credibility AS "
         f"WITH chosen AS ({ranked}),"
         " engagers AS ("
-        "  SELECT i.platform, i.dst AS account_id, i.src, count(*) AS n FROM interactions i"
+        f"  SELECT i.platform, i.dst AS account_id, i.src, {WEIGHED} AS n FROM interactions i"
         "  SEMI JOIN chosen c ON c.platform = i.platform AND c.account_id = i.dst"
         "  WHERE i.kind IN (SELECT unnest(?)) AND i.src <> i.dst AND i.src <> '' GROUP BY ALL),"
         " followers AS ("
@@ -248,6 +267,9 @@ def _write_audience(con: duckdb.DuckDBPyConnection, run_id: str, have: dict[str,
         "   count(*) FILTER (WHERE f.bot_score IS NOT NULL OR f.group_id IS NOT NULL) AS suspicious_engagers,"
         "   count(*) FILTER (WHERE f.bot_score IS NOT NULL) AS bot_engagers,"
         "   count(*) FILTER (WHERE f.group_id IS NOT NULL) AS coordinated_engagers,"
+        "   sum(f.n) AS interactions,"
+        "   coalesce(sum(f.n) FILTER (WHERE f.bot_score IS NOT NULL OR f.group_id IS NOT NULL), 0)"
+        "    AS suspicious_interactions,"
         "   list({'account_id': f.src, 'handle': h.handle, 'bot_score': f.bot_score, 'coordinated_group': f.group_id,"
         "         'interactions': f.n} ORDER BY f.bot_score DESC NULLS LAST, f.n DESC, f.src)"
         "    FILTER (WHERE f.bot_score IS NOT NULL OR f.group_id IS NOT NULL) AS suspicious"
@@ -262,6 +284,9 @@ def _write_audience(con: duckdb.DuckDBPyConnection, run_id: str, have: dict[str,
         f" CASE WHEN {known} AND e.engagers > 0 THEN coalesce(e.suspicious_engagers, 0) / e.engagers END AS suspicious_share,"
         f" CASE WHEN {have['bot_scores']} THEN coalesce(e.bot_engagers, 0) END AS bot_engagers,"
         f" CASE WHEN {have['coordination_groups']} THEN coalesce(e.coordinated_engagers, 0) END AS coordinated_engagers,"
+        " coalesce(e.interactions, 0) AS interactions,"
+        f" CASE WHEN {known} AND e.interactions > 0 THEN e.suspicious_interactions / e.interactions END"
+        "  AS suspicious_interaction_share,"
         " coalesce(fo.followers_observed, 0) AS followers_observed,"
         f" CASE WHEN {known} AND fo.followers_observed > 0 THEN fo.suspicious_followers END AS suspicious_followers,"
         f" CASE WHEN {known} AND fo.followers_observed > 0 THEN fo.suspicious_followers / fo.followers_observed END"
@@ -299,14 +324,15 @@ def run_harm(
     """Write ``harm_profiles`` (one row per account) and ``audience_credibility`` (one per influencer).
 
     ``harm_profiles``: run_id, platform, account_id, handle, engagements, bot_engagements,
-    bot_amplification_share, coordinated_group, coordination_kinds, low_credibility_share,
+    bot_amplification_share, amplifiers, bot_amplifiers, bot_amplifier_share, coordinated_group, coordination_kinds, low_credibility_share,
     low_credibility_links, polarization_side, polarization_position, bridging, undisclosed_share,
     undisclosed_posts, evidence (JSON per signal, or ``"not computed: …"``).
 
     ``audience_credibility``: run_id, platform, account_id, handle, engagers, suspicious_engagers,
-    suspicious_share, bot_engagers, coordinated_engagers, followers_observed, suspicious_followers,
-    suspicious_follower_share, suspicious_accounts (list of ``{account_id, handle, bot_score,
-    coordinated_group, engagements}``, at most ``listed``), suspicious_not_listed, status.
+    suspicious_share, bot_engagers, coordinated_engagers, interactions, suspicious_interaction_share,
+    followers_observed, suspicious_followers, suspicious_follower_share, suspicious_accounts (list of
+    ``{account_id, handle, bot_score, coordinated_group, interactions}``, at most ``listed``),
+    suspicious_not_listed, status.
 
     Parameters
     ----------
@@ -327,7 +353,7 @@ def run_harm(
     have = _available(con)
     try:
         _scratch_tables(con, have, bot_threshold)
-        profiles = _write_profiles(con, run_id, have)
+        profiles = _write_profiles(con, run_id, have, bot_threshold)
         audiences = _write_audience(con, run_id, have, influencers, listed)
     finally:
         _drop_scratch(con)
@@ -344,9 +370,10 @@ def harm_listing(con: duckdb.DuckDBPyConnection, *, top: int = 20) -> list[dict[
     order = ("LEFT JOIN influence_scores i USING (platform, account_id) ORDER BY i.rank NULLS LAST, h.engagements DESC"
              if has_table(con, "influence_scores") else "ORDER BY h.engagements DESC")
     cursor = con.execute(
-        "SELECT h.platform, h.account_id, h.handle, h.engagements, h.bot_amplification_share, h.coordinated_group,"
-        " h.low_credibility_share, h.polarization_position, h.undisclosed_share, a.engagers, a.suspicious_share,"
-        " a.suspicious_follower_share, h.evidence, a.suspicious_accounts "
+        "SELECT h.platform, h.account_id, h.handle, h.engagements, h.bot_amplification_share, h.bot_amplifier_share,"
+        " h.coordinated_group, h.low_credibility_share, h.polarization_position, h.undisclosed_share, a.engagers,"
+        " a.suspicious_share, a.suspicious_interaction_share, a.suspicious_follower_share, h.evidence,"
+        " a.suspicious_accounts "
         "FROM harm_profiles h LEFT JOIN audience_credibility a USING (platform, account_id) "
         f"{order}, h.platform, h.account_id LIMIT ?", [top])
     names = [d[0] for d in cursor.description]

@@ -45,7 +45,7 @@ from confiance.report import PAGE_LANGUAGE, http_url, install_i18n, url_host
 from confiance.report.sections import all_sections
 from confiance.web import views as V
 from confiance.web.evidence import readable_cells, readable_scores
-from confiance.web.language import LANGUAGES, PageLanguage, switch_links
+from confiance.web.language import LANGUAGES, STATIC_PATHS, PageLanguage, request_language, switch_links
 from confiance.web.map import MAX_MAP_NODES, map_data, map_json, map_words
 from confiance.web.problems import problems
 from confiance.web.security import PUBLIC_PATHS, SESSION_COOKIE, Guard, Sessions, allowed_host_names
@@ -287,6 +287,13 @@ def create_app(settings: Settings) -> FastAPI:
 
     def error_page(request: Request, status: int, detail: Any) -> HTMLResponse:
         """An error as a page of the dashboard (same layout, message escaped by autoescape)."""
+        if request.url.path.startswith(STATIC_PATHS):  # the language middleware let the file request through
+            language, _ = request_language(request.scope, dict(request.headers), settings.language)
+            with i18n.using(language):
+                return _error_page(request, status, detail)
+        return _error_page(request, status, detail)
+
+    def _error_page(request: Request, status: int, detail: Any) -> HTMLResponse:
         if request.url.path.startswith(PUBLIC_PATHS):  # maybe not logged in: no table or analysis names
             html = env.get_template("error.html").render(
                 **page_context(request), views=[], sections=[], status=status, detail=_detail(detail))

@@ -34,7 +34,8 @@ EVIDENCE_KEYS: dict[str, str] = {
     "active_days": N_("active days"), "domains": N_("domains"),
     # harm_profiles.evidence and audience_credibility.suspicious_accounts
     "bot_amplification": N_("bot amplification"), "threshold": N_("threshold"), "engagements": N_("engagements"),
-    "from_bots": N_("from bots"), "top_bot_engagers": N_("top bot engagers"), "bot_score": N_("bot probability"),
+    "from_bots": N_("from bots"), "amplifiers": N_("amplifying accounts"), "bot_amplifiers": N_("bot amplifiers"),
+    "top_bot_engagers": N_("top bot engagers"), "bot_score": N_("bot probability"),
     "interactions": N_("interactions"),
     "coordination": N_("coordinated behaviour"), "group": N_("group"), "kinds": N_("kinds"),
     "group_size": N_("group size"), "members": N_("members"), "coordinated_group": N_("coordinated group"),

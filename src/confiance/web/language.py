@@ -3,7 +3,10 @@
 
 The language of a page is set for the time of its request with :func:`confiance.i18n.using`, so
 templates, report sections and the dashboard's own messages read it as the report does. The JSON API
-and the static files are left out: the API answers in English whatever the reader chose. An unknown
+is left out: it answers in English whatever the reader chose. The static files are the same in every
+language, so the middleware lets them through without reading the language; an error under
+``/static/`` (a file that is not there) is a page like any other, and reads the language when it is
+answered (:func:`request_language`), so serving a file costs nothing more. An unknown
 ``?lang=`` or cookie value falls back (no error page). The cookie holds no secret (``SameSite=Strict``,
 readable by scripts is harmless); choosing a language changes nothing on the server.
 The security guard words its plain-text refusals by the same rule (:func:`request_language`).
@@ -23,7 +26,9 @@ COOKIE_MAX_AGE = 365 * 24 * 3600
 #: The switch names each language in itself (a reader who does not read the page's language finds theirs).
 LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
 #: Paths whose answers do not depend on the reader's language.
-UNTRANSLATED_PATHS = ("/api/", "/static/")
+UNTRANSLATED_PATHS = ("/api/",)
+#: Paths of files the same in every language: the middleware leaves them alone (their error pages do not).
+STATIC_PATHS = ("/static/",)
 
 
 def supported(value: str | None) -> str | None:
@@ -45,7 +50,7 @@ def chosen(query_string: str, cookie_header: str, default: str) -> tuple[str, bo
 
 
 def translated(path: str) -> bool:
-    """Whether the answers at ``path`` speak the reader's language (the JSON API and static files do not)."""
+    """Whether the answers at ``path`` speak the reader's language (the JSON API does not)."""
     return path != "/api" and not path.startswith(UNTRANSLATED_PATHS)
 
 
@@ -77,7 +82,7 @@ class PageLanguage:
         self.default = default
 
     async def __call__(self, scope: dict, receive, send) -> None:
-        if scope["type"] != "http" or not translated(scope["path"]):
+        if scope["type"] != "http" or not translated(scope["path"]) or scope["path"].startswith(STATIC_PATHS):
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}

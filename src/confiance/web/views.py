@@ -251,13 +251,16 @@ register_view(TableView(
 ))
 register_view(TableView(
     key="harm", title=N_("Harmful-influence profiles"), requires="harm_profiles",
-    description=N_("Bot amplification of the audience, coordinated group, low-credibility links, undisclosed ads "
-                "(polarisation positions are shown only in aggregate)."),
-    sql="""SELECT platform, account_id, handle, engagements, bot_amplification_share, coordinated_group,
-                  low_credibility_share, undisclosed_share FROM harm_profiles""",
+    description=N_("Bot amplification of the audience, as a share of the engagements received (each weighs its "
+                "interaction's weight) and as a share of the accounts that amplified; coordinated group, "
+                "low-credibility links, undisclosed ads (polarisation positions are shown only in aggregate)."),
+    sql="""SELECT platform, account_id, handle, engagements, bot_amplification_share, amplifiers, bot_amplifier_share,
+                  coordinated_group, low_credibility_share, undisclosed_share FROM harm_profiles""",
     columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"),
              Column("engagements", N_("Engagements"), "number"),
              Column("bot_amplification_share", N_("Bot amplification"), "share"),
+             Column("amplifiers", N_("Amplifying accounts"), "number"),
+             Column("bot_amplifier_share", N_("Bots among them"), "share"),
              Column("coordinated_group", N_("Coordinated group")),
              Column("low_credibility_share", N_("Low-credibility links"), "share"),
              Column("undisclosed_share", N_("Undisclosed ads"), "share")),
