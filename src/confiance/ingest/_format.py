@@ -31,6 +31,7 @@ class Sample:
     first: Any  # first parsed unit (JSON value, CSV row dict, YAML document) or None
     header: list[str] = field(default_factory=list)  # CSV columns
     head: bytes = field(default=b"", repr=False)  # the file's first bytes, decompressed (binary formats sniff them)
+    unreadable: BadItem | None = None  # why the first unit could not be parsed (then ``first`` is None)
 
 
 @dataclass
