@@ -153,6 +153,18 @@ def test_table_cells_round_floats_and_keep_the_rest():
     assert _cell(float("nan")) == "nan"
 
 
+def test_table_cells_show_lists_and_objects_without_python_repr():
+    """polarization's sides list their accounts, account-types its scores and evidence: no ['a', 'b'],
+    no {'k': True}, in a table meant for people."""
+    from confiance.cli import _cell
+
+    assert _cell(["caroljhedges", "bodaecia"]) == "caroljhedges, bodaecia"
+    assert _cell([0.4166666666666667, 2.0]) == "0.4167, 2"
+    assert _cell([]) == ""
+    assert _cell({"brand": 1.5, "verified": True, "span": None}) == '{"brand":1.5,"verified":true,"span":null}'
+    assert _cell([{"cue": "profile: trademark"}]) == '[{"cue":"profile: trademark"}]'
+
+
 def test_ingesting_an_empty_folder_says_so(tmp_path):
     ws, empty = tmp_path / "ws", tmp_path / "empty"
     run("init", workspace=ws)

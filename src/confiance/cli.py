@@ -100,9 +100,15 @@ def _emit_table(title: str, rows: list[dict[str, Any]]) -> None:
 
 def _cell(value: Any) -> str:
     """A table cell: a float to four decimals, trailing zeros dropped (0.4166666666666667 → 0.4167; --json
-    and --csv keep every digit); a tiny one in scientific notation rather than a misleading 0."""
+    and --csv keep every digit); a tiny one in scientific notation rather than a misleading 0. A list
+    of plain values is joined with ", "; other nested values are JSON text, as in --csv (not Python's
+    repr, with its quotes and True/None)."""
     if value is None:
         return ""
+    if isinstance(value, (list, tuple)) and not any(isinstance(v, (dict, list, tuple)) for v in value):
+        return ", ".join(_cell(v) for v in value)
+    if isinstance(value, (dict, list, tuple)):
+        return orjson.dumps(value, default=str).decode()
     if isinstance(value, float) and math.isfinite(value):
         if value != 0 and abs(value) < 5e-5:
             return f"{value:.2e}"
