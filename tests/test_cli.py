@@ -165,6 +165,16 @@ def test_table_cells_show_lists_and_objects_without_python_repr():
     assert _cell([{"cue": "profile: trademark"}]) == '[{"cue":"profile: trademark"}]'
 
 
+def test_parameter_lines_leave_unset_parameters_unsaid(capsys):
+    """'communities computed with … kinds None' read as a kind called None; unset is the default."""
+    from confiance.cli import _say_parameters
+
+    _say_parameters("communities", {"quality": "modularity", "resolution": 1.0, "kinds": None})
+    assert capsys.readouterr().err == "communities computed with quality modularity, resolution 1.0\n"
+    _say_parameters("topics", {"k": None})
+    assert capsys.readouterr().err == ""
+
+
 def test_ingesting_an_empty_folder_says_so(tmp_path):
     ws, empty = tmp_path / "ws", tmp_path / "empty"
     run("init", workspace=ws)

@@ -285,9 +285,11 @@ def _rerun(ws: Workspace, name: str, parameters: dict, run):
 
 
 def _say_parameters(what: str, parameters: dict[str, Any] | None) -> None:
-    """On stderr (stdout stays the listing, JSON included): the parameters that produced ``what``."""
-    if parameters:
-        err.print(f"{what} computed with " + ", ".join(f"{k} {v}" for k, v in parameters.items()), markup=False)
+    """On stderr (stdout stays the listing, JSON included): the parameters that produced ``what``; one
+    left unset (``kinds None``: every kind; ``k None``: chosen by the step) goes unsaid."""
+    given = {k: v for k, v in (parameters or {}).items() if v is not None}
+    if given:
+        err.print(f"{what} computed with " + ", ".join(f"{k} {v}" for k, v in given.items()), markup=False)
 
 
 @app.command()
