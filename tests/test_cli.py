@@ -66,6 +66,21 @@ def test_ingest_json_reports_the_committed_files_when_a_later_one_fails(tmp_path
                                          "(already ingested)", f"error: {failed['error']}"]
 
 
+def test_a_file_whose_every_record_is_rejected_says_so(tmp_path):
+    """A CrowdTangle export forced through --format bluesky: every line rejected, and exit 0 said nothing more."""
+    ws = tmp_path / "ws"
+    run("init", workspace=ws)
+    export = FORMATS / "crowdtangle-csv" / "2021-07-05-22-49-20-BRT-search-csv-export.csv"
+    out = run("ingest", str(export), "--format", "bluesky", "--json", workspace=ws)
+    assert out.returncode == 0, out.stderr
+    [result] = json.loads(out.stdout)
+    assert result["rejected"] == result["records_read"] > 0
+    hint = "every record was rejected: is --format bluesky right? `confiance status` lists why"
+    assert result["notes"] == [hint] and out.stderr.rstrip().endswith(hint)
+    detected = run("ingest", str(export), workspace=ws)  # the right format: no such note
+    assert detected.returncode == 0 and "every record" not in detected.stderr
+
+
 def test_usage_errors_exit_2(tmp_path):
     assert run("ingest").returncode == 2
     assert run("no-such-verb").returncode == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import math
 import sys
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import Any, Optional
@@ -200,6 +201,11 @@ def ingest(
         results: list = []  # committed files, also when a later file fails
 
         def done(result) -> None:
+            if not result.already_ingested and result.records_read and result.rejected == result.records_read:
+                # a wrong --format (or a file of another kind) rejects everything: exit 0 alone would hide it
+                hint = f"is --format {format_name} right? " if format_name else ""
+                result = replace(result, notes=(*result.notes, f"every record was rejected: {hint}"
+                                                                f"`confiance status` lists why"))
             results.append(result)
             tag = " (already ingested)" if result.already_ingested else ""
             notes = "".join(f"; {note}" for note in result.notes)
