@@ -453,3 +453,24 @@ def test_the_evidence_stays_stored_as_it_is_in_the_api_and_csv(french, english, 
         assert fr["rows"] and all(orjson.loads(r["evidence"]) == stored[r["handle"]["account_id"]]
                                   for r in fr["rows"]), key
         assert french.get(f"/tables/{key}.csv?lang=fr").text == english.get(f"/tables/{key}.csv").text, key
+
+
+def test_the_account_pages_brand_fit_explanation_is_written_in_the_pages_language():
+    """The fit row's explanation is stored in English; the French account page showed it as stored
+    ("editorial 0.41 (best post …, cosine 0.065); trust 0.94 (weakest: bot_score)")."""
+    import duckdb
+
+    from confiance.web.evidence import readable_scores
+
+    evidence = {"editorial": {"best_posts": [{"post_id": "p1", "cosine": 0.065}], "avoided_hits": []},
+                "trust": {"components": [{"component": "bot_score", "factor": 0.944}]}, "missing": ["style"]}
+    row = {"fit": 0.557, "editorial": 0.412, "style": None, "audience": None, "trust": 0.944,
+           "explanation": "editorial 0.41 (best post p1, cosine 0.065); trust 0.94 (weakest: bot_score)",
+           "evidence": orjson.dumps(evidence).decode()}
+    con = duckdb.connect()
+    with i18n.using("fr"):
+        [fr] = readable_scores(con, "x", {"fit": [dict(row)]})["fit"]
+    assert fr["explanation"] == (f"éditorial 0,41 (publication la plus proche p1, cosinus 0,065){NNBSP}; "
+                                 f"confiance 0,94 (point faible{NBSP}: probabilité de bot)")
+    [en] = readable_scores(con, "x", {"fit": [dict(row)]})["fit"]
+    assert en["explanation"] == row["explanation"]
