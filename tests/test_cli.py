@@ -66,6 +66,21 @@ def test_ingest_json_reports_the_committed_files_when_a_later_one_fails(tmp_path
                                          "(already ingested)", f"error: {failed['error']}"]
 
 
+def test_a_file_whose_every_record_is_rejected_says_so(tmp_path):
+    """A CrowdTangle export forced through --format bluesky: every line rejected, and exit 0 said nothing more."""
+    ws = tmp_path / "ws"
+    run("init", workspace=ws)
+    export = FORMATS / "crowdtangle-csv" / "2021-07-05-22-49-20-BRT-search-csv-export.csv"
+    out = run("ingest", str(export), "--format", "bluesky", "--json", workspace=ws)
+    assert out.returncode == 0, out.stderr
+    [result] = json.loads(out.stdout)
+    assert result["rejected"] == result["records_read"] > 0
+    hint = "every record was rejected: is --format bluesky right? `confiance status` lists why"
+    assert result["notes"] == [hint] and out.stderr.rstrip().endswith(hint)
+    detected = run("ingest", str(export), workspace=ws)  # the right format: no such note
+    assert detected.returncode == 0 and "every record" not in detected.stderr
+
+
 def test_usage_errors_exit_2(tmp_path):
     assert run("ingest").returncode == 2
     assert run("no-such-verb").returncode == 2
@@ -151,6 +166,28 @@ def test_table_cells_round_floats_and_keep_the_rest():
     assert [_cell(v) for v in (0.4166666666666667, 2.0, 0.0, -0.00001, 1234.56789, None, "1.23456789", 7)] == \
         ["0.4167", "2", "0", "-1.00e-05", "1234.5679", "", "1.23456789", "7"]
     assert _cell(float("nan")) == "nan"
+
+
+def test_table_cells_show_lists_and_objects_without_python_repr():
+    """polarization's sides list their accounts, account-types its scores and evidence: no ['a', 'b'],
+    no {'k': True}, in a table meant for people."""
+    from confiance.cli import _cell
+
+    assert _cell(["caroljhedges", "bodaecia"]) == "caroljhedges, bodaecia"
+    assert _cell([0.4166666666666667, 2.0]) == "0.4167, 2"
+    assert _cell([]) == ""
+    assert _cell({"brand": 1.5, "verified": True, "span": None}) == '{"brand":1.5,"verified":true,"span":null}'
+    assert _cell([{"cue": "profile: trademark"}]) == '[{"cue":"profile: trademark"}]'
+
+
+def test_parameter_lines_leave_unset_parameters_unsaid(capsys):
+    """'communities computed with … kinds None' read as a kind called None; unset is the default."""
+    from confiance.cli import _say_parameters
+
+    _say_parameters("communities", {"quality": "modularity", "resolution": 1.0, "kinds": None})
+    assert capsys.readouterr().err == "communities computed with quality modularity, resolution 1.0\n"
+    _say_parameters("topics", {"k": None})
+    assert capsys.readouterr().err == ""
 
 
 def test_ingesting_an_empty_folder_says_so(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import math
 import sys
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import Any, Optional
@@ -101,9 +102,15 @@ def _emit_table(title: str, rows: list[dict[str, Any]]) -> None:
 
 def _cell(value: Any) -> str:
     """A table cell: a float to four decimals, trailing zeros dropped (0.4166666666666667 → 0.4167; --json
-    and --csv keep every digit); a tiny one in scientific notation rather than a misleading 0."""
+    and --csv keep every digit); a tiny one in scientific notation rather than a misleading 0. A list
+    of plain values is joined with ", "; other nested values are JSON text, as in --csv (not Python's
+    repr, with its quotes and True/None)."""
     if value is None:
         return ""
+    if isinstance(value, (list, tuple)) and not any(isinstance(v, (dict, list, tuple)) for v in value):
+        return ", ".join(_cell(v) for v in value)
+    if isinstance(value, (dict, list, tuple)):
+        return orjson.dumps(value, default=str).decode()
     if isinstance(value, float) and math.isfinite(value):
         if value != 0 and abs(value) < 5e-5:
             return f"{value:.2e}"
@@ -195,6 +202,11 @@ def ingest(
         results: list = []  # committed files, also when a later file fails
 
         def done(result) -> None:
+            if not result.already_ingested and result.records_read and result.rejected == result.records_read:
+                # a wrong --format (or a file of another kind) rejects everything: exit 0 alone would hide it
+                hint = f"is --format {format_name} right? " if format_name else ""
+                result = replace(result, notes=(*result.notes, f"every record was rejected: {hint}"
+                                                                f"`confiance status` lists why"))
             results.append(result)
             _print_file_summary(result)
 
@@ -277,9 +289,11 @@ def _rerun(ws: Workspace, name: str, parameters: dict, run):
 
 
 def _say_parameters(what: str, parameters: dict[str, Any] | None) -> None:
-    """On stderr (stdout stays the listing, JSON included): the parameters that produced ``what``."""
-    if parameters:
-        err.print(f"{what} computed with " + ", ".join(f"{k} {v}" for k, v in parameters.items()), markup=False)
+    """On stderr (stdout stays the listing, JSON included): the parameters that produced ``what``; one
+    left unset (``kinds None``: every kind; ``k None``: chosen by the step) goes unsaid."""
+    given = {k: v for k, v in (parameters or {}).items() if v is not None}
+    if given:
+        err.print(f"{what} computed with " + ", ".join(f"{k} {v}" for k, v in given.items()), markup=False)
 
 
 @app.command()

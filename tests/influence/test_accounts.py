@@ -77,6 +77,18 @@ def test_behaviour_alone_can_type_a_brand_without_a_bio():
     assert {e["cue"] for e in typed.evidence} == {"own_domain_links", "named_in_commercial_posts"}
 
 
+def test_a_tie_goes_to_the_type_the_profile_text_supports():
+    """BBC News on the X sample: newsroom and news cues (media 2.25) against audience cues that favour
+    creators (12.7M followers, 93 followed, verified, top influencer): media and creator tie at 3.25."""
+    typed = type_account(AccountFeatures("x", "612473", handle="bbcnews", display_name="BBC News (UK)",
+                                         bio="News, features and analysis. For world news, follow @BBCWorld. "
+                                             "Breaking news, follow @BBCBreaking.",
+                                         followers=12_659_683, following=93, verified=True,
+                                         influence_percentile=0.99))
+    assert typed.scores["media"] == typed.scores["creator"]
+    assert typed.type == "media", (typed.scores, typed.evidence)
+
+
 def test_every_ratio_cue_names_its_counts():
     """A share or a rate in the evidence says how many it was measured on (3 of 4 links, 40 posts)."""
     typed = type_account(AccountFeatures("x", "1", handle="velo", followers=50_000, following=100, posts=400,

@@ -291,3 +291,15 @@ def test_a_file_of_only_a_header_reads_zero_records(workspace, tmp_path, name, h
     assert scalar(workspace, "SELECT count(*) FROM sources") == 1
     [again] = ingest(workspace, f)
     assert again.already_ingested and scalar(workspace, "SELECT count(*) FROM sources") == 1
+
+
+@pytest.mark.parametrize("sample, name", [("twitter-v1.1-json/get_search_raw.json", "search.json"),
+                                          ("twitter-v2-json/brexit.jsonl", "page.jsonl")])
+def test_a_json_file_cut_short_is_named_so_rather_than_an_unknown_format(workspace, tmp_path, sample, name):
+    """One JSON document (or one twarc page on one line) cut by an interrupted download: nothing parses,
+    and the error says so, with the line, instead of sending the user to --format."""
+    cut = tmp_path / name
+    cut.write_bytes((FORMATS / sample).read_bytes()[:30000])
+    with pytest.raises(IngestError, match=rf"{name}:1: invalid JSON: unexpected end of data.*cut short or damaged"):
+        ingest(workspace, cut)
+    assert scalar(workspace, "SELECT count(*) FROM sources") == 0

@@ -180,3 +180,19 @@ def test_bad_rows_become_rejects(workspace, tmp_path):
     assert rejects[2].startswith("unrecognised timestamp")
     assert rejects[3].startswith("expected 21 fields")
     assert query(workspace, "SELECT post_id FROM posts") == [(rows[1][16],)]
+
+
+def test_links_cut_by_an_ellipsis_are_not_links(workspace, tmp_path):
+    """A retweet shortened to 140 characters ends in a cut link ("https://t…"): neither its URL nor a
+    domain "t" is stored; the whole link of the same text is."""
+    header, first = FIXTURE.read_text(encoding="utf-8").splitlines()[:2]
+    row = next(csv.reader([first]))
+    row[2] = "RT @a: Vote today https://t.co/AbCdEf1234 and read https://t…"
+    row[17:21] = ["", "", "", ""]  # no article URL or expanded links: the text's links are all there is
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([header.split(","), row])
+    f = tmp_path / "cut.csv"
+    f.write_text(out.getvalue(), encoding="utf-8")
+    [result] = ingest(workspace, f, format_name="troll-tweets")
+    assert result.stored == 1
+    assert query(workspace, "SELECT urls, domains FROM posts") == [(["https://t.co/AbCdEf1234"], ["t.co"])]

@@ -404,3 +404,17 @@ def test_labels_the_report_repeats_from_the_analyses_stay_in_step():
     assert set(coordination.KIND_LABELS) == set(KINDS)
     assert set(disclosure.VERDICT_LABELS) == set(VERDICTS)
     assert set(bots.FEATURE_LABELS) == set(FEATURES)
+
+
+def test_the_topics_outliers_row_is_named_in_the_readers_language():
+    """Topic -1 is stored with the label 'outliers'; the French report named it so, in English."""
+    template = environment().get_template("sections/topics.html")
+    data = {"topics": [{"topic": 0, "label": "vélo, ville", "size": 8, "share": 0.8, "terms": ["vélo"],
+                        "languages": "fr 100 %", "posts": []},
+                       {"topic": -1, "label": "outliers", "size": 2, "share": 0.2, "terms": [], "languages": "",
+                        "posts": []}], "weekly": None}
+    with i18n.using("fr"):
+        french = template.render(data=data)
+    assert "outliers" not in french and "non classées (proches d'aucun sujet)" in french
+    assert "<strong>vélo, ville</strong>" in french
+    assert "outliers (close to no topic)" in template.render(data=data)

@@ -19,12 +19,13 @@ from confiance.cli import app
 from confiance.i18n import LANGUAGES
 from confiance.integrity.disclosure import Finding
 from confiance.integrity.harm import MISSING_NOTES
-from confiance.web.app import Settings, create_app
+from confiance.web.app import Settings, _environment, create_app
 from confiance.web.evidence import readable_cells
 from confiance.web.evidence_keys import EVIDENCE_KEYS
 from confiance.web.language import LANGUAGE_COOKIE
 from confiance.web.map import SAMPLING_WORDS, WORDS
 from confiance.web.security import CONTENT_SECURITY_POLICY, SESSION_COOKIE
+from confiance.web.views import view_named
 from tests.web.hostile import PAYLOADS, hostile_world
 
 BASE = "http://127.0.0.1:8765"
@@ -470,3 +471,42 @@ def test_the_evidence_stays_stored_as_it_is_in_the_api_and_csv(french, english, 
         assert fr["rows"] and all(orjson.loads(r["evidence"]) == stored[r["handle"]["account_id"]]
                                   for r in fr["rows"]), key
         assert french.get(f"/tables/{key}.csv?lang=fr").text == english.get(f"/tables/{key}.csv").text, key
+
+
+def test_the_account_pages_brand_fit_explanation_is_written_in_the_pages_language():
+    """The fit row's explanation is stored in English; the French account page showed it as stored
+    ("editorial 0.41 (best post …, cosine 0.065); trust 0.94 (weakest: bot_score)")."""
+    import duckdb
+
+    from confiance.web.evidence import readable_scores
+
+    evidence = {"editorial": {"best_posts": [{"post_id": "p1", "cosine": 0.065}], "avoided_hits": []},
+                "trust": {"components": [{"component": "bot_score", "factor": 0.944}]}, "missing": ["style"]}
+    row = {"fit": 0.557, "editorial": 0.412, "style": None, "audience": None, "trust": 0.944,
+           "explanation": "editorial 0.41 (best post p1, cosine 0.065); trust 0.94 (weakest: bot_score)",
+           "evidence": orjson.dumps(evidence).decode()}
+    con = duckdb.connect()
+    with i18n.using("fr"):
+        [fr] = readable_scores(con, "x", {"fit": [dict(row)]})["fit"]
+    assert fr["explanation"] == (f"éditorial 0,41 (publication la plus proche p1, cosinus 0,065){NNBSP}; "
+                                 f"confiance 0,94 (point faible{NBSP}: probabilité de bot)")
+    [en] = readable_scores(con, "x", {"fit": [dict(row)]})["fit"]
+    assert en["explanation"] == row["explanation"]
+
+
+def test_flags_and_verdicts_in_french_table_cells(french, english):
+    """The bots table's 'Flagged' column said True/False, the disclosure audit its stored verdict codes
+    (missing_disclosure), on French pages; English pages, filters, the API and the CSV keep what is stored."""
+    def cells(client, key):
+        page = html.unescape(client.get(f"/tables/{key}?limit=500").text)
+        return {re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", page, re.S)}
+
+    fr_bots, en_bots = cells(french, "bots"), cells(english, "bots")
+    assert "non" in fr_bots and not fr_bots & {"True", "False"}
+    assert "False" in en_bots
+    verdict = next(c for c in view_named("disclosure-posts").columns if c.name == "verdict")
+    template = _environment().from_string('{% from "_cell.html" import cell %}{{ cell(column, value) }}')
+    with i18n.using("fr"):
+        assert template.render(column=verdict, value="missing_disclosure").strip() == "mention absente"
+        assert template.render(column=verdict, value="advertiser_content").strip() == "contenu de l&#39;annonceur"
+    assert template.render(column=verdict, value="missing_disclosure").strip() == "missing_disclosure"

@@ -3,8 +3,9 @@
 A transparent, additive scoring, not a trained classifier: no labelled set of account types exists in
 the shared data, and a rule set a communication team can read, question and extend is worth more
 here than a few points of accuracy on examples written for the purpose. Each cue that fires adds its
-weight to one or more types; the largest score wins, and ``other`` starts at :data:`OTHER_BASE`, so
-an account needs positive evidence to get a type. ``confidence`` is the softmax share of the winning
+weight to one or more types; the largest score wins (a tie: ``other``, else the type its profile text
+supports most), and ``other`` starts at :data:`OTHER_BASE`, so an account needs positive evidence to
+get a type. ``confidence`` is the softmax share of the winning
 score among the six (temperature 1): about 0.4 when one weak cue barely beats ``other``, above 0.9
 when several cues agree. ``evidence`` lists every cue that fired with its weight and the text span,
 feature value or post ids behind it.
@@ -346,8 +347,10 @@ def type_account(features: AccountFeatures) -> TypedAccount:
     if host and _INSTITUTIONAL_HOST.search(host):
         signal("institutional_domain", host)
 
-    # ties go to "other" (a type needs more evidence than the base), then to the first type listed
-    best = max(ACCOUNT_TYPES, key=lambda t: (scores[t], t == "other", -ACCOUNT_TYPES.index(t)))
+    # ties go to "other" (a type needs more evidence than the base), then to the type the profile text
+    # supports most (what an account says it is outweighs audience size: a newsroom with 12M followers
+    # is media), then to the first type listed
+    best = max(ACCOUNT_TYPES, key=lambda t: (scores[t], t == "other", bio_sum[t], -ACCOUNT_TYPES.index(t)))
     top = max(scores.values())
     total = sum(math.exp(s - top) for s in scores.values())
     confidence = math.exp(scores[best] - top) / total

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, Iterator
 from confiance.errors import IngestError
 from confiance.ingest._engine import IngestResult, Staged
 from confiance.ingest._format import Context, Format, Sample
-from confiance.ingest._readers import DEFAULT_LIMITS, Limits, Opened, csv_header, first_item, guess_container, sniff_encoding
+from confiance.ingest._readers import DEFAULT_LIMITS, BadItem, Limits, Opened, csv_header, first_item, guess_container, sniff_encoding
 from confiance.workspace import Workspace
 
 #: files staged ahead of the one committing. A file's temporary tables fit in one DuckDB row group,
@@ -65,8 +65,10 @@ def _sample(path: Path) -> tuple[Sample, Any, str]:
         first = first_item(opened, container) if container in ("jsonl", "json", "yaml", "csv") else None
     except Exception:  # detection must not crash on a broken file; ingest will report it
         first = None
+    unreadable = first if isinstance(first, BadItem) else None
     header = csv_header(opened) if container == "csv" else []
-    return Sample(path, container, opened.head_text()[:65536], first, header, opened.head), opened, container
+    return (Sample(path, container, opened.head_text()[:65536], None if unreadable else first, header, opened.head,
+                   unreadable), opened, container)
 
 
 def detect(path: Path | str) -> str:
@@ -95,6 +97,10 @@ def _pick(sample: Sample) -> str:
             score = 0
         if score > 0:
             scores.append((score, name))
+    if not scores and sample.unreadable:  # a download cut short or a damaged file, not an unknown format
+        raise IngestError(str(sample.path), sample.unreadable.line_no,
+                          f"{sample.unreadable.reason}: the file looks cut short or damaged, so its format "
+                          f"cannot be recognised")
     if not scores:
         raise IngestError(str(sample.path), None, f"unrecognised format ({sample.container}); pass --format NAME "
                           f"(see `confiance formats`)")

@@ -31,6 +31,7 @@ class Sample:
     first: Any  # first parsed unit (JSON value, CSV row dict, YAML document) or None
     header: list[str] = field(default_factory=list)  # CSV columns
     head: bytes = field(default=b"", repr=False)  # the file's first bytes, decompressed (binary formats sniff them)
+    unreadable: BadItem | None = None  # why the first unit could not be parsed (then ``first`` is None)
 
 
 @dataclass
@@ -131,9 +132,13 @@ def mentions_in(text: str | None) -> list[str]:
 
 
 def urls_in(text: str | None) -> list[str]:
+    """http(s) links written in ``text``, in order, trailing punctuation dropped. A link that ends in
+    "…" was cut where the platform shortened the text (a retweet of a long tweet: "https://t…"): not
+    the address shared, and its host may be cut too, so it is left out."""
     if not text:
         return []
-    return list(dict.fromkeys(u.rstrip(".,;:!?)]}") for u in _URL.findall(text)))
+    links = (u.rstrip(".,;:!?)]}") for u in _URL.findall(text))
+    return list(dict.fromkeys(u for u in links if not u.endswith("…")))
 
 
 def domain_of(url: str | None) -> str | None:

@@ -730,24 +730,26 @@ def _later_lines_parse(text: str, sample_lines: int = 20) -> bool:
 
 
 def first_item(opened: Opened, container: str) -> Any:
-    """The first parsable unit, for format detection (bounded work)."""
+    """The first parsable unit, for format detection (bounded work). JSON and JSON lines: a
+    :class:`BadItem` when the first unit cannot be parsed (JSON lines: no complete line of the head
+    parses), so that detection can say why rather than call a file cut short an unknown format."""
     if container == "jsonl":
-        for line in opened.head_text().split("\n")[:50]:
+        lines = opened.head_text().split("\n")
+        if len(opened.head) >= ENCODING_HEAD_BYTES:
+            lines = lines[:-1]  # the head's last piece may be a line cut by the head's end, not by the file's
+        bad: BadItem | None = None
+        for line_no, line in enumerate(lines[:50], start=1):
             line = line.strip()
             if line:
                 try:
                     return orjson.loads(line)
-                except orjson.JSONDecodeError:
-                    continue
-        return None
+                except orjson.JSONDecodeError as exc:
+                    bad = bad or BadItem(line_no, f"invalid JSON: {exc}")
+        return bad
     if container == "json":
-        if opened.head_text().lstrip().startswith("["):
+        if opened.head_text().lstrip().startswith("[") or opened.path.stat().st_size <= 64 << 20:
             for item in read_json(opened):
-                return item.value if isinstance(item, Item) else None
-            return None
-        if opened.path.stat().st_size <= 64 << 20:
-            for item in read_json(opened):
-                return item.value if isinstance(item, Item) else None
+                return item.value if isinstance(item, Item) else item
         return None
     if container == "yaml":
         for item in read_yaml(opened):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import duckdb
 import orjson
@@ -102,6 +102,7 @@ def _environment() -> Environment:
     env.filters["account_name"] = account_name
     env.filters["num"] = _number
     env.filters["value"] = _value
+    env.filters["enumerated"] = _enumerated
     # the page's language (PageLanguage) gives the report's gettext, counts, numbers and dates their form
     return install_i18n(env)
 
@@ -121,6 +122,11 @@ def _value(value: Any) -> Any:
     if isinstance(value, float):
         return _number(value, 3)
     return i18n.plain(i18n.moment(value))
+
+
+def _enumerated(value: str, labels: Mapping[str, str]) -> str:
+    """One of an analysis' enumerations (a verdict) named in the page's language; as stored in English."""
+    return value if i18n.current() == PAGE_LANGUAGE else i18n.label(labels, value)
 
 
 def _snapshot_time(published_at: datetime) -> str:

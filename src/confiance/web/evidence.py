@@ -15,6 +15,7 @@ import duckdb
 import orjson
 
 from confiance import i18n
+from confiance.influence.fit import explain_fit
 from confiance.web.evidence_keys import key_label, value_label
 from confiance.wording import account_name, handles_of
 
@@ -90,8 +91,13 @@ def _text(value: Any, name: Callable[[str], str], key: str = "") -> str:
 
 def readable_scores(con: duckdb.DuckDBPyConnection, platform: str,
                     scores: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
-    """The account page's score rows with structured values (lists, JSON evidence) written as text."""
+    """The account page's score rows with structured values (lists, JSON evidence) written as text; the
+    brand-fit explanation, stored in English, written again in the page's language from its fields."""
     parsed = {table: [{k: _parsed(v) for k, v in row.items()} for row in rows] for table, rows in scores.items()}
+    if i18n.current() != i18n.LANGUAGES[0]:
+        for row in parsed.get("fit", []):
+            if isinstance(row.get("evidence"), dict) and row.get("explanation"):
+                row["explanation"] = explain_fit(row)
     handles = handles_of(con, {(platform, a) for rows in parsed.values() for row in rows for v in row.values()
                                if isinstance(v, (dict, list, tuple)) for a in _account_ids(v)})
 

@@ -11,12 +11,13 @@ their reader's language (the ``translate`` filter), the JSON API and the CSV as 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Mapping
 
 import duckdb
 
 from confiance.i18n import N_
+from confiance.report.disclosure import VERDICT_LABELS
 from confiance.store import has_table
 
 MAX_PAGE = 500
@@ -38,6 +39,9 @@ class Column:
     #: personal data hidden in pseudonymised mode (display names, bios, free text, post ids: a post id
     #: names its author on the platform)
     personal: bool = False
+    #: an analysis' enumeration (a verdict): stored value → its label, shown on pages in another language
+    #: than English (an English page, the filters, the API and the CSV show the stored value)
+    labels: Mapping[str, str] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -231,7 +235,7 @@ register_view(TableView(
            LEFT JOIN posts p USING (platform, post_id) WHERE d.commercial""",
     columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"),
              Column("post_id", N_("Post"), personal=True),
-             Column("verdict", N_("Verdict")), Column("disclosure", N_("Mention")),
+             Column("verdict", N_("Verdict"), labels=VERDICT_LABELS), Column("disclosure", N_("Mention")),
              Column("text", N_("Text"), personal=True),
              Column("findings", N_("Evidence"), "evidence", personal=True)),
     default_sort="verdict", descending=False,
