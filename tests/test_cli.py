@@ -15,7 +15,7 @@ from tests.conftest import FORMATS
 
 def run(*args: str, workspace=None) -> subprocess.CompletedProcess:
     prefix = ["--workspace", str(workspace)] if workspace else []
-    return subprocess.run([sys.executable, "-m", "confiance.cli", *prefix, *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "confiance", *prefix, *args], capture_output=True, text=True)
 
 
 def test_ingest_json_and_status_json(tmp_path):
