@@ -23,9 +23,24 @@ is the one measured on the subsample (said in the output). Goal: ratio ≥ 30×.
 
 Libraries are imported before any timing, on both sides: networkx always was; networkit's import
 (0.45 CPU s warm, 1.2 s cold, and it imports networkx too) used to be charged to our communities
-phase and Ibis/sqlglot's (~0.3 s) to our build, until 2026-11-30.
+phase and Ibis/sqlglot's (~0.3 s) to our build, until 2026-11-30; so was, until session 11, the
+import that Ibis's first compile makes of every SQL dialect's compiler (``ibis.backends.sql.compilers``,
+0.25 CPU s: cProfile of a first ``duckdb_sql`` call, 0.005 s on later calls).
 
 Measured at 200k nodes / 2M interactions, CPU seconds ours / networkx:
+- 2026-11-30, session 11, shared machine (2 cores, load 8.5-12.8 during the run; ``nice -n 10``): build
+  2.45 / 14.40, PageRank 0.18 / 8.95, communities 2.21 / 62.64 (one Leiden run), k-core 0.21 / 38.68; total
+  5.05 / 124.67: 24.7x CPU, 20.8x wall (goal 30x, not reached). Modularity 0.1603 (ours) vs 0.1538
+  (Louvain). The run before it (load 9.0-13.1): 5.64 / 146.43, 26.0x CPU, 23.4x wall; the previous code
+  between them (load 5.1-6.7): 5.35 / 127.90 (build 2.67), 23.9x CPU, 19.5x wall. At such loads every
+  phase costs more CPU than idle (networkx 125-146 s against 110 s) and ours varies by 10%, more than
+  any single change below saves. Our phases alone, old and new code interleaved, five runs each, minimum
+  (load 10-13, the Ibis import out of both): 5.55 -> 5.02 CPU s (``build_edges`` 1.92 -> 1.75,
+  ``load_graph`` 0.83 -> 0.75, communities 2.29 -> 2.10, k-core 0.25 -> 0.19); at 50k / 500k: 1.61 -> 1.51.
+  The outputs (``graph_edges`` rows and types, the loaded arrays, PageRank, cores, communities with one
+  and four runs and CPM) are identical on three random multi-platform graphs. Applied to the idle run
+  (4.98 / 109.62), the import (0.25) and these savings (~0.4 idle) would give ~4.3 s, about 25x: 30x needs
+  ours at 3.65 s, of which one Leiden run takes 1.3 s and the build's SQL ~1.4 s.
 - 2026-11-30, idle machine (load 1.1; ``nice -n 10``): build 2.52 / 12.23, PageRank 0.17 / 7.33, communities
   2.07 / 56.54, k-core 0.22 / 33.52; total 4.98 / 109.62: 22.0x CPU, 26.5x wall (goal 30x, not reached).
 - 2026-11-30, shared machine (2 cores, load 2.0-5.8 during the run; ``nice -n 10``): build 2.72 / 13.95,
@@ -43,14 +58,34 @@ Measured at 200k nodes / 2M interactions, CPU seconds ours / networkx:
 Where our build goes (2M interactions, CPU s): ``build_edges`` ~1.7, of which the GROUP BY on four
 VARCHAR keys 0.35 alone, 0.8 into a temporary table and 1.6 into the persistent ``graph_edges``: the
 string columns' materialisation and compression (src 0.33, dst 0.36, run_id, platform and kind 0.12
-each). Forcing a compression (``USING COMPRESSION dict_fsst`` or ``zstd``) saves nothing;
-``uncompressed`` saves 0.3 s for a 3.7x larger file. ``load_graph`` 0.5 (was 0.85: platforms are no
+each). ``perf`` shows DuckDB's default string compression (dict_fsst) spending a third of that write in
+its compression loop: ``src`` and ``dst`` are now declared ``USING COMPRESSION zstd`` (``ZSTD_COLUMNS``),
+0.17-0.28 s less (minimum of four interleaved runs: 1.48 against 1.67) in half the blocks (a seventh
+for Bluesky-like DIDs, whose reading is as fast); zstd on run_id, platform and kind as well gains
+nothing more and reads them slower, ``uncompressed`` is no faster there (0.09 against 0.11 s a column:
+the cost is appending the strings) and forcing it on every column saves 0.3 s for a 3.7x larger file;
+weight and interactions uncompressed: no faster. DuckDB on one thread spends 9% less CPU on the write
+(1.57 against 1.72 s) but the store's configuration is locked and shared by every command. ``load_graph`` 0.5 (was 0.85: platforms are no
 longer hashed per row, and scipy's CSR conversion collapses the pairs instead of an argsort). An integer layout (a ``graph_nodes`` table and integer edge endpoints) costs as
 much to write (1.71: nodes 0.40, then the aggregate joined to them) and would only speed ``load_graph``
 (~0.3 s) while every reader of ``graph_edges`` (and privacy's per-table erasure) would have to change, so
 ``graph_edges`` keeps its strings. Communities: Leiden's three passes ~1.3, ``undirected()`` 0.13,
 ``to_networkit`` 0.16 (the 0.8-1.0 s once seen there was networkit's import); fewer passes lose
 modularity (``LEIDEN_ITERATIONS``).
+
+Session 11 (load 4-15 throughout, so minima of repeated runs): ``AccountGraph.undirected()`` is built
+once per graph (the communities and the k-cores both asked for it, polarization many times: 0.05-0.1
+s at this size), and a single Leiden run is no longer scored (0.03-0.06 s). One Leiden run is now
+about half of our total (1.3 s idle, 1.9-2.1 s at load 9-10), networkit's ``GraphFromCsr`` 0.15 s
+(weighted) and 0.10 s (k-core), both inside networkit. Tried and not kept:
+- networkit's PLM instead of ParallelLeiden (3 seeds, load ~9): with refinement 3.46 against 2.08 s,
+  modularity 0.1587 against 0.1603; without it 1.88-2.15 s but 0.1542;
+- nodes relabelled hubs first before Leiden: Leiden 10-15% faster (1.58-1.67 against 1.86 s) at the same
+  modularity, but relabelling and regrouping 1.7M edges costs most of that back, and every partition
+  changes (the labelled graphs' figures with it);
+- ``load_graph`` encoding ids from DuckDB's ``hash()`` (uint64 dictionary encoding, collisions checked
+  against the strings): 0.42 against 0.49 s, not worth a second path; a DuckDB join on dense ranks 0.63;
+- PageRank's transposed matrix built directly from (dst, src): no faster than the CSR transpose.
 """
 
 from __future__ import annotations
@@ -62,6 +97,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import ibis.backends.sql.compilers  # noqa: F401  (Ibis's first compile imports every dialect's compiler)
 import networkit  # noqa: F401  (libraries are imported before any timing, on both sides)
 import networkx as nx
 import numpy as np

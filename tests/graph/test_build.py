@@ -162,3 +162,22 @@ def test_undirected_collapses_pairs_like_a_dict_keyed_by_pair():
     assert undirected.probability.tolist() == pytest.approx([expected[k][1] for k in pairs], nan_ok=True)
     assert (undirected.weight == 0).any() and np.isnan(undirected.probability).any()
     assert undirected.src.dtype == undirected.dst.dtype == np.int64
+    assert graph.undirected() is undirected and undirected.undirected() is undirected  # built once, then kept
+
+
+def test_cached_edges_keep_their_columns_and_store_account_ids_with_zstd(workspace):
+    rows = [("x", f"did:plc:{i:04x}", f"did:plc:{(i * 7) % 500:04x}", "reply", None, None) for i in range(1, 3000)]
+    _insert_interactions(workspace, rows)
+    with workspace.writer() as con:
+        build_edges(con, "t")
+        con.execute("CHECKPOINT")
+        columns = con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                              "WHERE table_name = 'graph_edges' ORDER BY ordinal_position").fetchall()
+        compression = dict(con.execute(
+            "SELECT column_name, list_distinct(list(compression)) FROM pragma_storage_info('graph_edges') "
+            "WHERE segment_type = 'VARCHAR' AND column_name IN ('src', 'dst') GROUP BY ALL").fetchall())
+    assert columns == [("run_id", "VARCHAR"), ("platform", "VARCHAR"), ("src", "VARCHAR"), ("dst", "VARCHAR"),
+                       ("kind", "VARCHAR"), ("weight", "DOUBLE"), ("probability", "DOUBLE"),
+                       ("interactions", "BIGINT"), ("first_at", "TIMESTAMP WITH TIME ZONE"),
+                       ("last_at", "TIMESTAMP WITH TIME ZONE")]
+    assert compression == {"src": ["ZSTD"], "dst": ["ZSTD"]}

@@ -190,6 +190,21 @@ def test_cpm_finds_the_cliques_where_modularity_merges_them():
     assert (np.bincount(cpm)[-3:] == 1).all()  # the isolates are singletons
 
 
+def test_a_single_run_is_kept_without_scoring_it(monkeypatch):
+    # one run (graphs over a million edges): its quality is compared with nothing, so it is not computed
+    graph = _ring_of_cliques(30, 5, isolates=3)
+    expected = {quality: detect_communities(graph, quality=quality, resolution=0.5, seed=7, restarts=1)
+                for quality in ("modularity", "cpm")}
+
+    def unused(*args, **kwargs):
+        raise AssertionError("a single run was scored")
+
+    monkeypatch.setattr(communities, "partition_modularity", unused)
+    monkeypatch.setattr(communities, "partition_cpm", unused)
+    for quality, labels in expected.items():
+        assert np.array_equal(detect_communities(graph, quality=quality, resolution=0.5, seed=7, restarts=1), labels)
+
+
 def test_run_communities_on_the_simulated_world_recovers_planted_communities(tmp_path):
     from confiance.pipeline import steps
     from confiance.simulate import simulate_world

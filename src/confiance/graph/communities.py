@@ -154,6 +154,8 @@ def detect_communities(
     best, best_quality = None, -np.inf
     for raw in _leiden(undirected, quality, resolution, [seed * restarts + run for run in range(restarts)]):
         labels = _connected_labels(undirected, raw)
+        if restarts == 1:
+            return labels  # nothing to compare it with
         value = (partition_modularity(undirected, labels, resolution) if quality == "modularity"
                  else partition_cpm(undirected, labels, resolution))
         if value > best_quality:
