@@ -84,6 +84,24 @@ def _refuse_archive(sample: Sample) -> None:
                           "(gzip, xz, bz2 and zstd files are read as they are)")
 
 
+#: Container names as a reader knows them, in the refusal of a file no format recognises.
+_CONTAINER_NAMES = {"csv": "text read as CSV", "jsonl": "JSON lines", "json": "JSON", "yaml": "YAML", "xml": "XML",
+                    "gml": "GML", "js": "JavaScript", "binary": "binary"}
+
+
+def _seen(sample: Sample) -> str:
+    """What detection read, for the refusal: the shape (column count, JSON keys), never the values,
+    which may name people."""
+    if sample.container == "csv":
+        columns = len(sample.header)
+        return f": {_CONTAINER_NAMES['csv']}, {columns} column{'s' if columns != 1 else ''} on its first line"
+    if sample.container in ("json", "jsonl") and isinstance(sample.first, dict):
+        keys = sorted(str(k) for k in sample.first)
+        shown = ", ".join(keys[:8]) + (", …" if len(keys) > 8 else "")
+        return f": {_CONTAINER_NAMES[sample.container]}, first record's keys {shown or 'none'}"
+    return ""
+
+
 def _pick(sample: Sample) -> str:
     if not sample.head_text.strip():
         raise IngestError(str(sample.path), None, "empty file: nothing to ingest")
@@ -102,8 +120,8 @@ def _pick(sample: Sample) -> str:
                           f"{sample.unreadable.reason}: the file looks cut short or damaged, so its format "
                           f"cannot be recognised")
     if not scores:
-        raise IngestError(str(sample.path), None, f"unrecognised format ({sample.container}); pass --format NAME "
-                          f"(see `confiance formats`)")
+        raise IngestError(str(sample.path), None, f"unrecognised format ({sample.container}{_seen(sample)}); "
+                          f"pass --format NAME (see `confiance formats`)")
     scores.sort(reverse=True)
     if len(scores) > 1 and scores[0][0] == scores[1][0]:
         raise IngestError(str(sample.path), None, f"ambiguous format ({scores[0][1]} or {scores[1][1]}); pass --format")
