@@ -762,6 +762,8 @@ def sov(
         raise typer.BadParameter("must be day or week", param_hint="--by")
     result = _rerun(_ws(), "share_of_voice", {"queries": queries, "by": by},
                     lambda con, run_id: run_share_of_voice(con, run_id, queries, by=by))
+    for note in result["notes"]:
+        err.print(f"note: {note}", markup=False)
     if as_json:
         _emit_json(result)
         return

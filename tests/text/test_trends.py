@@ -202,6 +202,13 @@ def test_share_of_voice_matches_planted_truth(sim_world):
         assert sum(r["share"] for r in rows) == pytest.approx(1.0)
     for query, n in expected.items():
         assert sum(r["posts"] for r in result["series"] if r["query"] == query) == n
+    assert result["notes"] == []
+    with ws.reader() as con:
+        typo = share_of_voice(con, ["platform:twitter AND lang:fr", "NOT lang:xx OR #solvane"])
+    assert typo["totals"][0]["posts"] == 0
+    assert typo["notes"] == ["lang:xx matches no post (values here: " + ", ".join(sorted(
+        {p["language"] for p in _truth_posts(world)})) + ")", "platform:twitter matches no post (values here: "
+        "bluesky, mastodon, x)"]
 
 
 def test_trends_step_finds_coordinated_link_bursts(sim_world):

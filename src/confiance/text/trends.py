@@ -66,7 +66,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Literal, Sequence
+from typing import Any, Iterator, Literal, Sequence
 
 import duckdb
 import numpy as np
@@ -464,11 +464,38 @@ def count_matches(con: duckdb.DuckDBPyConnection, query: str) -> int:
     return int(con.execute(f"SELECT count(*) {sql}", params).fetchall()[0][0])
 
 
+def _fields(node: Node) -> Iterator[tuple[str, str]]:
+    if node.op == "field":
+        name, value = node.value.split(":", 1)
+        yield name, value
+    for child in node.children:
+        yield from _fields(child)
+
+
+def unknown_fields(con: duckdb.DuckDBPyConnection, queries: Sequence[str]) -> list[str]:
+    """A note for each ``platform:`` or ``lang:`` value of the queries that no post carries (a typo such as
+    ``platform:twitter`` for ``x`` would otherwise count 0 without a word), naming the values there are."""
+    asked = {field for q in queries for field in _fields(parse_query(q))}
+    if not asked:
+        return []
+    detected = has_table(con, "post_language")
+    language = "coalesce(nullif(l.lang, 'und'), p.lang)" if detected else "p.lang"
+    join = " LEFT JOIN post_language l ON l.platform = p.platform AND l.post_id = p.post_id" if detected else ""
+    present = {}
+    for name, column in (("platform", "p.platform"), ("lang", language)):
+        if any(n == name for n, _ in asked):
+            present[name] = sorted(v for (v,) in con.execute(
+                f"SELECT DISTINCT lower({column}) FROM posts p{join} WHERE {column} IS NOT NULL").fetchall())
+    return [f"{name}:{value} matches no post (values here: {', '.join(present[name]) or 'none'})"
+            for name, value in sorted(asked) if value not in present[name]]
+
+
 def share_of_voice(con: duckdb.DuckDBPyConnection, queries: Sequence[str], *, by: Literal["day", "week"] = "day",
                    kinds: Sequence[str] | None = None) -> dict[str, Any]:
     """Posts matching each query per period and their share of all queries' posts.
 
     ``kinds`` restricts the post kinds (default: all, reposts included: a repost is voice too).
+    ``notes`` names the ``platform:`` / ``lang:`` values no post carries (:func:`unknown_fields`).
     """
     if by not in ("day", "week"):
         raise ValueError(f"by must be 'day' or 'week', not {by!r}")
@@ -499,6 +526,7 @@ def share_of_voice(con: duckdb.DuckDBPyConnection, queries: Sequence[str], *, by
         "by": by,
         "totals": [{"query": q, "posts": n, "share": n / grand if grand else 0.0} for q, n in zip(queries, totals)],
         "series": series,
+        "notes": unknown_fields(con, queries),
     }
 
 
