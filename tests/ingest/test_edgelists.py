@@ -206,6 +206,25 @@ def test_edges_csv_with_header(workspace, tmp_path):
     assert scalar(workspace, "SELECT count(*) FROM accounts") == 3
 
 
+def test_a_weight_that_counts_no_interactions_is_rejected_with_its_line(workspace, tmp_path):
+    """Weights are summed into the graph and shared out by harm profiles: negative or infinite ones are refused."""
+    path = tmp_path / "signed.csv"
+    path.write_text("source,target,weight\na,b,3\nb,c,-2\nc,d,0\n")
+    [result] = ingest(workspace, path)
+    assert (result.records_read, result.stored, result.rejected) == (3, 2, 1)
+    assert query(workspace, "SELECT line_no, reason FROM rejects") == [
+        (3, "weight -2.0 is not a count of interactions (a finite number, 0 or more)")]
+    graphml = tmp_path / "infinite.graphml"
+    graphml.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<graphml xmlns="http://graphml.graphdrawing.org/xmlns">\n'
+        '<key id="w" for="edge" attr.name="weight" attr.type="double"/>\n<graph edgedefault="directed">\n'
+        '<node id="x"/><node id="y"/>\n<edge source="x" target="y"><data key="w">INF</data></edge>\n'
+        '<edge source="y" target="x"><data key="w">NaN</data></edge>\n</graph>\n</graphml>\n')
+    [result] = ingest(workspace, graphml)
+    assert result.rejected == 2  # both edges; the two nodes are stored
+    assert scalar(workspace, "SELECT count(*) FROM interactions WHERE src IN ('x', 'y')") == 0
+
+
 def _xml_expected(path: Path, node_tag: str, edge_tag: str):
     root = ET.parse(path).getroot()
     nodes = [e.get("id") for e in root.iter() if e.tag.endswith("}" + node_tag)]

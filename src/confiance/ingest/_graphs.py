@@ -19,6 +19,7 @@ entities, no external resources), with a nesting bound and line numbers from exp
 
 from __future__ import annotations
 
+import math
 import xml.sax
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -114,6 +115,11 @@ def emit_edge(
     p = number(probability, "probability")
     if p is not None and not 0.0 <= p <= 1.0:
         raise RecordError(f"probability {p} is outside [0, 1]")
+    w = number(weight, "weight")
+    # a weight counts interactions: the graph sums it, PageRank and Leiden need it non-negative, and harm
+    # profiles take shares of it (a signed network's negative ties would turn them into nonsense)
+    if w is not None and not 0.0 <= w < math.inf:
+        raise RecordError(f"weight {w} is not a count of interactions (a finite number, 0 or more)")
     sink.interaction(
         primary=True,
         platform=platform_name,
@@ -122,7 +128,7 @@ def emit_edge(
         kind=kind_of(ctx, kind),
         post_id=node_id(post_id, "post id") if post_id not in (None, "") else "",
         created_at=parse_timestamp(created_at),
-        weight=number(weight, "weight"),
+        weight=w,
         probability=p,
     )
     sink.account(platform=platform_name, account_id=src)
