@@ -37,7 +37,12 @@ step runs on it unchanged. The topics are duplicates, so only the memory figure 
     nice -n 10 python benchmarks/topics_memory.py --encoder hashing --posts 100000 --replicate 10
     nice -n 10 python benchmarks/topics_memory.py --encoder hashing --posts 100000 --replicate 10 --replicate-only
 
-Measured (2026-11-30, 2-core machine shared with other jobs, ``nice -n 19``, ``--encoder hashing --posts
+Measured (2026-11-30, later, 2-core machine shared with other jobs, ``nice -n 19``, ``--encoder hashing --posts
+1090000 --workdir /tmp/topics-1m``): 1,007,864 posts stored (the first run past 1M), 568,342 distinct texts
+(1.08 GiB of float32 vectors); ingest 530 s; language + embeddings 331 s, peak RSS 3.14 GiB; the topics step
+(k = 8, fitted on 100,000 texts, every post assigned) 122 s, peak RSS **4.27 GiB**, under the 6 GB goal.
+
+Measured before (2026-11-30, 2-core machine shared with other jobs, ``nice -n 19``, ``--encoder hashing --posts
 1080000 --workdir /tmp/topics-1m``): a simulated world of its own (no replication), 1,080,000 posts
 requested, 998,057 stored, 576,294 distinct
 texts (1.10 GiB of float32 vectors); language + embeddings 527 s, peak RSS 3.10 GiB; the topics step
