@@ -96,3 +96,14 @@ def test_the_dashboard_pages_fit_a_phone(browser, dashboard):
         seen[path] = _overflow(page, PHONE)
     assert seen == {path: (PHONE, []) for path in seen}
     page.close()
+
+
+def test_no_chart_label_is_cut_by_the_edge_of_its_chart(browser, report):
+    """The last date under a time axis was centred on the last point, so half of it fell outside the chart."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(report.as_uri())
+    cut = page.evaluate("""() => [...document.querySelectorAll('svg[viewBox] text')].filter(t => {
+        const box = t.getBBox(), view = t.ownerSVGElement.viewBox.baseVal;
+        return box.x < -0.5 || box.x + box.width > view.width + 0.5; }).map(t => t.textContent)""")
+    assert page.locator("svg[viewBox] text").count() > 20 and cut == []
+    page.close()
