@@ -5,6 +5,7 @@ unknown."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import orjson
@@ -132,3 +133,11 @@ def test_a_known_zero_reach_stays_zero(workspace):
     _shares(workspace, {"zero": 0})
     with workspace.reader() as con:
         assert con.execute("SELECT followers_reach FROM url_cascades").fetchall() == [(0,)]
+
+
+def test_the_sources_section_names_what_each_table_holds(workspace, tmp_path):
+    english = _section(build_report(workspace, tmp_path / "r.html").read_text(), "sources")
+    french = _section(build_report(workspace, tmp_path / "f.html", language="fr").read_text(), "sources")
+    assert "<td>ingested files</td>" in english and "<td>audience report rows</td>" in english
+    assert "<td>fichiers importés</td>" in french and "<td>relevés de métriques</td>" in french
+    assert not re.search(r"<td>(sources|rejects|kpis|audience_reports|observations)</td>", english + french)

@@ -453,3 +453,12 @@ def test_the_evidence_stays_stored_as_it_is_in_the_api_and_csv(french, english, 
         assert fr["rows"] and all(orjson.loads(r["evidence"]) == stored[r["handle"]["account_id"]]
                                   for r in fr["rows"]), key
         assert french.get(f"/tables/{key}.csv?lang=fr").text == english.get(f"/tables/{key}.csv").text, key
+
+
+def test_the_overview_names_what_each_table_holds_not_the_table(english, french):
+    """The first thing a reader sees listed "audience_reports" and "observations", untranslated."""
+    english_rows = re.findall(r"<tr><td>([^<]+)</td>", english.get("/").text)
+    french_rows = re.findall(r"<tr><td>([^<]+)</td>", french.get("/").text)
+    assert english_rows[:3] == ["ingested files", "accounts", "posts"] and "audience report rows" in english_rows
+    assert french_rows[:3] == ["fichiers importés", "comptes", "publications"]
+    assert not [row for row in english_rows + french_rows if "_" in row or row in ("sources", "rejects", "kpis")]
