@@ -462,3 +462,30 @@ def test_the_overview_names_what_each_table_holds_not_the_table(english, french)
     assert english_rows[:3] == ["ingested files", "accounts", "posts"] and "audience report rows" in english_rows
     assert french_rows[:3] == ["fichiers importés", "comptes", "publications"]
     assert not [row for row in english_rows + french_rows if "_" in row or row in ("sources", "rejects", "kpis")]
+
+
+def _column(client: TestClient, table: str, label: str) -> set[str]:
+    """The texts of one column of a dashboard table's first page."""
+    page = client.get(f"/tables/{table}?limit=100").text
+    heads = [html.unescape(re.sub(r"<[^>]+>|[▼▲]", "", h)).strip() for h in re.findall(r"<th[^>]*>(.*?)</th>", page, re.S)]
+    at = heads.index(label)
+    rows = re.findall(r"<tr>(.*?)</tr>", page.split("<tbody>")[1], re.S)
+    return {html.unescape(re.sub(r"<[^>]+>", "", re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[at])).strip() for row in rows}
+
+
+def test_table_cells_name_flags_and_the_analyses_codes_in_the_readers_language(english, french):
+    """A French page showed "True", "creator" and "banned_category": the stored codes, not the reader's words."""
+    assert _column(french, "bots", "Signalé") <= {"oui", "non"} and _column(english, "bots", "Flagged") <= {"yes", "no"}
+    types = _column(french, "account-types", "Type")
+    assert types and types <= {"expert individuel (B2B)", "créateur de contenu professionnel", "média", "marque",
+                               "institution", "autre"}
+    with i18n.using("fr"):
+        from confiance.web.views import all_views
+
+        columns = {c.name: c for v in all_views() for c in v.columns if c.labels}
+        assert columns["verdict"].labels("banned_category") == "catégorie interdite"
+        assert columns["disclosure"].labels("statutory") == "mention légale"
+        assert columns["rating"].labels("low") == "faible" and columns["kind"].labels("co_repost") != "co_repost"
+    # the CSV and the API keep the stored codes
+    assert {r["type"] for r in french.get("/api/tables/account-types?limit=100").json()["rows"]} <= {
+        "expert", "creator", "media", "brand", "institution", "other"}

@@ -17,6 +17,9 @@ from typing import Any, Callable, Iterator
 import duckdb
 
 from confiance.i18n import N_
+from confiance.report.coordination import kind_label
+from confiance.report.disclosure import disclosure_label, verdict_label
+from confiance.report.trust import rating_label, type_label
 from confiance.store import has_table
 
 MAX_PAGE = 500
@@ -38,6 +41,9 @@ class Column:
     #: personal data hidden in pseudonymised mode (display names, bios, free text, post ids: a post id
     #: names its author on the platform)
     personal: bool = False
+    #: how the page names a stored code (an analysis's enumeration: verdict, kind, type) in the reader's
+    #: language; the filter, the sort, the CSV and the API keep the code
+    labels: Callable[[str], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -231,7 +237,8 @@ register_view(TableView(
            LEFT JOIN posts p USING (platform, post_id) WHERE d.commercial""",
     columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"),
              Column("post_id", N_("Post"), personal=True),
-             Column("verdict", N_("Verdict")), Column("disclosure", N_("Mention")),
+             Column("verdict", N_("Verdict"), labels=verdict_label),
+             Column("disclosure", N_("Mention"), labels=disclosure_label),
              Column("text", N_("Text"), personal=True),
              Column("findings", N_("Evidence"), "evidence", personal=True)),
     default_sort="verdict", descending=False,
@@ -245,7 +252,7 @@ register_view(TableView(
            LEFT JOIN accounts b ON b.platform = e.platform AND b.account_id = e.b""",
     columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"),
              Column("b_handle", N_("With"), personal=True),
-             Column("kind", N_("Kind")), Column("weight", N_("Shared objects"), "number"),
+             Column("kind", N_("Kind"), labels=kind_label), Column("weight", N_("Shared objects"), "number"),
              Column("evidence", N_("Evidence posts"), personal=True)),
     default_sort="weight",
 ))
@@ -267,7 +274,7 @@ register_view(TableView(
     key="account-types", title=N_("Account types"), requires="account_types",
     description=N_("Individual expert, professional creator, media, brand, institution or other, with the cues that fired."),
     sql="""SELECT platform, account_id, handle, type, confidence, CAST(evidence AS VARCHAR) AS evidence FROM account_types""",
-    columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"), Column("type", N_("Type")),
+    columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"), Column("type", N_("Type"), labels=type_label),
              Column("confidence", N_("Confidence"), "number"),
              Column("evidence", N_("Evidence"), "evidence", personal=True)),
     default_sort="confidence",
@@ -277,7 +284,7 @@ register_view(TableView(
     description=N_("Each shared URL: credibility of its domain, who shared it first, reach and the shape of its repost trees."),
     sql="""SELECT platform, url, domain, rating, first_account_id AS account_id, first_handle, accounts, posts, reposts,
                   followers_reach, depth, structural_virality FROM url_cascades""",
-    columns=(Column("domain", N_("Domain")), Column("url", N_("URL"), "url"), Column("rating", N_("Credibility")),
+    columns=(Column("domain", N_("Domain")), Column("url", N_("URL"), "url"), Column("rating", N_("Credibility"), labels=rating_label),
              Column("first_handle", N_("First sharer"), "account"), Column("accounts", N_("Accounts"), "number"),
              Column("reposts", N_("Reposts"), "number"), Column("followers_reach", N_("Follower reach"), "number"),
              Column("depth", N_("Depth"), "number"),
