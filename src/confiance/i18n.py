@@ -191,6 +191,19 @@ def fixed(value: float, digits: int = 0) -> str:
     return f"{value:.{digits}f}" if current() == LANGUAGES[0] else number(value, digits)
 
 
+def probability(value: object, digits: int = 3) -> str:
+    """A probability to ``digits`` decimals that never reads as a certainty: one that rounds to 1 is written
+    "> 0.999", one that rounds to 0 "< 0.001" (a model's 0.9996 printed "1.000")."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return number(value, digits)
+    step = 10.0 ** -digits
+    if round(value, digits) >= 1:
+        return ">\u00a0" + number(1 - step, digits)
+    if round(value, digits) <= 0:
+        return "<\u00a0" + number(step, digits)
+    return number(value, digits)
+
+
 def percent(value: object, digits: int = 0) -> str:
     """A percentage given in percent, its sign as the language writes it ("12.3%"; in French "12,3 %",
     a narrow no-break space before the sign)."""

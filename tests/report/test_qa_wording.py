@@ -141,3 +141,29 @@ def test_the_sources_section_names_what_each_table_holds(workspace, tmp_path):
     assert "<td>ingested files</td>" in english and "<td>audience report rows</td>" in english
     assert "<td>fichiers importés</td>" in french and "<td>relevés de métriques</td>" in french
     assert not re.search(r"<td>(sources|rejects|kpis|audience_reports|observations)</td>", english + french)
+
+
+def test_a_bot_probability_never_reads_as_a_certainty(workspace, tmp_path):
+    """A calibrated 0.9997 was printed "1.000" in the report and the dashboard: a certainty the model never gives."""
+    from fastapi.testclient import TestClient
+
+    from confiance import i18n
+    from confiance.web.app import Settings, create_app
+
+    evidence = orjson.dumps([{"feature": "hashtags_per_post", "value": 10.0, "contribution": 3.5}]).decode()
+    with workspace.writer() as con:
+        con.execute("INSERT INTO accounts (platform, account_id, handle) VALUES ('x', '1', 'spammy'), ('x', '2', 'calm')")
+        con.execute("CREATE TABLE bot_scores AS SELECT 'b' AS run_id, 'x' AS platform, * FROM (VALUES "
+                    "('1', 0.99971::DOUBLE, true, CAST(? AS JSON)), ('2', 0.0002::DOUBLE, false, CAST('[]' AS JSON))) "
+                    "t(account_id, score, label, evidence)", [evidence])
+    english = _section(build_report(workspace, tmp_path / "r.html").read_text(), "bots")
+    french = _section(build_report(workspace, tmp_path / "f.html", language="fr").read_text(), "bots")
+    # (_section joins on whitespace, the no-break space included)
+    assert '<td class="n">&gt; 0.999</td>' in english and '<td class="n">&gt; 0,999</td>' in french
+    assert ">1.000<" not in english and ">1,000<" not in french
+    page = TestClient(create_app(Settings(snapshot=workspace.publish_snapshot())), base_url="http://127.0.0.1:8765")
+    cells = page.get("/tables/bots").text
+    assert "&gt;\u00a00.999" in cells and "&lt;\u00a00.001" in cells and "1.000" not in cells
+    with i18n.using("fr"):
+        assert [i18n.probability(p) for p in (1.0, 0.9994, 0.5, 0.0004, 0.0)] == [
+            ">\u00a00,999", "0,999", "0,500", "<\u00a00,001", "<\u00a00,001"]

@@ -370,7 +370,8 @@ def create_app(settings: Settings) -> FastAPI:
                     rows = [{**r, name: t} for r, t in zip(rows, texts)]
             finally:
                 con.close()
-        return render("table.html", request, view=view, page=found, rows=rows, columns=columns, max_query=V.MAX_QUERY)
+        return render("table.html", request, view=view, page=found, rows=rows, columns=columns, max_query=V.MAX_QUERY,
+                      numeric_kinds=V.NUMERIC_KINDS)
 
     @app.get("/sections/{key}", response_class=HTMLResponse, include_in_schema=False)
     def section_page(request: Request, key: str) -> HTMLResponse:

@@ -30,7 +30,10 @@ MAX_QUERY = 200
 #: Column kinds: how a cell renders (text is always escaped; links only for http(s) URLs; a share in
 #: [0, 1] reads as a percentage on the page, and stays the stored fraction in the JSON and CSV; evidence
 #: JSON reads as text on the page (accounts by handle, as on the account page) and stays JSON in the API).
-KINDS = ("text", "number", "share", "account", "list", "url", "time", "evidence")
+#: A probability reads to 3 decimals, never as a certainty ("> 0.999").
+KINDS = ("text", "number", "share", "probability", "account", "list", "url", "time", "evidence")
+#: Kinds that sort as numbers (largest first) and align right.
+NUMERIC_KINDS = ("number", "share", "probability")
 
 
 @dataclass(frozen=True)
@@ -209,7 +212,7 @@ register_view(TableView(
     sql="""SELECT b.platform, b.account_id, a.handle, b.score, b.label, CAST(b.evidence AS VARCHAR) AS evidence
            FROM bot_scores b LEFT JOIN accounts a USING (platform, account_id)""",
     columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"),
-             Column("score", N_("Bot probability"), "number"),
+             Column("score", N_("Bot probability"), "probability"),
              Column("label", N_("Flagged")), Column("evidence", N_("Evidence"), "evidence")),
     default_sort="score",
 ))
