@@ -167,3 +167,10 @@ def test_a_bot_probability_never_reads_as_a_certainty(workspace, tmp_path):
     with i18n.using("fr"):
         assert [i18n.probability(p) for p in (1.0, 0.9994, 0.5, 0.0004, 0.0)] == [
             ">\u00a00,999", "0,999", "0,500", "<\u00a00,001", "<\u00a00,001"]
+
+
+def test_the_english_report_is_titled_in_english(workspace, tmp_path):
+    english = build_report(workspace, tmp_path / "r.html").read_text()
+    french = build_report(workspace, tmp_path / "f.html", language="fr").read_text()
+    assert "<h1>confiance — report</h1>" in english and "rapport" not in english.split("</header>")[0]
+    assert "<h1>confiance — rapport</h1>" in french
