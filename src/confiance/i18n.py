@@ -29,6 +29,7 @@ from importlib.resources import files
 from io import BytesIO
 from typing import Iterator
 
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -202,6 +203,24 @@ def probability(value: object, digits: int = 3) -> str:
     if round(value, digits) <= 0:
         return "<\u00a0" + number(step, digits)
     return number(value, digits)
+
+
+#: How a reader names the language code of a post no identifier could settle (py3langid's "und").
+UNDETERMINED = N_("undetermined")
+
+
+def language_name(code: object) -> str:
+    """A post's language code as the reader's language names it ("en": "English"; in French "anglais";
+    "fr-FR": "French (France)"), "und" as undetermined; a code Babel does not know as it is."""
+    if not isinstance(code, str) or not code:
+        return "" if code is None else str(code)
+    if code == "und":
+        return translate(UNDETERMINED)
+    try:
+        name = Locale.parse(code.replace("-", "_")).get_display_name(_LOCALES[current()])
+    except (ValueError, TypeError, UnknownLocaleError):
+        return code
+    return name or code
 
 
 def percent(value: object, digits: int = 0) -> str:

@@ -174,3 +174,19 @@ def test_the_english_report_is_titled_in_english(workspace, tmp_path):
     french = build_report(workspace, tmp_path / "f.html", language="fr").read_text()
     assert "<h1>confiance — report</h1>" in english and "rapport" not in english.split("</header>")[0]
     assert "<h1>confiance — rapport</h1>" in french
+
+
+def test_languages_are_named_not_coded(workspace, tmp_path):
+    """The volume legend listed "en", "nl" and "und": codes the reader has to decode."""
+    day = datetime(2025, 3, 1, tzinfo=timezone.utc)
+    posts = [{"id": str(i), "author_id": "1", "text": f"post {i}", "lang": lang, "created_at": (day + timedelta(hours=i)).isoformat()}
+             for i, lang in enumerate(["en", "en", "nl", "und", "fr"])]
+    source = tmp_path / "posts.jsonl"
+    source.write_bytes(b"\n".join(orjson.dumps(p) for p in posts) + b"\n")
+    ingest(workspace, source, format_name="twitter-v2")
+    analyze(workspace, only=["overview"])
+    english = _section(build_report(workspace, tmp_path / "r.html").read_text(), "volume")
+    french = _section(build_report(workspace, tmp_path / "f.html", language="fr").read_text(), "volume")
+    legend = r'<rect width="10" height="10" fill="#[0-9a-f]{6}"/></svg> ([^<]+)</span>'
+    assert {"English", "Dutch", "undetermined", "French"} <= set(re.findall(legend, english))
+    assert {"anglais", "néerlandais", "indéterminée", "français"} <= set(re.findall(legend, french))

@@ -126,7 +126,7 @@ def install_i18n(env: Environment) -> Environment:
     env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext, counted=_counted)
     for name, function in (("moment", i18n.moment), ("counted", _counted), ("num", i18n.number), ("fixed", i18n.fixed),
                            ("signed", i18n.signed), ("percent", i18n.percent), ("plain", i18n.plain),
-                           ("probability", i18n.probability),
+                           ("probability", i18n.probability), ("language_name", i18n.language_name),
                            # a quotation and a list with semicolons, punctuated as the language writes them
                            ("quoted", i18n.quoted), ("clauses", i18n.clauses),
                            # a message marked with N_ (a section title): escaped, as it is

@@ -153,7 +153,7 @@ def collect_communities(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None
     for row in rows:
         row["colour"] = colours.get(row["community"])
         row["languages"] = [
-            f"{item['lang']} {i18n.number(round(100 * item['share']))} %" for item in (row["languages"] or [])[:3]
+            f"{i18n.language_name(item['lang'])} {i18n.number(round(100 * item['share']))} %" for item in (row["languages"] or [])[:3]
             if isinstance(item, dict) and item.get("share") is not None
         ]
         for key in ("top_accounts", "top_hashtags", "top_domains", "top_terms"):

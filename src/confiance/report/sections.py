@@ -99,6 +99,8 @@ def _volume_chart(con: duckdb.DuckDBPyConnection, dimension: str, bucket: str, t
     for day, key, n in rows:
         if key in series:
             series[key][index[bucket_start(day, bucket)]] += n
+    if dimension == "lang":  # the legend names languages, not their codes
+        series = {i18n.language_name(k): v for k, v in series.items()}
     return line_chart(periods, series, x_title=axis_title(bucket), y_title=i18n.gettext("posts"))
 
 
