@@ -190,3 +190,17 @@ def test_languages_are_named_not_coded(workspace, tmp_path):
     legend = r'<rect width="10" height="10" fill="#[0-9a-f]{6}"/></svg> ([^<]+)</span>'
     assert {"English", "Dutch", "undetermined", "French"} <= set(re.findall(legend, english))
     assert {"anglais", "néerlandais", "indéterminée", "français"} <= set(re.findall(legend, french))
+
+
+def test_bot_flags_read_yes_or_no_and_counts_whole(workspace, tmp_path):
+    """"default avatar = 0.00", "bio length = 81.00": a flag and a count written as rates."""
+    evidence = orjson.dumps([{"feature": "hashtags_per_post", "value": 4.0, "contribution": 1.3},
+                             {"feature": "default_avatar", "value": 1.0, "contribution": 0},
+                             {"feature": "bio_length", "value": 81.0, "contribution": 0}]).decode()
+    with workspace.writer() as con:
+        con.execute("CREATE TABLE bot_scores AS SELECT 'b' AS run_id, 'x' AS platform, '1' AS account_id, "
+                    "0.8::DOUBLE AS score, true AS label, CAST(? AS JSON) AS evidence", [evidence])
+    english = _section(build_report(workspace, tmp_path / "r.html").read_text(), "bots")
+    french = _section(build_report(workspace, tmp_path / "f.html", language="fr").read_text(), "bots")
+    assert "default avatar = yes; bio length = 81" in english and "hashtags per post = 4.000" in english
+    assert "photo de profil par défaut = oui" in french and "longueur de la bio = 81<" in french
