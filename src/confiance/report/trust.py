@@ -108,6 +108,8 @@ def collect_harm_profiles(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | No
         disclosure = evidence.get("disclosure")
         row["commercial_posts"] = disclosure.get("commercial_posts") if isinstance(disclosure, dict) else None
         row["suspicious"] = [account_name(s.get("handle"), s["account_id"]) for s in (row.pop("suspicious_accounts") or [])[:3]]
+        # no group: "no" when coordination was computed, "–" (not measured) when it was not
+        row["coordination_measured"] = isinstance(evidence.get("coordination"), dict)
     # the profile's evidence keeps account ids (stable keys); the report names accounts as the other sections do
     handles = handles_of(con, {(r["platform"], a) for r in rows for a in r["bot_engagers"]})
     for row in rows:
