@@ -204,3 +204,17 @@ def test_bot_flags_read_yes_or_no_and_counts_whole(workspace, tmp_path):
     french = _section(build_report(workspace, tmp_path / "f.html", language="fr").read_text(), "bots")
     assert "default avatar = yes; bio length = 81" in english and "hashtags per post = 4.000" in english
     assert "photo de profil par défaut = oui" in french and "longueur de la bio = 81<" in french
+
+
+def test_attribution_names_a_promo_code_in_words_and_marks_a_code_without_kpi(workspace, tmp_path):
+    """"promo_code" was shown as stored, and a key that no KPI series is named after left its cell blank."""
+    with workspace.writer() as con:
+        con.execute("CREATE TABLE impact_results (series VARCHAR, model VARCHAR, intervention_index INTEGER)")
+        con.execute("CREATE TABLE attribution AS SELECT * FROM (VALUES "
+                    "('promo_code', 'SOLVANE20', 17, 6, 114, CAST('{\"sales\": 42}' AS JSON)), "
+                    "('utm_source', 'influence', 30, 9, 722, NULL::JSON)) t(kind, key, posts, accounts, engagements, kpi_totals)")
+    english = _section(build_report(workspace, tmp_path / "r.html").read_text(), "impact")
+    french = _section(build_report(workspace, tmp_path / "f.html", language="fr").read_text(), "impact")
+    assert "<td>promo code</td><td>SOLVANE20</td>" in english and "<td>code promo</td><td>SOLVANE20</td>" in french
+    assert "<td>utm_source</td><td>influence</td>" in english and "promo_code" not in english + french
+    assert "<td>sales 42</td>" in english and "<td>–</td>" in english and "<td></td>" not in english
