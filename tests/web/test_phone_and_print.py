@@ -107,3 +107,18 @@ def test_no_chart_label_is_cut_by_the_edge_of_its_chart(browser, report):
         return box.x < -0.5 || box.x + box.width > view.width + 0.5; }).map(t => t.textContent)""")
     assert page.locator("svg[viewBox] text").count() > 20 and cut == []
     page.close()
+
+
+def test_an_account_page_headed_by_a_long_id_fits_a_phone(browser, workspace):
+    """A Bluesky account without a handle is headed by its DID, one word wider than a phone."""
+    did = "did:plc:5vc2mxnal4qipklojkqisjs5"
+    with workspace.writer() as con:
+        con.execute("INSERT INTO accounts (platform, account_id) VALUES ('bluesky', ?)", [did])
+    client = TestClient(create_app(Settings(snapshot=workspace.publish_snapshot())), base_url=BASE)
+    page = browser.new_page(viewport={"width": PHONE, "height": 800})
+    page.route(BASE + "/**", lambda route: route.fulfill(
+        status=200, body=client.get(route.request.url.removeprefix(BASE)).content,
+        headers={"content-type": "text/css" if route.request.url.endswith(".css") else "text/html"}))
+    page.goto(f"{BASE}/accounts/bluesky/{did}")
+    assert did in page.text_content("h1") and _overflow(page, PHONE) == (PHONE, [])
+    page.close()
