@@ -218,3 +218,20 @@ def test_attribution_names_a_promo_code_in_words_and_marks_a_code_without_kpi(wo
     assert "<td>promo code</td><td>SOLVANE20</td>" in english and "<td>code promo</td><td>SOLVANE20</td>" in french
     assert "<td>utm_source</td><td>influence</td>" in english and "promo_code" not in english + french
     assert "<td>sales 42</td>" in english and "<td>–</td>" in english and "<td></td>" not in english
+
+
+def test_plan_cells_without_followers_or_fit_say_so(workspace, tmp_path):
+    """A Bluesky pick (no follower count) and a pick outside the fit shortlist left their cells blank."""
+    summary = orjson.dumps({"expected_reach": {"mean": 12.0, "lower": 10.0, "upper": 14.0}, "segments": {}}).decode()
+    with workspace.writer() as con:
+        con.execute("CREATE TABLE plan_results AS SELECT * FROM (VALUES "
+                    "(1, 'bluesky', 'did:plc:a', 'a.bsky.social', NULL::BIGINT, 100.0::DOUBLE, 5.0::DOUBLE, 0.6::DOUBLE, 0.37::DOUBLE, ?, 'p'), "
+                    "(2, 'x', '2', 'bee', 387::BIGINT, 100.0::DOUBLE, 3.0::DOUBLE, 0.4::DOUBLE, NULL::DOUBLE, ?, 'p')) "
+                    "t(rank, platform, account_id, handle, followers, cost, marginal_gain, marginal_share, fit, summary, run_id)",
+                    [summary, summary])
+    english = _section(build_report(workspace, tmp_path / "r.html").read_text(), "plan")
+    french = _section(build_report(workspace, tmp_path / "f.html", language="fr").read_text(), "plan")
+    picks, choix = english[english.index("<h3>Accounts in the plan"):], french[french.index("<h3>Comptes du plan"):]
+    assert '<td class="n"></td>' not in picks + choix and picks.count('<td class="n">–</td>') == 2
+    assert "“–”: no follower count in the data, or no brand-fit score" in picks
+    assert "« – » : pas de nombre d'abonnés dans les données, ou pas de score" in choix
