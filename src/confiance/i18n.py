@@ -29,6 +29,7 @@ from importlib.resources import files
 from io import BytesIO
 from typing import Iterator
 
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -189,6 +190,37 @@ def fixed(value: float, digits: int = 0) -> str:
     """``value`` with ``digits`` decimals and no grouping in English ("%.2f": "1234.50"), as :func:`number`
     in another language."""
     return f"{value:.{digits}f}" if current() == LANGUAGES[0] else number(value, digits)
+
+
+def probability(value: object, digits: int = 3) -> str:
+    """A probability to ``digits`` decimals that never reads as a certainty: one that rounds to 1 is written
+    "> 0.999", one that rounds to 0 "< 0.001" (a model's 0.9996 printed "1.000")."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return number(value, digits)
+    step = 10.0 ** -digits
+    if round(value, digits) >= 1:
+        return ">\u00a0" + number(1 - step, digits)
+    if round(value, digits) <= 0:
+        return "<\u00a0" + number(step, digits)
+    return number(value, digits)
+
+
+#: How a reader names the language code of a post no identifier could settle (py3langid's "und").
+UNDETERMINED = N_("undetermined")
+
+
+def language_name(code: object) -> str:
+    """A post's language code as the reader's language names it ("en": "English"; in French "anglais";
+    "fr-FR": "French (France)"), "und" as undetermined; a code Babel does not know as it is."""
+    if not isinstance(code, str) or not code:
+        return "" if code is None else str(code)
+    if code == "und":
+        return translate(UNDETERMINED)
+    try:
+        name = Locale.parse(code.replace("-", "_")).get_display_name(_LOCALES[current()])
+    except (ValueError, TypeError, UnknownLocaleError):
+        return code
+    return name or code
 
 
 def percent(value: object, digits: int = 0) -> str:

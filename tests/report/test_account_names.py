@@ -73,3 +73,17 @@ def test_dashboard_tables_write_shares_as_percentages(workspace):
     assert "100.0 %" in row[:row.index("</tr>")]  # every engagement came from a likely bot
     (api,) = client.get("/api/tables/harm", params={"q": "star"}).json()["rows"]
     assert api["bot_amplification_share"] == 1.0  # the API and the CSV keep the fraction
+
+
+def test_harm_coordinated_group_cell_says_no_or_not_measured(workspace, tmp_path):
+    """The coordinated-group cell was blank both when the account is in no group and when no one looked."""
+    _world(workspace)
+    unmeasured = _section(build_report(workspace, tmp_path / "r.html").read_text(), "harm-profiles")
+    with workspace.writer() as con:
+        con.execute("CREATE TABLE coordination_groups (run_id VARCHAR, platform VARCHAR, account_id VARCHAR, group_id VARCHAR, "
+                    "kinds VARCHAR[])")
+        run_harm(con, "h2")
+    measured = _section(build_report(workspace, tmp_path / "m.html").read_text(), "harm-profiles")
+    french = _section(build_report(workspace, tmp_path / "f.html", language="fr").read_text(), "harm-profiles")
+    assert "<td></td>" not in unmeasured + measured
+    assert "<td>–</td>" in unmeasured and "<td>no</td>" in measured and "<td>non</td>" in french

@@ -202,7 +202,7 @@ def test_the_french_report_writes_numbers_percentages_and_dates_the_french_way(r
     english, french = reports
     # 2,000 accounts in the sources table
     assert "<td>accounts</td><td class=\"n\">2,000</td>" in english
-    assert f"<td>accounts</td><td class=\"n\">2{NNBSP}000</td>" in french
+    assert f"<td>comptes</td><td class=\"n\">2{NNBSP}000</td>" in french
     cells = re.findall(r'<td class="n">([^<]*)</td>', french)
     assert any(re.fullmatch(r"\d+,\d+", c) for c in cells)  # decimal commas
     assert not [c for c in cells if re.search(r"\d\.\d", c)]  # no decimal point left

@@ -190,3 +190,13 @@ def test_bridging_accounts_rank_by_their_weight_with_the_side_they_reach_less(wo
     by_handle = {b["handle"]: b for b in bridges}
     assert bridges[0]["handle"] == "hub" and by_handle["edge"]["bridging"] > by_handle["hub"]["bridging"]
     assert {by_handle["hub"]["exposure_side0"], by_handle["hub"]["exposure_side1"]} == {6.0, 5.0}
+
+
+def test_influencer_shares_read_as_percentages(world, tmp_path):
+    """The share of active weeks read "0.389" beside an engagement rate of "0.18 %"."""
+    influencers = _section(build_report(world, tmp_path / "r.html").read_text(), "influencers")
+    head = re.findall(r"<th[^>]*>([^<]*)</th>", influencers)
+    at = head.index("active weeks share")
+    rows = [re.findall(r'<td class="n">([^<]*)</td>', row) for row in re.findall(r'<tr class="lead">(.*?)</tr>', influencers, re.S)]
+    shares = [cells[at - 1] for cells in rows]  # rank and influence are numeric cells; the account cell is not
+    assert len(shares) >= 20 and all(re.fullmatch(r"\d{1,3}%", s) for s in shares), shares

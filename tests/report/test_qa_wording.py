@@ -5,6 +5,7 @@ unknown."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import orjson
@@ -132,3 +133,105 @@ def test_a_known_zero_reach_stays_zero(workspace):
     _shares(workspace, {"zero": 0})
     with workspace.reader() as con:
         assert con.execute("SELECT followers_reach FROM url_cascades").fetchall() == [(0,)]
+
+
+def test_the_sources_section_names_what_each_table_holds(workspace, tmp_path):
+    english = _section(build_report(workspace, tmp_path / "r.html").read_text(), "sources")
+    french = _section(build_report(workspace, tmp_path / "f.html", language="fr").read_text(), "sources")
+    assert "<td>ingested files</td>" in english and "<td>audience report rows</td>" in english
+    assert "<td>fichiers importés</td>" in french and "<td>relevés de métriques</td>" in french
+    assert not re.search(r"<td>(sources|rejects|kpis|audience_reports|observations)</td>", english + french)
+
+
+def test_a_bot_probability_never_reads_as_a_certainty(workspace, tmp_path):
+    """A calibrated 0.9997 was printed "1.000" in the report and the dashboard: a certainty the model never gives."""
+    from fastapi.testclient import TestClient
+
+    from confiance import i18n
+    from confiance.web.app import Settings, create_app
+
+    evidence = orjson.dumps([{"feature": "hashtags_per_post", "value": 10.0, "contribution": 3.5}]).decode()
+    with workspace.writer() as con:
+        con.execute("INSERT INTO accounts (platform, account_id, handle) VALUES ('x', '1', 'spammy'), ('x', '2', 'calm')")
+        con.execute("CREATE TABLE bot_scores AS SELECT 'b' AS run_id, 'x' AS platform, * FROM (VALUES "
+                    "('1', 0.99971::DOUBLE, true, CAST(? AS JSON)), ('2', 0.0002::DOUBLE, false, CAST('[]' AS JSON))) "
+                    "t(account_id, score, label, evidence)", [evidence])
+    english = _section(build_report(workspace, tmp_path / "r.html").read_text(), "bots")
+    french = _section(build_report(workspace, tmp_path / "f.html", language="fr").read_text(), "bots")
+    # (_section joins on whitespace, the no-break space included)
+    assert '<td class="n">&gt; 0.999</td>' in english and '<td class="n">&gt; 0,999</td>' in french
+    assert ">1.000<" not in english and ">1,000<" not in french
+    page = TestClient(create_app(Settings(snapshot=workspace.publish_snapshot())), base_url="http://127.0.0.1:8765")
+    cells = page.get("/tables/bots").text
+    assert "&gt;\u00a00.999" in cells and "&lt;\u00a00.001" in cells and "1.000" not in cells
+    with i18n.using("fr"):
+        assert [i18n.probability(p) for p in (1.0, 0.9994, 0.5, 0.0004, 0.0)] == [
+            ">\u00a00,999", "0,999", "0,500", "<\u00a00,001", "<\u00a00,001"]
+
+
+def test_the_english_report_is_titled_in_english(workspace, tmp_path):
+    english = build_report(workspace, tmp_path / "r.html").read_text()
+    french = build_report(workspace, tmp_path / "f.html", language="fr").read_text()
+    assert "<h1>confiance — report</h1>" in english and "rapport" not in english.split("</header>")[0]
+    assert "<h1>confiance — rapport</h1>" in french
+
+
+def test_languages_are_named_not_coded(workspace, tmp_path):
+    """The volume legend listed "en", "nl" and "und": codes the reader has to decode."""
+    day = datetime(2025, 3, 1, tzinfo=timezone.utc)
+    posts = [{"id": str(i), "author_id": "1", "text": f"post {i}", "lang": lang, "created_at": (day + timedelta(hours=i)).isoformat()}
+             for i, lang in enumerate(["en", "en", "nl", "und", "fr"])]
+    source = tmp_path / "posts.jsonl"
+    source.write_bytes(b"\n".join(orjson.dumps(p) for p in posts) + b"\n")
+    ingest(workspace, source, format_name="twitter-v2")
+    analyze(workspace, only=["overview"])
+    english = _section(build_report(workspace, tmp_path / "r.html").read_text(), "volume")
+    french = _section(build_report(workspace, tmp_path / "f.html", language="fr").read_text(), "volume")
+    legend = r'<rect width="10" height="10" fill="#[0-9a-f]{6}"/></svg> ([^<]+)</span>'
+    assert {"English", "Dutch", "undetermined", "French"} <= set(re.findall(legend, english))
+    assert {"anglais", "néerlandais", "indéterminée", "français"} <= set(re.findall(legend, french))
+
+
+def test_bot_flags_read_yes_or_no_and_counts_whole(workspace, tmp_path):
+    """"default avatar = 0.00", "bio length = 81.00": a flag and a count written as rates."""
+    evidence = orjson.dumps([{"feature": "hashtags_per_post", "value": 4.0, "contribution": 1.3},
+                             {"feature": "default_avatar", "value": 1.0, "contribution": 0},
+                             {"feature": "bio_length", "value": 81.0, "contribution": 0}]).decode()
+    with workspace.writer() as con:
+        con.execute("CREATE TABLE bot_scores AS SELECT 'b' AS run_id, 'x' AS platform, '1' AS account_id, "
+                    "0.8::DOUBLE AS score, true AS label, CAST(? AS JSON) AS evidence", [evidence])
+    english = _section(build_report(workspace, tmp_path / "r.html").read_text(), "bots")
+    french = _section(build_report(workspace, tmp_path / "f.html", language="fr").read_text(), "bots")
+    assert "default avatar = yes; bio length = 81" in english and "hashtags per post = 4.000" in english
+    assert "photo de profil par défaut = oui" in french and "longueur de la bio = 81<" in french
+
+
+def test_attribution_names_a_promo_code_in_words_and_marks_a_code_without_kpi(workspace, tmp_path):
+    """"promo_code" was shown as stored, and a key that no KPI series is named after left its cell blank."""
+    with workspace.writer() as con:
+        con.execute("CREATE TABLE impact_results (series VARCHAR, model VARCHAR, intervention_index INTEGER)")
+        con.execute("CREATE TABLE attribution AS SELECT * FROM (VALUES "
+                    "('promo_code', 'SOLVANE20', 17, 6, 114, CAST('{\"sales\": 42}' AS JSON)), "
+                    "('utm_source', 'influence', 30, 9, 722, NULL::JSON)) t(kind, key, posts, accounts, engagements, kpi_totals)")
+    english = _section(build_report(workspace, tmp_path / "r.html").read_text(), "impact")
+    french = _section(build_report(workspace, tmp_path / "f.html", language="fr").read_text(), "impact")
+    assert "<td>promo code</td><td>SOLVANE20</td>" in english and "<td>code promo</td><td>SOLVANE20</td>" in french
+    assert "<td>utm_source</td><td>influence</td>" in english and "promo_code" not in english + french
+    assert "<td>sales 42</td>" in english and "<td>–</td>" in english and "<td></td>" not in english
+
+
+def test_plan_cells_without_followers_or_fit_say_so(workspace, tmp_path):
+    """A Bluesky pick (no follower count) and a pick outside the fit shortlist left their cells blank."""
+    summary = orjson.dumps({"expected_reach": {"mean": 12.0, "lower": 10.0, "upper": 14.0}, "segments": {}}).decode()
+    with workspace.writer() as con:
+        con.execute("CREATE TABLE plan_results AS SELECT * FROM (VALUES "
+                    "(1, 'bluesky', 'did:plc:a', 'a.bsky.social', NULL::BIGINT, 100.0::DOUBLE, 5.0::DOUBLE, 0.6::DOUBLE, 0.37::DOUBLE, ?, 'p'), "
+                    "(2, 'x', '2', 'bee', 387::BIGINT, 100.0::DOUBLE, 3.0::DOUBLE, 0.4::DOUBLE, NULL::DOUBLE, ?, 'p')) "
+                    "t(rank, platform, account_id, handle, followers, cost, marginal_gain, marginal_share, fit, summary, run_id)",
+                    [summary, summary])
+    english = _section(build_report(workspace, tmp_path / "r.html").read_text(), "plan")
+    french = _section(build_report(workspace, tmp_path / "f.html", language="fr").read_text(), "plan")
+    picks, choix = english[english.index("<h3>Accounts in the plan"):], french[french.index("<h3>Comptes du plan"):]
+    assert '<td class="n"></td>' not in picks + choix and picks.count('<td class="n">–</td>') == 2
+    assert "“–”: no follower count in the data, or no brand-fit score" in picks
+    assert "« – » : pas de nombre d'abonnés dans les données, ou pas de score" in choix

@@ -19,13 +19,12 @@ from confiance.cli import app
 from confiance.i18n import LANGUAGES
 from confiance.integrity.disclosure import Finding
 from confiance.integrity.harm import MISSING_NOTES
-from confiance.web.app import Settings, _environment, create_app
+from confiance.web.app import Settings, create_app
 from confiance.web.evidence import readable_cells
 from confiance.web.evidence_keys import EVIDENCE_KEYS
 from confiance.web.language import LANGUAGE_COOKIE
 from confiance.web.map import SAMPLING_WORDS, WORDS
 from confiance.web.security import CONTENT_SECURITY_POLICY, SESSION_COOKIE
-from confiance.web.views import view_named
 from tests.web.hostile import PAYLOADS, hostile_world
 
 BASE = "http://127.0.0.1:8765"
@@ -494,19 +493,38 @@ def test_the_account_pages_brand_fit_explanation_is_written_in_the_pages_languag
     assert en["explanation"] == row["explanation"]
 
 
-def test_flags_and_verdicts_in_french_table_cells(french, english):
-    """The bots table's 'Flagged' column said True/False, the disclosure audit its stored verdict codes
-    (missing_disclosure), on French pages; English pages, filters, the API and the CSV keep what is stored."""
-    def cells(client, key):
-        page = html.unescape(client.get(f"/tables/{key}?limit=500").text)
-        return {re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", page, re.S)}
+def test_the_overview_names_what_each_table_holds_not_the_table(english, french):
+    """The first thing a reader sees listed "audience_reports" and "observations", untranslated."""
+    english_rows = re.findall(r"<tr><td>([^<]+)</td>", english.get("/").text)
+    french_rows = re.findall(r"<tr><td>([^<]+)</td>", french.get("/").text)
+    assert english_rows[:3] == ["ingested files", "accounts", "posts"] and "audience report rows" in english_rows
+    assert french_rows[:3] == ["fichiers importés", "comptes", "publications"]
+    assert not [row for row in english_rows + french_rows if "_" in row or row in ("sources", "rejects", "kpis")]
 
-    fr_bots, en_bots = cells(french, "bots"), cells(english, "bots")
-    assert "non" in fr_bots and not fr_bots & {"True", "False"}
-    assert "False" in en_bots
-    verdict = next(c for c in view_named("disclosure-posts").columns if c.name == "verdict")
-    template = _environment().from_string('{% from "_cell.html" import cell %}{{ cell(column, value) }}')
+
+def _column(client: TestClient, table: str, label: str) -> set[str]:
+    """The texts of one column of a dashboard table's first page."""
+    page = client.get(f"/tables/{table}?limit=100").text
+    heads = [html.unescape(re.sub(r"<[^>]+>|[▼▲]", "", h)).strip() for h in re.findall(r"<th[^>]*>(.*?)</th>", page, re.S)]
+    at = heads.index(label)
+    rows = re.findall(r"<tr>(.*?)</tr>", page.split("<tbody>")[1], re.S)
+    return {html.unescape(re.sub(r"<[^>]+>", "", re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[at])).strip() for row in rows}
+
+
+def test_table_cells_name_flags_and_the_analyses_codes_in_the_readers_language(english, french):
+    """A French page showed "True", "creator" and "banned_category": the stored codes, not the reader's words."""
+    assert _column(french, "bots", "Signalé") <= {"oui", "non"} and _column(english, "bots", "Flagged") <= {"yes", "no"}
+    types = _column(french, "account-types", "Type")
+    assert types and types <= {"expert individuel (B2B)", "créateur de contenu professionnel", "média", "marque",
+                               "institution", "autre"}
     with i18n.using("fr"):
-        assert template.render(column=verdict, value="missing_disclosure").strip() == "mention absente"
-        assert template.render(column=verdict, value="advertiser_content").strip() == "contenu de l&#39;annonceur"
-    assert template.render(column=verdict, value="missing_disclosure").strip() == "missing_disclosure"
+        from confiance.web.views import all_views
+
+        columns = {c.name: c for v in all_views() for c in v.columns if c.labels}
+        assert columns["verdict"].labels("banned_category") == "catégorie interdite"
+        assert columns["verdict"].labels("missing_disclosure") == "mention absente"
+        assert columns["disclosure"].labels("statutory") == "mention légale"
+        assert columns["rating"].labels("low") == "faible" and columns["kind"].labels("co_repost") != "co_repost"
+    # the CSV and the API keep the stored codes
+    assert {r["type"] for r in french.get("/api/tables/account-types?limit=100").json()["rows"]} <= {
+        "expert", "creator", "media", "brand", "institution", "other"}

@@ -51,7 +51,7 @@ from confiance.report import network as _network  # noqa: F401  (registers the n
 from confiance.report import signals as _signals  # noqa: F401  (registers the trends, share of voice and sentiment sections)
 from confiance.report import topics as _topics  # noqa: F401  (registers the topics section)
 from confiance.report import trust as _trust  # noqa: F401  (registers the source, account type and harm sections)
-from confiance.report.sections import all_sections
+from confiance.report.sections import all_sections, table_label
 from confiance.wording import account_name, counted
 from confiance.workspace import Workspace
 
@@ -126,10 +126,13 @@ def install_i18n(env: Environment) -> Environment:
     env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext, counted=_counted)
     for name, function in (("moment", i18n.moment), ("counted", _counted), ("num", i18n.number), ("fixed", i18n.fixed),
                            ("signed", i18n.signed), ("percent", i18n.percent), ("plain", i18n.plain),
+                           ("probability", i18n.probability), ("language_name", i18n.language_name),
                            # a quotation and a list with semicolons, punctuated as the language writes them
                            ("quoted", i18n.quoted), ("clauses", i18n.clauses),
                            # a message marked with N_ (a section title): escaped, as it is
-                           ("translate", i18n.translate)):
+                           ("translate", i18n.translate),
+                           # a canonical table by what it holds ("ingested files", not "sources")
+                           ("table_label", table_label)):
         env.filters.setdefault(name, function)
     return env
 

@@ -34,8 +34,22 @@ FEATURE_LABELS = {"posts_count_log": N_("posts count log"), "repost_ratio": N_("
                   "duplicate_text_share": N_("duplicate text share"), "activity": N_("activity")}
 
 
+#: Features that are flags (1/0) or counts: shown as yes / no and as whole numbers, not "0.00".
+FLAG_FEATURES = frozenset({"verified", "default_avatar", "has_url"})
+COUNT_FEATURES = frozenset({"bio_length", "handle_length", "handle_digits", "name_digits"})
+
+
 def feature_label(name: str) -> str:
     return i18n.label(FEATURE_LABELS, name)
+
+
+def feature_value(name: str, value: Any, digits: int) -> str:
+    """A feature's value as the reader reads it: a flag as yes / no, a count whole, a rate to ``digits`` decimals."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return i18n.number(value, digits)
+    if name in FLAG_FEATURES:
+        return i18n.gettext("yes") if value else i18n.gettext("no")
+    return i18n.number(value, 0 if name in COUNT_FEATURES else digits)
 
 
 def feature_meaning(name: str) -> str:
@@ -64,9 +78,10 @@ def collect_bots(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
         weighted = [e for e in items if e["contribution"] != 0][:EVIDENCE_SHOWN]
         shown = [e for e in items if e["contribution"] == 0 and not e.get("missing")]
         rows.append({"platform": platform, "account_id": account_id, "handle": handle, "score": score,
-                     "features": [{**e, "label": feature_label(e["feature"]), "meaning": feature_meaning(e["feature"])}
-                                  for e in weighted],
-                     "telltales": [{**e, "label": feature_label(e["feature"])} for e in shown]})
+                     "features": [{**e, "label": feature_label(e["feature"]), "meaning": feature_meaning(e["feature"]),
+                                   "shown": feature_value(e["feature"], e["value"], 3)} for e in weighted],
+                     "telltales": [{**e, "label": feature_label(e["feature"]),
+                                    "shown": feature_value(e["feature"], e["value"], 2)} for e in shown]})
     metadata = load_model().metadata
     return {
         "distribution": distribution,

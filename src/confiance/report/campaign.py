@@ -15,6 +15,8 @@ from confiance.report.charts import band_chart
 from confiance.report.sections import Section, _rows, register_section
 from confiance.store import has_table
 
+#: How the attribution table names a kind of key that is not a UTM parameter.
+ATTRIBUTION_KINDS = {"promo_code": N_("promo code")}
 OPINION_ASSUMPTIONS = (
     N_("Without the campaign, exposed accounts and their matched unexposed accounts would have changed their "
        "stance by the same amount (parallel trends)."),
@@ -70,6 +72,8 @@ def collect_impact(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
                               "ORDER BY posts DESC, kind, key LIMIT 20") if has_table(con, "attribution") else [])
     for row in attribution:
         row["kpi_totals"] = orjson.loads(row["kpi_totals"]) if row["kpi_totals"] else {}
+        # a UTM parameter keeps the name analytics tools give it (utm_source); a promo code is named in words
+        row["kind_label"] = i18n.translate(ATTRIBUTION_KINDS[row["kind"]]) if row["kind"] in ATTRIBUTION_KINDS else row["kind"]
     return {"results": results, "assumptions": _translated(ASSUMPTIONS), "attribution": attribution}
 
 

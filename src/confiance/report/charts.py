@@ -27,7 +27,7 @@ class LineChart:
     width: int
     height: int
     series: list[LineSeries]
-    x_ticks: list[tuple[float, str]]
+    x_ticks: list[tuple[float, str, str]]  # x, label, text-anchor
     y_ticks: list[tuple[float, str]]
     x_title: str = ""  # the period of a point ("week (starting Monday)")
     y_title: str = ""  # the unit of the values ("posts", "% of posts")
@@ -126,6 +126,18 @@ def _axis_number(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
+#: Width of an 11 px system-ui character in an axis label, measured in chromium (digits and lower case).
+TICK_CHAR_PX = 6.5
+
+
+def x_tick(x: float, label: str, width: float) -> tuple[float, str, str]:
+    """A label centred under its point, unless centring puts it past an edge of the chart (the last date of an
+    axis was cut to "1 juin 20"): then it ends at (or starts from) its point."""
+    half = len(label) * TICK_CHAR_PX / 2
+    anchor = "end" if x + half > width else "start" if x - half < 0 else "middle"
+    return x, label, anchor
+
+
 def line_chart(days: Sequence[date], series: dict[str, Sequence[float]], width: int = 860, height: int = 240,
                x_title: str = "", y_title: str = "") -> LineChart:
     """Several series over the same periods (days, or the starts of weeks / months; missing ones are zero).
@@ -148,7 +160,7 @@ def line_chart(days: Sequence[date], series: dict[str, Sequence[float]], width: 
         for k, (label, values) in enumerate(series.items())
     ]
     step = max(1, n // 6)
-    x_ticks = [(x(i), i18n.day(days[i])) for i in range(0, n, step)] if days else []
+    x_ticks = [x_tick(x(i), i18n.day(days[i]), width) for i in range(0, n, step)] if days else []
     # quarter ticks are not always whole (12.5 of 50, 0.5 of 2): rounding them printed "12" and "38", or "0 0 1 2 2"
     y_ticks = [(y(y_max * f), _axis_number(y_max * f)) for f in (0, 0.25, 0.5, 0.75, 1)]
     return LineChart(width, height, lines, x_ticks, y_ticks, x_title, y_title, top + plot_h + 20)
@@ -205,7 +217,7 @@ class BandChart:
     band: str  # SVG polygon points: upper edge left to right, lower edge back
     marker_x: float | None
     zero_y: float | None  # a horizontal zero line when the range crosses zero (effect charts)
-    x_ticks: list[tuple[float, str]]
+    x_ticks: list[tuple[float, str, str]]  # x, label, text-anchor
     y_ticks: list[tuple[float, str]]
 
 
@@ -242,7 +254,8 @@ def band_chart(labels: Sequence[str], actual: Sequence[float], predicted: Sequen
                     + [f"{x(i):.1f},{y(v):.1f}" for i, v in reversed(list(enumerate(lower)))])
     step = max(1, n // 6)
     # English as given; another language writes days (dates, or ISO days kept as text) its own way
-    x_ticks = [(x(i), str(labels[i] if i18n.current() == "en" else i18n.moment(labels[i]))) for i in range(0, n, step)]
+    x_ticks = [x_tick(x(i), str(labels[i] if i18n.current() == "en" else i18n.moment(labels[i])), width)
+               for i in range(0, n, step)]
     y_ticks = [(y(lo + (hi - lo) * f), _tick_label(lo + (hi - lo) * f)) for f in (0, 0.25, 0.5, 0.75, 1)]
     return BandChart(width, height, points(actual), points(predicted), band,
                      x(marker) if marker is not None else None, y(0.0) if lo < 0 < hi else None, x_ticks, y_ticks)

@@ -43,6 +43,16 @@ def verdict_label(verdict: str) -> str:
     return i18n.label(VERDICT_LABELS, verdict)
 
 
+#: How the dashboard names the mention a commercial post carries (``PostAudit.disclosure``).
+DISCLOSURE_LABELS = {"statutory": N_("legal mention"), "buried": N_("legal mention, not clearly placed"),
+                     "equivalent": N_("equivalent wording"), "context": N_("advertiser's own account"),
+                     "none": N_("none")}
+
+
+def disclosure_label(disclosure: str) -> str:
+    return i18n.label(DISCLOSURE_LABELS, disclosure)
+
+
 def _excerpt(text: str, span: list[int] | None) -> dict[str, str]:
     """The span with some context on each side: {before, match, after} (plain strings)."""
     if not span or not text:

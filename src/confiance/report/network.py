@@ -153,7 +153,7 @@ def collect_communities(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None
     for row in rows:
         row["colour"] = colours.get(row["community"])
         row["languages"] = [
-            f"{item['lang']} {i18n.number(round(100 * item['share']))} %" for item in (row["languages"] or [])[:3]
+            f"{i18n.language_name(item['lang'])} {i18n.number(round(100 * item['share']))} %" for item in (row["languages"] or [])[:3]
             if isinstance(item, dict) and item.get("share") is not None
         ]
         for key in ("top_accounts", "top_hashtags", "top_domains", "top_terms"):
@@ -175,6 +175,8 @@ def collect_influencers(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None
         row["values"] = {name: _short_number(row.get(name)) for name in COMPONENTS}
         if row.get("engagement_rate") is not None:  # a share of followers, written as the accounts section does
             row["values"]["engagement_rate"] = f"{i18n.fixed(100 * row['engagement_rate'], 2)} %"
+        if row.get("active_weeks_share") is not None:  # a share of weeks, beside a rate in percent: in percent too
+            row["values"]["active_weeks_share"] = i18n.percent(100 * row["active_weeks_share"])
         row["why"] = row["explanation"]  # the weighted components and the community standing, as in --json
         # brand and automated accounts stay visible where their score puts them, with the reason, unranked
         row["rank"] = row["influencer_rank"] if row["excluded"] is None else "–"

@@ -59,6 +59,19 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) 
 
 
 # -- built-in sections ----------------------------------------------------------------------------
+#: What each canonical table holds, as the report and the dashboard name it to a reader (the JSON, the CLI
+#: and the exports keep the table names).
+TABLE_LABELS = {"sources": N_("ingested files"), "accounts": N_("accounts"), "posts": N_("posts"),
+                "interactions": N_("interactions"), "observations": N_("metric readings"),
+                "rejects": N_("rejected records"), "kpis": N_("KPI values"), "surveys": N_("survey answers"),
+                "audience_reports": N_("audience report rows")}
+
+
+def table_label(name: str) -> str:
+    """A canonical table by what it holds, in the page's language ("ingested files"; "fichiers importés")."""
+    return i18n.label(TABLE_LABELS, name)
+
+
 def collect_sources(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     status = workspace_status(con)
     return {
@@ -86,6 +99,8 @@ def _volume_chart(con: duckdb.DuckDBPyConnection, dimension: str, bucket: str, t
     for day, key, n in rows:
         if key in series:
             series[key][index[bucket_start(day, bucket)]] += n
+    if dimension == "lang":  # the legend names languages, not their codes
+        series = {i18n.language_name(k): v for k, v in series.items()}
     return line_chart(periods, series, x_title=axis_title(bucket), y_title=i18n.gettext("posts"))
 
 

@@ -55,7 +55,7 @@ def collect_topics(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
             "SELECT platform, post_id, text FROM posts WHERE post_id IN (SELECT unnest(?))", [wanted]).fetchall()}
     for t in topics:
         t["share"] = t["size"] / total
-        t["languages"] = ", ".join(f"{x['lang']} {i18n.share(x['share'])}" for x in t["languages"][:3])
+        t["languages"] = ", ".join(f"{i18n.language_name(x['lang'])} {i18n.share(x['share'])}" for x in t["languages"][:3])
         t["posts"] = [{"post_id": i, "platform": texts.get(i, ("", ""))[0], "text": texts.get(i, ("", ""))[1]}
                       for i in examples[t["topic"]][:3]]
     return {"topics": topics, "weekly": _weekly(con, topics)}

@@ -30,10 +30,14 @@ TYPE_LABEL_MESSAGES = {"expert": N_("individual expert (B2B)"), "creator": N_("p
 RATING_LABELS = {"low": N_("low"), "mixed": N_("mixed"), "high": N_("high")}
 
 
-def _type_label(account_type: str) -> str:
+def type_label(account_type: str) -> str:
     from confiance.influence.accounts import TYPE_LABELS
 
     return i18n.translate(TYPE_LABELS[account_type]) if account_type in TYPE_LABELS else account_type
+
+
+def rating_label(rating: str) -> str:
+    return i18n.translate(RATING_LABELS[rating]) if rating in RATING_LABELS else rating
 
 
 def collect_source_credibility(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
@@ -52,7 +56,7 @@ def collect_source_credibility(con: duckdb.DuckDBPyConnection) -> dict[str, Any]
                           "FROM url_cascades ORDER BY accounts DESC, size DESC, url LIMIT ?", [TOP_CASCADES])
     for cascade in cascades:
         rating = cascade["rating"]
-        cascade["rating_label"] = i18n.translate(RATING_LABELS[rating]) if rating in RATING_LABELS else rating
+        cascade["rating_label"] = rating_label(rating)
     low_cascades = _rows(con, "SELECT platform, url, domain, first_handle, first_account_id, first_at, accounts, reposts, "
                               "depth, structural_virality, evidence[1:3] AS evidence FROM url_cascades WHERE rating = 'low' "
                               "ORDER BY accounts DESC, size DESC, url LIMIT ?", [TOP_CASCADES])
@@ -76,9 +80,9 @@ def collect_account_types(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | No
         cues = orjson.loads(row.pop("evidence"))
         row["cues"] = [cue_label(c["cue"]) + (f" {i18n.quoted(c['span'])}" if "span" in c else
                                               f" ({cue_value(c['value'])})" if "value" in c else "") for c in cues][:4]
-        row["label"] = _type_label(row["type"])
-    return {"counts": [{**c, "label": _type_label(c["type"])} for c in counts],
-            "chart": bar_chart([(_type_label(c["type"]), c["accounts"]) for c in counts]),
+        row["label"] = type_label(row["type"])
+    return {"counts": [{**c, "label": type_label(c["type"])} for c in counts],
+            "chart": bar_chart([(type_label(c["type"]), c["accounts"]) for c in counts]),
             "examples": examples}
 
 
@@ -104,6 +108,8 @@ def collect_harm_profiles(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | No
         disclosure = evidence.get("disclosure")
         row["commercial_posts"] = disclosure.get("commercial_posts") if isinstance(disclosure, dict) else None
         row["suspicious"] = [account_name(s.get("handle"), s["account_id"]) for s in (row.pop("suspicious_accounts") or [])[:3]]
+        # no group: "no" when coordination was computed, "–" (not measured) when it was not
+        row["coordination_measured"] = isinstance(evidence.get("coordination"), dict)
     # the profile's evidence keeps account ids (stable keys); the report names accounts as the other sections do
     handles = handles_of(con, {(r["platform"], a) for r in rows for a in r["bot_engagers"]})
     for row in rows:

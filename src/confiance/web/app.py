@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator
 
 import duckdb
 import orjson
@@ -102,7 +102,6 @@ def _environment() -> Environment:
     env.filters["account_name"] = account_name
     env.filters["num"] = _number
     env.filters["value"] = _value
-    env.filters["enumerated"] = _enumerated
     # the page's language (PageLanguage) gives the report's gettext, counts, numbers and dates their form
     return install_i18n(env)
 
@@ -122,11 +121,6 @@ def _value(value: Any) -> Any:
     if isinstance(value, float):
         return _number(value, 3)
     return i18n.plain(i18n.moment(value))
-
-
-def _enumerated(value: str, labels: Mapping[str, str]) -> str:
-    """One of an analysis' enumerations (a verdict) named in the page's language; as stored in English."""
-    return value if i18n.current() == PAGE_LANGUAGE else i18n.label(labels, value)
 
 
 def _snapshot_time(published_at: datetime) -> str:
@@ -383,7 +377,8 @@ def create_app(settings: Settings) -> FastAPI:
                     rows = [{**r, name: t} for r, t in zip(rows, texts)]
             finally:
                 con.close()
-        return render("table.html", request, view=view, page=found, rows=rows, columns=columns, max_query=V.MAX_QUERY)
+        return render("table.html", request, view=view, page=found, rows=rows, columns=columns, max_query=V.MAX_QUERY,
+                      numeric_kinds=V.NUMERIC_KINDS)
 
     @app.get("/sections/{key}", response_class=HTMLResponse, include_in_schema=False)
     def section_page(request: Request, key: str) -> HTMLResponse:

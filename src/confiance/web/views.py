@@ -11,13 +11,15 @@ their reader's language (the ``translate`` filter), the JSON API and the CSV as 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
 
 import duckdb
 
 from confiance.i18n import N_
-from confiance.report.disclosure import VERDICT_LABELS
+from confiance.report.coordination import kind_label
+from confiance.report.disclosure import disclosure_label, verdict_label
+from confiance.report.trust import rating_label, type_label
 from confiance.store import has_table
 
 MAX_PAGE = 500
@@ -28,7 +30,10 @@ MAX_QUERY = 200
 #: Column kinds: how a cell renders (text is always escaped; links only for http(s) URLs; a share in
 #: [0, 1] reads as a percentage on the page, and stays the stored fraction in the JSON and CSV; evidence
 #: JSON reads as text on the page (accounts by handle, as on the account page) and stays JSON in the API).
-KINDS = ("text", "number", "share", "account", "list", "url", "time", "evidence")
+#: A probability reads to 3 decimals, never as a certainty ("> 0.999").
+KINDS = ("text", "number", "share", "probability", "account", "list", "url", "time", "evidence")
+#: Kinds that sort as numbers (largest first) and align right.
+NUMERIC_KINDS = ("number", "share", "probability")
 
 
 @dataclass(frozen=True)
@@ -39,9 +44,9 @@ class Column:
     #: personal data hidden in pseudonymised mode (display names, bios, free text, post ids: a post id
     #: names its author on the platform)
     personal: bool = False
-    #: an analysis' enumeration (a verdict): stored value → its label, shown on pages in another language
-    #: than English (an English page, the filters, the API and the CSV show the stored value)
-    labels: Mapping[str, str] | None = field(default=None, compare=False)
+    #: how the page names a stored code (an analysis's enumeration: verdict, kind, type) in the reader's
+    #: language; the filter, the sort, the CSV and the API keep the code
+    labels: Callable[[str], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -207,7 +212,7 @@ register_view(TableView(
     sql="""SELECT b.platform, b.account_id, a.handle, b.score, b.label, CAST(b.evidence AS VARCHAR) AS evidence
            FROM bot_scores b LEFT JOIN accounts a USING (platform, account_id)""",
     columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"),
-             Column("score", N_("Bot probability"), "number"),
+             Column("score", N_("Bot probability"), "probability"),
              Column("label", N_("Flagged")), Column("evidence", N_("Evidence"), "evidence")),
     default_sort="score",
 ))
@@ -235,7 +240,8 @@ register_view(TableView(
            LEFT JOIN posts p USING (platform, post_id) WHERE d.commercial""",
     columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"),
              Column("post_id", N_("Post"), personal=True),
-             Column("verdict", N_("Verdict"), labels=VERDICT_LABELS), Column("disclosure", N_("Mention")),
+             Column("verdict", N_("Verdict"), labels=verdict_label),
+             Column("disclosure", N_("Mention"), labels=disclosure_label),
              Column("text", N_("Text"), personal=True),
              Column("findings", N_("Evidence"), "evidence", personal=True)),
     default_sort="verdict", descending=False,
@@ -249,22 +255,19 @@ register_view(TableView(
            LEFT JOIN accounts b ON b.platform = e.platform AND b.account_id = e.b""",
     columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"),
              Column("b_handle", N_("With"), personal=True),
-             Column("kind", N_("Kind")), Column("weight", N_("Shared objects"), "number"),
+             Column("kind", N_("Kind"), labels=kind_label), Column("weight", N_("Shared objects"), "number"),
              Column("evidence", N_("Evidence posts"), personal=True)),
     default_sort="weight",
 ))
 register_view(TableView(
     key="harm", title=N_("Harmful-influence profiles"), requires="harm_profiles",
-    description=N_("Bot amplification of the audience, as a share of the engagements received (each weighs its "
-                "interaction's weight) and as a share of the accounts that amplified; coordinated group, "
-                "low-credibility links, undisclosed ads (polarisation positions are shown only in aggregate)."),
-    sql="""SELECT platform, account_id, handle, engagements, bot_amplification_share, amplifiers, bot_amplifier_share,
-                  coordinated_group, low_credibility_share, undisclosed_share FROM harm_profiles""",
+    description=N_("Bot amplification of the audience, coordinated group, low-credibility links, undisclosed ads "
+                "(polarisation positions are shown only in aggregate)."),
+    sql="""SELECT platform, account_id, handle, engagements, bot_amplification_share, coordinated_group,
+                  low_credibility_share, undisclosed_share FROM harm_profiles""",
     columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"),
              Column("engagements", N_("Engagements"), "number"),
              Column("bot_amplification_share", N_("Bot amplification"), "share"),
-             Column("amplifiers", N_("Amplifying accounts"), "number"),
-             Column("bot_amplifier_share", N_("Bots among them"), "share"),
              Column("coordinated_group", N_("Coordinated group")),
              Column("low_credibility_share", N_("Low-credibility links"), "share"),
              Column("undisclosed_share", N_("Undisclosed ads"), "share")),
@@ -274,7 +277,7 @@ register_view(TableView(
     key="account-types", title=N_("Account types"), requires="account_types",
     description=N_("Individual expert, professional creator, media, brand, institution or other, with the cues that fired."),
     sql="""SELECT platform, account_id, handle, type, confidence, CAST(evidence AS VARCHAR) AS evidence FROM account_types""",
-    columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"), Column("type", N_("Type")),
+    columns=(Column("platform", N_("Platform")), Column("handle", N_("Account"), "account"), Column("type", N_("Type"), labels=type_label),
              Column("confidence", N_("Confidence"), "number"),
              Column("evidence", N_("Evidence"), "evidence", personal=True)),
     default_sort="confidence",
@@ -284,7 +287,7 @@ register_view(TableView(
     description=N_("Each shared URL: credibility of its domain, who shared it first, reach and the shape of its repost trees."),
     sql="""SELECT platform, url, domain, rating, first_account_id AS account_id, first_handle, accounts, posts, reposts,
                   followers_reach, depth, structural_virality FROM url_cascades""",
-    columns=(Column("domain", N_("Domain")), Column("url", N_("URL"), "url"), Column("rating", N_("Credibility")),
+    columns=(Column("domain", N_("Domain")), Column("url", N_("URL"), "url"), Column("rating", N_("Credibility"), labels=rating_label),
              Column("first_handle", N_("First sharer"), "account"), Column("accounts", N_("Accounts"), "number"),
              Column("reposts", N_("Reposts"), "number"), Column("followers_reach", N_("Follower reach"), "number"),
              Column("depth", N_("Depth"), "number"),
