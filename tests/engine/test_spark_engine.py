@@ -1,7 +1,8 @@
 """Acceptance of the Spark engine (issue 8): one simulated world through ``--engine duckdb`` and
 ``--engine spark`` (local mode) gives identical canonical tables, identical interaction edge weights
-and PageRank agreeing to 1e-6; rejects agree on a file with bad lines; a re-ingest stores nothing.
-Each engine ingests in two runs, so that links, duplicates and account snapshots also cross runs."""
+and PageRank agreeing to 1e-6; rejects agree on a file with bad lines and on one with nothing else; a
+re-ingest stores nothing. Each engine ingests in two runs, so that links, duplicates and account
+snapshots also cross runs."""
 
 from __future__ import annotations
 
@@ -46,6 +47,13 @@ def _bad_lines_file(world: Path, target: Path) -> Path:
     return target
 
 
+def _all_bad_file(target: Path) -> Path:
+    """X pages whose every record is rejected: a note says so."""
+    target.write_bytes(b'{"data": [{"id": "8", "text": "t", "public_metrics": {"like_count": "many"}}]}\n'
+                       b'{"data": [{"text": "no id"}]}\n')
+    return target
+
+
 def _audience_file(target: Path) -> Path:
     """An audience report whose shares do not all sum to 100 %, a category repeated a chunk later."""
     target.write_text("platform,account_id,dimension,category,share\nx,1,age,18-24,0.34\nx,1,age,25-34,0.66\n"
@@ -66,7 +74,8 @@ def engines(tmp_path_factory, spark):
     pages = (world / "x" / "tweets-0001.jsonl").read_bytes().splitlines()
     late = root / "x-late.jsonl"
     late.write_bytes(b"\n".join(pages[len(pages) // 2:]) + b"\n")
-    inputs = [world / "x", world / "bluesky", world / "mastodon", _audience_file(root / "audience.csv"), bad]
+    inputs = [world / "x", world / "bluesky", world / "mastodon", _audience_file(root / "audience.csv"),
+              _all_bad_file(root / "all-bad.jsonl"), bad]
     runner = CliRunner()
     results = {}
     for engine in ("duckdb", "spark"):
@@ -113,6 +122,11 @@ def test_ingest_results_identical(engines):
     printed = {engine: [line for line in results[f"{engine} lines"] if "audience.csv: " in line]
                for engine in ("duckdb", "spark")}
     assert printed["spark"] == printed["duckdb"] and printed["spark"][0].endswith(f"; {note}")
+    # a file whose every record is rejected says so (the Spark engine said nothing)
+    hint = "every record was rejected: `confiance status` lists why"
+    all_bad = next(r for r in results["spark"] if r["path"].endswith("all-bad.jsonl"))
+    assert all_bad["rejected"] == all_bad["records_read"] == 2 and all_bad["notes"] == [hint]
+    assert next(line for line in results["spark lines"] if "all-bad.jsonl: " in line).endswith(f"; {hint}")
     bad = results["spark"][-1]
     assert bad["rejected"] == 4 and bad["records_read"] == bad["stored"] + bad["duplicates"] + bad["rejected"]
     assert bad["duplicates"] > 0  # its tweets were already stored from the world's X file
