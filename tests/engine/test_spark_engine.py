@@ -1,8 +1,8 @@
 """Acceptance of the Spark engine (issue 8): one simulated world through ``--engine duckdb`` and
 ``--engine spark`` (local mode) gives identical canonical tables, identical interaction edge weights
 and PageRank agreeing to 1e-6; rejects agree on a file with bad lines and on one with nothing else; a
-re-ingest stores nothing. Each engine ingests in two runs, so that links, duplicates and account
-snapshots also cross runs."""
+re-ingest stores nothing. Each engine ingests in two runs, so that links, duplicates, account snapshots
+and Mastodon boosts read twice (a time given to a stored interaction without one) also cross runs."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from confiance.export import export_tables  # noqa: E402
 from confiance.graph.build import build_edges  # noqa: E402
 from confiance.simulate import simulate_world  # noqa: E402
 from confiance.workspace import Workspace  # noqa: E402
+from tests.ingest.test_mastodon_boosts import BOOST_TIME, ORDERS, boosted_status, order_files  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -54,6 +55,25 @@ def _all_bad_file(target: Path) -> Path:
     return target
 
 
+def _boost_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(first run, second run): a Mastodon boost per order of ``ORDERS``, each its own, with the first of two
+    files in the first run; then ``engagers then timeline`` again in the second run alone, and the first run's
+    files collected again (other bytes, the same records)."""
+    folder.mkdir()
+    first: list[Path] = []
+    second: list[Path] = []
+    for n, order in enumerate(ORDERS):
+        files = order_files(folder, order, n)
+        first += files[:-1]
+        second += files[-1:]
+    second += order_files(folder, "engagers then timeline", len(ORDERS))
+    for path in first:
+        again = path.with_name(f"again-{path.name}")
+        again.write_text(path.read_text() + "\n")
+        second.append(again)
+    return first, second
+
+
 def _audience_file(target: Path) -> Path:
     """An audience report whose shares do not all sum to 100 %, a category repeated a chunk later."""
     target.write_text("platform,account_id,dimension,category,share\nx,1,age,18-24,0.34\nx,1,age,25-34,0.66\n"
@@ -74,15 +94,16 @@ def engines(tmp_path_factory, spark):
     pages = (world / "x" / "tweets-0001.jsonl").read_bytes().splitlines()
     late = root / "x-late.jsonl"
     late.write_bytes(b"\n".join(pages[len(pages) // 2:]) + b"\n")
+    boosts_first, boosts_second = _boost_files(root / "boosts")
     inputs = [world / "x", world / "bluesky", world / "mastodon", _audience_file(root / "audience.csv"),
-              _all_bad_file(root / "all-bad.jsonl"), bad]
+              *boosts_second, _all_bad_file(root / "all-bad.jsonl"), bad]
     runner = CliRunner()
     results = {}
     for engine in ("duckdb", "spark"):
         ws_root = root / engine
         assert runner.invoke(app, ["--workspace", str(ws_root), "init"]).exit_code == 0
         results[engine], results[f"{engine} lines"] = [], []
-        for run in ([late], inputs):
+        for run in ([late, *boosts_first], inputs):
             with pytest.MonkeyPatch.context() as patch:  # CSV rows in chunks of two: notes and state cross chunks
                 patch.setattr(spark_ingest, "UNITS_PER_CHUNK", 2)
                 out = runner.invoke(app, ["--workspace", str(ws_root), "ingest", "--engine", engine, "--json",
@@ -140,6 +161,20 @@ def test_canonical_tables_identical(engines, table):
     if table in ("accounts", "posts", "interactions", "rejects"):
         assert expected, f"the world should fill {table}"
     assert _lake_rows(lake, table, columns) == expected
+
+
+def test_a_boost_read_twice_gets_the_timelines_time_in_any_order(engines):
+    """A boost read from a ``reblogged_by`` list (no time) and from the booster's timeline is one repost with the
+    timeline's time, whichever comes first, in one file, two files of a run or two runs, collected again or not."""
+    ws_duck, _, lake, _, _ = engines
+    boosted = {boosted_status(n)["uri"] for n in range(len(ORDERS) + 1)}
+    columns = ["post_id", "kind", "created_at"]
+    reposts = {engine: [r for r in rows if r[0] in boosted]
+               for engine, rows in (("duckdb", _store_rows(ws_duck, "interactions", columns)),
+                                    ("spark", _lake_rows(lake, "interactions", columns)))}
+    assert {r[0] for r in reposts["duckdb"]} == boosted and len(reposts["duckdb"]) == len(boosted)
+    assert {(r[1], r[2].isoformat().replace("+00:00", ".000Z")) for r in reposts["duckdb"]} == {("repost", BOOST_TIME)}
+    assert reposts["spark"] == reposts["duckdb"]
 
 
 def test_sources_identical(engines):
