@@ -8,7 +8,7 @@ import sys
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import orjson
 import typer
@@ -200,16 +200,6 @@ def ingest(
             return lambda n: bar.advance(task, n)
 
         results: list = []  # committed files, also when a later file fails
-
-        def done(result) -> None:
-            if not result.already_ingested and result.records_read and result.rejected == result.records_read:
-                # a wrong --format (or a file of another kind) rejects everything: exit 0 alone would hide it
-                hint = f"is --format {format_name} right? " if format_name else ""
-                result = replace(result, notes=(*result.notes, f"every record was rejected: {hint}"
-                                                                f"`confiance status` lists why"))
-            results.append(result)
-            _print_file_summary(result)
-
         skipped: list[Path] = []
 
         def skip(path: Path, reason: str) -> None:
@@ -218,7 +208,7 @@ def ingest(
 
         try:
             ingest_paths(_ws(), paths, format_name=format_name, options=options, on_file_start=start,
-                         on_file_done=done, on_skip=skip)
+                         on_file_done=_file_done(format_name, results), on_skip=skip)
         except (ConfianceError, OSError) as exc:
             # the files before the failed one are committed: a script must see what landed
             if as_json:
@@ -1135,6 +1125,20 @@ def _print_file_summary(result) -> None:
               f"+ duplicates {result.duplicates} + rejected {result.rejected}{tag}{notes}", markup=False)
 
 
+def _file_done(format_name: Optional[str], results: list) -> Callable[[Any], None]:
+    """What either engine calls as each file is done: its result noted, kept in ``results`` and printed."""
+    def done(result) -> None:
+        if not result.already_ingested and result.records_read and result.rejected == result.records_read:
+            # a wrong --format (or a file of another kind) rejects everything: exit 0 alone would hide it
+            hint = f"is --format {format_name} right? " if format_name else ""
+            result = replace(result, notes=(*result.notes, f"every record was rejected: {hint}"
+                                                            f"`confiance status` lists why"))
+        results.append(result)
+        _print_file_summary(result)
+
+    return done
+
+
 def _check_engine(engine: str) -> None:
     if engine not in ENGINES:
         raise typer.BadParameter(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
@@ -1153,9 +1157,10 @@ def _ingest_on_spark(paths: list[Path], format_name: Optional[str], options: dic
 
     ws = _ws()
     spark, lake_ = _spark_lake(ws, spark_master, lake)
-    results = ingest_paths_spark(ws, paths, spark, lake_, format_name=format_name, options=options,
-                                 on_file_done=_print_file_summary,
-                                 on_skip=lambda path, reason: err.print(f"{path}: skipped ({reason.split(';')[0]})"))
+    results: list = []
+    ingest_paths_spark(ws, paths, spark, lake_, format_name=format_name, options=options,
+                       on_file_done=_file_done(format_name, results),
+                       on_skip=lambda path, reason: err.print(f"{path}: skipped ({reason.split(';')[0]})"))
     if as_json:
         _emit_json([r.as_json() for r in results])
 

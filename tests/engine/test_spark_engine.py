@@ -1,7 +1,8 @@
 """Acceptance of the Spark engine (issue 8): one simulated world through ``--engine duckdb`` and
 ``--engine spark`` (local mode) gives identical canonical tables, identical interaction edge weights
-and PageRank agreeing to 1e-6; rejects agree on a file with bad lines; a re-ingest stores nothing.
-Each engine ingests in two runs, so that links, duplicates and account snapshots also cross runs."""
+and PageRank agreeing to 1e-6; rejects agree on a file with bad lines and on one with nothing else; a
+re-ingest stores nothing. Each engine ingests in two runs, so that links, duplicates, account snapshots
+and Mastodon boosts read twice (a time given to a stored interaction without one) also cross runs."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from confiance.export import export_tables  # noqa: E402
 from confiance.graph.build import build_edges  # noqa: E402
 from confiance.simulate import simulate_world  # noqa: E402
 from confiance.workspace import Workspace  # noqa: E402
+from tests.ingest.test_mastodon_boosts import BOOST_TIME, ORDERS, boosted_status, order_files  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -44,6 +46,32 @@ def _bad_lines_file(world: Path, target: Path) -> Path:
                   b'{"data": [{"id": "8", "public_metrics": {"like_count": "many"}}]}']
     target.write_bytes(b"\n".join(lines) + b"\n")
     return target
+
+
+def _all_bad_file(target: Path) -> Path:
+    """X pages whose every record is rejected: a note says so."""
+    target.write_bytes(b'{"data": [{"id": "8", "text": "t", "public_metrics": {"like_count": "many"}}]}\n'
+                       b'{"data": [{"text": "no id"}]}\n')
+    return target
+
+
+def _boost_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(first run, second run): a Mastodon boost per order of ``ORDERS``, each its own, with the first of two
+    files in the first run; then ``engagers then timeline`` again in the second run alone, and the first run's
+    files collected again (other bytes, the same records)."""
+    folder.mkdir()
+    first: list[Path] = []
+    second: list[Path] = []
+    for n, order in enumerate(ORDERS):
+        files = order_files(folder, order, n)
+        first += files[:-1]
+        second += files[-1:]
+    second += order_files(folder, "engagers then timeline", len(ORDERS))
+    for path in first:
+        again = path.with_name(f"again-{path.name}")
+        again.write_text(path.read_text() + "\n")
+        second.append(again)
+    return first, second
 
 
 def _audience_file(target: Path) -> Path:
@@ -66,14 +94,16 @@ def engines(tmp_path_factory, spark):
     pages = (world / "x" / "tweets-0001.jsonl").read_bytes().splitlines()
     late = root / "x-late.jsonl"
     late.write_bytes(b"\n".join(pages[len(pages) // 2:]) + b"\n")
-    inputs = [world / "x", world / "bluesky", world / "mastodon", _audience_file(root / "audience.csv"), bad]
+    boosts_first, boosts_second = _boost_files(root / "boosts")
+    inputs = [world / "x", world / "bluesky", world / "mastodon", _audience_file(root / "audience.csv"),
+              *boosts_second, _all_bad_file(root / "all-bad.jsonl"), bad]
     runner = CliRunner()
     results = {}
     for engine in ("duckdb", "spark"):
         ws_root = root / engine
         assert runner.invoke(app, ["--workspace", str(ws_root), "init"]).exit_code == 0
         results[engine], results[f"{engine} lines"] = [], []
-        for run in ([late], inputs):
+        for run in ([late, *boosts_first], inputs):
             with pytest.MonkeyPatch.context() as patch:  # CSV rows in chunks of two: notes and state cross chunks
                 patch.setattr(spark_ingest, "UNITS_PER_CHUNK", 2)
                 out = runner.invoke(app, ["--workspace", str(ws_root), "ingest", "--engine", engine, "--json",
@@ -113,6 +143,11 @@ def test_ingest_results_identical(engines):
     printed = {engine: [line for line in results[f"{engine} lines"] if "audience.csv: " in line]
                for engine in ("duckdb", "spark")}
     assert printed["spark"] == printed["duckdb"] and printed["spark"][0].endswith(f"; {note}")
+    # a file whose every record is rejected says so (the Spark engine said nothing)
+    hint = "every record was rejected: `confiance status` lists why"
+    all_bad = next(r for r in results["spark"] if r["path"].endswith("all-bad.jsonl"))
+    assert all_bad["rejected"] == all_bad["records_read"] == 2 and all_bad["notes"] == [hint]
+    assert next(line for line in results["spark lines"] if "all-bad.jsonl: " in line).endswith(f"; {hint}")
     bad = results["spark"][-1]
     assert bad["rejected"] == 4 and bad["records_read"] == bad["stored"] + bad["duplicates"] + bad["rejected"]
     assert bad["duplicates"] > 0  # its tweets were already stored from the world's X file
@@ -126,6 +161,20 @@ def test_canonical_tables_identical(engines, table):
     if table in ("accounts", "posts", "interactions", "rejects"):
         assert expected, f"the world should fill {table}"
     assert _lake_rows(lake, table, columns) == expected
+
+
+def test_a_boost_read_twice_gets_the_timelines_time_in_any_order(engines):
+    """A boost read from a ``reblogged_by`` list (no time) and from the booster's timeline is one repost with the
+    timeline's time, whichever comes first, in one file, two files of a run or two runs, collected again or not."""
+    ws_duck, _, lake, _, _ = engines
+    boosted = {boosted_status(n)["uri"] for n in range(len(ORDERS) + 1)}
+    columns = ["post_id", "kind", "created_at"]
+    reposts = {engine: [r for r in rows if r[0] in boosted]
+               for engine, rows in (("duckdb", _store_rows(ws_duck, "interactions", columns)),
+                                    ("spark", _lake_rows(lake, "interactions", columns)))}
+    assert {r[0] for r in reposts["duckdb"]} == boosted and len(reposts["duckdb"]) == len(boosted)
+    assert {(r[1], r[2].isoformat().replace("+00:00", ".000Z")) for r in reposts["duckdb"]} == {("repost", BOOST_TIME)}
+    assert reposts["spark"] == reposts["duckdb"]
 
 
 def test_sources_identical(engines):

@@ -19,26 +19,44 @@ from tests.ingest.test_mastodon_envelopes import TIMELINE, _address, _envelope
 BOOSTED = TIMELINE[0]
 BOOSTER = next(s["account"] for s in TIMELINE if s["account"]["id"] != BOOSTED["account"]["id"])
 BOOST_TIME = "2026-08-01T14:05:00.000Z"
-BOOST = dict(copy.deepcopy(BOOSTED), id="117020599999999999", created_at=BOOST_TIME, account=BOOSTER, content="",
-             uri=f"http://localhost:3000/ap/users/{BOOSTER['id']}/statuses/117020599999999999/activity",
-             url=f"{BOOSTER['url']}/117020599999999999", reblog=BOOSTED, mentions=[], tags=[])
-TIMELINE_LINE = json.dumps(BOOST)
-ENGAGERS_LINE = json.dumps(_envelope("reblogged_by", BOOSTED, [BOOSTER]))
-#: how the boost reaches the store: files in ingest order, each its lines
+BOOST_ID = "117020599999999999"
+BOOST = dict(copy.deepcopy(BOOSTED), id=BOOST_ID, created_at=BOOST_TIME, account=BOOSTER, content="",
+             uri=f"http://localhost:3000/ap/users/{BOOSTER['id']}/statuses/{BOOST_ID}/activity",
+             url=f"{BOOSTER['url']}/{BOOST_ID}", reblog=BOOSTED, mentions=[], tags=[])
+#: how the boost reaches the store: files in ingest order, each its readings (the lines of ``boost_lines``)
 ORDERS = {
-    "timeline then engagers": [[TIMELINE_LINE], [ENGAGERS_LINE]],
-    "engagers then timeline": [[ENGAGERS_LINE], [TIMELINE_LINE]],
-    "one file, timeline first": [[TIMELINE_LINE, ENGAGERS_LINE]],
-    "one file, engagers first": [[ENGAGERS_LINE, TIMELINE_LINE]],
+    "timeline then engagers": [["timeline"], ["engagers"]],
+    "engagers then timeline": [["engagers"], ["timeline"]],
+    "one file, timeline first": [["timeline", "engagers"]],
+    "one file, engagers first": [["engagers", "timeline"]],
 }
 REPOSTS = "SELECT src, dst, post_id, created_at FROM interactions WHERE kind = 'repost'"
 
 
-def _files(tmp_path, order: str) -> list:
+def boosted_status(n: int) -> dict:
+    """The boosted status, or for ``n`` > 0 another status of its author (its id ``n`` later)."""
+    status_id = str(int(BOOSTED["id"]) + n)
+    return dict(copy.deepcopy(BOOSTED), id=status_id, uri=BOOSTED["uri"].replace(BOOSTED["id"], status_id),
+                url=BOOSTED["url"].replace(BOOSTED["id"], status_id))
+
+
+def boost_lines(n: int = 0) -> dict[str, str]:
+    """BOOSTER's boost of ``boosted_status(n)`` as read from the booster's timeline and from the status's
+    ``reblogged_by`` list."""
+    boosted = boosted_status(n)
+    boost_id = str(int(BOOST_ID) - n)
+    boost = dict(copy.deepcopy(BOOST), id=boost_id, uri=BOOST["uri"].replace(BOOST_ID, boost_id),
+                 url=BOOST["url"].replace(BOOST_ID, boost_id), reblog=boosted)
+    return {"timeline": json.dumps(boost), "engagers": json.dumps(_envelope("reblogged_by", boosted, [BOOSTER]))}
+
+
+def order_files(folder, order: str, n: int = 0) -> list:
+    """The files of ``ORDERS[order]`` for the boost of ``boosted_status(n)``, written in ``folder``."""
+    lines = boost_lines(n)
     paths = []
-    for i, lines in enumerate(ORDERS[order]):
-        path = tmp_path / f"{i}.jsonl"
-        path.write_text("".join(line + "\n" for line in lines))
+    for i, readings in enumerate(ORDERS[order]):
+        path = folder / f"boost-{n}-{i}.jsonl"
+        path.write_text("".join(lines[reading] + "\n" for reading in readings))
         paths.append(path)
     return paths
 
@@ -51,7 +69,7 @@ def _repost_weights(ws) -> list[float]:
 
 @pytest.mark.parametrize("order", ORDERS)
 def test_a_boost_seen_in_a_timeline_and_an_engager_list_is_one_repost_until_the_booster_is_forgotten(workspace, tmp_path, order):
-    files = _files(tmp_path, order)
+    files = order_files(tmp_path, order)
     ingest(workspace, *files)
     [(src, dst, post_id, created_at)] = query(workspace, REPOSTS)
     # keyed by the boosted status, as the engager list names it; the time is the timeline's
@@ -79,7 +97,7 @@ def test_a_boost_seen_in_a_timeline_and_an_engager_list_is_one_repost_until_the_
 
 def test_analyses_count_a_boost_read_twice_once(workspace, tmp_path):
     """The bot features and campaign exposure read the boost's post and its interaction: one boost each."""
-    ingest(workspace, *_files(tmp_path, "engagers then timeline"))
+    ingest(workspace, *order_files(tmp_path, "engagers then timeline"))
     booster = _address(BOOSTER)
     with workspace.reader() as con:
         features = account_features(con).to_pylist()
@@ -92,7 +110,7 @@ def test_analyses_count_a_boost_read_twice_once(workspace, tmp_path):
 def test_migration_2_rekeys_a_version_1_store_as_ingest_now_keys_it(workspace, tmp_path):
     """A version-1 store held the timeline's reading keyed by the boost's own uri, beside the list's reading
     keyed by the boosted status without a time: ``confiance migrate`` leaves what an ingest now stores."""
-    ingest(workspace, *_files(tmp_path, "timeline then engagers"))
+    ingest(workspace, *order_files(tmp_path, "timeline then engagers"))
     expected = query(workspace, "SELECT * FROM interactions ORDER BY ALL")
     with workspace.writer() as con:  # back to what version 1 stored
         con.execute("INSERT INTO interactions SELECT platform, src, dst, kind, post_id, NULL, weight, probability "

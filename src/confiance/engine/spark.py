@@ -158,11 +158,12 @@ class Lake:
     def append(self, table: str, frame: "DataFrame") -> None:
         self._writer(table, frame, "append").parquet(self.path(table))
 
-    def rewrite_partitions(self, table: str, frame: "DataFrame") -> None:
-        """Replace the partition folders ``frame`` has rows for with its rows (``frame`` must not read
-        them: materialise it first). The new files are written beside the old ones, then the old
-        files are deleted: a run killed in between leaves some rows twice, never none."""
-        shaped, by = self._partitioned(table, frame)
+    def rewrite_partitions(self, table: str, frame: "DataFrame", replaced: "DataFrame | None" = None) -> None:
+        """Replace the partition folders ``frame`` has rows for (or ``replaced`` has, when its rows move to other
+        folders, whose files are kept) with its rows (``frame`` must not read them: materialise it first). The
+        new files are written beside the old ones, then the old files are deleted: a run killed in between
+        leaves some rows twice, never none."""
+        shaped, by = self._partitioned(table, frame if replaced is None else replaced)
         folders = ["/".join(f"{c}={'__HIVE_DEFAULT_PARTITION__' if v is None else v}" for c, v in zip(by, row))
                    for row in shaped.select(*by).distinct().collect()]
         old = []

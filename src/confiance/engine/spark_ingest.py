@@ -21,11 +21,14 @@ however many files it holds:
    first, position in the file): the first row of a key is the one a file-after-file ingest keeps,
    and a file stored a key exactly when that first row is one of its primary rows. Parent linking
    (replies, quotes and reposts get the parent's author and their interaction) is computed once
-   too, each link tagged with the file after which the serial ingest would have made it;
+   too, each link tagged with the file after which the serial ingest would have made it; so is the
+   time an interaction without one takes from the first later reading that gives it (a Mastodon boost
+   read from a ``reblogged_by`` list, then from the booster's timeline);
 4. writes, each table once: new rows appended (repartitioned by platform and day, so a day is one
    file per write), only the ``posts`` day partitions whose rows gained a parent's author
-   rewritten, ``accounts`` (the latest-snapshot merge, folded file by file over the run) replaced
-   by a swap, then the ``sources`` rows last.
+   rewritten, as the ``interactions`` partitions without a day whose rows gained a time (first),
+   ``accounts`` (the latest-snapshot merge, folded file by file over the run) replaced by a swap,
+   then the ``sources`` rows last.
 
 The lake has no multi-table transaction: a run killed before its ``sources`` rows leaves rows
 without them; ingesting the files again completes it (rows already there count as duplicates).
@@ -51,7 +54,7 @@ import pyarrow.parquet as pq
 
 from confiance import store
 from confiance.engine.spark import Lake
-from confiance.engine.tables import spark_type
+from confiance.engine.tables import column_names, spark_schema, spark_type
 from confiance.errors import IngestError
 from confiance.ingest import formats, plan_files
 from confiance.ingest._engine import (DROP_REPLY_ID, FORGOTTEN_COPY, MIN_POST_TEXT, RT_PREFIX, STAGED_TABLES,
@@ -613,6 +616,58 @@ class _Run:
         links = links.withColumn("_primary", F.lit(False)).withColumn("_seq", F.lit(0).cast("bigint"))
         return new_posts, gained, links
 
+    def interaction_times(self, staged: dict[str, "DataFrame"]) -> "DataFrame | None":
+        """Per interaction key, the time that the run's first reading with one gives (``_time``), as the DuckDB
+        engine's ``_fill_interaction_times`` reads them: only in the files with readings of the platforms that
+        leave times out (a Mastodon boost from a ``reblogged_by`` list), in file order, primary rows first.
+        None when no file of the run has such readings."""
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        if "interactions" not in staged:
+            return None
+        rows = self.rows("interactions", staged["interactions"])
+        files = [file for (file,) in rows.where(F.col("platform").isin(*store.REPOST_KEYED_BY_REPOSTED))
+                 .select("_file").distinct().collect()]
+        if not files:
+            return None
+        keys = list(store.TABLE_KEYS["interactions"])
+        order = Window.partitionBy(*keys).orderBy("_file", F.col("_primary").desc(), "_seq")
+        timed = rows.where(F.col("_file").isin(files) & F.col("created_at").isNotNull())
+        return self._materialise(timed.withColumn("_rank", F.row_number().over(order)).where("_rank = 1")
+                                 .select(*keys, F.col("created_at").alias("_time")), "interaction-times")
+
+    @staticmethod
+    def timed(frame: "DataFrame", times: "DataFrame") -> "DataFrame":
+        """``frame``'s interactions, those without a time given the one ``times`` has for their key."""
+        from pyspark.sql import functions as F
+
+        return frame.join(times, list(store.TABLE_KEYS["interactions"]), "left") \
+            .withColumn("created_at", F.coalesce(F.col("created_at"), F.col("_time"))).drop("_time")
+
+    def retimed(self, times: "DataFrame") -> "tuple[DataFrame, DataFrame] | None":
+        """The lake's interactions without a time that this run's readings give one (a stored time never changes):
+        the rows of their partitions (one per platform) with those times, and the partitions to replace; None
+        when there are none. A row given a time moves to its day's partition."""
+        from pyspark.sql import functions as F
+
+        keys = list(store.TABLE_KEYS["interactions"])
+        lake = self.lake.read("interactions")
+        untimed = lake.where(F.col("created_at").isNull()).join(times, keys, "left")
+        platforms = [p for (p,) in untimed.where("_time IS NOT NULL").select("platform").distinct().collect()]
+        if not platforms:
+            return None
+        rows = untimed.where(F.col("platform").isin(*platforms))
+        # a key the lake also holds with a time (a rewrite killed before it deleted the old files) keeps that row alone
+        twice = lake.where(F.col("created_at").isNotNull()).join(
+            rows.where("_time IS NOT NULL").select(*keys), keys, "left_semi").select(*keys)
+        rows = self._materialise(self.timed(rows.drop("_time").join(twice, keys, "left_anti"), times),
+                                 "interactions-retimed")
+        columns = column_names("interactions")
+        replaced = self.spark.createDataFrame([tuple(p if c == "platform" else None for c in columns) for p in platforms],
+                                              spark_schema("interactions"))
+        return rows, replaced
+
     def merge_accounts(self, frame: "DataFrame") -> "DataFrame":
         """The accounts table after the run: per file, per column, the latest snapshot that has a
         value (nulls never win, as ``arg_max``); then folded into the lake's row file after file with
@@ -678,17 +733,26 @@ class _Run:
                     first[table] = self.first_rows(table, self.rows(table, staged[table]))
             if "accounts" in staged:
                 self.first_rows("accounts", self.rows("accounts", staged["accounts"], ["platform", "account_id"]))
+        retimed = None
+        with self.phase("interaction times"):
+            times = self.interaction_times(staged)
+            if times is not None:
+                if "interactions" in first:
+                    first["interactions"] = self.timed(first["interactions"], times)
+                retimed = self.retimed(times)
         for file in self.files:
             if file.records - file.rejected - file.stored < 0:
                 raise IngestError(str(file.path), None, f"accounting error: {file.stored} stored of "
                                                         f"{file.records - file.rejected} readable records")
-        return self._writes(staged, first, gained)
+        return self._writes(staged, first, gained, retimed)
 
-    def _writes(self, staged: dict[str, "DataFrame"], first: dict[str, "DataFrame"],
-                gained: "DataFrame | None") -> dict[str, Callable[[], None]]:
-        """The writes in the order that lets a re-run repair a killed one: everything derived from
-        the run's new posts (links, accounts, relinked parents) before the posts themselves, which
-        stop being new once written; rejects deduplicated against the lake; ``sources`` after all."""
+    def _writes(self, staged: dict[str, "DataFrame"], first: dict[str, "DataFrame"], gained: "DataFrame | None",
+                retimed: "tuple[DataFrame, DataFrame] | None") -> dict[str, Callable[[], None]]:
+        """The writes in the order that lets a re-run repair a killed one: the lake's interactions that gained
+        a time first (their partitions are listed when rewritten: the run's own rows without a time must not be
+        there yet), everything derived from the run's new posts (links, accounts, relinked parents) before the
+        posts themselves, which stop being new once written; rejects deduplicated against the lake; ``sources``
+        after all."""
         def append(table: str, frame: "DataFrame") -> Callable[[], None]:
             if table != "interactions":
                 frame = frame.withColumn("source_sha256", self._sha())
@@ -696,7 +760,11 @@ class _Run:
             # no rows, no write: Spark would leave a folder without Parquet files, which the next run cannot read
             return lambda: None if frame.isEmpty() else self.lake.append(table, frame)
 
-        writes = {table: append(table, frame) for table, frame in first.items() if table != "posts"}
+        writes: dict[str, Callable[[], None]] = {}
+        if retimed is not None:
+            writes["interactions (partitions without a time that gained one)"] = \
+                lambda: self.lake.rewrite_partitions("interactions", *retimed)
+        writes.update((table, append(table, frame)) for table, frame in first.items() if table != "posts")
         if "accounts" in staged:
             writes["accounts"] = lambda: self.lake.replace("accounts", self.merge_accounts(staged["accounts"]))
         if gained is not None:
