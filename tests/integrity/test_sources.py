@@ -275,12 +275,15 @@ def test_cascades_count_reposts_and_first_sharers(sim_world):
                               "len(list_filter(urls, lambda u: regexp_matches(u, '^https://solvane\\.example/velo(\\?|$)'))) > 0 "
                               "ORDER BY created_at, post_id", [platform])
         ids = [p for p, _ in originals]
-        # reposts stored as posts, plus reposts known only as interactions (Bluesky events)
+        # reposts stored as posts, plus reposts known only as interactions (Bluesky events). A repost row's
+        # interaction names the repost itself (X) or, on Mastodon and Bluesky, the reposted post: either way
+        # the same repost, counted once
         repost_rows = query(ws, "SELECT post_id, account_id FROM posts WHERE platform = ? AND kind = 'repost' AND "
                                 "parent_post_id IN (SELECT unnest(?))", [platform, ids])
         events = query(ws, "SELECT src FROM interactions i WHERE platform = ? AND kind = 'repost' AND post_id IN "
                            "(SELECT unnest(?)) AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.platform = i.platform "
-                           "AND p.post_id = i.post_id AND p.account_id = i.src)", [platform, ids])
+                           "AND p.account_id = i.src AND (p.post_id = i.post_id OR "
+                           "(p.kind = 'repost' AND p.parent_post_id = i.post_id)))", [platform, ids])
         assert len(originals) > 1 and posts == len(originals) and first == originals[0][1]
         assert reposts == len(repost_rows) + len(events)
         assert accounts == len({a for _, a in originals} | {a for _, a in repost_rows} | {s for (s,) in events})
