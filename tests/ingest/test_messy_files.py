@@ -305,16 +305,16 @@ def test_a_json_file_cut_short_is_named_so_rather_than_an_unknown_format(workspa
     assert scalar(workspace, "SELECT count(*) FROM sources") == 0
 
 
-def test_an_unrecognised_file_is_refused_with_what_was_read_and_no_values(workspace, tmp_path):
-    notes = tmp_path / "notes.md"
-    notes.write_text("# Réunion avec Alice Martin\n\nSome text, with a comma.\n")
-    with pytest.raises(IngestError, match=r"notes.md: unrecognised format \(csv: text read as CSV, 1 column on its "
-                                          r"first line\); pass --format NAME") as refused:
-        ingest(workspace, notes)
-    assert "Alice" not in str(refused.value)
-    records = tmp_path / "export.jsonl"
-    records.write_text('{"auteur": "alice", "texte": "bonjour", "quand": 1}\n')
-    with pytest.raises(IngestError, match=r"unrecognised format \(jsonl: JSON lines, first record's keys auteur, quand, "
-                                          r"texte\)") as refused:
-        ingest(workspace, records)
-    assert "alice" not in str(refused.value)
+@pytest.mark.parametrize("name, content, said, person", [
+    ("notes.md", "# Réunion avec Alice Martin\n\nSome text, with a comma.\n",
+     r"notes.md: unrecognised format \(csv: text read as CSV, 1 column on its first line\); pass --format NAME", "Alice"),
+    ("export.jsonl", '{"auteur": "alice", "texte": "bonjour", "quand": 1}\n',
+     r"unrecognised format \(jsonl: JSON lines, first record's keys auteur, quand, texte\)", "alice"),
+])
+def test_an_unrecognised_file_is_refused_with_what_was_read_and_no_values(workspace, tmp_path, name, content, said,
+                                                                           person):
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(IngestError, match=said) as refused:
+        ingest(workspace, path)
+    assert person not in str(refused.value)
