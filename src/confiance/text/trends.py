@@ -450,13 +450,19 @@ def compile_query(node: Node, *, language_column: str = "p.lang") -> tuple[str, 
 
 def query_sql(con: duckdb.DuckDBPyConnection, query: str) -> tuple[str, list[Any]]:
     """``FROM … WHERE …`` selecting the query's posts (aliases ``p`` posts, ``a`` accounts), with parameters."""
-    detected = has_table(con, "post_language")
-    language = "coalesce(nullif(l.lang, 'und'), p.lang)" if detected else "p.lang"
+    language, language_join = _language_source(con)
     where, params = compile_query(parse_query(query), language_column=language)
-    joins = "LEFT JOIN accounts a ON a.platform = p.platform AND a.account_id = p.account_id"
-    if detected:
-        joins += " LEFT JOIN post_language l ON l.platform = p.platform AND l.post_id = p.post_id"
+    joins = "LEFT JOIN accounts a ON a.platform = p.platform AND a.account_id = p.account_id" + language_join
     return f"FROM posts p {joins} WHERE {where}", params
+
+
+def _language_source(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
+    """(SQL of a post's language, the join it needs): the identified language when the ``language``
+    step has stored one, else the platform's tag."""
+    if has_table(con, "post_language"):
+        return ("coalesce(nullif(l.lang, 'und'), p.lang)",
+                " LEFT JOIN post_language l ON l.platform = p.platform AND l.post_id = p.post_id")
+    return "p.lang", ""
 
 
 def count_matches(con: duckdb.DuckDBPyConnection, query: str) -> int:
@@ -478,9 +484,7 @@ def unknown_fields(con: duckdb.DuckDBPyConnection, queries: Sequence[str]) -> li
     asked = {field for q in queries for field in _fields(parse_query(q))}
     if not asked:
         return []
-    detected = has_table(con, "post_language")
-    language = "coalesce(nullif(l.lang, 'und'), p.lang)" if detected else "p.lang"
-    join = " LEFT JOIN post_language l ON l.platform = p.platform AND l.post_id = p.post_id" if detected else ""
+    language, join = _language_source(con)
     present = {}
     for name, column in (("platform", "p.platform"), ("lang", language)):
         if any(n == name for n, _ in asked):
