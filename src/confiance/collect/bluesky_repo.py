@@ -98,10 +98,9 @@ class PublicOnlyBackend(httpcore.NetworkBackend):
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                     socket_options: Any = None) -> httpcore.NetworkStream:
         addresses = self.resolve(host)
-        if not addresses:
-            raise httpcore.ConnectError("the host does not resolve")
-        if any(_private(a) for a in addresses):
-            raise httpcore.ConnectError("the host resolves to a private or reserved address")
+        unfit = _unfit(addresses)
+        if unfit:
+            raise httpcore.ConnectError(f"the host {unfit}")
         return self.inner.connect_tcp(addresses[0], port, timeout=timeout, local_address=local_address,
                                       socket_options=socket_options)
 
@@ -124,6 +123,15 @@ def public_transport(resolve: Resolver, inner: httpcore.NetworkBackend | None = 
         raise RuntimeError("httpx's transport has no connection pool to guard")
     pool._network_backend = PublicOnlyBackend(resolve, inner)
     return transport
+
+
+def _unfit(addresses: list[str]) -> str | None:
+    """Why a name resolving to ``addresses`` may not be reached, or None when every address is public."""
+    if not addresses:
+        return "does not resolve"
+    if any(_private(a) for a in addresses):
+        return "resolves to a private or reserved address"
+    return None
 
 
 def _private(address: str) -> bool:
@@ -157,11 +165,9 @@ def public_origin(url: Any, what: str, resolve: Resolver) -> str:
         raise Refused(f"{what} is localhost")
     if len(labels) < 2 or labels[-1] in RESERVED_TLDS:
         raise Refused(f"{what} is not a public domain name")
-    addresses = resolve(host)
-    if not addresses:
-        raise Refused(f"{what} does not resolve")
-    if any(_private(a) for a in addresses):
-        raise Refused(f"{what} resolves to a private or reserved address")
+    unfit = _unfit(resolve(host))
+    if unfit:
+        raise Refused(f"{what} {unfit}")
     return f"https://{host}" + (f":{parsed.port}" if parsed.port else "")
 
 
