@@ -141,6 +141,39 @@ def test_simulated_world_exports_every_node_and_parallel_kinds(workspace, tmp_pa
         assert g.is_multigraph()
 
 
+def test_graphml_opens_in_igraph_with_every_attribute_networkx_reads(workspace, tmp_path):
+    """igraph (the other standard reader; it has no GEXF reader) sees the same nodes, edges and values as networkx."""
+    import igraph
+    from confiance.simulate import simulate_world
+
+    simulate_world(tmp_path / "world", seed=4, accounts=300, posts=2000)
+    ingest(workspace, tmp_path / "world")
+    with workspace.writer() as con:
+        _analyse(con)
+        nodes, edges, communities = _expected(con)
+        write_graphml(con, tmp_path / "w.graphml")
+    ig = igraph.Graph.Read_GraphML(str(tmp_path / "w.graphml"))
+    reference = nx.read_graphml(tmp_path / "w.graphml")
+    assert ig.is_directed() and (ig.vcount(), ig.ecount()) == (nodes, edges)
+    assert SCORE_ATTRIBUTES | {"label"} <= set(ig.vs.attributes())
+    assert {"weight", "kind", "interactions"} <= set(ig.es.attributes())
+    by_id = {v["id"]: v.attributes() for v in ig.vs}
+    assert set(by_id) == set(reference.nodes)
+    compared = 0
+    for node, data in reference.nodes(data=True):
+        theirs = by_id[node]
+        assert theirs["community"] == communities[(theirs["platform"], theirs["account_id"])]
+        for name, value in data.items():
+            assert theirs[name] == pytest.approx(value) if isinstance(value, float) else theirs[name] == value, (node, name)
+            compared += 1
+        # a value the file leaves out: networkx omits it, igraph fills its type's blank (NaN, "", False)
+        for name in set(theirs) - set(data) - {"id"}:
+            assert theirs[name] in ("", False) or np.isnan(theirs[name]), (node, name)
+    assert compared > nodes * len(SCORE_ATTRIBUTES) // 2
+    pairs = sorted((ig.vs[e.source]["id"], ig.vs[e.target]["id"], e["kind"], e["weight"]) for e in ig.es)
+    assert pairs == sorted((u, v, d["kind"], d["weight"]) for u, v, d in reference.edges(data=True))
+
+
 def test_hostile_text_is_escaped(workspace, tmp_path):
     f = tmp_path / "edges.csv"
     f.write_text('source,target,kind\n"<a&b>","x""y\x01",mention\n"\u00e9t\u00e9",<a&b>,reply\n')

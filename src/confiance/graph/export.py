@@ -18,6 +18,10 @@ are the account ids when the graph has one platform, else ``platform:account_id`
 and ``account_id`` attributes always hold both parts. Every text is escaped and stripped of the
 characters XML 1.0 forbids. Files are streamed: memory holds the nodes, not the edges.
 
+Readers checked by the tests: networkx reads both files; igraph, which has no GEXF reader, reads the
+GraphML file with the same values (an attribute a node lacks comes back as igraph's blank: NaN, "" or
+False, so a missing boolean there reads as false).
+
 References
 ----------
 GEXF 1.3 specification, https://gexf.net/ (GEXF Working Group, 2022).
