@@ -90,16 +90,17 @@ _CONTAINER_NAMES = {"csv": "text read as CSV", "jsonl": "JSON lines", "json": "J
 
 
 def _seen(sample: Sample) -> str:
-    """What detection read, for the refusal: the shape (column count, JSON keys), never the values,
-    which may name people."""
+    """What detection read, for the refusal: the container once, with its shape (column count, JSON keys),
+    never the values, which may name people."""
+    name = _CONTAINER_NAMES.get(sample.container, sample.container)
     if sample.container == "csv":
         columns = len(sample.header)
-        return f": {_CONTAINER_NAMES['csv']}, {columns} column{'s' if columns != 1 else ''} on its first line"
+        return f"{name}, {columns} column{'s' if columns != 1 else ''} on its first line"
     if sample.container in ("json", "jsonl") and isinstance(sample.first, dict):
         keys = sorted(str(k) for k in sample.first)
         shown = ", ".join(keys[:8]) + (", …" if len(keys) > 8 else "")
-        return f": {_CONTAINER_NAMES[sample.container]}, first record's keys {shown or 'none'}"
-    return ""
+        return f"{name}, first record's keys {shown or 'none'}"
+    return name
 
 
 def _pick(sample: Sample) -> str:
@@ -120,7 +121,7 @@ def _pick(sample: Sample) -> str:
                           f"{sample.unreadable.reason}: the file looks cut short or damaged, so its format "
                           f"cannot be recognised")
     if not scores:
-        raise IngestError(str(sample.path), None, f"unrecognised format ({sample.container}{_seen(sample)}); "
+        raise IngestError(str(sample.path), None, f"unrecognised format ({_seen(sample)}); "
                           f"pass --format NAME (see `confiance formats`)")
     scores.sort(reverse=True)
     if len(scores) > 1 and scores[0][0] == scores[1][0]:
