@@ -231,3 +231,24 @@ def test_the_real_file_has_no_domain_from_a_cut_link(ira):
     assert scalar(ws, "SELECT count(*) FROM posts, unnest(urls) u(u) WHERE u.u = 'https://open.s'") > 0
     assert scalar(ws, "SELECT count(*) FROM posts, unnest(domains) d(d) "
                       "WHERE NOT regexp_full_match(d.d, '.+\\.([a-z]{2,}|xn--[a-z0-9-]+)')") == 0
+
+
+def test_engagement_the_files_do_not_carry_is_unknown_not_zero(workspace):
+    """The troll files carry no like, repost, reply or quote counts: the overview leaves the authors'
+    engagement unknown (NULL, "–" in the report), not 0 and "0.00 %"."""
+    from confiance import i18n
+    from confiance.overview import corpus_overview
+    from confiance.report import environment
+    from confiance.report.sections import collect_accounts
+
+    ingest(workspace, FIXTURE)
+    with workspace.writer() as con:
+        corpus_overview(con, "run")
+    authors = query(workspace, "SELECT engagement, engagement_per_post, engagement_rate FROM overview_accounts "
+                               "WHERE posts > 0")
+    assert authors and set(authors) == {(None, None, None)}
+    with workspace.reader() as con:
+        data = collect_accounts(con)
+    with i18n.using("fr"):
+        html = environment().get_template("sections/accounts.html").render(data=data)
+    assert "0,00" not in html and "–</td>" in html and "<td class=\"n\"></td>" not in html
