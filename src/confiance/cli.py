@@ -16,20 +16,28 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
+from confiance import i18n
 from confiance.errors import ConfianceError
+from confiance.i18n import N_, Phrase
 from confiance.wording import counted
 from confiance.workspace import Workspace, default_root
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="confiance: influence and trust intelligence workbench.")
 err = Console(stderr=True, soft_wrap=True)
-_state: dict[str, Path] = {}
+_state: dict[str, Any] = {}
 
 
 @app.callback()
 def _global(
+    ctx: typer.Context,
     workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", help="Workspace folder (default $CONFIANCE_WORKSPACE, else ./confiance-workspace)."),
+    lang: str = typer.Option("en", "--lang", envvar="CONFIANCE_LANG",
+                             help="Language of messages, reports and pages: en or fr (default $CONFIANCE_LANG, else en)."),
 ) -> None:
+    _check_language(lang)
     _state["root"] = workspace or default_root()
+    _state["lang"] = lang
+    ctx.with_resource(i18n.using(lang))  # the command's messages, and main's error line, in that language
 
 
 def _ws() -> Workspace:
@@ -204,7 +212,7 @@ def ingest(
 
         def skip(path: Path, reason: str) -> None:
             skipped.append(path)
-            err.print(f"{path}: skipped ({reason.split(';')[0]})")
+            _say_skipped(path, reason)
 
         try:
             ingest_paths(_ws(), paths, format_name=format_name, options=options, on_file_start=start,
@@ -395,11 +403,12 @@ def _check_language(lang: str) -> None:
 @app.command()
 def report(
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="HTML file to write."),
-    lang: str = typer.Option("en", "--lang", help="Language of the report's own words, numbers and dates: en or fr."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="Language of the report's own words, numbers and dates: en or fr (default: the global --lang)."),
 ) -> None:
     """Write the self-contained HTML report."""
     from confiance.report import build_report
 
+    lang = lang or _state["lang"]
     _check_language(lang)
     if output is not None and output.is_dir():
         raise ConfianceError(f"{output} is a folder: give the HTML file to write, e.g. {output / 'report.html'}")
@@ -414,11 +423,12 @@ def serve(
     auth: bool = typer.Option(False, "--auth", help="Require the one-time login token printed at start."),
     pseudonymise: bool = typer.Option(False, "--pseudonymise", help="Show stable pseudonyms instead of handles (screen sharing)."),
     allow_host: list[str] = typer.Option([], "--allow-host", help="Another Host name to answer to (a reverse proxy's)."),
-    lang: str = typer.Option("en", "--lang", help="The pages' default language (a reader can switch): en or fr."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="The pages' default language (a reader can switch): en or fr (default: the global --lang)."),
 ) -> None:
     """Serve the local dashboard and JSON API over a published snapshot of the store."""
     from confiance.web.security import is_loopback
 
+    lang = lang or _state["lang"]
     _check_language(lang)
     if not is_loopback(host) and not auth:
         raise typer.BadParameter(f"binding {host} would show personal data to the network; add --auth "
@@ -1117,12 +1127,21 @@ def topics(
 ENGINES = ("duckdb", "spark")
 
 
+def _say_skipped(path: Path, reason: str) -> None:
+    """A file of a folder that no format reads, on stderr: its reason's first clause."""
+    err.print(i18n.gettext("%(path)s: skipped (%(reason)s)", path=path, reason=i18n.said(reason).split(";")[0]),
+              markup=False)
+
+
 def _print_file_summary(result) -> None:
-    """One ingested file's line on stderr, the same for both engines: its counts, then its notes."""
-    tag = " (already ingested)" if result.already_ingested else ""
-    notes = "".join(f"; {note}" for note in result.notes)
-    err.print(f"{result.path}: {result.format}: read {result.records_read} = stored {result.stored} "
-              f"+ duplicates {result.duplicates} + rejected {result.rejected}{tag}{notes}", markup=False)
+    """One ingested file's line on stderr, the same for both engines: its counts, then its notes (English
+    in ``--json``, in the chosen language here)."""
+    line = i18n.gettext("%(path)s: %(format)s: read %(read)s = stored %(stored)s + duplicates %(duplicates)s + "
+                        "rejected %(rejected)s", path=result.path, format=result.format, read=result.records_read,
+                        stored=result.stored, duplicates=result.duplicates, rejected=result.rejected)
+    if result.already_ingested:
+        line += i18n.translate(N_(" (already ingested)"))
+    err.print(line + "".join(f"; {i18n.said(note)}" for note in result.notes), markup=False)
 
 
 def _file_done(format_name: Optional[str], results: list) -> Callable[[Any], None]:
@@ -1130,9 +1149,10 @@ def _file_done(format_name: Optional[str], results: list) -> Callable[[Any], Non
     def done(result) -> None:
         if not result.already_ingested and result.records_read and result.rejected == result.records_read:
             # a wrong --format (or a file of another kind) rejects everything: exit 0 alone would hide it
-            hint = f"is --format {format_name} right? " if format_name else ""
-            result = replace(result, notes=(*result.notes, f"every record was rejected: {hint}"
-                                                            f"`confiance status` lists why"))
+            note = (Phrase(N_("every record was rejected: is --format %(format)s right? `confiance status` lists why"),
+                           format=format_name) if format_name else
+                    Phrase(N_("every record was rejected: `confiance status` lists why")))
+            result = replace(result, notes=(*result.notes, note))
         results.append(result)
         _print_file_summary(result)
 
@@ -1160,7 +1180,7 @@ def _ingest_on_spark(paths: list[Path], format_name: Optional[str], options: dic
     results: list = []
     ingest_paths_spark(ws, paths, spark, lake_, format_name=format_name, options=options,
                        on_file_done=_file_done(format_name, results),
-                       on_skip=lambda path, reason: err.print(f"{path}: skipped ({reason.split(';')[0]})"))
+                       on_skip=_say_skipped)
     if as_json:
         _emit_json([r.as_json() for r in results])
 
@@ -1237,7 +1257,8 @@ def main() -> None:
     try:
         app()
     except ConfianceError as exc:
-        sys.stderr.write(f"error: {' '.join(str(exc).split())}\n")
+        with i18n.using(_state.get("lang", i18n.LANGUAGES[0])):
+            sys.stderr.write(i18n.gettext("error: %(what)s", what=" ".join(exc.said().split())) + "\n")
         sys.exit(1)
     except OSError as exc:  # a path given on the command line: a directory for a file, a file for a folder…
         where = f"{exc.filename}: " if exc.filename else ""

@@ -6,6 +6,10 @@ from __future__ import annotations
 class ConfianceError(Exception):
     """Base class: the CLI prints the message on one line and exits with 1."""
 
+    def said(self) -> str:
+        """The message as the reader's language writes it (English unless a subclass knows better)."""
+        return str(self)
+
 
 class WorkspaceError(ConfianceError):
     """The workspace is missing, unreadable or at the wrong schema version."""
@@ -28,8 +32,17 @@ class IngestError(ConfianceError):
         self.file = file
         self.line = line
         self.reason = reason
-        where = f"{file}:{line}" if line else file
-        super().__init__(f"{where}: {reason}")
+        super().__init__(f"{self.where}: {reason}")
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+    def said(self) -> str:
+        """The message in the language of :func:`confiance.i18n.using` (its reason, an ``i18n.Phrase``, translated)."""
+        from confiance.i18n import said
+
+        return f"{self.where}: {said(self.reason)}"
 
 
 class RecordError(ConfianceError):

@@ -12,7 +12,8 @@ Python's own formatting, so an English report is what it was before the report h
 
 The module sits at the package's root, below the report and the dashboard, so that the analyses can mark the
 explanations they write (``gettext``/``ngettext`` at query time, ``N_`` for a stored message id translated
-where it is shown): English, their default, is byte for byte what they wrote before.
+where it is shown): English, their default, is byte for byte what they wrote before. Ingest's errors and notes
+are :class:`Phrase` s, English text that :func:`said` writes in the language the command line was given.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
 
-__all__ = ["DOMAIN", "LANGUAGES", "N_", "catalogue_path", "clauses", "current", "day", "fixed", "gettext", "label",
-           "moment", "ngettext", "number", "percent", "plain", "plural_count", "quoted", "share", "signed", "translate",
+__all__ = ["DOMAIN", "LANGUAGES", "N_", "Phrase", "catalogue_path", "clauses", "current", "day", "fixed", "gettext", "label",
+           "moment", "ngettext", "number", "percent", "plain", "plural_count", "quoted", "said", "share", "signed", "translate",
            "translations", "trimmed_number", "using", "written_again"]
 
 #: The languages a report can be written in; the first is the default.
@@ -56,6 +57,36 @@ _current: ContextVar[str] = ContextVar("report_language", default=LANGUAGES[0])
 def N_(message: str) -> str:  # noqa: N802  (the gettext convention, and a keyword of the extractor)
     """Mark ``message`` for extraction; it is translated where it is shown (a section title, a constant)."""
     return message
+
+
+class Phrase(str):
+    """An English sentence (an ingest error, a file's note) that keeps its ``N_`` message id and values, so that
+    :func:`said` writes it again in the reader's language where it is shown; stored, logged and compared as
+    its English text, which scripts may read."""
+
+    message: str
+    values: dict[str, object]
+
+    def __new__(cls, message: str, **values: object) -> "Phrase":
+        phrase = super().__new__(cls, message % values)
+        phrase.message, phrase.values = message, values
+        return phrase
+
+    def __reduce__(self):  # a worker process or a Spark executor sends it back whole
+        return _phrase, (self.message, self.values)
+
+
+def _phrase(message: str, values: dict[str, object]) -> Phrase:
+    return Phrase(message, **values)
+
+
+def said(text: object) -> str:
+    """``text`` in the language of :func:`using`: a :class:`Phrase` translated, its phrases and numbers too; any
+    other text as it is."""
+    if not isinstance(text, Phrase) or current() == LANGUAGES[0]:
+        return str(text)
+    return gettext(text.message, **{name: said(value) if isinstance(value, str) else plain(value)
+                                    for name, value in text.values.items()})
 
 
 def catalogue_path(language: str):

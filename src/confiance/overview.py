@@ -11,6 +11,17 @@ from confiance.ingest.audience import groups_not_summing
 from confiance.store import TABLE_KEYS, has_table
 
 
+#: The engagement a post received (likes + reposts + replies + quotes), NULL when its platform gave none of the
+#: counts (the IRA troll files carry none): unknown, not 0, so that sums and averages leave it out.
+RECEIVED_ENGAGEMENT = ("CASE WHEN coalesce({p}likes, {p}reposts, {p}replies, {p}quotes) IS NOT NULL THEN coalesce({p}likes, 0) "
+                       "+ coalesce({p}reposts, 0) + coalesce({p}replies, 0) + coalesce({p}quotes, 0) END")
+
+
+def received_engagement(alias: str = "") -> str:
+    """:data:`RECEIVED_ENGAGEMENT` on the posts table named ``alias`` (none: the one in the FROM)."""
+    return RECEIVED_ENGAGEMENT.format(p=f"{alias}." if alias else "")
+
+
 def workspace_status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     tables = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in TABLE_KEYS}
     cols = ["sha256", "path", "format", "encoding", "records_read", "stored", "duplicates", "rejected", "ingested_at"]
@@ -41,7 +52,8 @@ def corpus_overview(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, in
 
     - ``overview_volume``: posts per day, platform and language (the platform's tag, else the identified one);
     - ``overview_accounts``: per account, simple reach (followers, unique engagers) and engagement
-      (likes + reposts + replies + quotes received, per post and per follower);
+      (likes + reposts + replies + quotes received, per post and per follower; NULL, unknown, where the posts
+      carry no count);
     - ``overview_hashtags`` / ``overview_domains``: posts and distinct accounts per tag / domain.
     """
     # the platform's language tag, else the one the language step identified (generic CSV, graph files)
@@ -58,16 +70,16 @@ def corpus_overview(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, in
         "CREATE OR REPLACE TABLE overview_accounts AS "
         "WITH authored AS ("
         "  SELECT platform, account_id, count(*) AS posts,"
-        "         sum(coalesce(likes, 0) + coalesce(reposts, 0) + coalesce(replies, 0) + coalesce(quotes, 0)) AS engagement"
+        f"         sum({received_engagement()}) AS engagement, count({received_engagement()}) AS counted"
         "  FROM posts WHERE account_id IS NOT NULL AND kind <> 'repost' GROUP BY ALL),"
         " engagers AS ("
         "  SELECT platform, dst AS account_id, count(DISTINCT src) AS unique_engagers"
         "  FROM interactions WHERE kind IN ('repost', 'quote', 'reply', 'mention', 'like') AND src <> dst GROUP BY ALL)"
         "SELECT ? AS run_id, a.platform, a.account_id, a.handle, a.display_name, a.followers,"
-        "       coalesce(p.posts, 0) AS posts, coalesce(p.engagement, 0) AS engagement,"
+        "       coalesce(p.posts, 0) AS posts, CASE WHEN p.posts IS NULL THEN 0 ELSE p.engagement END AS engagement,"
         "       coalesce(e.unique_engagers, 0) AS unique_engagers,"
-        "       CASE WHEN coalesce(p.posts, 0) > 0 THEN p.engagement / p.posts END AS engagement_per_post,"
-        "       CASE WHEN a.followers > 0 AND p.posts > 0 THEN p.engagement / p.posts / a.followers END AS engagement_rate "
+        "       CASE WHEN p.counted > 0 THEN p.engagement / p.counted END AS engagement_per_post,"
+        "       CASE WHEN a.followers > 0 AND p.counted > 0 THEN p.engagement / p.counted / a.followers END AS engagement_rate "
         "FROM accounts a "
         "LEFT JOIN authored p ON p.platform = a.platform AND p.account_id = a.account_id "
         "LEFT JOIN engagers e ON e.platform = a.platform AND e.account_id = a.account_id",

@@ -307,9 +307,9 @@ def test_a_json_file_cut_short_is_named_so_rather_than_an_unknown_format(workspa
 
 @pytest.mark.parametrize("name, content, said, person", [
     ("notes.md", "# Réunion avec Alice Martin\n\nSome text, with a comma.\n",
-     r"notes.md: unrecognised format \(csv: text read as CSV, 1 column on its first line\); pass --format NAME", "Alice"),
+     r"notes.md: unrecognised format \(text read as CSV, 1 column on its first line\); pass --format NAME", "Alice"),
     ("export.jsonl", '{"auteur": "alice", "texte": "bonjour", "quand": 1}\n',
-     r"unrecognised format \(jsonl: JSON lines, first record's keys auteur, quand, texte\)", "alice"),
+     r"unrecognised format \(JSON lines, first record's keys auteur, quand, texte\)", "alice"),
 ])
 def test_an_unrecognised_file_is_refused_with_what_was_read_and_no_values(workspace, tmp_path, name, content, said,
                                                                            person):

@@ -196,3 +196,59 @@ def test_links_cut_by_an_ellipsis_are_not_links(workspace, tmp_path):
     [result] = ingest(workspace, f, format_name="troll-tweets")
     assert result.stored == 1
     assert query(workspace, "SELECT urls, domains FROM posts") == [(["https://t.co/AbCdEf1234"], ["t.co"])]
+
+
+def _one_row(tmp_path, content):
+    """The fixture's first row with ``content`` as its text and no expanded links, as a file."""
+    header, first = FIXTURE.read_text(encoding="utf-8").splitlines()[:2]
+    row = next(csv.reader([first]))
+    row[2] = content
+    row[17:21] = ["", "", "", ""]
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([header.split(","), row])
+    f = tmp_path / "row.csv"
+    f.write_text(out.getvalue(), encoding="utf-8")
+    return f
+
+
+@pytest.mark.parametrize("content, link, domains", [
+    ("Here's an album for you Summer Hits by Producer 9-0 https://open.s", "https://open.s", []),
+    ("Being Black in public - (Rebroadcast) --https://w https://t.co/KtqoNhOrfY", "https://w", ["t.co"]),
+    # cut at X's 140 characters with no "…": the host may be cut ("nytim"), so no domain
+    ("x" * 122 + " https://www.nytim", "https://www.nytim", []),
+    ("x" * 50 + " https://www.nytimes.com", "https://www.nytimes.com", ["nytimes.com"]),
+])
+def test_links_cut_without_an_ellipsis_keep_their_text_but_give_no_domain(workspace, tmp_path, content, link,
+                                                                            domains):
+    [result] = ingest(workspace, _one_row(tmp_path, content), format_name="troll-tweets")
+    assert result.stored == 1
+    urls, stored = query(workspace, "SELECT urls, domains FROM posts")[0]
+    assert link in urls and stored == domains
+
+
+def test_the_real_file_has_no_domain_from_a_cut_link(ira):
+    ws, _, _ = ira
+    assert scalar(ws, "SELECT count(*) FROM posts, unnest(urls) u(u) WHERE u.u = 'https://open.s'") > 0
+    assert scalar(ws, "SELECT count(*) FROM posts, unnest(domains) d(d) "
+                      "WHERE NOT regexp_full_match(d.d, '.+\\.([a-z]{2,}|xn--[a-z0-9-]+)')") == 0
+
+
+def test_engagement_the_files_do_not_carry_is_unknown_not_zero(workspace):
+    """The troll files carry no like, repost, reply or quote counts: the overview leaves the authors'
+    engagement unknown (NULL, "–" in the report), not 0 and "0.00 %"."""
+    from confiance import i18n
+    from confiance.overview import corpus_overview
+    from confiance.report import environment
+    from confiance.report.sections import collect_accounts
+
+    ingest(workspace, FIXTURE)
+    with workspace.writer() as con:
+        corpus_overview(con, "run")
+    authors = query(workspace, "SELECT engagement, engagement_per_post, engagement_rate FROM overview_accounts "
+                               "WHERE posts > 0")
+    assert authors and set(authors) == {(None, None, None)}
+    with workspace.reader() as con:
+        data = collect_accounts(con)
+    with i18n.using("fr"):
+        html = environment().get_template("sections/accounts.html").render(data=data)
+    assert "0,00" not in html and "–</td>" in html and "<td class=\"n\"></td>" not in html

@@ -62,7 +62,7 @@ def test_js_files_are_their_own_container_not_csv(tmp_path):
     # a .js file whose first lines read as a KPI table is JavaScript, not a CSV export
     script = tmp_path / "chart.js"
     script.write_text("date,visits\n2024-01-01,3\n2024-01-02,4\n", encoding="utf-8")
-    with pytest.raises(IngestError, match=r"unrecognised format \(js\)"):
+    with pytest.raises(IngestError, match=r"unrecognised format \(JavaScript\)"):
         detect(script)
 
 

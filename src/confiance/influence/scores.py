@@ -87,6 +87,7 @@ from confiance.errors import ConfianceError
 from confiance.graph.build import EDGE_TABLE, AccountGraph, load_graph
 from confiance.i18n import N_
 from confiance.influence.accounts import TYPE_LABELS, cue_label, cue_value
+from confiance.overview import received_engagement
 from confiance.pipeline import Step, register_step
 from confiance.store import has_table
 
@@ -394,9 +395,9 @@ def compute_influence(
         ):
             con.register(f"_infl_{name}", _node_table(graph, values))
         reuse_overview = topic is None and has_table(con, "overview_accounts")
-        received = "coalesce(likes, 0) + coalesce(reposts, 0) + coalesce(replies, 0) + coalesce(quotes, 0)"
+        received = received_engagement()
         engagement = (
-            f"SELECT platform, account_id, sum({received}) / count(*) AS mean_engagement,"
+            f"SELECT platform, account_id, avg({received}) AS mean_engagement,"
             f" median({received}) AS engagement_per_post "
             f"FROM {posts} WHERE account_id IS NOT NULL AND kind <> 'repost' GROUP BY ALL"
         )
@@ -489,10 +490,10 @@ def _write_evidence(con: duckdb.DuckDBPyConnection, run_id: str, scores: str, po
         "  QUALIFY row_number() OVER (PARTITION BY e.platform, e.dst ORDER BY value DESC, ref) <= ?),"
         " examples AS ("
         "  SELECT p.platform, p.account_id, p.post_id AS ref, left(regexp_replace(coalesce(p.text, ''), '\\s+', ' ', 'g'), 140) AS label,"
-        "         coalesce(p.likes, 0) + coalesce(p.reposts, 0) + coalesce(p.replies, 0) + coalesce(p.quotes, 0) AS value"
+        f"         {received_engagement('p')} AS value"
         f"  FROM {posts} p SEMI JOIN ranked r ON r.platform = p.platform AND r.account_id = p.account_id"
         "  WHERE p.kind <> 'repost'"
-        "  QUALIFY row_number() OVER (PARTITION BY p.platform, p.account_id ORDER BY value DESC, p.post_id) <= ?) "
+        "  QUALIFY row_number() OVER (PARTITION BY p.platform, p.account_id ORDER BY value DESC NULLS LAST, p.post_id) <= ?) "
         "SELECT ? AS run_id, g.platform, g.account_id, 'top_engager' AS kind, g.ref,"
         "       coalesce(a.handle, g.ref) AS label, CAST(g.value AS DOUBLE) AS value "
         "FROM engagers g LEFT JOIN accounts a ON a.platform = g.platform AND a.account_id = g.ref "

@@ -20,6 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Iterator
 
 from confiance.errors import IngestError
+from confiance.i18n import N_, Phrase
 from confiance.ingest._engine import IngestResult, Staged
 from confiance.ingest._format import Context, Format, Sample
 from confiance.ingest._readers import DEFAULT_LIMITS, BadItem, Limits, Opened, csv_header, first_item, guess_container, sniff_encoding
@@ -55,7 +56,7 @@ def canonical_format_name(name: str) -> str:
     for fmt in known.values():
         if name in fmt.aliases:
             return fmt.name
-    raise IngestError(name, None, f"unknown format; known: {', '.join(known)}")
+    raise IngestError(name, None, Phrase(N_("unknown format; known: %(known)s"), known=", ".join(known)))
 
 
 def _sample(path: Path) -> tuple[Sample, Any, str]:
@@ -80,31 +81,36 @@ def detect(path: Path | str) -> str:
 def _refuse_archive(sample: Sample) -> None:
     """A zip archive holds files rather than records (its bytes would be read as one odd CSV)."""
     if sample.head_text.startswith(("PK\x03\x04", "PK\x05\x06")):
-        raise IngestError(str(sample.path), None, "a zip archive: extract it and ingest the folder "
-                          "(gzip, xz, bz2 and zstd files are read as they are)")
+        raise IngestError(str(sample.path), None, Phrase(N_("a zip archive: extract it and ingest the folder "
+                                                            "(gzip, xz, bz2 and zstd files are read as they are)")))
 
 
 #: Container names as a reader knows them, in the refusal of a file no format recognises.
-_CONTAINER_NAMES = {"csv": "text read as CSV", "jsonl": "JSON lines", "json": "JSON", "yaml": "YAML", "xml": "XML",
-                    "gml": "GML", "js": "JavaScript", "binary": "binary"}
+_CONTAINER_NAMES = {"csv": N_("text read as CSV"), "jsonl": N_("JSON lines"), "json": "JSON", "yaml": "YAML",
+                    "xml": "XML", "gml": "GML", "js": "JavaScript", "binary": N_("binary")}
 
 
-def _seen(sample: Sample) -> str:
-    """What detection read, for the refusal: the shape (column count, JSON keys), never the values,
-    which may name people."""
+def _seen(sample: Sample) -> Phrase:
+    """What detection read, for the refusal: the container once, with its shape (column count, JSON keys),
+    never the values, which may name people."""
+    name = Phrase(_CONTAINER_NAMES.get(sample.container, sample.container))
     if sample.container == "csv":
         columns = len(sample.header)
-        return f": {_CONTAINER_NAMES['csv']}, {columns} column{'s' if columns != 1 else ''} on its first line"
+        if columns == 1:
+            return Phrase(N_("%(container)s, 1 column on its first line"), container=name)
+        return Phrase(N_("%(container)s, %(columns)s columns on its first line"), container=name, columns=columns)
     if sample.container in ("json", "jsonl") and isinstance(sample.first, dict):
         keys = sorted(str(k) for k in sample.first)
+        if not keys:
+            return Phrase(N_("%(container)s, first record without keys"), container=name)
         shown = ", ".join(keys[:8]) + (", …" if len(keys) > 8 else "")
-        return f": {_CONTAINER_NAMES[sample.container]}, first record's keys {shown or 'none'}"
-    return ""
+        return Phrase(N_("%(container)s, first record's keys %(keys)s"), container=name, keys=shown)
+    return name
 
 
 def _pick(sample: Sample) -> str:
     if not sample.head_text.strip():
-        raise IngestError(str(sample.path), None, "empty file: nothing to ingest")
+        raise IngestError(str(sample.path), None, Phrase(N_("empty file: nothing to ingest")))
     scores = []
     for name, fmt in formats().items():
         if sample.container not in fmt.containers:
@@ -117,14 +123,15 @@ def _pick(sample: Sample) -> str:
             scores.append((score, name))
     if not scores and sample.unreadable:  # a download cut short or a damaged file, not an unknown format
         raise IngestError(str(sample.path), sample.unreadable.line_no,
-                          f"{sample.unreadable.reason}: the file looks cut short or damaged, so its format "
-                          f"cannot be recognised")
+                          Phrase(N_("%(reason)s: the file looks cut short or damaged, so its format cannot be "
+                                    "recognised"), reason=sample.unreadable.reason))
     if not scores:
-        raise IngestError(str(sample.path), None, f"unrecognised format ({sample.container}{_seen(sample)}); "
-                          f"pass --format NAME (see `confiance formats`)")
+        raise IngestError(str(sample.path), None, Phrase(N_("unrecognised format (%(seen)s); pass --format NAME "
+                                                            "(see `confiance formats`)"), seen=_seen(sample)))
     scores.sort(reverse=True)
     if len(scores) > 1 and scores[0][0] == scores[1][0]:
-        raise IngestError(str(sample.path), None, f"ambiguous format ({scores[0][1]} or {scores[1][1]}); pass --format")
+        raise IngestError(str(sample.path), None, Phrase(N_("ambiguous format (%(first)s or %(second)s); pass --format"),
+                                                        first=scores[0][1], second=scores[1][1]))
     return scores[0][1]
 
 
@@ -141,7 +148,7 @@ def expand_paths(paths: Iterable[Path | str]) -> list[tuple[Path, bool]]:
         elif p.exists():
             out.append((p, True))
         else:
-            raise IngestError(str(p), None, "no such file")
+            raise IngestError(str(p), None, Phrase(N_("no such file")))
     return out
 
 
@@ -170,7 +177,7 @@ def plan_files(
             continue
         fmt = known[name]
         if fmt.needs_mapping and not (options or {}).get("mapping"):
-            raise IngestError(str(path), None, f"format {name} needs --mapping MAPPING.yaml")
+            raise IngestError(str(path), None, Phrase(N_("format %(format)s needs --mapping MAPPING.yaml"), format=name))
         yield path, fmt, opened, container if container in fmt.containers else fmt.containers[0]
 
 

@@ -9,6 +9,7 @@ into canonical rows through the :class:`~confiance.ingest._sink.Sink`.
 from __future__ import annotations
 
 import html
+import ipaddress
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone, tzinfo
@@ -141,8 +142,13 @@ def urls_in(text: str | None) -> list[str]:
     return list(dict.fromkeys(u for u in links if not u.endswith("…")))
 
 
+#: The last label of a host that can be a domain: a top-level domain of two letters or more, or its punycode.
+_TOP_LEVEL = re.compile(r"[a-z]{2,}|xn--[a-z0-9-]+")
+
+
 def domain_of(url: str | None) -> str | None:
-    """Registrable-looking host of an http(s) URL, lower-case, without 'www.'."""
+    """Registrable-looking host of an http(s) URL, lower-case, without 'www.'; None for a host cut short
+    (no dot, or a last label no top-level domain has: "https://open.s"), an IP address as it is."""
     if not url:
         return None
     try:
@@ -152,11 +158,39 @@ def domain_of(url: str | None) -> str | None:
     host = (parts.hostname or "").lower().rstrip(".")
     if host.startswith("www."):
         host = host[4:]
-    return host or None
+    if _TOP_LEVEL.fullmatch(host.rpartition(".")[2]) and "." in host:
+        return host
+    return host if _is_ip(host) else None
 
 
-def domains_of(urls: list[str] | None) -> list[str]:
-    return list(dict.fromkeys(d for d in (domain_of(u) for u in urls or ()) if d))
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def domains_of(urls: list[str] | None, text: str | None = None, limit: int | None = None) -> list[str]:
+    """The domains of ``urls``. Given the ``text`` they were read from and the platform's length ``limit``, a
+    text that stops at the limit on a bare host ("… https://www.nytim") was cut there: that link keeps
+    its text but gives no domain, its host may be cut."""
+    cut = _cut_at_the_end(text, limit)
+    return list(dict.fromkeys(d for d in (domain_of(u) for u in urls or () if u != cut) if d))
+
+
+def _cut_at_the_end(text: str | None, limit: int | None) -> str | None:
+    """The link without a path that ends ``text`` when ``text`` is ``limit`` characters or more."""
+    if not text or not limit or len(text) < limit:
+        return None
+    links = _URL.findall(text.rstrip())
+    if not links or not text.rstrip().endswith(links[-1]):
+        return None
+    try:
+        bare = not urlsplit(links[-1]).path.strip("/")
+    except ValueError:
+        return None
+    return links[-1].rstrip(".,;:!?)]}") if bare else None
 
 
 def epoch_to_iso(value: Any) -> str | None:

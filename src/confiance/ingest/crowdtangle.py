@@ -60,6 +60,7 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from confiance.errors import IngestError, RecordError
+from confiance.i18n import N_, Phrase
 from confiance.ingest._format import (
     SLASH_DATE,
     Context,
@@ -203,8 +204,9 @@ def _local_time(value: str | None, ctx: Context, day_first: bool,
     option = _option_zone(ctx)
     created, zone = parse_local_time(value, default_zone or option, day_first)
     if created is not None and zone is None and default_zone is None:
-        ctx.note(f"dates without zone read in {ctx.options['timezone']}" if option is not None else
-                 "dates without zone read as UTC; pass --option timezone=ZONE (Europe/Paris…) if they are local times")
+        ctx.note(Phrase(N_("dates without zone read in %(zone)s"), zone=ctx.options["timezone"]) if option is not None
+                 else Phrase(N_("dates without zone read as UTC; pass --option timezone=ZONE (Europe/Paris…) if they "
+                                "are local times")))
     return created, zone
 
 

@@ -27,7 +27,9 @@ Mapping and quirks:
   ``parent_account_id``. A quote's parent comes from an expanded link to a tweet
   (``https://twitter.com/<handle>/status/<id>`` in tco*_step1, photo/video links excluded).
 * Mentions (handles cut to Twitter's ``[A-Za-z0-9_]``), hashtags and URLs come from the content;
-  expanded links (tco*_step1) replace the t.co links when present. Mention interactions target
+  expanded links (tco*_step1) replace the t.co links when present. Some contents were cut without "…"
+  ("https://open.s", or a bare host where the text stops at 140 characters): such a link is kept, but
+  gives no domain. Mention interactions target
   handles lower-cased, like the authors.
 * ``language`` names ('English', 'Russian'…) map to ISO 639-1 codes; an unknown name is kept in the
   post attributes. ``region`` goes to post and account attributes; account_category, account_type,
@@ -86,6 +88,11 @@ def _count(text: str) -> int | None:
     return int(text) if text.isdigit() else parse_count(text)  # the fast path covers nearly every row
 
 
+def _length_limit(created: str) -> int:
+    """The length X cut a tweet's text at when it was written (140 characters until 7 November 2017)."""
+    return 140 if created < "2017-11-07" else 280
+
+
 def _x_handles(text: str) -> list[str]:
     cut = (_HANDLE.match(m) for m in mentions_in(text))
     return list(dict.fromkeys(m.group(0).lower() for m in cut if m))
@@ -141,7 +148,7 @@ def map_row(row: Any, sink: Sink, ctx: Context) -> None:
         parent_account_id=parent_account,
         url=article_url or (f"https://x.com/i/status/{post_id}" if tweet_id.isdigit() else None),
         urls=urls,
-        domains=domains_of(urls),
+        domains=domains_of(urls, None if expanded else content, _length_limit(created)),
         hashtags=hashtags_in(content),
         mentions=mentions,
         attributes={k: v for k, v in post_attributes.items() if v} or None,

@@ -122,7 +122,7 @@ def collect_accounts(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     columns = ("platform, account_id, handle, display_name, followers, posts, engagement, unique_engagers, "
                "engagement_per_post, engagement_rate")
     by_reach = _rows(con, f"SELECT {columns} FROM overview_accounts ORDER BY followers DESC NULLS LAST, unique_engagers DESC LIMIT 25")
-    by_engagement = _rows(con, f"SELECT {columns} FROM overview_accounts ORDER BY engagement DESC, unique_engagers DESC LIMIT 25")
+    by_engagement = _rows(con, f"SELECT {columns} FROM overview_accounts ORDER BY engagement DESC NULLS LAST, unique_engagers DESC LIMIT 25")
     return {"by_reach": by_reach, "by_engagement": by_engagement}
 
 
