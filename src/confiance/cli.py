@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 import sys
 from dataclasses import replace
 from enum import Enum
@@ -1252,13 +1253,18 @@ def layout(
     _emit_table("layout", [summary])
 
 
+#: Line breaks and runs of ASCII space in an error message, read as one space; a French no-break space stays.
+_BREAKS = re.compile(r"[ \t\r\n\f\v]+")
+
+
 def main() -> None:
     """Entry point: usage errors exit 2 (click); confiance errors and file errors exit 1 with one line on stderr."""
     try:
         app()
     except ConfianceError as exc:
         with i18n.using(_state.get("lang", i18n.LANGUAGES[0])):
-            sys.stderr.write(i18n.gettext("error: %(what)s", what=" ".join(exc.said().split())) + "\n")
+            one_line = _BREAKS.sub(" ", exc.said()).strip()
+            sys.stderr.write(i18n.gettext("error: %(what)s", what=one_line) + "\n")
         sys.exit(1)
     except OSError as exc:  # a path given on the command line: a directory for a file, a file for a folder…
         where = f"{exc.filename}: " if exc.filename else ""

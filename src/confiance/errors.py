@@ -7,8 +7,10 @@ class ConfianceError(Exception):
     """Base class: the CLI prints the message on one line and exits with 1."""
 
     def said(self) -> str:
-        """The message as the reader's language writes it (English unless a subclass knows better)."""
-        return str(self)
+        """The message as the reader's language writes it: an ``i18n.Phrase`` message translated, any other as it is."""
+        from confiance.i18n import said
+
+        return said(self.args[0]) if len(self.args) == 1 else str(self)
 
 
 class WorkspaceError(ConfianceError):

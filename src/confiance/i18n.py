@@ -37,7 +37,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
 
-__all__ = ["DOMAIN", "LANGUAGES", "N_", "Phrase", "catalogue_path", "clauses", "current", "day", "fixed", "gettext", "label",
+__all__ = ["DOMAIN", "LANGUAGES", "Figure", "N_", "Phrase", "catalogue_path", "clauses", "current", "day", "fixed", "gettext", "label",
            "moment", "ngettext", "number", "percent", "plain", "plural_count", "quoted", "said", "share", "signed", "translate",
            "translations", "trimmed_number", "using", "written_again"]
 
@@ -80,11 +80,29 @@ def _phrase(message: str, values: dict[str, object]) -> Phrase:
     return Phrase(message, **values)
 
 
+class Figure(str):
+    """A number inside a :class:`Phrase`, written with ``digits`` decimals as English writes it ("1.10");
+    :func:`said` writes it in the reader's language ("1,10")."""
+
+    value: float
+    digits: int
+
+    def __new__(cls, value: float, digits: int = 0) -> "Figure":
+        figure = super().__new__(cls, f"{value:.{digits}f}")
+        figure.value, figure.digits = value, digits
+        return figure
+
+    def __reduce__(self):
+        return Figure, (self.value, self.digits)
+
+
 def said(text: object) -> str:
-    """``text`` in the language of :func:`using`: a :class:`Phrase` translated, its phrases and numbers too; any
-    other text as it is."""
-    if not isinstance(text, Phrase) or current() == LANGUAGES[0]:
+    """``text`` in the language of :func:`using`: a :class:`Phrase` translated, its phrases, figures and numbers
+    too; any other text as it is."""
+    if current() == LANGUAGES[0] or not isinstance(text, (Phrase, Figure)):
         return str(text)
+    if isinstance(text, Figure):
+        return number(text.value, text.digits)
     return gettext(text.message, **{name: said(value) if isinstance(value, str) else plain(value)
                                     for name, value in text.values.items()})
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from confiance.engine.tables import CANONICAL_TABLES, column_names, spark_schema, spark_type
 from confiance.errors import ConfianceError
+from confiance.i18n import N_, Phrase
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -52,7 +53,7 @@ def session(master: str | None = None, *, app_name: str = "confiance", shuffle_p
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:  # the `spark` extra
-        raise ConfianceError("the Spark engine needs PySpark: pip install 'confiance[spark]' (and Java 17)") from exc
+        raise ConfianceError(Phrase(N_("the Spark engine needs PySpark: pip install 'confiance[spark]' (and Java 17)"))) from exc
     url = master_url(master)
     if url.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -78,7 +79,8 @@ def session(master: str | None = None, *, app_name: str = "confiance", shuffle_p
     try:
         spark = builder.getOrCreate()
     except Exception as exc:  # no Java, a bad master URL
-        raise ConfianceError(f"cannot start Spark at {url}: {str(exc).splitlines()[0][:300]}") from exc
+        raise ConfianceError(Phrase(N_("cannot start Spark at %(url)s: %(error)s"), url=url,
+                                    error=str(exc).splitlines()[0][:300])) from exc
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
@@ -132,7 +134,7 @@ class Lake:
     def read_derived(self, table: str) -> "DataFrame":
         """A derived table (``graph_edges``, ``account_graph_metrics``) as written."""
         if not self.exists(table):
-            raise ConfianceError(f"the lake at {self.location} has no {table} yet")
+            raise ConfianceError(Phrase(N_("the lake at %(location)s has no %(table)s yet"), location=self.location, table=table))
         return self.spark.read.option("basePath", self.path(table)).parquet(self.path(table))
 
     def _partitioned(self, table: str, frame: "DataFrame") -> tuple["DataFrame", list[str]]:
@@ -184,7 +186,7 @@ class Lake:
         fs, fresh_path = self._fs(fresh)
         _, target = self._fs(self.path(table))
         if not fs.rename(fresh_path, target):
-            raise ConfianceError(f"cannot move {fresh} to {self.path(table)}")
+            raise ConfianceError(Phrase(N_("cannot move %(source)s to %(target)s"), source=fresh, target=self.path(table)))
 
     def remove(self, path: str) -> None:
         fs, hadoop_path = self._fs(path)

@@ -58,8 +58,8 @@ from confiance.engine.tables import column_names, spark_schema, spark_type
 from confiance.errors import IngestError
 from confiance.ingest import formats, plan_files
 from confiance.ingest._engine import (DROP_REPLY_ID, FORGOTTEN_COPY, MIN_POST_TEXT, RT_PREFIX, STAGED_TABLES,
-                                      WORD_PATTERNS, IngestResult, TextScrub, _column_specs, _required, file_sha256,
-                                      map_units, scrub_texts, write_archive)
+                                      WORD_PATTERNS, IngestResult, TextScrub, _column_specs, _required, accounting_error,
+                                      file_sha256, map_units, scrub_texts, write_archive)
 from confiance.ingest._format import Context
 from confiance.ingest._parallel import CHUNK_BYTES
 from confiance.ingest._readers import (DEFAULT_LIMITS, READERS, BadItem, Limits, bounded_lines, line_chunks,
@@ -742,8 +742,7 @@ class _Run:
                 retimed = self.retimed(times)
         for file in self.files:
             if file.records - file.rejected - file.stored < 0:
-                raise IngestError(str(file.path), None, f"accounting error: {file.stored} stored of "
-                                                        f"{file.records - file.rejected} readable records")
+                raise IngestError(str(file.path), None, accounting_error(file.stored, file.records - file.rejected))
         return self._writes(staged, first, gained, retimed)
 
     def _writes(self, staged: dict[str, "DataFrame"], first: dict[str, "DataFrame"], gained: "DataFrame | None",

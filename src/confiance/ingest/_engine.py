@@ -30,6 +30,7 @@ import pyarrow as pa
 
 from confiance import store
 from confiance.errors import ConfianceError, IngestError, RecordError
+from confiance.i18n import N_, Phrase
 from confiance.ingest._format import Context, Format
 from confiance.ingest._readers import (READERS, BadItem, Item, Limits, Opened, bounded_lines,
                                        parse_json_line)
@@ -154,6 +155,12 @@ BATCH_ROWS = 250_000
 _INCOMING = itertools.count()
 #: JSON-lines files at least this large are mapped by worker processes (below it, start-up costs more).
 PARALLEL_MIN_BYTES = 32 << 20
+
+
+def accounting_error(stored: int, readable: int) -> Phrase:
+    """A file that stored more records than it could read (a bug, not bad input): both engines' refusal."""
+    return Phrase(N_("accounting error: %(stored)s stored of %(readable)s readable records"), stored=stored,
+                  readable=readable)
 
 
 def parallel_workers() -> int:
@@ -774,7 +781,7 @@ class Staged:
         assert run is not None and archiver is not None
         try:
             if archiver.error:
-                raise IngestError(display, None, f"cannot read file: {archiver.error}")
+                raise IngestError(display, None, Phrase(N_("cannot read file: %(error)s"), error=str(archiver.error)))
             sha = archiver.sha256
             con.execute("BEGIN TRANSACTION")
             try:
@@ -789,7 +796,7 @@ class Staged:
                 ok = run.records - run.rejected
                 duplicates = ok - stored
                 if duplicates < 0:
-                    raise IngestError(display, None, f"accounting error: {stored} stored of {ok} readable records")
+                    raise IngestError(display, None, accounting_error(stored, ok))
                 if run.suppressed.named():  # the raw bytes would keep what the store just dropped
                     from confiance.privacy import redact_incoming_archive
 

@@ -26,6 +26,7 @@ import pyarrow as pa
 import yaml
 
 from confiance.errors import IngestError
+from confiance.i18n import N_, Phrase
 
 
 @dataclass(frozen=True)
@@ -292,10 +293,15 @@ class _Source:
 _READ_ERRORS = (OSError, EOFError, lzma.LZMAError)
 
 
+def _invalid_json(error: Exception) -> Phrase:
+    """A reject for JSON the parser refuses, its message quoted as the parser wrote it."""
+    return Phrase(N_("invalid JSON: %(error)s"), error=str(error))
+
+
 def _unreadable(path: Path, line_no: int | None, exc: BaseException) -> IngestError:
     """The error naming the file and line where reading broke (EOFError alone would end the CLI
     with click's bare 'Aborted.')."""
-    return IngestError(str(path), line_no, f"cannot read or decompress ({exc})")
+    return IngestError(str(path), line_no, Phrase(N_("cannot read or decompress (%(error)s)"), error=str(exc)))
 
 
 def _read_line(stream: BinaryIO, size: int, path: Path, line_no: int) -> bytes:
@@ -323,7 +329,8 @@ def bounded_lines(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Pro
                     rest = _read_line(stream, 1 << 20, opened.path, line_no)
                     if not rest or rest.endswith(b"\n"):
                         break
-                yield BadItem(line_no, f"line longer than {limits.max_line_bytes} bytes", _clip(line, limits))
+                yield BadItem(line_no, Phrase(N_("line longer than %(limit)s bytes"), limit=limits.max_line_bytes),
+                              _clip(line, limits))
                 continue
             stripped = line.strip()
             if stripped:
@@ -363,7 +370,7 @@ def parse_json_line(line_no: int, line: bytes, limits: Limits = DEFAULT_LIMITS) 
             return Item(line_no, orjson.loads(line.decode("cp1252", errors="replace")))
         except orjson.JSONDecodeError:
             pass
-    return BadItem(line_no, f"invalid JSON: {error}", _clip(line, limits))
+    return BadItem(line_no, _invalid_json(error), _clip(line, limits))
 
 
 def read_jsonl(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progress = _noop) -> Iterator[Item | BadItem]:
@@ -408,7 +415,7 @@ class _JsonText:
         try:
             self.text += self.decoder.decode(chunk, final=not chunk)
         except UnicodeDecodeError as exc:
-            raise _JsonBroken(len(self.text), f"not UTF-8 ({exc.reason})") from None
+            raise _JsonBroken(len(self.text), Phrase(N_("not UTF-8 (%(reason)s)"), reason=exc.reason)) from None
         self.eof = not chunk
         return True
 
@@ -433,8 +440,10 @@ class _JsonText:
         pos = self.skip_space(pos)
         found = self.char(pos)
         if not found or found not in chars:
-            shown = " or ".join(repr(c) for c in chars)
-            raise _JsonBroken(pos, f"expected {shown}, found {found!r}" if found else f"expected {shown}: the file ends")
+            shown = (Phrase(N_("%(first)s or %(second)s"), first=repr(chars[0]), second=repr(chars[1]))
+                     if len(chars) == 2 else repr(chars))
+            raise _JsonBroken(pos, Phrase(N_("expected %(expected)s, found %(found)s"), expected=shown, found=repr(found))
+                               if found else Phrase(N_("expected %(expected)s: the file ends"), expected=shown))
         return found, pos + 1
 
     def value(self, pos: int) -> tuple[Any, int]:
@@ -457,14 +466,14 @@ class _JsonText:
         """The position after the object or array at ``pos``, by brackets alone (for a value the
         parser refuses: nested past its recursion limit, or an integer past Python's digit limit)."""
         if self.char(pos) not in ("[", "{"):
-            raise _JsonBroken(pos, "a value the parser refuses")
+            raise _JsonBroken(pos, Phrase(N_("a value the parser refuses")))
         depth = 0
         while True:
             match = _SKIP_TOKEN.search(self.text, pos)
             token = match.group() if match else ""
             if match is None or (token[0] == '"' and (match.end() == len(self.text))):
                 if not self.more():
-                    raise _JsonBroken(len(self.text), "the file ends inside a value")
+                    raise _JsonBroken(len(self.text), Phrase(N_("the file ends inside a value")))
                 if match is not None:
                     pos = match.start()
                 continue
@@ -508,7 +517,7 @@ class _JsonText:
         return pos
 
 
-def array_items(stream: BinaryIO, prefix: str, limits: Limits, path: Path, what: str = "item",
+def array_items(stream: BinaryIO, prefix: str, limits: Limits, path: Path, what: str = N_("item"),
                 one_line: bool = False) -> Iterator[Item | BadItem]:
     """The items of the JSON array at ``prefix`` ("item": the document is the array;
     "orderedItems.item": the array under that key), streamed, each with the 1-based line where it
@@ -521,7 +530,7 @@ def array_items(stream: BinaryIO, prefix: str, limits: Limits, path: Path, what:
 
     def where(pos: int) -> tuple[int, str]:
         if one_line:
-            return n + 1, f" ({what} {n + 1} of the array: the file is one line)"
+            return n + 1, Phrase(N_(" (%(what)s %(n)s of the array: the file is one line)"), what=Phrase(what), n=n + 1)
         return text.line_at(pos), ""
 
     # the parser refuses (RecursionError) what nests deeper than the interpreter's recursion limit:
@@ -556,7 +565,8 @@ def array_items(stream: BinaryIO, prefix: str, limits: Limits, path: Path, what:
             pos = text.compact(text.skip_space(pos))
     except _JsonBroken as exc:
         line_no, note = where(exc.pos if start is None else start)  # a cut item: where it starts
-        yield BadItem(line_no, f"invalid JSON after {what} {n}: {exc.reason}{note}")
+        yield BadItem(line_no, Phrase(N_("invalid JSON after %(what)s %(n)s: %(reason)s%(note)s"), what=Phrase(what), n=n,
+                                      reason=exc.reason, note=note))
 
 
 def one_line(opened: Opened) -> bool:
@@ -580,15 +590,15 @@ def read_json(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progres
             except _READ_ERRORS as exc:
                 raise _unreadable(opened.path, 1, exc) from None
             if len(data) > limits.max_document_bytes:
-                yield BadItem(1, f"JSON document larger than {limits.max_document_bytes} bytes")
+                yield BadItem(1, Phrase(N_("JSON document larger than %(limit)s bytes"), limit=limits.max_document_bytes))
                 return
             try:
                 value = orjson.loads(data)
             except orjson.JSONDecodeError as exc:
-                yield BadItem(1, f"invalid JSON: {exc}", _clip(data, limits))
+                yield BadItem(1, _invalid_json(exc), _clip(data, limits))
                 return
             if isinstance(value, (dict, list)) and depth_exceeds(value, limits.max_depth):
-                yield BadItem(1, f"JSON nested deeper than {limits.max_depth}")
+                yield BadItem(1, Phrase(N_("JSON nested deeper than %(limit)s"), limit=limits.max_depth))
                 return
             yield Item(1, value)
         progress(src.position())
@@ -613,7 +623,7 @@ def read_csv(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progress
         header = next(csv.reader([first_line], delimiter=delimiter), [])
         header = [h.strip() for h in header]
         if not header or not any(header):
-            yield BadItem(1, "missing CSV header row")
+            yield BadItem(1, Phrase(N_("missing CSV header row")))
             return
         reader = csv.reader(fh, delimiter=delimiter)
         start = 2
@@ -625,7 +635,7 @@ def read_csv(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progress
             except _READ_ERRORS as exc:
                 raise _unreadable(opened.path, start, exc) from None
             except csv.Error as exc:
-                yield BadItem(start, f"CSV error: {exc}")
+                yield BadItem(start, Phrase(N_("CSV error: %(error)s"), error=str(exc)))
                 start = reader.line_num + 2
                 continue
             line_no = start
@@ -633,7 +643,8 @@ def read_csv(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progress
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue
             if len(row) != len(header):
-                yield BadItem(line_no, f"expected {len(header)} fields, found {len(row)}", _clip(",".join(row), limits))
+                yield BadItem(line_no, Phrase(N_("expected %(expected)s fields, found %(found)s"), expected=len(header),
+                                              found=len(row)), _clip(",".join(row), limits))
                 continue
             yield Item(line_no, dict(zip(header, row)))
         progress(position())
@@ -652,7 +663,7 @@ class _NoAliasLoader(yaml.SafeLoader):
 def read_yaml(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progress = _noop) -> Iterator[Item | BadItem]:
     size = opened.path.stat().st_size
     if size > limits.max_document_bytes:
-        yield BadItem(1, f"YAML document larger than {limits.max_document_bytes} bytes")
+        yield BadItem(1, Phrase(N_("YAML document larger than %(limit)s bytes"), limit=limits.max_document_bytes))
         return
     binary, _ = open_binary(opened.path)
     with io.TextIOWrapper(binary, encoding=opened.encoding, errors="replace") as fh:  # type: ignore[arg-type]
@@ -661,12 +672,12 @@ def read_yaml(opened: Opened, limits: Limits = DEFAULT_LIMITS, progress: Progres
                 if doc is None:
                     continue
                 if isinstance(doc, (dict, list)) and depth_exceeds(doc, limits.max_depth):
-                    yield BadItem(n, f"YAML nested deeper than {limits.max_depth}")
+                    yield BadItem(n, Phrase(N_("YAML nested deeper than %(limit)s"), limit=limits.max_depth))
                     continue
                 yield Item(n, doc)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            yield BadItem((mark.line + 1) if mark else 1, f"invalid YAML: {exc}".splitlines()[0])
+            yield BadItem((mark.line + 1) if mark else 1, Phrase(N_("invalid YAML: %(error)s"), error=str(exc).splitlines()[0]))
         except _READ_ERRORS as exc:
             raise _unreadable(opened.path, None, exc) from None
     progress(size)
@@ -744,7 +755,7 @@ def first_item(opened: Opened, container: str) -> Any:
                 try:
                     return orjson.loads(line)
                 except orjson.JSONDecodeError as exc:
-                    bad = bad or BadItem(line_no, f"invalid JSON: {exc}")
+                    bad = bad or BadItem(line_no, _invalid_json(exc))
         return bad
     if container == "json":
         if opened.head_text().lstrip().startswith("[") or opened.path.stat().st_size <= 64 << 20:

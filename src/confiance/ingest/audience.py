@@ -27,6 +27,7 @@ from typing import Any
 import duckdb
 
 from confiance.errors import RecordError
+from confiance.i18n import N_, Figure, Phrase
 from confiance.ingest._format import Context, Format, Sample
 from confiance.ingest._sink import Sink
 from confiance.ingest._tables import cell, decimal, has_any, lowered
@@ -98,8 +99,11 @@ def map_row(row: Any, sink: Sink, ctx: Context) -> None:
     ctx.state.setdefault("shares", {}).setdefault(group, {}).setdefault(category, share)
 
 
-def describe_group(platform: str, account_id: str, dimension: str, total: float) -> str:
-    return f"{platform}:{account_id} {dimension} shares sum to {total:.2f} ({total:.0%})"
+def describe_group(platform: str, account_id: str, dimension: str, total: float) -> Phrase:
+    """One group whose shares do not sum to 1, as the file's note names it ("x:123 country shares sum to 0.83 (83%)")."""
+    return Phrase(N_("%(account)s %(dimension)s shares sum to %(total)s (%(percent)s%%)"),
+                  account=f"{platform}:{account_id}", dimension=dimension, total=Figure(total, 2),
+                  percent=Figure(100 * total))
 
 
 def note_groups_not_summing(ctx: Context) -> None:
@@ -108,10 +112,17 @@ def note_groups_not_summing(ctx: Context) -> None:
            if abs((total := sum(shares.values())) - 1) > SUM_TOLERANCE]
     if not off:
         return
-    listed = ", ".join(describe_group(*group, total) for group, total in off[:_LISTED_GROUPS])
-    more = f" and {len(off) - _LISTED_GROUPS} more (status --json lists them)" if len(off) > _LISTED_GROUPS else ""
-    ctx.note(f"stored, but {len(off)} (account, dimension) group{'s' if len(off) > 1 else ''} not summing "
-             f"to 100% ±{SUM_TOLERANCE:.0%}: {listed}{more}")
+    groups = describe_group(*off[0][0], off[0][1])
+    for group, total in off[1:_LISTED_GROUPS]:
+        groups = Phrase(N_("%(first)s, %(second)s"), first=groups, second=describe_group(*group, total))
+    if len(off) > _LISTED_GROUPS:
+        groups = Phrase(N_("%(groups)s and %(more)s more (status --json lists them)"), groups=groups,
+                        more=len(off) - _LISTED_GROUPS)
+    tolerance = Figure(100 * SUM_TOLERANCE)
+    ctx.note(Phrase(N_("stored, but 1 (account, dimension) group not summing to 100%% ±%(tolerance)s%%: %(groups)s"),
+                    tolerance=tolerance, groups=groups) if len(off) == 1 else
+             Phrase(N_("stored, but %(count)s (account, dimension) groups not summing to 100%% ±%(tolerance)s%%: "
+                       "%(groups)s"), count=len(off), tolerance=tolerance, groups=groups))
 
 
 def groups_not_summing(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict[str, Any]]]:

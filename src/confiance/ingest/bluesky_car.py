@@ -52,9 +52,10 @@ from typing import Any, Callable, Iterator
 import libipld
 
 from confiance.errors import IngestError, RecordError
+from confiance.i18n import N_, Phrase
 from confiance.ingest import bluesky
 from confiance.ingest._format import Context, Format, Sample
-from confiance.ingest._readers import (BadItem, Item, Limits, Opened, Progress, _READ_ERRORS, depth_exceeds,
+from confiance.ingest._readers import (BadItem, Item, Limits, Opened, Progress, _READ_ERRORS, _unreadable, depth_exceeds,
                                        logical_suffix, open_binary)
 from confiance.ingest._sink import Sink
 
@@ -99,20 +100,20 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
     value = shift = 0
     for i in range(9):
         if pos + i >= len(data):
-            raise _Broken(pos, "the file ends inside a length")
+            raise _Broken(pos, Phrase(N_("the file ends inside a length")))
         byte = data[pos + i]
         value |= (byte & 0x7F) << shift
         if byte < 0x80:
             return value, pos + i + 1
         shift += 7
-    raise _Broken(pos, "a length longer than 9 bytes")
+    raise _Broken(pos, Phrase(N_("a length longer than 9 bytes")))
 
 
 def _cid_at(section: bytes, offset: int) -> tuple[bytes, int, int, bytes, int]:
     """(CID bytes, codec, hash code, digest, length of the CID) at the start of a block section."""
     if section[:2] == b"\x12\x20":  # CIDv0: a bare sha2-256 multihash, dag-pb
         if len(section) < 34:
-            raise _Broken(offset, "a CIDv0 cut short")
+            raise _Broken(offset, Phrase(N_("a CIDv0 cut short")))
         return section[:34], 0x70, _SHA2_256, section[2:34], 34
     try:
         version, pos = _varint(section, 0)
@@ -120,11 +121,11 @@ def _cid_at(section: bytes, offset: int) -> tuple[bytes, int, int, bytes, int]:
         hash_code, pos = _varint(section, pos)
         size, pos = _varint(section, pos)
     except _Broken:
-        raise _Broken(offset, "a block whose CID is cut short or malformed") from None
+        raise _Broken(offset, Phrase(N_("a block whose CID is cut short or malformed"))) from None
     if version != 1:
-        raise _Broken(offset, f"a block whose CID has version {version}")
+        raise _Broken(offset, Phrase(N_("a block whose CID has version %(version)s"), version=version))
     if pos + size > len(section):
-        raise _Broken(offset, "a CID cut short")
+        raise _Broken(offset, Phrase(N_("a CID cut short")))
     return section[:pos + size], codec, hash_code, section[pos:pos + size], pos + size
 
 
@@ -135,16 +136,16 @@ def _header(data: bytes) -> tuple[list[bytes], int]:
     except _Broken as exc:
         raise ValueError(exc.reason) from None
     if not 0 < length <= _MAX_HEADER_BYTES or pos + length > len(data):
-        raise ValueError(f"a header of {length} bytes")
+        raise ValueError(Phrase(N_("a header of %(length)s bytes"), length=length))
     try:
         header = libipld.decode_dag_cbor(data[pos:pos + length])
     except _DECODE_ERRORS as exc:
-        raise ValueError(f"the header is not DAG-CBOR ({exc})") from None
+        raise ValueError(Phrase(N_("the header is not DAG-CBOR (%(error)s)"), error=str(exc))) from None
     if not isinstance(header, dict) or header.get("version") != 1:
-        raise ValueError("the header is not a map with version 1")
+        raise ValueError(Phrase(N_("the header is not a map with version 1")))
     roots = header.get("roots")
     if not isinstance(roots, list) or not roots or not all(isinstance(r, bytes) for r in roots):
-        raise ValueError("the header names no root CID")
+        raise ValueError(Phrase(N_("the header names no root CID")))
     return roots, pos + length
 
 
@@ -165,10 +166,10 @@ def _frame(data: bytes, pos: int) -> tuple[dict[bytes, _Block], _Broken | None]:
         try:
             length, start = _varint(data, pos)
             if length == 0:
-                raise _Broken(offset, "an empty block section")
+                raise _Broken(offset, Phrase(N_("an empty block section")))
             if start + length > len(data):
-                raise _Broken(offset, f"a block section of {length} bytes runs past the end of the file "
-                                      f"({len(data)} bytes): the file is cut short")
+                raise _Broken(offset, Phrase(N_("a block section of %(length)s bytes runs past the end of the file "
+                                                "(%(size)s bytes): the file is cut short"), length=length, size=len(data)))
             cid, codec, hash_code, digest, cid_length = _cid_at(data[start:start + min(length, 128)], offset)
         except _Broken as exc:
             return blocks, exc
@@ -322,12 +323,13 @@ def _load(opened: Opened, limits: Limits) -> tuple[bytes, Callable[[], int]]:
         data = stream.read(limits.max_document_bytes + 1)
         done = position()
     except _READ_ERRORS as exc:
-        raise IngestError(str(opened.path), None, f"cannot read or decompress ({exc})") from None
+        raise _unreadable(opened.path, None, exc) from None
     finally:
         stream.close()
     if len(data) > limits.max_document_bytes:
-        raise IngestError(str(opened.path), None, f"CAR file larger than {limits.max_document_bytes} bytes (the "
-                          "reader limit max_document_bytes): a repository export is read whole, so it is not read")
+        raise IngestError(str(opened.path), None, Phrase(N_(
+            "CAR file larger than %(limit)s bytes (the reader limit max_document_bytes): a repository export is read "
+            "whole, so it is not read"), limit=limits.max_document_bytes))
     return data, lambda: done
 
 
@@ -338,17 +340,22 @@ def read_car(opened: Opened, limits: Limits, progress: Progress) -> Iterator[Ite
     try:
         roots, pos = _header(data)
     except ValueError as exc:
-        raise IngestError(path, None, f"not a CAR v1 file: {exc}") from None
+        raise IngestError(path, None, Phrase(N_("not a CAR v1 file: %(reason)s"), reason=exc.args[0])) from None
     blocks, broken = _frame(data, pos)
     repo = _Repo(data, blocks, limits)
     try:
         did, mst_root = _commit(repo, roots[0])
     except RecordError as exc:
-        cut = f"; the file breaks at byte {broken.offset} ({broken.reason})" if broken else ""
-        raise IngestError(path, None, f"the repository's {exc}{cut}: no record can be listed") from None
+        if broken is None:
+            raise IngestError(path, None, Phrase(N_("the repository's %(problem)s: no record can be listed"),
+                                                 problem=str(exc))) from None
+        raise IngestError(path, None, Phrase(N_("the repository's %(problem)s; the file breaks at byte %(offset)s "
+                                                "(%(reason)s): no record can be listed"),
+                                             problem=str(exc), offset=broken.offset, reason=broken.reason)) from None
     if broken is not None:
-        yield BadItem(broken.offset, f"CAR framing breaks at byte {broken.offset}: {broken.reason}; records whose "
-                                     "blocks come after it are missing (line_no is the byte offset)")
+        yield BadItem(broken.offset, Phrase(N_("CAR framing breaks at byte %(offset)s: %(reason)s; records whose blocks "
+                                               "come after it are missing (line_no is the byte offset)"),
+                                            offset=broken.offset, reason=broken.reason))
     yield from _walk(repo, did, mst_root)
     progress(position())
 

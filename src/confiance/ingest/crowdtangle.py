@@ -193,8 +193,9 @@ def _option_zone(ctx: Context) -> tzinfo | None:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise IngestError(str(ctx.path), None, f"--option timezone={name!r} is not an IANA zone name "
-                          "(Europe/Paris, America/Sao_Paulo…) or UTC") from None
+        raise IngestError(str(ctx.path), None, Phrase(N_("--option timezone=%(zone)s is not an IANA zone name "
+                                                         "(Europe/Paris, America/Sao_Paulo…) or UTC"),
+                                                      zone=repr(name))) from None
 
 
 def _local_time(value: str | None, ctx: Context, day_first: bool,

@@ -60,6 +60,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from confiance.errors import IngestError, RecordError
+from confiance.i18n import N_, Phrase
 from confiance.ingest._format import (
     Context,
     Format,
@@ -110,8 +111,12 @@ class Mapping:
         return named
 
 
-def _fail(path: str, line: int | None, reason: str) -> IngestError:
-    return IngestError(path, line, f"mapping: {reason}")
+def _fail(path: str, line: int | None, reason: Phrase) -> IngestError:
+    return IngestError(path, line, Phrase(N_("mapping: %(reason)s"), reason=reason))
+
+
+def _unreadable_mapping(error: object) -> Phrase:
+    return Phrase(N_("cannot read mapping file (%(error)s)"), error=str(error))
 
 
 def _line(node: yaml.Node) -> int:
@@ -120,19 +125,19 @@ def _line(node: yaml.Node) -> int:
 
 def _scalar_text(path: str, node: yaml.Node, what: str) -> str:
     if not isinstance(node, yaml.ScalarNode) or not str(node.value).strip():
-        raise _fail(path, _line(node), f"{what} must be a non-empty text")
+        raise _fail(path, _line(node), Phrase(N_("%(what)s must be a non-empty text"), what=what))
     return str(node.value).strip()
 
 
 def _mapping_pairs(path: str, node: yaml.Node, what: str) -> list[tuple[str, yaml.Node, int]]:
     if not isinstance(node, yaml.MappingNode):
-        raise _fail(path, _line(node), f"{what} must be a mapping of key: value")
+        raise _fail(path, _line(node), Phrase(N_("%(what)s must be a mapping of key: value"), what=what))
     pairs = []
     seen: set[str] = set()
     for key_node, value_node in node.value:
-        key = _scalar_text(path, key_node, f"a key of {what}")
+        key = _scalar_text(path, key_node, Phrase(N_("a key of %(what)s"), what=what))
         if key in seen:
-            raise _fail(path, _line(key_node), f"{what}: {key!r} is given twice")
+            raise _fail(path, _line(key_node), Phrase(N_("%(what)s: %(key)s is given twice"), what=what, key=repr(key)))
         seen.add(key)
         pairs.append((key, value_node, _line(key_node)))
     return pairs
@@ -148,7 +153,8 @@ def _zone(path: str, text: str, line: int) -> tzinfo:
     try:
         return ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError):
-        raise _fail(path, line, f"timezone {text!r} is not an IANA zone name, UTC or ±HH:MM") from None
+        raise _fail(path, line, Phrase(N_("timezone %(zone)s is not an IANA zone name, UTC or ±HH:MM"),
+                                         zone=repr(text))) from None
 
 
 def parse_mapping(path: str, text: str) -> Mapping:
@@ -157,40 +163,44 @@ def parse_mapping(path: str, text: str) -> Mapping:
         root = yaml.compose(text, Loader=_NoAliasLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise _fail(path, mark.line + 1 if mark else None, f"invalid YAML: {str(exc).splitlines()[0]}") from None
+        raise _fail(path, mark.line + 1 if mark else None,
+                    Phrase(N_("invalid YAML: %(error)s"), error=str(exc).splitlines()[0])) from None
     if root is None:
-        raise _fail(path, None, "the mapping file is empty")
+        raise _fail(path, None, Phrase(N_("the mapping file is empty")))
     values: dict[str, tuple[yaml.Node, int]] = {}
-    for key, node, line in _mapping_pairs(path, root, "the mapping"):
+    for key, node, line in _mapping_pairs(path, root, Phrase(N_("the mapping"))):
         if key not in TOP_KEYS:
-            raise _fail(path, line, f"unknown key {key!r}; expected one of {', '.join(TOP_KEYS)}")
+            raise _fail(path, line, Phrase(N_("unknown key %(key)s; expected one of %(known)s"), key=repr(key),
+                                        known=", ".join(TOP_KEYS)))
         values[key] = (node, line)
     lines = {key: line for key, (_, line) in values.items()}
 
     if "columns" not in values:
-        raise _fail(path, None, "'columns' is missing (at least columns.post_id is required)")
+        raise _fail(path, None, Phrase(N_("'columns' is missing (at least columns.post_id is required)")))
     columns: dict[str, str] = {}
     for name, node, line in _mapping_pairs(path, values["columns"][0], "columns"):
         if name not in FIELDS:
-            raise _fail(path, line, f"unknown field {name!r} in columns; known fields: {', '.join(FIELDS)}")
+            raise _fail(path, line, Phrase(N_("unknown field %(field)s in columns; known fields: %(known)s"),
+                                        field=repr(name), known=", ".join(FIELDS)))
         columns[name] = _scalar_text(path, node, f"columns.{name}")
         lines[f"columns.{name}"] = line
     if "post_id" not in columns:
-        raise _fail(path, values["columns"][1], "columns.post_id is required (the CSV column holding the post id)")
+        raise _fail(path, values["columns"][1],
+                    Phrase(N_("columns.post_id is required (the CSV column holding the post id)")))
 
     def text_of(key: str) -> str | None:
         return _scalar_text(path, values[key][0], key) if key in values else None
 
     platform, platform_column = text_of("platform"), text_of("platform_column")
     if platform and platform_column:
-        raise _fail(path, lines["platform_column"], "give either platform or platform_column, not both")
+        raise _fail(path, lines["platform_column"], Phrase(N_("give either platform or platform_column, not both")))
     if platform and not _PLATFORM_NAME.fullmatch(platform):
-        raise _fail(path, lines["platform"], f"platform {platform!r} must be a lower-case name such as x, "
-                                             "facebook, youtube")
+        raise _fail(path, lines["platform"], Phrase(N_("platform %(platform)s must be a lower-case name such as x, "
+                                                       "facebook, youtube"), platform=repr(platform)))
     timestamp_format = text_of("timestamp_format")
     if timestamp_format is not None and "%" not in timestamp_format:
-        raise _fail(path, lines["timestamp_format"], f"timestamp_format {timestamp_format!r} has no strptime "
-                                                     "directive (such as %Y-%m-%d %H:%M)")
+        raise _fail(path, lines["timestamp_format"], Phrase(N_("timestamp_format %(format)s has no strptime directive "
+                                                               "(such as %%Y-%%m-%%d %%H:%%M)"), format=repr(timestamp_format)))
     zone_text = text_of("timezone")
     zone = _zone(path, zone_text, lines["timezone"]) if zone_text else timezone.utc
 
@@ -199,7 +209,8 @@ def parse_mapping(path: str, text: str) -> Mapping:
         for raw, node, line in _mapping_pairs(path, values["kind_values"][0], "kind_values"):
             kind = _scalar_text(path, node, f"kind_values.{raw}").lower()
             if kind not in KINDS:
-                raise _fail(path, line, f"kind_values.{raw}: {kind!r} is not one of {', '.join(KINDS)}")
+                raise _fail(path, line, Phrase(N_("kind_values.%(value)s: %(kind)s is not one of %(known)s"), value=raw,
+                                                kind=repr(kind), known=", ".join(KINDS)))
             kind_values[raw] = kind
     return Mapping(path, platform, platform_column, columns, timestamp_format, zone, kind_values,
                    text_of("repost_of_column"), text_of("reply_to_account_column"), lines)
@@ -216,14 +227,14 @@ def load_mapping(path: str | Path) -> Mapping:
         stat = p.stat()
         key = (str(p.resolve()), stat.st_size, stat.st_mtime_ns)
     except OSError as exc:
-        raise _fail(str(path), None, f"cannot read mapping file ({exc.strerror or exc})") from None
+        raise _fail(str(path), None, _unreadable_mapping(exc.strerror or exc)) from None
     with _cache_lock:
         if key in _cache:
             return _cache[key]
     try:
         text = p.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise _fail(str(path), None, f"cannot read mapping file ({exc})") from None
+        raise _fail(str(path), None, _unreadable_mapping(exc)) from None
     mapping = parse_mapping(str(path), text)
     with _cache_lock:
         _cache[key] = mapping
@@ -246,8 +257,9 @@ class _FileState:
         for entry, column in self.mapping.csv_columns().items():
             if column not in row:
                 raise _fail(self.mapping.path, self.mapping.lines.get(entry) or self.mapping.lines.get(entry.split(".")[0]),
-                            f"{entry}: column {column!r} is not in the header of {self.ctx.path.name} "
-                            f"(columns: {', '.join(list(row)[:30])})")
+                            Phrase(N_("%(entry)s: column %(column)s is not in the header of %(file)s (columns: "
+                                      "%(columns)s)"), entry=entry, column=repr(column), file=self.ctx.path.name,
+                                   columns=", ".join(list(row)[:30])))
         self.header_checked = True
 
     def handle_ids(self) -> dict[str, str]:
@@ -272,7 +284,8 @@ def _state(ctx: Context) -> _FileState:
     """The file's state, kept in its Context (the engine makes one Context per ingested file)."""
     mapping_path = ctx.options.get("mapping")
     if not mapping_path:
-        raise IngestError(str(ctx.path), None, "format generic-csv needs --mapping MAPPING.yaml")
+        raise IngestError(str(ctx.path), None, Phrase(N_("format %(format)s needs --mapping MAPPING.yaml"),
+                                                        format="generic-csv"))
     state = ctx.options.get(_STATE_KEY)
     if state is None:
         state = ctx.options[_STATE_KEY] = _FileState(load_mapping(mapping_path), ctx)

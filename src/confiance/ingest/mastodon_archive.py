@@ -50,6 +50,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from confiance.errors import IngestError, RecordError
+from confiance.i18n import N_, Phrase
 from confiance.ingest._format import Context, Format, Sample, domains_of, html_to_text, parse_timestamp
 from confiance.ingest._readers import (BadItem, Item, Limits, Opened, Progress, array_items, one_line,
                                        open_binary)
@@ -101,20 +102,22 @@ def load_actor(outbox_path: Path) -> Actor:
     """The ``Person`` of ``actor.json`` beside the outbox."""
     path = outbox_path.parent / "actor.json"
     if not path.is_file():
-        raise IngestError(str(outbox_path), None, "a Mastodon archive outbox does not name its author: actor.json "
-                          "from the same archive must sit beside this file (ingest the extracted archive folder)")
+        raise IngestError(str(outbox_path), None, Phrase(N_(
+            "a Mastodon archive outbox does not name its author: actor.json from the same archive must sit beside "
+            "this file (ingest the extracted archive folder)")))
     if path.stat().st_size > _MAX_ACTOR_BYTES:
-        raise IngestError(str(path), None, f"larger than {_MAX_ACTOR_BYTES} bytes: not a Mastodon actor")
+        raise IngestError(str(path), None, Phrase(N_("larger than %(limit)s bytes: not a Mastodon actor"),
+                                                 limit=_MAX_ACTOR_BYTES))
     try:
         actor = orjson.loads(path.read_bytes())
     except orjson.JSONDecodeError as exc:
-        raise IngestError(str(path), None, f"invalid JSON: {exc}") from None
+        raise IngestError(str(path), exc.lineno, Phrase(N_("invalid JSON: %(error)s"), error=str(exc))) from None
     if not isinstance(actor, dict):
-        raise IngestError(str(path), None, "expected an ActivityPub actor object")
+        raise IngestError(str(path), None, Phrase(N_("expected an ActivityPub actor object")))
     username, uri = actor.get("preferredUsername"), actor.get("id")
     host = _host(uri)
     if not isinstance(username, str) or not username or host is None:
-        raise IngestError(str(path), None, "actor has no preferredUsername or no http(s) id")
+        raise IngestError(str(path), None, Phrase(N_("actor has no preferredUsername or no http(s) id")))
     summary = actor.get("summary")
     return Actor(
         address=f"{username.lower()}@{host}",
@@ -132,7 +135,7 @@ def read_outbox(opened: Opened, limits: Limits, progress: Progress) -> Iterator[
     stream, position = open_binary(opened.path)
     try:
         stream.read(len(opened.bom))
-        for item in array_items(stream, "orderedItems.item", limits, opened.path, "activity",
+        for item in array_items(stream, "orderedItems.item", limits, opened.path, N_("activity"),
                                 one_line=one_line(opened)):
             yield Item(item.line_no, Activity(actor, item.value), item.note) if isinstance(item, Item) else item
         progress(position())

@@ -77,6 +77,7 @@ from typing import Any, BinaryIO, Iterator
 import orjson
 
 from confiance.errors import IngestError, RecordError
+from confiance.i18n import N_, Phrase
 from confiance.ingest._format import (Context, Format, Sample, domains_of, hashtags_in, mentions_in, parse_count,
                                      parse_timestamp)
 from confiance.ingest._readers import (BadItem, Item, Limits, Opened, Progress, array_items, one_line,
@@ -143,20 +144,21 @@ def _skip_prefix(stream: BinaryIO, path: Path) -> str:
             break
     match = _PREFIX.fullmatch(head.decode("utf-8", errors="replace").lstrip("\ufeff") + " ")
     if match is None:
-        raise IngestError(str(path), 1, "not an X archive data file: expected 'window.YTD.<name>.partN = ['")
+        raise IngestError(str(path), 1, Phrase(N_("not an X archive data file: expected 'window.YTD.<name>.partN = ['")))
     return match.group(1)
 
 
 def _read_js(path: Path, limit: int) -> Any:
     """The JSON value of a small archive file (``window.YTD.x.part0 = [...]``) read whole, at most ``limit`` bytes."""
     if path.stat().st_size > limit:
-        raise IngestError(str(path), None, f"larger than {limit} bytes: not an X archive {path.name}")
+        raise IngestError(str(path), None, Phrase(N_("larger than %(limit)s bytes: not an X archive %(name)s"),
+                                                 limit=limit, name=path.name))
     with open(path, "rb") as fh:
         _skip_prefix(fh, path)
         try:
             return orjson.loads(fh.read())
         except orjson.JSONDecodeError as exc:
-            raise IngestError(str(path), None, f"invalid JSON: {exc}") from None
+            raise IngestError(str(path), exc.lineno, Phrase(N_("invalid JSON: %(error)s"), error=str(exc))) from None
 
 
 def _companion(path: Path, name: str, key: str) -> dict | None:
@@ -168,7 +170,7 @@ def _companion(path: Path, name: str, key: str) -> dict | None:
     first = value[0] if isinstance(value, list) and value else None
     entry = first.get(key) if isinstance(first, dict) else None
     if not isinstance(entry, dict):
-        raise IngestError(str(companion), None, f"expected [{{\"{key}\": {{...}}}}]")
+        raise IngestError(str(companion), None, Phrase(N_('expected [{"%(key)s": {...}}]'), key=key))
     return entry
 
 
@@ -176,12 +178,13 @@ def load_author(tweets_path: Path) -> Author:
     """The archive owner from ``account.js`` (required) and ``profile.js`` (optional) beside the tweets."""
     account = _companion(tweets_path, "account.js", "account")
     if account is None:
-        raise IngestError(str(tweets_path), None, "the tweets of an X archive do not name their author: account.js "
-                          "from the same archive must sit beside this file (ingest the archive's data/ folder)")
+        raise IngestError(str(tweets_path), None, Phrase(N_(
+            "the tweets of an X archive do not name their author: account.js from the same archive must sit beside "
+            "this file (ingest the archive's data/ folder)")))
     account_id = account.get("accountId")
     username = account.get("username")
     if not isinstance(account_id, str) or not account_id.isdigit() or not isinstance(username, str) or not username:
-        raise IngestError(str(tweets_path.parent / "account.js"), None, "account has no accountId or username")
+        raise IngestError(str(tweets_path.parent / "account.js"), None, Phrase(N_("account has no accountId or username")))
     profile = _companion(tweets_path, "profile.js", "profile") or {}
     description = profile.get("description") if isinstance(profile.get("description"), dict) else {}
     return Author(
@@ -217,7 +220,7 @@ def load_notes(tweets_path: Path) -> dict[str, list[Note]]:
         return {}
     entries = _read_js(path, _MAX_NOTES_BYTES)
     if not isinstance(entries, list):
-        raise IngestError(str(path), None, 'expected [{"noteTweet": {...}}, ...]')
+        raise IngestError(str(path), None, Phrase(N_('expected [{"noteTweet": {...}}, ...]')))
     notes: dict[str, list[Note]] = {}
     for entry in entries:
         note = entry.get("noteTweet") if isinstance(entry, dict) else None
@@ -252,7 +255,7 @@ def read_tweets_js(opened: Opened, limits: Limits, progress: Progress) -> Iterat
     try:
         stream.read(len(opened.bom))
         _skip_prefix(stream, opened.path)
-        for item in array_items(stream, "item", limits, opened.path, "tweet",
+        for item in array_items(stream, "item", limits, opened.path, N_("tweet"),
                                 one_line=one_line(opened)):
             if isinstance(item, Item):
                 item = Item(item.line_no, ArchiveTweet(author, item.value, note_of(item.value, notes)), item.note)
