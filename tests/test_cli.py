@@ -120,6 +120,14 @@ def test_bad_option_values_are_usage_errors(tmp_path):
     assert out.returncode == 2 and "Traceback" not in out.stderr
 
 
+def test_an_infinite_resolution_is_a_usage_error_naming_it(tmp_path):
+    """--resolution inf passed typer's min=0 and ended in a TypeError traceback from the Leiden split."""
+    run("init", workspace=tmp_path)
+    out = run("communities", "--resolution", "inf", workspace=tmp_path)
+    assert out.returncode == 2 and "--resolution" in out.stderr and "inf" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
 def test_opinion_without_stance_names_the_stance_verb(tmp_path):
     ws = tmp_path / "ws"
     run("init", workspace=ws)

@@ -332,6 +332,8 @@ def communities(
     from confiance.graph.communities import communities_listing, run_communities
     from confiance.pipeline import stored_parameters
 
+    if resolution is not None and not math.isfinite(resolution):  # inf passes typer's min=0 and crashed Leiden
+        raise typer.BadParameter(f"{resolution} is not a finite number", param_hint="--resolution")
     ws = _ws()
     with ws.reader() as con:
         stored = stored_parameters(con, "communities", "communities")
