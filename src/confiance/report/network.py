@@ -236,7 +236,7 @@ def collect_polarization(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | Non
     if isinstance(stored_sides, str):
         stored_sides = orjson.loads(stored_sides)
     has_influence = has_table(con, "influence_scores")
-    sides, bridges = [], []
+    sides = []
     if has_table(con, "account_bridging"):
         order = "i.influence DESC NULLS LAST, " if has_influence else ""
         join = ("LEFT JOIN influence_scores i ON i.platform = b.platform AND i.account_id = b.account_id "
@@ -247,14 +247,6 @@ def collect_polarization(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | Non
                       "  AS top_accounts "
                       "FROM account_bridging b LEFT JOIN accounts a ON a.platform = b.platform AND a.account_id = b.account_id "
                       f"{join}WHERE b.side IS NOT NULL GROUP BY b.side ORDER BY size DESC, b.side")
-        bridges = _rows(con,
-                        "SELECT b.platform, b.account_id, coalesce(a.handle, b.account_id) AS handle, b.side, "
-                        "       b.bridging, b.participation, b.exposure_side0, b.exposure_side1 "
-                        "FROM account_bridging b LEFT JOIN accounts a ON a.platform = b.platform AND a.account_id = b.account_id "
-                        # one interaction with each side is perfectly even but bridges little: the weight on the
-                        # less-reached side ranks first, the evenness breaks ties
-                        "WHERE b.bridging IS NOT NULL ORDER BY least(b.exposure_side0, b.exposure_side1) DESC, b.bridging DESC, "
-                        "b.platform, b.account_id LIMIT 15")
     if isinstance(stored_sides, list) and stored_sides and all(isinstance(s, dict) and "size" in s for s in stored_sides):
         sides = stored_sides  # as the analysis wrote them (leading accounts by degree)
     scores = polarization_summary(con)
@@ -264,7 +256,7 @@ def collect_polarization(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | Non
     return {"rwc": scores["rwc"], "modularity": scores["modularity"], "ei_index": scores["ei_index"],
             "reason": polarization_reason(scores), "note": scores["note"] and i18n.translate(scores["note"]),
             "nodes": scores["nodes"],
-            "accounts_with_edges": scores["accounts_with_edges"], "sides": sides, "bridges": bridges}
+            "accounts_with_edges": scores["accounts_with_edges"], "sides": sides, "bridges": scores["bridges"]}
 
 
 register_section(Section("community-map", N_("Community map"), 50, "community_map.html", collect_community_map))
