@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.conftest import FORMATS
+from tests.conftest import FORMATS, REAL
 
 
 def run(*args: str, workspace=None) -> subprocess.CompletedProcess:
@@ -126,6 +126,16 @@ def test_an_infinite_resolution_is_a_usage_error_naming_it(tmp_path):
     out = run("communities", "--resolution", "inf", workspace=tmp_path)
     assert out.returncode == 2 and "--resolution" in out.stderr and "inf" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_influencers_of_a_follow_only_graph_say_the_order_means_nothing(tmp_path):
+    """A retweet edge list ingested without --option kind=repost: every score 0, listed by account id, silently."""
+    run("init", workspace=tmp_path)
+    run("ingest", str(REAL / "karate" / "karate.gml"), workspace=tmp_path)
+    assert run("analyze", "--only", "influence", workspace=tmp_path).returncode == 0
+    out = run("influencers", "--json", workspace=tmp_path)
+    assert out.returncode == 0 and not any(row["influence"] for row in json.loads(out.stdout))
+    assert "no influence signal" in out.stderr and "kind=repost" in out.stderr
 
 
 def test_opinion_without_stance_names_the_stance_verb(tmp_path):
