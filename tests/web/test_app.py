@@ -199,6 +199,19 @@ def test_account_pages_leave_missing_scores_blank(client):
     assert not any(re.search(r"<(dd|td)>None</(dd|td)>", page) for page in pages)
 
 
+def test_number_cells_give_decimals_only_to_fractions():
+    """An authority of 72.0 read "72.000" (in French "72,000": seventy-two thousand to an English eye) beside 574."""
+    from confiance import i18n
+    from confiance.web.app import _environment
+    from confiance.web.views import Column
+
+    macro = _environment().from_string('{% from "_cell.html" import cell %}{{ cell(column, value) }}')
+    column = Column("authority", "Authority", "number")
+    with i18n.using("fr"):
+        cells = [macro.render(column=column, value=v).strip() for v in (72.0, 574.0, 0.0, 0.0123, 13)]
+    assert cells == ["72", "574", "0", "0,012", "13"]
+
+
 def test_pages_declare_the_language_they_are_written_in(client):
     """The dashboard's words are English: lang="en" (it said "fr")."""
     for route in ("/", "/map", "/login", "/sections/volume", "/tables/accounts", "/nowhere"):
