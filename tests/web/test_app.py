@@ -212,6 +212,16 @@ def test_number_cells_give_decimals_only_to_fractions():
     assert cells == ["72", "574", "0", "0,012", "13"]
 
 
+def test_influencers_view_describes_the_score_as_computed():
+    """It said "percentile blend of … coreness and regularity": the score is a log-scale weighted mean, and
+    coreness and regularity weigh 0 by default."""
+    from confiance.influence.scores import DEFAULT_WEIGHTS
+
+    description = next(v for v in all_views() if v.key == "influencers").description
+    assert "percentile" not in description and "log scale" in description
+    assert DEFAULT_WEIGHTS["coreness"] == 0 and "coreness" not in description
+
+
 def test_pages_declare_the_language_they_are_written_in(client):
     """The dashboard's words are English: lang="en" (it said "fr")."""
     for route in ("/", "/map", "/login", "/sections/volume", "/tables/accounts", "/nowhere"):

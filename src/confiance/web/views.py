@@ -171,7 +171,8 @@ register_view(TableView(
 ))
 register_view(TableView(
     key="influencers", title=N_("Influencers"), requires="influence_scores",
-    description=N_("Influence: percentile blend of reach, amplification, authority, engagement, coreness and regularity."),
+    description=N_("Influence: weighted mean of followers, engagers, engagement per post, amplification and authority, "
+                   "each on a log scale relative to the platform's top account; the report explains each rank."),
     sql="""SELECT platform, account_id, handle, rank, influence, followers, unique_engagers, amplification, authority,
                   engagement_rate, coreness FROM influence_scores""",
     columns=(Column("rank", N_("Rank"), "number"), Column("platform", N_("Platform")),
