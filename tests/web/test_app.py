@@ -222,6 +222,17 @@ def test_influencers_view_describes_the_score_as_computed():
     assert DEFAULT_WEIGHTS["coreness"] == 0 and "coreness" not in description
 
 
+def test_communities_table_names_their_top_accounts(client, world):
+    """The report's community table leads with its top accounts; the dashboard's had hashtags and terms only."""
+    ws, snapshot = world
+    page = client.get("/tables/communities").text
+    with ws.reader() as con:
+        leader = con.execute("SELECT top_accounts[1] FROM community_profiles ORDER BY size DESC LIMIT 1").fetchone()[0]
+    assert "Top accounts" in page and html.escape(leader) in page
+    hidden = TestClient(create_app(Settings(snapshot=snapshot, pseudonymise=True, pseudonym_key=b"k" * 32)), base_url=BASE)
+    assert html.escape(leader) not in hidden.get("/tables/communities").text
+
+
 def test_pages_declare_the_language_they_are_written_in(client):
     """The dashboard's words are English: lang="en" (it said "fr")."""
     for route in ("/", "/map", "/login", "/sections/volume", "/tables/accounts", "/nowhere"):

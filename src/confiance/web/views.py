@@ -187,8 +187,11 @@ register_view(TableView(
 register_view(TableView(
     key="communities", title=N_("Communities"), requires="community_profiles",
     description=N_("Communities found by Leiden, with what characterises each."),
-    sql="""SELECT community, size, top_hashtags, top_domains, top_terms, first_post, last_post FROM community_profiles""",
+    sql="""SELECT community, size, top_accounts[1:5] AS top_accounts, top_hashtags, top_domains, top_terms, first_post,
+                  last_post FROM community_profiles""",
     columns=(Column("community", N_("Community"), "number"), Column("size", N_("Accounts"), "number"),
+             # handles, not pseudonymised one by one: hidden in pseudonymised mode
+             Column("top_accounts", N_("Top accounts"), "list", personal=True),
              Column("top_hashtags", N_("Hashtags"), "list"), Column("top_domains", N_("Domains"), "list"),
              Column("top_terms", N_("Terms"), "list", personal=True), Column("first_post", N_("First post"), "time"),
              Column("last_post", N_("Last post"), "time")),
