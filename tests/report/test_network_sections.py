@@ -100,6 +100,27 @@ def test_map_and_tables_escape_hostile_handles(workspace, tmp_path):
     assert evil not in html and "&lt;script&gt;" in html and "<script" not in html
 
 
+def test_map_labels_do_not_overlap(workspace):
+    """Two hubs laid out side by side printed one handle over the other on the community map."""
+    from confiance.report.network import MAP_LABELS, collect_community_map
+
+    ingest(workspace, REAL / "karate" / "karate.gml")
+    _analyze_all(workspace)
+    with workspace.writer() as con:  # the two largest hubs at one spot, as two mastodon hubs were in a simulated world
+        con.execute("UPDATE graph_layout SET x = 0, y = 0 WHERE account_id IN ('1', '34')")
+        labels = collect_community_map(con)["labels"]
+    assert 2 <= len(labels) <= MAP_LABELS
+
+    def box(label):
+        half = 6.8 * len(label["text"]) / 2
+        return label["x"] - half, label["y"] - 13, label["x"] + half, label["y"]
+
+    for i, a in enumerate(labels):
+        for b in labels[i + 1:]:
+            (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = box(a), box(b)
+            assert not (ax0 < bx1 and bx0 < ax1 and ay0 < by1 and by0 < ay1), (a, b)
+
+
 def test_cli_verbs_on_karate(workspace, tmp_path):
     ingest(workspace, REAL / "karate" / "karate.gml")
     _analyze_all(workspace)

@@ -28,6 +28,8 @@ MAP_LABELS = 12
 LEGEND_COMMUNITIES = len(PALETTE)
 OTHER_COLOUR = "#bcc6ce"
 _MIN_RADIUS, _MAX_RADIUS = 1.2, 6.0
+#: A map label's size in the drawing's units (11 px sans-serif: about 0.62 em a character, 13 px a line).
+_LABEL_CHAR_WIDTH, _LABEL_HEIGHT = 6.8, 13.0
 
 
 def _community_colours(con: duckdb.DuckDBPyConnection) -> tuple[dict[Any, str], list[dict[str, Any]]]:
@@ -46,6 +48,26 @@ def _community_colours(con: duckdb.DuckDBPyConnection) -> tuple[dict[Any, str], 
                "hashtags": list(r["top_hashtags"] or [])[:3], "accounts": list(r["top_accounts"] or [])[:2]}
               for r in rows]
     return colours, legend
+
+
+def _place_labels(drawn: list[dict[str, Any]], texts: list[str]) -> list[dict[str, Any]]:
+    """Up to ``MAP_LABELS`` labels above the first nodes (the most influential), skipping one whose box
+    would overlap a label already placed (two hubs side by side printed one name over the other), and
+    kept inside the frame."""
+    placed: list[dict[str, Any]] = []
+    boxes: list[tuple[float, float, float, float]] = []
+    for node, text in zip(drawn, texts):
+        if len(placed) == MAP_LABELS:
+            break
+        half = _LABEL_CHAR_WIDTH * len(text) / 2
+        x = min(max(node["x"], half), MAP_WIDTH - half)
+        y = round(max(node["y"] - node["r"] - 2, _LABEL_HEIGHT), 1)  # y is the text's baseline
+        box = (x - half, y - _LABEL_HEIGHT, x + half, y)
+        if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in boxes):
+            continue
+        boxes.append(box)
+        placed.append({"x": round(x, 1), "y": y, "text": text})
+    return placed
 
 
 def collect_community_map(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
@@ -127,8 +149,7 @@ def collect_community_map(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | No
                      " · " + i18n.gettext("community %(community)s", community=n["community"]))
         drawn.append({"x": x, "y": y, "r": round(radius, 1), "colour": colours.get(n["community"], OTHER_COLOUR),
                       "title": account_name(n["handle"]) + community})
-    labels = [{"x": d["x"], "y": round(d["y"] - d["r"] - 2, 1), "text": account_name(str(n["handle"]))}
-              for d, n in zip(drawn[:MAP_LABELS], nodes[:MAP_LABELS])]
+    labels = _place_labels(drawn, [account_name(str(n["handle"])) for n in nodes])
     lines = [(*px(a, b), *px(c, d)) for a, b, c, d in edges]
     return {
         "width": MAP_WIDTH, "height": MAP_HEIGHT,
