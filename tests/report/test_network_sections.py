@@ -221,3 +221,13 @@ def test_influencer_shares_read_as_percentages(world, tmp_path):
     rows = [re.findall(r'<td class="n">([^<]*)</td>', row) for row in re.findall(r'<tr class="lead">(.*?)</tr>', influencers, re.S)]
     shares = [cells[at - 1] for cells in rows]  # rank and influence are numeric cells; the account cell is not
     assert len(shares) >= 20 and all(re.fullmatch(r"\d{1,3}%", s) for s in shares), shares
+
+
+def test_polarisation_summary_says_what_each_score_means(world, tmp_path):
+    """The summary explained RWC in words but modularity not at all and E-I only as a formula; a PR analyst
+    needs to know which end of each scale means two closed camps, in French as in English."""
+    for lang, modularity, closed in (("en", "modularity of the split says", "closed camps"),
+                                     ("fr", "modularité de la partition dit", "camps fermés")):
+        intro = _section(build_report(world, tmp_path / f"{lang}.html", language=lang).read_text(), "polarization")
+        intro = intro[:intro.index("<table")]
+        assert modularity in intro and closed in intro and ("−1" in intro and "+1" in intro), lang
