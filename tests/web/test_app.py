@@ -188,7 +188,9 @@ def test_sensitive_labels_never_reach_one_persons_page(client, world):
         page = client.get(f"/accounts/{platform}/{account_id}").text
         assert "<dt>side</dt>" not in page and "polarization_side" not in page
     section = client.get("/sections/polarization").text
-    assert "leading accounts" in section and "@" not in section.split("leading accounts")[1].split("</table>")[0]
+    sides = section.split("<h3>Sides</h3>")[1].split("</table>")[0]
+    assert "@" not in sides and "<td></td>" not in sides  # no handle, and no empty column of withheld names
+    assert "<th>leading accounts</th>" not in section and "aggregate only" in section
 
 
 def test_account_pages_leave_missing_scores_blank(client):
