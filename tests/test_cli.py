@@ -138,6 +138,20 @@ def test_influencers_of_a_follow_only_graph_say_the_order_means_nothing(tmp_path
     assert "no influence signal" in out.stderr and "kind=repost" in out.stderr
 
 
+def test_communities_take_quality_and_seed_from_the_cli(tmp_path):
+    """CPM and the seed were in the step's kept parameters but no option set them."""
+    run("init", workspace=tmp_path)
+    run("ingest", str(REAL / "karate" / "karate.gml"), workspace=tmp_path)
+    assert run("analyze", "--only", "communities", workspace=tmp_path).returncode == 0
+    out = run("communities", "--quality", "cpm", "--resolution", "0.1", "--seed", "2", "--json", workspace=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "quality cpm, resolution 0.1, seed 2" in out.stderr and len(json.loads(out.stdout)) == 34
+    again = run("communities", "--json", workspace=tmp_path)  # kept for the workspace
+    assert "quality cpm, resolution 0.1, seed 2" in again.stderr and again.stdout == out.stdout
+    bad = run("communities", "--quality", "louvain", workspace=tmp_path)
+    assert bad.returncode == 2 and "'louvain'" in bad.stderr and "cpm" in bad.stderr
+
+
 def test_opinion_without_stance_names_the_stance_verb(tmp_path):
     ws = tmp_path / "ws"
     run("init", workspace=ws)
