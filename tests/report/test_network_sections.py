@@ -231,3 +231,13 @@ def test_polarisation_summary_says_what_each_score_means(world, tmp_path):
         intro = _section(build_report(world, tmp_path / f"{lang}.html", language=lang).read_text(), "polarization")
         intro = intro[:intro.index("<table")]
         assert modularity in intro and closed in intro and ("−1" in intro and "+1" in intro), lang
+
+
+def test_an_empty_community_profile_says_why(workspace, tmp_path):
+    """karate has no posts: every community's hashtags, domains, terms, languages and activity were blank cells."""
+    ingest(workspace, REAL / "karate" / "karate.gml")
+    _analyze_all(workspace)
+    for lang, why in (("en", "no post by its members in the corpus"), ("fr", "aucune publication de ses membres")):
+        communities = _section(build_report(workspace, tmp_path / f"{lang}.html", language=lang).read_text(),
+                               "communities")
+        assert communities.count(why) == communities.count("<tr>") - 1 >= 2, lang

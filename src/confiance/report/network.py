@@ -171,8 +171,16 @@ def collect_communities(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None
     rows = _rows(con, "SELECT community, size, top_accounts, top_hashtags, top_domains, top_terms, languages, "
                       "first_post, last_post FROM community_profiles WHERE size > 1 "
                       "ORDER BY size DESC, community LIMIT 25")
+    # the profile's hashtags, domains and terms come from its members' own posts (reposts left out)
+    posts = {community: (total, own) for community, total, own in con.execute(
+        "SELECT c.community, count(p.post_id), count(p.post_id) FILTER (WHERE p.kind <> 'repost') FROM communities c "
+        "JOIN posts p ON p.platform = c.platform AND p.account_id = c.account_id GROUP BY c.community").fetchall()}
     for row in rows:
         row["colour"] = colours.get(row["community"])
+        total, own = posts.get(row["community"], (0, 0))
+        row["empty_why"] = (i18n.gettext("no post by its members in the corpus") if not total else
+                            i18n.gettext("its members only repost: no hashtag, domain or term of their own")
+                            if not own else None)
         row["languages"] = [
             f"{i18n.language_name(item['lang'])} {i18n.number(round(100 * item['share']))} %" for item in (row["languages"] or [])[:3]
             if isinstance(item, dict) and item.get("share") is not None
