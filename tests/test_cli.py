@@ -136,6 +136,8 @@ def test_influencers_of_a_follow_only_graph_say_the_order_means_nothing(tmp_path
     out = run("influencers", "--json", workspace=tmp_path)
     assert out.returncode == 0 and not any(row["influence"] for row in json.loads(out.stdout))
     assert "no influence signal" in out.stderr and "kind=repost" in out.stderr
+    french = run("--lang", "fr", "influencers", workspace=tmp_path)
+    assert "aucun signal d'influence" in french.stderr and "no influence" not in french.stderr
 
 
 def test_communities_take_quality_and_seed_from_the_cli(tmp_path):

@@ -398,9 +398,10 @@ def influencers(
     with _ws().reader() as con:
         rows = ranked(con, top=top, topic=topic)
     if rows and not any(row["influence"] for row in rows):  # as the report says it: an order of zeros means nothing
-        err.print("no influence signal: every listed account scores 0 (no follower counts, no engagement, no repost, "
-                  "reply or mention between accounts; follow edges, an edge file's default kind, are not counted: "
-                  "ingest it with --option kind=repost or kind=mention); the order means nothing", markup=False)
+        err.print(i18n.gettext("no influence signal: every listed account scores 0 (no follower counts, no engagement, "
+                               "no repost, reply or mention between accounts; follow edges, an edge file's default "
+                               "kind, are not counted: ingest it with --option kind=repost or kind=mention); the "
+                               "order means nothing"), markup=False)
     if as_json:
         _emit_json(rows)
         return
