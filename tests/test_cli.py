@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.conftest import FORMATS
+from tests.conftest import FORMATS, REAL
 
 
 def run(*args: str, workspace=None) -> subprocess.CompletedProcess:
@@ -118,6 +118,40 @@ def test_bad_option_values_are_usage_errors(tmp_path):
     assert not (tmp_path / "world").exists()
     out = run("communities", "--resolution", "-1", workspace=tmp_path)
     assert out.returncode == 2 and "Traceback" not in out.stderr
+
+
+def test_an_infinite_resolution_is_a_usage_error_naming_it(tmp_path):
+    """--resolution inf passed typer's min=0 and ended in a TypeError traceback from the Leiden split."""
+    run("init", workspace=tmp_path)
+    out = run("communities", "--resolution", "inf", workspace=tmp_path)
+    assert out.returncode == 2 and "--resolution" in out.stderr and "inf" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_influencers_of_a_follow_only_graph_say_the_order_means_nothing(tmp_path):
+    """A retweet edge list ingested without --option kind=repost: every score 0, listed by account id, silently."""
+    run("init", workspace=tmp_path)
+    run("ingest", str(REAL / "karate" / "karate.gml"), workspace=tmp_path)
+    assert run("analyze", "--only", "influence", workspace=tmp_path).returncode == 0
+    out = run("influencers", "--json", workspace=tmp_path)
+    assert out.returncode == 0 and not any(row["influence"] for row in json.loads(out.stdout))
+    assert "no influence signal" in out.stderr and "kind=repost" in out.stderr
+    french = run("--lang", "fr", "influencers", workspace=tmp_path)
+    assert "aucun signal d'influence" in french.stderr and "no influence" not in french.stderr
+
+
+def test_communities_take_quality_and_seed_from_the_cli(tmp_path):
+    """CPM and the seed were in the step's kept parameters but no option set them."""
+    run("init", workspace=tmp_path)
+    run("ingest", str(REAL / "karate" / "karate.gml"), workspace=tmp_path)
+    assert run("analyze", "--only", "communities", workspace=tmp_path).returncode == 0
+    out = run("communities", "--quality", "cpm", "--resolution", "0.1", "--seed", "2", "--json", workspace=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "quality cpm, resolution 0.1, seed 2" in out.stderr and len(json.loads(out.stdout)) == 34
+    again = run("communities", "--json", workspace=tmp_path)  # kept for the workspace
+    assert "quality cpm, resolution 0.1, seed 2" in again.stderr and again.stdout == out.stdout
+    bad = run("communities", "--quality", "louvain", workspace=tmp_path)
+    assert bad.returncode == 2 and "'louvain'" in bad.stderr and "cpm" in bad.stderr
 
 
 def test_opinion_without_stance_names_the_stance_verb(tmp_path):

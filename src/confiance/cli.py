@@ -326,23 +326,35 @@ def analyze(
 @app.command()
 def communities(
     resolution: Optional[float] = typer.Option(None, "--resolution", min=0.0, help="Leiden resolution; recomputes when it differs from the stored run."),
+    quality: Optional[str] = typer.Option(None, "--quality", help="modularity, or cpm (Constant Potts Model: the resolution is then a density threshold, well below 1)."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Seed of Leiden's runs (same seed, same partition)."),
     as_json: bool = typer.Option(False, "--json"),
     as_csv: bool = typer.Option(False, "--csv"),
 ) -> None:
-    """Community of every account (Leiden); the table view lists the communities' profiles."""
-    from confiance.graph.communities import communities_listing, run_communities
+    """Community of every account (Leiden); the table view lists the communities' profiles.
+
+    --resolution, --quality and --seed recompute the communities when they differ from the stored run, and
+    are kept for the workspace's later runs."""
+    from typing import get_args
+
+    from confiance.graph.communities import Quality, communities_listing, run_communities
     from confiance.pipeline import stored_parameters
 
+    if resolution is not None and not math.isfinite(resolution):  # inf passes typer's min=0 and crashed Leiden
+        raise typer.BadParameter(f"{resolution} is not a finite number", param_hint="--resolution")
+    if quality is not None and quality not in get_args(Quality):
+        raise typer.BadParameter(f"{quality!r} is not one of {', '.join(get_args(Quality))}", param_hint="--quality")
     ws = _ws()
     with ws.reader() as con:
         stored = stored_parameters(con, "communities", "communities")
     if stored is None:
         raise ConfianceError("no communities yet: run `confiance analyze`")
-    if resolution is not None and float(stored.get("resolution", 1.0)) != resolution:
-        _rerun(ws, "communities", {**stored, "resolution": resolution},
-                lambda con, run_id: run_communities(con, run_id, resolution=resolution,
-                                                    quality=stored.get("quality", "modularity"),
-                                                    seed=int(stored.get("seed", 0))))
+    chosen = {"resolution": float(stored.get("resolution", 1.0)), "quality": stored.get("quality", "modularity"),
+              "seed": int(stored.get("seed", 0))}
+    asked = {**chosen, **{k: v for k, v in (("resolution", resolution), ("quality", quality), ("seed", seed))
+                         if v is not None}}
+    if asked != chosen:
+        _rerun(ws, "communities", {**stored, **asked}, lambda con, run_id: run_communities(con, run_id, **asked))
     with ws.reader() as con:
         _say_parameters("communities", stored_parameters(con, "communities", "communities"))
         if as_json or as_csv:
@@ -386,6 +398,11 @@ def influencers(
 
     with _ws().reader() as con:
         rows = ranked(con, top=top, topic=topic)
+    if rows and not any(row["influence"] for row in rows):  # as the report says it: an order of zeros means nothing
+        err.print(i18n.gettext("no influence signal: every listed account scores 0 (no follower counts, no engagement, "
+                               "no repost, reply or mention between accounts; follow edges, an edge file's default "
+                               "kind, are not counted: ingest it with --option kind=repost or kind=mention); the "
+                               "order means nothing"), markup=False)
     if as_json:
         _emit_json(rows)
         return

@@ -111,7 +111,7 @@ def test_run_polarization_writes_tables_and_summary(workspace):
         rows = con.execute("SELECT platform, account_id, side, bridging, participation, exposure_side0, "
                            "exposure_side1, run_id FROM account_bridging").fetchall()
     assert set(summary) == {"rwc", "modularity", "ei_index", "meaningful", "reason", "note", "nodes",
-                            "accounts_with_edges", "sides"}
+                            "accounts_with_edges", "sides", "bridges"}
     assert summary["meaningful"] and summary["reason"] is None and summary["nodes"] == summary["accounts_with_edges"] == 34
     assert summary["rwc"] == pytest.approx(result["rwc"]) and -1 <= summary["ei_index"] <= 1
     assert [s["size"] for s in summary["sides"]] == [17, 17]
@@ -121,6 +121,22 @@ def test_run_polarization_writes_tables_and_summary(workspace):
     from confiance.pipeline import steps
 
     assert steps()["polarization"].after == ("graph", "communities")
+
+
+def test_summary_names_the_bridging_accounts(workspace):
+    """`polarization` promised "sides and bridging accounts" but listed only the sides: a researcher asking who
+    bridges the conversation got no name from the CLI or --json, only from the report."""
+    ingest(workspace, REAL / "karate" / "karate.gml")
+    with workspace.writer() as con:
+        build_edges(con, "g")
+        run_communities(con, "c")
+        run_polarization(con, "p", k=3)
+        bridges = polarization_summary(con)["bridges"]
+    assert 0 < len(bridges) <= 15
+    assert set(bridges[0]) == {"platform", "account_id", "handle", "side", "bridging", "participation",
+                               "exposure_side0", "exposure_side1"}
+    least = [min(b["exposure_side0"], b["exposure_side1"]) for b in bridges]
+    assert least == sorted(least, reverse=True) and least[0] > 0
 
 
 def test_component_inadequacy_names_the_threshold_not_met():

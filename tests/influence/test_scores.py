@@ -196,6 +196,16 @@ def test_community_standing_is_absent_without_the_communities_step(workspace):
     assert all("community" not in r["explanation"] for r in rows)
 
 
+def test_a_zero_score_leads_no_community(workspace):
+    """karate's edges are follow edges: every score is 0, and the first account by id 'led' its community."""
+    ingest(workspace, REAL / "karate" / "karate.gml")
+    analyze(workspace, ["influence", "communities"])
+    with workspace.reader() as con:
+        rows = influencers(con, top=5)
+    assert rows and not any(r["influence"] for r in rows) and rows[0]["community_rank"] == 1
+    assert all("community" not in r["explanation"] for r in rows)
+
+
 def test_brand_accounts_are_flagged_not_ranked_as_influencers(world):
     ws, truth = world
     brands = {(a["platform"], a["account_id"]) for a in truth["accounts"] if a["is_brand"]}

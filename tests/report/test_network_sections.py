@@ -100,6 +100,27 @@ def test_map_and_tables_escape_hostile_handles(workspace, tmp_path):
     assert evil not in html and "&lt;script&gt;" in html and "<script" not in html
 
 
+def test_map_labels_do_not_overlap(workspace):
+    """Two hubs laid out side by side printed one handle over the other on the community map."""
+    from confiance.report.network import MAP_LABELS, collect_community_map
+
+    ingest(workspace, REAL / "karate" / "karate.gml")
+    _analyze_all(workspace)
+    with workspace.writer() as con:  # the two largest hubs at one spot, as two mastodon hubs were in a simulated world
+        con.execute("UPDATE graph_layout SET x = 0, y = 0 WHERE account_id IN ('1', '34')")
+        labels = collect_community_map(con)["labels"]
+    assert 2 <= len(labels) <= MAP_LABELS
+
+    def box(label):
+        half = 6.8 * len(label["text"]) / 2
+        return label["x"] - half, label["y"] - 13, label["x"] + half, label["y"]
+
+    for i, a in enumerate(labels):
+        for b in labels[i + 1:]:
+            (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = box(a), box(b)
+            assert not (ax0 < bx1 and bx0 < ax1 and ay0 < by1 and by0 < ay1), (a, b)
+
+
 def test_cli_verbs_on_karate(workspace, tmp_path):
     ingest(workspace, REAL / "karate" / "karate.gml")
     _analyze_all(workspace)
@@ -200,3 +221,23 @@ def test_influencer_shares_read_as_percentages(world, tmp_path):
     rows = [re.findall(r'<td class="n">([^<]*)</td>', row) for row in re.findall(r'<tr class="lead">(.*?)</tr>', influencers, re.S)]
     shares = [cells[at - 1] for cells in rows]  # rank and influence are numeric cells; the account cell is not
     assert len(shares) >= 20 and all(re.fullmatch(r"\d{1,3}%", s) for s in shares), shares
+
+
+def test_polarisation_summary_says_what_each_score_means(world, tmp_path):
+    """The summary explained RWC in words but modularity not at all and E-I only as a formula; a PR analyst
+    needs to know which end of each scale means two closed camps, in French as in English."""
+    for lang, modularity, closed in (("en", "modularity of the split says", "closed camps"),
+                                     ("fr", "modularité de la partition dit", "camps fermés")):
+        intro = _section(build_report(world, tmp_path / f"{lang}.html", language=lang).read_text(), "polarization")
+        intro = intro[:intro.index("<table")]
+        assert modularity in intro and closed in intro and ("−1" in intro and "+1" in intro), lang
+
+
+def test_an_empty_community_profile_says_why(workspace, tmp_path):
+    """karate has no posts: every community's hashtags, domains, terms, languages and activity were blank cells."""
+    ingest(workspace, REAL / "karate" / "karate.gml")
+    _analyze_all(workspace)
+    for lang, why in (("en", "no post by its members in the corpus"), ("fr", "aucune publication de ses membres")):
+        communities = _section(build_report(workspace, tmp_path / f"{lang}.html", language=lang).read_text(),
+                               "communities")
+        assert communities.count(why) == communities.count("<tr>") - 1 >= 2, lang

@@ -188,7 +188,9 @@ def test_sensitive_labels_never_reach_one_persons_page(client, world):
         page = client.get(f"/accounts/{platform}/{account_id}").text
         assert "<dt>side</dt>" not in page and "polarization_side" not in page
     section = client.get("/sections/polarization").text
-    assert "leading accounts" in section and "@" not in section.split("leading accounts")[1].split("</table>")[0]
+    sides = section.split("<h3>Sides</h3>")[1].split("</table>")[0]
+    assert "@" not in sides and "<td></td>" not in sides  # no handle, and no empty column of withheld names
+    assert "<th>leading accounts</th>" not in section and "aggregate only" in section
 
 
 def test_account_pages_leave_missing_scores_blank(client):
@@ -197,6 +199,40 @@ def test_account_pages_leave_missing_scores_blank(client):
     assert pages and any("<h3>" in page for page in pages)
     assert any(re.search(r"<dd></dd>|<td></td>", page) for page in pages)
     assert not any(re.search(r"<(dd|td)>None</(dd|td)>", page) for page in pages)
+
+
+def test_number_cells_give_decimals_only_to_fractions():
+    """An authority of 72.0 read "72.000" (in French "72,000": seventy-two thousand to an English eye) beside 574."""
+    from confiance import i18n
+    from confiance.web.app import _environment
+    from confiance.web.views import Column
+
+    macro = _environment().from_string('{% from "_cell.html" import cell %}{{ cell(column, value) }}')
+    column = Column("authority", "Authority", "number")
+    with i18n.using("fr"):
+        cells = [macro.render(column=column, value=v).strip() for v in (72.0, 574.0, 0.0, 0.0123, 13)]
+    assert cells == ["72", "574", "0", "0,012", "13"]
+
+
+def test_influencers_view_describes_the_score_as_computed():
+    """It said "percentile blend of … coreness and regularity": the score is a log-scale weighted mean, and
+    coreness and regularity weigh 0 by default."""
+    from confiance.influence.scores import DEFAULT_WEIGHTS
+
+    description = next(v for v in all_views() if v.key == "influencers").description
+    assert "percentile" not in description and "log scale" in description
+    assert DEFAULT_WEIGHTS["coreness"] == 0 and "coreness" not in description
+
+
+def test_communities_table_names_their_top_accounts(client, world):
+    """The report's community table leads with its top accounts; the dashboard's had hashtags and terms only."""
+    ws, snapshot = world
+    page = client.get("/tables/communities").text
+    with ws.reader() as con:
+        leader = con.execute("SELECT top_accounts[1] FROM community_profiles ORDER BY size DESC LIMIT 1").fetchone()[0]
+    assert "Top accounts" in page and html.escape(leader) in page
+    hidden = TestClient(create_app(Settings(snapshot=snapshot, pseudonymise=True, pseudonym_key=b"k" * 32)), base_url=BASE)
+    assert html.escape(leader) not in hidden.get("/tables/communities").text
 
 
 def test_pages_declare_the_language_they_are_written_in(client):

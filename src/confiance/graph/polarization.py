@@ -517,19 +517,43 @@ def _stored_communities(con: duckdb.DuckDBPyConnection, graph: AccountGraph) -> 
     return labels
 
 
+#: How many bridging accounts the summary lists.
+TOP_BRIDGES = 15
+
+
+def top_bridges(con: duckdb.DuckDBPyConnection, limit: int = TOP_BRIDGES) -> list[dict[str, Any]]:
+    """The accounts that bridge the two sides best (``account_bridging``), with their exposure to each side.
+
+    Ranked by the interaction weight with the side they reach less, then by ``bridging``: one interaction
+    with each side is perfectly even but bridges little. ``side`` is None outside the largest component.
+    """
+    if not has_table(con, "account_bridging"):
+        return []
+    cursor = con.execute(
+        "SELECT b.platform, b.account_id, coalesce(a.handle, b.account_id) AS handle, b.side, "
+        "       b.bridging, b.participation, b.exposure_side0, b.exposure_side1 "
+        "FROM account_bridging b LEFT JOIN accounts a ON a.platform = b.platform AND a.account_id = b.account_id "
+        "WHERE b.bridging IS NOT NULL ORDER BY least(b.exposure_side0, b.exposure_side1) DESC, b.bridging DESC, "
+        "b.platform, b.account_id LIMIT ?", [limit])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
 def polarization_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """``confiance polarization --json`` (DESIGN §6): ``{"rwc", "modularity", "ei_index", "meaningful", "reason",
-    "note", "nodes", "accounts_with_edges", "sides": [...]}``.
+    "note", "nodes", "accounts_with_edges", "sides": [...], "bridges": [...]}``.
 
     ``meaningful`` is False, the scores None and ``reason`` the why, when the largest component was too
-    small (:func:`component_inadequacy`); ``note`` explains a negative RWC (else None).
+    small (:func:`component_inadequacy`); ``note`` explains a negative RWC (else None); ``bridges`` are
+    :func:`top_bridges` (who links the sides, and the brokers' participation).
     """
     cursor = con.execute("SELECT * FROM polarization LIMIT 1")
     names = [d[0] for d in cursor.description]
     rows = cursor.fetchall()
     if not rows:
         return {"rwc": None, "modularity": None, "ei_index": None, "meaningful": False,
-                "reason": "no polarisation row", "note": None, "nodes": 0, "accounts_with_edges": 0, "sides": []}
+                "reason": "no polarisation row", "note": None, "nodes": 0, "accounts_with_edges": 0, "sides": [],
+                "bridges": []}
     row = dict(zip(names, rows[0]))
     rwc = row["rwc"]
     reason = row.get("reason")  # absent from tables written before the check existed
@@ -537,7 +561,7 @@ def polarization_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             "meaningful": reason is None and rwc is not None, "reason": reason,
             "note": NEGATIVE_RWC_NOTE if rwc is not None and rwc < 0 else None,
             "nodes": row.get("nodes"), "accounts_with_edges": row.get("accounts_with_edges"),
-            "sides": orjson.loads(row["sides"])}
+            "sides": orjson.loads(row["sides"]), "bridges": top_bridges(con)}
 
 
 def _step(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:

@@ -568,8 +568,9 @@ def _explain(row: Mapping[str, Any], weights: Mapping[str, float], strongest: in
 def _standing(row: Mapping[str, Any]) -> str:
     """The account's place among the ranked accounts of its community, for communities of two or more."""
     rank, size = row.get("_community_rank"), row.get("_community_size")
-    if rank is None or size is None or size < 2:
-        return ""
+    share = row.get("_leader_share")  # None when the leader scores 0, and so does every member
+    if rank is None or size is None or size < 2 or share is None:
+        return ""  # an order of zeros: on a follow-only graph each community's "leader" came first by account id
     where = {"community": row["_community"], "size": i18n.plain(size)}
     if rank == 1:
         lead = row.get("_lead")
@@ -577,9 +578,6 @@ def _standing(row: Mapping[str, Any]) -> str:
             return i18n.gettext("leads community %(community)s (%(size)s accounts)", **where)
         return i18n.gettext("leads community %(community)s (%(size)s accounts), %(lead)s× the next account's score",
                             lead=i18n.fixed(lead, 2), **where)
-    share = row.get("_leader_share")  # None when the leader scores 0
-    if share is None:
-        return i18n.gettext("#%(rank)s in community %(community)s (%(size)s accounts)", rank=rank, **where)
     return i18n.gettext("#%(rank)s in community %(community)s (%(size)s accounts), %(share)s of its leader's score",
                         rank=rank, share=i18n.fixed(share, 2), **where)
 

@@ -28,6 +28,8 @@ MAP_LABELS = 12
 LEGEND_COMMUNITIES = len(PALETTE)
 OTHER_COLOUR = "#bcc6ce"
 _MIN_RADIUS, _MAX_RADIUS = 1.2, 6.0
+#: A map label's size in the drawing's units (11 px sans-serif: about 0.62 em a character, 13 px a line).
+_LABEL_CHAR_WIDTH, _LABEL_HEIGHT = 6.8, 13.0
 
 
 def _community_colours(con: duckdb.DuckDBPyConnection) -> tuple[dict[Any, str], list[dict[str, Any]]]:
@@ -46,6 +48,26 @@ def _community_colours(con: duckdb.DuckDBPyConnection) -> tuple[dict[Any, str], 
                "hashtags": list(r["top_hashtags"] or [])[:3], "accounts": list(r["top_accounts"] or [])[:2]}
               for r in rows]
     return colours, legend
+
+
+def _place_labels(drawn: list[dict[str, Any]], texts: list[str]) -> list[dict[str, Any]]:
+    """Up to ``MAP_LABELS`` labels above the first nodes (the most influential), skipping one whose box
+    would overlap a label already placed (two hubs side by side printed one name over the other), and
+    kept inside the frame."""
+    placed: list[dict[str, Any]] = []
+    boxes: list[tuple[float, float, float, float]] = []
+    for node, text in zip(drawn, texts):
+        if len(placed) == MAP_LABELS:
+            break
+        half = _LABEL_CHAR_WIDTH * len(text) / 2
+        x = min(max(node["x"], half), MAP_WIDTH - half)
+        y = round(max(node["y"] - node["r"] - 2, _LABEL_HEIGHT), 1)  # y is the text's baseline
+        box = (x - half, y - _LABEL_HEIGHT, x + half, y)
+        if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in boxes):
+            continue
+        boxes.append(box)
+        placed.append({"x": round(x, 1), "y": y, "text": text})
+    return placed
 
 
 def collect_community_map(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
@@ -127,8 +149,7 @@ def collect_community_map(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | No
                      " · " + i18n.gettext("community %(community)s", community=n["community"]))
         drawn.append({"x": x, "y": y, "r": round(radius, 1), "colour": colours.get(n["community"], OTHER_COLOUR),
                       "title": account_name(n["handle"]) + community})
-    labels = [{"x": d["x"], "y": round(d["y"] - d["r"] - 2, 1), "text": account_name(str(n["handle"]))}
-              for d, n in zip(drawn[:MAP_LABELS], nodes[:MAP_LABELS])]
+    labels = _place_labels(drawn, [account_name(str(n["handle"])) for n in nodes])
     lines = [(*px(a, b), *px(c, d)) for a, b, c, d in edges]
     return {
         "width": MAP_WIDTH, "height": MAP_HEIGHT,
@@ -150,8 +171,16 @@ def collect_communities(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None
     rows = _rows(con, "SELECT community, size, top_accounts, top_hashtags, top_domains, top_terms, languages, "
                       "first_post, last_post FROM community_profiles WHERE size > 1 "
                       "ORDER BY size DESC, community LIMIT 25")
+    # the profile's hashtags, domains and terms come from its members' own posts (reposts left out)
+    posts = {community: (total, own) for community, total, own in con.execute(
+        "SELECT c.community, count(p.post_id), count(p.post_id) FILTER (WHERE p.kind <> 'repost') FROM communities c "
+        "JOIN posts p ON p.platform = c.platform AND p.account_id = c.account_id GROUP BY c.community").fetchall()}
     for row in rows:
         row["colour"] = colours.get(row["community"])
+        total, own = posts.get(row["community"], (0, 0))
+        row["empty_why"] = (i18n.gettext("no post by its members in the corpus") if not total else
+                            i18n.gettext("its members only repost: no hashtag, domain or term of their own")
+                            if not own else None)
         row["languages"] = [
             f"{i18n.language_name(item['lang'])} {i18n.number(round(100 * item['share']))} %" for item in (row["languages"] or [])[:3]
             if isinstance(item, dict) and item.get("share") is not None
@@ -236,7 +265,7 @@ def collect_polarization(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | Non
     if isinstance(stored_sides, str):
         stored_sides = orjson.loads(stored_sides)
     has_influence = has_table(con, "influence_scores")
-    sides, bridges = [], []
+    sides = []
     if has_table(con, "account_bridging"):
         order = "i.influence DESC NULLS LAST, " if has_influence else ""
         join = ("LEFT JOIN influence_scores i ON i.platform = b.platform AND i.account_id = b.account_id "
@@ -247,14 +276,6 @@ def collect_polarization(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | Non
                       "  AS top_accounts "
                       "FROM account_bridging b LEFT JOIN accounts a ON a.platform = b.platform AND a.account_id = b.account_id "
                       f"{join}WHERE b.side IS NOT NULL GROUP BY b.side ORDER BY size DESC, b.side")
-        bridges = _rows(con,
-                        "SELECT b.platform, b.account_id, coalesce(a.handle, b.account_id) AS handle, b.side, "
-                        "       b.bridging, b.participation, b.exposure_side0, b.exposure_side1 "
-                        "FROM account_bridging b LEFT JOIN accounts a ON a.platform = b.platform AND a.account_id = b.account_id "
-                        # one interaction with each side is perfectly even but bridges little: the weight on the
-                        # less-reached side ranks first, the evenness breaks ties
-                        "WHERE b.bridging IS NOT NULL ORDER BY least(b.exposure_side0, b.exposure_side1) DESC, b.bridging DESC, "
-                        "b.platform, b.account_id LIMIT 15")
     if isinstance(stored_sides, list) and stored_sides and all(isinstance(s, dict) and "size" in s for s in stored_sides):
         sides = stored_sides  # as the analysis wrote them (leading accounts by degree)
     scores = polarization_summary(con)
@@ -264,7 +285,7 @@ def collect_polarization(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | Non
     return {"rwc": scores["rwc"], "modularity": scores["modularity"], "ei_index": scores["ei_index"],
             "reason": polarization_reason(scores), "note": scores["note"] and i18n.translate(scores["note"]),
             "nodes": scores["nodes"],
-            "accounts_with_edges": scores["accounts_with_edges"], "sides": sides, "bridges": bridges}
+            "accounts_with_edges": scores["accounts_with_edges"], "sides": sides, "bridges": scores["bridges"]}
 
 
 register_section(Section("community-map", N_("Community map"), 50, "community_map.html", collect_community_map))

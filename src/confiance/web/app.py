@@ -73,7 +73,8 @@ def _aggregate_only(key: str, data: dict[str, Any]) -> dict[str, Any]:
     """A report section as the dashboard shows it: per-person sensitive labels removed."""
     if key == "polarization":
         data = {**data, "sides": [{**s, "top_accounts": []} for s in data.get("sides") or []],
-                "bridges": [{**b, "side": ""} for b in data.get("bridges") or []]}
+                "bridges": [{**b, "side": ""} for b in data.get("bridges") or []],
+                "sides_withheld": True}  # the template drops the emptied columns and says why
     return data
 
 

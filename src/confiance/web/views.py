@@ -171,7 +171,8 @@ register_view(TableView(
 ))
 register_view(TableView(
     key="influencers", title=N_("Influencers"), requires="influence_scores",
-    description=N_("Influence: percentile blend of reach, amplification, authority, engagement, coreness and regularity."),
+    description=N_("Influence: weighted mean of followers, engagers, engagement per post, amplification and authority, "
+                   "each on a log scale relative to the platform's top account; the report explains each rank."),
     sql="""SELECT platform, account_id, handle, rank, influence, followers, unique_engagers, amplification, authority,
                   engagement_rate, coreness FROM influence_scores""",
     columns=(Column("rank", N_("Rank"), "number"), Column("platform", N_("Platform")),
@@ -186,8 +187,11 @@ register_view(TableView(
 register_view(TableView(
     key="communities", title=N_("Communities"), requires="community_profiles",
     description=N_("Communities found by Leiden, with what characterises each."),
-    sql="""SELECT community, size, top_hashtags, top_domains, top_terms, first_post, last_post FROM community_profiles""",
+    sql="""SELECT community, size, top_accounts[1:5] AS top_accounts, top_hashtags, top_domains, top_terms, first_post,
+                  last_post FROM community_profiles""",
     columns=(Column("community", N_("Community"), "number"), Column("size", N_("Accounts"), "number"),
+             # handles, not pseudonymised one by one: hidden in pseudonymised mode
+             Column("top_accounts", N_("Top accounts"), "list", personal=True),
              Column("top_hashtags", N_("Hashtags"), "list"), Column("top_domains", N_("Domains"), "list"),
              Column("top_terms", N_("Terms"), "list", personal=True), Column("first_post", N_("First post"), "time"),
              Column("last_post", N_("Last post"), "time")),
