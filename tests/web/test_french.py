@@ -19,6 +19,7 @@ from confiance.cli import app
 from confiance.i18n import LANGUAGES
 from confiance.integrity.disclosure import Finding
 from confiance.integrity.harm import MISSING_NOTES
+from confiance.web.account_fields import CODE_LABELS, unlabelled
 from confiance.web.app import Settings, create_app
 from confiance.web.evidence import readable_cells
 from confiance.web.evidence_keys import EVIDENCE_KEYS
@@ -32,7 +33,9 @@ NNBSP = "\u202f"  # the narrow no-break space of French numbers and before ";", 
 NBSP = "\u00a0"  # the no-break space before ":" and inside « guillemets » (docs/glossaire.md)
 #: Words spelled alike in both languages (and the data's own values, which are never translated).
 SAME_IN_BOTH = {"Influence", "Amplification", "Sources", "Analyses", "Format", "Type", "Verdict", "Mention", "URL",
-                "Hashtags", "Engagements", "table", "interaction", "bio", "API (OpenAPI)", "confiance"}
+                "Hashtags", "Engagements", "table", "interaction", "bio", "API (OpenAPI)", "confiance", "amplification",
+                "engagement", "engagements", "exclamations", "influence", "interactions", "participation", "type",
+                "verdict"}
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +93,6 @@ def test_each_page_is_in_french_with_no_english_heading_left(english, french, wo
     with ws.reader() as con:  # the data's own values (handles, names, analyses' keys) stay as they are
         handle = {h for (h,) in con.execute("SELECT handle FROM accounts").fetchall()}
     left = {w for w in english_words & french_words - SAME_IN_BOTH if not any(w.startswith(h) for h in handle if h)}
-    if route.startswith("/accounts/"):  # the account page's score tables are named by the analyses' own keys
-        left = {w for w in left if not re.fullmatch(r"[a-z0-9_]+", w)}
     assert not left, (route, sorted(left))
 
 
@@ -528,3 +529,36 @@ def test_table_cells_name_flags_and_the_analyses_codes_in_the_readers_language(e
     # the CSV and the API keep the stored codes
     assert {r["type"] for r in french.get("/api/tables/account-types?limit=100").json()["rows"]} <= {
         "expert", "creator", "media", "brand", "institution", "other"}
+
+
+def _account_page_names(page: str) -> list[str]:
+    """The names the account page gives its tables and fields (its h3, dt and th)."""
+    return [html.unescape(re.sub(r"<[^>]+>", "", m.group(2))).strip()
+            for m in re.finditer(r"<(h3|dt|th)(?: [^>]*)?>(.*?)</\1>", page, re.S)]
+
+
+def test_every_column_the_account_page_shows_has_a_label(english, french, world):
+    """The account page showed ~150 stored names ("account_bridging", "posts_count_log") and codes ("creator",
+    "top_engager"): every table and column an analysis writes per account is named for a reader, or hidden."""
+    ws, _ = world
+    with ws.reader() as con:
+        tables = {}
+        for table in store.derived_tables(con):
+            columns = [c for (c,) in con.execute("SELECT column_name FROM information_schema.columns "
+                                                 "WHERE table_name = ? ORDER BY ordinal_position", [table]).fetchall()]
+            if {"platform", "account_id"} <= set(columns):
+                tables[table] = columns
+        top = con.execute("SELECT platform, account_id FROM influence_evidence GROUP BY ALL "
+                          "ORDER BY count(*) DESC, 2 LIMIT 1").fetchall()[0]
+    assert {"bot_scores", "bot_features", "influence_scores", "influence_evidence", "account_types"} <= set(tables)
+    assert not {t: missing for t, columns in tables.items() if (missing := unlabelled(t, columns))}
+    for client in (english, french):
+        page = client.get(f"/accounts/{top[0]}/{top[1]}").text
+        names = _account_page_names(page)
+        assert len(names) > 40, names
+        assert not [n for n in names if "_" in n or n in ("x", "y", "n")], names
+        cells = {html.unescape(c).strip() for c in re.findall(r"<(?:dd|td)[^>]*>([^<]*)</(?:dd|td)>", page)}
+        if client is french:  # the analyses' codes (English words too: "neutral"), and the types' ("creator")
+            codes = set(CODE_LABELS) | {"creator", "expert", "media", "brand", "institution", "other"}
+            assert not cells & codes, cells & codes
+        assert "top_engager" not in page and "example_post" not in page
