@@ -218,7 +218,8 @@ def test_the_french_report_writes_numbers_percentages_and_dates_the_french_way(r
 ENGLISH_EXPLANATION_WORDS = ("strongest", "reach p", " p9", " p8", " of its leader", "leads community", "in community",
                              "next account", "owned account", "typed ", "likely automated", "bot score", "confidence",
                              "profile:", "own_domain_links", "best post", "cosine", "weakest", "distance",
-                             "most different", "avoided-topic", "nothing to judge", "editorial", "trust ")
+                             "most different", "avoided-topic", "nothing to judge", "editorial", "trust ", "bot_scores",
+                             "bot likelihood")
 
 
 def _section(html: str, key: str) -> str:
@@ -418,3 +419,14 @@ def test_the_topics_outliers_row_is_named_in_the_readers_language():
     assert "outliers" not in french and "non classées (proches d'aucun sujet)" in french
     assert "<strong>vélo, ville</strong>" in french
     assert "outliers (close to no topic)" in template.render(data=data)
+
+
+def test_an_exclusion_reason_names_the_bot_model_not_its_table():
+    """The French report read « probablement automatisé : score de bot 0,91 (bot_scores) »: a table's name."""
+    from confiance.influence.scores import _exclusion_reason
+
+    with i18n.using("fr"):
+        french = _exclusion_reason(None, None, None, 0.91)
+    english = _exclusion_reason(None, None, None, 0.91)
+    assert "_" not in french and "_" not in english, (french, english)
+    assert french == f"probablement automatisé{NBSP}: probabilité de bot 0,91 (modèle de détection des bots)"

@@ -562,3 +562,42 @@ def test_every_column_the_account_page_shows_has_a_label(english, french, world)
             codes = set(CODE_LABELS) | {"creator", "expert", "media", "brand", "institution", "other"}
             assert not cells & codes, cells & codes
         assert "top_engager" not in page and "example_post" not in page
+
+
+def test_a_fit_rows_evidence_reads_in_the_pages_language(world):
+    """The French account page wrote a fit's evidence with its stored keys ("raw", "similarity", "cosine",
+    "factor") and a table name as its source ("bot_scores")."""
+    import duckdb
+
+    from confiance.web.evidence import readable_scores
+
+    evidence = {  # as influence/fit.py writes it
+        "editorial": {"raw": 0.477, "similarity": 0.2876, "posts": 3, "topic_overlap": 0.6667, "hit_share": 0.0,
+                      "best_posts": [{"post_id": "p1", "cosine": 0.429, "closest_brief_text": "Vélos", "excerpt": "Yet"}],
+                      "avoided_hits": [{"post_id": "p2", "avoided": ["crypto"], "words": [], "cosine": 0.4}],
+                      "percentile": 0.973, "score": 0.973},
+        "style": {"distance": 2.06, "references": ["x:@solvanevelo"],
+                  "features": [{"feature": "mean_length", "value": 155.5, "reference": 269.0,
+                                "reference_account": "x:@solvanevelo", "z": 4.4}]},
+        "audience": {"lower": 0.33, "upper": 0.4, "segments_not_covered": [],
+                     "segments": [{"segment": "cyclistes", "weight": 1.0, "share": 0.3, "criteria": [
+                         {"criterion": "languages", "dimension": "language", "categories": ["fr"], "n": 21,
+                          "source": "estimated"}]}]},
+        "trust": {"components": [
+            {"component": "bot_score", "value": 0.14, "factor": 0.86, "source": "bot_scores", "label": False},
+            {"component": "suspicious_audience_share", "value": 0.0, "factor": 1.0, "engagers": 25,
+             "suspicious_engagers": 0, "source": "audience_credibility"},
+            {"component": "harm_profile", "low_credibility_share": 0.0, "coordinated_group": None, "factor": 1.0,
+             "source": "harm_profiles"}]},
+        "missing": ["style"]}
+    row = {"fit": 0.5, "editorial": 0.973, "style": 0.1, "audience": 0.3, "trust": 0.86, "explanation": "",
+           "evidence": orjson.dumps(evidence).decode()}
+    with i18n.using("fr"):
+        [fr] = readable_scores(duckdb.connect(), "x", {"fit": [row]})["fit"]
+    text = fr["evidence"]
+    for key in ("raw", "similarity", "cosine", "factor", "percentile", "component", "criterion"):
+        assert not re.search(rf"(?<![\w-]){key}{NBSP}?:", text), (key, text)
+    assert "bot_scores" not in text and "harm_profiles" not in text and "mean_length" not in text
+    for label in ("centile parmi les candidats", "similarité cosinus", "facteur", "composante"):
+        assert f"{label}{NBSP}: " in text, (label, text)
+    assert f"source{NBSP}: Probabilité de bot" in text and f"composante{NBSP}: probabilité de bot" in text

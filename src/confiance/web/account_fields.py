@@ -46,6 +46,8 @@ HIDDEN_TABLES = frozenset({"graph_layout"})
 #: Columns that mean nothing to a reader: ids of rows, runs and the account itself (the page's heading).
 HIDDEN_COLUMNS = frozenset({"run_id", "platform", "account_id", "handle", "display_name", "share_id", "parent_share_id",
                             "ref", "control_platform", "parameters", "passage_start", "passage_end"})
+#: Columns that are not about the account: the whole plan's summary, repeated on each of its seeds.
+HIDDEN_TABLE_COLUMNS = frozenset({("plan_results", "summary")})
 #: Suffixes of the helper columns the models read: log-scaled counts and the components rescaled to [0, 1].
 HIDDEN_SUFFIXES = ("_log", "_scaled")
 
@@ -56,17 +58,15 @@ FIELD_LABELS: dict[str, str] = {
     # account_bridging
     "bridging": N_("bridging"), "participation": N_("participation"),
     # account_sources
-    "rated_links": N_("links with a rated source"), "low_credibility_share": N_("share of low-credibility links"),
-    "reposted_links": N_("reposted links"), "reposted_low_credibility": N_("reposted low-credibility links"),
+    "rated_links": N_("links with a rated source"), "reposted_links": N_("reposted links"), "reposted_low_credibility": N_("reposted low-credibility links"),
     "low_credibility_domains": N_("low-credibility domains"), "evidence": N_("evidence"),
     # account_stance and post_stance
     "target": N_("target"), "period": N_("period"), "stance": N_("stance"), "n_posts": N_("posts"),
-    "lower": N_("lower bound"), "upper": N_("upper bound"), "probability": N_("probability"),
+    "probability": N_("probability"),
     "relevance": N_("relevance"),
     # account_types
     "type": N_("type"), "confidence": N_("confidence"), "scores": N_("score per type"),
     # audience_credibility
-    "engagers": N_("engaging accounts"), "suspicious_engagers": N_("suspicious engaging accounts"),
     "suspicious_share": N_("suspicious share of the audience"), "bot_engagers": N_("engaging bots"),
     "coordinated_engagers": N_("coordinated engaging accounts"),
     "suspicious_interaction_share": N_("suspicious share of interactions"),
@@ -74,23 +74,21 @@ FIELD_LABELS: dict[str, str] = {
     "suspicious_follower_share": N_("suspicious share of followers"), "suspicious_accounts": N_("suspicious accounts"),
     "suspicious_not_listed": N_("suspicious accounts not listed"), "status": N_("status"),
     # audience_profiles
-    "dimension": N_("dimension"), "category": N_("category"), "share": N_("share"), "n": N_("accounts observed"),
-    "source": N_("source"), "provider": N_("provider"),
+    "category": N_("category"), "provider": N_("provider"),
     # bot_scores
     "score": N_("bot probability"), "label": N_("flagged as a likely bot"),
     # campaign_exposure and opinion_matches
     "first_exposed_at": N_("first exposed"), "channels": N_("channels"), "evidence_post_ids": N_("evidence posts"),
-    "exposures": N_("exposures"), "control_account_id": N_("control account"), "distance": N_("distance"),
+    "exposures": N_("exposures"), "control_account_id": N_("control account"),
     # communities, coordination_groups
     "community": N_("community"), "group_id": N_("coordinated group"),
     # disclosure_accounts and disclosure_posts
     "unclear_posts": N_("posts with an unclear mention"), "banned_posts": N_("posts in a banned category"),
-    "undisclosed_share": N_("undisclosed share"), "post_id": N_("post"), "commercial": N_("commercial"),
+    "undisclosed_share": N_("undisclosed share"), "commercial": N_("commercial"),
     "verdict": N_("verdict"), "findings": N_("evidence"),
     # fit and plan_results
-    "rank": N_("rank"), "fit": N_("fit"), "editorial": N_("editorial"), "style": N_("style"), "audience": N_("audience"),
-    "trust": N_("trust"), "explanation": N_("why"), "brand": N_("brand"), "cost": N_("cost"),
-    "marginal_gain": N_("marginal gain"), "marginal_share": N_("marginal share"), "summary": N_("summary"),
+    "rank": N_("rank"), "fit": N_("fit"), "explanation": N_("why"), "brand": N_("brand"), "cost": N_("cost"),
+    "marginal_gain": N_("marginal gain"), "marginal_share": N_("marginal share"),
     # harm_profiles
     "bot_engagements": N_("engagements from bots"), "bot_amplification_share": N_("bot amplification"),
     "bot_amplifier_share": N_("share of bot amplifiers"), "coordination_kinds": N_("kinds of coordination"),
@@ -119,7 +117,7 @@ TABLE_FIELD_LABELS: dict[tuple[str, str], str] = {
     ("post_stance", "label"): N_("stance"), ("post_stance", "stance"): N_("stance score"),
     ("account_stance", "stance"): N_("stance score"),
     ("influence_evidence", "label"): N_("account or post"), ("influence_evidence", "value"): N_("interactions"),
-    ("url_shares", "kind"): N_("kind"), ("audience_profiles", "source"): N_("source"),
+    ("url_shares", "kind"): N_("kind"),
 }
 
 #: The analyses' stored codes, by what they say.
@@ -165,8 +163,9 @@ PROFILE_LABELS: dict[str, str] = {
 }
 
 
-def hidden(column: str) -> bool:
-    return column in HIDDEN_COLUMNS or column in SENSITIVE_COLUMNS or column.endswith(HIDDEN_SUFFIXES)
+def hidden(table: str, column: str) -> bool:
+    return (column in HIDDEN_COLUMNS or column in SENSITIVE_COLUMNS or (table, column) in HIDDEN_TABLE_COLUMNS
+            or column.endswith(HIDDEN_SUFFIXES))
 
 
 def field_label(table: str, column: str) -> str | None:
@@ -179,7 +178,7 @@ def unlabelled(table: str, columns: Iterable[str]) -> list[str]:
     if table in HIDDEN_TABLES:
         return []
     missing = [] if table in TABLE_TITLES else [table]
-    return missing + [c for c in columns if not hidden(c) and field_label(table, c) is None]
+    return missing + [c for c in columns if not hidden(table, c) and field_label(table, c) is None]
 
 
 def named_codes(scores: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
@@ -196,7 +195,7 @@ def shown_tables(scores: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]
     for table, rows in scores.items():
         if table in HIDDEN_TABLES or not rows:
             continue
-        columns = [c for c in rows[0] if not hidden(c)]
+        columns = [c for c in rows[0] if not hidden(table, c)]
         labels = [i18n.translate(field_label(table, c) or c.replace("_", " ")) for c in columns]
         out.append({"title": i18n.label(TABLE_TITLES, table), "labels": labels,
                     "rows": [[row.get(c) for c in columns] for row in rows]})
