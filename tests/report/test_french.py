@@ -250,7 +250,8 @@ def test_the_analyses_explanations_in_the_french_report_are_french(reports):
     assert any("centile" in r for r in reasons_fr) and any("tête de file de la communauté" in r for r in reasons_fr)
     assert any("compte détenu par une marque, classé marque (confiance " in r for r in reasons_fr)
     assert all(r.startswith("éditorial ") and " ; confiance " in r for r in fit_fr)  # plain spaces: see _fit_explanations
-    assert any(re.search(r"éditorial \d,\d\d \(publication la plus proche \S+, cosinus \d,\d+\)", r) for r in fit_fr)
+    assert any(re.search(r"éditorial \d,\d\d \(centile parmi les candidats ; publication la plus proche \S+, "
+                         r"similarité cosinus brute \d,\d+\)", r) for r in fit_fr)
 
 
 def _rule_texts(section: str) -> tuple[list[str], list[str]]:

@@ -488,7 +488,8 @@ def test_the_account_pages_brand_fit_explanation_is_written_in_the_pages_languag
     con = duckdb.connect()
     with i18n.using("fr"):
         [fr] = readable_scores(con, "x", {"fit": [dict(row)]})["fit"]
-    assert fr["explanation"] == (f"éditorial 0,41 (publication la plus proche p1, cosinus 0,065){NNBSP}; "
+    assert fr["explanation"] == (f"éditorial 0,41 (centile parmi les candidats{NNBSP}; publication la plus proche p1, "
+                                 f"similarité cosinus brute 0,065){NNBSP}; "
                                  f"confiance 0,94 (point faible{NBSP}: probabilité de bot)")
     [en] = readable_scores(con, "x", {"fit": [dict(row)]})["fit"]
     assert en["explanation"] == row["explanation"]
