@@ -602,3 +602,23 @@ def test_a_fit_rows_evidence_reads_in_the_pages_language(world):
     for label in ("centile parmi les candidats", "similarité cosinus", "facteur", "composante"):
         assert f"{label}{NBSP}: " in text, (label, text)
     assert f"source{NBSP}: Probabilité de bot" in text and f"composante{NBSP}: probabilité de bot" in text
+
+
+def _total(client: TestClient, route: str) -> int:
+    return int(re.search(r'data-total="(\d+)"', client.get(route).text).group(1))
+
+
+def test_the_filter_finds_a_code_by_the_label_the_reader_sees(english, french, world):
+    """« catégorie interdite » found nothing: the filter searched the stored codes only."""
+    ws, _ = world
+    with ws.reader() as con:
+        others = con.execute("SELECT count(*) FROM account_types WHERE type = 'other'").fetchall()[0][0]
+    assert others > 0
+    assert _total(french, "/tables/account-types?q=autre") == others  # the French label of "other"
+    assert _total(french, "/tables/account-types?q=AUTRE") == others
+    assert _total(french, "/tables/account-types?q=other") == others  # the code still finds its rows
+    assert _total(english, "/tables/account-types?q=autre") == 0  # an English page searches English labels
+    with ws.reader() as con:
+        creators = con.execute("SELECT count(*) FROM account_types WHERE type = 'creator'").fetchall()[0][0]
+    assert creators > 0 and _total(english, "/tables/account-types?q=professional%20creator") == creators
+    assert _total(french, "/tables/account-types?q=nothing-like-this") == 0
