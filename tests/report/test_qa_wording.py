@@ -259,3 +259,25 @@ def test_impact_charts_name_what_each_axis_shows(workspace, tmp_path):
     titres = re.findall(r'<text [^>]*class="axis-title">([^<]*)</text>', french)
     assert titres == ["site_visits (dans l&#39;unité du KPI)", "date de la valeur du KPI",
                       "effet cumulé sur site_visits (dans l&#39;unité du KPI)", "date de la valeur du KPI"], titres
+
+
+def test_the_plans_costs_say_their_unit(workspace, tmp_path):
+    """"total cost 4,700": in which currency? The brief's, when it names one; "cost units" otherwise."""
+    def plan_section(currency, language="en"):
+        summary = orjson.dumps({"expected_reach": {"mean": 12.0, "lower": 10.0, "upper": 14.0}, "segments": {},
+                                "parameters": {"budget": 5000.0, "currency": currency},
+                                "diagnostics": {"total_cost": 4700.0}}).decode()
+        with workspace.writer() as con:
+            con.execute("CREATE OR REPLACE TABLE plan_results AS SELECT 1 AS rank, 'x' AS platform, '2' AS account_id, "
+                        "'bee' AS handle, 387::BIGINT AS followers, 4700.0::DOUBLE AS cost, 3.0::DOUBLE AS marginal_gain, "
+                        "1.0::DOUBLE AS marginal_share, NULL::DOUBLE AS fit, ? AS summary, 'p' AS run_id", [summary])
+        page = build_report(workspace, tmp_path / f"{currency}-{language}.html", language=language).read_text()
+        return re.sub(r"\s+", " ", _section(page, "plan"))
+
+    euros = plan_section("EUR")
+    assert "<td class=\"n\">4,700 EUR</td>" in euros and "budget 5,000 EUR" in euros and ">cost (EUR)<" in euros
+    units = plan_section(None)
+    assert "<td class=\"n\">4,700 cost units</td>" in units and "budget 5,000 cost units" in units
+    assert "EUR" not in units and "€" not in units
+    french = plan_section(None, "fr")
+    assert "4 700 unités de coût</td>" in french and "budget 5 000 unités de coût" in french  # spaces: see plan_section
