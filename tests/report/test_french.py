@@ -209,7 +209,7 @@ def test_the_french_report_writes_numbers_percentages_and_dates_the_french_way(r
     assert re.search(r"<td class=\"n\">\d+,\d+&nbsp;%</td>", french)  # percentages with a decimal comma
     # chart ticks: French dates and numbers
     ticks = re.findall(r'text-anchor="middle">([^<]+)</text>', french)
-    assert any(re.fullmatch(r"\d{1,2} (janv|févr|mars|avr|mai|juin|juil|août|sept|oct|nov|déc)\.? \d{4}", t) for t in ticks)
+    assert any(re.fullmatch(r"\d{1,2}(?:er)? (janv|févr|mars|avr|mai|juin|juil|août|sept|oct|nov|déc)\.? \d{4}", t) for t in ticks)
     assert not any(re.fullmatch(r"\d{4}-\d{2}-\d{2}", t) for t in ticks)
     assert re.search(r"\d{4}-\d{2}-\d{2}", " ".join(re.findall(r'text-anchor="middle">([^<]+)</text>', english)))
 
@@ -431,3 +431,16 @@ def test_an_exclusion_reason_names_the_bot_model_not_its_table():
     english = _exclusion_reason(None, None, None, 0.91)
     assert "_" not in french and "_" not in english, (french, english)
     assert french == f"probablement automatisé{NBSP}: probabilité de bot 0,91 (modèle de détection des bots)"
+
+
+def test_the_first_of_the_month_is_written_1er_in_french():
+    """French dates read « 1 juin »: the first of a month is « 1er juin » (the other days stay cardinal)."""
+    from datetime import date, datetime, timezone
+
+    with i18n.using("fr"):
+        assert i18n.day(date(2025, 6, 1)) == "1er juin 2025"
+        assert i18n.day(date(2025, 6, 2)) == "2 juin 2025" and i18n.day(date(2025, 6, 11)) == "11 juin 2025"
+        assert i18n.day(date(2025, 6, 21)) == "21 juin 2025"
+        assert i18n.moment(datetime(2025, 3, 1, 9, 5, 0, tzinfo=timezone.utc)) == "1er mars 2025 09:05:00 UTC"
+        assert i18n.moment("2025-01-01") == "1er janv. 2025"  # an ISO day held as text
+    assert i18n.day(date(2025, 6, 1)) == "2025-06-01"

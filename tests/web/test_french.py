@@ -100,7 +100,7 @@ def test_the_french_pages_say_what_they_show_in_french(french, english):
     overview = french.get("/").text
     assert "<title>Vue d'ensemble · confiance</title>" in overview and "<h2>Contenu de la base</h2>" in overview
     assert "<th>table</th><th class=\"n\">lignes</th>" in overview
-    assert re.search(r'<span class="snapshot">instantané du \d{1,2} [a-zéû]+\.? \d{4} \d\d:\d\d:\d\d UTC', overview)
+    assert re.search(r'<span class="snapshot">instantané du \d{1,2}(?:er)? [a-zéû]+\.? \d{4} \d\d:\d\d:\d\d UTC', overview)
     table = french.get("/tables/accounts?limit=3").text
     assert "<h1>Comptes</h1>" in table and ">Abonnés ▼</a>" in table and ">Plateforme</a>" in table
     assert 'placeholder="filtrer…"' in table and "<button type=\"submit\">Filtrer</button>" in table
