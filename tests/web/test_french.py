@@ -622,3 +622,11 @@ def test_the_filter_finds_a_code_by_the_label_the_reader_sees(english, french, w
         creators = con.execute("SELECT count(*) FROM account_types WHERE type = 'creator'").fetchall()[0][0]
     assert creators > 0 and _total(english, "/tables/account-types?q=professional%20creator") == creators
     assert _total(french, "/tables/account-types?q=nothing-like-this") == 0
+
+
+def test_the_overview_writes_the_ingest_accounting_in_words_not_column_names(english, french):
+    """The French overview read « l'invariant vérifié pour chacun : records_read = stored + duplicates + rejected »."""
+    assert "read = stored + duplicates + rejected" in html.unescape(english.get("/").text)
+    page = html.unescape(french.get("/").text)
+    assert "lus = enregistrés + doublons + rejetés" in page
+    assert not re.search(r"records_read|\bstored\b|\bduplicates\b", page)

@@ -205,7 +205,7 @@ register_view(TableView(
 ))
 register_view(TableView(
     key="sources", title=N_("Sources"), requires="sources",
-    description=N_("Ingested files: the per-file invariant records_read = stored + duplicates + rejected."),
+    description=N_("Ingested files, each checked against its accounting: read = stored + duplicates + rejected."),
     sql="SELECT format, records_read, stored, duplicates, rejected, ingested_at, sha256 FROM sources",
     columns=(Column("format", N_("Format")), Column("records_read", N_("Read"), "number"),
              Column("stored", N_("Stored"), "number"),
