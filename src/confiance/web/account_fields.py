@@ -127,6 +127,7 @@ CODE_LABELS: dict[str, str] = {
     "positive": N_("positive"), "neutral": N_("neutral"), "negative": N_("negative"),
     "favour": N_("favourable"), "against": N_("against"),
     "estimated": N_("estimated"), "supplied": N_("supplied"), "computed": N_("computed"),
+    # who supplied an audience report (audience_profiles.provider)
     "platform_insights": N_("platform insights"), "creator": N_("the account's own report"),
     "community": N_("community"), "language": N_("language"), "age": N_("age"), "country": N_("country"),
     "gender": N_("gender"),
