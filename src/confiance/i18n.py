@@ -309,11 +309,22 @@ def trimmed_number(value: float, significant: int | None = None) -> str:
     return format_decimal(value, format="#,##0.##########", locale=_LOCALES[current()])
 
 
+#: How a language writes the first day of a month where the locale's number is not it (French: « 1er juin »).
+_FIRST_OF_MONTH = {"fr": "1er"}
+
+
+def _first_of_month(text: str, value: date) -> str:
+    """``text``, a date starting with its day, with the first of the month written as the language writes it."""
+    first = _FIRST_OF_MONTH.get(current())
+    return first + text[1:] if first and value.day == 1 and text.startswith("1 ") else text
+
+
 def day(value: date) -> str:
-    """A date: ISO in English ("2026-11-30"), the locale's medium form otherwise ("30 nov. 2026")."""
+    """A date: ISO in English ("2026-11-30"), the locale's medium form otherwise ("30 nov. 2026"; the first of
+    a month in French « 1er juin 2025 »)."""
     if current() == LANGUAGES[0]:
         return value.isoformat()
-    return format_date(value, "medium", locale=_LOCALES[current()])
+    return _first_of_month(format_date(value, "medium", locale=_LOCALES[current()]), value)
 
 
 def moment(value: object) -> object:
@@ -323,7 +334,8 @@ def moment(value: object) -> object:
         value = value.astimezone(timezone.utc) if value.tzinfo else value
         if current() == LANGUAGES[0]:
             return value.strftime("%Y-%m-%d %H:%M:%S UTC")
-        return format_datetime(value, "d MMM y HH:mm:ss", tzinfo="UTC", locale=_LOCALES[current()]) + " UTC"
+        shown = format_datetime(value, "d MMM y HH:mm:ss", tzinfo="UTC", locale=_LOCALES[current()])
+        return _first_of_month(shown, value.date()) + " UTC"
     if isinstance(value, date):
         return day(value)
     if isinstance(value, str) and current() != LANGUAGES[0] and _ISO_DAY.fullmatch(value):

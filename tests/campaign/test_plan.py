@@ -205,7 +205,7 @@ def test_plan_is_reproducible_respects_budget_and_exclusions_and_is_stored(sim_w
     brief = parse_brief(
         "brand: test\nsegments:\n  - {name: fr, weight: 2, audience: {languages: [fr]}}\n"
         "  - {name: en, weight: 1, audience: {languages: [en]}}\n"
-        "budget:\n  total: 3000\n  cost: {model: cpm, cpm: 100, minimum: 150}\n"
+        "budget:\n  total: 3000\n  currency: EUR\n  cost: {model: cpm, cpm: 100, minimum: 150}\n"
         f"exclusions:\n  accounts: ['{excluded['platform']}:{excluded['account_id']}']\n  platforms: [mastodon]\n")
     with ws.reader() as con:
         one = plan(con, brief, seed=11, mc_runs=200)
@@ -214,6 +214,7 @@ def test_plan_is_reproducible_respects_budget_and_exclusions_and_is_stored(sim_w
     strip = lambda r: {**r.to_json(), "diagnostics": {k: v for k, v in r.diagnostics.items() if k != "seconds"}}  # noqa: E731
     assert strip(one) == strip(two)
     assert one.seeds and one.diagnostics["total_cost"] <= 3000
+    assert one.parameters["currency"] == "EUR"  # the report writes the costs in it
     for s in one.seeds:
         assert s["cost"] == pytest.approx(max(100 * (followers[(s["platform"], s["account_id"])] or 0) / 1000, 150))
         assert s["platform"] != "mastodon"

@@ -227,3 +227,19 @@ def test_cli_match_json_contract_and_errors(world, tmp_path):
     assert bad.exit_code == 1 and "both embraced and avoided" in str(bad.exception)
     missing = runner.invoke(app, ["--workspace", str(ws.root), "match", "--json"])
     assert missing.exit_code == 2
+
+
+def test_the_explanation_says_the_editorial_part_is_a_percentile_and_the_cosine_a_raw_similarity():
+    """`match` wrote "editorial 0.79 (best post p1, cosine 0.114)": a reader compared a percentile among the
+    candidates with a raw similarity and over-read the fit."""
+    from confiance import i18n
+    from confiance.influence.fit import explain_fit
+
+    row = {"editorial": 0.79, "evidence": {"editorial": {"best_posts": [{"post_id": "p1", "cosine": 0.114}],
+                                                          "avoided_hits": []}}}
+    assert explain_fit(row) == "editorial 0.79 (percentile among candidates; best post p1, raw cosine similarity 0.114)"
+    with i18n.using("fr"):
+        assert explain_fit(row) == ("éditorial 0,79 (centile parmi les candidats\u202f; publication la plus proche p1, "
+                                    "similarité cosinus brute 0,114)")
+    no_post = {"editorial": 0.5, "evidence": {"editorial": {"best_posts": [], "avoided_hits": []}}}
+    assert explain_fit(no_post) == "editorial 0.50 (percentile among candidates)"

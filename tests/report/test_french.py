@@ -209,7 +209,7 @@ def test_the_french_report_writes_numbers_percentages_and_dates_the_french_way(r
     assert re.search(r"<td class=\"n\">\d+,\d+&nbsp;%</td>", french)  # percentages with a decimal comma
     # chart ticks: French dates and numbers
     ticks = re.findall(r'text-anchor="middle">([^<]+)</text>', french)
-    assert any(re.fullmatch(r"\d{1,2} (janv|févr|mars|avr|mai|juin|juil|août|sept|oct|nov|déc)\.? \d{4}", t) for t in ticks)
+    assert any(re.fullmatch(r"\d{1,2}(?:er)? (janv|févr|mars|avr|mai|juin|juil|août|sept|oct|nov|déc)\.? \d{4}", t) for t in ticks)
     assert not any(re.fullmatch(r"\d{4}-\d{2}-\d{2}", t) for t in ticks)
     assert re.search(r"\d{4}-\d{2}-\d{2}", " ".join(re.findall(r'text-anchor="middle">([^<]+)</text>', english)))
 
@@ -218,7 +218,8 @@ def test_the_french_report_writes_numbers_percentages_and_dates_the_french_way(r
 ENGLISH_EXPLANATION_WORDS = ("strongest", "reach p", " p9", " p8", " of its leader", "leads community", "in community",
                              "next account", "owned account", "typed ", "likely automated", "bot score", "confidence",
                              "profile:", "own_domain_links", "best post", "cosine", "weakest", "distance",
-                             "most different", "avoided-topic", "nothing to judge", "editorial", "trust ")
+                             "most different", "avoided-topic", "nothing to judge", "editorial", "trust ", "bot_scores",
+                             "bot likelihood")
 
 
 def _section(html: str, key: str) -> str:
@@ -249,7 +250,8 @@ def test_the_analyses_explanations_in_the_french_report_are_french(reports):
     assert any("centile" in r for r in reasons_fr) and any("tête de file de la communauté" in r for r in reasons_fr)
     assert any("compte détenu par une marque, classé marque (confiance " in r for r in reasons_fr)
     assert all(r.startswith("éditorial ") and " ; confiance " in r for r in fit_fr)  # plain spaces: see _fit_explanations
-    assert any(re.search(r"éditorial \d,\d\d \(publication la plus proche \S+, cosinus \d,\d+\)", r) for r in fit_fr)
+    assert any(re.search(r"éditorial \d,\d\d \(centile parmi les candidats ; publication la plus proche \S+, "
+                         r"similarité cosinus brute \d,\d+\)", r) for r in fit_fr)
 
 
 def _rule_texts(section: str) -> tuple[list[str], list[str]]:
@@ -418,3 +420,27 @@ def test_the_topics_outliers_row_is_named_in_the_readers_language():
     assert "outliers" not in french and "non classées (proches d'aucun sujet)" in french
     assert "<strong>vélo, ville</strong>" in french
     assert "outliers (close to no topic)" in template.render(data=data)
+
+
+def test_an_exclusion_reason_names_the_bot_model_not_its_table():
+    """The French report read « probablement automatisé : score de bot 0,91 (bot_scores) »: a table's name."""
+    from confiance.influence.scores import _exclusion_reason
+
+    with i18n.using("fr"):
+        french = _exclusion_reason(None, None, None, 0.91)
+    english = _exclusion_reason(None, None, None, 0.91)
+    assert "_" not in french and "_" not in english, (french, english)
+    assert french == f"probablement automatisé{NBSP}: probabilité de bot 0,91 (modèle de détection des bots)"
+
+
+def test_the_first_of_the_month_is_written_1er_in_french():
+    """French dates read « 1 juin »: the first of a month is « 1er juin » (the other days stay cardinal)."""
+    from datetime import date, datetime, timezone
+
+    with i18n.using("fr"):
+        assert i18n.day(date(2025, 6, 1)) == "1er juin 2025"
+        assert i18n.day(date(2025, 6, 2)) == "2 juin 2025" and i18n.day(date(2025, 6, 11)) == "11 juin 2025"
+        assert i18n.day(date(2025, 6, 21)) == "21 juin 2025"
+        assert i18n.moment(datetime(2025, 3, 1, 9, 5, 0, tzinfo=timezone.utc)) == "1er mars 2025 09:05:00 UTC"
+        assert i18n.moment("2025-01-01") == "1er janv. 2025"  # an ISO day held as text
+    assert i18n.day(date(2025, 6, 1)) == "2025-06-01"

@@ -235,3 +235,49 @@ def test_plan_cells_without_followers_or_fit_say_so(workspace, tmp_path):
     assert '<td class="n"></td>' not in picks + choix and picks.count('<td class="n">–</td>') == 2
     assert "“–”: no follower count in the data, or no brand-fit score" in picks
     assert "« – » : pas de nombre d'abonnés dans les données, ou pas de score" in choix
+
+
+def test_impact_charts_name_what_each_axis_shows(workspace, tmp_path):
+    """The impact charts had no axis titles: a reader could not tell what a point was nor what it measured."""
+    with workspace.writer() as con:
+        con.execute("CREATE TABLE impact_results AS SELECT 'site_visits' AS series, ['search']::VARCHAR[] AS controls, "
+                    "NULL::VARCHAR AS model, 6 AS intervention_index, '2025-01-07' AS intervention, "
+                    + ", ".join(f"1.0::DOUBLE AS {c}" for c in (
+                        "average_actual", "average_predicted", "average_effect", "average_lower", "average_upper",
+                        "cumulative_actual", "cumulative_predicted", "cumulative_effect", "cumulative_lower",
+                        "cumulative_upper", "relative_effect", "relative_lower", "relative_upper", "p")))
+        con.execute("CREATE TABLE impact_points AS SELECT 'site_visits' AS series, i AS idx, "
+                    "strftime(DATE '2025-01-01' + CAST(i AS INTEGER), '%Y-%m-%d') AS ts, 10.0::DOUBLE + i AS actual, "
+                    "10.0::DOUBLE AS predicted, "
+                    "9.0::DOUBLE AS predicted_lower, 11.0::DOUBLE AS predicted_upper, i::DOUBLE AS cumulative_effect, "
+                    "i - 1.0::DOUBLE AS cumulative_lower, i + 1.0::DOUBLE AS cumulative_upper FROM range(12) t(i)")
+    english = _section(build_report(workspace, tmp_path / "r.html").read_text(), "impact")
+    french = _section(build_report(workspace, tmp_path / "f.html", language="fr").read_text(), "impact")
+    titles = re.findall(r'<text [^>]*class="axis-title">([^<]*)</text>', english)
+    assert titles == ["site_visits (in the KPI&#39;s unit)", "date of the KPI value",
+                      "cumulative effect on site_visits (in the KPI&#39;s unit)", "date of the KPI value"], titles
+    titres = re.findall(r'<text [^>]*class="axis-title">([^<]*)</text>', french)
+    assert titres == ["site_visits (dans l&#39;unité du KPI)", "date de la valeur du KPI",
+                      "effet cumulé sur site_visits (dans l&#39;unité du KPI)", "date de la valeur du KPI"], titres
+
+
+def test_the_plans_costs_say_their_unit(workspace, tmp_path):
+    """"total cost 4,700": in which currency? The brief's, when it names one; "cost units" otherwise."""
+    def plan_section(currency, language="en"):
+        summary = orjson.dumps({"expected_reach": {"mean": 12.0, "lower": 10.0, "upper": 14.0}, "segments": {},
+                                "parameters": {"budget": 5000.0, "currency": currency},
+                                "diagnostics": {"total_cost": 4700.0}}).decode()
+        with workspace.writer() as con:
+            con.execute("CREATE OR REPLACE TABLE plan_results AS SELECT 1 AS rank, 'x' AS platform, '2' AS account_id, "
+                        "'bee' AS handle, 387::BIGINT AS followers, 4700.0::DOUBLE AS cost, 3.0::DOUBLE AS marginal_gain, "
+                        "1.0::DOUBLE AS marginal_share, NULL::DOUBLE AS fit, ? AS summary, 'p' AS run_id", [summary])
+        page = build_report(workspace, tmp_path / f"{currency}-{language}.html", language=language).read_text()
+        return re.sub(r"\s+", " ", _section(page, "plan"))
+
+    euros = plan_section("EUR")
+    assert "<td class=\"n\">4,700 EUR</td>" in euros and "budget 5,000 EUR" in euros and ">cost (EUR)<" in euros
+    units = plan_section(None)
+    assert "<td class=\"n\">4,700 cost units</td>" in units and "budget 5,000 cost units" in units
+    assert "EUR" not in units and "€" not in units
+    french = plan_section(None, "fr")
+    assert "4 700 unités de coût</td>" in french and "budget 5 000 unités de coût" in french  # spaces: see plan_section

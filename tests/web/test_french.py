@@ -19,6 +19,7 @@ from confiance.cli import app
 from confiance.i18n import LANGUAGES
 from confiance.integrity.disclosure import Finding
 from confiance.integrity.harm import MISSING_NOTES
+from confiance.web.account_fields import CODE_LABELS, unlabelled
 from confiance.web.app import Settings, create_app
 from confiance.web.evidence import readable_cells
 from confiance.web.evidence_keys import EVIDENCE_KEYS
@@ -32,7 +33,9 @@ NNBSP = "\u202f"  # the narrow no-break space of French numbers and before ";", 
 NBSP = "\u00a0"  # the no-break space before ":" and inside « guillemets » (docs/glossaire.md)
 #: Words spelled alike in both languages (and the data's own values, which are never translated).
 SAME_IN_BOTH = {"Influence", "Amplification", "Sources", "Analyses", "Format", "Type", "Verdict", "Mention", "URL",
-                "Hashtags", "Engagements", "table", "interaction", "bio", "API (OpenAPI)", "confiance"}
+                "Hashtags", "Engagements", "table", "interaction", "bio", "API (OpenAPI)", "confiance", "amplification",
+                "engagement", "engagements", "exclamations", "influence", "interactions", "participation", "type",
+                "verdict"}
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +93,6 @@ def test_each_page_is_in_french_with_no_english_heading_left(english, french, wo
     with ws.reader() as con:  # the data's own values (handles, names, analyses' keys) stay as they are
         handle = {h for (h,) in con.execute("SELECT handle FROM accounts").fetchall()}
     left = {w for w in english_words & french_words - SAME_IN_BOTH if not any(w.startswith(h) for h in handle if h)}
-    if route.startswith("/accounts/"):  # the account page's score tables are named by the analyses' own keys
-        left = {w for w in left if not re.fullmatch(r"[a-z0-9_]+", w)}
     assert not left, (route, sorted(left))
 
 
@@ -99,7 +100,7 @@ def test_the_french_pages_say_what_they_show_in_french(french, english):
     overview = french.get("/").text
     assert "<title>Vue d'ensemble · confiance</title>" in overview and "<h2>Contenu de la base</h2>" in overview
     assert "<th>table</th><th class=\"n\">lignes</th>" in overview
-    assert re.search(r'<span class="snapshot">instantané du \d{1,2} [a-zéû]+\.? \d{4} \d\d:\d\d:\d\d UTC', overview)
+    assert re.search(r'<span class="snapshot">instantané du \d{1,2}(?:er)? [a-zéû]+\.? \d{4} \d\d:\d\d:\d\d UTC', overview)
     table = french.get("/tables/accounts?limit=3").text
     assert "<h1>Comptes</h1>" in table and ">Abonnés ▼</a>" in table and ">Plateforme</a>" in table
     assert 'placeholder="filtrer…"' in table and "<button type=\"submit\">Filtrer</button>" in table
@@ -487,7 +488,8 @@ def test_the_account_pages_brand_fit_explanation_is_written_in_the_pages_languag
     con = duckdb.connect()
     with i18n.using("fr"):
         [fr] = readable_scores(con, "x", {"fit": [dict(row)]})["fit"]
-    assert fr["explanation"] == (f"éditorial 0,41 (publication la plus proche p1, cosinus 0,065){NNBSP}; "
+    assert fr["explanation"] == (f"éditorial 0,41 (centile parmi les candidats{NNBSP}; publication la plus proche p1, "
+                                 f"similarité cosinus brute 0,065){NNBSP}; "
                                  f"confiance 0,94 (point faible{NBSP}: probabilité de bot)")
     [en] = readable_scores(con, "x", {"fit": [dict(row)]})["fit"]
     assert en["explanation"] == row["explanation"]
@@ -528,3 +530,103 @@ def test_table_cells_name_flags_and_the_analyses_codes_in_the_readers_language(e
     # the CSV and the API keep the stored codes
     assert {r["type"] for r in french.get("/api/tables/account-types?limit=100").json()["rows"]} <= {
         "expert", "creator", "media", "brand", "institution", "other"}
+
+
+def _account_page_names(page: str) -> list[str]:
+    """The names the account page gives its tables and fields (its h3, dt and th)."""
+    return [html.unescape(re.sub(r"<[^>]+>", "", m.group(2))).strip()
+            for m in re.finditer(r"<(h3|dt|th)(?: [^>]*)?>(.*?)</\1>", page, re.S)]
+
+
+def test_every_column_the_account_page_shows_has_a_label(english, french, world):
+    """The account page showed ~150 stored names ("account_bridging", "posts_count_log") and codes ("creator",
+    "top_engager"): every table and column an analysis writes per account is named for a reader, or hidden."""
+    ws, _ = world
+    with ws.reader() as con:
+        tables = {}
+        for table in store.derived_tables(con):
+            columns = [c for (c,) in con.execute("SELECT column_name FROM information_schema.columns "
+                                                 "WHERE table_name = ? ORDER BY ordinal_position", [table]).fetchall()]
+            if {"platform", "account_id"} <= set(columns):
+                tables[table] = columns
+        top = con.execute("SELECT platform, account_id FROM influence_evidence GROUP BY ALL "
+                          "ORDER BY count(*) DESC, 2 LIMIT 1").fetchall()[0]
+    assert {"bot_scores", "bot_features", "influence_scores", "influence_evidence", "account_types"} <= set(tables)
+    assert not {t: missing for t, columns in tables.items() if (missing := unlabelled(t, columns))}
+    for client in (english, french):
+        page = client.get(f"/accounts/{top[0]}/{top[1]}").text
+        names = _account_page_names(page)
+        assert len(names) > 40, names
+        assert not [n for n in names if "_" in n or n in ("x", "y", "n")], names
+        cells = {html.unescape(c).strip() for c in re.findall(r"<(?:dd|td)[^>]*>([^<]*)</(?:dd|td)>", page)}
+        if client is french:  # the analyses' codes (English words too: "neutral"), and the types' ("creator")
+            codes = set(CODE_LABELS) | {"creator", "expert", "media", "brand", "institution", "other"}
+            assert not cells & codes, cells & codes
+        assert "top_engager" not in page and "example_post" not in page
+
+
+def test_a_fit_rows_evidence_reads_in_the_pages_language(world):
+    """The French account page wrote a fit's evidence with its stored keys ("raw", "similarity", "cosine",
+    "factor") and a table name as its source ("bot_scores")."""
+    import duckdb
+
+    from confiance.web.evidence import readable_scores
+
+    evidence = {  # as influence/fit.py writes it
+        "editorial": {"raw": 0.477, "similarity": 0.2876, "posts": 3, "topic_overlap": 0.6667, "hit_share": 0.0,
+                      "best_posts": [{"post_id": "p1", "cosine": 0.429, "closest_brief_text": "Vélos", "excerpt": "Yet"}],
+                      "avoided_hits": [{"post_id": "p2", "avoided": ["crypto"], "words": [], "cosine": 0.4}],
+                      "percentile": 0.973, "score": 0.973},
+        "style": {"distance": 2.06, "references": ["x:@solvanevelo"],
+                  "features": [{"feature": "mean_length", "value": 155.5, "reference": 269.0,
+                                "reference_account": "x:@solvanevelo", "z": 4.4}]},
+        "audience": {"lower": 0.33, "upper": 0.4, "segments_not_covered": [],
+                     "segments": [{"segment": "cyclistes", "weight": 1.0, "share": 0.3, "criteria": [
+                         {"criterion": "languages", "dimension": "language", "categories": ["fr"], "n": 21,
+                          "source": "estimated"}]}]},
+        "trust": {"components": [
+            {"component": "bot_score", "value": 0.14, "factor": 0.86, "source": "bot_scores", "label": False},
+            {"component": "suspicious_audience_share", "value": 0.0, "factor": 1.0, "engagers": 25,
+             "suspicious_engagers": 0, "source": "audience_credibility"},
+            {"component": "harm_profile", "low_credibility_share": 0.0, "coordinated_group": None, "factor": 1.0,
+             "source": "harm_profiles"}]},
+        "missing": ["style"]}
+    row = {"fit": 0.5, "editorial": 0.973, "style": 0.1, "audience": 0.3, "trust": 0.86, "explanation": "",
+           "evidence": orjson.dumps(evidence).decode()}
+    with i18n.using("fr"):
+        [fr] = readable_scores(duckdb.connect(), "x", {"fit": [row]})["fit"]
+    text = fr["evidence"]
+    for key in ("raw", "similarity", "cosine", "factor", "percentile", "component", "criterion"):
+        assert not re.search(rf"(?<![\w-]){key}{NBSP}?:", text), (key, text)
+    assert "bot_scores" not in text and "harm_profiles" not in text and "mean_length" not in text
+    for label in ("centile parmi les candidats", "similarité cosinus", "facteur", "composante"):
+        assert f"{label}{NBSP}: " in text, (label, text)
+    assert f"source{NBSP}: Probabilité de bot" in text and f"composante{NBSP}: probabilité de bot" in text
+
+
+def _total(client: TestClient, route: str) -> int:
+    return int(re.search(r'data-total="(\d+)"', client.get(route).text).group(1))
+
+
+def test_the_filter_finds_a_code_by_the_label_the_reader_sees(english, french, world):
+    """« catégorie interdite » found nothing: the filter searched the stored codes only."""
+    ws, _ = world
+    with ws.reader() as con:
+        others = con.execute("SELECT count(*) FROM account_types WHERE type = 'other'").fetchall()[0][0]
+    assert others > 0
+    assert _total(french, "/tables/account-types?q=autre") == others  # the French label of "other"
+    assert _total(french, "/tables/account-types?q=AUTRE") == others
+    assert _total(french, "/tables/account-types?q=other") == others  # the code still finds its rows
+    assert _total(english, "/tables/account-types?q=autre") == 0  # an English page searches English labels
+    with ws.reader() as con:
+        creators = con.execute("SELECT count(*) FROM account_types WHERE type = 'creator'").fetchall()[0][0]
+    assert creators > 0 and _total(english, "/tables/account-types?q=professional%20creator") == creators
+    assert _total(french, "/tables/account-types?q=nothing-like-this") == 0
+
+
+def test_the_overview_writes_the_ingest_accounting_in_words_not_column_names(english, french):
+    """The French overview read « l'invariant vérifié pour chacun : records_read = stored + duplicates + rejected »."""
+    assert "read = stored + duplicates + rejected" in html.unescape(english.get("/").text)
+    page = html.unescape(french.get("/").text)
+    assert "lus = enregistrés + doublons + rejetés" in page
+    assert not re.search(r"records_read|\bstored\b|\bduplicates\b", page)

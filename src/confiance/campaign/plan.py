@@ -798,7 +798,9 @@ def plan(con: duckdb.DuckDBPyConnection, brief: Brief | None = None, *, k: int |
             entry["cost"] += price
     parameters = {"brief": brief.source if brief is not None else None, "k": k, "budget": budget, "model": model,
                   "epsilon": epsilon, "ell": ell, "seed": seed, "mc_runs": mc_runs, "direction": direction,
-                  "default_probability": default_probability, "kinds": list(kinds) if kinds else None}
+                  "default_probability": default_probability, "kinds": list(kinds) if kinds else None,
+                  # costs are in the brief's currency when it names one (budget.currency); else in its own units
+                  "currency": (brief.budget.currency or None) if brief is not None else None}
     diagnostics = {
         "nodes": dg.n, "arcs": dg.m, "candidates": int(candidates.sum()), "rr_sets": chosen.rr_sets,
         "theta": chosen.theta, "lower_bound": chosen.lower_bound, "theta_capped": chosen.theta_capped,

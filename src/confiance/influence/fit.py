@@ -437,9 +437,11 @@ def explain_fit(row: Mapping[str, Any]) -> str:
     elif ed:
         best = ed["best_posts"][0] if ed["best_posts"] else None
         score = i18n.fixed(row["editorial"], 2)
-        text = (i18n.gettext("editorial %(score)s (best post %(post)s, cosine %(cosine)s)", score=score,
-                             post=best["post_id"], cosine=i18n.plain(best["cosine"]))
-                if best else i18n.gettext("editorial %(score)s", score=score))
+        # the part is a percentile among the candidates; the best post's cosine is a raw similarity (0.1-0.5
+        # is usual), which a reader would otherwise compare with the percentile
+        text = (i18n.gettext("editorial %(score)s (percentile among candidates; best post %(post)s, raw cosine "
+                             "similarity %(cosine)s)", score=score, post=best["post_id"], cosine=i18n.plain(best["cosine"]))
+                if best else i18n.gettext("editorial %(score)s (percentile among candidates)", score=score))
         if ed["avoided_hits"]:
             text += i18n.ngettext(", %(num)s avoided-topic post(s)", ", %(num)s avoided-topic post(s)",
                                   len(ed["avoided_hits"]))

@@ -626,7 +626,7 @@ def _exclusion_reason(account_type: str | None, confidence: float | None, eviden
         else:
             reasons.append(i18n.gettext("owned account: typed %(type)s (confidence %(confidence)s)", **values))
     if bot_score is not None:
-        reasons.append(i18n.gettext("likely automated: bot score %(score)s (bot_scores)",
+        reasons.append(i18n.gettext("likely automated: bot probability %(score)s (bot likelihood model)",
                                     score=i18n.fixed(bot_score, 2)))
     return i18n.clauses(reasons) or None
 

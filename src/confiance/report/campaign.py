@@ -60,13 +60,19 @@ def collect_impact(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
         points = _rows(con, "SELECT * FROM impact_points WHERE series = ? ORDER BY idx", [result["series"]])
         labels = [p["ts"] for p in points]
         marker = result["intervention_index"]
+        # the KPI's unit is whatever its file measures: the axis names the series, not a unit it cannot know
+        x_title = i18n.gettext("date of the KPI value")
         result["chart"] = band_chart(labels, [p["actual"] for p in points], [p["predicted"] for p in points],
                                      [p["predicted_lower"] for p in points], [p["predicted_upper"] for p in points],
-                                     marker)
+                                     marker, height=248, x_title=x_title,
+                                     y_title=i18n.gettext("%(series)s (in the KPI's unit)", series=result["series"]))
         result["effect_chart"] = band_chart(labels[marker:], [p["cumulative_effect"] for p in points[marker:]],
                                             [0.0] * (len(points) - marker),
                                             [p["cumulative_lower"] for p in points[marker:]],
-                                            [p["cumulative_upper"] for p in points[marker:]], None, height=160)
+                                            [p["cumulative_upper"] for p in points[marker:]], None, height=188,
+                                            x_title=x_title, y_title=i18n.gettext(
+                                                "cumulative effect on %(series)s (in the KPI's unit)",
+                                                series=result["series"]))
         result["controls"] = list(result["controls"] or [])
     attribution = (_rows(con, "SELECT kind, key, posts, accounts, engagements, kpi_totals FROM attribution "
                               "ORDER BY posts DESC, kind, key LIMIT 20") if has_table(con, "attribution") else [])

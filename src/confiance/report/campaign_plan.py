@@ -52,6 +52,8 @@ def collect_plan(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
                   "height": len(rows) * ROW_HEIGHT + 8},
         "has_fit": any(s.get("fit") is not None for s in document["seeds"]),
         "has_cost": any(s.get("cost") is not None for s in document["seeds"]),
+        # the unit the brief priced accounts in: its currency as written (EUR), else no unit can be assumed
+        "cost_unit": parameters.get("currency") or i18n.gettext("cost units"),
     }
 
 

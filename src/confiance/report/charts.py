@@ -219,6 +219,11 @@ class BandChart:
     zero_y: float | None  # a horizontal zero line when the range crosses zero (effect charts)
     x_ticks: list[tuple[float, str, str]]  # x, label, text-anchor
     y_ticks: list[tuple[float, str]]
+    x_title: str = ""  # what a point is ("KPI date")
+    y_title: str = ""  # what the values are, in which unit
+    top: float = 10.0  # the plot's top edge (below the y title)
+    bottom: float = 192.0  # the plot's bottom edge
+    tick_y: float = 212.0  # baseline of the x tick labels
 
 
 def _tick_label(value: float) -> str:
@@ -229,9 +234,11 @@ def _tick_label(value: float) -> str:
 
 
 def band_chart(labels: Sequence[str], actual: Sequence[float], predicted: Sequence[float], lower: Sequence[float],
-               upper: Sequence[float], marker: int | None = None, width: int = 860, height: int = 220) -> BandChart:
-    """Actual vs predicted with the predicted interval shaded (the causal-impact plot)."""
-    left, right, top, bottom = 56, 12, 10, 28
+               upper: Sequence[float], marker: int | None = None, width: int = 860, height: int = 220,
+               x_title: str = "", y_title: str = "") -> BandChart:
+    """Actual vs predicted with the predicted interval shaded (the causal-impact plot); ``x_title`` names what a
+    point is, ``y_title`` what the values are (drawn above the y axis)."""
+    left, right, top, bottom = 56, 12, 10 + (14 if y_title else 0), 28 + (14 if x_title else 0)
     plot_w, plot_h = width - left - right, height - top - bottom
     n = max(len(labels), 1)
     values = [v for seq in (actual, predicted, lower, upper) for v in seq if v == v]
@@ -258,4 +265,5 @@ def band_chart(labels: Sequence[str], actual: Sequence[float], predicted: Sequen
                for i in range(0, n, step)]
     y_ticks = [(y(lo + (hi - lo) * f), _tick_label(lo + (hi - lo) * f)) for f in (0, 0.25, 0.5, 0.75, 1)]
     return BandChart(width, height, points(actual), points(predicted), band,
-                     x(marker) if marker is not None else None, y(0.0) if lo < 0 < hi else None, x_ticks, y_ticks)
+                     x(marker) if marker is not None else None, y(0.0) if lo < 0 < hi else None, x_ticks, y_ticks,
+                     x_title, y_title, top, top + plot_h, top + plot_h + 20)

@@ -44,16 +44,13 @@ from confiance.overview import workspace_status
 from confiance.report import PAGE_LANGUAGE, http_url, install_i18n, url_host
 from confiance.report.sections import all_sections
 from confiance.web import views as V
+from confiance.web.account_fields import SENSITIVE_COLUMNS, code_label, named_codes, shown_profile, shown_tables
 from confiance.web.evidence import readable_cells, readable_scores
 from confiance.web.language import LANGUAGES, STATIC_PATHS, PageLanguage, request_language, switch_links
 from confiance.web.map import MAX_MAP_NODES, map_data, map_json, map_words
 from confiance.web.problems import problems
 from confiance.web.security import PUBLIC_PATHS, SESSION_COOKIE, Guard, Sessions, allowed_host_names
 from confiance.wording import account_name
-
-#: Inferred labels that can reveal an opinion (a polarised graph's sides are often political camps): the
-#: dashboard shows them only in aggregate, never on one person's page or row.
-SENSITIVE_COLUMNS = frozenset({"side", "polarization_side", "polarization_position", "exposure_side0", "exposure_side1"})
 
 
 def _without_sensitive(value: Any) -> Any:
@@ -103,6 +100,7 @@ def _environment() -> Environment:
     env.filters["account_name"] = account_name
     env.filters["num"] = _number
     env.filters["value"] = _value
+    env.filters["code"] = code_label
     # the page's language (PageLanguage) gives the report's gettext, counts, numbers and dates their form
     return install_i18n(env)
 
@@ -402,13 +400,15 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/accounts/{platform}/{ref}", response_class=HTMLResponse, include_in_schema=False)
     def account_page(request: Request, platform: str, ref: str) -> HTMLResponse:
         account = _account(platform, ref)
+        scores = named_codes(account["scores"])
         if not masker.active:  # pseudonymised rows hold numbers and flags only: nothing to name
             con = snapshot.cursor()
             try:
-                account["scores"] = readable_scores(con, platform, account["scores"])
+                scores = readable_scores(con, platform, scores)
             finally:
                 con.close()
-        return render("account.html", request, account=account)
+        return render("account.html", request, account=account, profile=shown_profile(account["profile"]),
+                      tables=shown_tables(scores))
 
     @app.get("/map", response_class=HTMLResponse, include_in_schema=False)
     def map_page(request: Request,
@@ -507,10 +507,8 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             con.close()
         shown = masker.account(platform, account_id, profile.get("handle"))
-        # the page names each field by its key in English, by its catalogue entry in another language
-        keep = (N_("platform"), N_("followers"), N_("following"), N_("posts_count"), N_("verified"), N_("created_at"),
-                N_("lang"))
-        personal = (N_("display_name"), N_("bio"), N_("location"), N_("url"))
+        keep = ("platform", "followers", "following", "posts_count", "verified", "created_at", "lang")
+        personal = ("display_name", "bio", "location", "url")
         details = {k: profile.get(k) for k in keep + (() if masker.active else personal)}
         return {"account": shown, "profile": details, "scores": scores,
                 "posts": [] if masker.active else [

@@ -110,8 +110,18 @@ def _filtered(con: duckdb.DuckDBPyConnection, view: TableView, query: str, hide_
                   and not (hide_personal and (c.personal or c.kind == "account"))]
     if not searchable:
         return sql, []
-    clause = " OR ".join(f"CAST(v.\"{name}\" AS VARCHAR) ILIKE ?" for name in searchable)
-    return f"{sql} WHERE {clause}", [f"%{query}%"] * len(searchable)
+    clauses = [f"CAST(v.\"{name}\" AS VARCHAR) ILIKE ?" for name in searchable]
+    params: list[Any] = [f"%{query}%"] * len(searchable)
+    # a stored code is also found by the label the reader sees ("catégorie interdite" for banned_category)
+    for column in view.columns:
+        if column.labels and column.name in searchable:
+            codes = [code for (code,) in con.execute(f"SELECT DISTINCT \"{column.name}\" FROM ({view.query(con)}) v "
+                                                     f"WHERE \"{column.name}\" IS NOT NULL").fetchall()
+                     if query.casefold() in str(column.labels(code)).casefold()]
+            if codes:
+                clauses.append(f"v.\"{column.name}\" IN (SELECT unnest(?))")
+                params.append(codes)
+    return f"{sql} WHERE {' OR '.join(clauses)}", params
 
 
 def page(con: duckdb.DuckDBPyConnection, view: TableView, *, sort: str | None = None, descending: bool | None = None,
@@ -199,7 +209,7 @@ register_view(TableView(
 ))
 register_view(TableView(
     key="sources", title=N_("Sources"), requires="sources",
-    description=N_("Ingested files: the per-file invariant records_read = stored + duplicates + rejected."),
+    description=N_("Ingested files, each checked against its accounting: read = stored + duplicates + rejected."),
     sql="SELECT format, records_read, stored, duplicates, rejected, ingested_at, sha256 FROM sources",
     columns=(Column("format", N_("Format")), Column("records_read", N_("Read"), "number"),
              Column("stored", N_("Stored"), "number"),
