@@ -27,7 +27,19 @@ phase and Ibis/sqlglot's (~0.3 s) to our build, until 2026-11-30; so was, until 
 import that Ibis's first compile makes of every SQL dialect's compiler (``ibis.backends.sql.compilers``,
 0.25 CPU s: cProfile of a first ``duckdb_sql`` call, 0.005 s on later calls).
 
-Measured at 200k nodes / 2M interactions, CPU seconds ours / networkx:
+Measured at the issue's size, 1M nodes / 10M interactions, networkx on the whole graph (no subsample):
+- 2026-11-30, session 12, ``nice -n 10 python benchmarks/graph.py --networkx-max-edges 20000000`` (load 1-9: helpers
+  ran tests beside it), 989,459 nodes and 8,644,818 weighted edges: ours build 9.64 / 13.90 CPU s, PageRank 1.51,
+  communities 18.00 (one Leiden run), k-core 1.38, total 30.52 s wall / 34.77 CPU s; networkx build 85.91, PageRank
+  57.92, Louvain 450.01, core_number 1212.45 CPU s (2040.51 wall), total 1806.28 CPU s / 2655.52 s wall:
+  **51.9x CPU, 87.0x wall (goal 30x: reached)**. Modularity 0.1550 (ours) vs 0.1485 (Louvain). networkx peaked at
+  10.5 GiB (process maximum RSS 11.0 GB); 46 min 28 s wall in all.
+
+Measured at 200k nodes / 2M interactions (networkx fits in ~3 GiB), CPU seconds ours / networkx:
+- 2026-11-30, session 12, idle machine (load 0.2-0.9): build 1.50 wall / 2.33 CPU, PageRank 0.20 / 6.87, communities
+  2.17 / 54.72, k-core 0.16 / 34.31; total 4.86 / 108.10 CPU s: 22.3x CPU, 26.8x wall. At this size networkx's
+  k-core and Louvain have not yet reached the growth that separates the two at 10M edges (k-core 211x here, 880x
+  there).
 - 2026-11-30, session 11, shared machine (2 cores, load 8.5-12.8 during the run; ``nice -n 10``): build
   2.45 / 14.40, PageRank 0.18 / 8.95, communities 2.21 / 62.64 (one Leiden run), k-core 0.21 / 38.68; total
   5.05 / 124.67: 24.7x CPU, 20.8x wall (goal 30x, not reached). Modularity 0.1603 (ours) vs 0.1538
