@@ -25,7 +25,7 @@ def test_an_unrecognised_file_is_refused_in_french_naming_the_file(tmp_path):
     assert _confiance("-w", str(ws), "init").returncode == 0
     said = _confiance("-w", str(ws), "--lang", "fr", "ingest", str(notes))
     assert said.returncode == 1
-    assert said.stderr.startswith(f"erreur\u202f: {notes}: format non reconnu (texte lu comme CSV, 1 colonne")
+    assert said.stderr.startswith(f"erreur\u00a0: {notes}: format non reconnu (texte lu comme CSV, 1 colonne")
     message = said.stderr.replace(str(notes), "")
     assert "Alice" not in message and "unrecognised" not in message
     # the same from the environment; --json keeps the English a script reads
@@ -39,4 +39,4 @@ def test_a_phrase_is_english_text_said_again_in_french_with_its_line():
                                                     "cannot be recognised"), reason="invalid JSON"))
     assert str(error) == "posts.jsonl:3: invalid JSON: the file looks cut short or damaged, so its format cannot be recognised"
     with i18n.using("fr"):
-        assert error.said().startswith("posts.jsonl:3: invalid JSON\u202f: le fichier semble")
+        assert error.said().startswith("posts.jsonl:3: invalid JSON\u00a0: le fichier semble")

@@ -65,16 +65,16 @@ def _audience_note(folder: Path) -> tuple[list[str], Path, None]:
 
 #: (bad file, French frame, English frame words that must not be left in the French line)
 CASES = {
-    "twitter_archive": (_x_archive, "JSON invalide\u202f: ", ["invalid JSON"]),
-    "mastodon_archive": (_mastodon_archive, "JSON invalide\u202f: ", ["invalid JSON"]),
-    "readers": (_cut_json_lines, "JSON invalide\u202f: ", ["invalid JSON"]),
-    "generic_csv": (_generic_csv_mapping, "fichier --mapping\u202f: champ inconnu 'bogus' dans columns",
+    "twitter_archive": (_x_archive, "JSON invalide\u00a0: ", ["invalid JSON"]),
+    "mastodon_archive": (_mastodon_archive, "JSON invalide\u00a0: ", ["invalid JSON"]),
+    "readers": (_cut_json_lines, "JSON invalide\u00a0: ", ["invalid JSON"]),
+    "generic_csv": (_generic_csv_mapping, "fichier --mapping\u00a0: champ inconnu 'bogus' dans columns",
                     ["mapping:", "unknown field", "known fields"]),
-    "bluesky_car": (_bluesky_car, "pas un fichier CAR v1\u202f: un en-tête de 100 octets", ["not a CAR", "header", "bytes"]),
+    "bluesky_car": (_bluesky_car, "pas un fichier CAR v1\u00a0: un en-tête de 100 octets", ["not a CAR", "header", "bytes"]),
     "crowdtangle": (_crowdtangle_zone, "--option timezone='Mars/Olympus' n'est pas un nom de fuseau IANA",
                     ["is not an IANA", " or UTC"]),
     "audience": (_audience_note, "stocké, mais 1 groupe (compte, dimension) dont la somme n'est pas 100\u202f% "
-                 "±2\u202f%\u202f: x:1, parts de country de somme 0,83 (83\u202f%)", ["stored, but", "shares sum to"]),
+                 "±2\u202f%\u00a0: x:1, parts de country de somme 0,83 (83\u202f%)", ["stored, but", "shares sum to"]),
 }
 
 
@@ -86,7 +86,7 @@ def test_a_bad_file_is_refused_in_french_naming_its_file_and_line(case, tmp_path
     said = subprocess.run([sys.executable, "-m", "confiance", "-w", str(ws), "--lang", "fr", "ingest", *args],
                           capture_output=True, text=True, env={**os.environ, "CONFIANCE_LANG": "en"})
     [message] = [row for row in said.stderr.splitlines() if row.startswith(("erreur", str(where)))]
-    assert message.startswith((f"erreur\u202f: {where}{f':{line}' if line else ''}: ", f"{where}\u202f: ")), message
+    assert message.startswith((f"erreur\u00a0: {where}{f':{line}' if line else ''}: ", f"{where}\u00a0: ")), message
     assert frame in message, message
     assert not [word for word in english if word in message], message
     assert "Alice" not in message and "alice" not in message  # values of the file never in the message

@@ -715,7 +715,9 @@ def influencers(con: duckdb.DuckDBPyConnection, *, top: int = 20, topic: str | N
             if kind == "top_engager":
                 bucket["top_engagers"].append({"account_id": ref, "handle": label, "interactions": int(value)})
             else:
-                bucket["example_posts"].append({"post_id": ref, "text": label, "engagement": int(value)})
+                # a platform that gives no counts (the IRA files) leaves a post's engagement unknown, not 0
+                engagement = None if value is None else int(value)
+                bucket["example_posts"].append({"post_id": ref, "text": label, "engagement": engagement})
     finally:
         if topic is not None:
             con.unregister("_infl_topic_scores")

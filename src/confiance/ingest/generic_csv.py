@@ -131,7 +131,7 @@ def _scalar_text(path: str, node: yaml.Node, what: str) -> str:
 
 def _mapping_pairs(path: str, node: yaml.Node, what: str) -> list[tuple[str, yaml.Node, int]]:
     if not isinstance(node, yaml.MappingNode):
-        raise _fail(path, _line(node), Phrase(N_("%(what)s must be a mapping of key: value"), what=what))
+        raise _fail(path, _line(node), Phrase(N_("%(what)s must be a mapping of `key: value`"), what=what))
     pairs = []
     seen: set[str] = set()
     for key_node, value_node in node.value:
@@ -153,7 +153,7 @@ def _zone(path: str, text: str, line: int) -> tzinfo:
     try:
         return ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError):
-        raise _fail(path, line, Phrase(N_("timezone %(zone)s is not an IANA zone name, UTC or ±HH:MM"),
+        raise _fail(path, line, Phrase(N_("timezone %(zone)s is not an IANA zone name, UTC or `±HH:MM`"),
                                          zone=repr(text))) from None
 
 
@@ -200,7 +200,7 @@ def parse_mapping(path: str, text: str) -> Mapping:
     timestamp_format = text_of("timestamp_format")
     if timestamp_format is not None and "%" not in timestamp_format:
         raise _fail(path, lines["timestamp_format"], Phrase(N_("timestamp_format %(format)s has no strptime directive "
-                                                               "(such as %%Y-%%m-%%d %%H:%%M)"), format=repr(timestamp_format)))
+                                                               "(such as `%%Y-%%m-%%d %%H:%%M`)"), format=repr(timestamp_format)))
     zone_text = text_of("timezone")
     zone = _zone(path, zone_text, lines["timezone"]) if zone_text else timezone.utc
 

@@ -170,7 +170,7 @@ def _companion(path: Path, name: str, key: str) -> dict | None:
     first = value[0] if isinstance(value, list) and value else None
     entry = first.get(key) if isinstance(first, dict) else None
     if not isinstance(entry, dict):
-        raise IngestError(str(companion), None, Phrase(N_('expected [{"%(key)s": {...}}]'), key=key))
+        raise IngestError(str(companion), None, Phrase(N_('expected `[{"%(key)s": {...}}]`'), key=key))
     return entry
 
 
@@ -220,7 +220,7 @@ def load_notes(tweets_path: Path) -> dict[str, list[Note]]:
         return {}
     entries = _read_js(path, _MAX_NOTES_BYTES)
     if not isinstance(entries, list):
-        raise IngestError(str(path), None, Phrase(N_('expected [{"noteTweet": {...}}, ...]')))
+        raise IngestError(str(path), None, Phrase(N_('expected `[{"noteTweet": {...}}, ...]`')))
     notes: dict[str, list[Note]] = {}
     for entry in entries:
         note = entry.get("noteTweet") if isinstance(entry, dict) else None
