@@ -118,20 +118,31 @@ def test_gexf_13_is_well_formed_and_declares_every_attribute(workspace, tmp_path
     assert len(edges) == 78 and all(e.get("kind") == "follow" and float(e.get("weight")) > 0 for e in edges)
 
 
-def test_simulated_world_exports_every_node_and_parallel_kinds(workspace, tmp_path):
+@pytest.fixture(scope="module")
+def simulated_export(tmp_path_factory):
+    """A small simulated world (three platforms) analysed and exported once, for every reader's test:
+    (folder with w.gexf and w.graphml, nodes, edges, communities, distinct pairs, platforms)."""
     from confiance.simulate import simulate_world
+    from confiance.workspace import Workspace
 
-    simulate_world(tmp_path / "world", seed=3, accounts=300, posts=2500)
-    ingest(workspace, tmp_path / "world")
+    root = tmp_path_factory.mktemp("simulated-export")
+    simulate_world(root / "world", seed=3, accounts=300, posts=2500)
+    workspace = Workspace.init(root / "ws")
+    ingest(workspace, root / "world")
     with workspace.writer() as con:
         _analyse(con)
         nodes, edges, communities = _expected(con)
         pairs = con.execute("SELECT count(*) FROM (SELECT DISTINCT platform, src, dst FROM graph_edges)").fetchone()[0]
         platforms = con.execute("SELECT count(DISTINCT platform) FROM graph_edges").fetchone()[0]
-        write_gexf(con, tmp_path / "w.gexf")
-        write_graphml(con, tmp_path / "w.graphml")
+        write_gexf(con, root / "w.gexf")
+        write_graphml(con, root / "w.graphml")
+    return root, nodes, edges, communities, pairs, platforms
+
+
+def test_simulated_world_exports_every_node_and_parallel_kinds(simulated_export):
+    folder, nodes, edges, communities, pairs, platforms = simulated_export
     assert platforms == 3 and edges > pairs  # several platforms, and pairs linked by several kinds
-    for g in (nx.read_gexf(tmp_path / "w.gexf"), nx.read_graphml(tmp_path / "w.graphml")):
+    for g in (nx.read_gexf(folder / "w.gexf"), nx.read_graphml(folder / "w.graphml")):
         # accounts seen only through others' interactions have no profile (followers) in the files
         _check_networkx(g, nodes, edges, communities, may_be_empty={"followers", "engagement_rate"})
         seen = set().union(*(d.keys() for _, d in g.nodes(data=True)))
@@ -141,19 +152,13 @@ def test_simulated_world_exports_every_node_and_parallel_kinds(workspace, tmp_pa
         assert g.is_multigraph()
 
 
-def test_graphml_opens_in_igraph_with_every_attribute_networkx_reads(workspace, tmp_path):
+def test_graphml_opens_in_igraph_with_every_attribute_networkx_reads(simulated_export):
     """igraph (the other standard reader; it has no GEXF reader) sees the same nodes, edges and values as networkx."""
     import igraph
-    from confiance.simulate import simulate_world
 
-    simulate_world(tmp_path / "world", seed=4, accounts=300, posts=2000)
-    ingest(workspace, tmp_path / "world")
-    with workspace.writer() as con:
-        _analyse(con)
-        nodes, edges, communities = _expected(con)
-        write_graphml(con, tmp_path / "w.graphml")
-    ig = igraph.Graph.Read_GraphML(str(tmp_path / "w.graphml"))
-    reference = nx.read_graphml(tmp_path / "w.graphml")
+    folder, nodes, edges, communities, _, _ = simulated_export
+    ig = igraph.Graph.Read_GraphML(str(folder / "w.graphml"))
+    reference = nx.read_graphml(folder / "w.graphml")
     assert ig.is_directed() and (ig.vcount(), ig.ecount()) == (nodes, edges)
     assert SCORE_ATTRIBUTES | {"label"} <= set(ig.vs.attributes())
     assert {"weight", "kind", "interactions"} <= set(ig.es.attributes())
